@@ -1,0 +1,138 @@
+//! The JSON view of a decision trace, shaped as in the seed specification:
+//!
+//! ```json
+//! {"version":"1.0","trace":{"timestamp_ns":1710512347123456789,"sequence":42,
+//!  "input_hash":"0xdeadbeef12345678","output":0.87,"latency_ns":234000,
+//!  "path":{"type":"LinearPath","contributions":[0.42,-0.15],"intercept":0.32,...}}}
+//! ```
+//!
+//! It is lossless for everything APRT carries, NaN and infinities included (see
+//! [`json_float`](super::json_float)), and carries `latency_ns` at full precision. Readers
+//! ignore fields they do not know, so newer writers can add fields.
+
+use serde::{Deserialize, Serialize};
+
+use super::json_float as jf;
+use crate::error::{CoreError, Result};
+use crate::path::DecisionPath;
+use crate::trace::DecisionTrace;
+
+/// The JSON document version this build writes and reads.
+pub const JSON_VERSION: &str = "1.0";
+
+#[derive(Serialize)]
+struct DocumentOut<'a, P> {
+    version: &'static str,
+    trace: TraceOut<'a, P>,
+}
+
+#[derive(Serialize)]
+struct TraceOut<'a, P> {
+    timestamp_ns: u64,
+    sequence: u64,
+    #[serde(serialize_with = "hex_u64::serialize")]
+    input_hash: u64,
+    #[serde(with = "jf::one")]
+    output: f32,
+    latency_ns: u64,
+    path: &'a P,
+}
+
+#[derive(Deserialize)]
+struct DocumentIn<P> {
+    version: String,
+    trace: TraceIn<P>,
+}
+
+#[derive(Deserialize)]
+struct TraceIn<P> {
+    timestamp_ns: u64,
+    sequence: u64,
+    #[serde(deserialize_with = "hex_u64::deserialize")]
+    input_hash: u64,
+    #[serde(with = "jf::one")]
+    output: f32,
+    latency_ns: u64,
+    path: P,
+}
+
+mod hex_u64 {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    pub(super) fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:#018x}"))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        let digits = text
+            .strip_prefix("0x")
+            .or_else(|| text.strip_prefix("0X"))
+            .unwrap_or(&text);
+        u64::from_str_radix(digits, 16).map_err(|_| {
+            de::Error::invalid_value(
+                de::Unexpected::Str(&text),
+                &"a hex string like \"0xdeadbeef12345678\"",
+            )
+        })
+    }
+}
+
+/// Appends the JSON view of `trace` to `out` (no trailing newline).
+pub fn encode_json<P: DecisionPath>(trace: &DecisionTrace<P>, out: &mut Vec<u8>) -> Result<()> {
+    let doc = DocumentOut {
+        version: JSON_VERSION,
+        trace: TraceOut {
+            timestamp_ns: trace.timestamp_ns,
+            sequence: trace.sequence,
+            input_hash: trace.input_hash,
+            output: trace.output,
+            latency_ns: trace.latency_ns,
+            path: &trace.path,
+        },
+    };
+    serde_json::to_writer(out, &doc).map_err(|e| json_error(&e))
+}
+
+/// The JSON view of `trace` as a string.
+pub fn to_json<P: DecisionPath>(trace: &DecisionTrace<P>) -> Result<String> {
+    let mut out = Vec::with_capacity(256);
+    encode_json(trace, &mut out)?;
+    // serde_json only writes UTF-8.
+    String::from_utf8(out).map_err(|e| CoreError::Json {
+        line: 0,
+        column: 0,
+        message: e.to_string(),
+    })
+}
+
+/// Reads a trace from its JSON view. Unknown fields are ignored; an unknown document
+/// version is an error.
+pub fn from_json<P: DecisionPath>(text: &str) -> Result<DecisionTrace<P>> {
+    from_json_slice(text.as_bytes())
+}
+
+/// [`from_json`] over bytes.
+pub fn from_json_slice<P: DecisionPath>(bytes: &[u8]) -> Result<DecisionTrace<P>> {
+    let doc: DocumentIn<P> = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
+    if doc.version != JSON_VERSION {
+        return Err(CoreError::UnknownJsonVersion { found: doc.version });
+    }
+    let t = doc.trace;
+    Ok(DecisionTrace {
+        timestamp_ns: t.timestamp_ns,
+        sequence: t.sequence,
+        input_hash: t.input_hash,
+        output: t.output,
+        latency_ns: t.latency_ns,
+        path: t.path,
+    })
+}
+
+fn json_error(e: &serde_json::Error) -> CoreError {
+    CoreError::Json {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    }
+}

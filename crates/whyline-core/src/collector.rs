@@ -1,0 +1,100 @@
+//! The `TraceCollector` trait: the seam between models and wherever their traces go.
+
+use crate::error::Result;
+use crate::path::DecisionPath;
+use crate::trace::DecisionTrace;
+
+/// What became of one trace handed to a collector. Nothing is lost silently: a trace is
+/// stored, queued for a writer, diverted to a fallback, or counted as dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordOutcome {
+    /// Held by the collector (in memory, or written synchronously).
+    Stored,
+    /// Accepted into a queue; a background writer stores it.
+    Queued,
+    /// The queue was full and the policy drops: not stored, and counted.
+    Dropped,
+    /// The queue was full; written synchronously to the fallback sink instead.
+    Fallback,
+    /// Appended to a ledger as the leaf at `index`, whose RFC 6962 leaf hash is `leaf_hash`.
+    Appended {
+        /// Leaf index (0-based) in the ledger.
+        index: u64,
+        /// `SHA-256(0x00 ‖ APRT bytes)`.
+        leaf_hash: [u8; 32],
+    },
+}
+
+/// Counters a collector keeps about what it did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CollectorStats {
+    /// Traces stored, queued, appended or diverted.
+    pub recorded: u64,
+    /// Traces dropped under backpressure.
+    pub dropped: u64,
+    /// Traces written to a fallback sink.
+    pub fallback: u64,
+}
+
+/// Receives decision traces, shaped like `tracing`'s `Subscriber`: methods take `&self` so one
+/// collector serves many threads, [`enabled`](TraceCollector::enabled) is a cheap check made
+/// before a path is built, and [`record`](TraceCollector::record) says what became of the
+/// trace.
+pub trait TraceCollector<P: DecisionPath>: Send + Sync {
+    /// Records one trace and says what became of it. An `Err` means the collector failed
+    /// (I/O, a broken writer); backpressure is an outcome, not an error.
+    fn record(&self, trace: &DecisionTrace<P>) -> Result<RecordOutcome>;
+
+    /// Whether this collector wants traces at all. A caller may skip building a path when
+    /// this is `false`.
+    fn enabled(&self) -> bool {
+        true
+    }
+
+    /// Returns once every trace accepted so far is written to the collector's storage.
+    fn flush(&self) -> Result<()>;
+
+    /// Traces currently held (a ring's fill) or written so far (a stream, a ledger).
+    fn len(&self) -> u64;
+
+    /// Whether [`len`](TraceCollector::len) is 0.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// What the collector did so far.
+    fn stats(&self) -> CollectorStats;
+}
+
+/// The collector that collects nothing: zero-sized, never enabled, records nothing.
+///
+/// Its outcome for every trace is [`RecordOutcome::Dropped`] and its `dropped` counter stays 0,
+/// because nothing was asked of it: a monitor checks [`enabled`](TraceCollector::enabled)
+/// first and never builds a trace for it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoCollector;
+
+impl<P: DecisionPath> TraceCollector<P> for NoCollector {
+    #[inline]
+    fn record(&self, _trace: &DecisionTrace<P>) -> Result<RecordOutcome> {
+        Ok(RecordOutcome::Dropped)
+    }
+
+    #[inline]
+    fn enabled(&self) -> bool {
+        false
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        0
+    }
+
+    fn stats(&self) -> CollectorStats {
+        CollectorStats::default()
+    }
+}

@@ -1,0 +1,132 @@
+//! The one error type of `whyline-core`.
+//!
+//! Decoding errors carry the byte offset where the problem was found, measured from the
+//! start of the buffer handed to the decoder, so `whyline trace decode` can point at the
+//! first bad record in a file. Input errors name the row and the feature.
+
+use crate::path::PathType;
+
+/// Result alias used across `whyline-core`.
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in `whyline-core`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// The record does not start with the APRT magic.
+    #[error("APRT record at byte {offset}: bad magic {found:#010x} (expected 0x41505254 \"APRT\")")]
+    BadMagic {
+        /// Byte offset of the record.
+        offset: u64,
+        /// The four bytes found, read as a big-endian integer so they print like the magic.
+        found: u32,
+    },
+    /// The record has a version this build cannot read.
+    #[error("APRT record at byte {offset}: unknown version {found} (this build reads version 1)")]
+    UnknownVersion {
+        /// Byte offset of the version field.
+        offset: u64,
+        /// The version byte found.
+        found: u8,
+    },
+    /// The path type byte is not one of the defined path types.
+    #[error(
+        "APRT record at byte {offset}: unknown path type {found} (defined: 0 Linear .. 4 Neural)"
+    )]
+    UnknownPathType {
+        /// Byte offset of the path type field.
+        offset: u64,
+        /// The path type byte found.
+        found: u8,
+    },
+    /// The bytes end before a field or record does.
+    #[error(
+        "APRT record at byte {offset}: truncated, {field} needs {needed} bytes but {available} are left"
+    )]
+    Truncated {
+        /// Byte offset where the field starts.
+        offset: u64,
+        /// The field being read.
+        field: &'static str,
+        /// Bytes the field needs.
+        needed: usize,
+        /// Bytes that were left.
+        available: usize,
+    },
+    /// A length or count inside a record disagrees with the bytes around it.
+    #[error("APRT record at byte {offset}: inconsistent length: {detail}")]
+    InconsistentLength {
+        /// Byte offset of the offending length or count.
+        offset: u64,
+        /// What disagreed with what.
+        detail: String,
+    },
+    /// A field holds a value outside its domain (a flag byte that is neither 0 nor 1, say).
+    #[error("APRT record at byte {offset}: invalid {field}: {detail}")]
+    InvalidField {
+        /// Byte offset of the field.
+        offset: u64,
+        /// The field.
+        field: &'static str,
+        /// Why the value is invalid.
+        detail: String,
+    },
+    /// A decoder for one path type was handed another.
+    #[error("path type mismatch: expected {expected}, found {found}")]
+    PathTypeMismatch {
+        /// The path type the caller asked for.
+        expected: PathType,
+        /// The path type the record holds.
+        found: PathType,
+    },
+    /// The JSON view of a trace could not be read.
+    #[error("JSON trace at line {line}, column {column}: {message}")]
+    Json {
+        /// Line (1-based) inside the JSON text.
+        line: usize,
+        /// Column (1-based) inside the JSON text.
+        column: usize,
+        /// What serde_json reported.
+        message: String,
+    },
+    /// The JSON document has a version this build cannot read.
+    #[error("JSON trace: unknown version {found:?} (this build reads \"1.0\")")]
+    UnknownJsonVersion {
+        /// The version string found.
+        found: String,
+    },
+    /// A batch's length is not a multiple of the model's feature count.
+    #[error("input has {found} values, which is not a whole number of rows of {expected} features")]
+    InputShape {
+        /// Features per row the model expects.
+        expected: usize,
+        /// Values found in the batch.
+        found: usize,
+    },
+    /// A row has the wrong number of features.
+    #[error("input row has {found} features, the model expects {expected}")]
+    FeatureCount {
+        /// Features the model expects.
+        expected: usize,
+        /// Features found in the row.
+        found: usize,
+    },
+    /// A value is NaN or infinite and the model has no rule for missing values.
+    #[error(
+        "row {row}, feature {feature_index}{}: value {value} is not finite and the model has no missing-value rule",
+        feature_name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+    )]
+    NonFiniteInput {
+        /// Row (0-based) inside the batch.
+        row: usize,
+        /// Feature (0-based) inside the row.
+        feature_index: usize,
+        /// Feature name when the model knows it.
+        feature_name: Option<String>,
+        /// The offending value.
+        value: f32,
+    },
+    /// A collector failed to record or flush; the source says why.
+    #[error("collector failed")]
+    Collector(#[source] Box<dyn std::error::Error + Send + Sync>),
+}

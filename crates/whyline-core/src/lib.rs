@@ -1,0 +1,79 @@
+//! The types every part of whyline speaks: decision traces, decision paths, the APRT binary
+//! record and the JSON view, input digests, and the traits between models and collectors.
+//!
+//! # Overview
+//!
+//! A model implementing [`Explainable`] returns, with each output, a [`DecisionPath`] in its
+//! own terms: [`LinearPath`] (per-feature contributions), [`TreePath`] (the splits taken),
+//! [`ForestPath`] (each tree's path and the ensemble's agreement), [`KnnPath`] (neighbours and
+//! votes) or [`NeuralPath`] (gradients). A [`DecisionTrace`] wraps the path with the time,
+//! sequence number, input digest, output and latency of the decision, and goes to a
+//! [`TraceCollector`]. [`AnyPath`] reads logs whose path types are not known in advance.
+//!
+//! The canonical form of a trace is its APRT record ([`encode_aprt`], [`decode_aprt_prefix`]):
+//! what ledgers hash and store. The JSON view ([`to_json`], [`from_json`]) is for people and
+//! tools, and is lossless for everything APRT carries.
+//!
+//! # Example
+//!
+//! ```
+//! use whyline_core::{DecisionTrace, LinearPath, DecisionPath, digest, to_aprt, from_aprt};
+//!
+//! let row = [3.5f32, 7.0];
+//! let trace = DecisionTrace {
+//!     timestamp_ns: 1_710_512_347_123_456_789,
+//!     sequence: 42,
+//!     input_hash: digest::fnv1a_features(&row),
+//!     output: 0.87,
+//!     latency_ns: 2_000,
+//!     path: LinearPath {
+//!         contributions: vec![0.42, 0.28],
+//!         intercept: 0.17,
+//!         logit: 0.87,
+//!         prediction: 0.87,
+//!         probability: None,
+//!     },
+//! };
+//! let bytes = to_aprt(&trace);
+//! assert_eq!(&bytes[..4], b"APRT");
+//! let back: DecisionTrace<LinearPath> = from_aprt(&bytes)?;
+//! assert_eq!(back, trace);
+//! assert_eq!(back.path.top_features(1), vec![(0, 0.42)]);
+//! # Ok::<(), whyline_core::CoreError>(())
+//! ```
+//!
+//! # Guarantees
+//!
+//! - Deterministic bytes: the same trace always encodes to the same APRT bytes.
+//! - No panics on input: decoders return a [`CoreError`] naming the problem and its byte
+//!   offset for any bytes, truncated, random or hostile; counts are checked against the bytes
+//!   left before anything is allocated.
+//! - No raw inputs: traces carry a digest of the input ([`digest`]), keyed when asked.
+//!
+//! # Format
+//!
+//! APRT v1 is documented field by field in `docs/aprt-format.md` and on each path type.
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod codec;
+mod collector;
+pub mod digest;
+mod error;
+mod explainable;
+mod path;
+mod trace;
+
+pub use codec::aprt::{
+    APRT_HEADER_LEN, APRT_MAGIC, APRT_VERSION, AprtHeader, AprtRecords, decode_aprt_prefix,
+    encode_aprt, from_aprt, latency_ns_to_us, to_aprt,
+};
+pub use codec::json::{JSON_VERSION, encode_json, from_json, from_json_slice, to_json};
+pub use collector::{CollectorStats, NoCollector, RecordOutcome, TraceCollector};
+pub use error::{CoreError, Result};
+pub use explainable::{Explainable, check_batch, check_finite_row};
+pub use path::{
+    Aggregation, AnyPath, DecisionPath, ForestPath, KnnPath, LeafInfo, LinearPath, Names,
+    NeuralPath, PathType, SplitTest, TreePath, TreeSplit,
+};
+pub use trace::{DecisionTrace, now_ns};

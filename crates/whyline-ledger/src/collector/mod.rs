@@ -1,0 +1,1 @@
+//! In-memory and streaming collectors of decision traces.

@@ -25,6 +25,14 @@ pub enum AnyPath {
     Neural(NeuralPath),
 }
 
+impl Default for AnyPath {
+    /// An empty [`LinearPath`], so models whose path type is chosen at run time can still
+    /// fill a reusable path with [`Explainable::explain_into`](crate::Explainable::explain_into).
+    fn default() -> AnyPath {
+        AnyPath::Linear(LinearPath::default())
+    }
+}
+
 macro_rules! each {
     ($self:expr, $p:ident => $body:expr) => {
         match $self {

@@ -84,7 +84,7 @@ impl InputDigester {
         self.key.is_some()
     }
 
-    /// The digest of one row of features.
+    /// The digest of one row of features: of their little-endian `f32` bytes.
     pub fn digest(&self, features: &[f32]) -> u64 {
         match &self.key {
             None => fnv1a_features(features),
@@ -93,13 +93,30 @@ impl InputDigester {
                 for value in features {
                     mac.update(&value.to_bits().to_le_bytes());
                 }
-                let tag = mac.finalize().into_bytes();
-                let mut first = [0u8; 8];
-                first.copy_from_slice(&tag[..8]);
-                u64::from_le_bytes(first)
+                first_eight_le(&mac.finalize().into_bytes())
             }
         }
     }
+
+    /// The digest of raw bytes (a client id, a request body) under the same scheme.
+    pub fn digest_bytes(&self, bytes: &[u8]) -> u64 {
+        match &self.key {
+            None => fnv1a_64(bytes),
+            Some(mac) => {
+                let mut mac = mac.clone();
+                mac.update(bytes);
+                first_eight_le(&mac.finalize().into_bytes())
+            }
+        }
+    }
+}
+
+fn first_eight_le(tag: &[u8]) -> u64 {
+    let mut first = [0u8; 8];
+    for (slot, byte) in first.iter_mut().zip(tag) {
+        *slot = *byte;
+    }
+    u64::from_le_bytes(first)
 }
 
 impl std::fmt::Debug for InputDigester {

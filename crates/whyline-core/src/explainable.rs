@@ -58,7 +58,7 @@ pub fn check_batch(batch: &[f32], n_features: usize) -> Result<usize> {
             })
         };
     }
-    if batch.len() % n_features != 0 {
+    if !batch.len().is_multiple_of(n_features) {
         return Err(CoreError::InputShape {
             expected: n_features,
             found: batch.len(),

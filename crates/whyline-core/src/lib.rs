@@ -39,6 +39,7 @@
 //! let back: DecisionTrace<LinearPath> = from_aprt(&bytes)?;
 //! assert_eq!(back, trace);
 //! assert_eq!(back.path.top_features(1), vec![(0, 0.42)]);
+//! assert!(back.path.explain().contains("feature[0]: +0.42"));
 //! # Ok::<(), whyline_core::CoreError>(())
 //! ```
 //!

@@ -104,6 +104,7 @@ from_path!(
 /// The reading side of [`AnyPath`]: serde's internally tagged form, keyed by `type`.
 #[derive(Deserialize)]
 #[serde(tag = "type")]
+#[allow(clippy::enum_variant_names)] // the variant names are the JSON `type` values
 enum TaggedPath {
     LinearPath(LinearPath),
     TreePath(TreePath),

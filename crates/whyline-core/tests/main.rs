@@ -1,0 +1,9 @@
+//! Integration tests of whyline-core, one binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod aprt_codec;
+mod decoder_errors;
+mod digests;
+mod golden;
+mod json_codec;
+mod strategies;

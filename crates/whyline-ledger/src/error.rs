@@ -1,0 +1,258 @@
+//! The one error type of `whyline-ledger`, with a nested kind for corruption so callers can
+//! match coarsely (`LedgerError::Corrupt { .. }`) or finely (`CorruptionKind::LinkBroken`).
+//!
+//! Every variant says where: the file (or store) path, the byte offset, the sequence number
+//! of the entry, or the sizes a proof was checked against.
+
+use std::path::PathBuf;
+
+/// Result alias used across `whyline-ledger`.
+pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
+
+/// What is wrong with a stored entry or checkpoint. Verification reports the first one found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CorruptionKind {
+    /// The log ends inside a frame: a crash mid-write. Recovery truncates it.
+    TornTail {
+        /// Bytes after the last whole frame.
+        bytes: u64,
+    },
+    /// A frame's bytes no longer match its checksum or its chain hash: the payload was
+    /// changed (bit rot, or an edit).
+    ContentChanged,
+    /// The payload is intact but its stored chain hash does not follow from the previous
+    /// entry's: the chain link was rewritten.
+    LinkBroken,
+    /// The entry with this sequence number is absent; the next one was found in its place.
+    EntryMissing {
+        /// Sequence number found where the missing one was expected.
+        found: u64,
+    },
+    /// Entries are out of order: this position holds an entry that belongs elsewhere.
+    EntriesReordered {
+        /// Sequence number found at this position.
+        found: u64,
+    },
+    /// This position repeats the previous entry.
+    Duplicated,
+    /// A frame header is unreadable (bad header checksum or impossible length).
+    BadFrame,
+    /// A checkpoint's signature does not verify with the given key.
+    SignatureInvalid,
+    /// A checkpoint's root differs from the Merkle root of the stored entries.
+    RootMismatch,
+    /// A checkpoint covers more entries than the log holds: entries were cut off.
+    CheckpointBeyondLog {
+        /// Tree size the checkpoint claims.
+        checkpoint_size: u64,
+    },
+    /// The file does not start with the ledger header, or has an unknown version.
+    BadHeader,
+}
+
+impl std::fmt::Display for CorruptionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CorruptionKind::TornTail { bytes } => write!(f, "torn tail ({bytes} bytes)"),
+            CorruptionKind::ContentChanged => f.write_str("content changed"),
+            CorruptionKind::LinkBroken => f.write_str("chain link broken"),
+            CorruptionKind::EntryMissing { found } => {
+                write!(f, "entry missing (found sequence {found} in its place)")
+            }
+            CorruptionKind::EntriesReordered { found } => {
+                write!(f, "entries reordered (found sequence {found})")
+            }
+            CorruptionKind::Duplicated => f.write_str("entry duplicated"),
+            CorruptionKind::BadFrame => f.write_str("unreadable frame header"),
+            CorruptionKind::SignatureInvalid => f.write_str("checkpoint signature invalid"),
+            CorruptionKind::RootMismatch => f.write_str("checkpoint root mismatch"),
+            CorruptionKind::CheckpointBeyondLog { checkpoint_size } => write!(
+                f,
+                "checkpoint of size {checkpoint_size} covers entries the log does not hold"
+            ),
+            CorruptionKind::BadHeader => f.write_str("bad ledger header"),
+        }
+    }
+}
+
+/// Why a Merkle proof was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProofErrorKind {
+    /// The index or sizes are impossible (index ≥ size, old size > new size).
+    OutOfRange,
+    /// The proof has the wrong number of hashes for these sizes.
+    WrongLength {
+        /// Hashes the sizes call for.
+        expected: usize,
+        /// Hashes given.
+        found: usize,
+    },
+    /// The hashes recompute a root other than the one given.
+    RootMismatch,
+}
+
+impl std::fmt::Display for ProofErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProofErrorKind::OutOfRange => f.write_str("index or size out of range"),
+            ProofErrorKind::WrongLength { expected, found } => {
+                write!(f, "proof has {found} hashes, expected {expected}")
+            }
+            ProofErrorKind::RootMismatch => f.write_str("recomputed root differs"),
+        }
+    }
+}
+
+/// Why a signed note or checkpoint could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoteErrorKind {
+    /// The note is not valid UTF-8 or holds control characters.
+    BadText,
+    /// No blank line separates text from signatures, or a signature line is malformed.
+    BadSignatureLine,
+    /// The checkpoint body lacks the origin, size or root line, or one is malformed.
+    BadBody,
+    /// A key string (`name+hash+base64`) is malformed or its key id does not match.
+    BadKey,
+    /// No signature line from the expected key is present.
+    NoSignature,
+    /// A signature from the expected key is present but does not verify.
+    SignatureInvalid,
+}
+
+impl std::fmt::Display for NoteErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoteErrorKind::BadText => f.write_str("not UTF-8 text without control characters"),
+            NoteErrorKind::BadSignatureLine => f.write_str("malformed signature block"),
+            NoteErrorKind::BadBody => f.write_str("malformed checkpoint body"),
+            NoteErrorKind::BadKey => f.write_str("malformed key"),
+            NoteErrorKind::NoSignature => f.write_str("no signature by the expected key"),
+            NoteErrorKind::SignatureInvalid => f.write_str("signature does not verify"),
+        }
+    }
+}
+
+/// Everything that can go wrong in `whyline-ledger`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// An I/O operation on a ledger file failed.
+    #[error("{}: {operation} failed", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done (`write`, `fsync`, `read`, `open`, `truncate`).
+        operation: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An earlier write or fsync failed; the writer refuses further appends because what is
+    /// on disk is unknown until the ledger is reopened and recovered.
+    #[error("{}: writer stopped after a failed {operation} at byte {offset}; reopen to recover", path.display())]
+    WriterFailed {
+        /// The file.
+        path: PathBuf,
+        /// The operation that failed first.
+        operation: &'static str,
+        /// Bytes known written before the failure.
+        offset: u64,
+    },
+    /// Stored bytes are damaged or were changed.
+    #[error("{}: entry {sequence} at byte {offset}: {kind}", path.display())]
+    Corrupt {
+        /// The file (or store name).
+        path: PathBuf,
+        /// Byte offset of the bad frame (or of the checkpoint in the checkpoints file).
+        offset: u64,
+        /// Sequence number of the first bad entry (for a checkpoint, its tree size).
+        sequence: u64,
+        /// What is wrong.
+        kind: CorruptionKind,
+    },
+    /// A Merkle proof does not verify.
+    #[error("proof for index {index} in tree of size {size}: {kind}")]
+    InvalidProof {
+        /// Leaf index (inclusion) or old tree size (consistency).
+        index: u64,
+        /// Tree size (new size, for consistency).
+        size: u64,
+        /// Why.
+        kind: ProofErrorKind,
+    },
+    /// A proof or root was asked for a range the tree does not hold.
+    #[error("tree of size {available}: cannot prove {what} {index} in size {size}")]
+    OutOfRange {
+        /// What was asked (`leaf`, `size`).
+        what: &'static str,
+        /// The index or old size asked for.
+        index: u64,
+        /// The tree size asked for.
+        size: u64,
+        /// Entries available.
+        available: u64,
+    },
+    /// A signed note, checkpoint or key could not be read or verified.
+    #[error("note {context}: {kind}")]
+    Note {
+        /// Which note or key (origin, file, key name).
+        context: String,
+        /// What is wrong.
+        kind: NoteErrorKind,
+    },
+    /// A payload is larger than a frame can hold.
+    #[error("entry {sequence}: payload of {found} bytes exceeds the limit of {limit}")]
+    PayloadTooLarge {
+        /// Sequence number it would have had.
+        sequence: u64,
+        /// Its size.
+        found: usize,
+        /// The largest size accepted.
+        limit: usize,
+    },
+    /// A configuration value is invalid.
+    #[error("invalid setting {field}: {detail}")]
+    InvalidConfig {
+        /// The setting.
+        field: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// The ledger's lock is poisoned: a thread panicked while appending.
+    #[error("ledger lock poisoned by a panicking thread")]
+    Poisoned,
+}
+
+impl LedgerError {
+    /// An I/O error with its path and operation.
+    pub(crate) fn io(
+        path: impl Into<PathBuf>,
+        operation: &'static str,
+        source: std::io::Error,
+    ) -> Self {
+        LedgerError::Io {
+            path: path.into(),
+            operation,
+            source,
+        }
+    }
+
+    /// The corruption kind, when this error is a [`LedgerError::Corrupt`].
+    pub fn corruption(&self) -> Option<CorruptionKind> {
+        if let LedgerError::Corrupt { kind, .. } = self {
+            Some(*kind)
+        } else {
+            None
+        }
+    }
+}
+
+impl From<LedgerError> for whyline_core::CoreError {
+    fn from(error: LedgerError) -> Self {
+        whyline_core::CoreError::Collector(Box::new(error))
+    }
+}

@@ -1,0 +1,292 @@
+//! RFC 6962 / RFC 9162 Merkle tree hashing: pure math, no I/O.
+//!
+//! ```text
+//! leaf hash  = SHA-256(0x00 ‖ entry bytes)                  RFC 9162 §2.1.1
+//! node hash  = SHA-256(0x01 ‖ left ‖ right)
+//! MTH({})    = SHA-256()                                    (the empty string)
+//! MTH(D[n])  = node(MTH(D[0:k]), MTH(D[k:n])), k the largest power of two < n
+//! ```
+//!
+//! Three views of one tree:
+//! - [`CompactRange`]: the O(log n) frontier (one hash per set bit of the size); appends in
+//!   amortised O(1) hashes and gives the root in O(log n). The writer and the verifier keep
+//!   only this.
+//! - [`MerkleTree`]: every complete subtree, level by level (about 64 bytes per leaf); a
+//!   [`HashReader`] for proofs.
+//! - [`HashReader`]: the one read-only method the proof code needs, as azul's `tlog_core`
+//!   reads stored hashes; [`subtree_hash`] builds any `MTH(D[start:end])` on top of it.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{LedgerError, Result};
+
+/// A SHA-256 hash.
+pub type Hash = [u8; 32];
+
+/// `SHA-256(0x00 ‖ bytes)`: the hash of one leaf (RFC 9162 §2.1.1).
+#[inline]
+pub fn leaf_hash(bytes: &[u8]) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update([0u8]);
+    hasher.update(bytes);
+    hasher.finalize().into()
+}
+
+/// `SHA-256(0x01 ‖ left ‖ right)`: the hash of an interior node (RFC 9162 §2.1.1).
+#[inline]
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut block = [0u8; 65];
+    block[0] = 1;
+    block[1..33].copy_from_slice(left);
+    block[33..].copy_from_slice(right);
+    Sha256::digest(block).into()
+}
+
+/// `SHA-256()`: the root of the empty tree.
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
+/// The largest power of two strictly smaller than `n` (`n` ≥ 2): RFC 9162's split point `k`.
+#[inline]
+pub(crate) fn split_point(n: u64) -> u64 {
+    debug_assert!(n >= 2);
+    1u64 << (63 - (n - 1).leading_zeros())
+}
+
+/// `MTH(D[n])` over leaf hashes, by the recursive definition: the reference the faster
+/// structures are tested against. O(n) hashes, O(log n) stack.
+pub fn root_from_leaf_hashes(leaves: &[Hash]) -> Hash {
+    match leaves {
+        [] => empty_root(),
+        [only] => *only,
+        _ => {
+            let k = usize::try_from(split_point(leaves.len() as u64)).unwrap_or(leaves.len() / 2);
+            let (left, right) = leaves.split_at(k);
+            node_hash(&root_from_leaf_hashes(left), &root_from_leaf_hashes(right))
+        }
+    }
+}
+
+/// Reads stored hashes of complete subtrees: the only access proof generation needs.
+///
+/// `node(level, index)` is the root of the perfect subtree over leaves
+/// `[index·2^level, (index+1)·2^level)`; level 0 is the leaf hashes themselves.
+pub trait HashReader {
+    /// Number of leaves the reader holds.
+    fn size(&self) -> u64;
+
+    /// The hash of the complete subtree at `level`, `index`. Fails with
+    /// [`LedgerError::OutOfRange`] when that subtree is not complete in this tree.
+    fn node(&self, level: u32, index: u64) -> Result<Hash>;
+}
+
+/// `MTH(D[start:end])` through a [`HashReader`]: one read for an aligned power-of-two range,
+/// otherwise split at RFC 9162's `k` and recurse (O(log n) reads for the ranges proofs ask).
+pub fn subtree_hash<R: HashReader + ?Sized>(reader: &R, start: u64, end: u64) -> Result<Hash> {
+    if end <= start || end > reader.size() {
+        if start == end && end <= reader.size() {
+            return Ok(empty_root());
+        }
+        return Err(LedgerError::OutOfRange {
+            what: "range",
+            index: start,
+            size: end,
+            available: reader.size(),
+        });
+    }
+    let len = end - start;
+    if len.is_power_of_two() && start.is_multiple_of(len) {
+        let level = len.trailing_zeros();
+        return reader.node(level, start >> level);
+    }
+    let k = if len.is_power_of_two() {
+        len / 2
+    } else {
+        split_point(len)
+    };
+    let left = subtree_hash(reader, start, start + k)?;
+    let right = subtree_hash(reader, start + k, end)?;
+    Ok(node_hash(&left, &right))
+}
+
+/// The frontier of a Merkle tree: the roots of its perfect subtrees, largest (leftmost) first,
+/// one per set bit of the size. Enough to append and to compute the root, in O(log n) memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompactRange {
+    size: u64,
+    peaks: Vec<Hash>,
+}
+
+impl CompactRange {
+    /// The empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of leaves appended.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends one leaf hash: merges equal-sized peaks, one node hash per trailing one bit of
+    /// the old size (amortised one hash per leaf).
+    #[inline]
+    pub fn append(&mut self, leaf: Hash) {
+        let mut hash = leaf;
+        let mut size = self.size;
+        while size & 1 == 1 {
+            match self.peaks.pop() {
+                Some(left) => hash = node_hash(&left, &hash),
+                None => break,
+            }
+            size >>= 1;
+        }
+        self.peaks.push(hash);
+        self.size += 1;
+    }
+
+    /// `MTH` of everything appended: the peaks folded right to left.
+    pub fn root(&self) -> Hash {
+        let mut iter = self.peaks.iter().rev();
+        let Some(last) = iter.next() else {
+            return empty_root();
+        };
+        iter.fold(*last, |right, left| node_hash(left, &right))
+    }
+}
+
+/// Every complete subtree hash of a tree, level by level: `levels[l][i]` is
+/// [`HashReader::node`]`(l, i)`. About 64 bytes per leaf.
+#[derive(Clone, Debug, Default)]
+pub struct MerkleTree {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl MerkleTree {
+    /// The empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A tree of these leaf hashes.
+    pub fn from_leaf_hashes(leaves: impl IntoIterator<Item = Hash>) -> Self {
+        let mut tree = Self::new();
+        for leaf in leaves {
+            tree.append(leaf);
+        }
+        tree
+    }
+
+    /// Appends one leaf hash, completing the subtrees it closes.
+    pub fn append(&mut self, leaf: Hash) {
+        let mut hash = leaf;
+        let mut level = 0;
+        loop {
+            if self.levels.len() <= level {
+                self.levels.push(Vec::new());
+            }
+            let Some(row) = self.levels.get_mut(level) else {
+                return;
+            };
+            row.push(hash);
+            if row.len() % 2 == 1 {
+                return;
+            }
+            let (Some(right), Some(left)) = (row.last(), row.iter().rev().nth(1)) else {
+                return;
+            };
+            hash = node_hash(left, right);
+            level += 1;
+        }
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.levels.first().map_or(0, |row| row.len() as u64)
+    }
+
+    /// The root of the whole tree.
+    pub fn root(&self) -> Hash {
+        self.root_at(self.size()).unwrap_or_else(|_| empty_root())
+    }
+
+    /// The root the tree had when it held `size` leaves.
+    pub fn root_at(&self, size: u64) -> Result<Hash> {
+        subtree_hash(self, 0, size)
+    }
+
+    /// The leaf hash at `index`.
+    pub fn leaf(&self, index: u64) -> Result<Hash> {
+        self.node(0, index)
+    }
+}
+
+impl HashReader for MerkleTree {
+    fn size(&self) -> u64 {
+        MerkleTree::size(self)
+    }
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash> {
+        let found = usize::try_from(level)
+            .ok()
+            .and_then(|l| self.levels.get(l))
+            .and_then(|row| usize::try_from(index).ok().and_then(|i| row.get(i)));
+        found.copied().ok_or(LedgerError::OutOfRange {
+            what: "node",
+            index,
+            size: u64::from(level),
+            available: self.size(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaves(n: u64) -> Vec<Hash> {
+        (0..n).map(|i| leaf_hash(&i.to_le_bytes())).collect()
+    }
+
+    #[test]
+    fn compact_range_and_tree_agree_with_the_recursive_definition() {
+        let all = leaves(70);
+        let mut range = CompactRange::new();
+        let mut tree = MerkleTree::new();
+        assert_eq!(range.root(), empty_root());
+        for (i, leaf) in all.iter().enumerate() {
+            range.append(*leaf);
+            tree.append(*leaf);
+            let expected = root_from_leaf_hashes(&all[..=i]);
+            assert_eq!(range.root(), expected, "compact range at size {}", i + 1);
+            assert_eq!(tree.root(), expected, "tree at size {}", i + 1);
+        }
+        for size in 0..=70u64 {
+            assert_eq!(
+                tree.root_at(size).unwrap(),
+                root_from_leaf_hashes(&all[..size as usize])
+            );
+        }
+    }
+
+    #[test]
+    fn subtree_hash_outside_the_tree_is_out_of_range() {
+        let tree = MerkleTree::from_leaf_hashes(leaves(5));
+        let error = subtree_hash(&tree, 0, 6).unwrap_err();
+        assert!(
+            matches!(error, LedgerError::OutOfRange { available: 5, .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn split_point_is_the_largest_power_of_two_below() {
+        assert_eq!(split_point(2), 1);
+        assert_eq!(split_point(3), 2);
+        assert_eq!(split_point(4), 2);
+        assert_eq!(split_point(5), 4);
+        assert_eq!(split_point(8), 4);
+        assert_eq!(split_point(9), 8);
+    }
+}

@@ -56,7 +56,7 @@ impl AprtHeader {
     /// Reads and checks the header at the start of `bytes` (which sit at `offset` in the
     /// caller's stream). Checks magic, version and path type; not the path data.
     pub fn read(bytes: &[u8], offset: u64) -> Result<AprtHeader> {
-        let Some(head) = bytes.get(..APRT_HEADER_LEN) else {
+        let Some(head) = bytes.first_chunk::<APRT_HEADER_LEN>() else {
             return Err(CoreError::Truncated {
                 offset,
                 field: "APRT header",
@@ -64,12 +64,7 @@ impl AprtHeader {
                 available: bytes.len(),
             });
         };
-        let field = |range: std::ops::Range<usize>| -> [u8; 8] {
-            let mut out = [0u8; 8];
-            out[..range.len()].copy_from_slice(&head[range]);
-            out
-        };
-        let magic: [u8; 4] = [head[0], head[1], head[2], head[3]];
+        let magic = [head[0], head[1], head[2], head[3]];
         if magic != APRT_MAGIC {
             return Err(CoreError::BadMagic {
                 offset,
@@ -86,24 +81,24 @@ impl AprtHeader {
             offset: offset + 5,
             found: head[5],
         })?;
-        let u32_at = |start: usize| {
-            u32::from_le_bytes([
-                head[start],
-                head[start + 1],
-                head[start + 2],
-                head[start + 3],
-            ])
-        };
         Ok(AprtHeader {
             path_type,
-            timestamp_ns: u64::from_le_bytes(field(8..16)),
-            sequence: u64::from_le_bytes(field(16..24)),
-            input_hash: u64::from_le_bytes(field(24..32)),
-            output: u32_at(32),
-            latency_us: u32_at(36),
-            path_length: u32_at(40),
+            timestamp_ns: u64::from_le_bytes(array_at(head, 8)),
+            sequence: u64::from_le_bytes(array_at(head, 16)),
+            input_hash: u64::from_le_bytes(array_at(head, 24)),
+            output: u32::from_le_bytes(array_at(head, 32)),
+            latency_us: u32::from_le_bytes(array_at(head, 36)),
+            path_length: u32::from_le_bytes(array_at(head, 40)),
         })
     }
+}
+
+/// `N` bytes of the header from `at`; with constant arguments the bounds checks fold away.
+#[inline(always)]
+fn array_at<const N: usize>(head: &[u8; APRT_HEADER_LEN], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&head[at..at + N]);
+    out
 }
 
 /// Latency as APRT stores it: whole microseconds, saturating at `u32::MAX`.
@@ -117,21 +112,21 @@ pub fn latency_ns_to_us(latency_ns: u64) -> u32 {
 /// Latency is stored in whole microseconds (see [`latency_ns_to_us`]).
 pub fn encode_aprt<P: DecisionPath>(trace: &DecisionTrace<P>, out: &mut Vec<u8>) -> usize {
     let start = out.len();
-    out.extend_from_slice(&APRT_MAGIC);
-    out.push(APRT_VERSION);
-    out.push(trace.path.path_type().to_byte());
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(&trace.timestamp_ns.to_le_bytes());
-    out.extend_from_slice(&trace.sequence.to_le_bytes());
-    out.extend_from_slice(&trace.input_hash.to_le_bytes());
-    out.extend_from_slice(&trace.output.to_bits().to_le_bytes());
-    out.extend_from_slice(&latency_ns_to_us(trace.latency_ns).to_le_bytes());
-    let length_at = out.len();
-    out.extend_from_slice(&[0, 0, 0, 0]);
+    // The header is written last, once the path length is known.
+    out.resize(start + APRT_HEADER_LEN, 0);
     trace.path.encode_path(out);
-    let path_len = out.len() - length_at - 4;
-    let path_len = u32::try_from(path_len).unwrap_or(u32::MAX);
-    out[length_at..length_at + 4].copy_from_slice(&path_len.to_le_bytes());
+    let path_len = u32::try_from(out.len() - start - APRT_HEADER_LEN).unwrap_or(u32::MAX);
+    let mut header = [0u8; APRT_HEADER_LEN];
+    header[0..4].copy_from_slice(&APRT_MAGIC);
+    header[4] = APRT_VERSION;
+    header[5] = trace.path.path_type().to_byte();
+    header[8..16].copy_from_slice(&trace.timestamp_ns.to_le_bytes());
+    header[16..24].copy_from_slice(&trace.sequence.to_le_bytes());
+    header[24..32].copy_from_slice(&trace.input_hash.to_le_bytes());
+    header[32..36].copy_from_slice(&trace.output.to_bits().to_le_bytes());
+    header[36..40].copy_from_slice(&latency_ns_to_us(trace.latency_ns).to_le_bytes());
+    header[40..44].copy_from_slice(&path_len.to_le_bytes());
+    out[start..start + APRT_HEADER_LEN].copy_from_slice(&header);
     out.len() - start
 }
 

@@ -42,17 +42,19 @@ impl<'a> Writer<'a> {
 
     pub(crate) fn f32s(&mut self, values: &[f32]) {
         self.count(values.len());
-        self.out.reserve(values.len() * 4);
-        for v in values {
-            self.f32(*v);
+        let start = self.out.len();
+        self.out.resize(start + values.len() * 4, 0);
+        for (slot, v) in self.out[start..].chunks_exact_mut(4).zip(values) {
+            slot.copy_from_slice(&v.to_bits().to_le_bytes());
         }
     }
 
     pub(crate) fn u32s(&mut self, values: &[u32]) {
         self.count(values.len());
-        self.out.reserve(values.len() * 4);
-        for v in values {
-            self.u32(*v);
+        let start = self.out.len();
+        self.out.resize(start + values.len() * 4, 0);
+        for (slot, v) in self.out[start..].chunks_exact_mut(4).zip(values) {
+            slot.copy_from_slice(&v.to_le_bytes());
         }
     }
 

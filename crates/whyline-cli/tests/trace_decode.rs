@@ -115,3 +115,15 @@ fn usage_errors_exit_2_and_help_exits_0() {
             "Decode a file of concatenated APRT records",
         ));
 }
+
+#[test]
+fn decode_as_text_explains_each_record() {
+    whyline()
+        .args(["trace", "decode", "--format", "text"])
+        .arg(golden("all.aprt"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("#42 at byte 0: LinearPath"))
+        .stdout(predicate::str::contains("Decision Path (depth=3):"))
+        .stdout(predicate::str::contains("3 nearest neighbours:"));
+}

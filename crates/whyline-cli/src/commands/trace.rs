@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
-use whyline_core::{AnyPath, AprtRecords, encode_json};
+use clap::{Args, Subcommand, ValueEnum};
+use whyline_core::{AnyPath, AprtRecords, DecisionPath, DecisionTrace, encode_json};
 
 use crate::Outcome;
 use crate::output::note;
@@ -24,6 +24,19 @@ pub(crate) enum TraceCommand {
 pub(crate) struct DecodeArgs {
     /// The APRT file to decode ("-" reads standard input).
     file: PathBuf,
+
+    /// Output format: one JSON document per line, or a readable explanation per record.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+/// How decoded records are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// JSON lines, in the JSON view of the seed specification.
+    Json,
+    /// A header line and the path's explanation per record, for people.
+    Text,
 }
 
 pub(crate) fn run(command: TraceCommand) -> anyhow::Result<Outcome> {
@@ -46,12 +59,15 @@ fn decode(args: &DecodeArgs) -> anyhow::Result<Outcome> {
     let mut line = Vec::with_capacity(512);
     for record in AprtRecords::<AnyPath>::new(&bytes) {
         match record {
-            Ok((_offset, trace)) => {
-                line.clear();
-                encode_json(&trace, &mut line)?;
-                line.push(b'\n');
-                out.write_all(&line)?;
-            }
+            Ok((offset, trace)) => match args.format {
+                Format::Json => {
+                    line.clear();
+                    encode_json(&trace, &mut line)?;
+                    line.push(b'\n');
+                    out.write_all(&line)?;
+                }
+                Format::Text => write_text(&mut out, offset, &trace)?,
+            },
             Err(error) => {
                 out.flush()?;
                 note(&format!("{}: {error}", args.file.display()));
@@ -61,4 +77,27 @@ fn decode(args: &DecodeArgs) -> anyhow::Result<Outcome> {
     }
     out.flush()?;
     Ok(Outcome::Clean)
+}
+
+fn write_text(
+    out: &mut impl Write,
+    offset: u64,
+    trace: &DecisionTrace<AnyPath>,
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "#{} at byte {offset}: {} output={} confidence={:.2} latency={}µs time_ns={} input={:#018x}",
+        trace.sequence,
+        trace.path.path_type(),
+        trace.output,
+        trace.path.confidence(),
+        trace.latency_ns / 1_000,
+        trace.timestamp_ns,
+        trace.input_hash,
+    )?;
+    for line in trace.path.explain().lines() {
+        writeln!(out, "    {line}")?;
+    }
+    writeln!(out)?;
+    Ok(())
 }

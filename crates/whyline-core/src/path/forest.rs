@@ -95,7 +95,8 @@ impl DecisionPath for ForestPath {
                 short(self.ensemble_prediction)
             ),
         };
-        let top = top_by_magnitude(&self.feature_importance, 5);
+        let mut top = top_by_magnitude(&self.feature_importance, 5);
+        top.retain(|(_, importance)| *importance != 0.0);
         if !top.is_empty() {
             let _ = writeln!(text, "Most important features along the paths:");
             for (index, importance) in top {

@@ -67,10 +67,11 @@ impl DecisionPath for LinearPath {
             Some(p) => {
                 let _ = writeln!(
                     text,
-                    "Prediction: {} ({}, confidence={:.0}%)",
-                    short(p),
+                    "Prediction: {} (probability={}, confidence={:.0}%), logit={}",
                     names.class(self.prediction as usize),
-                    p * 100.0
+                    short(p),
+                    p * 100.0,
+                    short(self.logit)
                 );
             }
             None => {

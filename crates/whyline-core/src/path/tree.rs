@@ -232,7 +232,13 @@ impl TreePath {
                     names.class(class),
                     confidence
                 );
-                let _ = writeln!(text, "{indent}        Training samples: {}", leaf.n_samples);
+                let shares: Vec<String> = distribution.iter().map(|v| short(*v)).collect();
+                let _ = writeln!(
+                    text,
+                    "{indent}        Training samples: n={}, class distribution [{}]",
+                    leaf.n_samples,
+                    shares.join(", ")
+                );
             }
             None => {
                 let _ = writeln!(

@@ -118,6 +118,7 @@ impl<'a> Reader<'a> {
         self.bytes.len() - self.position
     }
 
+    #[inline]
     pub(crate) fn take(&mut self, field: &'static str, needed: usize) -> Result<&'a [u8]> {
         let available = self.remaining();
         if needed > available {
@@ -133,6 +134,7 @@ impl<'a> Reader<'a> {
         Ok(&self.bytes[start..start + needed])
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N]> {
         let bytes = self.take(field, N)?;
         let mut out = [0u8; N];
@@ -140,23 +142,28 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self, field: &'static str) -> Result<u8> {
         Ok(self.array::<1>(field)?[0])
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array(field)?))
     }
 
+    #[inline]
     pub(crate) fn u64(&mut self, field: &'static str) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array(field)?))
     }
 
+    #[inline]
     pub(crate) fn f32(&mut self, field: &'static str) -> Result<f32> {
         Ok(f32::from_bits(u32::from_le_bytes(self.array(field)?)))
     }
 
     /// A flag byte: 0 or 1, anything else is an invalid field.
+    #[inline]
     pub(crate) fn flag(&mut self, field: &'static str) -> Result<bool> {
         let offset = self.offset();
         match self.u8(field)? {
@@ -171,6 +178,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A u32 count of elements of `element_size` bytes each, checked against the bytes left.
+    #[inline]
     pub(crate) fn count(&mut self, field: &'static str, element_size: usize) -> Result<usize> {
         let offset = self.offset();
         let count = self.u32(field)? as usize;
@@ -190,10 +198,13 @@ impl<'a> Reader<'a> {
     pub(crate) fn f32s(&mut self, field: &'static str) -> Result<Vec<f32>> {
         let count = self.count(field, 4)?;
         let bytes = self.take(field, count * 4)?;
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_bits(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-            .collect())
+        let mut out = Vec::with_capacity(count);
+        out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
+        Ok(out)
     }
 
     pub(crate) fn u32s(&mut self, field: &'static str) -> Result<Vec<u32>> {

@@ -1,5 +1,5 @@
-//! `InferenceMonitor`, Andon alert rules, drift and out-of-distribution detectors, safety integrity profiles.
-//!
-//! This crate is a placeholder in the workspace until its issue fills it; see
-//! `../shared/design.md` for what it will own.
+//! `InferenceMonitor`, Andon alert rules, drift and out-of-distribution detectors, safety
+//! integrity profiles.
 #![forbid(unsafe_code)]
+
+pub mod drift;

@@ -1,0 +1,1 @@
+//! Concept-drift detectors over a stream of errors or values.

@@ -23,6 +23,18 @@ pub trait Explainable {
     /// allocations. Returns the model's output for the row.
     fn explain_into(&self, row: &[f32], path: &mut Self::Path) -> Result<f32>;
 
+    /// Predicts one row without building a path. The default builds one and discards it;
+    /// models override it with a path-free computation, which is what a monitor calls when
+    /// no collector and no Andon rule needs the path.
+    fn predict_one(&self, row: &[f32]) -> Result<f32> {
+        self.explain_one(row).map(|(output, _)| output)
+    }
+
+    /// Which exact model this is, when known (loaded from a file).
+    fn identity(&self) -> Option<&crate::ModelIdentity> {
+        None
+    }
+
     /// Predicts one row and returns its output and a new decision path.
     fn explain_one(&self, row: &[f32]) -> Result<(f32, Self::Path)> {
         let mut path = Self::Path::default();

@@ -62,6 +62,7 @@ mod collector;
 pub mod digest;
 mod error;
 mod explainable;
+mod identity;
 mod path;
 mod trace;
 
@@ -73,6 +74,7 @@ pub use codec::json::{JSON_VERSION, encode_json, from_json, from_json_slice, to_
 pub use collector::{CollectorStats, NoCollector, RecordOutcome, TraceCollector};
 pub use error::{CoreError, Result};
 pub use explainable::{Explainable, check_batch, check_finite_row};
+pub use identity::ModelIdentity;
 pub use path::{
     Aggregation, AnyPath, DecisionPath, ForestPath, KnnPath, LeafInfo, LinearPath, Names,
     NeuralPath, PathType, SplitTest, TreePath, TreeSplit,

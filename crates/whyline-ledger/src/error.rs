@@ -36,6 +36,8 @@ pub enum CorruptionKind {
     },
     /// This position repeats the previous entry.
     Duplicated,
+    /// An entry that does not belong sits here: the next frame carries this same sequence.
+    Inserted,
     /// A frame header is unreadable (bad header checksum or impossible length).
     BadFrame,
     /// A checkpoint's signature does not verify with the given key.
@@ -64,6 +66,7 @@ impl std::fmt::Display for CorruptionKind {
                 write!(f, "entries reordered (found sequence {found})")
             }
             CorruptionKind::Duplicated => f.write_str("entry duplicated"),
+            CorruptionKind::Inserted => f.write_str("entry inserted"),
             CorruptionKind::BadFrame => f.write_str("unreadable frame header"),
             CorruptionKind::SignatureInvalid => f.write_str("checkpoint signature invalid"),
             CorruptionKind::RootMismatch => f.write_str("checkpoint root mismatch"),

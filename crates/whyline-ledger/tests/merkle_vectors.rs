@@ -29,6 +29,11 @@ struct Consistency {
     proof: Vec<String>,
 }
 
+/// index, size, leaf, proof, root, description.
+type InclusionProbe = (u64, u64, Hash, Vec<Hash>, Hash, &'static str);
+/// size1, size2, root1, root2, proof, description.
+type ConsistencyProbe = (u64, u64, Hash, Hash, Vec<Hash>, &'static str);
+
 fn vectors() -> Vectors {
     let text = include_str!("fixtures/rfc6962/vectors.json");
     serde_json::from_str(text).unwrap()
@@ -97,7 +102,7 @@ fn corrupted_inclusion_proofs_are_rejected() {
         let proof: Vec<Hash> = case.proof.iter().map(|p| h(p)).collect();
         let root = h(&v.roots[n as usize - 1]);
         let leaf = tree.leaf(i).unwrap();
-        let mut probes: Vec<(u64, u64, Hash, Vec<Hash>, Hash, &str)> = vec![
+        let mut probes: Vec<InclusionProbe> = vec![
             (i.wrapping_sub(1), n, leaf, proof.clone(), root, "index - 1"),
             (i + 1, n, leaf, proof.clone(), root, "index + 1"),
             (i ^ 2, n, leaf, proof.clone(), root, "index ^ 2"),
@@ -154,7 +159,7 @@ fn corrupted_consistency_proofs_are_rejected() {
         let proof: Vec<Hash> = case.proof.iter().map(|p| h(p)).collect();
         let r1 = h(&v.roots[s1 as usize - 1]);
         let r2 = h(&v.roots[s2 as usize - 1]);
-        let mut probes: Vec<(u64, u64, Hash, Hash, Vec<Hash>, &str)> = vec![
+        let mut probes: Vec<ConsistencyProbe> = vec![
             (s1 - 1, s2, r1, r2, proof.clone(), "size1 - 1"),
             (s1 + 1, s2, r1, r2, proof.clone(), "size1 + 1"),
             (s1 ^ 2, s2, r1, r2, proof.clone(), "size1 ^ 2"),

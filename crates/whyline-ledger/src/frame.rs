@@ -1,0 +1,278 @@
+//! The framing of entries in the entry log, and a buffered cursor that walks frames and tells
+//! a torn tail (a crash mid-write) from damage in the middle.
+//!
+//! ```text
+//! file header (16 bytes, once)
+//!  0  8  magic "WLEDGER\0"
+//!  8  4  format version u32 LE (1)
+//! 12  4  reserved, 0
+//!
+//! frame (52 + n bytes)
+//!  0  4  payload length n u32 LE (1 ..= 16 MiB)
+//!  4  8  sequence u64 LE (0, 1, 2, ... in file order)
+//! 12  4  header CRC32C of bytes 0..12
+//! 16  n  payload: the entry's APRT record
+//! 16+n 32 chain hash SHA-256(sequence LE ‖ previous chain hash ‖ payload)
+//! 48+n 4  body CRC32C of bytes 16..48+n
+//! ```
+//!
+//! The header has its own checksum so that a damaged length can never make the rest of the
+//! file look like a torn tail: only a header that is whole and correct is trusted to say
+//! where the frame ends.
+
+use std::ops::Range;
+
+use crate::error::{CorruptionKind, LedgerError, Result};
+use crate::merkle::Hash;
+use crate::store::Store;
+
+/// The magic that opens an entry log.
+pub(crate) const FILE_MAGIC: [u8; 8] = *b"WLEDGER\0";
+/// The format version this build writes and reads.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+/// Bytes of the file header.
+pub(crate) const FILE_HEADER_LEN: usize = 16;
+/// Bytes of a frame header.
+pub(crate) const FRAME_HEADER_LEN: usize = 16;
+/// Bytes a frame adds around its payload.
+pub const FRAME_OVERHEAD: usize = FRAME_HEADER_LEN + 32 + 4;
+/// The largest payload a frame holds.
+pub const MAX_PAYLOAD: usize = 16 << 20;
+
+/// The file header bytes.
+pub(crate) fn file_header() -> [u8; FILE_HEADER_LEN] {
+    let mut out = [0u8; FILE_HEADER_LEN];
+    out[..8].copy_from_slice(&FILE_MAGIC);
+    out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out
+}
+
+/// Appends one frame to `out`.
+pub(crate) fn encode_frame(out: &mut Vec<u8>, sequence: u64, payload: &[u8], chain: &Hash) {
+    let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    let start = out.len();
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(&sequence.to_le_bytes());
+    let header_crc = crc32c::crc32c(&out[start..start + 12]);
+    out.extend_from_slice(&header_crc.to_le_bytes());
+    let body_start = out.len();
+    out.extend_from_slice(payload);
+    out.extend_from_slice(chain);
+    let body_crc = crc32c::crc32c(&out[body_start..]);
+    out.extend_from_slice(&body_crc.to_le_bytes());
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let field: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+    Some(u32::from_le_bytes(field))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let field: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(field))
+}
+
+/// One whole, checksum-correct frame found by the [`Cursor`].
+#[derive(Clone, Debug)]
+pub(crate) struct Frame {
+    /// Byte offset of the frame in the entry log.
+    pub(crate) offset: u64,
+    /// Total bytes of the frame.
+    pub(crate) len: u64,
+    /// The sequence number the frame claims.
+    pub(crate) sequence: u64,
+    /// The stored chain hash.
+    pub(crate) chain: Hash,
+    /// Where the payload sits in the cursor's buffer (valid until the next read).
+    pub(crate) payload: Range<usize>,
+}
+
+/// What the cursor found at its position.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// The end of the log, exactly at a frame boundary.
+    End,
+    /// A whole frame.
+    Frame(Frame),
+    /// The log ends inside a frame (or in zeros a crash left): a torn tail.
+    Torn {
+        /// Where the torn frame starts.
+        offset: u64,
+        /// Bytes from there to the end.
+        bytes: u64,
+    },
+    /// A frame in the middle is damaged.
+    Damaged {
+        /// Where the damaged frame starts.
+        offset: u64,
+        /// [`CorruptionKind::BadFrame`] or [`CorruptionKind::ContentChanged`].
+        kind: CorruptionKind,
+    },
+}
+
+/// Walks the frames of a store's entry log through a large read buffer.
+pub(crate) struct Cursor<'s, S: Store + ?Sized> {
+    store: &'s S,
+    end: u64,
+    position: u64,
+    buffer: Vec<u8>,
+    buffer_start: u64,
+}
+
+const READ_CHUNK: usize = 1 << 20;
+
+impl<'s, S: Store + ?Sized> Cursor<'s, S> {
+    /// A cursor over `store`, checking the file header first.
+    pub(crate) fn new(store: &'s S) -> Result<Self> {
+        let end = store.len();
+        let mut cursor = Cursor {
+            store,
+            end,
+            position: 0,
+            buffer: Vec::new(),
+            buffer_start: 0,
+        };
+        if end == 0 {
+            return Ok(cursor);
+        }
+        let header = cursor.window(0, FILE_HEADER_LEN)?.map(<[u8]>::to_vec);
+        let good = header.as_deref().is_some_and(|h| {
+            h.get(..8) == Some(&FILE_MAGIC[..]) && u32_at(h, 8) == Some(FORMAT_VERSION)
+        });
+        if !good {
+            return Err(LedgerError::Corrupt {
+                path: store.location().to_path_buf(),
+                offset: 0,
+                sequence: 0,
+                kind: CorruptionKind::BadHeader,
+            });
+        }
+        cursor.position = FILE_HEADER_LEN as u64;
+        Ok(cursor)
+    }
+
+    /// The byte offset of the next frame.
+    pub(crate) fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Bytes `[offset, offset + len)` from the buffer, refilling it if needed; `None` when
+    /// they run past the end of the log.
+    fn window(&mut self, offset: u64, len: usize) -> Result<Option<&[u8]>> {
+        let Some(stop) = offset.checked_add(len as u64) else {
+            return Ok(None);
+        };
+        if stop > self.end {
+            return Ok(None);
+        }
+        let buffer_end = self.buffer_start + self.buffer.len() as u64;
+        if offset < self.buffer_start || stop > buffer_end {
+            let want = usize::try_from(self.end - offset)
+                .unwrap_or(usize::MAX)
+                .min(len.max(READ_CHUNK));
+            self.buffer.resize(want, 0);
+            self.store.read_at(offset, &mut self.buffer)?;
+            self.buffer_start = offset;
+        }
+        let from = usize::try_from(offset - self.buffer_start).unwrap_or(usize::MAX);
+        Ok(self.buffer.get(from..from.saturating_add(len)))
+    }
+
+    /// The payload bytes of a frame returned by the last call to [`Cursor::next`].
+    pub(crate) fn payload(&self, frame: &Frame) -> &[u8] {
+        self.buffer.get(frame.payload.clone()).unwrap_or(&[])
+    }
+
+    /// Whether everything from `offset` to the end is zero bytes (what a crash can leave
+    /// after extending a file).
+    fn zeros_to_end(&mut self, offset: u64) -> Result<bool> {
+        let mut at = offset;
+        while at < self.end {
+            let len = usize::try_from(self.end - at)
+                .unwrap_or(READ_CHUNK)
+                .min(READ_CHUNK);
+            let Some(bytes) = self.window(at, len)? else {
+                return Ok(false);
+            };
+            if bytes.iter().any(|&b| b != 0) {
+                return Ok(false);
+            }
+            at += len as u64;
+        }
+        Ok(true)
+    }
+
+    /// Reads the frame at the cursor and advances past it when it is whole.
+    pub(crate) fn next(&mut self) -> Result<Next> {
+        let offset = self.position;
+        if offset >= self.end {
+            return Ok(Next::End);
+        }
+        let torn = Next::Torn {
+            offset,
+            bytes: self.end - offset,
+        };
+        let Some(header) = self.window(offset, FRAME_HEADER_LEN)? else {
+            return Ok(torn);
+        };
+        let (Some(length), Some(sequence), Some(crc)) =
+            (u32_at(header, 0), u64_at(header, 4), u32_at(header, 12))
+        else {
+            return Ok(torn);
+        };
+        let header_ok = header
+            .get(..12)
+            .is_some_and(|bytes| crc32c::crc32c(bytes) == crc);
+        let length = length as usize;
+        if !header_ok || length == 0 || length > MAX_PAYLOAD {
+            if self.zeros_to_end(offset)? {
+                return Ok(torn);
+            }
+            return Ok(Next::Damaged {
+                offset,
+                kind: CorruptionKind::BadFrame,
+            });
+        }
+        let total = FRAME_OVERHEAD + length;
+        let buffer_start = {
+            let Some(_) = self.window(offset, total)? else {
+                return Ok(torn);
+            };
+            self.buffer_start
+        };
+        let from = usize::try_from(offset - buffer_start).unwrap_or(usize::MAX);
+        let body = from + FRAME_HEADER_LEN;
+        let chain_at = body + length;
+        let crc_at = chain_at + 32;
+        let body_ok = match (self.buffer.get(body..crc_at), u32_at(&self.buffer, crc_at)) {
+            (Some(bytes), Some(stored)) => crc32c::crc32c(bytes) == stored,
+            _ => false,
+        };
+        let chain: Option<Hash> = self
+            .buffer
+            .get(chain_at..crc_at)
+            .and_then(|b| b.try_into().ok());
+        let (true, Some(chain)) = (body_ok, chain) else {
+            if offset + total as u64 == self.end {
+                return Ok(torn);
+            }
+            return Ok(Next::Damaged {
+                offset,
+                kind: CorruptionKind::ContentChanged,
+            });
+        };
+        self.position = offset + total as u64;
+        Ok(Next::Frame(Frame {
+            offset,
+            len: total as u64,
+            sequence,
+            chain,
+            payload: body..chain_at,
+        }))
+    }
+
+    /// Moves the cursor to `offset` (a frame boundary found earlier).
+    pub(crate) fn seek(&mut self, offset: u64) {
+        self.position = offset;
+    }
+}

@@ -1,0 +1,94 @@
+//! The sparse time index: one record per block of [`INDEX_BLOCK`] entries, so a time window
+//! is found by reading the index and the few blocks that overlap it, not the whole log.
+//!
+//! ```text
+//! record (32 bytes, little-endian)
+//!  0  8  first sequence of the block
+//!  8  8  byte offset of its first frame in the entry log
+//! 16  8  smallest timestamp_ns in the block
+//! 24  8  largest timestamp_ns in the block
+//! ```
+//!
+//! Timestamps come from the APRT header (bytes 8..16 of each payload) and need not be
+//! monotonic: each block keeps its minimum and maximum, so a query never misses an entry.
+//! The index is derived data: recovery rebuilds it from the entry log when it disagrees.
+
+use whyline_core::{APRT_HEADER_LEN, APRT_MAGIC};
+
+/// Entries per index block.
+pub const INDEX_BLOCK: u64 = 1024;
+/// Bytes per index record.
+pub const INDEX_RECORD_LEN: usize = 32;
+
+/// One block of the time index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexRecord {
+    /// Sequence number of the block's first entry.
+    pub first_sequence: u64,
+    /// Byte offset of that entry's frame.
+    pub offset: u64,
+    /// Smallest timestamp in the block.
+    pub min_timestamp_ns: u64,
+    /// Largest timestamp in the block.
+    pub max_timestamp_ns: u64,
+}
+
+impl IndexRecord {
+    /// The record's 32 bytes.
+    pub fn to_bytes(&self) -> [u8; INDEX_RECORD_LEN] {
+        let mut out = [0u8; INDEX_RECORD_LEN];
+        out[..8].copy_from_slice(&self.first_sequence.to_le_bytes());
+        out[8..16].copy_from_slice(&self.offset.to_le_bytes());
+        out[16..24].copy_from_slice(&self.min_timestamp_ns.to_le_bytes());
+        out[24..].copy_from_slice(&self.max_timestamp_ns.to_le_bytes());
+        out
+    }
+
+    /// Whether the block may hold an entry stamped in `[from_ns, to_ns]`.
+    pub fn overlaps(&self, from_ns: u64, to_ns: u64) -> bool {
+        self.min_timestamp_ns <= to_ns && self.max_timestamp_ns >= from_ns
+    }
+}
+
+/// The `timestamp_ns` of an APRT payload; `None` for anything else.
+pub fn payload_timestamp(payload: &[u8]) -> Option<u64> {
+    if payload.len() < APRT_HEADER_LEN || payload.get(..4) != Some(&APRT_MAGIC[..]) {
+        return None;
+    }
+    let field: [u8; 8] = payload.get(8..16)?.try_into().ok()?;
+    Some(u64::from_le_bytes(field))
+}
+
+/// Builds index records as entries go by.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct IndexBuilder {
+    open: Option<IndexRecord>,
+}
+
+impl IndexBuilder {
+    /// Notes entry `sequence` at `offset`; returns a record when it closes a block.
+    pub(crate) fn push(
+        &mut self,
+        sequence: u64,
+        offset: u64,
+        timestamp_ns: u64,
+    ) -> Option<IndexRecord> {
+        let record = self.open.get_or_insert(IndexRecord {
+            first_sequence: sequence,
+            offset,
+            min_timestamp_ns: timestamp_ns,
+            max_timestamp_ns: timestamp_ns,
+        });
+        record.min_timestamp_ns = record.min_timestamp_ns.min(timestamp_ns);
+        record.max_timestamp_ns = record.max_timestamp_ns.max(timestamp_ns);
+        if (sequence + 1).is_multiple_of(INDEX_BLOCK) {
+            return self.open.take();
+        }
+        None
+    }
+
+    /// The block still open (not yet written to the index file).
+    pub(crate) fn open_block(&self) -> Option<IndexRecord> {
+        self.open
+    }
+}

@@ -1,0 +1,81 @@
+//! Helpers shared by the test modules: traces, payloads, and a reader of the documented
+//! frame layout written independently of the crate's own parser.
+
+use std::ops::Range;
+
+use whyline_core::{DecisionTrace, LinearPath, to_aprt};
+use whyline_ledger::{Durability, Ledger, LedgerOptions, MemoryStore, NoteSigner};
+
+pub(crate) const ORIGIN: &str = "whyline.test/ledger";
+
+/// A fixed Ed25519 signer (seed bytes 7, 7, ...).
+pub(crate) fn signer() -> NoteSigner {
+    NoteSigner::Ed25519 {
+        name: "whyline.test".into(),
+        key: ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]),
+    }
+}
+
+pub(crate) fn options() -> LedgerOptions {
+    LedgerOptions::signed(ORIGIN, signer())
+        .durability(Durability::None)
+        .checkpoint_every(8)
+}
+
+pub(crate) fn trace(i: u64) -> DecisionTrace<LinearPath> {
+    DecisionTrace {
+        timestamp_ns: 1_700_000_000_000_000_000 + i * 1_000,
+        sequence: i,
+        input_hash: i.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        output: i as f32 * 0.5,
+        latency_ns: 1_000 + i,
+        path: LinearPath {
+            contributions: vec![0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8],
+            intercept: 0.25,
+            logit: i as f32,
+            prediction: i as f32,
+            probability: None,
+        },
+    }
+}
+
+pub(crate) fn payload(i: u64) -> Vec<u8> {
+    to_aprt(&trace(i))
+}
+
+/// A memory ledger with `n` entries, checkpointed every 8 and at the end.
+pub(crate) fn memory_ledger(n: u64) -> Ledger<MemoryStore> {
+    let (mut ledger, _) = Ledger::open(MemoryStore::new(), options()).unwrap();
+    for i in 0..n {
+        ledger.append(&payload(i)).unwrap();
+    }
+    ledger.checkpoint().unwrap();
+    ledger
+}
+
+/// The byte ranges of each frame, read from the layout in docs/ledger-format.md:
+/// 16-byte file header, then frames of 4 (length) + 8 (sequence) + 4 (CRC) + n + 32 + 4.
+pub(crate) fn frame_spans(bytes: &[u8]) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    let mut at = 16;
+    while at + 16 <= bytes.len() {
+        let n = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let end = at + 16 + n + 36;
+        if end > bytes.len() {
+            break;
+        }
+        spans.push(at..end);
+        at = end;
+    }
+    spans
+}
+
+/// Recomputes both CRCs of the frame at `span` (an attacker who knows the format).
+pub(crate) fn reseal(bytes: &mut [u8], span: Range<usize>) {
+    let frame = &mut bytes[span];
+    let header = crc32c::crc32c(&frame[..12]);
+    frame[12..16].copy_from_slice(&header.to_le_bytes());
+    let body_end = frame.len() - 4;
+    let body = crc32c::crc32c(&frame[16..body_end]);
+    frame[body_end..].copy_from_slice(&body.to_le_bytes());
+}

@@ -1,0 +1,241 @@
+//! Attacks on stored bytes: each is detected by `verify_store` and names the right entry.
+
+use whyline_ledger::{
+    Checkpoint, CorruptionKind, Ledger, LedgerError, MemoryStore, NoteSigner, Store, verify_store,
+};
+
+use crate::common::{frame_spans, memory_ledger, options, reseal, signer};
+
+const N: u64 = 20;
+
+fn pristine() -> MemoryStore {
+    memory_ledger(N).into_store().unwrap()
+}
+
+/// Verifies `store` and returns the (sequence, kind) of the first problem.
+fn first_problem(store: &MemoryStore) -> (u64, CorruptionKind) {
+    match verify_store(store, Some(&signer().verifier())) {
+        Err(LedgerError::Corrupt { sequence, kind, .. }) => (sequence, kind),
+        other => panic!("expected a Corrupt error, got {other:?}"),
+    }
+}
+
+fn edit(f: impl FnOnce(&mut Vec<u8>, &[std::ops::Range<usize>])) -> MemoryStore {
+    let mut store = pristine();
+    let spans = frame_spans(store.entry_bytes());
+    assert_eq!(spans.len() as u64, N);
+    f(store.entry_bytes_mut(), &spans);
+    store
+}
+
+#[test]
+fn the_untouched_log_verifies() {
+    let report = verify_store(&pristine(), Some(&signer().verifier())).unwrap();
+    assert_eq!(report.entries, N);
+    assert_eq!(report.checkpoints, 3);
+    assert_eq!(report.latest_checkpoint.unwrap().size, N);
+}
+
+#[test]
+fn a_flipped_bit_in_any_payload_names_that_entry() {
+    for k in 0..N as usize - 1 {
+        let store = edit(|bytes, spans| bytes[spans[k].start + 16 + 20] ^= 0x04);
+        assert_eq!(
+            first_problem(&store),
+            (k as u64, CorruptionKind::ContentChanged),
+            "entry {k}"
+        );
+    }
+}
+
+#[test]
+fn a_changed_byte_with_recomputed_checksums_is_content_changed() {
+    let store = edit(|bytes, spans| {
+        bytes[spans[7].start + 16 + 33] ^= 0xff;
+        reseal(bytes, spans[7].clone());
+    });
+    assert_eq!(first_problem(&store), (7, CorruptionKind::ContentChanged));
+}
+
+#[test]
+fn a_rewritten_chain_hash_is_a_broken_link() {
+    let store = edit(|bytes, spans| {
+        let chain_at = spans[5].end - 36;
+        bytes[chain_at] ^= 1;
+        reseal(bytes, spans[5].clone());
+    });
+    assert_eq!(first_problem(&store), (5, CorruptionKind::LinkBroken));
+}
+
+#[test]
+fn a_deleted_entry_is_missing() {
+    let store = edit(|bytes, spans| {
+        bytes.drain(spans[9].clone());
+    });
+    assert_eq!(
+        first_problem(&store),
+        (9, CorruptionKind::EntryMissing { found: 10 })
+    );
+}
+
+#[test]
+fn a_duplicated_entry_is_named() {
+    let store = edit(|bytes, spans| {
+        let copy = bytes[spans[4].clone()].to_vec();
+        bytes.splice(spans[5].start..spans[5].start, copy);
+    });
+    assert_eq!(first_problem(&store), (5, CorruptionKind::Duplicated));
+}
+
+#[test]
+fn swapped_entries_are_reordered() {
+    let store = edit(|bytes, spans| {
+        let a = bytes[spans[11].clone()].to_vec();
+        let b = bytes[spans[12].clone()].to_vec();
+        let mut swapped = b;
+        swapped.extend_from_slice(&a);
+        bytes.splice(spans[11].start..spans[12].end, swapped);
+    });
+    assert_eq!(
+        first_problem(&store),
+        (11, CorruptionKind::EntriesReordered { found: 12 })
+    );
+}
+
+#[test]
+fn an_inserted_entry_is_named() {
+    let store = edit(|bytes, spans| {
+        // A forged frame claiming sequence 6, well formed, with made-up content and chain.
+        let mut forged = bytes[spans[6].clone()].to_vec();
+        forged[16 + 40] ^= 0x55;
+        let len = forged.len();
+        reseal(&mut forged, 0..len);
+        bytes.splice(spans[6].start..spans[6].start, forged);
+    });
+    assert_eq!(first_problem(&store), (6, CorruptionKind::Inserted));
+}
+
+#[test]
+fn bytes_cut_from_the_middle_are_detected_at_the_cut() {
+    let store = edit(|bytes, spans| {
+        bytes.drain(spans[3].start + 10..spans[3].start + 30);
+    });
+    let (sequence, kind) = first_problem(&store);
+    assert_eq!(sequence, 3);
+    assert!(
+        matches!(
+            kind,
+            CorruptionKind::BadFrame | CorruptionKind::ContentChanged
+        ),
+        "{kind:?}"
+    );
+}
+
+#[test]
+fn a_log_truncated_before_its_checkpoint_is_caught_by_the_checkpoint() {
+    // Cut whole frames off the end: the chain alone cannot see it, the checkpoint can.
+    let store = edit(|bytes, spans| bytes.truncate(spans[15].start));
+    assert_eq!(
+        first_problem(&store),
+        (
+            16,
+            CorruptionKind::CheckpointBeyondLog {
+                checkpoint_size: 16
+            }
+        )
+    );
+}
+
+#[test]
+fn a_log_rewritten_with_a_consistent_chain_fails_the_root_check() {
+    // The attacker rebuilds the whole log with one entry changed: chain and CRCs are
+    // consistent, but the signed checkpoints commit to the old roots.
+    let original = pristine();
+    let (mut forged, _) = Ledger::open(
+        MemoryStore::new(),
+        whyline_ledger::LedgerOptions::without_checkpoints(crate::common::ORIGIN),
+    )
+    .unwrap();
+    for i in 0..N {
+        let mut payload = crate::common::payload(i);
+        if i == 2 {
+            payload[32] ^= 1;
+        }
+        forged.append(&payload).unwrap();
+    }
+    let forged = forged.into_store().unwrap();
+    let store = MemoryStore::from_bytes(
+        forged.entry_bytes().to_vec(),
+        original.checkpoint_bytes().to_vec(),
+    );
+    assert_eq!(first_problem(&store), (8, CorruptionKind::RootMismatch));
+}
+
+#[test]
+fn a_checkpoint_signed_by_another_key_is_signature_invalid() {
+    let mut store = pristine();
+    let mallory = NoteSigner::Ed25519 {
+        name: "whyline.test".into(),
+        key: ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]),
+    };
+    let report = verify_store(&store, None).unwrap();
+    let note = Checkpoint {
+        origin: crate::common::ORIGIN.into(),
+        size: N,
+        root: report.root,
+    }
+    .sign(&mallory);
+    // The record layout of docs/ledger-format.md: u32 length, u32 CRC32C, note.
+    let mut record = (note.len() as u32).to_le_bytes().to_vec();
+    record.extend_from_slice(&crc32c::crc32c(note.as_bytes()).to_le_bytes());
+    record.extend_from_slice(note.as_bytes());
+    store
+        .append_side(whyline_ledger::Side::Checkpoints, &record, true)
+        .unwrap();
+    let error = verify_store(&store, Some(&signer().verifier())).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LedgerError::Corrupt {
+                sequence: 20,
+                kind: CorruptionKind::SignatureInvalid,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // Without a key the forged checkpoint's root is still right: only the signature tells.
+    assert!(verify_store(&store, None).is_ok());
+}
+
+#[test]
+fn opening_a_log_damaged_in_the_middle_fails_with_its_position() {
+    let store = edit(|bytes, spans| bytes[spans[4].start + 16 + 5] ^= 1);
+    let offset = frame_spans(store.entry_bytes())[4].start as u64;
+    let error = Ledger::open(store, options()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LedgerError::Corrupt { sequence: 4, offset: o, kind: CorruptionKind::ContentChanged, .. } if o == offset
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn salvage_keeps_the_good_prefix_and_reports_the_cut() {
+    let store = edit(|bytes, spans| bytes[spans[12].start + 16 + 5] ^= 1);
+    // The checkpoints at 16 and 20 now lie beyond the salvaged log: drop them too, as an
+    // operator rescuing a log would.
+    let mut store = store;
+    let cps = whyline_ledger::Side::Checkpoints;
+    let keep = store.read_side(cps).unwrap();
+    let first_len = 8 + u32::from_le_bytes(keep[..4].try_into().unwrap()) as u64;
+    store.truncate_side(cps, first_len).unwrap();
+    let (ledger, report) = Ledger::open(store, options().salvage()).unwrap();
+    let salvaged = report.salvaged.unwrap();
+    assert_eq!(salvaged.sequence, 12);
+    assert_eq!(salvaged.kind, CorruptionKind::ContentChanged);
+    assert_eq!(ledger.size(), 12);
+    verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+}

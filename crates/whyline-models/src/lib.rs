@@ -1,5 +1,84 @@
-//! Model families with native decision paths, and importers for the files real training tools write.
+//! Model families with native decision paths, and importers for the files real training
+//! tools write: the step of whyline's flow where a model returns each output together with
+//! its own explanation.
 //!
-//! This crate is a placeholder in the workspace until its issue fills it; see
-//! `../shared/design.md` for what it will own.
+//! # Overview
+//!
+//! Each family implements [`whyline_core::Explainable`] with the path type that says how it
+//! decides:
+//!
+//! | family | type | path |
+//! |---|---|---|
+//! | linear and logistic regression | [`LinearModel`] | [`LinearPath`](whyline_core::LinearPath): `coef[i] × x[i]` per feature |
+//! | decision tree | [`DecisionTree`] | [`TreePath`](whyline_core::TreePath): every split taken, the leaf |
+//! | random forest | [`RandomForest`] | [`ForestPath`](whyline_core::ForestPath): each tree's path and vote |
+//! | gradient-boosted trees | [`GradientBoosting`] | [`ForestPath`](whyline_core::ForestPath): base score plus each tree's leaf margin |
+//! | k-nearest neighbours | [`KnnModel`] | [`KnnPath`](whyline_core::KnnPath): neighbours, distances, votes |
+//! | multilayer perceptron | [`Mlp`] | [`NeuralPath`](whyline_core::NeuralPath): input gradient, activations |
+//!
+//! [`Model::load`] reads any supported file — the whyline JSON format written by
+//! `python/whyline_export.py` from scikit-learn, XGBoost's JSON, LightGBM's text — choosing
+//! the importer from the content, and explains with [`AnyPath`](whyline_core::AnyPath).
+//! Every loaded model carries a [`ModelIdentity`]: the SHA-256 of the file's bytes and the
+//! format, version and type the file declares. Tree structures ([`Tree`], [`Node`],
+//! [`Split`]) are public for TreeSHAP.
+//!
+//! # Example
+//!
+//! ```
+//! use whyline_core::{AnyPath, DecisionPath, Explainable};
+//! use whyline_models::Model;
+//!
+//! let text = r#"{"format":"whyline-model","format_version":1,
+//!   "model_type":"logistic_regression","task":"classification","n_features":2,
+//!   "feature_names":["age","income"],"class_names":["deny","approve"],
+//!   "model":{"link":"logistic","n_outputs":1,"coef":[-0.5,2.0],"intercept":[0.25]}}"#;
+//! let model = Model::from_bytes(text.as_bytes(), "credit.json")?;
+//! let (class, path) = model.explain_one(&[1.0, 0.5])?;
+//! assert_eq!(class, 1.0); // 0.25 - 0.5 + 1.0 = 0.75 > 0
+//! let AnyPath::Linear(linear) = &path else { unreachable!() };
+//! assert_eq!(linear.contributions, vec![-0.5, 1.0]);
+//! assert!(path.explain_with(&model.info().names).contains("feature[1] (income): +1"));
+//! # Ok::<(), whyline_models::ModelError>(())
+//! ```
+//!
+//! # Guarantees
+//!
+//! - Exactness: predictions follow each library's numeric semantics (comparison operator,
+//!   threshold precision, missing-value rule, summation precision and order, link); the
+//!   integration tests compare against the libraries' own outputs.
+//! - No panics: files are validated at load (node, child and feature indices, array
+//!   lengths), so prediction indexes safely; bad input is a [`ModelError`] or a
+//!   [`whyline_core::CoreError`] naming the file, field or feature.
+//! - Determinism: same model bytes and input give the same output bits and path.
+//!
+//! # Format
+//!
+//! The whyline JSON model format is documented in `docs/model-format.md`.
 #![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod boosting;
+mod decision_tree;
+mod error;
+mod forest;
+mod identity;
+mod import;
+mod info;
+mod knn;
+mod linear;
+mod mlp;
+mod model;
+mod tree;
+
+pub use boosting::{Accumulation, GradientBoosting, Link};
+pub use decision_tree::{DecisionTree, Task};
+pub use error::{ModelError, Result};
+pub use forest::RandomForest;
+pub use identity::{ModelFormat, ModelIdentity};
+pub use info::{FeatureStats, ModelInfo, Prediction};
+pub use knn::{KnnModel, KnnWeights};
+pub use linear::{LinearLink, LinearModel};
+pub use mlp::{Activation, DenseLayer, Mlp};
+pub use model::{Model, ModelKind};
+pub use tree::{MissingRule, Node, Split, Tree, f32_at_or_below};

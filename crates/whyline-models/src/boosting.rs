@@ -1,0 +1,235 @@
+//! Gradient-boosted trees: one engine for scikit-learn's gradient boosting, XGBoost and
+//! LightGBM.
+//!
+//! The libraries differ in where the learning rate lives, how they sum and which link
+//! they apply; every difference is a field of [`GradientBoosting`], set by the importer:
+//!
+//! | library | leaf values | sum | base score | split test | missing |
+//! |---|---|---|---|---|---|
+//! | scikit-learn | `learning_rate × value`, f64 | f64 | `init_` raw prediction | `x <= t` | rejected |
+//! | XGBoost | f32, eta folded in | f32, tree order | `base_score`, to margin | `x < t` | `default_left` |
+//! | LightGBM | f64, shrinkage folded in | f64, tree order | none (in the first tree) | `x <= t`, categorical | missing type |
+
+use whyline_core::{Aggregation, Explainable, ForestPath, TreePath};
+
+use crate::decision_tree::Task;
+use crate::info::{ModelInfo, Prediction, argmax, sigmoid, softmax_in_place};
+use crate::tree::Tree;
+
+/// The link from summed margins to the output.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Link {
+    /// The margin is the output (regression).
+    Identity,
+    /// `1 / (1 + e^(-scale × margin))`: a binary classifier's probability of class 1, or the
+    /// output of a logistic regression objective. `scale` is LightGBM's `sigmoid` parameter
+    /// (1 elsewhere).
+    Logistic {
+        /// Multiplies the margin before the sigmoid.
+        scale: f64,
+    },
+    /// Softmax over one margin per class.
+    Softmax,
+}
+
+/// The precision margins are summed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Accumulation {
+    /// `f32`, starting from the base score, in tree order (XGBoost).
+    F32,
+    /// `f64`, starting from the base score, in tree order (scikit-learn, LightGBM).
+    F64,
+}
+
+/// A gradient-boosted tree ensemble whose path lists each tree's leaf and margin.
+///
+/// `raw[k] = base_score[k] + Σ margins of the trees in group k`, then the [`Link`]. A
+/// classifier's prediction is the class with the largest probability (class 1 when its
+/// probability exceeds 0.5 for a binary model).
+///
+/// In the path: `aggregation` is [`Aggregation::Sum`], `base_score` and `tree_agreement` are
+/// those of the explained group (the predicted class for a multiclass model, the only group
+/// otherwise); `tree_agreement` is the share of that group's trees whose margin has the same
+/// sign as the group's total push `raw − base_score`; `tree_predictions` holds every tree's
+/// leaf margin; `feature_importance` sums split gains along the paths, divided by the tree
+/// count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradientBoosting {
+    /// The trees, in boosting order; leaf values are margins with the learning rate folded in.
+    pub trees: Vec<Tree>,
+    /// The output group (class) of each tree.
+    pub tree_groups: Vec<u32>,
+    /// The base margin of each group.
+    pub base_score: Vec<f64>,
+    /// The link applied to the margins.
+    pub link: Link,
+    /// The precision of the sum.
+    pub accumulation: Accumulation,
+    /// Classifier or regressor.
+    pub task: Task,
+    /// Features per row.
+    pub n_features: usize,
+    /// Whether NaN inputs are allowed (they follow each split's missing rule); infinite
+    /// values are rejected either way.
+    pub allows_missing: bool,
+    /// Names, labels and training statistics.
+    pub info: ModelInfo,
+}
+
+impl GradientBoosting {
+    /// Number of groups (one margin per group).
+    pub fn n_groups(&self) -> usize {
+        self.base_score.len()
+    }
+
+    fn check(&self, row: &[f32]) -> whyline_core::Result<()> {
+        if self.allows_missing {
+            self.info.check_no_infinity(row, self.n_features)
+        } else {
+            self.info.check_finite(row, self.n_features)
+        }
+    }
+
+    /// The raw margins of a checked row, one per group; `on_leaf(tree, leaf)` sees each
+    /// tree's leaf.
+    fn margins(&self, row: &[f32], mut on_leaf: impl FnMut(usize, usize)) -> Vec<f64> {
+        match self.accumulation {
+            Accumulation::F32 => {
+                let mut sums: Vec<f32> = self.base_score.iter().map(|&b| b as f32).collect();
+                for (t, (tree, &group)) in self.trees.iter().zip(&self.tree_groups).enumerate() {
+                    let leaf = tree.leaf_index(row);
+                    on_leaf(t, leaf);
+                    if let Some(sum) = sums.get_mut(group as usize) {
+                        *sum += tree.node_value(leaf) as f32;
+                    }
+                }
+                sums.into_iter().map(f64::from).collect()
+            }
+            Accumulation::F64 => {
+                let mut sums = self.base_score.clone();
+                for (t, (tree, &group)) in self.trees.iter().zip(&self.tree_groups).enumerate() {
+                    let leaf = tree.leaf_index(row);
+                    on_leaf(t, leaf);
+                    if let Some(sum) = sums.get_mut(group as usize) {
+                        *sum += tree.node_value(leaf);
+                    }
+                }
+                sums
+            }
+        }
+    }
+
+    fn finish(&self, raw: Vec<f64>) -> Prediction {
+        let first = raw.first().copied().unwrap_or(0.0);
+        match (self.link, self.task) {
+            (Link::Identity, _) => Prediction {
+                value: first,
+                probabilities: None,
+                raw,
+            },
+            (Link::Logistic { scale }, Task::Regression) => Prediction {
+                value: sigmoid(scale * first),
+                probabilities: None,
+                raw,
+            },
+            (Link::Logistic { scale }, Task::Classification { .. }) => {
+                let p = sigmoid(scale * first);
+                Prediction {
+                    value: if p > 0.5 { 1.0 } else { 0.0 },
+                    probabilities: Some(vec![1.0 - p, p]),
+                    raw,
+                }
+            }
+            (Link::Softmax, _) => {
+                let mut probabilities = raw.clone();
+                softmax_in_place(&mut probabilities);
+                Prediction {
+                    value: argmax(&probabilities) as f64,
+                    probabilities: Some(probabilities),
+                    raw,
+                }
+            }
+        }
+    }
+
+    /// Predicts one row in the library's terms: margins, probabilities and the prediction.
+    pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
+        self.check(row)?;
+        Ok(self.finish(self.margins(row, |_, _| {})))
+    }
+
+    /// The leaf each tree reaches, numbered as the library numbers them: scikit-learn's
+    /// `apply()`, XGBoost's node ids, LightGBM's leaf indices (`pred_leaf`).
+    pub fn apply(&self, row: &[f32]) -> crate::Result<Vec<u32>> {
+        self.check(row)?;
+        Ok(self
+            .trees
+            .iter()
+            .map(|tree| {
+                let leaf = tree.leaf_index(row);
+                tree.nodes.get(leaf).map_or(0, |node| node.id)
+            })
+            .collect())
+    }
+}
+
+impl Explainable for GradientBoosting {
+    type Path = ForestPath;
+
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    fn explain_into(&self, row: &[f32], path: &mut ForestPath) -> whyline_core::Result<f32> {
+        self.check(row)?;
+        path.tree_paths
+            .resize_with(self.trees.len(), TreePath::default);
+        path.tree_predictions.clear();
+        path.feature_importance.clear();
+        path.feature_importance.resize(self.n_features, 0.0);
+        for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
+            let leaf = tree.walk_into(row, tree_path, |leaf| tree.node_value(leaf) as f32, false);
+            path.tree_predictions.push(tree.node_value(leaf) as f32);
+            tree.add_path_gains(tree_path, &mut path.feature_importance);
+        }
+        let n = self.trees.len().max(1) as f32;
+        for importance in &mut path.feature_importance {
+            *importance /= n;
+        }
+        let prediction = self.finish(self.margins(row, |_, _| {}));
+        let output = prediction.value as f32;
+        let group = if self.n_groups() > 1 {
+            prediction.value as usize
+        } else {
+            0
+        };
+        let base = self.base_score.get(group).copied().unwrap_or(0.0);
+        let push = prediction.raw.get(group).copied().unwrap_or(0.0) - base;
+        let (mut members, mut agreeing) = (0usize, 0usize);
+        for (&tree_group, &margin) in self.tree_groups.iter().zip(&path.tree_predictions) {
+            if tree_group as usize == group {
+                members += 1;
+                if (f64::from(margin) >= 0.0) == (push >= 0.0) {
+                    agreeing += 1;
+                }
+            }
+        }
+        path.aggregation = Aggregation::Sum;
+        path.base_score = base as f32;
+        path.ensemble_prediction = output;
+        path.tree_agreement = if members == 0 {
+            1.0
+        } else {
+            agreeing as f32 / members as f32
+        };
+        path.probability = match self.task {
+            Task::Classification { .. } => prediction
+                .probabilities
+                .as_ref()
+                .and_then(|p| p.get(prediction.value as usize))
+                .map(|&p| p as f32),
+            Task::Regression => None,
+        };
+        Ok(output)
+    }
+}

@@ -1,0 +1,126 @@
+//! The one error type of `whyline-models`.
+//!
+//! Load errors name the model file (its path, or `<memory>` for bytes handed over directly)
+//! and the field that was wrong; input errors come from `whyline-core` and name the row and
+//! the feature.
+
+use std::path::PathBuf;
+
+use whyline_core::CoreError;
+
+/// Result alias used across `whyline-models`.
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while loading or running a model.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// The model file could not be read.
+    #[error("{}: cannot read model file", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system reported.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON (or ends early).
+    #[error("{file}: invalid JSON at line {line}, column {column}: {message}")]
+    Json {
+        /// The model file.
+        file: String,
+        /// Line (1-based).
+        line: usize,
+        /// Column (1-based).
+        column: usize,
+        /// What the parser reported.
+        message: String,
+    },
+    /// A field is missing, has the wrong type or length, or holds a value outside its domain.
+    #[error("{file}: field `{field}`: {detail}")]
+    Malformed {
+        /// The model file.
+        file: String,
+        /// The field, as a path into the document (`trees[3].left_children[7]`).
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The content matches none of the formats this crate reads.
+    #[error("{file}: unknown model format ({detail})")]
+    UnknownFormat {
+        /// The model file.
+        file: String,
+        /// What was found instead.
+        detail: String,
+    },
+    /// The format is known but this version of it is not.
+    #[error("{file}: {format} version {found} is not supported (this build reads {supported})")]
+    UnsupportedVersion {
+        /// The model file.
+        file: String,
+        /// The format.
+        format: &'static str,
+        /// The version found.
+        found: String,
+        /// The versions this build reads.
+        supported: &'static str,
+    },
+    /// A known field holds a value this build does not implement (an objective, an
+    /// activation, a model type, a split kind).
+    #[error("{file}: field `{field}`: unsupported value {value:?} ({supported})")]
+    Unsupported {
+        /// The model file.
+        file: String,
+        /// The field.
+        field: String,
+        /// The value found.
+        value: String,
+        /// What is supported instead.
+        supported: &'static str,
+    },
+    /// The input row was rejected (wrong feature count, non-finite value without a
+    /// missing-value rule).
+    #[error(transparent)]
+    Input(#[from] CoreError),
+}
+
+impl ModelError {
+    /// A [`ModelError::Malformed`] for `file` and `field`.
+    pub(crate) fn malformed(
+        file: &str,
+        field: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> ModelError {
+        ModelError::Malformed {
+            file: file.to_owned(),
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// A [`ModelError::Unsupported`] for `file` and `field`.
+    pub(crate) fn unsupported(
+        file: &str,
+        field: impl Into<String>,
+        value: impl Into<String>,
+        supported: &'static str,
+    ) -> ModelError {
+        ModelError::Unsupported {
+            file: file.to_owned(),
+            field: field.into(),
+            value: value.into(),
+            supported,
+        }
+    }
+
+    /// A [`ModelError::Json`] from a `serde_json` error.
+    pub(crate) fn json(file: &str, error: &serde_json::Error) -> ModelError {
+        ModelError::Json {
+            file: file.to_owned(),
+            line: error.line(),
+            column: error.column(),
+            message: error.to_string(),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Random forests (scikit-learn semantics): the mean of the trees' class distributions or
+//! values, with every tree's path in the explanation.
+
+use whyline_core::{Aggregation, Explainable, ForestPath, TreePath};
+
+use crate::decision_tree::{Task, leaf_output};
+use crate::info::{ModelInfo, Prediction, argmax};
+use crate::tree::Tree;
+
+/// A random forest whose path is each tree's path, vote and the ensemble's agreement.
+///
+/// A classifier averages each tree's normalised leaf distribution (scikit-learn's
+/// `predict_proba`, summed in tree order in f64 and divided by the tree count) and predicts
+/// the class with the largest mean; a regressor averages the leaf values.
+///
+/// In the path, `tree_predictions` holds each tree's class vote (classifier) or value
+/// (regressor); `tree_agreement` is the share of trees voting for the predicted class, or,
+/// for a regressor, the share of trees on the same side of the training mean (the mean of
+/// the trees' root values) as the ensemble; `feature_importance` sums, per feature, the
+/// split gains (weighted impurity decrease) along each tree's path, divided by the tree
+/// count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RandomForest {
+    /// The trees, in the ensemble's order.
+    pub trees: Vec<Tree>,
+    /// Features per row.
+    pub n_features: usize,
+    /// Classifier or regressor.
+    pub task: Task,
+    /// Names, labels and training statistics.
+    pub info: ModelInfo,
+}
+
+impl RandomForest {
+    /// Predicts one row in the library's terms (class probabilities for classifiers).
+    pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
+        self.info.check_finite(row, self.n_features)?;
+        Ok(self.predict_checked(row, |_, _| {}))
+    }
+
+    /// Predicts a checked row; `on_leaf(tree, leaf)` sees each tree's leaf.
+    fn predict_checked(&self, row: &[f32], mut on_leaf: impl FnMut(usize, usize)) -> Prediction {
+        let n = self.trees.len().max(1) as f64;
+        match self.task {
+            Task::Classification { n_classes } => {
+                let mut proba = vec![0.0f64; n_classes];
+                for (t, tree) in self.trees.iter().enumerate() {
+                    let leaf = tree.leaf_index(row);
+                    on_leaf(t, leaf);
+                    let values = tree.node_values(leaf);
+                    let total: f64 = values.iter().sum();
+                    let total = if total == 0.0 { 1.0 } else { total };
+                    for (p, v) in proba.iter_mut().zip(values) {
+                        *p += v / total;
+                    }
+                }
+                for p in &mut proba {
+                    *p /= n;
+                }
+                Prediction {
+                    value: argmax(&proba) as f64,
+                    probabilities: Some(proba),
+                    raw: Vec::new(),
+                }
+            }
+            Task::Regression => {
+                let mut sum = 0.0f64;
+                for (t, tree) in self.trees.iter().enumerate() {
+                    let leaf = tree.leaf_index(row);
+                    on_leaf(t, leaf);
+                    sum += tree.node_value(leaf);
+                }
+                Prediction {
+                    value: sum / n,
+                    probabilities: None,
+                    raw: Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// The leaf (as the library numbers nodes) each tree reaches: scikit-learn's `apply()`.
+    pub fn apply(&self, row: &[f32]) -> crate::Result<Vec<u32>> {
+        self.info.check_finite(row, self.n_features)?;
+        Ok(self
+            .trees
+            .iter()
+            .map(|tree| {
+                let leaf = tree.leaf_index(row);
+                tree.nodes.get(leaf).map_or(0, |node| node.id)
+            })
+            .collect())
+    }
+}
+
+impl Explainable for RandomForest {
+    type Path = ForestPath;
+
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    fn explain_into(&self, row: &[f32], path: &mut ForestPath) -> whyline_core::Result<f32> {
+        self.info.check_finite(row, self.n_features)?;
+        let classifier = matches!(self.task, Task::Classification { .. });
+        path.tree_paths
+            .resize_with(self.trees.len(), TreePath::default);
+        path.tree_predictions.clear();
+        path.feature_importance.clear();
+        path.feature_importance.resize(self.n_features, 0.0);
+        for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
+            let leaf = tree.walk_into(
+                row,
+                tree_path,
+                |leaf| leaf_output(tree, leaf, self.task) as f32,
+                classifier,
+            );
+            path.tree_predictions
+                .push(leaf_output(tree, leaf, self.task) as f32);
+            tree.add_path_gains(tree_path, &mut path.feature_importance);
+        }
+        let n = self.trees.len().max(1) as f32;
+        for importance in &mut path.feature_importance {
+            *importance /= n;
+        }
+        let prediction = self.predict_checked(row, |_, _| {});
+        let output = prediction.value as f32;
+        path.aggregation = Aggregation::Mean;
+        path.base_score = 0.0;
+        path.ensemble_prediction = output;
+        let agreeing = if classifier {
+            path.tree_predictions
+                .iter()
+                .filter(|&&vote| vote == output)
+                .count()
+        } else {
+            let mean: f64 = self.trees.iter().map(|t| t.node_value(0)).sum::<f64>() / f64::from(n);
+            let above = prediction.value >= mean;
+            path.tree_predictions
+                .iter()
+                .filter(|&&value| (f64::from(value) >= mean) == above)
+                .count()
+        };
+        path.tree_agreement = agreeing as f32 / n;
+        path.probability = prediction
+            .probabilities
+            .as_ref()
+            .and_then(|p| p.get(prediction.value as usize))
+            .map(|&p| p as f32);
+        Ok(output)
+    }
+}

@@ -1,0 +1,150 @@
+//! Importers: the whyline JSON format, XGBoost JSON and LightGBM text, chosen by looking at
+//! the file's content ([`detect`]).
+
+pub(crate) mod detect;
+pub(crate) mod lightgbm;
+pub(crate) mod whyline_json;
+pub(crate) mod xgboost;
+
+use serde_json::Value;
+
+use crate::error::{ModelError, Result};
+
+/// A JSON object field, or a [`ModelError::Malformed`] naming it.
+pub(crate) fn field<'a>(value: &'a Value, name: &str, path: &str, file: &str) -> Result<&'a Value> {
+    value
+        .get(name)
+        .ok_or_else(|| ModelError::malformed(file, join(path, name), "missing field"))
+}
+
+/// `path.name`, or `name` at the root.
+pub(crate) fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+/// A string field.
+pub(crate) fn str_field<'a>(
+    value: &'a Value,
+    name: &str,
+    path: &str,
+    file: &str,
+) -> Result<&'a str> {
+    field(value, name, path, file)?
+        .as_str()
+        .ok_or_else(|| ModelError::malformed(file, join(path, name), "expected a string"))
+}
+
+/// An array field.
+pub(crate) fn array_field<'a>(
+    value: &'a Value,
+    name: &str,
+    path: &str,
+    file: &str,
+) -> Result<&'a Vec<Value>> {
+    field(value, name, path, file)?
+        .as_array()
+        .ok_or_else(|| ModelError::malformed(file, join(path, name), "expected an array"))
+}
+
+/// A field holding an unsigned integer, either as a JSON number or as a decimal string
+/// (XGBoost writes its parameters as strings).
+pub(crate) fn usize_field(value: &Value, name: &str, path: &str, file: &str) -> Result<usize> {
+    let v = field(value, name, path, file)?;
+    let parsed = match v {
+        Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+        Value::String(s) => s.trim().parse::<usize>().ok(),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        ModelError::malformed(
+            file,
+            join(path, name),
+            format!("expected an unsigned integer, found {v}"),
+        )
+    })
+}
+
+/// An array of numbers as f64.
+pub(crate) fn f64_array(value: &Value, name: &str, path: &str, file: &str) -> Result<Vec<f64>> {
+    let items = array_field(value, name, path, file)?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            item.as_f64().ok_or_else(|| {
+                ModelError::malformed(
+                    file,
+                    format!("{}[{i}]", join(path, name)),
+                    "expected a number",
+                )
+            })
+        })
+        .collect()
+}
+
+/// An array of integers as i64.
+pub(crate) fn i64_array(value: &Value, name: &str, path: &str, file: &str) -> Result<Vec<i64>> {
+    let items = array_field(value, name, path, file)?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            item.as_i64().ok_or_else(|| {
+                ModelError::malformed(
+                    file,
+                    format!("{}[{i}]", join(path, name)),
+                    "expected an integer",
+                )
+            })
+        })
+        .collect()
+}
+
+/// Fails unless `items` has `expected` entries.
+pub(crate) fn check_len<T>(items: &[T], expected: usize, field: &str, file: &str) -> Result<()> {
+    if items.len() == expected {
+        Ok(())
+    } else {
+        Err(ModelError::malformed(
+            file,
+            field,
+            format!("{} entries, expected {expected}", items.len()),
+        ))
+    }
+}
+
+/// A child index from a file: in range, after its parent.
+pub(crate) fn child_index(
+    raw: i64,
+    parent: usize,
+    n_nodes: usize,
+    field: &str,
+    file: &str,
+) -> Result<u32> {
+    match usize::try_from(raw) {
+        Ok(child) if child > parent && child < n_nodes => u32::try_from(child)
+            .map_err(|_| ModelError::malformed(file, field, "node index too large")),
+        _ => Err(ModelError::malformed(
+            file,
+            field,
+            format!("child {raw} of node {parent} is not a later node below {n_nodes}"),
+        )),
+    }
+}
+
+/// A feature index from a file: below `n_features`.
+pub(crate) fn feature_index(raw: i64, n_features: usize, field: &str, file: &str) -> Result<u32> {
+    match usize::try_from(raw) {
+        Ok(f) if f < n_features => u32::try_from(f)
+            .map_err(|_| ModelError::malformed(file, field, "feature index too large")),
+        _ => Err(ModelError::malformed(
+            file,
+            field,
+            format!("feature {raw} is not below the model's {n_features} features"),
+        )),
+    }
+}

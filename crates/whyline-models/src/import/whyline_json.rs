@@ -1,0 +1,616 @@
+//! The whyline JSON model format, version 1 (`docs/model-format.md`), written by
+//! `python/whyline_export.py`.
+
+use serde_json::Value;
+use whyline_core::{Names, SplitTest};
+
+use super::{
+    array_field, check_len, child_index, f64_array, feature_index, field, i64_array, str_field,
+    usize_field,
+};
+use crate::boosting::{Accumulation, GradientBoosting, Link};
+use crate::decision_tree::{DecisionTree, Task};
+use crate::error::{ModelError, Result};
+use crate::forest::RandomForest;
+use crate::info::{FeatureStats, ModelInfo};
+use crate::knn::{KnnModel, KnnWeights};
+use crate::linear::{LinearLink, LinearModel};
+use crate::mlp::{Activation, DenseLayer, Mlp};
+use crate::model::{Loaded, ModelKind};
+use crate::tree::{MissingRule, Node, Split, Tree, f32_at_or_below};
+
+/// The value of the `format` field.
+pub(crate) const FORMAT: &str = "whyline-model";
+
+/// Reads a parsed whyline JSON document.
+pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
+    let version = usize_field(doc, "format_version", "", file)?;
+    if version != 1 {
+        return Err(ModelError::UnsupportedVersion {
+            file: file.to_owned(),
+            format: "whyline JSON model",
+            found: version.to_string(),
+            supported: "1",
+        });
+    }
+    let model_type = str_field(doc, "model_type", "", file)?.to_owned();
+    let task_name = str_field(doc, "task", "", file)?;
+    let n_features = usize_field(doc, "n_features", "", file)?;
+    let info = read_info(doc, n_features, file)?;
+    let n_classes = info.names.classes.len();
+    let task = match task_name {
+        "classification" => {
+            if n_classes < 2 {
+                return Err(ModelError::malformed(
+                    file,
+                    "class_names",
+                    "a classifier needs at least two classes",
+                ));
+            }
+            Task::Classification { n_classes }
+        }
+        "regression" => Task::Regression,
+        other => {
+            return Err(ModelError::unsupported(
+                file,
+                "task",
+                other,
+                "classification or regression",
+            ));
+        }
+    };
+    let body = field(doc, "model", "", file)?;
+    let kind = match model_type.as_str() {
+        "linear_regression" | "ridge" | "logistic_regression" => {
+            ModelKind::Linear(linear(body, n_features, n_classes, info, file)?)
+        }
+        "decision_tree" => {
+            let tree = tree(
+                field(body, "tree", "model", file)?,
+                "model.tree",
+                n_features,
+                1.0,
+                file,
+            )?;
+            check_values(&tree, task, "model.tree", file)?;
+            ModelKind::DecisionTree(DecisionTree {
+                tree,
+                n_features,
+                task,
+                info,
+            })
+        }
+        "random_forest" => {
+            let trees = trees(body, n_features, 1.0, file)?;
+            for (t, tree) in trees.iter().enumerate() {
+                check_values(tree, task, &format!("model.trees[{t}]"), file)?;
+            }
+            ModelKind::RandomForest(RandomForest {
+                trees,
+                n_features,
+                task,
+                info,
+            })
+        }
+        "gradient_boosting" => {
+            ModelKind::GradientBoosting(boosting(body, n_features, task, info, file)?)
+        }
+        "knn" => ModelKind::Knn(knn(body, n_features, task, info, file)?),
+        "mlp" => ModelKind::Mlp(mlp(body, n_features, task, info, file)?),
+        other => {
+            return Err(ModelError::unsupported(
+                file,
+                "model_type",
+                other,
+                "linear_regression, ridge, logistic_regression, decision_tree, random_forest, gradient_boosting, knn, mlp",
+            ));
+        }
+    };
+    let producer = doc
+        .get("producer")
+        .map(|p| {
+            let library = p
+                .get("library")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown");
+            let version = p
+                .get("library_version")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            format!("{library} {version}").trim().to_owned()
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    Ok(Loaded {
+        kind,
+        format_version: version.to_string(),
+        model_type,
+        producer,
+    })
+}
+
+fn optional_strings(doc: &Value, name: &str, file: &str) -> Result<Vec<String>> {
+    match doc.get(name) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    ModelError::malformed(file, format!("{name}[{i}]"), "expected a string")
+                })
+            })
+            .collect(),
+        Some(_) => Err(ModelError::malformed(
+            file,
+            name,
+            "expected an array of strings or null",
+        )),
+    }
+}
+
+fn read_info(doc: &Value, n_features: usize, file: &str) -> Result<ModelInfo> {
+    let features = optional_strings(doc, "feature_names", file)?;
+    if !features.is_empty() {
+        check_len(&features, n_features, "feature_names", file)?;
+    }
+    let classes = optional_strings(doc, "class_names", file)?;
+    let class_values = match doc.get("class_values") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(_) => f64_array(doc, "class_values", "", file)?,
+    };
+    if !class_values.is_empty() {
+        check_len(&class_values, classes.len(), "class_values", file)?;
+    }
+    let feature_stats = match doc.get("feature_stats") {
+        None | Some(Value::Null) => None,
+        Some(stats) => {
+            let read = |name: &str| -> Result<Vec<f64>> {
+                let values = f64_array(stats, name, "feature_stats", file)?;
+                check_len(&values, n_features, &format!("feature_stats.{name}"), file)?;
+                Ok(values)
+            };
+            Some(FeatureStats {
+                n_samples: usize_field(stats, "n_samples", "feature_stats", file)? as u64,
+                mean: read("mean")?,
+                std: read("std")?,
+                min: read("min")?,
+                max: read("max")?,
+            })
+        }
+    };
+    Ok(ModelInfo {
+        names: Names { features, classes },
+        class_values,
+        feature_stats,
+    })
+}
+
+fn linear(
+    body: &Value,
+    n_features: usize,
+    n_classes: usize,
+    info: ModelInfo,
+    file: &str,
+) -> Result<LinearModel> {
+    let link = match str_field(body, "link", "model", file)? {
+        "identity" => LinearLink::Identity,
+        "logistic" => LinearLink::Logistic,
+        "softmax" => LinearLink::Softmax,
+        other => {
+            return Err(ModelError::unsupported(
+                file,
+                "model.link",
+                other,
+                "identity, logistic or softmax",
+            ));
+        }
+    };
+    let n_outputs = usize_field(body, "n_outputs", "model", file)?;
+    let expected_outputs = match link {
+        LinearLink::Identity | LinearLink::Logistic => 1,
+        LinearLink::Softmax => n_classes,
+    };
+    if n_outputs != expected_outputs {
+        return Err(ModelError::malformed(
+            file,
+            "model.n_outputs",
+            format!("{n_outputs}, expected {expected_outputs} for this link"),
+        ));
+    }
+    let coefficients = f64_array(body, "coef", "model", file)?;
+    check_len(&coefficients, n_outputs * n_features, "model.coef", file)?;
+    let intercepts = f64_array(body, "intercept", "model", file)?;
+    check_len(&intercepts, n_outputs, "model.intercept", file)?;
+    Ok(LinearModel {
+        coefficients,
+        intercepts,
+        n_features,
+        link,
+        info,
+    })
+}
+
+/// Reads one scikit-learn tree; `scale` multiplies every value (a boosting learning rate).
+fn tree(doc: &Value, path: &str, n_features: usize, scale: f64, file: &str) -> Result<Tree> {
+    let n_nodes = usize_field(doc, "n_nodes", path, file)?;
+    if n_nodes == 0 {
+        return Err(ModelError::malformed(
+            file,
+            format!("{path}.n_nodes"),
+            "a tree needs at least one node",
+        ));
+    }
+    let ints = |name: &str| -> Result<Vec<i64>> {
+        let v = i64_array(doc, name, path, file)?;
+        check_len(&v, n_nodes, &format!("{path}.{name}"), file)?;
+        Ok(v)
+    };
+    let floats = |name: &str| -> Result<Vec<f64>> {
+        let v = f64_array(doc, name, path, file)?;
+        check_len(&v, n_nodes, &format!("{path}.{name}"), file)?;
+        Ok(v)
+    };
+    let left = ints("children_left")?;
+    let right = ints("children_right")?;
+    let feature = ints("feature")?;
+    let threshold = floats("threshold")?;
+    let impurity = floats("impurity")?;
+    let samples = ints("n_node_samples")?;
+    let weighted = floats("weighted_n_node_samples")?;
+    let n_values = usize_field(doc, "n_values", path, file)?;
+    let mut values = f64_array(doc, "value", path, file)?;
+    check_len(&values, n_nodes * n_values, &format!("{path}.value"), file)?;
+    if n_values == 0 {
+        return Err(ModelError::malformed(
+            file,
+            format!("{path}.n_values"),
+            "must be at least 1",
+        ));
+    }
+    for v in &mut values {
+        *v *= scale;
+    }
+    let total_weight = weighted.first().copied().unwrap_or(1.0);
+    let mut nodes = Vec::with_capacity(n_nodes);
+    for i in 0..n_nodes {
+        let at = |name: &str| format!("{path}.{name}[{i}]");
+        let (l, r) = (
+            left.get(i).copied().unwrap_or(-1),
+            right.get(i).copied().unwrap_or(-1),
+        );
+        let imp = impurity.get(i).copied().unwrap_or(0.0);
+        let w = weighted.get(i).copied().unwrap_or(0.0);
+        let split = if l == -1 && r == -1 {
+            None
+        } else {
+            let l = child_index(l, i, n_nodes, &at("children_left"), file)?;
+            let r = child_index(r, i, n_nodes, &at("children_right"), file)?;
+            let f = feature_index(
+                feature.get(i).copied().unwrap_or(-1),
+                n_features,
+                &at("feature"),
+                file,
+            )?;
+            let t = threshold.get(i).copied().unwrap_or(f64::NAN);
+            if t.is_nan() {
+                return Err(ModelError::malformed(
+                    file,
+                    at("threshold"),
+                    "threshold is NaN",
+                ));
+            }
+            Some(Split {
+                feature: f,
+                threshold: f32_at_or_below(t),
+                test: SplitTest::LessOrEqual,
+                categories: Vec::new(),
+                missing: MissingRule::Reject,
+                default_left: false,
+                left: l,
+                right: r,
+            })
+        };
+        let gain = match &split {
+            None => 0.0,
+            Some(s) => {
+                let child = |c: u32| {
+                    let c = c as usize;
+                    weighted.get(c).copied().unwrap_or(0.0)
+                        * impurity.get(c).copied().unwrap_or(0.0)
+                };
+                (w * imp - child(s.left) - child(s.right))
+                    / if total_weight == 0.0 {
+                        1.0
+                    } else {
+                        total_weight
+                    }
+            }
+        };
+        let n_samples = u64::try_from(samples.get(i).copied().unwrap_or(0))
+            .map_err(|_| ModelError::malformed(file, at("n_node_samples"), "negative count"))?;
+        nodes.push(Node {
+            id: i as u32,
+            split,
+            n_samples,
+            cover: w,
+            impurity: Some(imp),
+            gain,
+        });
+    }
+    let tree = Tree {
+        nodes,
+        n_values,
+        values,
+    };
+    tree.validate(n_features).map_err(|(field, detail)| {
+        ModelError::malformed(file, format!("{path}.{field}"), detail)
+    })?;
+    Ok(tree)
+}
+
+fn trees(body: &Value, n_features: usize, scale: f64, file: &str) -> Result<Vec<Tree>> {
+    let docs = array_field(body, "trees", "model", file)?;
+    if docs.is_empty() {
+        return Err(ModelError::malformed(
+            file,
+            "model.trees",
+            "an ensemble needs at least one tree",
+        ));
+    }
+    docs.iter()
+        .enumerate()
+        .map(|(t, doc)| tree(doc, &format!("model.trees[{t}]"), n_features, scale, file))
+        .collect()
+}
+
+/// A classifier tree has one value per class, a regressor tree one value.
+fn check_values(tree: &Tree, task: Task, path: &str, file: &str) -> Result<()> {
+    let expected = match task {
+        Task::Classification { n_classes } => n_classes,
+        Task::Regression => 1,
+    };
+    if tree.n_values == expected {
+        Ok(())
+    } else {
+        Err(ModelError::malformed(
+            file,
+            format!("{path}.n_values"),
+            format!("{}, expected {expected}", tree.n_values),
+        ))
+    }
+}
+
+fn boosting(
+    body: &Value,
+    n_features: usize,
+    task: Task,
+    info: ModelInfo,
+    file: &str,
+) -> Result<GradientBoosting> {
+    let learning_rate = field(body, "learning_rate", "model", file)?
+        .as_f64()
+        .ok_or_else(|| ModelError::malformed(file, "model.learning_rate", "expected a number"))?;
+    let link = match str_field(body, "link", "model", file)? {
+        "identity" => Link::Identity,
+        "logistic" => Link::Logistic { scale: 1.0 },
+        "softmax" => Link::Softmax,
+        other => {
+            return Err(ModelError::unsupported(
+                file,
+                "model.link",
+                other,
+                "identity, logistic or softmax",
+            ));
+        }
+    };
+    let per_iteration = usize_field(body, "n_trees_per_iteration", "model", file)?;
+    let base_score = f64_array(body, "init_raw", "model", file)?;
+    check_len(&base_score, per_iteration, "model.init_raw", file)?;
+    let expected_groups = match (link, task) {
+        (Link::Softmax, Task::Classification { n_classes }) => n_classes,
+        (Link::Identity, Task::Regression)
+        | (Link::Logistic { .. }, Task::Classification { n_classes: 2 }) => 1,
+        _ => {
+            return Err(ModelError::malformed(
+                file,
+                "model.link",
+                "link does not fit the task and classes",
+            ));
+        }
+    };
+    if per_iteration != expected_groups {
+        return Err(ModelError::malformed(
+            file,
+            "model.n_trees_per_iteration",
+            format!("{per_iteration}, expected {expected_groups}"),
+        ));
+    }
+    let trees = trees(body, n_features, learning_rate, file)?;
+    for (t, tree) in trees.iter().enumerate() {
+        check_values(tree, Task::Regression, &format!("model.trees[{t}]"), file)?;
+    }
+    let tree_groups = (0..trees.len())
+        .map(|t| (t % per_iteration) as u32)
+        .collect();
+    Ok(GradientBoosting {
+        trees,
+        tree_groups,
+        base_score,
+        link,
+        accumulation: Accumulation::F64,
+        task,
+        n_features,
+        allows_missing: false,
+        info,
+    })
+}
+
+fn knn(
+    body: &Value,
+    n_features: usize,
+    task: Task,
+    info: ModelInfo,
+    file: &str,
+) -> Result<KnnModel> {
+    let weights = match str_field(body, "weights", "model", file)? {
+        "uniform" => KnnWeights::Uniform,
+        "distance" => KnnWeights::Distance,
+        other => {
+            return Err(ModelError::unsupported(
+                file,
+                "model.weights",
+                other,
+                "uniform or distance",
+            ));
+        }
+    };
+    let metric = str_field(body, "metric", "model", file)?;
+    if metric != "euclidean" {
+        return Err(ModelError::unsupported(
+            file,
+            "model.metric",
+            metric,
+            "euclidean",
+        ));
+    }
+    let k = usize_field(body, "n_neighbors", "model", file)?;
+    let n_samples = usize_field(body, "n_samples", "model", file)?;
+    if k == 0 || k > n_samples {
+        return Err(ModelError::malformed(
+            file,
+            "model.n_neighbors",
+            format!("{k} neighbours from {n_samples} samples"),
+        ));
+    }
+    let samples = f64_array(body, "fit_X", "model", file)?;
+    check_len(&samples, n_samples * n_features, "model.fit_X", file)?;
+    let targets = f64_array(body, "fit_y", "model", file)?;
+    check_len(&targets, n_samples, "model.fit_y", file)?;
+    if let Task::Classification { n_classes } = task
+        && let Some(i) = targets
+            .iter()
+            .position(|&y| !(y >= 0.0 && y < n_classes as f64 && y.fract() == 0.0))
+    {
+        {
+            return Err(ModelError::malformed(
+                file,
+                format!("model.fit_y[{i}]"),
+                format!("not a class index below {n_classes}"),
+            ));
+        }
+    }
+    Ok(KnnModel {
+        samples,
+        targets,
+        n_samples,
+        k,
+        weights,
+        task,
+        n_features,
+        info,
+    })
+}
+
+fn activation(name: &str, field: &str, file: &str) -> Result<Activation> {
+    Ok(match name {
+        "identity" => Activation::Identity,
+        "relu" => Activation::Relu,
+        "tanh" => Activation::Tanh,
+        "logistic" => Activation::Logistic,
+        "softmax" => Activation::Softmax,
+        other => {
+            return Err(ModelError::unsupported(
+                file,
+                field,
+                other,
+                "identity, relu, tanh, logistic or softmax",
+            ));
+        }
+    })
+}
+
+fn mlp(body: &Value, n_features: usize, task: Task, info: ModelInfo, file: &str) -> Result<Mlp> {
+    let hidden = activation(
+        str_field(body, "activation", "model", file)?,
+        "model.activation",
+        file,
+    )?;
+    if hidden == Activation::Softmax {
+        return Err(ModelError::unsupported(
+            file,
+            "model.activation",
+            "softmax",
+            "identity, relu, tanh or logistic for hidden layers",
+        ));
+    }
+    let output = activation(
+        str_field(body, "out_activation", "model", file)?,
+        "model.out_activation",
+        file,
+    )?;
+    let docs = array_field(body, "layers", "model", file)?;
+    let mut layers = Vec::with_capacity(docs.len());
+    let mut width = n_features;
+    for (l, doc) in docs.iter().enumerate() {
+        let path = format!("model.layers[{l}]");
+        let n_inputs = usize_field(doc, "n_inputs", &path, file)?;
+        if n_inputs != width {
+            return Err(ModelError::malformed(
+                file,
+                format!("{path}.n_inputs"),
+                format!("{n_inputs}, expected {width}"),
+            ));
+        }
+        let n_outputs = usize_field(doc, "n_outputs", &path, file)?;
+        let weights = f64_array(doc, "weights", &path, file)?;
+        check_len(
+            &weights,
+            n_inputs * n_outputs,
+            &format!("{path}.weights"),
+            file,
+        )?;
+        let bias = f64_array(doc, "bias", &path, file)?;
+        check_len(&bias, n_outputs, &format!("{path}.bias"), file)?;
+        layers.push(DenseLayer {
+            n_inputs,
+            n_outputs,
+            weights,
+            bias,
+        });
+        width = n_outputs;
+    }
+    if layers.is_empty() {
+        return Err(ModelError::malformed(
+            file,
+            "model.layers",
+            "a network needs at least one layer",
+        ));
+    }
+    let expected = match (task, output) {
+        (Task::Classification { n_classes }, Activation::Softmax) => n_classes,
+        (Task::Classification { n_classes: 2 }, Activation::Logistic)
+        | (Task::Regression, Activation::Identity) => 1,
+        _ => {
+            return Err(ModelError::malformed(
+                file,
+                "model.out_activation",
+                "output activation does not fit the task",
+            ));
+        }
+    };
+    if width != expected {
+        return Err(ModelError::malformed(
+            file,
+            "model.layers",
+            format!("the last layer has {width} outputs, expected {expected}"),
+        ));
+    }
+    Ok(Mlp {
+        layers,
+        hidden,
+        output,
+        task,
+        n_features,
+        info,
+    })
+}

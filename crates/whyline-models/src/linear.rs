@@ -1,0 +1,147 @@
+//! Linear and logistic regression (binary and multinomial), scikit-learn semantics: the
+//! decision value `intercept + Σ coef[i] × x[i]` in f64, then the identity, the logistic
+//! function or softmax.
+
+use whyline_core::{Explainable, LinearPath};
+
+use crate::info::{ModelInfo, Prediction, argmax, sigmoid, softmax_in_place};
+
+/// The link of a linear model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LinearLink {
+    /// Regression: the decision value is the output.
+    Identity,
+    /// Binary classification: one decision value; class 1 when it is positive.
+    Logistic,
+    /// Multinomial classification: one decision value per class, softmax probabilities.
+    Softmax,
+}
+
+/// A linear or logistic regression whose path is each feature's contribution
+/// `coef[i] × x[i]`.
+///
+/// For a multinomial model the path explains the predicted class: that class's
+/// contributions, intercept and decision value. Sums run in f64 in feature order, the
+/// contributions in the path are rounded to f32 afterwards.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearModel {
+    /// Coefficients, `n_outputs × n_features`, row-major (one row per class for softmax).
+    pub coefficients: Vec<f64>,
+    /// One intercept per output.
+    pub intercepts: Vec<f64>,
+    /// Features per row.
+    pub n_features: usize,
+    /// The link.
+    pub link: LinearLink,
+    /// Names, labels and training statistics.
+    pub info: ModelInfo,
+}
+
+impl LinearModel {
+    /// Number of decision values (1, or the number of classes for softmax).
+    pub fn n_outputs(&self) -> usize {
+        self.intercepts.len()
+    }
+
+    fn decision(&self, output: usize, row: &[f32]) -> f64 {
+        let start = output * self.n_features;
+        let coefficients = self
+            .coefficients
+            .get(start..start + self.n_features)
+            .unwrap_or(&[]);
+        let mut sum = self.intercepts.get(output).copied().unwrap_or(0.0);
+        for (c, &x) in coefficients.iter().zip(row) {
+            sum += c * f64::from(x);
+        }
+        sum
+    }
+
+    /// Predicts one row in the library's terms: decision values, probabilities and the
+    /// prediction (the class index for classifiers).
+    pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
+        self.info.check_finite(row, self.n_features)?;
+        let raw: Vec<f64> = (0..self.n_outputs())
+            .map(|k| self.decision(k, row))
+            .collect();
+        let first = raw.first().copied().unwrap_or(0.0);
+        Ok(match self.link {
+            LinearLink::Identity => Prediction {
+                value: first,
+                probabilities: None,
+                raw,
+            },
+            LinearLink::Logistic => {
+                let p = sigmoid(first);
+                Prediction {
+                    value: if first > 0.0 { 1.0 } else { 0.0 },
+                    probabilities: Some(vec![1.0 - p, p]),
+                    raw,
+                }
+            }
+            LinearLink::Softmax => {
+                let mut probabilities = raw.clone();
+                softmax_in_place(&mut probabilities);
+                Prediction {
+                    value: argmax(&raw) as f64,
+                    probabilities: Some(probabilities),
+                    raw,
+                }
+            }
+        })
+    }
+}
+
+impl Explainable for LinearModel {
+    type Path = LinearPath;
+
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    fn explain_into(&self, row: &[f32], path: &mut LinearPath) -> whyline_core::Result<f32> {
+        self.info.check_finite(row, self.n_features)?;
+        let (class, logit, probability) = match self.link {
+            LinearLink::Identity => (0, self.decision(0, row), None),
+            LinearLink::Logistic => {
+                let logit = self.decision(0, row);
+                let p = sigmoid(logit);
+                if logit > 0.0 {
+                    (0, logit, Some((1, p)))
+                } else {
+                    (0, logit, Some((0, 1.0 - p)))
+                }
+            }
+            LinearLink::Softmax => {
+                let mut scores: Vec<f64> = (0..self.n_outputs())
+                    .map(|k| self.decision(k, row))
+                    .collect();
+                let class = argmax(&scores);
+                let logit = scores.get(class).copied().unwrap_or(0.0);
+                softmax_in_place(&mut scores);
+                let p = scores.get(class).copied().unwrap_or(0.0);
+                (class, logit, Some((class, p)))
+            }
+        };
+        let start = class * self.n_features;
+        let coefficients = self
+            .coefficients
+            .get(start..start + self.n_features)
+            .unwrap_or(&[]);
+        path.contributions.clear();
+        path.contributions.extend(
+            coefficients
+                .iter()
+                .zip(row)
+                .map(|(c, &x)| (c * f64::from(x)) as f32),
+        );
+        path.intercept = self.intercepts.get(class).copied().unwrap_or(0.0) as f32;
+        path.logit = logit as f32;
+        let output = match probability {
+            None => logit as f32,
+            Some((predicted, _)) => predicted as f32,
+        };
+        path.prediction = output;
+        path.probability = probability.map(|(_, p)| p as f32);
+        Ok(output)
+    }
+}

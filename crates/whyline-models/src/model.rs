@@ -1,0 +1,194 @@
+//! [`Model`]: any supported model loaded from any supported file, explained with
+//! [`AnyPath`].
+
+use std::path::Path;
+
+use whyline_core::{AnyPath, Explainable, ForestPath, KnnPath, LinearPath, NeuralPath, TreePath};
+
+use crate::boosting::GradientBoosting;
+use crate::decision_tree::DecisionTree;
+use crate::error::{ModelError, Result};
+use crate::forest::RandomForest;
+use crate::identity::{ModelFormat, ModelIdentity};
+use crate::import::detect::{Detected, detect};
+use crate::import::{lightgbm, whyline_json, xgboost};
+use crate::info::{ModelInfo, Prediction};
+use crate::knn::KnnModel;
+use crate::linear::LinearModel;
+use crate::mlp::Mlp;
+
+/// One model of any family.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ModelKind {
+    /// Linear or logistic regression.
+    Linear(LinearModel),
+    /// A single decision tree.
+    DecisionTree(DecisionTree),
+    /// A random forest.
+    RandomForest(RandomForest),
+    /// Gradient-boosted trees (scikit-learn, XGBoost, LightGBM).
+    GradientBoosting(GradientBoosting),
+    /// K-nearest neighbours.
+    Knn(KnnModel),
+    /// A multilayer perceptron.
+    Mlp(Mlp),
+}
+
+/// What an importer returns.
+pub(crate) struct Loaded {
+    pub(crate) kind: ModelKind,
+    pub(crate) format_version: String,
+    pub(crate) model_type: String,
+    pub(crate) producer: String,
+}
+
+/// A model loaded from a file, with its identity.
+///
+/// ```
+/// use whyline_models::Model;
+/// let text = r#"{"format":"whyline-model","format_version":1,"model_type":"linear_regression",
+///   "task":"regression","n_features":2,"feature_names":["age","income"],
+///   "model":{"link":"identity","n_outputs":1,"coef":[0.5,2.0],"intercept":[1.0]}}"#;
+/// let model = Model::from_bytes(text.as_bytes(), "inline.json")?;
+/// assert_eq!(model.predict(&[2.0, 3.0])?.value, 8.0);
+/// assert_eq!(model.identity().model_type, "linear_regression");
+/// # Ok::<(), whyline_models::ModelError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    kind: ModelKind,
+    identity: ModelIdentity,
+}
+
+impl Model {
+    /// Reads and loads a model file, detecting its format from its content.
+    pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Model::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Loads a model from its file bytes; `file` names the source in errors.
+    pub fn from_bytes(bytes: &[u8], file: &str) -> Result<Model> {
+        let sha256 = ModelIdentity::digest(bytes);
+        let (format, loaded) = match detect(bytes, file)? {
+            Detected::Whyline(value) => {
+                (ModelFormat::WhylineJson, whyline_json::load(&value, file)?)
+            }
+            Detected::Xgboost(value) => (ModelFormat::XgboostJson, xgboost::load(&value, file)?),
+            Detected::LightgbmText(text) => {
+                (ModelFormat::LightgbmText, lightgbm::load(text, file)?)
+            }
+        };
+        Ok(Model {
+            kind: loaded.kind,
+            identity: ModelIdentity {
+                sha256,
+                format,
+                format_version: loaded.format_version,
+                model_type: loaded.model_type,
+                producer: loaded.producer,
+            },
+        })
+    }
+
+    /// The model itself.
+    pub fn kind(&self) -> &ModelKind {
+        &self.kind
+    }
+
+    /// The model's identity: file digest, format, version and type.
+    pub fn identity(&self) -> &ModelIdentity {
+        &self.identity
+    }
+
+    /// Names, labels and training statistics.
+    pub fn info(&self) -> &ModelInfo {
+        match &self.kind {
+            ModelKind::Linear(m) => &m.info,
+            ModelKind::DecisionTree(m) => &m.info,
+            ModelKind::RandomForest(m) => &m.info,
+            ModelKind::GradientBoosting(m) => &m.info,
+            ModelKind::Knn(m) => &m.info,
+            ModelKind::Mlp(m) => &m.info,
+        }
+    }
+
+    /// Predicts one row in the library's terms: value or class, probabilities, raw outputs.
+    pub fn predict(&self, row: &[f32]) -> Result<Prediction> {
+        match &self.kind {
+            ModelKind::Linear(m) => m.predict(row),
+            ModelKind::DecisionTree(m) => m.predict(row),
+            ModelKind::RandomForest(m) => m.predict(row),
+            ModelKind::GradientBoosting(m) => m.predict(row),
+            ModelKind::Knn(m) => m.predict(row),
+            ModelKind::Mlp(m) => m.predict(row),
+        }
+    }
+
+    /// The leaf each tree reaches, numbered as the library numbers them, or `None` for a
+    /// model without trees.
+    pub fn apply(&self, row: &[f32]) -> Result<Option<Vec<u32>>> {
+        match &self.kind {
+            ModelKind::DecisionTree(m) => {
+                m.info.check_finite(row, m.n_features)?;
+                let leaf = m.tree.leaf_index(row);
+                Ok(Some(vec![m.tree.nodes.get(leaf).map_or(0, |n| n.id)]))
+            }
+            ModelKind::RandomForest(m) => m.apply(row).map(Some),
+            ModelKind::GradientBoosting(m) => m.apply(row).map(Some),
+            ModelKind::Linear(_) | ModelKind::Knn(_) | ModelKind::Mlp(_) => Ok(None),
+        }
+    }
+}
+
+impl Model {
+    /// An empty path of the variant this model produces.
+    pub fn empty_path(&self) -> AnyPath {
+        match &self.kind {
+            ModelKind::Linear(_) => AnyPath::Linear(LinearPath::default()),
+            ModelKind::DecisionTree(_) => AnyPath::Tree(TreePath::default()),
+            ModelKind::RandomForest(_) | ModelKind::GradientBoosting(_) => {
+                AnyPath::Forest(ForestPath::default())
+            }
+            ModelKind::Knn(_) => AnyPath::Knn(KnnPath::default()),
+            ModelKind::Mlp(_) => AnyPath::Neural(NeuralPath::default()),
+        }
+    }
+}
+
+impl Explainable for Model {
+    type Path = AnyPath;
+
+    fn n_features(&self) -> usize {
+        match &self.kind {
+            ModelKind::Linear(m) => m.n_features,
+            ModelKind::DecisionTree(m) => m.n_features,
+            ModelKind::RandomForest(m) => m.n_features,
+            ModelKind::GradientBoosting(m) => m.n_features,
+            ModelKind::Knn(m) => m.n_features,
+            ModelKind::Mlp(m) => m.n_features,
+        }
+    }
+
+    fn explain_into(&self, row: &[f32], path: &mut AnyPath) -> whyline_core::Result<f32> {
+        match (&self.kind, &mut *path) {
+            (ModelKind::Linear(m), AnyPath::Linear(p)) => m.explain_into(row, p),
+            (ModelKind::DecisionTree(m), AnyPath::Tree(p)) => m.explain_into(row, p),
+            (ModelKind::RandomForest(m), AnyPath::Forest(p)) => m.explain_into(row, p),
+            (ModelKind::GradientBoosting(m), AnyPath::Forest(p)) => m.explain_into(row, p),
+            (ModelKind::Knn(m), AnyPath::Knn(p)) => m.explain_into(row, p),
+            (ModelKind::Mlp(m), AnyPath::Neural(p)) => m.explain_into(row, p),
+            // The caller's path holds another variant: replace it with this model's own
+            // (empty) path, which the arms above match, so this recurses once.
+            _ => {
+                *path = self.empty_path();
+                self.explain_into(row, path)
+            }
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! One decision tree as every importer builds it: a flat node array with the split rules of
+//! scikit-learn, XGBoost and LightGBM, validated once at load so that walking it can index
+//! without checks failing.
+//!
+//! The structure is public because TreeSHAP (in `whyline-explain`) walks it: each node has
+//! its children, its split, its sample count, its cover (weighted samples or hessian sum)
+//! and a value vector (class distribution, regression value or boosting margin).
+//!
+//! Thresholds are stored as `f32` so that the comparison the tree makes is the comparison
+//! the path reports. Libraries that compare an `f32` input against an `f64` threshold with
+//! `x <= t` (scikit-learn, LightGBM) are stored with the largest `f32` not above `t`
+//! ([`f32_at_or_below`]), which decides every `f32` input the same way.
+
+use whyline_core::{LeafInfo, SplitTest, TreePath, TreeSplit};
+
+/// LightGBM treats `|x| <= 1e-35` as zero (`kZeroThreshold`).
+const LIGHTGBM_ZERO_THRESHOLD: f64 = 1e-35;
+
+/// What a split does with a missing (NaN) value, and which values count as missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MissingRule {
+    /// The model has no missing-value rule: callers reject NaN before walking the tree
+    /// (scikit-learn trees trained without missing values).
+    Reject,
+    /// NaN takes the node's default direction (XGBoost; LightGBM missing type `NaN`).
+    NanDefault,
+    /// NaN is read as 0.0 and compared (LightGBM missing type `None`).
+    NanAsZero,
+    /// NaN and zero (`|x| <= 1e-35`) take the default direction (LightGBM missing type `Zero`).
+    ZeroDefault,
+}
+
+/// The test of one split node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Split {
+    /// Feature tested, validated against the model's feature count at load.
+    pub feature: u32,
+    /// Threshold of a numeric test; `0.0` for categorical tests.
+    pub threshold: f32,
+    /// The test that sends a row left.
+    pub test: SplitTest,
+    /// Sorted categories of a categorical test (the set the test names).
+    pub categories: Vec<u32>,
+    /// What a missing value does here.
+    pub missing: MissingRule,
+    /// Direction of missing values under [`MissingRule::NanDefault`] and
+    /// [`MissingRule::ZeroDefault`].
+    pub default_left: bool,
+    /// Index (into [`Tree::nodes`]) of the left child.
+    pub left: u32,
+    /// Index (into [`Tree::nodes`]) of the right child.
+    pub right: u32,
+}
+
+/// One node of a tree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The node's number as the library writes it (scikit-learn and XGBoost node ids;
+    /// LightGBM internal node index for splits and leaf index for leaves), so paths and
+    /// leaf ids compare with `apply()` and `pred_leaf`.
+    pub id: u32,
+    /// The split, or `None` for a leaf.
+    pub split: Option<Split>,
+    /// Training samples that reached the node (0 when the format does not store counts).
+    pub n_samples: u64,
+    /// Weighted samples (scikit-learn), hessian sum (XGBoost) or weight (LightGBM).
+    pub cover: f64,
+    /// Impurity at the node (scikit-learn), when the format stores it.
+    pub impurity: Option<f64>,
+    /// Gain of the split: weighted impurity decrease (scikit-learn), `loss_changes`
+    /// (XGBoost), `split_gain` (LightGBM); 0 for leaves.
+    pub gain: f64,
+}
+
+/// A decision tree: nodes, root at index 0, each child after its parent, and
+/// [`n_values`](Tree::n_values) values per node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tree {
+    /// The nodes; children always have larger indices than their parent.
+    pub nodes: Vec<Node>,
+    /// Values per node (classes for a classifier's distribution, 1 otherwise).
+    pub n_values: usize,
+    /// `nodes.len() × n_values` values, node-major: the class distribution (scikit-learn
+    /// classifiers, fractions), the mean target (regressors) or the margin (boosting, with
+    /// the learning rate folded in).
+    pub values: Vec<f64>,
+}
+
+/// The largest `f32` that is not above `t`: for every `f32` `x`, `x <= t` (compared in f64)
+/// equals `x <= f32_at_or_below(t)`.
+pub fn f32_at_or_below(t: f64) -> f32 {
+    let rounded = t as f32;
+    if f64::from(rounded) > t {
+        rounded.next_down()
+    } else {
+        rounded
+    }
+}
+
+impl Tree {
+    /// Checks the invariants prediction relies on; returns the field and what is wrong.
+    ///
+    /// Every child index is in range and larger than its parent's (so every walk ends),
+    /// every feature index is below `n_features`, and there are `n_values` values per node.
+    pub fn validate(&self, n_features: usize) -> Result<(), (String, String)> {
+        if self.nodes.is_empty() {
+            return Err(("nodes".into(), "the tree has no nodes".into()));
+        }
+        if self.n_values == 0 || self.values.len() != self.nodes.len() * self.n_values {
+            return Err((
+                "values".into(),
+                format!(
+                    "{} values for {} nodes of {} values each",
+                    self.values.len(),
+                    self.nodes.len(),
+                    self.n_values
+                ),
+            ));
+        }
+        for (index, node) in self.nodes.iter().enumerate() {
+            let Some(split) = &node.split else { continue };
+            if split.feature as usize >= n_features {
+                return Err((
+                    format!("node {index} feature"),
+                    format!("feature {} but the model has {n_features}", split.feature),
+                ));
+            }
+            for (side, child) in [("left", split.left), ("right", split.right)] {
+                let child = child as usize;
+                if child <= index || child >= self.nodes.len() {
+                    return Err((
+                        format!("node {index} {side} child"),
+                        format!(
+                            "child {child} is not after its parent and below {}",
+                            self.nodes.len()
+                        ),
+                    ));
+                }
+            }
+            if !matches!(
+                split.test,
+                SplitTest::InCategories | SplitTest::NotInCategories
+            ) && split.threshold.is_nan()
+            {
+                return Err((format!("node {index} threshold"), "threshold is NaN".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The values of node `index` (empty if out of range).
+    pub fn node_values(&self, index: usize) -> &[f64] {
+        let start = index.saturating_mul(self.n_values);
+        self.values
+            .get(start..start.saturating_add(self.n_values))
+            .unwrap_or(&[])
+    }
+
+    /// The first value of node `index` (0 if out of range).
+    pub fn node_value(&self, index: usize) -> f64 {
+        self.node_values(index).first().copied().unwrap_or(0.0)
+    }
+
+    /// Which way one split sends `value`: `(went_left, took_missing_default)`.
+    #[inline]
+    fn decide(split: &Split, value: f32) -> (bool, bool) {
+        let nan = value.is_nan();
+        match split.test {
+            SplitTest::InCategories | SplitTest::NotInCategories => {
+                // LightGBM: NaN and negative values go right; the value is truncated
+                // to an integer category.
+                if nan || !(0.0..2_147_483_648.0).contains(&value) {
+                    return (false, nan);
+                }
+                let category = value as u32;
+                let member = split.categories.binary_search(&category).is_ok();
+                let left = if split.test == SplitTest::InCategories {
+                    member
+                } else {
+                    !member
+                };
+                (left, false)
+            }
+            SplitTest::LessOrEqual | SplitTest::Less => {
+                let value = match split.missing {
+                    MissingRule::Reject => value,
+                    MissingRule::NanDefault => {
+                        if nan {
+                            return (split.default_left, true);
+                        }
+                        value
+                    }
+                    MissingRule::NanAsZero => {
+                        if nan {
+                            0.0
+                        } else {
+                            value
+                        }
+                    }
+                    MissingRule::ZeroDefault => {
+                        if nan || f64::from(value).abs() <= LIGHTGBM_ZERO_THRESHOLD {
+                            return (split.default_left, true);
+                        }
+                        value
+                    }
+                };
+                let left = if split.test == SplitTest::Less {
+                    value < split.threshold
+                } else {
+                    value <= split.threshold
+                };
+                (left, false)
+            }
+        }
+    }
+
+    /// The index (into [`nodes`](Tree::nodes)) of the leaf `row` reaches.
+    ///
+    /// `row` must have the model's feature count (a missing feature reads as NaN).
+    #[inline]
+    pub fn leaf_index(&self, row: &[f32]) -> usize {
+        let mut index = 0usize;
+        while let Some(Node {
+            split: Some(split), ..
+        }) = self.nodes.get(index)
+        {
+            let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
+            let (left, _) = Self::decide(split, value);
+            index = if left { split.left } else { split.right } as usize;
+        }
+        index
+    }
+
+    /// Walks `row` to its leaf, writing every split taken and the leaf into `path` (whose
+    /// vectors are reused). Returns the leaf's index into [`nodes`](Tree::nodes).
+    ///
+    /// `leaf_prediction` is what the path reports as the leaf's output (class index,
+    /// value or margin); classifiers also get the leaf's class distribution.
+    pub fn walk_into(
+        &self,
+        row: &[f32],
+        path: &mut TreePath,
+        leaf_prediction: impl Fn(usize) -> f32,
+        with_distribution: bool,
+    ) -> usize {
+        path.splits.clear();
+        path.impurity_path.clear();
+        let mut index = 0usize;
+        let mut has_impurity = true;
+        while let Some(node) = self.nodes.get(index) {
+            match node.impurity {
+                Some(impurity) => path.impurity_path.push(impurity as f32),
+                None => has_impurity = false,
+            }
+            let Some(split) = &node.split else { break };
+            let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
+            let (left, missing) = Self::decide(split, value);
+            path.splits.push(TreeSplit {
+                node_index: node.id,
+                feature_index: split.feature,
+                threshold: split.threshold,
+                test: split.test,
+                categories: split.categories.clone(),
+                went_left: left,
+                missing,
+                n_samples: node.n_samples,
+            });
+            index = if left { split.left } else { split.right } as usize;
+        }
+        if !has_impurity {
+            path.impurity_path.clear();
+        }
+        let leaf = self.nodes.get(index);
+        let class_distribution = if with_distribution {
+            let values = self.node_values(index);
+            let mut distribution = path.leaf.class_distribution.take().unwrap_or_default();
+            distribution.clear();
+            let total: f64 = values.iter().sum();
+            let total = if total == 0.0 { 1.0 } else { total };
+            distribution.extend(values.iter().map(|v| (v / total) as f32));
+            Some(distribution)
+        } else {
+            None
+        };
+        path.leaf = LeafInfo {
+            node_index: leaf.map_or(0, |n| n.id),
+            prediction: leaf_prediction(index),
+            n_samples: leaf.map_or(0, |n| n.n_samples),
+            class_distribution,
+        };
+        index
+    }
+
+    /// Adds each split's gain on the path into `importance` by feature.
+    pub(crate) fn add_path_gains(&self, path: &TreePath, importance: &mut [f32]) {
+        // The path's splits are in walk order; look the gains up by walking again from
+        // the root along the recorded directions.
+        let mut index = 0usize;
+        for split in &path.splits {
+            let Some(node) = self.nodes.get(index) else {
+                return;
+            };
+            let Some(node_split) = &node.split else {
+                return;
+            };
+            if let Some(slot) = importance.get_mut(node_split.feature as usize) {
+                *slot += node.gain as f32;
+            }
+            index = if split.went_left {
+                node_split.left
+            } else {
+                node_split.right
+            } as usize;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_at_or_below_decides_every_f32_like_the_f64_threshold() {
+        for t in [0.1f64, -0.1, 2.5, 1e-40, 3.4e38, 1e300, -1e300, 0.0] {
+            let t32 = f32_at_or_below(t);
+            assert!(f64::from(t32) <= t);
+            let above = t32.next_up();
+            assert!(f64::from(above) > t, "{t}: {t32} is not the largest");
+        }
+    }
+}

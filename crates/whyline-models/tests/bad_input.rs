@@ -1,0 +1,240 @@
+//! Bad input gives a typed error naming the file, field or feature — never a panic.
+
+use whyline_core::{CoreError, Explainable};
+use whyline_models::{Model, ModelError};
+
+use crate::fixtures;
+
+#[test]
+fn wrong_feature_count_is_a_feature_count_error() {
+    for fixture in fixtures::all() {
+        let mut row = fixture.inputs[0].clone();
+        row.push(1.0);
+        let error = fixture.model.explain_one(&row).unwrap_err();
+        assert!(
+            matches!(error, CoreError::FeatureCount { expected, found } if expected + 1 == found),
+            "{}: got {error:?}",
+            fixture.name
+        );
+        let error = fixture.model.predict(&row[..row.len() - 2]).unwrap_err();
+        assert!(
+            matches!(error, ModelError::Input(CoreError::FeatureCount { .. })),
+            "{}: got {error:?}",
+            fixture.name
+        );
+    }
+}
+
+#[test]
+fn nan_without_a_missing_rule_names_the_feature() {
+    let fixture = fixtures::load("sk_rf_clf_wine");
+    let mut row = fixture.inputs[0].clone();
+    row[2] = f32::NAN;
+    let error = fixture.model.explain_one(&row).unwrap_err();
+    match &error {
+        CoreError::NonFiniteInput {
+            feature_index: 2,
+            feature_name: Some(name),
+            ..
+        } => assert_eq!(name, "ash"),
+        other => panic!("expected NonFiniteInput for feature 2 (ash), got {other:?}"),
+    }
+    assert!(error.to_string().contains("ash"), "{error}");
+    // Every scikit-learn model rejects NaN; every booster with a missing rule accepts it
+    // and still rejects infinity.
+    for fixture in fixtures::all() {
+        let mut row = fixture.inputs[0].clone();
+        row[0] = f32::NAN;
+        let result = fixture.model.explain_one(&row);
+        match fixture.kind.as_str() {
+            "whyline" => assert!(
+                matches!(
+                    result,
+                    Err(CoreError::NonFiniteInput {
+                        feature_index: 0,
+                        ..
+                    })
+                ),
+                "{}: {result:?}",
+                fixture.name
+            ),
+            _ => assert!(result.is_ok(), "{}: {result:?}", fixture.name),
+        }
+        row[0] = f32::INFINITY;
+        let result = fixture.model.explain_one(&row);
+        assert!(
+            matches!(
+                result,
+                Err(CoreError::NonFiniteInput {
+                    feature_index: 0,
+                    ..
+                })
+            ),
+            "{}: {result:?}",
+            fixture.name
+        );
+    }
+}
+
+#[test]
+fn a_missing_file_is_an_io_error_with_its_path() {
+    let error = Model::load("/nonexistent/model.json").unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Io { path, .. } if path.ends_with("model.json")),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("/nonexistent/model.json"));
+}
+
+#[test]
+fn every_truncation_of_a_model_file_is_an_error_not_a_panic() {
+    for name in [
+        "sk_logreg_iris.whyline.json",
+        "sk_tree_clf_iris.whyline.json",
+        "xgb_multi_softprob_iris.xgb.json",
+        "lgb_binary_categorical.lgb.txt",
+        "lgb_multiclass_iris.lgb.txt",
+    ] {
+        let bytes = std::fs::read(fixtures::dir().join(name)).unwrap();
+        let step = (bytes.len() / 400).max(1);
+        for cut in (0..bytes.len() - 1).step_by(step) {
+            // The end of a JSON document or of LightGBM's trees section is required: any
+            // shorter prefix is rejected.
+            let truncated = &bytes[..cut];
+            if name.ends_with(".txt") && String::from_utf8_lossy(truncated).contains("end of trees")
+            {
+                continue;
+            }
+            let result = Model::from_bytes(truncated, name);
+            assert!(result.is_err(), "{name} cut at {cut} loaded");
+            let message = result.unwrap_err().to_string();
+            assert!(
+                message.starts_with(name),
+                "{name} cut at {cut}: error does not name the file: {message}"
+            );
+        }
+    }
+}
+
+fn edited(file: &str, from: &str, to: &str) -> Result<Model, ModelError> {
+    let text = std::fs::read_to_string(fixtures::dir().join(file)).unwrap();
+    assert!(text.contains(from), "{file} has no {from:?}");
+    Model::from_bytes(text.replacen(from, to, 1).as_bytes(), file)
+}
+
+#[test]
+fn an_unknown_xgboost_objective_is_unsupported_and_named() {
+    let error = edited(
+        "xgb_binary_logistic_breast_cancer_missing.xgb.json",
+        "\"binary:logistic\"",
+        "\"rank:pairwise\"",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Unsupported { field, value, .. } if field == "learner.objective.name" && value == "rank:pairwise"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_unknown_lightgbm_objective_is_unsupported_and_named() {
+    let error = edited(
+        "lgb_regression_diabetes.lgb.txt",
+        "objective=regression",
+        "objective=poisson",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Unsupported { field, value, .. } if field == "objective" && value == "poisson"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_unknown_activation_is_unsupported_and_named() {
+    let error = edited(
+        "sk_mlp_clf_breast_cancer.whyline.json",
+        "\"activation\":\"tanh\"",
+        "\"activation\":\"gelu\"",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Unsupported { field, value, .. } if field == "model.activation" && value == "gelu"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_out_of_range_child_is_malformed_and_names_the_node() {
+    let error = edited(
+        "sk_tree_clf_iris.whyline.json",
+        "\"children_left\":[1,",
+        "\"children_left\":[99,",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Malformed { field, .. } if field == "model.tree.children_left[0]"),
+        "{error:?}"
+    );
+    let error = edited(
+        "lgb_regression_diabetes.lgb.txt",
+        "left_child=1 ",
+        "left_child=-99 ",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Malformed { field, .. } if field.starts_with("Tree=") && field.ends_with(".left_child[0]")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_out_of_range_feature_is_malformed() {
+    let error = edited(
+        "xgb_reg_squarederror_diabetes.xgb.json",
+        "\"split_indices\":[",
+        "\"split_indices\":[4000,",
+    )
+    .unwrap_err();
+    // The array is now one longer than num_nodes, or names feature 4000; either is named.
+    assert!(
+        matches!(&error, ModelError::Malformed { field, .. } if field.contains("split_indices")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn unknown_formats_and_versions_are_refused() {
+    let error = Model::from_bytes(b"{\"hello\": 1}", "x.json").unwrap_err();
+    assert!(
+        matches!(error, ModelError::UnknownFormat { .. }),
+        "{error:?}"
+    );
+    let error = Model::from_bytes(b"\x00\x01binary", "x.bin").unwrap_err();
+    assert!(
+        matches!(error, ModelError::UnknownFormat { .. }),
+        "{error:?}"
+    );
+    let error = Model::from_bytes(b"", "empty").unwrap_err();
+    assert!(
+        matches!(error, ModelError::UnknownFormat { .. }),
+        "{error:?}"
+    );
+    let error = Model::from_bytes(b"APRN\x01\x00", "m.apr").unwrap_err();
+    assert!(matches!(error, ModelError::Unsupported { .. }), "{error:?}");
+    let error = edited(
+        "sk_linreg_diabetes.whyline.json",
+        "\"format_version\":1",
+        "\"format_version\":7",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, ModelError::UnsupportedVersion { .. }),
+        "{error:?}"
+    );
+    let error = Model::from_bytes(b"{\"format\":\"whyline-model\",", "cut.json").unwrap_err();
+    assert!(
+        matches!(error, ModelError::Json { line: 1, .. }),
+        "{error:?}"
+    );
+}

@@ -1,0 +1,89 @@
+//! Reading the fixture sets: `NAME.expected.json` beside its model file.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use whyline_models::Model;
+
+/// The fixture directory.
+pub(crate) fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// One fixture set: the model, its inputs and the library's outputs.
+pub(crate) struct Fixture {
+    pub(crate) name: String,
+    pub(crate) kind: String,
+    pub(crate) model_path: PathBuf,
+    pub(crate) model: Model,
+    pub(crate) inputs: Vec<Vec<f32>>,
+    pub(crate) doc: Value,
+}
+
+impl Fixture {
+    /// A per-row field of the expected outputs as rows of f64 (a 1-D field gives rows of
+    /// one value); `None` when the field is null.
+    pub(crate) fn rows(&self, field: &str) -> Option<Vec<Vec<f64>>> {
+        let items = self.doc.get(field)?.as_array()?;
+        Some(
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Array(values) => values.iter().map(|v| v.as_f64().unwrap()).collect(),
+                    v => vec![v.as_f64().unwrap()],
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Every fixture set, sorted by name.
+pub(crate) fn all() -> Vec<Fixture> {
+    let mut names: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".expected.json").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    assert!(
+        names.len() >= 30,
+        "expected the committed fixture sets, found {}",
+        names.len()
+    );
+    names.into_iter().map(|name| load(&name)).collect()
+}
+
+/// One fixture set by name.
+pub(crate) fn load(name: &str) -> Fixture {
+    let expected = dir().join(format!("{name}.expected.json"));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&expected).unwrap()).unwrap();
+    let model_path = dir().join(doc["model"].as_str().unwrap());
+    let model = Model::load(&model_path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let inputs = doc["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().map_or(f32::NAN, |x| x as f32))
+                .collect()
+        })
+        .collect();
+    Fixture {
+        name: name.to_owned(),
+        kind: doc["kind"].as_str().unwrap().to_owned(),
+        model_path,
+        model,
+        inputs,
+        doc,
+    }
+}
+
+/// `|actual − expected| / max(|expected|, floor)`.
+pub(crate) fn relative_error(actual: f64, expected: f64, floor: f64) -> f64 {
+    (actual - expected).abs() / expected.abs().max(floor)
+}

@@ -1,0 +1,299 @@
+"""Train small models with fixed seeds and write them, with the libraries' own outputs, as
+fixtures for crates/whyline-models/tests/fixtures/.
+
+Usage (from the repository root, after `bash python/setup_venv.sh`)::
+
+    python/.venv/bin/python python/make_model_fixtures.py [--out DIR] [--rows N]
+
+For each model NAME it writes the model file (NAME.whyline.json, NAME.xgb.json or
+NAME.lgb.txt) and NAME.expected.json with:
+
+    model        file name of the model
+    library      {"name", "version"} of the training library
+    kind         what the Rust tests should expect to load
+    inputs       rows of float32-representable inputs (NaN written as null)
+    predict      the library's predict()
+    proba        predict_proba() (classifiers), or null
+    raw          raw margins / decision values: [[per output]] per row, or null
+    leaves       apply() / pred_leaf: per row, one leaf id per tree, or null
+
+Inputs are cast to float32 before training and prediction, so the library sees exactly
+the values the Rust side reads.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import sklearn
+from sklearn import datasets
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from whyline_export import export_model  # noqa: E402
+
+SEED = 7
+
+
+def f32(X):
+    """float32 values held in float64 arrays: what both sides see."""
+    return np.asarray(X, dtype=np.float32).astype(np.float64)
+
+
+def rows_json(X):
+    out = []
+    for row in np.asarray(X, dtype=np.float64):
+        out.append([None if np.isnan(v) else float(np.float32(v)) for v in row])
+    return out
+
+
+def nested(a):
+    if a is None:
+        return None
+    a = np.asarray(a)
+    if a.dtype.kind in "iu":
+        return a.tolist()
+    return np.asarray(a, dtype=np.float64).tolist()
+
+
+def write_expected(out_dir, name, model_file, library, kind, X, predict, proba, raw, leaves):
+    doc = {
+        "model": model_file,
+        "library": library,
+        "kind": kind,
+        "inputs": rows_json(X),
+        "predict": nested(predict),
+        "proba": nested(proba),
+        "raw": nested(raw),
+        "leaves": nested(leaves),
+    }
+    with open(os.path.join(out_dir, f"{name}.expected.json"), "w", encoding="utf-8") as h:
+        json.dump(doc, h, allow_nan=False, separators=(",", ":"))
+        h.write("\n")
+
+
+def load(name):
+    if name == "iris":
+        d = datasets.load_iris()
+    elif name == "wine":
+        d = datasets.load_wine()
+    elif name == "breast_cancer":
+        d = datasets.load_breast_cancer()
+    elif name == "diabetes":
+        d = datasets.load_diabetes()
+    elif name == "digits":
+        d = datasets.load_digits()
+    else:
+        raise ValueError(name)
+    return f32(d.data), d.target, [str(n) for n in d.feature_names]
+
+
+def split(X, y, rows):
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=rows, random_state=SEED)
+    return X_tr, X_te, y_tr, y_te
+
+
+def standardize(X_tr, X_te):
+    mean, std = X_tr.mean(axis=0), X_tr.std(axis=0)
+    std[std == 0] = 1.0
+    return f32((X_tr - mean) / std), f32((X_te - mean) / std)
+
+
+SK = None
+
+
+def sk(out_dir, name, model, X_tr, y_tr, X_te, names):
+    model.fit(X_tr, y_tr)
+    model_file = f"{name}.whyline.json"
+    export_model(model, os.path.join(out_dir, model_file), X_train=X_tr, feature_names=names)
+    proba = model.predict_proba(X_te) if hasattr(model, "predict_proba") else None
+    raw = None
+    if hasattr(model, "decision_function"):
+        raw = np.asarray(model.decision_function(X_te)).reshape(len(X_te), -1)
+    leaves = None
+    if hasattr(model, "apply"):
+        leaves = np.asarray(model.apply(X_te)).reshape(len(X_te), -1)
+    write_expected(out_dir, name, model_file, SK, "whyline", X_te, model.predict(X_te), proba, raw, leaves)
+
+
+def sklearn_models(out_dir, rows):
+    X, y, names = load("iris")
+    X_tr, X_te, y_tr, y_te = split(X, y, rows)
+    sk(out_dir, "sk_logreg_iris", LogisticRegression(max_iter=2000), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_tree_clf_iris", DecisionTreeClassifier(max_depth=4, random_state=SEED), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_gb_clf_iris", GradientBoostingClassifier(n_estimators=10, max_depth=2, random_state=SEED), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_knn_clf_iris", KNeighborsClassifier(n_neighbors=5, algorithm="brute"), X_tr, y_tr, X_te, names)
+
+    X, y, names = load("breast_cancer")
+    X_tr, X_te, y_tr, y_te = split(X, y, rows)
+    Xs_tr, Xs_te = standardize(X_tr, X_te)
+    sk(out_dir, "sk_logreg_breast_cancer", LogisticRegression(max_iter=5000), Xs_tr, y_tr, Xs_te, names)
+    sk(out_dir, "sk_gb_clf_breast_cancer", GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=SEED), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_mlp_clf_breast_cancer", MLPClassifier(hidden_layer_sizes=(16,), activation="tanh", max_iter=500, random_state=SEED), Xs_tr, y_tr, Xs_te, names)
+
+    X, y, names = load("wine")
+    X_tr, X_te, y_tr, y_te = split(X, y, rows)
+    Xs_tr, Xs_te = standardize(X_tr, X_te)
+    sk(out_dir, "sk_rf_clf_wine", RandomForestClassifier(n_estimators=10, max_depth=5, random_state=SEED), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_knn_clf_wine_distance", KNeighborsClassifier(n_neighbors=7, weights="distance", algorithm="brute"), Xs_tr, y_tr, Xs_te, names)
+    sk(out_dir, "sk_mlp_clf_wine", MLPClassifier(hidden_layer_sizes=(12, 8), activation="relu", max_iter=1000, random_state=SEED), Xs_tr, y_tr, Xs_te, names)
+
+    X, y, names = load("diabetes")
+    X_tr, X_te, y_tr, y_te = split(X, y, rows)
+    sk(out_dir, "sk_linreg_diabetes", LinearRegression(), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_tree_reg_diabetes", DecisionTreeRegressor(max_depth=6, random_state=SEED), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_rf_reg_diabetes", RandomForestRegressor(n_estimators=10, max_depth=5, random_state=SEED), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_gb_reg_diabetes", GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=SEED), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_knn_reg_diabetes", KNeighborsRegressor(n_neighbors=5, weights="distance", algorithm="brute"), X_tr, y_tr, X_te, names)
+
+    X, y, names = load("digits")
+    X_tr, X_te, y_tr, y_te = split(X, y, rows)
+    sk(out_dir, "sk_logreg_digits", LogisticRegression(max_iter=5000), X_tr / 16.0, y_tr, f32(X_te / 16.0), names)
+
+    X, y = datasets.make_regression(n_samples=300, n_features=20, n_informative=10, noise=5.0, random_state=SEED)
+    X = f32(X)
+    names = [f"x{i}" for i in range(20)]
+    X_tr, X_te, y_tr, y_te = split(X, y, rows)
+    sk(out_dir, "sk_ridge_regression", Ridge(alpha=1.0), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_mlp_reg_regression", MLPRegressor(hidden_layer_sizes=(10,), activation="logistic", max_iter=2000, random_state=SEED), X_tr, y_tr / 100.0, X_te, names)
+
+    X, y = datasets.make_classification(n_samples=300, n_features=20, n_informative=8, random_state=SEED)
+    X = f32(X)
+    names = [f"x{i}" for i in range(20)]
+    X_tr, X_te, y_tr, y_te = split(X, y, rows)
+    sk(out_dir, "sk_logreg_classification", LogisticRegression(max_iter=2000), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_tree_clf_classification", DecisionTreeClassifier(max_depth=6, criterion="entropy", random_state=SEED), X_tr, y_tr, X_te, names)
+
+
+def with_missing(X, rate, seed):
+    rng = np.random.RandomState(seed)
+    X = X.copy()
+    X[rng.rand(*X.shape) < rate] = np.nan
+    return X
+
+
+def xgboost_models(out_dir, rows):
+    import xgboost as xgb
+
+    lib = {"name": "xgboost", "version": xgb.__version__}
+
+    def run(name, objective, X_tr, y_tr, X_te, extra=None, rounds=10):
+        params = {"objective": objective, "max_depth": 3, "eta": 0.3, "seed": SEED, "nthread": 1}
+        params.update(extra or {})
+        dtrain = xgb.DMatrix(np.asarray(X_tr, dtype=np.float32), label=y_tr)
+        booster = xgb.train(params, dtrain, num_boost_round=rounds)
+        model_file = f"{name}.xgb.json"
+        booster.save_model(os.path.join(out_dir, model_file))
+        dtest = xgb.DMatrix(np.asarray(X_te, dtype=np.float32))
+        pred = booster.predict(dtest)
+        raw = booster.predict(dtest, output_margin=True).reshape(len(X_te), -1)
+        leaves = booster.predict(dtest, pred_leaf=True).reshape(len(X_te), -1)
+        proba = pred if objective == "multi:softprob" else None
+        write_expected(out_dir, name, model_file, lib, "xgboost", X_te, pred, proba, raw, leaves)
+
+    X, y, _ = load("diabetes")
+    X_tr, X_te, y_tr, _ = split(X, y, rows)
+    run("xgb_reg_squarederror_diabetes", "reg:squarederror", X_tr, y_tr, X_te)
+    run("xgb_reg_logistic_diabetes", "reg:logistic", X_tr, (y_tr - y.min()) / (y.max() - y.min()), X_te)
+
+    X, y, _ = load("breast_cancer")
+    Xm = with_missing(X, 0.1, SEED)
+    X_tr, X_te, y_tr, _ = split(Xm, y, rows)
+    run("xgb_binary_logistic_breast_cancer_missing", "binary:logistic", X_tr, y_tr, X_te)
+
+    X, y, _ = load("iris")
+    X_tr, X_te, y_tr, _ = split(X, y, rows)
+    run("xgb_multi_softprob_iris", "multi:softprob", X_tr, y_tr, X_te, {"num_class": 3})
+
+    X, y, _ = load("wine")
+    X_tr, X_te, y_tr, _ = split(X, y, rows)
+    run("xgb_multi_softmax_wine", "multi:softmax", X_tr, y_tr, X_te, {"num_class": 3})
+
+
+def lightgbm_models(out_dir, rows):
+    import lightgbm as lgb
+
+    lib = {"name": "lightgbm", "version": lgb.__version__}
+
+    def run(name, params, X_tr, y_tr, X_te, rounds=10, categorical=None):
+        base = {"num_leaves": 8, "learning_rate": 0.2, "seed": SEED, "num_threads": 1,
+                "verbose": -1, "deterministic": True, "min_data_in_leaf": 5}
+        base.update(params)
+        dtrain = lgb.Dataset(X_tr, label=y_tr, categorical_feature=categorical or "auto",
+                             params={"verbose": -1})
+        booster = lgb.train(base, dtrain, num_boost_round=rounds)
+        model_file = f"{name}.lgb.txt"
+        booster.save_model(os.path.join(out_dir, model_file))
+        pred = booster.predict(X_te)
+        raw = np.asarray(booster.predict(X_te, raw_score=True)).reshape(len(X_te), -1)
+        leaves = np.asarray(booster.predict(X_te, pred_leaf=True)).reshape(len(X_te), -1)
+        proba = pred if pred.ndim == 2 else None
+        write_expected(out_dir, name, model_file, lib, "lightgbm", X_te, pred, proba, raw, leaves)
+
+    X, y, _ = load("diabetes")
+    X_tr, X_te, y_tr, _ = split(X, y, rows)
+    run("lgb_regression_diabetes", {"objective": "regression"}, X_tr, y_tr, X_te)
+
+    X, y, _ = load("breast_cancer")
+    X_tr, X_te, y_tr, _ = split(X, y, rows)
+    run("lgb_binary_breast_cancer", {"objective": "binary"}, X_tr, y_tr, X_te)
+
+    X, y, _ = load("iris")
+    X_tr, X_te, y_tr, _ = split(X, y, rows)
+    run("lgb_multiclass_iris", {"objective": "multiclass", "num_class": 3}, X_tr, y_tr, X_te)
+
+    # Missing values: NaN in training and test rows (missing type NaN), plus zeros treated
+    # as missing on a second model (zero_as_missing).
+    X, y, _ = load("breast_cancer")
+    Xm = with_missing(X, 0.15, SEED)
+    X_tr, X_te, y_tr, _ = split(Xm, y, rows)
+    run("lgb_binary_missing_breast_cancer", {"objective": "binary"}, X_tr, y_tr, X_te)
+    Xz = np.where(np.isnan(Xm), 0.0, Xm)
+    Xz_tr, Xz_te, yz_tr, _ = split(Xz, y, rows)
+    Xz_te = Xz_te.copy()
+    Xz_te[::3, 0] = np.nan
+    run("lgb_regression_zero_as_missing", {"objective": "regression", "zero_as_missing": True}, Xz_tr, yz_tr.astype(np.float64), Xz_te)
+
+    # A categorical feature: column 0 holds category codes 0..7 that drive the target.
+    Xc, yc = datasets.make_classification(n_samples=400, n_features=6, n_informative=4, random_state=SEED)
+    rng = np.random.RandomState(SEED)
+    cats = rng.randint(0, 8, size=len(yc))
+    yc = np.where(np.isin(cats, [1, 4, 6]), 1 - yc, yc)
+    Xc = f32(np.column_stack([cats.astype(np.float64), Xc[:, 1:]]))
+    Xc_tr, Xc_te, yc_tr, _ = split(Xc, yc, rows)
+    Xc_te = Xc_te.copy()
+    Xc_te[0, 0] = np.nan
+    Xc_te[1, 0] = 11.0  # a category never seen in training
+    run("lgb_binary_categorical", {"objective": "binary", "min_data_per_group": 5, "cat_smooth": 1.0},
+        Xc_tr, yc_tr, Xc_te, categorical=[0])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    here = os.path.dirname(os.path.abspath(__file__))
+    default_out = os.path.join(here, "..", "crates", "whyline-models", "tests", "fixtures")
+    parser.add_argument("--out", default=default_out)
+    parser.add_argument("--rows", type=int, default=30)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    global SK
+    SK = {"name": "scikit-learn", "version": sklearn.__version__}
+    sklearn_models(args.out, args.rows)
+    xgboost_models(args.out, args.rows)
+    lightgbm_models(args.out, args.rows)
+
+
+if __name__ == "__main__":
+    main()

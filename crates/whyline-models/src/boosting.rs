@@ -180,6 +180,11 @@ impl Explainable for GradientBoosting {
         self.n_features
     }
 
+    fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
+        self.check(row)?;
+        Ok(self.finish(self.margins(row, |_, _| {})).value as f32)
+    }
+
     fn explain_into(&self, row: &[f32], path: &mut ForestPath) -> whyline_core::Result<f32> {
         self.check(row)?;
         path.tree_paths

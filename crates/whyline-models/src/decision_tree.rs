@@ -81,6 +81,12 @@ impl Explainable for DecisionTree {
         self.n_features
     }
 
+    fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
+        self.info.check_finite(row, self.n_features)?;
+        let leaf = self.tree.leaf_index(row);
+        Ok(leaf_output(&self.tree, leaf, self.task) as f32)
+    }
+
     fn explain_into(&self, row: &[f32], path: &mut TreePath) -> whyline_core::Result<f32> {
         self.info.check_finite(row, self.n_features)?;
         let classifier = matches!(self.task, Task::Classification { .. });

@@ -100,6 +100,11 @@ impl Explainable for RandomForest {
         self.n_features
     }
 
+    fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
+        self.info.check_finite(row, self.n_features)?;
+        Ok(self.predict_checked(row, |_, _| {}).value as f32)
+    }
+
     fn explain_into(&self, row: &[f32], path: &mut ForestPath) -> whyline_core::Result<f32> {
         self.info.check_finite(row, self.n_features)?;
         let classifier = matches!(self.task, Task::Classification { .. });

@@ -149,6 +149,11 @@ impl Explainable for KnnModel {
         self.n_features
     }
 
+    fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
+        self.info.check_finite(row, self.n_features)?;
+        Ok(self.predict_from(&self.search(row)).value as f32)
+    }
+
     fn explain_into(&self, row: &[f32], path: &mut KnnPath) -> whyline_core::Result<f32> {
         self.info.check_finite(row, self.n_features)?;
         let neighbors = self.search(row);

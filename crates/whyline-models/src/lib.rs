@@ -19,8 +19,9 @@
 //! [`Model::load`] reads any supported file — the whyline JSON format written by
 //! `python/whyline_export.py` from scikit-learn, XGBoost's JSON, LightGBM's text — choosing
 //! the importer from the content, and explains with [`AnyPath`](whyline_core::AnyPath).
-//! Every loaded model carries a [`ModelIdentity`]: the SHA-256 of the file's bytes and the
-//! format, version and type the file declares. Tree structures ([`Tree`], [`Node`],
+//! Every loaded model carries a [`whyline_core::ModelIdentity`] (returned by
+//! [`Explainable::identity`](whyline_core::Explainable::identity)): the SHA-256 of the file's
+//! bytes and the type and version the file declares. Tree structures ([`Tree`], [`Node`],
 //! [`Split`]) are public for TreeSHAP.
 //!
 //! # Example
@@ -75,7 +76,7 @@ pub use boosting::{Accumulation, GradientBoosting, Link};
 pub use decision_tree::{DecisionTree, Task};
 pub use error::{ModelError, Result};
 pub use forest::RandomForest;
-pub use identity::{ModelFormat, ModelIdentity};
+pub use identity::ModelFormat;
 pub use info::{FeatureStats, ModelInfo, Prediction};
 pub use knn::{KnnModel, KnnWeights};
 pub use linear::{LinearLink, LinearModel};

@@ -98,6 +98,20 @@ impl Explainable for LinearModel {
         self.n_features
     }
 
+    fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
+        self.info.check_finite(row, self.n_features)?;
+        Ok(match self.link {
+            LinearLink::Identity => self.decision(0, row) as f32,
+            LinearLink::Logistic => f32::from(u8::from(self.decision(0, row) > 0.0)),
+            LinearLink::Softmax => {
+                let scores: Vec<f64> = (0..self.n_outputs())
+                    .map(|k| self.decision(k, row))
+                    .collect();
+                argmax(&scores) as f32
+            }
+        })
+    }
+
     fn explain_into(&self, row: &[f32], path: &mut LinearPath) -> whyline_core::Result<f32> {
         self.info.check_finite(row, self.n_features)?;
         let (class, logit, probability) = match self.link {

@@ -209,6 +209,14 @@ impl Explainable for Mlp {
         self.n_features
     }
 
+    fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
+        self.info.check_finite(row, self.n_features)?;
+        let activations = self.forward(row);
+        Ok(self
+            .finish(activations.last().map(Vec::as_slice).unwrap_or(&[]))
+            .value as f32)
+    }
+
     fn explain_into(&self, row: &[f32], path: &mut NeuralPath) -> whyline_core::Result<f32> {
         self.info.check_finite(row, self.n_features)?;
         let activations = self.forward(row);

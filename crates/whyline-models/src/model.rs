@@ -3,13 +3,15 @@
 
 use std::path::Path;
 
-use whyline_core::{AnyPath, Explainable, ForestPath, KnnPath, LinearPath, NeuralPath, TreePath};
+use whyline_core::{
+    AnyPath, Explainable, ForestPath, KnnPath, LinearPath, ModelIdentity, NeuralPath, TreePath,
+};
 
 use crate::boosting::GradientBoosting;
 use crate::decision_tree::DecisionTree;
 use crate::error::{ModelError, Result};
 use crate::forest::RandomForest;
-use crate::identity::{ModelFormat, ModelIdentity};
+use crate::identity::ModelFormat;
 use crate::import::detect::{Detected, detect};
 use crate::import::{lightgbm, whyline_json, xgboost};
 use crate::info::{ModelInfo, Prediction};
@@ -43,22 +45,26 @@ pub(crate) struct Loaded {
     pub(crate) producer: String,
 }
 
-/// A model loaded from a file, with its identity.
+/// A model loaded from a file, with its identity (SHA-256 of the file bytes, declared type
+/// and version), its format and its producer.
 ///
 /// ```
 /// use whyline_models::Model;
 /// let text = r#"{"format":"whyline-model","format_version":1,"model_type":"linear_regression",
 ///   "task":"regression","n_features":2,"feature_names":["age","income"],
 ///   "model":{"link":"identity","n_outputs":1,"coef":[0.5,2.0],"intercept":[1.0]}}"#;
+/// use whyline_core::Explainable;
 /// let model = Model::from_bytes(text.as_bytes(), "inline.json")?;
 /// assert_eq!(model.predict(&[2.0, 3.0])?.value, 8.0);
-/// assert_eq!(model.identity().model_type, "linear_regression");
+/// assert_eq!(model.identity().map(|id| id.model_type.as_str()), Some("linear_regression"));
 /// # Ok::<(), whyline_models::ModelError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     kind: ModelKind,
     identity: ModelIdentity,
+    format: ModelFormat,
+    producer: String,
 }
 
 impl Model {
@@ -74,7 +80,6 @@ impl Model {
 
     /// Loads a model from its file bytes; `file` names the source in errors.
     pub fn from_bytes(bytes: &[u8], file: &str) -> Result<Model> {
-        let sha256 = ModelIdentity::digest(bytes);
         let (format, loaded) = match detect(bytes, file)? {
             Detected::Whyline(value) => {
                 (ModelFormat::WhylineJson, whyline_json::load(&value, file)?)
@@ -84,15 +89,18 @@ impl Model {
                 (ModelFormat::LightgbmText, lightgbm::load(text, file)?)
             }
         };
+        // Boosters' objectives are prefixed with their library, so the type alone says
+        // which semantics produced the decision (`xgboost:binary:logistic`).
+        let model_type = match format {
+            ModelFormat::WhylineJson => loaded.model_type,
+            ModelFormat::XgboostJson => format!("xgboost:{}", loaded.model_type),
+            ModelFormat::LightgbmText => format!("lightgbm:{}", loaded.model_type),
+        };
         Ok(Model {
             kind: loaded.kind,
-            identity: ModelIdentity {
-                sha256,
-                format,
-                format_version: loaded.format_version,
-                model_type: loaded.model_type,
-                producer: loaded.producer,
-            },
+            identity: ModelIdentity::from_bytes(bytes, &model_type, &loaded.format_version),
+            format,
+            producer: loaded.producer,
         })
     }
 
@@ -101,9 +109,15 @@ impl Model {
         &self.kind
     }
 
-    /// The model's identity: file digest, format, version and type.
-    pub fn identity(&self) -> &ModelIdentity {
-        &self.identity
+    /// The detected file format.
+    pub fn format(&self) -> ModelFormat {
+        self.format
+    }
+
+    /// The library that trained the model, with its version when the file says
+    /// (`scikit-learn 1.9.1`, `xgboost 3.2.0`, `lightgbm`).
+    pub fn producer(&self) -> &str {
+        &self.producer
     }
 
     /// Names, labels and training statistics.
@@ -172,6 +186,21 @@ impl Explainable for Model {
             ModelKind::GradientBoosting(m) => m.n_features,
             ModelKind::Knn(m) => m.n_features,
             ModelKind::Mlp(m) => m.n_features,
+        }
+    }
+
+    fn identity(&self) -> Option<&ModelIdentity> {
+        Some(&self.identity)
+    }
+
+    fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
+        match &self.kind {
+            ModelKind::Linear(m) => m.predict_one(row),
+            ModelKind::DecisionTree(m) => m.predict_one(row),
+            ModelKind::RandomForest(m) => m.predict_one(row),
+            ModelKind::GradientBoosting(m) => m.predict_one(row),
+            ModelKind::Knn(m) => m.predict_one(row),
+            ModelKind::Mlp(m) => m.predict_one(row),
         }
     }
 

@@ -2,7 +2,12 @@
 //! was written by the real library (scikit-learn through `python/whyline_export.py`,
 //! XGBoost, LightGBM) and is checked against that library's own outputs.
 // Helpers outside #[test] functions may fail loudly too: a failed fixture read is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 mod bad_input;
 mod determinism;

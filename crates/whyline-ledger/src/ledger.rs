@@ -185,8 +185,19 @@ impl<S: Store> Ledger<S> {
         let _span =
             tracing::info_span!("ledger_open", path = %store.location().display()).entered();
         let mut report = RecoveryReport::default();
+        let header = file_header();
+        let held = usize::try_from(store.len()).unwrap_or(usize::MAX);
+        if held > 0 && held < header.len() {
+            // A crash while the header was being written: a torn header, nothing else.
+            let mut bytes = vec![0u8; held];
+            store.read_at(0, &mut bytes)?;
+            if header.get(..held) == Some(&bytes[..]) {
+                store.truncate(0)?;
+                report.torn_bytes = held as u64;
+            }
+        }
         if store.is_empty() {
-            store.append(&file_header())?;
+            store.append(&header)?;
             store.sync()?;
         }
         let checkpoints_path = store.location().with_file_name(crate::CHECKPOINTS_FILE);

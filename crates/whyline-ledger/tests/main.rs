@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod crash;
+mod faults;
 mod merkle_vectors;
 mod recovery;
 mod signed_note;

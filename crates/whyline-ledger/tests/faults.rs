@@ -1,0 +1,182 @@
+//! Fault injection at the write and fsync steps of the segment store, in both forms:
+//! "fails and nothing persists" and "fails but the bytes persisted" (plus a half-written
+//! frame). Every time the error reaches the caller, the writer stops, and after reopening
+//! the log verifies and holds every acknowledged entry.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use whyline_ledger::{
+    Durability, ENTRIES_FILE, Ledger, LedgerError, SegmentFile, SegmentStore, verify_store,
+};
+
+use crate::common::{options, payload, signer};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    /// The write fails before any byte reaches the file.
+    WriteNothingPersisted,
+    /// The write puts every byte in the file, then reports failure.
+    WriteBytesPersisted,
+    /// The write puts half the bytes in the file, then reports failure.
+    WriteHalfPersisted,
+    /// fsync fails and the unsynced bytes are lost (the kernel dropped the dirty pages).
+    SyncNothingPersisted,
+    /// fsync reports failure but the bytes made it.
+    SyncBytesPersisted,
+}
+
+/// A file that fails once, as planned, on the call after `armed` was set.
+struct FaultyFile {
+    inner: File,
+    synced_len: u64,
+    armed: Arc<Mutex<Option<Fault>>>,
+}
+
+fn injected() -> std::io::Error {
+    std::io::Error::other("injected fault")
+}
+
+impl SegmentFile for FaultyFile {
+    fn append_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        let fault = *self.armed.lock().unwrap();
+        match fault {
+            Some(Fault::WriteNothingPersisted) => Err(injected()),
+            Some(Fault::WriteBytesPersisted) => {
+                self.inner.write_all(bytes)?;
+                Err(injected())
+            }
+            Some(Fault::WriteHalfPersisted) => {
+                self.inner.write_all(&bytes[..bytes.len() / 2])?;
+                Err(injected())
+            }
+            _ => self.inner.write_all(bytes),
+        }
+    }
+
+    fn sync_data(&mut self) -> std::io::Result<()> {
+        let fault = *self.armed.lock().unwrap();
+        match fault {
+            Some(Fault::SyncNothingPersisted) => {
+                self.inner.set_len(self.synced_len)?;
+                Err(injected())
+            }
+            Some(Fault::SyncBytesPersisted) => {
+                self.inner.sync_data()?;
+                Err(injected())
+            }
+            _ => {
+                self.inner.sync_data()?;
+                self.synced_len = self.inner.metadata()?.len();
+                Ok(())
+            }
+        }
+    }
+
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(&self.inner, buf, offset)
+    }
+
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.inner.set_len(len)
+    }
+
+    fn file_len(&self) -> std::io::Result<u64> {
+        Ok(self.inner.metadata()?.len())
+    }
+}
+
+fn faulty_store(dir: &Path, armed: Arc<Mutex<Option<Fault>>>) -> SegmentStore {
+    std::fs::create_dir_all(dir).unwrap();
+    let inner = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(dir.join(ENTRIES_FILE))
+        .unwrap();
+    let synced_len = inner.metadata().unwrap().len();
+    SegmentStore::with_file(
+        dir,
+        Box::new(FaultyFile {
+            inner,
+            synced_len,
+            armed,
+        }),
+    )
+    .unwrap()
+}
+
+fn run(fault: Fault) -> (u64, whyline_ledger::RecoveryReport) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let armed = Arc::new(Mutex::new(None));
+    let store = faulty_store(&dir, armed.clone());
+    let (mut ledger, _) = Ledger::open(store, options().durability(Durability::Sync)).unwrap();
+    for i in 0..5 {
+        ledger.append(&payload(i)).unwrap();
+    }
+    *armed.lock().unwrap() = Some(fault);
+    let error = ledger.append(&payload(5)).unwrap_err();
+    let operation = match fault {
+        Fault::WriteNothingPersisted | Fault::WriteBytesPersisted | Fault::WriteHalfPersisted => {
+            "write"
+        }
+        Fault::SyncNothingPersisted | Fault::SyncBytesPersisted => "fsync",
+    };
+    assert!(
+        matches!(&error, LedgerError::Io { operation: op, .. } if *op == operation),
+        "{fault:?}: {error:?}"
+    );
+    // The writer stopped: no blind retry, even once the fault is gone.
+    *armed.lock().unwrap() = None;
+    let again = ledger.append(&payload(6)).unwrap_err();
+    assert!(
+        matches!(again, LedgerError::WriterFailed { operation: op, .. } if op == operation),
+        "{fault:?}: {again:?}"
+    );
+    drop(ledger);
+    let (ledger, report) = Ledger::open(SegmentStore::open(&dir).unwrap(), options()).unwrap();
+    verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+    for i in 0..5 {
+        assert_eq!(
+            ledger.read_entry(i).unwrap().payload,
+            payload(i),
+            "{fault:?}"
+        );
+    }
+    (ledger.size(), report)
+}
+
+#[test]
+fn a_write_that_fails_before_writing_loses_only_the_unacknowledged_entry() {
+    let (size, report) = run(Fault::WriteNothingPersisted);
+    assert_eq!((size, report.torn_bytes), (5, 0));
+}
+
+#[test]
+fn a_write_that_fails_after_writing_keeps_a_whole_unacknowledged_entry() {
+    let (size, report) = run(Fault::WriteBytesPersisted);
+    assert_eq!((size, report.torn_bytes), (6, 0));
+}
+
+#[test]
+fn a_write_that_fails_halfway_leaves_a_torn_tail_that_recovery_cuts() {
+    let (size, report) = run(Fault::WriteHalfPersisted);
+    assert_eq!(size, 5);
+    assert_eq!(report.torn_entries, 1);
+    assert_eq!(report.torn_bytes, ((payload(5).len() + 52) / 2) as u64);
+}
+
+#[test]
+fn an_fsync_that_fails_and_drops_the_pages_loses_only_the_unacknowledged_entry() {
+    let (size, report) = run(Fault::SyncNothingPersisted);
+    assert_eq!((size, report.torn_bytes), (5, 0));
+}
+
+#[test]
+fn an_fsync_that_fails_after_persisting_keeps_the_entry_but_reported_the_error() {
+    let (size, report) = run(Fault::SyncBytesPersisted);
+    assert_eq!((size, report.torn_bytes), (6, 0));
+}

@@ -16,15 +16,15 @@ use crate::common::{options, payload, signer};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fault {
     /// The write fails before any byte reaches the file.
-    WriteNothingPersisted,
+    WriteLosesAll,
     /// The write puts every byte in the file, then reports failure.
-    WriteBytesPersisted,
+    WriteKeepsAll,
     /// The write puts half the bytes in the file, then reports failure.
-    WriteHalfPersisted,
+    WriteKeepsHalf,
     /// fsync fails and the unsynced bytes are lost (the kernel dropped the dirty pages).
-    SyncNothingPersisted,
+    SyncLosesPages,
     /// fsync reports failure but the bytes made it.
-    SyncBytesPersisted,
+    SyncKeepsPages,
 }
 
 /// A file that fails once, as planned, on the call after `armed` was set.
@@ -43,12 +43,12 @@ impl SegmentFile for FaultyFile {
         use std::io::Write;
         let fault = *self.armed.lock().unwrap();
         match fault {
-            Some(Fault::WriteNothingPersisted) => Err(injected()),
-            Some(Fault::WriteBytesPersisted) => {
+            Some(Fault::WriteLosesAll) => Err(injected()),
+            Some(Fault::WriteKeepsAll) => {
                 self.inner.write_all(bytes)?;
                 Err(injected())
             }
-            Some(Fault::WriteHalfPersisted) => {
+            Some(Fault::WriteKeepsHalf) => {
                 self.inner.write_all(&bytes[..bytes.len() / 2])?;
                 Err(injected())
             }
@@ -59,11 +59,11 @@ impl SegmentFile for FaultyFile {
     fn sync_data(&mut self) -> std::io::Result<()> {
         let fault = *self.armed.lock().unwrap();
         match fault {
-            Some(Fault::SyncNothingPersisted) => {
+            Some(Fault::SyncLosesPages) => {
                 self.inner.set_len(self.synced_len)?;
                 Err(injected())
             }
-            Some(Fault::SyncBytesPersisted) => {
+            Some(Fault::SyncKeepsPages) => {
                 self.inner.sync_data()?;
                 Err(injected())
             }
@@ -120,10 +120,8 @@ fn run(fault: Fault) -> (u64, whyline_ledger::RecoveryReport) {
     *armed.lock().unwrap() = Some(fault);
     let error = ledger.append(&payload(5)).unwrap_err();
     let operation = match fault {
-        Fault::WriteNothingPersisted | Fault::WriteBytesPersisted | Fault::WriteHalfPersisted => {
-            "write"
-        }
-        Fault::SyncNothingPersisted | Fault::SyncBytesPersisted => "fsync",
+        Fault::WriteLosesAll | Fault::WriteKeepsAll | Fault::WriteKeepsHalf => "write",
+        Fault::SyncLosesPages | Fault::SyncKeepsPages => "fsync",
     };
     assert!(
         matches!(&error, LedgerError::Io { operation: op, .. } if *op == operation),
@@ -151,19 +149,19 @@ fn run(fault: Fault) -> (u64, whyline_ledger::RecoveryReport) {
 
 #[test]
 fn a_write_that_fails_before_writing_loses_only_the_unacknowledged_entry() {
-    let (size, report) = run(Fault::WriteNothingPersisted);
+    let (size, report) = run(Fault::WriteLosesAll);
     assert_eq!((size, report.torn_bytes), (5, 0));
 }
 
 #[test]
 fn a_write_that_fails_after_writing_keeps_a_whole_unacknowledged_entry() {
-    let (size, report) = run(Fault::WriteBytesPersisted);
+    let (size, report) = run(Fault::WriteKeepsAll);
     assert_eq!((size, report.torn_bytes), (6, 0));
 }
 
 #[test]
 fn a_write_that_fails_halfway_leaves_a_torn_tail_that_recovery_cuts() {
-    let (size, report) = run(Fault::WriteHalfPersisted);
+    let (size, report) = run(Fault::WriteKeepsHalf);
     assert_eq!(size, 5);
     assert_eq!(report.torn_entries, 1);
     assert_eq!(report.torn_bytes, ((payload(5).len() + 52) / 2) as u64);
@@ -171,12 +169,12 @@ fn a_write_that_fails_halfway_leaves_a_torn_tail_that_recovery_cuts() {
 
 #[test]
 fn an_fsync_that_fails_and_drops_the_pages_loses_only_the_unacknowledged_entry() {
-    let (size, report) = run(Fault::SyncNothingPersisted);
+    let (size, report) = run(Fault::SyncLosesPages);
     assert_eq!((size, report.torn_bytes), (5, 0));
 }
 
 #[test]
 fn an_fsync_that_fails_after_persisting_keeps_the_entry_but_reported_the_error() {
-    let (size, report) = run(Fault::SyncBytesPersisted);
+    let (size, report) = run(Fault::SyncKeepsPages);
     assert_eq!((size, report.torn_bytes), (6, 0));
 }

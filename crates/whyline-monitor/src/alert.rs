@@ -1,0 +1,143 @@
+//! Alerts: what an Andon rule raises, at which level, about which decision.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// How serious an alert is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertLevel {
+    /// Warn: someone should look.
+    Yellow,
+    /// Stop the line: the red handler runs and, when so configured, `predict` returns an error.
+    Red,
+}
+
+impl fmt::Display for AlertLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AlertLevel::Yellow => "YELLOW",
+            AlertLevel::Red => "RED",
+        })
+    }
+}
+
+/// What condition raised an alert, with the values that crossed the line.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AlertKind {
+    /// The decision's confidence is below a threshold.
+    LowConfidence {
+        /// The decision's confidence.
+        confidence: f32,
+        /// The threshold it fell below.
+        threshold: f32,
+    },
+    /// The decision took longer than its budget.
+    LatencyOverBudget {
+        /// How long it took, nanoseconds.
+        latency_ns: u64,
+        /// The budget, nanoseconds.
+        budget_ns: u64,
+    },
+    /// The model's output is NaN or infinite (a quality gate, as realizar's Jidoka checks).
+    NonFiniteOutput {
+        /// The output.
+        output: f32,
+    },
+    /// A feature is outside what the model saw in training.
+    OutOfDistribution {
+        /// Feature index.
+        feature_index: usize,
+        /// The input value.
+        value: f32,
+        /// `(value - mean) / std` against the training statistics.
+        z_score: f32,
+        /// Whether the value lies outside the training range `[min, max]`.
+        outside_range: bool,
+    },
+    /// The same decision came out many times in a row (a stuck model or sensor).
+    RepetitiveDecision {
+        /// The repeated decision (class index or value).
+        decision: f32,
+        /// How many times in a row.
+        count: u32,
+    },
+    /// A drift detector signalled drift (red) or a warning (yellow).
+    Drift {
+        /// The detector's name.
+        detector: String,
+        /// What it watches (`confidence`, `output`, `feature[3]`).
+        signal: String,
+    },
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AlertKind::LowConfidence {
+                confidence,
+                threshold,
+            } => {
+                write!(f, "low confidence {confidence:.3} < {threshold}")
+            }
+            AlertKind::LatencyOverBudget {
+                latency_ns,
+                budget_ns,
+            } => write!(
+                f,
+                "latency {:.3} ms over budget {:.3} ms",
+                *latency_ns as f64 / 1e6,
+                *budget_ns as f64 / 1e6
+            ),
+            AlertKind::NonFiniteOutput { output } => write!(f, "non-finite output {output}"),
+            AlertKind::OutOfDistribution {
+                feature_index,
+                value,
+                z_score,
+                outside_range,
+            } => {
+                write!(
+                    f,
+                    "feature[{feature_index}] = {value} out of distribution (z = {z_score:.2}"
+                )?;
+                if *outside_range {
+                    f.write_str(", outside the training range")?;
+                }
+                f.write_str(")")
+            }
+            AlertKind::RepetitiveDecision { decision, count } => {
+                write!(f, "decision {decision} repeated {count} times in a row")
+            }
+            AlertKind::Drift { detector, signal } => {
+                write!(f, "{detector} detected drift in {signal}")
+            }
+        }
+    }
+}
+
+/// One alert about one decision.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert {
+    /// Yellow or red.
+    pub level: AlertLevel,
+    /// The condition and its values.
+    #[serde(flatten)]
+    pub kind: AlertKind,
+    /// Sequence number of the decision that raised it.
+    pub sequence: u64,
+    /// Wall-clock time of that decision, Unix epoch nanoseconds.
+    pub timestamp_ns: u64,
+}
+
+impl fmt::Display for Alert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}] decision {}: {}",
+            self.level, self.sequence, self.kind
+        )
+    }
+}

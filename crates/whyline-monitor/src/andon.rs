@@ -1,0 +1,409 @@
+//! Andon: rules that watch every decision and raise yellow or red alerts.
+//!
+//! The rules are a plain config struct ([`AndonRules`], readable from TOML) validated once
+//! into an [`Andon`], which holds the alert sinks and the little state some rules need (the
+//! run of repeated decisions). Checking a decision allocates nothing unless an alert fires.
+
+use serde::{Deserialize, Serialize};
+
+use crate::alert::{Alert, AlertKind, AlertLevel};
+use crate::error::{MonitorError, Result};
+use crate::ood::TrainingStatistics;
+use crate::sink::{AlertSink, Delivery};
+
+/// The Andon rules, as read from a configuration file. Every rule is off unless set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AndonRules {
+    /// Master switch; when false no rule is checked.
+    pub enabled: bool,
+    /// Yellow alert when confidence falls below this.
+    pub yellow_confidence: Option<f32>,
+    /// Red alert when confidence falls below this (must not exceed `yellow_confidence`).
+    pub red_confidence: Option<f32>,
+    /// Yellow alert when a decision takes longer than this many milliseconds.
+    pub max_latency_ms: Option<f64>,
+    /// Red alert when a decision takes longer than this many milliseconds.
+    pub red_latency_ms: Option<f64>,
+    /// Level of the alert for a NaN or infinite output (the Jidoka quality gate).
+    pub non_finite_output: Option<AlertLevelSetting>,
+    /// Yellow alert when a feature's |z-score| against the training statistics exceeds this.
+    pub ood_z_score: Option<f32>,
+    /// Level of the alert when a feature leaves its training range `[min, max]`.
+    pub ood_range: Option<AlertLevelSetting>,
+    /// Yellow alert when the same output comes out this many times in a row.
+    pub repetitive_decisions: Option<u32>,
+    /// When true, a red alert makes `predict` return
+    /// [`MonitorError::LineStopped`] (after the trace is recorded).
+    pub halt_on_red: bool,
+}
+
+impl Default for AndonRules {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            yellow_confidence: None,
+            red_confidence: None,
+            max_latency_ms: None,
+            red_latency_ms: None,
+            non_finite_output: Some(AlertLevelSetting::Red),
+            ood_z_score: None,
+            ood_range: None,
+            repetitive_decisions: None,
+            halt_on_red: false,
+        }
+    }
+}
+
+/// An alert level as written in configuration files: `"yellow"` or `"red"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertLevelSetting {
+    /// Yellow.
+    Yellow,
+    /// Red.
+    Red,
+}
+
+impl From<AlertLevelSetting> for AlertLevel {
+    fn from(setting: AlertLevelSetting) -> AlertLevel {
+        match setting {
+            AlertLevelSetting::Yellow => AlertLevel::Yellow,
+            AlertLevelSetting::Red => AlertLevel::Red,
+        }
+    }
+}
+
+impl AndonRules {
+    /// Checks ranges and consistency, naming the offending field.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |field: &str, reason: String| {
+            Err(MonitorError::InvalidConfig {
+                field: format!("andon.{field}"),
+                reason,
+            })
+        };
+        for (field, value) in [
+            ("yellow_confidence", self.yellow_confidence),
+            ("red_confidence", self.red_confidence),
+        ] {
+            if let Some(v) = value.filter(|v| !(0.0..=1.0).contains(v)) {
+                return invalid(field, format!("{v} is not in [0, 1]"));
+            }
+        }
+        if let (Some(yellow), Some(red)) = (self.yellow_confidence, self.red_confidence)
+            && red > yellow
+        {
+            {
+                return invalid(
+                    "red_confidence",
+                    format!("{red} is above yellow_confidence {yellow}: red must be the lower bar"),
+                );
+            }
+        }
+        for (field, value) in [
+            ("max_latency_ms", self.max_latency_ms),
+            ("red_latency_ms", self.red_latency_ms),
+        ] {
+            if let Some(v) = value.filter(|v| !(v.is_finite() && *v > 0.0)) {
+                return invalid(
+                    field,
+                    format!("{v} is not a positive number of milliseconds"),
+                );
+            }
+        }
+        if let Some(z) = self.ood_z_score.filter(|z| !(z.is_finite() && *z > 0.0)) {
+            return invalid("ood_z_score", format!("{z} is not a positive number"));
+        }
+        if self.repetitive_decisions == Some(0) || self.repetitive_decisions == Some(1) {
+            return invalid("repetitive_decisions", "must be at least 2".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// What the monitor knows about one decision, handed to [`Andon::check`].
+#[derive(Clone, Copy, Debug)]
+pub struct DecisionFacts<'a> {
+    /// Sequence number.
+    pub sequence: u64,
+    /// Wall-clock time, Unix epoch nanoseconds.
+    pub timestamp_ns: u64,
+    /// The input row.
+    pub row: &'a [f32],
+    /// The model's output.
+    pub output: f32,
+    /// The path's confidence.
+    pub confidence: f32,
+    /// Time the model took, nanoseconds.
+    pub latency_ns: u64,
+}
+
+/// Counters of what Andon raised.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AndonStats {
+    /// Decisions checked.
+    pub checked: u64,
+    /// Yellow alerts raised.
+    pub yellow: u64,
+    /// Red alerts raised.
+    pub red: u64,
+    /// Alerts that a sink could not deliver.
+    pub undelivered: u64,
+}
+
+type RedHandler = Box<dyn Fn(&Alert) + Send + Sync>;
+
+/// The runtime Andon: validated rules, sinks, and per-rule state.
+pub struct Andon {
+    rules: AndonRules,
+    yellow_latency_ns: Option<u64>,
+    red_latency_ns: Option<u64>,
+    statistics: Option<TrainingStatistics>,
+    sinks: Vec<Box<dyn AlertSink>>,
+    red_handler: Option<RedHandler>,
+    last_output_bits: Option<u32>,
+    repeat_count: u32,
+    stats: AndonStats,
+}
+
+impl std::fmt::Debug for Andon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Andon")
+            .field("rules", &self.rules)
+            .field("sinks", &self.sinks.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+fn ms_to_ns(ms: Option<f64>) -> Option<u64> {
+    // Validated positive and finite; the float-to-int cast saturates.
+    ms.map(|ms| (ms * 1e6) as u64)
+}
+
+impl Andon {
+    /// Andon with validated `rules` and no sinks yet.
+    pub fn new(rules: AndonRules) -> Result<Self> {
+        rules.validate()?;
+        Ok(Self {
+            yellow_latency_ns: ms_to_ns(rules.max_latency_ms),
+            red_latency_ns: ms_to_ns(rules.red_latency_ms),
+            rules,
+            statistics: None,
+            sinks: Vec::new(),
+            red_handler: None,
+            last_output_bits: None,
+            repeat_count: 0,
+            stats: AndonStats::default(),
+        })
+    }
+
+    /// Andon that checks nothing.
+    pub fn disabled() -> Self {
+        Self {
+            rules: AndonRules {
+                enabled: false,
+                ..AndonRules::default()
+            },
+            yellow_latency_ns: None,
+            red_latency_ns: None,
+            statistics: None,
+            sinks: Vec::new(),
+            red_handler: None,
+            last_output_bits: None,
+            repeat_count: 0,
+            stats: AndonStats::default(),
+        }
+    }
+
+    /// Adds a sink; every alert goes to every sink.
+    pub fn add_sink(&mut self, sink: impl AlertSink + 'static) -> &mut Self {
+        self.sinks.push(Box::new(sink));
+        self
+    }
+
+    /// Sets the handler that runs on every red alert (stop the line), before the sinks.
+    pub fn on_red(&mut self, handler: impl Fn(&Alert) + Send + Sync + 'static) -> &mut Self {
+        self.red_handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Sets the training statistics the out-of-distribution rules check against.
+    pub fn set_training_statistics(&mut self, statistics: TrainingStatistics) -> &mut Self {
+        self.statistics = Some(statistics);
+        self
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &AndonRules {
+        &self.rules
+    }
+
+    /// Whether any rule is checked.
+    pub fn is_enabled(&self) -> bool {
+        self.rules.enabled
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> AndonStats {
+        self.stats
+    }
+
+    /// Checks one decision against every rule, delivers the alerts raised, and returns the
+    /// most severe one (the one that stops the line, when red).
+    pub fn check(&mut self, facts: &DecisionFacts<'_>) -> Option<Alert> {
+        if !self.rules.enabled {
+            return None;
+        }
+        self.stats.checked += 1;
+        let mut worst: Option<Alert> = None;
+        let confidence = facts.confidence;
+        if let Some(red) = self.rules.red_confidence.filter(|t| confidence < *t) {
+            keep_worst(
+                &mut worst,
+                self.raise(
+                    facts,
+                    AlertLevel::Red,
+                    AlertKind::LowConfidence {
+                        confidence,
+                        threshold: red,
+                    },
+                ),
+            );
+        } else if let Some(yellow) = self.rules.yellow_confidence.filter(|t| confidence < *t) {
+            keep_worst(
+                &mut worst,
+                self.raise(
+                    facts,
+                    AlertLevel::Yellow,
+                    AlertKind::LowConfidence {
+                        confidence,
+                        threshold: yellow,
+                    },
+                ),
+            );
+        }
+        let latency_ns = facts.latency_ns;
+        if let Some(budget_ns) = self.red_latency_ns.filter(|b| latency_ns > *b) {
+            keep_worst(
+                &mut worst,
+                self.raise(
+                    facts,
+                    AlertLevel::Red,
+                    AlertKind::LatencyOverBudget {
+                        latency_ns,
+                        budget_ns,
+                    },
+                ),
+            );
+        } else if let Some(budget_ns) = self.yellow_latency_ns.filter(|b| latency_ns > *b) {
+            keep_worst(
+                &mut worst,
+                self.raise(
+                    facts,
+                    AlertLevel::Yellow,
+                    AlertKind::LatencyOverBudget {
+                        latency_ns,
+                        budget_ns,
+                    },
+                ),
+            );
+        }
+        if let Some(level) = self
+            .rules
+            .non_finite_output
+            .filter(|_| !facts.output.is_finite())
+        {
+            keep_worst(
+                &mut worst,
+                self.raise(
+                    facts,
+                    level.into(),
+                    AlertKind::NonFiniteOutput {
+                        output: facts.output,
+                    },
+                ),
+            );
+        }
+        let check_range = self.rules.ood_range.is_some();
+        let finding = self.statistics.as_ref().and_then(|statistics| {
+            statistics.worst(facts.row, self.rules.ood_z_score, check_range)
+        });
+        {
+            if let Some(finding) = finding {
+                let level = match (finding.outside_range, self.rules.ood_range) {
+                    (true, Some(level)) => level.into(),
+                    _ => AlertLevel::Yellow,
+                };
+                let kind = AlertKind::OutOfDistribution {
+                    feature_index: finding.feature_index,
+                    value: finding.value,
+                    z_score: finding.z_score,
+                    outside_range: finding.outside_range,
+                };
+                keep_worst(&mut worst, self.raise(facts, level, kind));
+            }
+        }
+        if let Some(limit) = self.rules.repetitive_decisions {
+            let bits = facts.output.to_bits();
+            if self.last_output_bits == Some(bits) {
+                self.repeat_count = self.repeat_count.saturating_add(1);
+            } else {
+                self.last_output_bits = Some(bits);
+                self.repeat_count = 1;
+            }
+            // Alert once per run, when it reaches the limit.
+            if self.repeat_count == limit {
+                let kind = AlertKind::RepetitiveDecision {
+                    decision: facts.output,
+                    count: limit,
+                };
+                keep_worst(&mut worst, self.raise(facts, AlertLevel::Yellow, kind));
+            }
+        }
+        worst
+    }
+
+    /// Raises an alert that an outside detector found (a drift detector, say) about a decision,
+    /// delivering it like any other.
+    pub fn raise_external(
+        &mut self,
+        facts: &DecisionFacts<'_>,
+        level: AlertLevel,
+        kind: AlertKind,
+    ) -> Alert {
+        self.raise(facts, level, kind)
+    }
+
+    fn raise(&mut self, facts: &DecisionFacts<'_>, level: AlertLevel, kind: AlertKind) -> Alert {
+        let alert = Alert {
+            level,
+            kind,
+            sequence: facts.sequence,
+            timestamp_ns: facts.timestamp_ns,
+        };
+        match level {
+            AlertLevel::Yellow => self.stats.yellow += 1,
+            AlertLevel::Red => {
+                self.stats.red += 1;
+                if let Some(handler) = &self.red_handler {
+                    handler(&alert);
+                }
+            }
+        }
+        for sink in &self.sinks {
+            if sink.deliver(&alert) == Delivery::Dropped {
+                self.stats.undelivered += 1;
+            }
+        }
+        alert
+    }
+}
+
+/// Keeps the more severe of two alerts; on equal levels the first raised stays.
+fn keep_worst(worst: &mut Option<Alert>, alert: Alert) {
+    if worst.as_ref().is_none_or(|w| alert.level > w.level) {
+        *worst = Some(alert);
+    }
+}

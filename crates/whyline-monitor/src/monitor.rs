@@ -1,0 +1,307 @@
+//! `InferenceMonitor`: a model wrapped so every decision is traced, recorded and checked.
+
+use std::time::{Duration, Instant};
+
+use whyline_core::digest::InputDigester;
+use whyline_core::{
+    DecisionPath, DecisionTrace, Explainable, ModelIdentity, RecordOutcome, TraceCollector,
+    check_batch, now_ns,
+};
+
+use crate::alert::{AlertKind, AlertLevel};
+use crate::andon::{Andon, DecisionFacts};
+use crate::error::{MonitorError, Result};
+
+/// What the monitor reports about one decision.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Decision {
+    /// The model's output.
+    pub output: f32,
+    /// The decision's sequence number.
+    pub sequence: u64,
+    /// The path's confidence, when a path was built (a collector or a rule needed it).
+    pub confidence: Option<f32>,
+    /// What the collector did with the trace, when one was recorded.
+    pub recorded: Option<RecordOutcome>,
+    /// The most severe alert raised, if any.
+    pub alert: Option<AlertLevel>,
+    /// Time the model took, nanoseconds.
+    pub latency_ns: u64,
+}
+
+/// Wall-clock nanoseconds read from a monotonic clock anchored to the system clock, so a
+/// decision pays for one monotonic read instead of a monotonic and a wall-clock read. It
+/// re-anchors every second (following NTP slews) and never goes backwards.
+#[derive(Debug)]
+struct WallClock {
+    anchor: Instant,
+    anchor_ns: u64,
+    last_ns: u64,
+}
+
+const REANCHOR_AFTER: Duration = Duration::from_secs(1);
+
+impl WallClock {
+    fn new() -> Self {
+        Self {
+            anchor: Instant::now(),
+            anchor_ns: now_ns(),
+            last_ns: 0,
+        }
+    }
+
+    fn at(&mut self, instant: Instant) -> u64 {
+        let mut since = instant.saturating_duration_since(self.anchor);
+        if since > REANCHOR_AFTER {
+            self.anchor = Instant::now();
+            self.anchor_ns = now_ns();
+            since = instant.saturating_duration_since(self.anchor);
+        }
+        let since_ns = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX);
+        let ns = self.anchor_ns.saturating_add(since_ns).max(self.last_ns);
+        self.last_ns = ns;
+        ns
+    }
+}
+
+/// A model wrapped so that every decision is traced with its native path, handed to a
+/// collector, and checked by Andon rules.
+///
+/// ```
+/// use whyline_core::{Explainable, LinearPath, NoCollector, Result};
+/// use whyline_monitor::{Andon, AndonRules, InferenceMonitor};
+///
+/// // A one-feature linear model: y = 2x + 1.
+/// struct Doubler;
+/// impl Explainable for Doubler {
+///     type Path = LinearPath;
+///     fn n_features(&self) -> usize { 1 }
+///     fn explain_into(&self, row: &[f32], path: &mut LinearPath) -> Result<f32> {
+///         path.contributions.clear();
+///         path.contributions.push(2.0 * row[0]);
+///         path.intercept = 1.0;
+///         path.logit = 1.0 + 2.0 * row[0];
+///         path.prediction = path.logit;
+///         path.probability = None;
+///         Ok(path.logit)
+///     }
+/// }
+///
+/// let mut monitor = InferenceMonitor::new(Doubler, NoCollector, Andon::new(AndonRules::default())?);
+/// let outputs = monitor.predict(&[1.0, 2.0, 3.0])?;
+/// assert_eq!(outputs, vec![3.0, 5.0, 7.0]);
+/// # Ok::<(), whyline_monitor::MonitorError>(())
+/// ```
+pub struct InferenceMonitor<M: Explainable, C> {
+    model: M,
+    collector: C,
+    andon: Andon,
+    digester: InputDigester,
+    clock: WallClock,
+    next_sequence: u64,
+    trace: DecisionTrace<M::Path>,
+    has_trace: bool,
+}
+
+impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
+    /// Wraps `model`, recording into `collector` and checking with `andon`. Input digests are
+    /// unkeyed FNV-1a until [`with_digest_key`](Self::with_digest_key) sets a key.
+    pub fn new(model: M, collector: C, andon: Andon) -> Self {
+        Self {
+            model,
+            collector,
+            andon,
+            digester: InputDigester::unkeyed(),
+            clock: WallClock::new(),
+            next_sequence: 0,
+            trace: DecisionTrace {
+                timestamp_ns: 0,
+                sequence: 0,
+                input_hash: 0,
+                output: 0.0,
+                latency_ns: 0,
+                path: M::Path::default(),
+            },
+            has_trace: false,
+        }
+    }
+
+    /// Digests inputs with HMAC-SHA256 under `key` (design invariant 7), so low-entropy inputs
+    /// cannot be brute-forced back from the log.
+    pub fn with_digest_key(mut self, key: &[u8]) -> Self {
+        self.digester = InputDigester::keyed(key);
+        self
+    }
+
+    /// Starts numbering decisions at `sequence` (to continue an existing log).
+    pub fn with_first_sequence(mut self, sequence: u64) -> Self {
+        self.next_sequence = sequence;
+        self
+    }
+
+    /// The wrapped model.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// The model's identity, when it knows it.
+    pub fn identity(&self) -> Option<&ModelIdentity> {
+        self.model.identity()
+    }
+
+    /// The collector.
+    pub fn collector(&self) -> &C {
+        &self.collector
+    }
+
+    /// The Andon rules and their counters.
+    pub fn andon(&self) -> &Andon {
+        &self.andon
+    }
+
+    /// The Andon, to add sinks or handlers.
+    pub fn andon_mut(&mut self) -> &mut Andon {
+        &mut self.andon
+    }
+
+    /// The trace of the last decision that built one.
+    pub fn last_trace(&self) -> Option<&DecisionTrace<M::Path>> {
+        self.has_trace.then_some(&self.trace)
+    }
+
+    /// The sequence number the next decision gets.
+    pub fn next_sequence(&self) -> u64 {
+        self.next_sequence
+    }
+
+    /// Flushes the collector.
+    pub fn flush(&self) -> Result<()> {
+        self.collector
+            .flush()
+            .map_err(|source| MonitorError::Collector {
+                sequence: self.next_sequence.saturating_sub(1),
+                source,
+            })
+    }
+
+    /// Predicts one row: traces, records and checks it.
+    ///
+    /// The trace is recorded before Andon runs, so a decision that stops the line is in the
+    /// log. With a disabled collector and Andon off, the model's path-free
+    /// [`predict_one`](Explainable::predict_one) runs and nothing else.
+    pub fn predict_one(&mut self, row: &[f32]) -> Result<Decision> {
+        self.decide(row, 0)
+    }
+
+    /// Predicts every row of a row-major batch; see [`predict_one`](Self::predict_one).
+    pub fn predict(&mut self, batch: &[f32]) -> Result<Vec<f32>> {
+        let n_features = self.model.n_features();
+        let rows = check_batch(batch, n_features)
+            .map_err(|source| MonitorError::Model { row: 0, source })?;
+        let mut outputs = Vec::with_capacity(rows);
+        for (index, row) in batch.chunks_exact(n_features.max(1)).enumerate() {
+            outputs.push(self.decide(row, index)?.output);
+        }
+        Ok(outputs)
+    }
+
+    fn decide(&mut self, row: &[f32], row_index: usize) -> Result<Decision> {
+        let sequence = self.next_sequence;
+        let record = self.collector.enabled();
+        if !record && !self.andon.is_enabled() {
+            let start = Instant::now();
+            let output = self
+                .model
+                .predict_one(row)
+                .map_err(|source| MonitorError::Model {
+                    row: row_index,
+                    source,
+                })?;
+            let latency_ns = elapsed_ns(start);
+            self.next_sequence += 1;
+            return Ok(Decision {
+                output,
+                sequence,
+                confidence: None,
+                recorded: None,
+                alert: None,
+                latency_ns,
+            });
+        }
+
+        let start = Instant::now();
+        let output = self
+            .model
+            .explain_into(row, &mut self.trace.path)
+            .map_err(|source| MonitorError::Model {
+                row: row_index,
+                source,
+            })?;
+        let latency_ns = elapsed_ns(start);
+        self.next_sequence += 1;
+        let timestamp_ns = self.clock.at(start);
+        self.trace.timestamp_ns = timestamp_ns;
+        self.trace.sequence = sequence;
+        self.trace.input_hash = self.digester.digest(row);
+        self.trace.output = output;
+        self.trace.latency_ns = latency_ns;
+        self.has_trace = true;
+
+        let recorded = if record {
+            Some(
+                self.collector
+                    .record(&self.trace)
+                    .map_err(|source| MonitorError::Collector { sequence, source })?,
+            )
+        } else {
+            None
+        };
+
+        let confidence = self.trace.path.confidence();
+        let alert = self.andon.check(&DecisionFacts {
+            sequence,
+            timestamp_ns,
+            row,
+            output,
+            confidence,
+            latency_ns,
+        });
+        let level = alert.as_ref().map(|a| a.level);
+        if let Some(alert) =
+            alert.filter(|a| a.level == AlertLevel::Red && self.andon.rules().halt_on_red)
+        {
+            return Err(MonitorError::LineStopped {
+                alert: Box::new(alert),
+            });
+        }
+        Ok(Decision {
+            output,
+            sequence,
+            confidence: Some(confidence),
+            recorded,
+            alert: level,
+            latency_ns,
+        })
+    }
+
+    /// Raises an alert from a detector outside the rules (a drift detector fed by the caller,
+    /// say) about the last decision.
+    pub fn raise(&mut self, level: AlertLevel, kind: AlertKind) -> Option<crate::Alert> {
+        if !self.has_trace {
+            return None;
+        }
+        let facts = DecisionFacts {
+            sequence: self.trace.sequence,
+            timestamp_ns: self.trace.timestamp_ns,
+            row: &[],
+            output: self.trace.output,
+            confidence: self.trace.path.confidence(),
+            latency_ns: self.trace.latency_ns,
+        };
+        Some(self.andon.raise_external(&facts, level, kind))
+    }
+}
+
+fn elapsed_ns(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,476 @@
+//! InferenceMonitor and Andon end to end, with a small linear model and a memory collector.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use whyline_core::digest::{InputDigester, fnv1a_features};
+use whyline_core::{
+    CollectorStats, CoreError, DecisionTrace, Explainable, LinearPath, NoCollector, RecordOutcome,
+    TraceCollector, check_finite_row,
+};
+use whyline_monitor::{
+    AlertKind, AlertLevel, AlertLevelSetting, Andon, AndonRules, CallbackSink, ChannelSink,
+    FeatureStatistics, InferenceMonitor, MonitorError, TrainingStatistics,
+};
+
+/// Logistic regression over two features: p = σ(w·x + b); output is the class.
+struct Logistic {
+    weights: [f32; 2],
+    bias: f32,
+    explained: AtomicU64,
+    predicted: AtomicU64,
+    sleep: Option<std::time::Duration>,
+}
+
+impl Logistic {
+    fn new() -> Self {
+        Self {
+            weights: [2.0, -1.0],
+            bias: 0.0,
+            explained: AtomicU64::new(0),
+            predicted: AtomicU64::new(0),
+            sleep: None,
+        }
+    }
+}
+
+impl Explainable for Logistic {
+    type Path = LinearPath;
+
+    fn n_features(&self) -> usize {
+        2
+    }
+
+    fn explain_into(&self, row: &[f32], path: &mut LinearPath) -> whyline_core::Result<f32> {
+        check_finite_row(row, 2, &[])?;
+        self.explained.fetch_add(1, Ordering::Relaxed);
+        if let Some(d) = self.sleep {
+            std::thread::sleep(d);
+        }
+        path.contributions.clear();
+        path.contributions
+            .extend(row.iter().zip(self.weights).map(|(x, w)| x * w));
+        path.intercept = self.bias;
+        path.logit = self.bias + path.contributions.iter().sum::<f32>();
+        let p1 = 1.0 / (1.0 + (-path.logit).exp());
+        let class = if p1 >= 0.5 { 1.0 } else { 0.0 };
+        path.prediction = class;
+        path.probability = Some(if class == 1.0 { p1 } else { 1.0 - p1 });
+        Ok(class)
+    }
+
+    fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
+        check_finite_row(row, 2, &[])?;
+        self.predicted.fetch_add(1, Ordering::Relaxed);
+        let logit = self.bias + row[0] * self.weights[0] + row[1] * self.weights[1];
+        Ok(if logit >= 0.0 { 1.0 } else { 0.0 })
+    }
+}
+
+/// Keeps every trace in memory.
+#[derive(Default)]
+struct MemoryCollector {
+    traces: Mutex<Vec<DecisionTrace<LinearPath>>>,
+}
+
+impl TraceCollector<LinearPath> for MemoryCollector {
+    fn record(&self, trace: &DecisionTrace<LinearPath>) -> whyline_core::Result<RecordOutcome> {
+        self.traces.lock().unwrap().push(trace.clone());
+        Ok(RecordOutcome::Stored)
+    }
+    fn flush(&self) -> whyline_core::Result<()> {
+        Ok(())
+    }
+    fn len(&self) -> u64 {
+        self.traces.lock().unwrap().len() as u64
+    }
+    fn stats(&self) -> CollectorStats {
+        CollectorStats {
+            recorded: self.len(),
+            ..CollectorStats::default()
+        }
+    }
+}
+
+/// A collector whose storage has failed.
+struct BrokenCollector;
+
+impl TraceCollector<LinearPath> for BrokenCollector {
+    fn record(&self, _: &DecisionTrace<LinearPath>) -> whyline_core::Result<RecordOutcome> {
+        Err(CoreError::Collector("disk full".into()))
+    }
+    fn flush(&self) -> whyline_core::Result<()> {
+        Ok(())
+    }
+    fn len(&self) -> u64 {
+        0
+    }
+    fn stats(&self) -> CollectorStats {
+        CollectorStats::default()
+    }
+}
+
+fn rules() -> AndonRules {
+    AndonRules::default()
+}
+
+#[test]
+fn every_row_is_recorded_with_sequence_digest_time_and_path() {
+    let before = whyline_core::now_ns();
+    let mut monitor = InferenceMonitor::new(
+        Logistic::new(),
+        MemoryCollector::default(),
+        Andon::new(rules()).unwrap(),
+    )
+    .with_first_sequence(100);
+    let batch = [1.0, 0.5, -1.0, 2.0, 0.25, 0.0];
+    let outputs = monitor.predict(&batch).unwrap();
+    assert_eq!(outputs, vec![1.0, 0.0, 1.0]);
+    let traces = monitor.collector().traces.lock().unwrap();
+    assert_eq!(traces.len(), 3);
+    let after = whyline_core::now_ns();
+    for (i, trace) in traces.iter().enumerate() {
+        assert_eq!(trace.sequence, 100 + i as u64);
+        assert_eq!(trace.input_hash, fnv1a_features(&batch[i * 2..i * 2 + 2]));
+        assert_eq!(trace.output, outputs[i]);
+        assert!(
+            trace.timestamp_ns >= before.saturating_sub(1_000_000)
+                && trace.timestamp_ns <= after + 1_000_000
+        );
+        let sum: f32 = trace.path.contributions.iter().sum::<f32>() + trace.path.intercept;
+        assert_eq!(sum, trace.path.logit);
+    }
+    assert!(
+        traces
+            .windows(2)
+            .all(|w| w[0].timestamp_ns <= w[1].timestamp_ns)
+    );
+    assert_eq!(monitor.next_sequence(), 103);
+}
+
+#[test]
+fn a_digest_key_makes_input_hashes_keyed() {
+    let mut monitor = InferenceMonitor::new(
+        Logistic::new(),
+        MemoryCollector::default(),
+        Andon::disabled(),
+    )
+    .with_digest_key(b"deployment key");
+    monitor.predict_one(&[1.0, 2.0]).unwrap();
+    let trace = monitor.last_trace().unwrap();
+    assert_eq!(
+        trace.input_hash,
+        InputDigester::keyed(b"deployment key").digest(&[1.0, 2.0])
+    );
+    assert_ne!(trace.input_hash, fnv1a_features(&[1.0, 2.0]));
+}
+
+#[test]
+fn without_collector_and_andon_the_path_free_prediction_runs() {
+    let mut monitor = InferenceMonitor::new(Logistic::new(), NoCollector, Andon::disabled());
+    let decision = monitor.predict_one(&[1.0, 0.0]).unwrap();
+    assert_eq!(decision.output, 1.0);
+    assert_eq!(decision.confidence, None);
+    assert_eq!(monitor.model().predicted.load(Ordering::Relaxed), 1);
+    assert_eq!(monitor.model().explained.load(Ordering::Relaxed), 0);
+    assert!(monitor.last_trace().is_none());
+}
+
+#[test]
+fn low_confidence_raises_yellow_then_red() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink_seen = Arc::clone(&seen);
+    let mut andon = Andon::new(AndonRules {
+        yellow_confidence: Some(0.9),
+        red_confidence: Some(0.6),
+        ..rules()
+    })
+    .unwrap();
+    andon.add_sink(CallbackSink::new(move |alert| {
+        sink_seen.lock().unwrap().push(alert.clone())
+    }));
+    let mut monitor = InferenceMonitor::new(Logistic::new(), MemoryCollector::default(), andon);
+    // logit 4: p = 0.982, no alert. logit 1: p = 0.731, yellow. logit 0.2: p = 0.55, red.
+    assert_eq!(monitor.predict_one(&[2.0, 0.0]).unwrap().alert, None);
+    assert_eq!(
+        monitor.predict_one(&[0.5, 0.0]).unwrap().alert,
+        Some(AlertLevel::Yellow)
+    );
+    assert_eq!(
+        monitor.predict_one(&[0.1, 0.0]).unwrap().alert,
+        Some(AlertLevel::Red)
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(matches!(seen[0].kind, AlertKind::LowConfidence { threshold, .. } if threshold == 0.9));
+    assert_eq!(seen[1].sequence, 2);
+    assert!(matches!(seen[1].kind, AlertKind::LowConfidence { threshold, .. } if threshold == 0.6));
+    assert_eq!(monitor.andon().stats().yellow, 1);
+    assert_eq!(monitor.andon().stats().red, 1);
+}
+
+#[test]
+fn halt_on_red_stops_the_line_after_recording_the_trace() {
+    let red_calls = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&red_calls);
+    let mut andon = Andon::new(AndonRules {
+        red_confidence: Some(0.6),
+        halt_on_red: true,
+        ..rules()
+    })
+    .unwrap();
+    andon.on_red(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    let mut monitor = InferenceMonitor::new(Logistic::new(), MemoryCollector::default(), andon);
+    let error = monitor.predict_one(&[0.1, 0.0]).unwrap_err();
+    assert!(
+        matches!(&error, MonitorError::LineStopped { alert } if alert.sequence == 0),
+        "{error:?}"
+    );
+    assert_eq!(red_calls.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        monitor.collector().len(),
+        1,
+        "the decision that stopped the line is in the log"
+    );
+}
+
+#[test]
+fn channel_sink_counts_what_a_full_channel_drops() {
+    let (sink, receiver) = ChannelSink::bounded(1);
+    let mut andon = Andon::new(AndonRules {
+        yellow_confidence: Some(0.99),
+        ..rules()
+    })
+    .unwrap();
+    andon.add_sink(sink);
+    let mut monitor = InferenceMonitor::new(Logistic::new(), NoCollector, andon);
+    for _ in 0..3 {
+        monitor.predict_one(&[0.5, 0.0]).unwrap();
+    }
+    assert_eq!(receiver.len(), 1);
+    assert_eq!(monitor.andon().stats().undelivered, 2);
+    assert_eq!(receiver.recv().unwrap().sequence, 0);
+}
+
+#[test]
+fn a_non_finite_output_is_red_by_default() {
+    struct NanModel;
+    impl Explainable for NanModel {
+        type Path = LinearPath;
+        fn n_features(&self) -> usize {
+            1
+        }
+        fn explain_into(&self, _: &[f32], path: &mut LinearPath) -> whyline_core::Result<f32> {
+            *path = LinearPath {
+                logit: f32::NAN,
+                prediction: f32::NAN,
+                ..LinearPath::default()
+            };
+            Ok(f32::NAN)
+        }
+    }
+    let (sink, receiver) = ChannelSink::bounded(4);
+    let mut andon = Andon::new(rules()).unwrap();
+    andon.add_sink(sink);
+    let mut monitor = InferenceMonitor::new(NanModel, NoCollector, andon);
+    assert_eq!(
+        monitor.predict_one(&[1.0]).unwrap().alert,
+        Some(AlertLevel::Red)
+    );
+    let alert = receiver.try_recv().unwrap();
+    assert!(matches!(alert.kind, AlertKind::NonFiniteOutput { output } if output.is_nan()));
+}
+
+#[test]
+fn out_of_distribution_inputs_name_the_worst_feature() {
+    let statistics = TrainingStatistics::new(vec![
+        FeatureStatistics {
+            mean: 0.0,
+            std: 1.0,
+            min: -3.0,
+            max: 3.0,
+        },
+        FeatureStatistics {
+            mean: 10.0,
+            std: 2.0,
+            min: 4.0,
+            max: 16.0,
+        },
+    ])
+    .unwrap();
+    let (sink, receiver) = ChannelSink::bounded(8);
+    let mut andon = Andon::new(AndonRules {
+        ood_z_score: Some(2.5),
+        ood_range: Some(AlertLevelSetting::Red),
+        ..rules()
+    })
+    .unwrap();
+    andon.add_sink(sink).set_training_statistics(statistics);
+    let mut monitor = InferenceMonitor::new(Logistic::new(), NoCollector, andon);
+    assert_eq!(monitor.predict_one(&[0.5, 11.0]).unwrap().alert, None);
+    // z = 2.6 on feature 0, inside its range: yellow.
+    assert_eq!(
+        monitor.predict_one(&[2.6, 10.0]).unwrap().alert,
+        Some(AlertLevel::Yellow)
+    );
+    // feature 1 = 20: z = 5, outside [4, 16]: red, and it is the worst feature.
+    assert_eq!(
+        monitor.predict_one(&[2.6, 20.0]).unwrap().alert,
+        Some(AlertLevel::Red)
+    );
+    let first = receiver.try_recv().unwrap();
+    assert!(matches!(
+        first.kind,
+        AlertKind::OutOfDistribution {
+            feature_index: 0,
+            outside_range: false,
+            ..
+        }
+    ));
+    let second = receiver.try_recv().unwrap();
+    match second.kind {
+        AlertKind::OutOfDistribution {
+            feature_index,
+            z_score,
+            outside_range,
+            ..
+        } => {
+            assert_eq!(feature_index, 1);
+            assert_eq!(z_score, 5.0);
+            assert!(outside_range);
+        }
+        other => panic!("expected an out-of-distribution alert, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_repeated_decision_alerts_once_per_run() {
+    let (sink, receiver) = ChannelSink::bounded(8);
+    let mut andon = Andon::new(AndonRules {
+        repetitive_decisions: Some(3),
+        ..rules()
+    })
+    .unwrap();
+    andon.add_sink(sink);
+    let mut monitor = InferenceMonitor::new(Logistic::new(), NoCollector, andon);
+    let levels: Vec<_> = [
+        [1.0, 0.0],
+        [1.0, 0.0],
+        [1.0, 0.0],
+        [1.0, 0.0],
+        [-1.0, 0.0],
+        [1.0, 0.0],
+    ]
+    .iter()
+    .map(|row| monitor.predict_one(row).unwrap().alert)
+    .collect();
+    assert_eq!(
+        levels,
+        vec![None, None, Some(AlertLevel::Yellow), None, None, None]
+    );
+    assert!(matches!(
+        receiver.try_recv().unwrap().kind,
+        AlertKind::RepetitiveDecision { count: 3, .. }
+    ));
+}
+
+#[test]
+fn latency_over_budget_is_reported_with_both_figures() {
+    let mut model = Logistic::new();
+    model.sleep = Some(std::time::Duration::from_millis(3));
+    let (sink, receiver) = ChannelSink::bounded(4);
+    let mut andon = Andon::new(AndonRules {
+        max_latency_ms: Some(1.0),
+        ..rules()
+    })
+    .unwrap();
+    andon.add_sink(sink);
+    let mut monitor = InferenceMonitor::new(model, NoCollector, andon);
+    let decision = monitor.predict_one(&[1.0, 0.0]).unwrap();
+    assert!(decision.latency_ns >= 3_000_000);
+    let alert = receiver.try_recv().unwrap();
+    assert!(
+        matches!(alert.kind, AlertKind::LatencyOverBudget { budget_ns: 1_000_000, latency_ns } if latency_ns == decision.latency_ns)
+    );
+}
+
+#[test]
+fn model_and_collector_errors_reach_the_caller() {
+    let mut monitor = InferenceMonitor::new(
+        Logistic::new(),
+        MemoryCollector::default(),
+        Andon::disabled(),
+    );
+    let error = monitor.predict(&[1.0, 2.0, f32::NAN, 0.0]).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            MonitorError::Model {
+                row: 1,
+                source: CoreError::NonFiniteInput {
+                    feature_index: 0,
+                    ..
+                }
+            }
+        ),
+        "{error:?}"
+    );
+    let error = monitor.predict(&[1.0, 2.0, 3.0]).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            MonitorError::Model {
+                source: CoreError::InputShape {
+                    expected: 2,
+                    found: 3
+                },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
+    let mut broken = InferenceMonitor::new(Logistic::new(), BrokenCollector, Andon::disabled());
+    let error = broken.predict_one(&[1.0, 2.0]).unwrap_err();
+    assert!(
+        matches!(&error, MonitorError::Collector { sequence: 0, .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn inconsistent_rules_name_the_field() {
+    let error = Andon::new(AndonRules {
+        yellow_confidence: Some(0.5),
+        red_confidence: Some(0.7),
+        ..rules()
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&error, MonitorError::InvalidConfig { field, .. } if field == "andon.red_confidence"),
+        "{error:?}"
+    );
+    let error = Andon::new(AndonRules {
+        max_latency_ms: Some(-1.0),
+        ..rules()
+    })
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("andon.max_latency_ms"),
+        "{error}"
+    );
+    let error = TrainingStatistics::new(vec![FeatureStatistics {
+        mean: 0.0,
+        std: -1.0,
+        min: 0.0,
+        max: 1.0,
+    }])
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("training_statistics[0]"),
+        "{error}"
+    );
+}

@@ -34,6 +34,7 @@ pub mod drift;
 mod error;
 mod monitor;
 mod ood;
+mod profile;
 mod sink;
 
 pub use alert::{Alert, AlertKind, AlertLevel};
@@ -41,4 +42,8 @@ pub use andon::{AlertLevelSetting, Andon, AndonRules, AndonStats, DecisionFacts}
 pub use error::{MonitorError, Result};
 pub use monitor::{Decision, InferenceMonitor};
 pub use ood::{FeatureStatistics, OodFinding, TrainingStatistics};
+pub use profile::{
+    BackpressureChoice, CollectorChoice, DurabilityChoice, MonitorSettings, SafetyIntegrityLevel,
+    SigningChoice, StreamFormat,
+};
 pub use sink::{AlertSink, CallbackSink, ChannelSink, Delivery, TracingSink};

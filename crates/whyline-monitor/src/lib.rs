@@ -36,6 +36,7 @@ mod monitor;
 mod ood;
 mod profile;
 mod sink;
+mod webhook;
 
 pub use alert::{Alert, AlertKind, AlertLevel};
 pub use andon::{AlertLevelSetting, Andon, AndonRules, AndonStats, DecisionFacts};
@@ -47,3 +48,4 @@ pub use profile::{
     SigningChoice, StreamFormat,
 };
 pub use sink::{AlertSink, CallbackSink, ChannelSink, Delivery, TracingSink};
+pub use webhook::{WebhookOptions, WebhookSink, WebhookStats};

@@ -30,6 +30,7 @@
 
 mod alert;
 mod andon;
+mod audit;
 pub mod drift;
 mod error;
 mod monitor;
@@ -39,6 +40,7 @@ mod sink;
 mod webhook;
 
 pub use alert::{Alert, AlertKind, AlertLevel};
+pub use audit::{AuditRecord, LatencyBreakdown, QualityChecks};
 pub use andon::{AlertLevelSetting, Andon, AndonRules, AndonStats, DecisionFacts};
 pub use error::{MonitorError, Result};
 pub use monitor::{Decision, InferenceMonitor};

@@ -10,6 +10,7 @@ use whyline_core::{
 
 use crate::alert::{AlertKind, AlertLevel};
 use crate::andon::{Andon, DecisionFacts};
+use crate::audit::{AuditRecord, LatencyBreakdown, QualityChecks};
 use crate::error::{MonitorError, Result};
 
 /// What the monitor reports about one decision.
@@ -282,6 +283,72 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             alert: level,
             latency_ns,
         })
+    }
+
+    /// Predicts one row like [`predict_one`](Self::predict_one) and returns the audit record
+    /// of the request as well: request id, client digest, model identity, input digest,
+    /// prediction, confidence, time per stage, quality checks and warnings.
+    ///
+    /// A decision that stops the line still returns its error; its trace is in the log.
+    pub fn predict_audited(
+        &mut self,
+        row: &[f32],
+        request_id: &str,
+        client_id: Option<&[u8]>,
+    ) -> Result<(Decision, AuditRecord)> {
+        let start = Instant::now();
+        let client_id_hash = client_id.map(|id| self.digester.digest_bytes(id));
+        let preprocessing_ns = elapsed_ns(start);
+        let decision = self.decide(row, 0)?;
+        let total_ns = elapsed_ns(start);
+        let (input_hash, timestamp_ns) = match self.last_trace() {
+            Some(trace) if trace.sequence == decision.sequence => {
+                (trace.input_hash, trace.timestamp_ns)
+            }
+            _ => (self.digester.digest(row), self.clock.at(Instant::now())),
+        };
+        let output_finite = decision.output.is_finite();
+        let yellow = self.andon.rules().yellow_confidence;
+        let confidence_ok = match (decision.confidence, yellow) {
+            (Some(confidence), Some(threshold)) => confidence >= threshold,
+            _ => true,
+        };
+        let mut warnings = Vec::new();
+        if !output_finite {
+            warnings.push(format!("output {} is not finite", decision.output));
+        }
+        if let (false, Some(confidence), Some(threshold)) =
+            (confidence_ok, decision.confidence, yellow)
+        {
+            warnings.push(format!("confidence {confidence:.3} below {threshold}"));
+        }
+        if let Some(level) = decision.alert {
+            warnings.push(format!("{level} alert raised"));
+        }
+        let record = AuditRecord {
+            request_id: request_id.to_owned(),
+            sequence: decision.sequence,
+            timestamp_ns,
+            client_id_hash,
+            model: self.model.identity().cloned(),
+            input_dims: [1, row.len()],
+            input_hash,
+            prediction: decision.output,
+            confidence: decision.confidence,
+            latency: LatencyBreakdown {
+                preprocessing_ns,
+                inference_ns: decision.latency_ns,
+                postprocessing_ns: total_ns
+                    .saturating_sub(preprocessing_ns)
+                    .saturating_sub(decision.latency_ns),
+            },
+            quality: QualityChecks {
+                output_finite,
+                confidence_ok,
+            },
+            warnings,
+        };
+        Ok((decision, record))
     }
 
     /// Raises an alert from a detector outside the rules (a drift detector fed by the caller,

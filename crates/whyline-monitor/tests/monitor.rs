@@ -474,3 +474,64 @@ fn inconsistent_rules_name_the_field() {
         "{error}"
     );
 }
+
+#[test]
+fn an_audited_request_carries_identity_digests_timings_and_warnings() {
+    struct Identified(Logistic, whyline_core::ModelIdentity);
+    impl Explainable for Identified {
+        type Path = LinearPath;
+        fn n_features(&self) -> usize {
+            2
+        }
+        fn explain_into(&self, row: &[f32], path: &mut LinearPath) -> whyline_core::Result<f32> {
+            self.0.explain_into(row, path)
+        }
+        fn identity(&self) -> Option<&whyline_core::ModelIdentity> {
+            Some(&self.1)
+        }
+    }
+    let identity =
+        whyline_core::ModelIdentity::from_bytes(b"model bytes", "logistic_regression", "1");
+    let andon = Andon::new(AndonRules {
+        yellow_confidence: Some(0.9),
+        ..rules()
+    })
+    .unwrap();
+    let mut monitor = InferenceMonitor::new(
+        Identified(Logistic::new(), identity.clone()),
+        MemoryCollector::default(),
+        andon,
+    )
+    .with_digest_key(b"k");
+    let (decision, record) = monitor
+        .predict_audited(&[0.5, 0.0], "req-42", Some(b"client-7"))
+        .unwrap();
+    assert_eq!(record.request_id, "req-42");
+    assert_eq!(record.sequence, decision.sequence);
+    assert_eq!(record.model.as_ref(), Some(&identity));
+    assert_eq!(
+        record.client_id_hash,
+        Some(InputDigester::keyed(b"k").digest_bytes(b"client-7"))
+    );
+    assert_eq!(
+        record.input_hash,
+        InputDigester::keyed(b"k").digest(&[0.5, 0.0])
+    );
+    assert_eq!(record.input_dims, [1, 2]);
+    assert_eq!(record.prediction, 1.0);
+    assert!(record.quality.output_finite);
+    assert!(!record.quality.confidence_ok, "p = 0.731 < 0.9");
+    assert_eq!(
+        record.warnings,
+        vec![
+            "confidence 0.731 below 0.9".to_owned(),
+            "YELLOW alert raised".to_owned()
+        ]
+    );
+    assert_eq!(record.latency.inference_ns, decision.latency_ns);
+    let trace = monitor.last_trace().unwrap();
+    assert_eq!(record.timestamp_ns, trace.timestamp_ns);
+    let json = serde_json::to_value(&record).unwrap();
+    assert_eq!(json["model"]["model_type"], "logistic_regression");
+    assert_eq!(json["input_hash"], format!("{:#018x}", record.input_hash));
+}

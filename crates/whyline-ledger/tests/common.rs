@@ -28,7 +28,7 @@ pub(crate) fn trace(i: u64) -> DecisionTrace<LinearPath> {
         sequence: i,
         input_hash: i.wrapping_mul(0x9e37_79b9_7f4a_7c15),
         output: i as f32 * 0.5,
-        latency_ns: 1_000 + i,
+        latency_ns: 1_000 * (1 + i),
         path: LinearPath {
             contributions: vec![0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8],
             intercept: 0.25,

@@ -7,6 +7,7 @@
 mod common;
 mod crash;
 mod faults;
+mod ledger_collector;
 mod merkle_vectors;
 mod recovery;
 mod signed_note;

@@ -1,0 +1,144 @@
+//! The hash-chain collector through `TraceCollector`, durability receipts, the time index,
+//! and proofs from a ledger's own checkpoints.
+
+use std::time::Duration;
+
+use whyline_core::{LinearPath, RecordOutcome, TraceCollector, from_aprt};
+use whyline_ledger::collector::conformance::{self, Expectations};
+use whyline_ledger::{
+    Checkpoint, Durability, Ledger, LedgerCollector, MemoryStore, SegmentStore, TIME_INDEX_FILE,
+    consistency_proof, inclusion_proof, leaf_hash, verify_consistency, verify_inclusion,
+};
+
+use crate::common::{options, payload, signer, trace};
+
+#[test]
+fn the_ledger_collector_passes_the_collector_conformance_suite() {
+    conformance::check_all(
+        || LedgerCollector::in_memory(options()).unwrap(),
+        trace,
+        Expectations::LOSSLESS,
+    )
+    .unwrap();
+}
+
+#[test]
+fn record_returns_the_leaf_index_and_the_rfc6962_leaf_hash_of_the_aprt_bytes() {
+    let collector = LedgerCollector::in_memory(options()).unwrap();
+    for i in 0..10 {
+        let outcome = collector.record(&trace(i)).unwrap();
+        assert_eq!(
+            outcome,
+            RecordOutcome::Appended {
+                index: i,
+                leaf_hash: leaf_hash(&payload(i))
+            }
+        );
+    }
+    assert_eq!(TraceCollector::<LinearPath>::len(&collector), 10);
+    let ledger = collector.into_ledger().unwrap();
+    let back: whyline_core::DecisionTrace<LinearPath> =
+        from_aprt(&ledger.read_entry(7).unwrap().payload).unwrap();
+    assert_eq!(back, trace(7));
+}
+
+#[test]
+fn interval_durability_commits_in_groups_and_on_flush() {
+    let options = options().durability(Durability::Interval {
+        entries: 4,
+        max_delay: Duration::from_secs(3600),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (collector, _) =
+        LedgerCollector::open(SegmentStore::open(dir.path()).unwrap(), options).unwrap();
+    let durable = |c: &LedgerCollector<SegmentStore>| c.with_ledger(|l| l.durable_size()).unwrap();
+    for i in 0..3 {
+        collector.record(&trace(i)).unwrap();
+    }
+    assert_eq!(durable(&collector), 0);
+    collector.record(&trace(3)).unwrap();
+    assert_eq!(durable(&collector), 4);
+    collector.record(&trace(4)).unwrap();
+    assert_eq!(durable(&collector), 4);
+    TraceCollector::<LinearPath>::flush(&collector).unwrap();
+    assert_eq!(durable(&collector), 5);
+}
+
+#[test]
+fn a_time_window_is_found_through_the_sparse_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = || options().checkpoint_every(0);
+    let (mut ledger, _) = Ledger::open(SegmentStore::open(dir.path()).unwrap(), options()).unwrap();
+    for i in 0..2500 {
+        ledger.append(&payload(i)).unwrap();
+    }
+    // trace(i) is stamped 1.7e18 + i µs: ask for entries 1500..=1510 and 2400..=2499.
+    let base = 1_700_000_000_000_000_000u64;
+    let window = ledger
+        .entries_between(base + 1500 * 1000, base + 1510 * 1000)
+        .unwrap();
+    let sequences: Vec<u64> = window.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, (1500..=1510).collect::<Vec<_>>());
+    assert_eq!(
+        ledger
+            .index_blocks(base + 1500 * 1000, base + 1510 * 1000)
+            .len(),
+        1
+    );
+    let tail = ledger
+        .entries_between(base + 2400 * 1000, u64::MAX)
+        .unwrap();
+    assert_eq!(tail.len(), 100);
+    // The index is derived data: deleted, it is rebuilt on open.
+    ledger.commit().unwrap();
+    drop(ledger);
+    std::fs::remove_file(dir.path().join(TIME_INDEX_FILE)).unwrap();
+    let (ledger, report) =
+        Ledger::open(SegmentStore::open(dir.path()).unwrap(), options()).unwrap();
+    assert!(report.index_rebuilt);
+    assert_eq!(
+        std::fs::metadata(dir.path().join(TIME_INDEX_FILE))
+            .unwrap()
+            .len(),
+        2 * 32
+    );
+    assert_eq!(
+        ledger
+            .entries_between(base + 1500 * 1000, base + 1510 * 1000)
+            .unwrap()
+            .len(),
+        11
+    );
+}
+
+#[test]
+fn proofs_verify_against_the_ledgers_signed_checkpoints() {
+    let (mut ledger, _) = Ledger::open(MemoryStore::new(), options()).unwrap();
+    for i in 0..37 {
+        ledger.append(&payload(i)).unwrap();
+    }
+    ledger.checkpoint().unwrap();
+    let verifier = signer().verifier();
+    let checkpoints: Vec<Checkpoint> = ledger
+        .checkpoints()
+        .iter()
+        .map(|c| Checkpoint::verify(&c.note, &verifier).unwrap())
+        .collect();
+    let latest = checkpoints.last().unwrap();
+    assert_eq!((latest.size, latest.root), (37, ledger.root()));
+    let tree = ledger.merkle_tree().unwrap();
+    for seq in [0, 17, 36] {
+        let proof = inclusion_proof(&tree, seq, latest.size).unwrap();
+        verify_inclusion(
+            &leaf_hash(&payload(seq)),
+            seq,
+            latest.size,
+            &proof,
+            &latest.root,
+        )
+        .unwrap();
+    }
+    let older = &checkpoints[1];
+    let proof = consistency_proof(&tree, older.size, latest.size).unwrap();
+    verify_consistency(older.size, latest.size, &older.root, &latest.root, &proof).unwrap();
+}

@@ -1,5 +1,84 @@
-//! Collectors (ring, stream, hash chain) and tamper-evident storage for decision traces.
+//! Collectors and tamper-evident storage for decision traces: where a
+//! [`TraceCollector`](whyline_core::TraceCollector)
+//! hands its traces, and where forensics later proves they were not altered.
+//!
+//! # Overview
+//!
+//! - [`collector`]: the ring (last `N` traces in memory) and stream (background writer of
+//!   APRT or JSON lines) collectors.
+//! - [`LedgerCollector`]: the hash-chain collector, a `TraceCollector` in front of a
+//!   [`Ledger`]. Each trace's APRT record becomes one entry: chained
+//!   ([`chain_hash`]), a leaf of an RFC 6962 Merkle tree ([`leaf_hash`], [`CompactRange`]),
+//!   framed with CRC32C checksums and appended to a [`Store`].
+//! - [`Ledger`]: the writer. It commits per [`Durability`] (`None`, group commit `Interval`,
+//!   `Sync`), signs [`Checkpoint`]s as C2SP signed notes ([`NoteSigner`]: Ed25519 or
+//!   HMAC-SHA256) every N entries or T, and recovers on open ([`RecoveryReport`]).
+//! - [`Store`]: the storage seam (append, sync, read, truncate, two side logs), with
+//!   [`MemoryStore`] and [`SegmentStore`] (files; [`SegmentFile`] lets tests inject faults).
+//! - [`verify_store`]: re-hashes every stored byte and names the first bad entry with its
+//!   [`CorruptionKind`].
+//! - Merkle math, pure and I/O-free: [`MerkleTree`], [`HashReader`], [`inclusion_proof`],
+//!   [`consistency_proof`], [`verify_inclusion`], [`verify_consistency`] (RFC 9162 §2.1).
+//!
+//! # Example
+//!
+//! ```
+//! use whyline_core::{DecisionTrace, LinearPath};
+//! use whyline_ledger::{
+//!     Checkpoint, LedgerCollector, LedgerOptions, NoteSigner, inclusion_proof, verify_inclusion,
+//!     verify_store,
+//! };
+//!
+//! let signer = NoteSigner::generate_ed25519("example.com/log")?;
+//! let verifier = signer.verifier();
+//! let collector = LedgerCollector::in_memory(LedgerOptions::signed("example.com/log", signer))?;
+//! let trace = DecisionTrace {
+//!     timestamp_ns: 1_710_512_347_123_456_789,
+//!     sequence: 0,
+//!     input_hash: 7,
+//!     output: 0.87,
+//!     latency_ns: 2_000,
+//!     path: LinearPath { contributions: vec![0.42, 0.28], intercept: 0.17, ..Default::default() },
+//! };
+//! // `TraceCollector::record` does the same and returns `RecordOutcome::Appended`.
+//! let receipt = collector.append(&trace)?;
+//! let (index, leaf_hash) = (receipt.sequence, receipt.leaf_hash);
+//! assert_eq!(index, 0);
+//!
+//! // Sign a checkpoint, then prove the entry is in the tree it commits to.
+//! let note = collector.with_ledger(|ledger| ledger.checkpoint())??;
+//! let note = note.expect("a signed ledger returns its checkpoint");
+//! let checkpoint = Checkpoint::verify(&note, &verifier)?;
+//! let tree = collector.with_ledger(|ledger| ledger.merkle_tree())??;
+//! let proof = inclusion_proof(&tree, index, checkpoint.size)?;
+//! verify_inclusion(&leaf_hash, index, checkpoint.size, &proof, &checkpoint.root)?;
+//!
+//! // Verification re-hashes every stored byte and checks the signature.
+//! let report = collector.with_ledger(|ledger| verify_store(ledger.store(), Some(&verifier)))??;
+//! assert_eq!(report.entries, 1);
+//! # Ok::<(), whyline_ledger::LedgerError>(())
+//! ```
+//!
+//! # Guarantees
+//!
+//! - Nothing lost silently (design invariant 3): a [`Receipt`] below
+//!   [`Ledger::durable_size`] is on stable storage (fsync'd); with [`Durability::Sync`] every
+//!   `Ok` append is. A failed write or fsync stops the writer ([`LedgerError::WriterFailed`])
+//!   instead of retrying blindly.
+//! - Tamper evidence that re-hashes (invariant 4): [`verify_store`] recomputes CRCs, chain
+//!   links, Merkle roots and checkpoint signatures from the stored bytes, and tells a torn
+//!   tail (crash) from a change in the middle (tampering), naming the first bad entry.
+//! - Canonical bytes (invariant 2): entries are the APRT records, hashed as stored.
+//! - No panics on input (invariant 5): damaged files, hostile notes and bad proofs return a
+//!   [`LedgerError`].
+//!
+//! # Format
+//!
+//! The entry log, checkpoints file and time index are documented byte by byte in
+//! `docs/ledger-format.md` and beside the code that reads them. Merkle hashing follows
+//! RFC 9162 §2.1; checkpoints follow c2sp.org/tlog-checkpoint and c2sp.org/signed-note.
 #![forbid(unsafe_code)]
+
 
 mod chain;
 mod chain_collector;

@@ -90,15 +90,13 @@ impl GradientBoosting {
         }
     }
 
-    /// The raw margins of a checked row, one per group; `on_leaf(tree, leaf)` sees each
-    /// tree's leaf.
-    fn margins(&self, row: &[f32], mut on_leaf: impl FnMut(usize, usize)) -> Vec<f64> {
+    /// The raw margins, one per group, from the leaf `leaf_of(t, tree)` each tree reaches.
+    fn margins(&self, mut leaf_of: impl FnMut(usize, &Tree) -> usize) -> Vec<f64> {
         match self.accumulation {
             Accumulation::F32 => {
                 let mut sums: Vec<f32> = self.base_score.iter().map(|&b| b as f32).collect();
                 for (t, (tree, &group)) in self.trees.iter().zip(&self.tree_groups).enumerate() {
-                    let leaf = tree.leaf_index(row);
-                    on_leaf(t, leaf);
+                    let leaf = leaf_of(t, tree);
                     if let Some(sum) = sums.get_mut(group as usize) {
                         *sum += tree.node_value(leaf) as f32;
                     }
@@ -108,13 +106,24 @@ impl GradientBoosting {
             Accumulation::F64 => {
                 let mut sums = self.base_score.clone();
                 for (t, (tree, &group)) in self.trees.iter().zip(&self.tree_groups).enumerate() {
-                    let leaf = tree.leaf_index(row);
-                    on_leaf(t, leaf);
+                    let leaf = leaf_of(t, tree);
                     if let Some(sum) = sums.get_mut(group as usize) {
                         *sum += tree.node_value(leaf);
                     }
                 }
                 sums
+            }
+        }
+    }
+
+    /// The logistic function in the library's precision: f64, or XGBoost's f32
+    /// `1 / (expf(min(-x, 88.7)) + 1)`.
+    fn sigmoid(&self, x: f64) -> f64 {
+        match self.accumulation {
+            Accumulation::F64 => sigmoid(x),
+            Accumulation::F32 => {
+                let x = (-(x as f32)).min(88.7);
+                f64::from(1.0f32 / (x.exp() + 1.0f32))
             }
         }
     }
@@ -128,12 +137,12 @@ impl GradientBoosting {
                 raw,
             },
             (Link::Logistic { scale }, Task::Regression) => Prediction {
-                value: sigmoid(scale * first),
+                value: self.sigmoid(scale * first),
                 probabilities: None,
                 raw,
             },
             (Link::Logistic { scale }, Task::Classification { .. }) => {
-                let p = sigmoid(scale * first);
+                let p = self.sigmoid(scale * first);
                 Prediction {
                     value: if p > 0.5 { 1.0 } else { 0.0 },
                     probabilities: Some(vec![1.0 - p, p]),
@@ -142,7 +151,10 @@ impl GradientBoosting {
             }
             (Link::Softmax, _) => {
                 let mut probabilities = raw.clone();
-                softmax_in_place(&mut probabilities);
+                match self.accumulation {
+                    Accumulation::F32 => softmax_f32_in_place(&mut probabilities),
+                    Accumulation::F64 => softmax_in_place(&mut probabilities),
+                }
                 Prediction {
                     value: argmax(&probabilities) as f64,
                     probabilities: Some(probabilities),
@@ -155,7 +167,7 @@ impl GradientBoosting {
     /// Predicts one row in the library's terms: margins, probabilities and the prediction.
     pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
         self.check(row)?;
-        Ok(self.finish(self.margins(row, |_, _| {})))
+        Ok(self.finish(self.margins(|_, tree| tree.leaf_index(row))))
     }
 
     /// The leaf each tree reaches, numbered as the library numbers them: scikit-learn's
@@ -173,6 +185,24 @@ impl GradientBoosting {
     }
 }
 
+/// XGBoost's softmax: `expf(x − max)` in f32, summed in f64, divided by the sum as f32.
+fn softmax_f32_in_place(values: &mut [f64]) {
+    let max = values
+        .iter()
+        .map(|&v| v as f32)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0f64;
+    for v in values.iter_mut() {
+        let e = (*v as f32 - max).exp();
+        sum += f64::from(e);
+        *v = f64::from(e);
+    }
+    let sum = sum as f32;
+    for v in values.iter_mut() {
+        *v = f64::from(*v as f32 / sum);
+    }
+}
+
 impl Explainable for GradientBoosting {
     type Path = ForestPath;
 
@@ -182,7 +212,9 @@ impl Explainable for GradientBoosting {
 
     fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
         self.check(row)?;
-        Ok(self.finish(self.margins(row, |_, _| {})).value as f32)
+        Ok(self
+            .finish(self.margins(|_, tree| tree.leaf_index(row)))
+            .value as f32)
     }
 
     fn explain_into(&self, row: &[f32], path: &mut ForestPath) -> whyline_core::Result<f32> {
@@ -192,16 +224,18 @@ impl Explainable for GradientBoosting {
         path.tree_predictions.clear();
         path.feature_importance.clear();
         path.feature_importance.resize(self.n_features, 0.0);
+        let mut leaves = Vec::with_capacity(self.trees.len());
         for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
             let leaf = tree.walk_into(row, tree_path, |leaf| tree.node_value(leaf) as f32, false);
             path.tree_predictions.push(tree.node_value(leaf) as f32);
             tree.add_path_gains(tree_path, &mut path.feature_importance);
+            leaves.push(leaf);
         }
         let n = self.trees.len().max(1) as f32;
         for importance in &mut path.feature_importance {
             *importance /= n;
         }
-        let prediction = self.finish(self.margins(row, |_, _| {}));
+        let prediction = self.finish(self.margins(|t, _| leaves.get(t).copied().unwrap_or(0)));
         let output = prediction.value as f32;
         let group = if self.n_groups() > 1 {
             prediction.value as usize

@@ -35,18 +35,17 @@ impl RandomForest {
     /// Predicts one row in the library's terms (class probabilities for classifiers).
     pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
         self.info.check_finite(row, self.n_features)?;
-        Ok(self.predict_checked(row, |_, _| {}))
+        Ok(self.predict_from_leaves(|_, tree| tree.leaf_index(row)))
     }
 
-    /// Predicts a checked row; `on_leaf(tree, leaf)` sees each tree's leaf.
-    fn predict_checked(&self, row: &[f32], mut on_leaf: impl FnMut(usize, usize)) -> Prediction {
+    /// The prediction from the leaf `leaf_of(t, tree)` each tree reaches.
+    fn predict_from_leaves(&self, mut leaf_of: impl FnMut(usize, &Tree) -> usize) -> Prediction {
         let n = self.trees.len().max(1) as f64;
         match self.task {
             Task::Classification { n_classes } => {
                 let mut proba = vec![0.0f64; n_classes];
                 for (t, tree) in self.trees.iter().enumerate() {
-                    let leaf = tree.leaf_index(row);
-                    on_leaf(t, leaf);
+                    let leaf = leaf_of(t, tree);
                     let values = tree.node_values(leaf);
                     let total: f64 = values.iter().sum();
                     let total = if total == 0.0 { 1.0 } else { total };
@@ -66,8 +65,7 @@ impl RandomForest {
             Task::Regression => {
                 let mut sum = 0.0f64;
                 for (t, tree) in self.trees.iter().enumerate() {
-                    let leaf = tree.leaf_index(row);
-                    on_leaf(t, leaf);
+                    let leaf = leaf_of(t, tree);
                     sum += tree.node_value(leaf);
                 }
                 Prediction {
@@ -102,7 +100,9 @@ impl Explainable for RandomForest {
 
     fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
         self.info.check_finite(row, self.n_features)?;
-        Ok(self.predict_checked(row, |_, _| {}).value as f32)
+        Ok(self
+            .predict_from_leaves(|_, tree| tree.leaf_index(row))
+            .value as f32)
     }
 
     fn explain_into(&self, row: &[f32], path: &mut ForestPath) -> whyline_core::Result<f32> {
@@ -113,6 +113,7 @@ impl Explainable for RandomForest {
         path.tree_predictions.clear();
         path.feature_importance.clear();
         path.feature_importance.resize(self.n_features, 0.0);
+        let mut leaves = Vec::with_capacity(self.trees.len());
         for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
             let leaf = tree.walk_into(
                 row,
@@ -123,12 +124,13 @@ impl Explainable for RandomForest {
             path.tree_predictions
                 .push(leaf_output(tree, leaf, self.task) as f32);
             tree.add_path_gains(tree_path, &mut path.feature_importance);
+            leaves.push(leaf);
         }
         let n = self.trees.len().max(1) as f32;
         for importance in &mut path.feature_importance {
             *importance /= n;
         }
-        let prediction = self.predict_checked(row, |_, _| {});
+        let prediction = self.predict_from_leaves(|t, _| leaves.get(t).copied().unwrap_or(0));
         let output = prediction.value as f32;
         path.aggregation = Aggregation::Mean;
         path.base_score = 0.0;

@@ -4,7 +4,7 @@
 //! values are the leaves' `split_conditions` (f32, eta folded in); margins are summed in
 //! f32 in tree order starting from the base score; `base_score` is read in probability
 //! space for logistic objectives and turned into a margin with `-ln(1/p - 1)` in f32, as
-//! XGBoost does. Supported objectives: `reg:squarederror`, `reg:logistic`,
+//! XGBoost does; the sigmoid and softmax run in f32 as XGBoost's do. Supported objectives: `reg:squarederror`, `reg:logistic`,
 //! `binary:logistic`, `multi:softprob`, `multi:softmax`. Categorical splits and
 //! multi-target trees are refused with [`ModelError::Unsupported`].
 

@@ -1,5 +1,56 @@
-//! Incident investigation over a decision ledger: windows, timelines, anomalies and reports.
+//! Incident investigation over a decision ledger: "every decision in the 30 s before 14:32:47,
+//! proof that the log is intact, and why each was taken".
 //!
-//! This crate is a placeholder in the workspace until its issue fills it; see
-//! `../shared/design.md` for what it will own.
+//! # Overview
+//!
+//! An [`IncidentQuery`] names a time and a window around it. The decisions of the window,
+//! decoded from the ledger's APRT entries, become a timeline ([`TimelineEntry`]: time relative
+//! to the incident, the decision with its class name, confidence, alternatives with their
+//! probabilities, the rationale from the decision path), the window is scanned for
+//! [`Anomaly`]s (low or falling confidence, decision changes, latency spikes), and the log's
+//! [`Integrity`] is stated. [`render_text`], [`render_json`] and [`render_html`] present the
+//! [`IncidentReport`].
+//!
+//! # Example
+//!
+//! ```
+//! use whyline_core::{AnyPath, DecisionTrace, LinearPath, Names};
+//! use whyline_forensics::{AnomalyRules, IncidentQuery, IncidentReport, Integrity, render_text};
+//!
+//! let decision = |seq: u64, ms: u64, class: f32, p: f32| DecisionTrace {
+//!     timestamp_ns: 1_000_000_000 + ms * 1_000_000,
+//!     sequence: seq,
+//!     input_hash: 0,
+//!     output: class,
+//!     latency_ns: 20_000,
+//!     path: AnyPath::from(LinearPath { contributions: vec![0.5, -0.2], intercept: 0.1, logit: 0.4,
+//!         prediction: class, probability: Some(p) }),
+//! };
+//! let names = Names { features: vec!["distance".into(), "speed".into()],
+//!                     classes: vec!["MAINTAIN_SPEED".into(), "BRAKE".into()] };
+//! let query = IncidentQuery { time_ns: 1_500_000_000, lookback_ns: 1_000_000_000, lookahead_ns: 0 };
+//! let integrity = Integrity::Verified { entries: 2, root: "00".into(), checkpoints: 1, signatures_checked: true };
+//! let report = IncidentReport::build(query, "demo".into(),
+//!     vec![decision(0, 100, 0.0, 0.95), decision(1, 400, 1.0, 0.55)],
+//!     integrity, &names, &AnomalyRules::default(), 2);
+//! assert_eq!(report.timeline[1].decision, "BRAKE");
+//! assert_eq!(report.timeline[1].alternatives[0].0, "MAINTAIN_SPEED");
+//! assert!(render_text(&report).contains("CHAIN INTEGRITY: ✓ VERIFIED"));
+//! assert_eq!(report.anomalies.len(), 3); // low confidence, falling confidence, decision change
+//! ```
 #![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod anomaly;
+mod error;
+mod render;
+mod report;
+mod time;
+mod timeline;
+
+pub use anomaly::{Anomaly, AnomalyKind, AnomalyRules, find_anomalies};
+pub use error::{ForensicsError, Result};
+pub use render::{render_html, render_json, render_text};
+pub use report::{IncidentQuery, IncidentReport, Integrity};
+pub use time::{format_time_ns, parse_duration_ns, parse_time_ns};
+pub use timeline::{TimelineEntry, timeline_entry};

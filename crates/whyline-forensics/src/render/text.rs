@@ -1,0 +1,232 @@
+//! The text report, laid out like the seed specification's "INCIDENT INVESTIGATION REPORT".
+//! Runs of identical, unremarkable decisions are folded into one line so a 30-second window at
+//! 30 Hz stays readable.
+
+use std::fmt::Write as _;
+
+use super::relative;
+use crate::report::{IncidentReport, Integrity};
+use crate::time::format_time_ns;
+use crate::timeline::TimelineEntry;
+
+const HEAVY: &str =
+    "═══════════════════════════════════════════════════════════════════════════════";
+const LIGHT: &str =
+    "───────────────────────────────────────────────────────────────────────────────";
+
+/// Renders the report as text.
+pub fn render_text(report: &IncidentReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{HEAVY}");
+    let _ = writeln!(
+        out,
+        "                         INCIDENT INVESTIGATION REPORT"
+    );
+    let _ = writeln!(
+        out,
+        "                         Timestamp: {}",
+        format_time_ns(report.query.time_ns)
+    );
+    let _ = writeln!(out, "                         Log: {}", report.log);
+    if let Some(model) = &report.model {
+        let _ = writeln!(out, "                         Model: {model}");
+    }
+    let _ = writeln!(out, "{HEAVY}");
+    let _ = writeln!(out);
+    match &report.integrity {
+        Integrity::Verified {
+            entries,
+            checkpoints,
+            signatures_checked,
+            root,
+        } => {
+            let signed = if *signatures_checked {
+                ", signatures verified"
+            } else {
+                ", signatures not checked (no public key)"
+            };
+            let _ = writeln!(
+                out,
+                "CHAIN INTEGRITY: ✓ VERIFIED ({entries} entries, no breaks; {checkpoints} checkpoints{signed})"
+            );
+            let _ = writeln!(out, "                 Merkle root {root}");
+        }
+        Integrity::Broken {
+            sequence,
+            offset,
+            kind,
+            message,
+        } => {
+            let _ = writeln!(
+                out,
+                "CHAIN INTEGRITY: ✗ BROKEN at entry {sequence} (byte {offset}): {kind}"
+            );
+            let _ = writeln!(out, "                 {message}");
+            let _ = writeln!(
+                out,
+                "                 Decisions after this point cannot be trusted."
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let (from, to) = report.query.window();
+    let _ = writeln!(
+        out,
+        "WINDOW: {} .. {}: {} decisions, {} anomalies",
+        relative((from as f64 - report.query.time_ns as f64) / 1e6),
+        relative((to as f64 - report.query.time_ns as f64) / 1e6),
+        report.timeline.len(),
+        report.anomalies.len()
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "DECISION TIMELINE (T-0 = incident):");
+    let _ = writeln!(out, "{LIGHT}");
+    let mut i = 0;
+    let timeline = &report.timeline;
+    while i < timeline.len() {
+        let entry = &timeline[i];
+        let quiet = |e: &TimelineEntry| report.anomalies_of(e.sequence).next().is_none();
+        // Fold a run of identical quiet decisions.
+        let mut j = i;
+        while j + 1 < timeline.len()
+            && quiet(&timeline[j + 1])
+            && timeline[j + 1].decision == entry.decision
+            && quiet(entry)
+        {
+            j += 1;
+        }
+        if j > i + 1 {
+            let run = &timeline[i..=j];
+            let low = run
+                .iter()
+                .map(|e| e.confidence)
+                .fold(f32::INFINITY, f32::min);
+            let high = run
+                .iter()
+                .map(|e| e.confidence)
+                .fold(f32::NEG_INFINITY, f32::max);
+            let _ = writeln!(
+                out,
+                "{} .. {} │ DECISION: {} ×{} (confidence {:.0}–{:.0}%)",
+                relative(run[0].relative_ms),
+                relative(run[run.len() - 1].relative_ms),
+                entry.decision,
+                run.len(),
+                low * 100.0,
+                high * 100.0
+            );
+            let _ = writeln!(out);
+            i = j + 1;
+            continue;
+        }
+        write_entry(&mut out, report, entry);
+        i += 1;
+    }
+    let _ = writeln!(out, "{LIGHT}");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "ANALYSIS:");
+    for line in analysis(report) {
+        let _ = writeln!(out, "  • {line}");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{HEAVY}");
+    out
+}
+
+fn write_entry(out: &mut String, report: &IncidentReport, entry: &TimelineEntry) {
+    let anomalies: Vec<_> = report.anomalies_of(entry.sequence).collect();
+    let flag = if anomalies.is_empty() {
+        ""
+    } else {
+        " ⚠ ANOMALY"
+    };
+    let pad = " ".repeat(relative(entry.relative_ms).chars().count());
+    let _ = writeln!(
+        out,
+        "{} │ DECISION: {}{flag}  [#{}]",
+        relative(entry.relative_ms),
+        entry.decision,
+        entry.sequence
+    );
+    let _ = writeln!(out, "{pad} │ Confidence: {:.0}%", entry.confidence * 100.0);
+    if !entry.alternatives.is_empty() {
+        let alternatives: Vec<String> = entry
+            .alternatives
+            .iter()
+            .take(3)
+            .map(|(name, p)| format!("{name} ({:.0}%)", p * 100.0))
+            .collect();
+        let _ = writeln!(out, "{pad} │ Alternatives: {}", alternatives.join(", "));
+    }
+    let _ = writeln!(out, "{pad} │ Rationale: {}", entry.rationale);
+    let _ = writeln!(out, "{pad} │ Latency: {} µs", entry.latency_us);
+    for anomaly in anomalies {
+        let _ = writeln!(out, "{pad} │ ⚠ ANOMALY: {}", anomaly.kind);
+    }
+    let _ = writeln!(out);
+}
+
+fn analysis(report: &IncidentReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let timeline = &report.timeline;
+    if timeline.is_empty() {
+        lines.push("No decision in the window.".to_owned());
+        return lines;
+    }
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for e in timeline {
+        match counts.iter_mut().find(|(d, _)| *d == e.decision) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((e.decision.clone(), 1)),
+        }
+    }
+    let counted: Vec<String> = counts.iter().map(|(d, n)| format!("{d} ×{n}")).collect();
+    lines.push(format!("Decisions in the window: {}", counted.join(", ")));
+    let mean = timeline
+        .iter()
+        .map(|e| f64::from(e.confidence))
+        .sum::<f64>()
+        / timeline.len() as f64;
+    let (min_at, min) = timeline.iter().map(|e| (e.relative_ms, e.confidence)).fold(
+        (0.0, f32::INFINITY),
+        |best, x| if x.1 < best.1 { x } else { best },
+    );
+    lines.push(format!(
+        "Confidence: mean {:.0}%, lowest {:.0}% at {}",
+        mean * 100.0,
+        min * 100.0,
+        relative(min_at)
+    ));
+    if let Some(first) = report.anomalies.first() {
+        lines.push(format!(
+            "First anomaly at {}: {}",
+            relative(first.relative_ms),
+            first.kind
+        ));
+    }
+    let flips: Vec<String> = report
+        .anomalies
+        .iter()
+        .filter_map(|a| match &a.kind {
+            crate::AnomalyKind::ClassFlip { from, to } => {
+                Some(format!("{} {from} → {to}", relative(a.relative_ms)))
+            }
+            _ => None,
+        })
+        .collect();
+    if !flips.is_empty() {
+        lines.push(format!("Decision changes: {}", flips.join("; ")));
+    }
+    if let Some(last) = timeline.iter().rev().find(|e| e.relative_ms <= 0.0) {
+        lines.push(format!(
+            "Last decision before the incident: {} at {} ({:.0}% confident)",
+            last.decision,
+            relative(last.relative_ms),
+            last.confidence * 100.0
+        ));
+    }
+    if !report.integrity.is_verified() {
+        lines.push("The log failed verification: treat every decision after the first bad entry as unproven.".to_owned());
+    }
+    lines
+}

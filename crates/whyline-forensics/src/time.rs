@@ -1,0 +1,71 @@
+//! Reading and writing the times and durations an investigator types.
+
+use crate::error::{ForensicsError, Result};
+
+/// Reads an instant given as RFC 3339 (`2026-11-23T14:32:47.123456789Z`, any offset) or as
+/// Unix epoch nanoseconds (`1763908367123456789`).
+///
+/// ```
+/// use whyline_forensics::parse_time_ns;
+/// assert_eq!(parse_time_ns("1970-01-01T00:00:01.5Z")?, 1_500_000_000);
+/// assert_eq!(parse_time_ns("1500000000")?, 1_500_000_000);
+/// assert_eq!(parse_time_ns("1970-01-01T01:00:01+01:00")?, 1_000_000_000);
+/// # Ok::<(), whyline_forensics::ForensicsError>(())
+/// ```
+pub fn parse_time_ns(input: &str) -> Result<u64> {
+    let text = input.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map_err(|_| ForensicsError::BadTime {
+            input: input.to_owned(),
+        });
+    }
+    let timestamp: jiff::Timestamp = text.parse().map_err(|_| ForensicsError::BadTime {
+        input: input.to_owned(),
+    })?;
+    u64::try_from(timestamp.as_nanosecond()).map_err(|_| ForensicsError::BadTime {
+        input: input.to_owned(),
+    })
+}
+
+/// Reads a duration like `30s`, `1.5s`, `500ms`, `250us`, `2m`, `1h` into nanoseconds.
+///
+/// ```
+/// use whyline_forensics::parse_duration_ns;
+/// assert_eq!(parse_duration_ns("30s")?, 30_000_000_000);
+/// assert_eq!(parse_duration_ns("1.5s")?, 1_500_000_000);
+/// assert_eq!(parse_duration_ns("500ms")?, 500_000_000);
+/// # Ok::<(), whyline_forensics::ForensicsError>(())
+/// ```
+pub fn parse_duration_ns(input: &str) -> Result<u64> {
+    let bad = || ForensicsError::BadDuration {
+        input: input.to_owned(),
+    };
+    let text = input.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let scale = match unit.trim() {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        _ => return Err(bad()),
+    };
+    let ns = value * scale;
+    if !ns.is_finite() || ns < 0.0 || ns > u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(ns.round() as u64)
+}
+
+/// Formats Unix epoch nanoseconds as RFC 3339 in UTC with nanoseconds.
+pub fn format_time_ns(ns: u64) -> String {
+    match jiff::Timestamp::from_nanosecond(i128::from(ns)) {
+        Ok(timestamp) => format!("{timestamp:.9}"),
+        Err(_) => format!("{ns} ns"),
+    }
+}

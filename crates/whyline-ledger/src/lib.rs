@@ -79,7 +79,6 @@
 //! RFC 9162 §2.1; checkpoints follow c2sp.org/tlog-checkpoint and c2sp.org/signed-note.
 #![forbid(unsafe_code)]
 
-
 mod chain;
 mod chain_collector;
 mod checkpoint;
@@ -89,10 +88,12 @@ mod frame;
 mod ledger;
 mod merkle;
 mod proof;
+mod reader;
 mod segment;
 mod store;
 mod time_index;
 mod verify;
+mod verify_parallel;
 
 pub use chain::{GENESIS_CHAIN_HASH, chain_hash};
 pub use chain_collector::LedgerCollector;
@@ -110,6 +111,7 @@ pub use proof::{
     consistency_proof, inclusion_proof, root_from_inclusion_proof, verify_consistency,
     verify_inclusion,
 };
+pub use reader::{LedgerReader, ReadStop, WindowRead};
 pub use segment::{CHECKPOINTS_FILE, ENTRIES_FILE, SegmentFile, SegmentStore, TIME_INDEX_FILE};
 pub use store::{MemoryStore, Side, Store};
 pub use time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};

@@ -146,6 +146,37 @@ impl CompactRange {
         self.size += 1;
     }
 
+    /// Appends the root of a perfect subtree of `2^level` leaves; `None` (and no change)
+    /// unless the size is a multiple of `2^level`, where such a subtree can sit.
+    pub fn append_subtree(&mut self, level: u32, root: Hash) -> Option<()> {
+        let width = 1u64.checked_shl(level)?;
+        if !self.size.is_multiple_of(width) {
+            return None;
+        }
+        let mut hash = root;
+        let mut size = self.size >> level;
+        while size & 1 == 1 {
+            let left = self.peaks.pop()?;
+            hash = node_hash(&left, &hash);
+            size >>= 1;
+        }
+        self.peaks.push(hash);
+        self.size = self.size.checked_add(width)?;
+        Some(())
+    }
+
+    /// This tree followed by the leaves of `right` (a range that starts at this range's
+    /// end); `None` when `right`'s subtrees cannot sit at this size (its largest subtree is
+    /// wider than this size's alignment).
+    pub fn concat(&self, right: &CompactRange) -> Option<CompactRange> {
+        let mut out = self.clone();
+        let mut levels = (0..64u32).rev().filter(|l| right.size >> l & 1 == 1);
+        for peak in &right.peaks {
+            out.append_subtree(levels.next()?, *peak)?;
+        }
+        Some(out)
+    }
+
     /// `MTH` of everything appended: the peaks folded right to left.
     pub fn root(&self) -> Hash {
         let mut iter = self.peaks.iter().rev();
@@ -267,6 +298,26 @@ mod tests {
                 tree.root_at(size).unwrap(),
                 root_from_leaf_hashes(&all[..size as usize])
             );
+        }
+    }
+
+    #[test]
+    fn concatenated_ranges_have_the_root_of_the_whole() {
+        let all = leaves(100);
+        for split in [0usize, 8, 16, 32, 64] {
+            let mut left = CompactRange::new();
+            all[..split].iter().for_each(|l| left.append(*l));
+            for end in split..=100 {
+                let mut right = CompactRange::new();
+                all[split..end].iter().for_each(|l| right.append(*l));
+                match left.concat(&right) {
+                    Some(whole) => {
+                        assert_eq!(whole.root(), root_from_leaf_hashes(&all[..end]));
+                        assert_eq!(whole.size(), end as u64);
+                    }
+                    None => assert!(split > 0 && (end - split) > (split & split.wrapping_neg())),
+                }
+            }
         }
     }
 

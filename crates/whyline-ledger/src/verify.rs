@@ -302,7 +302,19 @@ pub fn verify_store<S: Store + ?Sized>(
     let mut sizes: Vec<u64> = checkpoints.iter().map(|c| c.checkpoint.size).collect();
     sizes.sort_unstable();
     sizes.dedup();
-    let (walk, stop) = walk(store, &sizes, false)?;
+    let (walk, stop) = match crate::verify_parallel::rehash(store, &sizes) {
+        Some(fast) => (
+            Walk {
+                entries: fast.entries,
+                end_offset: fast.end_offset,
+                range: fast.range,
+                roots: fast.roots,
+                ..Walk::default()
+            },
+            Stop::Clean,
+        ),
+        None => walk(store, &sizes, false)?,
+    };
     let path = store.location().to_path_buf();
     match stop {
         Stop::Clean => {}

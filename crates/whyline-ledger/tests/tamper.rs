@@ -239,3 +239,49 @@ fn salvage_keeps_the_good_prefix_and_reports_the_cut() {
     assert_eq!(ledger.size(), 12);
     verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
 }
+
+/// Logs above a megabyte are re-hashed on all cores; the verdicts must not change.
+#[test]
+fn a_large_log_verifies_in_parallel_and_still_names_a_changed_entry() {
+    let n = 12_000u64;
+    let (mut ledger, _) =
+        Ledger::open(MemoryStore::new(), options().checkpoint_every(5_000)).unwrap();
+    for i in 0..n {
+        ledger.append(&crate::common::payload(i)).unwrap();
+    }
+    ledger.checkpoint().unwrap();
+    let root = ledger.root();
+    let store = ledger.into_store().unwrap();
+    assert!(store.len() > 1 << 20, "large enough for the parallel path");
+    let report = verify_store(&store, Some(&signer().verifier())).unwrap();
+    assert_eq!(
+        (report.entries, report.root, report.checkpoints),
+        (n, root, 3)
+    );
+    assert_eq!(report.bytes, store.len());
+    let mut damaged = store.clone();
+    let spans = frame_spans(damaged.entry_bytes());
+    damaged.entry_bytes_mut()[spans[9_876].start + 16 + 30] ^= 0x10;
+    assert_eq!(
+        first_problem(&damaged),
+        (9_876, CorruptionKind::ContentChanged)
+    );
+    // A forged checkpoint root at a size inside a chunk is caught by the parallel path too.
+    let mut forged = store.clone();
+    let note = Checkpoint {
+        origin: crate::common::ORIGIN.into(),
+        size: 7_777,
+        root: [1; 32],
+    }
+    .sign(&signer());
+    let mut record = (note.len() as u32).to_le_bytes().to_vec();
+    record.extend_from_slice(&crc32c::crc32c(note.as_bytes()).to_le_bytes());
+    record.extend_from_slice(note.as_bytes());
+    forged
+        .append_side(whyline_ledger::Side::Checkpoints, &record, true)
+        .unwrap();
+    assert_eq!(
+        first_problem(&forged),
+        (7_777, CorruptionKind::RootMismatch)
+    );
+}

@@ -1,0 +1,215 @@
+//! Parallel re-hashing for [`verify_store`](crate::verify_store) on large logs.
+//!
+//! Hashing dominates verification (per entry: the chain hash, the leaf hash and about one
+//! interior node), and every entry can be checked on its own: its chain link needs only the
+//! previous frame's stored chain hash. So the log is cut into chunks of [`CHUNK`] entries,
+//! aligned on the Merkle tree (each full chunk is one perfect subtree), and hashed on all
+//! cores; the main thread only walks frame headers and joins the subtree roots with
+//! [`CompactRange::concat`]. Any problem at all sends the caller back to the sequential walk,
+//! which classifies it: the fast path only ever says "all intact".
+
+use std::collections::BTreeMap;
+
+use crate::chain::{GENESIS_CHAIN_HASH, chain_hash};
+use crate::frame::{FILE_HEADER_LEN, FRAME_HEADER_LEN, FRAME_OVERHEAD, MAX_PAYLOAD};
+use crate::merkle::{CompactRange, Hash, leaf_hash};
+use crate::store::Store;
+
+/// Entries per chunk: a perfect subtree of 2^12 leaves.
+pub(crate) const CHUNK: u64 = 4096;
+const READ_SLAB: usize = 8 << 20;
+
+/// What an intact log hashes to.
+pub(crate) struct Rehash {
+    pub(crate) entries: u64,
+    pub(crate) end_offset: u64,
+    pub(crate) range: CompactRange,
+    pub(crate) roots: BTreeMap<u64, Hash>,
+}
+
+struct Chunk {
+    first_sequence: u64,
+    previous_chain: Hash,
+    bytes: Vec<u8>,
+}
+
+struct Hashed {
+    range: CompactRange,
+    snapshots: Vec<(u64, CompactRange)>,
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Checks every frame of a chunk; `None` at the first problem of any kind.
+fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
+    let bytes = &chunk.bytes;
+    let mut at = 0usize;
+    let mut sequence = chunk.first_sequence;
+    let mut previous = chunk.previous_chain;
+    let mut range = CompactRange::new();
+    let mut snapshots = Vec::new();
+    let mut wanted = sizes
+        .iter()
+        .copied()
+        .filter(|&s| s > chunk.first_sequence)
+        .peekable();
+    while at < bytes.len() {
+        let header = bytes.get(at..at + FRAME_HEADER_LEN)?;
+        let length = u32_at(header, 0)? as usize;
+        if u64_at(header, 4)? != sequence
+            || crc32c::crc32c(header.get(..12)?) != u32_at(header, 12)?
+        {
+            return None;
+        }
+        let body_start = at + FRAME_HEADER_LEN;
+        let crc_at = body_start + length + 32;
+        let body = bytes.get(body_start..crc_at)?;
+        if crc32c::crc32c(body) != u32_at(bytes, crc_at)? {
+            return None;
+        }
+        let (payload, stored) = body.split_at(length);
+        let stored: Hash = stored.try_into().ok()?;
+        if chain_hash(sequence, &previous, payload) != stored {
+            return None;
+        }
+        range.append(leaf_hash(payload));
+        previous = stored;
+        sequence += 1;
+        at = crc_at + 4;
+        if wanted.peek() == Some(&sequence) {
+            snapshots.push((sequence, range.clone()));
+            wanted.next();
+        }
+    }
+    Some(Hashed { range, snapshots })
+}
+
+/// Makes the slab hold bytes up to `need_end` (when the log has them), dropping bytes
+/// before `keep_from` to make room.
+fn ensure<S: Store + ?Sized>(
+    store: &S,
+    slab: &mut Vec<u8>,
+    slab_start: &mut u64,
+    keep_from: u64,
+    need_end: u64,
+    end: u64,
+) -> Option<()> {
+    let have = *slab_start + slab.len() as u64;
+    if need_end <= have || have >= end {
+        return Some(());
+    }
+    let drop = usize::try_from(keep_from.checked_sub(*slab_start)?).ok()?;
+    slab.drain(..drop);
+    *slab_start = keep_from;
+    let want = usize::try_from((end - have).min((need_end - have).max(READ_SLAB as u64))).ok()?;
+    let old = slab.len();
+    slab.resize(old + want, 0);
+    store.read_at(have, slab.get_mut(old..)?).ok()
+}
+
+/// Re-hashes the whole entry log on all cores. `None` when anything is wrong (or the log is
+/// too small to be worth it): the caller then runs the sequential walk, which names the
+/// problem.
+pub(crate) fn rehash<S: Store + ?Sized>(store: &S, sizes: &[u64]) -> Option<Rehash> {
+    let end = store.len();
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    if workers < 2 || end < 4 * CHUNK * 64 {
+        return None;
+    }
+    let mut slab: Vec<u8> = Vec::new();
+    let mut slab_start = FILE_HEADER_LEN as u64;
+    let mut position = slab_start;
+    let mut sequence = 0u64;
+    let mut previous = GENESIS_CHAIN_HASH;
+    let mut range = CompactRange::new();
+    let mut roots = BTreeMap::new();
+    if sizes.first() == Some(&0) {
+        roots.insert(0, range.root());
+    }
+    let mut wave: Vec<Chunk> = Vec::with_capacity(workers);
+    loop {
+        // Cut the next chunk: walk up to CHUNK frame headers.
+        let chunk_start = position;
+        let mut count = 0u64;
+        let mut last_chain = previous;
+        while count < CHUNK && position < end {
+            ensure(
+                store,
+                &mut slab,
+                &mut slab_start,
+                chunk_start,
+                position + 16,
+                end,
+            )?;
+            let from = usize::try_from(position - slab_start).ok()?;
+            let length = u32_at(&slab, from)? as usize;
+            if length == 0 || length > MAX_PAYLOAD {
+                return None;
+            }
+            let total = FRAME_OVERHEAD + length;
+            ensure(
+                store,
+                &mut slab,
+                &mut slab_start,
+                chunk_start,
+                position + total as u64,
+                end,
+            )?;
+            let from = usize::try_from(position - slab_start).ok()?;
+            let chain_at = from + total - 36;
+            last_chain = slab.get(chain_at..chain_at + 32)?.try_into().ok()?;
+            position += total as u64;
+            if position > end {
+                return None;
+            }
+            count += 1;
+        }
+        if count > 0 {
+            let from = usize::try_from(chunk_start - slab_start).ok()?;
+            let to = usize::try_from(position - slab_start).ok()?;
+            wave.push(Chunk {
+                first_sequence: sequence,
+                previous_chain: previous,
+                bytes: slab.get(from..to)?.to_vec(),
+            });
+            sequence += count;
+            previous = last_chain;
+        }
+        let done = position >= end;
+        if wave.len() == workers || (done && !wave.is_empty()) {
+            let results: Vec<Option<Hashed>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = wave
+                    .iter()
+                    .map(|chunk| scope.spawn(move || hash_chunk(chunk, sizes)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().ok().flatten())
+                    .collect()
+            });
+            for result in results {
+                let hashed = result?;
+                for (size, local) in &hashed.snapshots {
+                    roots.insert(*size, range.concat(local)?.root());
+                }
+                range = range.concat(&hashed.range)?;
+            }
+            wave.clear();
+        }
+        if done {
+            break;
+        }
+    }
+    Some(Rehash {
+        entries: sequence,
+        end_offset: position,
+        range,
+        roots,
+    })
+}

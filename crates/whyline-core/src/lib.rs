@@ -63,6 +63,7 @@ pub mod digest;
 mod error;
 mod explainable;
 mod identity;
+mod model_record;
 mod path;
 mod trace;
 
@@ -75,6 +76,7 @@ pub use collector::{CollectorStats, NoCollector, RecordOutcome, TraceCollector};
 pub use error::{CoreError, Result};
 pub use explainable::{Explainable, check_batch, check_finite_row};
 pub use identity::ModelIdentity;
+pub use model_record::{MODEL_RECORD_MAGIC, ModelRecord};
 pub use path::{
     Aggregation, AnyPath, DecisionPath, ForestPath, KnnPath, LeafInfo, LinearPath, Names,
     NeuralPath, PathType, SplitTest, TreePath, TreeSplit,

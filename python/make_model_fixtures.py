@@ -16,6 +16,7 @@ NAME.lgb.txt) and NAME.expected.json with:
     proba        predict_proba() (classifiers), or null
     raw          raw margins / decision values: [[per output]] per row, or null
     leaves       apply() / pred_leaf: per row, one leaf id per tree, or null
+    neighbors    KNN only: kneighbors() indices and distances per row, or null
 
 Inputs are cast to float32 before training and prediction, so the library sees exactly
 the values the Rust side reads.
@@ -68,7 +69,8 @@ def nested(a):
     return np.asarray(a, dtype=np.float64).tolist()
 
 
-def write_expected(out_dir, name, model_file, library, kind, X, predict, proba, raw, leaves):
+def write_expected(out_dir, name, model_file, library, kind, X, predict, proba, raw, leaves,
+                   neighbors=None):
     doc = {
         "model": model_file,
         "library": library,
@@ -78,6 +80,7 @@ def write_expected(out_dir, name, model_file, library, kind, X, predict, proba, 
         "proba": nested(proba),
         "raw": nested(raw),
         "leaves": nested(leaves),
+        "neighbors": neighbors,
     }
     with open(os.path.join(out_dir, f"{name}.expected.json"), "w", encoding="utf-8") as h:
         json.dump(doc, h, allow_nan=False, separators=(",", ":"))
@@ -97,6 +100,7 @@ def load(name):
         d = datasets.load_digits()
     else:
         raise ValueError(name)
+    CLASS_NAMES[name] = [str(n) for n in d.target_names] if hasattr(d, "target_names") else None
     return f32(d.data), d.target, [str(n) for n in d.feature_names]
 
 
@@ -112,12 +116,17 @@ def standardize(X_tr, X_te):
 
 
 SK = None
+CLASS_NAMES = {}
 
 
-def sk(out_dir, name, model, X_tr, y_tr, X_te, names):
+def sk(out_dir, name, model, X_tr, y_tr, X_te, names, dataset=None):
     model.fit(X_tr, y_tr)
     model_file = f"{name}.whyline.json"
-    export_model(model, os.path.join(out_dir, model_file), X_train=X_tr, feature_names=names)
+    class_names = None
+    if dataset and hasattr(model, "classes_") and CLASS_NAMES.get(dataset) is not None:
+        class_names = [CLASS_NAMES[dataset][int(c)] for c in model.classes_]
+    export_model(model, os.path.join(out_dir, model_file), X_train=X_tr, feature_names=names,
+                 class_names=class_names)
     proba = model.predict_proba(X_te) if hasattr(model, "predict_proba") else None
     raw = None
     if hasattr(model, "decision_function"):
@@ -125,30 +134,35 @@ def sk(out_dir, name, model, X_tr, y_tr, X_te, names):
     leaves = None
     if hasattr(model, "apply"):
         leaves = np.asarray(model.apply(X_te)).reshape(len(X_te), -1)
-    write_expected(out_dir, name, model_file, SK, "whyline", X_te, model.predict(X_te), proba, raw, leaves)
+    neighbors = None
+    if hasattr(model, "kneighbors"):
+        distances, indices = model.kneighbors(X_te)
+        neighbors = {"indices": nested(indices), "distances": nested(distances)}
+    write_expected(out_dir, name, model_file, SK, "whyline", X_te, model.predict(X_te), proba, raw,
+                   leaves, neighbors)
 
 
 def sklearn_models(out_dir, rows):
     X, y, names = load("iris")
     X_tr, X_te, y_tr, y_te = split(X, y, rows)
-    sk(out_dir, "sk_logreg_iris", LogisticRegression(max_iter=2000), X_tr, y_tr, X_te, names)
-    sk(out_dir, "sk_tree_clf_iris", DecisionTreeClassifier(max_depth=4, random_state=SEED), X_tr, y_tr, X_te, names)
-    sk(out_dir, "sk_gb_clf_iris", GradientBoostingClassifier(n_estimators=10, max_depth=2, random_state=SEED), X_tr, y_tr, X_te, names)
-    sk(out_dir, "sk_knn_clf_iris", KNeighborsClassifier(n_neighbors=5, algorithm="brute"), X_tr, y_tr, X_te, names)
+    sk(out_dir, "sk_logreg_iris", LogisticRegression(max_iter=2000), X_tr, y_tr, X_te, names, dataset="iris")
+    sk(out_dir, "sk_tree_clf_iris", DecisionTreeClassifier(max_depth=4, random_state=SEED), X_tr, y_tr, X_te, names, dataset="iris")
+    sk(out_dir, "sk_gb_clf_iris", GradientBoostingClassifier(n_estimators=10, max_depth=2, random_state=SEED), X_tr, y_tr, X_te, names, dataset="iris")
+    sk(out_dir, "sk_knn_clf_iris", KNeighborsClassifier(n_neighbors=5, algorithm="brute"), X_tr, y_tr, X_te, names, dataset="iris")
 
     X, y, names = load("breast_cancer")
     X_tr, X_te, y_tr, y_te = split(X, y, rows)
     Xs_tr, Xs_te = standardize(X_tr, X_te)
-    sk(out_dir, "sk_logreg_breast_cancer", LogisticRegression(max_iter=5000), Xs_tr, y_tr, Xs_te, names)
-    sk(out_dir, "sk_gb_clf_breast_cancer", GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=SEED), X_tr, y_tr, X_te, names)
-    sk(out_dir, "sk_mlp_clf_breast_cancer", MLPClassifier(hidden_layer_sizes=(16,), activation="tanh", max_iter=500, random_state=SEED), Xs_tr, y_tr, Xs_te, names)
+    sk(out_dir, "sk_logreg_breast_cancer", LogisticRegression(max_iter=5000), Xs_tr, y_tr, Xs_te, names, dataset="breast_cancer")
+    sk(out_dir, "sk_gb_clf_breast_cancer", GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=SEED), X_tr, y_tr, X_te, names, dataset="breast_cancer")
+    sk(out_dir, "sk_mlp_clf_breast_cancer", MLPClassifier(hidden_layer_sizes=(16,), activation="tanh", max_iter=500, random_state=SEED), Xs_tr, y_tr, Xs_te, names, dataset="breast_cancer")
 
     X, y, names = load("wine")
     X_tr, X_te, y_tr, y_te = split(X, y, rows)
     Xs_tr, Xs_te = standardize(X_tr, X_te)
-    sk(out_dir, "sk_rf_clf_wine", RandomForestClassifier(n_estimators=10, max_depth=5, random_state=SEED), X_tr, y_tr, X_te, names)
-    sk(out_dir, "sk_knn_clf_wine_distance", KNeighborsClassifier(n_neighbors=7, weights="distance", algorithm="brute"), Xs_tr, y_tr, Xs_te, names)
-    sk(out_dir, "sk_mlp_clf_wine", MLPClassifier(hidden_layer_sizes=(12, 8), activation="relu", max_iter=1000, random_state=SEED), Xs_tr, y_tr, Xs_te, names)
+    sk(out_dir, "sk_rf_clf_wine", RandomForestClassifier(n_estimators=10, max_depth=5, random_state=SEED), X_tr, y_tr, X_te, names, dataset="wine")
+    sk(out_dir, "sk_knn_clf_wine_distance", KNeighborsClassifier(n_neighbors=7, weights="distance", algorithm="brute"), Xs_tr, y_tr, Xs_te, names, dataset="wine")
+    sk(out_dir, "sk_mlp_clf_wine", MLPClassifier(hidden_layer_sizes=(12, 8), activation="relu", max_iter=1000, random_state=SEED), Xs_tr, y_tr, Xs_te, names, dataset="wine")
 
     X, y, names = load("diabetes")
     X_tr, X_te, y_tr, y_te = split(X, y, rows)
@@ -157,6 +171,17 @@ def sklearn_models(out_dir, rows):
     sk(out_dir, "sk_rf_reg_diabetes", RandomForestRegressor(n_estimators=10, max_depth=5, random_state=SEED), X_tr, y_tr, X_te, names)
     sk(out_dir, "sk_gb_reg_diabetes", GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=SEED), X_tr, y_tr, X_te, names)
     sk(out_dir, "sk_knn_reg_diabetes", KNeighborsRegressor(n_neighbors=5, weights="distance", algorithm="brute"), X_tr, y_tr, X_te, names)
+
+    # Missing values in scikit-learn trees: trained with NaN, so splits learn where
+    # missing values go (missing_go_to_left), and NaN in the test rows.
+    X, y, names = load("breast_cancer")
+    Xm = with_missing(X, 0.1, SEED)
+    X_tr, X_te, y_tr, y_te = split(Xm, y, rows)
+    sk(out_dir, "sk_tree_clf_missing_breast_cancer", DecisionTreeClassifier(max_depth=5, random_state=SEED), X_tr, y_tr, X_te, names, dataset="breast_cancer")
+    X, y, names = load("diabetes")
+    Xm = with_missing(X, 0.1, SEED)
+    X_tr, X_te, y_tr, y_te = split(Xm, y, rows)
+    sk(out_dir, "sk_rf_reg_missing_diabetes", RandomForestRegressor(n_estimators=5, max_depth=4, random_state=SEED), X_tr, y_tr, X_te, names)
 
     X, y, names = load("digits")
     X_tr, X_te, y_tr, y_te = split(X, y, rows)

@@ -38,6 +38,20 @@ def _floats(array):
     return [float(v) for v in np.asarray(array, dtype=np.float64).ravel()]
 
 
+def _thresholds(array):
+    """Thresholds as numbers, except infinite ones (scikit-learn uses +inf for a split that
+    sends every non-missing value left), written as the strings "inf" and "-inf"."""
+    out = []
+    for v in np.asarray(array, dtype=np.float64).ravel():
+        if np.isposinf(v):
+            out.append("inf")
+        elif np.isneginf(v):
+            out.append("-inf")
+        else:
+            out.append(float(v))
+    return out
+
+
 def _ints(array):
     return [int(v) for v in np.asarray(array).ravel()]
 
@@ -66,7 +80,7 @@ def _tree(tree_):
         "children_left": _ints(tree_.children_left),
         "children_right": _ints(tree_.children_right),
         "feature": _ints(tree_.feature),
-        "threshold": _floats(tree_.threshold),
+        "threshold": _thresholds(tree_.threshold),
         "impurity": _floats(tree_.impurity),
         "n_node_samples": _ints(tree_.n_node_samples),
         "weighted_n_node_samples": _floats(tree_.weighted_n_node_samples),
@@ -174,8 +188,12 @@ def _mlp(model):
     }
 
 
-def model_to_dict(model, X_train=None, feature_names=None):
-    """The whyline JSON document of a fitted model, as a dict."""
+def model_to_dict(model, X_train=None, feature_names=None, class_names=None):
+    """The whyline JSON document of a fitted model, as a dict.
+
+    ``class_names`` (optional) names the classes by class index, in ``classes_`` order;
+    by default each class is named by ``str()`` of its label.
+    """
     n_features = int(model.n_features_in_)
     if feature_names is None and hasattr(model, "feature_names_in_"):
         feature_names = [str(n) for n in model.feature_names_in_]
@@ -183,7 +201,13 @@ def model_to_dict(model, X_train=None, feature_names=None):
         feature_names = [str(n) for n in feature_names]
         if len(feature_names) != n_features:
             raise ValueError("feature_names has the wrong length")
-    class_names, class_values = _classes(model)
+    default_names, class_values = _classes(model)
+    if class_names is None:
+        class_names = default_names
+    else:
+        class_names = [str(n) for n in class_names]
+        if default_names is None or len(class_names) != len(default_names):
+            raise ValueError("class_names must name every class of a classifier")
 
     if isinstance(model, (LinearRegression, Ridge, LogisticRegression)):
         kind, task, body = _linear(model)
@@ -229,9 +253,11 @@ def model_to_dict(model, X_train=None, feature_names=None):
     }
 
 
-def export_model(model, path, X_train=None, feature_names=None):
+def export_model(model, path, X_train=None, feature_names=None, class_names=None):
     """Writes a fitted model to ``path`` in the whyline JSON model format."""
-    document = model_to_dict(model, X_train=X_train, feature_names=feature_names)
+    document = model_to_dict(
+        model, X_train=X_train, feature_names=feature_names, class_names=class_names
+    )
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(document, handle, allow_nan=False, separators=(",", ":"))
         handle.write("\n")

@@ -21,8 +21,8 @@ pub enum Task {
 ///
 /// Classifier leaves hold the class distribution (scikit-learn stores fractions); the
 /// prediction is the class index with the largest share, the first on ties. Regressor
-/// leaves hold the mean target. Inputs must be finite (scikit-learn trees trained without
-/// missing values have no missing-value rule).
+/// leaves hold the mean target. NaN inputs follow `missing_go_to_left` when the file has it
+/// (scikit-learn ≥ 1.3), and are rejected otherwise.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecisionTree {
     /// The tree.
@@ -31,14 +31,26 @@ pub struct DecisionTree {
     pub n_features: usize,
     /// Classifier or regressor.
     pub task: Task,
+    /// Whether NaN inputs are allowed: they follow each split's missing rule (scikit-learn
+    /// ≥ 1.3 trees and forests record one); infinite values are rejected either way.
+    pub allows_missing: bool,
     /// Names, labels and training statistics.
     pub info: ModelInfo,
 }
 
 impl DecisionTree {
+    /// Checks a row's length and values (NaN only with a missing rule).
+    pub(crate) fn check(&self, row: &[f32]) -> whyline_core::Result<()> {
+        if self.allows_missing {
+            self.info.check_no_infinity(row, self.n_features)
+        } else {
+            self.info.check_finite(row, self.n_features)
+        }
+    }
+
     /// Predicts one row in the library's terms (class probabilities for classifiers).
     pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
-        self.info.check_finite(row, self.n_features)?;
+        self.check(row)?;
         let leaf = self.tree.leaf_index(row);
         Ok(leaf_prediction(&self.tree, leaf, self.task))
     }
@@ -82,13 +94,13 @@ impl Explainable for DecisionTree {
     }
 
     fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
-        self.info.check_finite(row, self.n_features)?;
+        self.check(row)?;
         let leaf = self.tree.leaf_index(row);
         Ok(leaf_output(&self.tree, leaf, self.task) as f32)
     }
 
     fn explain_into(&self, row: &[f32], path: &mut TreePath) -> whyline_core::Result<f32> {
-        self.info.check_finite(row, self.n_features)?;
+        self.check(row)?;
         let classifier = matches!(self.task, Task::Classification { .. });
         let leaf = self.tree.walk_into(
             row,

@@ -27,14 +27,26 @@ pub struct RandomForest {
     pub n_features: usize,
     /// Classifier or regressor.
     pub task: Task,
+    /// Whether NaN inputs are allowed: they follow each split's missing rule (scikit-learn
+    /// ≥ 1.3 trees and forests record one); infinite values are rejected either way.
+    pub allows_missing: bool,
     /// Names, labels and training statistics.
     pub info: ModelInfo,
 }
 
 impl RandomForest {
+    /// Checks a row's length and values (NaN only with a missing rule).
+    fn check(&self, row: &[f32]) -> whyline_core::Result<()> {
+        if self.allows_missing {
+            self.info.check_no_infinity(row, self.n_features)
+        } else {
+            self.info.check_finite(row, self.n_features)
+        }
+    }
+
     /// Predicts one row in the library's terms (class probabilities for classifiers).
     pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
-        self.info.check_finite(row, self.n_features)?;
+        self.check(row)?;
         Ok(self.predict_from_leaves(|_, tree| tree.leaf_index(row)))
     }
 
@@ -79,7 +91,7 @@ impl RandomForest {
 
     /// The leaf (as the library numbers nodes) each tree reaches: scikit-learn's `apply()`.
     pub fn apply(&self, row: &[f32]) -> crate::Result<Vec<u32>> {
-        self.info.check_finite(row, self.n_features)?;
+        self.check(row)?;
         Ok(self
             .trees
             .iter()
@@ -99,14 +111,14 @@ impl Explainable for RandomForest {
     }
 
     fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
-        self.info.check_finite(row, self.n_features)?;
+        self.check(row)?;
         Ok(self
             .predict_from_leaves(|_, tree| tree.leaf_index(row))
             .value as f32)
     }
 
     fn explain_into(&self, row: &[f32], path: &mut ForestPath) -> whyline_core::Result<f32> {
-        self.info.check_finite(row, self.n_features)?;
+        self.check(row)?;
         let classifier = matches!(self.task, Task::Classification { .. });
         path.tree_paths
             .resize_with(self.trees.len(), TreePath::default);

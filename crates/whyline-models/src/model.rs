@@ -149,7 +149,7 @@ impl Model {
     pub fn apply(&self, row: &[f32]) -> Result<Option<Vec<u32>>> {
         match &self.kind {
             ModelKind::DecisionTree(m) => {
-                m.info.check_finite(row, m.n_features)?;
+                m.check(row)?;
                 let leaf = m.tree.leaf_index(row);
                 Ok(Some(vec![m.tree.nodes.get(leaf).map_or(0, |n| n.id)]))
             }

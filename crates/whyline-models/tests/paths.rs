@@ -166,3 +166,43 @@ fn mlp_input_gradient_matches_finite_differences() {
         }
     }
 }
+
+#[test]
+fn knn_neighbours_equal_kneighbors() {
+    let mut checked = 0;
+    for fixture in fixtures::all() {
+        let Some(neighbors) = fixture.doc.get("neighbors").filter(|n| !n.is_null()) else {
+            continue;
+        };
+        let indices = neighbors["indices"].as_array().unwrap();
+        let distances = neighbors["distances"].as_array().unwrap();
+        for (r, row) in fixture.inputs.iter().enumerate() {
+            let (_, path) = fixture.model.explain_one(row).unwrap();
+            let AnyPath::Knn(path) = path else {
+                panic!("{}: not a KNN path", fixture.name)
+            };
+            let expected: Vec<u32> = indices[r]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u32)
+                .collect();
+            // Tied neighbours (iris has duplicate rows) may come in another order: compare
+            // the sets, and the distances position by position.
+            let (mut ours, mut theirs) = (path.neighbor_indices.clone(), expected);
+            ours.sort_unstable();
+            theirs.sort_unstable();
+            assert_eq!(ours, theirs, "{} row {r}", fixture.name);
+            for (ours, theirs) in path.distances.iter().zip(distances[r].as_array().unwrap()) {
+                let theirs = theirs.as_f64().unwrap();
+                assert!(
+                    (f64::from(*ours) - theirs).abs() <= 1e-6 * theirs.max(1.0),
+                    "{} row {r}: {ours} vs {theirs}",
+                    fixture.name
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 90, "three KNN fixtures of 30 rows");
+}

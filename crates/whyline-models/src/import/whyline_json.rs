@@ -65,30 +65,30 @@ pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
             ModelKind::Linear(linear(body, n_features, n_classes, info, file)?)
         }
         "decision_tree" => {
-            let tree = tree(
-                field(body, "tree", "model", file)?,
-                "model.tree",
-                n_features,
-                1.0,
-                file,
-            )?;
+            let doc = field(body, "tree", "model", file)?;
+            let tree = tree(doc, "model.tree", n_features, 1.0, true, file)?;
             check_values(&tree, task, "model.tree", file)?;
             ModelKind::DecisionTree(DecisionTree {
                 tree,
                 n_features,
                 task,
+                allows_missing: has_missing_rule(doc),
                 info,
             })
         }
         "random_forest" => {
-            let trees = trees(body, n_features, 1.0, file)?;
+            let trees = trees(body, n_features, 1.0, true, file)?;
             for (t, tree) in trees.iter().enumerate() {
                 check_values(tree, task, &format!("model.trees[{t}]"), file)?;
             }
+            let allows_missing = array_field(body, "trees", "model", file)?
+                .iter()
+                .all(has_missing_rule);
             ModelKind::RandomForest(RandomForest {
                 trees,
                 n_features,
                 task,
+                allows_missing,
                 info,
             })
         }
@@ -230,8 +230,43 @@ fn linear(
     })
 }
 
-/// Reads one scikit-learn tree; `scale` multiplies every value (a boosting learning rate).
-fn tree(doc: &Value, path: &str, n_features: usize, scale: f64, file: &str) -> Result<Tree> {
+/// Whether a tree document says where missing values go (`missing_go_to_left`, written by
+/// scikit-learn ≥ 1.3 for trees and forests, which accept NaN at prediction).
+fn has_missing_rule(doc: &Value) -> bool {
+    doc.get("missing_go_to_left").is_some_and(Value::is_array)
+}
+
+/// Thresholds: numbers, or the strings `"inf"` and `"-inf"`.
+fn thresholds(doc: &Value, path: &str, n_nodes: usize, file: &str) -> Result<Vec<f64>> {
+    let items = array_field(doc, "threshold", path, file)?;
+    check_len(items, n_nodes, &format!("{path}.threshold"), file)?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::String(s) if s == "inf" => Ok(f64::INFINITY),
+            Value::String(s) if s == "-inf" => Ok(f64::NEG_INFINITY),
+            other => other.as_f64().ok_or_else(|| {
+                ModelError::malformed(
+                    file,
+                    format!("{path}.threshold[{i}]"),
+                    "expected a number, \"inf\" or \"-inf\"",
+                )
+            }),
+        })
+        .collect()
+}
+
+/// Reads one scikit-learn tree; `scale` multiplies every value (a boosting learning rate);
+/// with `read_missing`, `missing_go_to_left` (when present) gives each split a NaN rule.
+fn tree(
+    doc: &Value,
+    path: &str,
+    n_features: usize,
+    scale: f64,
+    read_missing: bool,
+    file: &str,
+) -> Result<Tree> {
     let n_nodes = usize_field(doc, "n_nodes", path, file)?;
     if n_nodes == 0 {
         return Err(ModelError::malformed(
@@ -253,7 +288,27 @@ fn tree(doc: &Value, path: &str, n_features: usize, scale: f64, file: &str) -> R
     let left = ints("children_left")?;
     let right = ints("children_right")?;
     let feature = ints("feature")?;
-    let threshold = floats("threshold")?;
+    let threshold = thresholds(doc, path, n_nodes, file)?;
+    let missing_left: Option<Vec<bool>> = match doc.get("missing_go_to_left") {
+        Some(Value::Array(items)) if read_missing => {
+            check_len(items, n_nodes, &format!("{path}.missing_go_to_left"), file)?;
+            Some(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| match v {
+                        Value::Bool(b) => Ok(*b),
+                        _ => Err(ModelError::malformed(
+                            file,
+                            format!("{path}.missing_go_to_left[{i}]"),
+                            "expected a boolean",
+                        )),
+                    })
+                    .collect::<Result<_>>()?,
+            )
+        }
+        _ => None,
+    };
     let impurity = floats("impurity")?;
     let samples = ints("n_node_samples")?;
     let weighted = floats("weighted_n_node_samples")?;
@@ -304,8 +359,15 @@ fn tree(doc: &Value, path: &str, n_features: usize, scale: f64, file: &str) -> R
                 threshold: f32_at_or_below(t),
                 test: SplitTest::LessOrEqual,
                 categories: Vec::new(),
-                missing: MissingRule::Reject,
-                default_left: false,
+                missing: if missing_left.is_some() {
+                    MissingRule::NanDefault
+                } else {
+                    MissingRule::Reject
+                },
+                default_left: missing_left
+                    .as_ref()
+                    .and_then(|m| m.get(i).copied())
+                    .unwrap_or(false),
                 left: l,
                 right: r,
             })
@@ -348,7 +410,13 @@ fn tree(doc: &Value, path: &str, n_features: usize, scale: f64, file: &str) -> R
     Ok(tree)
 }
 
-fn trees(body: &Value, n_features: usize, scale: f64, file: &str) -> Result<Vec<Tree>> {
+fn trees(
+    body: &Value,
+    n_features: usize,
+    scale: f64,
+    read_missing: bool,
+    file: &str,
+) -> Result<Vec<Tree>> {
     let docs = array_field(body, "trees", "model", file)?;
     if docs.is_empty() {
         return Err(ModelError::malformed(
@@ -359,7 +427,16 @@ fn trees(body: &Value, n_features: usize, scale: f64, file: &str) -> Result<Vec<
     }
     docs.iter()
         .enumerate()
-        .map(|(t, doc)| tree(doc, &format!("model.trees[{t}]"), n_features, scale, file))
+        .map(|(t, doc)| {
+            tree(
+                doc,
+                &format!("model.trees[{t}]"),
+                n_features,
+                scale,
+                read_missing,
+                file,
+            )
+        })
         .collect()
 }
 
@@ -425,7 +502,8 @@ fn boosting(
             format!("{per_iteration}, expected {expected_groups}"),
         ));
     }
-    let trees = trees(body, n_features, learning_rate, file)?;
+    // scikit-learn's gradient boosting rejects NaN, so its trees get no missing rule.
+    let trees = trees(body, n_features, learning_rate, false, file)?;
     for (t, tree) in trees.iter().enumerate() {
         check_values(tree, Task::Regression, &format!("model.trees[{t}]"), file)?;
     }

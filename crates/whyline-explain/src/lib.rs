@@ -1,5 +1,68 @@
-//! Attributions that are not the model's own path: TreeSHAP, LinearSHAP, KernelSHAP, LIME, integrated gradients and counterfactuals.
+//! Attributions that are not the model's own path: how much each feature pushed one
+//! decision (TreeSHAP, LinearSHAP, KernelSHAP), served per request beside the trace.
 //!
-//! This crate is a placeholder in the workspace until its issue fills it; see
-//! `../shared/design.md` for what it will own.
+//! # Overview
+//!
+//! - [`TreeShap`]: exact path-dependent TreeSHAP for [`DecisionTree`](whyline_models::DecisionTree),
+//!   [`RandomForest`](whyline_models::RandomForest) and
+//!   [`GradientBoosting`](whyline_models::GradientBoosting) from scikit-learn, XGBoost and
+//!   LightGBM, with each library's covers and missing-value routing.
+//! - [`LinearShap`]: `w_j (x_j − E[x_j])` for linear and logistic models.
+//! - [`kernel_shap`]: any model; exact over every coalition up to 16 features, otherwise a
+//!   seeded, unbiased sampled estimate with a standard error per feature.
+//! - [`explain`]: one dispatcher from a [`Model`](whyline_models::Model), a row and
+//!   [`MethodSettings`] to an [`Attribution`], which serializes to JSON (method, settings,
+//!   seed, values, base value, residual) and renders as text.
+//!
+//! # Example
+//!
+//! ```
+//! use whyline_explain::{explain, Background, LinearShapSettings, MethodSettings};
+//! use whyline_models::Model;
+//!
+//! let text = r#"{"format":"whyline-model","format_version":1,
+//!   "model_type":"logistic_regression","task":"classification","n_features":2,
+//!   "feature_names":["age","income"],"class_names":["deny","approve"],
+//!   "model":{"link":"logistic","n_outputs":1,"coef":[-0.5,2.0],"intercept":[0.25]}}"#;
+//! let model = Model::from_bytes(text.as_bytes(), "credit.json")?;
+//! let background = Background::from_rows(&[vec![0.0, 0.0], vec![2.0, 1.0]], 2)?;
+//! let settings = MethodSettings::LinearShap(LinearShapSettings::default());
+//! let attribution = explain(&model, &[1.0, 0.5], &settings, Some(&background))?;
+//! // E[x] = (1, 0.5): the row is the mean, so nothing moved the decision.
+//! assert_eq!(attribution.values, vec![0.0, 0.0]);
+//! assert_eq!(attribution.base_value, 0.75);
+//! assert!(attribution.residual < 1e-12);
+//! assert!(attribution.to_json()["method"] == "linear-shap");
+//! # Ok::<(), whyline_explain::ExplainError>(())
+//! ```
+//!
+//! # Guarantees
+//!
+//! - Every [`Attribution`] carries `residual = |base + Σ values − f(x)|` with `f(x)` taken
+//!   from the model's own prediction, so additivity is checked on every explanation served.
+//! - Determinism (design invariant 1): one thread, fixed summation order, seeded ChaCha8
+//!   sampling; same inputs, settings and seed give the same bits.
+//! - No panics (invariant 5): bad widths, NaN where a model takes none, a method that does
+//!   not fit the model are [`ExplainError`]s.
 #![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod attribution;
+mod background;
+mod error;
+mod explain;
+mod kernel_shap;
+mod linear_shap;
+mod model_output;
+mod quadrature;
+mod settings;
+mod tree_shap;
+
+pub use attribution::{Attribution, ExplainedOutput, OutputSpace};
+pub use background::Background;
+pub use error::{ExplainError, Impossible, Result};
+pub use explain::{explain, training_means};
+pub use kernel_shap::kernel_shap;
+pub use linear_shap::LinearShap;
+pub use settings::{KernelShapSettings, LinearShapSettings, MethodSettings, TreeShapSettings};
+pub use tree_shap::{CoverSource, TreeShap, TreeShapScratch};

@@ -1,0 +1,144 @@
+//! The one error type of `whyline-explain`.
+//!
+//! Every variant carries what a caller needs to act: the method and the model kind that do
+//! not fit, the background row of the wrong width, the constraint that makes a
+//! counterfactual impossible.
+
+use whyline_core::CoreError;
+use whyline_models::ModelError;
+
+/// Result alias used across `whyline-explain`.
+pub type Result<T, E = ExplainError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while explaining a decision.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExplainError {
+    /// The method cannot explain this kind of model (TreeSHAP on a KNN model).
+    #[error("method {method} does not explain a {model} model ({hint})")]
+    MethodDoesNotFit {
+        /// The method asked for.
+        method: &'static str,
+        /// The kind of model it was asked to explain.
+        model: &'static str,
+        /// What would work instead.
+        hint: &'static str,
+    },
+    /// A background row has the wrong number of features.
+    #[error("background set row {row}: {found} features, the model takes {expected}")]
+    BackgroundWidth {
+        /// Row of the background set (0-based).
+        row: usize,
+        /// Features the model takes.
+        expected: usize,
+        /// Features the row has.
+        found: usize,
+    },
+    /// The background set has no rows, and the model has no training means to use instead.
+    #[error("background set is empty and the model carries no training means")]
+    EmptyBackground,
+    /// The explained row has the wrong number of features.
+    #[error("input row: {found} features, the model takes {expected}")]
+    InputWidth {
+        /// Features the model takes.
+        expected: usize,
+        /// Features the row has.
+        found: usize,
+    },
+    /// The explained row holds a value the model cannot take (NaN where the model has no
+    /// missing-value rule, or an infinity).
+    #[error("input row: feature {feature_index} is {value}, which this model cannot take")]
+    InvalidInput {
+        /// The feature.
+        feature_index: usize,
+        /// Its value.
+        value: f32,
+    },
+    /// The explained output does not exist.
+    #[error("output {output} is out of range: the model has {n_outputs} outputs")]
+    OutputOutOfRange {
+        /// The output asked for.
+        output: usize,
+        /// Outputs of the model.
+        n_outputs: usize,
+    },
+    /// A tree node's cover (the weight TreeSHAP splits by) is zero or not finite.
+    #[error("tree {tree}, node {node}: cover {cover} cannot weight its children")]
+    BadCover {
+        /// Tree index in the ensemble.
+        tree: usize,
+        /// Node index in the tree.
+        node: usize,
+        /// The cover found.
+        cover: f64,
+    },
+    /// A setting is outside its domain.
+    #[error("setting {name}: {detail}")]
+    InvalidSetting {
+        /// The setting (`samples`, `steps`, `bounds[3]`).
+        name: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// No counterfactual exists under the constraints.
+    #[error("no counterfactual: {reason}")]
+    ImpossibleCounterfactual {
+        /// Why.
+        reason: Impossible,
+    },
+    /// The model failed on a row the explainer built.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The model rejected a row.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+/// Why a counterfactual cannot exist.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub enum Impossible {
+    /// Every feature that could change the decision is immutable.
+    AllFeaturesImmutable,
+    /// The mutable features, within their bounds, cannot move the decision value past the
+    /// threshold: the best reachable value is `best`, the threshold `threshold`.
+    NotReachable {
+        /// The best decision value reachable within the bounds.
+        best: f64,
+        /// The decision threshold to cross.
+        threshold: f64,
+    },
+    /// The row is already classified as the target.
+    AlreadyTarget,
+    /// No leaf region of the trees that gives the target is compatible with the bounds and
+    /// the immutable features.
+    NoRegion,
+    /// The search found no valid counterfactual within its budget.
+    SearchExhausted {
+        /// Candidates evaluated.
+        evaluated: usize,
+    },
+}
+
+impl std::fmt::Display for Impossible {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Impossible::AllFeaturesImmutable => {
+                write!(f, "every feature that moves the decision is immutable")
+            }
+            Impossible::NotReachable { best, threshold } => write!(
+                f,
+                "within the bounds the decision value reaches at best {best}, short of the threshold {threshold}"
+            ),
+            Impossible::AlreadyTarget => write!(f, "the row already has the target decision"),
+            Impossible::NoRegion => write!(
+                f,
+                "no leaf region giving the target is compatible with the bounds and immutable features"
+            ),
+            Impossible::SearchExhausted { evaluated } => write!(
+                f,
+                "the search evaluated {evaluated} candidates and found none that flips the decision"
+            ),
+        }
+    }
+}

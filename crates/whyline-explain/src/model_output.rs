@@ -1,0 +1,127 @@
+//! Reading one output of a [`Model`] as a number: a class probability, a margin or a
+//! value. Every model-agnostic method (KernelSHAP, LIME, counterfactual search) and every
+//! sum-check goes through here, so they all explain the same quantity.
+
+use whyline_core::Names;
+use whyline_models::{LinearLink, Link, Model, ModelKind, Prediction, Task};
+
+use crate::attribution::OutputSpace;
+use crate::error::{ExplainError, Result};
+
+/// A short name of a model kind for messages.
+pub(crate) fn kind_name(kind: &ModelKind) -> &'static str {
+    match kind {
+        ModelKind::Linear(_) => "linear",
+        ModelKind::DecisionTree(_) => "decision tree",
+        ModelKind::RandomForest(_) => "random forest",
+        ModelKind::GradientBoosting(_) => "gradient boosting",
+        ModelKind::Knn(_) => "KNN",
+        ModelKind::Mlp(_) => "MLP",
+        _ => "unknown",
+    }
+}
+
+/// The class name of an output, where outputs are classes.
+pub(crate) fn class_name(names: &Names, index: usize, space: OutputSpace) -> Option<String> {
+    match space {
+        OutputSpace::Value => None,
+        OutputSpace::Margin | OutputSpace::Probability => names.classes.get(index).cloned(),
+    }
+}
+
+/// Whether the model is a classifier.
+pub(crate) fn is_classifier(model: &Model) -> bool {
+    match model.kind() {
+        ModelKind::Linear(m) => m.link != LinearLink::Identity,
+        ModelKind::DecisionTree(m) => matches!(m.task, Task::Classification { .. }),
+        ModelKind::RandomForest(m) => matches!(m.task, Task::Classification { .. }),
+        ModelKind::GradientBoosting(m) => matches!(m.task, Task::Classification { .. }),
+        ModelKind::Knn(m) => matches!(m.task, Task::Classification { .. }),
+        ModelKind::Mlp(m) => matches!(m.task, Task::Classification { .. }),
+        _ => false,
+    }
+}
+
+/// The space a model-agnostic method explains by default.
+pub(crate) fn default_space(model: &Model) -> OutputSpace {
+    if is_classifier(model) {
+        OutputSpace::Probability
+    } else {
+        OutputSpace::Value
+    }
+}
+
+/// Whether the model has margins distinct from its value (linear decision values, boosted
+/// margins).
+pub(crate) fn has_margin(model: &Model) -> bool {
+    match model.kind() {
+        ModelKind::Linear(_) => true,
+        ModelKind::GradientBoosting(m) => m.link != Link::Identity || m.n_groups() > 1,
+        _ => false,
+    }
+}
+
+/// Number of outputs in a space, read from one prediction.
+pub(crate) fn n_outputs(prediction: &Prediction, space: OutputSpace) -> usize {
+    match space {
+        OutputSpace::Value => 1,
+        OutputSpace::Margin => prediction.raw.len(),
+        OutputSpace::Probability => prediction.probabilities.as_ref().map_or(0, Vec::len),
+    }
+}
+
+/// One output of a prediction.
+pub(crate) fn read(prediction: &Prediction, space: OutputSpace, index: usize) -> f64 {
+    match space {
+        OutputSpace::Value => prediction.value,
+        OutputSpace::Margin => prediction.raw.get(index).copied().unwrap_or(f64::NAN),
+        OutputSpace::Probability => prediction
+            .probabilities
+            .as_ref()
+            .and_then(|p| p.get(index).copied())
+            .unwrap_or(f64::NAN),
+    }
+}
+
+/// Resolves the explained output and space for a row: checks the space fits the model and
+/// the index is in range; `None` picks the predicted class (classifiers) or 0.
+pub(crate) fn resolve(
+    model: &Model,
+    row: &[f32],
+    space: Option<OutputSpace>,
+    output: Option<usize>,
+) -> Result<(OutputSpace, usize, Prediction)> {
+    let prediction = model.predict(row)?;
+    let space = space.unwrap_or_else(|| default_space(model));
+    if space == OutputSpace::Margin && !has_margin(model) {
+        return Err(ExplainError::InvalidSetting {
+            name: "space".into(),
+            detail: format!(
+                "a {} model has no margin; explain its probability or value",
+                kind_name(model.kind())
+            ),
+        });
+    }
+    if space == OutputSpace::Probability && prediction.probabilities.is_none() {
+        return Err(ExplainError::InvalidSetting {
+            name: "space".into(),
+            detail: format!(
+                "a {} regressor has no probabilities",
+                kind_name(model.kind())
+            ),
+        });
+    }
+    let n = n_outputs(&prediction, space);
+    let index = match output {
+        Some(index) => index,
+        None if space == OutputSpace::Probability || n > 1 => prediction.value as usize,
+        None => 0,
+    };
+    if index >= n {
+        return Err(ExplainError::OutputOutOfRange {
+            output: index,
+            n_outputs: n,
+        });
+    }
+    Ok((space, index, prediction))
+}

@@ -1,0 +1,87 @@
+//! [`MethodSettings`]: which method to run and with what, in a form that serializes into
+//! every explanation (so the explanation itself says how it was made) and that a CLI can
+//! build from flags.
+
+use serde::{Deserialize, Serialize};
+
+use crate::attribution::OutputSpace;
+
+/// A method and its settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum MethodSettings {
+    /// Exact path-dependent TreeSHAP.
+    TreeShap(TreeShapSettings),
+    /// LinearSHAP, `w_j (x_j − E[x_j])`.
+    LinearShap(LinearShapSettings),
+    /// KernelSHAP: exact enumeration, or a seeded sampled estimate.
+    KernelShap(KernelShapSettings),
+}
+
+impl MethodSettings {
+    /// The method's CLI name (`tree-shap`, `linear-shap`, `kernel-shap`).
+    pub fn method_name(&self) -> &'static str {
+        match self {
+            MethodSettings::TreeShap(_) => "tree-shap",
+            MethodSettings::LinearShap(_) => "linear-shap",
+            MethodSettings::KernelShap(_) => "kernel-shap",
+        }
+    }
+
+    /// The seed, for the methods that sample.
+    pub fn seed(&self) -> Option<u64> {
+        match self {
+            MethodSettings::KernelShap(s) => Some(s.seed),
+            MethodSettings::TreeShap(_) | MethodSettings::LinearShap(_) => None,
+        }
+    }
+}
+
+/// Settings of [`MethodSettings::TreeShap`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TreeShapSettings {
+    /// Output to explain; `None` explains the predicted class (classifiers) or output 0.
+    pub output: Option<usize>,
+}
+
+/// Settings of [`MethodSettings::LinearShap`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LinearShapSettings {
+    /// Output to explain; `None` explains the predicted class (multinomial) or output 0.
+    pub output: Option<usize>,
+    /// Explain the probability instead of the margin (logistic models): the margin values
+    /// rescaled so they add up to `p(x) − p(E[x])` (not exact Shapley values of the
+    /// probability, which are not linear; see the module docs).
+    pub probability: bool,
+}
+
+/// Settings of [`MethodSettings::KernelShap`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KernelShapSettings {
+    /// Output to explain; `None` explains the predicted class (classifiers) or output 0.
+    pub output: Option<usize>,
+    /// The space explained; `None`: probabilities for classifiers, values for regressors.
+    pub space: Option<OutputSpace>,
+    /// Enumerate every coalition when the model has at most this many features.
+    pub max_exact_features: usize,
+    /// Coalitions sampled otherwise (besides the empty and the full one).
+    pub samples: usize,
+    /// Seed of the sampler.
+    pub seed: u64,
+}
+
+impl Default for KernelShapSettings {
+    fn default() -> Self {
+        KernelShapSettings {
+            output: None,
+            space: None,
+            max_exact_features: 16,
+            samples: 2048,
+            seed: 0,
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! whyline-explain integration tests: every expected value comes from an outside oracle
+//! (shap, brute-force enumeration), never from the code under test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod errors;
+mod kernel_shap;
+mod linear_shap;
+mod tree_shap;

@@ -1,0 +1,249 @@
+//! TreeSHAP against shap.TreeExplainer (XGBoost's and LightGBM's own TreeSHAP behind it)
+//! and against brute-force enumeration of the path-dependent game.
+
+use whyline_core::Explainable;
+use whyline_explain::{OutputSpace, TreeShap};
+use whyline_models::{Model, ModelKind, Task, Tree};
+
+use crate::common::*;
+
+const SKLEARN: &[&str] = &[
+    "sk_tree_clf_iris",
+    "sk_tree_reg_diabetes",
+    "sk_tree_clf_classification",
+    "sk_rf_clf_wine",
+    "sk_rf_reg_diabetes",
+    "sk_gb_clf_breast_cancer",
+    "sk_gb_reg_diabetes",
+];
+const XGBOOST: &[&str] = &[
+    "xgb_reg_squarederror_diabetes",
+    "xgb_reg_logistic_diabetes",
+    "xgb_binary_logistic_breast_cancer_missing",
+    "xgb_multi_softprob_iris",
+    "xgb_multi_softmax_wine",
+];
+const LIGHTGBM: &[&str] = &[
+    "lgb_regression_diabetes",
+    "lgb_binary_breast_cancer",
+    "lgb_multiclass_iris",
+    "lgb_binary_missing_breast_cancer",
+    "lgb_regression_zero_as_missing",
+    "lgb_binary_categorical",
+];
+
+/// Compares with shap; `tolerance(scale)` bounds |ours − shap| where scale is max(1, |f(x)|)
+/// for scikit-learn (relative 1e-9) and |f(x)| for the float32 libraries. Returns the
+/// largest error relative to the scale.
+fn check_against_shap(name: &str, relative: f64) -> f64 {
+    let fixture = explain_fixture(&format!("{name}.shap.json"));
+    let model = model(fixture["model"].as_str().unwrap());
+    let explainer = TreeShap::new(&model).unwrap();
+    let expected_base = floats(&fixture["expected_value"]);
+    let expected = values3(&fixture["values"]);
+    let mut worst = 0.0f64;
+    for (r, row) in rows(&fixture["rows"]).iter().enumerate() {
+        let ours = explainer.shap_values(row).unwrap();
+        assert_eq!(ours.len(), expected[r].len(), "{name}: outputs");
+        for (k, (ours_k, shap_k)) in ours.iter().zip(&expected[r]).enumerate() {
+            let attribution = explainer.explain(row, Some(k)).unwrap();
+            let scale = attribution.prediction.abs().max(1e-2);
+            let scale = if name.starts_with("sk_") {
+                scale.max(1.0)
+            } else {
+                scale
+            };
+            let base_error = (explainer.base_values()[k] - expected_base[k]).abs() / scale;
+            assert!(
+                base_error <= relative,
+                "{name} output {k}: base {} vs shap {}",
+                explainer.base_values()[k],
+                expected_base[k]
+            );
+            for (j, (a, b)) in ours_k.iter().zip(shap_k).enumerate() {
+                let error = (a - b).abs() / scale;
+                worst = worst.max(error);
+                assert!(
+                    error <= relative,
+                    "{name} row {r} output {k} feature {j}: ours {a} shap {b} (f(x) {})",
+                    attribution.prediction
+                );
+            }
+            assert!(
+                attribution.residual / scale <= relative,
+                "{name} row {r} output {k}: residual {}",
+                attribution.residual
+            );
+        }
+    }
+    worst
+}
+
+#[test]
+fn sklearn_trees_forests_and_boosting_match_shap_within_1e_9() {
+    for name in SKLEARN {
+        let worst = check_against_shap(name, 1e-9);
+        assert!(worst <= 1e-9, "{name}: {worst}");
+    }
+}
+
+#[test]
+fn xgboost_matches_its_own_tree_shap_within_1e_5_of_the_margin() {
+    for name in XGBOOST {
+        check_against_shap(name, 1e-5);
+    }
+}
+
+#[test]
+fn lightgbm_matches_its_own_tree_shap_within_1e_5_of_the_margin() {
+    for name in LIGHTGBM {
+        check_against_shap(name, 1e-5);
+    }
+}
+
+type LeafFn<'a> = Box<dyn Fn(usize) -> Vec<f64> + 'a>;
+
+/// The trees of a model with the scale, output offset and leaf values TreeSHAP explains.
+fn ensemble(model: &Model) -> (Vec<(&Tree, usize, LeafFn<'_>)>, Vec<f64>) {
+    fn forest_leaf(t: &Tree, task: Task, scale: f64) -> Box<dyn Fn(usize) -> Vec<f64> + '_> {
+        Box::new(move |leaf: usize| -> Vec<f64> {
+            let v = t.node_values(leaf);
+            match task {
+                Task::Classification { .. } => {
+                    let total: f64 = v.iter().sum();
+                    v.iter().map(|x| x / total * scale).collect()
+                }
+                Task::Regression => vec![v[0] * scale],
+            }
+        })
+    }
+    match model.kind() {
+        ModelKind::DecisionTree(m) => {
+            let n = match m.task {
+                Task::Classification { n_classes } => n_classes,
+                Task::Regression => 1,
+            };
+            (
+                vec![(&m.tree, 0, forest_leaf(&m.tree, m.task, 1.0))],
+                vec![0.0; n],
+            )
+        }
+        ModelKind::RandomForest(m) => {
+            let n = match m.task {
+                Task::Classification { n_classes } => n_classes,
+                Task::Regression => 1,
+            };
+            let scale = 1.0 / m.trees.len() as f64;
+            (
+                m.trees
+                    .iter()
+                    .map(|t| (t, 0, forest_leaf(t, m.task, scale)))
+                    .collect(),
+                vec![0.0; n],
+            )
+        }
+        ModelKind::GradientBoosting(m) => (
+            m.trees
+                .iter()
+                .zip(&m.tree_groups)
+                .map(|(t, &g)| {
+                    let f: Box<dyn Fn(usize) -> Vec<f64>> =
+                        Box::new(move |leaf| vec![t.node_value(leaf)]);
+                    (t, g as usize, f)
+                })
+                .collect(),
+            m.base_score.clone(),
+        ),
+        _ => panic!("not a tree model"),
+    }
+}
+
+fn brute_force(model: &Model, row: &[f32]) -> Vec<Vec<f64>> {
+    let m = model.n_features();
+    let (trees, base) = ensemble(model);
+    let k = base.len();
+    let mut v = vec![vec![0.0; 1 << m]; k];
+    for mask in 0..(1usize << m) {
+        let in_s = |j: usize| mask >> j & 1 == 1;
+        let mut total = base.clone();
+        for (tree, offset, leaf) in &trees {
+            let e = conditional_expectation(tree, model.format(), row, &in_s, leaf.as_ref());
+            for (i, x) in e.iter().enumerate() {
+                total[offset + i] += x;
+            }
+        }
+        for (out, t) in v.iter_mut().zip(total) {
+            out[mask] = t;
+        }
+    }
+    v.iter().map(|vk| brute_force_shapley(m, vk)).collect()
+}
+
+#[test]
+fn every_importer_matches_brute_force_enumeration_of_the_path_dependent_game() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "sk_tree_clf_iris.whyline.json",
+            "sk_tree_clf_iris.expected.json",
+        ),
+        (
+            "sk_gb_clf_iris.whyline.json",
+            "sk_gb_clf_iris.expected.json",
+        ),
+        (
+            "sk_rf_reg_diabetes.whyline.json",
+            "sk_rf_reg_diabetes.expected.json",
+        ),
+        (
+            "xgb_multi_softprob_iris.xgb.json",
+            "xgb_multi_softprob_iris.expected.json",
+        ),
+        (
+            "xgb_reg_squarederror_diabetes.xgb.json",
+            "xgb_reg_squarederror_diabetes.expected.json",
+        ),
+        (
+            "lgb_multiclass_iris.lgb.txt",
+            "lgb_multiclass_iris.expected.json",
+        ),
+        (
+            "lgb_binary_categorical.lgb.txt",
+            "lgb_binary_categorical.expected.json",
+        ),
+    ];
+    for (file, expected) in cases {
+        let model = model(file);
+        let explainer = TreeShap::new(&model).unwrap();
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../whyline-models/tests/fixtures")
+            .join(expected);
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for row in rows(&fixture["inputs"]).iter().take(4) {
+            let oracle = brute_force(&model, row);
+            let ours = explainer.shap_values(row).unwrap();
+            for (k, (a, b)) in ours.iter().zip(&oracle).enumerate() {
+                for (j, (x, y)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (x - y).abs() <= 1e-10 * (1.0 + y.abs()),
+                        "{file} output {k} feature {j}: ours {x} brute force {y}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn classifier_forests_explain_probabilities_and_boosting_explains_margins() {
+    let forest = model("sk_rf_clf_wine.whyline.json");
+    assert_eq!(
+        TreeShap::new(&forest).unwrap().space(),
+        OutputSpace::Probability
+    );
+    let boosted = model("xgb_binary_logistic_breast_cancer_missing.xgb.json");
+    assert_eq!(
+        TreeShap::new(&boosted).unwrap().space(),
+        OutputSpace::Margin
+    );
+}

@@ -1,0 +1,194 @@
+"""Oracle fixtures for crates/whyline-explain: shap (TreeExplainer, LinearExplainer,
+KernelExplainer) values for the committed model fixtures of whyline-models.
+
+Usage (from the repository root)::
+
+    python3 -m venv python/.venv-explain
+    python/.venv-explain/bin/pip install -r python/requirements-explain.txt
+    python/.venv-explain/bin/python python/make_explain_fixtures.py [--out DIR] [--rows N]
+
+Models are not copied: XGBoost and LightGBM boosters are read from
+crates/whyline-models/tests/fixtures/, and the scikit-learn models are re-fitted with the
+exact recipes of python/make_model_fixtures.py (the script checks that the re-fitted model
+predicts exactly what the committed NAME.expected.json says, so it is the same model).
+
+Each NAME.shap.json holds:
+
+    model           model file name in crates/whyline-models/tests/fixtures/
+    method          tree_path_dependent | linear | kernel
+    output          margin | probability | value  (what the values explain)
+    rows            the explained rows (float32 values, NaN as null)
+    values          [row][output][feature] attributions
+    expected_value  [output] shap's base value
+    background      rows of the background set (linear, kernel)
+    library         versions of shap and the model's library
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import shap
+import sklearn
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+import make_model_fixtures as mmf  # noqa: E402
+
+MODELS = os.path.join(here, "..", "crates", "whyline-models", "tests", "fixtures")
+
+
+def rows_json(X):
+    return [[None if np.isnan(v) else float(np.float32(v)) for v in row] for row in np.asarray(X, dtype=np.float64)]
+
+
+def as_row_output_feature(values, n_rows, n_features):
+    """shap returns (n, M), (n, M, K) or a list of K (n, M): normalise to [row][output][feature]."""
+    if isinstance(values, list):
+        arr = np.stack([np.asarray(v) for v in values], axis=-1)
+    else:
+        arr = np.asarray(values)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    assert arr.shape[0] == n_rows and arr.shape[1] == n_features, arr.shape
+    return np.transpose(arr, (0, 2, 1)).astype(np.float64).tolist()
+
+
+def expected_list(e):
+    return np.atleast_1d(np.asarray(e, dtype=np.float64)).tolist()
+
+
+def write(out, name, doc):
+    doc["library"]["shap"] = shap.__version__
+    with open(os.path.join(out, f"{name}.shap.json"), "w", encoding="utf-8") as h:
+        json.dump(doc, h, allow_nan=False, separators=(",", ":"))
+        h.write("\n")
+
+
+def refit_sklearn():
+    """Re-runs make_model_fixtures' scikit-learn recipes, keeping the fitted models."""
+    fitted = {}
+
+    def capture(out_dir, name, model, X_tr, y_tr, X_te, names):
+        model.fit(X_tr, y_tr)
+        with open(os.path.join(MODELS, f"{name}.expected.json"), encoding="utf-8") as h:
+            expected = json.load(h)
+        pred = np.asarray(model.predict(X_te), dtype=np.float64)
+        assert np.array_equal(pred, np.asarray(expected["predict"], dtype=np.float64)), name
+        fitted[name] = (model, np.asarray(X_tr, dtype=np.float64), np.asarray(X_te, dtype=np.float64))
+
+    mmf.sk = capture
+    mmf.sklearn_models(None, 30)
+    return fitted
+
+
+def tree_fixtures(out, rows, fitted):
+    # shap 0.51 rejects multiclass GradientBoostingClassifier (sk_gb_clf_iris): the Rust
+    # tests check that one against brute-force enumeration only.
+    sk_lib = {"name": "scikit-learn", "version": sklearn.__version__}
+    for name, output in [
+        ("sk_tree_clf_iris", "probability"),
+        ("sk_tree_reg_diabetes", "value"),
+        ("sk_tree_clf_classification", "probability"),
+        ("sk_rf_clf_wine", "probability"),
+        ("sk_rf_reg_diabetes", "value"),
+        ("sk_gb_clf_breast_cancer", "margin"),
+        ("sk_gb_reg_diabetes", "margin"),
+    ]:
+        model, _, X_te = fitted[name]
+        X = X_te[:rows]
+        explainer = shap.TreeExplainer(model)
+        values = explainer.shap_values(X, check_additivity=True)
+        write(out, name, {
+            "model": f"{name}.whyline.json", "method": "tree_path_dependent", "output": output,
+            "rows": rows_json(X), "values": as_row_output_feature(values, len(X), X.shape[1]),
+            "expected_value": expected_list(explainer.expected_value), "library": dict(sk_lib),
+        })
+
+    import xgboost as xgb
+    for name in ["xgb_reg_squarederror_diabetes", "xgb_reg_logistic_diabetes",
+                 "xgb_binary_logistic_breast_cancer_missing", "xgb_multi_softprob_iris",
+                 "xgb_multi_softmax_wine"]:
+        booster = xgb.Booster(model_file=os.path.join(MODELS, f"{name}.xgb.json"))
+        with open(os.path.join(MODELS, f"{name}.expected.json"), encoding="utf-8") as h:
+            X = np.array([[np.nan if v is None else v for v in r] for r in json.load(h)["inputs"]], dtype=np.float32)[:rows]
+        explainer = shap.TreeExplainer(booster)
+        values = explainer.shap_values(X)
+        write(out, name, {
+            "model": f"{name}.xgb.json", "method": "tree_path_dependent", "output": "margin",
+            "rows": rows_json(X), "values": as_row_output_feature(values, len(X), X.shape[1]),
+            "expected_value": expected_list(explainer.expected_value),
+            "library": {"name": "xgboost", "version": xgb.__version__},
+        })
+
+    import lightgbm as lgb
+    for name in ["lgb_regression_diabetes", "lgb_binary_breast_cancer", "lgb_multiclass_iris",
+                 "lgb_binary_missing_breast_cancer", "lgb_regression_zero_as_missing",
+                 "lgb_binary_categorical"]:
+        booster = lgb.Booster(model_file=os.path.join(MODELS, f"{name}.lgb.txt"))
+        with open(os.path.join(MODELS, f"{name}.expected.json"), encoding="utf-8") as h:
+            X = np.array([[np.nan if v is None else v for v in r] for r in json.load(h)["inputs"]], dtype=np.float64)[:rows]
+        explainer = shap.TreeExplainer(booster)
+        values = explainer.shap_values(X)
+        write(out, name, {
+            "model": f"{name}.lgb.txt", "method": "tree_path_dependent", "output": "margin",
+            "rows": rows_json(X), "values": as_row_output_feature(values, len(X), X.shape[1]),
+            "expected_value": expected_list(explainer.expected_value),
+            "library": {"name": "lightgbm", "version": lgb.__version__},
+        })
+
+
+def linear_fixtures(out, rows, fitted, n_background):
+    sk_lib = {"name": "scikit-learn", "version": sklearn.__version__}
+    for name in ["sk_linreg_diabetes", "sk_logreg_breast_cancer", "sk_ridge_regression",
+                 "sk_logreg_iris"]:
+        model, X_tr, X_te = fitted[name]
+        background = X_tr[:n_background]
+        X = X_te[:rows]
+        explainer = shap.LinearExplainer(model, background)
+        values = explainer.shap_values(X)
+        write(out, f"{name}.linear", {
+            "model": f"{name}.whyline.json", "method": "linear", "output": "margin",
+            "rows": rows_json(X), "background": rows_json(background),
+            "values": as_row_output_feature(values, len(X), X.shape[1]),
+            "expected_value": expected_list(explainer.expected_value), "library": dict(sk_lib),
+        })
+
+
+def kernel_fixtures(out, rows, fitted, n_background):
+    """KernelExplainer with every coalition enumerated (nsamples >= 2^M) and l1_reg=False."""
+    sk_lib = {"name": "scikit-learn", "version": sklearn.__version__}
+    for name, output in [("sk_knn_clf_iris", "probability"), ("sk_knn_reg_diabetes", "value"),
+                         ("sk_mlp_clf_wine", "probability"), ("sk_tree_clf_iris", "probability")]:
+        model, X_tr, X_te = fitted[name]
+        background = X_tr[:n_background]
+        X = X_te[:rows]
+        f = model.predict_proba if output == "probability" else model.predict
+        explainer = shap.KernelExplainer(f, background)
+        m = X.shape[1]
+        values = explainer.shap_values(X, nsamples=2 ** m + 2 * m, l1_reg=False, silent=True)
+        write(out, f"{name}.kernel", {
+            "model": f"{name}.whyline.json", "method": "kernel", "output": output,
+            "rows": rows_json(X), "background": rows_json(background),
+            "values": as_row_output_feature(values, len(X), m),
+            "expected_value": expected_list(explainer.expected_value), "library": dict(sk_lib),
+        })
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_out = os.path.join(here, "..", "crates", "whyline-explain", "tests", "fixtures")
+    parser.add_argument("--out", default=default_out)
+    parser.add_argument("--rows", type=int, default=8)
+    parser.add_argument("--background", type=int, default=20)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    fitted = refit_sklearn()
+    tree_fixtures(args.out, args.rows, fitted)
+    linear_fixtures(args.out, args.rows, fitted, args.background)
+    kernel_fixtures(args.out, 3, fitted, 5)
+
+
+if __name__ == "__main__":
+    main()

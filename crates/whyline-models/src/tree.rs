@@ -106,7 +106,9 @@ impl Tree {
         if self.nodes.is_empty() {
             return Err(("nodes".into(), "the tree has no nodes".into()));
         }
-        if self.n_values == 0 || self.values.len() != self.nodes.len() * self.n_values {
+        if self.n_values == 0
+            || Some(self.values.len()) != self.nodes.len().checked_mul(self.n_values)
+        {
             return Err((
                 "values".into(),
                 format!(

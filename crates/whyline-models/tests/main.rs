@@ -14,3 +14,4 @@ mod determinism;
 mod exactness;
 mod fixtures;
 mod paths;
+mod robustness;

@@ -248,7 +248,9 @@ fn tree(block: &HashMap<&str, &str>, t: usize, n_features: usize, file: &str) ->
         ));
     }
     let n_internal = n_leaves - 1;
-    let n_nodes = n_internal + n_leaves;
+    let n_nodes = n_internal
+        .checked_add(n_leaves)
+        .ok_or_else(|| ModelError::malformed(file, field("num_leaves"), "too large"))?;
     let leaf_value: Vec<f64> = numbers(block, "leaf_value", n_leaves, t, file)?;
     if let Some(i) = leaf_value.iter().position(|v| !v.is_finite()) {
         return Err(ModelError::malformed(

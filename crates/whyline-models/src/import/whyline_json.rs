@@ -218,7 +218,12 @@ fn linear(
         ));
     }
     let coefficients = f64_array(body, "coef", "model", file)?;
-    check_len(&coefficients, n_outputs * n_features, "model.coef", file)?;
+    check_len(
+        &coefficients,
+        product(n_outputs, n_features, "model.coef", file)?,
+        "model.coef",
+        file,
+    )?;
     let intercepts = f64_array(body, "intercept", "model", file)?;
     check_len(&intercepts, n_outputs, "model.intercept", file)?;
     Ok(LinearModel {
@@ -228,6 +233,12 @@ fn linear(
         link,
         info,
     })
+}
+
+/// `a × b` for an expected array length, or an error naming the field when it overflows.
+fn product(a: usize, b: usize, field: &str, file: &str) -> Result<usize> {
+    a.checked_mul(b)
+        .ok_or_else(|| ModelError::malformed(file, field, format!("{a} × {b} entries overflow")))
 }
 
 /// Whether a tree document says where missing values go (`missing_go_to_left`, written by
@@ -314,7 +325,12 @@ fn tree(
     let weighted = floats("weighted_n_node_samples")?;
     let n_values = usize_field(doc, "n_values", path, file)?;
     let mut values = f64_array(doc, "value", path, file)?;
-    check_len(&values, n_nodes * n_values, &format!("{path}.value"), file)?;
+    check_len(
+        &values,
+        product(n_nodes, n_values, &format!("{path}.value"), file)?,
+        &format!("{path}.value"),
+        file,
+    )?;
     if n_values == 0 {
         return Err(ModelError::malformed(
             file,
@@ -561,7 +577,12 @@ fn knn(
         ));
     }
     let samples = f64_array(body, "fit_X", "model", file)?;
-    check_len(&samples, n_samples * n_features, "model.fit_X", file)?;
+    check_len(
+        &samples,
+        product(n_samples, n_features, "model.fit_X", file)?,
+        "model.fit_X",
+        file,
+    )?;
     let targets = f64_array(body, "fit_y", "model", file)?;
     check_len(&targets, n_samples, "model.fit_y", file)?;
     if let Task::Classification { n_classes } = task
@@ -643,7 +664,7 @@ fn mlp(body: &Value, n_features: usize, task: Task, info: ModelInfo, file: &str)
         let weights = f64_array(doc, "weights", &path, file)?;
         check_len(
             &weights,
-            n_inputs * n_outputs,
+            product(n_inputs, n_outputs, &format!("{path}.weights"), file)?,
             &format!("{path}.weights"),
             file,
         )?;

@@ -1,1 +1,29 @@
 //! In-memory and streaming collectors of decision traces.
+//!
+//! # Overview
+//!
+//! - [`RingCollector`] keeps the last `N` traces in memory and allocates nothing once warm:
+//!   for a live view of recent decisions at a few nanoseconds per trace. Its slots are filled
+//!   through [`RingSlot`], a capacity-reusing copy implemented for every path type.
+//! - [`StreamCollector`] queues each trace's APRT record to a background thread that writes
+//!   APRT records or JSON lines to any `Write`; built by [`StreamCollectorBuilder`], with a
+//!   [`Backpressure`] policy for a full queue and [`StreamStats`] counting everything.
+//! - [`conformance`] holds the checks every [`TraceCollector`](whyline_core::TraceCollector)
+//!   implementation must pass, written once and run against each collector.
+//!
+//! Errors are [`CollectorError`]; through the `TraceCollector` methods they arrive wrapped in
+//! [`CoreError::Collector`](whyline_core::CoreError::Collector).
+
+pub mod conformance;
+mod error;
+mod ring;
+mod slot;
+mod stream;
+mod writer;
+
+pub use error::CollectorError;
+pub use ring::RingCollector;
+pub use slot::RingSlot;
+pub use stream::{
+    Backpressure, StreamCollector, StreamCollectorBuilder, StreamFormat, StreamStats,
+};

@@ -1,0 +1,346 @@
+//! The ring collector: the last `N` traces in memory, allocation-free once warm.
+//!
+//! A ring keeps the most recent decisions of a model for inspection (an incident, a dashboard)
+//! at a cost small enough to leave on in production. Its capacity is a const generic, so a
+//! `RingCollector<LinearPath, 4096>` is sized where it is declared, and a record never grows
+//! anything: when the ring is full the oldest trace is overwritten in place.
+//!
+//! # Allocation
+//!
+//! Slots are `DecisionTrace<P>` values whose vectors are reused: recording copies the trace
+//! into a slot with [`RingSlot::clone_into_slot`], which keeps the slot's heap capacity. So
+//! once every slot has held a trace at least as large as the next one, recording allocates
+//! nothing. The first pass through the ring clones each trace into a fresh slot, which does
+//! allocate (one vector per slot for a [`LinearPath`](whyline_core::LinearPath));
+//! [`RingCollector::with_template`] builds all `N` slots up front from a template trace, so
+//! that even the first pass allocates nothing when traces are no larger than the template.
+//!
+//! # Locking
+//!
+//! `record` takes `&self`, so the ring sits behind a [`std::sync::Mutex`]. This is the
+//! cheapest sound scheme here: uncontended, the futex-based mutex costs one compare-and-swap
+//! to lock and one swap to unlock, the same as a spin lock, and a contended waiter sleeps
+//! instead of spinning on the other core. A lock-free ring of non-`Copy` slots needs
+//! `unsafe` (forbidden in this crate) or per-slot locks, which make a consistent iteration over
+//! the last n traces impossible. A panic while the lock is held (in a visitor passed to
+//! [`RingCollector::for_each_recent`], say) poisons it; every later call then returns
+//! [`CollectorError::Poisoned`] instead of panicking.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use whyline_core::{CollectorStats, DecisionTrace, RecordOutcome, TraceCollector};
+
+use super::error::CollectorError;
+use super::slot::RingSlot;
+
+/// Keeps the last `N` decision traces in memory, overwriting the oldest; allocation-free after
+/// construction (see the [module docs](self) for when the first pass allocates).
+///
+/// Outcomes are always [`RecordOutcome::Stored`]; `len` is the fill (at most `N`) and
+/// `stats().recorded` counts every trace ever recorded, so `recorded - len` were overwritten.
+///
+/// ```
+/// use whyline_core::{DecisionTrace, LinearPath, TraceCollector};
+/// use whyline_ledger::collector::RingCollector;
+///
+/// let template = DecisionTrace {
+///     timestamp_ns: 0,
+///     sequence: 0,
+///     input_hash: 0,
+///     output: 0.0,
+///     latency_ns: 0,
+///     path: LinearPath { contributions: vec![0.0; 8], ..LinearPath::default() },
+/// };
+/// // All 4 slots are built now, so no record below allocates.
+/// let ring: RingCollector<LinearPath, 4> = RingCollector::with_template(&template);
+/// let mut trace = template.clone();
+/// for sequence in 0..10 {
+///     trace.sequence = sequence;
+///     ring.record(&trace)?;
+/// }
+/// assert_eq!(ring.len(), 4);
+/// assert_eq!(ring.stats().recorded, 10);
+///
+/// let mut newest_first = Vec::new();
+/// ring.for_each_recent(2, |t| newest_first.push(t.sequence))?;
+/// assert_eq!(newest_first, [8, 9], "oldest of the two first");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct RingCollector<P, const N: usize> {
+    state: Mutex<RingState<P>>,
+}
+
+struct RingState<P> {
+    /// The traces held, oldest at the front; never longer than `N`, allocated with room for
+    /// `N` so pushing never reallocates.
+    traces: VecDeque<DecisionTrace<P>>,
+    /// Warmed slots not yet in use (from [`RingCollector::with_template`] or
+    /// [`RingCollector::clear`]); capacity `N`.
+    spare: Vec<DecisionTrace<P>>,
+    /// Every trace ever recorded.
+    recorded: u64,
+}
+
+impl<P: RingSlot, const N: usize> RingCollector<P, N> {
+    const CAPACITY_IS_POSITIVE: () = assert!(N > 0, "a RingCollector needs a capacity N > 0");
+
+    /// An empty ring of `N` slots. The first trace recorded into each slot is cloned (one
+    /// allocation per vector in the path); later traces reuse the slot.
+    pub fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CAPACITY_IS_POSITIVE;
+        RingCollector {
+            state: Mutex::new(RingState {
+                traces: VecDeque::with_capacity(N),
+                spare: Vec::with_capacity(N),
+                recorded: 0,
+            }),
+        }
+    }
+
+    /// An empty ring whose `N` slots are built now as copies of `template`, so that recording
+    /// traces no larger than the template never allocates, not even on the first pass.
+    pub fn with_template(template: &DecisionTrace<P>) -> Self {
+        let ring = Self::new();
+        let spare: Vec<DecisionTrace<P>> = (0..N).map(|_| template.clone()).collect();
+        // A fresh mutex cannot be poisoned; `into_inner` on the poison error is still correct.
+        ring.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .spare = spare;
+        ring
+    }
+
+    /// The number of slots, `N`.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Calls `visit` on each of the last `n` traces (fewer if the ring holds fewer), oldest
+    /// first, and returns how many it visited. Allocates nothing; the ring is locked while
+    /// `visit` runs, so recording threads wait: keep `visit` short.
+    pub fn for_each_recent(
+        &self,
+        n: usize,
+        mut visit: impl FnMut(&DecisionTrace<P>),
+    ) -> Result<usize, CollectorError> {
+        let state = self.lock()?;
+        let held = state.traces.len();
+        let count = n.min(held);
+        for trace in state.traces.range(held - count..) {
+            visit(trace);
+        }
+        Ok(count)
+    }
+
+    /// Copies of the last `n` traces, oldest first. Allocates; use
+    /// [`for_each_recent`](Self::for_each_recent) on a hot path.
+    pub fn recent(&self, n: usize) -> Result<Vec<DecisionTrace<P>>, CollectorError> {
+        let mut out = Vec::with_capacity(n.min(N));
+        self.for_each_recent(n, |trace| out.push(trace.clone()))?;
+        Ok(out)
+    }
+
+    /// Empties the ring, keeping its slots warm for reuse. The `recorded` counter is kept.
+    pub fn clear(&self) -> Result<(), CollectorError> {
+        let mut state = self.lock()?;
+        let RingState { traces, spare, .. } = &mut *state;
+        spare.extend(traces.drain(..));
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, RingState<P>>, CollectorError> {
+        self.state
+            .lock()
+            .map_err(|_| CollectorError::Poisoned { collector: "ring" })
+    }
+
+    /// The counters, readable even from a poisoned lock (a panic cannot leave them torn).
+    fn counters(&self) -> (u64, u64) {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        (state.recorded, state.traces.len() as u64)
+    }
+}
+
+impl<P: RingSlot, const N: usize> Default for RingCollector<P, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<P, const N: usize> std::fmt::Debug for RingCollector<P, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("RingCollector")
+            .field("capacity", &N)
+            .field("len", &state.traces.len())
+            .field("recorded", &state.recorded)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Copies `source` into `slot`, reusing the slot's heap capacity.
+fn clone_trace_into<P: RingSlot>(source: &DecisionTrace<P>, slot: &mut DecisionTrace<P>) {
+    slot.timestamp_ns = source.timestamp_ns;
+    slot.sequence = source.sequence;
+    slot.input_hash = source.input_hash;
+    slot.output = source.output;
+    slot.latency_ns = source.latency_ns;
+    source.path.clone_into_slot(&mut slot.path);
+}
+
+impl<P: RingSlot, const N: usize> TraceCollector<P> for RingCollector<P, N> {
+    /// Copies the trace into the next slot, overwriting the oldest when the ring is full.
+    /// Always [`RecordOutcome::Stored`]; fails only on a poisoned lock.
+    #[inline]
+    fn record(&self, trace: &DecisionTrace<P>) -> whyline_core::Result<RecordOutcome> {
+        let mut state = self.lock()?;
+        let state = &mut *state;
+        let slot = if state.traces.len() >= N {
+            state.traces.pop_front()
+        } else {
+            state.spare.pop()
+        };
+        match slot {
+            Some(mut slot) => {
+                clone_trace_into(trace, &mut slot);
+                state.traces.push_back(slot);
+            }
+            None => state.traces.push_back(trace.clone()),
+        }
+        state.recorded += 1;
+        Ok(RecordOutcome::Stored)
+    }
+
+    /// Nothing to write: a ring stores each trace in memory before `record` returns. Fails
+    /// only on a poisoned lock.
+    fn flush(&self) -> whyline_core::Result<()> {
+        drop(self.lock()?);
+        Ok(())
+    }
+
+    /// Traces held now: `min(recorded, N)` (less after [`clear`](RingCollector::clear)).
+    fn len(&self) -> u64 {
+        self.counters().1
+    }
+
+    /// `recorded` counts every trace recorded; a ring never drops or diverts.
+    fn stats(&self) -> CollectorStats {
+        CollectorStats {
+            recorded: self.counters().0,
+            dropped: 0,
+            fallback: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whyline_core::LinearPath;
+
+    fn trace(sequence: u64, features: usize) -> DecisionTrace<LinearPath> {
+        DecisionTrace {
+            timestamp_ns: sequence * 10,
+            sequence,
+            input_hash: sequence ^ 0xabcd,
+            output: sequence as f32,
+            latency_ns: 1_500,
+            path: LinearPath {
+                contributions: vec![sequence as f32; features],
+                intercept: 0.5,
+                logit: 1.0,
+                prediction: 1.0,
+                probability: Some(0.75),
+            },
+        }
+    }
+
+    fn held(ring: &RingCollector<LinearPath, 3>) -> Vec<u64> {
+        let mut seen = Vec::new();
+        ring.for_each_recent(usize::MAX, |t| seen.push(t.sequence))
+            .unwrap();
+        seen
+    }
+
+    #[test]
+    fn overwrites_the_oldest_once_full() {
+        let ring = RingCollector::<LinearPath, 3>::new();
+        for sequence in 0..5 {
+            assert_eq!(
+                ring.record(&trace(sequence, 2)).unwrap(),
+                RecordOutcome::Stored
+            );
+        }
+        assert_eq!(held(&ring), [2, 3, 4]);
+        assert_eq!(ring.len(), 3);
+        assert_eq!(ring.stats().recorded, 5);
+    }
+
+    #[test]
+    fn slots_hold_exact_copies_after_reuse_with_other_sizes() {
+        let ring = RingCollector::<LinearPath, 3>::new();
+        for sequence in 0..3 {
+            ring.record(&trace(sequence, 8)).unwrap();
+        }
+        // Reused slots shrink and grow to the new traces' sizes.
+        ring.record(&trace(3, 2)).unwrap();
+        ring.record(&trace(4, 12)).unwrap();
+        let recent = ring.recent(3).unwrap();
+        assert_eq!(recent, [trace(2, 8), trace(3, 2), trace(4, 12)]);
+    }
+
+    #[test]
+    fn for_each_recent_visits_the_last_n_oldest_first() {
+        let ring = RingCollector::<LinearPath, 3>::new();
+        assert_eq!(ring.for_each_recent(2, |_| {}).unwrap(), 0);
+        for sequence in 0..7 {
+            ring.record(&trace(sequence, 1)).unwrap();
+        }
+        let mut seen = Vec::new();
+        assert_eq!(
+            ring.for_each_recent(2, |t| seen.push(t.sequence)).unwrap(),
+            2
+        );
+        assert_eq!(seen, [5, 6]);
+    }
+
+    #[test]
+    fn clear_empties_but_keeps_the_count_and_the_warm_slots() {
+        let ring = RingCollector::<LinearPath, 3>::new();
+        for sequence in 0..4 {
+            ring.record(&trace(sequence, 1)).unwrap();
+        }
+        ring.clear().unwrap();
+        assert_eq!(ring.len(), 0);
+        assert_eq!(ring.stats().recorded, 4);
+        ring.record(&trace(9, 1)).unwrap();
+        assert_eq!(held(&ring), [9]);
+    }
+
+    #[test]
+    fn with_template_starts_empty() {
+        let ring = RingCollector::<LinearPath, 3>::with_template(&trace(0, 8));
+        assert!(ring.is_empty());
+        ring.record(&trace(1, 8)).unwrap();
+        assert_eq!(held(&ring), [1]);
+    }
+
+    #[test]
+    fn a_panicking_visitor_poisons_the_ring_into_errors_not_panics() {
+        let ring = RingCollector::<LinearPath, 3>::new();
+        ring.record(&trace(0, 1)).unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = ring.for_each_recent(1, |_| panic!("visitor fails"));
+        }));
+        assert!(caught.is_err());
+        let error = ring.record(&trace(1, 1)).unwrap_err();
+        assert!(
+            matches!(&error, whyline_core::CoreError::Collector(inner)
+                if matches!(inner.downcast_ref::<CollectorError>(), Some(CollectorError::Poisoned { .. }))),
+            "got {error:?}"
+        );
+        assert_eq!(ring.stats().recorded, 1, "counters stay readable");
+    }
+}

@@ -1,0 +1,363 @@
+//! Stream collector: backpressure policies, flush and drop semantics, writer errors.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use whyline_core::{
+    CoreError, DecisionTrace, LinearPath, RecordOutcome, TraceCollector, encode_json,
+};
+use whyline_ledger::collector::{
+    Backpressure, CollectorError, StreamCollector, StreamCollectorBuilder, StreamFormat,
+};
+
+use crate::support::{
+    FailingWriter, SharedBuffer, SlowWriter, aprt_sequences, first_difference, json_traces,
+    linear_trace,
+};
+
+/// The collector's own error inside a `CoreError::Collector`.
+fn collector_error(error: &CoreError) -> &CollectorError {
+    match error {
+        CoreError::Collector(inner) => inner
+            .downcast_ref::<CollectorError>()
+            .unwrap_or_else(|| panic!("a CollectorError inside, got {inner:?}")),
+        other => panic!("CoreError::Collector, got {other:?}"),
+    }
+}
+
+fn slow_sink(delay_us: u64) -> (SlowWriter, SharedBuffer) {
+    let output = SharedBuffer::default();
+    let writer = SlowWriter {
+        inner: output.clone(),
+        delay: Duration::from_micros(delay_us),
+    };
+    (writer, output)
+}
+
+/// Records `0..count`, returning the sequences of each outcome.
+fn offer(stream: &StreamCollector<LinearPath>, count: u64) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
+    let (mut queued, mut dropped, mut fallback) = (Vec::new(), Vec::new(), Vec::new());
+    for sequence in 0..count {
+        match stream.record(&linear_trace(sequence)).unwrap() {
+            RecordOutcome::Queued => queued.push(sequence),
+            RecordOutcome::Dropped => dropped.push(sequence),
+            RecordOutcome::Fallback => fallback.push(sequence),
+            other => panic!("unexpected outcome {other:?} for {sequence}"),
+        }
+    }
+    (queued, dropped, fallback)
+}
+
+#[test]
+fn block_loses_nothing_when_the_writer_is_100x_slower_than_the_producer() {
+    // The producer offers a record in well under a microsecond; the sink takes 50 µs
+    // (plus the sleep's own overhead) per record, with no buffer in between.
+    let (writer, output) = slow_sink(50);
+    let stream = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .capacity(8)
+        .buffer_bytes(0)
+        .backpressure(Backpressure::Block)
+        .build::<LinearPath>(writer)
+        .unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..2u64 {
+            let stream = &stream;
+            scope.spawn(move || {
+                for i in 0..1_000 {
+                    let outcome = stream.record(&linear_trace(thread * 1_000 + i)).unwrap();
+                    assert_eq!(outcome, RecordOutcome::Queued);
+                }
+            });
+        }
+    });
+    stream.flush().unwrap();
+    let mut written = aprt_sequences(&output.bytes());
+    written.sort_unstable();
+    let expected: Vec<u64> = (0..2_000).collect();
+    assert!(
+        written == expected,
+        "{}",
+        first_difference(&expected, &written)
+    );
+    let stats = stream.stream_stats();
+    assert_eq!(
+        (stats.recorded, stats.dropped, stats.written),
+        (2_000, 0, 2_000)
+    );
+}
+
+#[test]
+fn drop_counts_exactly_what_it_dropped_and_writes_exactly_what_it_queued() {
+    let (writer, output) = slow_sink(50);
+    let stream = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .capacity(4)
+        .buffer_bytes(0)
+        .backpressure(Backpressure::Drop)
+        .build::<LinearPath>(writer)
+        .unwrap();
+    let (queued, dropped, fallback) = offer(&stream, 500);
+    assert!(fallback.is_empty());
+    assert!(
+        !dropped.is_empty(),
+        "a 4-record queue in front of a slow sink must overflow"
+    );
+    let stats = stream.stats();
+    assert_eq!(stats.dropped, dropped.len() as u64);
+    assert_eq!(stats.recorded, queued.len() as u64);
+    assert_eq!(stats.recorded + stats.dropped, 500);
+    stream.flush().unwrap();
+    let written = aprt_sequences(&output.bytes());
+    assert!(written == queued, "{}", first_difference(&queued, &written));
+    assert_eq!(stream.len(), queued.len() as u64);
+}
+
+#[test]
+fn fallback_puts_every_overflow_record_in_the_fallback_sink_and_loses_nothing() {
+    let (writer, output) = slow_sink(50);
+    let overflow = SharedBuffer::default();
+    let stream = StreamCollectorBuilder::new(StreamFormat::JsonLines)
+        .capacity(4)
+        .buffer_bytes(0)
+        .fallback(overflow.clone())
+        .build::<LinearPath>(writer)
+        .unwrap();
+    let (queued, dropped, fallback) = offer(&stream, 300);
+    assert!(dropped.is_empty());
+    assert!(
+        !fallback.is_empty(),
+        "a 4-record queue in front of a slow sink must overflow"
+    );
+    stream.flush().unwrap();
+    let main: Vec<DecisionTrace<LinearPath>> = json_traces(&output.bytes());
+    let diverted: Vec<DecisionTrace<LinearPath>> = json_traces(&overflow.bytes());
+    let main_sequences: Vec<u64> = main.iter().map(|t| t.sequence).collect();
+    let diverted_sequences: Vec<u64> = diverted.iter().map(|t| t.sequence).collect();
+    assert!(
+        main_sequences == queued,
+        "{}",
+        first_difference(&queued, &main_sequences)
+    );
+    assert!(
+        diverted_sequences == fallback,
+        "{}",
+        first_difference(&fallback, &diverted_sequences)
+    );
+    // Both sinks hold the traces exactly as offered, latency nanoseconds included.
+    for trace in main.iter().chain(&diverted) {
+        assert_eq!(trace, &linear_trace(trace.sequence));
+    }
+    let stats = stream.stats();
+    assert_eq!(stats.fallback, fallback.len() as u64);
+    assert_eq!(stats.recorded, 300);
+    assert_eq!(stream.len(), 300);
+}
+
+#[test]
+fn dropping_the_collector_without_flush_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in [StreamFormat::Aprt, StreamFormat::JsonLines] {
+        let path = dir.path().join(format!("{format}.out"));
+        {
+            let stream = StreamCollectorBuilder::new(format)
+                .capacity(64)
+                .build::<LinearPath>(std::fs::File::create(&path).unwrap())
+                .unwrap();
+            for sequence in 0..10_000 {
+                stream.record(&linear_trace(sequence)).unwrap();
+            }
+            // No flush: dropping must write out the queue and the buffer.
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let written: Vec<u64> = match format {
+            StreamFormat::Aprt => aprt_sequences(&bytes),
+            StreamFormat::JsonLines => json_traces(&bytes).iter().map(|t| t.sequence).collect(),
+        };
+        let expected: Vec<u64> = (0..10_000).collect();
+        assert!(
+            written == expected,
+            "{format}: {}",
+            first_difference(&expected, &written)
+        );
+    }
+}
+
+#[test]
+fn json_lines_are_exactly_the_json_view_of_each_trace() {
+    let output = SharedBuffer::default();
+    let stream = StreamCollector::<LinearPath>::builder(StreamFormat::JsonLines)
+        .build::<LinearPath>(output.clone())
+        .unwrap();
+    let mut expected = Vec::new();
+    for sequence in 0..50 {
+        let trace = linear_trace(sequence);
+        stream.record(&trace).unwrap();
+        encode_json(&trace, &mut expected).unwrap();
+        expected.push(b'\n');
+    }
+    stream.flush().unwrap();
+    assert_eq!(
+        String::from_utf8(output.bytes()).unwrap(),
+        String::from_utf8(expected).unwrap()
+    );
+}
+
+#[test]
+fn records_too_large_to_travel_inline_are_written_whole() {
+    let output = SharedBuffer::default();
+    let stream = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .build::<LinearPath>(output.clone())
+        .unwrap();
+    let mut big = linear_trace(7);
+    big.path.contributions = (0..500).map(|i| i as f32).collect();
+    stream.record(&big).unwrap();
+    stream.record(&linear_trace(8)).unwrap();
+    let stats = stream.close().unwrap();
+    assert_eq!(stats.written, 2);
+    let back: Vec<_> = whyline_core::AprtRecords::<LinearPath>::new(&output.bytes())
+        .map(|r| r.unwrap().1)
+        .collect();
+    assert_eq!(back[0].path, big.path);
+    assert_eq!(back[1].sequence, 8);
+}
+
+#[test]
+fn a_write_error_is_returned_once_then_the_writer_reports_itself_stopped() {
+    let output = SharedBuffer::default();
+    let stream = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .buffer_bytes(0)
+        .build::<LinearPath>(FailingWriter {
+            inner: output.clone(),
+            good_writes: 3,
+        })
+        .unwrap();
+    let mut errors = Vec::new();
+    let mut accepted = 0u64;
+    for sequence in 0..20 {
+        match stream.record(&linear_trace(sequence)) {
+            Ok(outcome) => {
+                assert_eq!(outcome, RecordOutcome::Queued);
+                accepted += 1;
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    errors.push(stream.flush().unwrap_err());
+    errors.push(stream.flush().unwrap_err());
+    // Exactly one error is the sink's own, naming the first record that failed; every other
+    // call says the writer has stopped.
+    let kinds: Vec<&CollectorError> = errors.iter().map(collector_error).collect();
+    let own: Vec<_> = kinds
+        .iter()
+        .filter(|e| matches!(e, CollectorError::Write { .. }))
+        .collect();
+    assert_eq!(own.len(), 1, "{kinds:?}");
+    assert!(
+        matches!(own[0], CollectorError::Write { record: 3, format: StreamFormat::Aprt, source }
+            if source.to_string() == "disk on fire"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().all(|e| matches!(
+            e,
+            CollectorError::Write { .. } | CollectorError::WriterStopped { .. }
+        )),
+        "{kinds:?}"
+    );
+    let stats = stream.stream_stats();
+    assert_eq!(stats.write_errors, 1);
+    assert_eq!(stats.written, 3);
+    assert_eq!(stats.recorded, accepted);
+    assert_eq!(
+        stats.lost,
+        accepted - 3,
+        "every accepted record after the error is lost, and counted"
+    );
+    assert_eq!(aprt_sequences(&output.bytes()), [0, 1, 2]);
+    assert!(matches!(
+        stream.close(),
+        Err(CollectorError::WriterStopped { .. })
+    ));
+}
+
+#[test]
+fn close_returns_the_writer_error_when_no_call_has_seen_it_yet() {
+    let stream = StreamCollectorBuilder::new(StreamFormat::JsonLines)
+        .buffer_bytes(0)
+        .build::<LinearPath>(FailingWriter {
+            inner: SharedBuffer::default(),
+            good_writes: 0,
+        })
+        .unwrap();
+    // The writer fails in the background; this record may or may not be the last accepted.
+    let _ = stream.record(&linear_trace(0));
+    let error = stream.close().unwrap_err();
+    assert!(
+        matches!(
+            error,
+            CollectorError::Write { record: 0, .. } | CollectorError::WriterStopped { .. }
+        ),
+        "{error:?}"
+    );
+}
+
+struct PanickingWriter;
+
+impl Write for PanickingWriter {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        panic!("sink bug")
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_panicking_sink_is_an_error_not_a_hang() {
+    let stream = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .buffer_bytes(0)
+        .build::<LinearPath>(PanickingWriter)
+        .unwrap();
+    let _ = stream.record(&linear_trace(0));
+    let flushed = stream.flush().unwrap_err();
+    assert!(
+        matches!(collector_error(&flushed), CollectorError::WriterGone),
+        "{flushed:?}"
+    );
+    let error = stream.record(&linear_trace(1)).unwrap_err();
+    assert!(
+        matches!(collector_error(&error), CollectorError::WriterGone),
+        "{error:?}"
+    );
+    assert!(matches!(
+        stream.close(),
+        Err(CollectorError::WriterPanicked)
+    ));
+}
+
+#[test]
+fn builder_rejects_a_fallback_policy_without_a_sink_and_a_zero_capacity() {
+    let missing = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .backpressure(Backpressure::Fallback)
+        .build::<LinearPath>(io::sink())
+        .unwrap_err();
+    assert!(
+        matches!(missing, CollectorError::MissingFallback),
+        "{missing:?}"
+    );
+    let zero = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .capacity(0)
+        .build::<LinearPath>(io::sink())
+        .unwrap_err();
+    assert!(
+        matches!(
+            zero,
+            CollectorError::InvalidSetting {
+                setting: "capacity",
+                found: 0,
+                ..
+            }
+        ),
+        "{zero:?}"
+    );
+}

@@ -1,0 +1,148 @@
+//! The ring collector allocates nothing once warm, counted by an instrumented global
+//! allocator, which is why this is a binary of its own. It runs without the test harness
+//! (`harness = false`): the harness's own threads would allocate while a check counts.
+//! `stats_alloc` provides the allocator wrapper, since `unsafe` is forbidden in this
+//! workspace, tests included.
+
+// A test binary, though without the harness clippy cannot tell: tests may unwrap and print.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::alloc::System;
+
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use whyline_core::{DecisionTrace, LinearPath, TraceCollector};
+use whyline_ledger::collector::RingCollector;
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Allocations (and reallocations) made while `f` runs.
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let region = Region::new(GLOBAL);
+    f();
+    let change = region.change();
+    change.allocations + change.reallocations
+}
+
+fn main() {
+    let checks: [(&str, fn()); 4] = [
+        (
+            "building_and_recording_10_000_traces_into_a_warm_ring_allocates_nothing",
+            building_and_recording_10_000_traces_into_a_warm_ring_allocates_nothing,
+        ),
+        (
+            "a_ring_prewarmed_from_a_template_allocates_nothing_even_on_the_first_pass",
+            a_ring_prewarmed_from_a_template_allocates_nothing_even_on_the_first_pass,
+        ),
+        (
+            "visiting_the_recent_traces_allocates_nothing",
+            visiting_the_recent_traces_allocates_nothing,
+        ),
+        (
+            "the_counter_counts_a_clone_so_a_zero_above_means_something",
+            the_counter_counts_a_clone_so_a_zero_above_means_something,
+        ),
+    ];
+    for (name, check) in checks {
+        check();
+        println!("test {name} ... ok");
+    }
+}
+
+const WEIGHTS: [f32; 8] = [0.5, -0.25, 0.125, 1.0, -1.0, 0.75, 0.3, -0.6];
+
+/// What a linear model does per decision: fill a reused trace with 8 contributions.
+fn build_into(trace: &mut DecisionTrace<LinearPath>, sequence: u64, row: &[f32; 8]) {
+    trace.sequence = sequence;
+    trace.timestamp_ns = sequence * 1_000;
+    trace.input_hash = sequence ^ 0x5555;
+    trace.latency_ns = 1_000;
+    let path = &mut trace.path;
+    path.contributions.clear();
+    path.contributions
+        .extend(WEIGHTS.iter().zip(row).map(|(w, x)| w * x));
+    path.intercept = 0.1;
+    path.logit = path.intercept + path.contributions.iter().sum::<f32>();
+    path.prediction = path.logit;
+    path.probability = None;
+    trace.output = path.prediction;
+}
+
+fn empty_trace() -> DecisionTrace<LinearPath> {
+    DecisionTrace {
+        timestamp_ns: 0,
+        sequence: 0,
+        input_hash: 0,
+        output: 0.0,
+        latency_ns: 0,
+        path: LinearPath {
+            contributions: Vec::with_capacity(8),
+            ..LinearPath::default()
+        },
+    }
+}
+
+fn building_and_recording_10_000_traces_into_a_warm_ring_allocates_nothing() {
+    let ring = RingCollector::<LinearPath, 1024>::new();
+    let mut trace = empty_trace();
+    let row = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+    // Warm-up: one pass through the ring fills every slot (these clones do allocate).
+    for sequence in 0..1024 {
+        build_into(&mut trace, sequence, &row);
+        ring.record(&trace).unwrap();
+    }
+    let allocations = allocations_during(|| {
+        for sequence in 1024..11_024 {
+            build_into(&mut trace, sequence, &row);
+            ring.record(&trace).unwrap();
+        }
+    });
+    assert_eq!(allocations, 0);
+    assert_eq!(ring.stats().recorded, 11_024);
+    let mut last = 0;
+    ring.for_each_recent(1, |t| last = t.sequence).unwrap();
+    assert_eq!(last, 11_023);
+}
+
+fn a_ring_prewarmed_from_a_template_allocates_nothing_even_on_the_first_pass() {
+    let mut template = empty_trace();
+    build_into(&mut template, 0, &[0.0; 8]);
+    let ring = RingCollector::<LinearPath, 1024>::with_template(&template);
+    let mut trace = empty_trace();
+    let row = [1.0f32; 8];
+    let allocations = allocations_during(|| {
+        for sequence in 0..10_000 {
+            build_into(&mut trace, sequence, &row);
+            ring.record(&trace).unwrap();
+        }
+    });
+    assert_eq!(allocations, 0);
+    assert_eq!(ring.len(), 1024);
+}
+
+fn visiting_the_recent_traces_allocates_nothing() {
+    let ring = RingCollector::<LinearPath, 64>::with_template(&empty_trace());
+    let mut trace = empty_trace();
+    for sequence in 0..100 {
+        build_into(&mut trace, sequence, &[1.0; 8]);
+        ring.record(&trace).unwrap();
+    }
+    let mut sum = 0u64;
+    let allocations = allocations_during(|| {
+        ring.for_each_recent(64, |t| sum += t.sequence).unwrap();
+    });
+    assert_eq!(allocations, 0);
+    assert_eq!(sum, (36..100).sum::<u64>());
+}
+
+fn the_counter_counts_a_clone_so_a_zero_above_means_something() {
+    let trace = {
+        let mut t = empty_trace();
+        build_into(&mut t, 1, &[1.0; 8]);
+        t
+    };
+    let allocations = allocations_during(|| {
+        std::hint::black_box(trace.clone());
+    });
+    assert_eq!(allocations, 1, "one vector of contributions");
+}

@@ -141,7 +141,14 @@ impl<'a> TreeShap<'a> {
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                (trees, m.n_features, width, vec![0.0; width], space, false)
+                (
+                    trees,
+                    m.n_features,
+                    width,
+                    vec![0.0; width],
+                    space,
+                    m.allows_missing,
+                )
             }
             ModelKind::GradientBoosting(m) => {
                 let trees = compile_boosting(m, covers)?;

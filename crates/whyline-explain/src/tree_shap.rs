@@ -603,17 +603,21 @@ impl CompiledTree {
     }
 }
 
-/// Which way a split sends `value`, missing values by the library's rule (the same
-/// decision as [`Tree::leaf_index`]).
+/// Which way a split sends `value`, missing values by the library's rule: the same
+/// decision as `whyline_models::Tree::leaf_index` makes (mirrored here because that crate
+/// keeps it private; the shap fixtures with NaN, zero-as-missing and categorical rows pin
+/// both).
 #[inline]
 pub(crate) fn goes_left(split: &Split, value: f32) -> bool {
     let nan = value.is_nan();
     match split.test {
         SplitTest::InCategories | SplitTest::NotInCategories => {
-            if nan || !(0.0..2_147_483_648.0).contains(&value) {
-                return false;
+            if nan && split.missing == MissingRule::NanDefault {
+                return split.default_left;
             }
-            let member = split.categories.binary_search(&(value as u32)).is_ok();
+            let member = !nan
+                && (0.0..2_147_483_648.0).contains(&value)
+                && split.categories.binary_search(&(value as u32)).is_ok();
             if split.test == SplitTest::InCategories {
                 member
             } else {
@@ -623,6 +627,12 @@ pub(crate) fn goes_left(split: &Split, value: f32) -> bool {
         SplitTest::LessOrEqual | SplitTest::Less => {
             let value = match split.missing {
                 MissingRule::Reject => value,
+                MissingRule::NanIsNoCategory => {
+                    if nan {
+                        return false;
+                    }
+                    value
+                }
                 MissingRule::NanDefault => {
                     if nan {
                         return split.default_left;

@@ -89,15 +89,21 @@ pub(crate) fn brute_force_shapley(m: usize, v: &[f64]) -> Vec<f64> {
 fn oracle_left(split: &Split, x: f32) -> bool {
     match split.test {
         SplitTest::InCategories | SplitTest::NotInCategories => {
-            if x.is_nan() || x < 0.0 {
-                return false;
+            if x.is_nan() && split.missing == MissingRule::NanDefault {
+                return split.default_left;
             }
-            let inside = split.categories.contains(&(x.trunc() as u32));
+            let inside = !x.is_nan() && x >= 0.0 && split.categories.contains(&(x.trunc() as u32));
             (split.test == SplitTest::InCategories) == inside
         }
         SplitTest::Less | SplitTest::LessOrEqual => {
             let missing = match split.missing {
                 MissingRule::Reject => false,
+                MissingRule::NanIsNoCategory => {
+                    if x.is_nan() {
+                        return false;
+                    }
+                    false
+                }
                 MissingRule::NanDefault => x.is_nan(),
                 MissingRule::NanAsZero => false,
                 MissingRule::ZeroDefault => x.is_nan() || x.abs() <= 1e-35,

@@ -209,6 +209,15 @@ def with_missing(X, rate, seed):
     return X
 
 
+def categorical_data():
+    """Column 0 holds category codes 0..7 that flip the target for codes 1, 4 and 6."""
+    Xc, yc = datasets.make_classification(n_samples=400, n_features=6, n_informative=4, random_state=SEED)
+    rng = np.random.RandomState(SEED)
+    cats = rng.randint(0, 8, size=len(yc))
+    yc = np.where(np.isin(cats, [1, 4, 6]), 1 - yc, yc)
+    return f32(np.column_stack([cats.astype(np.float64), Xc[:, 1:]])), yc
+
+
 def xgboost_models(out_dir, rows):
     import xgboost as xgb
 
@@ -245,6 +254,25 @@ def xgboost_models(out_dir, rows):
     X, y, _ = load("wine")
     X_tr, X_te, y_tr, _ = split(X, y, rows)
     run("xgb_multi_softmax_wine", "multi:softmax", X_tr, y_tr, X_te, {"num_class": 3})
+
+    # A categorical feature (column 0, codes 0..7, declared with feature_types "c"), with a
+    # NaN, an unseen category and a negative value in the test rows.
+    Xc, yc = categorical_data()
+    Xc_tr, Xc_te, yc_tr, _ = split(Xc, yc, rows)
+    Xc_te = Xc_te.copy()
+    Xc_te[0, 0], Xc_te[1, 0], Xc_te[2, 0] = np.nan, 11.0, -1.0
+    types = ["c"] + ["q"] * (Xc.shape[1] - 1)
+    params = {"objective": "binary:logistic", "max_depth": 3, "eta": 0.3, "seed": SEED,
+              "nthread": 1, "max_cat_to_onehot": 1}
+    dtrain = xgb.DMatrix(np.asarray(Xc_tr, dtype=np.float32), label=yc_tr, feature_types=types,
+                         enable_categorical=True)
+    booster = xgb.train(params, dtrain, num_boost_round=10)
+    name = "xgb_binary_categorical"
+    booster.save_model(os.path.join(out_dir, f"{name}.xgb.json"))
+    dtest = xgb.DMatrix(np.asarray(Xc_te, dtype=np.float32), feature_types=types, enable_categorical=True)
+    write_expected(out_dir, name, f"{name}.xgb.json", lib, "xgboost", Xc_te, booster.predict(dtest), None,
+                   booster.predict(dtest, output_margin=True).reshape(len(Xc_te), -1),
+                   booster.predict(dtest, pred_leaf=True).reshape(len(Xc_te), -1))
 
 
 def lightgbm_models(out_dir, rows):
@@ -292,11 +320,7 @@ def lightgbm_models(out_dir, rows):
     run("lgb_regression_zero_as_missing", {"objective": "regression", "zero_as_missing": True}, Xz_tr, yz_tr.astype(np.float64), Xz_te)
 
     # A categorical feature: column 0 holds category codes 0..7 that drive the target.
-    Xc, yc = datasets.make_classification(n_samples=400, n_features=6, n_informative=4, random_state=SEED)
-    rng = np.random.RandomState(SEED)
-    cats = rng.randint(0, 8, size=len(yc))
-    yc = np.where(np.isin(cats, [1, 4, 6]), 1 - yc, yc)
-    Xc = f32(np.column_stack([cats.astype(np.float64), Xc[:, 1:]]))
+    Xc, yc = categorical_data()
     Xc_tr, Xc_te, yc_tr, _ = split(Xc, yc, rows)
     Xc_te = Xc_te.copy()
     Xc_te[0, 0] = np.nan

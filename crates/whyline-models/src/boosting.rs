@@ -7,7 +7,7 @@
 //! | library | leaf values | sum | base score | split test | missing |
 //! |---|---|---|---|---|---|
 //! | scikit-learn | `learning_rate × value`, f64 | f64 | `init_` raw prediction | `x <= t` | rejected |
-//! | XGBoost | f32, eta folded in | f32, tree order | `base_score`, to margin | `x < t` | `default_left` |
+//! | XGBoost | f32, eta folded in | f32, tree order | `base_score`, to margin | `x < t`, categorical | `default_left` |
 //! | LightGBM | f64, shrinkage folded in | f64, tree order | none (in the first tree) | `x <= t`, categorical | missing type |
 
 use whyline_core::{Aggregation, Explainable, ForestPath, TreePath};

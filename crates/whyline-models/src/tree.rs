@@ -28,6 +28,8 @@ pub enum MissingRule {
     NanAsZero,
     /// NaN and zero (`|x| <= 1e-35`) take the default direction (LightGBM missing type `Zero`).
     ZeroDefault,
+    /// NaN is a category outside every set (LightGBM categorical splits: it goes right).
+    NanIsNoCategory,
 }
 
 /// The test of one split node.
@@ -169,23 +171,32 @@ impl Tree {
         let nan = value.is_nan();
         match split.test {
             SplitTest::InCategories | SplitTest::NotInCategories => {
-                // LightGBM: NaN and negative values go right; the value is truncated
-                // to an integer category.
-                if nan || !(0.0..2_147_483_648.0).contains(&value) {
-                    return (false, nan);
+                // XGBoost sends NaN the default way; otherwise NaN, negative values and
+                // values past the largest category belong to no set (LightGBM: right of an
+                // `InCategories` split; XGBoost: left of a `NotInCategories` split). Values
+                // are truncated to integer categories, as both libraries cast them.
+                if nan && split.missing == MissingRule::NanDefault {
+                    return (split.default_left, true);
                 }
-                let category = value as u32;
-                let member = split.categories.binary_search(&category).is_ok();
+                let member = !nan
+                    && (0.0..2_147_483_648.0).contains(&value)
+                    && split.categories.binary_search(&(value as u32)).is_ok();
                 let left = if split.test == SplitTest::InCategories {
                     member
                 } else {
                     !member
                 };
-                (left, false)
+                (left, nan)
             }
             SplitTest::LessOrEqual | SplitTest::Less => {
                 let value = match split.missing {
                     MissingRule::Reject => value,
+                    MissingRule::NanIsNoCategory => {
+                        if nan {
+                            return (false, true);
+                        }
+                        value
+                    }
                     MissingRule::NanDefault => {
                         if nan {
                             return (split.default_left, true);

@@ -377,6 +377,12 @@ fn tree(block: &HashMap<&str, &str>, t: usize, n_features: usize, file: &str) ->
                     Vec::new(),
                 )
             };
+            // LightGBM's categorical decision ignores the missing type: NaN goes right.
+            let missing = if test == SplitTest::InCategories {
+                MissingRule::NanIsNoCategory
+            } else {
+                missing
+            };
             nodes.push(Node {
                 id: i as u32,
                 split: Some(Split {

@@ -1,12 +1,20 @@
 //! XGBoost's JSON model (`Booster.save_model("model.json")`), gbtree booster.
 //!
-//! Semantics reproduced: `x < split_condition` goes left; NaN takes `default_left`; leaf
-//! values are the leaves' `split_conditions` (f32, eta folded in); margins are summed in
-//! f32 in tree order starting from the base score; `base_score` is read in probability
-//! space for logistic objectives and turned into a margin with `-ln(1/p - 1)` in f32, as
-//! XGBoost does; the sigmoid and softmax run in f32 as XGBoost's do. Supported objectives: `reg:squarederror`, `reg:logistic`,
-//! `binary:logistic`, `multi:softprob`, `multi:softmax`. Categorical splits and
-//! multi-target trees are refused with [`ModelError::Unsupported`].
+//! Semantics reproduced:
+//!
+//! - numeric splits: `x < split_condition` goes left; NaN takes `default_left`;
+//! - categorical splits: the listed categories go right, every other value (negative,
+//!   unseen, fractional values truncated) goes left, NaN takes `default_left`;
+//! - leaf values are the leaves' `split_conditions` (f32, eta folded in); margins are summed
+//!   in f32 in tree order, starting from the base score;
+//! - `base_score` is in probability space for logistic objectives and becomes a margin with
+//!   `-ln(1/p - 1)` in f32; the sigmoid and softmax run in f32, as XGBoost's do.
+//!
+//! Objectives: `reg:squarederror`, `reg:logistic`, `binary:logistic`, `multi:softprob`,
+//! `multi:softmax`. Multi-target trees and models that re-code categories (`cats.enc`,
+//! written for DataFrame inputs) are refused with [`ModelError::Unsupported`].
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 use whyline_core::{Names, SplitTest};
@@ -128,6 +136,19 @@ pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
         ));
     }
     let model = field(booster, "model", "learner.gradient_booster", file)?;
+    if let Some(encoded) = model
+        .get("cats")
+        .and_then(|cats| cats.get("enc"))
+        .and_then(Value::as_array)
+        .filter(|enc| !enc.is_empty())
+    {
+        return Err(ModelError::unsupported(
+            file,
+            "learner.gradient_booster.model.cats.enc",
+            format!("{} re-coded features", encoded.len()),
+            "models trained on numeric category codes (no re-coding)",
+        ));
+    }
     let tree_docs = array_field(model, "trees", "learner.gradient_booster.model", file)?;
     let tree_info = i64_array(model, "tree_info", "learner.gradient_booster.model", file)?;
     check_len(
@@ -242,6 +263,62 @@ fn base_score(params: &Value, n_groups: usize, logistic: bool, file: &str) -> Re
         .collect()
 }
 
+/// The sorted categories of each categorical split node: `categories_nodes[j]` owns
+/// `categories[categories_segments[j] .. + categories_sizes[j]]`.
+fn categories(
+    doc: &Value,
+    path: &str,
+    n_nodes: usize,
+    file: &str,
+) -> Result<HashMap<usize, Vec<u32>>> {
+    let mut out = HashMap::new();
+    let Some(Value::Array(node_ids)) = doc.get("categories_nodes") else {
+        return Ok(out);
+    };
+    if node_ids.is_empty() {
+        return Ok(out);
+    }
+    let values = i64_array(doc, "categories", path, file)?;
+    let segments = i64_array(doc, "categories_segments", path, file)?;
+    let sizes = i64_array(doc, "categories_sizes", path, file)?;
+    let nodes = i64_array(doc, "categories_nodes", path, file)?;
+    check_len(
+        &segments,
+        nodes.len(),
+        &format!("{path}.categories_segments"),
+        file,
+    )?;
+    check_len(
+        &sizes,
+        nodes.len(),
+        &format!("{path}.categories_sizes"),
+        file,
+    )?;
+    for (j, &node) in nodes.iter().enumerate() {
+        let at = |name: &str| format!("{path}.{name}[{j}]");
+        let node = usize::try_from(node)
+            .ok()
+            .filter(|&n| n < n_nodes)
+            .ok_or_else(|| ModelError::malformed(file, at("categories_nodes"), "not a node"))?;
+        let start = segments.get(j).and_then(|&s| usize::try_from(s).ok());
+        let size = sizes.get(j).and_then(|&s| usize::try_from(s).ok());
+        let set = start
+            .zip(size)
+            .and_then(|(start, size)| values.get(start..start.checked_add(size)?))
+            .ok_or_else(|| {
+                ModelError::malformed(file, at("categories_segments"), "range outside categories")
+            })?;
+        let mut set = set
+            .iter()
+            .map(|&c| u32::try_from(c))
+            .collect::<Result<Vec<u32>, _>>()
+            .map_err(|_| ModelError::malformed(file, at("categories"), "negative category"))?;
+        set.sort_unstable();
+        out.insert(node, set);
+    }
+    Ok(out)
+}
+
 fn tree(doc: &Value, path: &str, n_features: usize, file: &str) -> Result<Tree> {
     let param = field(doc, "tree_param", path, file)?;
     let tree_param_path = format!("{path}.tree_param");
@@ -285,6 +362,7 @@ fn tree(doc: &Value, path: &str, n_features: usize, file: &str) -> Result<Tree> 
         Some(_) => ints("split_type")?,
         None => vec![0; n_nodes],
     };
+    let node_categories = categories(doc, path, n_nodes, file)?;
     let mut nodes = Vec::with_capacity(n_nodes);
     let mut values = vec![0.0f64; n_nodes];
     for i in 0..n_nodes {
@@ -300,14 +378,28 @@ fn tree(doc: &Value, path: &str, n_features: usize, file: &str) -> Result<Tree> 
             }
             None
         } else {
-            if split_type.get(i).copied().unwrap_or(0) != 0 {
-                return Err(ModelError::unsupported(
-                    file,
-                    at("split_type"),
-                    "1 (categorical)",
-                    "numerical splits",
-                ));
-            }
+            let (test, threshold, categories) = match split_type.get(i).copied().unwrap_or(0) {
+                0 => (SplitTest::Less, condition as f32, Vec::new()),
+                // The listed categories go right; everything else (and invalid values) left.
+                1 => match node_categories.get(&i) {
+                    Some(set) => (SplitTest::NotInCategories, 0.0, set.clone()),
+                    None => {
+                        return Err(ModelError::malformed(
+                            file,
+                            at("split_type"),
+                            "categorical split without an entry in categories_nodes",
+                        ));
+                    }
+                },
+                other => {
+                    return Err(ModelError::unsupported(
+                        file,
+                        at("split_type"),
+                        other.to_string(),
+                        "0 (numerical) or 1 (categorical)",
+                    ));
+                }
+            };
             Some(Split {
                 feature: feature_index(
                     feature.get(i).copied().unwrap_or(-1),
@@ -315,9 +407,9 @@ fn tree(doc: &Value, path: &str, n_features: usize, file: &str) -> Result<Tree> 
                     &at("split_indices"),
                     file,
                 )?,
-                threshold: condition as f32,
-                test: SplitTest::Less,
-                categories: Vec::new(),
+                threshold,
+                test,
+                categories,
                 missing: MissingRule::NanDefault,
                 default_left: default_left.get(i).copied().unwrap_or(0) != 0,
                 left: child_index(l, i, n_nodes, &at("left_children"), file)?,

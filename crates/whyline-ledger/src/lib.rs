@@ -111,7 +111,7 @@ pub use proof::{
     consistency_proof, inclusion_proof, root_from_inclusion_proof, verify_consistency,
     verify_inclusion,
 };
-pub use reader::{LedgerReader, ReadStop, WindowRead};
+pub use reader::{LedgerReader, ReadStop, TimeSpan, WindowRead};
 pub use segment::{CHECKPOINTS_FILE, ENTRIES_FILE, SegmentFile, SegmentStore, TIME_INDEX_FILE};
 pub use store::{MemoryStore, Side, Store};
 pub use time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};

@@ -1,0 +1,254 @@
+//! Read-only access to a stored ledger, for investigators.
+//!
+//! Opening a [`Ledger`](crate::Ledger) recovers it: a torn tail is truncated and the time index
+//! rebuilt. An investigation must not change the evidence, so [`LedgerReader`] only reads. It
+//! finds a time window through the sparse time index, checks that each index record points at
+//! the frame it claims (the index is derived data, and may be stale after a crash or edited
+//! by an attacker), falls back to scanning the log when it does not, and scans the entries
+//! after the last indexed block. It stops at a damaged or torn frame and says where, so the
+//! caller can report the decisions it could read and the place the log broke.
+
+use crate::error::{CorruptionKind, Result};
+use crate::frame::{Cursor, Next};
+use crate::ledger::StoredEntry;
+use crate::store::{Side, Store};
+use crate::time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};
+
+/// Where a read stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadStop {
+    /// Byte offset of the frame that could not be read.
+    pub offset: u64,
+    /// Why: a torn tail, a bad frame, changed content.
+    pub kind: CorruptionKind,
+}
+
+/// Entries of a window, and where reading stopped if the log is damaged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WindowRead {
+    /// The entries stamped inside the window, in log order.
+    pub entries: Vec<StoredEntry>,
+    /// Set when a damaged or torn frame ended the read.
+    pub stopped: Option<ReadStop>,
+    /// Whether the time index was used (false: it was missing or disagreed, and the log was
+    /// scanned from the start).
+    pub used_index: bool,
+}
+
+/// The time range a log covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeSpan {
+    /// Smallest and largest timestamp of the decisions read, or `None` when there were none.
+    pub range: Option<(u64, u64)>,
+    /// Set when a damaged or torn frame ended the scan.
+    pub stopped: Option<ReadStop>,
+}
+
+/// Reads a stored ledger without changing it.
+pub struct LedgerReader<'s, S: Store + ?Sized> {
+    store: &'s S,
+    index: Vec<IndexRecord>,
+}
+
+impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
+    /// A reader over `store`; reads the time index (a partial trailing record is ignored).
+    pub fn new(store: &'s S) -> Result<Self> {
+        let side = store.read_side(Side::TimeIndex)?;
+        let index = side
+            .chunks_exact(INDEX_RECORD_LEN)
+            .map(|c| {
+                let word = |at: usize| {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&c[at..at + 8]);
+                    u64::from_le_bytes(b)
+                };
+                IndexRecord {
+                    first_sequence: word(0),
+                    offset: word(8),
+                    min_timestamp_ns: word(16),
+                    max_timestamp_ns: word(24),
+                }
+            })
+            .collect();
+        Ok(Self { store, index })
+    }
+
+    /// The entries stamped in `[from_ns, to_ns]`.
+    pub fn entries_between(&self, from_ns: u64, to_ns: u64) -> Result<WindowRead> {
+        if !self.index_is_consistent()? {
+            return self.scan(None, from_ns, to_ns, false);
+        }
+        let mut read = WindowRead {
+            used_index: true,
+            ..WindowRead::default()
+        };
+        for record in self.index.iter().filter(|r| r.overlaps(from_ns, to_ns)) {
+            let block = self.scan(Some((record.offset, INDEX_BLOCK)), from_ns, to_ns, true)?;
+            read.entries.extend(block.entries);
+            if block.stopped.is_some() {
+                read.stopped = block.stopped;
+                return Ok(read);
+            }
+        }
+        // Entries after the last closed block are not indexed yet.
+        let tail_start = self.index.last().map(|r| r.offset);
+        let tail = self.scan_after_last_block(tail_start, from_ns, to_ns)?;
+        read.entries.extend(tail.entries);
+        read.stopped = tail.stopped;
+        Ok(read)
+    }
+
+    /// The log's first entry, whatever its payload (a model record, say), or `None` when the
+    /// log is empty or its first frame is damaged.
+    pub fn first_entry(&self) -> Result<Option<StoredEntry>> {
+        let mut cursor = Cursor::new(self.store)?;
+        match cursor.next()? {
+            Next::Frame(frame) => Ok(Some(StoredEntry {
+                sequence: frame.sequence,
+                offset: frame.offset,
+                payload: cursor.payload(&frame).to_vec(),
+                chain_hash: frame.chain,
+            })),
+            Next::End | Next::Torn { .. } | Next::Damaged { .. } => Ok(None),
+        }
+    }
+
+    /// The smallest and largest timestamps in the log (a full scan), or `None` when empty.
+    pub fn time_span(&self) -> Result<TimeSpan> {
+        let mut cursor = Cursor::new(self.store)?;
+        let mut span = TimeSpan::default();
+        loop {
+            match cursor.next()? {
+                Next::End => return Ok(span),
+                Next::Frame(frame) => {
+                    if let Some(t) = payload_timestamp(cursor.payload(&frame)) {
+                        span.range =
+                            Some(span.range.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+                    }
+                }
+                Next::Torn { offset, bytes } => {
+                    span.stopped = Some(ReadStop {
+                        offset,
+                        kind: CorruptionKind::TornTail { bytes },
+                    });
+                    return Ok(span);
+                }
+                Next::Damaged { offset, kind } => {
+                    span.stopped = Some(ReadStop { offset, kind });
+                    return Ok(span);
+                }
+            }
+        }
+    }
+
+    /// Every index record must point at a frame carrying its first sequence.
+    fn index_is_consistent(&self) -> Result<bool> {
+        for (i, record) in self.index.iter().enumerate() {
+            if record.first_sequence != i as u64 * INDEX_BLOCK {
+                return Ok(false);
+            }
+            let mut cursor = Cursor::new(self.store)?;
+            cursor.seek(record.offset);
+            match cursor.next()? {
+                Next::Frame(frame) if frame.sequence == record.first_sequence => {}
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    fn scan_after_last_block(
+        &self,
+        last_block: Option<u64>,
+        from_ns: u64,
+        to_ns: u64,
+    ) -> Result<WindowRead> {
+        match last_block {
+            None => self.scan(None, from_ns, to_ns, true),
+            Some(offset) => {
+                // Skip the last closed block's frames, then read to the end.
+                let mut cursor = Cursor::new(self.store)?;
+                cursor.seek(offset);
+                for _ in 0..INDEX_BLOCK {
+                    match cursor.next()? {
+                        Next::Frame(_) => {}
+                        Next::End => {
+                            return Ok(WindowRead {
+                                used_index: true,
+                                ..WindowRead::default()
+                            });
+                        }
+                        Next::Torn { offset, bytes } => {
+                            return Ok(WindowRead {
+                                used_index: true,
+                                stopped: Some(ReadStop {
+                                    offset,
+                                    kind: CorruptionKind::TornTail { bytes },
+                                }),
+                                ..WindowRead::default()
+                            });
+                        }
+                        Next::Damaged { offset, kind } => {
+                            return Ok(WindowRead {
+                                used_index: true,
+                                stopped: Some(ReadStop { offset, kind }),
+                                ..WindowRead::default()
+                            });
+                        }
+                    }
+                }
+                self.scan(Some((cursor.position(), u64::MAX)), from_ns, to_ns, true)
+            }
+        }
+    }
+
+    /// Reads up to `limit` frames from `start` (or the whole log), keeping those in the window.
+    fn scan(
+        &self,
+        start: Option<(u64, u64)>,
+        from_ns: u64,
+        to_ns: u64,
+        used_index: bool,
+    ) -> Result<WindowRead> {
+        let mut cursor = Cursor::new(self.store)?;
+        let limit = match start {
+            Some((offset, limit)) => {
+                cursor.seek(offset);
+                limit
+            }
+            None => u64::MAX,
+        };
+        let mut read = WindowRead {
+            used_index,
+            ..WindowRead::default()
+        };
+        for _ in 0..limit {
+            match cursor.next()? {
+                Next::End => break,
+                Next::Frame(frame) => {
+                    let payload = cursor.payload(&frame);
+                    if payload_timestamp(payload).is_some_and(|t| (from_ns..=to_ns).contains(&t)) {
+                        read.entries.push(StoredEntry {
+                            sequence: frame.sequence,
+                            offset: frame.offset,
+                            payload: payload.to_vec(),
+                            chain_hash: frame.chain,
+                        });
+                    }
+                }
+                Next::Torn { offset, bytes } => {
+                    read.stopped = Some(ReadStop {
+                        offset,
+                        kind: CorruptionKind::TornTail { bytes },
+                    });
+                    break;
+                }
+                Next::Damaged { offset, kind } => {
+                    read.stopped = Some(ReadStop { offset, kind });
+                    break;
+                }
+            }
+        }
+        Ok(read)
+    }
+}

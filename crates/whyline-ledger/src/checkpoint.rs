@@ -183,6 +183,18 @@ impl NoteSigner {
         })
     }
 
+    /// A new HMAC-SHA256 signer with a 32-byte secret from the operating system's random
+    /// source.
+    pub fn generate_hmac(name: &str) -> Result<Self> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| LedgerError::Io {
+            path: "getrandom".into(),
+            operation: "read random secret",
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        Self::hmac(name, &secret)
+    }
+
     /// An HMAC-SHA256 signer (the secret should be at least 32 random bytes).
     pub fn hmac(name: &str, secret: &[u8]) -> Result<Self> {
         if !valid_name(name) || secret.is_empty() {

@@ -1,7 +1,12 @@
 //! The subcommands, one module each.
 
+mod append;
+mod checkpoint;
 mod explain;
+mod keygen;
+mod prove;
 mod trace;
+mod verify;
 
 use clap::Subcommand;
 
@@ -18,6 +23,16 @@ pub(crate) enum Command {
     /// Work with APRT trace files (decode them to JSON lines).
     #[command(subcommand)]
     Trace(trace::TraceCommand),
+    /// Append traces (JSON lines on stdin) to a ledger; print a receipt per durable entry.
+    Append(append::AppendArgs),
+    /// Verify a ledger: re-hash every entry, check checkpoints; exit 1 on the first bad entry.
+    Verify(verify::VerifyArgs),
+    /// Print an inclusion (--seq) or consistency (--from) proof against the latest checkpoint.
+    Prove(prove::ProveArgs),
+    /// Print the latest signed checkpoint, or sign a new one with --key.
+    Checkpoint(checkpoint::CheckpointArgs),
+    /// Generate a checkpoint signing key (ledger.key) and its verifier key (ledger.pub).
+    Keygen(keygen::KeygenArgs),
 }
 
 /// Runs one subcommand.
@@ -25,5 +40,10 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Explain(args) => explain::run(&args),
         Command::Trace(args) => trace::run(args),
+        Command::Append(args) => append::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Prove(args) => prove::run(&args),
+        Command::Checkpoint(args) => checkpoint::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
     }
 }

@@ -1,0 +1,126 @@
+//! `whyline append LOG`: append traces read as JSON lines on stdin to a ledger.
+//!
+//! Each line is one trace in the JSON codec's shape; its APRT record is appended. One
+//! receipt line `{"seq":N,"leaf":"hex"}` is printed per entry once it is durable (at once
+//! with `--durability sync`, per group commit with `interval`, at the end with `none`).
+//! With `--key`, a signed checkpoint of the whole log is written at the end.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use whyline_core::{AnyPath, from_json, to_aprt};
+use whyline_ledger::{Durability, Ledger, LedgerOptions, SegmentStore};
+
+use crate::Outcome;
+use crate::output::note;
+
+/// Arguments of `whyline append`.
+#[derive(Debug, Args)]
+pub(crate) struct AppendArgs {
+    /// The ledger directory (created if missing).
+    log: PathBuf,
+    /// When an entry is durable (and its receipt printed).
+    #[arg(long, value_enum, default_value_t = DurabilityArg::Interval)]
+    durability: DurabilityArg,
+    /// Signer key file (from `whyline keygen`): checkpoints are signed with it.
+    #[arg(long)]
+    key: Option<PathBuf>,
+}
+
+/// Durability policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DurabilityArg {
+    /// fsync after every entry.
+    Sync,
+    /// Group commit: fsync every 256 entries or 10 ms.
+    Interval,
+    /// fsync only at the end.
+    None,
+}
+
+pub(crate) fn run(args: &AppendArgs) -> anyhow::Result<Outcome> {
+    let durability = match args.durability {
+        DurabilityArg::Sync => Durability::Sync,
+        DurabilityArg::Interval => Durability::Interval {
+            entries: 256,
+            max_delay: Duration::from_millis(10),
+        },
+        DurabilityArg::None => Durability::None,
+    };
+    let options = match &args.key {
+        Some(path) => {
+            let signer = super::keygen::read_signer(path)?;
+            LedgerOptions::signed(&signer.name().to_owned(), signer)
+        }
+        None => LedgerOptions::without_checkpoints("whyline/ledger"),
+    }
+    .durability(durability);
+    let store = SegmentStore::open(&args.log)?;
+    let (mut ledger, report) = Ledger::open(store, options)?;
+    if report.torn_bytes > 0 {
+        note(&format!(
+            "{}: recovered: cut a torn tail of {} bytes ({} partial entry)",
+            args.log.display(),
+            report.torn_bytes,
+            report.torn_entries
+        ));
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut pending: VecDeque<(u64, [u8; 32])> = VecDeque::new();
+    let stdin = std::io::stdin();
+    for (number, line) in stdin.lock().lines().enumerate() {
+        let line = line.context("reading standard input")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let trace = match from_json::<AnyPath>(&line) {
+            Ok(trace) => trace,
+            Err(error) => {
+                ledger.commit()?;
+                print_durable(&mut out, &mut pending, ledger.durable_size())?;
+                note(&format!("stdin line {}: {error}", number + 1));
+                return Ok(Outcome::Problem);
+            }
+        };
+        let receipt = ledger.append(&to_aprt(&trace))?;
+        pending.push_back((receipt.sequence, receipt.leaf_hash));
+        print_durable(&mut out, &mut pending, ledger.durable_size())?;
+    }
+    ledger.commit()?;
+    ledger.checkpoint()?;
+    print_durable(&mut out, &mut pending, ledger.durable_size())?;
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
+
+fn print_durable(
+    out: &mut impl Write,
+    pending: &mut VecDeque<(u64, [u8; 32])>,
+    durable: u64,
+) -> anyhow::Result<()> {
+    while let Some(&(sequence, leaf)) = pending.front() {
+        if sequence >= durable {
+            break;
+        }
+        writeln!(out, "{{\"seq\":{sequence},\"leaf\":\"{}\"}}", hex(&leaf))?;
+        pending.pop_front();
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Lowercase hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

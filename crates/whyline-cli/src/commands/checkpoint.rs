@@ -1,0 +1,55 @@
+//! `whyline checkpoint LOG [--key FILE]`: print the latest signed checkpoint, or with a key,
+//! sign a new one of the whole log first.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use whyline_ledger::{Ledger, LedgerOptions, SegmentStore};
+
+use crate::Outcome;
+use crate::output::note;
+
+/// Arguments of `whyline checkpoint`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckpointArgs {
+    /// The ledger directory.
+    log: PathBuf,
+    /// Signer key file: sign and store a new checkpoint covering every entry.
+    #[arg(long)]
+    key: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: &CheckpointArgs) -> anyhow::Result<Outcome> {
+    let options = match &args.key {
+        Some(path) => {
+            let signer = super::keygen::read_signer(path)?;
+            LedgerOptions::signed(&signer.name().to_owned(), signer)
+        }
+        None => LedgerOptions::without_checkpoints("whyline/ledger"),
+    };
+    let store =
+        SegmentStore::open(&args.log).with_context(|| format!("opening {}", args.log.display()))?;
+    let (mut ledger, _) = Ledger::open(store, options)?;
+    let note_text = if args.key.is_some() {
+        ledger.checkpoint()?
+    } else {
+        ledger
+            .checkpoints()
+            .iter()
+            .max_by_key(|c| c.checkpoint.size)
+            .map(|c| c.note.clone())
+    };
+    let Some(note_text) = note_text else {
+        note(&format!(
+            "{}: no checkpoint yet (pass --key to sign one)",
+            args.log.display()
+        ));
+        return Ok(Outcome::Problem);
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    write!(out, "{note_text}")?;
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,75 @@
+//! `whyline prove LOG --seq N` (inclusion) or `--from SIZE` (consistency), against the
+//! latest checkpoint, as one JSON object.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use whyline_ledger::{
+    Ledger, LedgerOptions, SegmentStore, consistency_proof, inclusion_proof, leaf_hash,
+};
+
+use crate::Outcome;
+use crate::commands::append::hex;
+
+/// Arguments of `whyline prove`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["seq", "from"])))]
+pub(crate) struct ProveArgs {
+    /// The ledger directory.
+    log: PathBuf,
+    /// Prove that the entry with this sequence number is in the latest checkpoint.
+    #[arg(long)]
+    seq: Option<u64>,
+    /// Prove that the tree of this size is a prefix of the latest checkpoint.
+    #[arg(long)]
+    from: Option<u64>,
+}
+
+pub(crate) fn run(args: &ProveArgs) -> anyhow::Result<Outcome> {
+    let store =
+        SegmentStore::open(&args.log).with_context(|| format!("opening {}", args.log.display()))?;
+    let (ledger, _) = Ledger::open(store, LedgerOptions::without_checkpoints("whyline/ledger"))?;
+    let Some(latest) = ledger
+        .checkpoints()
+        .iter()
+        .max_by_key(|c| c.checkpoint.size)
+    else {
+        anyhow::bail!(
+            "{}: no checkpoint yet (append with --key, or run whyline checkpoint --key)",
+            args.log.display()
+        );
+    };
+    let checkpoint = &latest.checkpoint;
+    let tree = ledger.merkle_tree()?;
+    let json = if let Some(seq) = args.seq {
+        let proof = inclusion_proof(&tree, seq, checkpoint.size)?;
+        let entry = ledger.read_entry(seq)?;
+        serde_json::json!({
+            "type": "inclusion",
+            "seq": seq,
+            "leaf": hex(&leaf_hash(&entry.payload)),
+            "tree_size": checkpoint.size,
+            "root": hex(&checkpoint.root),
+            "proof": proof.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+            "checkpoint": latest.note,
+        })
+    } else {
+        let from = args.from.unwrap_or(0);
+        let proof = consistency_proof(&tree, from, checkpoint.size)?;
+        serde_json::json!({
+            "type": "consistency",
+            "old_size": from,
+            "old_root": hex(&tree.root_at(from)?),
+            "tree_size": checkpoint.size,
+            "root": hex(&checkpoint.root),
+            "proof": proof.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+            "checkpoint": latest.note,
+        })
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "{json}")?;
+    Ok(Outcome::Clean)
+}

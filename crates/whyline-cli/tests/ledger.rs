@@ -1,0 +1,251 @@
+//! `whyline keygen`, `append`, `verify`, `prove` and `checkpoint` end to end: receipts are
+//! checked against the RFC 6962 leaf hash of each trace's APRT bytes (computed here with
+//! `whyline_core::to_aprt` and SHA-256), and proofs are verified with the library's verifier.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use whyline_core::{AnyPath, from_json, to_aprt};
+use whyline_ledger::{Hash, leaf_hash, verify_consistency, verify_inclusion};
+
+fn whyline() -> Command {
+    Command::cargo_bin("whyline").unwrap()
+}
+
+fn golden_lines() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../whyline-core/tests/fixtures/golden/all.jsonl");
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn unhex(text: &str) -> Hash {
+    let bytes: Vec<u8> = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect();
+    bytes.try_into().unwrap()
+}
+
+fn keygen(dir: &Path) {
+    whyline()
+        .args(["keygen", "--out"])
+        .arg(dir)
+        .assert()
+        .success();
+}
+
+fn append(log: &Path, key: &Path, input: &str, durability: &str) -> Vec<serde_json::Value> {
+    let output = whyline()
+        .arg("append")
+        .arg(log)
+        .args(["--durability", durability, "--key"])
+        .arg(key)
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn append_prints_one_receipt_per_trace_with_its_rfc6962_leaf_hash() {
+    let tmp = tempfile::tempdir().unwrap();
+    keygen(&tmp.path().join("keys"));
+    let input = golden_lines();
+    for durability in ["sync", "interval", "none"] {
+        let log = tmp.path().join(format!("log-{durability}"));
+        let receipts = append(
+            &log,
+            &tmp.path().join("keys/ledger.key"),
+            &input,
+            durability,
+        );
+        assert_eq!(receipts.len(), 5, "{durability}");
+        for (i, (receipt, line)) in receipts.iter().zip(input.lines()).enumerate() {
+            let trace = from_json::<AnyPath>(line).unwrap();
+            assert_eq!(receipt["seq"], i as u64);
+            assert_eq!(
+                unhex(receipt["leaf"].as_str().unwrap()),
+                leaf_hash(&to_aprt(&trace)),
+                "{durability} entry {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn verify_passes_an_intact_log_and_names_a_changed_entry_with_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    keygen(&tmp.path().join("keys"));
+    let log = tmp.path().join("log");
+    append(
+        &log,
+        &tmp.path().join("keys/ledger.key"),
+        &golden_lines(),
+        "sync",
+    );
+    let out = whyline()
+        .arg("verify")
+        .arg(&log)
+        .arg("--public-key")
+        .arg(tmp.path().join("keys/ledger.pub"))
+        .args(["--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["type"], "intact");
+    assert_eq!(report["entries"], 5);
+    assert_eq!(report["signatures_checked"], true);
+
+    // Flip one byte in the payload of entry 2 (16-byte file header, then frames).
+    let path = log.join("entries.wls");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mut at = 16;
+    for _ in 0..2 {
+        let n = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        at += 16 + n + 36;
+    }
+    bytes[at + 16 + 20] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let out = whyline()
+        .arg("verify")
+        .arg(&log)
+        .args(["--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let problem: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(problem["type"], "problem");
+    assert_eq!(problem["sequence"], 2);
+    assert_eq!(problem["offset"], at as u64);
+    assert_eq!(problem["kind"], "content changed");
+}
+
+#[test]
+fn verify_with_another_key_reports_an_invalid_signature() {
+    let tmp = tempfile::tempdir().unwrap();
+    keygen(&tmp.path().join("keys"));
+    keygen(&tmp.path().join("other"));
+    let log = tmp.path().join("log");
+    append(
+        &log,
+        &tmp.path().join("keys/ledger.key"),
+        &golden_lines(),
+        "interval",
+    );
+    whyline()
+        .arg("verify")
+        .arg(&log)
+        .arg("--public-key")
+        .arg(tmp.path().join("other/ledger.pub"))
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("checkpoint signature invalid"));
+}
+
+#[test]
+fn prove_prints_proofs_that_verify_against_the_latest_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    keygen(&tmp.path().join("keys"));
+    let log = tmp.path().join("log");
+    let key = tmp.path().join("keys/ledger.key");
+    let receipts = append(&log, &key, &golden_lines(), "none");
+    append(&log, &key, &golden_lines(), "none");
+    let proof: serde_json::Value = serde_json::from_slice(
+        &whyline()
+            .arg("prove")
+            .arg(&log)
+            .args(["--seq", "3"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(proof["tree_size"], 10);
+    let hashes: Vec<Hash> = proof["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| unhex(h.as_str().unwrap()))
+        .collect();
+    let leaf = unhex(receipts[3]["leaf"].as_str().unwrap());
+    let root = unhex(proof["root"].as_str().unwrap());
+    verify_inclusion(&leaf, 3, 10, &hashes, &root).unwrap();
+
+    let consistency: serde_json::Value = serde_json::from_slice(
+        &whyline()
+            .arg("prove")
+            .arg(&log)
+            .args(["--from", "5"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    let hashes: Vec<Hash> = consistency["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| unhex(h.as_str().unwrap()))
+        .collect();
+    let old_root = unhex(consistency["old_root"].as_str().unwrap());
+    verify_consistency(5, 10, &old_root, &root, &hashes).unwrap();
+}
+
+#[test]
+fn checkpoint_prints_a_signed_note_for_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    keygen(&tmp.path().join("keys"));
+    let log = tmp.path().join("log");
+    append(
+        &log,
+        &tmp.path().join("keys/ledger.key"),
+        &golden_lines(),
+        "sync",
+    );
+    let out = whyline()
+        .arg("checkpoint")
+        .arg(&log)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let note = String::from_utf8(out).unwrap();
+    let mut lines = note.lines();
+    assert_eq!(lines.next(), Some("whyline/ledger"));
+    assert_eq!(lines.next(), Some("5"));
+    assert!(note.contains("\n\n\u{2014} whyline/ledger "), "{note}");
+}
+
+#[test]
+fn a_bad_json_line_stops_append_with_exit_1_after_printing_earlier_receipts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let input = format!(
+        "{}not json\n",
+        golden_lines().lines().next().unwrap().to_owned() + "\n"
+    );
+    whyline()
+        .arg("append")
+        .arg(&log)
+        .write_stdin(input)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("\"seq\":0"))
+        .stderr(predicates::str::contains("stdin line 2"));
+}

@@ -22,8 +22,8 @@ impl Default for AnomalyRules {
         Self {
             low_confidence: 0.6,
             confidence_drop: 0.15,
-            latency_spike_factor: 3.0,
-            latency_floor_us: 50,
+            latency_spike_factor: 5.0,
+            latency_floor_us: 1_000,
         }
     }
 }

@@ -43,6 +43,7 @@
 
 mod anomaly;
 mod error;
+mod investigate;
 mod render;
 mod report;
 mod time;
@@ -50,6 +51,7 @@ mod timeline;
 
 pub use anomaly::{Anomaly, AnomalyKind, AnomalyRules, find_anomalies};
 pub use error::{ForensicsError, Result};
+pub use investigate::investigate;
 pub use render::{render_html, render_json, render_text};
 pub use report::{IncidentQuery, IncidentReport, Integrity};
 pub use time::{format_time_ns, parse_duration_ns, parse_time_ns};

@@ -49,7 +49,7 @@ pub fn timeline_entry(
     let mut alternatives: Vec<(String, f32)> = probabilities
         .iter()
         .enumerate()
-        .filter(|(i, p)| Some(*i) != class && **p > 0.0)
+        .filter(|(i, p)| Some(*i) != class && **p >= 0.005)
         .map(|(i, p)| {
             (
                 names

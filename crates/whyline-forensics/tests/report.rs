@@ -66,7 +66,7 @@ fn window() -> Vec<DecisionTrace<AnyPath>> {
         .map(|i| tree_decision(i, 3_000 - i * 100, 0, [94.0, 4.0, 1.0, 1.0], 20))
         .collect();
     traces.push(tree_decision(10, 847, 0, [78.0, 18.0, 4.0, 0.0], 22));
-    traces.push(tree_decision(11, 412, 1, [0.0, 55.0, 41.0, 4.0], 400));
+    traces.push(tree_decision(11, 412, 1, [0.0, 55.0, 41.0, 4.0], 1_500));
     traces.push(tree_decision(12, 156, 2, [0.0, 3.0, 89.0, 8.0], 21));
     traces
 }

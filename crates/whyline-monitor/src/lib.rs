@@ -40,8 +40,8 @@ mod sink;
 mod webhook;
 
 pub use alert::{Alert, AlertKind, AlertLevel};
-pub use audit::{AuditRecord, LatencyBreakdown, QualityChecks};
 pub use andon::{AlertLevelSetting, Andon, AndonRules, AndonStats, DecisionFacts};
+pub use audit::{AuditRecord, LatencyBreakdown, QualityChecks};
 pub use error::{MonitorError, Result};
 pub use monitor::{Decision, InferenceMonitor};
 pub use ood::{FeatureStatistics, OodFinding, TrainingStatistics};

@@ -191,7 +191,14 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
     /// log. With a disabled collector and Andon off, the model's path-free
     /// [`predict_one`](Explainable::predict_one) runs and nothing else.
     pub fn predict_one(&mut self, row: &[f32]) -> Result<Decision> {
-        self.decide(row, 0)
+        self.decide(row, 0, None)
+    }
+
+    /// Predicts one row as if at `timestamp_ns` (Unix epoch nanoseconds): for replaying
+    /// recorded sensor logs and simulations, whose decisions carry the time they were made
+    /// in the recording rather than the time of the replay.
+    pub fn predict_one_at(&mut self, row: &[f32], timestamp_ns: u64) -> Result<Decision> {
+        self.decide(row, 0, Some(timestamp_ns))
     }
 
     /// Predicts every row of a row-major batch; see [`predict_one`](Self::predict_one).
@@ -201,12 +208,12 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             .map_err(|source| MonitorError::Model { row: 0, source })?;
         let mut outputs = Vec::with_capacity(rows);
         for (index, row) in batch.chunks_exact(n_features.max(1)).enumerate() {
-            outputs.push(self.decide(row, index)?.output);
+            outputs.push(self.decide(row, index, None)?.output);
         }
         Ok(outputs)
     }
 
-    fn decide(&mut self, row: &[f32], row_index: usize) -> Result<Decision> {
+    fn decide(&mut self, row: &[f32], row_index: usize, at: Option<u64>) -> Result<Decision> {
         let sequence = self.next_sequence;
         let record = self.collector.enabled();
         if !record && !self.andon.is_enabled() {
@@ -240,7 +247,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             })?;
         let latency_ns = elapsed_ns(start);
         self.next_sequence += 1;
-        let timestamp_ns = self.clock.at(start);
+        let timestamp_ns = at.unwrap_or_else(|| self.clock.at(start));
         self.trace.timestamp_ns = timestamp_ns;
         self.trace.sequence = sequence;
         self.trace.input_hash = self.digester.digest(row);
@@ -299,7 +306,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         let start = Instant::now();
         let client_id_hash = client_id.map(|id| self.digester.digest_bytes(id));
         let preprocessing_ns = elapsed_ns(start);
-        let decision = self.decide(row, 0)?;
+        let decision = self.decide(row, 0, None)?;
         let total_ns = elapsed_ns(start);
         let (input_hash, timestamp_ns) = match self.last_trace() {
             Some(trace) if trace.sequence == decision.sequence => {

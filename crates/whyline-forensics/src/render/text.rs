@@ -81,21 +81,26 @@ pub fn render_text(report: &IncidentReport) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "DECISION TIMELINE (T-0 = incident):");
     let _ = writeln!(out, "{LIGHT}");
-    let mut i = 0;
     let timeline = &report.timeline;
+    let mut i = 0;
     while i < timeline.len() {
         let entry = &timeline[i];
-        let quiet = |e: &TimelineEntry| report.anomalies_of(e.sequence).next().is_none();
-        // Fold a run of identical quiet decisions.
+        let key = run_key(report, entry);
+        // Fold a run of the same decision with the same standing anomalies (none, or low
+        // confidence); events (changes, drops, spikes) always get their own entry.
         let mut j = i;
-        while j + 1 < timeline.len()
-            && quiet(&timeline[j + 1])
-            && timeline[j + 1].decision == entry.decision
-            && quiet(entry)
-        {
-            j += 1;
+        while let Some(k) = key.as_ref() {
+            match timeline.get(j + 1) {
+                Some(next)
+                    if next.decision == entry.decision
+                        && run_key(report, next).as_ref() == Some(k) =>
+                {
+                    j += 1
+                }
+                _ => break,
+            }
         }
-        if j > i + 1 {
+        if j > i {
             let run = &timeline[i..=j];
             let low = run
                 .iter()
@@ -105,9 +110,13 @@ pub fn render_text(report: &IncidentReport) -> String {
                 .iter()
                 .map(|e| e.confidence)
                 .fold(f32::NEG_INFINITY, f32::max);
+            let flag = match key.as_deref() {
+                Some("") | None => String::new(),
+                Some(kinds) => format!(" ⚠ {kinds}"),
+            };
             let _ = writeln!(
                 out,
-                "{} .. {} │ DECISION: {} ×{} (confidence {:.0}–{:.0}%)",
+                "{} .. {} │ DECISION: {} ×{} (confidence {:.0}–{:.0}%){flag}",
                 relative(run[0].relative_ms),
                 relative(run[run.len() - 1].relative_ms),
                 entry.decision,
@@ -131,6 +140,23 @@ pub fn render_text(report: &IncidentReport) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "{HEAVY}");
     out
+}
+
+/// What a decision's anomalies allow: `Some("")` for none, `Some("low confidence")` when that
+/// is all, `None` when it has an event that must stand alone.
+fn run_key(report: &IncidentReport, entry: &TimelineEntry) -> Option<String> {
+    let mut low = false;
+    for anomaly in report.anomalies_of(entry.sequence) {
+        match anomaly.kind {
+            crate::AnomalyKind::LowConfidence { .. } => low = true,
+            _ => return None,
+        }
+    }
+    Some(if low {
+        "low confidence".to_owned()
+    } else {
+        String::new()
+    })
 }
 
 fn write_entry(out: &mut String, report: &IncidentReport, entry: &TimelineEntry) {

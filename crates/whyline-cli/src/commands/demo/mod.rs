@@ -1,0 +1,313 @@
+//! `whyline demo`: the seed specification's autonomous-vehicle "cat scenario" end to end.
+//!
+//! A bundled random forest (trained by `python/make_demo_model.py`) drives 31 seconds of a
+//! synthetic sensor sequence through an `InferenceMonitor` that records every decision in a
+//! signed, durable ledger (SIL3 profile) while Andon alerts print as they fire. Then the
+//! ledger is verified and the incident report for the impact time is printed and written as
+//! HTML.
+
+mod scenario;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use whyline_core::{Explainable, ModelRecord, TraceCollector, now_ns};
+use whyline_forensics::{AnomalyRules, IncidentQuery, investigate, render_html, render_text};
+use whyline_ledger::{
+    Durability, ENTRIES_FILE, LedgerCollector, LedgerOptions, NoteSigner, NoteVerifier,
+    SegmentStore, verify_store,
+};
+use whyline_models::Model;
+use whyline_monitor::{
+    Alert, Andon, CallbackSink, FeatureStatistics, InferenceMonitor, SafetyIntegrityLevel,
+    TrainingStatistics,
+};
+
+use crate::Outcome;
+use scenario::{BEFORE_S, Drive, HZ};
+
+/// The demo model, embedded so the demo runs from one command with nothing else installed.
+const DEMO_MODEL: &[u8] = include_bytes!("../../../assets/demo_model.json");
+const ORIGIN: &str = "whyline.demo/av-2847";
+
+/// Arguments of `whyline demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Directory for the demo's ledger, keys and HTML report (a previous demo ledger there is
+    /// replaced; its keys are reused).
+    #[arg(long, default_value = "whyline-demo")]
+    dir: PathBuf,
+}
+
+pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
+    let stdout = std::io::stdout();
+    let dir = &args.dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (signer, verifier) = demo_keys(&dir.join("keys"))?;
+    let ledger_dir = dir.join("ledger");
+    fresh_ledger_dir(&ledger_dir)?;
+
+    let model = Model::from_bytes(DEMO_MODEL, "demo_model.json")
+        .context("loading the embedded demo model")?;
+    let names = model.info().names.clone();
+    let store = SegmentStore::open(&ledger_dir)
+        .with_context(|| format!("opening {}", ledger_dir.display()))?;
+    let options = LedgerOptions::signed(ORIGIN, signer)
+        .durability(Durability::Sync)
+        .checkpoint_every(100);
+    let (collector, _) =
+        LedgerCollector::open(store, options).context("opening the demo ledger")?;
+    let identity = model
+        .identity()
+        .cloned()
+        .context("the embedded model has no identity")?;
+    let record = ModelRecord {
+        identity: identity.clone(),
+        feature_names: names.features.clone(),
+        class_names: names.classes.clone(),
+        recorded_ns: now_ns(),
+    };
+    collector
+        .with_ledger(|ledger| ledger.append(&record.to_bytes()))?
+        .context("recording the model in the ledger")?;
+
+    // SIL3: every append durable, Ed25519 checkpoints, yellow/red confidence, OOD checks.
+    let settings = SafetyIntegrityLevel::SIL3.defaults();
+    let mut andon = Andon::new(settings.andon.clone())?;
+    if let Some(stats) = &model.info().feature_stats {
+        let features = (0..stats.mean.len())
+            .map(|i| FeatureStatistics {
+                mean: stats.mean[i],
+                std: stats.std.get(i).copied().unwrap_or(0.0),
+                min: stats.min.get(i).copied().unwrap_or(f64::NEG_INFINITY),
+                max: stats.max.get(i).copied().unwrap_or(f64::INFINITY),
+            })
+            .collect();
+        andon.set_training_statistics(TrainingStatistics::new(features)?);
+    }
+    let impact_ns = now_ns();
+    let start_ns = impact_ns - BEFORE_S * 1_000_000_000;
+    let alerts: Arc<Mutex<Vec<Alert>>> = Arc::default();
+    let seen = Arc::clone(&alerts);
+    andon.add_sink(CallbackSink::new(move |alert: &Alert| {
+        if let Ok(mut seen) = seen.lock() {
+            seen.push(alert.clone());
+        }
+    }));
+    let mut monitor = InferenceMonitor::new(model, collector, andon).with_first_sequence(1);
+
+    {
+        let mut out = stdout.lock();
+        writeln!(out, "whyline demo: vehicle AV-2847, planner {identity}")?;
+        writeln!(
+            out,
+            "recording {} decisions ({} s at {HZ} Hz) into a signed, durable ledger at {}\n",
+            Drive::steps(),
+            Drive::steps() / HZ,
+            ledger_dir.display()
+        )?;
+    }
+    let mut drive = Drive::new();
+    let mut last_class: Option<usize> = None;
+    let mut printed_alerts = 0;
+    let mut streak = AlertStreak::default();
+    while let Some(frame) = drive.next() {
+        let at = (start_ns as i128
+            + i128::from(frame.relative_ms + BEFORE_S as i64 * 1000) * 1_000_000)
+            as u64;
+        let decision = monitor.predict_one_at(&frame.features, at)?;
+        let class = decision.output as usize;
+        let mut out = stdout.lock();
+        if last_class != Some(class) {
+            streak.close(&mut out)?;
+            writeln!(
+                out,
+                "{:>9} {:<16} confidence {:>3.0}%   speed {:>4.1} km/h",
+                relative(frame.relative_ms),
+                names.classes.get(class).map_or("?", String::as_str),
+                decision.confidence.unwrap_or(1.0) * 100.0,
+                drive.speed_kmh()
+            )?;
+            last_class = Some(class);
+        }
+        let fired = alerts.lock().map(|a| a.len()).unwrap_or(0);
+        if let Ok(all) = alerts.lock() {
+            for alert in all.get(printed_alerts..).unwrap_or(&[]) {
+                streak.show(&mut out, frame.relative_ms, alert)?;
+            }
+        }
+        printed_alerts = fired;
+        drive.react(class);
+        if frame.relative_ms == 0 {
+            writeln!(
+                out,
+                "{:>9} ■ IMPACT at {:.1} km/h (from 35.0 km/h)",
+                relative(0),
+                drive.speed_kmh()
+            )?;
+        }
+    }
+    streak.close(&mut stdout.lock())?;
+    let collector = monitor.collector();
+    collector
+        .with_ledger(|ledger| ledger.checkpoint())?
+        .context("signing the final checkpoint")?;
+    TraceCollector::<whyline_core::AnyPath>::flush(collector)?;
+    let stats = monitor.andon().stats();
+
+    let mut out = stdout.lock();
+    writeln!(
+        out,
+        "\nAndon: {} decisions checked, {} yellow and {} red alerts",
+        stats.checked, stats.yellow, stats.red
+    )?;
+    let store = SegmentStore::open(&ledger_dir)?;
+    let verified = verify_store(&store, Some(&verifier)).context("verifying the demo ledger")?;
+    writeln!(
+        out,
+        "ledger verified: {} entries re-hashed, {} signed checkpoints checked against {}\n",
+        verified.entries,
+        verified.checkpoints,
+        dir.join("keys/ledger.pub").display()
+    )?;
+    drop(out);
+
+    let query = IncidentQuery {
+        time_ns: impact_ns,
+        lookback_ns: 30 * 1_000_000_000,
+        lookahead_ns: 1_000_000_000,
+    };
+    let report = investigate(
+        &ledger_dir,
+        query,
+        Some(&verifier),
+        None,
+        &AnomalyRules::default(),
+    )?;
+    let html_path = dir.join("incident.html");
+    std::fs::write(&html_path, render_html(&report))
+        .with_context(|| format!("writing {}", html_path.display()))?;
+    let mut out = stdout.lock();
+    out.write_all(render_text(&report).as_bytes())?;
+    writeln!(out, "\nHTML report: {}", html_path.display())?;
+    writeln!(
+        out,
+        "Investigate again:  whyline incident {} --at {} --before 30s --after 1s --public-key {}",
+        ledger_dir.display(),
+        whyline_forensics::format_time_ns(impact_ns),
+        dir.join("keys/ledger.pub").display()
+    )?;
+    Ok(Outcome::Clean)
+}
+
+/// Prints an alert unless it repeats the previous one on the previous decision; a run of
+/// repeats ends with one line counting them, so the screen shows what changed.
+#[derive(Default)]
+struct AlertStreak {
+    last: Option<(
+        whyline_monitor::AlertLevel,
+        std::mem::Discriminant<whyline_monitor::AlertKind>,
+        u64,
+    )>,
+    repeats: u64,
+    last_ms: i64,
+}
+
+impl AlertStreak {
+    fn show(
+        &mut self,
+        out: &mut impl Write,
+        relative_ms: i64,
+        alert: &Alert,
+    ) -> std::io::Result<()> {
+        let key = (alert.level, std::mem::discriminant(&alert.kind));
+        if let Some((level, kind, sequence)) = self.last
+            && (level, kind) == key
+            && alert.sequence <= sequence + 1
+        {
+            self.repeats += 1;
+            self.last = Some((level, kind, alert.sequence));
+            self.last_ms = relative_ms;
+            return Ok(());
+        }
+        self.close(out)?;
+        writeln!(out, "{:>9}   ⚠ ANDON {alert}", relative(relative_ms))?;
+        self.last = Some((key.0, key.1, alert.sequence));
+        self.last_ms = relative_ms;
+        Ok(())
+    }
+
+    fn close(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        if self.repeats > 0 {
+            writeln!(
+                out,
+                "{:>9}     … and {} more like it, until {}",
+                "",
+                self.repeats,
+                relative(self.last_ms)
+            )?;
+        }
+        self.repeats = 0;
+        self.last = None;
+        Ok(())
+    }
+}
+
+fn relative(ms: i64) -> String {
+    let sign = if ms > 0 { '+' } else { '-' };
+    format!("T{sign}{:.3}s", ms.unsigned_abs() as f64 / 1000.0)
+}
+
+/// Reuses the demo's Ed25519 key, or makes one.
+fn demo_keys(dir: &Path) -> anyhow::Result<(NoteSigner, NoteVerifier)> {
+    let secret = dir.join("ledger.key");
+    let public = dir.join("ledger.pub");
+    if secret.is_file() {
+        let text = std::fs::read_to_string(&secret)
+            .with_context(|| format!("reading {}", secret.display()))?;
+        let signer = NoteSigner::from_key_string(text.trim())
+            .with_context(|| format!("reading {}", secret.display()))?;
+        let verifier = signer.verifier();
+        return Ok((signer, verifier));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let signer = NoteSigner::generate_ed25519("whyline-demo")?;
+    let verifier = signer.verifier();
+    write_private(&secret, &signer.to_key_string())?;
+    std::fs::write(&public, format!("{}\n", verifier.to_key_string()))
+        .with_context(|| format!("writing {}", public.display()))?;
+    Ok((signer, verifier))
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    writeln!(file, "{text}").with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Removes a previous demo ledger; refuses to touch a directory that is not one.
+fn fresh_ledger_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    if !dir.join(ENTRIES_FILE).is_file() {
+        bail!(
+            "{} exists and is not a whyline ledger; choose another --dir",
+            dir.display()
+        );
+    }
+    std::fs::remove_dir_all(dir)
+        .with_context(|| format!("removing the previous demo ledger {}", dir.display()))
+}

@@ -1,0 +1,168 @@
+//! The main job end to end: `whyline demo` records, verifies and investigates; a flipped byte
+//! is caught by `whyline verify` and marked in `whyline incident`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn whyline() -> Command {
+    Command::cargo_bin("whyline").unwrap()
+}
+
+/// Runs the demo into `dir` and returns its stdout.
+fn run_demo(dir: &Path) -> String {
+    let output = whyline().args(["demo", "--dir"]).arg(dir).output().unwrap();
+    assert!(
+        output.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The incident time the demo prints in its "Investigate again" line.
+fn impact_time(stdout: &str) -> String {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("whyline incident"))
+        .expect("the demo names the incident command");
+    let after = line.split("--at ").nth(1).unwrap();
+    after.split_whitespace().next().unwrap().to_owned()
+}
+
+#[test]
+fn the_demo_records_verifies_and_investigates_the_cat_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = run_demo(dir.path());
+    assert!(
+        stdout.contains("CHAIN INTEGRITY: ✓ VERIFIED (621 entries, no breaks;"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("signatures verified"), "{stdout}");
+    assert!(
+        stdout.contains("⚠ ANDON [RED]"),
+        "alerts print as they fire: {stdout}"
+    );
+    assert!(stdout.contains("DECISION: EMERGENCY_BRAKE"), "{stdout}");
+    assert!(stdout.contains("■ IMPACT"), "{stdout}");
+    let html = std::fs::read_to_string(dir.path().join("incident.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("timeline-chart"));
+
+    let ledger = dir.path().join("ledger");
+    let public_key = dir.path().join("keys/ledger.pub");
+    whyline()
+        .arg("verify")
+        .arg(&ledger)
+        .arg("--public-key")
+        .arg(&public_key)
+        .assert()
+        .success();
+
+    // The investigation can be repeated from the command line, read-only.
+    let at = impact_time(&stdout);
+    let before = std::fs::read(ledger.join("entries.wls")).unwrap();
+    whyline()
+        .args(["incident"])
+        .arg(&ledger)
+        .args([
+            "--at",
+            &at,
+            "--before",
+            "30s",
+            "--after",
+            "1s",
+            "--format",
+            "json",
+            "--public-key",
+        ])
+        .arg(&public_key)
+        .assert()
+        .code(1) // the window holds anomalies
+        .stdout(predicate::str::contains("\"status\": \"verified\""));
+    assert_eq!(
+        std::fs::read(ledger.join("entries.wls")).unwrap(),
+        before,
+        "investigating changed the log"
+    );
+}
+
+#[test]
+fn a_flipped_byte_fails_verification_and_is_marked_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = run_demo(dir.path());
+    let at = impact_time(&stdout);
+    let ledger = dir.path().join("ledger");
+    let entries = ledger.join("entries.wls");
+    let mut bytes = std::fs::read(&entries).unwrap();
+    // A byte inside an entry near the end of the log (the frames hold the decisions).
+    let position = bytes.len() - bytes.len() / 10;
+    bytes[position] ^= 0x01;
+    std::fs::write(&entries, &bytes).unwrap();
+
+    whyline()
+        .arg("verify")
+        .arg(&ledger)
+        .arg("--public-key")
+        .arg(dir.path().join("keys/ledger.pub"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("entry").or(predicate::str::contains("Entry")));
+
+    let output = whyline()
+        .args(["incident"])
+        .arg(&ledger)
+        .args(["--at", &at])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        report.contains("CHAIN INTEGRITY: ✗ BROKEN at entry"),
+        "{report}"
+    );
+    assert!(report.contains("INCIDENT INVESTIGATION REPORT"), "{report}");
+}
+
+#[test]
+fn bad_logs_and_times_are_clear_errors() {
+    whyline()
+        .args([
+            "incident",
+            "/nonexistent/ledger",
+            "--at",
+            "2026-01-01T00:00:00Z",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "is not a whyline ledger: it does not exist",
+        ));
+    let dir = tempfile::tempdir().unwrap();
+    whyline()
+        .args(["incident"])
+        .arg(dir.path())
+        .args(["--at", "2026-01-01T00:00:00Z"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a whyline ledger"));
+    whyline()
+        .args(["incident", "/tmp", "--at", "yesterday"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read time \"yesterday\""));
+
+    let demo = tempfile::tempdir().unwrap();
+    run_demo(demo.path());
+    whyline()
+        .args(["incident"])
+        .arg(demo.path().join("ledger"))
+        .args(["--at", "2001-09-09T01:46:40Z"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "is outside the log, which runs from",
+        ));
+}

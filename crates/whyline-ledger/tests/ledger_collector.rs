@@ -142,3 +142,45 @@ fn proofs_verify_against_the_ledgers_signed_checkpoints() {
     let proof = consistency_proof(&tree, older.size, latest.size).unwrap();
     verify_consistency(older.size, latest.size, &older.root, &latest.root, &proof).unwrap();
 }
+
+#[test]
+fn an_hmac_keyed_ledger_verifies_with_its_secret_only() {
+    let signer = whyline_ledger::NoteSigner::hmac("whyline.test/hmac", &[5u8; 32]).unwrap();
+    let options = whyline_ledger::LedgerOptions::signed("whyline.test/hmac", signer.clone())
+        .durability(Durability::None)
+        .checkpoint_every(4);
+    let (mut ledger, _) = Ledger::open(MemoryStore::new(), options).unwrap();
+    for i in 0..10 {
+        ledger.append(&payload(i)).unwrap();
+    }
+    let store = ledger.into_store().unwrap();
+    let report = whyline_ledger::verify_store(&store, Some(&signer.verifier())).unwrap();
+    assert_eq!(report.checkpoints, 2);
+    // Same name, another secret: its key id differs, so no signature of its own is found.
+    let other = whyline_ledger::NoteSigner::hmac("whyline.test/hmac", &[6u8; 32]).unwrap();
+    let error = whyline_ledger::verify_store(&store, Some(&other.verifier())).unwrap_err();
+    assert!(
+        matches!(
+            error.corruption(),
+            Some(whyline_ledger::CorruptionKind::SignatureInvalid)
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_checkpoint_interval_of_zero_checkpoints_every_append() {
+    let options = options()
+        .checkpoint_every(0)
+        .checkpoint_interval(Duration::ZERO);
+    let (mut ledger, _) = Ledger::open(MemoryStore::new(), options).unwrap();
+    for i in 0..3 {
+        ledger.append(&payload(i)).unwrap();
+    }
+    let sizes: Vec<u64> = ledger
+        .checkpoints()
+        .iter()
+        .map(|c| c.checkpoint.size)
+        .collect();
+    assert_eq!(sizes, vec![1, 2, 3]);
+}

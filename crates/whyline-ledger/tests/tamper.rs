@@ -285,3 +285,37 @@ fn a_large_log_verifies_in_parallel_and_still_names_a_changed_entry() {
         (7_777, CorruptionKind::RootMismatch)
     );
 }
+
+mod any_change {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever single byte of the entry log changes, verification fails with `Corrupt`.
+        #[test]
+        fn any_changed_byte_is_detected(pick in any::<prop::sample::Index>(), xor in 1u8..=255) {
+            let mut store = pristine();
+            let len = store.entry_bytes().len();
+            let at = pick.index(len);
+            store.entry_bytes_mut()[at] ^= xor;
+            let result = verify_store(&store, Some(&signer().verifier()));
+            prop_assert!(matches!(result, Err(LedgerError::Corrupt { .. })), "byte {at}: {result:?}");
+        }
+
+        /// Random bytes never make verification or opening panic.
+        #[test]
+        fn random_bytes_are_rejected_without_panicking(
+            bytes in prop::collection::vec(any::<u8>(), 0..600),
+            keep_header in any::<bool>(),
+        ) {
+            let mut log = if keep_header { b"WLEDGER\0\x01\0\0\0\0\0\0\0".to_vec() } else { Vec::new() };
+            log.extend_from_slice(&bytes);
+            let store = MemoryStore::from_bytes(log, bytes.clone());
+            let _ = verify_store(&store, Some(&signer().verifier()));
+            let _ = Ledger::open(store, options());
+        }
+    }
+}

@@ -5,36 +5,56 @@
 //! under a mutex, so one collector serves many threads and the ledger alone assigns
 //! sequence numbers. The outcome is [`RecordOutcome::Appended`] with the leaf index and
 //! leaf hash; whether it is durable yet follows the ledger's [`Durability`](crate::Durability)
-//! ([`Ledger::durable_size`]). `flush` commits.
+//! ([`Ledger::durable_size`]).
+//!
+//! When the ledger has something to do on time alone (an interval group commit, a
+//! checkpoint every T), a timer thread calls [`Ledger::tick`]. `flush` commits; dropping the
+//! collector stops the timer and commits (a failure there is logged: call `flush` first to
+//! see it). A failed commit stops the writer, so the next `record` returns the error.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use whyline_core::{
     CollectorStats, DecisionPath, DecisionTrace, RecordOutcome, TraceCollector, encode_aprt,
 };
 
 use crate::error::{LedgerError, Result};
-use crate::ledger::{Ledger, LedgerOptions, RecoveryReport};
+use crate::ledger::{Ledger, LedgerOptions, Receipt, RecoveryReport};
 use crate::store::{MemoryStore, Store};
 
 struct Inner<S: Store> {
-    ledger: Ledger<S>,
+    /// `None` only after [`LedgerCollector::into_ledger`] took it, when nothing else runs.
+    ledger: Option<Ledger<S>>,
     buffer: Vec<u8>,
 }
 
-/// The hash-chain collector. See the module docs.
-pub struct LedgerCollector<S: Store = MemoryStore> {
+impl<S: Store> Inner<S> {
+    fn ledger(&mut self) -> Result<&mut Ledger<S>> {
+        self.ledger.as_mut().ok_or(LedgerError::Poisoned)
+    }
+}
+
+struct Shared<S: Store> {
     inner: Mutex<Inner<S>>,
     appended: AtomicU64,
     size: AtomicU64,
 }
 
-impl<S: Store> std::fmt::Debug for LedgerCollector<S> {
+/// The hash-chain collector. See the module docs.
+pub struct LedgerCollector<S: Store + 'static = MemoryStore> {
+    shared: Arc<Shared<S>>,
+    /// Dropping the sender stops the timer thread.
+    timer: Option<(crossbeam_channel::Sender<()>, JoinHandle<()>)>,
+}
+
+impl<S: Store + 'static> std::fmt::Debug for LedgerCollector<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LedgerCollector")
-            .field("appended", &self.appended.load(Ordering::Relaxed))
-            .field("size", &self.size.load(Ordering::Relaxed))
+            .field("appended", &self.shared.appended.load(Ordering::Relaxed))
+            .field("size", &self.shared.size.load(Ordering::Relaxed))
+            .field("timer", &self.timer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -47,18 +67,37 @@ impl LedgerCollector<MemoryStore> {
     }
 }
 
-impl<S: Store> LedgerCollector<S> {
-    /// A collector appending to `ledger`.
+impl<S: Store + 'static> LedgerCollector<S> {
+    /// A collector appending to `ledger`; starts the timer thread when the ledger needs one.
     pub fn new(ledger: Ledger<S>) -> Self {
-        let size = ledger.size();
-        Self {
+        let period = ledger.tick_period();
+        let shared = Arc::new(Shared {
+            size: AtomicU64::new(ledger.size()),
             inner: Mutex::new(Inner {
-                ledger,
+                ledger: Some(ledger),
                 buffer: Vec::with_capacity(512),
             }),
             appended: AtomicU64::new(0),
-            size: AtomicU64::new(size),
-        }
+        });
+        let timer = period.map(|period| {
+            let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+            let shared = Arc::clone(&shared);
+            let handle = std::thread::spawn(move || {
+                while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(period)
+                {
+                    let Ok(mut inner) = shared.inner.lock() else {
+                        return;
+                    };
+                    if let Err(error) = inner.ledger().and_then(Ledger::tick) {
+                        tracing::error!(%error, "ledger timer: commit or checkpoint failed");
+                        return;
+                    }
+                }
+            });
+            (stop, handle)
+        });
+        Self { shared, timer }
     }
 
     /// Opens the ledger in `store` and returns a collector over it with the recovery report.
@@ -69,31 +108,66 @@ impl<S: Store> LedgerCollector<S> {
 
     /// Runs `f` with the ledger (to checkpoint, prove or read back).
     pub fn with_ledger<T>(&self, f: impl FnOnce(&mut Ledger<S>) -> T) -> Result<T> {
-        let mut inner = self.inner.lock().map_err(|_| LedgerError::Poisoned)?;
-        Ok(f(&mut inner.ledger))
+        let mut inner = self
+            .shared
+            .inner
+            .lock()
+            .map_err(|_| LedgerError::Poisoned)?;
+        Ok(f(inner.ledger()?))
     }
 
-    /// Commits and returns the ledger.
-    pub fn into_ledger(self) -> Result<Ledger<S>> {
-        let mut inner = self.inner.into_inner().map_err(|_| LedgerError::Poisoned)?;
-        inner.ledger.commit()?;
-        Ok(inner.ledger)
+    fn stop_timer(&mut self) {
+        if let Some((stop, handle)) = self.timer.take() {
+            drop(stop);
+            if handle.join().is_err() {
+                tracing::error!("ledger timer thread panicked");
+            }
+        }
+    }
+
+    /// Stops the timer, commits and returns the ledger.
+    pub fn into_ledger(mut self) -> Result<Ledger<S>> {
+        self.stop_timer();
+        let mut inner = self
+            .shared
+            .inner
+            .lock()
+            .map_err(|_| LedgerError::Poisoned)?;
+        inner.ledger()?.commit()?;
+        inner.ledger.take().ok_or(LedgerError::Poisoned)
     }
 
     /// Appends one trace; the typed version of [`TraceCollector::record`].
-    pub fn append<P: DecisionPath>(&self, trace: &DecisionTrace<P>) -> Result<crate::Receipt> {
-        let mut inner = self.inner.lock().map_err(|_| LedgerError::Poisoned)?;
+    pub fn append<P: DecisionPath>(&self, trace: &DecisionTrace<P>) -> Result<Receipt> {
+        let mut inner = self
+            .shared
+            .inner
+            .lock()
+            .map_err(|_| LedgerError::Poisoned)?;
         let Inner { ledger, buffer } = &mut *inner;
+        let ledger = ledger.as_mut().ok_or(LedgerError::Poisoned)?;
         buffer.clear();
         encode_aprt(trace, buffer);
         let receipt = ledger.append(buffer)?;
-        self.appended.fetch_add(1, Ordering::Relaxed);
-        self.size.store(ledger.size(), Ordering::Relaxed);
+        self.shared.appended.fetch_add(1, Ordering::Relaxed);
+        self.shared.size.store(ledger.size(), Ordering::Relaxed);
         Ok(receipt)
     }
 }
 
-impl<P: DecisionPath, S: Store> TraceCollector<P> for LedgerCollector<S> {
+impl<S: Store + 'static> Drop for LedgerCollector<S> {
+    fn drop(&mut self) {
+        self.stop_timer();
+        if let Ok(mut inner) = self.shared.inner.lock()
+            && let Some(ledger) = inner.ledger.as_mut()
+            && let Err(error) = ledger.commit()
+        {
+            tracing::error!(%error, "ledger collector dropped: final commit failed");
+        }
+    }
+}
+
+impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for LedgerCollector<S> {
     fn record(&self, trace: &DecisionTrace<P>) -> whyline_core::Result<RecordOutcome> {
         let receipt = self.append(trace)?;
         Ok(RecordOutcome::Appended {
@@ -103,18 +177,22 @@ impl<P: DecisionPath, S: Store> TraceCollector<P> for LedgerCollector<S> {
     }
 
     fn flush(&self) -> whyline_core::Result<()> {
-        let mut inner = self.inner.lock().map_err(|_| LedgerError::Poisoned)?;
-        inner.ledger.commit()?;
+        let mut inner = self
+            .shared
+            .inner
+            .lock()
+            .map_err(|_| LedgerError::Poisoned)?;
+        inner.ledger()?.commit()?;
         Ok(())
     }
 
     fn len(&self) -> u64 {
-        self.size.load(Ordering::Relaxed)
+        self.shared.size.load(Ordering::Relaxed)
     }
 
     fn stats(&self) -> CollectorStats {
         CollectorStats {
-            recorded: self.appended.load(Ordering::Relaxed),
+            recorded: self.shared.appended.load(Ordering::Relaxed),
             dropped: 0,
             fallback: 0,
         }

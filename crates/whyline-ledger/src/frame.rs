@@ -5,7 +5,7 @@
 //! file header (16 bytes, once)
 //!  0  8  magic "WLEDGER\0"
 //!  8  4  format version u32 LE (1)
-//! 12  4  reserved, 0
+//! 12  4  reserved, 0 (a reader rejects anything else)
 //!
 //! frame (52 + n bytes)
 //!  0  4  payload length n u32 LE (1 ..= 16 MiB)
@@ -136,9 +136,8 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
             return Ok(cursor);
         }
         let header = cursor.window(0, FILE_HEADER_LEN)?.map(<[u8]>::to_vec);
-        let good = header.as_deref().is_some_and(|h| {
-            h.get(..8) == Some(&FILE_MAGIC[..]) && u32_at(h, 8) == Some(FORMAT_VERSION)
-        });
+        // Every header byte is checked, the reserved ones too: a change anywhere is seen.
+        let good = header.as_deref() == Some(&file_header()[..]);
         if !good {
             return Err(LedgerError::Corrupt {
                 path: store.location().to_path_buf(),

@@ -25,12 +25,13 @@ pub enum Durability {
     /// Never synced by the writer (only before a checkpoint and on [`Ledger::commit`]):
     /// entries sit in a 64 KiB process buffer and the OS page cache.
     None,
-    /// Group commit: one sync when `entries` are pending or, checked at the next append,
-    /// when the oldest pending entry is older than `max_delay`.
+    /// Group commit: one sync when `entries` are pending or when the oldest pending entry
+    /// is older than `max_delay` (checked at each append and by [`Ledger::tick`], which a
+    /// [`LedgerCollector`](crate::LedgerCollector) runs on a timer thread).
     Interval {
         /// Entries per commit.
         entries: u32,
-        /// Longest wait of a pending entry (checked on append; no timer thread).
+        /// Longest wait of a pending entry.
         max_delay: Duration,
     },
     /// Every append returns only once the entry is durable.
@@ -332,6 +333,37 @@ impl<S: Store> Ledger<S> {
         self.durable_entries = self.next_sequence;
         self.pending_since = None;
         Ok(())
+    }
+
+    /// Does what time alone makes due: the group commit of entries pending longer than the
+    /// interval's `max_delay`, and a checkpoint when `checkpoint_interval` has passed. A
+    /// [`LedgerCollector`](crate::LedgerCollector) calls this from a timer thread.
+    pub fn tick(&mut self) -> Result<()> {
+        if let (Durability::Interval { max_delay, .. }, Some(since)) =
+            (self.options.durability, self.pending_since)
+            && since.elapsed() >= max_delay
+        {
+            self.commit()?;
+        }
+        self.maybe_checkpoint()
+    }
+
+    /// How often [`Ledger::tick`] has something to do: the smaller of the interval's
+    /// `max_delay` and the checkpoint interval; `None` when neither is set.
+    pub fn tick_period(&self) -> Option<Duration> {
+        let commit = match self.options.durability {
+            Durability::Interval { max_delay, .. } => Some(max_delay),
+            Durability::None | Durability::Sync => None,
+        };
+        let checkpoint = self
+            .options
+            .checkpoint_interval
+            .filter(|_| self.options.signer.is_some());
+        match (commit, checkpoint) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+        .map(|period| period.max(Duration::from_millis(1)))
     }
 
     fn maybe_checkpoint(&mut self) -> Result<()> {

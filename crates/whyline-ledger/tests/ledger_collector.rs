@@ -184,3 +184,29 @@ fn a_checkpoint_interval_of_zero_checkpoints_every_append() {
         .collect();
     assert_eq!(sizes, vec![1, 2, 3]);
 }
+
+#[test]
+fn the_timer_thread_commits_a_pending_group_without_another_append() {
+    let options = options().durability(Durability::Interval {
+        entries: 1_000,
+        max_delay: Duration::from_millis(5),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (collector, _) =
+        LedgerCollector::open(SegmentStore::open(dir.path()).unwrap(), options).unwrap();
+    for i in 0..3 {
+        collector.record(&trace(i)).unwrap();
+    }
+    // No more appends: only the timer can commit. Poll (no timing assertion: the deadline is
+    // generous and only bounds a hang).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while collector.with_ledger(|l| l.durable_size()).unwrap() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the timer never committed"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let ledger = collector.into_ledger().unwrap();
+    assert_eq!(ledger.durable_size(), 3);
+}

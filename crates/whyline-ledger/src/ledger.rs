@@ -177,6 +177,8 @@ pub struct Ledger<S: Store> {
     index_builder: IndexBuilder,
     index: Vec<IndexRecord>,
     checkpoints: Vec<StoredCheckpoint>,
+    /// Bytes in the checkpoints side log.
+    checkpoints_len: u64,
 }
 
 impl<S: Store> Ledger<S> {
@@ -271,6 +273,7 @@ impl<S: Store> Ledger<S> {
             index_builder: walk.index_builder,
             index: walk.index,
             checkpoints,
+            checkpoints_len: good as u64,
             store,
             options,
         };
@@ -399,9 +402,10 @@ impl<S: Store> Ledger<S> {
             root: self.range.root(),
         };
         let note = checkpoint.sign(signer);
-        let offset = self.store.read_side(Side::Checkpoints)?.len() as u64;
-        self.store
-            .append_side(Side::Checkpoints, &encode_checkpoint_record(&note), true)?;
+        let offset = self.checkpoints_len;
+        let record = encode_checkpoint_record(&note);
+        self.store.append_side(Side::Checkpoints, &record, true)?;
+        self.checkpoints_len += record.len() as u64;
         self.checkpoints.push(StoredCheckpoint {
             offset,
             note: note.clone(),

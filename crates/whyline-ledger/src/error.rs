@@ -51,6 +51,14 @@ pub enum CorruptionKind {
     },
     /// The file does not start with the ledger header, or has an unknown version.
     BadHeader,
+    /// A segment file is missing or was cut: the next one does not start where the previous
+    /// one ends.
+    SegmentGap {
+        /// Where the next segment should start.
+        expected_start: u64,
+        /// Where the next segment found starts.
+        found_start: u64,
+    },
 }
 
 impl std::fmt::Display for CorruptionKind {
@@ -75,6 +83,13 @@ impl std::fmt::Display for CorruptionKind {
                 "checkpoint of size {checkpoint_size} covers entries the log does not hold"
             ),
             CorruptionKind::BadHeader => f.write_str("bad ledger header"),
+            CorruptionKind::SegmentGap {
+                expected_start,
+                found_start,
+            } => write!(
+                f,
+                "segment gap: a segment should start at byte {expected_start}, the next found starts at {found_start}"
+            ),
         }
     }
 }

@@ -112,7 +112,10 @@ pub use proof::{
     verify_inclusion,
 };
 pub use reader::{LedgerReader, ReadStop, TimeSpan, WindowRead};
-pub use segment::{CHECKPOINTS_FILE, ENTRIES_FILE, SegmentFile, SegmentStore, TIME_INDEX_FILE};
+pub use segment::{
+    CHECKPOINTS_FILE, ENTRIES_FILE, SegmentFile, SegmentOpener, SegmentOptions, SegmentStore,
+    TIME_INDEX_FILE, segment_file_name,
+};
 pub use store::{MemoryStore, Side, Store};
 pub use time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};
 pub use verify::{StoredCheckpoint, VerifyReport, verify_store};

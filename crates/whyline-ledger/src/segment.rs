@@ -1,9 +1,11 @@
 //! Files on disk: the default [`Store`].
 //!
-//! A ledger directory holds three files:
+//! A ledger directory holds:
 //!
 //! ```text
-//! LOG/entries.wls      the entry log: file header, then frames (see docs/ledger-format.md)
+//! LOG/entries.wls      the entry log's first segment: file header, then frames
+//! LOG/entries-<start>.wls  later segments, named by the offset of their first byte in the
+//!                      log (20 digits), each starting on a frame boundary
 //! LOG/checkpoints.wlc  signed checkpoints, each as u32 length ‖ u32 CRC32C ‖ note bytes
 //! LOG/time.wli         the sparse time index, 32-byte records
 //! ```
@@ -24,7 +26,10 @@
 //! later call): after a failed `fdatasync` the kernel may have dropped the dirty pages, so
 //! retrying could report durable what is not. Reopen the store to recover.
 //!
-//! All entries go to one file for now; rolling to several segment files is not implemented.
+//! Segments: once the current segment holds [`SegmentOptions::segment_bytes`], the next
+//! append first syncs it, creates the next segment file and syncs the directory, so a
+//! segment other than the last is always complete and durable. On open, segments must
+//! follow one another without a gap ([`CorruptionKind::SegmentGap`](crate::CorruptionKind)).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -80,12 +85,44 @@ impl SegmentFile for File {
     }
 }
 
-/// The entry log and its side files in a directory. See the module docs.
+/// Opens segment files; the default opens them with [`std::fs::OpenOptions`] (create, read,
+/// append). Tests pass one that wraps files to inject faults.
+pub type SegmentOpener = Box<dyn Fn(&Path) -> std::io::Result<Box<dyn SegmentFile>> + Send + Sync>;
+
+/// Settings of a [`SegmentStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentOptions {
+    /// A new segment file starts once the current one holds this many bytes (checked at each
+    /// append, so a segment ends on a frame boundary and may exceed this by one frame).
+    pub segment_bytes: u64,
+}
+
+impl Default for SegmentOptions {
+    fn default() -> Self {
+        Self {
+            segment_bytes: 64 << 20,
+        }
+    }
+}
+
+struct Segment {
+    /// Logical offset of the segment's first byte.
+    start: u64,
+    path: PathBuf,
+    file: Box<dyn SegmentFile>,
+    /// Bytes written to this file.
+    len: u64,
+}
+
+/// The entry log (in segment files) and its side files in a directory. See the module docs.
 pub struct SegmentStore {
     dir: PathBuf,
     entries_path: PathBuf,
-    file: Box<dyn SegmentFile>,
-    /// Bytes in the file (written, maybe not synced).
+    options: SegmentOptions,
+    opener: SegmentOpener,
+    /// Segments in log order; never empty.
+    segments: Vec<Segment>,
+    /// Bytes in the files (written, maybe not synced).
     written: u64,
     /// Bytes known durable.
     durable: u64,
@@ -97,6 +134,7 @@ impl std::fmt::Debug for SegmentStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SegmentStore")
             .field("dir", &self.dir)
+            .field("segments", &self.segments.len())
             .field("written", &self.written)
             .field("durable", &self.durable)
             .field("pending", &self.pending.len())
@@ -114,29 +152,117 @@ fn open_append(path: &Path) -> Result<File> {
         .map_err(|e| LedgerError::io(path, "open", e))
 }
 
+fn default_opener() -> SegmentOpener {
+    Box::new(|path: &Path| {
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
+        Ok(Box::new(file) as Box<dyn SegmentFile>)
+    })
+}
+
+/// The file name of the segment starting at logical offset `start`: `entries.wls` for the
+/// first, `entries-<start, 20 digits>.wls` after it.
+pub fn segment_file_name(start: u64) -> String {
+    if start == 0 {
+        ENTRIES_FILE.to_owned()
+    } else {
+        format!("entries-{start:020}.wls")
+    }
+}
+
+fn segment_start(name: &str) -> Option<u64> {
+    if name == ENTRIES_FILE {
+        return Some(0);
+    }
+    let digits = name.strip_prefix("entries-")?.strip_suffix(".wls")?;
+    if digits.len() != 20 {
+        return None;
+    }
+    digits.parse().ok().filter(|&start| start > 0)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| LedgerError::io(dir, "fsync directory", e))
+}
+
 impl SegmentStore {
-    /// Opens (creating if needed) the ledger directory `dir`.
+    /// Opens (creating if needed) the ledger directory `dir` with default settings.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|e| LedgerError::io(&dir, "create directory", e))?;
-        let entries_path = dir.join(ENTRIES_FILE);
-        let file = open_append(&entries_path)?;
-        Self::with_file(dir, Box::new(file))
+        Self::open_with(dir, SegmentOptions::default(), default_opener())
     }
 
-    /// Opens the ledger directory `dir` with the entry log behind `file` (which must hold
-    /// that directory's entry log, or be empty). Used to inject faults.
-    pub fn with_file(dir: impl AsRef<Path>, file: Box<dyn SegmentFile>) -> Result<Self> {
+    /// Opens (creating if needed) the ledger directory `dir` with these settings.
+    pub fn open_with_options(dir: impl AsRef<Path>, options: SegmentOptions) -> Result<Self> {
+        Self::open_with(dir, options, default_opener())
+    }
+
+    /// Opens the ledger directory `dir`, opening segment files through `opener`.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        options: SegmentOptions,
+        opener: SegmentOpener,
+    ) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
+        if options.segment_bytes == 0 {
+            return Err(LedgerError::InvalidConfig {
+                field: "segment_bytes",
+                detail: "must be at least 1".into(),
+            });
+        }
         std::fs::create_dir_all(&dir).map_err(|e| LedgerError::io(&dir, "create directory", e))?;
         let entries_path = dir.join(ENTRIES_FILE);
-        let written = file
-            .file_len()
-            .map_err(|e| LedgerError::io(&entries_path, "stat", e))?;
+        let mut starts = vec![0u64];
+        let listing =
+            std::fs::read_dir(&dir).map_err(|e| LedgerError::io(&dir, "list directory", e))?;
+        for item in listing {
+            let item = item.map_err(|e| LedgerError::io(&dir, "list directory", e))?;
+            if let Some(start) = item.file_name().to_str().and_then(segment_start)
+                && start > 0
+            {
+                starts.push(start);
+            }
+        }
+        starts.sort_unstable();
+        let mut segments = Vec::with_capacity(starts.len());
+        for start in starts {
+            let path = dir.join(segment_file_name(start));
+            let file = opener(&path).map_err(|e| LedgerError::io(&path, "open", e))?;
+            let len = file
+                .file_len()
+                .map_err(|e| LedgerError::io(&path, "stat", e))?;
+            if let Some(previous) = segments.last()
+                && previous_end(previous) != start
+            {
+                // A segment is missing or was cut: the bytes between are gone.
+                return Err(LedgerError::Corrupt {
+                    path,
+                    offset: previous_end(previous),
+                    sequence: 0,
+                    kind: crate::error::CorruptionKind::SegmentGap {
+                        expected_start: previous_end(previous),
+                        found_start: start,
+                    },
+                });
+            }
+            segments.push(Segment {
+                start,
+                path,
+                file,
+                len,
+            });
+        }
+        let written = segments.last().map_or(0, previous_end);
         Ok(Self {
             dir,
             entries_path,
-            file,
+            options,
+            opener,
+            segments,
             written,
             durable: written,
             pending: Vec::with_capacity(WRITE_BUFFER),
@@ -147,6 +273,11 @@ impl SegmentStore {
     /// The ledger directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Number of segment files.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
     }
 
     fn check_writer(&self) -> Result<()> {
@@ -160,18 +291,47 @@ impl SegmentStore {
         }
     }
 
-    /// Writes the buffer to the file (no fsync).
+    fn fail(&mut self, operation: &'static str, path: &Path, error: std::io::Error) -> LedgerError {
+        self.failed = Some((operation, self.durable));
+        LedgerError::io(path, operation, error)
+    }
+
+    /// Writes the buffer to the last segment (no fsync).
     fn write_out(&mut self) -> Result<()> {
         self.check_writer()?;
         if self.pending.is_empty() {
             return Ok(());
         }
-        if let Err(error) = self.file.append_all(&self.pending) {
-            self.failed = Some(("write", self.written));
-            return Err(LedgerError::io(&self.entries_path, "write", error));
+        let Some(last) = self.segments.last_mut() else {
+            return Ok(());
+        };
+        if let Err(error) = last.file.append_all(&self.pending) {
+            let path = last.path.clone();
+            return Err(self.fail("write", &path, error));
         }
+        last.len += self.pending.len() as u64;
         self.written += self.pending.len() as u64;
         self.pending.clear();
+        Ok(())
+    }
+
+    /// Closes the current segment durably and starts the next one at the current end.
+    fn roll(&mut self) -> Result<()> {
+        self.sync()?;
+        let start = self.len();
+        let path = self.dir.join(segment_file_name(start));
+        let file = match (self.opener)(&path) {
+            Ok(file) => file,
+            Err(error) => return Err(self.fail("open segment", &path, error)),
+        };
+        sync_dir(&self.dir)?;
+        tracing::debug!(path = %path.display(), start, "segment roll");
+        self.segments.push(Segment {
+            start,
+            path,
+            file,
+            len: 0,
+        });
         Ok(())
     }
 
@@ -181,6 +341,10 @@ impl SegmentStore {
             Side::TimeIndex => TIME_INDEX_FILE,
         })
     }
+}
+
+fn previous_end(segment: &Segment) -> u64 {
+    segment.start + segment.len
 }
 
 impl Store for SegmentStore {
@@ -194,6 +358,13 @@ impl Store for SegmentStore {
 
     fn append(&mut self, bytes: &[u8]) -> Result<u64> {
         self.check_writer()?;
+        let current = self
+            .segments
+            .last()
+            .map_or(0, |s| s.len + self.pending.len() as u64);
+        if current >= self.options.segment_bytes {
+            self.roll()?;
+        }
         let offset = self.len();
         self.pending.extend_from_slice(bytes);
         if self.pending.len() >= WRITE_BUFFER {
@@ -207,9 +378,12 @@ impl Store for SegmentStore {
         if self.durable == self.written {
             return Ok(());
         }
-        if let Err(error) = self.file.sync_data() {
-            self.failed = Some(("fsync", self.durable));
-            return Err(LedgerError::io(&self.entries_path, "fsync", error));
+        let Some(last) = self.segments.last_mut() else {
+            return Ok(());
+        };
+        if let Err(error) = last.file.sync_data() {
+            let path = last.path.clone();
+            return Err(self.fail("fsync", &path, error));
         }
         self.durable = self.written;
         Ok(())
@@ -231,19 +405,36 @@ impl Store for SegmentStore {
         if end > self.len() {
             return Err(eof());
         }
-        // The part in the file, then the part still in the buffer.
-        let in_file = usize::try_from(self.written.saturating_sub(offset))
+        // The part in the files, segment by segment, then the part still in the buffer.
+        let in_files = usize::try_from(self.written.saturating_sub(offset))
             .unwrap_or(usize::MAX)
             .min(buf.len());
-        let (head, tail) = buf.split_at_mut(in_file);
+        let (mut head, tail) = buf.split_at_mut(in_files);
+        let mut at = offset;
+        for segment in &self.segments {
+            if head.is_empty() {
+                break;
+            }
+            let segment_end = previous_end(segment);
+            if at >= segment_end {
+                continue;
+            }
+            let take = usize::try_from(segment_end - at)
+                .unwrap_or(usize::MAX)
+                .min(head.len());
+            let (part, rest) = head.split_at_mut(take);
+            segment
+                .file
+                .read_exact_at(part, at - segment.start)
+                .map_err(|e| LedgerError::io(&segment.path, "read", e))?;
+            at += take as u64;
+            head = rest;
+        }
         if !head.is_empty() {
-            self.file
-                .read_exact_at(head, offset)
-                .map_err(|e| LedgerError::io(&self.entries_path, "read", e))?;
+            return Err(eof());
         }
         if !tail.is_empty() {
-            let from =
-                usize::try_from(offset + in_file as u64 - self.written).map_err(|_| eof())?;
+            let from = usize::try_from(at - self.written).map_err(|_| eof())?;
             let source = self.pending.get(from..from + tail.len()).ok_or_else(eof)?;
             tail.copy_from_slice(source);
         }
@@ -253,13 +444,26 @@ impl Store for SegmentStore {
     fn truncate(&mut self, len: u64) -> Result<()> {
         self.check_writer()?;
         self.write_out()?;
-        let result = self.file.set_len(len).and_then(|()| self.file.sync_data());
-        if let Err(error) = result {
-            self.failed = Some(("truncate", self.durable));
-            return Err(LedgerError::io(&self.entries_path, "truncate", error));
+        // Drop whole segments past the cut (never the first), then cut the last one.
+        while self.segments.len() > 1 && self.segments.last().is_some_and(|s| s.start >= len) {
+            if let Some(segment) = self.segments.pop()
+                && let Err(error) = std::fs::remove_file(&segment.path)
+            {
+                return Err(self.fail("truncate", &segment.path, error));
+            }
         }
-        self.written = len;
-        self.durable = len;
+        if let Some(last) = self.segments.last_mut() {
+            let keep = len.saturating_sub(last.start).min(last.len);
+            let result = last.file.set_len(keep).and_then(|()| last.file.sync_data());
+            if let Err(error) = result {
+                let path = last.path.clone();
+                return Err(self.fail("truncate", &path, error));
+            }
+            last.len = keep;
+        }
+        sync_dir(&self.dir)?;
+        self.written = self.segments.last().map_or(0, previous_end);
+        self.durable = self.written;
         Ok(())
     }
 

@@ -20,7 +20,11 @@ fn child_appender() {
     let Some(dir) = std::env::var_os("WHYLINE_CRASH_DIR") else {
         return;
     };
-    let store = SegmentStore::open(dir).unwrap();
+    // Small segments, so kills also land while a segment rolls over.
+    let segments = whyline_ledger::SegmentOptions {
+        segment_bytes: 4096,
+    };
+    let store = SegmentStore::open_with_options(dir, segments).unwrap();
     let (mut ledger, _) = Ledger::open(
         store,
         options().durability(Durability::Sync).checkpoint_every(100),

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use whyline_ledger::{
-    Durability, ENTRIES_FILE, Ledger, LedgerError, SegmentFile, SegmentStore, verify_store,
+    Durability, Ledger, LedgerError, SegmentFile, SegmentOpener, SegmentOptions, SegmentStore,
+    verify_store,
 };
 
 use crate::common::{options, payload, signer};
@@ -89,23 +90,20 @@ impl SegmentFile for FaultyFile {
 }
 
 fn faulty_store(dir: &Path, armed: Arc<Mutex<Option<Fault>>>) -> SegmentStore {
-    std::fs::create_dir_all(dir).unwrap();
-    let inner = std::fs::OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(dir.join(ENTRIES_FILE))
-        .unwrap();
-    let synced_len = inner.metadata().unwrap().len();
-    SegmentStore::with_file(
-        dir,
-        Box::new(FaultyFile {
+    let opener: SegmentOpener = Box::new(move |path: &Path| {
+        let inner = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
+        let synced_len = inner.metadata()?.len();
+        Ok(Box::new(FaultyFile {
             inner,
             synced_len,
-            armed,
-        }),
-    )
-    .unwrap()
+            armed: armed.clone(),
+        }) as Box<dyn SegmentFile>)
+    });
+    SegmentStore::open_with(dir, SegmentOptions::default(), opener).unwrap()
 }
 
 fn run(fault: Fault) -> (u64, whyline_ledger::RecoveryReport) {

@@ -233,3 +233,121 @@ mod segment {
         );
     }
 }
+
+/// The same checks with segments of a few hundred bytes, so every test rolls files.
+mod small_segments {
+    use whyline_ledger::{
+        CorruptionKind, Ledger, LedgerError, SegmentOptions, SegmentStore, Store,
+        segment_file_name, verify_store,
+    };
+
+    use crate::common::{options, payload};
+
+    fn open(path: &std::path::Path) -> SegmentStore {
+        let options = SegmentOptions { segment_bytes: 300 };
+        let opener: whyline_ledger::SegmentOpener = Box::new(|path: &std::path::Path| {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .read(true)
+                .append(true)
+                .open(path)?;
+            Ok(Box::new(file) as Box<dyn whyline_ledger::SegmentFile>)
+        });
+        SegmentStore::open_with(path, options, opener).unwrap()
+    }
+
+    fn store() -> (tempfile::TempDir, SegmentStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("log"));
+        (dir, store)
+    }
+
+    #[test]
+    fn append_returns_consecutive_offsets_and_reads_back() {
+        let (_dir, mut store) = store();
+        super::append_returns_consecutive_offsets_and_reads_back(&mut store);
+    }
+
+    #[test]
+    fn sync_makes_everything_durable() {
+        let (_dir, mut store) = store();
+        super::sync_makes_everything_durable(&mut store);
+    }
+
+    #[test]
+    fn truncate_cuts_the_log() {
+        let (_dir, mut store) = store();
+        super::truncate_cuts_the_log(&mut store);
+    }
+
+    #[test]
+    fn ledger_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        super::ledger_round_trip(|| open(&path));
+        assert!(open(&path).segment_count() > 5);
+    }
+
+    #[test]
+    fn reads_span_segments_and_recovery_cuts_across_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let (mut ledger, _) = Ledger::open(open(&path), options().checkpoint_every(0)).unwrap();
+        for i in 0..12 {
+            ledger.append(&payload(i)).unwrap();
+        }
+        let store = ledger.into_store().unwrap();
+        let segments = store.segment_count();
+        assert!(segments >= 4, "{segments} segments");
+        // A read across every segment boundary gives the bytes back in order.
+        let mut all = vec![0u8; store.len() as usize];
+        store.read_at(0, &mut all).unwrap();
+        let mut concatenated = Vec::new();
+        let mut start = 0u64;
+        while let Ok(bytes) = std::fs::read(path.join(segment_file_name(start))) {
+            start += bytes.len() as u64;
+            concatenated.extend_from_slice(&bytes);
+        }
+        assert_eq!(all, concatenated);
+        // Cut the log in the middle of an earlier segment: later segments are removed.
+        let mut store = store;
+        let cut = crate::common::frame_spans(&all)[5].start as u64 + 7;
+        store.truncate(cut).unwrap();
+        drop(store);
+        let (ledger, report) = Ledger::open(open(&path), options()).unwrap();
+        assert_eq!(report.entries, 5);
+        assert_eq!(report.torn_bytes, 7);
+        verify_store(ledger.store(), None).unwrap();
+        assert_eq!(ledger.read_entry(4).unwrap().payload, payload(4));
+    }
+
+    #[test]
+    fn a_missing_middle_segment_is_a_segment_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let (mut ledger, _) = Ledger::open(open(&path), options().checkpoint_every(0)).unwrap();
+        for i in 0..12 {
+            ledger.append(&payload(i)).unwrap();
+        }
+        drop(ledger.into_store().unwrap());
+        let second = std::fs::read_dir(&path)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().into_string().unwrap())
+            .filter(|n| n.starts_with("entries-"))
+            .min()
+            .unwrap();
+        std::fs::remove_file(path.join(&second)).unwrap();
+        let error = SegmentStore::open(&path).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LedgerError::Corrupt {
+                    kind: CorruptionKind::SegmentGap { .. },
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+}

@@ -176,3 +176,58 @@ fn an_fsync_that_fails_after_persisting_keeps_the_entry_but_reported_the_error()
     let (size, report) = run(Fault::SyncKeepsPages);
     assert_eq!((size, report.torn_bytes), (6, 0));
 }
+
+#[test]
+fn a_segment_roll_that_cannot_create_its_file_stops_the_writer_and_loses_nothing_acknowledged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let opened = Arc::new(Mutex::new(0u32));
+    let counter = opened.clone();
+    let opener: SegmentOpener = Box::new(move |path: &Path| {
+        let mut calls = counter.lock().unwrap();
+        *calls += 1;
+        if *calls > 1 {
+            return Err(injected());
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
+        Ok(Box::new(file) as Box<dyn SegmentFile>)
+    });
+    let store = SegmentStore::open_with(
+        &dir,
+        SegmentOptions {
+            segment_bytes: 1_000,
+        },
+        opener,
+    )
+    .unwrap();
+    let (mut ledger, _) = Ledger::open(store, options().durability(Durability::Sync)).unwrap();
+    let mut acknowledged = 0;
+    let error = loop {
+        match ledger.append(&payload(acknowledged)) {
+            Ok(_) => acknowledged += 1,
+            Err(error) => break error,
+        }
+    };
+    assert!(
+        matches!(
+            error,
+            LedgerError::Io {
+                operation: "open segment",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(matches!(
+        ledger.append(&payload(99)),
+        Err(LedgerError::WriterFailed { .. })
+    ));
+    drop(ledger);
+    let (ledger, _) = Ledger::open(SegmentStore::open(&dir).unwrap(), options()).unwrap();
+    assert_eq!(ledger.size(), acknowledged);
+    verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+}

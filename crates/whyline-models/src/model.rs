@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use whyline_core::{
-    AnyPath, Explainable, ForestPath, KnnPath, LinearPath, ModelIdentity, NeuralPath, TreePath,
+    AnyPath, Explainable, ForestPath, KnnPath, LinearPath, ModelIdentity, ModelRecord, NeuralPath,
+    TreePath,
 };
 
 use crate::boosting::GradientBoosting;
@@ -107,6 +108,16 @@ impl Model {
     /// The model itself.
     pub fn kind(&self) -> &ModelKind {
         &self.kind
+    }
+
+    /// The once-per-log record of this model (identity and names), stamped `recorded_ns`.
+    pub fn record(&self, recorded_ns: u64) -> ModelRecord {
+        ModelRecord {
+            identity: self.identity.clone(),
+            feature_names: self.info().names.features.clone(),
+            class_names: self.info().names.classes.clone(),
+            recorded_ns,
+        }
     }
 
     /// The detected file format.

@@ -206,3 +206,39 @@ fn knn_neighbours_equal_kneighbors() {
     }
     assert_eq!(checked, 90, "three KNN fixtures of 30 rows");
 }
+
+#[test]
+fn mlp_activations_on_request_end_in_the_library_probabilities() {
+    let fixture = fixtures::load("sk_mlp_clf_wine");
+    let whyline_models::ModelKind::Mlp(mlp) = fixture.model.kind() else {
+        panic!("not an MLP")
+    };
+    let proba = fixture.rows("proba").unwrap();
+    for (r, row) in fixture.inputs.iter().enumerate() {
+        let mut path = whyline_core::NeuralPath::default();
+        mlp.explain_with_activations(row, &mut path).unwrap();
+        let activations = path.activations.as_ref().unwrap();
+        assert_eq!(
+            activations.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![12, 8, 3]
+        );
+        for (ours, theirs) in activations[2].iter().zip(&proba[r]) {
+            assert!(
+                (f64::from(*ours) - theirs).abs() <= 1e-6,
+                "row {r}: {ours} vs {theirs}"
+            );
+        }
+        // Without the request, no activations.
+        let (_, plain) = mlp.explain_one(row).unwrap();
+        assert!(plain.activations.is_none());
+    }
+}
+
+#[test]
+fn model_record_carries_the_identity_and_names() {
+    let fixture = fixtures::load("sk_rf_clf_wine");
+    let record = fixture.model.record(42);
+    assert_eq!(Some(&record.identity), fixture.model.identity());
+    assert_eq!(record.feature_names[2], "ash");
+    assert_eq!(record.class_names, vec!["class_0", "class_1", "class_2"]);
+}

@@ -17,6 +17,7 @@ use crate::store::{Side, Store};
 use crate::time_index::{INDEX_BLOCK, IndexBuilder, IndexRecord, payload_timestamp};
 use crate::verify::{
     Stop, StoredCheckpoint, check_checkpoints, encode_checkpoint_record, read_checkpoints, walk,
+    walk_fast,
 };
 
 /// When an appended entry becomes durable.
@@ -213,7 +214,7 @@ impl<S: Store> Ledger<S> {
         let mut sizes: Vec<u64> = checkpoints.iter().map(|c| c.checkpoint.size).collect();
         sizes.sort_unstable();
         sizes.dedup();
-        let (walk, stop) = walk(&store, &sizes, false)?;
+        let (walk, stop) = walk_fast(&store, &sizes)?;
         match stop {
             Stop::Clean => {}
             Stop::Torn { offset, bytes } => {

@@ -149,6 +149,27 @@ pub(crate) fn walk<S: Store + ?Sized>(
     }
 }
 
+/// [`walk`] for an intact log, re-hashed on all cores when it is large (see
+/// `verify_parallel`); the sequential walk whenever anything is wrong, to name it.
+pub(crate) fn walk_fast<S: Store + ?Sized>(store: &S, sizes: &[u64]) -> Result<(Walk, Stop)> {
+    match crate::verify_parallel::rehash(store, sizes) {
+        Some(fast) => Ok((
+            Walk {
+                entries: fast.entries,
+                last_chain: fast.last_chain,
+                range: fast.range,
+                end_offset: fast.end_offset,
+                roots: fast.roots,
+                index: fast.index,
+                index_builder: fast.index_builder,
+                leaves: None,
+            },
+            Stop::Clean,
+        )),
+        None => walk(store, sizes, false),
+    }
+}
+
 /// A frame whose sequence number is not the expected one.
 fn classify_sequence<S: Store + ?Sized>(
     cursor: &mut Cursor<'_, S>,
@@ -302,19 +323,7 @@ pub fn verify_store<S: Store + ?Sized>(
     let mut sizes: Vec<u64> = checkpoints.iter().map(|c| c.checkpoint.size).collect();
     sizes.sort_unstable();
     sizes.dedup();
-    let (walk, stop) = match crate::verify_parallel::rehash(store, &sizes) {
-        Some(fast) => (
-            Walk {
-                entries: fast.entries,
-                end_offset: fast.end_offset,
-                range: fast.range,
-                roots: fast.roots,
-                ..Walk::default()
-            },
-            Stop::Clean,
-        ),
-        None => walk(store, &sizes, false)?,
-    };
+    let (walk, stop) = walk_fast(store, &sizes)?;
     let path = store.location().to_path_buf();
     match stop {
         Stop::Clean => {}

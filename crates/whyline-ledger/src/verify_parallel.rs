@@ -14,6 +14,7 @@ use crate::chain::{GENESIS_CHAIN_HASH, chain_hash};
 use crate::frame::{FILE_HEADER_LEN, FRAME_HEADER_LEN, FRAME_OVERHEAD, MAX_PAYLOAD};
 use crate::merkle::{CompactRange, Hash, leaf_hash};
 use crate::store::Store;
+use crate::time_index::{IndexBuilder, IndexRecord, payload_timestamp};
 
 /// Entries per chunk: a perfect subtree of 2^12 leaves.
 pub(crate) const CHUNK: u64 = 4096;
@@ -23,12 +24,16 @@ const READ_SLAB: usize = 8 << 20;
 pub(crate) struct Rehash {
     pub(crate) entries: u64,
     pub(crate) end_offset: u64,
+    pub(crate) last_chain: Hash,
     pub(crate) range: CompactRange,
     pub(crate) roots: BTreeMap<u64, Hash>,
+    pub(crate) index: Vec<IndexRecord>,
+    pub(crate) index_builder: IndexBuilder,
 }
 
 struct Chunk {
     first_sequence: u64,
+    offset: u64,
     previous_chain: Hash,
     bytes: Vec<u8>,
 }
@@ -36,6 +41,8 @@ struct Chunk {
 struct Hashed {
     range: CompactRange,
     snapshots: Vec<(u64, CompactRange)>,
+    index: Vec<IndexRecord>,
+    index_builder: IndexBuilder,
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
@@ -54,6 +61,8 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
     let mut previous = chunk.previous_chain;
     let mut range = CompactRange::new();
     let mut snapshots = Vec::new();
+    let mut index = Vec::new();
+    let mut index_builder = IndexBuilder::default();
     let mut wanted = sizes
         .iter()
         .copied()
@@ -79,6 +88,10 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
             return None;
         }
         range.append(leaf_hash(payload));
+        let timestamp = payload_timestamp(payload).unwrap_or(0);
+        if let Some(record) = index_builder.push(sequence, chunk.offset + at as u64, timestamp) {
+            index.push(record);
+        }
         previous = stored;
         sequence += 1;
         at = crc_at + 4;
@@ -87,7 +100,12 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
             wanted.next();
         }
     }
-    Some(Hashed { range, snapshots })
+    Some(Hashed {
+        range,
+        snapshots,
+        index,
+        index_builder,
+    })
 }
 
 /// Makes the slab hold bytes up to `need_end` (when the log has them), dropping bytes
@@ -129,6 +147,8 @@ pub(crate) fn rehash<S: Store + ?Sized>(store: &S, sizes: &[u64]) -> Option<Reha
     let mut previous = GENESIS_CHAIN_HASH;
     let mut range = CompactRange::new();
     let mut roots = BTreeMap::new();
+    let mut index = Vec::new();
+    let mut index_builder = IndexBuilder::default();
     if sizes.first() == Some(&0) {
         roots.insert(0, range.root());
     }
@@ -175,6 +195,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(store: &S, sizes: &[u64]) -> Option<Reha
             let to = usize::try_from(position - slab_start).ok()?;
             wave.push(Chunk {
                 first_sequence: sequence,
+                offset: chunk_start,
                 previous_chain: previous,
                 bytes: slab.get(from..to)?.to_vec(),
             });
@@ -199,6 +220,8 @@ pub(crate) fn rehash<S: Store + ?Sized>(store: &S, sizes: &[u64]) -> Option<Reha
                     roots.insert(*size, range.concat(local)?.root());
                 }
                 range = range.concat(&hashed.range)?;
+                index.extend(hashed.index);
+                index_builder = hashed.index_builder;
             }
             wave.clear();
         }
@@ -209,7 +232,10 @@ pub(crate) fn rehash<S: Store + ?Sized>(store: &S, sizes: &[u64]) -> Option<Reha
     Some(Rehash {
         entries: sequence,
         end_offset: position,
+        last_chain: previous,
         range,
         roots,
+        index,
+        index_builder,
     })
 }

@@ -44,8 +44,9 @@ pub enum Accumulation {
 /// A gradient-boosted tree ensemble whose path lists each tree's leaf and margin.
 ///
 /// `raw[k] = base_score[k] + Σ margins of the trees in group k`, then the [`Link`]. A
-/// classifier's prediction is the class with the largest probability (class 1 when its
-/// probability exceeds 0.5 for a binary model).
+/// classifier's prediction is the class with the largest margin (class 1 when the margin
+/// is not negative for a binary model), as scikit-learn predicts and XGBoost's
+/// `multi:softmax` does.
 ///
 /// In the path: `aggregation` is [`Aggregation::Sum`], `base_score` and `tree_agreement` are
 /// those of the explained group (the predicted class for a multiclass model, the only group
@@ -144,7 +145,8 @@ impl GradientBoosting {
             (Link::Logistic { scale }, Task::Classification { .. }) => {
                 let p = self.sigmoid(scale * first);
                 Prediction {
-                    value: if p > 0.5 { 1.0 } else { 0.0 },
+                    // scikit-learn's rule: class 1 when the margin is not negative.
+                    value: if first >= 0.0 { 1.0 } else { 0.0 },
                     probabilities: Some(vec![1.0 - p, p]),
                     raw,
                 }
@@ -156,7 +158,9 @@ impl GradientBoosting {
                     Accumulation::F64 => softmax_in_place(&mut probabilities),
                 }
                 Prediction {
-                    value: argmax(&probabilities) as f64,
+                    // The largest margin, as scikit-learn and XGBoost's multi:softmax pick
+                    // it (probabilities can tie after rounding where margins do not).
+                    value: argmax(&raw) as f64,
                     probabilities: Some(probabilities),
                     raw,
                 }

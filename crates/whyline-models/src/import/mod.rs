@@ -4,6 +4,7 @@
 pub(crate) mod detect;
 pub(crate) mod lightgbm;
 pub(crate) mod whyline_json;
+mod whyline_tree;
 pub(crate) mod xgboost;
 
 use serde_json::Value;
@@ -147,4 +148,10 @@ pub(crate) fn feature_index(raw: i64, n_features: usize, field: &str, file: &str
             format!("feature {raw} is not below the model's {n_features} features"),
         )),
     }
+}
+
+/// `a × b` for an expected array length, or an error naming the field when it overflows.
+pub(crate) fn product(a: usize, b: usize, field: &str, file: &str) -> Result<usize> {
+    a.checked_mul(b)
+        .ok_or_else(|| ModelError::malformed(file, field, format!("{a} × {b} entries overflow")))
 }

@@ -99,6 +99,81 @@ pub fn f32_at_or_below(t: f64) -> f32 {
     }
 }
 
+impl Split {
+    /// Which way this split sends `value`: `(went_left, missing)`, where `missing` says the
+    /// value was NaN (or, under [`MissingRule::ZeroDefault`], zero) and its rule chose the way.
+    ///
+    /// This is the one place the libraries' split semantics live; tree walks and TreeSHAP
+    /// both route through it.
+    #[inline]
+    pub fn decide(&self, value: f32) -> (bool, bool) {
+        let split = self;
+        let nan = value.is_nan();
+        match split.test {
+            SplitTest::InCategories | SplitTest::NotInCategories => {
+                // XGBoost sends NaN the default way; otherwise NaN, negative values and
+                // values past the largest category belong to no set (LightGBM: right of an
+                // `InCategories` split; XGBoost: left of a `NotInCategories` split). Values
+                // are truncated to integer categories, as both libraries cast them.
+                if nan && split.missing == MissingRule::NanDefault {
+                    return (split.default_left, true);
+                }
+                let member = !nan
+                    && (0.0..2_147_483_648.0).contains(&value)
+                    && split.categories.binary_search(&(value as u32)).is_ok();
+                let left = if split.test == SplitTest::InCategories {
+                    member
+                } else {
+                    !member
+                };
+                (left, nan)
+            }
+            SplitTest::LessOrEqual | SplitTest::Less => {
+                let value = match split.missing {
+                    MissingRule::Reject => value,
+                    MissingRule::NanIsNoCategory => {
+                        if nan {
+                            return (false, true);
+                        }
+                        value
+                    }
+                    MissingRule::NanDefault => {
+                        if nan {
+                            return (split.default_left, true);
+                        }
+                        value
+                    }
+                    MissingRule::NanAsZero => {
+                        if nan {
+                            0.0
+                        } else {
+                            value
+                        }
+                    }
+                    MissingRule::ZeroDefault => {
+                        if nan || f64::from(value).abs() <= LIGHTGBM_ZERO_THRESHOLD {
+                            return (split.default_left, true);
+                        }
+                        value
+                    }
+                };
+                let left = if split.test == SplitTest::Less {
+                    value < split.threshold
+                } else {
+                    value <= split.threshold
+                };
+                (left, false)
+            }
+        }
+    }
+
+    /// Whether this split sends `value` left.
+    #[inline]
+    pub fn goes_left(&self, value: f32) -> bool {
+        self.decide(value).0
+    }
+}
+
 impl Tree {
     /// Checks the invariants prediction relies on; returns the field and what is wrong.
     ///
@@ -165,68 +240,6 @@ impl Tree {
         self.node_values(index).first().copied().unwrap_or(0.0)
     }
 
-    /// Which way one split sends `value`: `(went_left, took_missing_default)`.
-    #[inline]
-    fn decide(split: &Split, value: f32) -> (bool, bool) {
-        let nan = value.is_nan();
-        match split.test {
-            SplitTest::InCategories | SplitTest::NotInCategories => {
-                // XGBoost sends NaN the default way; otherwise NaN, negative values and
-                // values past the largest category belong to no set (LightGBM: right of an
-                // `InCategories` split; XGBoost: left of a `NotInCategories` split). Values
-                // are truncated to integer categories, as both libraries cast them.
-                if nan && split.missing == MissingRule::NanDefault {
-                    return (split.default_left, true);
-                }
-                let member = !nan
-                    && (0.0..2_147_483_648.0).contains(&value)
-                    && split.categories.binary_search(&(value as u32)).is_ok();
-                let left = if split.test == SplitTest::InCategories {
-                    member
-                } else {
-                    !member
-                };
-                (left, nan)
-            }
-            SplitTest::LessOrEqual | SplitTest::Less => {
-                let value = match split.missing {
-                    MissingRule::Reject => value,
-                    MissingRule::NanIsNoCategory => {
-                        if nan {
-                            return (false, true);
-                        }
-                        value
-                    }
-                    MissingRule::NanDefault => {
-                        if nan {
-                            return (split.default_left, true);
-                        }
-                        value
-                    }
-                    MissingRule::NanAsZero => {
-                        if nan {
-                            0.0
-                        } else {
-                            value
-                        }
-                    }
-                    MissingRule::ZeroDefault => {
-                        if nan || f64::from(value).abs() <= LIGHTGBM_ZERO_THRESHOLD {
-                            return (split.default_left, true);
-                        }
-                        value
-                    }
-                };
-                let left = if split.test == SplitTest::Less {
-                    value < split.threshold
-                } else {
-                    value <= split.threshold
-                };
-                (left, false)
-            }
-        }
-    }
-
     /// The index (into [`nodes`](Tree::nodes)) of the leaf `row` reaches.
     ///
     /// `row` must have the model's feature count (a missing feature reads as NaN).
@@ -238,7 +251,7 @@ impl Tree {
         }) = self.nodes.get(index)
         {
             let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
-            let (left, _) = Self::decide(split, value);
+            let (left, _) = split.decide(value);
             index = if left { split.left } else { split.right } as usize;
         }
         index
@@ -267,7 +280,7 @@ impl Tree {
             }
             let Some(split) = &node.split else { break };
             let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
-            let (left, missing) = Self::decide(split, value);
+            let (left, missing) = split.decide(value);
             path.splits.push(TreeSplit {
                 node_index: node.id,
                 feature_index: split.feature,

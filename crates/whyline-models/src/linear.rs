@@ -56,6 +56,25 @@ impl LinearModel {
         sum
     }
 
+    /// The decision value of `output`, writing each term `coef[i] × x[i]` (rounded to f32)
+    /// into the path's contributions in the same pass; the sum is the one
+    /// [`decision`](LinearModel::decision) computes, term for term.
+    fn decision_into(&self, output: usize, row: &[f32], path: &mut LinearPath) -> f64 {
+        let start = output * self.n_features;
+        let coefficients = self
+            .coefficients
+            .get(start..start + self.n_features)
+            .unwrap_or(&[]);
+        path.contributions.clear();
+        let mut sum = self.intercepts.get(output).copied().unwrap_or(0.0);
+        for (c, &x) in coefficients.iter().zip(row) {
+            let term = c * f64::from(x);
+            sum += term;
+            path.contributions.push(term as f32);
+        }
+        sum
+    }
+
     /// Predicts one row in the library's terms: decision values, probabilities and the
     /// prediction (the class index for classifiers).
     pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
@@ -115,9 +134,9 @@ impl Explainable for LinearModel {
     fn explain_into(&self, row: &[f32], path: &mut LinearPath) -> whyline_core::Result<f32> {
         self.info.check_finite(row, self.n_features)?;
         let (class, logit, probability) = match self.link {
-            LinearLink::Identity => (0, self.decision(0, row), None),
+            LinearLink::Identity => (0, self.decision_into(0, row, path), None),
             LinearLink::Logistic => {
-                let logit = self.decision(0, row);
+                let logit = self.decision_into(0, row, path);
                 let p = sigmoid(logit);
                 if logit > 0.0 {
                     (0, logit, Some((1, p)))
@@ -133,21 +152,10 @@ impl Explainable for LinearModel {
                 let logit = scores.get(class).copied().unwrap_or(0.0);
                 softmax_in_place(&mut scores);
                 let p = scores.get(class).copied().unwrap_or(0.0);
+                self.decision_into(class, row, path);
                 (class, logit, Some((class, p)))
             }
         };
-        let start = class * self.n_features;
-        let coefficients = self
-            .coefficients
-            .get(start..start + self.n_features)
-            .unwrap_or(&[]);
-        path.contributions.clear();
-        path.contributions.extend(
-            coefficients
-                .iter()
-                .zip(row)
-                .map(|(c, &x)| (c * f64::from(x)) as f32),
-        );
         path.intercept = self.intercepts.get(class).copied().unwrap_or(0.0) as f32;
         path.logit = logit as f32;
         let output = match probability {

@@ -249,3 +249,33 @@ fn unknown_formats_and_versions_are_refused() {
         "{error:?}"
     );
 }
+
+#[test]
+fn a_lightgbm_sqrt_transform_is_unsupported_not_ignored() {
+    let error = edited(
+        "lgb_regression_diabetes.lgb.txt",
+        "objective=regression",
+        "objective=regression sqrt",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Unsupported { field, .. } if field == "objective"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_bad_value_in_a_batch_names_its_row() {
+    let fixture = fixtures::load("sk_logreg_breast_cancer");
+    let mut batch: Vec<f32> = fixture.inputs.iter().take(5).flatten().copied().collect();
+    let n = fixture.model.n_features();
+    batch[3 * n + 7] = f32::NAN;
+    let error = fixture.model.predict_explained(&batch).unwrap_err();
+    assert!(
+        matches!(&error, CoreError::NonFiniteInput { row: 3, feature_index: 7, feature_name: Some(name), .. } if name == "mean concave points"),
+        "{error:?}"
+    );
+    batch.pop();
+    let error = fixture.model.predict_explained(&batch).unwrap_err();
+    assert!(matches!(error, CoreError::InputShape { .. }), "{error:?}");
+}

@@ -103,6 +103,14 @@ pub(crate) fn load(text: &str, file: &str) -> Result<Loaded> {
             .split_whitespace()
             .find_map(|w| w.strip_prefix(name).and_then(|v| v.strip_prefix(':')))
     };
+    if words.any(|w| w == "sqrt") {
+        return Err(ModelError::unsupported(
+            file,
+            "objective",
+            objective.clone(),
+            "objectives without the sqrt transform (reg_sqrt)",
+        ));
+    }
     let (link, task, n_groups) = match objective_name.as_str() {
         "regression" | "regression_l2" | "regression_l1" | "huber" | "fair" | "quantile"
         | "mape" => (Link::Identity, Task::Regression, 1),

@@ -7,6 +7,7 @@
 mod common;
 mod crash;
 mod faults;
+mod golden_log;
 mod ledger_collector;
 mod merkle_vectors;
 mod recovery;

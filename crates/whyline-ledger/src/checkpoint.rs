@@ -172,10 +172,9 @@ impl NoteSigner {
             return Err(note_error(name, NoteErrorKind::BadKey));
         }
         let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| LedgerError::Io {
-            path: "getrandom".into(),
-            operation: "read random seed",
-            source: std::io::Error::other(e.to_string()),
+        getrandom::fill(&mut seed).map_err(|e| LedgerError::Random {
+            what: "an Ed25519 key",
+            detail: e.to_string(),
         })?;
         Ok(NoteSigner::Ed25519 {
             name: name.to_owned(),
@@ -187,10 +186,9 @@ impl NoteSigner {
     /// source.
     pub fn generate_hmac(name: &str) -> Result<Self> {
         let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| LedgerError::Io {
-            path: "getrandom".into(),
-            operation: "read random secret",
-            source: std::io::Error::other(e.to_string()),
+        getrandom::fill(&mut secret).map_err(|e| LedgerError::Random {
+            what: "an HMAC secret",
+            detail: e.to_string(),
         })?;
         Self::hmac(name, &secret)
     }

@@ -240,6 +240,14 @@ pub enum LedgerError {
         /// Why.
         detail: String,
     },
+    /// The operating system's random source failed while generating a key.
+    #[error("generating {what}: the operating system's random source failed: {detail}")]
+    Random {
+        /// What was being generated.
+        what: &'static str,
+        /// What the random source reported.
+        detail: String,
+    },
     /// The ledger's lock is poisoned: a thread panicked while appending.
     #[error("ledger lock poisoned by a panicking thread")]
     Poisoned,

@@ -317,6 +317,7 @@ pub fn verify_store<S: Store + ?Sized>(
     store: &S,
     verifier: Option<&NoteVerifier>,
 ) -> Result<VerifyReport> {
+    let _span = tracing::info_span!("verify", path = %store.location().display()).entered();
     let checkpoints_path = store.location().with_file_name(crate::CHECKPOINTS_FILE);
     let side = store.read_side(Side::Checkpoints)?;
     let (checkpoints, good) = read_checkpoints(&side, &checkpoints_path)?;

@@ -42,6 +42,13 @@ fn bench(c: &mut Criterion) {
                 max_delay: Duration::from_millis(10),
             },
         ),
+        (
+            "interval_4096",
+            Durability::Interval {
+                entries: 4096,
+                max_delay: Duration::from_millis(10),
+            },
+        ),
         ("sync", Durability::Sync),
     ] {
         if name == "sync" {

@@ -249,3 +249,28 @@ fn a_bad_json_line_stops_append_with_exit_1_after_printing_earlier_receipts() {
         .stdout(predicates::str::contains("\"seq\":0"))
         .stderr(predicates::str::contains("stdin line 2"));
 }
+
+#[test]
+fn prove_refuses_a_torn_log_with_exit_1_and_leaves_it_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    keygen(&tmp.path().join("keys"));
+    let log = tmp.path().join("log");
+    append(
+        &log,
+        &tmp.path().join("keys/ledger.key"),
+        &golden_lines(),
+        "sync",
+    );
+    let path = log.join("entries.wls");
+    let len = std::fs::metadata(&path).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len - 3).unwrap();
+    whyline()
+        .arg("prove")
+        .arg(&log)
+        .args(["--seq", "0"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("torn tail"));
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), len - 3);
+}

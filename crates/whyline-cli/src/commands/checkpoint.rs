@@ -25,7 +25,8 @@ pub(crate) fn run(args: &CheckpointArgs) -> anyhow::Result<Outcome> {
     let options = match &args.key {
         Some(path) => {
             let signer = super::keygen::read_signer(path)?;
-            LedgerOptions::signed(&signer.name().to_owned(), signer)
+            let origin = signer.name().to_owned();
+            LedgerOptions::signed(&origin, signer)
         }
         None => LedgerOptions::without_checkpoints("whyline/ledger"),
     };

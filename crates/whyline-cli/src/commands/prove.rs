@@ -1,5 +1,6 @@
 //! `whyline prove LOG --seq N` (inclusion) or `--from SIZE` (consistency), against the
-//! latest checkpoint, as one JSON object.
+//! latest checkpoint, as one JSON object. A damaged log is reported (exit 1), not proven
+//! from, and not modified.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,11 +8,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use whyline_ledger::{
-    Ledger, LedgerOptions, SegmentStore, consistency_proof, inclusion_proof, leaf_hash,
+    ENTRIES_FILE, Ledger, LedgerError, LedgerOptions, SegmentStore, consistency_proof,
+    inclusion_proof, leaf_hash, verify_store,
 };
 
 use crate::Outcome;
 use crate::commands::append::hex;
+use crate::output::note;
 
 /// Arguments of `whyline prove`.
 #[derive(Debug, Args)]
@@ -28,8 +31,24 @@ pub(crate) struct ProveArgs {
 }
 
 pub(crate) fn run(args: &ProveArgs) -> anyhow::Result<Outcome> {
+    if !args.log.join(ENTRIES_FILE).is_file() {
+        anyhow::bail!(
+            "{}: not a whyline ledger (no {ENTRIES_FILE})",
+            args.log.display()
+        );
+    }
     let store =
         SegmentStore::open(&args.log).with_context(|| format!("opening {}", args.log.display()))?;
+    // Never prove from a damaged log, and never repair it here (opening would cut a torn
+    // tail): check it first, read-only.
+    match verify_store(&store, None) {
+        Ok(_) => {}
+        Err(error @ LedgerError::Corrupt { .. }) => {
+            note(&format!("{error}; run whyline verify for details"));
+            return Ok(Outcome::Problem);
+        }
+        Err(error) => return Err(error.into()),
+    }
     let (ledger, _) = Ledger::open(store, LedgerOptions::without_checkpoints("whyline/ledger"))?;
     let Some(latest) = ledger
         .checkpoints()

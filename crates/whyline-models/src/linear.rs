@@ -66,11 +66,13 @@ impl LinearModel {
             .get(start..start + self.n_features)
             .unwrap_or(&[]);
         path.contributions.clear();
+        path.contributions
+            .resize(coefficients.len().min(row.len()), 0.0);
         let mut sum = self.intercepts.get(output).copied().unwrap_or(0.0);
-        for (c, &x) in coefficients.iter().zip(row) {
+        for ((slot, c), &x) in path.contributions.iter_mut().zip(coefficients).zip(row) {
             let term = c * f64::from(x);
             sum += term;
-            path.contributions.push(term as f32);
+            *slot = term as f32;
         }
         sum
     }

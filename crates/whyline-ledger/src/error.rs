@@ -222,9 +222,9 @@ pub enum LedgerError {
         /// What is wrong.
         kind: NoteErrorKind,
     },
-    /// A payload is larger than a frame can hold.
-    #[error("entry {sequence}: payload of {found} bytes exceeds the limit of {limit}")]
-    PayloadTooLarge {
+    /// A payload is empty or larger than a frame can hold.
+    #[error("entry {sequence}: payload of {found} bytes is outside 1..={limit}")]
+    PayloadSize {
         /// Sequence number it would have had.
         sequence: u64,
         /// Its size.

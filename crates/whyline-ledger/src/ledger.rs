@@ -289,7 +289,7 @@ impl<S: Store> Ledger<S> {
     pub fn append(&mut self, payload: &[u8]) -> Result<Receipt> {
         let sequence = self.next_sequence;
         if payload.is_empty() || payload.len() > MAX_PAYLOAD {
-            return Err(LedgerError::PayloadTooLarge {
+            return Err(LedgerError::PayloadSize {
                 sequence,
                 found: payload.len(),
                 limit: MAX_PAYLOAD,

@@ -140,3 +140,22 @@ fn a_segment_file_cut_at_every_byte_recovers_on_open() {
         verify_store(&reopened, None).unwrap();
     }
 }
+
+#[test]
+fn an_empty_payload_is_refused_and_the_log_is_unchanged() {
+    let (mut ledger, _) = Ledger::open(MemoryStore::new(), options()).unwrap();
+    let error = ledger.append(&[]).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            whyline_ledger::LedgerError::PayloadSize {
+                sequence: 0,
+                found: 0,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(ledger.size(), 0);
+    assert_eq!(ledger.append(&payload(0)).unwrap().sequence, 0);
+}

@@ -142,11 +142,11 @@ pub struct Adwin {
     stride: usize,
     min_window_length: f64,
     grace_period: f64,
-    /// `counts.len() * stride` buckets, level by level, oldest bucket of a level first.
+    /// `levels.len() * stride` buckets: level `i` is a ring of `stride` slots at `i * stride`.
     buckets: Vec<Bucket>,
-    /// Buckets in use per level; level 0 (newest, single items) first. Never empty.
-    counts: Vec<usize>,
-    /// Items per bucket of the highest level: `2^(counts.len() - 1)`.
+    /// Ring state per level; level 0 (newest, single items) first. Never empty.
+    levels: Vec<Ring>,
+    /// Items per bucket of the highest level: `2^(levels.len() - 1)`.
     top_size: f64,
     /// Window length, sum and sum of squared deviations (f64, as river keeps them).
     width: f64,
@@ -154,6 +154,13 @@ pub struct Adwin {
     variance: f64,
     tick: u64,
     drift: bool,
+}
+
+/// Where a level's buckets sit in its ring: the oldest at `head`, `count` of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Ring {
+    head: usize,
+    count: usize,
 }
 
 impl Default for Adwin {
@@ -181,8 +188,8 @@ impl Adwin {
         let stride = max_buckets + 1;
         let mut buckets = Vec::with_capacity(stride * RESERVED_LEVELS);
         buckets.resize(stride, Bucket::default());
-        let mut counts = Vec::with_capacity(RESERVED_LEVELS);
-        counts.push(0);
+        let mut levels = Vec::with_capacity(RESERVED_LEVELS);
+        levels.push(Ring::default());
         Self {
             delta: config.delta,
             clock: config.clock,
@@ -192,7 +199,7 @@ impl Adwin {
             grace_period: config.grace_period as f64,
             config,
             buckets,
-            counts,
+            levels,
             top_size: 1.0,
             width: 0.0,
             total: 0.0,
@@ -228,7 +235,7 @@ impl Adwin {
 
     /// Levels of buckets in use (the memory bound is `levels × (max_buckets + 1) × 16` bytes).
     pub fn levels(&self) -> usize {
-        self.counts.len()
+        self.levels.len()
     }
 
     #[inline]
@@ -262,68 +269,95 @@ impl Adwin {
         self.compress();
     }
 
+    /// Index in `buckets` of the `k`-th oldest bucket of a level (`k < stride`).
+    #[inline]
+    fn slot(&self, level: usize, ring: Ring, k: usize) -> usize {
+        let mut i = ring.head + k;
+        if i >= self.stride {
+            i -= self.stride;
+        }
+        level * self.stride + i
+    }
+
     /// Appends a bucket to a level that has room (callers guarantee both).
     #[inline]
     fn push_bucket(&mut self, level: usize, bucket: Bucket) {
-        if let Some(count) = self.counts.get_mut(level)
-            && let Some(slot) = self.buckets.get_mut(level * self.stride + *count)
+        let Some(&ring) = self.levels.get(level) else {
+            return;
+        };
+        let slot = self.slot(level, ring, ring.count);
+        if let Some(target) = self.buckets.get_mut(slot)
+            && let Some(ring) = self.levels.get_mut(level)
         {
-            *slot = bucket;
-            *count += 1;
+            *target = bucket;
+            ring.count += 1;
         }
     }
 
-    /// Drops the `n` oldest buckets of a level.
+    /// Drops the `n <= count` oldest buckets of a level.
     #[inline]
     fn drop_oldest(&mut self, level: usize, n: usize) {
-        let start = level * self.stride;
-        if let Some(count) = self.counts.get_mut(level)
-            && let Some(level_buckets) = self.buckets.get_mut(start..start + self.stride)
-        {
-            level_buckets.copy_within(n.., 0);
-            *count = count.saturating_sub(n);
+        let stride = self.stride;
+        if let Some(ring) = self.levels.get_mut(level) {
+            ring.head += n;
+            if ring.head >= stride {
+                ring.head -= stride;
+            }
+            ring.count = ring.count.saturating_sub(n);
         }
     }
 
     /// Merges the two oldest buckets of every full level into the next level.
+    ///
+    /// river divides bucket sums by the bucket size `2^level`; multiplying by `2^-level` gives
+    /// the same bits (both are the correctly rounded `total × 2^-level`) without a division.
     #[inline]
     fn compress(&mut self) {
         let mut level = 0;
         let mut size = 1.0;
-        while self.counts.get(level) == Some(&self.stride) {
-            let start = level * self.stride;
-            let (Some(&b0), Some(&b1)) = (self.buckets.get(start), self.buckets.get(start + 1))
-            else {
+        let mut inverse_size = 1.0;
+        loop {
+            let Some(&ring) = self.levels.get(level) else {
                 return;
             };
-            let mu0 = b0.total / size;
-            let mu1 = b1.total / size;
+            if ring.count != self.stride {
+                return;
+            }
+            let (Some(&b0), Some(&b1)) = (
+                self.buckets.get(self.slot(level, ring, 0)),
+                self.buckets.get(self.slot(level, ring, 1)),
+            ) else {
+                return;
+            };
+            let mu0 = b0.total * inverse_size;
+            let mu1 = b1.total * inverse_size;
             let merged = Bucket {
                 total: b0.total + b1.total,
                 variance: b0.variance + b1.variance + size * 0.5 * (mu0 - mu1) * (mu0 - mu1),
             };
-            if level + 1 == self.counts.len() {
+            if level + 1 == self.levels.len() {
                 self.add_level();
             }
             self.push_bucket(level + 1, merged);
             self.drop_oldest(level, 2);
             if self
-                .counts
+                .levels
                 .get(level + 1)
-                .is_none_or(|&c| c <= self.max_buckets)
+                .is_none_or(|ring| ring.count <= self.max_buckets)
             {
                 return;
             }
             level += 1;
             size *= 2.0;
+            inverse_size *= 0.5;
         }
     }
 
     /// Opens a new highest level (allocates only past the reserved levels).
     fn add_level(&mut self) {
-        self.counts.push(0);
+        self.levels.push(Ring::default());
         self.buckets
-            .resize(self.counts.len() * self.stride, Bucket::default());
+            .resize(self.levels.len() * self.stride, Bucket::default());
         self.top_size *= 2.0;
     }
 
@@ -343,36 +377,49 @@ impl Adwin {
     }
 
     /// Whether some split of the window, oldest bucket boundary first, passes the test.
+    #[inline]
     fn find_split(&self) -> bool {
-        let width = self.width;
-        let delta_prime = (2.0 * width.ln() / self.delta).ln();
-        let window_variance = self.variance / width;
-        let min_length = self.min_window_length;
-        let (mut n0, mut n1, mut u0, mut u1) = (0.0, width, 0.0, self.total);
+        self.find_split_with(true)
+    }
+
+    /// [`find_split`](Self::find_split), with or without [`SplitTest::certainly_not`] (the
+    /// tests check that it changes no answer).
+    #[inline]
+    fn find_split_with(&self, pretest: bool) -> bool {
+        let test = SplitTest::new(self);
+        let stride = self.stride;
+        let (mut n0, mut n1, mut u0, mut u1) = (0.0, self.width, 0.0, self.total);
         let mut size = self.top_size;
         let levels = self
             .buckets
-            .chunks_exact(self.stride)
-            .zip(&self.counts)
+            .chunks_exact(stride)
+            .zip(&self.levels)
             .enumerate()
             .rev();
-        for (level, (level_buckets, &count)) in levels {
-            for (k, bucket) in level_buckets.iter().take(count).enumerate() {
+        for (level, (ring_buckets, ring)) in levels {
+            // The newest bucket of the window (the last of level 0) is never a split point.
+            let candidates = if level == 0 {
+                ring.count.saturating_sub(1)
+            } else {
+                ring.count
+            };
+            let mut slot = ring.head;
+            for _ in 0..candidates {
+                let total = ring_buckets.get(slot).map_or(0.0, |bucket| bucket.total);
+                slot += 1;
+                if slot == stride {
+                    slot = 0;
+                }
                 n0 += size;
                 n1 -= size;
-                u0 += bucket.total;
-                u1 -= bucket.total;
-                if level == 0 && k + 1 == count {
-                    return false;
-                }
-                if n1 >= min_length && n0 >= min_length {
-                    let mean_gap = (u0 / n0) - (u1 / n1);
-                    let m_recip = 1.0 / (n0 - min_length + 1.0) + 1.0 / (n1 - min_length + 1.0);
-                    let epsilon = (2.0 * m_recip * window_variance * delta_prime).sqrt()
-                        + 2.0 / 3.0 * delta_prime * m_recip;
-                    if mean_gap.abs() > epsilon {
-                        return true;
-                    }
+                u0 += total;
+                u1 -= total;
+                if n1 >= test.min_length
+                    && n0 >= test.min_length
+                    && !(pretest && test.certainly_not(n0, n1, u0, u1))
+                    && test.exact(n0, n1, u0, u1)
+                {
+                    return true;
                 }
             }
             size *= 0.5;
@@ -382,8 +429,11 @@ impl Adwin {
 
     /// Removes the oldest bucket of the window and its items from the statistics.
     fn delete_oldest_bucket(&mut self) {
-        let last = self.counts.len() - 1;
-        let Some(&oldest) = self.buckets.get(last * self.stride) else {
+        let last = self.levels.len() - 1;
+        let Some(&ring) = self.levels.get(last) else {
+            return;
+        };
+        let Some(&oldest) = self.buckets.get(self.slot(last, ring, 0)) else {
             return;
         };
         let n = self.top_size;
@@ -397,11 +447,88 @@ impl Adwin {
         self.drop_oldest(last, 1);
         // Trailing empty levels go (river drops the one emptied level; only max_buckets = 1 can
         // leave a second empty level behind it).
-        while self.counts.len() > 1 && self.counts.last() == Some(&0) {
-            self.counts.pop();
-            self.buckets.truncate(self.counts.len() * self.stride);
+        while self.levels.len() > 1 && self.levels.last().is_some_and(|ring| ring.count == 0) {
+            self.levels.pop();
+            self.buckets.truncate(self.levels.len() * self.stride);
             self.top_size *= 0.5;
         }
+    }
+}
+
+/// Relative slack of [`SplitTest::certainly_not`], a million times the rounding it covers.
+const SLACK: f64 = 1e-9;
+
+/// The split test of one scan: `|μ0 - μ1| > ε` for `n0` items of sum `u0` (older side) and
+/// `n1` items of sum `u1` (newer side).
+struct SplitTest {
+    min_length: f64,
+    delta_prime: f64,
+    /// Window variance per item, `σ²_W`.
+    window_variance: f64,
+    /// `(2/3) δ'`, rounded as river rounds it.
+    linear_coefficient: f64,
+}
+
+impl SplitTest {
+    /// The constants of a scan; river recomputes them at every split point from the same
+    /// inputs, so computing them once gives the same bits.
+    #[inline]
+    fn new(adwin: &Adwin) -> Self {
+        let delta_prime = (2.0 * adwin.width.ln() / adwin.delta).ln();
+        Self {
+            min_length: adwin.min_window_length,
+            delta_prime,
+            window_variance: adwin.variance / adwin.width,
+            linear_coefficient: 2.0 / 3.0 * delta_prime,
+        }
+    }
+
+    /// river's test, in river's order of operations.
+    #[inline]
+    fn exact(&self, n0: f64, n1: f64, u0: f64, u1: f64) -> bool {
+        let mean_gap = (u0 / n0) - (u1 / n1);
+        let m_recip = 1.0 / (n0 - self.min_length + 1.0) + 1.0 / (n1 - self.min_length + 1.0);
+        let linear = self.linear_coefficient * m_recip;
+        let epsilon = (2.0 * m_recip * self.window_variance * self.delta_prime).sqrt() + linear;
+        mean_gap.abs() > epsilon
+    }
+
+    /// `true` only when [`exact`](Self::exact) is certainly `false`; four divisions and a
+    /// square root cheaper.
+    ///
+    /// With `a = n0 - min + 1`, `b = n1 - min + 1`, `P = n0 n1`, `K = a b`, the exact test is
+    /// `|u0 n1 - u1 n0| / P > c (a + b) / K + sqrt(2 σ² δ' (a + b) / K)` (`c = 2δ'/3`).
+    /// Multiplied through by `P K`, with the left side rounded up and the right side rounded
+    /// down by [`SLACK`] (relative, and relative to the sums' magnitude for the cancelling
+    /// difference), it needs no division and, squared, no root:
+    ///
+    /// ```text
+    /// e = (|u0 n1 - u1 n0| + s (|u0| n1 + |u1| n0)) K (1 + s) - c (a + b) P (1 - s)
+    /// no split if e <= 0, or if e² < 2 σ² δ' (a + b) K P² (1 - s) and that bound is finite
+    /// ```
+    ///
+    /// The slack `s = 1e-9` is more than a million times the rounding error of either form
+    /// (a few units of 2^-53), so a split within it of the threshold goes to `exact`, which
+    /// decides it as river does. Overflow (inputs near `f64::MAX`) makes `e` infinite or NaN
+    /// and the bound infinite, and both then fail to conclude; underflow only shrinks terms
+    /// that are negligible against `c (a + b) P >= 0.2`.
+    #[inline]
+    fn certainly_not(&self, n0: f64, n1: f64, u0: f64, u1: f64) -> bool {
+        let a = n0 - self.min_length + 1.0;
+        let b = n1 - self.min_length + 1.0;
+        let k = a * b;
+        let p = n0 * n1;
+        let sides = a + b;
+        let cross = (u0 * n1 - u1 * n0).abs();
+        let magnitude = u0.abs() * n1 + u1.abs() * n0;
+        let excess = (cross + SLACK * magnitude) * k * (1.0 + SLACK)
+            - self.linear_coefficient * sides * p * (1.0 - SLACK);
+        if excess <= 0.0 {
+            return true;
+        }
+        let bound =
+            2.0 * self.window_variance * self.delta_prime * sides * k * p * p * (1.0 - SLACK);
+        bound.is_finite() && excess * excess < bound
     }
 }
 
@@ -422,9 +549,9 @@ impl DriftDetector for Adwin {
 
     fn reset(&mut self) {
         self.buckets.truncate(self.stride);
-        self.counts.truncate(1);
-        if let Some(count) = self.counts.first_mut() {
-            *count = 0;
+        self.levels.truncate(1);
+        if let Some(ring) = self.levels.first_mut() {
+            *ring = Ring::default();
         }
         self.top_size = 1.0;
         self.width = 0.0;
@@ -464,16 +591,96 @@ mod tests {
         for _ in 0..1000 {
             adwin.update(1.0)?;
         }
-        let counted: f64 = adwin
-            .counts
+        let counted: usize = adwin
+            .levels
             .iter()
             .enumerate()
-            .map(|(level, &count)| {
-                f64::from(u32::try_from(count).unwrap_or(0)) * 2f64.powi(level as i32)
-            })
+            .map(|(level, ring)| ring.count << level)
             .sum();
-        assert_eq!(counted, adwin.width());
+        assert_eq!(counted, 1000);
         assert_eq!(adwin.width(), 1000.0);
+        assert!(
+            adwin
+                .levels
+                .iter()
+                .all(|ring| ring.count <= adwin.max_buckets)
+        );
         Ok(())
+    }
+
+    /// Windows of every scale, from a deterministic generator: the pre-test never changes
+    /// the scan's answer.
+    #[test]
+    fn pretest_never_changes_the_split_decision() -> Result<(), DriftError> {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            f64::from(u32::try_from(state >> 32).unwrap_or(0)) / 4_294_967_296.0
+        };
+        let (mut decisions, mut splits) = (0, 0);
+        for (offset, scale) in [
+            (0.0, 1.0),
+            (1e6, 1e-3),
+            (0.0, 1e-300),
+            (-1e150, 1e148),
+            (3.0, 0.0),
+        ] {
+            for shift in [0.0, 0.05, 0.3, 2.0] {
+                let config = AdwinConfig {
+                    clock: 1,
+                    ..AdwinConfig::default()
+                };
+                let mut adwin = Adwin::new(config)?;
+                for i in 0..6000 {
+                    let jump = if i >= 3000 { shift * scale } else { 0.0 };
+                    let x = offset + scale * (uniform() - 0.5) + jump;
+                    adwin.insert(x);
+                    let fast = adwin.find_split_with(true);
+                    assert_eq!(
+                        fast,
+                        adwin.find_split_with(false),
+                        "offset {offset} scale {scale} i {i}"
+                    );
+                    decisions += 1;
+                    if fast {
+                        splits += 1;
+                        adwin.delete_oldest_bucket();
+                    }
+                }
+            }
+        }
+        assert!(
+            splits > 100 && splits < decisions / 2,
+            "{splits} splits of {decisions}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn dividing_by_a_power_of_two_equals_multiplying_by_its_inverse() {
+        let mut size = 1.0_f64;
+        let mut inverse = 1.0_f64;
+        for _ in 0..64 {
+            for x in [
+                1.0,
+                3.0,
+                0.1,
+                -7.3e-300,
+                5e-324,
+                1.7e308,
+                123_456.789,
+                -2.5e-310,
+            ] {
+                assert_eq!(
+                    (x / size).to_bits(),
+                    (x * inverse).to_bits(),
+                    "{x} / {size}"
+                );
+            }
+            size *= 2.0;
+            inverse *= 0.5;
+        }
     }
 }

@@ -26,7 +26,6 @@
 //! [`RingCollector::for_each_recent`], say) poisons it; every later call then returns
 //! [`CollectorError::Poisoned`] instead of panicking.
 
-use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use whyline_core::{CollectorStats, DecisionTrace, RecordOutcome, TraceCollector};
@@ -71,15 +70,39 @@ pub struct RingCollector<P, const N: usize> {
     state: Mutex<RingState<P>>,
 }
 
+/// Slots are written in place, in order, wrapping at `N`:
+///
+/// ```text
+/// slots:  [ s0 s1 s2 ... s(N-1) ]   slots.len() grows to N and stays there
+///                ^ next: the slot the next record overwrites (the oldest once full)
+/// held:   how many slots hold live traces; they end just before `next`
+/// ```
+///
+/// Slots past `held` may hold warm but dead traces (from a template or after `clear`).
 struct RingState<P> {
-    /// The traces held, oldest at the front; never longer than `N`, allocated with room for
-    /// `N` so pushing never reallocates.
-    traces: VecDeque<DecisionTrace<P>>,
-    /// Warmed slots not yet in use (from [`RingCollector::with_template`] or
-    /// [`RingCollector::clear`]); capacity `N`.
-    spare: Vec<DecisionTrace<P>>,
+    /// Allocated with room for `N`, so pushing during the first pass never reallocates.
+    slots: Vec<DecisionTrace<P>>,
+    /// Index of the slot the next record writes, `< N`.
+    next: usize,
+    /// Live traces, `<= N`.
+    held: usize,
     /// Every trace ever recorded.
     recorded: u64,
+}
+
+impl<P> RingState<P> {
+    /// The last `count` live traces (`count <= held`), oldest first, as at most two runs.
+    fn recent(&self, count: usize, capacity: usize) -> (&[DecisionTrace<P>], &[DecisionTrace<P>]) {
+        let start = (self.next + capacity - count) % capacity;
+        if start + count <= capacity {
+            (self.slots.get(start..start + count).unwrap_or(&[]), &[])
+        } else {
+            (
+                self.slots.get(start..).unwrap_or(&[]),
+                self.slots.get(..start + count - capacity).unwrap_or(&[]),
+            )
+        }
+    }
 }
 
 impl<P: RingSlot, const N: usize> RingCollector<P, N> {
@@ -92,8 +115,9 @@ impl<P: RingSlot, const N: usize> RingCollector<P, N> {
         let () = Self::CAPACITY_IS_POSITIVE;
         RingCollector {
             state: Mutex::new(RingState {
-                traces: VecDeque::with_capacity(N),
-                spare: Vec::with_capacity(N),
+                slots: Vec::with_capacity(N),
+                next: 0,
+                held: 0,
                 recorded: 0,
             }),
         }
@@ -103,12 +127,10 @@ impl<P: RingSlot, const N: usize> RingCollector<P, N> {
     /// traces no larger than the template never allocates, not even on the first pass.
     pub fn with_template(template: &DecisionTrace<P>) -> Self {
         let ring = Self::new();
-        let spare: Vec<DecisionTrace<P>> = (0..N).map(|_| template.clone()).collect();
         // A fresh mutex cannot be poisoned; `into_inner` on the poison error is still correct.
-        ring.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .spare = spare;
+        let mut state = ring.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.slots.extend((0..N).map(|_| template.clone()));
+        drop(state);
         ring
     }
 
@@ -126,11 +148,9 @@ impl<P: RingSlot, const N: usize> RingCollector<P, N> {
         mut visit: impl FnMut(&DecisionTrace<P>),
     ) -> Result<usize, CollectorError> {
         let state = self.lock()?;
-        let held = state.traces.len();
-        let count = n.min(held);
-        for trace in state.traces.range(held - count..) {
-            visit(trace);
-        }
+        let count = n.min(state.held);
+        let (older, newer) = state.recent(count, N);
+        older.iter().chain(newer).for_each(&mut visit);
         Ok(count)
     }
 
@@ -145,8 +165,8 @@ impl<P: RingSlot, const N: usize> RingCollector<P, N> {
     /// Empties the ring, keeping its slots warm for reuse. The `recorded` counter is kept.
     pub fn clear(&self) -> Result<(), CollectorError> {
         let mut state = self.lock()?;
-        let RingState { traces, spare, .. } = &mut *state;
-        spare.extend(traces.drain(..));
+        state.next = 0;
+        state.held = 0;
         Ok(())
     }
 
@@ -159,7 +179,7 @@ impl<P: RingSlot, const N: usize> RingCollector<P, N> {
     /// The counters, readable even from a poisoned lock (a panic cannot leave them torn).
     fn counters(&self) -> (u64, u64) {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        (state.recorded, state.traces.len() as u64)
+        (state.recorded, state.held as u64)
     }
 }
 
@@ -174,7 +194,7 @@ impl<P, const N: usize> std::fmt::Debug for RingCollector<P, N> {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         f.debug_struct("RingCollector")
             .field("capacity", &N)
-            .field("len", &state.traces.len())
+            .field("len", &state.held)
             .field("recorded", &state.recorded)
             .finish_non_exhaustive()
     }
@@ -197,18 +217,14 @@ impl<P: RingSlot, const N: usize> TraceCollector<P> for RingCollector<P, N> {
     fn record(&self, trace: &DecisionTrace<P>) -> whyline_core::Result<RecordOutcome> {
         let mut state = self.lock()?;
         let state = &mut *state;
-        let slot = if state.traces.len() >= N {
-            state.traces.pop_front()
-        } else {
-            state.spare.pop()
-        };
-        match slot {
-            Some(mut slot) => {
-                clone_trace_into(trace, &mut slot);
-                state.traces.push_back(slot);
-            }
-            None => state.traces.push_back(trace.clone()),
+        let index = state.next;
+        match state.slots.get_mut(index) {
+            Some(slot) => clone_trace_into(trace, slot),
+            // First pass without a template: `index == slots.len()`, the slot is new.
+            None => state.slots.push(trace.clone()),
         }
+        state.next = if index + 1 >= N { 0 } else { index + 1 };
+        state.held = N.min(state.held + 1);
         state.recorded += 1;
         Ok(RecordOutcome::Stored)
     }

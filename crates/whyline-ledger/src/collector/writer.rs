@@ -9,8 +9,8 @@
 
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use whyline_core::{DecisionPath, decode_aprt_prefix, encode_json};
@@ -83,6 +83,12 @@ pub(super) struct Shared {
     pub(super) lost: AtomicU64,
     /// Write, flush and fallback errors.
     pub(super) write_errors: AtomicU64,
+    /// Producers waiting for room under `Block` (see `StreamCollector::wait_for_room`).
+    pub(super) room_waiters: AtomicUsize,
+    /// Held while a producer decides to wait and while the writer signals room.
+    pub(super) room: Mutex<()>,
+    /// Signalled by the writer once the queue is down to its low-water mark.
+    pub(super) room_signal: Condvar,
 }
 
 impl Shared {
@@ -120,6 +126,10 @@ pub(super) struct Writer<P> {
     pub(super) line: Vec<u8>,
     /// Records taken from the queue so far (written or lost).
     pub(super) index: u64,
+    /// Records written (published to `shared.written`, which only this thread writes).
+    pub(super) written: u64,
+    /// Queue length at or below which waiting producers are woken.
+    pub(super) low_water: usize,
     pub(super) path: PhantomData<fn() -> P>,
 }
 
@@ -139,6 +149,7 @@ impl<P: DecisionPath> Writer<P> {
                 }
                 Err(TryRecvError::Disconnected) => break,
             };
+            self.signal_room();
             match message {
                 Message::Inline {
                     len,
@@ -155,10 +166,31 @@ impl<P: DecisionPath> Writer<P> {
             }
         }
         self.flush_sink();
+        // Producers waiting for room find the queue disconnected once this thread returns.
+        self.room_waiters_wake();
         if self.failed() {
             // Drop the unwritten buffer instead of letting `BufWriter`'s drop retry it.
             let (_sink, _unwritten) = self.sink.into_parts();
         }
+    }
+
+    /// Wakes producers blocked on a full queue once it has drained to the low-water mark, so
+    /// a producer sleeps through half a queue of records instead of waking for every one.
+    #[inline]
+    fn signal_room(&self) {
+        if self.shared.room_waiters.load(Ordering::SeqCst) > 0 && self.queue.len() <= self.low_water
+        {
+            self.room_waiters_wake();
+        }
+    }
+
+    fn room_waiters_wake(&self) {
+        let _guard = self
+            .shared
+            .room
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.shared.room_signal.notify_all();
     }
 
     fn failed(&self) -> bool {
@@ -203,7 +235,8 @@ impl<P: DecisionPath> Writer<P> {
         };
         match result {
             Ok(()) => {
-                self.shared.written.fetch_add(1, Ordering::Relaxed);
+                self.written += 1;
+                self.shared.written.store(self.written, Ordering::Relaxed);
             }
             Err(error) => {
                 self.shared.lost.fetch_add(1, Ordering::Relaxed);

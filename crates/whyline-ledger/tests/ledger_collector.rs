@@ -210,3 +210,33 @@ fn the_timer_thread_commits_a_pending_group_without_another_append() {
     let ledger = collector.into_ledger().unwrap();
     assert_eq!(ledger.durable_size(), 3);
 }
+
+#[test]
+fn concurrent_records_get_unique_sequences_and_the_log_verifies() {
+    let collector = LedgerCollector::in_memory(options().checkpoint_every(64)).unwrap();
+    let indices: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                let collector = &collector;
+                scope.spawn(move || {
+                    (0..200u64)
+                        .map(|i| match collector.record(&trace(t * 1_000 + i)).unwrap() {
+                            RecordOutcome::Appended { index, .. } => index,
+                            other => panic!("expected Appended, got {other:?}"),
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut sorted = indices.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..800).collect::<Vec<_>>());
+    let ledger = collector.into_ledger().unwrap();
+    let report = whyline_ledger::verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+    assert_eq!(report.entries, 800);
+}

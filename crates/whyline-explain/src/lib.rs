@@ -65,4 +65,4 @@ pub use explain::{explain, training_means};
 pub use kernel_shap::kernel_shap;
 pub use linear_shap::LinearShap;
 pub use settings::{KernelShapSettings, LinearShapSettings, MethodSettings, TreeShapSettings};
-pub use tree_shap::{CoverSource, TreeShap, TreeShapScratch};
+pub use tree_shap::{CoverSource, TreeShap, TreeShapAlgorithm, TreeShapScratch};

@@ -41,6 +41,9 @@ use crate::error::{ExplainError, Result};
 use crate::quadrature;
 use crate::settings::{MethodSettings, TreeShapSettings};
 
+mod edge_sweep;
+use edge_sweep::{SweepScratch, SweepTree};
+
 /// LightGBM treats `|x| <= 1e-35` as zero (`kZeroThreshold`).
 const LIGHTGBM_ZERO_THRESHOLD: f64 = 1e-35;
 
@@ -85,6 +88,14 @@ struct CompiledTree {
     step_internal: Vec<u32>,
     step_left: Vec<bool>,
     step_entry: Vec<u32>,
+    /// Per node: its parent's node index (`u32::MAX` for the root) and whether it is the
+    /// left child; per node its internal index (`u32::MAX` for leaves); per leaf its node.
+    node_parent: Vec<u32>,
+    node_is_left: Vec<bool>,
+    node_internal: Vec<u32>,
+    leaf_node: Vec<u32>,
+    /// The two-sweep form, when the tree allows it.
+    sweep: Option<SweepTree>,
     /// `width` values per leaf, for outputs `offset..offset + width`.
     leaf_values: Vec<f64>,
     width: usize,
@@ -106,6 +117,20 @@ pub struct TreeShap<'a> {
     space: OutputSpace,
     allows_missing: bool,
     max_entries: usize,
+    table: PowerTable,
+    algorithm: TreeShapAlgorithm,
+}
+
+/// How [`TreeShap`] computes a row; both give the same values (to rounding).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TreeShapAlgorithm {
+    /// Two sweeps over the nodes sharing work between leaves (`O(nodes × q)` per tree);
+    /// trees it cannot take exactly (a zero cover product, more than 16 distinct features
+    /// on a path) use [`LeafTable`](TreeShapAlgorithm::LeafTable). The default.
+    #[default]
+    Sweep,
+    /// One Gauss–Legendre evaluation per leaf (`O(leaves × d × q)`).
+    LeafTable,
 }
 
 impl<'a> TreeShap<'a> {
@@ -191,7 +216,15 @@ impl<'a> TreeShap<'a> {
             space,
             allows_missing,
             max_entries,
+            table: PowerTable::new(max_entries),
+            algorithm: TreeShapAlgorithm::default(),
         })
+    }
+
+    /// The same explainer with another algorithm (for cross-checks and benchmarks).
+    pub fn with_algorithm(mut self, algorithm: TreeShapAlgorithm) -> TreeShap<'a> {
+        self.algorithm = algorithm;
+        self
     }
 
     /// Outputs explained: classes (trees and forests classifiers, in probability space),
@@ -242,11 +275,15 @@ impl<'a> TreeShap<'a> {
         values.clear();
         values.resize(self.n_features * self.n_outputs, 0.0);
         scratch.hot.resize(self.max_entries, false);
-        let points = self.max_entries.div_ceil(2);
-        scratch.p.resize(points, 0.0);
-        scratch.cold_power.resize(points, 0.0);
         for tree in &self.trees {
-            tree.accumulate(row, self.n_features, values, scratch);
+            tree.accumulate(
+                row,
+                self.n_features,
+                values,
+                scratch,
+                &self.table,
+                self.algorithm,
+            );
         }
         Ok(())
     }
@@ -323,7 +360,8 @@ pub struct TreeShapScratch {
     went_left: Vec<bool>,
     hot: Vec<bool>,
     p: Vec<f64>,
-    cold_power: Vec<f64>,
+    unsatisfied: Vec<u64>,
+    sweep: SweepScratch,
 }
 
 fn forest_outputs(task: Task) -> (usize, OutputSpace) {
@@ -389,6 +427,11 @@ fn compile(
         step_internal: Vec::new(),
         step_left: Vec::new(),
         step_entry: Vec::new(),
+        node_parent: vec![u32::MAX; tree.nodes.len()],
+        node_is_left: vec![false; tree.nodes.len()],
+        node_internal: internal_of.clone(),
+        leaf_node: Vec::new(),
+        sweep: None,
         leaf_values: Vec::new(),
         width: 0,
         offset: 0,
@@ -419,6 +462,12 @@ fn compile(
                 let child_cover =
                     |child: u32| tree.nodes.get(child as usize).map_or(0.0, |c| covers.of(c));
                 for (child, left) in [(split.right, false), (split.left, true)] {
+                    if let Some(parent) = compiled.node_parent.get_mut(child as usize) {
+                        *parent = index as u32;
+                    }
+                    if let Some(is_left) = compiled.node_is_left.get_mut(child as usize) {
+                        *is_left = left;
+                    }
                     stack.push((
                         child as usize,
                         path.len(),
@@ -431,9 +480,31 @@ fn compile(
                     ));
                 }
             }
-            None => compiled.push_leaf(&path, &leaf_value(tree, index)),
+            None => {
+                compiled.leaf_node.push(index as u32);
+                compiled.push_leaf(&path, &leaf_value(tree, index));
+            }
         }
     }
+    let max_entries = compiled
+        .entry_start
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]) as usize)
+        .max()
+        .unwrap_or(0);
+    let mut leaf_of = vec![u32::MAX; tree.nodes.len()];
+    for (leaf, &node) in compiled.leaf_node.iter().enumerate() {
+        if let Some(slot) = leaf_of.get_mut(node as usize) {
+            *slot = leaf as u32;
+        }
+    }
+    compiled.sweep = SweepTree::compile(
+        tree,
+        covers,
+        &internal_of,
+        &leaf_of,
+        max_entries.div_ceil(2).max(1),
+    );
     Ok(compiled)
 }
 
@@ -506,18 +577,56 @@ impl CompiledTree {
         n_features: usize,
         phi: &mut [f64],
         scratch: &mut TreeShapScratch,
+        table: &PowerTable,
+        algorithm: TreeShapAlgorithm,
     ) {
         let TreeShapScratch {
             went_left,
             hot: hot_buffer,
             p,
-            cold_power,
+            unsatisfied,
+            sweep,
         } = scratch;
         went_left.clear();
         went_left.extend(self.splits.iter().map(|split| {
             let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
             goes_left(split, value)
         }));
+        if let (TreeShapAlgorithm::Sweep, Some(tree)) = (algorithm, &self.sweep) {
+            tree.accumulate(
+                went_left,
+                &self.leaf_values,
+                self.width,
+                self.offset,
+                n_features,
+                phi,
+                sweep,
+            );
+            return;
+        }
+        // With at most 64 features, one top-down pass gives every node the set of features
+        // whose splits the row fails on the way to it (children come after parents).
+        let bitset = n_features <= 64;
+        if bitset {
+            unsatisfied.clear();
+            unsatisfied.resize(self.node_parent.len(), 0);
+            for node in 1..self.node_parent.len() {
+                let parent = self.node_parent.get(node).copied().unwrap_or(u32::MAX) as usize;
+                let internal = self.node_internal.get(parent).copied().unwrap_or(u32::MAX) as usize;
+                let (Some(split), Some(&left), Some(&is_left), Some(&above)) = (
+                    self.splits.get(internal),
+                    went_left.get(internal),
+                    self.node_is_left.get(node),
+                    unsatisfied.get(parent),
+                ) else {
+                    continue;
+                };
+                let failed = u64::from(left != is_left) << (split.feature & 63);
+                if let Some(slot) = unsatisfied.get_mut(node) {
+                    *slot = above | failed;
+                }
+            }
+        }
         for leaf in 0..self.n_leaves() {
             let (e0, e1) = self.entries(leaf);
             let d = e1 - e0;
@@ -527,10 +636,19 @@ impl CompiledTree {
             let Some(hot) = hot_buffer.get_mut(..d) else {
                 continue;
             };
-            hot.fill(true);
+            let features = self.entry_feature.get(e0..e1).unwrap_or(&[]);
+            if bitset {
+                let node = self.leaf_node.get(leaf).copied().unwrap_or(0) as usize;
+                let failed = unsatisfied.get(node).copied().unwrap_or(0);
+                for (h, &feature) in hot.iter_mut().zip(features) {
+                    *h = failed >> (feature & 63) & 1 == 0;
+                }
+            } else {
+                hot.fill(true);
+            }
             let s0 = self.step_start.get(leaf).copied().unwrap_or(0) as usize;
             let s1 = self.step_start.get(leaf + 1).copied().unwrap_or(0) as usize;
-            for s in s0..s1 {
+            for s in (s0..s1).filter(|_| !bitset) {
                 let internal = self.step_internal.get(s).copied().unwrap_or(0) as usize;
                 let left = self.step_left.get(s).copied().unwrap_or(false);
                 if went_left.get(internal).copied() != Some(left)
@@ -542,63 +660,191 @@ impl CompiledTree {
                     *h = false;
                 }
             }
-            let rule = quadrature::rule(d.div_ceil(2));
-            let q = rule.nodes.len().min(p.len()).min(cold_power.len());
-            let nodes = &rule.nodes[..q];
-            let weights = &rule.weights[..q];
-            let zeros = &self.entry_zero[e0..e1];
-            p[..q].fill(1.0);
-            let mut cold_product = 1.0;
-            let mut n_cold = 0i32;
-            for (&h, &z) in hot.iter().zip(zeros) {
-                if h {
-                    for (pk, &t) in p[..q].iter_mut().zip(nodes) {
-                        *pk *= t + (1.0 - t) * z;
-                    }
-                } else {
-                    cold_product *= z;
-                    n_cold += 1;
+            let leaf_data = Leaf {
+                zeros: self.entry_zero.get(e0..e1).unwrap_or(&[]),
+                features,
+                hot,
+                values: self
+                    .leaf_values
+                    .get(leaf * self.width..(leaf + 1) * self.width)
+                    .unwrap_or(&[]),
+                offset: self.offset,
+                n_features,
+            };
+            match d.div_ceil(2) {
+                1 => leaf_data.add::<1>(table, phi),
+                2 => leaf_data.add::<2>(table, phi),
+                3 => leaf_data.add::<3>(table, phi),
+                4 => leaf_data.add::<4>(table, phi),
+                5 => leaf_data.add::<5>(table, phi),
+                6 => leaf_data.add::<6>(table, phi),
+                7 => leaf_data.add::<7>(table, phi),
+                8 => leaf_data.add::<8>(table, phi),
+                q => leaf_data.add_dynamic(q, table, phi, p),
+            }
+        }
+    }
+}
+
+/// Gauss–Legendre rules for every point count a model needs, with the weights multiplied
+/// by every power of `1 − t` a leaf can need: `w_k (1 − t_k)^c` for `c` cold features.
+#[derive(Clone, Debug, Default)]
+struct PowerTable {
+    /// `rules[q]`: nodes of the q-point rule.
+    nodes: Vec<Vec<f64>>,
+    /// `weights[q][c × q + k] = w_k (1 − t_k)^c`.
+    weights: Vec<Vec<f64>>,
+}
+
+impl PowerTable {
+    fn new(max_entries: usize) -> PowerTable {
+        let max_q = max_entries.div_ceil(2);
+        let mut table = PowerTable::default();
+        for q in 0..=max_q {
+            let rule = quadrature::rule(q);
+            let mut weights = Vec::with_capacity((max_entries + 1) * q);
+            for c in 0..=max_entries {
+                for (t, w) in rule.nodes.iter().zip(&rule.weights) {
+                    weights.push(w * (1.0 - t).powi(c as i32));
                 }
             }
-            // cold_power[k] = w_k (1 − t_k)^(n_cold − 1) P(t_k): the integrand of every
-            // cold feature; (1 − t_k) × that is the hot features' before dividing by g_i.
-            let mut cold_integral = 0.0;
-            for k in 0..q {
-                let one_minus = 1.0 - nodes[k];
-                let c = if n_cold > 0 {
-                    weights[k] * one_minus.powi(n_cold - 1) * p[k]
-                } else {
-                    0.0
-                };
-                cold_power[k] = if n_cold > 0 {
-                    c * one_minus
-                } else {
-                    weights[k] * p[k]
-                };
-                cold_integral += c;
+            table.nodes.push(rule.nodes.clone());
+            table.weights.push(weights);
+        }
+        table
+    }
+
+    /// Nodes of the q-point rule and its weights times `(1 − t)^c`.
+    #[inline]
+    fn get(&self, q: usize, c: usize) -> (&[f64], &[f64]) {
+        let nodes = self.nodes.get(q).map_or(&[][..], Vec::as_slice);
+        let weights = self
+            .weights
+            .get(q)
+            .and_then(|w| w.get(c * q..(c + 1) * q))
+            .unwrap_or(&[]);
+        (nodes, weights)
+    }
+}
+
+/// One leaf's path state for one row.
+struct Leaf<'a> {
+    zeros: &'a [f64],
+    features: &'a [u32],
+    hot: &'a [bool],
+    values: &'a [f64],
+    offset: usize,
+    n_features: usize,
+}
+
+impl Leaf<'_> {
+    /// Adds `coefficient × v` to feature `feature`'s value of every output of the leaf.
+    #[inline]
+    fn credit(&self, phi: &mut [f64], feature: u32, coefficient: f64) {
+        for (k, &v) in self.values.iter().enumerate() {
+            if let Some(slot) = phi.get_mut((self.offset + k) * self.n_features + feature as usize)
+            {
+                *slot += coefficient * v;
             }
-            let values = self
-                .leaf_values
-                .get(leaf * self.width..(leaf + 1) * self.width)
-                .unwrap_or(&[]);
-            for ((&h, &z), &feature) in hot.iter().zip(zeros).zip(&self.entry_feature[e0..e1]) {
-                let coefficient = if h {
-                    let mut integral = 0.0;
-                    for k in 0..q {
-                        integral += cold_power[k] / (nodes[k] + (1.0 - nodes[k]) * z);
-                    }
-                    (1.0 - z) * cold_product * integral
-                } else {
-                    -cold_product * cold_integral
-                };
-                for (k, &v) in values.iter().enumerate() {
-                    if let Some(slot) =
-                        phi.get_mut((self.offset + k) * n_features + feature as usize)
-                    {
-                        *slot += coefficient * v;
-                    }
+        }
+    }
+
+    /// The leaf's Shapley values with a Q-point rule (`d ≤ 2Q` distinct features).
+    ///
+    /// With `H` the features whose splits the row satisfies, `C` the others, `g_j(t) =
+    /// t + (1 − t) z_j` and `h(t) = Π_{j∈H} g_j(t)`:
+    /// `φ_i = v (1 − z_i) Π_C z ∫ h(t)/g_i(t) (1 − t)^|C| dt` for `i ∈ H` and
+    /// `φ_i = −v Π_C z ∫ h(t) (1 − t)^(|C|−1) dt` for `i ∈ C`.
+    #[inline]
+    fn add<const Q: usize>(&self, table: &PowerTable, phi: &mut [f64]) {
+        let mut h = [1.0f64; Q];
+        let mut cold_product = 1.0;
+        let mut n_cold = 0usize;
+        let (nodes, _) = table.get(Q, 0);
+        let Ok(t) = <&[f64; Q]>::try_from(nodes) else {
+            return;
+        };
+        for (&hot, &z) in self.hot.iter().zip(self.zeros) {
+            // Selects rather than branches: the pattern changes from leaf to leaf.
+            let zh = if hot { z } else { 1.0 };
+            for k in 0..Q {
+                h[k] *= t[k] + (1.0 - t[k]) * zh;
+            }
+            cold_product *= if hot { 1.0 } else { z };
+            n_cold += usize::from(!hot);
+        }
+        let (_, hot_weights) = table.get(Q, n_cold);
+        let Ok(hot_weights) = <&[f64; Q]>::try_from(hot_weights) else {
+            return;
+        };
+        let mut a = [0.0f64; Q];
+        for k in 0..Q {
+            a[k] = cold_product * hot_weights[k] * h[k];
+        }
+        let cold_coefficient = if n_cold > 0 {
+            let (_, cold_weights) = table.get(Q, n_cold - 1);
+            let mut integral = 0.0;
+            for (w, hk) in cold_weights.iter().zip(&h) {
+                integral += w * hk;
+            }
+            -cold_product * integral
+        } else {
+            0.0
+        };
+        for ((&hot, &z), &feature) in self.hot.iter().zip(self.zeros).zip(self.features) {
+            let coefficient = if hot {
+                let mut integral = 0.0;
+                for k in 0..Q {
+                    integral += a[k] / (t[k] + (1.0 - t[k]) * z);
                 }
+                (1.0 - z) * integral
+            } else {
+                cold_coefficient
+            };
+            self.credit(phi, feature, coefficient);
+        }
+    }
+
+    /// [`add`](Leaf::add) for long paths, with a heap buffer.
+    fn add_dynamic(&self, q: usize, table: &PowerTable, phi: &mut [f64], h: &mut Vec<f64>) {
+        let (t, _) = table.get(q, 0);
+        h.clear();
+        h.resize(q, 1.0);
+        let mut cold_product = 1.0;
+        let mut n_cold = 0usize;
+        for (&hot, &z) in self.hot.iter().zip(self.zeros) {
+            if hot {
+                for (hk, tk) in h.iter_mut().zip(t) {
+                    *hk *= tk + (1.0 - tk) * z;
+                }
+            } else {
+                cold_product *= z;
+                n_cold += 1;
             }
+        }
+        let (_, hot_weights) = table.get(q, n_cold);
+        let cold_coefficient = if n_cold > 0 {
+            let (_, cold_weights) = table.get(q, n_cold - 1);
+            -cold_product
+                * cold_weights
+                    .iter()
+                    .zip(h.iter())
+                    .map(|(w, hk)| w * hk)
+                    .sum::<f64>()
+        } else {
+            0.0
+        };
+        for ((&hot, &z), &feature) in self.hot.iter().zip(self.zeros).zip(self.features) {
+            let coefficient = if hot {
+                let mut integral = 0.0;
+                for ((w, hk), tk) in hot_weights.iter().zip(h.iter()).zip(t) {
+                    integral += cold_product * w * hk / (tk + (1.0 - tk) * z);
+                }
+                (1.0 - z) * integral
+            } else {
+                cold_coefficient
+            };
+            self.credit(phi, feature, coefficient);
         }
     }
 }

@@ -2,7 +2,9 @@
 //! and against brute-force enumeration of the path-dependent game.
 
 use whyline_core::Explainable;
-use whyline_explain::{OutputSpace, TreeShap};
+use whyline_explain::{OutputSpace, TreeShap, TreeShapAlgorithm};
+
+const ALGORITHMS: [TreeShapAlgorithm; 2] = [TreeShapAlgorithm::Sweep, TreeShapAlgorithm::LeafTable];
 use whyline_models::{Model, ModelKind, Task, Tree};
 
 use crate::common::*;
@@ -36,9 +38,16 @@ const LIGHTGBM: &[&str] = &[
 /// for scikit-learn (relative 1e-9) and |f(x)| for the float32 libraries. Returns the
 /// largest error relative to the scale.
 fn check_against_shap(name: &str, relative: f64) -> f64 {
+    ALGORITHMS
+        .iter()
+        .map(|&algorithm| check_against_shap_with(name, relative, algorithm))
+        .fold(0.0, f64::max)
+}
+
+fn check_against_shap_with(name: &str, relative: f64, algorithm: TreeShapAlgorithm) -> f64 {
     let fixture = explain_fixture(&format!("{name}.shap.json"));
     let model = model(fixture["model"].as_str().unwrap());
-    let explainer = TreeShap::new(&model).unwrap();
+    let explainer = TreeShap::new(&model).unwrap().with_algorithm(algorithm);
     let expected_base = floats(&fixture["expected_value"]);
     let expected = values3(&fixture["values"]);
     let mut worst = 0.0f64;
@@ -65,7 +74,7 @@ fn check_against_shap(name: &str, relative: f64) -> f64 {
                 worst = worst.max(error);
                 assert!(
                     error <= relative,
-                    "{name} row {r} output {k} feature {j}: ours {a} shap {b} (f(x) {})",
+                    "{name} {algorithm:?} row {r} output {k} feature {j}: ours {a} shap {b} (f(x) {})",
                     attribution.prediction
                 );
             }
@@ -213,7 +222,6 @@ fn every_importer_matches_brute_force_enumeration_of_the_path_dependent_game() {
     ];
     for (file, expected) in cases {
         let model = model(file);
-        let explainer = TreeShap::new(&model).unwrap();
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../whyline-models/tests/fixtures")
             .join(expected);
@@ -221,13 +229,16 @@ fn every_importer_matches_brute_force_enumeration_of_the_path_dependent_game() {
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         for row in rows(&fixture["inputs"]).iter().take(4) {
             let oracle = brute_force(&model, row);
-            let ours = explainer.shap_values(row).unwrap();
-            for (k, (a, b)) in ours.iter().zip(&oracle).enumerate() {
-                for (j, (x, y)) in a.iter().zip(b).enumerate() {
-                    assert!(
-                        (x - y).abs() <= 1e-10 * (1.0 + y.abs()),
-                        "{file} output {k} feature {j}: ours {x} brute force {y}"
-                    );
+            for algorithm in ALGORITHMS {
+                let explainer = TreeShap::new(&model).unwrap().with_algorithm(algorithm);
+                let ours = explainer.shap_values(row).unwrap();
+                for (k, (a, b)) in ours.iter().zip(&oracle).enumerate() {
+                    for (j, (x, y)) in a.iter().zip(b).enumerate() {
+                        assert!(
+                            (x - y).abs() <= 1e-10 * (1.0 + y.abs()),
+                            "{file} {algorithm:?} output {k} feature {j}: ours {x} brute force {y}"
+                        );
+                    }
                 }
             }
         }

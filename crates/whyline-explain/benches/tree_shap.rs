@@ -1,0 +1,42 @@
+//! TreeSHAP per row: RandomForestRegressor(100 trees, max_depth 8) and an XGBoost
+//! regressor (100 trees, depth 6), both on make_regression(10000 × 20, random_state=0).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod common;
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use whyline_explain::{TreeShap, TreeShapScratch};
+
+fn bench(c: &mut Criterion) {
+    let Some(rows) = common::rows("regression_rows") else {
+        eprintln!("skipping: benches/models/bench_data.json is missing");
+        return;
+    };
+    for (id, file) in [
+        ("tree_shap/random_forest_100x8", "bench_rf.whyline.json"),
+        ("tree_shap/xgboost_100x6", "bench_xgb.xgb.json"),
+    ] {
+        let Some(model) = common::load(file) else {
+            continue;
+        };
+        let explainer = TreeShap::new(&model).unwrap();
+        let mut values = Vec::new();
+        let mut scratch = TreeShapScratch::default();
+        let mut i = 0usize;
+        c.bench_function(id, |b| {
+            b.iter(|| {
+                let row = &rows[i % rows.len()];
+                i += 1;
+                explainer
+                    .shap_values_into(black_box(row), &mut values, &mut scratch)
+                    .unwrap();
+                black_box(&values);
+            })
+        });
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -73,6 +73,30 @@ fn bench(c: &mut Criterion) {
             });
         });
     }
+    // Four threads recording with `Sync` through the collector: records that arrive while a
+    // sync runs share the next one (group commit).
+    group.bench_function("sync_4_threads_collector", |b| {
+        b.iter_custom(|iters| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SegmentStore::open(dir.path().join("log")).unwrap();
+            let options = LedgerOptions::without_checkpoints("whyline.bench/ledger")
+                .durability(Durability::Sync);
+            let (collector, _) = whyline_ledger::LedgerCollector::open(store, options).unwrap();
+            let trace = whyline_core::from_aprt::<whyline_core::LinearPath>(&payload).unwrap();
+            let per_thread = iters.div_ceil(4);
+            let start = Instant::now();
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| {
+                        for _ in 0..per_thread {
+                            black_box(collector.append(black_box(&trace)).is_ok());
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        });
+    });
     group.finish();
 }
 

@@ -5,7 +5,8 @@
 //! under a mutex, so one collector serves many threads and the ledger alone assigns
 //! sequence numbers. The outcome is [`RecordOutcome::Appended`] with the leaf index and
 //! leaf hash; whether it is durable yet follows the ledger's [`Durability`](crate::Durability)
-//! ([`Ledger::durable_size`]).
+//! ([`Ledger::durable_size`]). Under `Sync`, `record` returns once the entry is durable, and
+//! concurrent records share syncs (group commit: one thread syncs for all that appended).
 //!
 //! When the ledger has something to do on time alone (an interval group commit, a
 //! checkpoint every T), a timer thread calls [`Ledger::tick`]. `flush` commits; dropping the
@@ -38,6 +39,12 @@ impl<S: Store> Inner<S> {
 
 struct Shared<S: Store> {
     inner: Mutex<Inner<S>>,
+    /// Held by the one thread committing for everyone (group commit under `Sync`).
+    committer: Mutex<()>,
+    /// Entries known durable.
+    durable: AtomicU64,
+    /// Whether the ledger's policy is `Sync`: every record returns only once durable.
+    sync: bool,
     appended: AtomicU64,
     size: AtomicU64,
 }
@@ -71,7 +78,11 @@ impl<S: Store + 'static> LedgerCollector<S> {
     /// A collector appending to `ledger`; starts the timer thread when the ledger needs one.
     pub fn new(ledger: Ledger<S>) -> Self {
         let period = ledger.tick_period();
+        let sync = ledger.options().durability_policy() == crate::Durability::Sync;
         let shared = Arc::new(Shared {
+            committer: Mutex::new(()),
+            durable: AtomicU64::new(ledger.durable_size()),
+            sync,
             size: AtomicU64::new(ledger.size()),
             inner: Mutex::new(Inner {
                 ledger: Some(ledger),
@@ -138,20 +149,62 @@ impl<S: Store + 'static> LedgerCollector<S> {
     }
 
     /// Appends one trace; the typed version of [`TraceCollector::record`].
+    ///
+    /// Under [`Durability::Sync`](crate::Durability::Sync) it returns once the entry is
+    /// durable, by group commit: the entry is appended under the ledger lock, then one thread
+    /// at a time commits everything appended so far, so threads that appended meanwhile
+    /// share that one sync instead of queueing for their own.
     pub fn append<P: DecisionPath>(&self, trace: &DecisionTrace<P>) -> Result<Receipt> {
+        let receipt = {
+            let mut inner = self
+                .shared
+                .inner
+                .lock()
+                .map_err(|_| LedgerError::Poisoned)?;
+            let Inner { ledger, buffer } = &mut *inner;
+            let ledger = ledger.as_mut().ok_or(LedgerError::Poisoned)?;
+            buffer.clear();
+            encode_aprt(trace, buffer);
+            let receipt = ledger.append_with(buffer, !self.shared.sync)?;
+            self.shared.appended.fetch_add(1, Ordering::Relaxed);
+            self.shared.size.store(ledger.size(), Ordering::Relaxed);
+            if !self.shared.sync {
+                self.shared
+                    .durable
+                    .store(ledger.durable_size(), Ordering::Release);
+            }
+            receipt
+        };
+        if self.shared.sync {
+            self.wait_durable(receipt.sequence)?;
+        }
+        Ok(receipt)
+    }
+
+    /// Returns once entry `sequence` is durable, committing for everyone if needed.
+    fn wait_durable(&self, sequence: u64) -> Result<()> {
+        if self.shared.durable.load(Ordering::Acquire) > sequence {
+            return Ok(());
+        }
+        let _committer = self
+            .shared
+            .committer
+            .lock()
+            .map_err(|_| LedgerError::Poisoned)?;
+        if self.shared.durable.load(Ordering::Acquire) > sequence {
+            return Ok(()); // the previous committer's sync covered this entry
+        }
         let mut inner = self
             .shared
             .inner
             .lock()
             .map_err(|_| LedgerError::Poisoned)?;
-        let Inner { ledger, buffer } = &mut *inner;
-        let ledger = ledger.as_mut().ok_or(LedgerError::Poisoned)?;
-        buffer.clear();
-        encode_aprt(trace, buffer);
-        let receipt = ledger.append(buffer)?;
-        self.shared.appended.fetch_add(1, Ordering::Relaxed);
-        self.shared.size.store(ledger.size(), Ordering::Relaxed);
-        Ok(receipt)
+        let ledger = inner.ledger()?;
+        ledger.commit()?;
+        self.shared
+            .durable
+            .store(ledger.durable_size(), Ordering::Release);
+        Ok(())
     }
 }
 

@@ -102,6 +102,11 @@ impl LedgerOptions {
         self
     }
 
+    /// The durability policy.
+    pub fn durability_policy(&self) -> Durability {
+        self.durability
+    }
+
     /// The origin line of checkpoints.
     pub fn origin(&self) -> &str {
         &self.origin
@@ -287,6 +292,12 @@ impl<S: Store> Ledger<S> {
     /// compare the receipt's sequence with [`Ledger::durable_size`]. An `Err` from a failed
     /// write or sync stops the writer (see [`Store`]).
     pub fn append(&mut self, payload: &[u8]) -> Result<Receipt> {
+        self.append_with(payload, true)
+    }
+
+    /// [`Ledger::append`], leaving a `Sync` commit to the caller when `sync_now` is false:
+    /// the collector's group commit makes several threads' entries durable with one sync.
+    pub(crate) fn append_with(&mut self, payload: &[u8], sync_now: bool) -> Result<Receipt> {
         let sequence = self.next_sequence;
         if payload.is_empty() || payload.len() > MAX_PAYLOAD {
             return Err(LedgerError::PayloadSize {
@@ -310,7 +321,8 @@ impl<S: Store> Ledger<S> {
             self.index.push(record);
         }
         match self.options.durability {
-            Durability::Sync => self.commit()?,
+            Durability::Sync if sync_now => self.commit()?,
+            Durability::Sync => {}
             Durability::Interval { entries, max_delay } => {
                 let since = *self.pending_since.get_or_insert_with(Instant::now);
                 let pending = self.next_sequence - self.durable_entries;

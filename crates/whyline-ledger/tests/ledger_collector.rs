@@ -240,3 +240,80 @@ fn concurrent_records_get_unique_sequences_and_the_log_verifies() {
     let report = whyline_ledger::verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
     assert_eq!(report.entries, 800);
 }
+
+/// A file that counts its fsyncs.
+struct CountingFile {
+    inner: std::fs::File,
+    syncs: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl whyline_ledger::SegmentFile for CountingFile {
+    fn append_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.inner, bytes)
+    }
+    fn sync_data(&mut self) -> std::io::Result<()> {
+        self.syncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.sync_data()
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(&self.inner, buf, offset)
+    }
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn file_len(&self) -> std::io::Result<u64> {
+        Ok(self.inner.metadata()?.len())
+    }
+}
+
+#[test]
+fn sync_records_from_many_threads_are_durable_on_return_and_share_fsyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncs = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = syncs.clone();
+    let opener: whyline_ledger::SegmentOpener = Box::new(move |path: &std::path::Path| {
+        let inner = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
+        Ok(Box::new(CountingFile {
+            inner,
+            syncs: counter.clone(),
+        }) as Box<dyn whyline_ledger::SegmentFile>)
+    });
+    let store = SegmentStore::open_with(
+        dir.path(),
+        whyline_ledger::SegmentOptions::default(),
+        opener,
+    )
+    .unwrap();
+    let (collector, _) = LedgerCollector::open(
+        store,
+        options().durability(Durability::Sync).checkpoint_every(0),
+    )
+    .unwrap();
+    let header_syncs = syncs.load(std::sync::atomic::Ordering::Relaxed);
+    std::thread::scope(|scope| {
+        for t in 0..4u64 {
+            let collector = &collector;
+            scope.spawn(move || {
+                for i in 0..25u64 {
+                    let receipt = collector.append(&trace(t * 100 + i)).unwrap();
+                    let durable = collector.with_ledger(|l| l.durable_size()).unwrap();
+                    assert!(
+                        durable > receipt.sequence,
+                        "entry {} returned before durable",
+                        receipt.sequence
+                    );
+                }
+            });
+        }
+    });
+    let entry_syncs = syncs.load(std::sync::atomic::Ordering::Relaxed) - header_syncs;
+    assert!(entry_syncs <= 100, "{entry_syncs} fsyncs for 100 entries");
+    let ledger = collector.into_ledger().unwrap();
+    assert_eq!(ledger.durable_size(), 100);
+    whyline_ledger::verify_store(ledger.store(), None).unwrap();
+}

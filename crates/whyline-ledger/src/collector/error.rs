@@ -49,9 +49,10 @@ pub enum CollectorError {
         source: io::Error,
     },
     /// A record could not be rendered as a JSON line.
-    #[error("stream writer: encoding record {record} as JSON failed")]
+    #[error("stream: encoding record {record} as JSON failed")]
     Encode {
-        /// Index (0-based, in queue order) of the record.
+        /// Index (0-based, in queue order) of the record in the writer; the trace's sequence
+        /// number in the fallback sink.
         record: u64,
         /// The codec's error.
         #[source]

@@ -6,6 +6,9 @@
 //! sends it. The writer thread writes APRT records as they are, or renders JSON lines from
 //! them, through a [`BufWriter`]. Sending the encoded record rather than a clone of the trace
 //! keeps allocation and JSON rendering (hundreds of nanoseconds) out of the caller's thread.
+//! A JSON line is rendered from the decoded APRT record with the trace's latency carried
+//! beside it at full precision, so it is byte for byte the caller's `encode_json` (APRT is
+//! lossless for everything else a trace holds).
 //!
 //! When the queue is full the [`Backpressure`] policy decides: drop and count, block until
 //! there is room, or write synchronously to a fallback sink in the caller's thread.
@@ -68,7 +71,9 @@ pub enum Backpressure {
     /// Drop the trace and count it ([`RecordOutcome::Dropped`], `stats().dropped`). The
     /// caller never waits.
     Drop,
-    /// Wait for room. Nothing is lost; the caller runs at the writer's pace.
+    /// Wait for room. Nothing is lost; the caller runs at the writer's pace. A caller that
+    /// finds the queue full sleeps until the writer has drained it to half, so a writer that
+    /// is the bottleneck wakes it once per half queue, not once per record.
     #[default]
     Block,
     /// Write the trace synchronously, in the caller's thread, to the fallback sink given to

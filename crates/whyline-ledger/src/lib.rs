@@ -11,12 +11,14 @@
 //!   ([`chain_hash`]), a leaf of an RFC 6962 Merkle tree ([`leaf_hash`], [`CompactRange`]),
 //!   framed with CRC32C checksums and appended to a [`Store`].
 //! - [`Ledger`]: the writer. It commits per [`Durability`] (`None`, group commit `Interval`,
-//!   `Sync`), signs [`Checkpoint`]s as C2SP signed notes ([`NoteSigner`]: Ed25519 or
+//!   `Sync`; under `Sync` concurrent collector records share fsyncs), signs [`Checkpoint`]s as C2SP signed notes ([`NoteSigner`]: Ed25519 or
 //!   HMAC-SHA256) every N entries or T, and recovers on open ([`RecoveryReport`]).
 //! - [`Store`]: the storage seam (append, sync, read, truncate, two side logs), with
-//!   [`MemoryStore`] and [`SegmentStore`] (files; [`SegmentFile`] lets tests inject faults).
-//! - [`verify_store`]: re-hashes every stored byte and names the first bad entry with its
-//!   [`CorruptionKind`].
+//!   [`MemoryStore`] and [`SegmentStore`] (segment files rolled at
+//!   [`SegmentOptions::segment_bytes`]; [`SegmentFile`] lets tests inject faults).
+//! - [`verify_store`]: re-hashes every stored byte (on all cores for large logs) and names
+//!   the first bad entry with its [`CorruptionKind`]. [`LedgerReader`] reads a stored log
+//!   for investigators without ever modifying it.
 //! - Merkle math, pure and I/O-free: [`MerkleTree`], [`HashReader`], [`inclusion_proof`],
 //!   [`consistency_proof`], [`verify_inclusion`], [`verify_consistency`] (RFC 9162 §2.1).
 //!

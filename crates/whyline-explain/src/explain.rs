@@ -6,6 +6,7 @@ use whyline_models::Model;
 use crate::attribution::Attribution;
 use crate::background::Background;
 use crate::error::{ExplainError, Result};
+use crate::gradients::integrated_gradients;
 use crate::kernel_shap::kernel_shap;
 use crate::linear_shap::LinearShap;
 use crate::settings::MethodSettings;
@@ -25,6 +26,15 @@ pub fn explain(
     match settings {
         MethodSettings::TreeShap(s) => TreeShap::new(model)?.explain(row, s.output),
         MethodSettings::LinearShap(s) => LinearShap::new(model, background)?.explain(row, s),
+        MethodSettings::IntegratedGradients(s) => integrated_gradients(model, row, s),
+        MethodSettings::Saliency(s) => integrated_gradients(
+            model,
+            row,
+            &crate::settings::GradientSettings {
+                saliency: true,
+                ..s.clone()
+            },
+        ),
         MethodSettings::KernelShap(s) => match background {
             Some(background) => kernel_shap(model, row, background, s),
             None => {

@@ -10,6 +10,8 @@
 //! - [`LinearShap`]: `w_j (x_j − E[x_j])` for linear and logistic models.
 //! - [`kernel_shap`]: any model; exact over every coalition up to 16 features, otherwise a
 //!   seeded, unbiased sampled estimate with a standard error per feature.
+//! - [`integrated_gradients`]: integrated gradients (Gauss–Legendre or Riemann) with the
+//!   convergence delta, and saliency, for MLPs and linear models.
 //! - [`explain`]: one dispatcher from a [`Model`](whyline_models::Model), a row and
 //!   [`MethodSettings`] to an [`Attribution`], which serializes to JSON (method, settings,
 //!   seed, values, base value, residual) and renders as text.
@@ -51,6 +53,7 @@ mod attribution;
 mod background;
 mod error;
 mod explain;
+mod gradients;
 mod kernel_shap;
 mod linear_shap;
 mod model_output;
@@ -62,7 +65,10 @@ pub use attribution::{Attribution, ExplainedOutput, OutputSpace};
 pub use background::Background;
 pub use error::{ExplainError, Impossible, Result};
 pub use explain::{explain, training_means};
+pub use gradients::{Integration, integrated_gradients};
 pub use kernel_shap::kernel_shap;
 pub use linear_shap::LinearShap;
-pub use settings::{KernelShapSettings, LinearShapSettings, MethodSettings, TreeShapSettings};
+pub use settings::{
+    GradientSettings, KernelShapSettings, LinearShapSettings, MethodSettings, TreeShapSettings,
+};
 pub use tree_shap::{CoverSource, TreeShap, TreeShapAlgorithm, TreeShapScratch};

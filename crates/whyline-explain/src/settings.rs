@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::OutputSpace;
+use crate::gradients::Integration;
 
 /// A method and its settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -17,6 +18,10 @@ pub enum MethodSettings {
     LinearShap(LinearShapSettings),
     /// KernelSHAP: exact enumeration, or a seeded sampled estimate.
     KernelShap(KernelShapSettings),
+    /// Integrated gradients (MLPs, linear models).
+    IntegratedGradients(GradientSettings),
+    /// The input gradient (MLPs, linear models).
+    Saliency(GradientSettings),
 }
 
 impl MethodSettings {
@@ -26,6 +31,8 @@ impl MethodSettings {
             MethodSettings::TreeShap(_) => "tree-shap",
             MethodSettings::LinearShap(_) => "linear-shap",
             MethodSettings::KernelShap(_) => "kernel-shap",
+            MethodSettings::IntegratedGradients(_) => "integrated-gradients",
+            MethodSettings::Saliency(_) => "saliency",
         }
     }
 
@@ -33,7 +40,10 @@ impl MethodSettings {
     pub fn seed(&self) -> Option<u64> {
         match self {
             MethodSettings::KernelShap(s) => Some(s.seed),
-            MethodSettings::TreeShap(_) | MethodSettings::LinearShap(_) => None,
+            MethodSettings::TreeShap(_)
+            | MethodSettings::LinearShap(_)
+            | MethodSettings::IntegratedGradients(_)
+            | MethodSettings::Saliency(_) => None,
         }
     }
 }
@@ -82,6 +92,34 @@ impl Default for KernelShapSettings {
             max_exact_features: 16,
             samples: 2048,
             seed: 0,
+        }
+    }
+}
+
+/// Settings of [`MethodSettings::IntegratedGradients`] and [`MethodSettings::Saliency`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GradientSettings {
+    /// Output to explain; `None` explains the predicted class (classifiers) or output 0.
+    pub output: Option<usize>,
+    /// The baseline; `None` is the zero vector.
+    pub baseline: Option<Vec<f32>>,
+    /// The rule for the path integral.
+    pub integration: Integration,
+    /// Points of the rule (Gauss–Legendre points or Riemann steps).
+    pub steps: usize,
+    /// Return the input gradient at the row instead of integrated gradients.
+    pub saliency: bool,
+}
+
+impl Default for GradientSettings {
+    fn default() -> Self {
+        GradientSettings {
+            output: None,
+            baseline: None,
+            integration: Integration::GaussLegendre,
+            steps: 50,
+            saliency: false,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod common;
 mod errors;
+mod gradients;
 mod kernel_shap;
 mod linear_shap;
 mod tree_shap;

@@ -2,7 +2,9 @@
 
 mod append;
 mod checkpoint;
+mod demo;
 mod explain;
+mod incident;
 mod keygen;
 mod prove;
 mod trace;
@@ -15,11 +17,23 @@ use crate::Outcome;
 /// The subcommands of `whyline`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run the autonomous-vehicle "cat scenario": record, verify and investigate an incident.
+    ///
+    /// A bundled classifier decides MAINTAIN_SPEED, SLOW_DOWN, EMERGENCY_BRAKE or SWERVE over
+    /// 31 seconds of synthetic sensor data; every decision goes into a signed, durable ledger,
+    /// Andon alerts print as they fire, and the incident report for the impact is printed and
+    /// written as HTML.
+    Demo(demo::DemoArgs),
     /// Explain a model's decisions on input rows (CSV with a header, or JSON lines).
     ///
     /// The model file may be whyline JSON (scikit-learn export), XGBoost JSON or LightGBM
     /// text; its format is detected from its content.
     Explain(explain::ExplainArgs),
+    /// Report every decision around an incident, whether the log is intact, and why each
+    /// decision was taken.
+    ///
+    /// Exit status 1 when the chain is broken or the window holds anomalies.
+    Incident(incident::IncidentArgs),
     /// Work with APRT trace files (decode them to JSON lines).
     #[command(subcommand)]
     Trace(trace::TraceCommand),
@@ -38,7 +52,9 @@ pub(crate) enum Command {
 /// Runs one subcommand.
 pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
+        Command::Demo(args) => demo::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Incident(args) => incident::run(&args),
         Command::Trace(args) => trace::run(args),
         Command::Append(args) => append::run(&args),
         Command::Verify(args) => verify::run(&args),

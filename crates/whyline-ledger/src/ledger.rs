@@ -219,7 +219,7 @@ impl<S: Store> Ledger<S> {
         let mut sizes: Vec<u64> = checkpoints.iter().map(|c| c.checkpoint.size).collect();
         sizes.sort_unstable();
         sizes.dedup();
-        let (walk, stop) = walk_fast(&store, &sizes)?;
+        let (walk, stop) = walk_fast(&store, &sizes, &mut |_, _| {})?;
         match stop {
             Stop::Clean => {}
             Stop::Torn { offset, bytes } => {

@@ -120,4 +120,4 @@ pub use segment::{
 };
 pub use store::{MemoryStore, Side, Store};
 pub use time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};
-pub use verify::{StoredCheckpoint, VerifyReport, verify_store};
+pub use verify::{StoredCheckpoint, VerifyReport, verify_store, verify_store_with_progress};

@@ -73,6 +73,20 @@ pub(crate) fn walk<S: Store + ?Sized>(
     sizes: &[u64],
     keep_leaves: bool,
 ) -> Result<(Walk, Stop)> {
+    walk_reporting(store, sizes, keep_leaves, &mut |_, _| {})
+}
+
+/// Entries between two progress reports of the sequential walk.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// [`walk`], calling `progress(bytes done, bytes total)` every [`PROGRESS_EVERY`] entries.
+pub(crate) fn walk_reporting<S: Store + ?Sized>(
+    store: &S,
+    sizes: &[u64],
+    keep_leaves: bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(Walk, Stop)> {
+    let total = store.len();
     let mut cursor = Cursor::new(store)?;
     let mut state = Walk {
         last_chain: GENESIS_CHAIN_HASH,
@@ -139,6 +153,9 @@ pub(crate) fn walk<S: Store + ?Sized>(
         state.last_chain = frame.chain;
         state.entries += 1;
         state.end_offset = frame.offset + frame.len;
+        if state.entries.is_multiple_of(PROGRESS_EVERY) {
+            progress(state.end_offset, total);
+        }
         while wanted.peek() == Some(&state.entries) {
             state.roots.insert(state.entries, state.range.root());
             wanted.next();
@@ -151,8 +168,12 @@ pub(crate) fn walk<S: Store + ?Sized>(
 
 /// [`walk`] for an intact log, re-hashed on all cores when it is large (see
 /// `verify_parallel`); the sequential walk whenever anything is wrong, to name it.
-pub(crate) fn walk_fast<S: Store + ?Sized>(store: &S, sizes: &[u64]) -> Result<(Walk, Stop)> {
-    match crate::verify_parallel::rehash(store, sizes) {
+pub(crate) fn walk_fast<S: Store + ?Sized>(
+    store: &S,
+    sizes: &[u64],
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(Walk, Stop)> {
+    match crate::verify_parallel::rehash(store, sizes, progress) {
         Some(fast) => Ok((
             Walk {
                 entries: fast.entries,
@@ -166,7 +187,7 @@ pub(crate) fn walk_fast<S: Store + ?Sized>(store: &S, sizes: &[u64]) -> Result<(
             },
             Stop::Clean,
         )),
-        None => walk(store, sizes, false),
+        None => walk_reporting(store, sizes, false, progress),
     }
 }
 
@@ -317,6 +338,17 @@ pub fn verify_store<S: Store + ?Sized>(
     store: &S,
     verifier: Option<&NoteVerifier>,
 ) -> Result<VerifyReport> {
+    verify_store_with_progress(store, verifier, &mut |_, _| {})
+}
+
+/// [`verify_store`], calling `progress(bytes verified, bytes total)` now and then (every
+/// 64 Ki entries, or every few chunks on the parallel path) and once at the end, so a
+/// command can draw a progress bar on long logs.
+pub fn verify_store_with_progress<S: Store + ?Sized>(
+    store: &S,
+    verifier: Option<&NoteVerifier>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport> {
     let _span = tracing::info_span!("verify", path = %store.location().display()).entered();
     let checkpoints_path = store.location().with_file_name(crate::CHECKPOINTS_FILE);
     let side = store.read_side(Side::Checkpoints)?;
@@ -324,7 +356,8 @@ pub fn verify_store<S: Store + ?Sized>(
     let mut sizes: Vec<u64> = checkpoints.iter().map(|c| c.checkpoint.size).collect();
     sizes.sort_unstable();
     sizes.dedup();
-    let (walk, stop) = walk_fast(store, &sizes)?;
+    let (walk, stop) = walk_fast(store, &sizes, progress)?;
+    progress(walk.end_offset, store.len());
     let path = store.location().to_path_buf();
     match stop {
         Stop::Clean => {}

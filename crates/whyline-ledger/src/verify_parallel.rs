@@ -134,7 +134,11 @@ fn ensure<S: Store + ?Sized>(
 /// Re-hashes the whole entry log on all cores. `None` when anything is wrong (or the log is
 /// too small to be worth it): the caller then runs the sequential walk, which names the
 /// problem.
-pub(crate) fn rehash<S: Store + ?Sized>(store: &S, sizes: &[u64]) -> Option<Rehash> {
+pub(crate) fn rehash<S: Store + ?Sized>(
+    store: &S,
+    sizes: &[u64],
+    progress: &mut dyn FnMut(u64, u64),
+) -> Option<Rehash> {
     let end = store.len();
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     if workers < 2 || end < 4 * CHUNK * 64 {
@@ -224,6 +228,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(store: &S, sizes: &[u64]) -> Option<Reha
                 index_builder = hashed.index_builder;
             }
             wave.clear();
+            progress(position, end);
         }
         if done {
             break;

@@ -256,11 +256,20 @@ fn a_large_log_verifies_in_parallel_and_still_names_a_changed_entry() {
     let root = ledger.root();
     let store = ledger.into_store().unwrap();
     assert!(store.len() > 1 << 20, "large enough for the parallel path");
-    let report = verify_store(&store, Some(&signer().verifier())).unwrap();
+    let mut calls = Vec::new();
+    let report = whyline_ledger::verify_store_with_progress(
+        &store,
+        Some(&signer().verifier()),
+        &mut |done, total| calls.push((done, total)),
+    )
+    .unwrap();
     assert_eq!(
         (report.entries, report.root, report.checkpoints),
         (n, root, 3)
     );
+    assert!(calls.len() >= 2, "{calls:?}");
+    assert!(calls.windows(2).all(|w| w[0].0 <= w[1].0), "{calls:?}");
+    assert_eq!(calls.last(), Some(&(store.len(), store.len())));
     assert_eq!(report.bytes, store.len());
     let mut damaged = store.clone();
     let spans = frame_spans(damaged.entry_bytes());

@@ -3,18 +3,22 @@
 //! Exit 0 when intact; exit 1 with the first bad entry, its byte offset and kind (torn tail,
 //! content changed, link broken, entry missing, entries reordered, duplicated, inserted,
 //! signature invalid, root mismatch, checkpoint beyond log). `--format json` prints one line
-//! `{"type":"intact",...}` or `{"type":"problem",...}`.
+//! `{"type":"intact",...}` or `{"type":"problem",...}`. Logs of 64 MiB or more show a
+//! progress line on stderr when it is a terminal.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use whyline_ledger::{ENTRIES_FILE, LedgerError, SegmentStore, verify_store};
+use whyline_ledger::{ENTRIES_FILE, LedgerError, SegmentStore, Store, verify_store_with_progress};
 
 use crate::Outcome;
 use crate::commands::append::hex;
 use crate::output::note;
+
+/// Logs from this size on get a progress line when stderr is a terminal.
+const PROGRESS_FROM_BYTES: u64 = 64 << 20;
 
 /// Arguments of `whyline verify`.
 #[derive(Debug, Args)]
@@ -56,7 +60,29 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         SegmentStore::open(&args.log).with_context(|| format!("opening {}", args.log.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match verify_store(&store, verifier.as_ref()) {
+    // A progress line on stderr for long logs, only when a person is watching.
+    let show_progress = std::io::stderr().is_terminal() && store.len() >= PROGRESS_FROM_BYTES;
+    let mut last_percent = None;
+    let mut progress = |done: u64, total: u64| {
+        if !show_progress || total == 0 {
+            return;
+        }
+        let percent = done.saturating_mul(100) / total;
+        if last_percent != Some(percent) {
+            last_percent = Some(percent);
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\rwhyline: verifying {}: {percent:>3}%",
+                args.log.display()
+            );
+            if done >= total {
+                let _ = writeln!(err);
+            }
+        }
+    };
+    let result = verify_store_with_progress(&store, verifier.as_ref(), &mut progress);
+    match result {
         Ok(report) => {
             match args.format {
                 Format::Text => writeln!(

@@ -95,4 +95,33 @@ impl Background {
         }
         mean
     }
+
+    /// The median absolute deviation of each feature (`median |x − median x|`).
+    pub fn mad(&self) -> Vec<f64> {
+        (0..self.n_features)
+            .map(|j| {
+                let column: Vec<f64> = self
+                    .rows()
+                    .map(|row| f64::from(row.get(j).copied().unwrap_or(0.0)))
+                    .collect();
+                let center = median(column.clone());
+                median(column.iter().map(|x| (x - center).abs()).collect())
+            })
+            .collect()
+    }
+}
+
+/// The median (mean of the two middle values for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let high = values.get(n / 2).copied().unwrap_or(0.0);
+    if n % 2 == 1 {
+        high
+    } else {
+        (values.get(n / 2 - 1).copied().unwrap_or(0.0) + high) / 2.0
+    }
 }

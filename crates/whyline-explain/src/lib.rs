@@ -12,6 +12,9 @@
 //!   seeded, unbiased sampled estimate with a standard error per feature.
 //! - [`integrated_gradients`]: integrated gradients (Gauss–Legendre or Riemann) with the
 //!   convergence delta, and saliency, for MLPs and linear models.
+//! - [`counterfactual()`]: the minimal change that flips a decision (exact for binary
+//!   logistic models and decision trees), with immutable features, bounds and L1, L2 or
+//!   MAD-weighted L1 costs, verified against the model and rendered as text.
 //! - [`explain`]: one dispatcher from a [`Model`](whyline_models::Model), a row and
 //!   [`MethodSettings`] to an [`Attribution`], which serializes to JSON (method, settings,
 //!   seed, values, base value, residual) and renders as text.
@@ -51,6 +54,7 @@
 
 mod attribution;
 mod background;
+mod counterfactual;
 mod error;
 mod explain;
 mod gradients;
@@ -63,6 +67,9 @@ mod tree_shap;
 
 pub use attribution::{Attribution, ExplainedOutput, OutputSpace};
 pub use background::Background;
+pub use counterfactual::{
+    Cost, Counterfactual, CounterfactualSettings, FeatureChange, counterfactual,
+};
 pub use error::{ExplainError, Impossible, Result};
 pub use explain::{explain, training_means};
 pub use gradients::{Integration, integrated_gradients};

@@ -60,7 +60,16 @@ mod hex_u64 {
     use serde::{Deserialize, Deserializer, Serializer, de};
 
     pub(super) fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{v:#018x}"))
+        // "0x" and 16 lowercase hex digits, written on the stack (no allocation per trace).
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [b'0'; 18];
+        text[1] = b'x';
+        for (i, slot) in text[2..].iter_mut().enumerate() {
+            let shift = 60 - 4 * i;
+            *slot = DIGITS[((v >> shift) & 0xf) as usize];
+        }
+        // Only ASCII was written.
+        s.serialize_str(std::str::from_utf8(&text).unwrap_or("0x0000000000000000"))
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

@@ -80,11 +80,88 @@ struct Game<'a> {
     row: &'a [f32],
     background: &'a Background,
     buffer: Vec<f32>,
+    /// For a linear output: per background row its margin, then `w_j (x_j − b_j)` per
+    /// feature, so a coalition costs one sum per row instead of a prediction.
+    linear: Option<LinearGame>,
+    members: Vec<usize>,
+}
+
+/// The linear shortcut: `v(S) = mean_b link(m_b + Σ_{j∈S} w_j (x_j − b_j))`.
+struct LinearGame {
+    margins: Vec<f64>,
+    differences: Vec<f64>,
+    /// Apply the logistic function (class `probability_of_one` or its complement).
+    logistic: Option<bool>,
+}
+
+impl LinearGame {
+    fn new(
+        model: &Model,
+        row: &[f32],
+        background: &Background,
+        space: OutputSpace,
+        index: usize,
+    ) -> Option<LinearGame> {
+        let ModelKind::Linear(m) = model.kind() else {
+            return None;
+        };
+        let (output, logistic) = match (m.link, space) {
+            (LinearLink::Identity, _) => (0, None),
+            (LinearLink::Logistic, OutputSpace::Margin) => (0, None),
+            (LinearLink::Logistic, OutputSpace::Probability) => (0, Some(index == 1)),
+            (LinearLink::Softmax, OutputSpace::Margin) => (index, None),
+            _ => return None,
+        };
+        let n = m.n_features;
+        let w = m.coefficients.get(output * n..(output + 1) * n)?;
+        let intercept = m.intercepts.get(output).copied()?;
+        let mut margins = Vec::with_capacity(background.n_rows());
+        let mut differences = Vec::with_capacity(background.n_rows() * n);
+        for b in background.rows() {
+            let mut margin = intercept;
+            for ((w, &z), &x) in w.iter().zip(b).zip(row) {
+                margin += w * f64::from(z);
+                differences.push(w * (f64::from(x) - f64::from(z)));
+            }
+            margins.push(margin);
+        }
+        Some(LinearGame {
+            margins,
+            differences,
+            logistic,
+        })
+    }
+
+    fn value(&self, members: &[usize], n: usize) -> f64 {
+        let mut sum = 0.0;
+        for (margin, d) in self
+            .margins
+            .iter()
+            .zip(self.differences.chunks_exact(n.max(1)))
+        {
+            let mut g = *margin;
+            for &j in members {
+                g += d.get(j).copied().unwrap_or(0.0);
+            }
+            sum += match self.logistic {
+                None => g,
+                Some(true) => 1.0 / (1.0 + (-g).exp()),
+                Some(false) => 1.0 - 1.0 / (1.0 + (-g).exp()),
+            };
+        }
+        sum / self.margins.len().max(1) as f64
+    }
 }
 
 impl Game<'_> {
     /// `v(S)`, `S` given by `member(j)`.
     fn value(&mut self, member: impl Fn(usize) -> bool) -> Result<f64> {
+        if let Some(linear) = &self.linear {
+            self.members.clear();
+            self.members
+                .extend((0..self.row.len()).filter(|&j| member(j)));
+            return Ok(linear.value(&self.members, self.row.len()));
+        }
         let mut sum = 0.0;
         for b in self.background.rows() {
             self.buffer.clear();
@@ -117,6 +194,8 @@ pub fn kernel_shap(
         row,
         background,
         buffer: Vec::with_capacity(m),
+        linear: LinearGame::new(model, row, background, space, index),
+        members: Vec::with_capacity(m),
     };
     let empty = game.value(|_| false)?;
     let full = read(&prediction, space, index);

@@ -221,3 +221,27 @@ fn same_seed_gives_identical_bits_and_another_seed_differs() {
     .unwrap();
     assert_ne!(bits(&a.values), bits(&c.values));
 }
+
+#[test]
+fn exact_margins_of_a_multinomial_logistic_model_equal_linear_explainer_values() {
+    let fixture = explain_fixture("sk_logreg_iris.linear.shap.json");
+    let model = model(fixture["model"].as_str().unwrap());
+    let background = Background::from_rows(&rows(&fixture["background"]), 4).unwrap();
+    let expected = values3(&fixture["values"]);
+    for (r, row) in rows(&fixture["rows"]).iter().enumerate() {
+        for (k, shap) in expected[r].iter().enumerate() {
+            let settings = KernelShapSettings {
+                output: Some(k),
+                space: Some(OutputSpace::Margin),
+                ..KernelShapSettings::default()
+            };
+            let a = kernel_shap(&model, row, &background, &settings).unwrap();
+            for (x, y) in a.values.iter().zip(shap) {
+                assert!(
+                    (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
+                    "output {k}: {x} vs {y}"
+                );
+            }
+        }
+    }
+}

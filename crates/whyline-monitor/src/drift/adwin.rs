@@ -30,8 +30,15 @@
 //! where `σ²_W` is the window's sum of squared deviations divided by its length; dropping one
 //! oldest bucket per found split and scanning again until no split is found; the same order of
 //! floating-point operations in the variance updates, the merges and the test; and, from river's
-//! Python wrapper, a full reset of the window on the update after a drift. `δ'` and `σ²_W` are
-//! computed once per scan instead of once per split point (the same values, bit for bit).
+//! Python wrapper, a full reset of the window on the update after a drift.
+//!
+//! Three shortcuts change no answer: `δ'` and `σ²_W` are computed once per scan instead of once
+//! per split point (the same inputs, so the same bits); a bucket sum is multiplied by
+//! `2^-level` instead of divided by `2^level` (both round the same real number); and a split
+//! point is first put to a division-free, root-free pre-test with a 10^-9 relative margin
+//! (`SplitTest::certainly_not`) that can only say "certainly no split", leaving every split
+//! near the threshold to river's own arithmetic. A unit test checks on windows of every scale
+//! that the pre-test never changes a decision, and the river fixtures check the indices.
 //!
 //! # Memory
 //!
@@ -152,7 +159,9 @@ pub struct Adwin {
     width: f64,
     total: f64,
     variance: f64,
-    tick: u64,
+    /// Updates left until the next check: river checks when its update counter is a multiple
+    /// of `clock`; counting down gives the same updates without an integer division.
+    until_check: u64,
     drift: bool,
 }
 
@@ -186,13 +195,14 @@ impl Adwin {
         // `max_buckets` <= 1024 after validation, and u32 fits usize on every target we build.
         let max_buckets = usize::try_from(config.max_buckets).unwrap_or(usize::MAX >> 1);
         let stride = max_buckets + 1;
+        let clock = config.clock;
         let mut buckets = Vec::with_capacity(stride * RESERVED_LEVELS);
         buckets.resize(stride, Bucket::default());
         let mut levels = Vec::with_capacity(RESERVED_LEVELS);
         levels.push(Ring::default());
         Self {
             delta: config.delta,
-            clock: config.clock,
+            clock,
             max_buckets,
             stride,
             min_window_length: config.min_window_length as f64,
@@ -204,7 +214,7 @@ impl Adwin {
             width: 0.0,
             total: 0.0,
             variance: 0.0,
-            tick: 0,
+            until_check: clock,
             drift: false,
         }
     }
@@ -364,8 +374,12 @@ impl Adwin {
     /// Runs the split test on every `clock`-th update; drops the oldest bucket per split found.
     #[inline]
     fn detect_change(&mut self) -> bool {
-        self.tick += 1;
-        if !self.tick.is_multiple_of(self.clock) || self.width <= self.grace_period {
+        self.until_check = self.until_check.saturating_sub(1);
+        if self.until_check > 0 {
+            return false;
+        }
+        self.until_check = self.clock;
+        if self.width <= self.grace_period {
             return false;
         }
         let mut detected = false;
@@ -557,7 +571,7 @@ impl DriftDetector for Adwin {
         self.width = 0.0;
         self.total = 0.0;
         self.variance = 0.0;
-        self.tick = 0;
+        self.until_check = self.clock;
         self.drift = false;
     }
 

@@ -25,25 +25,42 @@ const NONE: u32 = u32::MAX;
 /// which children follow their parents); the edge of node `c` is the one from its parent.
 #[derive(Clone, Debug)]
 pub(super) struct SweepTree {
-    parent: Vec<u32>,
-    parent_internal: Vec<u32>,
-    is_left: Vec<bool>,
-    feature: Vec<u32>,
-    /// Product of the cover fractions of every split on this edge's feature down to here.
-    zero: Vec<f64>,
-    /// The edge (node) of the previous split on the same feature on the path, or `NONE`.
-    previous: Vec<u32>,
-    left: Vec<u32>,
-    right: Vec<u32>,
-    /// Leaf index (into the leaf values) of a leaf node, `NONE` for internal nodes.
-    leaf: Vec<u32>,
+    nodes: Vec<SweepNode>,
     nodes_t: Vec<f64>,
-    weights: Vec<f64>,
     /// `q` values per node: `w_k (1 − z)/(t_k + (1 − t_k) z)`, the credit factor of a
     /// satisfied edge (an unsatisfied one's is `−w_k/(1 − t_k)`, the same for every edge).
     hot_credit: Vec<f64>,
     /// `−w_k/(1 − t_k)`.
     cold_credit: Vec<f64>,
+}
+
+/// One node and the edge from its parent, packed so a sweep reads one record per node.
+#[derive(Clone, Copy, Debug)]
+struct SweepNode {
+    /// Product of the cover fractions of every split on this edge's feature down to here.
+    zero: f64,
+    parent: u32,
+    parent_internal: u32,
+    /// The edge (node) of the previous split on the same feature on the path, or `NONE`.
+    previous: u32,
+    feature: u32,
+    left: u32,
+    right: u32,
+    /// Leaf index (into the leaf values) of a leaf node, `NONE` for internal nodes.
+    leaf: u32,
+    is_left: bool,
+}
+
+/// The node arrays while compiling.
+struct Columns {
+    parent: Vec<u32>,
+    parent_internal: Vec<u32>,
+    is_left: Vec<bool>,
+    feature: Vec<u32>,
+    zero: Vec<f64>,
+    previous: Vec<u32>,
+    left: Vec<u32>,
+    right: Vec<u32>,
 }
 
 /// Buffers of the sweep, reused between rows.
@@ -70,7 +87,7 @@ impl SweepTree {
             return None;
         }
         let n = tree.nodes.len();
-        let mut sweep = SweepTree {
+        let mut sweep = Columns {
             parent: vec![NONE; n],
             parent_internal: vec![NONE; n],
             is_left: vec![false; n],
@@ -79,11 +96,6 @@ impl SweepTree {
             previous: vec![NONE; n],
             left: vec![NONE; n],
             right: vec![NONE; n],
-            leaf: leaf_of.to_vec(),
-            nodes_t: Vec::new(),
-            weights: Vec::new(),
-            hot_credit: Vec::new(),
-            cold_credit: Vec::new(),
         };
         for (index, node) in tree.nodes.iter().enumerate() {
             let Some(split) = &node.split else { continue };
@@ -130,7 +142,7 @@ impl SweepTree {
             }
         }
         let rule = crate::quadrature::rule(q);
-        sweep.hot_credit = sweep
+        let hot_credit = sweep
             .zero
             .iter()
             .flat_map(|&z| {
@@ -140,15 +152,33 @@ impl SweepTree {
                     .map(move |(t, w)| w * (1.0 - z) / (t + (1.0 - t) * z))
             })
             .collect();
-        sweep.cold_credit = rule
+        let cold_credit = rule
             .nodes
             .iter()
             .zip(&rule.weights)
             .map(|(t, w)| -w / (1.0 - t))
             .collect();
-        sweep.nodes_t = rule.nodes.clone();
-        sweep.weights = rule.weights.clone();
-        Some(sweep)
+        let nodes = (0..n)
+            .map(|i| {
+                Some(SweepNode {
+                    zero: *sweep.zero.get(i)?,
+                    parent: *sweep.parent.get(i)?,
+                    parent_internal: *sweep.parent_internal.get(i)?,
+                    previous: *sweep.previous.get(i)?,
+                    feature: *sweep.feature.get(i)?,
+                    left: *sweep.left.get(i)?,
+                    right: *sweep.right.get(i)?,
+                    leaf: *leaf_of.get(i)?,
+                    is_left: *sweep.is_left.get(i)?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(SweepTree {
+            nodes,
+            nodes_t: rule.nodes.clone(),
+            hot_credit,
+            cold_credit,
+        })
     }
 
     /// Adds this tree's SHAP values to `phi` (`[output][feature]`).
@@ -204,7 +234,7 @@ impl Run<'_> {
             return;
         };
         let (hot_credit, _) = tree.hot_credit.as_chunks::<Q>();
-        let n = tree.parent.len();
+        let n = tree.nodes.len();
         let width = self.width;
         let SweepScratch { satisfied, h, p, a } = scratch;
         // Every slot is written before it is read (the root's explicitly), so the buffers
@@ -229,16 +259,15 @@ impl Run<'_> {
             *p0 = [1.0; Q];
         }
         // Top-down.
-        for c in 1..n {
-            let (Some(&parent), Some(&internal), Some(&is_left), Some(&previous), Some(&z)) = (
-                tree.parent.get(c),
-                tree.parent_internal.get(c),
-                tree.is_left.get(c),
-                tree.previous.get(c),
-                tree.zero.get(c),
-            ) else {
-                continue;
-            };
+        for (c, node) in tree.nodes.iter().enumerate().skip(1) {
+            let SweepNode {
+                parent,
+                parent_internal: internal,
+                is_left,
+                previous,
+                zero: z,
+                ..
+            } = *node;
             let followed = self.went_left.get(internal as usize) == Some(&is_left);
             let ok = followed
                 && (previous == NONE || satisfied.get(previous as usize).copied().unwrap_or(false));
@@ -275,8 +304,8 @@ impl Run<'_> {
                 *cold_credit
             }
         };
-        for c in (0..n).rev() {
-            let leaf = tree.leaf.get(c).copied().unwrap_or(NONE);
+        for (c, node) in tree.nodes.iter().enumerate().rev() {
+            let leaf = node.leaf;
             if leaf != NONE {
                 let values = self
                     .leaf_values
@@ -292,13 +321,17 @@ impl Run<'_> {
                     }
                 }
             } else {
-                let l = tree.left.get(c).copied().unwrap_or(NONE) as usize;
-                let r = tree.right.get(c).copied().unwrap_or(NONE) as usize;
-                let (low, high) = a.split_at_mut((c + 1) * stride);
+                let (l, r) = (node.left as usize, node.right as usize);
+                let (Some(lo), Some(ro)) = (l.checked_sub(c + 1), r.checked_sub(c + 1)) else {
+                    continue;
+                };
+                let Some((low, high)) = a.split_at_mut_checked((c + 1) * stride) else {
+                    continue;
+                };
                 let (Some(ac), Some(al), Some(ar)) = (
                     low.get_mut(c * stride..),
-                    high.get((l - c - 1) * stride..(l - c) * stride),
-                    high.get((r - c - 1) * stride..(r - c) * stride),
+                    high.get(lo * stride..(lo + 1) * stride),
+                    high.get(ro * stride..(ro + 1) * stride),
                 ) else {
                     continue;
                 };
@@ -309,10 +342,7 @@ impl Run<'_> {
             if c == 0 {
                 continue;
             }
-            let (Some(&feature), Some(&previous)) = (tree.feature.get(c), tree.previous.get(c))
-            else {
-                continue;
-            };
+            let (feature, previous) = (node.feature, node.previous);
             let mut coefficient = credit_of(c, satisfied.get(c).copied().unwrap_or(false));
             if previous != NONE {
                 let e = previous as usize;

@@ -60,7 +60,16 @@ pub(super) fn solve(
         });
     }
     let reach: f64 = a.iter().zip(&room).map(|(aj, r)| aj.abs() * r).sum();
-    let mut epsilon = if up { 1e-12 * (1.0 + g.abs()) } else { 0.0 };
+    // Reading the row back in f32 moves the margin by up to about one f32 ulp of each
+    // term: start the margin of safety there, so one or two rounds usually suffice.
+    let rounding = w
+        .iter()
+        .zip(row)
+        .map(|(w, &x)| (w * f64::from(x)).abs())
+        .sum::<f64>()
+        * f64::from(f32::EPSILON)
+        / 2.0;
+    let mut epsilon = if up { rounding + 1e-12 * (1.0 + g.abs()) } else { 0.0 };
     for _ in 0..60 {
         let gap = if up { -g + epsilon } else { g + epsilon };
         if reach < gap {
@@ -102,7 +111,7 @@ pub(super) fn solve(
             return Ok((candidate, cost_value));
         }
         epsilon = if epsilon == 0.0 {
-            1e-12 * (1.0 + g.abs())
+            rounding + 1e-12 * (1.0 + g.abs())
         } else {
             epsilon * 2.0
         };

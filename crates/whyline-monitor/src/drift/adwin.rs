@@ -481,6 +481,9 @@ struct SplitTest {
     window_variance: f64,
     /// `(2/3) δ'`, rounded as river rounds it.
     linear_coefficient: f64,
+    /// `(2/3) δ' (1 - SLACK)` and `2 σ² δ' (1 - SLACK)` for the pre-test.
+    pretest_linear: f64,
+    pretest_quadratic: f64,
 }
 
 impl SplitTest {
@@ -489,11 +492,15 @@ impl SplitTest {
     #[inline]
     fn new(adwin: &Adwin) -> Self {
         let delta_prime = (2.0 * adwin.width.ln() / adwin.delta).ln();
+        let window_variance = adwin.variance / adwin.width;
+        let linear_coefficient = 2.0 / 3.0 * delta_prime;
         Self {
             min_length: adwin.min_window_length,
             delta_prime,
-            window_variance: adwin.variance / adwin.width,
-            linear_coefficient: 2.0 / 3.0 * delta_prime,
+            window_variance,
+            linear_coefficient,
+            pretest_linear: linear_coefficient * (1.0 - SLACK),
+            pretest_quadratic: 2.0 * window_variance * delta_prime * (1.0 - SLACK),
         }
     }
 
@@ -535,13 +542,12 @@ impl SplitTest {
         let sides = a + b;
         let cross = (u0 * n1 - u1 * n0).abs();
         let magnitude = u0.abs() * n1 + u1.abs() * n0;
-        let excess = (cross + SLACK * magnitude) * k * (1.0 + SLACK)
-            - self.linear_coefficient * sides * p * (1.0 - SLACK);
+        let excess =
+            (cross + SLACK * magnitude) * k * (1.0 + SLACK) - self.pretest_linear * sides * p;
         if excess <= 0.0 {
             return true;
         }
-        let bound =
-            2.0 * self.window_variance * self.delta_prime * sides * k * p * p * (1.0 - SLACK);
+        let bound = self.pretest_quadratic * sides * k * p * p;
         bound.is_finite() && excess * excess < bound
     }
 }

@@ -137,6 +137,9 @@ pub struct RecoveryReport {
     pub salvaged: Option<SalvageReport>,
     /// Bytes of a torn checkpoint record cut off.
     pub torn_checkpoint_bytes: u64,
+    /// When salvaging: tree sizes of the checkpoints cut from the checkpoints file because
+    /// they covered entries the salvage dropped.
+    pub dropped_checkpoints: Vec<u64>,
     /// Whether the time index was rebuilt from the entry log.
     pub index_rebuilt: bool,
 }
@@ -252,6 +255,27 @@ impl<S: Store> Ledger<S> {
                 });
             }
         }
+        let mut checkpoints = checkpoints;
+        let mut checkpoints_len = good as u64;
+        if report.salvaged.is_some()
+            && let Some(first_beyond) = checkpoints
+                .iter()
+                .position(|c| c.checkpoint.size > walk.entries)
+        {
+            // Salvage cut entries that later checkpoints cover: those checkpoints can never
+            // verify again. Cut them from the checkpoints file (they stay in the report).
+            let cut_at = checkpoints
+                .get(first_beyond)
+                .map_or(checkpoints_len, |c| c.offset);
+            store.truncate_side(Side::Checkpoints, cut_at)?;
+            let dropped = checkpoints.split_off(first_beyond);
+            report.dropped_checkpoints = dropped.iter().map(|c| c.checkpoint.size).collect();
+            tracing::warn!(
+                count = dropped.len(),
+                "salvage: checkpoints beyond the cut dropped"
+            );
+            checkpoints_len = cut_at;
+        }
         let verifier = options.signer.as_ref().map(NoteSigner::verifier);
         check_checkpoints(&checkpoints, &walk, verifier.as_ref(), &checkpoints_path)?;
         // The time index is derived: rewrite it when it disagrees with the entry log.
@@ -279,7 +303,7 @@ impl<S: Store> Ledger<S> {
             index_builder: walk.index_builder,
             index: walk.index,
             checkpoints,
-            checkpoints_len: good as u64,
+            checkpoints_len,
             store,
             options,
         };

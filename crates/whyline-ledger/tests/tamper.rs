@@ -228,18 +228,17 @@ fn opening_a_log_damaged_in_the_middle_fails_with_its_position() {
 #[test]
 fn salvage_keeps_the_good_prefix_and_reports_the_cut() {
     let store = edit(|bytes, spans| bytes[spans[12].start + 16 + 5] ^= 1);
-    // The checkpoints at 16 and 20 now lie beyond the salvaged log: drop them too, as an
-    // operator rescuing a log would.
-    let mut store = store;
-    let cps = whyline_ledger::Side::Checkpoints;
-    let keep = store.read_side(cps).unwrap();
-    let first_len = 8 + u32::from_le_bytes(keep[..4].try_into().unwrap()) as u64;
-    store.truncate_side(cps, first_len).unwrap();
-    let (ledger, report) = Ledger::open(store, options().salvage()).unwrap();
+    let (mut ledger, report) = Ledger::open(store, options().salvage()).unwrap();
     let salvaged = report.salvaged.unwrap();
     assert_eq!(salvaged.sequence, 12);
     assert_eq!(salvaged.kind, CorruptionKind::ContentChanged);
+    // The checkpoints at 16 and 20 covered dropped entries: cut and reported.
+    assert_eq!(report.dropped_checkpoints, vec![16, 20]);
     assert_eq!(ledger.size(), 12);
+    verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+    // The rescued log takes new entries and checkpoints again.
+    ledger.append(&crate::common::payload(12)).unwrap();
+    ledger.checkpoint().unwrap();
     verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
 }
 

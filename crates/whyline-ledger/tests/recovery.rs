@@ -159,3 +159,33 @@ fn an_empty_payload_is_refused_and_the_log_is_unchanged() {
     assert_eq!(ledger.size(), 0);
     assert_eq!(ledger.append(&payload(0)).unwrap().sequence, 0);
 }
+
+#[test]
+fn a_torn_checkpoint_record_is_cut_on_open_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut ledger, _) = Ledger::open(
+        whyline_ledger::SegmentStore::open(dir.path()).unwrap(),
+        options(),
+    )
+    .unwrap();
+    for i in 0..10 {
+        ledger.append(&payload(i)).unwrap();
+    }
+    ledger.checkpoint().unwrap();
+    drop(ledger);
+    let path = dir.path().join(whyline_ledger::CHECKPOINTS_FILE);
+    let len = std::fs::metadata(&path).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len - 20).unwrap();
+    // Verification sees the torn record; opening cuts it and keeps the earlier checkpoint.
+    let store = whyline_ledger::SegmentStore::open(dir.path()).unwrap();
+    let error = verify_store(&store, None).unwrap_err();
+    assert!(
+        matches!(error.corruption(), Some(CorruptionKind::TornTail { .. })),
+        "{error:?}"
+    );
+    let (ledger, report) = Ledger::open(store, options()).unwrap();
+    assert!(report.torn_checkpoint_bytes > 0);
+    assert_eq!(ledger.checkpoints().len(), 1);
+    verify_store(ledger.store(), Some(&crate::common::signer().verifier())).unwrap();
+}

@@ -143,7 +143,7 @@ fn anomalies_flag_low_and_falling_confidence_flips_and_latency_spikes() {
     assert!(at_11.iter().any(|k| matches!(
         k,
         AnomalyKind::LatencySpike {
-            latency_us: 400,
+            latency_us: 1_500,
             median_us: 20
         }
     )));

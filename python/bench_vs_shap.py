@@ -76,7 +76,7 @@ def per_row(fn, rows, repeat=1):
 
 
 def criterion_ms(criterion_dir, bench_id):
-    path = os.path.join(criterion_dir, bench_id, "new", "estimates.json")
+    path = os.path.join(criterion_dir, bench_id.replace("/", "_"), "new", "estimates.json")
     try:
         with open(path, encoding="utf-8") as h:
             return json.load(h)["mean"]["point_estimate"] / 1e6

@@ -127,6 +127,9 @@ CASES: list[tuple[str, str, dict, list]] = [
     ("adwin_gauss_b_clock7", "ADWIN",
      {"delta": 0.01, "clock": 7, "max_buckets": 2, "min_window_length": 3, "grace_period": 0},
      gaussian(12, GAUSS_B)),
+    ("adwin_gauss_d_edge", "ADWIN",
+     {"delta": 0.05, "clock": 1, "max_buckets": 2, "min_window_length": 1, "grace_period": 0},
+     gaussian(14, [(0.0, 1.0, 1500), (3.0, 1.0, 1500), (-2.0, 1.0, 1500)])),
     ("adwin_bernoulli_a", "ADWIN", {}, bernoulli(1, BERN_A)),
     # a long, mostly stable stream: a window of thousands of items, a dozen bucket levels
     ("adwin_bernoulli_long", "ADWIN", {}, bernoulli(4, [(0.2, 15000), (0.3, 10000), (0.2, 5000)])),

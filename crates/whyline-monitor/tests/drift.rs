@@ -146,6 +146,7 @@ mod river_streams {
         adwin_gauss_b,
         adwin_gauss_c_params,
         adwin_gauss_b_clock7,
+        adwin_gauss_d_edge,
         adwin_bernoulli_a,
         adwin_bernoulli_long,
         ddm_doc,

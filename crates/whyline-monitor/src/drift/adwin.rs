@@ -43,11 +43,11 @@
 //! # Memory
 //!
 //! Level `i` exists only once a bucket of `2^i` items does, so a window of `w` items uses at
-//! most `⌊log2 w⌋ + 1 <= 64` levels of `max_buckets + 1` buckets of 16 bytes:
-//! `(⌊log2 w⌋ + 1) × (max_buckets + 1) × 16` bytes, about 2 KB for a window of a billion items
-//! with the defaults. Room for 24 levels (windows of tens of millions of items) is reserved at
-//! construction; an update allocates only when the window first grows past that, and `reset`
-//! keeps the reserved memory.
+//! most `⌊log2 w⌋ + 1 <= 64` levels, each a ring of `max_buckets + 1` buckets of 16 bytes plus
+//! 16 bytes of ring state: `(⌊log2 w⌋ + 1) × ((max_buckets + 1) × 16 + 16)` bytes, 3.4 KB for a
+//! window of a billion items with the defaults. Room for 24 levels (windows of tens of millions
+//! of items) is reserved at construction; an update allocates only when the window first grows
+//! past that, and `reset` keeps the reserved memory.
 
 use serde::Deserialize;
 
@@ -70,7 +70,8 @@ pub struct AdwinConfig {
     /// Check for a change every `clock` updates (river: 32; 1 checks on every update).
     pub clock: u64,
     /// Buckets per level before the two oldest merge (river: 5), at most
-    /// [`ADWIN_MAX_BUCKETS_LIMIT`].
+    /// [`ADWIN_MAX_BUCKETS_LIMIT`]. river 0.26.1 panics inside its bucket compression with
+    /// `max_buckets = 1` when the window shrinks, so that value has no oracle; whyline runs it.
     pub max_buckets: u32,
     /// Smallest length of either side of a split (river: 5), at least 1.
     pub min_window_length: u64,

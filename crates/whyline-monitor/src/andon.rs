@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, AlertKind, AlertLevel};
+use crate::drift::{DriftDetector, DriftStatus};
 use crate::error::{MonitorError, Result};
 use crate::ood::TrainingStatistics;
 use crate::sink::{AlertSink, Delivery};
@@ -154,6 +155,42 @@ pub struct AndonStats {
 
 type RedHandler = Box<dyn Fn(&Alert) + Send + Sync>;
 
+/// What a drift detector watches, decision by decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftSignal {
+    /// The decision's confidence.
+    Confidence,
+    /// The model's output.
+    Output,
+    /// One input feature.
+    Feature(usize),
+}
+
+impl DriftSignal {
+    fn value(self, facts: &DecisionFacts<'_>) -> Option<f64> {
+        match self {
+            DriftSignal::Confidence => Some(f64::from(facts.confidence)),
+            DriftSignal::Output => Some(f64::from(facts.output)),
+            DriftSignal::Feature(i) => facts.row.get(i).map(|v| f64::from(*v)),
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            DriftSignal::Confidence => "confidence".to_owned(),
+            DriftSignal::Output => "output".to_owned(),
+            DriftSignal::Feature(i) => format!("feature[{i}]"),
+        }
+    }
+}
+
+/// A drift detector fed one signal of every decision.
+struct DriftWatch {
+    signal: DriftSignal,
+    detector: Box<dyn DriftDetector + Send + Sync>,
+}
+
 /// The runtime Andon: validated rules, sinks, and per-rule state.
 pub struct Andon {
     rules: AndonRules,
@@ -162,6 +199,7 @@ pub struct Andon {
     statistics: Option<TrainingStatistics>,
     sinks: Vec<Box<dyn AlertSink>>,
     red_handler: Option<RedHandler>,
+    drift: Vec<DriftWatch>,
     last_output_bits: Option<u32>,
     repeat_count: u32,
     stats: AndonStats,
@@ -193,6 +231,7 @@ impl Andon {
             statistics: None,
             sinks: Vec::new(),
             red_handler: None,
+            drift: Vec::new(),
             last_output_bits: None,
             repeat_count: 0,
             stats: AndonStats::default(),
@@ -211,6 +250,7 @@ impl Andon {
             statistics: None,
             sinks: Vec::new(),
             red_handler: None,
+            drift: Vec::new(),
             last_output_bits: None,
             repeat_count: 0,
             stats: AndonStats::default(),
@@ -226,6 +266,21 @@ impl Andon {
     /// Sets the handler that runs on every red alert (stop the line), before the sinks.
     pub fn on_red(&mut self, handler: impl Fn(&Alert) + Send + Sync + 'static) -> &mut Self {
         self.red_handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Feeds `signal` of every decision to `detector`: its warning raises a yellow
+    /// [`AlertKind::Drift`], its drift a red one (named after the detector). Non-finite values
+    /// are not fed (the detectors reject them; the non-finite-output rule covers outputs).
+    pub fn add_drift_detector(
+        &mut self,
+        signal: DriftSignal,
+        detector: impl DriftDetector + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.drift.push(DriftWatch {
+            signal,
+            detector: Box::new(detector),
+        });
         self
     }
 
@@ -361,6 +416,27 @@ impl Andon {
                 };
                 keep_worst(&mut worst, self.raise(facts, AlertLevel::Yellow, kind));
             }
+        }
+        let mut drifts: Vec<(AlertLevel, AlertKind)> = Vec::new();
+        for watch in &mut self.drift {
+            let Some(value) = watch.signal.value(facts).filter(|v| v.is_finite()) else {
+                continue;
+            };
+            let level = match watch.detector.update(value) {
+                Ok(DriftStatus::Drift) => AlertLevel::Red,
+                Ok(DriftStatus::Warning) => AlertLevel::Yellow,
+                Ok(DriftStatus::Stable) | Err(_) => continue,
+            };
+            drifts.push((
+                level,
+                AlertKind::Drift {
+                    detector: watch.detector.name().to_owned(),
+                    signal: watch.signal.label(),
+                },
+            ));
+        }
+        for (level, kind) in drifts {
+            keep_worst(&mut worst, self.raise(facts, level, kind));
         }
         worst
     }

@@ -40,7 +40,7 @@ mod sink;
 mod webhook;
 
 pub use alert::{Alert, AlertKind, AlertLevel};
-pub use andon::{AlertLevelSetting, Andon, AndonRules, AndonStats, DecisionFacts};
+pub use andon::{AlertLevelSetting, Andon, AndonRules, AndonStats, DecisionFacts, DriftSignal};
 pub use audit::{AuditRecord, LatencyBreakdown, QualityChecks};
 pub use error::{MonitorError, Result};
 pub use monitor::{Decision, InferenceMonitor};

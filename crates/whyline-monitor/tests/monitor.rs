@@ -535,3 +535,53 @@ fn an_audited_request_carries_identity_digests_timings_and_warnings() {
     assert_eq!(json["model"]["model_type"], "logistic_regression");
     assert_eq!(json["input_hash"], format!("{:#018x}", record.input_hash));
 }
+
+#[test]
+fn a_drift_detector_on_confidence_raises_a_named_red_alert_after_the_shift() {
+    use whyline_monitor::DriftSignal;
+    use whyline_monitor::drift::{PageHinkley, PageHinkleyConfig};
+    let (sink, receiver) = ChannelSink::bounded(64);
+    let mut andon = Andon::new(rules()).unwrap();
+    andon.add_sink(sink).add_drift_detector(
+        DriftSignal::Confidence,
+        PageHinkley::new(PageHinkleyConfig::default()).unwrap(),
+    );
+    let mut monitor = InferenceMonitor::new(Logistic::new(), NoCollector, andon);
+    // 300 confident decisions (p = 0.982), then 300 hesitant ones (p = 0.55).
+    for _ in 0..300 {
+        assert_eq!(
+            monitor.predict_one(&[2.0, 0.0]).unwrap().alert,
+            None,
+            "no drift while stable"
+        );
+    }
+    let mut first_red = None;
+    for i in 0..300 {
+        if monitor.predict_one(&[0.1, 0.0]).unwrap().alert == Some(AlertLevel::Red)
+            && first_red.is_none()
+        {
+            first_red = Some(i);
+        }
+    }
+    let first_red = first_red.expect("Page-Hinkley detects the drop in confidence");
+    // River's defaults (threshold 50) need a while to accumulate a 0.43 drop: 145 here.
+    assert!(
+        first_red > 0,
+        "not on the first shifted decision: {first_red}"
+    );
+    let alert = receiver
+        .try_iter()
+        .find(|a| matches!(a.kind, AlertKind::Drift { .. }))
+        .unwrap();
+    match &alert.kind {
+        AlertKind::Drift { detector, signal } => {
+            assert_eq!(signal, "confidence");
+            assert!(
+                detector.contains("PageHinkley") || detector.contains("Page-Hinkley"),
+                "{detector}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(alert.sequence >= 300);
+}

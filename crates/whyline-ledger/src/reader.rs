@@ -75,7 +75,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
 
     /// The entries stamped in `[from_ns, to_ns]`.
     pub fn entries_between(&self, from_ns: u64, to_ns: u64) -> Result<WindowRead> {
-        if !self.index_is_consistent()? {
+        if self.index.is_empty() || !self.index_is_consistent()? {
             return self.scan(None, from_ns, to_ns, false);
         }
         let mut read = WindowRead {
@@ -115,12 +115,38 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
 
     /// The smallest and largest timestamps in the log (a full scan), or `None` when empty.
     pub fn time_span(&self) -> Result<TimeSpan> {
+        if self.index.is_empty() || !self.index_is_consistent()? {
+            return self.scan_span(None);
+        }
+        // Closed blocks carry their own min and max; only the entries after them are read.
+        let mut span = self.scan_span(self.index.last().map(|r| (r.offset, true)))?;
+        for record in &self.index {
+            let (lo, hi) = (record.min_timestamp_ns, record.max_timestamp_ns);
+            span.range = Some(span.range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        }
+        Ok(span)
+    }
+
+    /// Scans for timestamps from `start` (skipping one closed block when asked) or from the
+    /// first entry.
+    fn scan_span(&self, start: Option<(u64, bool)>) -> Result<TimeSpan> {
         let mut cursor = Cursor::new(self.store)?;
+        let mut skip = 0;
+        if let Some((offset, skip_block)) = start {
+            cursor.seek(offset);
+            if skip_block {
+                skip = INDEX_BLOCK;
+            }
+        }
         let mut span = TimeSpan::default();
         loop {
             match cursor.next()? {
                 Next::End => return Ok(span),
                 Next::Frame(frame) => {
+                    if skip > 0 {
+                        skip -= 1;
+                        continue;
+                    }
                     if let Some(t) = payload_timestamp(cursor.payload(&frame)) {
                         span.range =
                             Some(span.range.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));

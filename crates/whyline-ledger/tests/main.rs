@@ -10,6 +10,7 @@ mod faults;
 mod golden_log;
 mod ledger_collector;
 mod merkle_vectors;
+mod reader;
 mod recovery;
 mod signed_note;
 mod store_conformance;

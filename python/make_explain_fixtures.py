@@ -15,12 +15,12 @@ predicts exactly what the committed NAME.expected.json says, so it is the same m
 Each NAME.shap.json holds:
 
     model           model file name in crates/whyline-models/tests/fixtures/
-    method          tree_path_dependent | linear | kernel
+    method          tree_path_dependent | tree_interventional | linear | kernel
     output          margin | probability | value  (what the values explain)
     rows            the explained rows (float32 values, NaN as null)
     values          [row][output][feature] attributions
     expected_value  [output] shap's base value
-    background      rows of the background set (linear, kernel)
+    background      rows of the background set (interventional, linear, kernel)
     library         versions of shap and the model's library
 """
 import argparse
@@ -70,7 +70,7 @@ def refit_sklearn():
     """Re-runs make_model_fixtures' scikit-learn recipes, keeping the fitted models."""
     fitted = {}
 
-    def capture(out_dir, name, model, X_tr, y_tr, X_te, names):
+    def capture(out_dir, name, model, X_tr, y_tr, X_te, names, **_):
         model.fit(X_tr, y_tr)
         with open(os.path.join(MODELS, f"{name}.expected.json"), encoding="utf-8") as h:
             expected = json.load(h)
@@ -176,6 +176,24 @@ def kernel_fixtures(out, rows, fitted, n_background):
         })
 
 
+def interventional_fixtures(out, fitted, n_rows=4, n_background=10):
+    """shap.TreeExplainer(model, background, feature_perturbation="interventional")."""
+    sk_lib = {"name": "scikit-learn", "version": sklearn.__version__}
+    for name, output in [("sk_tree_clf_iris", "probability"), ("sk_rf_reg_diabetes", "value"),
+                         ("sk_gb_clf_breast_cancer", "margin")]:
+        model, X_tr, X_te = fitted[name]
+        background = X_tr[:n_background]
+        X = X_te[:n_rows]
+        explainer = shap.TreeExplainer(model, background, feature_perturbation="interventional")
+        values = explainer.shap_values(X, check_additivity=True)
+        write(out, f"{name}.interventional", {
+            "model": f"{name}.whyline.json", "method": "tree_interventional", "output": output,
+            "rows": rows_json(X), "background": rows_json(background),
+            "values": as_row_output_feature(values, len(X), X.shape[1]),
+            "expected_value": expected_list(explainer.expected_value), "library": dict(sk_lib),
+        })
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_out = os.path.join(here, "..", "crates", "whyline-explain", "tests", "fixtures")
@@ -188,6 +206,7 @@ def main():
     tree_fixtures(args.out, args.rows, fitted)
     linear_fixtures(args.out, args.rows, fitted, args.background)
     kernel_fixtures(args.out, 3, fitted, 5)
+    interventional_fixtures(args.out, fitted)
 
 
 if __name__ == "__main__":

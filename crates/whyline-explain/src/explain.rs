@@ -24,6 +24,10 @@ pub fn explain(
     background: Option<&Background>,
 ) -> Result<Attribution> {
     match settings {
+        MethodSettings::TreeShap(s) if s.interventional => {
+            let background = background.ok_or(ExplainError::EmptyBackground)?;
+            TreeShap::new(model)?.explain_interventional(row, background, s.output)
+        }
         MethodSettings::TreeShap(s) => TreeShap::new(model)?.explain(row, s.output),
         MethodSettings::LinearShap(s) => LinearShap::new(model, background)?.explain(row, s),
         MethodSettings::IntegratedGradients(s) => integrated_gradients(model, row, s),

@@ -54,6 +54,9 @@ impl MethodSettings {
 pub struct TreeShapSettings {
     /// Output to explain; `None` explains the predicted class (classifiers) or output 0.
     pub output: Option<usize>,
+    /// Interventional TreeSHAP over the background set instead of the path-dependent
+    /// expectation under the trees' covers.
+    pub interventional: bool,
 }
 
 /// Settings of [`MethodSettings::LinearShap`].

@@ -33,7 +33,8 @@
 
 use whyline_core::SplitTest;
 use whyline_models::{
-    GradientBoosting, Link, MissingRule, Model, ModelFormat, ModelKind, Node, Split, Task, Tree,
+    GradientBoosting, Link, MissingRule, Model, ModelFormat, ModelKind, Node, Prediction, Split,
+    Task, Tree,
 };
 
 use crate::attribution::{Attribution, ExplainedOutput, OutputSpace};
@@ -42,6 +43,7 @@ use crate::quadrature;
 use crate::settings::{MethodSettings, TreeShapSettings};
 
 mod edge_sweep;
+mod interventional;
 use edge_sweep::{SweepScratch, SweepTree};
 
 /// LightGBM treats `|x| <= 1e-35` as zero (`kZeroThreshold`).
@@ -59,9 +61,12 @@ pub enum CoverSource {
 impl CoverSource {
     /// The cover each importer's TreeSHAP uses.
     pub fn for_format(format: ModelFormat) -> CoverSource {
-        match format {
-            ModelFormat::LightgbmText => CoverSource::SampleCount,
-            ModelFormat::WhylineJson | ModelFormat::XgboostJson => CoverSource::Cover,
+        // Only LightGBM counts samples; every other format (scikit-learn's export, XGBoost,
+        // and importers without trees) carries covers.
+        if format == ModelFormat::LightgbmText {
+            CoverSource::SampleCount
+        } else {
+            CoverSource::Cover
         }
     }
 
@@ -304,6 +309,36 @@ impl<'a> TreeShap<'a> {
         let prediction = self.model.predict(row)?;
         let mut flat = Vec::new();
         self.shap_values_into(row, &mut flat, &mut TreeShapScratch::default())?;
+        let index = self.output_index(output, &prediction)?;
+        let f = self.output_value(index, &prediction);
+        let start = index * self.n_features;
+        let values = flat
+            .get(start..start + self.n_features)
+            .unwrap_or(&[])
+            .to_vec();
+        let names = &self.model.info().names;
+        Ok(Attribution::new(
+            MethodSettings::TreeShap(TreeShapSettings {
+                output: Some(index),
+                interventional: false,
+            }),
+            ExplainedOutput {
+                index,
+                name: crate::model_output::class_name(names, index, self.space),
+                space: self.space,
+            },
+            names.features.clone(),
+            row,
+            values,
+            self.base_values.get(index).copied().unwrap_or(0.0),
+            f,
+        ))
+    }
+}
+
+impl TreeShap<'_> {
+    /// The explained output: `None` is the predicted class of a classifier, else 0.
+    fn output_index(&self, output: Option<usize>, prediction: &Prediction) -> Result<usize> {
         let index = match output {
             Some(index) => index,
             None if self.space == OutputSpace::Probability || self.n_outputs > 1 => {
@@ -317,7 +352,12 @@ impl<'a> TreeShap<'a> {
                 n_outputs: self.n_outputs,
             });
         }
-        let f = match self.space {
+        Ok(index)
+    }
+
+    /// The model's own output `index` in this explainer's space.
+    fn output_value(&self, index: usize, prediction: &Prediction) -> f64 {
+        match self.space {
             OutputSpace::Probability => prediction
                 .probabilities
                 .as_ref()
@@ -329,28 +369,7 @@ impl<'a> TreeShap<'a> {
                 }
                 _ => prediction.value,
             },
-        };
-        let start = index * self.n_features;
-        let values = flat
-            .get(start..start + self.n_features)
-            .unwrap_or(&[])
-            .to_vec();
-        let names = &self.model.info().names;
-        Ok(Attribution::new(
-            MethodSettings::TreeShap(TreeShapSettings {
-                output: Some(index),
-            }),
-            ExplainedOutput {
-                index,
-                name: crate::model_output::class_name(names, index, self.space),
-                space: self.space,
-            },
-            names.features.clone(),
-            row,
-            values,
-            self.base_values.get(index).copied().unwrap_or(0.0),
-            f,
-        ))
+        }
     }
 }
 

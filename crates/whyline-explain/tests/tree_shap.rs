@@ -89,10 +89,11 @@ fn check_against_shap_with(name: &str, relative: f64, algorithm: TreeShapAlgorit
 }
 
 #[test]
-fn sklearn_trees_forests_and_boosting_match_shap_within_1e_9() {
+fn sklearn_trees_forests_and_boosting_match_shap_within_1e_12() {
+    // The issue asks for 1e-9; both sides sum in f64 and agree to rounding.
     for name in SKLEARN {
-        let worst = check_against_shap(name, 1e-9);
-        assert!(worst <= 1e-9, "{name}: {worst}");
+        let worst = check_against_shap(name, 1e-12);
+        assert!(worst <= 1e-12, "{name}: {worst}");
     }
 }
 
@@ -104,9 +105,11 @@ fn xgboost_matches_its_own_tree_shap_within_1e_5_of_the_margin() {
 }
 
 #[test]
-fn lightgbm_matches_its_own_tree_shap_within_1e_5_of_the_margin() {
+fn lightgbm_matches_its_own_tree_shap_within_1e_12_of_the_margin() {
+    // LightGBM computes its contributions in f64, so the match is far tighter than the
+    // 1e-5 the issue allows for the float32 libraries.
     for name in LIGHTGBM {
-        check_against_shap(name, 1e-5);
+        check_against_shap(name, 1e-12);
     }
 }
 
@@ -257,4 +260,83 @@ fn classifier_forests_explain_probabilities_and_boosting_explains_margins() {
         TreeShap::new(&boosted).unwrap().space(),
         OutputSpace::Margin
     );
+}
+
+#[test]
+fn interventional_tree_shap_matches_shap_with_the_same_background() {
+    // shap's interventional code returns float32-rounded values (1/60 comes back as
+    // 0.01666666716337204): the match is to 1e-6 of the output; brute force (below)
+    // checks the exact f64 values.
+    for name in [
+        "sk_tree_clf_iris",
+        "sk_rf_reg_diabetes",
+        "sk_gb_clf_breast_cancer",
+    ] {
+        let fixture = explain_fixture(&format!("{name}.interventional.shap.json"));
+        let model = model(fixture["model"].as_str().unwrap());
+        let background_rows = rows(&fixture["background"]);
+        let background =
+            whyline_explain::Background::from_rows(&background_rows, model.n_features()).unwrap();
+        let explainer = TreeShap::new(&model).unwrap();
+        let expected = values3(&fixture["values"]);
+        let expected_base = floats(&fixture["expected_value"]);
+        for (r, row) in rows(&fixture["rows"]).iter().enumerate() {
+            for (k, shap) in expected[r].iter().enumerate() {
+                let a = explainer
+                    .explain_interventional(row, &background, Some(k))
+                    .unwrap();
+                let scale = a.prediction.abs().max(1.0);
+                assert!(
+                    (a.base_value - expected_base[k]).abs() <= 1e-6 * scale,
+                    "{name}: base {} vs {}",
+                    a.base_value,
+                    expected_base[k]
+                );
+                for (j, (x, y)) in a.values.iter().zip(shap).enumerate() {
+                    assert!(
+                        (x - y).abs() <= 1e-6 * scale,
+                        "{name} row {r} output {k} feature {j}: ours {x} shap {y}"
+                    );
+                }
+                assert!(
+                    a.residual <= 1e-12 * scale,
+                    "{name}: residual {}",
+                    a.residual
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn interventional_tree_shap_matches_brute_force_over_the_background() {
+    let fixture = explain_fixture("sk_tree_clf_iris.interventional.shap.json");
+    let model = model(fixture["model"].as_str().unwrap());
+    let background_rows = rows(&fixture["background"]);
+    let background = whyline_explain::Background::from_rows(&background_rows, 4).unwrap();
+    let explainer = TreeShap::new(&model).unwrap();
+    for row in rows(&fixture["rows"]) {
+        for k in 0..3 {
+            let mut v = vec![0.0; 16];
+            for (mask, slot) in v.iter_mut().enumerate() {
+                for z in &background_rows {
+                    let mixed: Vec<f32> = (0..4)
+                        .map(|j| if mask >> j & 1 == 1 { row[j] } else { z[j] })
+                        .collect();
+                    *slot += model.predict(&mixed).unwrap().probabilities.unwrap()[k];
+                }
+                *slot /= background_rows.len() as f64;
+            }
+            let oracle = brute_force_shapley(4, &v);
+            let a = explainer
+                .explain_interventional(&row, &background, Some(k))
+                .unwrap();
+            for (x, y) in a.values.iter().zip(&oracle) {
+                assert!(
+                    (x - y).abs() < 1e-12,
+                    "output {k}: ours {x} brute force {y}"
+                );
+            }
+        }
+    }
 }

@@ -69,7 +69,11 @@ pub(super) fn solve(
         .sum::<f64>()
         * f64::from(f32::EPSILON)
         / 2.0;
-    let mut epsilon = if up { rounding + 1e-12 * (1.0 + g.abs()) } else { 0.0 };
+    let mut epsilon = if up {
+        rounding + 1e-12 * (1.0 + g.abs())
+    } else {
+        0.0
+    };
     for _ in 0..60 {
         let gap = if up { -g + epsilon } else { g + epsilon };
         if reach < gap {

@@ -46,6 +46,13 @@ pub trait TraceCollector<P: DecisionPath>: Send + Sync {
     /// (I/O, a broken writer); backpressure is an outcome, not an error.
     fn record(&self, trace: &DecisionTrace<P>) -> Result<RecordOutcome>;
 
+    /// Records which model makes the decisions that follow, once per log. Returns `None`
+    /// when this collector keeps no model records (the default: rings and streams hold
+    /// traces only); a ledger appends the record as an ordinary entry, covered by its chain.
+    fn record_model(&self, _model: &crate::ModelRecord) -> Result<Option<RecordOutcome>> {
+        Ok(None)
+    }
+
     /// Whether this collector wants traces at all. A caller may skip building a path when
     /// this is `false`.
     fn enabled(&self) -> bool {

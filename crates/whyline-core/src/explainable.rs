@@ -35,6 +35,18 @@ pub trait Explainable {
         None
     }
 
+    /// The once-per-log record of this model, stamped `recorded_ns`: its identity and the
+    /// feature and class names its explanations use. The default carries the
+    /// [`identity`](Explainable::identity) without names; `None` when the identity is unknown.
+    fn model_record(&self, recorded_ns: u64) -> Option<crate::ModelRecord> {
+        self.identity().map(|identity| crate::ModelRecord {
+            identity: identity.clone(),
+            feature_names: Vec::new(),
+            class_names: Vec::new(),
+            recorded_ns,
+        })
+    }
+
     /// Predicts one row and returns its output and a new decision path.
     fn explain_one(&self, row: &[f32]) -> Result<(f32, Self::Path)> {
         let mut path = Self::Path::default();

@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use whyline_core::{
-    CollectorStats, DecisionPath, DecisionTrace, RecordOutcome, TraceCollector, encode_aprt,
+    CollectorStats, DecisionPath, DecisionTrace, ModelRecord, RecordOutcome, TraceCollector,
+    encode_aprt,
 };
 
 use crate::error::{LedgerError, Result};
@@ -155,6 +156,19 @@ impl<S: Store + 'static> LedgerCollector<S> {
     /// at a time commits everything appended so far, so threads that appended meanwhile
     /// share that one sync instead of queueing for their own.
     pub fn append<P: DecisionPath>(&self, trace: &DecisionTrace<P>) -> Result<Receipt> {
+        self.append_encoded(|buffer| {
+            encode_aprt(trace, buffer);
+        })
+    }
+
+    /// Appends the once-per-log [`ModelRecord`] (which model makes the decisions that
+    /// follow) as an ordinary entry, with the same durability as a trace.
+    pub fn append_model(&self, model: &ModelRecord) -> Result<Receipt> {
+        self.append_encoded(|buffer| buffer.extend_from_slice(&model.to_bytes()))
+    }
+
+    /// Appends the entry `encode` writes into the reused buffer.
+    fn append_encoded(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<Receipt> {
         let receipt = {
             let mut inner = self
                 .shared
@@ -164,7 +178,7 @@ impl<S: Store + 'static> LedgerCollector<S> {
             let Inner { ledger, buffer } = &mut *inner;
             let ledger = ledger.as_mut().ok_or(LedgerError::Poisoned)?;
             buffer.clear();
-            encode_aprt(trace, buffer);
+            encode(buffer);
             let receipt = ledger.append_with(buffer, !self.shared.sync)?;
             self.shared.appended.fetch_add(1, Ordering::Relaxed);
             self.shared.size.store(ledger.size(), Ordering::Relaxed);
@@ -227,6 +241,14 @@ impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for LedgerCollector<
             index: receipt.sequence,
             leaf_hash: receipt.leaf_hash,
         })
+    }
+
+    fn record_model(&self, model: &ModelRecord) -> whyline_core::Result<Option<RecordOutcome>> {
+        let receipt = self.append_model(model)?;
+        Ok(Some(RecordOutcome::Appended {
+            index: receipt.sequence,
+            leaf_hash: receipt.leaf_hash,
+        }))
     }
 
     fn flush(&self) -> whyline_core::Result<()> {

@@ -204,6 +204,10 @@ impl Explainable for Model {
         Some(&self.identity)
     }
 
+    fn model_record(&self, recorded_ns: u64) -> Option<ModelRecord> {
+        Some(self.record(recorded_ns))
+    }
+
     fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
         match &self.kind {
             ModelKind::Linear(m) => m.predict_one(row),

@@ -117,6 +117,7 @@ pub struct InferenceMonitor<M: Explainable, C> {
     next_sequence: u64,
     trace: DecisionTrace<M::Path>,
     has_trace: bool,
+    model_recorded: bool,
 }
 
 impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
@@ -139,6 +140,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
                 path: M::Path::default(),
             },
             has_trace: false,
+            model_recorded: false,
         }
     }
 
@@ -170,6 +172,11 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         &self.collector
     }
 
+    /// Unwraps the monitor into its model, collector and Andon (to close a ledger, say).
+    pub fn into_parts(self) -> (M, C, Andon) {
+        (self.model, self.collector, self.andon)
+    }
+
     /// The Andon rules and their counters.
     pub fn andon(&self) -> &Andon {
         &self.andon
@@ -188,6 +195,30 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
     /// The sequence number the next decision gets.
     pub fn next_sequence(&self) -> u64 {
         self.next_sequence
+    }
+
+    /// Records the model's identity and names in the collector, once per monitor: the first
+    /// recorded decision does it if the caller has not. Call it up front to put the model
+    /// record before any decision in the log. Returns what became of the record: `None` when
+    /// the collector keeps no model records or the model has no identity, or when the record
+    /// was already written.
+    pub fn record_model(&mut self) -> Result<Option<RecordOutcome>> {
+        if self.model_recorded {
+            return Ok(None);
+        }
+        let recorded_ns = self.clock.at(self.clock.ticks());
+        let outcome =
+            match self.model.model_record(recorded_ns) {
+                Some(record) => self.collector.record_model(&record).map_err(|source| {
+                    MonitorError::Collector {
+                        sequence: self.next_sequence,
+                        source,
+                    }
+                })?,
+                None => None,
+            };
+        self.model_recorded = true;
+        Ok(outcome)
     }
 
     /// Flushes the collector.
@@ -270,6 +301,9 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         self.trace.latency_ns = latency_ns;
         self.has_trace = true;
 
+        if record && !self.model_recorded {
+            self.record_model()?;
+        }
         let recorded = if record {
             Some(
                 self.collector

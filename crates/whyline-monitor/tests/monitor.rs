@@ -585,3 +585,66 @@ fn a_drift_detector_on_confidence_raises_a_named_red_alert_after_the_shift() {
     }
     assert!(alert.sequence >= 300);
 }
+
+/// The test model with an identity, as a model loaded from a file has.
+struct Identified {
+    model: Logistic,
+    identity: whyline_core::ModelIdentity,
+}
+
+impl Explainable for Identified {
+    type Path = LinearPath;
+
+    fn n_features(&self) -> usize {
+        2
+    }
+
+    fn explain_into(&self, row: &[f32], path: &mut LinearPath) -> whyline_core::Result<f32> {
+        self.model.explain_into(row, path)
+    }
+
+    fn identity(&self) -> Option<&whyline_core::ModelIdentity> {
+        Some(&self.identity)
+    }
+}
+
+#[test]
+fn the_model_identity_is_the_first_entry_of_the_ledger_and_is_written_once() {
+    use whyline_ledger::{LedgerCollector, LedgerOptions};
+    let identity =
+        whyline_core::ModelIdentity::from_bytes(b"model file bytes", "logistic_regression", "1");
+    let model = Identified {
+        model: Logistic::new(),
+        identity: identity.clone(),
+    };
+    let collector =
+        LedgerCollector::in_memory(LedgerOptions::without_checkpoints("test/monitor")).unwrap();
+    let mut monitor = InferenceMonitor::new(model, collector, Andon::new(rules()).unwrap());
+    monitor.predict(&[1.0, 0.0, 0.0, 1.0, 2.0, 2.0]).unwrap();
+    // Asked again after the first decision wrote it: nothing more is written.
+    assert_eq!(monitor.record_model().unwrap(), None);
+    let (_, collector, _) = monitor.into_parts();
+    let ledger = collector.into_ledger().unwrap();
+    assert_eq!(ledger.size(), 4, "one model record and three decisions");
+    let first = ledger.read_entry(0).unwrap();
+    let record = whyline_core::ModelRecord::from_bytes(&first.payload).unwrap();
+    assert_eq!(record.identity, identity);
+    for sequence in 1..4 {
+        let entry = ledger.read_entry(sequence).unwrap();
+        assert!(!whyline_core::ModelRecord::is_model_record(&entry.payload));
+        let trace: DecisionTrace<LinearPath> = whyline_core::from_aprt(&entry.payload).unwrap();
+        assert_eq!(trace.sequence, sequence - 1);
+    }
+}
+
+#[test]
+fn a_collector_without_model_records_and_a_model_without_identity_record_nothing() {
+    let mut monitor = InferenceMonitor::new(
+        Logistic::new(),
+        MemoryCollector::default(),
+        Andon::new(rules()).unwrap(),
+    );
+    assert_eq!(monitor.record_model().unwrap(), None);
+    monitor.predict_one(&[1.0, 0.0]).unwrap();
+    assert_eq!(monitor.collector().traces.lock().unwrap().len(), 1);
+}

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use whyline_core::{Explainable, ModelRecord, TraceCollector, now_ns};
+use whyline_core::{Explainable, TraceCollector, now_ns};
 use whyline_forensics::{AnomalyRules, IncidentQuery, investigate, render_html, render_text};
 use whyline_ledger::{
     Durability, ENTRIES_FILE, LedgerCollector, LedgerOptions, NoteSigner, NoteVerifier,
@@ -64,16 +64,6 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         .identity()
         .cloned()
         .context("the embedded model has no identity")?;
-    let record = ModelRecord {
-        identity: identity.clone(),
-        feature_names: names.features.clone(),
-        class_names: names.classes.clone(),
-        recorded_ns: now_ns(),
-    };
-    collector
-        .with_ledger(|ledger| ledger.append(&record.to_bytes()))?
-        .context("recording the model in the ledger")?;
-
     // SIL3: every append durable, Ed25519 checkpoints, yellow/red confidence, OOD checks.
     let settings = SafetyIntegrityLevel::SIL3.defaults();
     let mut andon = Andon::new(settings.andon.clone())?;
@@ -98,6 +88,10 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         }
     }));
     let mut monitor = InferenceMonitor::new(model, collector, andon).with_first_sequence(1);
+    // Entry 0 of the log says which model decided, with its feature and class names.
+    monitor
+        .record_model()
+        .context("recording the model in the ledger")?;
 
     {
         let mut out = stdout.lock();

@@ -79,6 +79,66 @@ pub enum ModelError {
         /// What is supported instead.
         supported: &'static str,
     },
+    /// A binary container is malformed at a byte offset of the file: a wrong magic
+    /// number, an unknown compression id, declared sizes that do not add up, bytes after the
+    /// end.
+    #[error("{file}: {format} file, byte {offset}: {detail}")]
+    Binary {
+        /// The model file.
+        file: String,
+        /// The format (`aprender .apr`).
+        format: &'static str,
+        /// Offset of the offending byte or field in the file.
+        offset: u64,
+        /// What is wrong there.
+        detail: String,
+    },
+    /// A binary file ends before a part it declares (header, metadata, payload, checksum).
+    #[error(
+        "{file}: {format} file is truncated: {what} needs {needed} bytes, the file has {found}"
+    )]
+    Truncated {
+        /// The model file.
+        file: String,
+        /// The format (`aprender .apr`).
+        format: &'static str,
+        /// The part that does not fit.
+        what: &'static str,
+        /// The file length that part needs.
+        needed: u64,
+        /// The file length found.
+        found: u64,
+    },
+    /// The file's checksum does not match its content: it was damaged or changed.
+    #[error(
+        "{file}: {format} checksum mismatch: the CRC32 stored at byte {offset} is {stored:#010x}, \
+         the content hashes to {computed:#010x} (the file is damaged or was changed)"
+    )]
+    ChecksumMismatch {
+        /// The model file.
+        file: String,
+        /// The format (`aprender .apr`).
+        format: &'static str,
+        /// Offset of the stored checksum.
+        offset: u64,
+        /// The checksum stored in the file.
+        stored: u32,
+        /// The checksum of the content.
+        computed: u32,
+    },
+    /// The file holds a model type whose payload this build does not read.
+    #[error("{file}: {format} model type {model_type} is not supported; supported: {supported}")]
+    UnsupportedModelType {
+        /// The model file.
+        file: String,
+        /// The library whose type id it is (`aprender`).
+        format: &'static str,
+        /// The model type, by the library's name for it (`DecisionTree`), or its id when
+        /// the library has no name for it.
+        model_type: String,
+        /// The model types this build reads.
+        supported: &'static str,
+    },
     /// The input row was rejected (wrong feature count, non-finite value without a
     /// missing-value rule).
     #[error(transparent)]

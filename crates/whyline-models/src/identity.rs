@@ -14,15 +14,19 @@ pub enum ModelFormat {
     XgboostJson,
     /// The text that LightGBM's `Booster.save_model("model.txt")` writes.
     LightgbmText,
+    /// aprender's `.apr` v1 container (magic `APRN`), as `aprender::format::save` writes
+    /// it; linear and logistic regression payloads (`docs/aprender-format.md`).
+    AprenderApr,
 }
 
 impl ModelFormat {
-    /// A short stable name: `whyline-json`, `xgboost-json`, `lightgbm-text`.
+    /// A short stable name: `whyline-json`, `xgboost-json`, `lightgbm-text`, `aprender-apr`.
     pub fn name(self) -> &'static str {
         match self {
             ModelFormat::WhylineJson => "whyline-json",
             ModelFormat::XgboostJson => "xgboost-json",
             ModelFormat::LightgbmText => "lightgbm-text",
+            ModelFormat::AprenderApr => "aprender-apr",
         }
     }
 }

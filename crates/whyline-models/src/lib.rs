@@ -17,8 +17,8 @@
 //! | multilayer perceptron | [`Mlp`] | [`NeuralPath`](whyline_core::NeuralPath): input gradient, activations |
 //!
 //! [`Model::load`] reads any supported file — the whyline JSON format written by
-//! `python/whyline_export.py` from scikit-learn, XGBoost's JSON, LightGBM's text — choosing
-//! the importer from the content, and explains with [`AnyPath`](whyline_core::AnyPath).
+//! `python/whyline_export.py` from scikit-learn, XGBoost's JSON, LightGBM's text, aprender's
+//! `.apr` (linear and logistic regression) — choosing the importer from the content, and explains with [`AnyPath`](whyline_core::AnyPath).
 //! Every loaded model carries a [`whyline_core::ModelIdentity`] (returned by
 //! [`Explainable::identity`](whyline_core::Explainable::identity)): the SHA-256 of the file's
 //! bytes and the type and version the file declares. Tree structures ([`Tree`], [`Node`],
@@ -55,7 +55,8 @@
 //!
 //! # Format
 //!
-//! The whyline JSON model format is documented in `docs/model-format.md`.
+//! The whyline JSON model format is documented in `docs/model-format.md`; what is read of
+//! aprender's `.apr` container, and its layout, in `docs/aprender-format.md`.
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 

@@ -14,7 +14,7 @@ use crate::error::{ModelError, Result};
 use crate::forest::RandomForest;
 use crate::identity::ModelFormat;
 use crate::import::detect::{Detected, detect};
-use crate::import::{lightgbm, whyline_json, xgboost};
+use crate::import::{aprender, lightgbm, whyline_json, xgboost};
 use crate::info::{ModelInfo, Prediction};
 use crate::knn::KnnModel;
 use crate::linear::LinearModel;
@@ -89,6 +89,7 @@ impl Model {
             Detected::LightgbmText(text) => {
                 (ModelFormat::LightgbmText, lightgbm::load(text, file)?)
             }
+            Detected::Aprender => (ModelFormat::AprenderApr, aprender::load(bytes, file)?),
         };
         // Boosters' objectives are prefixed with their library, so the type alone says
         // which semantics produced the decision (`xgboost:binary:logistic`).
@@ -96,6 +97,7 @@ impl Model {
             ModelFormat::WhylineJson => loaded.model_type,
             ModelFormat::XgboostJson => format!("xgboost:{}", loaded.model_type),
             ModelFormat::LightgbmText => format!("lightgbm:{}", loaded.model_type),
+            ModelFormat::AprenderApr => format!("aprender:{}", loaded.model_type),
         };
         Ok(Model {
             kind: loaded.kind,
@@ -126,7 +128,7 @@ impl Model {
     }
 
     /// The library that trained the model, with its version when the file says
-    /// (`scikit-learn 1.9.1`, `xgboost 3.2.0`, `lightgbm`).
+    /// (`scikit-learn 1.9.1`, `xgboost 3.2.0`, `lightgbm`, `aprender 0.25.0`).
     pub fn producer(&self) -> &str {
         &self.producer
     }

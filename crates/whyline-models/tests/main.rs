@@ -1,6 +1,6 @@
 //! Integration tests of `whyline-models`, one binary: every model file under `fixtures/`
 //! was written by the real library (scikit-learn through `python/whyline_export.py`,
-//! XGBoost, LightGBM) and is checked against that library's own outputs.
+//! XGBoost, LightGBM, aprender) and is checked against that library's own outputs.
 // Helpers outside #[test] functions may fail loudly too: a failed fixture read is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -9,6 +9,7 @@
     clippy::print_stdout
 )]
 
+mod aprender;
 mod bad_input;
 mod determinism;
 mod exactness;

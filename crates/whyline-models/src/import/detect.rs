@@ -5,7 +5,7 @@
 //! | the line `tree` | LightGBM text |
 //! | a JSON object with `"format": "whyline-model"` | whyline JSON |
 //! | a JSON object with a `learner` object | XGBoost JSON |
-//! | `APRN` | aprender `.apr` (recognised, not yet read) |
+//! | `APRN` | aprender `.apr` v1 container |
 
 use serde_json::Value;
 
@@ -19,17 +19,14 @@ pub(crate) enum Detected<'a> {
     Xgboost(Value),
     /// LightGBM text.
     LightgbmText(&'a str),
+    /// An aprender `.apr` container (starts with `APRN`).
+    Aprender,
 }
 
 /// Detects the format of `bytes`; `file` names the source in errors.
 pub(crate) fn detect<'a>(bytes: &'a [u8], file: &str) -> Result<Detected<'a>> {
-    if bytes.starts_with(b"APRN") {
-        return Err(ModelError::unsupported(
-            file,
-            "magic",
-            "APRN (aprender .apr)",
-            "whyline JSON, XGBoost JSON, LightGBM text; .apr import is not implemented yet",
-        ));
+    if bytes.starts_with(super::aprender::MAGIC) {
+        return Ok(Detected::Aprender);
     }
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let start = bytes.iter().position(|b| !b.is_ascii_whitespace());

@@ -1,6 +1,7 @@
-//! Importers: the whyline JSON format, XGBoost JSON and LightGBM text, chosen by looking at
-//! the file's content ([`detect`]).
+//! Importers: the whyline JSON format, XGBoost JSON, LightGBM text and aprender's `.apr`,
+//! chosen by looking at the file's content ([`detect`]).
 
+pub(crate) mod aprender;
 pub(crate) mod detect;
 pub(crate) mod lightgbm;
 pub(crate) mod whyline_json;

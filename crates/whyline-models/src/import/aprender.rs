@@ -1,0 +1,605 @@
+//! aprender's `.apr` v1 container (magic `APRN`), as `aprender::format::save` writes it
+//! (aprender 0.10 to 0.25; layout in `docs/aprender-format.md`):
+//!
+//! ```text
+//! header (32 bytes, little-endian)
+//!   0  magic "APRN"          4  version major, minor (1, 0)   6  model type id (u16)
+//!   8  metadata size (u32)  12  payload size (u32)           16  uncompressed size (u32)
+//!  20  compression (u8)     21  flags (u8)                   22  quality score (u8)
+//!  23  reserved (9 bytes)
+//! metadata (MessagePack map)       metadata size bytes
+//! payload (bincode 1, compressed)  payload size bytes
+//! CRC32 (IEEE, u32 LE) of everything before it
+//! ```
+//!
+//! The checksum is verified before anything past the header is read. Payloads of
+//! `LinearRegression` and `LogisticRegression` are read into a [`LinearModel`]; every other
+//! model type is a [`ModelError::UnsupportedModelType`] naming it. Encrypted, signed,
+//! streaming and quantized files are refused: this reader cannot decrypt them and does not
+//! verify signatures, and would rather refuse than vouch for what it did not check.
+
+use std::io::{Cursor, Read};
+
+use serde::Deserialize;
+
+use crate::error::{ModelError, Result};
+use crate::info::ModelInfo;
+use crate::linear::{LinearLink, LinearModel};
+use crate::model::{Loaded, ModelKind};
+
+/// The first four bytes of an `.apr` file.
+pub(crate) const MAGIC: &[u8; 4] = b"APRN";
+
+/// The format name in errors.
+const FORMAT: &str = "aprender .apr";
+
+/// Header length.
+const HEADER_SIZE: usize = 32;
+
+/// Checksum length (the trailer).
+const CHECKSUM_SIZE: usize = 4;
+
+/// The one container version this reader knows.
+const VERSION: (u8, u8) = (1, 0);
+
+/// aprender's own limit on the uncompressed payload (1 GiB).
+const MAX_UNCOMPRESSED_SIZE: u32 = 1 << 30;
+
+/// The model types whose payload this reader reads.
+const SUPPORTED_TYPES: &str = "LinearRegression, LogisticRegression";
+
+/// Header flag bits, as aprender defines them.
+mod flag {
+    /// AES-256-GCM encrypted payload (salt and nonce before it).
+    pub(super) const ENCRYPTED: u8 = 0b0000_0001;
+    /// Ed25519 signature block after the payload.
+    pub(super) const SIGNED: u8 = 0b0000_0010;
+    /// Chunk index after the metadata.
+    pub(super) const STREAMING: u8 = 0b0000_0100;
+    /// License information in the metadata (no effect on the layout).
+    pub(super) const LICENSED: u8 = 0b0000_1000;
+    /// 64-byte aligned tensors.
+    pub(super) const TRUENO_NATIVE: u8 = 0b0001_0000;
+    /// Quantized tensors in the payload.
+    pub(super) const QUANTIZED: u8 = 0b0010_0000;
+    /// A model card in the metadata (no effect on the layout).
+    pub(super) const HAS_MODEL_CARD: u8 = 0b0100_0000;
+    /// The flags this reader accepts: both only say what the metadata holds.
+    pub(super) const ACCEPTED: u8 = LICENSED | HAS_MODEL_CARD;
+}
+
+/// The payload compression ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Compression {
+    None,
+    /// Zstd level 3 (`0x01`) or level 19 (`0x02`): one zstd frame.
+    Zstd,
+    /// An LZ4 block preceded by its uncompressed size (u32 LE), as `lz4_flex`'s
+    /// `compress_prepend_size` writes it.
+    Lz4,
+}
+
+/// aprender's name for a model type id (`aprender::format::ModelType`).
+fn type_name(id: u16) -> Option<&'static str> {
+    Some(match id {
+        0x0001 => "LinearRegression",
+        0x0002 => "LogisticRegression",
+        0x0003 => "DecisionTree",
+        0x0004 => "RandomForest",
+        0x0005 => "GradientBoosting",
+        0x0006 => "KMeans",
+        0x0007 => "Pca",
+        0x0008 => "NaiveBayes",
+        0x0009 => "Knn",
+        0x000A => "Svm",
+        0x0010 => "NgramLm",
+        0x0011 => "Tfidf",
+        0x0012 => "CountVectorizer",
+        0x0020 => "NeuralSequential",
+        0x0021 => "NeuralCustom",
+        0x0030 => "ContentRecommender",
+        0x0040 => "MixtureOfExperts",
+        0x00FF => "Custom",
+        _ => return None,
+    })
+}
+
+/// The metadata field this reader uses. The others (creation time, name, description,
+/// training information, hyperparameters, metrics, custom data, distillation, license,
+/// model card) are checked to be well-formed MessagePack and skipped.
+#[derive(Deserialize)]
+struct Metadata {
+    aprender_version: String,
+}
+
+/// The fixed header fields.
+struct Header {
+    model_type: u16,
+    metadata_size: u32,
+    payload_size: u32,
+    uncompressed_size: u32,
+    compression: Compression,
+}
+
+/// Reads an `.apr` file.
+pub(crate) fn load(bytes: &[u8], file: &str) -> Result<Loaded> {
+    let header = header(bytes, file)?;
+    let metadata_start = HEADER_SIZE;
+    let payload_start = metadata_start + header.metadata_size as usize;
+    let payload_end = payload_start + header.payload_size as usize;
+    check_crc(bytes, file)?;
+
+    let model_type = match type_name(header.model_type) {
+        Some(name @ ("LinearRegression" | "LogisticRegression")) => name,
+        Some(name) => return Err(unsupported_type(file, name.to_owned())),
+        None => {
+            return Err(unsupported_type(
+                file,
+                format!(
+                    "{:#06x} (an id aprender does not define)",
+                    header.model_type
+                ),
+            ));
+        }
+    };
+    let metadata = metadata(
+        bytes.get(metadata_start..payload_start).unwrap_or(&[]),
+        metadata_start,
+        file,
+    )?;
+    let payload = decompress(
+        bytes.get(payload_start..payload_end).unwrap_or(&[]),
+        &header,
+        payload_start,
+        file,
+    )?;
+
+    let mut reader = Payload::new(&payload, file);
+    let (link, coefficients, intercept) = match model_type {
+        "LinearRegression" => {
+            // LinearRegression { coefficients: Option<Vector<f32>>, intercept: f32,
+            //                    fit_intercept: bool }
+            let coefficients = reader.coefficients()?;
+            let intercept = reader.f32("intercept")?;
+            reader.bool("fit_intercept")?;
+            (LinearLink::Identity, coefficients, intercept)
+        }
+        _ => {
+            // LogisticRegression { coefficients: Option<Vector<f32>>, intercept: f32,
+            //                      learning_rate: f32, max_iter: usize, tol: f32 }
+            let coefficients = reader.coefficients()?;
+            let intercept = reader.f32("intercept")?;
+            reader.f32("learning_rate")?;
+            reader.u64("max_iter")?;
+            reader.f32("tol")?;
+            (LinearLink::Logistic, coefficients, intercept)
+        }
+    };
+    reader.finish(model_type)?;
+    check_finite(intercept, "payload.intercept", file)?;
+    for (i, &c) in coefficients.iter().enumerate() {
+        check_finite(c, &format!("payload.coefficients[{i}]"), file)?;
+    }
+
+    Ok(Loaded {
+        kind: ModelKind::Linear(LinearModel {
+            n_features: coefficients.len(),
+            coefficients: coefficients.into_iter().map(f64::from).collect(),
+            intercepts: vec![f64::from(intercept)],
+            link,
+            info: ModelInfo::default(),
+        }),
+        format_version: metadata.aprender_version.clone(),
+        model_type: model_type.to_owned(),
+        producer: format!("aprender {}", metadata.aprender_version),
+    })
+}
+
+fn unsupported_type(file: &str, model_type: String) -> ModelError {
+    ModelError::UnsupportedModelType {
+        file: file.to_owned(),
+        format: "aprender",
+        model_type,
+        supported: SUPPORTED_TYPES,
+    }
+}
+
+fn binary(file: &str, offset: usize, detail: impl Into<String>) -> ModelError {
+    ModelError::Binary {
+        file: file.to_owned(),
+        format: FORMAT,
+        offset: offset as u64,
+        detail: detail.into(),
+    }
+}
+
+fn check_finite(value: f32, field: &str, file: &str) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(ModelError::malformed(
+            file,
+            field,
+            format!("{value} is not a finite number"),
+        ))
+    }
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut word = [0; 4];
+    if let Some(slice) = bytes.get(at..at + 4) {
+        word.copy_from_slice(slice);
+    }
+    u32::from_le_bytes(word)
+}
+
+fn byte_at(bytes: &[u8], at: usize) -> u8 {
+    bytes.get(at).copied().unwrap_or(0)
+}
+
+/// Parses and checks the header, and that the file is exactly as long as it declares.
+fn header(bytes: &[u8], file: &str) -> Result<Header> {
+    if !bytes.starts_with(MAGIC) {
+        let found: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        return Err(binary(
+            file,
+            0,
+            format!(
+                "magic is [{}], expected \"APRN\" (41 50 52 4e)",
+                found.join(" ")
+            ),
+        ));
+    }
+    if bytes.len() < HEADER_SIZE {
+        return Err(ModelError::Truncated {
+            file: file.to_owned(),
+            format: FORMAT,
+            what: "the 32-byte header",
+            needed: HEADER_SIZE as u64,
+            found: bytes.len() as u64,
+        });
+    }
+    let version = (byte_at(bytes, 4), byte_at(bytes, 5));
+    if version != VERSION {
+        return Err(ModelError::UnsupportedVersion {
+            file: file.to_owned(),
+            format: FORMAT,
+            found: format!("{}.{} (bytes 4-5)", version.0, version.1),
+            supported: "1.0",
+        });
+    }
+
+    let flags = byte_at(bytes, 21);
+    let refused = [
+        (flag::ENCRYPTED, "ENCRYPTED (this reader cannot decrypt)"),
+        (
+            flag::SIGNED,
+            "SIGNED (this reader does not verify Ed25519 signatures)",
+        ),
+        (flag::STREAMING, "STREAMING (chunked payloads are not read)"),
+        (
+            flag::TRUENO_NATIVE,
+            "TRUENO_NATIVE (aligned tensor payloads are not read)",
+        ),
+        (
+            flag::QUANTIZED,
+            "QUANTIZED (quantized payloads are not read)",
+        ),
+        (!flag::ACCEPTED, "a reserved bit"),
+    ];
+    if let Some((_, name)) = refused.iter().find(|(bit, _)| flags & bit != 0) {
+        return Err(ModelError::unsupported(
+            file,
+            "flags (byte 21)",
+            format!("{flags:#010b}: {name}"),
+            "flags LICENSED and HAS_MODEL_CARD only",
+        ));
+    }
+
+    let compression = match byte_at(bytes, 20) {
+        0x00 => Compression::None,
+        0x01 | 0x02 => Compression::Zstd,
+        0x03 => Compression::Lz4,
+        other => {
+            return Err(binary(
+                file,
+                20,
+                format!("unknown compression id {other:#04x} (known: 0 none, 1-2 zstd, 3 LZ4)"),
+            ));
+        }
+    };
+    let header = Header {
+        model_type: u16::from_le_bytes([byte_at(bytes, 6), byte_at(bytes, 7)]),
+        metadata_size: u32_at(bytes, 8),
+        payload_size: u32_at(bytes, 12),
+        uncompressed_size: u32_at(bytes, 16),
+        compression,
+    };
+    if header.uncompressed_size > MAX_UNCOMPRESSED_SIZE {
+        return Err(binary(
+            file,
+            16,
+            format!(
+                "uncompressed size {} exceeds aprender's limit of {MAX_UNCOMPRESSED_SIZE} bytes",
+                header.uncompressed_size
+            ),
+        ));
+    }
+    if compression == Compression::None && header.uncompressed_size != header.payload_size {
+        return Err(binary(
+            file,
+            16,
+            format!(
+                "uncompressed size {} differs from the payload size {} of an uncompressed payload",
+                header.uncompressed_size, header.payload_size
+            ),
+        ));
+    }
+    let needed = HEADER_SIZE as u64
+        + u64::from(header.metadata_size)
+        + u64::from(header.payload_size)
+        + CHECKSUM_SIZE as u64;
+    let found = bytes.len() as u64;
+    if found < needed {
+        let what = if found < HEADER_SIZE as u64 + u64::from(header.metadata_size) {
+            "the metadata the header declares"
+        } else if found < needed - CHECKSUM_SIZE as u64 {
+            "the payload the header declares"
+        } else {
+            "the CRC32 trailer"
+        };
+        return Err(ModelError::Truncated {
+            file: file.to_owned(),
+            format: FORMAT,
+            what,
+            needed,
+            found,
+        });
+    }
+    if found > needed {
+        return Err(binary(
+            file,
+            bytes.len().min(needed as usize),
+            format!(
+                "{} bytes after the CRC32 trailer (the header declares a {needed}-byte file)",
+                found - needed
+            ),
+        ));
+    }
+    Ok(header)
+}
+
+/// Verifies the CRC32 trailer over everything before it.
+fn check_crc(bytes: &[u8], file: &str) -> Result<()> {
+    let at = bytes.len().saturating_sub(CHECKSUM_SIZE);
+    let stored = u32_at(bytes, at);
+    let computed = crc32fast::hash(bytes.get(..at).unwrap_or(&[]));
+    if stored == computed {
+        Ok(())
+    } else {
+        Err(ModelError::ChecksumMismatch {
+            file: file.to_owned(),
+            format: FORMAT,
+            offset: at as u64,
+            stored,
+            computed,
+        })
+    }
+}
+
+/// Decodes the MessagePack metadata map.
+fn metadata(bytes: &[u8], offset: usize, file: &str) -> Result<Metadata> {
+    let mut deserializer = rmp_serde::Deserializer::new(Cursor::new(bytes));
+    deserializer.set_max_depth(64);
+    let metadata = Metadata::deserialize(&mut deserializer).map_err(|e| {
+        binary(
+            file,
+            offset,
+            format!("metadata is not aprender's MessagePack map: {e}"),
+        )
+    })?;
+    let used = usize::try_from(deserializer.position()).unwrap_or(usize::MAX);
+    if used != bytes.len() {
+        return Err(binary(
+            file,
+            offset + used.min(bytes.len()),
+            format!(
+                "{} bytes after the metadata map, inside the declared metadata",
+                bytes.len().saturating_sub(used)
+            ),
+        ));
+    }
+    Ok(metadata)
+}
+
+/// The uncompressed payload, exactly as long as the header says.
+fn decompress(data: &[u8], header: &Header, offset: usize, file: &str) -> Result<Vec<u8>> {
+    let expected = header.uncompressed_size as usize;
+    let payload = match header.compression {
+        Compression::None => data.to_vec(),
+        Compression::Zstd => {
+            let mut input = data;
+            let decoder = ruzstd::decoding::StreamingDecoder::new(&mut input)
+                .map_err(|e| binary(file, offset, format!("zstd payload: {e}")))?;
+            let mut out = Vec::new();
+            // One byte more than declared, to notice a payload that is longer.
+            decoder
+                .take(expected as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| binary(file, offset, format!("zstd payload: {e}")))?;
+            if !input.is_empty() {
+                return Err(binary(
+                    file,
+                    offset + data.len() - input.len(),
+                    format!(
+                        "{} bytes after the zstd frame, inside the declared payload",
+                        input.len()
+                    ),
+                ));
+            }
+            out
+        }
+        Compression::Lz4 => {
+            let prefix = u32_at(data, 0) as usize;
+            if data.len() < 4 || prefix != expected {
+                return Err(binary(
+                    file,
+                    offset,
+                    format!(
+                        "the LZ4 block's size prefix ({prefix}) differs from the header's \
+                         uncompressed size ({expected})"
+                    ),
+                ));
+            }
+            let block = data.get(4..).unwrap_or(&[]);
+            // An LZ4 block expands at most 255-fold: refuse sizes no block this long makes
+            // before allocating for them.
+            if expected > block.len().saturating_mul(255).saturating_add(16) {
+                return Err(binary(
+                    file,
+                    offset,
+                    format!(
+                        "an LZ4 block of {} bytes cannot expand to {expected} bytes",
+                        block.len()
+                    ),
+                ));
+            }
+            let mut out = vec![0; expected];
+            let written = lz4_flex::block::decompress_into(block, &mut out)
+                .map_err(|e| binary(file, offset + 4, format!("LZ4 payload: {e}")))?;
+            out.truncate(written);
+            out
+        }
+    };
+    if payload.len() != expected {
+        return Err(binary(
+            file,
+            16,
+            format!(
+                "the payload decompresses to {}{} bytes, the header declares {expected}",
+                if payload.len() > expected {
+                    "more than "
+                } else {
+                    ""
+                },
+                payload.len().min(expected)
+            ),
+        ));
+    }
+    Ok(payload)
+}
+
+/// A reader of bincode 1 (`bincode::serialize`: little-endian, fixed-width integers, `u64`
+/// lengths, `Option` as a 0/1 tag byte, `bool` as a 0/1 byte).
+struct Payload<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    file: &'a str,
+}
+
+impl<'a> Payload<'a> {
+    fn new(bytes: &'a [u8], file: &'a str) -> Payload<'a> {
+        Payload { bytes, at: 0, file }
+    }
+
+    fn error(&self, field: &str, at: usize, detail: impl Into<String>) -> ModelError {
+        ModelError::malformed(
+            self.file,
+            format!("payload.{field} (byte {at} of the uncompressed payload)"),
+            detail,
+        )
+    }
+
+    fn take<const N: usize>(&mut self, field: &str) -> Result<[u8; N]> {
+        let mut out = [0; N];
+        match self.bytes.get(self.at..self.at + N) {
+            Some(slice) => {
+                out.copy_from_slice(slice);
+                self.at += N;
+                Ok(out)
+            }
+            None => Err(self.error(
+                field,
+                self.at,
+                format!(
+                    "needs {N} bytes, the payload ends after {}",
+                    self.bytes.len() - self.at.min(self.bytes.len())
+                ),
+            )),
+        }
+    }
+
+    fn u8(&mut self, field: &str) -> Result<u8> {
+        self.take::<1>(field).map(|[b]| b)
+    }
+
+    fn bool(&mut self, field: &str) -> Result<bool> {
+        let at = self.at;
+        match self.u8(field)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(self.error(field, at, format!("{other:#04x} is not a bool (0 or 1)"))),
+        }
+    }
+
+    fn u64(&mut self, field: &str) -> Result<u64> {
+        self.take::<8>(field).map(u64::from_le_bytes)
+    }
+
+    fn f32(&mut self, field: &str) -> Result<f32> {
+        self.take::<4>(field).map(f32::from_le_bytes)
+    }
+
+    /// `coefficients: Option<Vector<f32>>`, where `Vector` is `{ data: Vec<f32> }`.
+    fn coefficients(&mut self) -> Result<Vec<f32>> {
+        let at = self.at;
+        match self.u8("coefficients")? {
+            1 => {}
+            0 => {
+                return Err(self.error(
+                    "coefficients",
+                    at,
+                    "None: the model was saved before it was fitted",
+                ));
+            }
+            other => {
+                return Err(self.error(
+                    "coefficients",
+                    at,
+                    format!("{other:#04x} is not an Option tag (0 or 1)"),
+                ));
+            }
+        }
+        let at = self.at;
+        let len = self.u64("coefficients.len")?;
+        let remaining = (self.bytes.len() - self.at) as u64;
+        if len.saturating_mul(4) > remaining {
+            return Err(self.error(
+                "coefficients.len",
+                at,
+                format!("{len} coefficients do not fit in the {remaining} bytes left"),
+            ));
+        }
+        (0..len)
+            .map(|i| self.f32(&format!("coefficients[{i}]")))
+            .collect()
+    }
+
+    /// Fails unless the payload was read to its end: a payload of another layout (a ridge
+    /// regression saved under the `LinearRegression` id) must not load as this one.
+    fn finish(&self, model_type: &str) -> Result<()> {
+        if self.at == self.bytes.len() {
+            Ok(())
+        } else {
+            Err(self.error(
+                "end",
+                self.at,
+                format!(
+                    "{} bytes left after aprender's {model_type} fields: the payload is not a \
+                     {model_type} (another model saved under its type id?)",
+                    self.bytes.len() - self.at
+                ),
+            ))
+        }
+    }
+}

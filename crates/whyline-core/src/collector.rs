@@ -46,6 +46,15 @@ pub trait TraceCollector<P: DecisionPath>: Send + Sync {
     /// (I/O, a broken writer); backpressure is an outcome, not an error.
     fn record(&self, trace: &DecisionTrace<P>) -> Result<RecordOutcome>;
 
+    /// Records one trace from the collector's owner. `&mut self` proves no other thread is
+    /// recording, so a collector may skip its locking; the default calls
+    /// [`record`](TraceCollector::record). A monitor, which owns its collector, records
+    /// through this.
+    #[inline]
+    fn record_exclusive(&mut self, trace: &DecisionTrace<P>) -> Result<RecordOutcome> {
+        self.record(trace)
+    }
+
     /// Records which model makes the decisions that follow, once per log. Returns `None`
     /// when this collector keeps no model records (the default: rings and streams hold
     /// traces only); a ledger appends the record as an ordinary entry, covered by its chain.

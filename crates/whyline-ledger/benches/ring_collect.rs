@@ -83,6 +83,16 @@ fn ring_collect(c: &mut Criterion) {
         b.iter(|| black_box(ring.record(black_box(&template))));
     });
 
+    // The owner's path (a monitor owns its collector): no lock.
+    let mut owned = RingCollector::<LinearPath, 4096>::with_template(&template);
+    group.bench_function("build_and_record_exclusive_linear8", |b| {
+        b.iter(|| {
+            sequence += 1;
+            build_into(&mut trace, sequence, black_box(&ROW));
+            black_box(owned.record_exclusive(black_box(&trace)))
+        });
+    });
+
     group.bench_function("for_each_recent_64", |b| {
         b.iter(|| {
             let mut sum = 0u64;

@@ -107,7 +107,7 @@ fn building_and_recording_10_000_traces_into_a_warm_ring_allocates_nothing() {
 fn a_ring_prewarmed_from_a_template_allocates_nothing_even_on_the_first_pass() {
     let mut template = empty_trace();
     build_into(&mut template, 0, &[0.0; 8]);
-    let ring = RingCollector::<LinearPath, 1024>::with_template(&template);
+    let mut ring = RingCollector::<LinearPath, 1024>::with_template(&template);
     let mut trace = empty_trace();
     let row = [1.0f32; 8];
     let allocations = allocations_during(|| {
@@ -118,6 +118,19 @@ fn a_ring_prewarmed_from_a_template_allocates_nothing_even_on_the_first_pass() {
     });
     assert_eq!(allocations, 0);
     assert_eq!(ring.len(), 1024);
+    // The owner's lock-free path writes the same slots, in the same order, allocation-free.
+    let allocations = allocations_during(|| {
+        for sequence in 10_000..20_000 {
+            build_into(&mut trace, sequence, &row);
+            ring.record_exclusive(&trace).unwrap();
+        }
+    });
+    assert_eq!(allocations, 0);
+    assert_eq!(ring.stats().recorded, 20_000);
+    let mut recent = Vec::new();
+    ring.for_each_recent(3, |t| recent.push(t.sequence))
+        .unwrap();
+    assert_eq!(recent, [19_997, 19_998, 19_999]);
 }
 
 fn visiting_the_recent_traces_allocates_nothing() {

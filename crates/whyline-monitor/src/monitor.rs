@@ -307,7 +307,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         let recorded = if record {
             Some(
                 self.collector
-                    .record(&self.trace)
+                    .record_exclusive(&self.trace)
                     .map_err(|source| MonitorError::Collector { sequence, source })?,
             )
         } else {

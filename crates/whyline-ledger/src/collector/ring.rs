@@ -105,6 +105,22 @@ impl<P> RingState<P> {
     }
 }
 
+impl<P: RingSlot> RingState<P> {
+    /// Copies `trace` into the next slot of a ring of `N` slots, overwriting the oldest.
+    #[inline]
+    fn store<const N: usize>(&mut self, trace: &DecisionTrace<P>) {
+        let index = self.next;
+        match self.slots.get_mut(index) {
+            Some(slot) => clone_trace_into(trace, slot),
+            // First pass without a template: `index == slots.len()`, the slot is new.
+            None => self.slots.push(trace.clone()),
+        }
+        self.next = if index + 1 >= N { 0 } else { index + 1 };
+        self.held = N.min(self.held + 1);
+        self.recorded += 1;
+    }
+}
+
 impl<P: RingSlot, const N: usize> RingCollector<P, N> {
     const CAPACITY_IS_POSITIVE: () = assert!(N > 0, "a RingCollector needs a capacity N > 0");
 
@@ -215,17 +231,21 @@ impl<P: RingSlot, const N: usize> TraceCollector<P> for RingCollector<P, N> {
     /// Always [`RecordOutcome::Stored`]; fails only on a poisoned lock.
     #[inline]
     fn record(&self, trace: &DecisionTrace<P>) -> whyline_core::Result<RecordOutcome> {
-        let mut state = self.lock()?;
-        let state = &mut *state;
-        let index = state.next;
-        match state.slots.get_mut(index) {
-            Some(slot) => clone_trace_into(trace, slot),
-            // First pass without a template: `index == slots.len()`, the slot is new.
-            None => state.slots.push(trace.clone()),
-        }
-        state.next = if index + 1 >= N { 0 } else { index + 1 };
-        state.held = N.min(state.held + 1);
-        state.recorded += 1;
+        self.lock()?.store::<N>(trace);
+        Ok(RecordOutcome::Stored)
+    }
+
+    /// The owner's path: `&mut self` proves no other thread holds the ring, so the mutex is
+    /// bypassed ([`Mutex::get_mut`]) and a record costs the copy alone.
+    #[inline]
+    fn record_exclusive(
+        &mut self,
+        trace: &DecisionTrace<P>,
+    ) -> whyline_core::Result<RecordOutcome> {
+        self.state
+            .get_mut()
+            .map_err(|_| CollectorError::Poisoned { collector: "ring" })?
+            .store::<N>(trace);
         Ok(RecordOutcome::Stored)
     }
 

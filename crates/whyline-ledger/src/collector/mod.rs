@@ -5,15 +5,18 @@
 //! - [`RingCollector`] keeps the last `N` traces in memory and allocates nothing once warm:
 //!   for a live view of recent decisions at a few nanoseconds per trace. Its slots are filled
 //!   through [`RingSlot`], a capacity-reusing copy implemented for every path type.
-//! - [`StreamCollector`] queues each trace's APRT record to a background thread that writes
-//!   APRT records or JSON lines to any `Write`; built by [`StreamCollectorBuilder`], with a
-//!   [`Backpressure`] policy for a full queue and [`StreamStats`] counting everything.
+//! - [`StreamCollector`] appends each trace's APRT record to a batch and queues full batches
+//!   to a background thread that writes APRT records or JSON lines to any `Write`; built by
+//!   [`StreamCollectorBuilder`], with a [`Backpressure`] policy for a full queue and
+//!   [`StreamStats`] counting everything.
 //! - [`conformance`] holds the checks every [`TraceCollector`](whyline_core::TraceCollector)
 //!   implementation must pass, written once and run against each collector.
 //!
 //! Errors are [`CollectorError`]; through the `TraceCollector` methods they arrive wrapped in
 //! [`CoreError::Collector`](whyline_core::CoreError::Collector).
 
+mod batch;
+mod builder;
 pub mod conformance;
 mod error;
 mod ring;
@@ -21,9 +24,8 @@ mod slot;
 mod stream;
 mod writer;
 
+pub use builder::StreamCollectorBuilder;
 pub use error::CollectorError;
 pub use ring::RingCollector;
 pub use slot::RingSlot;
-pub use stream::{
-    Backpressure, StreamCollector, StreamCollectorBuilder, StreamFormat, StreamStats,
-};
+pub use stream::{Backpressure, StreamCollector, StreamFormat, StreamStats};

@@ -1,51 +1,74 @@
-//! The stream collector: traces go through a bounded queue to a background writer.
+//! The stream collector: traces go in batches through a bounded queue to a background writer.
 //!
-//! The caller's thread does the least it can: it encodes the trace's canonical APRT record
-//! into a thread-local buffer (no allocation once warm), copies it into a queue item (inline
-//! up to 176 bytes, so an 8-feature linear trace travels without touching the heap) and
-//! sends it. The writer thread writes APRT records as they are, or renders JSON lines from
-//! them, through a [`BufWriter`]. Sending the encoded record rather than a clone of the trace
-//! keeps allocation and JSON rendering (hundreds of nanoseconds) out of the caller's thread.
-//! A JSON line is rendered from the decoded APRT record with the trace's latency carried
-//! beside it at full precision, so it is byte for byte the caller's `encode_json` (APRT is
-//! lossless for everything else a trace holds).
+//! # Design
 //!
-//! When the queue is full the [`Backpressure`] policy decides: drop and count, block until
-//! there is room, or write synchronously to a fallback sink in the caller's thread.
+//! The caller's thread does the least it can. It locks the collector's *partial batch*
+//! (uncontended in the common case: one atomic swap in, one out), encodes the trace's
+//! canonical APRT record straight into it (no allocation once warm) with the trace's latency
+//! beside it, and lets go. Only when the batch is full (a number of records derived from the
+//! capacity, or 64 KiB) does the caller send it, as one message, on a bounded channel to the
+//! writer thread, and take an emptied batch back from a return channel, so a warm stream
+//! allocates nothing. A per-record channel send would cost a contended cache line and,
+//! often, a wake-up per record; a batch pays them once per few hundred records, on both
+//! sides.
+//!
+//! The writer writes each record of a batch as it is (APRT) or renders its JSON line from
+//! the decoded record with the latency carried beside it at full precision, so the line is
+//! byte for byte the caller's `encode_json` (APRT is lossless for everything else a trace
+//! holds), through a [`BufWriter`].
+//!
+//! **Latency.** A record must not wait in a partial batch forever when traffic is light:
+//! when no batch has reached the writer for a couple of milliseconds, the writer takes the
+//! partial batch itself (if no caller holds the lock at that moment) and flushes the sink.
+//! When there is nothing pending it sleeps without a timeout and the next caller to start a
+//! batch wakes it, so a trickle of records reaches the sink within milliseconds and an idle
+//! stream costs nothing.
+//!
+//! **Order.** Batches are sent under the lock, so they enter the queue in the order their
+//! records were appended, and the writer takes the partial batch only when the queue is
+//! empty. Records of one thread are written in the order recorded; records of different
+//! threads in the order they took the lock.
+//!
+//! **Backpressure** is decided per record, only when the batch is full and the queue has no
+//! room for it: the [`Backpressure`] policy drops and counts that record, waits for room, or
+//! writes that record synchronously to a fallback sink in the caller's thread. Counters are
+//! kept under the same lock as the batch, so they are exact.
 //!
 //! # Durability
 //!
-//! [`flush`](TraceCollector::flush) sends a flush request through the queue and waits for the
-//! writer's answer, so it returns once every record queued before it (by any thread) is
-//! written and the sink flushed; it then flushes the fallback sink. Dropping the collector
-//! (or [`close`](StreamCollector::close)) writes out the queue, flushes and joins the writer,
-//! so a short-lived process loses nothing. "Flushed" means handed to the sink's `flush`: for a
-//! file, the OS has it; it is not fsync'd.
+//! [`flush`](TraceCollector::flush) sends the partial batch, then a flush request, through
+//! the queue and waits for the writer's answer, so it returns once every record recorded
+//! before it (by any thread) is written and the sink flushed; it then flushes the fallback
+//! sink. Dropping the collector (or [`close`](StreamCollector::close)) sends the partial
+//! batch, writes out the queue, flushes and joins the writer, so a short-lived process loses
+//! nothing. "Flushed" means handed to the sink's `flush`: for a file, the OS has it; it is not
+//! fsync'd.
 //!
 //! # Errors
 //!
 //! The first write or flush error stops the writer (see the `writer` module): it is
 //! returned by the next `record` or `flush` and counted in [`StreamStats::write_errors`];
-//! records queued after it are counted in [`StreamStats::lost`] and every later call fails
-//! with [`CollectorError::WriterStopped`], so nothing is lost silently.
+//! records accepted after it are counted in [`StreamStats::lost`] (exactly, once `flush` or
+//! `close` has pushed the partial batch) and every later call fails with
+//! [`CollectorError::WriterStopped`], so nothing is lost silently.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use whyline_core::{
     CollectorStats, DecisionPath, DecisionTrace, RecordOutcome, TraceCollector, encode_aprt,
     encode_json,
 };
 
+use super::batch::{Batch, BatchLimits, Pending};
 use super::error::CollectorError;
-use super::writer::{Message, Shared, Writer};
+use super::writer::{Message, Shared};
 
 /// What a stream writes: APRT records back to back, or one JSON document per line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,15 +88,15 @@ impl fmt::Display for StreamFormat {
     }
 }
 
-/// What `record` does when the queue is full.
+/// What `record` does when the current batch is full and the queue has no room for it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Backpressure {
     /// Drop the trace and count it ([`RecordOutcome::Dropped`], `stats().dropped`). The
     /// caller never waits.
     Drop,
-    /// Wait for room. Nothing is lost; the caller runs at the writer's pace. A caller that
-    /// finds the queue full sleeps until the writer has drained it to half, so a writer that
-    /// is the bottleneck wakes it once per half queue, not once per record.
+    /// Wait for room. Nothing is lost; the caller runs at the writer's pace. The caller that
+    /// finds the queue full waits (holding the batch lock, so other callers wait behind it)
+    /// until the writer takes one batch off the queue: one wake-up per batch, not per record.
     #[default]
     Block,
     /// Write the trace synchronously, in the caller's thread, to the fallback sink given to
@@ -87,7 +110,7 @@ pub enum Backpressure {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StreamStats {
-    /// Traces queued or written to the fallback sink.
+    /// Traces accepted: queued for the writer or written to the fallback sink.
     pub recorded: u64,
     /// Traces dropped because the queue was full (policy [`Backpressure::Drop`]).
     pub dropped: u64,
@@ -95,166 +118,24 @@ pub struct StreamStats {
     pub fallback: u64,
     /// Records the writer has written into its buffer (flushed to the sink by `flush`).
     pub written: u64,
-    /// Records queued but never written because the writer had stopped on an error.
+    /// Records accepted but never written because the writer had stopped on an error.
     pub lost: u64,
     /// Write, flush and fallback errors seen (the writer stops at the first of its own).
     pub write_errors: u64,
 }
 
-/// Settings of a [`StreamCollector`]; see [`StreamCollectorBuilder`].
-pub struct StreamCollectorBuilder {
-    format: StreamFormat,
-    capacity: usize,
-    buffer_bytes: usize,
-    backpressure: Backpressure,
-    fallback: Option<Box<dyn Write + Send>>,
-    thread_name: String,
+use super::builder::StreamCollectorBuilder;
+
+pub(super) struct FallbackSink {
+    pub(super) out: BufWriter<Box<dyn Write + Send>>,
+    /// Reused buffer for the record or line.
+    pub(super) scratch: Vec<u8>,
 }
 
-impl fmt::Debug for StreamCollectorBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StreamCollectorBuilder")
-            .field("format", &self.format)
-            .field("capacity", &self.capacity)
-            .field("buffer_bytes", &self.buffer_bytes)
-            .field("backpressure", &self.backpressure)
-            .field("has_fallback", &self.fallback.is_some())
-            .field("thread_name", &self.thread_name)
-            .finish()
-    }
-}
-
-impl StreamCollectorBuilder {
-    /// Default queue capacity, in records.
-    pub const DEFAULT_CAPACITY: usize = 8192;
-    /// Default size of the writer's buffer, in bytes.
-    pub const DEFAULT_BUFFER_BYTES: usize = 64 * 1024;
-
-    /// A builder for a stream writing `format`, with a queue of
-    /// [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) records, a
-    /// [`DEFAULT_BUFFER_BYTES`](Self::DEFAULT_BUFFER_BYTES) buffer and [`Backpressure::Block`].
-    pub fn new(format: StreamFormat) -> Self {
-        StreamCollectorBuilder {
-            format,
-            capacity: Self::DEFAULT_CAPACITY,
-            buffer_bytes: Self::DEFAULT_BUFFER_BYTES,
-            backpressure: Backpressure::Block,
-            fallback: None,
-            thread_name: "whyline-stream".to_owned(),
-        }
-    }
-
-    /// Queue capacity in records (at least 1). Each slot holds about 200 bytes.
-    pub fn capacity(&mut self, records: usize) -> &mut Self {
-        self.capacity = records;
-        self
-    }
-
-    /// Size of the writer's buffer in bytes; 0 writes every record straight to the sink.
-    pub fn buffer_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.buffer_bytes = bytes;
-        self
-    }
-
-    /// What `record` does when the queue is full. [`Backpressure::Fallback`] needs a sink:
-    /// prefer [`fallback`](Self::fallback), which sets both.
-    pub fn backpressure(&mut self, policy: Backpressure) -> &mut Self {
-        self.backpressure = policy;
-        self
-    }
-
-    /// Uses [`Backpressure::Fallback`], writing overflow synchronously to `sink` (through a
-    /// buffer flushed by `flush` and on drop). The sink moves into the next collector built.
-    pub fn fallback(&mut self, sink: impl Write + Send + 'static) -> &mut Self {
-        self.backpressure = Backpressure::Fallback;
-        self.fallback = Some(Box::new(sink));
-        self
-    }
-
-    /// Name of the writer thread (default `whyline-stream`).
-    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
-        self.thread_name = name.into();
-        self
-    }
-
-    /// Starts the writer thread on `sink` and returns the collector.
-    ///
-    /// Fails on a zero capacity, on [`Backpressure::Fallback`] without a fallback sink (the
-    /// fallback sink is taken from the builder: build again only after setting a new one),
-    /// or if the thread cannot be started.
-    pub fn build<P: DecisionPath>(
-        &mut self,
-        sink: impl Write + Send + 'static,
-    ) -> Result<StreamCollector<P>, CollectorError> {
-        if self.capacity == 0 {
-            return Err(CollectorError::InvalidSetting {
-                setting: "capacity",
-                expected: "at least 1",
-                found: 0,
-            });
-        }
-        let fallback = match self.backpressure {
-            Backpressure::Fallback => match self.fallback.take() {
-                Some(sink) => Some(Mutex::new(FallbackSink {
-                    out: BufWriter::with_capacity(self.buffer_bytes, sink),
-                    scratch: Vec::new(),
-                })),
-                None => return Err(CollectorError::MissingFallback),
-            },
-            Backpressure::Drop | Backpressure::Block => None,
-        };
-        let (sender, queue) = crossbeam_channel::bounded(self.capacity);
-        let shared = Arc::new(Shared::default());
-        let sink: Box<dyn Write + Send> = Box::new(sink);
-        let writer = Writer::<P> {
-            queue,
-            sink: BufWriter::with_capacity(self.buffer_bytes, sink),
-            format: self.format,
-            shared: Arc::clone(&shared),
-            line: Vec::new(),
-            index: 0,
-            written: 0,
-            low_water: self.capacity / 2,
-            path: PhantomData,
-        };
-        let handle = std::thread::Builder::new()
-            .name(self.thread_name.clone())
-            .spawn(move || writer.run())
-            .map_err(CollectorError::Spawn)?;
-        Ok(StreamCollector {
-            sender,
-            format: self.format,
-            backpressure: self.backpressure,
-            counters: Counters::default(),
-            shared,
-            fallback,
-            handle: Some(handle),
-            path: PhantomData,
-        })
-    }
-}
-
-/// Caller-side counters, apart from the writer's (`Shared`) so the two threads do not write
-/// the same cache line on every record.
-#[derive(Default)]
-#[repr(align(64))]
-struct Counters {
-    recorded: AtomicU64,
-    dropped: AtomicU64,
-    fallback: AtomicU64,
-}
-
-struct FallbackSink {
-    out: BufWriter<Box<dyn Write + Send>>,
-    /// Reused buffer for a JSON line.
-    scratch: Vec<u8>,
-}
-
-/// Writes decision traces as APRT records or JSON lines to any [`Write`], through a bounded
-/// queue drained by a background thread (see the [module docs](self)).
+/// Writes decision traces as APRT records or JSON lines to any [`Write`], in batches through
+/// a bounded queue drained by a background thread (see the [module docs](self)).
 ///
 /// ```
-/// use std::io::Read;
 /// use whyline_core::{AprtRecords, DecisionTrace, LinearPath, RecordOutcome, TraceCollector};
 /// use whyline_ledger::collector::{Backpressure, StreamCollectorBuilder, StreamFormat};
 ///
@@ -286,39 +167,22 @@ struct FallbackSink {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct StreamCollector<P> {
-    sender: Sender<Message>,
-    format: StreamFormat,
-    backpressure: Backpressure,
-    counters: Counters,
-    shared: Arc<Shared>,
-    fallback: Option<Mutex<FallbackSink>>,
-    handle: Option<JoinHandle<()>>,
-    path: PhantomData<fn(P)>,
+    pub(super) sender: Sender<Message>,
+    /// Emptied batches coming back from the writer.
+    pub(super) recycled: Receiver<Batch>,
+    pub(super) limits: BatchLimits,
+    pub(super) format: StreamFormat,
+    pub(super) backpressure: Backpressure,
+    /// Traces written to the fallback sink (the other counts live under the batch lock).
+    pub(super) fallback_count: AtomicU64,
+    pub(super) shared: Arc<Shared>,
+    pub(super) fallback: Option<Mutex<FallbackSink>>,
+    pub(super) handle: Option<JoinHandle<()>>,
+    pub(super) path: PhantomData<fn(P)>,
 }
 
 /// How often a waiting `flush` checks that the writer thread is still alive.
 const WRITER_LIVENESS_CHECK: Duration = Duration::from_millis(50);
-
-thread_local! {
-    /// Where the caller's thread encodes records; keeps its capacity between records.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` with an empty reusable buffer: the thread's scratch buffer, or a fresh one when
-/// it is in use (a path's encoder recording into a collector) or being torn down.
-#[inline]
-fn with_scratch<R>(mut f: impl FnMut(&mut Vec<u8>) -> R) -> R {
-    let reused = SCRATCH.try_with(|cell| {
-        cell.try_borrow_mut().ok().map(|mut buffer| {
-            buffer.clear();
-            f(&mut buffer)
-        })
-    });
-    match reused {
-        Ok(Some(result)) => result,
-        Ok(None) | Err(_) => f(&mut Vec::new()),
-    }
-}
 
 impl<P: DecisionPath> StreamCollector<P> {
     /// A builder; shorthand for [`StreamCollectorBuilder::new`].
@@ -338,19 +202,25 @@ impl<P: DecisionPath> StreamCollector<P> {
 
     /// Every counter of the stream.
     pub fn stream_stats(&self) -> StreamStats {
+        let (queued, dropped) = {
+            let pending = self.shared.pending.lock();
+            (pending.queued, pending.dropped)
+        };
+        let fallback = self.fallback_count.load(Ordering::Relaxed);
+        let status = &self.shared.status;
         StreamStats {
-            recorded: self.counters.recorded.load(Ordering::Relaxed),
-            dropped: self.counters.dropped.load(Ordering::Relaxed),
-            fallback: self.counters.fallback.load(Ordering::Relaxed),
-            written: self.shared.written.load(Ordering::Relaxed),
-            lost: self.shared.lost.load(Ordering::Relaxed),
-            write_errors: self.shared.write_errors.load(Ordering::Relaxed),
+            recorded: queued + fallback,
+            dropped,
+            fallback,
+            written: status.written.load(Ordering::Acquire),
+            lost: status.lost.load(Ordering::Relaxed),
+            write_errors: status.write_errors.load(Ordering::Relaxed),
         }
     }
 
-    /// Writes out the queue, flushes both sinks, joins the writer and returns the final
-    /// counters, or the first error not yet returned. Dropping the collector does the same
-    /// but can only log an error (through `tracing`).
+    /// Writes out the partial batch and the queue, flushes both sinks, joins the writer and
+    /// returns the final counters, or the first error not yet returned. Dropping the
+    /// collector does the same but can only log an error (through `tracing`).
     pub fn close(mut self) -> Result<StreamStats, CollectorError> {
         self.shutdown()?;
         Ok(self.stream_stats())
@@ -360,18 +230,36 @@ impl<P: DecisionPath> StreamCollector<P> {
         let Some(handle) = self.handle.take() else {
             return Ok(());
         };
-        // A blocking send: shutting down must not be dropped, whatever the policy.
-        let sent = self.sender.send(Message::Shutdown);
+        // Blocking sends: shutting down must not drop anything, whatever the policy.
+        let partial = std::mem::take(&mut self.shared.pending.lock().batch);
+        let sent = self.send_partial(partial).and_then(|()| {
+            self.sender
+                .send(Message::Shutdown)
+                .map_err(|_| CollectorError::WriterGone)
+        });
         let joined = handle.join();
         let fallback = self.flush_fallback();
         if joined.is_err() {
             return Err(CollectorError::WriterPanicked);
         }
-        if sent.is_err() {
-            return Err(CollectorError::WriterGone);
-        }
+        sent?;
         self.check_writer()?;
         fallback
+    }
+
+    /// Sends a partial batch (if it holds anything), waiting for room whatever the policy.
+    fn send_partial(&self, batch: Batch) -> Result<(), CollectorError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let records = batch.len() as u64;
+        self.sender.send(Message::Batch(batch)).map_err(|_| {
+            self.shared
+                .status
+                .lost
+                .fetch_add(records, Ordering::Relaxed);
+            CollectorError::WriterGone
+        })
     }
 
     /// Whether the writer thread has ended. Only `close` and `drop` end it normally, and
@@ -383,7 +271,7 @@ impl<P: DecisionPath> StreamCollector<P> {
     /// The writer's stored error, if it has failed.
     #[inline]
     fn check_writer(&self) -> Result<(), CollectorError> {
-        if self.shared.failed.load(Ordering::Acquire) {
+        if self.shared.status.failed.load(Ordering::Acquire) {
             Err(self.shared.take_error())
         } else {
             Ok(())
@@ -398,18 +286,17 @@ impl<P: DecisionPath> StreamCollector<P> {
             collector: "stream fallback",
         })?;
         fallback.out.flush().map_err(|source| {
-            self.shared.write_errors.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .status
+                .write_errors
+                .fetch_add(1, Ordering::Relaxed);
             CollectorError::FallbackFlush { source }
         })
     }
 
-    /// Writes `trace` to the fallback sink; `record` is its APRT encoding.
+    /// Writes `trace` to the fallback sink, in the caller's thread.
     #[cold]
-    fn write_fallback(
-        &self,
-        trace: &DecisionTrace<P>,
-        record: &[u8],
-    ) -> Result<RecordOutcome, CollectorError> {
+    fn write_fallback(&self, trace: &DecisionTrace<P>) -> Result<RecordOutcome, CollectorError> {
         let Some(fallback) = &self.fallback else {
             return Err(CollectorError::MissingFallback);
         };
@@ -417,117 +304,129 @@ impl<P: DecisionPath> StreamCollector<P> {
             collector: "stream fallback",
         })?;
         let FallbackSink { out, scratch } = &mut *fallback;
-        let written = match self.format {
-            StreamFormat::Aprt => out.write_all(record),
+        scratch.clear();
+        match self.format {
+            StreamFormat::Aprt => {
+                encode_aprt(trace, scratch);
+            }
             StreamFormat::JsonLines => {
-                scratch.clear();
                 encode_json(trace, scratch).map_err(|source| CollectorError::Encode {
                     record: trace.sequence,
                     source,
                 })?;
                 scratch.push(b'\n');
-                out.write_all(scratch)
             }
-        };
-        written.map_err(|source| {
-            self.shared.write_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        out.write_all(scratch).map_err(|source| {
+            self.shared
+                .status
+                .write_errors
+                .fetch_add(1, Ordering::Relaxed);
             CollectorError::Fallback {
                 sequence: trace.sequence,
                 source,
             }
         })?;
-        self.counters.fallback.fetch_add(1, Ordering::Relaxed);
-        self.counters.recorded.fetch_add(1, Ordering::Relaxed);
+        self.fallback_count.fetch_add(1, Ordering::Relaxed);
         Ok(RecordOutcome::Fallback)
     }
 
-    /// `Block` on a full queue: waits until the writer has drained the queue to half, then
-    /// sends. Waiting on the writer's signal rather than in a blocking `send` matters when
-    /// the writer is the bottleneck (JSON lines): a blocking `send` would park and be woken
-    /// once per record, a futex round trip each; this wakes once per half queue.
-    #[cold]
-    fn send_when_room(&self, mut message: Message) -> Result<(), CollectorError> {
-        loop {
-            self.wait_for_room();
-            match self.sender.try_send(message) {
-                Ok(()) => return Ok(()),
-                Err(TrySendError::Full(returned)) => message = returned,
-                Err(TrySendError::Disconnected(_)) => return Err(CollectorError::WriterGone),
-            }
-        }
+    /// An emptied batch from the writer, or a new one.
+    fn fresh_batch(&self) -> Batch {
+        self.recycled
+            .try_recv()
+            .unwrap_or_else(|_| Batch::with_capacity(self.limits))
     }
 
-    fn wait_for_room(&self) {
-        let shared = &self.shared;
-        // Registered before looking at the queue, and the writer looks at the queue before
-        // looking for waiters (both SeqCst), so one of the two sees the other. The timeout
-        // only bounds the wait should the writer die.
-        shared.room_waiters.fetch_add(1, Ordering::SeqCst);
-        let guard = shared
-            .room
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self.sender.is_full() && !self.writer_finished() {
-            let _ = shared
-                .room_signal
-                .wait_timeout(guard, WRITER_LIVENESS_CHECK);
+    /// The batch is full: sends it and puts an empty one in its place. Returns `false` when
+    /// the queue is full and the policy does not wait (the full batch stays in place).
+    #[cold]
+    #[inline(never)]
+    fn make_room(&self, pending: &mut Pending) -> Result<bool, CollectorError> {
+        let full = Message::Batch(std::mem::take(&mut pending.batch));
+        let refused = match self.backpressure {
+            // Waits for room, still holding the lock: other callers queue behind this one,
+            // and batches stay in record order.
+            Backpressure::Block => self.sender.send(full).err().map(|e| (e.into_inner(), true)),
+            Backpressure::Drop | Backpressure::Fallback => match self.sender.try_send(full) {
+                Ok(()) => None,
+                Err(TrySendError::Full(full)) => Some((full, false)),
+                Err(TrySendError::Disconnected(full)) => Some((full, true)),
+            },
+        };
+        let Some((message, disconnected)) = refused else {
+            pending.batch = self.fresh_batch();
+            return Ok(true);
+        };
+        if let Message::Batch(batch) = message {
+            pending.batch = batch;
         }
-        shared.room_waiters.fetch_sub(1, Ordering::SeqCst);
+        if disconnected {
+            return Err(CollectorError::WriterGone);
+        }
+        Ok(false)
     }
 
     #[inline]
-    fn record_encoded(
-        &self,
-        trace: &DecisionTrace<P>,
-        record: &[u8],
-    ) -> Result<RecordOutcome, CollectorError> {
-        let message = Message::record(record, trace.latency_ns);
-        match self.backpressure {
-            Backpressure::Block => match self.sender.try_send(message) {
-                Ok(()) => {}
-                Err(TrySendError::Full(message)) => self.send_when_room(message)?,
-                Err(TrySendError::Disconnected(_)) => return Err(CollectorError::WriterGone),
-            },
-            Backpressure::Drop => match self.sender.try_send(message) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => {
-                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+    fn record_batched(&self, trace: &DecisionTrace<P>) -> Result<RecordOutcome, CollectorError> {
+        let mut pending: MutexGuard<'_, Pending> = self.shared.pending.lock();
+        if pending.batch.is_full(self.limits) && !self.make_room(&mut pending)? {
+            match self.backpressure {
+                Backpressure::Drop => {
+                    pending.dropped += 1;
                     return Ok(RecordOutcome::Dropped);
                 }
-                Err(TrySendError::Disconnected(_)) => return Err(CollectorError::WriterGone),
-            },
-            Backpressure::Fallback => match self.sender.try_send(message) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => return self.write_fallback(trace, record),
-                Err(TrySendError::Disconnected(_)) => return Err(CollectorError::WriterGone),
-            },
+                Backpressure::Fallback | Backpressure::Block => {
+                    drop(pending);
+                    return self.write_fallback(trace);
+                }
+            }
         }
-        self.counters.recorded.fetch_add(1, Ordering::Relaxed);
+        if pending.batch.is_empty() && pending.writer_asleep {
+            self.wake_writer(&mut pending);
+        }
+        pending.batch.push(trace);
+        pending.queued += 1;
         Ok(RecordOutcome::Queued)
+    }
+
+    /// The writer sleeps until a message; this record starts a batch, so wake it to take
+    /// the batch after its idle period. A full queue needs no wake-up (the writer is busy
+    /// with it); a gone writer is found by the next send.
+    #[cold]
+    fn wake_writer(&self, pending: &mut Pending) {
+        pending.writer_asleep = false;
+        let _ = self.sender.try_send(Message::Wake);
     }
 }
 
 impl<P: DecisionPath> TraceCollector<P> for StreamCollector<P> {
-    /// Encodes the trace and queues it ([`RecordOutcome::Queued`]); when the queue is full,
-    /// the [`Backpressure`] policy decides. Fails if the writer has failed (returning its
-    /// error once, then [`CollectorError::WriterStopped`]) or is gone; nothing is queued then.
+    /// Encodes the trace into the current batch ([`RecordOutcome::Queued`]); when the batch
+    /// is full and the queue has no room for it, the [`Backpressure`] policy decides. Fails
+    /// if the writer has failed (returning its error once, then
+    /// [`CollectorError::WriterStopped`]) or is gone; nothing is queued then.
     #[inline]
     fn record(&self, trace: &DecisionTrace<P>) -> whyline_core::Result<RecordOutcome> {
         self.check_writer()?;
-        Ok(with_scratch(|buffer| {
-            encode_aprt(trace, buffer);
-            self.record_encoded(trace, buffer)
-        })?)
+        Ok(self.record_batched(trace)?)
     }
 
-    /// Returns once every record queued before the call is written and the sink flushed,
-    /// then flushes the fallback sink. Fails with the writer's error if it has failed.
+    /// Sends the partial batch and returns once every record recorded before the call (by
+    /// any thread) is written and the sink flushed, then flushes the fallback sink. Fails
+    /// with the writer's error if it has failed; the records it lost are counted by then.
     fn flush(&self) -> whyline_core::Result<()> {
-        self.check_writer()?;
         let (answer, healthy) = crossbeam_channel::bounded(1);
-        self.sender
-            .send(Message::Flush(answer))
-            .map_err(|_| CollectorError::WriterGone)?;
+        {
+            let mut pending = self.shared.pending.lock();
+            if !pending.batch.is_empty() {
+                let fresh = self.fresh_batch();
+                let partial = std::mem::replace(&mut pending.batch, fresh);
+                self.send_partial(partial)?;
+            }
+            self.sender
+                .send(Message::Flush(answer))
+                .map_err(|_| CollectorError::WriterGone)?;
+        }
         // The answer normally arrives as soon as the writer reaches the request. The timeout
         // only matters if the writer thread died (a panicking sink): the request then sits in
         // the queue forever, so the wait also watches the thread.
@@ -551,26 +450,34 @@ impl<P: DecisionPath> TraceCollector<P> for StreamCollector<P> {
     /// Records written so far: by the writer (into its buffer; all of them are in the sink
     /// after `flush`) and to the fallback sink.
     fn len(&self) -> u64 {
-        self.shared.written.load(Ordering::Relaxed) + self.counters.fallback.load(Ordering::Relaxed)
+        self.shared.status.written.load(Ordering::Acquire)
+            + self.fallback_count.load(Ordering::Relaxed)
     }
 
     fn stats(&self) -> CollectorStats {
+        let stats = self.stream_stats();
         CollectorStats {
-            recorded: self.counters.recorded.load(Ordering::Relaxed),
-            dropped: self.counters.dropped.load(Ordering::Relaxed),
-            fallback: self.counters.fallback.load(Ordering::Relaxed),
+            recorded: stats.recorded,
+            dropped: stats.dropped,
+            fallback: stats.fallback,
         }
     }
 }
 
 impl<P> Drop for StreamCollector<P> {
-    /// Writes out the queue, flushes, joins the writer; an error is logged with `tracing`
-    /// (use [`StreamCollector::close`] to get it).
+    /// Writes out the partial batch and the queue, flushes, joins the writer; an error is
+    /// logged with `tracing` (use [`StreamCollector::close`] to get it).
     fn drop(&mut self) {
         let Some(handle) = self.handle.take() else {
             return;
         };
-        let sent = self.sender.send(Message::Shutdown);
+        let partial = std::mem::take(&mut self.shared.pending.lock().batch);
+        let sent = if partial.is_empty() {
+            Ok(())
+        } else {
+            self.sender.send(Message::Batch(partial)).map_err(drop)
+        }
+        .and_then(|()| self.sender.send(Message::Shutdown).map_err(drop));
         let joined = handle.join();
         if let Some(fallback) = &self.fallback {
             match fallback.lock() {
@@ -586,9 +493,9 @@ impl<P> Drop for StreamCollector<P> {
             tracing::error!("stream collector dropped: the writer thread had panicked");
         } else if sent.is_err() {
             tracing::error!("stream collector dropped: the writer thread had ended");
-        } else if self.shared.failed.load(Ordering::Acquire) {
+        } else if self.shared.status.failed.load(Ordering::Acquire) {
             let error = self.shared.take_error();
-            tracing::error!(error = %error, lost = self.shared.lost.load(Ordering::Relaxed),
+            tracing::error!(error = %error, lost = self.shared.status.lost.load(Ordering::Relaxed),
                 "stream collector dropped after a write error");
         }
     }
@@ -599,8 +506,12 @@ impl<P> fmt::Debug for StreamCollector<P> {
         f.debug_struct("StreamCollector")
             .field("format", &self.format)
             .field("backpressure", &self.backpressure)
-            .field("queued", &self.sender.len())
-            .field("written", &self.shared.written.load(Ordering::Relaxed))
+            .field("batches_queued", &self.sender.len())
+            .field("limits", &self.limits)
+            .field(
+                "written",
+                &self.shared.status.written.load(Ordering::Relaxed),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -1,46 +1,43 @@
 //! The stream collector's background writer: the one thread that touches the sink.
 //!
-//! It drains the queue in order, writes each record through a buffer, answers flush
-//! requests once everything before them is written and the sink flushed, and flushes its
-//! buffer whenever it catches up with the queue, so records reach the sink promptly under
-//! light load and in large writes under heavy load. The first write or flush error stops it
-//! for good (a half-written sink is not retried blindly): the error is stored for the next
-//! caller of `record` or `flush`, and every record still queued is counted as lost.
+//! It drains the queue of batches in order and writes each record of a batch through a
+//! buffer (one write per record into the buffer, so errors name the record that failed and
+//! an unbuffered sink sees one write per record). When no batch has arrived for
+//! [`IDLE`], it takes the callers' partial batch itself (if no caller holds its lock) and
+//! flushes the sink, so a trickle of records reaches the sink within a few milliseconds
+//! without waiting for a batch to fill. When it finds the partial batch empty it sleeps
+//! without a timeout, marking itself asleep; the caller that starts the next batch wakes it
+//! ([`Message::Wake`]), so an idle stream costs no CPU.
+//!
+//! It answers flush requests once everything before them is written and the sink flushed.
+//! The first write or flush error stops it for good (a half-written sink is not retried
+//! blindly): the error is stored for the next caller of `record` or `flush`, and every
+//! record still queued is counted as lost. Should the thread panic (a sink's bug), a guard
+//! marks it gone so that callers get [`CollectorError::WriterGone`] rather than queueing
+//! into a batch nobody will take.
 
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use whyline_core::{DecisionPath, decode_aprt_prefix, encode_json};
 
+use super::batch::{Batch, PendingLock};
 use super::error::CollectorError;
 use super::stream::StreamFormat;
 
-/// Records up to this many APRT bytes travel inside the queue item itself, so the common
-/// case allocates nothing; larger records travel in a `Vec`.
-pub(super) const INLINE_BYTES: usize = 176;
+/// How long the writer waits for a batch before taking the callers' partial batch.
+pub(super) const IDLE: Duration = Duration::from_millis(2);
 
 /// One item of the writer's queue.
 pub(super) enum Message {
-    /// An APRT record small enough to travel inline.
-    Inline {
-        /// Bytes used in `bytes`.
-        len: u8,
-        /// The trace's latency at full precision (APRT keeps whole microseconds; the JSON
-        /// view carries nanoseconds).
-        latency_ns: u64,
-        /// The record, zero-padded.
-        bytes: [u8; INLINE_BYTES],
-    },
-    /// A larger APRT record.
-    Heap {
-        /// As for `Inline`.
-        latency_ns: u64,
-        /// The record.
-        bytes: Vec<u8>,
-    },
+    /// Records to write, in order.
+    Batch(Batch),
+    /// A caller started a batch while the writer slept: poll the partial batch again.
+    Wake,
     /// Write out everything before this message, flush the sink, then answer `true` if the
     /// writer is healthy.
     Flush(Sender<bool>),
@@ -48,115 +45,132 @@ pub(super) enum Message {
     Shutdown,
 }
 
-impl Message {
-    /// The queue item for an encoded APRT record.
-    #[inline]
-    pub(super) fn record(record: &[u8], latency_ns: u64) -> Message {
-        match u8::try_from(record.len()) {
-            Ok(len) if record.len() <= INLINE_BYTES => {
-                let mut bytes = [0u8; INLINE_BYTES];
-                bytes[..record.len()].copy_from_slice(record);
-                Message::Inline {
-                    len,
-                    latency_ns,
-                    bytes,
-                }
-            }
-            _ => Message::Heap {
-                latency_ns,
-                bytes: record.to_vec(),
-            },
-        }
-    }
+/// The writer's counters and error, on a cache line apart from the callers' lock.
+#[derive(Default)]
+#[repr(align(64))]
+pub(super) struct Status {
+    /// Set once the writer has failed or died; checked by every `record`.
+    pub(super) failed: AtomicBool,
+    /// Set (with `failed`) when the writer thread panicked.
+    pub(super) gone: AtomicBool,
+    /// The writer's error, waiting for the next `record` or `flush` to return it.
+    pub(super) error: Mutex<Option<CollectorError>>,
+    /// Records written into the sink's buffer by the writer.
+    pub(super) written: AtomicU64,
+    /// Records accepted but not written because the writer had failed.
+    pub(super) lost: AtomicU64,
+    /// Write, flush and fallback errors.
+    pub(super) write_errors: AtomicU64,
 }
 
 /// State shared by the collector and its writer.
 #[derive(Default)]
 pub(super) struct Shared {
-    /// Set once the writer has failed; checked by every `record`.
-    pub(super) failed: AtomicBool,
-    /// The writer's error, waiting for the next `record` or `flush` to return it.
-    pub(super) error: Mutex<Option<CollectorError>>,
-    /// Records written into the sink's buffer by the writer.
-    pub(super) written: AtomicU64,
-    /// Records accepted into the queue but not written because the writer had failed.
-    pub(super) lost: AtomicU64,
-    /// Write, flush and fallback errors.
-    pub(super) write_errors: AtomicU64,
-    /// Producers waiting for room under `Block` (see `StreamCollector::wait_for_room`).
-    pub(super) room_waiters: AtomicUsize,
-    /// Held while a producer decides to wait and while the writer signals room.
-    pub(super) room: Mutex<()>,
-    /// Signalled by the writer once the queue is down to its low-water mark.
-    pub(super) room_signal: Condvar,
+    /// The callers' partial batch and their counts.
+    pub(super) pending: PendingLock,
+    /// The writer's side.
+    pub(super) status: Status,
 }
 
 impl Shared {
     /// Records the writer's failure. The first error is kept; later ones are only counted.
     pub(super) fn fail(&self, error: CollectorError) {
-        self.write_errors.fetch_add(1, Ordering::Relaxed);
-        let mut slot = self.error.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() && !self.failed.load(Ordering::Relaxed) {
+        let status = &self.status;
+        status.write_errors.fetch_add(1, Ordering::Relaxed);
+        let mut slot = status.error.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() && !status.failed.load(Ordering::Relaxed) {
             *slot = Some(error);
         }
-        self.failed.store(true, Ordering::Release);
+        status.failed.store(true, Ordering::Release);
     }
 
-    /// The error to return to a caller once the writer has failed: the writer's own error
-    /// the first time, then [`CollectorError::WriterStopped`].
+    /// The error to return to a caller once the writer has failed: [`WriterGone`] if it
+    /// died, else the writer's own error the first time, then [`WriterStopped`].
+    ///
+    /// [`WriterGone`]: CollectorError::WriterGone
+    /// [`WriterStopped`]: CollectorError::WriterStopped
     pub(super) fn take_error(&self) -> CollectorError {
-        let stored = self
+        let status = &self.status;
+        if status.gone.load(Ordering::Acquire) {
+            return CollectorError::WriterGone;
+        }
+        let stored = status
             .error
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         stored.unwrap_or_else(|| CollectorError::WriterStopped {
-            lost: self.lost.load(Ordering::Relaxed),
+            lost: status.lost.load(Ordering::Relaxed),
         })
     }
+}
+
+/// Marks the writer gone if its thread unwinds.
+struct PanicGuard(Arc<Shared>);
+
+impl Drop for PanicGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.status.gone.store(true, Ordering::Release);
+            self.0.status.failed.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// What the writer found when it went for the partial batch.
+enum Partial {
+    /// The batch, now the writer's.
+    Taken(Batch),
+    /// Nothing pending: the writer may sleep until woken.
+    Empty,
+    /// A caller holds the lock or a batch is queued: look again later.
+    Busy,
 }
 
 /// The writer thread's state.
 pub(super) struct Writer<P> {
     pub(super) queue: Receiver<Message>,
+    /// Where emptied batches go back to the callers.
+    pub(super) recycle: Sender<Batch>,
     pub(super) sink: BufWriter<Box<dyn Write + Send>>,
     pub(super) format: StreamFormat,
-    pub(super) shared: std::sync::Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
+    /// An empty batch to put in place of the partial batch the writer takes.
+    pub(super) spare: Option<Batch>,
     /// Reused buffer for JSON lines.
     pub(super) line: Vec<u8>,
     /// Records taken from the queue so far (written or lost).
     pub(super) index: u64,
-    /// Records written (published to `shared.written`, which only this thread writes).
+    /// Records written (published to `status.written`, which only this thread writes).
     pub(super) written: u64,
-    /// Queue length at or below which waiting producers are woken.
-    pub(super) low_water: usize,
     pub(super) path: PhantomData<fn() -> P>,
 }
 
 impl<P: DecisionPath> Writer<P> {
     /// Runs until [`Message::Shutdown`] or until every sender is gone.
     pub(super) fn run(mut self) {
+        let _guard = PanicGuard(Arc::clone(&self.shared));
+        let mut polling = true;
         loop {
-            let message = match self.queue.try_recv() {
-                Ok(message) => message,
-                Err(TryRecvError::Empty) => {
-                    // Caught up: hand what is buffered to the sink, then wait.
-                    self.flush_sink();
-                    match self.queue.recv() {
-                        Ok(message) => message,
-                        Err(_) => break,
+            let message = if polling {
+                match self.queue.recv_timeout(IDLE) {
+                    Ok(message) => message,
+                    Err(RecvTimeoutError::Timeout) => {
+                        polling = self.on_idle();
+                        continue;
                     }
+                    Err(RecvTimeoutError::Disconnected) => break,
                 }
-                Err(TryRecvError::Disconnected) => break,
+            } else {
+                match self.queue.recv() {
+                    Ok(message) => message,
+                    Err(_) => break,
+                }
             };
-            self.signal_room();
+            polling = true;
             match message {
-                Message::Inline {
-                    len,
-                    latency_ns,
-                    bytes,
-                } => self.write_record(&bytes[..usize::from(len)], latency_ns),
-                Message::Heap { latency_ns, bytes } => self.write_record(&bytes, latency_ns),
+                Message::Batch(batch) => self.write_batch(batch),
+                Message::Wake => {}
                 Message::Flush(answer) => {
                     let healthy = self.flush_sink();
                     // The caller may have given up waiting; nothing to do then.
@@ -166,35 +180,46 @@ impl<P: DecisionPath> Writer<P> {
             }
         }
         self.flush_sink();
-        // Producers waiting for room find the queue disconnected once this thread returns.
-        self.room_waiters_wake();
         if self.failed() {
             // Drop the unwritten buffer instead of letting `BufWriter`'s drop retry it.
             let (_sink, _unwritten) = self.sink.into_parts();
         }
     }
 
-    /// Wakes producers blocked on a full queue once it has drained to the low-water mark, so
-    /// a producer sleeps through half a queue of records instead of waking for every one.
-    #[inline]
-    fn signal_room(&self) {
-        if self.shared.room_waiters.load(Ordering::SeqCst) > 0 && self.queue.len() <= self.low_water
-        {
-            self.room_waiters_wake();
-        }
+    /// No batch for [`IDLE`]: takes and writes the partial batch, flushes the sink. Returns
+    /// whether to keep polling (`false`: nothing pending, sleep until a message).
+    fn on_idle(&mut self) -> bool {
+        let keep_polling = match self.take_partial() {
+            Partial::Taken(batch) => {
+                self.write_batch(batch);
+                true
+            }
+            Partial::Busy => true,
+            Partial::Empty => false,
+        };
+        self.flush_sink();
+        keep_polling
     }
 
-    fn room_waiters_wake(&self) {
-        let _guard = self
-            .shared
-            .room
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.shared.room_signal.notify_all();
+    fn take_partial(&mut self) -> Partial {
+        let Some(mut pending) = self.shared.pending.try_lock() else {
+            return Partial::Busy;
+        };
+        // Callers send batches under the lock, so while it is held nothing can be queued
+        // behind what is there: a queued batch is older than the partial one.
+        if !self.queue.is_empty() {
+            return Partial::Busy;
+        }
+        if pending.batch.is_empty() {
+            pending.writer_asleep = true;
+            return Partial::Empty;
+        }
+        let spare = self.spare.take().unwrap_or_default();
+        Partial::Taken(std::mem::replace(&mut pending.batch, spare))
     }
 
     fn failed(&self) -> bool {
-        self.shared.failed.load(Ordering::Acquire)
+        self.shared.status.failed.load(Ordering::Acquire)
     }
 
     /// Flushes the buffer and the sink; `false` if the writer has failed.
@@ -206,7 +231,7 @@ impl<P: DecisionPath> Writer<P> {
             Ok(()) => true,
             Err(source) => {
                 self.shared.fail(CollectorError::Flush {
-                    written: self.shared.written.load(Ordering::Relaxed),
+                    written: self.written,
                     source,
                 });
                 false
@@ -214,12 +239,43 @@ impl<P: DecisionPath> Writer<P> {
         }
     }
 
-    fn write_record(&mut self, record: &[u8], latency_ns: u64) {
+    /// Writes every record of `batch`, then hands the emptied batch back for reuse.
+    fn write_batch(&mut self, mut batch: Batch) {
+        let mut records = batch.iter();
+        for (record, latency_ns) in records.by_ref() {
+            if !self.write_record(record, latency_ns) {
+                break;
+            }
+        }
+        let unwritten = records.count() as u64;
+        if unwritten > 0 {
+            self.index += unwritten;
+            self.shared
+                .status
+                .lost
+                .fetch_add(unwritten, Ordering::Relaxed);
+        }
+        self.shared
+            .status
+            .written
+            .store(self.written, Ordering::Release);
+        batch.clear();
+        if self.spare.is_none() {
+            self.spare = Some(batch);
+        } else {
+            // Full: the callers have enough spare batches; let this one go.
+            let _ = self.recycle.try_send(batch);
+        }
+    }
+
+    /// Writes one record; `false` once the writer has failed (this record is then counted
+    /// as lost).
+    fn write_record(&mut self, record: &[u8], latency_ns: u64) -> bool {
         let index = self.index;
         self.index += 1;
         if self.failed() {
-            self.shared.lost.fetch_add(1, Ordering::Relaxed);
-            return;
+            self.shared.status.lost.fetch_add(1, Ordering::Relaxed);
+            return false;
         }
         let result = match self.format {
             StreamFormat::Aprt => {
@@ -236,11 +292,12 @@ impl<P: DecisionPath> Writer<P> {
         match result {
             Ok(()) => {
                 self.written += 1;
-                self.shared.written.store(self.written, Ordering::Relaxed);
+                true
             }
             Err(error) => {
-                self.shared.lost.fetch_add(1, Ordering::Relaxed);
+                self.shared.status.lost.fetch_add(1, Ordering::Relaxed);
                 self.shared.fail(error);
+                false
             }
         }
     }

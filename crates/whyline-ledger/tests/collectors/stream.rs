@@ -361,3 +361,160 @@ fn builder_rejects_a_fallback_policy_without_a_sink_and_a_zero_capacity() {
         "{zero:?}"
     );
 }
+
+#[test]
+fn a_trickle_of_records_reaches_the_sink_without_flush() {
+    // A default stream batches hundreds of records; one record alone must not wait for the
+    // batch to fill: the idle writer takes the partial batch. The bound is generous (the
+    // writer looks every few milliseconds); only a record that never arrives fails.
+    let output = SharedBuffer::default();
+    let stream = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .build::<LinearPath>(output.clone())
+        .unwrap();
+    let arrives = |expected: &[u64]| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let written = aprt_sequences(&output.bytes());
+            if written == expected {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "after 10 s without flush the sink holds {written:?}, expected {expected:?}"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    stream.record(&linear_trace(0)).unwrap();
+    arrives(&[0]);
+    // Long enough for the writer to find nothing pending and sleep: the next record must
+    // wake it.
+    std::thread::sleep(Duration::from_millis(50));
+    stream.record(&linear_trace(1)).unwrap();
+    arrives(&[0, 1]);
+    assert_eq!(stream.len(), 2);
+    assert_eq!(stream.close().unwrap().written, 2);
+}
+
+#[test]
+fn records_of_each_thread_stay_in_order_across_batches() {
+    let output = SharedBuffer::default();
+    let stream = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .capacity(256)
+        .batch_records(16)
+        .backpressure(Backpressure::Block)
+        .build::<LinearPath>(output.clone())
+        .unwrap();
+    const THREADS: u64 = 4;
+    const EACH: u64 = 5_000;
+    std::thread::scope(|scope| {
+        for thread in 0..THREADS {
+            let stream = &stream;
+            scope.spawn(move || {
+                for i in 0..EACH {
+                    stream.record(&linear_trace(thread * EACH + i)).unwrap();
+                }
+            });
+        }
+    });
+    stream.flush().unwrap();
+    let written = aprt_sequences(&output.bytes());
+    for thread in 0..THREADS {
+        let own: Vec<u64> = written
+            .iter()
+            .copied()
+            .filter(|s| s / EACH == thread)
+            .collect();
+        let expected: Vec<u64> = (thread * EACH..(thread + 1) * EACH).collect();
+        assert!(
+            own == expected,
+            "thread {thread}: {}",
+            first_difference(&expected, &own)
+        );
+    }
+    assert_eq!(stream.len(), THREADS * EACH);
+}
+
+#[test]
+fn drop_and_fallback_decide_per_record_when_batches_are_full() {
+    for policy in [Backpressure::Drop, Backpressure::Fallback] {
+        let (writer, output) = slow_sink(20);
+        let overflow = SharedBuffer::default();
+        let mut builder = StreamCollectorBuilder::new(StreamFormat::Aprt);
+        builder.capacity(32).batch_records(8).buffer_bytes(0);
+        match policy {
+            Backpressure::Fallback => builder.fallback(overflow.clone()),
+            _ => builder.backpressure(policy),
+        };
+        let stream = builder.build::<LinearPath>(writer).unwrap();
+        let (queued, dropped, fallback) = offer(&stream, 2_000);
+        assert!(
+            !dropped.is_empty() || !fallback.is_empty(),
+            "{policy:?}: 32 records in front of a slow sink must overflow"
+        );
+        stream.flush().unwrap();
+        let written = aprt_sequences(&output.bytes());
+        assert!(
+            written == queued,
+            "{policy:?}: {}",
+            first_difference(&queued, &written)
+        );
+        let diverted = aprt_sequences(&overflow.bytes());
+        assert!(
+            diverted == fallback,
+            "{policy:?}: {}",
+            first_difference(&fallback, &diverted)
+        );
+        let stats = stream.stream_stats();
+        assert_eq!(stats.dropped, dropped.len() as u64, "{policy:?}");
+        assert_eq!(stats.fallback, fallback.len() as u64, "{policy:?}");
+        assert_eq!(stats.recorded + stats.dropped, 2_000, "{policy:?}");
+        assert_eq!(stats.written, queued.len() as u64, "{policy:?}");
+        assert_eq!(stats.lost, 0, "{policy:?}");
+    }
+}
+
+#[test]
+fn a_write_error_counts_every_batched_record_after_it_as_lost() {
+    // Batches of 8: the error hits in the middle of a batch; the rest of that batch, the
+    // queued batches and the partial batch pushed by `flush` are all counted.
+    let output = SharedBuffer::default();
+    let stream = StreamCollectorBuilder::new(StreamFormat::JsonLines)
+        .batch_records(8)
+        .buffer_bytes(0)
+        .build::<LinearPath>(FailingWriter {
+            inner: output.clone(),
+            good_writes: 5,
+        })
+        .unwrap();
+    let mut accepted = 0u64;
+    for sequence in 0..100 {
+        if stream.record(&linear_trace(sequence)).is_ok() {
+            accepted += 1;
+        }
+    }
+    let _ = stream.flush();
+    let stats = stream.stream_stats();
+    assert_eq!(stats.written, 5);
+    assert_eq!(stats.recorded, accepted);
+    assert_eq!(stats.lost, accepted - 5);
+    assert_eq!(json_traces(&output.bytes()).len(), 5);
+}
+
+#[test]
+fn builder_rejects_a_zero_batch() {
+    let zero = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .batch_records(0)
+        .build::<LinearPath>(io::sink())
+        .unwrap_err();
+    assert!(
+        matches!(
+            zero,
+            CollectorError::InvalidSetting {
+                setting: "batch_records",
+                ..
+            }
+        ),
+        "{zero:?}"
+    );
+}

@@ -22,6 +22,23 @@ Each NAME.shap.json holds:
     expected_value  [output] shap's base value
     background      rows of the background set (interventional, linear, kernel)
     library         versions of shap and the model's library
+
+Each NAME.lime.json (--only lime writes just these) holds, for LimeTabularExplainer with its
+defaults over `background` and each explained row:
+
+    model, output, rows, background, library   as above (output: probability | value)
+    label           the explained output (class index; 0 for regressors)
+    kernel_width    lime's default 0.75 sqrt(M)
+    edges           [feature] the quartile edges lime's QuartileDiscretizer computed
+    neighbourhoods  [row] {binary: rows as "0101..." strings (lime's scaled_data, first row
+                    the instance), targets: predict_fn on lime's inverse rows, distances:
+                    lime's euclidean distances, weights/intercept/score/local_pred:
+                    LimeBase.explain_instance_with_data(scaled_data, targets, distances,
+                    label, num_features=M, feature_selection="auto")}
+    explain_instance  [row] weights of explain_instance(row, predict_fn, labels=[label],
+                    num_features=M, num_samples=5000) for random_state 0..4 (a statistical
+                    reference: numpy's sampler cannot be reproduced)
+    normal          scipy.stats.norm cdf and ppf on grids (the Rust sampler's functions)
 """
 import argparse
 import json
@@ -194,15 +211,92 @@ def interventional_fixtures(out, fitted, n_rows=4, n_background=10):
         })
 
 
+def lime_fixtures(out, fitted, n_background=80, n_rows=1, n_samples=500):
+    """LIME neighbourhoods built by lime itself, and lime's surrogate on them."""
+    import lime
+    import lime.lime_tabular
+    import scipy
+    from scipy.stats import norm
+    from sklearn.metrics import pairwise_distances
+
+    versions = {"name": "scikit-learn", "version": sklearn.__version__, "lime": lime.__version__ if hasattr(lime, "__version__") else "0.2.0.1",
+                "numpy": np.__version__, "scipy": scipy.__version__}
+    for name, output in [("sk_logreg_breast_cancer", "probability"), ("sk_rf_reg_diabetes", "value"),
+                         ("sk_tree_clf_iris", "probability")]:
+        model, X_tr, X_te = fitted[name]
+        # The Rust side holds rows as float32: give lime exactly those values.
+        background = X_tr[:n_background].astype(np.float32).astype(np.float64)
+        X = X_te[:n_rows].astype(np.float32).astype(np.float64)
+        classifier = output == "probability"
+        predict_fn = model.predict_proba if classifier else model.predict
+        M = X.shape[1]
+        neighbourhoods, instance_weights, labels = [], [], []
+        for row in X:
+            label = int(model.predict(row[None, :])[0]) if classifier else 0
+            labels.append(label)
+            explainer = lime.lime_tabular.LimeTabularExplainer(
+                background, mode="classification" if classifier else "regression", random_state=0)
+            data, inverse = explainer._LimeTabularExplainer__data_inverse(row, n_samples)
+            scaled = (data - explainer.scaler.mean_) / explainer.scaler.scale_
+            distances = pairwise_distances(scaled, scaled[0].reshape(1, -1), metric="euclidean").ravel()
+            targets = predict_fn(inverse)
+            if not classifier:
+                targets = targets[:, None]
+            intercept, exp, score, local_pred = explainer.base.explain_instance_with_data(
+                scaled, targets, distances, label, M, feature_selection="auto")
+            weights = [0.0] * M
+            for j, w in exp:
+                weights[int(j)] = float(w)
+            assert len(exp) == M, "lime selected fewer features than M"
+            assert set(np.unique(scaled)) <= {0.0, 1.0}
+            neighbourhoods.append({
+                "binary": ["".join("1" if v else "0" for v in r) for r in scaled],
+                "targets": targets[:, label].astype(np.float64).tolist(),
+                "distances": distances.astype(np.float64).tolist(),
+                "weights": weights, "intercept": float(intercept), "score": float(score),
+                "local_pred": float(np.ravel(local_pred)[0]),
+            })
+            runs = []
+            for seed in range(5):
+                explainer = lime.lime_tabular.LimeTabularExplainer(
+                    background, mode="classification" if classifier else "regression", random_state=seed)
+                e = explainer.explain_instance(row, predict_fn, labels=[label], num_features=M, num_samples=5000)
+                w = [0.0] * M
+                for j, v in e.local_exp[label if classifier else 1]:
+                    w[int(j)] = float(v)
+                runs.append(w)
+            instance_weights.append(runs)
+        edges = [np.asarray(explainer.discretizer.lambdas[j].__defaults__[0], dtype=np.float64).tolist() for j in range(M)]
+        with open(os.path.join(out, f"{name}.lime.json"), "w", encoding="utf-8") as h:
+            json.dump({
+                "model": f"{name}.whyline.json", "method": "lime", "output": output,
+                "rows": rows_json(X), "labels": labels, "background": rows_json(background),
+                "kernel_width": float(np.sqrt(M) * 0.75), "edges": edges,
+                "neighbourhoods": neighbourhoods, "explain_instance": instance_weights,
+                "library": versions,
+            }, h, allow_nan=False, separators=(",", ":"))
+            h.write("\n")
+    xs = np.linspace(-12.0, 12.0, 97)
+    ps = np.concatenate([np.logspace(-15, -1, 29), np.linspace(0.1, 0.9, 17), 1 - np.logspace(-1, -12, 23)])
+    with open(os.path.join(out, "normal.lime.json"), "w", encoding="utf-8") as h:
+        json.dump({"x": xs.tolist(), "cdf": norm.cdf(xs).tolist(), "p": ps.tolist(), "ppf": norm.ppf(ps).tolist(),
+                   "library": {"scipy": scipy.__version__}}, h, allow_nan=False, separators=(",", ":"))
+        h.write("\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_out = os.path.join(here, "..", "crates", "whyline-explain", "tests", "fixtures")
     parser.add_argument("--out", default=default_out)
     parser.add_argument("--rows", type=int, default=8)
     parser.add_argument("--background", type=int, default=20)
+    parser.add_argument("--only", choices=["lime"], help="write only these fixtures")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     fitted = refit_sklearn()
+    lime_fixtures(args.out, fitted)
+    if args.only == "lime":
+        return
     tree_fixtures(args.out, args.rows, fitted)
     linear_fixtures(args.out, args.rows, fitted, args.background)
     kernel_fixtures(args.out, 3, fitted, 5)

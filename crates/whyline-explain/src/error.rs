@@ -37,6 +37,14 @@ pub enum ExplainError {
     /// The background set has no rows, and the model has no training means to use instead.
     #[error("background set is empty and the model carries no training means")]
     EmptyBackground,
+    /// The method needs a background (training) set and none was given.
+    #[error("method {method} needs a background set: {why}")]
+    BackgroundRequired {
+        /// The method asked for.
+        method: &'static str,
+        /// What it takes from the background.
+        why: &'static str,
+    },
     /// The explained row has the wrong number of features.
     #[error("input row: {found} features, the model takes {expected}")]
     InputWidth {

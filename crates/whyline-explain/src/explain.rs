@@ -8,6 +8,7 @@ use crate::background::Background;
 use crate::error::{ExplainError, Result};
 use crate::gradients::integrated_gradients;
 use crate::kernel_shap::kernel_shap;
+use crate::lime::lime;
 use crate::linear_shap::LinearShap;
 use crate::settings::MethodSettings;
 use crate::tree_shap::TreeShap;
@@ -16,7 +17,8 @@ use crate::tree_shap::TreeShap;
 ///
 /// `background` is the reference set of the methods that take expectations: LinearSHAP
 /// falls back to the model's training means without one; KernelSHAP needs one (or the
-/// training means, as a single row, when the model file carries them).
+/// training means, as a single row, when the model file carries them); LIME needs one
+/// (the training data or a sample of it) for its discretiser.
 pub fn explain(
     model: &Model,
     row: &[f32],
@@ -39,6 +41,13 @@ pub fn explain(
                 ..s.clone()
             },
         ),
+        MethodSettings::Lime(s) => {
+            let background = background.ok_or(ExplainError::BackgroundRequired {
+                method: "lime",
+                why: "its quartile discretiser and sampling statistics come from the training data",
+            })?;
+            lime(model, row, background, s)
+        }
         MethodSettings::KernelShap(s) => match background {
             Some(background) => kernel_shap(model, row, background, s),
             None => {

@@ -12,6 +12,9 @@
 //!   seeded, unbiased sampled estimate with a standard error per feature.
 //! - [`integrated_gradients`]: integrated gradients (Gauss–Legendre or Riemann) with the
 //!   convergence delta, and saliency, for MLPs and linear models.
+//! - [`lime()`] / [`Lime`]: LIME for tabular data with the `lime` package's defaults
+//!   (quartile discretisation, 5,000 samples, kernel width `0.75 √M`, ridge surrogate),
+//!   seeded; [`fit_surrogate`] is its weighted ridge step on a given neighbourhood.
 //! - [`counterfactual()`]: the minimal change that flips a decision (exact for binary
 //!   logistic models and decision trees), with immutable features, bounds and L1, L2 or
 //!   MAD-weighted L1 costs, verified against the model and rendered as text.
@@ -59,6 +62,7 @@ mod error;
 mod explain;
 mod gradients;
 mod kernel_shap;
+mod lime;
 mod linear_shap;
 mod model_output;
 mod quadrature;
@@ -74,8 +78,13 @@ pub use error::{ExplainError, Impossible, Result};
 pub use explain::{explain, training_means};
 pub use gradients::{Integration, integrated_gradients};
 pub use kernel_shap::kernel_shap;
+pub use lime::{
+    Lime, QuartileDiscretizer, RIDGE_ALPHA, Surrogate, default_kernel_width, fit_surrogate, kernel,
+    lime,
+};
 pub use linear_shap::LinearShap;
 pub use settings::{
-    GradientSettings, KernelShapSettings, LinearShapSettings, MethodSettings, TreeShapSettings,
+    GradientSettings, KernelShapSettings, LimeSettings, LinearShapSettings, MethodSettings,
+    TreeShapSettings,
 };
 pub use tree_shap::{CoverSource, TreeShap, TreeShapAlgorithm, TreeShapScratch};

@@ -22,10 +22,12 @@ pub enum MethodSettings {
     IntegratedGradients(GradientSettings),
     /// The input gradient (MLPs, linear models).
     Saliency(GradientSettings),
+    /// LIME (tabular): a kernel-weighted ridge surrogate on a seeded neighbourhood.
+    Lime(LimeSettings),
 }
 
 impl MethodSettings {
-    /// The method's CLI name (`tree-shap`, `linear-shap`, `kernel-shap`).
+    /// The method's CLI name (`tree-shap`, `linear-shap`, `kernel-shap`, `lime`, …).
     pub fn method_name(&self) -> &'static str {
         match self {
             MethodSettings::TreeShap(_) => "tree-shap",
@@ -33,6 +35,7 @@ impl MethodSettings {
             MethodSettings::KernelShap(_) => "kernel-shap",
             MethodSettings::IntegratedGradients(_) => "integrated-gradients",
             MethodSettings::Saliency(_) => "saliency",
+            MethodSettings::Lime(_) => "lime",
         }
     }
 
@@ -40,6 +43,7 @@ impl MethodSettings {
     pub fn seed(&self) -> Option<u64> {
         match self {
             MethodSettings::KernelShap(s) => Some(s.seed),
+            MethodSettings::Lime(s) => Some(s.seed),
             MethodSettings::TreeShap(_)
             | MethodSettings::LinearShap(_)
             | MethodSettings::IntegratedGradients(_)
@@ -94,6 +98,41 @@ impl Default for KernelShapSettings {
             space: None,
             max_exact_features: 16,
             samples: 2048,
+            seed: 0,
+        }
+    }
+}
+
+/// Settings of [`MethodSettings::Lime`]; the defaults are those of lime 0.2.0.1's
+/// `LimeTabularExplainer` and `explain_instance` (5,000 samples, kernel width `0.75 √M`,
+/// quartile discretisation), with every feature in the surrogate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimeSettings {
+    /// Output to explain; `None` explains the predicted class (classifiers) or output 0.
+    pub output: Option<usize>,
+    /// The space explained; `None`: probabilities for classifiers (lime's
+    /// `predict_proba`), values for regressors.
+    pub space: Option<OutputSpace>,
+    /// Rows of the neighbourhood, the explained row included (lime's `num_samples`).
+    pub samples: usize,
+    /// Width of the exponential kernel; `None` is `0.75 √M`.
+    pub kernel_width: Option<f64>,
+    /// Quartile-discretise the features (lime's `discretize_continuous`); otherwise sample
+    /// each feature from a normal with the background's mean and standard deviation.
+    pub discretize: bool,
+    /// Seed of the sampler.
+    pub seed: u64,
+}
+
+impl Default for LimeSettings {
+    fn default() -> Self {
+        LimeSettings {
+            output: None,
+            space: None,
+            samples: 5000,
+            kernel_width: None,
+            discretize: true,
             seed: 0,
         }
     }

@@ -7,5 +7,6 @@ mod counterfactual;
 mod errors;
 mod gradients;
 mod kernel_shap;
+mod lime;
 mod linear_shap;
 mod tree_shap;

@@ -1,0 +1,50 @@
+//! LIME per row with lime's defaults (5,000 samples, kernel width 0.75 √M, quartile
+//! discretisation over 100 background rows) on the logistic regression of
+//! `bench_logreg.whyline.json` (make_classification 10000 × 20, random_state=0),
+//! probability of class 1; the explainer built once (as `LimeTabularExplainer` is) and,
+//! separately, built per row through `explain`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod common;
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use whyline_explain::{Background, Lime, LimeSettings, MethodSettings, OutputSpace, explain};
+
+fn bench(c: &mut Criterion) {
+    let (Some(model), Some(rows), Some(background)) = (
+        common::load("bench_logreg.whyline.json"),
+        common::rows("classification_rows"),
+        common::rows("classification_background"),
+    ) else {
+        eprintln!("skipping: bench models missing");
+        return;
+    };
+    let background = Background::from_rows(&background, 20).unwrap();
+    let settings = LimeSettings {
+        output: Some(1),
+        space: Some(OutputSpace::Probability),
+        ..LimeSettings::default()
+    };
+    let explainer = Lime::new(&model, &background, &settings).unwrap();
+    let mut i = 0usize;
+    c.bench_function("lime/logistic_bg100_5000", |b| {
+        b.iter(|| {
+            let row = &rows[i % rows.len()];
+            i += 1;
+            black_box(explainer.explain(black_box(row)).unwrap())
+        })
+    });
+    let method = MethodSettings::Lime(settings);
+    c.bench_function("lime/logistic_bg100_5000_with_discretiser", |b| {
+        b.iter(|| {
+            let row = &rows[i % rows.len()];
+            i += 1;
+            black_box(explain(&model, black_box(row), &method, Some(&background)).unwrap())
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,8 +1,8 @@
 //! LIME per row with lime's defaults (5,000 samples, kernel width 0.75 √M, quartile
-//! discretisation over 100 background rows) on the logistic regression of
-//! `bench_logreg.whyline.json` (make_classification 10000 × 20, random_state=0),
-//! probability of class 1; the explainer built once (as `LimeTabularExplainer` is) and,
-//! separately, built per row through `explain`.
+//! discretisation over the first 1,000 training rows, as `python/bench_vs_shap.py` gives
+//! lime) on the logistic regression of `bench_logreg.whyline.json` (make_classification
+//! 10000 × 20, random_state=0), probability of class 1; the explainer built once (as
+//! `LimeTabularExplainer` is) and, separately, built per row through `explain`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
@@ -16,7 +16,7 @@ fn bench(c: &mut Criterion) {
     let (Some(model), Some(rows), Some(background)) = (
         common::load("bench_logreg.whyline.json"),
         common::rows("classification_rows"),
-        common::rows("classification_background"),
+        common::rows("classification_train"),
     ) else {
         eprintln!("skipping: bench models missing");
         return;
@@ -29,7 +29,7 @@ fn bench(c: &mut Criterion) {
     };
     let explainer = Lime::new(&model, &background, &settings).unwrap();
     let mut i = 0usize;
-    c.bench_function("lime/logistic_bg100_5000", |b| {
+    c.bench_function("lime/logistic_defaults", |b| {
         b.iter(|| {
             let row = &rows[i % rows.len()];
             i += 1;
@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let method = MethodSettings::Lime(settings);
-    c.bench_function("lime/logistic_bg100_5000_with_discretiser", |b| {
+    c.bench_function("lime/logistic_defaults_built_per_row", |b| {
         b.iter(|| {
             let row = &rows[i % rows.len()];
             i += 1;

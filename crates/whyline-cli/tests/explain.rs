@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -138,4 +138,419 @@ fn explain_names_an_unreadable_model_file() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("/nonexistent/model.json"));
+}
+
+// ---- --method: attributions and counterfactuals of whyline-explain ----
+
+fn explain_fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../whyline-explain/tests/fixtures")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Rows as JSON lines `{"features": [...]}` (f32 values, as the CLI reads them).
+fn json_lines(rows: &Value) -> String {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let cells: Vec<Value> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().map_or(Value::Null, |x| json!(x as f32)))
+                .collect();
+            format!("{}\n", json!({ "features": cells }))
+        })
+        .collect()
+}
+
+fn f32_rows(rows: &Value) -> Vec<Vec<f32>> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().map_or(f32::NAN, |x| x as f32))
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs `whyline explain --format json` with extra arguments; the parsed lines.
+fn explain_json(model: &str, rows: &str, background: Option<&str>, extra: &[&str]) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("rows.jsonl");
+    std::fs::write(&input, rows).unwrap();
+    let mut command = whyline();
+    command
+        .args(["explain", "--format", "json", "--model"])
+        .arg(fixture(model))
+        .arg("--input")
+        .arg(&input)
+        .args(extra);
+    if let Some(background) = background {
+        let path = dir.path().join("background.jsonl");
+        std::fs::write(&path, background).unwrap();
+        command.arg("--background").arg(path);
+    }
+    let output = command.assert().success().get_output().stdout.clone();
+    String::from_utf8(output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn floats(value: &Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+fn assert_close(ours: &[f64], theirs: &[f64], tolerance: f64, what: &str) {
+    assert_eq!(ours.len(), theirs.len(), "{what}");
+    for (j, (x, y)) in ours.iter().zip(theirs).enumerate() {
+        assert!(
+            (x - y).abs() <= tolerance * y.abs().max(1.0),
+            "{what} feature {j}: whyline explain {x}, reference {y}"
+        );
+    }
+}
+
+#[test]
+fn method_tree_shap_prints_shap_tree_explainer_values() {
+    let oracle = explain_fixture("sk_tree_clf_iris.shap.json");
+    let lines = explain_json(
+        "sk_tree_clf_iris.whyline.json",
+        &json_lines(&oracle["rows"]),
+        None,
+        &["--method", "tree-shap"],
+    );
+    assert_eq!(lines.len(), oracle["rows"].as_array().unwrap().len());
+    for (r, line) in lines.iter().enumerate() {
+        assert_eq!(line["type"], "attribution");
+        assert_eq!(line["method"], "tree-shap");
+        assert_eq!(line["row"], r);
+        assert!(line["seed"].is_null());
+        assert!(line["residual"].as_f64().unwrap() < 1e-12);
+        let k = line["output"]["index"].as_u64().unwrap() as usize;
+        let shap = floats(&oracle["values"][r][k]);
+        assert_close(&floats(&line["values"]), &shap, 1e-9, &format!("row {r}"));
+        assert!(
+            (line["base_value"].as_f64().unwrap() - oracle["expected_value"][k].as_f64().unwrap())
+                .abs()
+                < 1e-9
+        );
+    }
+}
+
+#[test]
+fn method_tree_shap_with_a_background_is_interventional() {
+    let oracle = explain_fixture("sk_tree_clf_iris.interventional.shap.json");
+    let lines = explain_json(
+        "sk_tree_clf_iris.whyline.json",
+        &json_lines(&oracle["rows"]),
+        Some(&json_lines(&oracle["background"])),
+        &["--method", "tree-shap"],
+    );
+    // shap's interventional explainer keeps its leaf values in float32: 1e-6, as in
+    // whyline-explain's own test.
+    for (r, line) in lines.iter().enumerate() {
+        assert_eq!(line["settings"]["interventional"], true);
+        let k = line["output"]["index"].as_u64().unwrap() as usize;
+        assert_close(
+            &floats(&line["values"]),
+            &floats(&oracle["values"][r][k]),
+            1e-6,
+            &format!("row {r}"),
+        );
+    }
+}
+
+#[test]
+fn method_linear_shap_prints_shap_linear_explainer_values() {
+    let oracle = explain_fixture("sk_logreg_breast_cancer.linear.shap.json");
+    let lines = explain_json(
+        "sk_logreg_breast_cancer.whyline.json",
+        &json_lines(&oracle["rows"]),
+        Some(&json_lines(&oracle["background"])),
+        &["--method", "linear-shap", "--output", "0"],
+    );
+    for (r, line) in lines.iter().enumerate() {
+        assert_eq!(line["output"]["space"], "margin");
+        assert_close(
+            &floats(&line["values"]),
+            &floats(&oracle["values"][r][0]),
+            1e-12,
+            &format!("row {r}"),
+        );
+    }
+}
+
+#[test]
+fn method_kernel_shap_prints_the_exact_shapley_values_of_shap_kernel_explainer() {
+    let oracle = explain_fixture("sk_knn_clf_iris.kernel.shap.json");
+    let lines = explain_json(
+        "sk_knn_clf_iris.whyline.json",
+        &json_lines(&oracle["rows"]),
+        Some(&json_lines(&oracle["background"])),
+        &["--method", "kernel-shap"],
+    );
+    assert_eq!(lines.len(), 3);
+    for (r, line) in lines.iter().enumerate() {
+        assert_eq!(line["seed"], 0);
+        let k = line["output"]["index"].as_u64().unwrap() as usize;
+        assert_close(
+            &floats(&line["values"]),
+            &floats(&oracle["values"][r][k]),
+            1e-9,
+            &format!("row {r}"),
+        );
+    }
+}
+
+#[test]
+fn method_lime_equals_the_library_and_is_reproducible_per_seed() {
+    let oracle = explain_fixture("sk_logreg_breast_cancer.lime.json");
+    let rows = json_lines(&oracle["rows"]);
+    let background = json_lines(&oracle["background"]);
+    let args = ["--method", "lime", "--seed", "11", "--samples", "2000"];
+    let lines = explain_json(
+        "sk_logreg_breast_cancer.whyline.json",
+        &rows,
+        Some(&background),
+        &args,
+    );
+    let again = explain_json(
+        "sk_logreg_breast_cancer.whyline.json",
+        &rows,
+        Some(&background),
+        &args,
+    );
+    assert_eq!(lines, again);
+    let model =
+        whyline_models::Model::load(fixture("sk_logreg_breast_cancer.whyline.json")).unwrap();
+    let bg_rows = f32_rows(&oracle["background"]);
+    let bg = whyline_explain::Background::from_rows(&bg_rows, bg_rows[0].len()).unwrap();
+    let settings = whyline_explain::LimeSettings {
+        seed: 11,
+        samples: 2000,
+        ..Default::default()
+    };
+    for (line, row) in lines.iter().zip(f32_rows(&oracle["rows"])) {
+        let library = whyline_explain::lime(&model, &row, &bg, &settings).unwrap();
+        assert_eq!(line["method"], "lime");
+        assert_eq!(line["seed"], 11);
+        assert_eq!(line["settings"]["samples"], 2000);
+        assert_eq!(floats(&line["values"]), library.values);
+        assert_eq!(line["base_value"].as_f64().unwrap(), library.base_value);
+        assert_eq!(line["residual"].as_f64().unwrap(), library.residual);
+        assert_eq!(line["score"].as_f64().unwrap(), library.score.unwrap());
+    }
+    let other = explain_json(
+        "sk_logreg_breast_cancer.whyline.json",
+        &rows,
+        Some(&background),
+        &["--method", "lime", "--seed", "12", "--samples", "2000"],
+    );
+    assert_ne!(other[0]["values"], lines[0]["values"]);
+}
+
+#[test]
+fn methods_ig_and_saliency_equal_the_library_on_an_mlp() {
+    let doc = expected("sk_mlp_clf_wine");
+    let rows: Vec<Vec<f32>> = f32_rows(&doc["inputs"]).into_iter().take(3).collect();
+    let text = json_lines(&doc["inputs"])
+        .lines()
+        .take(3)
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    let model = whyline_models::Model::load(fixture("sk_mlp_clf_wine.whyline.json")).unwrap();
+    for (method, saliency) in [("ig", false), ("saliency", true)] {
+        let lines = explain_json(
+            "sk_mlp_clf_wine.whyline.json",
+            &text,
+            None,
+            &["--method", method, "--samples", "20"],
+        );
+        for (line, row) in lines.iter().zip(&rows) {
+            let settings = whyline_explain::GradientSettings {
+                steps: 20,
+                saliency,
+                ..Default::default()
+            };
+            let library = whyline_explain::integrated_gradients(&model, row, &settings).unwrap();
+            assert_eq!(floats(&line["values"]), library.values, "{method}");
+            assert_eq!(line["method"], library.method, "{method}");
+        }
+    }
+}
+
+#[test]
+fn method_counterfactual_flips_the_decision_as_the_library_does() {
+    let doc = expected("sk_logreg_breast_cancer");
+    let text: String = json_lines(&doc["inputs"])
+        .lines()
+        .take(4)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let lines = explain_json(
+        "sk_logreg_breast_cancer.whyline.json",
+        &text,
+        None,
+        &["--method", "counterfactual"],
+    );
+    let model =
+        whyline_models::Model::load(fixture("sk_logreg_breast_cancer.whyline.json")).unwrap();
+    for (line, row) in lines.iter().zip(f32_rows(&doc["inputs"])) {
+        let library =
+            whyline_explain::counterfactual(&model, &row, &Default::default(), None).unwrap();
+        assert_eq!(line["type"], "counterfactual");
+        assert_eq!(line["method"], "counterfactual");
+        assert_eq!(line["alternative_decision"], library.alternative_decision);
+        assert_ne!(line["alternative_decision"], line["original_decision"]);
+        let cf: Vec<f32> = floats(&line["counterfactual_input"])
+            .iter()
+            .map(|&x| x as f32)
+            .collect();
+        assert_eq!(cf, library.counterfactual_input);
+        assert_eq!(line["text"], library.explain());
+    }
+}
+
+#[test]
+fn method_text_output_renders_the_attribution() {
+    let oracle = explain_fixture("sk_tree_clf_iris.shap.json");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("rows.jsonl");
+    std::fs::write(&input, json_lines(&oracle["rows"])).unwrap();
+    whyline()
+        .args(["explain", "--method", "tree-shap", "--model"])
+        .arg(fixture("sk_tree_clf_iris.whyline.json"))
+        .arg("--input")
+        .arg(&input)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("row 1: tree-shap, output"))
+        .stdout(predicate::str::contains("petal"));
+}
+
+/// Runs `whyline explain` expecting failure; (exit code, stderr).
+fn explain_fails(
+    model: &str,
+    rows: &str,
+    background: Option<&str>,
+    extra: &[&str],
+) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("rows.jsonl");
+    std::fs::write(&input, rows).unwrap();
+    let mut command = whyline();
+    command
+        .args(["explain", "--model"])
+        .arg(fixture(model))
+        .arg("--input")
+        .arg(&input)
+        .args(extra);
+    if let Some(background) = background {
+        let path = dir.path().join("background.jsonl");
+        std::fs::write(&path, background).unwrap();
+        command.arg("--background").arg(path);
+    }
+    let output = command.assert().failure().get_output().clone();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn method_errors_are_clear_and_exit_2_or_1() {
+    let iris = json_lines(&expected("sk_knn_clf_iris")["inputs"]);
+    let (code, stderr) = explain_fails(
+        "sk_knn_clf_iris.whyline.json",
+        &iris,
+        None,
+        &["--method", "tree-shap"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("method tree-shap does not explain a KNN model"),
+        "{stderr}"
+    );
+
+    let cancer = json_lines(&expected("sk_logreg_breast_cancer")["inputs"]);
+    let (code, stderr) = explain_fails(
+        "sk_logreg_breast_cancer.whyline.json",
+        &cancer,
+        None,
+        &["--method", "lime"],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("lime needs a background set"), "{stderr}");
+
+    let (code, stderr) = explain_fails(
+        "sk_logreg_breast_cancer.whyline.json",
+        &cancer,
+        Some(&iris),
+        &["--method", "lime"],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("reading background"), "{stderr}");
+    assert!(
+        stderr.contains("4 features, the model takes 30"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = explain_fails(
+        "sk_logreg_breast_cancer.whyline.json",
+        &cancer,
+        Some(&cancer),
+        &["--method", "lime", "--samples", "0"],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("setting samples"), "{stderr}");
+
+    let all: Vec<String> = (0..30).map(|j| j.to_string()).collect();
+    let (code, stderr) = explain_fails(
+        "sk_logreg_breast_cancer.whyline.json",
+        &cancer,
+        None,
+        &["--method", "counterfactual", "--immutable", &all.join(",")],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(
+            "row 1: no counterfactual: every feature that moves the decision is immutable"
+        ),
+        "{stderr}"
+    );
+
+    let (code, stderr) = explain_fails(
+        "sk_logreg_breast_cancer.whyline.json",
+        &cancer,
+        None,
+        &["--seed", "3"],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--method"), "{stderr}");
+
+    let (code, stderr) = explain_fails(
+        "sk_knn_clf_iris.whyline.json",
+        &iris,
+        None,
+        &["--method", "counterfactual"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("counterfactual does not explain a KNN model"),
+        "{stderr}"
+    );
 }

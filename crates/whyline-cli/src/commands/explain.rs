@@ -10,6 +10,21 @@
 //! `row`, `prediction` (value or class index), `label` (class label when known),
 //! `probabilities`, `raw`, `top_features` (`[{index, name, value}]`), `model` (its identity)
 //! and `path` (the decision path's JSON view).
+//!
+//! With `--method` the explanation is an attribution of `whyline-explain` instead of the
+//! model's own path: `tree-shap`, `kernel-shap`, `linear-shap`, `lime`, `ig` (integrated
+//! gradients), `saliency`, or a `counterfactual`. `--background FILE` (same formats as the
+//! input) is the reference set: required by `lime`, used by `kernel-shap` (else the
+//! model's training means), `linear-shap` (else the training means), `tree-shap` (which
+//! becomes interventional TreeSHAP over it) and the MAD cost of counterfactuals. JSON lines
+//! then have `"type": "attribution"` (the method, its settings, the seed, the values, the
+//! base value, the prediction and the residual `|base + Σ values − prediction|`) or
+//! `"type": "counterfactual"` (the changes, distances, settings and the sentence), each
+//! with `row` and `model`.
+//!
+//! Exit status: 2 when the method cannot run (it does not fit the model, the background
+//! is missing or has the wrong width, a setting is out of range); 1 when a counterfactual
+//! is impossible for some row (the others are printed, the reason goes to stderr).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,9 +33,13 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 use whyline_core::{AnyPath, DecisionPath, Explainable};
+use whyline_explain::{
+    Background, CounterfactualSettings, ExplainError, GradientSettings, KernelShapSettings,
+    LimeSettings, LinearShapSettings, MethodSettings, TreeShapSettings,
+};
 use whyline_models::Model;
 
-use crate::Outcome;
+use crate::{Outcome, output};
 
 /// Arguments of `whyline explain`.
 #[derive(Debug, Args)]
@@ -39,8 +58,56 @@ pub(crate) struct ExplainArgs {
 
     /// Also list the K features with the largest attribution (contribution, importance or
     /// gradient) on the path.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", conflicts_with = "method")]
     top: Option<usize>,
+
+    /// Explain with an attribution method (or find a counterfactual) instead of the
+    /// model's own decision path.
+    #[arg(long, value_enum)]
+    method: Option<Method>,
+
+    /// The background (reference / training) rows, in the input's formats: required by
+    /// lime; kernel-shap and linear-shap fall back to the model's training means; with
+    /// tree-shap it selects interventional TreeSHAP; counterfactuals use it for MAD costs.
+    #[arg(long, value_name = "FILE", requires = "method")]
+    background: Option<PathBuf>,
+
+    /// Seed of the sampling methods (kernel-shap, lime, counterfactual searches); 0 by default.
+    #[arg(long, value_name = "N", requires = "method")]
+    seed: Option<u64>,
+
+    /// Samples: kernel-shap coalitions (when it samples), lime neighbourhood rows,
+    /// integrated-gradients steps.
+    #[arg(long, value_name = "N", requires = "method")]
+    samples: Option<usize>,
+
+    /// The output explained (class index or boosting group); by default the predicted
+    /// class, or output 0.
+    #[arg(long, value_name = "K", requires = "method")]
+    output: Option<usize>,
+
+    /// Counterfactuals: features that may not change (indices or names, comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "method")]
+    immutable: Vec<String>,
+}
+
+/// The methods of `--method`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Method {
+    /// Exact TreeSHAP (path-dependent; interventional with --background).
+    TreeShap,
+    /// KernelSHAP: exact up to 16 features, else a seeded estimate with standard errors.
+    KernelShap,
+    /// LinearSHAP, w_j (x_j − E[x_j]), in margin space.
+    LinearShap,
+    /// LIME with the lime package's defaults (needs --background).
+    Lime,
+    /// Integrated gradients (MLPs, linear models).
+    Ig,
+    /// The input gradient (MLPs, linear models).
+    Saliency,
+    /// The minimal change that flips the decision (binary logistic models, decision trees).
+    Counterfactual,
 }
 
 /// How explanations are printed.
@@ -58,6 +125,9 @@ pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<Outcome> {
     let feature_names = &model.info().names.features;
     let rows = parse_rows(&text, model.n_features(), feature_names)
         .with_context(|| format!("reading {}", args.input.display()))?;
+    if let Some(method) = args.method {
+        return run_method(args, method, &model, &rows);
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (index, row) in rows.iter().enumerate() {
@@ -88,6 +158,163 @@ pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<Outcome> {
     }
     out.flush()?;
     Ok(Outcome::Clean)
+}
+
+/// `--method`: one attribution or counterfactual per row.
+fn run_method(
+    args: &ExplainArgs,
+    method: Method,
+    model: &Model,
+    rows: &[Vec<f32>],
+) -> anyhow::Result<Outcome> {
+    let n_features = model.n_features();
+    let background = match &args.background {
+        Some(path) => {
+            let text = read_input(path)?;
+            let at = || format!("reading background {}", path.display());
+            let rows =
+                parse_rows(&text, n_features, &model.info().names.features).with_context(at)?;
+            Some(Background::from_rows(&rows, n_features).with_context(at)?)
+        }
+        None => None,
+    };
+    let settings = method_settings(args, method, model)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut outcome = Outcome::Clean;
+    for (index, row) in rows.iter().enumerate() {
+        let at = || format!("{}: row {}", args.input.display(), index + 1);
+        let (json, text) = match &settings {
+            Settings::Attribution(settings) => {
+                let a = whyline_explain::explain(model, row, settings, background.as_ref())
+                    .with_context(at)?;
+                let mut json = a.to_json();
+                (tag(&mut json, "attribution", index, model), a.to_text())
+            }
+            Settings::Counterfactual(settings) => {
+                match whyline_explain::counterfactual(model, row, settings, background.as_ref()) {
+                    Ok(c) => {
+                        let mut json = c.to_json();
+                        if let Some(object) = json.as_object_mut() {
+                            object.insert("method".into(), json!("counterfactual"));
+                            object.insert("seed".into(), json!(settings.seed));
+                        }
+                        (tag(&mut json, "counterfactual", index, model), c.explain())
+                    }
+                    Err(error @ ExplainError::ImpossibleCounterfactual { .. }) => {
+                        output::note(&format!("{}: {error}", at()));
+                        outcome = Outcome::Problem;
+                        continue;
+                    }
+                    Err(error) => return Err(anyhow::Error::new(error).context(at())),
+                }
+            }
+        };
+        match args.format {
+            Format::Json => {
+                serde_json::to_writer(&mut out, &json)?;
+                writeln!(out)?;
+            }
+            Format::Text => {
+                writeln!(out, "row {}: {}", index + 1, text.trim_end())?;
+                writeln!(out)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(outcome)
+}
+
+/// What `--method` runs.
+enum Settings {
+    Attribution(MethodSettings),
+    Counterfactual(CounterfactualSettings),
+}
+
+/// The library settings for the flags; defaults where a flag is absent.
+fn method_settings(args: &ExplainArgs, method: Method, model: &Model) -> anyhow::Result<Settings> {
+    let output = args.output;
+    if method != Method::Counterfactual && !args.immutable.is_empty() {
+        bail!("--immutable applies to --method counterfactual only");
+    }
+    let settings = match method {
+        Method::TreeShap => MethodSettings::TreeShap(TreeShapSettings {
+            output,
+            interventional: args.background.is_some(),
+        }),
+        Method::LinearShap => MethodSettings::LinearShap(LinearShapSettings {
+            output,
+            probability: false,
+        }),
+        Method::KernelShap => {
+            let defaults = KernelShapSettings::default();
+            MethodSettings::KernelShap(KernelShapSettings {
+                output,
+                samples: args.samples.unwrap_or(defaults.samples),
+                seed: args.seed.unwrap_or(defaults.seed),
+                ..defaults
+            })
+        }
+        Method::Lime => {
+            let defaults = LimeSettings::default();
+            MethodSettings::Lime(LimeSettings {
+                output,
+                samples: args.samples.unwrap_or(defaults.samples),
+                seed: args.seed.unwrap_or(defaults.seed),
+                ..defaults
+            })
+        }
+        Method::Ig | Method::Saliency => {
+            let defaults = GradientSettings::default();
+            let settings = GradientSettings {
+                output,
+                steps: args.samples.unwrap_or(defaults.steps),
+                ..defaults
+            };
+            if method == Method::Ig {
+                MethodSettings::IntegratedGradients(settings)
+            } else {
+                MethodSettings::Saliency(settings)
+            }
+        }
+        Method::Counterfactual => {
+            if output.is_some() || args.samples.is_some() {
+                bail!("--output and --samples do not apply to --method counterfactual");
+            }
+            let names = &model.info().names.features;
+            let immutable = args
+                .immutable
+                .iter()
+                .map(|item| {
+                    let item = item.trim();
+                    names
+                        .iter()
+                        .position(|n| n == item)
+                        .or_else(|| item.parse::<usize>().ok())
+                        .filter(|&j| j < model.n_features())
+                        .with_context(|| {
+                            format!("--immutable: {item:?} is neither a feature name nor an index below {}", model.n_features())
+                        })
+                })
+                .collect::<anyhow::Result<Vec<usize>>>()?;
+            return Ok(Settings::Counterfactual(CounterfactualSettings {
+                immutable,
+                seed: args.seed.unwrap_or(0),
+                ..CounterfactualSettings::default()
+            }));
+        }
+    };
+    Ok(Settings::Attribution(settings))
+}
+
+/// Adds `type`, `row` and the model's identity to an attribution's JSON object.
+fn tag(json: &mut Value, kind: &str, row: usize, model: &Model) -> Value {
+    if let Some(object) = json.as_object_mut() {
+        object.insert("type".into(), json!(kind));
+        object.insert("row".into(), json!(row));
+        object.insert("model".into(), json!(model.identity()));
+    }
+    json.take()
 }
 
 fn read_input(path: &Path) -> anyhow::Result<String> {

@@ -15,12 +15,18 @@ Usage (from the repository root)::
     bench_logreg.whyline.json LogisticRegression on make_classification(10000 x 20, random_state=0)
     bench_data.json           100 rows to explain and 100 background rows per data set
 
-shap runs single-threaded (XGBoost with nthread=1); the figures are ms per row.
+shap runs single-threaded (XGBoost with nthread=1) and so do numpy's BLAS threads (set
+below, before numpy loads: lime's ridge fits otherwise spread over every core); the figures
+are ms per row. --only lime times just lime (explain_instance with num_features=20, so its
+surrogate keeps every feature as whyline's does).
 """
 import argparse
 import json
 import os
 import sys
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 import time
 import warnings
 
@@ -90,6 +96,7 @@ def main():
     parser.add_argument("--criterion", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.join(here, "..", "target")), "criterion"))
     parser.add_argument("--rows", type=int, default=20)
+    parser.add_argument("--only", choices=["lime"], help="time only this peer")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     import shap
@@ -97,6 +104,12 @@ def main():
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.linear_model import LogisticRegression
 
+    if args.only == "lime":
+        _, _, Xc, yc = data()
+        lr = LogisticRegression(max_iter=2000).fit(Xc, yc)
+        results = [lime_result(Xc, lr, Xc[: args.rows])]
+        report(results, args.criterion)
+        return
     if args.write_models:
         rf, booster, lr = write_models()
     else:
@@ -121,13 +134,23 @@ def main():
     results.append(("kernel_shap/logistic_bg100_1000", per_row(
         lambda r: kernel.shap_values(r[None, :], nsamples=1000, l1_reg=False, silent=True), crow[:5])))
 
+    results.append(lime_result(Xc, lr, crow))
+    report(results, args.criterion)
+
+
+def lime_result(Xc, lr, crow):
+    """lime with its defaults over the first 1,000 training rows (as benches/lime.rs), all
+    20 features in the surrogate (whyline keeps every feature)."""
     from lime.lime_tabular import LimeTabularExplainer
     lime = LimeTabularExplainer(Xc[:1000], random_state=0)
-    results.append(("lime/logistic_defaults", per_row(lambda r: lime.explain_instance(r, lr.predict_proba), crow[:5])))
+    return ("lime/logistic_defaults", per_row(
+        lambda r: lime.explain_instance(r, lr.predict_proba, num_features=20), crow[:10]))
 
+
+def report(results, criterion_dir):
     print(f"{'bench':45} {'peer ms/row':>12} {'whyline ms/row':>15} {'ratio':>8}")
     for name, ms in results:
-        ours = criterion_ms(args.criterion, name.split(" ")[0])
+        ours = criterion_ms(criterion_dir, name.split(" ")[0])
         ratio = f"{ms / ours:8.1f}" if ours else "       -"
         ours_text = f"{ours:15.4f}" if ours else "              -"
         print(f"{name:45} {ms:12.3f} {ours_text} {ratio}")

@@ -43,8 +43,8 @@
 //!   seeded with [`LimeSettings::seed`](crate::LimeSettings::seed), one 64-bit draw per
 //!   cell: bins by the inverse of their cumulative frequencies, values by inverting the
 //!   truncated normal's CDF (scipy uses its own truncnorm sampler), tabulated per bin and
-//!   interpolated by cubic Hermite polynomials (exact in the outer 1/32 of each tail; error
-//!   below 1e-3 of the bin's scale, see [`QuartileDiscretizer`]). The distribution is
+//!   interpolated by cubic Hermite polynomials (exact in an end segment reaching far into
+//!   a tail; error below 1e-3 of the bin's scale, see [`QuartileDiscretizer`]). The distribution is
 //!   lime's; the sample is not, so weights agree with lime's statistically (tested: the
 //!   mean over five seeds within four standard errors of lime's), not bit for bit. Given
 //!   the same neighbourhood, the surrogate matches lime to 1e-6 (`tests/lime.rs`; in

@@ -179,6 +179,14 @@ fn run_method(
         None => None,
     };
     let settings = method_settings(args, method, model)?;
+    // LIME bins the background once for every row (the same explanation as `explain`).
+    let lime = match (&settings, &background) {
+        (Settings::Attribution(MethodSettings::Lime(s)), Some(background)) => Some(
+            whyline_explain::Lime::new(model, background, s)
+                .with_context(|| format!("{}: lime", args.input.display()))?,
+        ),
+        _ => None,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut outcome = Outcome::Clean;
@@ -186,8 +194,11 @@ fn run_method(
         let at = || format!("{}: row {}", args.input.display(), index + 1);
         let (json, text) = match &settings {
             Settings::Attribution(settings) => {
-                let a = whyline_explain::explain(model, row, settings, background.as_ref())
-                    .with_context(at)?;
+                let a = match &lime {
+                    Some(lime) => lime.explain(row),
+                    None => whyline_explain::explain(model, row, settings, background.as_ref()),
+                }
+                .with_context(at)?;
                 let mut json = a.to_json();
                 (tag(&mut json, "attribution", index, model), a.to_text())
             }

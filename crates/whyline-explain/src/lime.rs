@@ -251,22 +251,33 @@ fn quartile_neighbourhood(
     let mut weights = vec![0.0f64; n];
     let mut buffer = vec![0.0f32; m];
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
+    // A row's random words in one call (the generator's stream, read as little-endian
+    // u64s), so the per-feature loop carries no dependency through the generator.
+    let mut random = vec![0u8; 8 * m];
     for ((mask, t), w) in masks
         .chunks_exact_mut(words)
         .zip(&mut targets)
         .zip(&mut weights)
         .skip(1)
     {
+        rng.fill_bytes(&mut random);
         let mut j0 = 0usize;
         let mut ones = 0usize;
-        for ((mask, buffer), own) in mask
+        for (((mask, buffer), own), random) in mask
             .iter_mut()
             .zip(buffer.chunks_mut(64))
             .zip(own.chunks(64))
+            .zip(random.chunks(8 * 64))
         {
             let mut word = 0u64;
-            for (bit, (v, &own)) in buffer.iter_mut().zip(own).enumerate() {
-                let (k, value) = discretizer.draw(j0 + bit, rng.next_u64());
+            for (bit, ((v, &own), bytes)) in buffer
+                .iter_mut()
+                .zip(own)
+                .zip(random.chunks_exact(8))
+                .enumerate()
+            {
+                let bits = u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]));
+                let (k, value) = discretizer.draw(j0 + bit, bits);
                 *v = value;
                 // Branch-free: whether the bin is x's is a coin flip.
                 word |= u64::from(k == own) << bit;

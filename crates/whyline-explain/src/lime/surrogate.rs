@@ -173,6 +173,28 @@ impl Rows for Bits<'_> {
         let m = sums.m;
         let wy = w * y;
         let row = self.row(i);
+        if let [word] = row {
+            // One word (up to 64 features), the common case: pairs of set bits.
+            let mut bits = *word;
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                if j >= m {
+                    break;
+                }
+                sums.sum_z[j] += w;
+                sums.sum_zy[j] += wy;
+                let gram_row = &mut sums.gram[j * m..(j + 1) * m];
+                let mut inner = bits;
+                while inner != 0 {
+                    if let Some(g) = gram_row.get_mut(inner.trailing_zeros() as usize) {
+                        *g += w;
+                    }
+                    inner &= inner - 1;
+                }
+                bits &= bits - 1;
+            }
+            return;
+        }
         for (a, &word) in row.iter().enumerate() {
             let mut bits = word;
             while bits != 0 {

@@ -133,7 +133,17 @@ pub(super) struct FallbackSink {
 }
 
 /// Writes decision traces as APRT records or JSON lines to any [`Write`], in batches through
-/// a bounded queue drained by a background thread (see the [module docs](self)).
+/// a bounded queue drained by a background thread.
+///
+/// `record` encodes the trace's APRT record into a shared partial batch under an
+/// (uncontended) lock; a full batch goes to the writer as one message, so the caller pays
+/// for the queue once per batch rather than once per record. When the batch is full and
+/// the queue has no room, the [`Backpressure`] policy decides for that record. A record
+/// never waits long in a partial batch: the writer takes it after about 2 ms without a full
+/// batch and flushes the sink. [`flush`](TraceCollector::flush) sends the partial batch and
+/// returns once everything recorded before it is written and the sink flushed; dropping the
+/// collector or [`close`](StreamCollector::close) writes everything and joins the writer.
+/// Records of one thread are written in the order recorded.
 ///
 /// ```
 /// use whyline_core::{AprtRecords, DecisionTrace, LinearPath, RecordOutcome, TraceCollector};

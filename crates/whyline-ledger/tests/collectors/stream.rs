@@ -518,3 +518,54 @@ fn builder_rejects_a_zero_batch() {
         "{zero:?}"
     );
 }
+
+#[test]
+fn json_lines_from_several_blocked_threads_are_exact_and_in_order() {
+    // A slow sink keeps the queue full, so callers under `Block` wait with full batches;
+    // the lines must still be exactly the JSON view of each trace, in each thread's order.
+    let (writer, output) = slow_sink(20);
+    let stream = StreamCollectorBuilder::new(StreamFormat::JsonLines)
+        .capacity(64)
+        .batch_records(8)
+        .buffer_bytes(0)
+        .backpressure(Backpressure::Block)
+        .build::<LinearPath>(writer)
+        .unwrap();
+    const THREADS: u64 = 3;
+    const EACH: u64 = 300;
+    std::thread::scope(|scope| {
+        for thread in 0..THREADS {
+            let stream = &stream;
+            scope.spawn(move || {
+                for i in 0..EACH {
+                    let outcome = stream.record(&linear_trace(thread * EACH + i)).unwrap();
+                    assert_eq!(outcome, RecordOutcome::Queued);
+                }
+            });
+        }
+    });
+    stream.flush().unwrap();
+    let text = String::from_utf8(output.bytes()).unwrap();
+    let mut per_thread = vec![Vec::new(); THREADS as usize];
+    for line in text.lines() {
+        let trace: DecisionTrace<LinearPath> = whyline_core::from_json(line).unwrap();
+        let mut expected = Vec::new();
+        encode_json(&linear_trace(trace.sequence), &mut expected).unwrap();
+        assert_eq!(line.as_bytes(), &expected[..]);
+        per_thread[(trace.sequence / EACH) as usize].push(trace.sequence);
+    }
+    for (thread, sequences) in per_thread.iter().enumerate() {
+        let thread = thread as u64;
+        let expected: Vec<u64> = (thread * EACH..(thread + 1) * EACH).collect();
+        assert!(
+            sequences == &expected,
+            "thread {thread}: {}",
+            first_difference(&expected, sequences)
+        );
+    }
+    let stats = stream.close().unwrap();
+    assert_eq!(
+        (stats.recorded, stats.written),
+        (THREADS * EACH, THREADS * EACH)
+    );
+}

@@ -72,9 +72,10 @@ pub struct QuartileDiscretizer {
 /// The sampler of one feature's bins, laid out for the hot loop.
 #[derive(Clone, Debug)]
 struct FeatureSampler {
-    /// The cumulative frequencies of the bins but the last, padded with 2 (never reached
-    /// by a uniform in `[0, 1)`).
-    cumulative: [f64; MAX_BINS - 1],
+    /// The cumulative frequencies `c` of the bins but the last as integer thresholds
+    /// `⌈c · 2³²⌉` on the high 32 random bits `h` (`h / 2³² ≥ c` exactly when `h` reaches
+    /// the threshold), padded with 2³³ (never reached).
+    thresholds: [u64; MAX_BINS - 1],
     /// Per bin slot, the inverse CDF and its slope times `1/32` at `u = i/32`,
     /// `i = 0..=32`, interleaved.
     table: [[f32; NODES]; MAX_BINS],
@@ -170,13 +171,14 @@ impl QuartileDiscretizer {
             let k = bin_of(v);
             squares[k] += (v - means[k]) * (v - means[k]);
         }
-        let total = column.len().max(1) as f64;
-        let mut cumulative = [2.0f64; MAX_BINS - 1];
+        let total = column.len().max(1) as u64;
+        let mut thresholds = [1u64 << 33; MAX_BINS - 1];
         let mut running = 0usize;
         let bins: [Bin; MAX_BINS] = std::array::from_fn(|k| {
             running += counts[k];
             if k + 1 < n_bins {
-                cumulative[k] = running as f64 / total;
+                // ⌈c · 2³²⌉ of c = running / total, computed exactly in integers.
+                thresholds[k] = ((running as u64) << 32).div_ceil(total);
             }
             if k >= n_bins {
                 return Bin::Point(0.0);
@@ -217,12 +219,12 @@ impl QuartileDiscretizer {
             [0, SEGMENTS - 1].map(|i| {
                 [0.05, 0.25, 0.5, 0.75, 0.95].iter().any(|&t| {
                     let exact = bins[k].inverse((i as f64 + t) / SEGMENTS as f64);
-                    (hermite(&table[k], i, t) - exact).abs() > 1e-5 * range
+                    (f64::from(hermite(&table[k], i, t as f32)) - exact).abs() > 1e-5 * range
                 })
             })
         });
         self.samplers.push(FeatureSampler {
-            cumulative,
+            thresholds,
             table,
             bins,
             exact_ends,
@@ -235,9 +237,9 @@ impl FeatureSampler {
     /// See [`QuartileDiscretizer::draw`].
     #[inline]
     fn draw(&self, bits: u64) -> (usize, f32) {
-        let u = (bits >> 32) as f64 * (1.0 / 4_294_967_296.0);
-        let c = &self.cumulative;
-        let k = (usize::from(u >= c[0]) + usize::from(u >= c[1]) + usize::from(u >= c[2]))
+        let high = bits >> 32;
+        let c = &self.thresholds;
+        let k = (usize::from(high >= c[0]) + usize::from(high >= c[1]) + usize::from(high >= c[2]))
             & (MAX_BINS - 1);
         // The low word: its top bits are the segment, the rest the position in it.
         let low = bits as u32;
@@ -251,21 +253,22 @@ impl FeatureSampler {
             None
         };
         let value = if end.is_some_and(|e| self.exact_ends[k][e]) {
-            self.bins[k].inverse((i as f64 + t) / SEGMENTS as f64)
+            self.bins[k].inverse((i as f64 + t) / SEGMENTS as f64) as f32
         } else {
-            hermite(&self.table[k], i, t)
+            hermite(&self.table[k], i, t as f32)
         };
-        (k, value as f32)
+        (k, value)
     }
 }
 
 /// The cubic Hermite interpolation in segment `i` at `t` in `[0, 1]` of a bin's table:
-/// `h00 v0 + h10 d0 + h01 v1 + h11 d1` (slopes pre-scaled by 1/32).
+/// `h00 v0 + h10 d0 + h01 v1 + h11 d1` (slopes pre-scaled by 1/32), in f32, the precision
+/// the value is returned in.
 #[inline]
-fn hermite(node: &[f32; NODES], i: usize, t: f64) -> f64 {
+fn hermite(node: &[f32; NODES], i: usize, t: f32) -> f32 {
     let i = i & (SEGMENTS - 1);
-    let (v0, d0) = (f64::from(node[2 * i]), f64::from(node[2 * i + 1]));
-    let (v1, d1) = (f64::from(node[2 * i + 2]), f64::from(node[2 * i + 3]));
+    let (v0, d0) = (node[2 * i], node[2 * i + 1]);
+    let (v1, d1) = (node[2 * i + 2], node[2 * i + 3]);
     let t2 = t * t;
     let t3 = t2 * t;
     v0 + (3.0 * t2 - 2.0 * t3) * (v1 - v0) + (t3 - 2.0 * t2 + t) * d0 + (t3 - t2) * d1

@@ -98,7 +98,7 @@ pub(crate) enum Method {
     TreeShap,
     /// KernelSHAP: exact up to 16 features, else a seeded estimate with standard errors.
     KernelShap,
-    /// LinearSHAP, w_j (x_j − E[x_j]), in margin space.
+    /// LinearSHAP, w_j (x_j − mean x_j), in margin space.
     LinearShap,
     /// LIME with the lime package's defaults (needs --background).
     Lime,

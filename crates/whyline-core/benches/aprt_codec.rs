@@ -64,5 +64,20 @@ fn aprt(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, aprt);
+/// The input digests a monitor computes per decision, over an 8-feature row: FNV-1a is
+/// byte-serial (one multiply per byte), HMAC-SHA256 is two SHA-256 compressions at least.
+fn digests(c: &mut Criterion) {
+    let row = [0.42f32, 1.5, -3.0, 35.0, 52_000.0, 0.0, 7.25, -0.125];
+    let mut group = c.benchmark_group("digest_8_features");
+    group.bench_function("fnv1a", |b| {
+        b.iter(|| black_box(whyline_core::digest::fnv1a_features(black_box(&row))))
+    });
+    let keyed = whyline_core::digest::InputDigester::keyed(b"a deployment secret");
+    group.bench_function("hmac_sha256_64", |b| {
+        b.iter(|| black_box(keyed.digest(black_box(&row))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, aprt, digests);
 criterion_main!(benches);

@@ -542,15 +542,52 @@ fn method_errors_are_clear_and_exit_2_or_1() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--method"), "{stderr}");
 
+    let diabetes = json_lines(&expected("sk_knn_reg_diabetes")["inputs"]);
     let (code, stderr) = explain_fails(
-        "sk_knn_clf_iris.whyline.json",
-        &iris,
+        "sk_knn_reg_diabetes.whyline.json",
+        &diabetes,
         None,
         &["--method", "counterfactual"],
     );
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("counterfactual does not explain a KNN model"),
+        stderr.contains(
+            "counterfactual does not explain a KNN model (a regressor has no decision to flip)"
+        ),
         "{stderr}"
     );
+}
+
+#[test]
+fn method_counterfactual_on_a_knn_model_is_the_seeded_search_and_repeats_per_seed() {
+    let doc = expected("sk_knn_clf_iris");
+    let text: String = json_lines(&doc["inputs"])
+        .lines()
+        .take(5)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let run = |seed: &str| {
+        explain_json(
+            "sk_knn_clf_iris.whyline.json",
+            &text,
+            None,
+            &["--method", "counterfactual", "--seed", seed],
+        )
+    };
+    let (first, again) = (run("11"), run("11"));
+    assert_eq!(first, again);
+    let model = whyline_models::Model::load(fixture("sk_knn_clf_iris.whyline.json")).unwrap();
+    for (line, row) in first.iter().zip(f32_rows(&doc["inputs"])) {
+        assert_eq!(line["method"], "counterfactual");
+        assert_eq!(line["solver"], "seeded");
+        assert_eq!(line["seed"], 11);
+        let cf: Vec<f32> = floats(&line["counterfactual_input"])
+            .iter()
+            .map(|&x| x as f32)
+            .collect();
+        assert_ne!(
+            model.predict(&cf).unwrap().value,
+            model.predict(&row).unwrap().value
+        );
+    }
 }

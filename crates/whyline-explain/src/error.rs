@@ -94,6 +94,22 @@ pub enum ExplainError {
         /// Why.
         reason: Impossible,
     },
+    /// An exact search would exceed its budget (the exact counterfactual search over the
+    /// leaf regions of a large forest): the caller can raise the budget or use the seeded
+    /// search.
+    #[error(
+        "{method}: the exact search needs more than its budget of {limit} {unit} (setting {setting}); raise it or use the seeded search (search: seeded)"
+    )]
+    TooLarge {
+        /// The exact method (`counterfactual over forest leaf regions`).
+        method: &'static str,
+        /// What the budget counts (`search nodes`).
+        unit: &'static str,
+        /// The setting holding the budget (`max_exact_nodes`).
+        setting: &'static str,
+        /// The budget.
+        limit: usize,
+    },
     /// The model failed on a row the explainer built.
     #[error(transparent)]
     Model(#[from] ModelError),

@@ -72,7 +72,8 @@ mod tree_shap;
 pub use attribution::{Attribution, ExplainedOutput, OutputSpace};
 pub use background::Background;
 pub use counterfactual::{
-    Cost, Counterfactual, CounterfactualSettings, FeatureChange, counterfactual,
+    Cost, Counterfactual, CounterfactualMethod, CounterfactualSearch, CounterfactualSettings,
+    FeatureChange, counterfactual,
 };
 pub use error::{ExplainError, Impossible, Result};
 pub use explain::{explain, training_means};

@@ -1,9 +1,12 @@
 //! Counterfactuals: the closed-form optimum of a logistic model (computed here from its
-//! coefficients), brute-force random search on a tree, constraints, and the re-predicted
-//! flip of every returned counterfactual.
+//! coefficients), brute-force random search on a tree, brute force over the threshold grid
+//! of forests, the seeded search on KNN, MLP and multiclass models (validity,
+//! reproducibility, cost against the closed form), constraints, and the re-predicted flip
+//! of every returned counterfactual.
 
 use whyline_explain::{
-    Background, Cost, CounterfactualSettings, ExplainError, Impossible, counterfactual,
+    Background, Cost, CounterfactualMethod, CounterfactualSearch, CounterfactualSettings,
+    ExplainError, Impossible, counterfactual,
 };
 use whyline_models::{Model, ModelKind};
 
@@ -212,4 +215,479 @@ fn tree_counterfactual_is_no_costlier_than_any_flip_a_random_search_finds() {
             }
         }
     }
+}
+
+// ---- tree ensembles (exact) and the seeded search ----
+
+fn expected_inputs(name: &str) -> Vec<Vec<f32>> {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../whyline-models/tests/fixtures")
+        .join(format!("{name}.expected.json"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    rows(&doc["inputs"])
+}
+
+fn decision(model: &Model, x: &[f32]) -> usize {
+    model.predict(x).unwrap().value as usize
+}
+
+fn cost_of(cost: Cost, weights: &[f64], row: &[f32], x: &[f32]) -> f64 {
+    let d = row
+        .iter()
+        .zip(x)
+        .map(|(a, b)| f64::from(*b) - f64::from(*a));
+    match cost {
+        Cost::L2 => d.map(|v| v * v).sum::<f64>().sqrt(),
+        _ => d.zip(weights).map(|(v, w)| v.abs() * w).sum(),
+    }
+}
+
+/// The trees of a forest or boosted model, read only to list split thresholds.
+fn trees(model: &Model) -> Vec<whyline_models::Tree> {
+    match model.kind() {
+        ModelKind::RandomForest(m) => m.trees.clone(),
+        ModelKind::GradientBoosting(m) => m.trees.clone(),
+        _ => panic!("not an ensemble"),
+    }
+}
+
+/// Brute force: every combination, over the mutable features, of the row's value and
+/// each split threshold `t` and `t.next_up()` (scikit-learn's `x <= t` sides) within the
+/// bounds. The cheapest flip over the leaf-region grid is among them.
+fn brute_force(
+    model: &Model,
+    row: &[f32],
+    mutable: &[usize],
+    bounds: &[(usize, f32, f32)],
+    cost: Cost,
+    weights: &[f64],
+) -> Option<f64> {
+    let trees = trees(model);
+    let original = decision(model, row);
+    let candidates: Vec<Vec<f32>> = mutable
+        .iter()
+        .map(|&j| {
+            let (low, high) = bounds
+                .iter()
+                .find(|b| b.0 == j)
+                .map_or((f32::NEG_INFINITY, f32::INFINITY), |b| (b.1, b.2));
+            let mut values = vec![row[j]];
+            for tree in &trees {
+                for node in &tree.nodes {
+                    if let Some(split) = &node.split
+                        && split.feature as usize == j
+                    {
+                        values.push(split.threshold);
+                        values.push(split.threshold.next_up());
+                    }
+                }
+            }
+            values.retain(|v| (low..=high).contains(v));
+            values.sort_by(f32::total_cmp);
+            values.dedup();
+            values
+        })
+        .collect();
+    let mut best: Option<f64> = None;
+    let mut index = vec![0usize; mutable.len()];
+    loop {
+        let mut x = row.to_vec();
+        for (k, &j) in mutable.iter().enumerate() {
+            x[j] = candidates[k][index[k]];
+        }
+        if decision(model, &x) != original {
+            let c = cost_of(cost, weights, row, &x);
+            if best.is_none_or(|b| c < b) {
+                best = Some(c);
+            }
+        }
+        let mut k = 0;
+        loop {
+            if k == mutable.len() {
+                return best;
+            }
+            index[k] += 1;
+            if index[k] < candidates[k].len() {
+                break;
+            }
+            index[k] = 0;
+            k += 1;
+        }
+    }
+}
+
+/// The `n` features the trees split on most.
+fn most_split(model: &Model, n: usize) -> Vec<usize> {
+    let mut counts = vec![0usize; 64];
+    for tree in trees(model) {
+        for node in &tree.nodes {
+            if let Some(split) = &node.split {
+                counts[split.feature as usize] += 1;
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
+    order.truncate(n);
+    order.sort_unstable();
+    order
+}
+
+#[test]
+fn forest_counterfactual_equals_brute_force_over_the_threshold_grid() {
+    // RandomForestClassifier (10 trees, 3 classes), GradientBoostingClassifier binary
+    // (20 trees) and multiclass (10 × 3 trees).
+    for name in [
+        "sk_rf_clf_wine",
+        "sk_gb_clf_breast_cancer",
+        "sk_gb_clf_iris",
+    ] {
+        let model = model(&format!("{name}.whyline.json"));
+        let inputs = expected_inputs(name);
+        let m = inputs[0].len();
+        let mutable = most_split(&model, 3);
+        let background = Background::from_rows(&inputs, m).unwrap();
+        let mad_weights: Vec<f64> = background
+            .mad()
+            .into_iter()
+            .map(|v| if v > 0.0 { 1.0 / v } else { 1.0 })
+            .collect();
+        let mut flips = 0;
+        for (r, row) in inputs.iter().enumerate().take(8) {
+            // A bound on the first mutable feature on odd rows.
+            let j0 = mutable[0];
+            let bounds = if r % 2 == 1 {
+                vec![(j0, row[j0] - 0.5 * row[j0].abs().max(1.0), row[j0] + 0.1)]
+            } else {
+                Vec::new()
+            };
+            for cost in [Cost::L1, Cost::L2, Cost::MadL1] {
+                let weights = if cost == Cost::MadL1 {
+                    mad_weights.clone()
+                } else {
+                    vec![1.0; m]
+                };
+                let settings = CounterfactualSettings {
+                    immutable: (0..m).filter(|j| !mutable.contains(j)).collect(),
+                    bounds: bounds.clone(),
+                    cost,
+                    search: CounterfactualSearch::Exact,
+                    ..CounterfactualSettings::default()
+                };
+                let oracle = brute_force(&model, row, &mutable, &bounds, cost, &weights);
+                match counterfactual(&model, row, &settings, Some(&background)) {
+                    Ok(cf) => {
+                        let x = &cf.counterfactual_input;
+                        assert_eq!(cf.solver, CounterfactualMethod::ForestLeaves);
+                        assert_ne!(decision(&model, x), decision(&model, row), "{name}");
+                        assert_eq!(cf.alternative_decision, decision(&model, x));
+                        for j in 0..m {
+                            if !mutable.contains(&j) {
+                                assert_eq!(
+                                    x[j].to_bits(),
+                                    row[j].to_bits(),
+                                    "{name} immutable {j}"
+                                );
+                            }
+                        }
+                        for &(j, low, high) in &bounds {
+                            assert!((low..=high).contains(&x[j]), "{name}: bound {j}");
+                        }
+                        let recomputed = cost_of(cost, &weights, row, x);
+                        assert!((recomputed - cf.cost).abs() <= 1e-9 * (1.0 + recomputed));
+                        let oracle = oracle.expect("brute force finds a flip");
+                        assert!(
+                            (cf.cost - oracle).abs() <= 1e-9 * (1.0 + oracle),
+                            "{name} row {r} {cost:?}: {} vs brute force {oracle}",
+                            cf.cost
+                        );
+                        flips += 1;
+                    }
+                    Err(ExplainError::ImpossibleCounterfactual {
+                        reason: Impossible::NoRegion,
+                    }) => assert_eq!(oracle, None, "{name} row {r}: brute force found a flip"),
+                    Err(error) => panic!("{name} row {r}: {error}"),
+                }
+            }
+        }
+        assert!(
+            flips >= 12,
+            "{name}: only {flips} rows had a counterfactual"
+        );
+    }
+}
+
+#[test]
+fn forest_counterfactual_over_all_features_flips_and_beats_a_random_search() {
+    let model = model("sk_rf_clf_wine.whyline.json");
+    let inputs = expected_inputs("sk_rf_clf_wine");
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for row in inputs.iter().take(4) {
+        let cf = counterfactual(&model, row, &CounterfactualSettings::default(), None).unwrap();
+        assert_eq!(cf.solver, CounterfactualMethod::ForestLeaves);
+        let original = decision(&model, row);
+        assert_ne!(decision(&model, &cf.counterfactual_input), original);
+        assert!(
+            cf.explain()
+                .starts_with("The decision would have been class")
+        );
+        for _ in 0..2000 {
+            let candidate: Vec<f32> = row
+                .iter()
+                .map(|&x| {
+                    if uniform() < 0.7 {
+                        x
+                    } else {
+                        x + ((uniform() - 0.5) * 2.0 * f64::from(x.abs().max(1.0))) as f32
+                    }
+                })
+                .collect();
+            if decision(&model, &candidate) != original {
+                let c = cost_of(Cost::L1, &[1.0; 13], row, &candidate);
+                assert!(
+                    cf.cost <= c + 1e-9,
+                    "random search found {c} below {}",
+                    cf.cost
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn forest_search_past_its_budget_is_too_large_and_auto_falls_back_to_the_seeded_search() {
+    let model = model("sk_gb_clf_breast_cancer.whyline.json");
+    let row = &expected_inputs("sk_gb_clf_breast_cancer")[0];
+    let exact = CounterfactualSettings {
+        search: CounterfactualSearch::Exact,
+        max_exact_nodes: 5,
+        ..CounterfactualSettings::default()
+    };
+    let error = counterfactual(&model, row, &exact, None).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ExplainError::TooLarge {
+                limit: 5,
+                setting: "max_exact_nodes",
+                ..
+            }
+        ),
+        "got {error:?}"
+    );
+    assert!(
+        error.to_string().contains("budget of 5 search nodes"),
+        "{error}"
+    );
+    let auto = CounterfactualSettings {
+        max_exact_nodes: 5,
+        ..CounterfactualSettings::default()
+    };
+    let cf = counterfactual(&model, row, &auto, None).unwrap();
+    assert_eq!(cf.solver, CounterfactualMethod::Seeded);
+    assert!(cf.evaluations > 0);
+    assert_ne!(
+        decision(&model, &cf.counterfactual_input),
+        decision(&model, row)
+    );
+    // The exact search with its default budget is no costlier than the seeded one.
+    let best = counterfactual(&model, row, &CounterfactualSettings::default(), None).unwrap();
+    assert_eq!(best.solver, CounterfactualMethod::ForestLeaves);
+    assert!(best.cost <= cf.cost + 1e-9, "{} > {}", best.cost, cf.cost);
+}
+
+fn seeded(cost: Cost, seed: u64) -> CounterfactualSettings {
+    CounterfactualSettings {
+        cost,
+        seed,
+        search: CounterfactualSearch::Seeded,
+        ..CounterfactualSettings::default()
+    }
+}
+
+#[test]
+fn seeded_search_flips_every_knn_and_mlp_decision_and_repeats_bit_for_bit() {
+    for name in [
+        "sk_knn_clf_iris",
+        "sk_knn_clf_wine_distance",
+        "sk_mlp_clf_breast_cancer",
+        "sk_mlp_clf_wine",
+    ] {
+        let model = model(&format!("{name}.whyline.json"));
+        let inputs = expected_inputs(name);
+        let m = inputs[0].len();
+        let background = Background::from_rows(&inputs, m).unwrap();
+        for (r, row) in inputs.iter().enumerate().take(10) {
+            for cost in [Cost::L1, Cost::L2, Cost::MadL1] {
+                let settings = seeded(cost, r as u64);
+                let cf = counterfactual(&model, row, &settings, Some(&background))
+                    .unwrap_or_else(|e| panic!("{name} row {r} {cost:?}: {e}"));
+                assert_eq!(cf.solver, CounterfactualMethod::Seeded);
+                assert!(cf.evaluations > 0 && cf.evaluations <= settings.max_evaluations);
+                assert_ne!(
+                    decision(&model, &cf.counterfactual_input),
+                    decision(&model, row),
+                    "{name} row {r}"
+                );
+                let again = counterfactual(&model, row, &settings, Some(&background)).unwrap();
+                let bits = |c: &whyline_explain::Counterfactual| {
+                    let mut b: Vec<u32> =
+                        c.counterfactual_input.iter().map(|v| v.to_bits()).collect();
+                    b.push(c.evaluations as u32);
+                    (b, c.cost.to_bits())
+                };
+                assert_eq!(bits(&cf), bits(&again), "{name} row {r}: not reproducible");
+            }
+        }
+    }
+}
+
+#[test]
+fn seeded_search_respects_bounds_and_immutable_features() {
+    let model = model("sk_mlp_clf_breast_cancer.whyline.json");
+    let inputs = expected_inputs("sk_mlp_clf_breast_cancer");
+    for row in inputs.iter().take(10) {
+        let settings = CounterfactualSettings {
+            immutable: (0..15).collect(),
+            bounds: (15..30)
+                .map(|j| {
+                    (
+                        j,
+                        row[j] - 0.5 * row[j].abs() - 0.1,
+                        row[j] + row[j].abs() + 0.1,
+                    )
+                })
+                .collect(),
+            ..seeded(Cost::L1, 7)
+        };
+        match counterfactual(&model, row, &settings, None) {
+            Ok(cf) => {
+                let x = &cf.counterfactual_input;
+                assert_ne!(decision(&model, x), decision(&model, row));
+                assert_eq!(&x[..15], &row[..15]);
+                for &(j, low, high) in &settings.bounds {
+                    assert!((low..=high).contains(&x[j]));
+                }
+            }
+            Err(ExplainError::ImpossibleCounterfactual {
+                reason: Impossible::SearchExhausted { evaluated },
+            }) => assert!(evaluated <= settings.max_evaluations),
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
+#[test]
+fn seeded_search_on_a_logistic_model_costs_at_most_1_5_times_the_closed_form_optimum() {
+    let (model, rows, _) = logistic();
+    let (w, b) = coefficients(&model);
+    let norm = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let steepest = w.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    let mut worst: f64 = 0.0;
+    for (r, row) in rows.iter().enumerate() {
+        for cost in [Cost::L1, Cost::L2] {
+            let optimum = match cost {
+                Cost::L2 => margin(&w, b, row).abs() / norm,
+                _ => margin(&w, b, row).abs() / steepest,
+            };
+            let cf = counterfactual(&model, row, &seeded(cost, r as u64), None).unwrap();
+            assert_ne!(
+                decision(&model, &cf.counterfactual_input),
+                decision(&model, row)
+            );
+            let ratio = cf.cost / optimum;
+            assert!(ratio >= 1.0 - 1e-6, "below the optimum: {ratio}");
+            worst = worst.max(ratio);
+        }
+    }
+    eprintln!("seeded / closed-form cost on the logistic model: at most {worst:.6}");
+    assert!(worst <= 1.5, "seeded search cost {worst} × the optimum");
+}
+
+#[test]
+fn seeded_search_covers_multiclass_models() {
+    for (file, name) in [
+        ("sk_logreg_iris.whyline.json", "sk_logreg_iris"),
+        (
+            "xgb_multi_softprob_iris.xgb.json",
+            "xgb_multi_softprob_iris",
+        ),
+    ] {
+        let model = model(file);
+        for row in expected_inputs(name).iter().take(6) {
+            let cf = counterfactual(&model, row, &CounterfactualSettings::default(), None)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_ne!(
+                decision(&model, &cf.counterfactual_input),
+                decision(&model, row)
+            );
+        }
+    }
+}
+
+#[test]
+fn seeded_search_impossible_constraints_are_typed_errors() {
+    let model = model("sk_knn_clf_iris.whyline.json");
+    let row = &expected_inputs("sk_knn_clf_iris")[0];
+    let all = CounterfactualSettings {
+        immutable: (0..4).collect(),
+        ..seeded(Cost::L1, 0)
+    };
+    let error = counterfactual(&model, row, &all, None).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ExplainError::ImpossibleCounterfactual {
+                reason: Impossible::AllFeaturesImmutable
+            }
+        ),
+        "got {error:?}"
+    );
+    let starved = CounterfactualSettings {
+        max_evaluations: 3,
+        ..seeded(Cost::L1, 0)
+    };
+    let error = counterfactual(&model, row, &starved, None).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ExplainError::ImpossibleCounterfactual {
+                reason: Impossible::SearchExhausted { evaluated: 3 }
+            }
+        ),
+        "got {error:?}"
+    );
+    assert!(
+        error.to_string().contains("evaluated 3 candidates"),
+        "{error}"
+    );
+    let regressor = model_regressor();
+    let error = counterfactual(&regressor, &[0.0; 10], &seeded(Cost::L1, 0), None).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("a regressor has no decision to flip"),
+        "{error}"
+    );
+}
+
+fn model_regressor() -> Model {
+    model("sk_knn_reg_diabetes.whyline.json")
+}
+
+#[test]
+fn settings_written_before_the_search_fields_still_read() {
+    let settings: CounterfactualSettings =
+        serde_json::from_str(r#"{"immutable":[1],"cost":"l2","seed":4}"#).unwrap();
+    assert_eq!(settings.search, CounterfactualSearch::Auto);
+    assert_eq!(settings.max_evaluations, 4000);
+    assert_eq!(settings.max_exact_nodes, 100_000);
+    assert_eq!(settings.cost, Cost::L2);
 }

@@ -126,7 +126,7 @@ pub(super) fn solve(
 }
 
 /// Minimises `Σ c_j |δ_j|` subject to `Σ a_j δ_j ≥ gap` and `|δ_j| ≤ room_j`.
-fn knapsack(a: &[f64], room: &[f64], c: &[f64], gap: f64) -> Vec<f64> {
+pub(super) fn knapsack(a: &[f64], room: &[f64], c: &[f64], gap: f64) -> Vec<f64> {
     let mut order: Vec<usize> = (0..a.len())
         .filter(|&j| a.get(j).is_some_and(|v| *v != 0.0) && room.get(j).is_some_and(|r| *r > 0.0))
         .collect();
@@ -153,7 +153,7 @@ fn knapsack(a: &[f64], room: &[f64], c: &[f64], gap: f64) -> Vec<f64> {
 }
 
 /// Minimises `Σ δ_j²` subject to `Σ a_j δ_j ≥ gap` and `|δ_j| ≤ room_j`.
-fn water_fill(a: &[f64], room: &[f64], gap: f64) -> Vec<f64> {
+pub(super) fn water_fill(a: &[f64], room: &[f64], gap: f64) -> Vec<f64> {
     // λ_j: where feature j reaches its bound (δ_j = a_j λ until then).
     let mut breaks: Vec<(f64, f64)> = a
         .iter()

@@ -6,22 +6,32 @@
 //!   the margin): a fractional knapsack for (weighted) L1 costs, a KKT water-filling for
 //!   L2, both within per-feature bounds and immutable features.
 //! - [`tree`]: exact search over the leaf regions of a single decision tree.
+//! - [`forest`]: exact branch and bound over combinations of leaves (one per tree) of
+//!   random forest and gradient-boosted classifiers, within a budget of search nodes
+//!   ([`CounterfactualSettings::max_exact_nodes`]; beyond it [`ExplainError::TooLarge`]).
+//! - [`search`]: a seeded search for every other classifier (KNN, MLP, multinomial, large
+//!   ensembles) — local linearisation, growing spheres, sparsification — within
+//!   [`CounterfactualSettings::max_evaluations`] model calls; near-minimal, not exact.
 //!
-//! Every counterfactual returned was re-predicted by the model and flips the decision;
-//! when none exists under the constraints the error says why
-//! ([`Impossible`](crate::Impossible)).
+//! [`CounterfactualSearch::Auto`] (the default) takes the exact method where the model has
+//! one and it fits its budget, the seeded search otherwise; the result says which ran
+//! ([`Counterfactual::solver`]). Every counterfactual returned was re-predicted by the
+//! model and flips the decision; when none exists under the constraints (or the seeded
+//! search found none) the error says why ([`Impossible`](crate::Impossible)).
 
+mod forest;
 mod linear;
+mod search;
 mod tree;
 
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
-use whyline_models::{Model, ModelKind};
+use whyline_models::{LinearLink, Model, ModelKind};
 
 use crate::background::Background;
 use crate::error::{ExplainError, Impossible, Result};
-use crate::model_output::kind_name;
+use crate::model_output::{is_classifier, kind_name};
 
 /// The cost of a change.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -37,8 +47,40 @@ pub enum Cost {
     MadL1,
 }
 
+/// Which search finds the counterfactual.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CounterfactualSearch {
+    /// The exact method where the model has one (binary logistic, decision tree, tree
+    /// ensemble within [`CounterfactualSettings::max_exact_nodes`]), the seeded search
+    /// otherwise.
+    #[default]
+    Auto,
+    /// Exact methods only: [`ExplainError::TooLarge`] past the budget,
+    /// [`ExplainError::MethodDoesNotFit`] for models without one.
+    Exact,
+    /// The seeded search, for every classifier.
+    Seeded,
+}
+
+/// The method that found a counterfactual.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CounterfactualMethod {
+    /// Closed form of a binary logistic model (exact).
+    ClosedForm,
+    /// Every leaf region of a decision tree (exact).
+    TreeLeaves,
+    /// Branch and bound over leaf combinations of a tree ensemble (exact).
+    ForestLeaves,
+    /// The seeded search (valid, not guaranteed minimal).
+    Seeded,
+}
+
 /// Constraints and cost of a counterfactual search.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Every field has a serde default, so settings written before a field existed still read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CounterfactualSettings {
     /// Features that may not change.
@@ -47,8 +89,29 @@ pub struct CounterfactualSettings {
     pub bounds: Vec<(usize, f32, f32)>,
     /// The cost minimised.
     pub cost: Cost,
-    /// Seed of searches that sample (kept in the output for audit).
+    /// Seed of the seeded search (kept in the output for audit).
     pub seed: u64,
+    /// Exact, seeded, or exact where possible (the default).
+    pub search: CounterfactualSearch,
+    /// Model evaluations the seeded search may make (default 4,000).
+    pub max_evaluations: usize,
+    /// Boxes (partial leaf combinations) the exact tree-ensemble search may visit (default
+    /// 100,000).
+    pub max_exact_nodes: usize,
+}
+
+impl Default for CounterfactualSettings {
+    fn default() -> Self {
+        CounterfactualSettings {
+            immutable: Vec::new(),
+            bounds: Vec::new(),
+            cost: Cost::L1,
+            seed: 0,
+            search: CounterfactualSearch::Auto,
+            max_evaluations: 4_000,
+            max_exact_nodes: 100_000,
+        }
+    }
 }
 
 /// One feature's change.
@@ -85,6 +148,10 @@ pub struct Counterfactual {
     pub distance: f32,
     /// The minimised cost, in the settings' cost.
     pub cost: f64,
+    /// The method that found it (exact, or the seeded search).
+    pub solver: CounterfactualMethod,
+    /// Model evaluations the seeded search made (0 for the exact methods).
+    pub evaluations: usize,
     /// Class names (empty when the model has none).
     pub class_names: Vec<String>,
     /// The settings used.
@@ -134,9 +201,10 @@ impl Counterfactual {
     }
 }
 
-/// Finds the minimal counterfactual of `row` for a binary logistic model (closed form) or a
-/// decision tree classifier (exact over its leaves). `background` supplies the MAD of
-/// [`Cost::MadL1`].
+/// Finds the minimal counterfactual of `row`: exact for binary logistic models (closed
+/// form), decision trees and small tree ensembles (leaf regions), a seeded search for any
+/// other classifier (see the [module docs](self) and [`CounterfactualSearch`]).
+/// `background` supplies the MAD of [`Cost::MadL1`].
 pub fn counterfactual(
     model: &Model,
     row: &[f32],
@@ -144,21 +212,111 @@ pub fn counterfactual(
     background: Option<&Background>,
 ) -> Result<Counterfactual> {
     let prediction = model.predict(row)?;
+    if !is_classifier(model) {
+        return Err(ExplainError::MethodDoesNotFit {
+            method: "counterfactual",
+            model: kind_name(model.kind()),
+            hint: "a regressor has no decision to flip",
+        });
+    }
     let original = prediction.value as usize;
     let weights = cost_weights(row.len(), settings, background)?;
     let bounds = feature_bounds(row, settings)?;
-    let (candidate, cost) = match model.kind() {
-        ModelKind::Linear(m) => linear::solve(m, row, original, &bounds, &weights, settings.cost)?,
-        ModelKind::DecisionTree(m) => {
-            tree::solve(m, row, original, &bounds, &weights, settings.cost)?
+    if bounds
+        .iter()
+        .zip(row)
+        .all(|(&(low, high), x)| low >= high || x.is_nan())
+    {
+        return Err(ExplainError::ImpossibleCounterfactual {
+            reason: Impossible::AllFeaturesImmutable,
+        });
+    }
+    let cost = settings.cost;
+    let exact =
+        |search: CounterfactualSearch| -> Option<Result<(Vec<f32>, f64, CounterfactualMethod)>> {
+            let with = |method| move |(point, value)| (point, value, method);
+            let forest = |ensemble: Result<forest::Ensemble<'_>>| {
+                ensemble.and_then(|e| {
+                    forest::solve(
+                        model,
+                        e,
+                        row,
+                        original,
+                        &bounds,
+                        &weights,
+                        cost,
+                        settings.max_exact_nodes,
+                    )
+                })
+            };
+            let found = match model.kind() {
+                ModelKind::Linear(m) if m.link == LinearLink::Logistic => {
+                    linear::solve(m, row, original, &bounds, &weights, cost)
+                        .map(with(CounterfactualMethod::ClosedForm))
+                }
+                ModelKind::DecisionTree(m) => {
+                    tree::solve(m, row, original, &bounds, &weights, cost)
+                        .map(with(CounterfactualMethod::TreeLeaves))
+                }
+                ModelKind::RandomForest(m) => forest(forest::random_forest(m, original))
+                    .map(with(CounterfactualMethod::ForestLeaves)),
+                ModelKind::GradientBoosting(m) => forest(forest::boosting(m, original))
+                    .map(with(CounterfactualMethod::ForestLeaves)),
+                _ => return None,
+            };
+            match (search, found) {
+                // Past the budget, or leaves that are not boxes: the seeded search takes over.
+                (
+                    CounterfactualSearch::Auto,
+                    Err(ExplainError::TooLarge { .. } | ExplainError::MethodDoesNotFit { .. }),
+                ) => None,
+                (_, found) => Some(found),
+            }
+        };
+    let seeded = || {
+        search::solve(
+            model,
+            row,
+            original,
+            &bounds,
+            &weights,
+            cost,
+            settings.seed,
+            settings.max_evaluations,
+        )
+    };
+    let (candidate, cost, method, evaluations) = match settings.search {
+        CounterfactualSearch::Seeded => {
+            let found = seeded()?;
+            (
+                found.point,
+                found.cost,
+                CounterfactualMethod::Seeded,
+                found.evaluations,
+            )
         }
-        other => {
-            return Err(ExplainError::MethodDoesNotFit {
-                method: "counterfactual",
-                model: kind_name(other),
-                hint: "exact counterfactuals cover binary logistic models and decision trees",
-            });
-        }
+        search => match exact(search) {
+            Some(found) => {
+                let (point, value, method) = found?;
+                (point, value, method, 0)
+            }
+            None if search == CounterfactualSearch::Exact => {
+                return Err(ExplainError::MethodDoesNotFit {
+                    method: "exact counterfactual",
+                    model: kind_name(model.kind()),
+                    hint: "exact methods cover binary logistic models and tree classifiers; use search: seeded",
+                });
+            }
+            None => {
+                let found = seeded()?;
+                (
+                    found.point,
+                    found.cost,
+                    CounterfactualMethod::Seeded,
+                    found.evaluations,
+                )
+            }
+        },
     };
     let alternative = model.predict(&candidate)?.value as usize;
     if alternative == original {
@@ -198,6 +356,8 @@ pub fn counterfactual(
         sparsity,
         distance,
         cost,
+        solver: method,
+        evaluations,
         class_names: names.classes.clone(),
         settings: settings.clone(),
     })

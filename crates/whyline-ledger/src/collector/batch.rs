@@ -1,6 +1,7 @@
 //! The stream collector's unit of work: a batch of APRT records, and the partial batch that
 //! callers append to under a lock.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use whyline_core::{DecisionPath, DecisionTrace, encode_aprt};
@@ -82,33 +83,44 @@ impl Batch {
     }
 }
 
-/// What the callers share under the lock: the partial batch and the counts kept with it.
+/// What the callers share under the lock: the partial batch.
 #[derive(Debug, Default)]
 pub(super) struct Pending {
     /// The batch records are appended to; sent to the writer once full, on `flush` and on
     /// close, or taken by the writer when it has been idle for a moment.
     pub(super) batch: Batch,
-    /// Records accepted into batches (`recorded` minus the fallback sink's).
-    pub(super) queued: u64,
-    /// Records dropped under `Backpressure::Drop`.
-    pub(super) dropped: u64,
     /// Set by the writer when it found the partial batch empty and went to sleep without a
     /// timeout; the caller that starts the next batch wakes it and clears this.
     pub(super) writer_asleep: bool,
 }
 
-/// The lock around [`Pending`], on a cache line of its own so that the writer's counters do
-/// not share it.
+/// The lock around [`Pending`] and the callers' counts, on a cache line of their own so that
+/// the writer's counters do not share it.
 #[derive(Debug, Default)]
 #[repr(align(64))]
-pub(super) struct PendingLock(Mutex<Pending>);
+pub(super) struct PendingLock {
+    batch: Mutex<Pending>,
+    /// Records accepted into batches (`recorded` minus the fallback sink's).
+    pub(super) queued: AtomicU64,
+    /// Records dropped under `Backpressure::Drop`.
+    pub(super) dropped: AtomicU64,
+}
+
+/// Adds one to a count that is only written under the [`PendingLock`]: a plain load and
+/// store, no read-modify-write, while readers ([`stats`]) need not take the lock.
+///
+/// [`stats`]: whyline_core::TraceCollector::stats
+#[inline]
+pub(super) fn count_locked(_held: &MutexGuard<'_, Pending>, counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
 
 impl PendingLock {
     /// Locks the partial batch. A lock poisoned by a panic is recovered: the batch is
     /// repaired to whole records, so no caller ever sees a half-written record.
     #[inline]
     pub(super) fn lock(&self) -> MutexGuard<'_, Pending> {
-        self.0
+        self.batch
             .lock()
             .unwrap_or_else(|poisoned| self.recover(poisoned))
     }
@@ -116,7 +128,7 @@ impl PendingLock {
     /// Locks the partial batch if no caller holds it (the writer never waits for callers:
     /// a caller may hold the lock while it waits for room in the writer's queue).
     pub(super) fn try_lock(&self) -> Option<MutexGuard<'_, Pending>> {
-        match self.0.try_lock() {
+        match self.batch.try_lock() {
             Ok(guard) => Some(guard),
             Err(TryLockError::Poisoned(poisoned)) => Some(self.recover(poisoned)),
             Err(TryLockError::WouldBlock) => None,
@@ -130,7 +142,7 @@ impl PendingLock {
     ) -> MutexGuard<'a, Pending> {
         let mut guard = poisoned.into_inner();
         guard.batch.repair();
-        self.0.clear_poison();
+        self.batch.clear_poison();
         guard
     }
 }

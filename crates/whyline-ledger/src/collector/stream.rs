@@ -31,8 +31,9 @@
 //!
 //! **Backpressure** is decided per record, only when the batch is full and the queue has no
 //! room for it: the [`Backpressure`] policy drops and counts that record, waits for room, or
-//! writes that record synchronously to a fallback sink in the caller's thread. Counters are
-//! kept under the same lock as the batch, so they are exact.
+//! writes that record synchronously to a fallback sink in the caller's thread. The queued and
+//! dropped counts are written under the same lock as the batch, so they are exact, and read
+//! without it, so `stats` never waits behind a caller blocked on a full queue.
 //!
 //! # Durability
 //!
@@ -66,7 +67,7 @@ use whyline_core::{
     encode_json,
 };
 
-use super::batch::{Batch, BatchLimits, Pending};
+use super::batch::{Batch, BatchLimits, Pending, count_locked};
 use super::error::CollectorError;
 use super::writer::{Message, Shared};
 
@@ -212,10 +213,11 @@ impl<P: DecisionPath> StreamCollector<P> {
 
     /// Every counter of the stream.
     pub fn stream_stats(&self) -> StreamStats {
-        let (queued, dropped) = {
-            let pending = self.shared.pending.lock();
-            (pending.queued, pending.dropped)
-        };
+        let counts = &self.shared.pending;
+        let (queued, dropped) = (
+            counts.queued.load(Ordering::Relaxed),
+            counts.dropped.load(Ordering::Relaxed),
+        );
         let fallback = self.fallback_count.load(Ordering::Relaxed);
         let status = &self.shared.status;
         StreamStats {
@@ -383,7 +385,7 @@ impl<P: DecisionPath> StreamCollector<P> {
         if pending.batch.is_full(self.limits) && !self.make_room(&mut pending)? {
             match self.backpressure {
                 Backpressure::Drop => {
-                    pending.dropped += 1;
+                    count_locked(&pending, &self.shared.pending.dropped);
                     return Ok(RecordOutcome::Dropped);
                 }
                 Backpressure::Fallback | Backpressure::Block => {
@@ -396,7 +398,7 @@ impl<P: DecisionPath> StreamCollector<P> {
             self.wake_writer(&mut pending);
         }
         pending.batch.push(trace);
-        pending.queued += 1;
+        count_locked(&pending, &self.shared.pending.queued);
         Ok(RecordOutcome::Queued)
     }
 

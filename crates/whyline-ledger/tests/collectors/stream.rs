@@ -569,3 +569,63 @@ fn json_lines_from_several_blocked_threads_are_exact_and_in_order() {
         (THREADS * EACH, THREADS * EACH)
     );
 }
+
+/// A sink whose writes wait until the test opens the gate.
+struct GatedWriter {
+    inner: SharedBuffer,
+    gate: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Write for GatedWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let (open, signal) = &*self.gate;
+        let mut open = open.lock().unwrap();
+        while !*open {
+            open = signal.wait(open).unwrap();
+        }
+        self.inner.write(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn stats_do_not_wait_behind_a_caller_blocked_on_a_full_queue() {
+    let gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let output = SharedBuffer::default();
+    let stream = StreamCollectorBuilder::new(StreamFormat::Aprt)
+        .capacity(2)
+        .batch_records(1)
+        .buffer_bytes(0)
+        .backpressure(Backpressure::Block)
+        .build::<LinearPath>(GatedWriter {
+            inner: output.clone(),
+            gate: std::sync::Arc::clone(&gate),
+        })
+        .unwrap();
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(|| {
+            for sequence in 0..10 {
+                stream.record(&linear_trace(sequence)).unwrap();
+            }
+        });
+        // The producer soon waits for room (holding the batch lock); stats must still answer.
+        std::thread::sleep(Duration::from_millis(100));
+        let (answer, answered) = std::sync::mpsc::channel();
+        let stream = &stream;
+        scope.spawn(move || answer.send(stream.stream_stats()).unwrap());
+        let stats = answered.recv_timeout(Duration::from_secs(10));
+        let (open, signal) = &*gate;
+        *open.lock().unwrap() = true;
+        signal.notify_all();
+        producer.join().unwrap();
+        // Asserted once the gate is open, so a failure fails rather than hangs.
+        let stats = stats.expect("stream_stats answers while a producer is blocked");
+        assert!(stats.recorded < 10, "{stats:?}");
+    });
+    stream.flush().unwrap();
+    assert_eq!(aprt_sequences(&output.bytes()), (0..10).collect::<Vec<_>>());
+    assert_eq!(stream.stats().recorded, 10);
+}

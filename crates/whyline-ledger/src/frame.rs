@@ -135,9 +135,15 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
         if end == 0 {
             return Ok(cursor);
         }
-        let header = cursor.window(0, FILE_HEADER_LEN)?.map(<[u8]>::to_vec);
+        // Read on its own, not through the 1 MiB read-ahead: a cursor that seeks elsewhere
+        // (a reader jumping to an indexed block) would otherwise read a chunk it never uses.
+        let mut header = [0u8; FILE_HEADER_LEN];
+        let whole = end >= FILE_HEADER_LEN as u64;
+        if whole {
+            store.read_at(0, &mut header)?;
+        }
         // Every header byte is checked, the reserved ones too: a change anywhere is seen.
-        let good = header.as_deref() == Some(&file_header()[..]);
+        let good = whole && header == file_header();
         if !good {
             return Err(LedgerError::Corrupt {
                 path: store.location().to_path_buf(),

@@ -36,9 +36,17 @@ fn impact_time(stdout: &str) -> String {
 fn the_demo_records_verifies_and_investigates_the_cat_scenario() {
     let dir = tempfile::tempdir().unwrap();
     let stdout = run_demo(dir.path());
+    // The model record, 620 decisions, and the alerts the monitor wrote beside them.
+    let entries: u64 = stdout
+        .split("CHAIN INTEGRITY: ✓ VERIFIED (")
+        .nth(1)
+        .and_then(|rest| rest.split(" entries, no breaks;").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no verified chain in {stdout}"));
+    assert!(entries > 621, "no alert entries: {entries}");
     assert!(
-        stdout.contains("CHAIN INTEGRITY: ✓ VERIFIED (621 entries, no breaks;"),
-        "{stdout}"
+        stdout.contains("yellow alert: decision 1 repeated 100 times in a row"),
+        "alerts from the log are anomalies: {stdout}"
     );
     assert!(stdout.contains("signatures verified"), "{stdout}");
     assert!(

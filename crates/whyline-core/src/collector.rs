@@ -62,6 +62,12 @@ pub trait TraceCollector<P: DecisionPath>: Send + Sync {
         Ok(None)
     }
 
+    /// Records an alert raised about a decision. Returns `None` when this collector keeps no
+    /// alert records (the default); a ledger appends it as an entry, covered by its chain.
+    fn record_alert(&self, _alert: &crate::AlertRecord) -> Result<Option<RecordOutcome>> {
+        Ok(None)
+    }
+
     /// Whether this collector wants traces at all. A caller may skip building a path when
     /// this is `false`.
     fn enabled(&self) -> bool {

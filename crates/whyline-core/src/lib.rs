@@ -57,6 +57,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod alert_record;
 mod codec;
 mod collector;
 pub mod digest;
@@ -65,8 +66,10 @@ mod explainable;
 mod identity;
 mod model_record;
 mod path;
+mod tagged;
 mod trace;
 
+pub use alert_record::{ALERT_RECORD_MAGIC, AlertRecord};
 pub use codec::aprt::{
     APRT_HEADER_LEN, APRT_MAGIC, APRT_VERSION, AprtHeader, AprtRecords, decode_aprt_prefix,
     encode_aprt, from_aprt, latency_ns_to_us, to_aprt,

@@ -13,9 +13,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, Result};
+use crate::error::Result;
 use crate::identity::ModelIdentity;
 use crate::path::Names;
+use crate::tagged;
 
 /// The magic that opens a model record.
 pub const MODEL_RECORD_MAGIC: [u8; 4] = *b"WLMD";
@@ -47,13 +48,7 @@ impl ModelRecord {
 
     /// The record's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(&MODEL_RECORD_MAGIC);
-        out.push(MODEL_RECORD_VERSION);
-        // Serializing plain strings and numbers cannot fail; an empty body would be rejected
-        // by the reader rather than misread.
-        let _ = serde_json::to_writer(&mut out, self);
-        out
+        tagged::write(MODEL_RECORD_MAGIC, MODEL_RECORD_VERSION, &[], self)
     }
 
     /// Whether `bytes` start like a model record.
@@ -75,36 +70,12 @@ impl ModelRecord {
     /// # Ok::<(), whyline_core::CoreError>(())
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<ModelRecord> {
-        if !Self::is_model_record(bytes) {
-            let mut found = [0u8; 4];
-            for (slot, byte) in found.iter_mut().zip(bytes) {
-                *slot = *byte;
-            }
-            return Err(CoreError::InvalidField {
-                offset: 0,
-                field: "model record magic",
-                detail: format!(
-                    "found {:#010x}, expected \"WLMD\"",
-                    u32::from_be_bytes(found)
-                ),
-            });
-        }
-        match bytes.get(4) {
-            Some(&MODEL_RECORD_VERSION) => {}
-            Some(&found) => return Err(CoreError::UnknownVersion { offset: 4, found }),
-            None => {
-                return Err(CoreError::Truncated {
-                    offset: 4,
-                    field: "model record version",
-                    needed: 1,
-                    available: 0,
-                });
-            }
-        }
-        serde_json::from_slice(bytes.get(5..).unwrap_or(&[])).map_err(|e| CoreError::Json {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })
+        tagged::read(
+            bytes,
+            MODEL_RECORD_MAGIC,
+            MODEL_RECORD_VERSION,
+            0,
+            "model record",
+        )
     }
 }

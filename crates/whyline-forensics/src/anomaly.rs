@@ -1,6 +1,7 @@
 //! Anomalies in an incident window: what an investigator should look at first.
 
 use serde::Serialize;
+use whyline_core::{AlertRecord, Names};
 
 use crate::timeline::TimelineEntry;
 
@@ -61,6 +62,29 @@ pub enum AnomalyKind {
     },
     /// The output is NaN or infinite.
     NonFiniteOutput,
+    /// The monitor found the input out of the training distribution (an alert in the log).
+    OutOfDistribution {
+        /// The worst feature, by name when the log names it.
+        feature: String,
+        /// Its value.
+        value: Option<f64>,
+        /// Its z-score against the training statistics.
+        z_score: Option<f64>,
+        /// Whether it was outside the training range.
+        outside_range: bool,
+        /// `yellow` or `red`.
+        level: String,
+    },
+    /// Another Andon alert the monitor wrote into the log (drift, latency over budget, a
+    /// repeated decision, an alert raised by the application).
+    AndonAlert {
+        /// `yellow` or `red`.
+        level: String,
+        /// The rule that fired.
+        rule: String,
+        /// What the monitor said.
+        message: String,
+    },
 }
 
 /// One anomaly, tied to a decision.
@@ -103,6 +127,29 @@ impl std::fmt::Display for AnomalyKind {
                 )
             }
             AnomalyKind::NonFiniteOutput => f.write_str("non-finite output"),
+            AnomalyKind::OutOfDistribution {
+                feature,
+                value,
+                z_score,
+                outside_range,
+                level,
+            } => {
+                write!(f, "{level} alert: {feature}")?;
+                if let Some(value) = value {
+                    write!(f, " = {value}")?;
+                }
+                f.write_str(" out of the training distribution")?;
+                if let Some(z) = z_score {
+                    write!(f, " (z = {z:.2})")?;
+                }
+                if *outside_range {
+                    f.write_str(", outside the training range")?;
+                }
+                Ok(())
+            }
+            AnomalyKind::AndonAlert { level, message, .. } => {
+                write!(f, "{level} alert: {message}")
+            }
         }
     }
 }
@@ -155,4 +202,47 @@ pub fn find_anomalies(timeline: &[TimelineEntry], rules: &AnomalyRules) -> Vec<A
         previous = Some(entry);
     }
     out
+}
+
+/// The anomalies the monitor's alerts in the log add to those found from the traces. Alerts
+/// on low confidence and non-finite outputs are left out: the traces show those already.
+pub fn alert_anomalies(alerts: &[AlertRecord], incident_ns: u64, names: &Names) -> Vec<Anomaly> {
+    alerts
+        .iter()
+        .filter(|a| !matches!(a.kind.as_str(), "low_confidence" | "non_finite_output"))
+        .map(|alert| {
+            let number = |field: &str| alert.details.get(field).and_then(|v| v.as_f64());
+            let kind = if alert.kind == "out_of_distribution" {
+                AnomalyKind::OutOfDistribution {
+                    feature: alert
+                        .details
+                        .get("feature_index")
+                        .and_then(|v| v.as_u64())
+                        .map_or_else(
+                            || "a feature".to_owned(),
+                            |i| names.feature_short(i as usize),
+                        ),
+                    value: number("value"),
+                    z_score: number("z_score"),
+                    outside_range: alert
+                        .details
+                        .get("outside_range")
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false),
+                    level: alert.level.clone(),
+                }
+            } else {
+                AnomalyKind::AndonAlert {
+                    level: alert.level.clone(),
+                    rule: alert.kind.clone(),
+                    message: alert.message.clone(),
+                }
+            };
+            Anomaly {
+                sequence: alert.sequence,
+                relative_ms: (alert.timestamp_ns as f64 - incident_ns as f64) / 1e6,
+                kind,
+            }
+        })
+        .collect()
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use whyline_core::{AnyPath, ModelRecord, Names, from_aprt};
+use whyline_core::{AlertRecord, AnyPath, ModelRecord, Names, from_aprt};
 use whyline_ledger::{
     ENTRIES_FILE, LedgerError, LedgerReader, NoteVerifier, SegmentStore, verify_store,
 };
@@ -97,8 +97,19 @@ pub fn investigate(
     };
     let window = reader.entries_between(from, to)?;
     let mut traces = Vec::with_capacity(window.entries.len());
+    let mut alerts = Vec::new();
     for entry in &window.entries {
         if ModelRecord::is_model_record(&entry.payload) {
+            continue;
+        }
+        if AlertRecord::is_alert_record(&entry.payload) {
+            let alert = AlertRecord::from_bytes(&entry.payload).map_err(|source| {
+                ForensicsError::BadEntry {
+                    sequence: entry.sequence,
+                    source,
+                }
+            })?;
+            alerts.push(alert);
             continue;
         }
         let trace =
@@ -117,6 +128,7 @@ pub fn investigate(
         rules,
         log_entries,
     );
+    report.add_alerts(&alerts, &names);
     report.model = record.map(|r| r.identity);
     Ok(report)
 }

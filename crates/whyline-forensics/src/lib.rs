@@ -49,7 +49,7 @@ mod report;
 mod time;
 mod timeline;
 
-pub use anomaly::{Anomaly, AnomalyKind, AnomalyRules, find_anomalies};
+pub use anomaly::{Anomaly, AnomalyKind, AnomalyRules, alert_anomalies, find_anomalies};
 pub use error::{ForensicsError, Result};
 pub use investigate::investigate;
 pub use render::{render_html, render_json, render_text};

@@ -1,9 +1,9 @@
 //! The incident report: the window, its integrity, its timeline and its anomalies.
 
 use serde::Serialize;
-use whyline_core::{AnyPath, DecisionTrace, ModelIdentity, Names};
+use whyline_core::{AlertRecord, AnyPath, DecisionTrace, ModelIdentity, Names};
 
-use crate::anomaly::{Anomaly, AnomalyRules, find_anomalies};
+use crate::anomaly::{Anomaly, AnomalyRules, alert_anomalies, find_anomalies};
 use crate::timeline::{TimelineEntry, timeline_entry};
 
 /// "Every decision from `lookback` before `time` to `lookahead` after it."
@@ -107,6 +107,18 @@ impl IncidentReport {
             anomalies,
             log_entries,
         }
+    }
+
+    /// Adds the anomalies of the monitor's alerts in the log (out-of-distribution inputs,
+    /// drift, ...), keeping the anomalies in time order.
+    pub fn add_alerts(&mut self, alerts: &[AlertRecord], names: &Names) {
+        self.anomalies
+            .extend(alert_anomalies(alerts, self.query.time_ns, names));
+        self.anomalies.sort_by(|a, b| {
+            a.relative_ms
+                .total_cmp(&b.relative_ms)
+                .then(a.sequence.cmp(&b.sequence))
+        });
     }
 
     /// The anomalies of one decision.

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use whyline_core::{
-    CollectorStats, DecisionPath, DecisionTrace, ModelRecord, RecordOutcome, TraceCollector,
-    encode_aprt,
+    AlertRecord, CollectorStats, DecisionPath, DecisionTrace, ModelRecord, RecordOutcome,
+    TraceCollector, encode_aprt,
 };
 
 use crate::error::{LedgerError, Result};
@@ -167,6 +167,11 @@ impl<S: Store + 'static> LedgerCollector<S> {
         self.append_encoded(|buffer| buffer.extend_from_slice(&model.to_bytes()))
     }
 
+    /// Appends an [`AlertRecord`] (an alert about a decision) as an ordinary entry.
+    pub fn append_alert(&self, alert: &AlertRecord) -> Result<Receipt> {
+        self.append_encoded(|buffer| buffer.extend_from_slice(&alert.to_bytes()))
+    }
+
     /// Appends the entry `encode` writes into the reused buffer.
     fn append_encoded(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<Receipt> {
         let receipt = {
@@ -245,6 +250,14 @@ impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for LedgerCollector<
 
     fn record_model(&self, model: &ModelRecord) -> whyline_core::Result<Option<RecordOutcome>> {
         let receipt = self.append_model(model)?;
+        Ok(Some(RecordOutcome::Appended {
+            index: receipt.sequence,
+            leaf_hash: receipt.leaf_hash,
+        }))
+    }
+
+    fn record_alert(&self, alert: &AlertRecord) -> whyline_core::Result<Option<RecordOutcome>> {
+        let receipt = self.append_alert(alert)?;
         Ok(Some(RecordOutcome::Appended {
             index: receipt.sequence,
             leaf_hash: receipt.leaf_hash,

@@ -50,9 +50,13 @@ impl IndexRecord {
     }
 }
 
-/// The `timestamp_ns` of an APRT payload; `None` for anything else.
+/// The `timestamp_ns` of an APRT payload or an alert record (both keep it at bytes 8..16);
+/// `None` for anything else.
 pub fn payload_timestamp(payload: &[u8]) -> Option<u64> {
-    if payload.len() < APRT_HEADER_LEN || payload.get(..4) != Some(&APRT_MAGIC[..]) {
+    let magic = payload.get(..4)?;
+    let stamped = (magic == &APRT_MAGIC[..] && payload.len() >= APRT_HEADER_LEN)
+        || magic == &whyline_core::ALERT_RECORD_MAGIC[..];
+    if !stamped {
         return None;
     }
     let field: [u8; 8] = payload.get(8..16)?.try_into().ok()?;

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use serde::Serialize;
+use whyline_core::AlertRecord;
 
 /// How serious an alert is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -139,5 +140,32 @@ impl fmt::Display for Alert {
             "[{}] decision {}: {}",
             self.level, self.sequence, self.kind
         )
+    }
+}
+
+impl Alert {
+    /// The alert as the log keeps it: level and rule by name, the message, and the rule's own
+    /// fields as details.
+    pub fn to_record(&self) -> AlertRecord {
+        let mut details = serde_json::to_value(&self.kind).unwrap_or_default();
+        let kind = match details
+            .as_object_mut()
+            .and_then(|fields| fields.remove("kind"))
+        {
+            Some(serde_json::Value::String(kind)) => kind,
+            _ => String::new(),
+        };
+        AlertRecord {
+            sequence: self.sequence,
+            timestamp_ns: self.timestamp_ns,
+            level: match self.level {
+                AlertLevel::Yellow => "yellow",
+                AlertLevel::Red => "red",
+            }
+            .to_owned(),
+            kind,
+            message: self.kind.to_string(),
+            details,
+        }
     }
 }

@@ -203,6 +203,8 @@ pub struct Andon {
     last_output_bits: Option<u32>,
     repeat_count: u32,
     stats: AndonStats,
+    /// Every alert the last check or external raise raised (most are empty: no allocation).
+    raised: Vec<Alert>,
 }
 
 impl std::fmt::Debug for Andon {
@@ -235,6 +237,7 @@ impl Andon {
             last_output_bits: None,
             repeat_count: 0,
             stats: AndonStats::default(),
+            raised: Vec::new(),
         })
     }
 
@@ -254,6 +257,7 @@ impl Andon {
             last_output_bits: None,
             repeat_count: 0,
             stats: AndonStats::default(),
+            raised: Vec::new(),
         }
     }
 
@@ -308,6 +312,7 @@ impl Andon {
     /// Checks one decision against every rule, delivers the alerts raised, and returns the
     /// most severe one (the one that stops the line, when red).
     pub fn check(&mut self, facts: &DecisionFacts<'_>) -> Option<Alert> {
+        self.raised.clear();
         if !self.rules.enabled {
             return None;
         }
@@ -449,7 +454,15 @@ impl Andon {
         level: AlertLevel,
         kind: AlertKind,
     ) -> Alert {
+        self.raised.clear();
         self.raise(facts, level, kind)
+    }
+
+    /// Every alert the last [`check`](Self::check) or
+    /// [`raise_external`](Self::raise_external) raised, in the order raised: `check` returns
+    /// only the most severe, a log keeps them all.
+    pub fn last_raised(&self) -> &[Alert] {
+        &self.raised
     }
 
     fn raise(&mut self, facts: &DecisionFacts<'_>, level: AlertLevel, kind: AlertKind) -> Alert {
@@ -473,6 +486,7 @@ impl Andon {
                 self.stats.undelivered += 1;
             }
         }
+        self.raised.push(alert.clone());
         alert
     }
 }

@@ -324,6 +324,9 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             latency_ns,
         });
         let level = alert.as_ref().map(|a| a.level);
+        if record && alert.is_some() {
+            self.record_alerts(sequence)?;
+        }
         if let Some(alert) =
             alert.filter(|a| a.level == AlertLevel::Red && self.andon.rules().halt_on_red)
         {
@@ -421,6 +424,23 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             confidence: self.trace.path.confidence(),
             latency_ns: self.trace.latency_ns,
         };
-        Some(self.andon.raise_external(&facts, level, kind))
+        let alert = self.andon.raise_external(&facts, level, kind);
+        if self.collector.enabled()
+            && let Err(error) = self.record_alerts(alert.sequence)
+        {
+            tracing::error!(%error, "the raised alert could not be recorded");
+        }
+        Some(alert)
+    }
+
+    /// Writes every alert the last check raised into the collector, after the decision's
+    /// trace, so the log shows what the monitor saw.
+    fn record_alerts(&self, sequence: u64) -> Result<()> {
+        for alert in self.andon.last_raised() {
+            self.collector
+                .record_alert(&alert.to_record())
+                .map_err(|source| MonitorError::Collector { sequence, source })?;
+        }
+        Ok(())
     }
 }

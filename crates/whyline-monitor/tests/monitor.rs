@@ -648,3 +648,80 @@ fn a_collector_without_model_records_and_a_model_without_identity_record_nothing
     monitor.predict_one(&[1.0, 0.0]).unwrap();
     assert_eq!(monitor.collector().traces.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn every_raised_alert_is_written_into_the_ledger_after_its_decision() {
+    use whyline_core::AlertRecord;
+    use whyline_ledger::{LedgerCollector, LedgerOptions};
+    let statistics = TrainingStatistics::new(vec![
+        FeatureStatistics {
+            mean: 0.0,
+            std: 1.0,
+            min: -3.0,
+            max: 3.0,
+        },
+        FeatureStatistics {
+            mean: 10.0,
+            std: 2.0,
+            min: 4.0,
+            max: 16.0,
+        },
+    ])
+    .unwrap();
+    // Out of distribution (red) and low confidence (yellow) on the same decision: `check`
+    // returns only the red one; the log keeps both.
+    let mut andon = Andon::new(AndonRules {
+        ood_z_score: Some(2.5),
+        ood_range: Some(AlertLevelSetting::Red),
+        yellow_confidence: Some(0.99),
+        ..rules()
+    })
+    .unwrap();
+    andon.set_training_statistics(statistics);
+    let collector =
+        LedgerCollector::in_memory(LedgerOptions::without_checkpoints("test/alerts")).unwrap();
+    let mut monitor = InferenceMonitor::new(Logistic::new(), collector, andon);
+    monitor.predict_one(&[0.5, 11.0]).unwrap();
+    // Both features far out (feature 0 the worst, z = 10), and the logit 2·10 − 20 = 0 gives
+    // confidence 0.5.
+    let decision = monitor.predict_one(&[10.0, 20.0]).unwrap();
+    assert_eq!(decision.alert, Some(AlertLevel::Red));
+    let (_, collector, _) = monitor.into_parts();
+    let ledger = collector.into_ledger().unwrap();
+    let payloads: Vec<Vec<u8>> = (0..ledger.size())
+        .map(|i| ledger.read_entry(i).unwrap().payload)
+        .collect();
+    let alerts: Vec<AlertRecord> = payloads
+        .iter()
+        .filter(|p| AlertRecord::is_alert_record(p))
+        .map(|p| AlertRecord::from_bytes(p).unwrap())
+        .collect();
+    let kinds: Vec<(u64, &str, &str)> = alerts
+        .iter()
+        .map(|a| (a.sequence, a.level.as_str(), a.kind.as_str()))
+        .collect();
+    assert!(kinds.contains(&(1, "red", "out_of_distribution")), "{kinds:?}");
+    assert!(kinds.contains(&(1, "yellow", "low_confidence")), "{kinds:?}");
+    let ood = alerts
+        .iter()
+        .find(|a| a.kind == "out_of_distribution")
+        .unwrap();
+    assert_eq!(ood.details["feature_index"], 0);
+    assert_eq!(ood.details["z_score"], 10.0);
+    assert!(ood.message.contains("feature[0] = 10"), "{}", ood.message);
+    // Each alert follows its decision's trace.
+    let first_alert_of_1 = payloads
+        .iter()
+        .position(|p| {
+            AlertRecord::is_alert_record(p) && AlertRecord::from_bytes(p).unwrap().sequence == 1
+        })
+        .unwrap();
+    let trace_1 = payloads
+        .iter()
+        .position(|p| {
+            !AlertRecord::is_alert_record(p)
+                && whyline_core::from_aprt::<LinearPath>(p).unwrap().sequence == 1
+        })
+        .unwrap();
+    assert!(trace_1 < first_alert_of_1);
+}

@@ -1,0 +1,121 @@
+//! `investigate` over a ledger on disk: the monitor's alerts in the log become anomalies,
+//! named with the log's model record.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use whyline_core::{
+    AlertRecord, AnyPath, DecisionTrace, LinearPath, ModelIdentity, ModelRecord, to_aprt,
+};
+use whyline_forensics::{AnomalyKind, AnomalyRules, IncidentQuery, investigate, render_text};
+use whyline_ledger::{Durability, Ledger, LedgerOptions, SegmentStore};
+
+const T0: u64 = 1_763_908_367_000_000_000;
+const STEP: u64 = 100_000_000;
+
+fn decision(sequence: u64) -> DecisionTrace<AnyPath> {
+    DecisionTrace {
+        timestamp_ns: T0 + sequence * STEP,
+        sequence,
+        input_hash: sequence,
+        output: 1.0,
+        latency_ns: 40_000,
+        path: AnyPath::Linear(LinearPath {
+            contributions: vec![0.5, 0.25],
+            intercept: 0.25,
+            logit: 1.0,
+            prediction: 1.0,
+            probability: Some(0.9),
+        }),
+    }
+}
+
+#[test]
+fn alerts_in_the_log_become_anomalies_named_by_the_model_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SegmentStore::open(dir.path()).unwrap();
+    let options =
+        LedgerOptions::without_checkpoints("test/forensics").durability(Durability::None);
+    let (mut ledger, _) = Ledger::open(store, options).unwrap();
+    let model = ModelRecord {
+        identity: ModelIdentity::from_bytes(b"model", "logistic_regression", "1"),
+        feature_names: vec!["speed_mps".into(), "distance_m".into()],
+        class_names: vec!["GO".into(), "BRAKE".into()],
+        recorded_ns: T0,
+    };
+    ledger.append(&model.to_bytes()).unwrap();
+    for sequence in 0..10 {
+        ledger.append(&to_aprt(&decision(sequence))).unwrap();
+        if sequence == 5 {
+            let ood = AlertRecord {
+                sequence,
+                timestamp_ns: T0 + sequence * STEP,
+                level: "red".into(),
+                kind: "out_of_distribution".into(),
+                message: "feature[1] = 99 out of distribution (z = 7.50)".into(),
+                details: serde_json::json!({
+                    "feature_index": 1, "value": 99.0, "z_score": 7.5, "outside_range": true
+                }),
+            };
+            ledger.append(&ood.to_bytes()).unwrap();
+            // Already visible in the trace itself: not repeated as an anomaly.
+            let low = AlertRecord {
+                kind: "low_confidence".into(),
+                level: "yellow".into(),
+                message: "low confidence".into(),
+                details: serde_json::json!({}),
+                ..ood
+            };
+            ledger.append(&low.to_bytes()).unwrap();
+        }
+        if sequence == 8 {
+            let drift = AlertRecord {
+                sequence,
+                timestamp_ns: T0 + sequence * STEP,
+                level: "red".into(),
+                kind: "drift".into(),
+                message: "adwin detected drift in confidence".into(),
+                details: serde_json::json!({"detector": "adwin", "signal": "confidence"}),
+            };
+            ledger.append(&drift.to_bytes()).unwrap();
+        }
+    }
+    ledger.commit().unwrap();
+    drop(ledger);
+
+    let query = IncidentQuery {
+        time_ns: T0 + 9 * STEP,
+        lookback_ns: 2_000_000_000,
+        lookahead_ns: 0,
+    };
+    let report = investigate(dir.path(), query, None, None, &AnomalyRules::default()).unwrap();
+    assert_eq!(report.timeline.len(), 10, "alerts are not decisions");
+    let kinds: Vec<(u64, &AnomalyKind)> = report
+        .anomalies
+        .iter()
+        .map(|a| (a.sequence, &a.kind))
+        .collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert_eq!(
+        kinds[0],
+        (
+            5,
+            &AnomalyKind::OutOfDistribution {
+                feature: "distance_m".into(),
+                value: Some(99.0),
+                z_score: Some(7.5),
+                outside_range: true,
+                level: "red".into(),
+            }
+        )
+    );
+    assert!(matches!(
+        kinds[1],
+        (8, AnomalyKind::AndonAlert { rule, .. }) if rule == "drift"
+    ));
+    assert_eq!(report.anomalies[0].relative_ms, -400.0);
+    let text = render_text(&report);
+    assert!(
+        text.contains("distance_m = 99 out of the training distribution (z = 7.50)"),
+        "{text}"
+    );
+    assert!(text.contains("adwin detected drift in confidence"), "{text}");
+}

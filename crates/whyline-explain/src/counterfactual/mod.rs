@@ -7,7 +7,7 @@
 //!   L2, both within per-feature bounds and immutable features.
 //! - [`tree`]: exact search over the leaf regions of a single decision tree.
 //! - [`forest`]: exact branch and bound over combinations of leaves (one per tree) of
-//!   random forest and gradient-boosted classifiers, within a budget of search nodes
+//!   random forest and gradient-boosted classifiers, within a budget of tree nodes walked
 //!   ([`CounterfactualSettings::max_exact_nodes`]; beyond it [`ExplainError::TooLarge`]).
 //! - [`search`]: a seeded search for every other classifier (KNN, MLP, multinomial, large
 //!   ensembles) — local linearisation, growing spheres, sparsification — within
@@ -95,8 +95,9 @@ pub struct CounterfactualSettings {
     pub search: CounterfactualSearch,
     /// Model evaluations the seeded search may make (default 4,000).
     pub max_evaluations: usize,
-    /// Boxes (partial leaf combinations) the exact tree-ensemble search may visit (default
-    /// 100,000).
+    /// Tree nodes the exact tree-ensemble search may walk (default 1,000,000, ~20 ms);
+    /// past it the search stops with [`ExplainError::TooLarge`] (exact search) or hands
+    /// over to the seeded search (auto).
     pub max_exact_nodes: usize,
 }
 
@@ -109,7 +110,7 @@ impl Default for CounterfactualSettings {
             seed: 0,
             search: CounterfactualSearch::Auto,
             max_evaluations: 4_000,
-            max_exact_nodes: 100_000,
+            max_exact_nodes: 1_000_000,
         }
     }
 }

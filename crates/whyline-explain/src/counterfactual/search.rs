@@ -16,6 +16,10 @@
 //! 3. **Polishing** every candidate: sparsification (each changed feature reset to its
 //!    original value while the flip holds, largest cost saving first), a bisection along
 //!    the segment to the original row, then a bisection of each changed feature alone.
+//! 4. **Single-feature moves**: each mutable feature alone, both ways, in doubling steps
+//!    of its scale, while cheaper than the best candidate so far, bisected back to the
+//!    boundary (the L1 optimum of a linear model moves one feature; tree ensembles often
+//!    flip on one threshold).
 //!
 //! The cheapest candidate wins. Every point accepted was predicted by the model and flips
 //! the decision; when none was found within `max_evaluations` model calls the error is
@@ -38,7 +42,7 @@ const LAYERS_PAST_REACH: usize = 4;
 /// Bisection steps of the line searches.
 const BISECTIONS: usize = 24;
 /// Bisection steps of each single-feature shrink.
-const FEATURE_BISECTIONS: usize = 10;
+const FEATURE_BISECTIONS: usize = 30;
 /// Linearisation rounds.
 const GRADIENT_ROUNDS: usize = 3;
 
@@ -116,6 +120,10 @@ pub(super) fn solve(
         if best.as_ref().is_none_or(|(b, _)| c < *b) {
             best = Some((c, point));
         }
+    }
+    let bound = best.as_ref().map_or(f64::INFINITY, |(b, _)| *b);
+    if let Some((c, point)) = search.axes(bound)? {
+        best = Some((c, point));
     }
     match best {
         Some((cost, point)) => Ok(Found {
@@ -467,6 +475,67 @@ impl Search<'_> {
         Ok(any)
     }
 
+    /// One feature at a time, both ways, in doubling steps from `2^-12` to `2^12` of its
+    /// scale (while cheaper than `bound`), then bisected back: the cheapest single-feature
+    /// flip found that costs less than `bound`, with its cost.
+    fn axes(&mut self, bound: f64) -> Result<Option<(f64, Vec<f32>)>> {
+        let mut best: Option<(f64, Vec<f32>)> = None;
+        for k in 0..self.mutable.len() {
+            let Some(&j) = self.mutable.get(k) else {
+                continue;
+            };
+            let x = f64::from(self.row.get(j).copied().unwrap_or(0.0));
+            let scale = self.scale.get(j).copied().unwrap_or(1.0);
+            for sign in [1.0, -1.0] {
+                let mut previous = x;
+                for power in -12..=12 {
+                    let limit = best.as_ref().map_or(bound, |(b, _)| *b);
+                    let v = self.clamp(j, x + sign * scale * 2f64.powi(power));
+                    let mut z = self.row.to_vec();
+                    if let Some(slot) = z.get_mut(j) {
+                        *slot = v;
+                    }
+                    if f64::from(v) == previous || self.cost(&z) >= limit || self.exhausted() {
+                        break;
+                    }
+                    if self.flips(&z)? {
+                        let z = self.bisect_feature(z, j, previous)?;
+                        let c = self.cost(&z);
+                        if c < limit {
+                            best = Some((c, z));
+                        }
+                        break;
+                    }
+                    previous = f64::from(v);
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    /// Bisects feature `j` of the flipped `point` toward `low` (a value that does not flip).
+    fn bisect_feature(&mut self, mut point: Vec<f32>, j: usize, low: f64) -> Result<Vec<f32>> {
+        let mut low = low;
+        let mut high = f64::from(point.get(j).copied().unwrap_or(0.0));
+        for _ in 0..FEATURE_BISECTIONS {
+            let mid = self.clamp(j, 0.5 * (low + high));
+            if f64::from(mid) == low || f64::from(mid) == high {
+                break;
+            }
+            let mut y = point.clone();
+            if let Some(slot) = y.get_mut(j) {
+                *slot = mid;
+            }
+            if self.flips(&y)? {
+                point = y;
+                high = f64::from(mid);
+            } else {
+                low = f64::from(mid);
+            }
+        }
+        Ok(point)
+    }
+
     /// Sparsifies, bisects to the row, then shrinks each changed feature alone.
     fn polish(&mut self, mut point: Vec<f32>) -> Result<Vec<f32>> {
         let mut changed: Vec<(f64, usize)> = self
@@ -498,25 +567,8 @@ impl Search<'_> {
             let (Some(&x), Some(&z)) = (self.row.get(j), point.get(j)) else {
                 continue;
             };
-            if x == z {
-                continue;
-            }
-            let (mut low, mut high) = (f64::from(x), f64::from(z));
-            for _ in 0..FEATURE_BISECTIONS {
-                let mid = self.clamp(j, 0.5 * (low + high));
-                if f64::from(mid) == low || f64::from(mid) == high {
-                    break;
-                }
-                let mut y = point.clone();
-                if let Some(slot) = y.get_mut(j) {
-                    *slot = mid;
-                }
-                if self.flips(&y)? {
-                    point = y;
-                    high = f64::from(mid);
-                } else {
-                    low = f64::from(mid);
-                }
+            if x != z {
+                point = self.bisect_feature(point, j, f64::from(x))?;
             }
         }
         Ok(point)

@@ -33,8 +33,9 @@ use whyline_core::{CollectorStats, DecisionTrace, RecordOutcome, TraceCollector}
 use super::error::CollectorError;
 use super::slot::RingSlot;
 
-/// Keeps the last `N` decision traces in memory, overwriting the oldest; allocation-free after
-/// construction (see the [module docs](self) for when the first pass allocates).
+/// Keeps the last `N` decision traces in memory, overwriting the oldest, without allocating
+/// once every slot has held a trace: the first pass through the ring clones each trace into a
+/// fresh slot, unless [`with_template`](RingCollector::with_template) built the slots up front.
 ///
 /// Outcomes are always [`RecordOutcome::Stored`]; `len` is the fill (at most `N`) and
 /// `stats().recorded` counts every trace ever recorded, so `recorded - len` were overwritten.

@@ -44,7 +44,8 @@ use crate::{Outcome, output};
 /// Arguments of `whyline explain`.
 #[derive(Debug, Args)]
 pub(crate) struct ExplainArgs {
-    /// The model file: whyline JSON (scikit-learn export), XGBoost JSON or LightGBM text.
+    /// The model file: whyline JSON (scikit-learn export), XGBoost JSON, LightGBM text or
+    /// aprender `.apr`.
     #[arg(long)]
     model: PathBuf,
 

@@ -26,8 +26,8 @@ pub(crate) enum Command {
     Demo(demo::DemoArgs),
     /// Explain a model's decisions on input rows (CSV with a header, or JSON lines).
     ///
-    /// The model file may be whyline JSON (scikit-learn export), XGBoost JSON or LightGBM
-    /// text; its format is detected from its content.
+    /// The model file may be whyline JSON (scikit-learn export), XGBoost JSON, LightGBM text
+    /// or an aprender `.apr` file; its format is detected from its content.
     Explain(explain::ExplainArgs),
     /// Report every decision around an incident, whether the log is intact, and why each
     /// decision was taken.

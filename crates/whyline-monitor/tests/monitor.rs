@@ -284,9 +284,9 @@ fn a_non_finite_output_is_red_by_default() {
     assert!(matches!(alert.kind, AlertKind::NonFiniteOutput { output } if output.is_nan()));
 }
 
-#[test]
-fn out_of_distribution_inputs_name_the_worst_feature() {
-    let statistics = TrainingStatistics::new(vec![
+/// Feature 0: mean 0, std 1, range ±3; feature 1: mean 10, std 2, range 4..16.
+fn two_feature_statistics() -> TrainingStatistics {
+    TrainingStatistics::new(vec![
         FeatureStatistics {
             mean: 0.0,
             std: 1.0,
@@ -300,7 +300,12 @@ fn out_of_distribution_inputs_name_the_worst_feature() {
             max: 16.0,
         },
     ])
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn out_of_distribution_inputs_name_the_worst_feature() {
+    let statistics = two_feature_statistics();
     let (sink, receiver) = ChannelSink::bounded(8);
     let mut andon = Andon::new(AndonRules {
         ood_z_score: Some(2.5),
@@ -653,21 +658,7 @@ fn a_collector_without_model_records_and_a_model_without_identity_record_nothing
 fn every_raised_alert_is_written_into_the_ledger_after_its_decision() {
     use whyline_core::AlertRecord;
     use whyline_ledger::{LedgerCollector, LedgerOptions};
-    let statistics = TrainingStatistics::new(vec![
-        FeatureStatistics {
-            mean: 0.0,
-            std: 1.0,
-            min: -3.0,
-            max: 3.0,
-        },
-        FeatureStatistics {
-            mean: 10.0,
-            std: 2.0,
-            min: 4.0,
-            max: 16.0,
-        },
-    ])
-    .unwrap();
+    let statistics = two_feature_statistics();
     // Out of distribution (red) and low confidence (yellow) on the same decision: `check`
     // returns only the red one; the log keeps both.
     let mut andon = Andon::new(AndonRules {

@@ -42,9 +42,9 @@ use crate::error::{ExplainError, Result};
 use crate::quadrature;
 use crate::settings::{MethodSettings, TreeShapSettings};
 
-mod edge_sweep;
 mod interventional;
-use edge_sweep::{SweepScratch, SweepTree};
+mod sweep;
+use sweep::{SweepScratch, SweepTree};
 
 /// LightGBM treats `|x| <= 1e-35` as zero (`kZeroThreshold`).
 const LIGHTGBM_ZERO_THRESHOLD: f64 = 1e-35;
@@ -280,9 +280,11 @@ impl<'a> TreeShap<'a> {
         values.clear();
         values.resize(self.n_features * self.n_outputs, 0.0);
         scratch.hot.resize(self.max_entries, false);
+        let row_has_nan = row.iter().any(|v| v.is_nan());
         for tree in &self.trees {
             tree.accumulate(
                 row,
+                row_has_nan,
                 self.n_features,
                 values,
                 scratch,
@@ -522,6 +524,8 @@ fn compile(
         covers,
         &internal_of,
         &leaf_of,
+        &compiled.leaf_values,
+        compiled.width,
         max_entries.div_ceil(2).max(1),
     );
     Ok(compiled)
@@ -590,9 +594,11 @@ impl CompiledTree {
         (start, end.max(start))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn accumulate(
         &self,
         row: &[f32],
+        row_has_nan: bool,
         n_features: usize,
         phi: &mut [f64],
         scratch: &mut TreeShapScratch,
@@ -606,16 +612,11 @@ impl CompiledTree {
             unsatisfied,
             sweep,
         } = scratch;
-        went_left.clear();
-        went_left.extend(self.splits.iter().map(|split| {
-            let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
-            goes_left(split, value)
-        }));
         if let (TreeShapAlgorithm::Sweep, Some(tree)) = (algorithm, &self.sweep) {
             tree.accumulate(
-                went_left,
-                &self.leaf_values,
-                self.width,
+                row,
+                row_has_nan,
+                &self.splits,
                 self.offset,
                 n_features,
                 phi,
@@ -623,6 +624,11 @@ impl CompiledTree {
             );
             return;
         }
+        went_left.clear();
+        went_left.extend(self.splits.iter().map(|split| {
+            let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
+            goes_left(split, value)
+        }));
         // With at most 64 features, one top-down pass gives every node the set of features
         // whose splits the row fails on the way to it (children come after parents).
         let bitset = n_features <= 64;

@@ -1,0 +1,501 @@
+//! The per-row TreeSHAP pass that shares work between leaves: two sweeps over the internal
+//! nodes instead of one walk per leaf, `O(nodes × q)` instead of `O(leaves × d × q)` (the
+//! idea of Linear TreeShap, Yu et al. 2022, on the Gauss–Legendre form of the leaf formula).
+//!
+//! With `h_e(t) = o t + (1 − t) z` the factor of edge `e` (its feature's aggregated
+//! satisfaction `o` and cover product `z` along the path), a leaf's polynomial is
+//! `F_l(t) = Π_{edges above l} h_e(t)` (a repeated feature replaces its earlier factor)
+//! and feature `i`'s share of the leaf is `v_l (o_i − z_i) ∫ F_l / h_i`. Summed over the
+//! leaves under an edge, that is `(o − z) ∫ A_c / h_e` with `A_c = Σ_{l under c} v_l F_l`.
+//! A feature split again further down takes over the leaves below the deeper split: that
+//! edge adds its own term and subtracts the earlier edge's term for its leaves, with the
+//! same quadrature values, so the earlier (non-polynomial) part cancels exactly.
+//!
+//! The nodes are renumbered in level order (consecutive nodes of a sweep do not depend on
+//! each other), and every internal node handles both of its child edges at once: they
+//! share the parent's polynomial, the feature and the earlier edge on that feature (the
+//! root stands for "no earlier edge": satisfied, factor 1, credit 0). Of the two children
+//! the row follows at most one (the *hot* child, satisfied when the earlier edge is); the
+//! other is cold, with factor `(1 − t) z` and credit factor `−w/(1 − t)`. The sweeps:
+//!
+//! 1. top-down (parents first): `P(t_k) = F` at every node, and whether its edge is
+//!    satisfied, by multiplying the parent's `P` with `1/h` of the earlier edge (stored
+//!    for both of its states: no division per row) and the child's own `h`;
+//! 2. bottom-up, per output: `A(t_k)` at every internal node (a leaf's is `v P`), and the
+//!    credit of both child edges less the earlier edge's share of them. With `c` an edge's
+//!    credit factor (`w_k (1 − z)/h_k` satisfied, `cold_k = −w_k/(1 − t_k)` not) and `g =
+//!    c_satisfied − cold` (stored), that is `Σ_k A_hot g_hot − A g_earlier` when the earlier
+//!    edge is satisfied, and nothing when it is not (then both children are cold too, and
+//!    their credit cancels the earlier edge's exactly).
+//!
+//! With one output, a node whose children are both leaves is finished in the top-down
+//! sweep. Choices on the row's directions are multiplications by 0 or 1 (exact on finite
+//! values) or index choices, not branches.
+//!
+//! The row's directions come from one comparison per split (`x <= threshold` in `f32`, as
+//! the libraries compare) when every split of the tree is a plain numeric test and the row
+//! has no missing value, else from the library's full missing-value rule.
+
+use std::collections::VecDeque;
+
+use whyline_core::SplitTest;
+use whyline_models::{MissingRule, Split, Tree};
+
+use super::{CoverSource, goes_left};
+
+/// The root's number: also "no earlier split on this feature".
+const ROOT: u32 = 0;
+
+/// One internal node, with what both of its child edges need.
+#[derive(Clone, Copy, Debug)]
+struct Inner {
+    /// This node's number (level order) and its children's.
+    node: u32,
+    left: u32,
+    right: u32,
+    /// The node whose incoming edge is the previous split on `feature` above, or [`ROOT`].
+    previous: u32,
+    feature: u32,
+    /// Both children are leaves: the top-down sweep finishes the node (for one output).
+    twig: bool,
+}
+
+/// An edge while compiling: the parent's number, the cover fraction, whether it is the
+/// right child.
+type Edge = (u32, f64, bool);
+
+/// How a row is routed without the full missing-value rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PlainTest {
+    /// `x <= threshold` at every split.
+    LessOrEqual,
+    /// `x < threshold` at every split.
+    Less,
+}
+
+/// A tree compiled for the sweep, nodes in level order.
+#[derive(Clone, Debug)]
+pub(super) struct SweepTree {
+    /// Internal nodes in level order.
+    inner: Vec<Inner>,
+    /// Per internal node: its index in the compiled tree's `splits`, and its threshold.
+    split_index: Vec<u32>,
+    threshold: Vec<f32>,
+    /// Set when every split routes a present value by one comparison.
+    plain: Option<PlainTest>,
+    /// Per node: the cover product `z` of its edge's feature down to here (1 at the root).
+    zero: Vec<f64>,
+    /// `3q` values per node: `1/((1 − t_k) z)` and `1/(t_k + (1 − t_k) z)`, the reciprocal
+    /// of the edge's factor when unsatisfied and satisfied, then `g_k = w_k (1 − z)/(t_k +
+    /// (1 − t_k) z) + w_k/(1 − t_k)`, its credit factor when satisfied minus when not.
+    /// The root's stand for "no earlier edge": factor 1, and `g = w/(1 − t)`.
+    factors: Vec<f64>,
+    /// `width` values per node: the leaf's value for each output (1 for internal nodes, so
+    /// that `value × X` is a node's `A` in the bottom-up sweep, see [`SweepScratch`]).
+    values: Vec<f64>,
+    width: usize,
+    /// The rule's nodes and weights.
+    t: Vec<f64>,
+    w: Vec<f64>,
+}
+
+/// Buffers of the sweep, reused between rows.
+#[derive(Clone, Debug, Default)]
+pub(super) struct SweepScratch {
+    went_left: Vec<bool>,
+    satisfied: Vec<bool>,
+    /// `q` values per node: `P` after the top-down sweep; the bottom-up sweep overwrites
+    /// internal nodes with their `A` (a leaf's `A` is its value times its `P`).
+    x: Vec<f64>,
+}
+
+impl SweepTree {
+    /// Compiles `tree` for a `q`-point rule; `None` when the sweep cannot run it exactly
+    /// (a zero cover product, which the stored reciprocals cannot take, or `q > 8`): the
+    /// caller falls back to the per-leaf pass. `internal_of` maps a tree node to its index
+    /// in the compiled `splits`, `leaf_of` to its compiled leaf, whose `width` values are in
+    /// `leaf_values`.
+    pub(super) fn compile(
+        tree: &Tree,
+        covers: CoverSource,
+        internal_of: &[u32],
+        leaf_of: &[u32],
+        leaf_values: &[f64],
+        width: usize,
+        q: usize,
+    ) -> Option<SweepTree> {
+        if q == 0 || q > 8 || width == 0 || tree.nodes.is_empty() {
+            return None;
+        }
+        let rule = crate::quadrature::rule(q);
+        let mut sweep = SweepTree {
+            inner: Vec::new(),
+            split_index: Vec::new(),
+            threshold: Vec::new(),
+            plain: None,
+            zero: Vec::new(),
+            factors: Vec::new(),
+            values: Vec::new(),
+            width,
+            t: rule.nodes.clone(),
+            w: rule.weights.clone(),
+        };
+        let mut tests = Vec::new();
+        // Per node: its parent and the feature of its incoming edge.
+        let mut parent: Vec<u32> = Vec::new();
+        let mut edge_feature: Vec<u32> = Vec::new();
+        // Per node: its index in `inner` (`usize::MAX` for leaves).
+        let mut inner_of: Vec<usize> = Vec::new();
+        // (tree node, (parent's number, cover fraction, is a right child)), level order.
+        let mut queue: VecDeque<(usize, Option<Edge>)> = VecDeque::from([(0, None)]);
+        while let Some((index, from)) = queue.pop_front() {
+            let node = tree.nodes.get(index)?;
+            let id = sweep.zero.len() as u32;
+            if id as usize >= tree.nodes.len() {
+                return None;
+            }
+            let zero = match from {
+                None => 1.0,
+                Some((p, fraction, is_right)) => {
+                    let p_inner = sweep.inner.get_mut(*inner_of.get(p as usize)?)?;
+                    if is_right {
+                        p_inner.right = id;
+                    } else {
+                        p_inner.left = id;
+                    }
+                    // The parent's earlier split on its feature, if any, carries the
+                    // feature's cover product so far.
+                    let above = if p_inner.previous == ROOT {
+                        1.0
+                    } else {
+                        sweep.zero.get(p_inner.previous as usize).copied()?
+                    };
+                    fraction * above
+                }
+            };
+            if !(zero.is_finite() && zero > 0.0) {
+                return None;
+            }
+            sweep.zero.push(zero);
+            let pairs = rule.nodes.iter().zip(&rule.weights);
+            if id == ROOT {
+                sweep.factors.extend(rule.nodes.iter().map(|_| 1.0));
+                sweep.factors.extend(rule.nodes.iter().map(|_| 1.0));
+                sweep.factors.extend(pairs.map(|(&t, &w)| w / (1.0 - t)));
+            } else {
+                sweep
+                    .factors
+                    .extend(rule.nodes.iter().map(|&t| 1.0 / ((1.0 - t) * zero)));
+                sweep
+                    .factors
+                    .extend(rule.nodes.iter().map(|&t| 1.0 / (t + (1.0 - t) * zero)));
+                sweep.factors.extend(
+                    pairs.map(|(&t, &w)| w * (1.0 - zero) / (t + (1.0 - t) * zero) + w / (1.0 - t)),
+                );
+            }
+            let (p, feature) = match from {
+                Some((p, _, _)) => {
+                    let p_inner = sweep.inner.get(*inner_of.get(p as usize)?)?;
+                    (p, p_inner.feature)
+                }
+                None => (ROOT, u32::MAX),
+            };
+            parent.push(p);
+            edge_feature.push(feature);
+            match &node.split {
+                Some(split) => {
+                    sweep.values.extend(std::iter::repeat_n(1.0, width));
+                    // The previous split on this feature: walk up the edges from this node.
+                    let mut e = id;
+                    let mut previous = ROOT;
+                    while e != ROOT {
+                        if edge_feature.get(e as usize).copied()? == split.feature {
+                            previous = e;
+                            break;
+                        }
+                        e = parent.get(e as usize).copied()?;
+                    }
+                    inner_of.push(sweep.inner.len());
+                    sweep.inner.push(Inner {
+                        node: id,
+                        left: ROOT,
+                        right: ROOT,
+                        previous,
+                        feature: split.feature,
+                        twig: false,
+                    });
+                    sweep.split_index.push(internal_of.get(index).copied()?);
+                    sweep.threshold.push(split.threshold);
+                    tests.push(plain_test(split));
+                    let cover = covers.of(node);
+                    let fraction = |child: u32| {
+                        tree.nodes
+                            .get(child as usize)
+                            .map_or(0.0, |c| covers.of(c) / cover)
+                    };
+                    queue.push_back((split.left as usize, Some((id, fraction(split.left), false))));
+                    queue.push_back((
+                        split.right as usize,
+                        Some((id, fraction(split.right), true)),
+                    ));
+                }
+                None => {
+                    inner_of.push(usize::MAX);
+                    let leaf = leaf_of.get(index).copied()? as usize;
+                    sweep
+                        .values
+                        .extend_from_slice(leaf_values.get(leaf * width..(leaf + 1) * width)?);
+                }
+            }
+        }
+        let is_leaf = |node: u32| inner_of.get(node as usize) == Some(&usize::MAX);
+        for inner in &mut sweep.inner {
+            inner.twig = is_leaf(inner.left) && is_leaf(inner.right);
+        }
+        sweep.plain = tests
+            .first()
+            .copied()
+            .flatten()
+            .filter(|first| tests.iter().all(|t| *t == Some(*first)));
+        Some(sweep)
+    }
+}
+
+/// The single comparison a split makes on a present (non-NaN, finite) value, if it does.
+fn plain_test(split: &Split) -> Option<PlainTest> {
+    let plain_missing = matches!(
+        split.missing,
+        MissingRule::Reject
+            | MissingRule::NanIsNoCategory
+            | MissingRule::NanDefault
+            | MissingRule::NanAsZero
+    );
+    match split.test {
+        SplitTest::LessOrEqual if plain_missing => Some(PlainTest::LessOrEqual),
+        SplitTest::Less if plain_missing => Some(PlainTest::Less),
+        _ => None,
+    }
+}
+
+impl SweepTree {
+    /// Adds this tree's SHAP values to `phi` (`[output][feature]`, this tree's outputs
+    /// from `offset`). `splits` are the compiled tree's splits, for the full routing rule.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn accumulate(
+        &self,
+        row: &[f32],
+        row_has_nan: bool,
+        splits: &[Split],
+        offset: usize,
+        n_features: usize,
+        phi: &mut [f64],
+        scratch: &mut SweepScratch,
+    ) {
+        self.route(row, row_has_nan, splits, &mut scratch.went_left);
+        let run = Run {
+            tree: self,
+            offset,
+            n_features,
+        };
+        match self.t.len() {
+            1 => run.go::<1>(phi, scratch),
+            2 => run.go::<2>(phi, scratch),
+            3 => run.go::<3>(phi, scratch),
+            4 => run.go::<4>(phi, scratch),
+            5 => run.go::<5>(phi, scratch),
+            6 => run.go::<6>(phi, scratch),
+            7 => run.go::<7>(phi, scratch),
+            8 => run.go::<8>(phi, scratch),
+            _ => {}
+        }
+    }
+
+    /// Per internal node (level order): does the row go left.
+    fn route(&self, row: &[f32], row_has_nan: bool, splits: &[Split], out: &mut Vec<bool>) {
+        out.clear();
+        let value = |feature: u32| row.get(feature as usize).copied().unwrap_or(f32::NAN);
+        match self.plain {
+            Some(PlainTest::LessOrEqual) if !row_has_nan => out.extend(
+                self.inner
+                    .iter()
+                    .zip(&self.threshold)
+                    .map(|(inner, &threshold)| value(inner.feature) <= threshold),
+            ),
+            Some(PlainTest::Less) if !row_has_nan => out.extend(
+                self.inner
+                    .iter()
+                    .zip(&self.threshold)
+                    .map(|(inner, &threshold)| value(inner.feature) < threshold),
+            ),
+            _ => out.extend(self.inner.iter().zip(&self.split_index).map(|(inner, &s)| {
+                splits
+                    .get(s as usize)
+                    .is_some_and(|split| goes_left(split, value(inner.feature)))
+            })),
+        }
+    }
+}
+
+struct Run<'a> {
+    tree: &'a SweepTree,
+    offset: usize,
+    n_features: usize,
+}
+
+/// `[f64; Q]` at `index` of `chunks`, or zeros.
+#[inline(always)]
+fn load<const Q: usize>(chunks: &[[f64; Q]], index: u32) -> [f64; Q] {
+    chunks.get(index as usize).copied().unwrap_or([0.0; Q])
+}
+
+impl Run<'_> {
+    fn go<const Q: usize>(&self, phi: &mut [f64], scratch: &mut SweepScratch) {
+        let tree = self.tree;
+        let (Ok(t), Ok(w)) = (
+            <&[f64; Q]>::try_from(tree.t.as_slice()),
+            <&[f64; Q]>::try_from(tree.w.as_slice()),
+        ) else {
+            return;
+        };
+        let mut one_minus_t = [0.0; Q];
+        let mut cold = [0.0; Q];
+        for k in 0..Q {
+            one_minus_t[k] = 1.0 - t[k];
+            cold[k] = -w[k] / (1.0 - t[k]);
+        }
+        let n = tree.zero.len();
+        let width = tree.width;
+        let SweepScratch {
+            went_left,
+            satisfied,
+            x,
+        } = scratch;
+        // Every slot read is written first in this tree (the root's explicitly), so the
+        // buffers only grow.
+        if satisfied.len() < n {
+            satisfied.resize(n, true);
+        }
+        if x.len() < n * Q {
+            x.resize(n * Q, 1.0);
+        }
+        let (x, _) = x.as_chunks_mut::<Q>();
+        let (factors, _) = tree.factors.as_chunks::<Q>();
+        if let (Some(s0), Some(x0)) = (satisfied.get_mut(0), x.get_mut(0)) {
+            *s0 = true;
+            *x0 = [1.0; Q];
+        }
+        let zero = |node: u32| tree.zero.get(node as usize).copied().unwrap_or(1.0);
+        // 0/1 as a factor: the selections on the row's directions below are multiplications
+        // by 0 or 1 (exact on finite values) or index choices, not branches.
+        let flag = |b: bool| f64::from(u8::from(b));
+        // Bottom-up, one output at a time. An edge's credit factor is `w (1 − z)/h` if it
+        // is satisfied, else `cold = −w/(1 − t)`; with `g = w (1 − z)/h − cold` (`−cold` at the
+        // root, which stands for "no earlier edge"), the two child edges of a node whose
+        // earlier edge is satisfied credit `Σ_k A_hot g_hot − A g_earlier`, and nothing if it
+        // is not (both children cold, cancelling the earlier edge's credit).
+        let g = |node: u32| load(factors, 3 * node + 2);
+        // With one output, a node over two leaves is finished in the top-down sweep.
+        let fuse = width == 1;
+        let value1 = |node: u32| tree.values.get(node as usize).copied().unwrap_or(0.0);
+        // Top-down.
+        for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()) {
+            let Inner {
+                node,
+                left,
+                right,
+                previous,
+                feature,
+                twig,
+            } = *inner;
+            let (hot, cold_child) = if go_left {
+                (left, right)
+            } else {
+                (right, left)
+            };
+            let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
+            let o = flag(sat);
+            // 1/h of the earlier edge on this feature (1 for none): `1/(t + (1 − t) z)` if it
+            // is satisfied, else `1/((1 − t) z)`.
+            let divisor = load(factors, 3 * previous + u32::from(sat));
+            let parent = load(x, node);
+            let (zh, zc) = (zero(hot), zero(cold_child));
+            let mut ph = [0.0; Q];
+            let mut pc = [0.0; Q];
+            for k in 0..Q {
+                let base = parent[k] * divisor[k];
+                ph[k] = base * (o * t[k] + one_minus_t[k] * zh);
+                pc[k] = base * (one_minus_t[k] * zc);
+            }
+            if fuse && twig {
+                let (vh, vc) = (value1(hot), value1(cold_child));
+                let (g_hot, g_previous) = (g(hot), g(previous));
+                let mut sum = [0.0; Q];
+                let mut credit = 0.0;
+                for k in 0..Q {
+                    let a_hot = vh * ph[k];
+                    sum[k] = a_hot + vc * pc[k];
+                    credit += a_hot * g_hot[k] - sum[k] * g_previous[k];
+                }
+                if let Some(slot) = x.get_mut(node as usize) {
+                    *slot = sum;
+                }
+                if let Some(slot) = phi.get_mut(self.offset * self.n_features + feature as usize) {
+                    *slot += o * credit;
+                }
+                continue;
+            }
+            if let Some(slot) = x.get_mut(hot as usize) {
+                *slot = ph;
+            }
+            if let Some(slot) = x.get_mut(cold_child as usize) {
+                *slot = pc;
+            }
+            if let Some(slot) = satisfied.get_mut(hot as usize) {
+                *slot = sat;
+            }
+            if let Some(slot) = satisfied.get_mut(cold_child as usize) {
+                *slot = false;
+            }
+        }
+        for out in 0..width {
+            let value = |node: u32| {
+                tree.values
+                    .get(node as usize * width + out)
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()).rev() {
+                let Inner {
+                    node,
+                    left,
+                    right,
+                    previous,
+                    feature,
+                    twig,
+                } = *inner;
+                if fuse && twig {
+                    continue;
+                }
+                let hot = if go_left { left } else { right };
+                let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
+                let (xl, xr, xh) = (load(x, left), load(x, right), load(x, hot));
+                let (vl, vr, vh) = (value(left), value(right), value(hot));
+                let (g_hot, g_previous) = (g(hot), g(previous));
+                let mut sum = [0.0; Q];
+                let mut credit = 0.0;
+                for k in 0..Q {
+                    sum[k] = vl * xl[k] + vr * xr[k];
+                    credit += vh * xh[k] * g_hot[k] - sum[k] * g_previous[k];
+                }
+                if let Some(slot) = x.get_mut(node as usize) {
+                    *slot = sum;
+                }
+                if let Some(slot) =
+                    phi.get_mut((self.offset + out) * self.n_features + feature as usize)
+                {
+                    *slot += flag(sat) * credit;
+                }
+            }
+        }
+    }
+}

@@ -83,20 +83,21 @@ pub(super) struct SweepTree {
     threshold: Vec<f32>,
     /// Set when every split routes a present value by one comparison.
     plain: Option<PlainTest>,
-    /// Per node: the cover product `z` of its edge's feature down to here (1 at the root).
-    zero: Vec<f64>,
-    /// `3q` values per node: `1/((1 − t_k) z)` and `1/(t_k + (1 − t_k) z)`, the reciprocal
-    /// of the edge's factor when unsatisfied and satisfied, then `g_k = w_k (1 − z)/(t_k +
-    /// (1 − t_k) z) + w_k/(1 − t_k)`, its credit factor when satisfied minus when not.
-    /// The root's stand for "no earlier edge": factor 1, and `g = w/(1 − t)`.
-    factors: Vec<f64>,
+    /// Nodes in the tree.
+    n_nodes: usize,
+    /// `5q` values per node, the record of its incoming edge: `1/((1 − t_k) z)` and `1/(t_k
+    /// + (1 − t_k) z)`, the reciprocal of the edge's factor when unsatisfied and satisfied;
+    /// `g_k = w_k (1 − z)/(t_k + (1 − t_k) z) + w_k/(1 − t_k)`, its credit factor when
+    /// satisfied minus when not; and the factor itself, unsatisfied and satisfied, times
+    /// the leaf's value for a leaf of a one-output tree. The root's stand for "no earlier
+    /// edge": reciprocal factor 1, and `g = w/(1 − t)`.
+    records: Vec<f64>,
     /// `width` values per node: the leaf's value for each output (1 for internal nodes, so
     /// that `value × X` is a node's `A` in the bottom-up sweep, see [`SweepScratch`]).
     values: Vec<f64>,
     width: usize,
-    /// The rule's nodes and weights.
-    t: Vec<f64>,
-    w: Vec<f64>,
+    /// Points of the Gauss–Legendre rule.
+    q: usize,
 }
 
 /// Buffers of the sweep, reused between rows.
@@ -133,14 +134,15 @@ impl SweepTree {
             split_index: Vec::new(),
             threshold: Vec::new(),
             plain: None,
-            zero: Vec::new(),
-            factors: Vec::new(),
+            n_nodes: 0,
+            records: Vec::new(),
             values: Vec::new(),
             width,
-            t: rule.nodes.clone(),
-            w: rule.weights.clone(),
+            q,
         };
         let mut tests = Vec::new();
+        // Per node: the cover product `z` of its edge's feature down to here (1 at the root).
+        let mut zeros: Vec<f64> = Vec::new();
         // Per node: its parent and the feature of its incoming edge.
         let mut parent: Vec<u32> = Vec::new();
         let mut edge_feature: Vec<u32> = Vec::new();
@@ -150,7 +152,7 @@ impl SweepTree {
         let mut queue: VecDeque<(usize, Option<Edge>)> = VecDeque::from([(0, None)]);
         while let Some((index, from)) = queue.pop_front() {
             let node = tree.nodes.get(index)?;
-            let id = sweep.zero.len() as u32;
+            let id = zeros.len() as u32;
             if id as usize >= tree.nodes.len() {
                 return None;
             }
@@ -168,7 +170,7 @@ impl SweepTree {
                     let above = if p_inner.previous == ROOT {
                         1.0
                     } else {
-                        sweep.zero.get(p_inner.previous as usize).copied()?
+                        zeros.get(p_inner.previous as usize).copied()?
                     };
                     fraction * above
                 }
@@ -176,23 +178,7 @@ impl SweepTree {
             if !(zero.is_finite() && zero > 0.0) {
                 return None;
             }
-            sweep.zero.push(zero);
-            let pairs = rule.nodes.iter().zip(&rule.weights);
-            if id == ROOT {
-                sweep.factors.extend(rule.nodes.iter().map(|_| 1.0));
-                sweep.factors.extend(rule.nodes.iter().map(|_| 1.0));
-                sweep.factors.extend(pairs.map(|(&t, &w)| w / (1.0 - t)));
-            } else {
-                sweep
-                    .factors
-                    .extend(rule.nodes.iter().map(|&t| 1.0 / ((1.0 - t) * zero)));
-                sweep
-                    .factors
-                    .extend(rule.nodes.iter().map(|&t| 1.0 / (t + (1.0 - t) * zero)));
-                sweep.factors.extend(
-                    pairs.map(|(&t, &w)| w * (1.0 - zero) / (t + (1.0 - t) * zero) + w / (1.0 - t)),
-                );
-            }
+            zeros.push(zero);
             let (p, feature) = match from {
                 Some((p, _, _)) => {
                     let p_inner = sweep.inner.get(*inner_of.get(p as usize)?)?;
@@ -204,6 +190,7 @@ impl SweepTree {
             edge_feature.push(feature);
             match &node.split {
                 Some(split) => {
+                    push_record(&mut sweep.records, &rule, id, zero, 1.0);
                     sweep.values.extend(std::iter::repeat_n(1.0, width));
                     // The previous split on this feature: walk up the edges from this node.
                     let mut e = id;
@@ -242,12 +229,19 @@ impl SweepTree {
                 None => {
                     inner_of.push(usize::MAX);
                     let leaf = leaf_of.get(index).copied()? as usize;
-                    sweep
-                        .values
-                        .extend_from_slice(leaf_values.get(leaf * width..(leaf + 1) * width)?);
+                    let values = leaf_values.get(leaf * width..(leaf + 1) * width)?;
+                    // One output: the leaf's value goes into its factors, so its `P` is its
+                    // `A`.
+                    let scale = match values {
+                        [value] => *value,
+                        _ => 1.0,
+                    };
+                    push_record(&mut sweep.records, &rule, id, zero, scale);
+                    sweep.values.extend_from_slice(values);
                 }
             }
         }
+        sweep.n_nodes = zeros.len();
         let is_leaf = |node: u32| inner_of.get(node as usize) == Some(&usize::MAX);
         for inner in &mut sweep.inner {
             inner.twig = is_leaf(inner.left) && is_leaf(inner.right);
@@ -259,6 +253,34 @@ impl SweepTree {
             .filter(|first| tests.iter().all(|t| *t == Some(*first)));
         Some(sweep)
     }
+}
+
+/// Appends a node's record (see [`SweepTree::records`]).
+fn push_record(
+    records: &mut Vec<f64>,
+    rule: &crate::quadrature::Rule,
+    id: u32,
+    zero: f64,
+    scale: f64,
+) {
+    let (t, w) = (&rule.nodes, &rule.weights);
+    if id == ROOT {
+        records.extend(t.iter().map(|_| 1.0));
+        records.extend(t.iter().map(|_| 1.0));
+        records.extend(t.iter().zip(w).map(|(&t, &w)| w / (1.0 - t)));
+        records.extend(t.iter().map(|_| 1.0));
+        records.extend(t.iter().map(|_| 1.0));
+        return;
+    }
+    records.extend(t.iter().map(|&t| 1.0 / ((1.0 - t) * zero)));
+    records.extend(t.iter().map(|&t| 1.0 / (t + (1.0 - t) * zero)));
+    records.extend(
+        t.iter()
+            .zip(w)
+            .map(|(&t, &w)| w * (1.0 - zero) / (t + (1.0 - t) * zero) + w / (1.0 - t)),
+    );
+    records.extend(t.iter().map(|&t| scale * ((1.0 - t) * zero)));
+    records.extend(t.iter().map(|&t| scale * (t + (1.0 - t) * zero)));
 }
 
 /// The single comparison a split makes on a present (non-NaN, finite) value, if it does.
@@ -297,7 +319,7 @@ impl SweepTree {
             offset,
             n_features,
         };
-        match self.t.len() {
+        match self.q {
             1 => run.go::<1>(phi, scratch),
             2 => run.go::<2>(phi, scratch),
             3 => run.go::<3>(phi, scratch),
@@ -342,6 +364,20 @@ struct Run<'a> {
     n_features: usize,
 }
 
+/// The five `[f64; Q]` of a node's record (see [`SweepTree::records`]): the reciprocal
+/// factors (unsatisfied, satisfied), `g`, the factors (unsatisfied, satisfied).
+type Record<const Q: usize> = [[f64; Q]; 5];
+
+/// Node `node`'s record (zeros for a node out of range, which compiling rules out).
+#[inline(always)]
+fn record<const Q: usize>(records: &[[f64; Q]], node: u32) -> &Record<Q> {
+    let start = node as usize * 5;
+    records
+        .get(start..start + 5)
+        .and_then(|r| <&Record<Q>>::try_from(r).ok())
+        .unwrap_or(const { &[[0.0; Q]; 5] })
+}
+
 /// `[f64; Q]` at `index` of `chunks`, or zeros.
 #[inline(always)]
 fn load<const Q: usize>(chunks: &[[f64; Q]], index: u32) -> [f64; Q] {
@@ -351,19 +387,7 @@ fn load<const Q: usize>(chunks: &[[f64; Q]], index: u32) -> [f64; Q] {
 impl Run<'_> {
     fn go<const Q: usize>(&self, phi: &mut [f64], scratch: &mut SweepScratch) {
         let tree = self.tree;
-        let (Ok(t), Ok(w)) = (
-            <&[f64; Q]>::try_from(tree.t.as_slice()),
-            <&[f64; Q]>::try_from(tree.w.as_slice()),
-        ) else {
-            return;
-        };
-        let mut one_minus_t = [0.0; Q];
-        let mut cold = [0.0; Q];
-        for k in 0..Q {
-            one_minus_t[k] = 1.0 - t[k];
-            cold[k] = -w[k] / (1.0 - t[k]);
-        }
-        let n = tree.zero.len();
+        let n = tree.n_nodes;
         let width = tree.width;
         let SweepScratch {
             went_left,
@@ -379,24 +403,21 @@ impl Run<'_> {
             x.resize(n * Q, 1.0);
         }
         let (x, _) = x.as_chunks_mut::<Q>();
-        let (factors, _) = tree.factors.as_chunks::<Q>();
+        let (records, _) = tree.records.as_chunks::<Q>();
         if let (Some(s0), Some(x0)) = (satisfied.get_mut(0), x.get_mut(0)) {
             *s0 = true;
             *x0 = [1.0; Q];
         }
-        let zero = |node: u32| tree.zero.get(node as usize).copied().unwrap_or(1.0);
-        // 0/1 as a factor: the selections on the row's directions below are multiplications
-        // by 0 or 1 (exact on finite values) or index choices, not branches.
+        let record = |node: u32| record(records, node);
         let flag = |b: bool| f64::from(u8::from(b));
-        // Bottom-up, one output at a time. An edge's credit factor is `w (1 − z)/h` if it
-        // is satisfied, else `cold = −w/(1 − t)`; with `g = w (1 − z)/h − cold` (`−cold` at the
-        // root, which stands for "no earlier edge"), the two child edges of a node whose
-        // earlier edge is satisfied credit `Σ_k A_hot g_hot − A g_earlier`, and nothing if it
-        // is not (both children cold, cancelling the earlier edge's credit).
-        let g = |node: u32| load(factors, 3 * node + 2);
-        // With one output, a node over two leaves is finished in the top-down sweep.
+        // With one output, a node over two leaves is finished in the top-down sweep (the
+        // leaves' values are in their factors).
         let fuse = width == 1;
-        let value1 = |node: u32| tree.values.get(node as usize).copied().unwrap_or(0.0);
+        let mut no_phi = [];
+        let phi_one = match phi.get_mut(self.offset * self.n_features..) {
+            Some(phi) if fuse => phi,
+            _ => &mut no_phi[..],
+        };
         // Top-down.
         for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()) {
             let Inner {
@@ -407,55 +428,92 @@ impl Run<'_> {
                 feature,
                 twig,
             } = *inner;
-            let (hot, cold_child) = if go_left {
+            let (hot, cold) = if go_left {
                 (left, right)
             } else {
                 (right, left)
             };
             let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
-            let o = flag(sat);
-            // 1/h of the earlier edge on this feature (1 for none): `1/(t + (1 − t) z)` if it
-            // is satisfied, else `1/((1 − t) z)`.
-            let divisor = load(factors, 3 * previous + u32::from(sat));
+            let earlier = record(previous);
+            let (hot_record, cold_record) = (record(hot), record(cold));
+            let divisor = earlier[usize::from(sat)];
+            let hot_factor = hot_record[3 + usize::from(sat)];
             let parent = load(x, node);
-            let (zh, zc) = (zero(hot), zero(cold_child));
             let mut ph = [0.0; Q];
             let mut pc = [0.0; Q];
             for k in 0..Q {
                 let base = parent[k] * divisor[k];
-                ph[k] = base * (o * t[k] + one_minus_t[k] * zh);
-                pc[k] = base * (one_minus_t[k] * zc);
+                ph[k] = base * hot_factor[k];
+                pc[k] = base * cold_record[3][k];
             }
             if fuse && twig {
-                let (vh, vc) = (value1(hot), value1(cold_child));
-                let (g_hot, g_previous) = (g(hot), g(previous));
                 let mut sum = [0.0; Q];
                 let mut credit = 0.0;
                 for k in 0..Q {
-                    let a_hot = vh * ph[k];
-                    sum[k] = a_hot + vc * pc[k];
-                    credit += a_hot * g_hot[k] - sum[k] * g_previous[k];
+                    sum[k] = ph[k] + pc[k];
+                    credit += ph[k] * hot_record[2][k] - sum[k] * earlier[2][k];
                 }
                 if let Some(slot) = x.get_mut(node as usize) {
                     *slot = sum;
                 }
-                if let Some(slot) = phi.get_mut(self.offset * self.n_features + feature as usize) {
-                    *slot += o * credit;
+                if let Some(slot) = phi_one.get_mut(feature as usize) {
+                    *slot += flag(sat) * credit;
                 }
                 continue;
             }
             if let Some(slot) = x.get_mut(hot as usize) {
                 *slot = ph;
             }
-            if let Some(slot) = x.get_mut(cold_child as usize) {
+            if let Some(slot) = x.get_mut(cold as usize) {
                 *slot = pc;
             }
             if let Some(slot) = satisfied.get_mut(hot as usize) {
                 *slot = sat;
             }
-            if let Some(slot) = satisfied.get_mut(cold_child as usize) {
+            if let Some(slot) = satisfied.get_mut(cold as usize) {
                 *slot = false;
             }
+        }
+        // Bottom-up, one output at a time: with `A` of both children, their credit less
+        // the earlier edge's share, `Σ_k A_hot g_hot − A g_earlier` if the earlier edge is
+        // satisfied, else nothing.
+        let n_features = self.n_features;
+        let Some(phi) = phi.get_mut(self.offset * n_features..(self.offset + width) * n_features)
+        else {
+            return;
+        };
+        if fuse {
+            // The leaves' `P` are their `A`; nodes over two leaves are done.
+            for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()).rev() {
+                let Inner {
+                    node,
+                    left,
+                    right,
+                    previous,
+                    feature,
+                    twig,
+                } = *inner;
+                if twig {
+                    continue;
+                }
+                let hot = if go_left { left } else { right };
+                let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
+                let (xl, xr, xh) = (load(x, left), load(x, right), load(x, hot));
+                let (g_hot, g_earlier) = (&record(hot)[2], &record(previous)[2]);
+                let mut sum = [0.0; Q];
+                let mut credit = 0.0;
+                for k in 0..Q {
+                    sum[k] = xl[k] + xr[k];
+                    credit += xh[k] * g_hot[k] - sum[k] * g_earlier[k];
+                }
+                if let Some(slot) = x.get_mut(node as usize) {
+                    *slot = sum;
+                }
+                if let Some(slot) = phi.get_mut(feature as usize) {
+                    *slot += flag(sat) * credit;
+                }
+            }
+            return;
         }
         for out in 0..width {
             let value = |node: u32| {
@@ -471,29 +529,63 @@ impl Run<'_> {
                     right,
                     previous,
                     feature,
-                    twig,
+                    ..
                 } = *inner;
-                if fuse && twig {
-                    continue;
-                }
                 let hot = if go_left { left } else { right };
                 let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
                 let (xl, xr, xh) = (load(x, left), load(x, right), load(x, hot));
                 let (vl, vr, vh) = (value(left), value(right), value(hot));
-                let (g_hot, g_previous) = (g(hot), g(previous));
+                let (g_hot, g_earlier) = (&record(hot)[2], &record(previous)[2]);
                 let mut sum = [0.0; Q];
                 let mut credit = 0.0;
                 for k in 0..Q {
                     sum[k] = vl * xl[k] + vr * xr[k];
-                    credit += vh * xh[k] * g_hot[k] - sum[k] * g_previous[k];
+                    credit += vh * xh[k] * g_hot[k] - sum[k] * g_earlier[k];
                 }
                 if let Some(slot) = x.get_mut(node as usize) {
                     *slot = sum;
                 }
-                if let Some(slot) =
-                    phi.get_mut((self.offset + out) * self.n_features + feature as usize)
-                {
+                if let Some(slot) = phi.get_mut(out * n_features + feature as usize) {
                     *slot += flag(sat) * credit;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use whyline_models::Model;
+
+    use crate::tree_shap::TreeShap;
+
+    /// The sweep takes every tree of the fixture models (so the tests comparing both
+    /// algorithms with shap do test it), with the one-comparison routing for the
+    /// scikit-learn and XGBoost splits.
+    #[test]
+    fn every_fixture_tree_compiles_for_the_sweep() {
+        let dir =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../whyline-models/tests/fixtures");
+        for (file, plain) in [
+            ("sk_rf_reg_diabetes.whyline.json", true),
+            ("sk_rf_clf_wine.whyline.json", true),
+            ("sk_gb_clf_breast_cancer.whyline.json", true),
+            ("xgb_binary_logistic_breast_cancer_missing.xgb.json", true),
+            ("xgb_multi_softprob_iris.xgb.json", true),
+            ("lgb_binary_breast_cancer.lgb.txt", false),
+            ("lgb_binary_categorical.lgb.txt", false),
+        ] {
+            let model = Model::load(&dir.join(file)).unwrap();
+            let explainer = TreeShap::new(&model).unwrap();
+            for tree in &explainer.trees {
+                let sweep = tree
+                    .sweep
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{file}: no sweep"));
+                if plain {
+                    assert!(sweep.plain.is_some(), "{file}: not plain");
                 }
             }
         }

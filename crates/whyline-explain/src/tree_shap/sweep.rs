@@ -577,7 +577,7 @@ mod tests {
             ("lgb_binary_breast_cancer.lgb.txt", false),
             ("lgb_binary_categorical.lgb.txt", false),
         ] {
-            let model = Model::load(&dir.join(file)).unwrap();
+            let model = Model::load(dir.join(file)).unwrap();
             let explainer = TreeShap::new(&model).unwrap();
             for tree in &explainer.trees {
                 let sweep = tree

@@ -32,8 +32,7 @@ fn decision(sequence: u64) -> DecisionTrace<AnyPath> {
 fn alerts_in_the_log_become_anomalies_named_by_the_model_record() {
     let dir = tempfile::tempdir().unwrap();
     let store = SegmentStore::open(dir.path()).unwrap();
-    let options =
-        LedgerOptions::without_checkpoints("test/forensics").durability(Durability::None);
+    let options = LedgerOptions::without_checkpoints("test/forensics").durability(Durability::None);
     let (mut ledger, _) = Ledger::open(store, options).unwrap();
     let model = ModelRecord {
         identity: ModelIdentity::from_bytes(b"model", "logistic_regression", "1"),
@@ -117,5 +116,8 @@ fn alerts_in_the_log_become_anomalies_named_by_the_model_record() {
         text.contains("distance_m = 99 out of the training distribution (z = 7.50)"),
         "{text}"
     );
-    assert!(text.contains("adwin detected drift in confidence"), "{text}");
+    assert!(
+        text.contains("adwin detected drift in confidence"),
+        "{text}"
+    );
 }

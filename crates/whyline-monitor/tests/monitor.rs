@@ -691,8 +691,14 @@ fn every_raised_alert_is_written_into_the_ledger_after_its_decision() {
         .iter()
         .map(|a| (a.sequence, a.level.as_str(), a.kind.as_str()))
         .collect();
-    assert!(kinds.contains(&(1, "red", "out_of_distribution")), "{kinds:?}");
-    assert!(kinds.contains(&(1, "yellow", "low_confidence")), "{kinds:?}");
+    assert!(
+        kinds.contains(&(1, "red", "out_of_distribution")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(1, "yellow", "low_confidence")),
+        "{kinds:?}"
+    );
     let ood = alerts
         .iter()
         .find(|a| a.kind == "out_of_distribution")

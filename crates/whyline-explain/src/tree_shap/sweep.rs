@@ -85,12 +85,12 @@ pub(super) struct SweepTree {
     plain: Option<PlainTest>,
     /// Nodes in the tree.
     n_nodes: usize,
-    /// `5q` values per node, the record of its incoming edge: `1/((1 − t_k) z)` and `1/(t_k
-    /// + (1 − t_k) z)`, the reciprocal of the edge's factor when unsatisfied and satisfied;
-    /// `g_k = w_k (1 − z)/(t_k + (1 − t_k) z) + w_k/(1 − t_k)`, its credit factor when
-    /// satisfied minus when not; and the factor itself, unsatisfied and satisfied, times
-    /// the leaf's value for a leaf of a one-output tree. The root's stand for "no earlier
-    /// edge": reciprocal factor 1, and `g = w/(1 − t)`.
+    /// `5q` values per node, the record of its incoming edge: its factor `(1 − t_k) z`
+    /// (unsatisfied) and `t_k + (1 − t_k) z` (satisfied), times the leaf's value for a leaf
+    /// of a one-output tree; `g_k = w_k (1 − z)/(t_k + (1 − t_k) z) + w_k/(1 − t_k)`, its
+    /// credit factor when satisfied minus when not; and the reciprocals of the factors
+    /// (without the value). The child records a top-down step reads come first. The
+    /// root's stand for "no earlier edge": reciprocal factors 1, and `g = w/(1 − t)`.
     records: Vec<f64>,
     /// `width` values per node: the leaf's value for each output (1 for internal nodes, so
     /// that `value × X` is a node's `A` in the bottom-up sweep, see [`SweepScratch`]).
@@ -272,15 +272,15 @@ fn push_record(
         records.extend(t.iter().map(|_| 1.0));
         return;
     }
-    records.extend(t.iter().map(|&t| 1.0 / ((1.0 - t) * zero)));
-    records.extend(t.iter().map(|&t| 1.0 / (t + (1.0 - t) * zero)));
+    records.extend(t.iter().map(|&t| scale * ((1.0 - t) * zero)));
+    records.extend(t.iter().map(|&t| scale * (t + (1.0 - t) * zero)));
     records.extend(
         t.iter()
             .zip(w)
             .map(|(&t, &w)| w * (1.0 - zero) / (t + (1.0 - t) * zero) + w / (1.0 - t)),
     );
-    records.extend(t.iter().map(|&t| scale * ((1.0 - t) * zero)));
-    records.extend(t.iter().map(|&t| scale * (t + (1.0 - t) * zero)));
+    records.extend(t.iter().map(|&t| 1.0 / ((1.0 - t) * zero)));
+    records.extend(t.iter().map(|&t| 1.0 / (t + (1.0 - t) * zero)));
 }
 
 /// The single comparison a split makes on a present (non-NaN, finite) value, if it does.
@@ -364,8 +364,8 @@ struct Run<'a> {
     n_features: usize,
 }
 
-/// The five `[f64; Q]` of a node's record (see [`SweepTree::records`]): the reciprocal
-/// factors (unsatisfied, satisfied), `g`, the factors (unsatisfied, satisfied).
+/// The five `[f64; Q]` of a node's record (see [`SweepTree::records`]): the factors
+/// (unsatisfied, satisfied), `g`, the reciprocal factors (unsatisfied, satisfied).
 type Record<const Q: usize> = [[f64; Q]; 5];
 
 /// Node `node`'s record (zeros for a node out of range, which compiling rules out).
@@ -436,15 +436,15 @@ impl Run<'_> {
             let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
             let earlier = record(previous);
             let (hot_record, cold_record) = (record(hot), record(cold));
-            let divisor = earlier[usize::from(sat)];
-            let hot_factor = hot_record[3 + usize::from(sat)];
+            let divisor = earlier[3 + usize::from(sat)];
+            let hot_factor = hot_record[usize::from(sat)];
             let parent = load(x, node);
             let mut ph = [0.0; Q];
             let mut pc = [0.0; Q];
             for k in 0..Q {
                 let base = parent[k] * divisor[k];
                 ph[k] = base * hot_factor[k];
-                pc[k] = base * cold_record[3][k];
+                pc[k] = base * cold_record[0][k];
             }
             if fuse && twig {
                 let mut sum = [0.0; Q];

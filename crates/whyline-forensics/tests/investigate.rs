@@ -121,3 +121,39 @@ fn alerts_in_the_log_become_anomalies_named_by_the_model_record() {
         "{text}"
     );
 }
+
+#[test]
+fn a_run_under_the_same_out_of_distribution_alert_is_folded_in_the_text_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SegmentStore::open(dir.path()).unwrap();
+    let options = LedgerOptions::without_checkpoints("test/forensics").durability(Durability::None);
+    let (mut ledger, _) = Ledger::open(store, options).unwrap();
+    for sequence in 0..10 {
+        ledger.append(&to_aprt(&decision(sequence))).unwrap();
+        if (2..=6).contains(&sequence) {
+            let ood = AlertRecord {
+                sequence,
+                timestamp_ns: T0 + sequence * STEP,
+                level: "yellow".into(),
+                kind: "out_of_distribution".into(),
+                message: String::new(),
+                details: serde_json::json!({"feature_index": 0, "value": 0.0}),
+            };
+            ledger.append(&ood.to_bytes()).unwrap();
+        }
+    }
+    ledger.commit().unwrap();
+    drop(ledger);
+    let query = IncidentQuery {
+        time_ns: T0 + 9 * STEP,
+        lookback_ns: 2_000_000_000,
+        lookahead_ns: 0,
+    };
+    let report = investigate(dir.path(), query, None, None, &AnomalyRules::default()).unwrap();
+    assert_eq!(report.anomalies.len(), 5);
+    let text = render_text(&report);
+    assert!(
+        text.contains("DECISION: class 1 ×5 (confidence 90–90%) ⚠ feature[0] out of distribution"),
+        "{text}"
+    );
+}

@@ -142,21 +142,25 @@ pub fn render_text(report: &IncidentReport) -> String {
     out
 }
 
-/// What a decision's anomalies allow: `Some("")` for none, `Some("low confidence")` when that
-/// is all, `None` when it has an event that must stand alone.
+/// What a decision's anomalies allow: `Some("")` for none, the standing conditions (low
+/// confidence, an input out of distribution on a named feature) when that is all, `None` when
+/// it has an event that must stand alone (a flip, a drop, a spike, another alert).
 fn run_key(report: &IncidentReport, entry: &TimelineEntry) -> Option<String> {
-    let mut low = false;
+    let mut standing: Vec<String> = Vec::new();
     for anomaly in report.anomalies_of(entry.sequence) {
-        match anomaly.kind {
-            crate::AnomalyKind::LowConfidence { .. } => low = true,
+        let condition = match &anomaly.kind {
+            crate::AnomalyKind::LowConfidence { .. } => "low confidence".to_owned(),
+            crate::AnomalyKind::OutOfDistribution { feature, .. } => {
+                format!("{feature} out of distribution")
+            }
             _ => return None,
+        };
+        if !standing.contains(&condition) {
+            standing.push(condition);
         }
     }
-    Some(if low {
-        "low confidence".to_owned()
-    } else {
-        String::new()
-    })
+    standing.sort();
+    Some(standing.join(", "))
 }
 
 fn write_entry(out: &mut String, report: &IncidentReport, entry: &TimelineEntry) {

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use whyline_core::Names;
+
 use crate::settings::MethodSettings;
 
 /// The space an attribution explains.
@@ -87,10 +89,12 @@ pub struct Attribution {
 
 impl Attribution {
     /// Builds an attribution and computes its residual in a fixed order (feature order).
+    /// `(index, space)` is the explained output; its class name and the feature names come
+    /// from `names`.
     pub(crate) fn new(
         settings: MethodSettings,
-        output: ExplainedOutput,
-        feature_names: Vec<String>,
+        names: &Names,
+        (index, space): (usize, OutputSpace),
         row: &[f32],
         values: Vec<f64>,
         base_value: f64,
@@ -101,8 +105,12 @@ impl Attribution {
             method: settings.method_name(),
             seed: settings.seed(),
             settings,
-            output,
-            feature_names,
+            output: ExplainedOutput {
+                index,
+                name: crate::model_output::class_name(names, index, space),
+                space,
+            },
+            feature_names: names.features.clone(),
             row: row.to_vec(),
             values,
             base_value,

@@ -14,9 +14,9 @@
 use serde::{Deserialize, Serialize};
 use whyline_models::{Activation, LinearLink, Mlp, Model, ModelKind, Task};
 
-use crate::attribution::{Attribution, ExplainedOutput, OutputSpace};
+use crate::attribution::{Attribution, OutputSpace};
 use crate::error::{ExplainError, Result};
-use crate::model_output::{class_name, kind_name};
+use crate::model_output::kind_name;
 use crate::quadrature;
 use crate::settings::{GradientSettings, MethodSettings};
 
@@ -289,19 +289,14 @@ pub fn integrated_gradients(
     let (fx, gradient) = f.value_and_gradient(&x);
     let (fb, _) = f.value_and_gradient(&baseline);
     let names = &model.info().names;
-    let output = ExplainedOutput {
-        index,
-        name: class_name(names, index, space),
-        space,
-    };
     if settings.saliency {
         let mut attribution = Attribution::new(
             MethodSettings::Saliency(GradientSettings {
                 output: Some(index),
                 ..settings.clone()
             }),
-            output,
-            names.features.clone(),
+            names,
+            (index, space),
             row,
             gradient,
             fx,
@@ -333,8 +328,8 @@ pub fn integrated_gradients(
             output: Some(index),
             ..settings.clone()
         }),
-        output,
-        names.features.clone(),
+        names,
+        (index, space),
         row,
         values,
         fb,

@@ -21,10 +21,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use whyline_models::{LinearLink, Model, ModelKind};
 
-use crate::attribution::{Attribution, ExplainedOutput, OutputSpace};
+use crate::attribution::{Attribution, OutputSpace};
 use crate::background::Background;
 use crate::error::{ExplainError, Result};
-use crate::model_output::{class_name, read, resolve};
+use crate::model_output::{read, resolve};
 use crate::settings::{KernelShapSettings, MethodSettings};
 
 /// Exact enumeration is refused above this many features (2^24 coalitions).
@@ -221,12 +221,8 @@ pub fn kernel_shap(
             space: Some(space),
             ..settings.clone()
         }),
-        ExplainedOutput {
-            index,
-            name: class_name(names, index, space),
-            space,
-        },
-        names.features.clone(),
+        names,
+        (index, space),
         row,
         values,
         empty,

@@ -66,11 +66,11 @@ use rand_core::{Rng, SeedableRng};
 use whyline_core::Explainable;
 use whyline_models::Model;
 
-use crate::attribution::{Attribution, ExplainedOutput};
+use crate::attribution::Attribution;
 use crate::background::Background;
 use crate::error::{ExplainError, Result};
 use crate::kernel_shap::OutputFunction;
-use crate::model_output::{class_name, read, resolve};
+use crate::model_output::{read, resolve};
 use crate::settings::{LimeSettings, MethodSettings};
 
 pub use discretize::QuartileDiscretizer;
@@ -205,12 +205,8 @@ impl<'a> Lime<'a> {
                 kernel_width: Some(width),
                 ..settings.clone()
             }),
-            ExplainedOutput {
-                index,
-                name: class_name(names, index, space),
-                space,
-            },
-            names.features.clone(),
+            names,
+            (index, space),
             row,
             values,
             surrogate.intercept,

@@ -13,10 +13,10 @@
 
 use whyline_models::{LinearLink, LinearModel, Model, ModelKind};
 
-use crate::attribution::{Attribution, ExplainedOutput, OutputSpace};
+use crate::attribution::{Attribution, OutputSpace};
 use crate::background::Background;
 use crate::error::{ExplainError, Result};
-use crate::model_output::{class_name, kind_name};
+use crate::model_output::kind_name;
 use crate::settings::{LinearShapSettings, MethodSettings};
 
 /// LinearSHAP for one linear model and one expectation `E[x]`.
@@ -120,12 +120,8 @@ impl<'a> LinearShap<'a> {
                 output: Some(index),
                 probability: settings.probability,
             }),
-            ExplainedOutput {
-                index: class,
-                name: class_name(names, class, space),
-                space,
-            },
-            names.features.clone(),
+            names,
+            (class, space),
             row,
             values,
             base,

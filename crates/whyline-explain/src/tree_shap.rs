@@ -33,7 +33,7 @@
 
 use whyline_models::{Link, Model, ModelFormat, ModelKind, Node, Prediction, Split, Task, Tree};
 
-use crate::attribution::{Attribution, ExplainedOutput, OutputSpace};
+use crate::attribution::{Attribution, OutputSpace};
 use crate::error::{ExplainError, Result};
 use crate::settings::{MethodSettings, TreeShapSettings};
 
@@ -306,32 +306,37 @@ impl<'a> TreeShap<'a> {
     /// Explains one output (`None`: the predicted class of a classifier, else output 0),
     /// with the model's own prediction as the sum-check.
     pub fn explain(&self, row: &[f32], output: Option<usize>) -> Result<Attribution> {
-        let prediction = self.model.predict(row)?;
         let mut flat = Vec::new();
         self.shap_values_into(row, &mut flat, &mut TreeShapScratch::default())?;
+        self.attribution(row, output, &flat, &self.base_values, false)
+    }
+
+    /// The attribution of one output from every output's values (`[output × n_features +
+    /// feature]`) and base values, with the model's own prediction as the sum-check.
+    fn attribution(
+        &self,
+        row: &[f32],
+        output: Option<usize>,
+        flat: &[f64],
+        base_values: &[f64],
+        interventional: bool,
+    ) -> Result<Attribution> {
+        let prediction = self.model.predict(row)?;
         let index = self.output_index(output, &prediction)?;
-        let f = self.output_value(index, &prediction);
         let start = index * self.n_features;
-        let values = flat
-            .get(start..start + self.n_features)
-            .unwrap_or(&[])
-            .to_vec();
-        let names = &self.model.info().names;
         Ok(Attribution::new(
             MethodSettings::TreeShap(TreeShapSettings {
                 output: Some(index),
-                interventional: false,
+                interventional,
             }),
-            ExplainedOutput {
-                index,
-                name: crate::model_output::class_name(names, index, self.space),
-                space: self.space,
-            },
-            names.features.clone(),
+            &self.model.info().names,
+            (index, self.space),
             row,
-            values,
-            self.base_values.get(index).copied().unwrap_or(0.0),
-            f,
+            flat.get(start..start + self.n_features)
+                .unwrap_or(&[])
+                .to_vec(),
+            base_values.get(index).copied().unwrap_or(0.0),
+            self.output_value(index, &prediction),
         ))
     }
 }

@@ -12,10 +12,9 @@
 use whyline_models::ModelKind;
 
 use super::{CompiledTree, TreeShap, goes_left};
-use crate::attribution::{Attribution, ExplainedOutput};
+use crate::attribution::Attribution;
 use crate::background::Background;
 use crate::error::Result;
-use crate::settings::{MethodSettings, TreeShapSettings};
 
 impl CompiledTree {
     /// Per internal node: does `row` go left.
@@ -167,29 +166,7 @@ impl<'a> TreeShap<'a> {
         background: &Background,
         output: Option<usize>,
     ) -> Result<Attribution> {
-        let prediction = self.model.predict(row)?;
         let (flat, base) = self.interventional_values(row, background)?;
-        let index = self.output_index(output, &prediction)?;
-        let f = self.output_value(index, &prediction);
-        let start = index * self.n_features;
-        let names = &self.model.info().names;
-        Ok(Attribution::new(
-            MethodSettings::TreeShap(TreeShapSettings {
-                output: Some(index),
-                interventional: true,
-            }),
-            ExplainedOutput {
-                index,
-                name: crate::model_output::class_name(names, index, self.space),
-                space: self.space,
-            },
-            names.features.clone(),
-            row,
-            flat.get(start..start + self.n_features)
-                .unwrap_or(&[])
-                .to_vec(),
-            base.get(index).copied().unwrap_or(0.0),
-            f,
-        ))
+        self.attribution(row, output, &flat, &base, true)
     }
 }

@@ -28,8 +28,8 @@
 //! | XGBoost | `sum_hess` ([`Node::cover`]), as XGBoost's `pred_contribs` |
 //! | LightGBM | `internal_count` / `leaf_count` ([`Node::n_samples`]), as LightGBM's `pred_contrib` |
 //!
-//! The row's own routing, missing values included, follows each library's rule
-//! ([`MissingRule`]), so a NaN takes the default branch as in prediction.
+//! The row's own routing, missing values included, is the models' own
+//! ([`Split::goes_left`]), so a NaN takes the default branch as in prediction.
 
 use whyline_models::{Link, Model, ModelFormat, ModelKind, Node, Prediction, Split, Task, Tree};
 
@@ -40,11 +40,9 @@ use crate::settings::{MethodSettings, TreeShapSettings};
 mod compile;
 mod interventional;
 mod leaf_table;
-mod routing;
 mod sweep;
 use compile::{compile, compile_boosting};
 use leaf_table::PowerTable;
-pub(crate) use routing::goes_left;
 use sweep::{SweepScratch, SweepTree};
 
 /// Which node weight splits the expectation at a split.

@@ -204,7 +204,7 @@ impl Counterfactual {
 
 /// Finds the minimal counterfactual of `row`: exact for binary logistic models (closed
 /// form), decision trees and small tree ensembles (leaf regions), a seeded search for any
-/// other classifier (see the [module docs](self) and [`CounterfactualSearch`]).
+/// other classifier (see [`CounterfactualSearch`]).
 /// `background` supplies the MAD of [`Cost::MadL1`].
 pub fn counterfactual(
     model: &Model,

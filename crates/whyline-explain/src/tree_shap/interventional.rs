@@ -11,7 +11,7 @@
 
 use whyline_models::ModelKind;
 
-use super::{CompiledTree, TreeShap, goes_left};
+use super::{CompiledTree, TreeShap};
 use crate::attribution::Attribution;
 use crate::background::Background;
 use crate::error::Result;
@@ -21,10 +21,7 @@ impl CompiledTree {
     fn directions(&self, row: &[f32], out: &mut Vec<bool>) {
         out.clear();
         out.extend(self.splits.iter().map(|split| {
-            goes_left(
-                split,
-                row.get(split.feature as usize).copied().unwrap_or(f32::NAN),
-            )
+            split.goes_left(row.get(split.feature as usize).copied().unwrap_or(f32::NAN))
         }));
     }
 

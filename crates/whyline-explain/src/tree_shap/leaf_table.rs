@@ -4,7 +4,7 @@
 //! cold features can need. It takes every tree, including those the sweep cannot (a zero
 //! cover product, more than 16 distinct features on a path).
 
-use super::{CompiledTree, goes_left};
+use super::CompiledTree;
 use crate::quadrature;
 
 impl CompiledTree {
@@ -24,7 +24,7 @@ impl CompiledTree {
         went_left.clear();
         went_left.extend(self.splits.iter().map(|split| {
             let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
-            goes_left(split, value)
+            split.goes_left(value)
         }));
         // With at most 64 features, one top-down pass gives every node the set of features
         // whose splits the row fails on the way to it (children come after parents).

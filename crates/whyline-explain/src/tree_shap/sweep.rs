@@ -41,7 +41,7 @@ use std::collections::VecDeque;
 use whyline_core::SplitTest;
 use whyline_models::{MissingRule, Split, Tree};
 
-use super::{CoverSource, goes_left};
+use super::CoverSource;
 
 /// The root's number: also "no earlier split on this feature".
 const ROOT: u32 = 0;
@@ -352,7 +352,7 @@ impl SweepTree {
             _ => out.extend(self.inner.iter().zip(&self.split_index).map(|(inner, &s)| {
                 splits
                     .get(s as usize)
-                    .is_some_and(|split| goes_left(split, value(inner.feature)))
+                    .is_some_and(|split| split.goes_left(value(inner.feature)))
             })),
         }
     }

@@ -2,10 +2,14 @@
 //! named with the log's model record.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::path::Path;
+
 use whyline_core::{
     AlertRecord, AnyPath, DecisionTrace, LinearPath, ModelIdentity, ModelRecord, to_aprt,
 };
-use whyline_forensics::{AnomalyKind, AnomalyRules, IncidentQuery, investigate, render_text};
+use whyline_forensics::{
+    AnomalyKind, AnomalyRules, IncidentQuery, IncidentReport, investigate, render_text,
+};
 use whyline_ledger::{Durability, Ledger, LedgerOptions, SegmentStore};
 
 const T0: u64 = 1_763_908_367_000_000_000;
@@ -28,12 +32,26 @@ fn decision(sequence: u64) -> DecisionTrace<AnyPath> {
     }
 }
 
+fn open_ledger(dir: &Path) -> Ledger<SegmentStore> {
+    let store = SegmentStore::open(dir).unwrap();
+    let options = LedgerOptions::without_checkpoints("test/forensics").durability(Durability::None);
+    Ledger::open(store, options).unwrap().0
+}
+
+/// The report of the 2 s before decision 9 (the window holds decisions 0..=9).
+fn investigate_last_two_seconds(dir: &Path) -> IncidentReport {
+    let query = IncidentQuery {
+        time_ns: T0 + 9 * STEP,
+        lookback_ns: 2_000_000_000,
+        lookahead_ns: 0,
+    };
+    investigate(dir, query, None, None, &AnomalyRules::default()).unwrap()
+}
+
 #[test]
 fn alerts_in_the_log_become_anomalies_named_by_the_model_record() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SegmentStore::open(dir.path()).unwrap();
-    let options = LedgerOptions::without_checkpoints("test/forensics").durability(Durability::None);
-    let (mut ledger, _) = Ledger::open(store, options).unwrap();
+    let mut ledger = open_ledger(dir.path());
     let model = ModelRecord {
         identity: ModelIdentity::from_bytes(b"model", "logistic_regression", "1"),
         feature_names: vec!["speed_mps".into(), "distance_m".into()],
@@ -80,12 +98,7 @@ fn alerts_in_the_log_become_anomalies_named_by_the_model_record() {
     ledger.commit().unwrap();
     drop(ledger);
 
-    let query = IncidentQuery {
-        time_ns: T0 + 9 * STEP,
-        lookback_ns: 2_000_000_000,
-        lookahead_ns: 0,
-    };
-    let report = investigate(dir.path(), query, None, None, &AnomalyRules::default()).unwrap();
+    let report = investigate_last_two_seconds(dir.path());
     assert_eq!(report.timeline.len(), 10, "alerts are not decisions");
     let kinds: Vec<(u64, &AnomalyKind)> = report
         .anomalies
@@ -125,9 +138,7 @@ fn alerts_in_the_log_become_anomalies_named_by_the_model_record() {
 #[test]
 fn a_run_under_the_same_out_of_distribution_alert_is_folded_in_the_text_report() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SegmentStore::open(dir.path()).unwrap();
-    let options = LedgerOptions::without_checkpoints("test/forensics").durability(Durability::None);
-    let (mut ledger, _) = Ledger::open(store, options).unwrap();
+    let mut ledger = open_ledger(dir.path());
     for sequence in 0..10 {
         ledger.append(&to_aprt(&decision(sequence))).unwrap();
         if (2..=6).contains(&sequence) {
@@ -144,12 +155,7 @@ fn a_run_under_the_same_out_of_distribution_alert_is_folded_in_the_text_report()
     }
     ledger.commit().unwrap();
     drop(ledger);
-    let query = IncidentQuery {
-        time_ns: T0 + 9 * STEP,
-        lookback_ns: 2_000_000_000,
-        lookahead_ns: 0,
-    };
-    let report = investigate(dir.path(), query, None, None, &AnomalyRules::default()).unwrap();
+    let report = investigate_last_two_seconds(dir.path());
     assert_eq!(report.anomalies.len(), 5);
     let text = render_text(&report);
     assert!(

@@ -46,8 +46,8 @@ pub use error::{MonitorError, Result};
 pub use monitor::{Decision, InferenceMonitor};
 pub use ood::{FeatureStatistics, OodFinding, TrainingStatistics};
 pub use profile::{
-    BackpressureChoice, CollectorChoice, DurabilityChoice, MonitorSettings, SafetyIntegrityLevel,
-    SigningChoice, StreamFormat,
+    BackpressureChoice, CollectorChoice, DriftRule, DurabilityChoice, MonitorSettings,
+    SafetyIntegrityLevel, SigningChoice, StreamFormat,
 };
 pub use sink::{AlertSink, CallbackSink, ChannelSink, Delivery, TracingSink};
 pub use webhook::{WebhookOptions, WebhookSink, WebhookStats};

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::andon::{AlertLevelSetting, AndonRules};
+use crate::andon::{AlertLevelSetting, Andon, AndonRules, DriftSignal};
+use crate::drift::DriftDetectorConfig;
 use crate::error::{MonitorError, Result};
 
 /// Safety integrity level, after IEC 61508's SIL 1–4 and ISO 26262's QM.
@@ -131,6 +132,25 @@ pub struct MonitorSettings {
     pub andon: AndonRules,
     /// URL that alerts are POSTed to as JSON, when set.
     pub alert_endpoint: Option<String>,
+    /// Drift detectors, each watching one signal (`[[andon.drift]]` tables).
+    pub drift: Vec<DriftRule>,
+}
+
+/// One drift rule: a detector (river's defaults unless the file sets parameters) watching a
+/// signal of every decision.
+///
+/// ```toml
+/// [[andon.drift]]
+/// signal = "confidence"                      # or "output", or { feature = 3 }
+/// detector = { kind = "adwin", delta = 0.002 }
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftRule {
+    /// What the detector is fed.
+    pub signal: DriftSignal,
+    /// Which detector, with its parameters.
+    pub detector: DriftDetectorConfig,
 }
 
 impl SafetyIntegrityLevel {
@@ -152,6 +172,7 @@ impl SafetyIntegrityLevel {
             digest_key_file: None,
             andon: AndonRules::default(),
             alert_endpoint: None,
+            drift: Vec::new(),
         };
         match self {
             SafetyIntegrityLevel::QM => {
@@ -225,6 +246,8 @@ struct AndonTable {
     repetitive_decisions: Option<u32>,
     halt_on_red: Option<bool>,
     alert_endpoint: Option<String>,
+    #[serde(default)]
+    drift: Vec<DriftRule>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -285,6 +308,7 @@ impl MonitorSettings {
         s.andon.repetitive_decisions = a.repetitive_decisions.or(s.andon.repetitive_decisions);
         take!(s.andon.halt_on_red, a.halt_on_red);
         s.alert_endpoint = a.alert_endpoint.or(s.alert_endpoint);
+        s.drift = a.drift;
         s.validate().map_err(|e| match e {
             MonitorError::InvalidConfig { field, reason } => MonitorError::InvalidConfig {
                 field: format!("{}: {field}", path.display()),
@@ -293,6 +317,23 @@ impl MonitorSettings {
             other => other,
         })?;
         Ok(s)
+    }
+
+    /// The Andon these settings describe: the rules, and every drift detector built and
+    /// watching its signal. Sinks, handlers and training statistics are the caller's to add.
+    pub fn build_andon(&self) -> Result<Andon> {
+        let mut andon = Andon::new(self.andon.clone())?;
+        for (i, rule) in self.drift.iter().enumerate() {
+            let detector = rule
+                .detector
+                .build()
+                .map_err(|error| MonitorError::InvalidConfig {
+                    field: format!("andon.drift[{i}].detector"),
+                    reason: error.to_string(),
+                })?;
+            andon.add_drift_detector(rule.signal, detector);
+        }
+        Ok(andon)
     }
 
     /// Checks values and combinations the types cannot.
@@ -329,6 +370,11 @@ impl MonitorSettings {
                 "inference_monitor.signing",
                 "only the ledger signs checkpoints; set collector = \"ledger\" or signing = \"none\"",
             );
+        }
+        for (i, rule) in self.drift.iter().enumerate() {
+            if let Err(error) = rule.detector.build() {
+                return invalid(&format!("andon.drift[{i}].detector"), &error.to_string());
+            }
         }
         if let Some(url) = &self.alert_endpoint
             && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -33,6 +33,8 @@ fn every_shipped_example_config_loads() {
         car.alert_endpoint.as_deref(),
         Some("http://127.0.0.1:8080/alert")
     );
+    assert_eq!(car.drift.len(), 1, "ADWIN on the confidence");
+    car.build_andon().unwrap();
 
     let clinic = MonitorSettings::from_file(example("medical.toml")).unwrap();
     assert_eq!(clinic.integrity_level, SafetyIntegrityLevel::SIL2);
@@ -129,4 +131,74 @@ fn a_missing_file_is_an_io_error_naming_it() {
     assert!(
         matches!(&error, MonitorError::ConfigIo { path, .. } if path == Path::new("/nonexistent/whyline.toml"))
     );
+}
+
+#[test]
+fn drift_rules_are_read_built_and_raise_named_alerts() {
+    use whyline_monitor::drift::{DriftDetectorConfig, PageHinkleyConfig};
+    use whyline_monitor::{AlertKind, AlertLevel, DecisionFacts, DriftRule, DriftSignal};
+    let text = r#"
+[andon]
+enabled = true
+
+[[andon.drift]]
+signal = "output"
+detector = { kind = "page_hinkley", threshold = 5.0 }
+
+[[andon.drift]]
+signal = { feature = 1 }
+detector = { kind = "adwin" }
+"#;
+    let settings = MonitorSettings::from_toml(text, Path::new("drift.toml")).unwrap();
+    assert_eq!(
+        settings.drift[0],
+        DriftRule {
+            signal: DriftSignal::Output,
+            detector: DriftDetectorConfig::PageHinkley(PageHinkleyConfig {
+                threshold: 5.0,
+                ..PageHinkleyConfig::default()
+            }),
+        }
+    );
+    assert_eq!(settings.drift[1].signal, DriftSignal::Feature(1));
+
+    let mut andon = settings.build_andon().unwrap();
+    let row = [0.0f32, 1.0];
+    let mut drift_at = None;
+    for sequence in 0..400u64 {
+        let output = if sequence < 200 { 0.0 } else { 1.0 };
+        let alert = andon.check(&DecisionFacts {
+            sequence,
+            timestamp_ns: sequence,
+            row: &row,
+            output,
+            confidence: 0.9,
+            latency_ns: 1_000,
+        });
+        if let Some(alert) = alert
+            && let AlertKind::Drift { signal, .. } = &alert.kind
+        {
+            assert_eq!(alert.level, AlertLevel::Red);
+            assert_eq!(signal, "output");
+            drift_at.get_or_insert(sequence);
+        }
+    }
+    let drift_at = drift_at.expect("Page-Hinkley on the output sees the step at 200");
+    assert!((200..260).contains(&drift_at), "{drift_at}");
+}
+
+#[test]
+fn a_bad_drift_rule_names_its_place() {
+    let unknown = "[[andon.drift]]\nsignal = \"confidence\"\ndetector = { kind = \"kswin\" }\n";
+    let error = MonitorSettings::from_toml(unknown, Path::new("drift.toml")).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("drift.toml"), "{message}");
+    assert!(message.contains("kswin"), "{message}");
+
+    let out_of_range =
+        "[[andon.drift]]\nsignal = \"confidence\"\ndetector = { kind = \"adwin\", delta = 2.0 }\n";
+    let error = MonitorSettings::from_toml(out_of_range, Path::new("drift.toml")).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("andon.drift[0].detector"), "{message}");
+    assert!(message.contains("delta"), "{message}");
 }

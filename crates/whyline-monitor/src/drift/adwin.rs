@@ -49,7 +49,7 @@
 //! of items) is reserved at construction; an update allocates only when the window first grows
 //! past that, and `reset` keeps the reserved memory.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{DriftDetector, DriftError, DriftStatus, check_finite};
 
@@ -62,7 +62,7 @@ pub const ADWIN_MAX_BUCKETS_LIMIT: u32 = 1024;
 const RESERVED_LEVELS: usize = 24;
 
 /// Parameters of [`Adwin`]; `Default` is river's.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdwinConfig {
     /// Confidence of the split test, `0 < delta < 1` (river: 0.002). Smaller is stricter.

@@ -10,14 +10,14 @@
 //! `p + s <= p_min + s_min` (ties move it); both comparisons are strict; a drift clears the
 //! warning; the next update after a drift starts a fresh detector.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{DriftDetector, DriftError, DriftStatus, RunningMean, check_finite};
 
 const NAME: &str = "DDM";
 
 /// Parameters of [`Ddm`]; `Default` is river's.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DdmConfig {
     /// Observations to see before deciding anything (river: 30).

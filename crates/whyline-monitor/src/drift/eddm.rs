@@ -12,14 +12,14 @@
 //! (`ddof = 1`) raised to the power 0.5 as river does; the first distance counts from the start
 //! of the stream.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{DriftDetector, DriftError, DriftStatus, RunningMean, check_finite};
 
 const NAME: &str = "EDDM";
 
 /// Parameters of [`Eddm`]; `Default` is river's.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EddmConfig {
     /// Observations, and errors, to see before deciding anything (river: 30).

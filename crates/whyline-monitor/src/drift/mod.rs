@@ -79,7 +79,7 @@ pub use eddm::{Eddm, EddmConfig};
 pub use error::DriftError;
 pub use page_hinkley::{PageHinkley, PageHinkleyConfig, PageHinkleyMode};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What a detector concluded after an observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,6 +129,34 @@ pub trait DriftDetector {
     fn name(&self) -> &'static str;
 }
 
+/// A boxed detector is a detector (so one built from a [`DriftDetectorConfig`] can be handed
+/// to [`Andon::add_drift_detector`](crate::Andon::add_drift_detector)).
+impl<D: DriftDetector + ?Sized> DriftDetector for Box<D> {
+    fn update(&mut self, x: f64) -> Result<DriftStatus, DriftError> {
+        (**self).update(x)
+    }
+
+    fn status(&self) -> DriftStatus {
+        (**self).status()
+    }
+
+    fn drift_detected(&self) -> bool {
+        (**self).drift_detected()
+    }
+
+    fn warning_detected(&self) -> bool {
+        (**self).warning_detected()
+    }
+
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+}
+
 /// One detector's configuration, tagged by `kind`, as read from a configuration file.
 ///
 /// ```
@@ -141,7 +169,7 @@ pub trait DriftDetector {
 /// assert_eq!(detector.name(), "ADWIN");
 /// # Ok::<(), String>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DriftDetectorConfig {

@@ -8,14 +8,14 @@
 //! As in river: the decreasing sum starts its running maximum at -1; nothing is decided before
 //! `min_instances` observations; the next update after a drift starts a fresh detector.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{DriftDetector, DriftError, DriftStatus, RunningMean, check_finite};
 
 const NAME: &str = "PageHinkley";
 
 /// Which changes of the mean [`PageHinkley`] reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PageHinkleyMode {
     /// Increases only.
@@ -28,7 +28,7 @@ pub enum PageHinkleyMode {
 }
 
 /// Parameters of [`PageHinkley`]; `Default` is river's.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PageHinkleyConfig {
     /// Observations to see before deciding anything (river: 30).

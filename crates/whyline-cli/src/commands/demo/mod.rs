@@ -22,7 +22,7 @@ use whyline_ledger::{
 };
 use whyline_models::Model;
 use whyline_monitor::{
-    Alert, Andon, CallbackSink, FeatureStatistics, InferenceMonitor, SafetyIntegrityLevel,
+    Alert, CallbackSink, FeatureStatistics, InferenceMonitor, SafetyIntegrityLevel,
     TrainingStatistics,
 };
 
@@ -66,7 +66,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         .context("the embedded model has no identity")?;
     // SIL3: every append durable, Ed25519 checkpoints, yellow/red confidence, OOD checks.
     let settings = SafetyIntegrityLevel::SIL3.defaults();
-    let mut andon = Andon::new(settings.andon.clone())?;
+    let mut andon = settings.build_andon()?;
     if let Some(stats) = &model.info().feature_stats {
         let features = (0..stats.mean.len())
             .map(|i| FeatureStatistics {

@@ -68,6 +68,12 @@ pub trait TraceCollector<P: DecisionPath>: Send + Sync {
         Ok(None)
     }
 
+    /// Whether [`record_alert`](TraceCollector::record_alert) keeps anything, so a caller
+    /// builds alert records only for a collector that stores them. `false` by default.
+    fn keeps_alerts(&self) -> bool {
+        false
+    }
+
     /// Whether this collector wants traces at all. A caller may skip building a path when
     /// this is `false`.
     fn enabled(&self) -> bool {

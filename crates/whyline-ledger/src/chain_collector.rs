@@ -256,6 +256,10 @@ impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for LedgerCollector<
         }))
     }
 
+    fn keeps_alerts(&self) -> bool {
+        true
+    }
+
     fn record_alert(&self, alert: &AlertRecord) -> whyline_core::Result<Option<RecordOutcome>> {
         let receipt = self.append_alert(alert)?;
         Ok(Some(RecordOutcome::Appended {

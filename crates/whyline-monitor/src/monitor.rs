@@ -324,7 +324,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             latency_ns,
         });
         let level = alert.as_ref().map(|a| a.level);
-        if record && alert.is_some() {
+        if record && alert.is_some() && self.collector.keeps_alerts() {
             self.record_alerts(sequence)?;
         }
         if let Some(alert) =
@@ -426,6 +426,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         };
         let alert = self.andon.raise_external(&facts, level, kind);
         if self.collector.enabled()
+            && self.collector.keeps_alerts()
             && let Err(error) = self.record_alerts(alert.sequence)
         {
             tracing::error!(%error, "the raised alert could not be recorded");

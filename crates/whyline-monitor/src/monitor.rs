@@ -411,7 +411,9 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
     }
 
     /// Raises an alert from a detector outside the rules (a drift detector fed by the caller,
-    /// say) about the last decision.
+    /// say) about the last decision, and writes it into a collector that keeps alerts. `None`
+    /// before any decision; a failure to record the alert is logged through `tracing`, since
+    /// the alert itself was raised and delivered.
     pub fn raise(&mut self, level: AlertLevel, kind: AlertKind) -> Option<crate::Alert> {
         if !self.has_trace {
             return None;

@@ -17,8 +17,9 @@ use crate::time::format_time_ns;
 ///
 /// The ledger is verified from its first entry (every hash recomputed; checkpoint signatures
 /// checked when `verifier` is given) and the window read through the time index. Nothing is
-/// written: a torn tail or a damaged entry is reported, not repaired. Names come from the
-/// log's model record when it has one, otherwise from `names`.
+/// written: a torn tail or a damaged entry is reported, not repaired. The model and its names
+/// come from the last model record before the window (a monitor writes one per start),
+/// otherwise from `names`.
 pub fn investigate(
     dir: &Path,
     query: IncidentQuery,
@@ -89,13 +90,14 @@ pub fn investigate(
         });
     }
 
-    let record = model_record(&reader)?;
+    let window = reader.entries_between(from, to)?;
+    let window_start = window.entries.first().map_or(u64::MAX, |e| e.sequence);
+    let record = model_record(&reader, window_start)?;
     let names = match (&record, names) {
         (Some(record), _) => record.names(),
         (None, Some(names)) => names.clone(),
         (None, None) => Names::none(),
     };
-    let window = reader.entries_between(from, to)?;
     let mut traces = Vec::with_capacity(window.entries.len());
     let mut alerts = Vec::new();
     for entry in &window.entries {
@@ -133,13 +135,14 @@ pub fn investigate(
     Ok(report)
 }
 
-/// The log's model record: its first entry, when that is one.
+/// The model record in force when the window starts: the last one before it (a restarted
+/// or upgraded monitor writes a new one), read from the log's start.
 fn model_record<S: whyline_ledger::Store + ?Sized>(
     reader: &LedgerReader<'_, S>,
+    window_start: u64,
 ) -> Result<Option<ModelRecord>> {
     Ok(reader
-        .first_entry()?
-        .filter(|entry| ModelRecord::is_model_record(&entry.payload))
+        .last_before(window_start, ModelRecord::is_model_record)?
         .and_then(|entry| ModelRecord::from_bytes(&entry.payload).ok()))
 }
 

@@ -163,3 +163,59 @@ fn a_run_under_the_same_out_of_distribution_alert_is_folded_in_the_text_report()
         "{text}"
     );
 }
+
+#[test]
+fn the_model_in_force_is_the_last_model_record_before_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = open_ledger(dir.path());
+    let model = |version: &str, feature: &str| ModelRecord {
+        identity: ModelIdentity::from_bytes(version.as_bytes(), "logistic_regression", version),
+        feature_names: vec!["speed_mps".into(), feature.into()],
+        class_names: vec!["GO".into(), "BRAKE".into()],
+        recorded_ns: T0,
+    };
+    let old = model("1", "distance_m");
+    let new = model("2", "gap_m");
+    ledger.append(&old.to_bytes()).unwrap();
+    for sequence in 0..10 {
+        if sequence == 5 {
+            // The monitor restarted with an upgraded model.
+            ledger.append(&new.to_bytes()).unwrap();
+        }
+        ledger.append(&to_aprt(&decision(sequence))).unwrap();
+        if sequence == 7 {
+            let ood = AlertRecord {
+                sequence,
+                timestamp_ns: T0 + sequence * STEP,
+                level: "yellow".into(),
+                kind: "out_of_distribution".into(),
+                message: String::new(),
+                details: serde_json::json!({"feature_index": 1}),
+            };
+            ledger.append(&ood.to_bytes()).unwrap();
+        }
+    }
+    ledger.commit().unwrap();
+    drop(ledger);
+    // The window holds decisions 6..=9: the upgraded model decided them.
+    let query = IncidentQuery {
+        time_ns: T0 + 9 * STEP,
+        lookback_ns: 300_000_000,
+        lookahead_ns: 0,
+    };
+    let report = investigate(dir.path(), query, None, None, &AnomalyRules::default()).unwrap();
+    assert_eq!(report.timeline.len(), 4);
+    assert_eq!(report.model, Some(new.identity));
+    assert!(matches!(
+        &report.anomalies[0].kind,
+        AnomalyKind::OutOfDistribution { feature, .. } if feature == "gap_m"
+    ));
+    // A window of the old model's decisions still names the old model.
+    let query = IncidentQuery {
+        time_ns: T0 + 3 * STEP,
+        lookback_ns: 300_000_000,
+        lookahead_ns: 0,
+    };
+    let report = investigate(dir.path(), query, None, None, &AnomalyRules::default()).unwrap();
+    assert_eq!(report.model, Some(old.identity));
+}

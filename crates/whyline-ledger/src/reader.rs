@@ -118,6 +118,33 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
         }
     }
 
+    /// The last entry before sequence `end` whose payload `matches` (the model record in force
+    /// when a window starts, say), reading the log from its start; `None` when there is none
+    /// or a damaged frame comes first.
+    pub fn last_before(
+        &self,
+        end: u64,
+        matches: impl Fn(&[u8]) -> bool,
+    ) -> Result<Option<StoredEntry>> {
+        let mut cursor = Cursor::new(self.store)?;
+        let mut last = None;
+        while let Next::Frame(frame) = cursor.next()? {
+            if frame.sequence >= end {
+                break;
+            }
+            let payload = cursor.payload(&frame);
+            if matches(payload) {
+                last = Some(StoredEntry {
+                    sequence: frame.sequence,
+                    offset: frame.offset,
+                    payload: payload.to_vec(),
+                    chain_hash: frame.chain,
+                });
+            }
+        }
+        Ok(last)
+    }
+
     /// The smallest and largest timestamps in the log (a full scan), or `None` when empty.
     pub fn time_span(&self) -> Result<TimeSpan> {
         if self.index.is_empty() || !self.index_is_plausible()? {

@@ -45,7 +45,7 @@ fn the_demo_records_verifies_and_investigates_the_cat_scenario() {
         .unwrap_or_else(|| panic!("no verified chain in {stdout}"));
     assert!(entries > 621, "no alert entries: {entries}");
     assert!(
-        stdout.contains("yellow alert: decision 1 repeated 100 times in a row"),
+        stdout.contains("yellow alert: MAINTAIN_SPEED decided 100 times in a row"),
         "alerts from the log are anomalies: {stdout}"
     );
     assert!(stdout.contains("signatures verified"), "{stdout}");

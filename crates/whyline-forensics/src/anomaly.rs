@@ -235,7 +235,7 @@ pub fn alert_anomalies(alerts: &[AlertRecord], incident_ns: u64, names: &Names) 
                 AnomalyKind::AndonAlert {
                     level: alert.level.clone(),
                     rule: alert.kind.clone(),
-                    message: alert.message.clone(),
+                    message: named_message(alert, names),
                 }
             };
             Anomaly {
@@ -245,4 +245,22 @@ pub fn alert_anomalies(alerts: &[AlertRecord], incident_ns: u64, names: &Names) 
             }
         })
         .collect()
+}
+
+/// The alert's message, with the decision named by its class where the monitor could only
+/// give the model's raw output (a repeated decision).
+fn named_message(alert: &AlertRecord, names: &Names) -> String {
+    let field = |name: &str| alert.details.get(name).and_then(|v| v.as_f64());
+    match (alert.kind.as_str(), field("decision"), field("count")) {
+        ("repetitive_decision", Some(decision), Some(count))
+            if decision >= 0.0 && decision.fract() == 0.0 =>
+        {
+            let class = decision as usize;
+            match names.classes.get(class) {
+                Some(name) => format!("{name} decided {count} times in a row"),
+                None => alert.message.clone(),
+            }
+        }
+        _ => alert.message.clone(),
+    }
 }

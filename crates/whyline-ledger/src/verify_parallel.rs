@@ -3,9 +3,9 @@
 //! Hashing dominates verification (per entry: the chain hash, the leaf hash and about one
 //! interior node), and every entry can be checked on its own: its chain link needs only the
 //! previous frame's stored chain hash. So the log is cut into chunks of [`CHUNK`] entries,
-//! aligned on the Merkle tree (each full chunk is one perfect subtree), and hashed on all
-//! cores; the main thread only walks frame headers and joins the subtree roots with
-//! [`CompactRange::concat`]. Any problem at all sends the caller back to the sequential walk,
+//! aligned on the Merkle tree (each full chunk is one perfect subtree), and hashed by one
+//! worker per core; the calling thread walks frame headers to cut the next chunks while the
+//! workers hash, and joins the subtree roots in order with [`CompactRange::concat`]. Any problem at all sends the caller back to the sequential walk,
 //! which classifies it: the fast path only ever says "all intact".
 
 use std::collections::BTreeMap;
@@ -156,84 +156,132 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     if sizes.first() == Some(&0) {
         roots.insert(0, range.root());
     }
-    let mut wave: Vec<Chunk> = Vec::with_capacity(workers);
-    loop {
-        // Cut the next chunk: walk up to CHUNK frame headers.
-        let chunk_start = position;
-        let mut count = 0u64;
-        let mut last_chain = previous;
-        while count < CHUNK && position < end {
-            ensure(
-                store,
-                &mut slab,
-                &mut slab_start,
-                chunk_start,
-                position + 16,
-                end,
-            )?;
-            let from = usize::try_from(position - slab_start).ok()?;
-            let length = u32_at(&slab, from)? as usize;
-            if length == 0 || length > MAX_PAYLOAD {
-                return None;
-            }
-            let total = FRAME_OVERHEAD + length;
-            ensure(
-                store,
-                &mut slab,
-                &mut slab_start,
-                chunk_start,
-                position + total as u64,
-                end,
-            )?;
-            let from = usize::try_from(position - slab_start).ok()?;
-            let chain_at = from + total - 36;
-            last_chain = slab.get(chain_at..chain_at + 32)?.try_into().ok()?;
-            position += total as u64;
-            if position > end {
-                return None;
-            }
-            count += 1;
-        }
-        if count > 0 {
-            let from = usize::try_from(chunk_start - slab_start).ok()?;
-            let to = usize::try_from(position - slab_start).ok()?;
-            wave.push(Chunk {
-                first_sequence: sequence,
-                offset: chunk_start,
-                previous_chain: previous,
-                bytes: slab.get(from..to)?.to_vec(),
+    // Workers hash chunks while this thread cuts the next ones; results are merged in order.
+    let outcome = std::thread::scope(|scope| {
+        let (work, jobs) = crossbeam_channel::bounded::<(u64, Chunk)>(workers);
+        let (report, results) = crossbeam_channel::unbounded::<(u64, u64, Option<Hashed>)>();
+        for _ in 0..workers {
+            let jobs = jobs.clone();
+            let report = report.clone();
+            scope.spawn(move || {
+                for (number, chunk) in jobs {
+                    let end_offset = chunk.offset + chunk.bytes.len() as u64;
+                    if report
+                        .send((number, end_offset, hash_chunk(&chunk, sizes)))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
             });
-            sequence += count;
-            previous = last_chain;
         }
-        let done = position >= end;
-        if wave.len() == workers || (done && !wave.is_empty()) {
-            let results: Vec<Option<Hashed>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = wave
-                    .iter()
-                    .map(|chunk| scope.spawn(move || hash_chunk(chunk, sizes)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().ok().flatten())
-                    .collect()
-            });
-            for result in results {
-                let hashed = result?;
+        drop(report);
+        let mut pending: BTreeMap<u64, (u64, Hashed)> = BTreeMap::new();
+        let mut next_merge = 0u64;
+        let mut merge = |number: u64,
+                         end_offset: u64,
+                         hashed: Option<Hashed>,
+                         range: &mut CompactRange,
+                         roots: &mut BTreeMap<u64, Hash>,
+                         index: &mut Vec<IndexRecord>,
+                         index_builder: &mut IndexBuilder|
+         -> Option<()> {
+            pending.insert(number, (end_offset, hashed?));
+            while let Some((end_offset, hashed)) = pending.remove(&next_merge) {
                 for (size, local) in &hashed.snapshots {
                     roots.insert(*size, range.concat(local)?.root());
                 }
-                range = range.concat(&hashed.range)?;
+                *range = range.concat(&hashed.range)?;
                 index.extend(hashed.index);
-                index_builder = hashed.index_builder;
+                *index_builder = hashed.index_builder;
+                next_merge += 1;
+                progress(end_offset, end);
             }
-            wave.clear();
-            progress(position, end);
+            Some(())
+        };
+        let mut chunks = 0u64;
+        loop {
+            // Cut the next chunk: walk up to CHUNK frame headers.
+            let chunk_start = position;
+            let mut count = 0u64;
+            let mut last_chain = previous;
+            while count < CHUNK && position < end {
+                ensure(
+                    store,
+                    &mut slab,
+                    &mut slab_start,
+                    chunk_start,
+                    position + 16,
+                    end,
+                )?;
+                let from = usize::try_from(position - slab_start).ok()?;
+                let length = u32_at(&slab, from)? as usize;
+                if length == 0 || length > MAX_PAYLOAD {
+                    return None;
+                }
+                let total = FRAME_OVERHEAD + length;
+                ensure(
+                    store,
+                    &mut slab,
+                    &mut slab_start,
+                    chunk_start,
+                    position + total as u64,
+                    end,
+                )?;
+                let from = usize::try_from(position - slab_start).ok()?;
+                let chain_at = from + total - 36;
+                last_chain = slab.get(chain_at..chain_at + 32)?.try_into().ok()?;
+                position += total as u64;
+                if position > end {
+                    return None;
+                }
+                count += 1;
+            }
+            if count > 0 {
+                let from = usize::try_from(chunk_start - slab_start).ok()?;
+                let to = usize::try_from(position - slab_start).ok()?;
+                let chunk = Chunk {
+                    first_sequence: sequence,
+                    offset: chunk_start,
+                    previous_chain: previous,
+                    bytes: slab.get(from..to)?.to_vec(),
+                };
+                work.send((chunks, chunk)).ok()?;
+                chunks += 1;
+                sequence += count;
+                previous = last_chain;
+            }
+            // Merge what is ready without waiting.
+            while let Ok((number, end_offset, hashed)) = results.try_recv() {
+                merge(
+                    number,
+                    end_offset,
+                    hashed,
+                    &mut range,
+                    &mut roots,
+                    &mut index,
+                    &mut index_builder,
+                )?;
+            }
+            if position >= end {
+                break;
+            }
         }
-        if done {
-            break;
+        drop(work);
+        for (number, end_offset, hashed) in results {
+            merge(
+                number,
+                end_offset,
+                hashed,
+                &mut range,
+                &mut roots,
+                &mut index,
+                &mut index_builder,
+            )?;
         }
-    }
+        (next_merge == chunks).then_some(())
+    });
+    outcome?;
     Some(Rehash {
         entries: sequence,
         end_offset: position,

@@ -178,22 +178,16 @@ pub(crate) fn rehash<S: Store + ?Sized>(
         drop(report);
         let mut pending: BTreeMap<u64, (u64, Hashed)> = BTreeMap::new();
         let mut next_merge = 0u64;
-        let mut merge = |number: u64,
-                         end_offset: u64,
-                         hashed: Option<Hashed>,
-                         range: &mut CompactRange,
-                         roots: &mut BTreeMap<u64, Hash>,
-                         index: &mut Vec<IndexRecord>,
-                         index_builder: &mut IndexBuilder|
-         -> Option<()> {
+        // Joins the chunks' results in log order as they arrive; `None` when one failed.
+        let mut merge = |number: u64, end_offset: u64, hashed: Option<Hashed>| -> Option<()> {
             pending.insert(number, (end_offset, hashed?));
             while let Some((end_offset, hashed)) = pending.remove(&next_merge) {
                 for (size, local) in &hashed.snapshots {
                     roots.insert(*size, range.concat(local)?.root());
                 }
-                *range = range.concat(&hashed.range)?;
+                range = range.concat(&hashed.range)?;
                 index.extend(hashed.index);
-                *index_builder = hashed.index_builder;
+                index_builder = hashed.index_builder;
                 next_merge += 1;
                 progress(end_offset, end);
             }
@@ -253,15 +247,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
             }
             // Merge what is ready without waiting.
             while let Ok((number, end_offset, hashed)) = results.try_recv() {
-                merge(
-                    number,
-                    end_offset,
-                    hashed,
-                    &mut range,
-                    &mut roots,
-                    &mut index,
-                    &mut index_builder,
-                )?;
+                merge(number, end_offset, hashed)?;
             }
             if position >= end {
                 break;
@@ -269,15 +255,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
         }
         drop(work);
         for (number, end_offset, hashed) in results {
-            merge(
-                number,
-                end_offset,
-                hashed,
-                &mut range,
-                &mut roots,
-                &mut index,
-                &mut index_builder,
-            )?;
+            merge(number, end_offset, hashed)?;
         }
         (next_merge == chunks).then_some(())
     });

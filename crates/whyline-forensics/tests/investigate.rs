@@ -32,6 +32,24 @@ fn decision(sequence: u64) -> DecisionTrace<AnyPath> {
     }
 }
 
+/// An alert about decision `sequence`, stamped with its time.
+fn alert(
+    sequence: u64,
+    level: &str,
+    kind: &str,
+    message: &str,
+    details: serde_json::Value,
+) -> AlertRecord {
+    AlertRecord {
+        sequence,
+        timestamp_ns: T0 + sequence * STEP,
+        level: level.into(),
+        kind: kind.into(),
+        message: message.into(),
+        details,
+    }
+}
+
 fn open_ledger(dir: &Path) -> Ledger<SegmentStore> {
     let store = SegmentStore::open(dir).unwrap();
     let options = LedgerOptions::without_checkpoints("test/forensics").durability(Durability::None);
@@ -62,16 +80,15 @@ fn alerts_in_the_log_become_anomalies_named_by_the_model_record() {
     for sequence in 0..10 {
         ledger.append(&to_aprt(&decision(sequence))).unwrap();
         if sequence == 5 {
-            let ood = AlertRecord {
+            let ood = alert(
                 sequence,
-                timestamp_ns: T0 + sequence * STEP,
-                level: "red".into(),
-                kind: "out_of_distribution".into(),
-                message: "feature[1] = 99 out of distribution (z = 7.50)".into(),
-                details: serde_json::json!({
+                "red",
+                "out_of_distribution",
+                "feature[1] = 99 out of distribution (z = 7.50)",
+                serde_json::json!({
                     "feature_index": 1, "value": 99.0, "z_score": 7.5, "outside_range": true
                 }),
-            };
+            );
             ledger.append(&ood.to_bytes()).unwrap();
             // Already visible in the trace itself: not repeated as an anomaly.
             let low = AlertRecord {
@@ -84,14 +101,13 @@ fn alerts_in_the_log_become_anomalies_named_by_the_model_record() {
             ledger.append(&low.to_bytes()).unwrap();
         }
         if sequence == 8 {
-            let drift = AlertRecord {
+            let drift = alert(
                 sequence,
-                timestamp_ns: T0 + sequence * STEP,
-                level: "red".into(),
-                kind: "drift".into(),
-                message: "adwin detected drift in confidence".into(),
-                details: serde_json::json!({"detector": "adwin", "signal": "confidence"}),
-            };
+                "red",
+                "drift",
+                "adwin detected drift in confidence",
+                serde_json::json!({"detector": "adwin", "signal": "confidence"}),
+            );
             ledger.append(&drift.to_bytes()).unwrap();
         }
     }
@@ -142,14 +158,13 @@ fn a_run_under_the_same_out_of_distribution_alert_is_folded_in_the_text_report()
     for sequence in 0..10 {
         ledger.append(&to_aprt(&decision(sequence))).unwrap();
         if (2..=6).contains(&sequence) {
-            let ood = AlertRecord {
+            let ood = alert(
                 sequence,
-                timestamp_ns: T0 + sequence * STEP,
-                level: "yellow".into(),
-                kind: "out_of_distribution".into(),
-                message: String::new(),
-                details: serde_json::json!({"feature_index": 0, "value": 0.0}),
-            };
+                "yellow",
+                "out_of_distribution",
+                "",
+                serde_json::json!({"feature_index": 0, "value": 0.0}),
+            );
             ledger.append(&ood.to_bytes()).unwrap();
         }
     }
@@ -184,14 +199,13 @@ fn the_model_in_force_is_the_last_model_record_before_the_window() {
         }
         ledger.append(&to_aprt(&decision(sequence))).unwrap();
         if sequence == 7 {
-            let ood = AlertRecord {
+            let ood = alert(
                 sequence,
-                timestamp_ns: T0 + sequence * STEP,
-                level: "yellow".into(),
-                kind: "out_of_distribution".into(),
-                message: String::new(),
-                details: serde_json::json!({"feature_index": 1}),
-            };
+                "yellow",
+                "out_of_distribution",
+                "",
+                serde_json::json!({"feature_index": 1}),
+            );
             ledger.append(&ood.to_bytes()).unwrap();
         }
     }

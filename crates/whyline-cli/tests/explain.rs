@@ -224,6 +224,20 @@ fn assert_close(ours: &[f64], theirs: &[f64], tolerance: f64, what: &str) {
     }
 }
 
+/// Each line's values equal the oracle's values of the output the line explains (row `r`,
+/// output `line.output.index`), to `tolerance`.
+fn assert_values_match(lines: &[Value], oracle: &Value, tolerance: f64) {
+    for (r, line) in lines.iter().enumerate() {
+        let k = line["output"]["index"].as_u64().unwrap() as usize;
+        assert_close(
+            &floats(&line["values"]),
+            &floats(&oracle["values"][r][k]),
+            tolerance,
+            &format!("row {r}"),
+        );
+    }
+}
+
 #[test]
 fn method_tree_shap_prints_shap_tree_explainer_values() {
     let oracle = explain_fixture("sk_tree_clf_iris.shap.json");
@@ -262,16 +276,12 @@ fn method_tree_shap_with_a_background_is_interventional() {
     );
     // shap's interventional explainer keeps its leaf values in float32: 1e-6, as in
     // whyline-explain's own test.
-    for (r, line) in lines.iter().enumerate() {
-        assert_eq!(line["settings"]["interventional"], true);
-        let k = line["output"]["index"].as_u64().unwrap() as usize;
-        assert_close(
-            &floats(&line["values"]),
-            &floats(&oracle["values"][r][k]),
-            1e-6,
-            &format!("row {r}"),
-        );
-    }
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["settings"]["interventional"] == true)
+    );
+    assert_values_match(&lines, &oracle, 1e-6);
 }
 
 #[test]
@@ -304,16 +314,8 @@ fn method_kernel_shap_prints_the_exact_shapley_values_of_shap_kernel_explainer()
         &["--method", "kernel-shap"],
     );
     assert_eq!(lines.len(), 3);
-    for (r, line) in lines.iter().enumerate() {
-        assert_eq!(line["seed"], 0);
-        let k = line["output"]["index"].as_u64().unwrap() as usize;
-        assert_close(
-            &floats(&line["values"]),
-            &floats(&oracle["values"][r][k]),
-            1e-9,
-            &format!("row {r}"),
-        );
-    }
+    assert!(lines.iter().all(|l| l["seed"] == 0));
+    assert_values_match(&lines, &oracle, 1e-9);
 }
 
 #[test]

@@ -227,6 +227,7 @@ fn assert_close(ours: &[f64], theirs: &[f64], tolerance: f64, what: &str) {
 /// Each line's values equal the oracle's values of the output the line explains (row `r`,
 /// output `line.output.index`), to `tolerance`.
 fn assert_values_match(lines: &[Value], oracle: &Value, tolerance: f64) {
+    assert_eq!(lines.len(), oracle["values"].as_array().unwrap().len());
     for (r, line) in lines.iter().enumerate() {
         let k = line["output"]["index"].as_u64().unwrap() as usize;
         assert_close(

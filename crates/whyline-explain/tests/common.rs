@@ -58,6 +58,34 @@ pub(crate) fn values3(value: &Value) -> Vec<Vec<Vec<f64>>> {
         .collect()
 }
 
+/// `a` has the oracle's base value and values within `tolerance` of max(|f(x)|, 1), and its
+/// own sum-check residual is below 1e-12 of that.
+pub(crate) fn assert_attribution_matches(
+    a: &whyline_explain::Attribution,
+    base: f64,
+    values: &[f64],
+    tolerance: f64,
+    what: &str,
+) {
+    let scale = a.prediction.abs().max(1.0);
+    assert!(
+        (a.base_value - base).abs() <= tolerance * scale,
+        "{what}: base {} vs oracle {base}",
+        a.base_value
+    );
+    for (j, (x, y)) in a.values.iter().zip(values).enumerate() {
+        assert!(
+            (x - y).abs() <= tolerance * scale,
+            "{what} feature {j}: ours {x} oracle {y}"
+        );
+    }
+    assert!(
+        a.residual <= 1e-12 * scale,
+        "{what}: residual {}",
+        a.residual
+    );
+}
+
 pub(crate) fn floats(value: &Value) -> Vec<f64> {
     value
         .as_array()

@@ -26,24 +26,8 @@ fn linear_and_logistic_models_match_shap_linear_explainer_within_1e_12() {
                     probability: false,
                 };
                 let a = explainer.explain(row, &settings).unwrap();
-                let scale = a.prediction.abs().max(1.0);
-                assert!(
-                    (a.base_value - expected_base[k]).abs() <= 1e-12 * scale,
-                    "{name} output {k}: base {} vs shap {}",
-                    a.base_value,
-                    expected_base[k]
-                );
-                for (j, (x, y)) in a.values.iter().zip(shap_k).enumerate() {
-                    assert!(
-                        (x - y).abs() <= 1e-12 * scale,
-                        "{name} row {r} output {k} feature {j}: ours {x} shap {y}"
-                    );
-                }
-                assert!(
-                    a.residual <= 1e-12 * scale,
-                    "{name}: residual {}",
-                    a.residual
-                );
+                let what = format!("{name} row {r} output {k}");
+                assert_attribution_matches(&a, expected_base[k], shap_k, 1e-12, &what);
             }
         }
     }

@@ -285,24 +285,8 @@ fn interventional_tree_shap_matches_shap_with_the_same_background() {
                 let a = explainer
                     .explain_interventional(row, &background, Some(k))
                     .unwrap();
-                let scale = a.prediction.abs().max(1.0);
-                assert!(
-                    (a.base_value - expected_base[k]).abs() <= 1e-6 * scale,
-                    "{name}: base {} vs {}",
-                    a.base_value,
-                    expected_base[k]
-                );
-                for (j, (x, y)) in a.values.iter().zip(shap).enumerate() {
-                    assert!(
-                        (x - y).abs() <= 1e-6 * scale,
-                        "{name} row {r} output {k} feature {j}: ours {x} shap {y}"
-                    );
-                }
-                assert!(
-                    a.residual <= 1e-12 * scale,
-                    "{name}: residual {}",
-                    a.residual
-                );
+                let what = format!("{name} row {r} output {k}");
+                assert_attribution_matches(&a, expected_base[k], shap, 1e-6, &what);
             }
         }
     }

@@ -66,6 +66,7 @@ mod explainable;
 mod identity;
 mod model_record;
 mod path;
+mod policy;
 mod tagged;
 mod trace;
 
@@ -84,4 +85,5 @@ pub use path::{
     Aggregation, AnyPath, DecisionPath, ForestPath, KnnPath, LeafInfo, LinearPath, Names,
     NeuralPath, PathType, SplitTest, TreePath, TreeSplit,
 };
+pub use policy::{Durability, StreamFormat};
 pub use trace::{DecisionTrace, now_ns};

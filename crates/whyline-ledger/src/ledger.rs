@@ -20,24 +20,11 @@ use crate::verify::{
     walk_fast,
 };
 
-/// When an appended entry becomes durable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Durability {
-    /// Never synced by the writer (only before a checkpoint and on [`Ledger::commit`]):
-    /// entries sit in a 64 KiB process buffer and the OS page cache.
-    None,
-    /// Group commit: one sync when `entries` are pending or when the oldest pending entry
-    /// is older than `max_delay` (checked at each append and by [`Ledger::tick`], which a
-    /// [`LedgerCollector`](crate::LedgerCollector) runs on a timer thread).
-    Interval {
-        /// Entries per commit.
-        entries: u32,
-        /// Longest wait of a pending entry.
-        max_delay: Duration,
-    },
-    /// Every append returns only once the entry is durable.
-    Sync,
-}
+/// When an appended entry becomes durable: the one definition lives in `whyline-core`, where
+/// the monitor's safety profiles read it too. `None` syncs only before a checkpoint and on
+/// [`Ledger::commit`]; `Interval` is checked at each append and by [`Ledger::tick`], which a
+/// [`LedgerCollector`](crate::LedgerCollector) runs on a timer thread.
+pub use whyline_core::Durability;
 
 /// How a ledger is opened and run.
 #[derive(Clone, Debug)]

@@ -5,6 +5,7 @@
 //! - [`RingCollector`] keeps the last `N` traces in memory and allocates nothing once warm:
 //!   for a live view of recent decisions at a few nanoseconds per trace. Its slots are filled
 //!   through [`RingSlot`], a capacity-reusing copy implemented for every path type.
+//!   [`DynamicRingCollector`] is the same ring with its capacity chosen at run time.
 //! - [`StreamCollector`] appends each trace's APRT record to a batch and queues full batches
 //!   to a background thread that writes APRT records or JSON lines to any `Write`; built by
 //!   [`StreamCollectorBuilder`], with a [`Backpressure`] policy for a full queue and
@@ -26,6 +27,6 @@ mod writer;
 
 pub use builder::StreamCollectorBuilder;
 pub use error::CollectorError;
-pub use ring::RingCollector;
+pub use ring::{DynamicRingCollector, RingCollector};
 pub use slot::RingSlot;
 pub use stream::{Backpressure, StreamCollector, StreamFormat, StreamStats};

@@ -68,10 +68,35 @@ use super::slot::RingSlot;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct RingCollector<P, const N: usize> {
+    ring: DynamicRingCollector<P>,
+}
+
+/// A ring like [`RingCollector`] whose capacity is chosen at run time (a safety profile's
+/// `ring_size`, say) instead of in the type. Same slots, same locking, same outcomes; the
+/// capacity is a field instead of a constant.
+///
+/// ```
+/// use whyline_core::{DecisionTrace, LinearPath, TraceCollector};
+/// use whyline_ledger::collector::DynamicRingCollector;
+///
+/// let ring = DynamicRingCollector::<LinearPath>::with_capacity(2)?;
+/// let mut trace = DecisionTrace::<LinearPath> {
+///     timestamp_ns: 0, sequence: 0, input_hash: 0, output: 0.0, latency_ns: 0,
+///     path: LinearPath::default(),
+/// };
+/// for sequence in 0..5 {
+///     trace.sequence = sequence;
+///     ring.record(&trace)?;
+/// }
+/// assert_eq!((ring.capacity(), ring.len()), (2, 2));
+/// assert_eq!(ring.recent(2)?.iter().map(|t| t.sequence).collect::<Vec<_>>(), [3, 4]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct DynamicRingCollector<P> {
     state: Mutex<RingState<P>>,
 }
 
-/// Slots are written in place, in order, wrapping at `N`:
+/// Slots are written in place, in order, wrapping at `capacity`:
 ///
 /// ```text
 /// slots:  [ s0 s1 s2 ... s(N-1) ]   slots.len() grows to N and stays there
@@ -81,11 +106,13 @@ pub struct RingCollector<P, const N: usize> {
 ///
 /// Slots past `held` may hold warm but dead traces (from a template or after `clear`).
 struct RingState<P> {
-    /// Allocated with room for `N`, so pushing during the first pass never reallocates.
+    /// Allocated with room for `capacity`, so pushing during the first pass never reallocates.
     slots: Vec<DecisionTrace<P>>,
-    /// Index of the slot the next record writes, `< N`.
+    /// Number of slots, at least 1.
+    capacity: usize,
+    /// Index of the slot the next record writes, `< capacity`.
     next: usize,
-    /// Live traces, `<= N`.
+    /// Live traces, `<= capacity`.
     held: usize,
     /// Every trace ever recorded.
     recorded: u64,
@@ -93,7 +120,8 @@ struct RingState<P> {
 
 impl<P> RingState<P> {
     /// The last `count` live traces (`count <= held`), oldest first, as at most two runs.
-    fn recent(&self, count: usize, capacity: usize) -> (&[DecisionTrace<P>], &[DecisionTrace<P>]) {
+    fn recent(&self, count: usize) -> (&[DecisionTrace<P>], &[DecisionTrace<P>]) {
+        let capacity = self.capacity;
         let start = (self.next + capacity - count) % capacity;
         if start + count <= capacity {
             (self.slots.get(start..start + count).unwrap_or(&[]), &[])
@@ -107,17 +135,21 @@ impl<P> RingState<P> {
 }
 
 impl<P: RingSlot> RingState<P> {
-    /// Copies `trace` into the next slot of a ring of `N` slots, overwriting the oldest.
+    /// Copies `trace` into the next slot, overwriting the oldest.
     #[inline]
-    fn store<const N: usize>(&mut self, trace: &DecisionTrace<P>) {
+    fn store(&mut self, trace: &DecisionTrace<P>) {
         let index = self.next;
         match self.slots.get_mut(index) {
             Some(slot) => clone_trace_into(trace, slot),
             // First pass without a template: `index == slots.len()`, the slot is new.
             None => self.slots.push(trace.clone()),
         }
-        self.next = if index + 1 >= N { 0 } else { index + 1 };
-        self.held = N.min(self.held + 1);
+        self.next = if index + 1 >= self.capacity {
+            0
+        } else {
+            index + 1
+        };
+        self.held = self.capacity.min(self.held + 1);
         self.recorded += 1;
     }
 }
@@ -131,12 +163,7 @@ impl<P: RingSlot, const N: usize> RingCollector<P, N> {
         #[allow(clippy::let_unit_value)]
         let () = Self::CAPACITY_IS_POSITIVE;
         RingCollector {
-            state: Mutex::new(RingState {
-                slots: Vec::with_capacity(N),
-                next: 0,
-                held: 0,
-                recorded: 0,
-            }),
+            ring: DynamicRingCollector::unchecked(N),
         }
     }
 
@@ -144,10 +171,7 @@ impl<P: RingSlot, const N: usize> RingCollector<P, N> {
     /// traces no larger than the template never allocates, not even on the first pass.
     pub fn with_template(template: &DecisionTrace<P>) -> Self {
         let ring = Self::new();
-        // A fresh mutex cannot be poisoned; `into_inner` on the poison error is still correct.
-        let mut state = ring.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.slots.extend((0..N).map(|_| template.clone()));
-        drop(state);
+        ring.ring.fill_with(template);
         ring
     }
 
@@ -162,24 +186,86 @@ impl<P: RingSlot, const N: usize> RingCollector<P, N> {
     pub fn for_each_recent(
         &self,
         n: usize,
-        mut visit: impl FnMut(&DecisionTrace<P>),
+        visit: impl FnMut(&DecisionTrace<P>),
     ) -> Result<usize, CollectorError> {
-        let state = self.lock()?;
-        let count = n.min(state.held);
-        let (older, newer) = state.recent(count, N);
-        older.iter().chain(newer).for_each(&mut visit);
-        Ok(count)
+        self.ring.for_each_recent(n, visit)
     }
 
     /// Copies of the last `n` traces, oldest first. Allocates; use
     /// [`for_each_recent`](Self::for_each_recent) on a hot path.
     pub fn recent(&self, n: usize) -> Result<Vec<DecisionTrace<P>>, CollectorError> {
-        let mut out = Vec::with_capacity(n.min(N));
+        self.ring.recent(n)
+    }
+
+    /// Empties the ring, keeping its slots warm for reuse. The `recorded` counter is kept.
+    pub fn clear(&self) -> Result<(), CollectorError> {
+        self.ring.clear()
+    }
+}
+
+impl<P: RingSlot> DynamicRingCollector<P> {
+    /// An empty ring of `capacity` slots; [`CollectorError::InvalidSetting`] for 0.
+    pub fn with_capacity(capacity: usize) -> Result<Self, CollectorError> {
+        if capacity == 0 {
+            return Err(CollectorError::InvalidSetting {
+                setting: "capacity",
+                expected: "at least 1",
+                found: 0,
+            });
+        }
+        Ok(Self::unchecked(capacity))
+    }
+
+    /// An empty ring of `capacity > 0` slots.
+    fn unchecked(capacity: usize) -> Self {
+        DynamicRingCollector {
+            state: Mutex::new(RingState {
+                slots: Vec::with_capacity(capacity),
+                capacity,
+                next: 0,
+                held: 0,
+                recorded: 0,
+            }),
+        }
+    }
+
+    /// Builds every slot now as a copy of `template` (see [`RingCollector::with_template`]).
+    pub fn fill_with(&self, template: &DecisionTrace<P>) {
+        // A panic cannot leave the slots torn; `into_inner` on the poison error is correct.
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let missing = state.capacity - state.slots.len();
+        state.slots.extend((0..missing).map(|_| template.clone()));
+    }
+
+    /// The number of slots.
+    pub fn capacity(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .capacity
+    }
+
+    /// See [`RingCollector::for_each_recent`].
+    pub fn for_each_recent(
+        &self,
+        n: usize,
+        mut visit: impl FnMut(&DecisionTrace<P>),
+    ) -> Result<usize, CollectorError> {
+        let state = self.lock()?;
+        let count = n.min(state.held);
+        let (older, newer) = state.recent(count);
+        older.iter().chain(newer).for_each(&mut visit);
+        Ok(count)
+    }
+
+    /// See [`RingCollector::recent`].
+    pub fn recent(&self, n: usize) -> Result<Vec<DecisionTrace<P>>, CollectorError> {
+        let mut out = Vec::with_capacity(n.min(self.capacity()));
         self.for_each_recent(n, |trace| out.push(trace.clone()))?;
         Ok(out)
     }
 
-    /// Empties the ring, keeping its slots warm for reuse. The `recorded` counter is kept.
+    /// See [`RingCollector::clear`].
     pub fn clear(&self) -> Result<(), CollectorError> {
         let mut state = self.lock()?;
         state.next = 0;
@@ -208,9 +294,15 @@ impl<P: RingSlot, const N: usize> Default for RingCollector<P, N> {
 
 impl<P, const N: usize> std::fmt::Debug for RingCollector<P, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.ring.fmt(f)
+    }
+}
+
+impl<P> std::fmt::Debug for DynamicRingCollector<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         f.debug_struct("RingCollector")
-            .field("capacity", &N)
+            .field("capacity", &state.capacity)
             .field("len", &state.held)
             .field("recorded", &state.recorded)
             .finish_non_exhaustive()
@@ -232,8 +324,7 @@ impl<P: RingSlot, const N: usize> TraceCollector<P> for RingCollector<P, N> {
     /// Always [`RecordOutcome::Stored`]; fails only on a poisoned lock.
     #[inline]
     fn record(&self, trace: &DecisionTrace<P>) -> whyline_core::Result<RecordOutcome> {
-        self.lock()?.store::<N>(trace);
-        Ok(RecordOutcome::Stored)
+        self.ring.record(trace)
     }
 
     /// The owner's path: `&mut self` proves no other thread holds the ring, so the mutex is
@@ -243,21 +334,54 @@ impl<P: RingSlot, const N: usize> TraceCollector<P> for RingCollector<P, N> {
         &mut self,
         trace: &DecisionTrace<P>,
     ) -> whyline_core::Result<RecordOutcome> {
-        self.state
-            .get_mut()
-            .map_err(|_| CollectorError::Poisoned { collector: "ring" })?
-            .store::<N>(trace);
-        Ok(RecordOutcome::Stored)
+        self.ring.record_exclusive(trace)
     }
 
     /// Nothing to write: a ring stores each trace in memory before `record` returns. Fails
     /// only on a poisoned lock.
     fn flush(&self) -> whyline_core::Result<()> {
+        TraceCollector::<P>::flush(&self.ring)
+    }
+
+    /// Traces held now: `min(recorded, N)` (less after [`clear`](RingCollector::clear)).
+    fn len(&self) -> u64 {
+        TraceCollector::<P>::len(&self.ring)
+    }
+
+    /// `recorded` counts every trace recorded; a ring never drops or diverts.
+    fn stats(&self) -> CollectorStats {
+        TraceCollector::<P>::stats(&self.ring)
+    }
+}
+
+impl<P: RingSlot> TraceCollector<P> for DynamicRingCollector<P> {
+    /// See [`RingCollector`]'s `record`.
+    #[inline]
+    fn record(&self, trace: &DecisionTrace<P>) -> whyline_core::Result<RecordOutcome> {
+        self.lock()?.store(trace);
+        Ok(RecordOutcome::Stored)
+    }
+
+    /// See [`RingCollector`]'s `record_exclusive`.
+    #[inline]
+    fn record_exclusive(
+        &mut self,
+        trace: &DecisionTrace<P>,
+    ) -> whyline_core::Result<RecordOutcome> {
+        self.state
+            .get_mut()
+            .map_err(|_| CollectorError::Poisoned { collector: "ring" })?
+            .store(trace);
+        Ok(RecordOutcome::Stored)
+    }
+
+    /// Nothing to write; fails only on a poisoned lock.
+    fn flush(&self) -> whyline_core::Result<()> {
         drop(self.lock()?);
         Ok(())
     }
 
-    /// Traces held now: `min(recorded, N)` (less after [`clear`](RingCollector::clear)).
+    /// Traces held now: `min(recorded, capacity)` (less after a clear).
     fn len(&self) -> u64 {
         self.counters().1
     }

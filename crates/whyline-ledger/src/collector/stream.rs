@@ -71,23 +71,9 @@ use super::batch::{Batch, BatchLimits, Pending, count_locked};
 use super::error::CollectorError;
 use super::writer::{Message, Shared};
 
-/// What a stream writes: APRT records back to back, or one JSON document per line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum StreamFormat {
-    /// Concatenated APRT v1 records (read them back with [`whyline_core::AprtRecords`]).
-    Aprt,
-    /// The JSON view of each trace ([`whyline_core::encode_json`]) followed by `\n`.
-    JsonLines,
-}
-
-impl fmt::Display for StreamFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StreamFormat::Aprt => "APRT",
-            StreamFormat::JsonLines => "JSON lines",
-        })
-    }
-}
+/// What a stream writes: the one definition lives in `whyline-core`, where the monitor's
+/// safety profiles read it too.
+pub use whyline_core::StreamFormat;
 
 /// What `record` does when the current batch is full and the queue has no room for it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -3,7 +3,8 @@
 use whyline_core::LinearPath;
 use whyline_ledger::collector::conformance::{self, Expectations, Retention};
 use whyline_ledger::collector::{
-    Backpressure, RingCollector, StreamCollector, StreamCollectorBuilder, StreamFormat,
+    Backpressure, DynamicRingCollector, RingCollector, StreamCollector, StreamCollectorBuilder,
+    StreamFormat,
 };
 
 use crate::support::{SharedBuffer, linear_trace};
@@ -35,6 +36,20 @@ fn prewarmed_ring_conforms() {
     let template = linear_trace(0);
     conformance::check_all(
         || RingCollector::<LinearPath, 16>::with_template(&template),
+        linear_trace,
+        expect,
+    )
+    .unwrap();
+}
+
+#[test]
+fn ring_sized_at_run_time_conforms() {
+    let expect = Expectations {
+        retention: Retention::Last(8),
+        lossless: true,
+    };
+    conformance::check_all(
+        || DynamicRingCollector::<LinearPath>::with_capacity(8).unwrap(),
         linear_trace,
         expect,
     )

@@ -76,48 +76,46 @@ impl From<AlertLevelSetting> for AlertLevel {
 }
 
 impl AndonRules {
-    /// Checks ranges and consistency, naming the offending field.
+    /// Checks ranges and consistency, naming the offending setting
+    /// ([`MonitorError::InvalidSetting`]).
     pub fn validate(&self) -> Result<()> {
-        let invalid = |field: &str, reason: String| {
-            Err(MonitorError::InvalidConfig {
-                field: format!("andon.{field}"),
-                reason,
-            })
+        let invalid = |field: &str, value: &dyn std::fmt::Display, expected: &str| {
+            Err(MonitorError::invalid_setting(
+                format!("andon.{field}"),
+                value,
+                expected,
+            ))
         };
         for (field, value) in [
             ("yellow_confidence", self.yellow_confidence),
             ("red_confidence", self.red_confidence),
         ] {
             if let Some(v) = value.filter(|v| !(0.0..=1.0).contains(v)) {
-                return invalid(field, format!("{v} is not in [0, 1]"));
+                return invalid(field, &v, "a confidence in [0, 1]");
             }
         }
         if let (Some(yellow), Some(red)) = (self.yellow_confidence, self.red_confidence)
             && red > yellow
         {
-            {
-                return invalid(
-                    "red_confidence",
-                    format!("{red} is above yellow_confidence {yellow}: red must be the lower bar"),
-                );
-            }
+            return invalid(
+                "red_confidence",
+                &red,
+                &format!("at most yellow_confidence ({yellow}): red must be the lower bar"),
+            );
         }
         for (field, value) in [
             ("max_latency_ms", self.max_latency_ms),
             ("red_latency_ms", self.red_latency_ms),
         ] {
             if let Some(v) = value.filter(|v| !(v.is_finite() && *v > 0.0)) {
-                return invalid(
-                    field,
-                    format!("{v} is not a positive number of milliseconds"),
-                );
+                return invalid(field, &v, "a positive number of milliseconds");
             }
         }
         if let Some(z) = self.ood_z_score.filter(|z| !(z.is_finite() && *z > 0.0)) {
-            return invalid("ood_z_score", format!("{z} is not a positive number"));
+            return invalid("ood_z_score", &z, "a positive number");
         }
-        if self.repetitive_decisions == Some(0) || self.repetitive_decisions == Some(1) {
-            return invalid("repetitive_decisions", "must be at least 2".to_owned());
+        if let Some(count) = self.repetitive_decisions.filter(|count| *count < 2) {
+            return invalid("repetitive_decisions", &count, "at least 2");
         }
         Ok(())
     }
@@ -311,6 +309,10 @@ impl Andon {
 
     /// Checks one decision against every rule, delivers the alerts raised, and returns the
     /// most severe one (the one that stops the line, when red).
+    ///
+    /// The rules run in a fixed order, one function each: confidence, latency, non-finite
+    /// output, out of distribution, repetition, drift. On equal levels the first alert raised
+    /// is the one returned.
     pub fn check(&mut self, facts: &DecisionFacts<'_>) -> Option<Alert> {
         self.raised.clear();
         if !self.rules.enabled {
@@ -318,112 +320,126 @@ impl Andon {
         }
         self.stats.checked += 1;
         let mut worst: Option<Alert> = None;
+        let found = [
+            self.check_confidence(facts),
+            self.check_latency(facts),
+            self.check_non_finite_output(facts),
+            self.check_distribution(facts),
+            self.check_repetition(facts),
+        ];
+        for (level, kind) in found.into_iter().flatten() {
+            keep_worst(&mut worst, self.raise(facts, level, kind));
+        }
+        self.check_drift(facts, &mut worst);
+        worst
+    }
+
+    /// Confidence below the red bar (red) or else below the yellow bar (yellow).
+    fn check_confidence(&self, facts: &DecisionFacts<'_>) -> Option<(AlertLevel, AlertKind)> {
         let confidence = facts.confidence;
-        if let Some(red) = self.rules.red_confidence.filter(|t| confidence < *t) {
-            keep_worst(
-                &mut worst,
-                self.raise(
-                    facts,
-                    AlertLevel::Red,
-                    AlertKind::LowConfidence {
-                        confidence,
-                        threshold: red,
-                    },
-                ),
-            );
-        } else if let Some(yellow) = self.rules.yellow_confidence.filter(|t| confidence < *t) {
-            keep_worst(
-                &mut worst,
-                self.raise(
-                    facts,
-                    AlertLevel::Yellow,
-                    AlertKind::LowConfidence {
-                        confidence,
-                        threshold: yellow,
-                    },
-                ),
-            );
-        }
+        let (level, threshold) = match self.rules.red_confidence.filter(|t| confidence < *t) {
+            Some(red) => (AlertLevel::Red, red),
+            None => (
+                AlertLevel::Yellow,
+                self.rules.yellow_confidence.filter(|t| confidence < *t)?,
+            ),
+        };
+        Some((
+            level,
+            AlertKind::LowConfidence {
+                confidence,
+                threshold,
+            },
+        ))
+    }
+
+    /// Latency over the red budget (red) or else over the yellow budget (yellow).
+    fn check_latency(&self, facts: &DecisionFacts<'_>) -> Option<(AlertLevel, AlertKind)> {
         let latency_ns = facts.latency_ns;
-        if let Some(budget_ns) = self.red_latency_ns.filter(|b| latency_ns > *b) {
-            keep_worst(
-                &mut worst,
-                self.raise(
-                    facts,
-                    AlertLevel::Red,
-                    AlertKind::LatencyOverBudget {
-                        latency_ns,
-                        budget_ns,
-                    },
-                ),
-            );
-        } else if let Some(budget_ns) = self.yellow_latency_ns.filter(|b| latency_ns > *b) {
-            keep_worst(
-                &mut worst,
-                self.raise(
-                    facts,
-                    AlertLevel::Yellow,
-                    AlertKind::LatencyOverBudget {
-                        latency_ns,
-                        budget_ns,
-                    },
-                ),
-            );
-        }
-        if let Some(level) = self
+        let (level, budget_ns) = match self.red_latency_ns.filter(|b| latency_ns > *b) {
+            Some(red) => (AlertLevel::Red, red),
+            None => (
+                AlertLevel::Yellow,
+                self.yellow_latency_ns.filter(|b| latency_ns > *b)?,
+            ),
+        };
+        Some((
+            level,
+            AlertKind::LatencyOverBudget {
+                latency_ns,
+                budget_ns,
+            },
+        ))
+    }
+
+    /// A NaN or infinite output, at the configured level (the Jidoka quality gate).
+    fn check_non_finite_output(
+        &self,
+        facts: &DecisionFacts<'_>,
+    ) -> Option<(AlertLevel, AlertKind)> {
+        let level = self
             .rules
             .non_finite_output
-            .filter(|_| !facts.output.is_finite())
-        {
-            keep_worst(
-                &mut worst,
-                self.raise(
-                    facts,
-                    level.into(),
-                    AlertKind::NonFiniteOutput {
-                        output: facts.output,
-                    },
-                ),
-            );
-        }
+            .filter(|_| !facts.output.is_finite())?;
+        Some((
+            level.into(),
+            AlertKind::NonFiniteOutput {
+                output: facts.output,
+            },
+        ))
+    }
+
+    /// The worst feature against the training statistics: yellow for a z-score over the
+    /// bar, the configured level for a value outside the training range.
+    fn check_distribution(&self, facts: &DecisionFacts<'_>) -> Option<(AlertLevel, AlertKind)> {
         let check_range = self.rules.ood_range.is_some();
-        let finding = self.statistics.as_ref().and_then(|statistics| {
-            statistics.worst(facts.row, self.rules.ood_z_score, check_range)
-        });
-        {
-            if let Some(finding) = finding {
-                let level = match (finding.outside_range, self.rules.ood_range) {
-                    (true, Some(level)) => level.into(),
-                    _ => AlertLevel::Yellow,
-                };
-                let kind = AlertKind::OutOfDistribution {
-                    feature_index: finding.feature_index,
-                    value: finding.value,
-                    z_score: finding.z_score,
-                    outside_range: finding.outside_range,
-                };
-                keep_worst(&mut worst, self.raise(facts, level, kind));
-            }
+        let finding =
+            self.statistics
+                .as_ref()?
+                .worst(facts.row, self.rules.ood_z_score, check_range)?;
+        let level = match (finding.outside_range, self.rules.ood_range) {
+            (true, Some(level)) => level.into(),
+            _ => AlertLevel::Yellow,
+        };
+        Some((
+            level,
+            AlertKind::OutOfDistribution {
+                feature_index: finding.feature_index,
+                value: finding.value,
+                z_score: finding.z_score,
+                outside_range: finding.outside_range,
+            },
+        ))
+    }
+
+    /// The same output `repetitive_decisions` times in a row: one yellow alert per run, when
+    /// the run reaches the limit.
+    fn check_repetition(&mut self, facts: &DecisionFacts<'_>) -> Option<(AlertLevel, AlertKind)> {
+        let limit = self.rules.repetitive_decisions?;
+        let bits = facts.output.to_bits();
+        if self.last_output_bits == Some(bits) {
+            self.repeat_count = self.repeat_count.saturating_add(1);
+        } else {
+            self.last_output_bits = Some(bits);
+            self.repeat_count = 1;
         }
-        if let Some(limit) = self.rules.repetitive_decisions {
-            let bits = facts.output.to_bits();
-            if self.last_output_bits == Some(bits) {
-                self.repeat_count = self.repeat_count.saturating_add(1);
-            } else {
-                self.last_output_bits = Some(bits);
-                self.repeat_count = 1;
-            }
-            // Alert once per run, when it reaches the limit.
-            if self.repeat_count == limit {
-                let kind = AlertKind::RepetitiveDecision {
-                    decision: facts.output,
-                    count: limit,
-                };
-                keep_worst(&mut worst, self.raise(facts, AlertLevel::Yellow, kind));
-            }
-        }
-        let mut drifts: Vec<(AlertLevel, AlertKind)> = Vec::new();
-        for watch in &mut self.drift {
+        (self.repeat_count == limit).then_some((
+            AlertLevel::Yellow,
+            AlertKind::RepetitiveDecision {
+                decision: facts.output,
+                count: limit,
+            },
+        ))
+    }
+
+    /// Feeds every drift detector its signal: a warning is yellow, a drift red. Non-finite
+    /// signals are not fed. Raises as it goes (there may be several detectors); allocates
+    /// only when an alert fires.
+    fn check_drift(&mut self, facts: &DecisionFacts<'_>, worst: &mut Option<Alert>) {
+        for index in 0..self.drift.len() {
+            let Some(watch) = self.drift.get_mut(index) else {
+                continue;
+            };
             let Some(value) = watch.signal.value(facts).filter(|v| v.is_finite()) else {
                 continue;
             };
@@ -432,18 +448,12 @@ impl Andon {
                 Ok(DriftStatus::Warning) => AlertLevel::Yellow,
                 Ok(DriftStatus::Stable) | Err(_) => continue,
             };
-            drifts.push((
-                level,
-                AlertKind::Drift {
-                    detector: watch.detector.name().to_owned(),
-                    signal: watch.signal.label(),
-                },
-            ));
+            let kind = AlertKind::Drift {
+                detector: watch.detector.name().to_owned(),
+                signal: watch.signal.label(),
+            };
+            keep_worst(worst, self.raise(facts, level, kind));
         }
-        for (level, kind) in drifts {
-            keep_worst(&mut worst, self.raise(facts, level, kind));
-        }
-        worst
     }
 
     /// Raises an alert that an outside detector found (a drift detector, say) about a decision,

@@ -35,13 +35,29 @@ pub enum MonitorError {
         /// The alert that stopped the line.
         alert: Box<Alert>,
     },
-    /// A configuration value is out of range or inconsistent.
-    #[error("invalid configuration: {field}: {reason}")]
-    InvalidConfig {
-        /// The field, dotted (`andon.red_confidence`).
-        field: String,
-        /// What is wrong with its value.
-        reason: String,
+    /// A setting is out of range or inconsistent with another: the one shape of this error
+    /// for the profile, the Andon rules, the training statistics and the drift detectors.
+    #[error("{}invalid setting {setting} = {value}: expected {expected}", in_file(file.as_deref()))]
+    InvalidSetting {
+        /// The configuration file the setting was read from, when it came from one.
+        file: Option<PathBuf>,
+        /// The setting, dotted as in a configuration file (`andon.red_confidence`,
+        /// `andon.drift[0].detector.delta`), or `DETECTOR.field` for a drift detector built
+        /// in code (`ADWIN.delta`).
+        setting: String,
+        /// The value found, as written.
+        value: String,
+        /// What is accepted, in words.
+        expected: String,
+    },
+    /// A drift detector was fed NaN or an infinity; it did not take the value and is
+    /// unchanged.
+    #[error("{detector}: observation {value} is not finite; rejected, detector state unchanged")]
+    NonFiniteObservation {
+        /// The detector (`"ADWIN"`, ...).
+        detector: &'static str,
+        /// The value rejected.
+        value: f64,
     },
     /// A configuration file could not be read.
     #[error("reading configuration {}", path.display())]
@@ -72,4 +88,26 @@ pub enum MonitorError {
         /// Features covered by the statistics.
         found: usize,
     },
+}
+
+impl MonitorError {
+    /// An [`InvalidSetting`](MonitorError::InvalidSetting) not tied to a file.
+    pub(crate) fn invalid_setting(
+        setting: impl Into<String>,
+        value: impl std::fmt::Display,
+        expected: impl Into<String>,
+    ) -> Self {
+        MonitorError::InvalidSetting {
+            file: None,
+            setting: setting.into(),
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+}
+
+/// `"FILE: "` before a setting read from a file.
+fn in_file(file: Option<&std::path::Path>) -> String {
+    file.map(|path| format!("{}: ", path.display()))
+        .unwrap_or_default()
 }

@@ -46,13 +46,11 @@ impl TrainingStatistics {
             let finite =
                 f.mean.is_finite() && f.std.is_finite() && !f.min.is_nan() && !f.max.is_nan();
             if !finite || f.std < 0.0 || f.min > f.max {
-                return Err(MonitorError::InvalidConfig {
-                    field: format!("training_statistics[{i}]"),
-                    reason: format!(
-                        "mean {} std {} min {} max {}: need finite mean and std, std >= 0, min <= max",
-                        f.mean, f.std, f.min, f.max
-                    ),
-                });
+                return Err(MonitorError::invalid_setting(
+                    format!("training_statistics[{i}]"),
+                    format_args!("mean {} std {} min {} max {}", f.mean, f.std, f.min, f.max),
+                    "finite mean and std, std >= 0, min <= max",
+                ));
             }
         }
         Ok(Self { features })

@@ -19,6 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use whyline_core::{Durability, StreamFormat};
 
 use crate::andon::{AlertLevelSetting, Andon, AndonRules, DriftSignal};
 use crate::drift::DriftDetectorConfig;
@@ -53,18 +54,6 @@ pub enum CollectorChoice {
     Ledger,
 }
 
-/// When an append counts as durable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DurabilityChoice {
-    /// Left to the operating system's buffers.
-    None,
-    /// Group commit every `group_commit_ms` or `group_commit_entries`.
-    Interval,
-    /// Each append returns once it is on disk.
-    Sync,
-}
-
 /// How checkpoints are signed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -75,16 +64,6 @@ pub enum SigningChoice {
     Hmac,
     /// Ed25519 (C2SP signed note).
     Ed25519,
-}
-
-/// Stream record format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StreamFormat {
-    /// JSON lines.
-    Json,
-    /// APRT records.
-    Aprt,
 }
 
 /// What the stream does when its queue is full.
@@ -114,12 +93,10 @@ pub struct MonitorSettings {
     pub backpressure: BackpressureChoice,
     /// Directory (ledger) or file (stream) the traces go to; `None` keeps them in memory.
     pub storage_path: Option<PathBuf>,
-    /// Durability of appends.
-    pub durability: DurabilityChoice,
-    /// Group commit period for `interval` durability, milliseconds.
-    pub group_commit_ms: u64,
-    /// Group commit size for `interval` durability, entries.
-    pub group_commit_entries: u64,
+    /// Durability of appends. In a file: `durability = "none" | "interval" | "sync"`, and for
+    /// `interval` the group commit `group_commit_ms` (the longest wait of a pending entry)
+    /// and `group_commit_entries` (entries per commit).
+    pub durability: Durability,
     /// Checkpoint signing.
     pub signing: SigningChoice,
     /// Key file for signing (Ed25519 secret key or HMAC key), when signing.
@@ -153,6 +130,13 @@ pub struct DriftRule {
     pub detector: DriftDetectorConfig,
 }
 
+/// The group commit of the levels that use one: 256 entries or 5 ms, whichever comes first.
+const DEFAULT_GROUP_COMMIT: Durability = Durability::Interval {
+    entries: 256,
+    max_delay: DEFAULT_GROUP_COMMIT_DELAY,
+};
+const DEFAULT_GROUP_COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
+
 impl SafetyIntegrityLevel {
     /// The defaults this level calls for.
     pub fn defaults(self) -> MonitorSettings {
@@ -163,9 +147,7 @@ impl SafetyIntegrityLevel {
             stream_format: StreamFormat::Aprt,
             backpressure: BackpressureChoice::Block,
             storage_path: None,
-            durability: DurabilityChoice::None,
-            group_commit_ms: 5,
-            group_commit_entries: 256,
+            durability: Durability::None,
             signing: SigningChoice::None,
             key_file: None,
             checkpoint_every: 1024,
@@ -181,19 +163,19 @@ impl SafetyIntegrityLevel {
             }
             SafetyIntegrityLevel::SIL1 => {
                 settings.collector = CollectorChoice::Stream;
-                settings.durability = DurabilityChoice::Interval;
+                settings.durability = DEFAULT_GROUP_COMMIT;
                 settings.andon.yellow_confidence = Some(0.5);
             }
             SafetyIntegrityLevel::SIL2 => {
                 settings.collector = CollectorChoice::Ledger;
-                settings.durability = DurabilityChoice::Interval;
+                settings.durability = DEFAULT_GROUP_COMMIT;
                 settings.signing = SigningChoice::Hmac;
                 settings.andon.yellow_confidence = Some(0.7);
                 settings.andon.red_confidence = Some(0.5);
             }
             SafetyIntegrityLevel::SIL3 | SafetyIntegrityLevel::SIL4 => {
                 settings.collector = CollectorChoice::Ledger;
-                settings.durability = DurabilityChoice::Sync;
+                settings.durability = Durability::Sync;
                 settings.signing = SigningChoice::Ed25519;
                 settings.checkpoint_every = 256;
                 settings.andon.yellow_confidence = Some(0.8);
@@ -222,13 +204,143 @@ struct MonitorTable {
     stream_format: Option<StreamFormat>,
     backpressure: Option<BackpressureChoice>,
     storage_path: Option<PathBuf>,
-    durability: Option<DurabilityChoice>,
+    durability: Option<DurabilityName>,
     group_commit_ms: Option<u64>,
     group_commit_entries: Option<u64>,
     signing: Option<SigningChoice>,
     key_file: Option<PathBuf>,
     checkpoint_every: Option<u64>,
     digest_key_file: Option<PathBuf>,
+}
+
+/// The durability policy's name in a file; the group commit numbers are keys of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DurabilityName {
+    None,
+    Interval,
+    Sync,
+}
+
+impl MonitorTable {
+    /// The durability the file asks for, on top of the profile's `default`.
+    fn durability(&self, default: Durability) -> Result<Durability> {
+        let name = self.durability.unwrap_or(match default {
+            Durability::None => DurabilityName::None,
+            Durability::Interval { .. } => DurabilityName::Interval,
+            Durability::Sync => DurabilityName::Sync,
+        });
+        let group_commit = [
+            ("group_commit_ms", self.group_commit_ms),
+            ("group_commit_entries", self.group_commit_entries),
+        ];
+        if name != DurabilityName::Interval
+            && let Some((key, Some(value))) = group_commit.iter().find(|(_, v)| v.is_some())
+        {
+            return Err(MonitorError::invalid_setting(
+                format!("inference_monitor.{key}"),
+                value,
+                "no group commit setting unless durability = \"interval\"",
+            ));
+        }
+        if let Some((key, Some(value))) = group_commit.iter().find(|(_, v)| *v == Some(0)) {
+            return Err(MonitorError::invalid_setting(
+                format!("inference_monitor.{key}"),
+                value,
+                "at least 1",
+            ));
+        }
+        Ok(match name {
+            DurabilityName::None => Durability::None,
+            DurabilityName::Sync => Durability::Sync,
+            DurabilityName::Interval => {
+                let (entries, max_delay) = match default {
+                    Durability::Interval { entries, max_delay } => (entries, max_delay),
+                    Durability::None | Durability::Sync => (256, DEFAULT_GROUP_COMMIT_DELAY),
+                };
+                let entries = match self.group_commit_entries {
+                    Some(value) => u32::try_from(value).map_err(|_| {
+                        MonitorError::invalid_setting(
+                            "inference_monitor.group_commit_entries",
+                            value,
+                            format!("at most {}", u32::MAX),
+                        )
+                    })?,
+                    None => entries,
+                };
+                let max_delay = self
+                    .group_commit_ms
+                    .map_or(max_delay, std::time::Duration::from_millis);
+                Durability::Interval { entries, max_delay }
+            }
+        })
+    }
+
+    /// Refuses keys the resolved settings would not use: a setting either acts or is
+    /// refused.
+    fn check_keys_apply(&self, settings: &MonitorSettings) -> Result<()> {
+        let unused = |key: &str, value: &dyn std::fmt::Display, expected: &str| {
+            Err(MonitorError::invalid_setting(
+                format!("inference_monitor.{key}"),
+                value,
+                expected,
+            ))
+        };
+        let collector = settings.collector;
+        if let Some(size) = self
+            .ring_size
+            .filter(|_| collector != CollectorChoice::Ring)
+        {
+            return unused(
+                "ring_size",
+                &size,
+                "no ring_size unless collector = \"ring\"",
+            );
+        }
+        if let Some(format) = self
+            .stream_format
+            .filter(|_| collector != CollectorChoice::Stream)
+        {
+            return unused(
+                "stream_format",
+                &format,
+                "no stream_format unless collector = \"stream\"",
+            );
+        }
+        if let Some(policy) = self
+            .backpressure
+            .filter(|_| collector != CollectorChoice::Stream)
+        {
+            return unused(
+                "backpressure",
+                &format_args!("{policy:?}"),
+                "no backpressure unless collector = \"stream\"",
+            );
+        }
+        if let Some(path) = self
+            .storage_path
+            .as_ref()
+            .filter(|_| collector == CollectorChoice::Ring)
+        {
+            return unused(
+                "storage_path",
+                &path.display(),
+                "no storage_path for a ring, which keeps traces in memory",
+            );
+        }
+        if let Some(path) = self
+            .key_file
+            .as_ref()
+            .filter(|_| settings.signing == SigningChoice::None)
+        {
+            return unused(
+                "key_file",
+                &path.display(),
+                "no key_file unless signing = \"ed25519\" or \"hmac\"",
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The `[andon]` table as written in a file.
@@ -288,14 +400,14 @@ impl MonitorSettings {
         take!(s.ring_size, table.ring_size);
         take!(s.stream_format, table.stream_format);
         take!(s.backpressure, table.backpressure);
-        s.storage_path = table.storage_path.or(s.storage_path);
-        take!(s.durability, table.durability);
-        take!(s.group_commit_ms, table.group_commit_ms);
-        take!(s.group_commit_entries, table.group_commit_entries);
+        s.storage_path = table.storage_path.clone().or(s.storage_path);
+        s.durability = table
+            .durability(s.durability)
+            .map_err(|e| in_file(e, path))?;
         take!(s.signing, table.signing);
-        s.key_file = table.key_file.or(s.key_file);
+        s.key_file = table.key_file.clone().or(s.key_file);
         take!(s.checkpoint_every, table.checkpoint_every);
-        s.digest_key_file = table.digest_key_file.or(s.digest_key_file);
+        s.digest_key_file = table.digest_key_file.clone().or(s.digest_key_file);
         let a = file.andon;
         take!(s.andon.enabled, a.enabled);
         s.andon.yellow_confidence = a.yellow_confidence.or(s.andon.yellow_confidence);
@@ -309,13 +421,10 @@ impl MonitorSettings {
         take!(s.andon.halt_on_red, a.halt_on_red);
         s.alert_endpoint = a.alert_endpoint.or(s.alert_endpoint);
         s.drift = a.drift;
-        s.validate().map_err(|e| match e {
-            MonitorError::InvalidConfig { field, reason } => MonitorError::InvalidConfig {
-                field: format!("{}: {field}", path.display()),
-                reason,
-            },
-            other => other,
-        })?;
+        table
+            .check_keys_apply(&s)
+            .and_then(|()| s.validate())
+            .map_err(|e| in_file(e, path))?;
         Ok(s)
     }
 
@@ -324,64 +433,98 @@ impl MonitorSettings {
     pub fn build_andon(&self) -> Result<Andon> {
         let mut andon = Andon::new(self.andon.clone())?;
         for (i, rule) in self.drift.iter().enumerate() {
-            let detector = rule
-                .detector
-                .build()
-                .map_err(|error| MonitorError::InvalidConfig {
-                    field: format!("andon.drift[{i}].detector"),
-                    reason: error.to_string(),
-                })?;
+            let detector = rule.detector.build().map_err(|e| in_drift_rule(e, i))?;
             andon.add_drift_detector(rule.signal, detector);
         }
         Ok(andon)
     }
 
-    /// Checks values and combinations the types cannot.
+    /// Checks values and combinations the types cannot
+    /// ([`MonitorError::InvalidSetting`] naming the setting).
     pub fn validate(&self) -> Result<()> {
-        let invalid = |field: &str, reason: &str| {
-            Err(MonitorError::InvalidConfig {
-                field: field.to_owned(),
-                reason: reason.to_owned(),
-            })
+        let invalid = |setting: &str, value: &dyn std::fmt::Display, expected: &str| {
+            Err(MonitorError::invalid_setting(setting, value, expected))
         };
         self.andon.validate()?;
         if self.collector == CollectorChoice::Ring && self.ring_size == 0 {
-            return invalid("inference_monitor.ring_size", "must be at least 1");
+            return invalid("inference_monitor.ring_size", &0, "at least 1");
         }
         if self.checkpoint_every == 0 {
-            return invalid("inference_monitor.checkpoint_every", "must be at least 1");
+            return invalid("inference_monitor.checkpoint_every", &0, "at least 1");
         }
-        if self.durability == DurabilityChoice::Interval
-            && (self.group_commit_ms == 0 || self.group_commit_entries == 0)
-        {
-            return invalid(
-                "inference_monitor.group_commit_ms",
-                "interval durability needs group_commit_ms and group_commit_entries of at least 1",
-            );
+        if let Durability::Interval { entries, max_delay } = self.durability {
+            if entries == 0 {
+                return invalid("inference_monitor.group_commit_entries", &0, "at least 1");
+            }
+            if max_delay.is_zero() {
+                return invalid("inference_monitor.group_commit_ms", &0, "at least 1");
+            }
         }
-        if self.collector == CollectorChoice::Ring && self.durability != DurabilityChoice::None {
+        if self.collector == CollectorChoice::Ring && self.durability != Durability::None {
             return invalid(
                 "inference_monitor.durability",
-                "a ring collector keeps traces in memory; durability needs collector = \"stream\" or \"ledger\"",
+                &self.durability.name(),
+                "\"none\" for a ring collector, which keeps traces in memory (durability needs collector = \"stream\" or \"ledger\")",
             );
         }
         if self.signing != SigningChoice::None && self.collector != CollectorChoice::Ledger {
             return invalid(
                 "inference_monitor.signing",
-                "only the ledger signs checkpoints; set collector = \"ledger\" or signing = \"none\"",
+                &format_args!("{:?}", self.signing),
+                "\"none\" unless collector = \"ledger\": only the ledger signs checkpoints",
             );
         }
         for (i, rule) in self.drift.iter().enumerate() {
-            if let Err(error) = rule.detector.build() {
-                return invalid(&format!("andon.drift[{i}].detector"), &error.to_string());
-            }
+            rule.detector.build().map_err(|e| in_drift_rule(e, i))?;
         }
         if let Some(url) = &self.alert_endpoint
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return invalid("andon.alert_endpoint", "must be an http:// or https:// URL");
+            return invalid("andon.alert_endpoint", url, "an http:// or https:// URL");
         }
         Ok(())
+    }
+}
+
+/// Names the file an invalid setting was read from.
+fn in_file(error: MonitorError, path: &Path) -> MonitorError {
+    match error {
+        MonitorError::InvalidSetting {
+            file: None,
+            setting,
+            value,
+            expected,
+        } => MonitorError::InvalidSetting {
+            file: Some(path.to_owned()),
+            setting,
+            value,
+            expected,
+        },
+        other => other,
+    }
+}
+
+/// Renames a detector's `DETECTOR.field` setting to where the file sets it:
+/// `andon.drift[i].detector.field`.
+fn in_drift_rule(error: MonitorError, rule: usize) -> MonitorError {
+    match error {
+        MonitorError::InvalidSetting {
+            file,
+            setting,
+            value,
+            expected,
+        } => {
+            let field = setting
+                .rsplit_once('.')
+                .map_or(setting.as_str(), |(_, f)| f);
+            MonitorError::InvalidSetting {
+                file,
+                setting: format!("andon.drift[{rule}].detector.{field}"),
+                value,
+                expected,
+            }
+        }
+        other => other,
     }
 }
 

@@ -11,9 +11,10 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use serde::Deserialize;
+use whyline_monitor::MonitorError;
 use whyline_monitor::drift::{
-    Adwin, AdwinConfig, Ddm, DdmConfig, DriftDetector, DriftDetectorConfig, DriftError,
-    DriftStatus, Eddm, EddmConfig, PageHinkley, PageHinkleyConfig, PageHinkleyMode,
+    Adwin, AdwinConfig, Ddm, DdmConfig, DriftDetector, DriftDetectorConfig, DriftStatus, Eddm,
+    EddmConfig, PageHinkley, PageHinkleyConfig, PageHinkleyMode,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -337,13 +338,16 @@ fn config_reads_missing_fields_as_defaults_and_rejects_unknown_ones() {
     assert!(bad_kind.unwrap_err().to_string().contains("kswin"));
 }
 
-fn invalid_field(result: Result<impl Sized, DriftError>) -> (&'static str, &'static str) {
+/// The setting an `InvalidSetting` names (`DETECTOR.field`).
+fn invalid_field(result: Result<impl Sized, MonitorError>) -> String {
     match result {
-        Err(DriftError::InvalidParameter {
-            detector, field, ..
-        }) => (detector, field),
-        Err(other) => panic!("expected InvalidParameter, got {other:?}"),
-        Ok(_) => panic!("expected InvalidParameter, got a detector"),
+        Err(MonitorError::InvalidSetting {
+            file: None,
+            setting,
+            ..
+        }) => setting,
+        Err(other) => panic!("expected InvalidSetting, got {other:?}"),
+        Ok(_) => panic!("expected InvalidSetting, got a detector"),
     }
 }
 
@@ -401,7 +405,7 @@ fn invalid_parameters_are_rejected_naming_detector_and_field() {
             "min_window_length",
         ),
     ] {
-        assert_eq!(invalid_field(Adwin::new(config)), ("ADWIN", field));
+        assert_eq!(invalid_field(Adwin::new(config)), format!("ADWIN.{field}"));
     }
 
     let ddm = DdmConfig::default;
@@ -435,7 +439,7 @@ fn invalid_parameters_are_rejected_naming_detector_and_field() {
             "drift_threshold",
         ),
     ] {
-        assert_eq!(invalid_field(Ddm::new(config)), ("DDM", field));
+        assert_eq!(invalid_field(Ddm::new(config)), format!("DDM.{field}"));
     }
 
     let eddm = EddmConfig::default;
@@ -471,7 +475,7 @@ fn invalid_parameters_are_rejected_naming_detector_and_field() {
             "beta",
         ),
     ] {
-        assert_eq!(invalid_field(Eddm::new(config)), ("EDDM", field));
+        assert_eq!(invalid_field(Eddm::new(config)), format!("EDDM.{field}"));
     }
 
     let ph = PageHinkleyConfig::default;
@@ -508,7 +512,7 @@ fn invalid_parameters_are_rejected_naming_detector_and_field() {
     ] {
         assert_eq!(
             invalid_field(PageHinkley::new(config)),
-            ("PageHinkley", field)
+            format!("PageHinkley.{field}")
         );
     }
 
@@ -517,7 +521,7 @@ fn invalid_parameters_are_rejected_naming_detector_and_field() {
         ..adwin()
     })
     .build();
-    assert_eq!(invalid_field(via_config), ("ADWIN", "clock"));
+    assert_eq!(invalid_field(via_config), "ADWIN.clock");
     let message = Adwin::new(AdwinConfig {
         delta: 2.0,
         ..adwin()
@@ -526,7 +530,7 @@ fn invalid_parameters_are_rejected_naming_detector_and_field() {
     .to_string();
     assert_eq!(
         message,
-        "ADWIN config: `delta` = 2 is out of range (expected 0 < delta < 1)"
+        "invalid setting ADWIN.delta = 2: expected 0 < delta < 1"
     );
 }
 
@@ -571,7 +575,7 @@ proptest! {
         for mut detector in all_defaults() {
             for &x in &stream {
                 let status = detector.update(x);
-                prop_assert_eq!(status, Ok(detector.status()));
+                prop_assert_eq!(status.ok(), Some(detector.status()));
             }
         }
     }
@@ -615,7 +619,7 @@ proptest! {
                 while let Some((_, value)) = bad.next_if(|(at, _)| *at <= i) {
                     let status_before = dirty.status();
                     match dirty.update(value) {
-                        Err(DriftError::NonFiniteInput { detector, value: rejected }) => {
+                        Err(MonitorError::NonFiniteObservation { detector, value: rejected }) => {
                             prop_assert_eq!(detector, name);
                             prop_assert_eq!(rejected.to_bits(), value.to_bits());
                         }
@@ -623,7 +627,7 @@ proptest! {
                     }
                     prop_assert_eq!(dirty.status(), status_before);
                 }
-                prop_assert_eq!(clean.update(x), dirty.update(x), "{} at {}", name, i);
+                prop_assert_eq!(clean.update(x).ok(), dirty.update(x).ok(), "{} at {}", name, i);
                 prop_assert_eq!(clean.warning_detected(), dirty.warning_detected());
             }
         }
@@ -639,7 +643,7 @@ fn non_finite_error_message_names_detector_and_value() {
     );
     assert!(matches!(
         Adwin::default().update(f64::NEG_INFINITY),
-        Err(DriftError::NonFiniteInput { detector: "ADWIN", value }) if value == f64::NEG_INFINITY
+        Err(MonitorError::NonFiniteObservation { detector: "ADWIN", value }) if value == f64::NEG_INFINITY
     ));
 }
 
@@ -649,7 +653,10 @@ fn update_error_matches_update_with_zero_and_one() {
     let (mut by_bool, mut by_float) = (Ddm::default(), Ddm::default());
     let (mut e_bool, mut e_float) = (Eddm::default(), Eddm::default());
     for &x in &fixture.inputs {
-        assert_eq!(Ok(by_bool.update_error(x == 1.0)), by_float.update(x));
-        assert_eq!(Ok(e_bool.update_error(x == 1.0)), e_float.update(x));
+        assert_eq!(
+            Some(by_bool.update_error(x == 1.0)),
+            by_float.update(x).ok()
+        );
+        assert_eq!(Some(e_bool.update_error(x == 1.0)), e_float.update(x).ok());
     }
 }

@@ -455,7 +455,7 @@ fn inconsistent_rules_name_the_field() {
     })
     .unwrap_err();
     assert!(
-        matches!(&error, MonitorError::InvalidConfig { field, .. } if field == "andon.red_confidence"),
+        matches!(&error, MonitorError::InvalidSetting { setting, .. } if setting == "andon.red_confidence"),
         "{error:?}"
     );
     let error = Andon::new(AndonRules {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use whyline_monitor::{
-    AlertLevelSetting, CollectorChoice, DurabilityChoice, MonitorError, MonitorSettings,
+    AlertLevelSetting, CollectorChoice, Durability, MonitorError, MonitorSettings,
     SafetyIntegrityLevel, SigningChoice,
 };
 
@@ -26,7 +26,7 @@ fn every_shipped_example_config_loads() {
     let car = MonitorSettings::from_file(example("autonomous_vehicle.toml")).unwrap();
     assert_eq!(car.integrity_level, SafetyIntegrityLevel::SIL3);
     assert_eq!(car.collector, CollectorChoice::Ledger);
-    assert_eq!(car.durability, DurabilityChoice::Sync);
+    assert_eq!(car.durability, Durability::Sync);
     assert_eq!(car.signing, SigningChoice::Ed25519);
     assert_eq!(car.andon.red_latency_ms, Some(33.0));
     assert_eq!(
@@ -38,7 +38,13 @@ fn every_shipped_example_config_loads() {
 
     let clinic = MonitorSettings::from_file(example("medical.toml")).unwrap();
     assert_eq!(clinic.integrity_level, SafetyIntegrityLevel::SIL2);
-    assert_eq!(clinic.durability, DurabilityChoice::Interval);
+    assert_eq!(
+        clinic.durability,
+        Durability::Interval {
+            entries: 256,
+            max_delay: std::time::Duration::from_millis(5)
+        }
+    );
     assert_eq!(clinic.andon.ood_range, Some(AlertLevelSetting::Red));
 }
 
@@ -48,7 +54,7 @@ fn a_level_sets_defaults_and_the_file_overrides_them() {
         "[inference_monitor]\nintegrity_level = \"SIL4\"\n\n[andon]\nyellow_confidence = 0.9\n";
     let settings = MonitorSettings::from_toml(text, Path::new("sil4.toml")).unwrap();
     assert_eq!(settings.collector, CollectorChoice::Ledger);
-    assert_eq!(settings.durability, DurabilityChoice::Sync);
+    assert_eq!(settings.durability, Durability::Sync);
     assert!(settings.andon.halt_on_red, "SIL4 stops the line on red");
     assert_eq!(
         settings.andon.yellow_confidence,
@@ -114,7 +120,8 @@ fn inconsistent_values_name_the_field() {
     let text = "[inference_monitor]\ncollector = \"ring\"\ndurability = \"sync\"\n";
     let error = MonitorSettings::from_toml(text, Path::new("x.toml")).unwrap_err();
     assert!(
-        matches!(&error, MonitorError::InvalidConfig { field, .. } if field == "x.toml: inference_monitor.durability"),
+        matches!(&error, MonitorError::InvalidSetting { file: Some(file), setting, .. }
+            if file.as_path() == Path::new("x.toml") && setting == "inference_monitor.durability"),
         "{error:?}"
     );
     let text = "[andon]\nyellow_confidence = 0.5\nred_confidence = 0.9\n";
@@ -201,4 +208,63 @@ fn a_bad_drift_rule_names_its_place() {
     let message = error.to_string();
     assert!(message.contains("andon.drift[0].detector"), "{message}");
     assert!(message.contains("delta"), "{message}");
+}
+
+#[test]
+fn group_commit_numbers_build_the_interval_policy() {
+    let text = "[inference_monitor]\nintegrity_level = \"SIL1\"\ngroup_commit_ms = 20\ngroup_commit_entries = 64\n";
+    let settings = MonitorSettings::from_toml(text, Path::new("g.toml")).unwrap();
+    assert_eq!(
+        settings.durability,
+        Durability::Interval {
+            entries: 64,
+            max_delay: std::time::Duration::from_millis(20)
+        }
+    );
+}
+
+#[test]
+fn a_key_the_settings_would_not_use_is_refused() {
+    for (text, key) in [
+        (
+            "[inference_monitor]\nintegrity_level = \"SIL3\"\ngroup_commit_ms = 5\n",
+            "inference_monitor.group_commit_ms",
+        ),
+        (
+            "[inference_monitor]\nintegrity_level = \"SIL2\"\nring_size = 8\n",
+            "inference_monitor.ring_size",
+        ),
+        (
+            "[inference_monitor]\ncollector = \"ring\"\nstream_format = \"json\"\n",
+            "inference_monitor.stream_format",
+        ),
+        (
+            "[inference_monitor]\ncollector = \"stream\"\nkey_file = \"k\"\n",
+            "inference_monitor.key_file",
+        ),
+    ] {
+        let error = MonitorSettings::from_toml(text, Path::new("u.toml")).unwrap_err();
+        assert!(
+            matches!(&error, MonitorError::InvalidSetting { file: Some(_), setting, .. } if setting == key),
+            "{text}: {error:?}"
+        );
+    }
+}
+
+#[test]
+fn a_drift_parameter_out_of_range_names_its_rule_and_field() {
+    let text =
+        "[[andon.drift]]\nsignal = \"confidence\"\ndetector = { kind = \"adwin\", delta = 2.0 }\n";
+    let error = MonitorSettings::from_toml(text, Path::new("d.toml")).unwrap_err();
+    match &error {
+        MonitorError::InvalidSetting { setting, value, .. } => {
+            assert_eq!(setting, "andon.drift[0].detector.delta");
+            assert_eq!(value, "2");
+        }
+        other => panic!("expected InvalidSetting, got {other:?}"),
+    }
+    assert!(
+        error.to_string().starts_with("d.toml: invalid setting"),
+        "{error}"
+    );
 }

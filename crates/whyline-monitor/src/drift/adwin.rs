@@ -51,7 +51,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DriftDetector, DriftError, DriftStatus, check_finite};
+use crate::error::MonitorError;
+
+use super::{DriftDetector, DriftStatus, check_finite, invalid_parameter};
 
 const NAME: &str = "ADWIN";
 
@@ -92,29 +94,33 @@ impl Default for AdwinConfig {
 }
 
 impl AdwinConfig {
-    #[allow(clippy::cast_precision_loss)] // only to show the value in the error
-    fn validate(&self) -> Result<(), DriftError> {
-        let invalid = |field, value, expected| DriftError::InvalidParameter {
-            detector: NAME,
-            field,
-            value,
-            expected,
-        };
+    fn validate(&self) -> Result<(), MonitorError> {
         if !(self.delta > 0.0 && self.delta < 1.0) {
-            return Err(invalid("delta", self.delta, "0 < delta < 1"));
+            return Err(invalid_parameter(
+                NAME,
+                "delta",
+                self.delta,
+                "0 < delta < 1",
+            ));
         }
         if self.clock == 0 {
-            return Err(invalid("clock", 0.0, "clock >= 1"));
+            return Err(invalid_parameter(NAME, "clock", self.clock, "clock >= 1"));
         }
         if !(1..=ADWIN_MAX_BUCKETS_LIMIT).contains(&self.max_buckets) {
-            return Err(invalid(
+            return Err(invalid_parameter(
+                NAME,
                 "max_buckets",
                 f64::from(self.max_buckets),
                 "1 <= max_buckets <= 1024",
             ));
         }
         if self.min_window_length == 0 {
-            return Err(invalid("min_window_length", 0.0, "min_window_length >= 1"));
+            return Err(invalid_parameter(
+                NAME,
+                "min_window_length",
+                self.min_window_length,
+                "min_window_length >= 1",
+            ));
         }
         Ok(())
     }
@@ -138,7 +144,7 @@ struct Bucket {
 /// }
 /// assert_eq!(adwin.width(), 500.0);
 /// assert!((adwin.estimation() - 0.2).abs() < 1e-12);
-/// # Ok::<(), whyline_monitor::drift::DriftError>(())
+/// # Ok::<(), whyline_monitor::MonitorError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Adwin {
@@ -184,9 +190,9 @@ impl Adwin {
     ///
     /// # Errors
     ///
-    /// [`DriftError::InvalidParameter`] unless `0 < delta < 1`, `clock >= 1`,
+    /// [`MonitorError::InvalidSetting`] unless `0 < delta < 1`, `clock >= 1`,
     /// `1 <= max_buckets <= 1024` and `min_window_length >= 1`.
-    pub fn new(config: AdwinConfig) -> Result<Self, DriftError> {
+    pub fn new(config: AdwinConfig) -> Result<Self, MonitorError> {
         config.validate()?;
         Ok(Self::from_valid(config))
     }
@@ -555,7 +561,7 @@ impl SplitTest {
 
 impl DriftDetector for Adwin {
     #[inline]
-    fn update(&mut self, x: f64) -> Result<DriftStatus, DriftError> {
+    fn update(&mut self, x: f64) -> Result<DriftStatus, MonitorError> {
         check_finite(NAME, x)?;
         Ok(self.observe(x))
     }
@@ -592,7 +598,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reset_keeps_reserved_memory() -> Result<(), DriftError> {
+    fn reset_keeps_reserved_memory() -> Result<(), MonitorError> {
         let mut adwin = Adwin::default();
         let before = adwin.buckets.capacity();
         for i in 0..100_000_u32 {
@@ -607,7 +613,7 @@ mod tests {
     }
 
     #[test]
-    fn width_counts_items_across_merges() -> Result<(), DriftError> {
+    fn width_counts_items_across_merges() -> Result<(), MonitorError> {
         let mut adwin = Adwin::default();
         for _ in 0..1000 {
             adwin.update(1.0)?;
@@ -632,7 +638,7 @@ mod tests {
     /// Windows of every scale, from a deterministic generator: the pre-test never changes
     /// the scan's answer.
     #[test]
-    fn pretest_never_changes_the_split_decision() -> Result<(), DriftError> {
+    fn pretest_never_changes_the_split_decision() -> Result<(), MonitorError> {
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         let mut uniform = move || {
             state ^= state << 13;

@@ -12,7 +12,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DriftDetector, DriftError, DriftStatus, RunningMean, check_finite};
+use crate::error::MonitorError;
+
+use super::{DriftDetector, DriftStatus, RunningMean, check_finite, invalid_parameter};
 
 const NAME: &str = "DDM";
 
@@ -39,22 +41,18 @@ impl Default for DdmConfig {
 }
 
 impl DdmConfig {
-    fn validate(&self) -> Result<(), DriftError> {
-        let invalid = |field, value, expected| DriftError::InvalidParameter {
-            detector: NAME,
-            field,
-            value,
-            expected,
-        };
+    fn validate(&self) -> Result<(), MonitorError> {
         if !(self.warning_threshold.is_finite() && self.warning_threshold > 0.0) {
-            return Err(invalid(
+            return Err(invalid_parameter(
+                NAME,
                 "warning_threshold",
                 self.warning_threshold,
                 "a finite value > 0",
             ));
         }
         if !(self.drift_threshold.is_finite() && self.drift_threshold >= self.warning_threshold) {
-            return Err(invalid(
+            return Err(invalid_parameter(
+                NAME,
                 "drift_threshold",
                 self.drift_threshold,
                 "a finite value >= warning_threshold",
@@ -82,7 +80,7 @@ impl DdmConfig {
 ///     }
 /// }
 /// assert!(first.is_some_and(|i| i > 1000 && i < 1050));
-/// # Ok::<(), whyline_monitor::drift::DriftError>(())
+/// # Ok::<(), whyline_monitor::MonitorError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Ddm {
@@ -106,9 +104,9 @@ impl Ddm {
     ///
     /// # Errors
     ///
-    /// [`DriftError::InvalidParameter`] if a threshold is not finite and positive or
+    /// [`MonitorError::InvalidSetting`] if a threshold is not finite and positive or
     /// `drift_threshold < warning_threshold`.
-    pub fn new(config: DdmConfig) -> Result<Self, DriftError> {
+    pub fn new(config: DdmConfig) -> Result<Self, MonitorError> {
         config.validate()?;
         Ok(Self::from_valid(config))
     }
@@ -168,7 +166,7 @@ impl Ddm {
 
 impl DriftDetector for Ddm {
     #[inline]
-    fn update(&mut self, x: f64) -> Result<DriftStatus, DriftError> {
+    fn update(&mut self, x: f64) -> Result<DriftStatus, MonitorError> {
         check_finite(NAME, x)?;
         Ok(self.observe(x))
     }

@@ -14,7 +14,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DriftDetector, DriftError, DriftStatus, RunningMean, check_finite};
+use crate::error::MonitorError;
+
+use super::{DriftDetector, DriftStatus, RunningMean, check_finite, invalid_parameter};
 
 const NAME: &str = "EDDM";
 
@@ -41,18 +43,22 @@ impl Default for EddmConfig {
 }
 
 impl EddmConfig {
-    fn validate(&self) -> Result<(), DriftError> {
-        let invalid = |field, value, expected| DriftError::InvalidParameter {
-            detector: NAME,
-            field,
-            value,
-            expected,
-        };
+    fn validate(&self) -> Result<(), MonitorError> {
         if !(self.alpha > 0.0 && self.alpha <= 1.0) {
-            return Err(invalid("alpha", self.alpha, "0 < alpha <= 1"));
+            return Err(invalid_parameter(
+                NAME,
+                "alpha",
+                self.alpha,
+                "0 < alpha <= 1",
+            ));
         }
         if !(self.beta > 0.0 && self.beta <= self.alpha) {
-            return Err(invalid("beta", self.beta, "0 < beta <= alpha"));
+            return Err(invalid_parameter(
+                NAME,
+                "beta",
+                self.beta,
+                "0 < beta <= alpha",
+            ));
         }
         Ok(())
     }
@@ -90,8 +96,8 @@ impl Eddm {
     ///
     /// # Errors
     ///
-    /// [`DriftError::InvalidParameter`] unless `0 < beta <= alpha <= 1`.
-    pub fn new(config: EddmConfig) -> Result<Self, DriftError> {
+    /// [`MonitorError::InvalidSetting`] unless `0 < beta <= alpha <= 1`.
+    pub fn new(config: EddmConfig) -> Result<Self, MonitorError> {
         config.validate()?;
         Ok(Self::from_valid(config))
     }
@@ -163,7 +169,7 @@ impl Eddm {
 
 impl DriftDetector for Eddm {
     #[inline]
-    fn update(&mut self, x: f64) -> Result<DriftStatus, DriftError> {
+    fn update(&mut self, x: f64) -> Result<DriftStatus, MonitorError> {
         check_finite(NAME, x)?;
         Ok(self.observe(x == 1.0))
     }

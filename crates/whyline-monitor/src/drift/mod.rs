@@ -44,7 +44,7 @@
 //! # Bad input
 //!
 //! A NaN or infinite observation is **rejected**: `update` returns
-//! [`DriftError::NonFiniteInput`] and leaves the detector exactly as it was (including a reset
+//! [`MonitorError::NonFiniteObservation`] and leaves the detector exactly as it was (including a reset
 //! still pending after a drift), so one bad value can neither poison the running statistics nor
 //! go unnoticed (design invariant 5). Finite values outside a detector's domain (a DDM input of
 //! 7.5) never panic; the statistics then have no meaning, as in river.
@@ -64,22 +64,22 @@
 //! }
 //! // ADWIN checks every 32 items, so the jump at 1000 is seen at the next check.
 //! assert_eq!(drifts.first(), Some(&1023));
-//! # Ok::<(), whyline_monitor::drift::DriftError>(())
+//! # Ok::<(), whyline_monitor::MonitorError>(())
 //! ```
 
 mod adwin;
 mod ddm;
 mod eddm;
-mod error;
 mod page_hinkley;
 
 pub use adwin::{ADWIN_MAX_BUCKETS_LIMIT, Adwin, AdwinConfig};
 pub use ddm::{Ddm, DdmConfig};
 pub use eddm::{Eddm, EddmConfig};
-pub use error::DriftError;
 pub use page_hinkley::{PageHinkley, PageHinkleyConfig, PageHinkleyMode};
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::MonitorError;
 
 /// What a detector concluded after an observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,8 +104,8 @@ pub trait DriftDetector {
     ///
     /// # Errors
     ///
-    /// [`DriftError::NonFiniteInput`] if `x` is NaN or infinite; the detector is then unchanged.
-    fn update(&mut self, x: f64) -> Result<DriftStatus, DriftError>;
+    /// [`MonitorError::NonFiniteObservation`] if `x` is NaN or infinite; the detector is then unchanged.
+    fn update(&mut self, x: f64) -> Result<DriftStatus, MonitorError>;
 
     /// The status returned by the last accepted update (`Stable` before any).
     fn status(&self) -> DriftStatus;
@@ -132,7 +132,7 @@ pub trait DriftDetector {
 /// A boxed detector is a detector (so one built from a [`DriftDetectorConfig`] can be handed
 /// to [`Andon::add_drift_detector`](crate::Andon::add_drift_detector)).
 impl<D: DriftDetector + ?Sized> DriftDetector for Box<D> {
-    fn update(&mut self, x: f64) -> Result<DriftStatus, DriftError> {
+    fn update(&mut self, x: f64) -> Result<DriftStatus, MonitorError> {
         (**self).update(x)
     }
 
@@ -188,8 +188,8 @@ impl DriftDetectorConfig {
     ///
     /// # Errors
     ///
-    /// [`DriftError::InvalidParameter`] naming the first field out of range.
-    pub fn build(&self) -> Result<Box<dyn DriftDetector + Send + Sync>, DriftError> {
+    /// [`MonitorError::InvalidSetting`] naming the first field out of range.
+    pub fn build(&self) -> Result<Box<dyn DriftDetector + Send + Sync>, MonitorError> {
         Ok(match self {
             Self::Ddm(c) => Box::new(Ddm::new(c.clone())?),
             Self::Eddm(c) => Box::new(Eddm::new(c.clone())?),
@@ -201,12 +201,22 @@ impl DriftDetectorConfig {
 
 /// Rejects NaN and infinities before they reach a detector's state.
 #[inline]
-fn check_finite(detector: &'static str, x: f64) -> Result<(), DriftError> {
+fn check_finite(detector: &'static str, x: f64) -> Result<(), MonitorError> {
     if x.is_finite() {
         Ok(())
     } else {
-        Err(DriftError::NonFiniteInput { detector, value: x })
+        Err(MonitorError::NonFiniteObservation { detector, value: x })
     }
+}
+
+/// The error for a detector's configuration field out of range: setting `DETECTOR.field`.
+fn invalid_parameter(
+    detector: &'static str,
+    field: &str,
+    value: impl std::fmt::Display,
+    expected: &str,
+) -> MonitorError {
+    MonitorError::invalid_setting(format!("{detector}.{field}"), value, expected)
 }
 
 /// Running mean in river's update order: `n += 1; m += (1/n)(x - m)`.

@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DriftDetector, DriftError, DriftStatus, RunningMean, check_finite};
+use crate::error::MonitorError;
+
+use super::{DriftDetector, DriftStatus, RunningMean, check_finite, invalid_parameter};
 
 const NAME: &str = "PageHinkley";
 
@@ -56,21 +58,30 @@ impl Default for PageHinkleyConfig {
 }
 
 impl PageHinkleyConfig {
-    fn validate(&self) -> Result<(), DriftError> {
-        let invalid = |field, value, expected| DriftError::InvalidParameter {
-            detector: NAME,
-            field,
-            value,
-            expected,
-        };
+    fn validate(&self) -> Result<(), MonitorError> {
         if !(self.delta.is_finite() && self.delta >= 0.0) {
-            return Err(invalid("delta", self.delta, "a finite value >= 0"));
+            return Err(invalid_parameter(
+                NAME,
+                "delta",
+                self.delta,
+                "a finite value >= 0",
+            ));
         }
         if !(self.threshold.is_finite() && self.threshold > 0.0) {
-            return Err(invalid("threshold", self.threshold, "a finite value > 0"));
+            return Err(invalid_parameter(
+                NAME,
+                "threshold",
+                self.threshold,
+                "a finite value > 0",
+            ));
         }
         if !(self.alpha > 0.0 && self.alpha <= 1.0) {
-            return Err(invalid("alpha", self.alpha, "0 < alpha <= 1"));
+            return Err(invalid_parameter(
+                NAME,
+                "alpha",
+                self.alpha,
+                "0 < alpha <= 1",
+            ));
         }
         Ok(())
     }
@@ -100,9 +111,9 @@ impl PageHinkley {
     ///
     /// # Errors
     ///
-    /// [`DriftError::InvalidParameter`] if `delta` is negative or not finite, `threshold` not
+    /// [`MonitorError::InvalidSetting`] if `delta` is negative or not finite, `threshold` not
     /// finite and positive, or `alpha` outside `(0, 1]`.
-    pub fn new(config: PageHinkleyConfig) -> Result<Self, DriftError> {
+    pub fn new(config: PageHinkleyConfig) -> Result<Self, MonitorError> {
         config.validate()?;
         Ok(Self::from_valid(config))
     }
@@ -160,7 +171,7 @@ impl PageHinkley {
 
 impl DriftDetector for PageHinkley {
     #[inline]
-    fn update(&mut self, x: f64) -> Result<DriftStatus, DriftError> {
+    fn update(&mut self, x: f64) -> Result<DriftStatus, MonitorError> {
         check_finite(NAME, x)?;
         Ok(self.observe(x))
     }

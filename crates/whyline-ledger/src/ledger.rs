@@ -94,6 +94,16 @@ impl LedgerOptions {
         self.durability
     }
 
+    /// Entries between checkpoints (0: none by count).
+    pub fn checkpoint_entries(&self) -> u64 {
+        self.checkpoint_every
+    }
+
+    /// The key that signs checkpoints, if any.
+    pub fn signer(&self) -> Option<&NoteSigner> {
+        self.signer.as_ref()
+    }
+
     /// The origin line of checkpoints.
     pub fn origin(&self) -> &str {
         &self.origin

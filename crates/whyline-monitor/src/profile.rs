@@ -328,6 +328,15 @@ impl MonitorTable {
                 "no storage_path for a ring, which keeps traces in memory",
             );
         }
+        if let Some(entries) = self.checkpoint_every.filter(|_| {
+            collector != CollectorChoice::Ledger || settings.signing == SigningChoice::None
+        }) {
+            return unused(
+                "checkpoint_every",
+                &entries,
+                "no checkpoint_every unless collector = \"ledger\" signs checkpoints",
+            );
+        }
         if let Some(path) = self
             .key_file
             .as_ref()
@@ -465,6 +474,14 @@ impl MonitorSettings {
                 "inference_monitor.durability",
                 &self.durability.name(),
                 "\"none\" for a ring collector, which keeps traces in memory (durability needs collector = \"stream\" or \"ledger\")",
+            );
+        }
+        if self.collector == CollectorChoice::Stream && self.durability == Durability::Sync {
+            return invalid(
+                "inference_monitor.durability",
+                &self.durability.name(),
+                "\"interval\" or \"none\" for a stream, whose writer runs in the background: \
+                 no record is on disk when it is recorded (use collector = \"ledger\")",
             );
         }
         if self.signing != SigningChoice::None && self.collector != CollectorChoice::Ledger {

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use whyline_core::{AnyPath, from_json, to_aprt};
 use whyline_ledger::{Durability, Ledger, LedgerOptions, SegmentStore};
 
@@ -24,33 +25,34 @@ pub(crate) struct AppendArgs {
     /// The ledger directory (created if missing).
     log: PathBuf,
     /// When an entry is durable (and its receipt printed).
-    #[arg(long, value_enum, default_value_t = DurabilityArg::Interval)]
-    durability: DurabilityArg,
+    #[arg(long, default_value = "interval", value_parser = durability_parser())]
+    durability: Durability,
     /// Signer key file (from `whyline keygen`): checkpoints are signed with it.
     #[arg(long)]
     key: Option<PathBuf>,
 }
 
-/// Durability policies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum DurabilityArg {
-    /// fsync after every entry.
-    Sync,
-    /// Group commit: fsync every 256 entries or 10 ms.
-    Interval,
-    /// fsync only at the end.
-    None,
-}
-
-pub(crate) fn run(args: &AppendArgs) -> anyhow::Result<Outcome> {
-    let durability = match args.durability {
-        DurabilityArg::Sync => Durability::Sync,
-        DurabilityArg::Interval => Durability::Interval {
+/// `--durability`: the names of the one [`Durability`], `interval` being a group commit of
+/// 256 entries or 10 ms.
+fn durability_parser() -> impl TypedValueParser<Value = Durability> {
+    PossibleValuesParser::new([
+        PossibleValue::new("sync").help("fsync after every entry"),
+        PossibleValue::new("interval").help("Group commit: fsync every 256 entries or 10 ms"),
+        PossibleValue::new("none").help("fsync only at the end"),
+    ])
+    .map(|name| match name.as_str() {
+        "sync" => Durability::Sync,
+        "none" => Durability::None,
+        // The parser admits only the three names above.
+        _ => Durability::Interval {
             entries: 256,
             max_delay: Duration::from_millis(10),
         },
-        DurabilityArg::None => Durability::None,
-    };
+    })
+}
+
+pub(crate) fn run(args: &AppendArgs) -> anyhow::Result<Outcome> {
+    let durability = args.durability;
     let options = match &args.key {
         Some(path) => {
             let signer = super::keygen::read_signer(path)?;

@@ -1,0 +1,81 @@
+//! The error of the facade: what building a recorder can meet, and the errors of the crates
+//! it calls, kept whole so callers can still match them.
+
+use std::path::PathBuf;
+
+/// Result alias of `whyline`.
+pub type Result<T, E = WhylineError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while building or running a [`Recorder`](crate::Recorder).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WhylineError {
+    /// A file or directory operation failed.
+    #[error("{operation} {}", path.display())]
+    Io {
+        /// What was being done (`"creating"`, `"reading"`, ...).
+        operation: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key file holds a key of another kind than the profile's `signing` asks for.
+    #[error("key file {}: holds an {found} key, the profile signs with {expected}", path.display())]
+    WrongKeyKind {
+        /// The key file.
+        path: PathBuf,
+        /// The kind the profile asks for (`"Ed25519"`, `"HMAC"`).
+        expected: &'static str,
+        /// The kind found.
+        found: &'static str,
+    },
+    /// A key file could not be read as a key.
+    #[error("key file {}: not a whyline key", path.display())]
+    BadKeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The operating system's random source failed while making a key.
+    #[error("no random bytes for {what}: {detail}")]
+    Random {
+        /// The key being made.
+        what: &'static str,
+        /// What the random source said.
+        detail: String,
+    },
+    /// The monitor, a profile or a detector refused something.
+    #[error(transparent)]
+    Monitor(#[from] whyline_monitor::MonitorError),
+    /// The ledger refused something or failed.
+    #[error(transparent)]
+    Ledger(#[from] whyline_ledger::LedgerError),
+    /// A ring or stream collector refused its settings or failed.
+    #[error(transparent)]
+    Collector(#[from] whyline_ledger::collector::CollectorError),
+    /// A model could not be loaded.
+    #[error(transparent)]
+    Model(#[from] whyline_models::ModelError),
+    /// A trace, path or collector call failed.
+    #[error(transparent)]
+    Core(#[from] whyline_core::CoreError),
+}
+
+impl WhylineError {
+    /// An [`Io`](WhylineError::Io) error maker for `map_err`.
+    pub(crate) fn io(
+        operation: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> WhylineError {
+        let path = path.into();
+        move |source| WhylineError::Io {
+            operation,
+            path,
+            source,
+        }
+    }
+}

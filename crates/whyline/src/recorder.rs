@@ -1,0 +1,306 @@
+//! [`Recorder`]: everything a safety profile names, built and ready to wrap a model.
+
+use std::path::{Path, PathBuf};
+
+use whyline_core::{AnyPath, Explainable};
+use whyline_ledger::collector::{
+    Backpressure, DynamicRingCollector, RingSlot, StreamCollectorBuilder,
+};
+use whyline_ledger::{LedgerCollector, LedgerOptions, NoteVerifier, SegmentStore};
+use whyline_models::ModelInfo;
+use whyline_monitor::{
+    Andon, BackpressureChoice, CollectorChoice, FeatureStatistics, InferenceMonitor,
+    MonitorSettings, SigningChoice, StreamFormat, TrainingStatistics, WebhookOptions, WebhookSink,
+};
+
+use crate::collector::{DurableFile, RecorderCollector};
+use crate::error::{Result, WhylineError};
+use crate::keys::{SigningKey, load_or_create_digest_key, load_or_create_signer};
+
+/// The origin line of checkpoints, and the name of a key the recorder makes, unless
+/// [`RecorderBuilder::origin`] sets another.
+pub const DEFAULT_ORIGIN: &str = "whyline/ledger";
+
+/// The collector, Andon and keys a [`MonitorSettings`] names, built: wrap a model with
+/// [`monitor`](Recorder::monitor) and every decision goes where the profile says.
+///
+/// What [`from_settings`](Recorder::from_settings) builds, field by field:
+///
+/// | setting | built |
+/// |---|---|
+/// | `collector = "ring"`, `ring_size` | a [`DynamicRingCollector`] of `ring_size` slots; no file |
+/// | `collector = "stream"`, `stream_format`, `backpressure` | a [`StreamCollector`](whyline_ledger::collector::StreamCollector) writing `storage_path` (default `decisions.aprt` / `decisions.jsonl`); `fallback` overflows to the same name plus `.fallback` |
+/// | `collector = "ledger"` | a [`LedgerCollector`] over a [`SegmentStore`] in `storage_path` (default: the directory itself) |
+/// | `durability`, `group_commit_ms`, `group_commit_entries` | the ledger's [`Durability`](whyline_core::Durability); for a stream, when its file is synced |
+/// | `signing`, `key_file` | the checkpoint key read from `key_file` (default `ledger.key`), or made there (mode 0600) with its public key beside it (`ledger.pub`) |
+/// | `checkpoint_every` | a signed checkpoint every that many entries |
+/// | `digest_key_file` | inputs digested with HMAC-SHA256 under that key (hex), made if missing |
+/// | `[andon]`, `[[andon.drift]]` | the Andon rules and drift detectors ([`MonitorSettings::build_andon`]) |
+/// | `alert_endpoint` | a [`WebhookSink`] posting every alert there |
+///
+/// Relative paths in the profile are taken from the directory given to `from_settings`;
+/// absolute paths are used as written.
+#[derive(Debug)]
+pub struct Recorder<P = AnyPath> {
+    settings: MonitorSettings,
+    collector: RecorderCollector<P>,
+    andon: Andon,
+    digest_key: Option<Vec<u8>>,
+    signing_key: Option<(PathBuf, PathBuf)>,
+    created: Vec<PathBuf>,
+}
+
+/// Options of a [`Recorder`] that a profile does not hold.
+#[derive(Clone, Debug)]
+pub struct RecorderBuilder {
+    settings: MonitorSettings,
+    origin: String,
+}
+
+impl RecorderBuilder {
+    /// A builder for what `settings` name, with checkpoints of origin [`DEFAULT_ORIGIN`].
+    pub fn new(settings: &MonitorSettings) -> Self {
+        Self {
+            settings: settings.clone(),
+            origin: DEFAULT_ORIGIN.to_owned(),
+        }
+    }
+
+    /// The origin line of the ledger's checkpoints (and the name of a key made for it).
+    pub fn origin(&mut self, origin: &str) -> &mut Self {
+        self.origin = origin.to_owned();
+        self
+    }
+
+    /// Builds the recorder in `dir` (created if missing); see [`Recorder`].
+    pub fn build<P: RingSlot>(&self, dir: &Path) -> Result<Recorder<P>> {
+        let settings = &self.settings;
+        settings.validate()?;
+        let mut created = Vec::new();
+        let mut signing_key = None;
+        let collector = match settings.collector {
+            CollectorChoice::Ring => {
+                RecorderCollector::Ring(DynamicRingCollector::with_capacity(settings.ring_size)?)
+            }
+            CollectorChoice::Stream => build_stream(settings, dir)?,
+            CollectorChoice::Ledger => {
+                let key = signer_for(settings, dir, &self.origin)?;
+                if let Some(key) = &key {
+                    if key.created {
+                        created.extend([key.secret_path.clone(), key.public_path.clone()]);
+                    }
+                    signing_key = Some((key.secret_path.clone(), key.public_path.clone()));
+                }
+                build_ledger(settings, dir, &self.origin, key)?
+            }
+        };
+        let digest_key = match &settings.digest_key_file {
+            Some(file) => {
+                let path = dir.join(file);
+                let (key, made) = load_or_create_digest_key(&path)?;
+                if made {
+                    created.push(path);
+                }
+                Some(key)
+            }
+            None => None,
+        };
+        let mut andon = settings.build_andon()?;
+        if let Some(url) = &settings.alert_endpoint {
+            andon.add_sink(WebhookSink::new(url, WebhookOptions::default()));
+        }
+        Ok(Recorder {
+            settings: settings.clone(),
+            collector,
+            andon,
+            digest_key,
+            signing_key,
+            created,
+        })
+    }
+}
+
+impl<P: RingSlot> Recorder<P> {
+    /// Builds what `settings` name in `dir` (created if missing), with checkpoints of origin
+    /// [`DEFAULT_ORIGIN`]; [`RecorderBuilder`] sets another origin.
+    pub fn from_settings(settings: &MonitorSettings, dir: &Path) -> Result<Self> {
+        RecorderBuilder::new(settings).build(dir)
+    }
+
+    /// Wraps `model` in an [`InferenceMonitor`] recording into this collector, checked by this
+    /// Andon, digesting inputs under the profile's key, and writes the model record first (a
+    /// ledger's entry 0 then says which model decided).
+    pub fn monitor<M>(self, model: M) -> Result<InferenceMonitor<M, RecorderCollector<P>>>
+    where
+        M: Explainable<Path = P>,
+    {
+        let mut monitor = InferenceMonitor::new(model, self.collector, self.andon);
+        if let Some(key) = &self.digest_key {
+            monitor = monitor.with_digest_key(key);
+        }
+        monitor.record_model()?;
+        Ok(monitor)
+    }
+}
+
+impl<P> Recorder<P> {
+    /// The settings it was built from.
+    pub fn settings(&self) -> &MonitorSettings {
+        &self.settings
+    }
+
+    /// The collector built.
+    pub fn collector(&self) -> &RecorderCollector<P> {
+        &self.collector
+    }
+
+    /// The Andon built: rules, drift detectors, and the webhook sink when the profile names
+    /// an endpoint.
+    pub fn andon(&self) -> &Andon {
+        &self.andon
+    }
+
+    /// The Andon, to add sinks, handlers or training statistics before
+    /// [`monitor`](Recorder::monitor).
+    pub fn andon_mut(&mut self) -> &mut Andon {
+        &mut self.andon
+    }
+
+    /// Whether inputs will be digested under a key.
+    pub fn digests_with_key(&self) -> bool {
+        self.digest_key.is_some()
+    }
+
+    /// The signing key's file and its public key's file, when the ledger signs.
+    pub fn signing_key_files(&self) -> Option<(&Path, &Path)> {
+        self.signing_key
+            .as_ref()
+            .map(|(secret, public)| (secret.as_path(), public.as_path()))
+    }
+
+    /// The verifier of the ledger's checkpoints, when it signs them.
+    pub fn verifier(&self) -> Result<Option<NoteVerifier>> {
+        self.collector.verifier()
+    }
+
+    /// The key files made because the profile asked for keys that did not exist yet (the
+    /// signing key and its public key, the digest key).
+    pub fn created_files(&self) -> &[PathBuf] {
+        &self.created
+    }
+}
+
+/// The training statistics a model file carries, for the out-of-distribution rules
+/// ([`Andon::set_training_statistics`]); `None` when it carries none.
+pub fn training_statistics(info: &ModelInfo) -> Result<Option<TrainingStatistics>> {
+    let Some(stats) = &info.feature_stats else {
+        return Ok(None);
+    };
+    let features = stats
+        .mean
+        .iter()
+        .enumerate()
+        .map(|(i, &mean)| FeatureStatistics {
+            mean,
+            std: stats.std.get(i).copied().unwrap_or(0.0),
+            min: stats.min.get(i).copied().unwrap_or(f64::NEG_INFINITY),
+            max: stats.max.get(i).copied().unwrap_or(f64::INFINITY),
+        })
+        .collect();
+    Ok(Some(TrainingStatistics::new(features)?))
+}
+
+/// The key the profile's `signing` asks for, read or made; `None` when it signs nothing.
+fn signer_for(settings: &MonitorSettings, dir: &Path, origin: &str) -> Result<Option<SigningKey>> {
+    if settings.signing == SigningChoice::None {
+        return Ok(None);
+    }
+    let file = settings
+        .key_file
+        .as_deref()
+        .unwrap_or(Path::new("ledger.key"));
+    Ok(Some(load_or_create_signer(
+        &dir.join(file),
+        settings.signing,
+        origin,
+    )?))
+}
+
+fn build_ledger<P>(
+    settings: &MonitorSettings,
+    dir: &Path,
+    origin: &str,
+    key: Option<SigningKey>,
+) -> Result<RecorderCollector<P>> {
+    let ledger_dir = settings
+        .storage_path
+        .as_deref()
+        .map_or_else(|| dir.to_owned(), |path| dir.join(path));
+    let options = match key {
+        Some(key) => {
+            LedgerOptions::signed(origin, key.signer).checkpoint_every(settings.checkpoint_every)
+        }
+        None => LedgerOptions::without_checkpoints(origin),
+    }
+    .durability(settings.durability);
+    let store = SegmentStore::open(&ledger_dir)?;
+    let (collector, report) = LedgerCollector::open(store, options)?;
+    if report.torn_bytes > 0 {
+        tracing::warn!(
+            path = %ledger_dir.display(),
+            torn_bytes = report.torn_bytes,
+            "recovered the ledger: cut a torn tail"
+        );
+    }
+    Ok(RecorderCollector::Ledger {
+        collector,
+        dir: ledger_dir,
+    })
+}
+
+fn build_stream<P: RingSlot>(
+    settings: &MonitorSettings,
+    dir: &Path,
+) -> Result<RecorderCollector<P>> {
+    let default_name = match settings.stream_format {
+        StreamFormat::Aprt => "decisions.aprt",
+        StreamFormat::JsonLines => "decisions.jsonl",
+    };
+    let file = dir.join(
+        settings
+            .storage_path
+            .as_deref()
+            .unwrap_or(Path::new(default_name)),
+    );
+    let mut builder = StreamCollectorBuilder::new(settings.stream_format);
+    match settings.backpressure {
+        BackpressureChoice::Drop => builder.backpressure(Backpressure::Drop),
+        BackpressureChoice::Block => builder.backpressure(Backpressure::Block),
+        BackpressureChoice::Fallback => {
+            let mut name = file.clone().into_os_string();
+            name.push(".fallback");
+            let path = PathBuf::from(name);
+            builder.fallback(open_append(&path, settings)?)
+        }
+    };
+    let sink = open_append(&file, settings)?;
+    let collector = builder.build(sink)?;
+    Ok(RecorderCollector::Stream {
+        collector,
+        file,
+        durability: settings.durability,
+    })
+}
+
+/// Opens `path` for appending (creating it and its directory), synced per the profile.
+fn open_append(path: &Path, settings: &MonitorSettings) -> Result<DurableFile> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(WhylineError::io("creating", parent))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(WhylineError::io("opening", path))?;
+    Ok(DurableFile::new(file, path.to_owned(), settings.durability))
+}

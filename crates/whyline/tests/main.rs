@@ -1,1 +1,7 @@
-//! placeholder
+//! The facade's tests: profiles build what they name (`build`), and what is built behaves as
+//! named (`behaviour`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod behaviour;
+mod build;
+mod support;

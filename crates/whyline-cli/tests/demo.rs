@@ -44,6 +44,25 @@ fn the_demo_records_verifies_and_investigates_the_cat_scenario() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no verified chain in {stdout}"));
     assert!(entries > 621, "no alert entries: {entries}");
+    // The SIL3 profile signs a checkpoint every 256 entries; the demo signs a last one at
+    // the end (unless the count fell on a multiple of 256).
+    let verified = stdout
+        .lines()
+        .find(|l| l.starts_with("ledger verified: "))
+        .unwrap_or_else(|| panic!("no verification line in {stdout}"));
+    let numbers: Vec<u64> = verified
+        .split_whitespace()
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    let [logged, checkpoints] = numbers[..] else {
+        panic!("expected entries and checkpoints in {verified:?}")
+    };
+    assert_eq!(logged, entries);
+    assert_eq!(
+        checkpoints,
+        entries.div_ceil(256),
+        "one checkpoint per 256 entries and one at the end: {verified}"
+    );
     assert!(
         stdout.contains("yellow alert: MAINTAIN_SPEED decided 100 times in a row"),
         "alerts from the log are anomalies: {stdout}"

@@ -2,7 +2,8 @@
 //!
 //! A bundled random forest (trained by `python/make_demo_model.py`) drives 31 seconds of a
 //! synthetic sensor sequence through an `InferenceMonitor` that records every decision in a
-//! signed, durable ledger (SIL3 profile) while Andon alerts print as they fire. Then the
+//! signed, durable ledger built by `whyline::Recorder` from the SIL3 profile (every append
+//! synced, Ed25519 checkpoints every 256 entries) while Andon alerts print as they fire. Then the
 //! ledger is verified and the incident report for the impact time is printed and written as
 //! HTML.
 
@@ -14,17 +15,14 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use whyline_core::{Explainable, TraceCollector, now_ns};
-use whyline_forensics::{AnomalyRules, IncidentQuery, investigate, render_html, render_text};
-use whyline_ledger::{
-    Durability, ENTRIES_FILE, LedgerCollector, LedgerOptions, NoteSigner, NoteVerifier,
-    SegmentStore, verify_store,
+use whyline::forensics::{AnomalyRules, render_html, render_text};
+use whyline::ledger::ENTRIES_FILE;
+use whyline::monitor::CallbackSink;
+use whyline::{
+    Alert, Explainable, IncidentQuery, Model, RecorderBuilder, SafetyIntegrityLevel, SegmentStore,
+    TraceCollector, investigate, training_statistics, verify_store,
 };
-use whyline_models::Model;
-use whyline_monitor::{
-    Alert, CallbackSink, FeatureStatistics, InferenceMonitor, SafetyIntegrityLevel,
-    TrainingStatistics,
-};
+use whyline_core::now_ns;
 
 use crate::Outcome;
 use scenario::{BEFORE_S, Drive, HZ};
@@ -46,52 +44,51 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     let stdout = std::io::stdout();
     let dir = &args.dir;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let (signer, verifier) = demo_keys(&dir.join("keys"))?;
     let ledger_dir = dir.join("ledger");
     fresh_ledger_dir(&ledger_dir)?;
 
     let model = Model::from_bytes(DEMO_MODEL, "demo_model.json")
         .context("loading the embedded demo model")?;
     let names = model.info().names.clone();
-    let store = SegmentStore::open(&ledger_dir)
-        .with_context(|| format!("opening {}", ledger_dir.display()))?;
-    let options = LedgerOptions::signed(ORIGIN, signer)
-        .durability(Durability::Sync)
-        .checkpoint_every(100);
-    let (collector, _) =
-        LedgerCollector::open(store, options).context("opening the demo ledger")?;
     let identity = model
         .identity()
         .cloned()
         .context("the embedded model has no identity")?;
-    // SIL3: every append durable, Ed25519 checkpoints, yellow/red confidence, OOD checks.
-    let settings = SafetyIntegrityLevel::SIL3.defaults();
-    let mut andon = settings.build_andon()?;
-    if let Some(stats) = &model.info().feature_stats {
-        let features = (0..stats.mean.len())
-            .map(|i| FeatureStatistics {
-                mean: stats.mean[i],
-                std: stats.std.get(i).copied().unwrap_or(0.0),
-                min: stats.min.get(i).copied().unwrap_or(f64::NEG_INFINITY),
-                max: stats.max.get(i).copied().unwrap_or(f64::INFINITY),
-            })
-            .collect();
-        andon.set_training_statistics(TrainingStatistics::new(features)?);
+    // SIL3: a ledger with every append durable, Ed25519 checkpoints every 256 entries,
+    // yellow/red confidence, OOD checks. The ledger and its key live under `dir`.
+    let mut settings = SafetyIntegrityLevel::SIL3.defaults();
+    settings.storage_path = Some(PathBuf::from("ledger"));
+    settings.key_file = Some(PathBuf::from("keys/ledger.key"));
+    let mut recorder = RecorderBuilder::new(&settings)
+        .origin(ORIGIN)
+        .build(dir)
+        .context("building the SIL3 recorder")?;
+    let verifier = recorder
+        .verifier()?
+        .context("the SIL3 profile signs its checkpoints")?;
+    let public_key = recorder
+        .signing_key_files()
+        .map(|(_, public)| public.to_owned())
+        .context("the SIL3 profile has a key file")?;
+    if let Some(statistics) = training_statistics(model.info())? {
+        recorder.andon_mut().set_training_statistics(statistics);
     }
     let impact_ns = now_ns();
     let start_ns = impact_ns - BEFORE_S * 1_000_000_000;
     let alerts: Arc<Mutex<Vec<Alert>>> = Arc::default();
     let seen = Arc::clone(&alerts);
-    andon.add_sink(CallbackSink::new(move |alert: &Alert| {
-        if let Ok(mut seen) = seen.lock() {
-            seen.push(alert.clone());
-        }
-    }));
-    let mut monitor = InferenceMonitor::new(model, collector, andon).with_first_sequence(1);
+    recorder
+        .andon_mut()
+        .add_sink(CallbackSink::new(move |alert: &Alert| {
+            if let Ok(mut seen) = seen.lock() {
+                seen.push(alert.clone());
+            }
+        }));
     // Entry 0 of the log says which model decided, with its feature and class names.
-    monitor
-        .record_model()
-        .context("recording the model in the ledger")?;
+    let mut monitor = recorder
+        .monitor(model)
+        .context("recording the model in the ledger")?
+        .with_first_sequence(1);
 
     {
         let mut out = stdout.lock();
@@ -147,9 +144,9 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     streak.close(&mut stdout.lock())?;
     let collector = monitor.collector();
     collector
-        .with_ledger(|ledger| ledger.checkpoint())?
+        .checkpoint()
         .context("signing the final checkpoint")?;
-    TraceCollector::<whyline_core::AnyPath>::flush(collector)?;
+    TraceCollector::<whyline::AnyPath>::flush(collector)?;
     let stats = monitor.andon().stats();
 
     let mut out = stdout.lock();
@@ -165,7 +162,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         "ledger verified: {} entries re-hashed, {} signed checkpoints checked against {}\n",
         verified.entries,
         verified.checkpoints,
-        dir.join("keys/ledger.pub").display()
+        public_key.display()
     )?;
     drop(out);
 
@@ -191,8 +188,8 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         out,
         "Investigate again:  whyline incident {} --at {} --before 30s --after 1s --public-key {}",
         ledger_dir.display(),
-        whyline_forensics::format_time_ns(impact_ns),
-        dir.join("keys/ledger.pub").display()
+        whyline::forensics::format_time_ns(impact_ns),
+        public_key.display()
     )?;
     Ok(Outcome::Clean)
 }
@@ -202,8 +199,8 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
 #[derive(Default)]
 struct AlertStreak {
     last: Option<(
-        whyline_monitor::AlertLevel,
-        std::mem::Discriminant<whyline_monitor::AlertKind>,
+        whyline::AlertLevel,
+        std::mem::Discriminant<whyline::monitor::AlertKind>,
         u64,
     )>,
     repeats: u64,
@@ -253,42 +250,6 @@ impl AlertStreak {
 fn relative(ms: i64) -> String {
     let sign = if ms > 0 { '+' } else { '-' };
     format!("T{sign}{:.3}s", ms.unsigned_abs() as f64 / 1000.0)
-}
-
-/// Reuses the demo's Ed25519 key, or makes one.
-fn demo_keys(dir: &Path) -> anyhow::Result<(NoteSigner, NoteVerifier)> {
-    let secret = dir.join("ledger.key");
-    let public = dir.join("ledger.pub");
-    if secret.is_file() {
-        let text = std::fs::read_to_string(&secret)
-            .with_context(|| format!("reading {}", secret.display()))?;
-        let signer = NoteSigner::from_key_string(text.trim())
-            .with_context(|| format!("reading {}", secret.display()))?;
-        let verifier = signer.verifier();
-        return Ok((signer, verifier));
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let signer = NoteSigner::generate_ed25519("whyline-demo")?;
-    let verifier = signer.verifier();
-    write_private(&secret, &signer.to_key_string())?;
-    std::fs::write(&public, format!("{}\n", verifier.to_key_string()))
-        .with_context(|| format!("writing {}", public.display()))?;
-    Ok((signer, verifier))
-}
-
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    writeln!(file, "{text}").with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }
 
 /// Removes a previous demo ledger; refuses to touch a directory that is not one.

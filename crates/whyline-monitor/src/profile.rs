@@ -91,7 +91,9 @@ pub struct MonitorSettings {
     pub stream_format: StreamFormat,
     /// Stream backpressure policy.
     pub backpressure: BackpressureChoice,
-    /// Directory (ledger) or file (stream) the traces go to; `None` keeps them in memory.
+    /// Directory (ledger) or file (stream) the traces go to; relative paths are taken from
+    /// the directory the recorder is built in (`whyline::Recorder::from_settings`), and `None`
+    /// means its default place there. A ring keeps traces in memory and takes none.
     pub storage_path: Option<PathBuf>,
     /// Durability of appends. In a file: `durability = "none" | "interval" | "sync"`, and for
     /// `interval` the group commit `group_commit_ms` (the longest wait of a pending entry)
@@ -99,9 +101,10 @@ pub struct MonitorSettings {
     pub durability: Durability,
     /// Checkpoint signing.
     pub signing: SigningChoice,
-    /// Key file for signing (Ed25519 secret key or HMAC key), when signing.
+    /// Key file for signing (Ed25519 secret key or HMAC key), when signing; made (mode 0600,
+    /// with the public key beside it) when it does not exist yet.
     pub key_file: Option<PathBuf>,
-    /// A checkpoint every this many entries.
+    /// A signed checkpoint every this many entries (a ledger that signs).
     pub checkpoint_every: u64,
     /// Key file for keyed input digests; `None` digests with plain FNV-1a.
     pub digest_key_file: Option<PathBuf>,

@@ -13,8 +13,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use whyline::Durability;
 use whyline_core::{AnyPath, from_json, to_aprt};
-use whyline_ledger::{Durability, Ledger, LedgerOptions, SegmentStore};
+use whyline_ledger::{Ledger, LedgerOptions, SegmentStore};
 
 use crate::Outcome;
 use crate::output::note;

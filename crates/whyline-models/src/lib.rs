@@ -71,6 +71,7 @@ mod knn;
 mod linear;
 mod mlp;
 mod model;
+pub mod rows;
 mod tree;
 
 pub use boosting::{Accumulation, GradientBoosting, Link};
@@ -83,4 +84,5 @@ pub use knn::{KnnModel, KnnWeights};
 pub use linear::{LinearLink, LinearModel};
 pub use mlp::{Activation, DenseLayer, Mlp};
 pub use model::{Model, ModelKind};
+pub use rows::{ColumnMapping, RowFormat, RowOptions, Rows, RowsError};
 pub use tree::{MissingRule, Node, Split, Tree, f32_at_or_below};

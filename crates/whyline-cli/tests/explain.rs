@@ -114,7 +114,8 @@ fn explain_text_reads_json_lines_for_a_lightgbm_model_with_missing_values() {
 fn explain_reports_a_bad_row_with_its_number_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("rows.jsonl");
-    std::fs::write(&input, "{\"features\": [1, 2, 3]}\n").unwrap();
+    // A row of the wrong width is refused while reading, naming its line.
+    std::fs::write(&input, "\n{\"features\": [1, 2, 3]}\n").unwrap();
     whyline()
         .args(["explain", "--model"])
         .arg(fixture("sk_linreg_diabetes.whyline.json"))
@@ -122,7 +123,24 @@ fn explain_reports_a_bad_row_with_its_number_and_exits_2() {
         .arg(&input)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("row 1").and(predicate::str::contains("features")));
+        .stderr(predicate::str::contains(
+            "rows.jsonl: line 2: 3 features, the model takes 10",
+        ));
+    // A row the model refuses (a missing value it has no rule for) is named by row and line.
+    let nan_in_row_2 = "[1,2,3,4,5,6,7,8,9,10]\n[1,null,3,4,5,6,7,8,9,10]\n";
+    std::fs::write(&input, nan_in_row_2).unwrap();
+    whyline()
+        .args(["explain", "--model"])
+        .arg(fixture("sk_linreg_diabetes.whyline.json"))
+        .arg("--input")
+        .arg(&input)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("rows.jsonl: row 2 (line 2): ").and(predicate::str::contains(
+                "feature 1 (sex): value NaN is not finite",
+            )),
+        );
 }
 
 #[test]

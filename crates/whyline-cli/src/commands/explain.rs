@@ -1,10 +1,13 @@
 //! `whyline explain --model FILE --input FILE`: load any supported model (format detected from
 //! its content) and print one explanation per input row.
 //!
-//! Input is CSV with a header row, or JSON lines, each `{"features": [...]}` or an object of
-//! named fields. Columns and fields are matched to the model's feature names when it has
-//! them, else taken in order. Empty cells, `NaN` and JSON `null` are missing values (NaN),
-//! which only models with a missing-value rule accept.
+//! Input rows are read by `whyline_models::rows`: CSV with a header row (columns matched to
+//! the model's feature names when it has them), CSV without one (`--no-header`: columns in
+//! order), or JSON lines (`[...]`, `{"features": [...]}` or an object of named fields).
+//! Input that cannot be what the user meant (no header, a header without rows, a header
+//! that does not name the features, no rows at all) is an error naming the line. Empty
+//! cells, `NaN` and JSON `null` are missing values (NaN), which only models with a
+//! missing-value rule accept.
 //!
 //! `--format json` prints JSON lines, one object per row with `"type": "explanation"`:
 //! `row`, `prediction` (value or class index), `label` (class label when known),
@@ -37,9 +40,10 @@ use whyline_explain::{
     Background, CounterfactualSettings, ExplainError, GradientSettings, KernelShapSettings,
     LimeSettings, LinearShapSettings, MethodSettings, TreeShapSettings,
 };
-use whyline_models::Model;
+use whyline_models::{ColumnMapping, Model, RowFormat, RowOptions, Rows, RowsError};
 
-use crate::{Outcome, output};
+use crate::Outcome;
+use crate::output::{self, Format, TEXT_OR_JSON};
 
 /// Arguments of `whyline explain`.
 #[derive(Debug, Args)]
@@ -49,12 +53,18 @@ pub(crate) struct ExplainArgs {
     #[arg(long)]
     model: PathBuf,
 
-    /// The rows to explain: CSV with a header row, or JSON lines ("-" reads standard input).
+    /// The rows to explain: CSV with a header row naming the features, or JSON lines
+    /// ("-" reads standard input).
     #[arg(long)]
     input: PathBuf,
 
+    /// The CSV input (and background) has no header line: its columns are the model's
+    /// features in order.
+    #[arg(long)]
+    no_header: bool,
+
     /// Output format: readable text, or one JSON object per row.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = Format::parser(TEXT_OR_JSON), default_value = "text")]
     format: Format,
 
     /// Also list the K features with the largest attribution (contribution, importance or
@@ -82,10 +92,11 @@ pub(crate) struct ExplainArgs {
     #[arg(long, value_name = "N", requires = "method")]
     samples: Option<usize>,
 
-    /// The output explained (class index or boosting group); by default the predicted
-    /// class, or output 0.
-    #[arg(long, value_name = "K", requires = "method")]
-    output: Option<usize>,
+    /// The class (index) or boosting output explained; by default the predicted class, or
+    /// output 0.
+    // `--output`, its old name, still works (hidden).
+    #[arg(long, alias = "output", value_name = "K", requires = "method")]
+    class: Option<usize>,
 
     /// Counterfactuals: features that may not change (indices or names, comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "method")]
@@ -111,32 +122,29 @@ pub(crate) enum Method {
     Counterfactual,
 }
 
-/// How explanations are printed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Format {
-    /// The path's explanation, for people.
-    Text,
-    /// JSON lines, one object per row.
-    Json,
-}
-
 pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<Outcome> {
     let model = Model::load(&args.model)?;
-    let text = read_input(&args.input)?;
-    let feature_names = &model.info().names.features;
-    let rows = parse_rows(&text, model.n_features(), feature_names)
-        .with_context(|| format!("reading {}", args.input.display()))?;
+    let rows = read_rows(&args.input, &model, !args.no_header, "")?;
+    let lines: Vec<usize> = (0..rows.len()).filter_map(|i| rows.line(i)).collect();
+    let rows = f32_rows(&rows);
     if let Some(method) = args.method {
         return run_method(args, method, &model, &rows);
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (index, row) in rows.iter().enumerate() {
-        let (output, path) = model
-            .explain_one(row)
-            .with_context(|| format!("{}: row {}", args.input.display(), index + 1))?;
-        let prediction = model.predict(row)?;
+        let at = || {
+            format!(
+                "{}: row {} (line {})",
+                args.input.display(),
+                index + 1,
+                lines.get(index).copied().unwrap_or(index + 1)
+            )
+        };
+        let (output, path) = model.explain_one(row).with_context(at)?;
+        let prediction = model.predict(row).with_context(at)?;
         match args.format {
+            Format::Html => return Err(Format::Html.unsupported("explain")),
             Format::Text => write_text(&mut out, &model, index, output, &path, args.top)?,
             Format::Json => {
                 let label = model.info().class_values.get(prediction.value as usize);
@@ -171,11 +179,11 @@ fn run_method(
     let n_features = model.n_features();
     let background = match &args.background {
         Some(path) => {
-            let text = read_input(path)?;
-            let at = || format!("reading background {}", path.display());
-            let rows =
-                parse_rows(&text, n_features, &model.info().names.features).with_context(at)?;
-            Some(Background::from_rows(&rows, n_features).with_context(at)?)
+            let rows = f32_rows(&read_rows(path, model, !args.no_header, "background ")?);
+            Some(
+                Background::from_rows(&rows, n_features)
+                    .with_context(|| format!("background {}", path.display()))?,
+            )
         }
         None => None,
     };
@@ -214,7 +222,7 @@ fn run_method(
                         (tag(&mut json, "counterfactual", index, model), c.explain())
                     }
                     Err(error @ ExplainError::ImpossibleCounterfactual { .. }) => {
-                        output::note(&format!("{}: {error}", at()));
+                        output::problem(&format!("{}: {error}", at()));
                         outcome = Outcome::Problem;
                         continue;
                     }
@@ -223,6 +231,7 @@ fn run_method(
             }
         };
         match args.format {
+            Format::Html => return Err(Format::Html.unsupported("explain")),
             Format::Json => {
                 serde_json::to_writer(&mut out, &json)?;
                 writeln!(out)?;
@@ -245,7 +254,7 @@ enum Settings {
 
 /// The library settings for the flags; defaults where a flag is absent.
 fn method_settings(args: &ExplainArgs, method: Method, model: &Model) -> anyhow::Result<Settings> {
-    let output = args.output;
+    let output = args.class;
     if method != Method::Counterfactual && !args.immutable.is_empty() {
         bail!("--immutable applies to --method counterfactual only");
     }
@@ -291,7 +300,7 @@ fn method_settings(args: &ExplainArgs, method: Method, model: &Model) -> anyhow:
         }
         Method::Counterfactual => {
             if output.is_some() || args.samples.is_some() {
-                bail!("--output and --samples do not apply to --method counterfactual");
+                bail!("--class and --samples do not apply to --method counterfactual");
             }
             let names = &model.info().names.features;
             let immutable = args
@@ -305,7 +314,10 @@ fn method_settings(args: &ExplainArgs, method: Method, model: &Model) -> anyhow:
                         .or_else(|| item.parse::<usize>().ok())
                         .filter(|&j| j < model.n_features())
                         .with_context(|| {
-                            format!("--immutable: {item:?} is neither a feature name nor an index below {}", model.n_features())
+                            format!(
+                                "--immutable: \"{item}\" is neither a feature name nor an index below {}",
+                                model.n_features()
+                            )
                         })
                 })
                 .collect::<anyhow::Result<Vec<usize>>>()?;
@@ -329,15 +341,50 @@ fn tag(json: &mut Value, kind: &str, row: usize, model: &Model) -> Value {
     json.take()
 }
 
-fn read_input(path: &Path) -> anyhow::Result<String> {
-    if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
-            .context("reading standard input")?;
-        Ok(text)
+/// Reads the rows of `path` ("-" for standard input) for the model, with the library's
+/// parser; notes the header columns it ignores.
+fn read_rows(path: &Path, model: &Model, header: bool, what: &str) -> anyhow::Result<Rows> {
+    let names = &model.info().names.features;
+    let options = RowOptions::new().header(header);
+    let (rows, shown) = if path.as_os_str() == "-" {
+        let stdin = std::io::stdin();
+        let rows = Rows::from_reader(
+            stdin.lock(),
+            RowFormat::Auto,
+            names,
+            model.n_features(),
+            options,
+        );
+        (rows, "standard input".to_owned())
     } else {
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+        let rows = Rows::from_path(path, RowFormat::Auto, names, model.n_features(), options);
+        (rows, path.display().to_string())
+    };
+    let rows = match rows {
+        Ok(rows) => rows,
+        // The error names the file already.
+        Err(error @ RowsError::Open { .. }) => return Err(error.into()),
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context(format!("reading {what}{shown}")));
+        }
+    };
+    if let ColumnMapping::ByHeader { ignored, .. } = rows.mapping()
+        && !ignored.is_empty()
+    {
+        output::note(&format!(
+            "{shown}: ignoring column{} {} (no feature of the model has that name)",
+            if ignored.len() == 1 { "" } else { "s" },
+            ignored.join(", ")
+        ));
     }
+    Ok(rows)
+}
+
+/// The rows in `f32`, one vector per row: what decision paths and explainers take.
+fn f32_rows(rows: &Rows) -> Vec<Vec<f32>> {
+    rows.iter()
+        .map(|row| row.iter().map(|&x| x as f32).collect())
+        .collect()
 }
 
 /// The features with the largest absolute attribution on the path.
@@ -392,147 +439,4 @@ fn write_text(
     }
     writeln!(out)?;
     Ok(())
-}
-
-/// Rows of `n_features` values from CSV with a header or JSON lines.
-fn parse_rows(text: &str, n_features: usize, names: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
-    if text.trim_start().starts_with('{') {
-        parse_json_lines(text, n_features, names)
-    } else {
-        parse_csv(text, n_features, names)
-    }
-}
-
-fn parse_value(cell: &str) -> anyhow::Result<f32> {
-    let cell = cell.trim().trim_matches('"');
-    if cell.is_empty() || cell.eq_ignore_ascii_case("nan") || cell.eq_ignore_ascii_case("na") {
-        return Ok(f32::NAN);
-    }
-    cell.parse::<f32>()
-        .with_context(|| format!("{cell:?} is not a number"))
-}
-
-/// Where each model feature is found among the input's columns.
-fn column_order(
-    header: &[&str],
-    n_features: usize,
-    names: &[String],
-) -> anyhow::Result<Vec<usize>> {
-    let by_name: Option<Vec<usize>> = if names.len() == n_features {
-        names
-            .iter()
-            .map(|name| {
-                header
-                    .iter()
-                    .position(|h| h.trim().trim_matches('"') == name)
-            })
-            .collect()
-    } else {
-        None
-    };
-    match by_name {
-        Some(order) => Ok(order),
-        None if header.len() == n_features => Ok((0..n_features).collect()),
-        None => {
-            let missing: Vec<&String> = names
-                .iter()
-                .filter(|n| {
-                    !header
-                        .iter()
-                        .any(|h| h.trim().trim_matches('"') == n.as_str())
-                })
-                .collect();
-            bail!(
-                "the header has {} columns and does not name the model's {n_features} features{}",
-                header.len(),
-                if missing.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (missing: {missing:?})")
-                }
-            )
-        }
-    }
-}
-
-fn parse_csv(text: &str, n_features: usize, names: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        bail!("the input is empty (expected a CSV header row)");
-    };
-    let header: Vec<&str> = header.split(',').collect();
-    let order = column_order(&header, n_features, names)?;
-    lines
-        .map(|(number, line)| {
-            let cells: Vec<&str> = line.split(',').collect();
-            if cells.len() != header.len() {
-                bail!(
-                    "line {}: {} cells, the header has {}",
-                    number + 1,
-                    cells.len(),
-                    header.len()
-                );
-            }
-            order
-                .iter()
-                .map(|&column| {
-                    let cell = cells.get(column).copied().unwrap_or("");
-                    parse_value(cell).with_context(|| {
-                        format!("line {}, column {:?}", number + 1, header.get(column))
-                    })
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn json_number(value: &Value, at: &str) -> anyhow::Result<f32> {
-    match value {
-        Value::Null => Ok(f32::NAN),
-        Value::Number(n) => n
-            .as_f64()
-            .map(|x| x as f32)
-            .with_context(|| format!("{at}: not a number")),
-        Value::String(s) => parse_value(s).with_context(|| at.to_owned()),
-        other => bail!("{at}: expected a number, found {other}"),
-    }
-}
-
-fn parse_json_lines(
-    text: &str,
-    n_features: usize,
-    names: &[String],
-) -> anyhow::Result<Vec<Vec<f32>>> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(number, line)| {
-            let at = format!("line {}", number + 1);
-            let value: Value =
-                serde_json::from_str(line).with_context(|| format!("{at}: invalid JSON"))?;
-            if let Some(features) = value.get("features").and_then(Value::as_array) {
-                return features
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| json_number(v, &format!("{at}, features[{i}]")))
-                    .collect();
-            }
-            let Some(object) = value.as_object() else {
-                bail!("{at}: expected an object");
-            };
-            if names.len() != n_features {
-                bail!("{at}: named fields need a model with feature names; use {{\"features\": [...]}}");
-            }
-            names
-                .iter()
-                .map(|name| match object.get(name) {
-                    Some(v) => json_number(v, &format!("{at}, field {name:?}")),
-                    None => bail!("{at}: no field {name:?}"),
-                })
-                .collect()
-        })
-        .collect()
 }

@@ -4,7 +4,8 @@
 //! calls the libraries, writes results to stdout and returns an [`Outcome`]. This file maps
 //! outcomes and errors to exit codes, as ripgrep does: 0 ran and found nothing wrong, 1 ran
 //! and found a problem (a bad record, a failed verification), 2 usage or I/O error. A broken
-//! pipe on stdout exits 0 quietly.
+//! pipe on stdout exits 0 quietly. Every error, the argument parser's included, is printed
+//! to stderr as one `whyline: error: ...` line (a usage error adds its usage lines).
 
 mod commands;
 mod output;
@@ -35,7 +36,20 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version: printed to stdout, exit 0.
+        Err(error) if !error.use_stderr() => {
+            return match error.print() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::from(2),
+            };
+        }
+        Err(error) => {
+            output::report_usage_error(&error);
+            return ExitCode::from(2);
+        }
+    };
     match commands::run(cli.command) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Problem) => ExitCode::from(1),

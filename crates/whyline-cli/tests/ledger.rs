@@ -39,7 +39,7 @@ fn append(log: &Path, key: &Path, input: &str, durability: &str) -> Vec<serde_js
     let output = whyline()
         .arg("append")
         .arg(log)
-        .args(["--durability", durability, "--key"])
+        .args(["--durability", durability, "--signing-key"])
         .arg(key)
         .write_stdin(input)
         .assert()
@@ -70,7 +70,7 @@ fn append_prints_one_receipt_per_trace_with_its_rfc6962_leaf_hash() {
         assert_eq!(receipts.len(), 5, "{durability}");
         for (i, (receipt, line)) in receipts.iter().zip(input.lines()).enumerate() {
             let trace = from_json::<AnyPath>(line).unwrap();
-            assert_eq!(receipt["seq"], i as u64);
+            assert_eq!(receipt["index"], i as u64);
             assert_eq!(
                 unhex(receipt["leaf"].as_str().unwrap()),
                 leaf_hash(&to_aprt(&trace)),
@@ -128,7 +128,7 @@ fn verify_passes_an_intact_log_and_names_a_changed_entry_with_exit_1() {
         .clone();
     let problem: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(problem["type"], "problem");
-    assert_eq!(problem["sequence"], 2);
+    assert_eq!(problem["index"], 2);
     assert_eq!(problem["offset"], at as u64);
     assert_eq!(problem["kind"], "content changed");
 }
@@ -167,7 +167,7 @@ fn prove_prints_proofs_that_verify_against_the_latest_checkpoint() {
         &whyline()
             .arg("prove")
             .arg(&log)
-            .args(["--seq", "3"])
+            .args(["--index", "3"])
             .assert()
             .success()
             .get_output()
@@ -233,7 +233,7 @@ fn checkpoint_prints_a_signed_note_for_the_log() {
 }
 
 #[test]
-fn a_bad_json_line_stops_append_with_exit_1_after_printing_earlier_receipts() {
+fn a_bad_json_line_stops_append_with_exit_2_after_printing_earlier_receipts() {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("log");
     let input = format!(
@@ -245,9 +245,11 @@ fn a_bad_json_line_stops_append_with_exit_1_after_printing_earlier_receipts() {
         .arg(&log)
         .write_stdin(input)
         .assert()
-        .code(1)
-        .stdout(predicates::str::contains("\"seq\":0"))
-        .stderr(predicates::str::contains("stdin line 2"));
+        .code(2)
+        .stdout(predicates::str::contains("\"index\":0"))
+        .stderr(predicates::str::starts_with(
+            "whyline: error: standard input, line 2: JSON trace at line 1, column 2: ",
+        ));
 }
 
 #[test]
@@ -268,7 +270,7 @@ fn prove_refuses_a_torn_log_with_exit_1_and_leaves_it_untouched() {
     whyline()
         .arg("prove")
         .arg(&log)
-        .args(["--seq", "0"])
+        .args(["--seq", "0"]) // the old name of --index
         .assert()
         .code(1)
         .stderr(predicates::str::contains("torn tail"));

@@ -1,9 +1,12 @@
 //! `whyline append LOG`: append traces read as JSON lines on stdin to a ledger.
 //!
 //! Each line is one trace in the JSON codec's shape; its APRT record is appended. One
-//! receipt line `{"seq":N,"leaf":"hex"}` is printed per entry once it is durable (at once
+//! receipt line `{"index":N,"leaf":"hex"}` (N the entry's index in the ledger) is printed per entry once it is durable (at once
 //! with `--durability sync`, per group commit with `interval`, at the end with `none`).
-//! With `--key`, a signed checkpoint of the whole log is written at the end.
+//! With `--signing-key`, a signed checkpoint of the whole log is written at the end.
+//!
+//! A line that is not a trace stops the command with exit 2 (bad input, like every other
+//! input error), after the receipts of the entries before it are printed and made durable.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};
@@ -28,9 +31,11 @@ pub(crate) struct AppendArgs {
     /// When an entry is durable (and its receipt printed).
     #[arg(long, default_value = "interval", value_parser = durability_parser())]
     durability: Durability,
-    /// Signer key file (from `whyline keygen`): checkpoints are signed with it.
-    #[arg(long)]
-    key: Option<PathBuf>,
+    /// Signing key file (`ledger.key` from `whyline keygen`): checkpoints are signed with
+    /// it.
+    // `--key`, its old name, still works (hidden).
+    #[arg(long, alias = "key", value_name = "FILE")]
+    signing_key: Option<PathBuf>,
 }
 
 /// `--durability`: the names of the one [`Durability`], `interval` being a group commit of
@@ -54,7 +59,7 @@ fn durability_parser() -> impl TypedValueParser<Value = Durability> {
 
 pub(crate) fn run(args: &AppendArgs) -> anyhow::Result<Outcome> {
     let durability = args.durability;
-    let options = match &args.key {
+    let options = match &args.signing_key {
         Some(path) => {
             let signer = super::keygen::read_signer(path)?;
             let origin = signer.name().to_owned();
@@ -87,8 +92,8 @@ pub(crate) fn run(args: &AppendArgs) -> anyhow::Result<Outcome> {
             Err(error) => {
                 ledger.commit()?;
                 print_durable(&mut out, &mut pending, ledger.durable_size())?;
-                note(&format!("stdin line {}: {error}", number + 1));
-                return Ok(Outcome::Problem);
+                return Err(anyhow::Error::new(error)
+                    .context(format!("standard input, line {}", number + 1)));
             }
         };
         let receipt = ledger.append(&to_aprt(&trace))?;
@@ -107,11 +112,11 @@ fn print_durable(
     pending: &mut VecDeque<(u64, [u8; 32])>,
     durable: u64,
 ) -> anyhow::Result<()> {
-    while let Some(&(sequence, leaf)) = pending.front() {
-        if sequence >= durable {
+    while let Some(&(index, leaf)) = pending.front() {
+        if index >= durable {
             break;
         }
-        writeln!(out, "{{\"seq\":{sequence},\"leaf\":\"{}\"}}", hex(&leaf))?;
+        writeln!(out, "{{\"index\":{index},\"leaf\":\"{}\"}}", hex(&leaf))?;
         pending.pop_front();
     }
     out.flush()?;

@@ -1,5 +1,5 @@
-//! `whyline checkpoint LOG [--key FILE]`: print the latest signed checkpoint, or with a key,
-//! sign a new one of the whole log first.
+//! `whyline checkpoint LOG [--signing-key FILE]`: print the latest signed checkpoint, or with
+//! a signing key, sign a new one of the whole log first.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,20 +9,22 @@ use clap::Args;
 use whyline_ledger::{Ledger, LedgerOptions, SegmentStore};
 
 use crate::Outcome;
-use crate::output::note;
+use crate::output::problem;
 
 /// Arguments of `whyline checkpoint`.
 #[derive(Debug, Args)]
 pub(crate) struct CheckpointArgs {
     /// The ledger directory.
     log: PathBuf,
-    /// Signer key file: sign and store a new checkpoint covering every entry.
-    #[arg(long)]
-    key: Option<PathBuf>,
+    /// Signing key file (`ledger.key` from `whyline keygen`): sign and store a new
+    /// checkpoint covering every entry.
+    // `--key`, its old name, still works (hidden).
+    #[arg(long, alias = "key", value_name = "FILE")]
+    signing_key: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &CheckpointArgs) -> anyhow::Result<Outcome> {
-    let options = match &args.key {
+    let options = match &args.signing_key {
         Some(path) => {
             let signer = super::keygen::read_signer(path)?;
             let origin = signer.name().to_owned();
@@ -33,7 +35,7 @@ pub(crate) fn run(args: &CheckpointArgs) -> anyhow::Result<Outcome> {
     let store =
         SegmentStore::open(&args.log).with_context(|| format!("opening {}", args.log.display()))?;
     let (mut ledger, _) = Ledger::open(store, options)?;
-    let note_text = if args.key.is_some() {
+    let note_text = if args.signing_key.is_some() {
         ledger.checkpoint()?
     } else {
         ledger
@@ -43,8 +45,8 @@ pub(crate) fn run(args: &CheckpointArgs) -> anyhow::Result<Outcome> {
             .map(|c| c.note.clone())
     };
     let Some(note_text) = note_text else {
-        note(&format!(
-            "{}: no checkpoint yet (pass --key to sign one)",
+        problem(&format!(
+            "{}: no checkpoint yet (pass --signing-key to sign one)",
             args.log.display()
         ));
         return Ok(Outcome::Problem);

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use whyline_forensics::{
     AnomalyRules, IncidentQuery, investigate, parse_duration_ns, parse_time_ns, render_html,
     render_json, render_text,
@@ -12,7 +12,7 @@ use whyline_forensics::{
 use whyline_ledger::NoteVerifier;
 
 use crate::Outcome;
-use crate::output::note;
+use crate::output::{Format, note};
 
 /// Arguments of `whyline incident`.
 #[derive(Debug, Args)]
@@ -29,8 +29,8 @@ pub(crate) struct IncidentArgs {
     #[arg(long, default_value = "1s")]
     after: String,
     /// Report format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    format: ReportFormat,
+    #[arg(long, value_parser = Format::parser(ALL_FORMATS), default_value = "text")]
+    format: Format,
     /// Write the report to this file instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -40,16 +40,9 @@ pub(crate) struct IncidentArgs {
     public_key: Option<PathBuf>,
 }
 
-/// How the report is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ReportFormat {
-    /// For people at a terminal, laid out like the seed specification's report.
-    Text,
-    /// One JSON document.
-    Json,
-    /// A self-contained HTML page with a timeline chart.
-    Html,
-}
+/// The report's formats: text laid out like the seed specification's report, one JSON
+/// document, or a self-contained HTML page with a timeline chart.
+const ALL_FORMATS: &[Format] = &[Format::Text, Format::Json, Format::Html];
 
 /// Runs the command: exit 0 when the log verifies and the window has no anomaly, 1 when the
 /// chain is broken or anomalies were found.
@@ -78,9 +71,9 @@ pub(crate) fn run(args: &IncidentArgs) -> anyhow::Result<Outcome> {
         &AnomalyRules::default(),
     )?;
     let rendered = match args.format {
-        ReportFormat::Text => render_text(&report),
-        ReportFormat::Json => render_json(&report)? + "\n",
-        ReportFormat::Html => render_html(&report),
+        Format::Text => render_text(&report),
+        Format::Json => render_json(&report)? + "\n",
+        Format::Html => render_html(&report),
     };
     match &args.out {
         Some(path) => {

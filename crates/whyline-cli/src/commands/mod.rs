@@ -41,9 +41,9 @@ pub(crate) enum Command {
     Append(append::AppendArgs),
     /// Verify a ledger: re-hash every entry, check checkpoints; exit 1 on the first bad entry.
     Verify(verify::VerifyArgs),
-    /// Print an inclusion (--seq) or consistency (--from) proof against the latest checkpoint.
+    /// Print an inclusion (--index) or consistency (--from) proof against the latest checkpoint.
     Prove(prove::ProveArgs),
-    /// Print the latest signed checkpoint, or sign a new one with --key.
+    /// Print the latest signed checkpoint, or sign a new one with --signing-key.
     Checkpoint(checkpoint::CheckpointArgs),
     /// Generate a checkpoint signing key (ledger.key) and its verifier key (ledger.pub).
     Keygen(keygen::KeygenArgs),

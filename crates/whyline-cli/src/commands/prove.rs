@@ -1,4 +1,4 @@
-//! `whyline prove LOG --seq N` (inclusion) or `--from SIZE` (consistency), against the
+//! `whyline prove LOG --index N` (inclusion) or `--from SIZE` (consistency), against the
 //! latest checkpoint, as one JSON object. A damaged log is reported (exit 1), not proven
 //! from, and not modified.
 
@@ -14,17 +14,19 @@ use whyline_ledger::{
 
 use crate::Outcome;
 use crate::commands::append::hex;
-use crate::output::note;
+use crate::output::problem;
 
 /// Arguments of `whyline prove`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["seq", "from"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["index", "from"])))]
 pub(crate) struct ProveArgs {
     /// The ledger directory.
     log: PathBuf,
-    /// Prove that the entry with this sequence number is in the latest checkpoint.
-    #[arg(long)]
-    seq: Option<u64>,
+    /// Prove that the entry at this index (0-based position in the ledger) is in the latest
+    /// checkpoint.
+    // `--seq`, its old name, still works (hidden).
+    #[arg(long, alias = "seq", value_name = "N")]
+    index: Option<u64>,
     /// Prove that the tree of this size is a prefix of the latest checkpoint.
     #[arg(long)]
     from: Option<u64>,
@@ -44,7 +46,7 @@ pub(crate) fn run(args: &ProveArgs) -> anyhow::Result<Outcome> {
     match verify_store(&store, None) {
         Ok(_) => {}
         Err(error @ LedgerError::Corrupt { .. }) => {
-            note(&format!("{error}; run whyline verify for details"));
+            problem(&format!("{error}; run whyline verify for details"));
             return Ok(Outcome::Problem);
         }
         Err(error) => return Err(error.into()),
@@ -56,18 +58,18 @@ pub(crate) fn run(args: &ProveArgs) -> anyhow::Result<Outcome> {
         .max_by_key(|c| c.checkpoint.size)
     else {
         anyhow::bail!(
-            "{}: no checkpoint yet (append with --key, or run whyline checkpoint --key)",
+            "{}: no checkpoint yet (append with --signing-key, or run whyline checkpoint --signing-key)",
             args.log.display()
         );
     };
     let checkpoint = &latest.checkpoint;
     let tree = ledger.merkle_tree()?;
-    let json = if let Some(seq) = args.seq {
-        let proof = inclusion_proof(&tree, seq, checkpoint.size)?;
-        let entry = ledger.read_entry(seq)?;
+    let json = if let Some(index) = args.index {
+        let proof = inclusion_proof(&tree, index, checkpoint.size)?;
+        let entry = ledger.read_entry(index)?;
         serde_json::json!({
             "type": "inclusion",
-            "seq": seq,
+            "index": index,
             "leaf": hex(&leaf_hash(&entry.payload)),
             "tree_size": checkpoint.size,
             "root": hex(&checkpoint.root),

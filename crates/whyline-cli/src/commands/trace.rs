@@ -4,11 +4,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use whyline_core::{AnyPath, AprtRecords, DecisionPath, DecisionTrace, encode_json};
 
 use crate::Outcome;
-use crate::output::note;
+use crate::output::{Format, TEXT_OR_JSON, problem};
 
 /// Subcommands of `whyline trace`.
 #[derive(Debug, Subcommand)]
@@ -26,17 +26,8 @@ pub(crate) struct DecodeArgs {
     file: PathBuf,
 
     /// Output format: one JSON document per line, or a readable explanation per record.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
+    #[arg(long, value_parser = Format::parser(TEXT_OR_JSON), default_value = "json")]
     format: Format,
-}
-
-/// How decoded records are printed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Format {
-    /// JSON lines, in the JSON view of the seed specification.
-    Json,
-    /// A header line and the path's explanation per record, for people.
-    Text,
 }
 
 pub(crate) fn run(command: TraceCommand) -> anyhow::Result<Outcome> {
@@ -60,6 +51,7 @@ fn decode(args: &DecodeArgs) -> anyhow::Result<Outcome> {
     for record in AprtRecords::<AnyPath>::new(&bytes) {
         match record {
             Ok((offset, trace)) => match args.format {
+                Format::Html => return Err(Format::Html.unsupported("trace decode")),
                 Format::Json => {
                     line.clear();
                     encode_json(&trace, &mut line)?;
@@ -70,7 +62,7 @@ fn decode(args: &DecodeArgs) -> anyhow::Result<Outcome> {
             },
             Err(error) => {
                 out.flush()?;
-                note(&format!("{}: {error}", args.file.display()));
+                problem(&format!("{}: {error}", args.file.display()));
                 return Ok(Outcome::Problem);
             }
         }

@@ -10,12 +10,12 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use whyline_ledger::{ENTRIES_FILE, LedgerError, SegmentStore, Store, verify_store_with_progress};
 
 use crate::Outcome;
 use crate::commands::append::hex;
-use crate::output::note;
+use crate::output::{Format, TEXT_OR_JSON, note};
 
 /// Logs from this size on get a progress line when stderr is a terminal.
 const PROGRESS_FROM_BYTES: u64 = 64 << 20;
@@ -30,17 +30,8 @@ pub(crate) struct VerifyArgs {
     #[arg(long)]
     public_key: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = Format::parser(TEXT_OR_JSON), default_value = "text")]
     format: Format,
-}
-
-/// Output formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Format {
-    /// For people.
-    Text,
-    /// One JSON object per line with a `type` field.
-    Json,
 }
 
 pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
@@ -85,6 +76,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     match result {
         Ok(report) => {
             match args.format {
+                Format::Html => return Err(Format::Html.unsupported("verify")),
                 Format::Text => writeln!(
                     out,
                     "{}: intact: {} entries, {} checkpoints{}, root {}",
@@ -123,6 +115,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             kind,
         }) => {
             match args.format {
+                Format::Html => return Err(Format::Html.unsupported("verify")),
                 Format::Text => writeln!(
                     out,
                     "{}: entry {sequence} at byte {offset}: {kind}",
@@ -134,7 +127,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                     serde_json::json!({
                         "type": "problem",
                         "path": path.display().to_string(),
-                        "sequence": sequence,
+                        "index": sequence,
                         "offset": offset,
                         "kind": kind.to_string(),
                     })

@@ -136,11 +136,9 @@ fn explain_reports_a_bad_row_with_its_number_and_exits_2() {
         .arg(&input)
         .assert()
         .code(2)
-        .stderr(
-            predicate::str::contains("rows.jsonl: row 2 (line 2): ").and(predicate::str::contains(
-                "feature 1 (sex): value NaN is not finite",
-            )),
-        );
+        .stderr(predicate::str::contains(
+            "rows.jsonl: row 2 (line 2): feature 1 (sex): value NaN is not finite",
+        ));
 }
 
 #[test]

@@ -248,7 +248,7 @@ fn a_bad_json_line_stops_append_with_exit_2_after_printing_earlier_receipts() {
         .code(2)
         .stdout(predicates::str::contains("\"index\":0"))
         .stderr(predicates::str::starts_with(
-            "whyline: error: standard input, line 2: JSON trace at line 1, column 2: ",
+            "whyline: error: standard input, line 2, column 2: not a JSON trace: expected ident\n",
         ));
 }
 

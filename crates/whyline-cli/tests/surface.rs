@@ -324,6 +324,21 @@ fn problems_found_exit_1_with_the_prefix() {
         );
 }
 
+#[test]
+fn positions_are_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("model.json");
+    std::fs::write(&model, "{\"a\":\n").unwrap();
+    whyline()
+        .args(["explain", "--input", "-", "--model"])
+        .arg(&model)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::ends_with(
+            "model.json: invalid JSON at line 2, column 0: EOF while parsing a value\n",
+        ));
+}
+
 // ---- flags ----
 
 #[test]

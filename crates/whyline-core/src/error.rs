@@ -113,12 +113,14 @@ pub enum CoreError {
     },
     /// A value is NaN or infinite and the model has no rule for missing values.
     #[error(
-        "row {row}, feature {feature_index}{}: value {value} is not finite and the model has no missing-value rule",
+        "{}feature {feature_index}{}: value {value} is not finite and the model has no missing-value rule",
+        row.map(|r| format!("row {r}, ")).unwrap_or_default(),
         feature_name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
     )]
     NonFiniteInput {
-        /// Row (0-based) inside the batch.
-        row: usize,
+        /// Row (0-based) inside a batch; `None` for a single row, whose caller knows which
+        /// it is (so the position is printed once).
+        row: Option<usize>,
         /// Feature (0-based) inside the row.
         feature_index: usize,
         /// Feature name when the model knows it.

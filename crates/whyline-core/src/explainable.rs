@@ -108,7 +108,7 @@ pub fn check_finite_row(row: &[f32], n_features: usize, feature_names: &[String]
         .find(|(_, v)| !v.is_finite())
     {
         return Err(CoreError::NonFiniteInput {
-            row: 0,
+            row: None,
             feature_index,
             feature_name: feature_names.get(feature_index).cloned(),
             value,
@@ -126,7 +126,7 @@ fn with_row(error: CoreError, row_index: usize) -> CoreError {
             value,
             ..
         } => CoreError::NonFiniteInput {
-            row: row_index,
+            row: Some(row_index),
             feature_index,
             feature_name,
             value,

@@ -72,6 +72,6 @@ pub(crate) fn read<T: DeserializeOwned>(
     serde_json::from_slice(bytes.get(body..).unwrap_or(&[])).map_err(|e| CoreError::Json {
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: crate::codec::json::message_without_position(&e),
     })
 }

@@ -176,11 +176,16 @@ impl ModelError {
 
     /// A [`ModelError::Json`] from a `serde_json` error.
     pub(crate) fn json(file: &str, error: &serde_json::Error) -> ModelError {
+        // serde_json appends " at line L column C"; the variant prints the position once.
+        let message = error.to_string();
+        let position = format!(" at line {} column {}", error.line(), error.column());
         ModelError::Json {
             file: file.to_owned(),
             line: error.line(),
             column: error.column(),
-            message: error.to_string(),
+            message: message
+                .strip_suffix(&position)
+                .map_or_else(|| message.clone(), str::to_owned),
         }
     }
 }

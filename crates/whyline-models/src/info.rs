@@ -53,7 +53,7 @@ impl ModelInfo {
         match row.iter().position(|v| v.is_infinite()) {
             None => Ok(()),
             Some(feature_index) => Err(CoreError::NonFiniteInput {
-                row: 0,
+                row: None,
                 feature_index,
                 feature_name: self.names.features.get(feature_index).cloned(),
                 value: row.get(feature_index).copied().unwrap_or(f32::INFINITY),

@@ -276,7 +276,7 @@ fn a_bad_value_in_a_batch_names_its_row() {
     batch[3 * n + 7] = f32::NAN;
     let error = fixture.model.predict_explained(&batch).unwrap_err();
     assert!(
-        matches!(&error, CoreError::NonFiniteInput { row: 3, feature_index: 7, feature_name: Some(name), .. } if name == "mean concave points"),
+        matches!(&error, CoreError::NonFiniteInput { row: Some(3), feature_index: 7, feature_name: Some(name), .. } if name == "mean concave points"),
         "{error:?}"
     );
     batch.pop();

@@ -17,7 +17,7 @@ use anyhow::Context;
 use clap::Args;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use whyline::Durability;
-use whyline_core::{AnyPath, from_json, to_aprt};
+use whyline_core::{AnyPath, CoreError, from_json, to_aprt};
 use whyline_ledger::{Ledger, LedgerOptions, SegmentStore};
 
 use crate::Outcome;
@@ -92,8 +92,14 @@ pub(crate) fn run(args: &AppendArgs) -> anyhow::Result<Outcome> {
             Err(error) => {
                 ledger.commit()?;
                 print_durable(&mut out, &mut pending, ledger.durable_size())?;
-                return Err(anyhow::Error::new(error)
-                    .context(format!("standard input, line {}", number + 1)));
+                let at = format!("standard input, line {}", number + 1);
+                return Err(match error {
+                    // A line is one JSON document, whose own line is always 1.
+                    CoreError::Json {
+                        column, message, ..
+                    } => anyhow::anyhow!("{at}, column {column}: not a JSON trace: {message}"),
+                    error => anyhow::Error::new(error).context(at),
+                });
             }
         };
         let receipt = ledger.append(&to_aprt(&trace))?;

@@ -142,6 +142,17 @@ fn json_error(e: &serde_json::Error) -> CoreError {
     CoreError::Json {
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: message_without_position(e),
+    }
+}
+
+/// serde_json's message without the " at line L column C" it appends: the error prints the
+/// position once, from its own fields.
+pub(crate) fn message_without_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match message.strip_suffix(&position) {
+        Some(message) => message.to_owned(),
+        None => message,
     }
 }

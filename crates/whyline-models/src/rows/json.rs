@@ -60,11 +60,12 @@ pub(super) fn read(
     }))
 }
 
-/// serde_json's message without its trailing " at line L column C" (we name the line).
+/// serde_json's message without the " at line L column C" it appends (we name the line).
 fn without_position(error: &serde_json::Error) -> String {
     let message = error.to_string();
-    match message.rfind(" at line ") {
-        Some(at) => message.get(..at).unwrap_or(&message).to_owned(),
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    match message.strip_suffix(&position) {
+        Some(message) => message.to_owned(),
         None => message,
     }
 }

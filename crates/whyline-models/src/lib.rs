@@ -63,6 +63,7 @@
 mod boosting;
 mod decision_tree;
 mod error;
+mod explanation;
 mod forest;
 mod identity;
 mod import;
@@ -77,6 +78,7 @@ mod tree;
 pub use boosting::{Accumulation, GradientBoosting, Link};
 pub use decision_tree::{DecisionTree, Task};
 pub use error::{ModelError, Result};
+pub use explanation::{Explanation, FeatureAttribution, top_features};
 pub use forest::RandomForest;
 pub use identity::ModelFormat;
 pub use info::{FeatureStats, ModelInfo, Prediction};

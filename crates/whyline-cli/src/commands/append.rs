@@ -1,8 +1,9 @@
 //! `whyline append LOG`: append traces read as JSON lines on stdin to a ledger.
 //!
 //! Each line is one trace in the JSON codec's shape; its APRT record is appended. One
-//! receipt line `{"index":N,"leaf":"hex"}` (N the entry's index in the ledger) is printed per entry once it is durable (at once
-//! with `--durability sync`, per group commit with `interval`, at the end with `none`).
+//! receipt line `{"index":N,"leaf":"hex"}` (N the entry's index in the ledger) is printed
+//! per entry once it is durable (at once with `--durability sync`, per group commit with
+//! `interval`, at the end with `none`).
 //! With `--signing-key`, a signed checkpoint of the whole log is written at the end.
 //!
 //! A line that is not a trace stops the command with exit 2 (bad input, like every other
@@ -122,20 +123,13 @@ fn print_durable(
         if index >= durable {
             break;
         }
-        writeln!(out, "{{\"index\":{index},\"leaf\":\"{}\"}}", hex(&leaf))?;
+        writeln!(
+            out,
+            "{{\"index\":{index},\"leaf\":\"{}\"}}",
+            hex::encode(leaf)
+        )?;
         pending.pop_front();
     }
     out.flush()?;
     Ok(())
-}
-
-/// Lowercase hex of bytes.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }

@@ -35,12 +35,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
-use whyline_core::{AnyPath, DecisionPath, Explainable};
+use whyline_core::{DecisionPath, Explainable};
 use whyline_explain::{
     Background, CounterfactualSettings, ExplainError, GradientSettings, KernelShapSettings,
     LimeSettings, LinearShapSettings, MethodSettings, TreeShapSettings,
 };
-use whyline_models::{ColumnMapping, Model, RowFormat, RowOptions, Rows, RowsError};
+use whyline_models::{ColumnMapping, Explanation, Model, RowFormat, RowOptions, Rows, RowsError};
 
 use crate::Outcome;
 use crate::output::{self, Format, TEXT_OR_JSON};
@@ -125,41 +125,25 @@ pub(crate) enum Method {
 pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<Outcome> {
     let model = Model::load(&args.model)?;
     let rows = read_rows(&args.input, &model, !args.no_header, "")?;
-    let lines: Vec<usize> = (0..rows.len()).filter_map(|i| rows.line(i)).collect();
-    let rows = f32_rows(&rows);
     if let Some(method) = args.method {
-        return run_method(args, method, &model, &rows);
+        return run_method(args, method, &model, &f32_rows(&rows));
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (index, row) in rows.iter().enumerate() {
-        let at = || {
+        let explanation = model.explain_row(row).with_context(|| {
             format!(
                 "{}: row {} (line {})",
                 args.input.display(),
                 index + 1,
-                lines.get(index).copied().unwrap_or(index + 1)
+                rows.line(index).unwrap_or(index + 1)
             )
-        };
-        let (output, path) = model.explain_one(row).with_context(at)?;
-        let prediction = model.predict(row).with_context(at)?;
+        })?;
         match args.format {
             Format::Html => return Err(Format::Html.unsupported("explain")),
-            Format::Text => write_text(&mut out, &model, index, output, &path, args.top)?,
+            Format::Text => write_text(&mut out, &model, index, &explanation, args.top)?,
             Format::Json => {
-                let label = model.info().class_values.get(prediction.value as usize);
-                let is_classifier = prediction.probabilities.is_some();
-                let line = json!({
-                    "type": "explanation",
-                    "row": index,
-                    "prediction": prediction.value,
-                    "label": if is_classifier { label.copied() } else { None },
-                    "probabilities": prediction.probabilities,
-                    "raw": prediction.raw,
-                    "top_features": top_features(&model, &path, args.top.unwrap_or(5)),
-                    "model": model.identity(),
-                    "path": serde_json::to_value(&path)?,
-                });
+                let line = explanation.to_json(&model, index, args.top.unwrap_or(5))?;
                 serde_json::to_writer(&mut out, &line)?;
                 writeln!(out)?;
             }
@@ -387,53 +371,35 @@ fn f32_rows(rows: &Rows) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// The features with the largest absolute attribution on the path.
-fn top_features(model: &Model, path: &AnyPath, k: usize) -> Vec<Value> {
-    let values = path.feature_contributions();
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (values[a].abs(), values[b].abs());
-        y.total_cmp(&x).then(a.cmp(&b))
-    });
-    order
-        .into_iter()
-        .take(k)
-        .map(|i| {
-            json!({
-                "index": i,
-                "name": model.info().names.features.get(i),
-                "value": values[i],
-            })
-        })
-        .collect()
-}
-
+/// The explanation for people: output, confidence, the path's own words, and with `--top`
+/// the heaviest features.
 fn write_text(
     out: &mut impl Write,
     model: &Model,
     index: usize,
-    output: f32,
-    path: &AnyPath,
+    explanation: &Explanation,
     top: Option<usize>,
 ) -> anyhow::Result<()> {
+    let path = &explanation.path;
     writeln!(
         out,
-        "row {}: output={output} confidence={:.2}",
+        "row {}: output={} confidence={:.2}",
         index + 1,
+        explanation.output,
         path.confidence()
     )?;
-    for line in path.explain_with(&model.info().names).lines() {
+    let names = &model.info().names;
+    for line in path.explain_with(names).lines() {
         writeln!(out, "    {line}")?;
     }
     if let Some(k) = top.filter(|_| !path.feature_contributions().is_empty()) {
         writeln!(out, "    Top {k} features by attribution:")?;
-        for feature in top_features(model, path, k) {
-            let i = feature["index"].as_u64().unwrap_or(0) as usize;
+        for feature in explanation.top_features(names, k) {
             writeln!(
                 out,
                 "      - {}: {}",
-                model.info().names.feature(i),
-                feature["value"]
+                names.feature(feature.index),
+                feature.value
             )?;
         }
     }

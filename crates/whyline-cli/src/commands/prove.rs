@@ -13,7 +13,6 @@ use whyline_ledger::{
 };
 
 use crate::Outcome;
-use crate::commands::append::hex;
 use crate::output::problem;
 
 /// Arguments of `whyline prove`.
@@ -70,10 +69,10 @@ pub(crate) fn run(args: &ProveArgs) -> anyhow::Result<Outcome> {
         serde_json::json!({
             "type": "inclusion",
             "index": index,
-            "leaf": hex(&leaf_hash(&entry.payload)),
+            "leaf": hex::encode(leaf_hash(&entry.payload)),
             "tree_size": checkpoint.size,
-            "root": hex(&checkpoint.root),
-            "proof": proof.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+            "root": hex::encode(checkpoint.root),
+            "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
             "checkpoint": latest.note,
         })
     } else {
@@ -82,10 +81,10 @@ pub(crate) fn run(args: &ProveArgs) -> anyhow::Result<Outcome> {
         serde_json::json!({
             "type": "consistency",
             "old_size": from,
-            "old_root": hex(&tree.root_at(from)?),
+            "old_root": hex::encode(tree.root_at(from)?),
             "tree_size": checkpoint.size,
-            "root": hex(&checkpoint.root),
-            "proof": proof.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+            "root": hex::encode(checkpoint.root),
+            "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
             "checkpoint": latest.note,
         })
     };

@@ -14,7 +14,6 @@ use clap::Args;
 use whyline_ledger::{ENTRIES_FILE, LedgerError, SegmentStore, Store, verify_store_with_progress};
 
 use crate::Outcome;
-use crate::commands::append::hex;
 use crate::output::{Format, TEXT_OR_JSON, note};
 
 /// Logs from this size on get a progress line when stderr is a terminal.
@@ -88,7 +87,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                     } else {
                         ""
                     },
-                    hex(&report.root)
+                    hex::encode(report.root)
                 )?,
                 Format::Json => writeln!(
                     out,
@@ -99,7 +98,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                         "bytes": report.bytes,
                         "checkpoints": report.checkpoints,
                         "signatures_checked": verifier.is_some(),
-                        "root": hex(&report.root),
+                        "root": hex::encode(report.root),
                     })
                 )?,
             }

@@ -3,7 +3,7 @@
 //! Each subcommand lives in its own module under `commands/`, parses its arguments with clap,
 //! calls the libraries, writes results to stdout and returns an [`Outcome`]. This file maps
 //! outcomes and errors to exit codes, as ripgrep does: 0 ran and found nothing wrong, 1 ran
-//! and found a problem (a bad record, a failed verification), 2 usage or I/O error. A broken
+//! and found a problem (a bad record, a failed verification), 2 usage, input or I/O error. A broken
 //! pipe on stdout exits 0 quietly. Every error, the argument parser's included, is printed
 //! to stderr as one `whyline: error: ...` line (a usage error adds its usage lines).
 
@@ -28,7 +28,8 @@ pub(crate) enum Outcome {
 #[command(name = "whyline", version, about, long_about = None, propagate_version = true)]
 #[command(
     after_help = "Exit status: 0 when the command ran and found nothing wrong, 1 when it \
-ran and found a problem (a bad record, a failed verification), 2 on a usage or I/O error."
+ran and found a problem (a bad record, a failed verification), 2 on a usage, input or I/O \
+error. Errors are printed as `whyline: error: ...`."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -143,6 +143,10 @@ pub enum ModelError {
     /// missing-value rule).
     #[error(transparent)]
     Input(#[from] CoreError),
+    /// Input rows could not be read (see [`RowsError`](crate::RowsError) for the kinds,
+    /// each naming the line): so that a caller holding one `ModelError` can use `?` on rows.
+    #[error(transparent)]
+    Rows(#[from] crate::RowsError),
 }
 
 impl ModelError {

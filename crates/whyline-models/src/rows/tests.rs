@@ -405,3 +405,18 @@ fn bytes_that_are_not_utf8_name_their_line() {
         "{error:?}"
     );
 }
+
+#[test]
+fn a_rows_error_converts_into_the_crate_error_keeping_its_kind_and_message() {
+    let error = refused("1,2\n", true, true);
+    let message = error.to_string();
+    let error = crate::ModelError::from(error);
+    assert!(
+        matches!(
+            error,
+            crate::ModelError::Rows(RowsError::NoHeader { line: 1 })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(error.to_string(), message);
+}

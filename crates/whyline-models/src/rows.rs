@@ -15,8 +15,9 @@
 //! - **JSON lines**: one row per line, as an array of numbers `[1.5, 2.0]`,
 //!   `{"features": [1.5, 2.0]}`, or an object of named fields `{"age": 41, "income": 2.0}`
 //!   (other fields are ignored). Every line has the first line's shape. A line holding an
-//!   array of rows (`[[...], [...]]`) is refused: one row per line keeps line numbers in
-//!   errors meaningful.
+//!   array of rows (`[[...], [...]]`) and a JSON document spread over several lines are
+//!   refused with the expected form: one row per line keeps line numbers in errors
+//!   meaningful and lets a reader stream.
 //!
 //! [`RowFormat::Auto`] reads JSON lines when the first character that is not blank is `{`
 //! or `[`, else CSV. Blank lines are skipped but counted, so errors name the line a text

@@ -34,6 +34,13 @@ pub(super) fn read(
     let mut first: Option<(usize, Shape)> = None;
     for line in lines {
         let line = line?;
+        if matches!(line.text.trim(), "[" | "{") {
+            // A pretty-printed document: its first line alone is no JSON.
+            return Err(RowsError::NotARow {
+                line: line.number,
+                found: "a JSON document spread over several lines",
+            });
+        }
         let value: Value =
             serde_json::from_str(&line.text).map_err(|error| RowsError::InvalidJson {
                 line: line.number,

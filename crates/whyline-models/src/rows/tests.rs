@@ -286,6 +286,22 @@ fn a_json_array_of_rows_is_refused_with_the_expected_form() {
 }
 
 #[test]
+fn a_json_document_spread_over_lines_is_refused_with_the_expected_form() {
+    let error = refused("[\n  [1, 2],\n  [3, 4]\n]\n", true, true);
+    assert!(
+        matches!(
+            error,
+            RowsError::NotARow {
+                line: 1,
+                found: "a JSON document spread over several lines"
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("each line must be one row"));
+}
+
+#[test]
 fn json_errors_name_the_line_and_the_field() {
     let error = refused("[1, 2]\n{\"features\": [1, 2, 3]}\n", true, true);
     assert!(

@@ -245,6 +245,29 @@ impl Rows {
     }
 }
 
+/// The feature a user means by `name_or_index` (surrounding spaces ignored): the feature of
+/// that name, else the index it spells, when below `n_features`. Names win, so a feature
+/// named `3` is found by its name.
+///
+/// ```
+/// use whyline_models::rows::feature_index;
+///
+/// let names = ["age".to_owned(), "income".to_owned()];
+/// assert_eq!(feature_index(&names, 2, " income"), Some(1));
+/// assert_eq!(feature_index(&names, 2, "0"), Some(0));
+/// assert_eq!(feature_index(&names, 2, "2"), None);
+/// assert_eq!(feature_index(&[], 2, "income"), None);
+/// ```
+pub fn feature_index(names: &[String], n_features: usize, name_or_index: &str) -> Option<usize> {
+    let wanted = name_or_index.trim();
+    names
+        .iter()
+        .take(n_features)
+        .position(|name| name == wanted)
+        .or_else(|| wanted.parse::<usize>().ok())
+        .filter(|&index| index < n_features)
+}
+
 /// A cell's text as a number: empty, `NaN` and `NA` (any case) are missing (NaN).
 pub(crate) fn parse_number(text: &str) -> Option<f64> {
     let text = text.trim();

@@ -291,12 +291,7 @@ fn method_settings(args: &ExplainArgs, method: Method, model: &Model) -> anyhow:
                 .immutable
                 .iter()
                 .map(|item| {
-                    let item = item.trim();
-                    names
-                        .iter()
-                        .position(|n| n == item)
-                        .or_else(|| item.parse::<usize>().ok())
-                        .filter(|&j| j < model.n_features())
+                    whyline_models::rows::feature_index(names, model.n_features(), item)
                         .with_context(|| {
                             format!(
                                 "--immutable: \"{item}\" is neither a feature name nor an index below {}",

@@ -584,10 +584,12 @@ fn method_counterfactual_on_a_knn_model_is_the_seeded_search_and_repeats_per_see
         assert_eq!(line["method"], "counterfactual");
         assert_eq!(line["solver"], "seeded");
         assert_eq!(line["seed"], 11);
-        let cf: Vec<f32> = floats(&line["counterfactual_input"])
+        // The counterfactual is an f32 row (the explained path's precision), widened here.
+        let cf: Vec<f64> = floats(&line["counterfactual_input"])
             .iter()
-            .map(|&x| x as f32)
+            .map(|&x| f64::from(x as f32))
             .collect();
+        let row: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
         assert_ne!(
             model.predict(&cf).unwrap().value,
             model.predict(&row).unwrap().value

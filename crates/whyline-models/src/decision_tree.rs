@@ -2,7 +2,7 @@
 
 use whyline_core::{Explainable, TreePath};
 
-use crate::info::{ModelInfo, Prediction, argmax};
+use crate::info::{ModelInfo, Prediction, RowValue, argmax};
 use crate::tree::Tree;
 
 /// What a model predicts.
@@ -39,8 +39,15 @@ pub struct DecisionTree {
 }
 
 impl DecisionTree {
+    /// The leaf the f64 row reaches, numbered as scikit-learn's `apply()` numbers nodes.
+    pub fn apply(&self, row: &[f64]) -> crate::Result<u32> {
+        self.check(row)?;
+        let leaf = self.tree.leaf_index_f64(row);
+        Ok(self.tree.nodes.get(leaf).map_or(0, |node| node.id))
+    }
+
     /// Checks a row's length and values (NaN only with a missing rule).
-    pub(crate) fn check(&self, row: &[f32]) -> whyline_core::Result<()> {
+    pub(crate) fn check<T: RowValue>(&self, row: &[T]) -> whyline_core::Result<()> {
         if self.allows_missing {
             self.info.check_no_infinity(row, self.n_features)
         } else {
@@ -48,10 +55,11 @@ impl DecisionTree {
         }
     }
 
-    /// Predicts one row in the library's terms (class probabilities for classifiers).
-    pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
+    /// Predicts one row in the library's terms (class probabilities for classifiers): the
+    /// f64 row rounded to f32, as scikit-learn's trees read it.
+    pub fn predict(&self, row: &[f64]) -> crate::Result<Prediction> {
         self.check(row)?;
-        let leaf = self.tree.leaf_index(row);
+        let leaf = self.tree.leaf_index_f64(row);
         Ok(leaf_prediction(&self.tree, leaf, self.task))
     }
 }

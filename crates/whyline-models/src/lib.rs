@@ -83,4 +83,4 @@ pub use knn::{KnnModel, KnnWeights};
 pub use linear::{LinearLink, LinearModel};
 pub use mlp::{Activation, DenseLayer, Mlp};
 pub use model::{Model, ModelKind};
-pub use tree::{MissingRule, Node, Split, Tree, f32_at_or_below};
+pub use tree::{InputPrecision, MissingRule, Node, Split, Tree, f32_at_or_below};

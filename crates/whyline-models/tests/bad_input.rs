@@ -16,7 +16,10 @@ fn wrong_feature_count_is_a_feature_count_error() {
             "{}: got {error:?}",
             fixture.name
         );
-        let error = fixture.model.predict(&row[..row.len() - 2]).unwrap_err();
+        let error = fixture
+            .model
+            .predict(&fixture.inputs_f64[0][..row.len() - 2])
+            .unwrap_err();
         assert!(
             matches!(error, ModelError::Input(CoreError::FeatureCount { .. })),
             "{}: got {error:?}",

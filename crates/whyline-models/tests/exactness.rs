@@ -73,7 +73,7 @@ fn check_fixture(fixture: &Fixture) -> (f64, f64) {
     let expected_raw = fixture.rows("raw");
     let mut worst_output = Worst::new();
     let mut worst_raw = Worst::new();
-    for (r, row) in fixture.inputs.iter().enumerate() {
+    for (r, row) in fixture.inputs_f64.iter().enumerate() {
         let prediction = fixture
             .model
             .predict(row)
@@ -132,7 +132,7 @@ fn leaves_equal_apply_and_pred_leaf_for_every_row() {
         let Some(expected) = fixture.rows("leaves") else {
             continue;
         };
-        for (r, row) in fixture.inputs.iter().enumerate() {
+        for (r, row) in fixture.inputs_f64.iter().enumerate() {
             let ours: Vec<f64> = fixture
                 .model
                 .apply(row)

@@ -16,7 +16,11 @@ pub(crate) struct Fixture {
     pub(crate) kind: String,
     pub(crate) model_path: PathBuf,
     pub(crate) model: Model,
+    /// The input rows as f32, for the explained path (exact: the scripts wrote
+    /// f32-representable values).
     pub(crate) inputs: Vec<Vec<f32>>,
+    /// The same rows as f64, for `Model::predict`.
+    pub(crate) inputs_f64: Vec<Vec<f64>>,
     pub(crate) doc: Value,
 }
 
@@ -61,7 +65,7 @@ pub(crate) fn load(name: &str) -> Fixture {
     let doc: Value = serde_json::from_slice(&std::fs::read(&expected).unwrap()).unwrap();
     let model_path = dir().join(doc["model"].as_str().unwrap());
     let model = Model::load(&model_path).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let inputs = doc["inputs"]
+    let inputs_f64: Vec<Vec<f64>> = doc["inputs"]
         .as_array()
         .unwrap()
         .iter()
@@ -69,9 +73,13 @@ pub(crate) fn load(name: &str) -> Fixture {
             row.as_array()
                 .unwrap()
                 .iter()
-                .map(|v| v.as_f64().map_or(f32::NAN, |x| x as f32))
+                .map(|v| v.as_f64().unwrap_or(f64::NAN))
                 .collect()
         })
+        .collect();
+    let inputs = inputs_f64
+        .iter()
+        .map(|row| row.iter().map(|&x| x as f32).collect())
         .collect();
     Fixture {
         name: name.to_owned(),
@@ -79,6 +87,7 @@ pub(crate) fn load(name: &str) -> Fixture {
         model_path,
         model,
         inputs,
+        inputs_f64,
         doc,
     }
 }
@@ -86,4 +95,9 @@ pub(crate) fn load(name: &str) -> Fixture {
 /// `|actual − expected| / max(|expected|, floor)`.
 pub(crate) fn relative_error(actual: f64, expected: f64, floor: f64) -> f64 {
     (actual - expected).abs() / expected.abs().max(floor)
+}
+
+/// An f32 row widened to f64 (exact).
+pub(crate) fn widen(row: &[f32]) -> Vec<f64> {
+    row.iter().map(|&x| f64::from(x)).collect()
 }

@@ -124,18 +124,21 @@ pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<Outcome> {
     let model = Model::load(&args.model)?;
     let text = read_input(&args.input)?;
     let feature_names = &model.info().names.features;
-    let rows = parse_rows(&text, model.n_features(), feature_names)
+    // Rows stay f64 for the prediction (exact, as the library computes it); the explained
+    // path and the attribution methods take them rounded to f32, as the APRT record does.
+    let rows_f64 = parse_rows(&text, model.n_features(), feature_names)
         .with_context(|| format!("reading {}", args.input.display()))?;
+    let rows = to_f32_rows(&rows_f64);
     if let Some(method) = args.method {
         return run_method(args, method, &model, &rows);
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for (index, row) in rows.iter().enumerate() {
+    for (index, (row, row_f64)) in rows.iter().zip(&rows_f64).enumerate() {
         let (output, path) = model
             .explain_one(row)
             .with_context(|| format!("{}: row {}", args.input.display(), index + 1))?;
-        let prediction = model.predict(row)?;
+        let prediction = model.predict(row_f64)?;
         match args.format {
             Format::Text => write_text(&mut out, &model, index, output, &path, args.top)?,
             Format::Json => {
@@ -175,7 +178,7 @@ fn run_method(
             let at = || format!("reading background {}", path.display());
             let rows =
                 parse_rows(&text, n_features, &model.info().names.features).with_context(at)?;
-            Some(Background::from_rows(&rows, n_features).with_context(at)?)
+            Some(Background::from_rows(&to_f32_rows(&rows), n_features).with_context(at)?)
         }
         None => None,
     };
@@ -394,8 +397,15 @@ fn write_text(
     Ok(())
 }
 
+/// Rows rounded to f32 (to the nearest), for the explained path and the attributions.
+fn to_f32_rows(rows: &[Vec<f64>]) -> Vec<Vec<f32>> {
+    rows.iter()
+        .map(|row| row.iter().map(|&x| x as f32).collect())
+        .collect()
+}
+
 /// Rows of `n_features` values from CSV with a header or JSON lines.
-fn parse_rows(text: &str, n_features: usize, names: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
+fn parse_rows(text: &str, n_features: usize, names: &[String]) -> anyhow::Result<Vec<Vec<f64>>> {
     if text.trim_start().starts_with('{') {
         parse_json_lines(text, n_features, names)
     } else {
@@ -403,12 +413,12 @@ fn parse_rows(text: &str, n_features: usize, names: &[String]) -> anyhow::Result
     }
 }
 
-fn parse_value(cell: &str) -> anyhow::Result<f32> {
+fn parse_value(cell: &str) -> anyhow::Result<f64> {
     let cell = cell.trim().trim_matches('"');
     if cell.is_empty() || cell.eq_ignore_ascii_case("nan") || cell.eq_ignore_ascii_case("na") {
-        return Ok(f32::NAN);
+        return Ok(f64::NAN);
     }
-    cell.parse::<f32>()
+    cell.parse::<f64>()
         .with_context(|| format!("{cell:?} is not a number"))
 }
 
@@ -455,7 +465,7 @@ fn column_order(
     }
 }
 
-fn parse_csv(text: &str, n_features: usize, names: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
+fn parse_csv(text: &str, n_features: usize, names: &[String]) -> anyhow::Result<Vec<Vec<f64>>> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -489,13 +499,10 @@ fn parse_csv(text: &str, n_features: usize, names: &[String]) -> anyhow::Result<
         .collect()
 }
 
-fn json_number(value: &Value, at: &str) -> anyhow::Result<f32> {
+fn json_number(value: &Value, at: &str) -> anyhow::Result<f64> {
     match value {
-        Value::Null => Ok(f32::NAN),
-        Value::Number(n) => n
-            .as_f64()
-            .map(|x| x as f32)
-            .with_context(|| format!("{at}: not a number")),
+        Value::Null => Ok(f64::NAN),
+        Value::Number(n) => n.as_f64().with_context(|| format!("{at}: not a number")),
         Value::String(s) => parse_value(s).with_context(|| at.to_owned()),
         other => bail!("{at}: expected a number, found {other}"),
     }
@@ -505,7 +512,7 @@ fn parse_json_lines(
     text: &str,
     n_features: usize,
     names: &[String],
-) -> anyhow::Result<Vec<Vec<f32>>> {
+) -> anyhow::Result<Vec<Vec<f64>>> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())

@@ -19,7 +19,7 @@ use crate::decision_tree::Task;
 use crate::error::{ModelError, Result};
 use crate::info::ModelInfo;
 use crate::model::{Loaded, ModelKind};
-use crate::tree::{MissingRule, Node, Split, Tree, f32_at_or_below};
+use crate::tree::{InputPrecision, MissingRule, Node, Split, Tree, f32_at_or_below};
 
 /// The first line of a LightGBM model file.
 pub(crate) const MAGIC_LINE: &str = "tree";
@@ -352,7 +352,7 @@ fn tree(block: &HashMap<&str, &str>, t: usize, n_features: usize, file: &str) ->
                     ));
                 }
             };
-            let (test, threshold32, categories) = if decision & 1 == 1 {
+            let (test, threshold64, categories) = if decision & 1 == 1 {
                 let cat_index = raw_threshold as i64;
                 let range = usize::try_from(cat_index)
                     .ok()
@@ -379,11 +379,7 @@ fn tree(block: &HashMap<&str, &str>, t: usize, n_features: usize, file: &str) ->
                 if raw_threshold.is_nan() {
                     return Err(ModelError::malformed(file, at("threshold"), "NaN"));
                 }
-                (
-                    SplitTest::LessOrEqual,
-                    f32_at_or_below(raw_threshold),
-                    Vec::new(),
-                )
+                (SplitTest::LessOrEqual, raw_threshold, Vec::new())
             };
             // LightGBM's categorical decision ignores the missing type: NaN goes right.
             let missing = if test == SplitTest::InCategories {
@@ -395,7 +391,8 @@ fn tree(block: &HashMap<&str, &str>, t: usize, n_features: usize, file: &str) ->
                 id: i as u32,
                 split: Some(Split {
                     feature,
-                    threshold: threshold32,
+                    threshold: f32_at_or_below(threshold64),
+                    threshold_f64: threshold64,
                     test,
                     categories,
                     missing,
@@ -423,6 +420,8 @@ fn tree(block: &HashMap<&str, &str>, t: usize, n_features: usize, file: &str) ->
         values.push(leaf_value.get(leaf).copied().unwrap_or(0.0));
     }
     let tree = Tree {
+        // LightGBM compares doubles with its double thresholds.
+        input: InputPrecision::F64,
         nodes,
         n_values: 1,
         values,

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::decision_tree::Task;
 use crate::error::{ModelError, Result};
-use crate::tree::{MissingRule, Node, Split, Tree, f32_at_or_below};
+use crate::tree::{InputPrecision, MissingRule, Node, Split, Tree, f32_at_or_below};
 
 /// Whether a tree document says where missing values go (`missing_go_to_left`, written by
 /// scikit-learn ≥ 1.3 for trees and forests, which accept NaN at prediction).
@@ -144,6 +144,7 @@ pub(super) fn tree(
             Some(Split {
                 feature: f,
                 threshold: f32_at_or_below(t),
+                threshold_f64: t,
                 test: SplitTest::LessOrEqual,
                 categories: Vec::new(),
                 missing: if missing_left.is_some() {
@@ -187,6 +188,8 @@ pub(super) fn tree(
         });
     }
     let tree = Tree {
+        // scikit-learn's trees cast X to float32 before comparing.
+        input: InputPrecision::F32,
         nodes,
         n_values,
         values,

@@ -28,7 +28,7 @@ use crate::decision_tree::Task;
 use crate::error::{ModelError, Result};
 use crate::info::ModelInfo;
 use crate::model::{Loaded, ModelKind};
-use crate::tree::{MissingRule, Node, Split, Tree};
+use crate::tree::{InputPrecision, MissingRule, Node, Split, Tree};
 
 /// Reads a parsed XGBoost JSON document.
 pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
@@ -408,6 +408,7 @@ fn tree(doc: &Value, path: &str, n_features: usize, file: &str) -> Result<Tree> 
                     file,
                 )?,
                 threshold,
+                threshold_f64: f64::from(threshold),
                 test,
                 categories,
                 missing: MissingRule::NanDefault,
@@ -464,6 +465,8 @@ fn tree(doc: &Value, path: &str, n_features: usize, file: &str) -> Result<Tree> 
         }
     }
     let tree = Tree {
+        // XGBoost's DMatrix holds float32.
+        input: InputPrecision::F32,
         nodes,
         n_values: 1,
         values,

@@ -19,8 +19,9 @@ pub enum Task {
 
 /// A decision tree whose path is every split taken and the leaf reached.
 ///
-/// Classifier leaves hold the class distribution (scikit-learn stores fractions); the
-/// prediction is the class index with the largest share, the first on ties. Regressor
+/// Classifier leaves hold the class distribution (scikit-learn stores fractions), which is
+/// `predict_proba`; the prediction is the class index with the largest share, the first on
+/// ties. Regressor
 /// leaves hold the mean target. NaN inputs follow `missing_go_to_left` when the file has it
 /// (scikit-learn ≥ 1.3), and are rejected otherwise.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,10 +69,9 @@ impl DecisionTree {
 pub(crate) fn leaf_prediction(tree: &Tree, leaf: usize, task: Task) -> Prediction {
     match task {
         Task::Classification { .. } => {
-            let values = tree.node_values(leaf);
-            let total: f64 = values.iter().sum();
-            let total = if total == 0.0 { 1.0 } else { total };
-            let probabilities: Vec<f64> = values.iter().map(|v| v / total).collect();
+            // The leaf's class fractions as stored, as scikit-learn's `predict_proba` returns
+            // them (≥ 1.4 stores fractions and does not renormalise: their sum may be 1 ± ulp).
+            let probabilities = tree.node_values(leaf).to_vec();
             Prediction {
                 value: argmax(&probabilities) as f64,
                 probabilities: Some(probabilities),

@@ -9,8 +9,9 @@ use crate::tree::Tree;
 
 /// A random forest whose path is each tree's path, vote and the ensemble's agreement.
 ///
-/// A classifier averages each tree's normalised leaf distribution (scikit-learn's
-/// `predict_proba`, summed in tree order in f64 and divided by the tree count) and predicts
+/// A classifier averages each tree's leaf distribution (the class fractions as stored, as
+/// scikit-learn's `predict_proba` sums them in tree order in f64 and divides by the tree
+/// count) and predicts
 /// the class with the largest mean; a regressor averages the leaf values.
 ///
 /// In the path, `tree_predictions` holds each tree's class vote (classifier) or value
@@ -59,11 +60,8 @@ impl RandomForest {
                 let mut proba = vec![0.0f64; n_classes];
                 for (t, tree) in self.trees.iter().enumerate() {
                     let leaf = leaf_of(t, tree);
-                    let values = tree.node_values(leaf);
-                    let total: f64 = values.iter().sum();
-                    let total = if total == 0.0 { 1.0 } else { total };
-                    for (p, v) in proba.iter_mut().zip(values) {
-                        *p += v / total;
+                    for (p, v) in proba.iter_mut().zip(tree.node_values(leaf)) {
+                        *p += v;
                     }
                 }
                 for p in &mut proba {

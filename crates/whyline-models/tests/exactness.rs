@@ -14,7 +14,7 @@ const BOOSTER_TOLERANCE: f64 = 1e-5;
 const FLOOR: f64 = 1e-12;
 
 /// The library's `predict` value from our prediction, per fixture kind and objective.
-fn predicted(fixture: &Fixture, prediction: &Prediction) -> Vec<f64> {
+pub(crate) fn predicted(fixture: &Fixture, prediction: &Prediction) -> Vec<f64> {
     let model_type = fixture.model.identity().unwrap().model_type.as_str();
     let probabilities = || prediction.probabilities.clone().unwrap();
     match (fixture.kind.as_str(), model_type) {

@@ -76,11 +76,13 @@ impl Model {
             path: path.to_owned(),
             source,
         })?;
-        Model::from_bytes(&bytes, &path.display().to_string())
+        Model::from_bytes(&bytes, path)
     }
 
-    /// Loads a model from its file bytes; `file` names the source in errors.
-    pub fn from_bytes(bytes: &[u8], file: &str) -> Result<Model> {
+    /// Loads a model from its file bytes; `source` (the file's path, or a name for bytes
+    /// from elsewhere) is the `path` of every error.
+    pub fn from_bytes(bytes: &[u8], source: impl AsRef<Path>) -> Result<Model> {
+        let file = source.as_ref();
         let (format, loaded) = match detect(bytes, file)? {
             Detected::Whyline(value) => {
                 (ModelFormat::WhylineJson, whyline_json::load(&value, file)?)

@@ -18,6 +18,8 @@
 //! streaming and quantized files are refused: this reader cannot decrypt them and does not
 //! verify signatures, and would rather refuse than vouch for what it did not check.
 
+use std::path::Path;
+
 use std::io::{Cursor, Read};
 
 use serde::Deserialize;
@@ -122,7 +124,7 @@ struct Header {
 }
 
 /// Reads an `.apr` file.
-pub(crate) fn load(bytes: &[u8], file: &str) -> Result<Loaded> {
+pub(crate) fn load(bytes: &[u8], file: &Path) -> Result<Loaded> {
     let header = header(bytes, file)?;
     let metadata_start = HEADER_SIZE;
     let payload_start = metadata_start + header.metadata_size as usize;
@@ -195,25 +197,25 @@ pub(crate) fn load(bytes: &[u8], file: &str) -> Result<Loaded> {
     })
 }
 
-fn unsupported_type(file: &str, model_type: String) -> ModelError {
+fn unsupported_type(file: &Path, model_type: String) -> ModelError {
     ModelError::UnsupportedModelType {
-        file: file.to_owned(),
+        path: file.to_path_buf(),
         format: "aprender",
         model_type,
         supported: SUPPORTED_TYPES,
     }
 }
 
-fn binary(file: &str, offset: usize, detail: impl Into<String>) -> ModelError {
+fn binary(file: &Path, offset: usize, detail: impl Into<String>) -> ModelError {
     ModelError::Binary {
-        file: file.to_owned(),
+        path: file.to_path_buf(),
         format: FORMAT,
         offset: offset as u64,
         detail: detail.into(),
     }
 }
 
-fn check_finite(value: f32, field: &str, file: &str) -> Result<()> {
+fn check_finite(value: f32, field: &str, file: &Path) -> Result<()> {
     if value.is_finite() {
         Ok(())
     } else {
@@ -238,7 +240,7 @@ fn byte_at(bytes: &[u8], at: usize) -> u8 {
 }
 
 /// Parses and checks the header, and that the file is exactly as long as it declares.
-fn header(bytes: &[u8], file: &str) -> Result<Header> {
+fn header(bytes: &[u8], file: &Path) -> Result<Header> {
     if !bytes.starts_with(MAGIC) {
         let found: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
         return Err(binary(
@@ -252,7 +254,7 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
     }
     if bytes.len() < HEADER_SIZE {
         return Err(ModelError::Truncated {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: FORMAT,
             what: "the 32-byte header",
             needed: HEADER_SIZE as u64,
@@ -262,7 +264,7 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
     let version = (byte_at(bytes, 4), byte_at(bytes, 5));
     if version != VERSION {
         return Err(ModelError::UnsupportedVersion {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: FORMAT,
             found: format!("{}.{} (bytes 4-5)", version.0, version.1),
             supported: "1.0",
@@ -349,7 +351,7 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
             "the CRC32 trailer"
         };
         return Err(ModelError::Truncated {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: FORMAT,
             what,
             needed,
@@ -370,7 +372,7 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
 }
 
 /// Verifies the CRC32 trailer over everything before it.
-fn check_crc(bytes: &[u8], file: &str) -> Result<()> {
+fn check_crc(bytes: &[u8], file: &Path) -> Result<()> {
     let at = bytes.len().saturating_sub(CHECKSUM_SIZE);
     let stored = u32_at(bytes, at);
     let computed = crc32fast::hash(bytes.get(..at).unwrap_or(&[]));
@@ -378,7 +380,7 @@ fn check_crc(bytes: &[u8], file: &str) -> Result<()> {
         Ok(())
     } else {
         Err(ModelError::ChecksumMismatch {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: FORMAT,
             offset: at as u64,
             stored,
@@ -388,7 +390,7 @@ fn check_crc(bytes: &[u8], file: &str) -> Result<()> {
 }
 
 /// Decodes the MessagePack metadata map.
-fn metadata(bytes: &[u8], offset: usize, file: &str) -> Result<Metadata> {
+fn metadata(bytes: &[u8], offset: usize, file: &Path) -> Result<Metadata> {
     let mut deserializer = rmp_serde::Deserializer::new(Cursor::new(bytes));
     deserializer.set_max_depth(64);
     let metadata = Metadata::deserialize(&mut deserializer).map_err(|e| {
@@ -413,7 +415,7 @@ fn metadata(bytes: &[u8], offset: usize, file: &str) -> Result<Metadata> {
 }
 
 /// The uncompressed payload, exactly as long as the header says.
-fn decompress(data: &[u8], header: &Header, offset: usize, file: &str) -> Result<Vec<u8>> {
+fn decompress(data: &[u8], header: &Header, offset: usize, file: &Path) -> Result<Vec<u8>> {
     let expected = header.uncompressed_size as usize;
     let payload = match header.compression {
         Compression::None => data.to_vec(),
@@ -494,11 +496,11 @@ fn decompress(data: &[u8], header: &Header, offset: usize, file: &str) -> Result
 struct Payload<'a> {
     bytes: &'a [u8],
     at: usize,
-    file: &'a str,
+    file: &'a Path,
 }
 
 impl<'a> Payload<'a> {
-    fn new(bytes: &'a [u8], file: &'a str) -> Payload<'a> {
+    fn new(bytes: &'a [u8], file: &'a Path) -> Payload<'a> {
         Payload { bytes, at: 0, file }
     }
 

@@ -10,6 +10,8 @@
 //! Objectives: `regression` (and the other identity-link regression objectives),
 //! `binary` (sigmoid with its `sigmoid:` scale) and `multiclass` (softmax).
 
+use std::path::Path;
+
 use std::collections::HashMap;
 
 use whyline_core::{Names, SplitTest};
@@ -25,7 +27,7 @@ use crate::tree::{InputPrecision, MissingRule, Node, Split, Tree, f32_at_or_belo
 pub(crate) const MAGIC_LINE: &str = "tree";
 
 /// Reads LightGBM model text.
-pub(crate) fn load(text: &str, file: &str) -> Result<Loaded> {
+pub(crate) fn load(text: &str, file: &Path) -> Result<Loaded> {
     let mut lines = text.lines();
     if lines.next().map(str::trim) != Some(MAGIC_LINE) {
         return Err(ModelError::malformed(
@@ -72,7 +74,7 @@ pub(crate) fn load(text: &str, file: &str) -> Result<Loaded> {
     let version = get("version")?.to_owned();
     if version != "v3" && version != "v4" {
         return Err(ModelError::UnsupportedVersion {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: "LightGBM text",
             found: version,
             supported: "v3, v4",
@@ -205,7 +207,7 @@ fn numbers<T: std::str::FromStr>(
     key: &str,
     expected: usize,
     t: usize,
-    file: &str,
+    file: &Path,
 ) -> Result<Vec<T>> {
     let field = format!("Tree={t}.{key}");
     let text = block
@@ -234,7 +236,7 @@ fn numbers<T: std::str::FromStr>(
     Ok(values)
 }
 
-fn tree(block: &HashMap<&str, &str>, t: usize, n_features: usize, file: &str) -> Result<Tree> {
+fn tree(block: &HashMap<&str, &str>, t: usize, n_features: usize, file: &Path) -> Result<Tree> {
     let field = |key: &str| format!("Tree={t}.{key}");
     let n_leaves: usize = block
         .get("num_leaves")
@@ -318,10 +320,13 @@ fn tree(block: &HashMap<&str, &str>, t: usize, n_features: usize, file: &str) ->
                 Some(c) if c > parent && c < n_nodes && (raw >= 0 || c - n_internal < n_leaves) => {
                     Ok(c as u32)
                 }
-                _ => Err(ModelError::malformed(
+                _ => Err(ModelError::out_of_range(
                     file,
                     format!("{}[{parent}]", field(name)),
-                    format!("child {raw} is not a later node or a leaf"),
+                    raw,
+                    format!(
+                        "a split after {parent} below {n_internal}, or a leaf -1 to -{n_leaves}"
+                    ),
                 )),
             }
         };
@@ -331,10 +336,11 @@ fn tree(block: &HashMap<&str, &str>, t: usize, n_features: usize, file: &str) ->
             let feature = match usize::try_from(feature) {
                 Ok(f) if f < n_features => f as u32,
                 _ => {
-                    return Err(ModelError::malformed(
+                    return Err(ModelError::out_of_range(
                         file,
                         at("split_feature"),
-                        format!("feature {feature} is not below {n_features}"),
+                        feature,
+                        format!("a feature index below the model's {n_features}"),
                     ));
                 }
             };

@@ -1,6 +1,8 @@
 //! The whyline JSON model format, version 1 (`docs/model-format.md`), written by
 //! `python/whyline_export.py`.
 
+use std::path::Path;
+
 use serde_json::Value;
 use whyline_core::Names;
 
@@ -20,11 +22,11 @@ use crate::model::{Loaded, ModelKind};
 pub(crate) const FORMAT: &str = "whyline-model";
 
 /// Reads a parsed whyline JSON document.
-pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
+pub(crate) fn load(doc: &Value, file: &Path) -> Result<Loaded> {
     let version = usize_field(doc, "format_version", "", file)?;
     if version != 1 {
         return Err(ModelError::UnsupportedVersion {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: "whyline JSON model",
             found: version.to_string(),
             supported: "1",
@@ -38,10 +40,11 @@ pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
     let task = match task_name {
         "classification" => {
             if n_classes < 2 {
-                return Err(ModelError::malformed(
+                return Err(ModelError::out_of_range(
                     file,
                     "class_names",
-                    "a classifier needs at least two classes",
+                    format!("{n_classes} classes"),
+                    "at least two classes for a classifier",
                 ));
             }
             Task::Classification { n_classes }
@@ -125,7 +128,7 @@ pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
     })
 }
 
-fn optional_strings(doc: &Value, name: &str, file: &str) -> Result<Vec<String>> {
+fn optional_strings(doc: &Value, name: &str, file: &Path) -> Result<Vec<String>> {
     match doc.get(name) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -145,7 +148,7 @@ fn optional_strings(doc: &Value, name: &str, file: &str) -> Result<Vec<String>> 
     }
 }
 
-fn read_info(doc: &Value, n_features: usize, file: &str) -> Result<ModelInfo> {
+fn read_info(doc: &Value, n_features: usize, file: &Path) -> Result<ModelInfo> {
     let features = optional_strings(doc, "feature_names", file)?;
     if !features.is_empty() {
         check_len(&features, n_features, "feature_names", file)?;
@@ -187,7 +190,7 @@ fn linear(
     n_features: usize,
     n_classes: usize,
     info: ModelInfo,
-    file: &str,
+    file: &Path,
 ) -> Result<LinearModel> {
     let link = match str_field(body, "link", "model", file)? {
         "identity" => LinearLink::Identity,
@@ -237,7 +240,7 @@ fn boosting(
     n_features: usize,
     task: Task,
     info: ModelInfo,
-    file: &str,
+    file: &Path,
 ) -> Result<GradientBoosting> {
     let learning_rate = field(body, "learning_rate", "model", file)?
         .as_f64()
@@ -303,7 +306,7 @@ fn knn(
     n_features: usize,
     task: Task,
     info: ModelInfo,
-    file: &str,
+    file: &Path,
 ) -> Result<KnnModel> {
     let weights = match str_field(body, "weights", "model", file)? {
         "uniform" => KnnWeights::Uniform,
@@ -329,10 +332,11 @@ fn knn(
     let k = usize_field(body, "n_neighbors", "model", file)?;
     let n_samples = usize_field(body, "n_samples", "model", file)?;
     if k == 0 || k > n_samples {
-        return Err(ModelError::malformed(
+        return Err(ModelError::out_of_range(
             file,
             "model.n_neighbors",
-            format!("{k} neighbours from {n_samples} samples"),
+            k,
+            format!("1 to the {n_samples} training samples"),
         ));
     }
     let samples = f64_array(body, "fit_X", "model", file)?;
@@ -369,7 +373,7 @@ fn knn(
     })
 }
 
-fn activation(name: &str, field: &str, file: &str) -> Result<Activation> {
+fn activation(name: &str, field: &str, file: &Path) -> Result<Activation> {
     Ok(match name {
         "identity" => Activation::Identity,
         "relu" => Activation::Relu,
@@ -387,7 +391,7 @@ fn activation(name: &str, field: &str, file: &str) -> Result<Activation> {
     })
 }
 
-fn mlp(body: &Value, n_features: usize, task: Task, info: ModelInfo, file: &str) -> Result<Mlp> {
+fn mlp(body: &Value, n_features: usize, task: Task, info: ModelInfo, file: &Path) -> Result<Mlp> {
     let hidden = activation(
         str_field(body, "activation", "model", file)?,
         "model.activation",

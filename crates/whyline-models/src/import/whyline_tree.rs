@@ -2,6 +2,8 @@
 //! into a validated [`Tree`] (shared by decision trees, random forests and gradient
 //! boosting).
 
+use std::path::Path;
+
 use serde_json::Value;
 use whyline_core::SplitTest;
 
@@ -19,7 +21,7 @@ pub(super) fn has_missing_rule(doc: &Value) -> bool {
 }
 
 /// Thresholds: numbers, or the strings `"inf"` and `"-inf"`.
-fn thresholds(doc: &Value, path: &str, n_nodes: usize, file: &str) -> Result<Vec<f64>> {
+fn thresholds(doc: &Value, path: &str, n_nodes: usize, file: &Path) -> Result<Vec<f64>> {
     let items = array_field(doc, "threshold", path, file)?;
     check_len(items, n_nodes, &format!("{path}.threshold"), file)?;
     items
@@ -47,7 +49,7 @@ pub(super) fn tree(
     n_features: usize,
     scale: f64,
     read_missing: bool,
-    file: &str,
+    file: &Path,
 ) -> Result<Tree> {
     let n_nodes = usize_field(doc, "n_nodes", path, file)?;
     if n_nodes == 0 {
@@ -103,10 +105,11 @@ pub(super) fn tree(
         file,
     )?;
     if n_values == 0 {
-        return Err(ModelError::malformed(
+        return Err(ModelError::out_of_range(
             file,
             format!("{path}.n_values"),
-            "must be at least 1",
+            n_values,
+            "at least 1",
         ));
     }
     for v in &mut values {
@@ -205,7 +208,7 @@ pub(super) fn trees(
     n_features: usize,
     scale: f64,
     read_missing: bool,
-    file: &str,
+    file: &Path,
 ) -> Result<Vec<Tree>> {
     let docs = array_field(body, "trees", "model", file)?;
     if docs.is_empty() {
@@ -231,7 +234,7 @@ pub(super) fn trees(
 }
 
 /// A classifier tree has one value per class, a regressor tree one value.
-pub(super) fn check_values(tree: &Tree, task: Task, path: &str, file: &str) -> Result<()> {
+pub(super) fn check_values(tree: &Tree, task: Task, path: &str, file: &Path) -> Result<()> {
     let expected = match task {
         Task::Classification { n_classes } => n_classes,
         Task::Regression => 1,

@@ -14,6 +14,8 @@
 //! `multi:softmax`. Multi-target trees and models that re-code categories (`cats.enc`,
 //! written for DataFrame inputs) are refused with [`ModelError::Unsupported`].
 
+use std::path::Path;
+
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -31,7 +33,7 @@ use crate::model::{Loaded, ModelKind};
 use crate::tree::{InputPrecision, MissingRule, Node, Split, Tree};
 
 /// Reads a parsed XGBoost JSON document.
-pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
+pub(crate) fn load(doc: &Value, file: &Path) -> Result<Loaded> {
     let version = match doc.get("version").and_then(Value::as_array) {
         Some(parts) => parts
             .iter()
@@ -57,7 +59,7 @@ pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
         .unwrap_or(0);
     if major < 1 {
         return Err(ModelError::UnsupportedVersion {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: "XGBoost JSON",
             found: version,
             supported: "1.x to 3.x",
@@ -162,10 +164,11 @@ pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
         match usize::try_from(group) {
             Ok(g) if g < n_groups => tree_groups.push(g as u32),
             _ => {
-                return Err(ModelError::malformed(
+                return Err(ModelError::out_of_range(
                     file,
                     format!("learner.gradient_booster.model.tree_info[{t}]"),
-                    format!("group {group} is not below {n_groups}"),
+                    group,
+                    format!("a group below {n_groups}"),
                 ));
             }
         }
@@ -218,7 +221,7 @@ pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
 
 /// The base margin of each group. XGBoost writes `base_score` as a string holding a number
 /// or, from 3.1 on, a bracketed list (one per group).
-fn base_score(params: &Value, n_groups: usize, logistic: bool, file: &str) -> Result<Vec<f64>> {
+fn base_score(params: &Value, n_groups: usize, logistic: bool, file: &Path) -> Result<Vec<f64>> {
     const FIELD: &str = "learner.learner_model_param.base_score";
     let text = str_field(params, "base_score", "learner.learner_model_param", file)?;
     let inner = text.trim().trim_start_matches('[').trim_end_matches(']');
@@ -249,10 +252,11 @@ fn base_score(params: &Value, n_groups: usize, logistic: bool, file: &str) -> Re
         .map(|p| {
             if logistic {
                 if !(p > 0.0 && p < 1.0) {
-                    return Err(ModelError::malformed(
+                    return Err(ModelError::out_of_range(
                         file,
                         FIELD,
-                        format!("{p} is not a probability in (0, 1)"),
+                        p,
+                        "a probability in (0, 1)",
                     ));
                 }
                 Ok(f64::from(-(1.0f32 / p - 1.0f32).ln()))
@@ -269,7 +273,7 @@ fn categories(
     doc: &Value,
     path: &str,
     n_nodes: usize,
-    file: &str,
+    file: &Path,
 ) -> Result<HashMap<usize, Vec<u32>>> {
     let mut out = HashMap::new();
     let Some(Value::Array(node_ids)) = doc.get("categories_nodes") else {
@@ -319,7 +323,7 @@ fn categories(
     Ok(out)
 }
 
-fn tree(doc: &Value, path: &str, n_features: usize, file: &str) -> Result<Tree> {
+fn tree(doc: &Value, path: &str, n_features: usize, file: &Path) -> Result<Tree> {
     let param = field(doc, "tree_param", path, file)?;
     let tree_param_path = format!("{path}.tree_param");
     let n_nodes = usize_field(param, "num_nodes", &tree_param_path, file)?;

@@ -4,6 +4,7 @@
 pub(crate) mod aprender;
 pub(crate) mod detect;
 pub(crate) mod lightgbm;
+mod lightgbm_tree;
 pub(crate) mod whyline_json;
 mod whyline_tree;
 pub(crate) mod xgboost;

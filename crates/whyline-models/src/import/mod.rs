@@ -8,6 +8,7 @@ mod lightgbm_tree;
 pub(crate) mod whyline_json;
 mod whyline_tree;
 pub(crate) mod xgboost;
+mod xgboost_tree;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 use whyline_core::Names;
 
-use super::whyline_tree::{check_values, has_missing_rule, tree, trees};
+use super::whyline_tree::{TreeSettings, check_values, has_missing_rule, tree, trees};
 use super::{array_field, check_len, f64_array, field, product, str_field, usize_field};
 use crate::boosting::{Accumulation, GradientBoosting, Link};
 use crate::decision_tree::{DecisionTree, Task};
@@ -66,7 +66,12 @@ pub(crate) fn load(doc: &Value, file: &Path) -> Result<Loaded> {
         }
         "decision_tree" => {
             let doc = field(body, "tree", "model", file)?;
-            let tree = tree(doc, "model.tree", n_features, 1.0, true, file)?;
+            let settings = TreeSettings {
+                n_features,
+                scale: 1.0,
+                read_missing: true,
+            };
+            let tree = tree(doc, "model.tree", settings, file)?;
             check_values(&tree, task, "model.tree", file)?;
             ModelKind::DecisionTree(DecisionTree {
                 tree,
@@ -77,7 +82,12 @@ pub(crate) fn load(doc: &Value, file: &Path) -> Result<Loaded> {
             })
         }
         "random_forest" => {
-            let trees = trees(body, n_features, 1.0, true, file)?;
+            let settings = TreeSettings {
+                n_features,
+                scale: 1.0,
+                read_missing: true,
+            };
+            let trees = trees(body, settings, file)?;
             for (t, tree) in trees.iter().enumerate() {
                 check_values(tree, task, &format!("model.trees[{t}]"), file)?;
             }
@@ -281,7 +291,12 @@ fn boosting(
         ));
     }
     // scikit-learn's gradient boosting rejects NaN, so its trees get no missing rule.
-    let trees = trees(body, n_features, learning_rate, false, file)?;
+    let settings = TreeSettings {
+        n_features,
+        scale: learning_rate,
+        read_missing: false,
+    };
+    let trees = trees(body, settings, file)?;
     for (t, tree) in trees.iter().enumerate() {
         check_values(tree, Task::Regression, &format!("model.trees[{t}]"), file)?;
     }

@@ -21,86 +21,25 @@ use crate::model::{Loaded, ModelKind};
 /// The value of the `format` field.
 pub(crate) const FORMAT: &str = "whyline-model";
 
-/// Reads a parsed whyline JSON document.
+/// Reads a parsed whyline JSON document: the envelope (version, type, task, names and
+/// statistics), then the family's `model` body.
 pub(crate) fn load(doc: &Value, file: &Path) -> Result<Loaded> {
-    let version = usize_field(doc, "format_version", "", file)?;
-    if version != 1 {
-        return Err(ModelError::UnsupportedVersion {
-            path: file.to_path_buf(),
-            format: "whyline JSON model",
-            found: version.to_string(),
-            supported: "1",
-        });
-    }
+    let version = format_version(doc, file)?;
     let model_type = str_field(doc, "model_type", "", file)?.to_owned();
-    let task_name = str_field(doc, "task", "", file)?;
     let n_features = usize_field(doc, "n_features", "", file)?;
     let info = read_info(doc, n_features, file)?;
     let n_classes = info.names.classes.len();
-    let task = match task_name {
-        "classification" => {
-            if n_classes < 2 {
-                return Err(ModelError::out_of_range(
-                    file,
-                    "class_names",
-                    format!("{n_classes} classes"),
-                    "at least two classes for a classifier",
-                ));
-            }
-            Task::Classification { n_classes }
-        }
-        "regression" => Task::Regression,
-        other => {
-            return Err(ModelError::unsupported(
-                file,
-                "task",
-                other,
-                "classification or regression",
-            ));
-        }
-    };
+    let task = task(str_field(doc, "task", "", file)?, n_classes, file)?;
     let body = field(doc, "model", "", file)?;
     let kind = match model_type.as_str() {
         "linear_regression" | "ridge" | "logistic_regression" => {
             ModelKind::Linear(linear(body, n_features, n_classes, info, file)?)
         }
         "decision_tree" => {
-            let doc = field(body, "tree", "model", file)?;
-            let settings = TreeSettings {
-                n_features,
-                scale: 1.0,
-                read_missing: true,
-            };
-            let tree = tree(doc, "model.tree", settings, file)?;
-            check_values(&tree, task, "model.tree", file)?;
-            ModelKind::DecisionTree(DecisionTree {
-                tree,
-                n_features,
-                task,
-                allows_missing: has_missing_rule(doc),
-                info,
-            })
+            ModelKind::DecisionTree(decision_tree(body, n_features, task, info, file)?)
         }
         "random_forest" => {
-            let settings = TreeSettings {
-                n_features,
-                scale: 1.0,
-                read_missing: true,
-            };
-            let trees = trees(body, settings, file)?;
-            for (t, tree) in trees.iter().enumerate() {
-                check_values(tree, task, &format!("model.trees[{t}]"), file)?;
-            }
-            let allows_missing = array_field(body, "trees", "model", file)?
-                .iter()
-                .all(has_missing_rule);
-            ModelKind::RandomForest(RandomForest {
-                trees,
-                n_features,
-                task,
-                allows_missing,
-                info,
-            })
+            ModelKind::RandomForest(random_forest(body, n_features, task, info, file)?)
         }
         "gradient_boosting" => {
             ModelKind::GradientBoosting(boosting(body, n_features, task, info, file)?)
@@ -116,8 +55,51 @@ pub(crate) fn load(doc: &Value, file: &Path) -> Result<Loaded> {
             ));
         }
     };
-    let producer = doc
-        .get("producer")
+    Ok(Loaded {
+        kind,
+        format_version: version.to_string(),
+        model_type,
+        producer: producer(doc),
+    })
+}
+
+/// `format_version`: 1.
+fn format_version(doc: &Value, file: &Path) -> Result<usize> {
+    let version = usize_field(doc, "format_version", "", file)?;
+    if version != 1 {
+        return Err(ModelError::UnsupportedVersion {
+            path: file.to_path_buf(),
+            format: "whyline JSON model",
+            found: version.to_string(),
+            supported: "1",
+        });
+    }
+    Ok(version)
+}
+
+/// `task`: a classifier of at least two classes, or a regressor.
+fn task(name: &str, n_classes: usize, file: &Path) -> Result<Task> {
+    match name {
+        "classification" if n_classes < 2 => Err(ModelError::out_of_range(
+            file,
+            "class_names",
+            format!("{n_classes} classes"),
+            "at least two classes for a classifier",
+        )),
+        "classification" => Ok(Task::Classification { n_classes }),
+        "regression" => Ok(Task::Regression),
+        other => Err(ModelError::unsupported(
+            file,
+            "task",
+            other,
+            "classification or regression",
+        )),
+    }
+}
+
+/// `producer`: the library and its version (`scikit-learn 1.9.1`), or `unknown`.
+fn producer(doc: &Value) -> String {
+    doc.get("producer")
         .map(|p| {
             let library = p
                 .get("library")
@@ -129,12 +111,60 @@ pub(crate) fn load(doc: &Value, file: &Path) -> Result<Loaded> {
                 .unwrap_or("");
             format!("{library} {version}").trim().to_owned()
         })
-        .unwrap_or_else(|| "unknown".to_owned());
-    Ok(Loaded {
-        kind,
-        format_version: version.to_string(),
-        model_type,
-        producer,
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// A decision tree (`model.tree`); NaN is accepted when the tree has a missing rule.
+fn decision_tree(
+    body: &Value,
+    n_features: usize,
+    task: Task,
+    info: ModelInfo,
+    file: &Path,
+) -> Result<DecisionTree> {
+    let doc = field(body, "tree", "model", file)?;
+    let settings = TreeSettings {
+        n_features,
+        scale: 1.0,
+        read_missing: true,
+    };
+    let tree = tree(doc, "model.tree", settings, file)?;
+    check_values(&tree, task, "model.tree", file)?;
+    Ok(DecisionTree {
+        tree,
+        n_features,
+        task,
+        allows_missing: has_missing_rule(doc),
+        info,
+    })
+}
+
+/// A random forest (`model.trees`); NaN is accepted when every tree has a missing rule.
+fn random_forest(
+    body: &Value,
+    n_features: usize,
+    task: Task,
+    info: ModelInfo,
+    file: &Path,
+) -> Result<RandomForest> {
+    let settings = TreeSettings {
+        n_features,
+        scale: 1.0,
+        read_missing: true,
+    };
+    let trees = trees(body, settings, file)?;
+    for (t, tree) in trees.iter().enumerate() {
+        check_values(tree, task, &format!("model.trees[{t}]"), file)?;
+    }
+    let allows_missing = array_field(body, "trees", "model", file)?
+        .iter()
+        .all(has_missing_rule);
+    Ok(RandomForest {
+        trees,
+        n_features,
+        task,
+        allows_missing,
+        info,
     })
 }
 

@@ -241,6 +241,22 @@ fn byte_at(bytes: &[u8], at: usize) -> u8 {
 
 /// Parses and checks the header, and that the file is exactly as long as it declares.
 fn header(bytes: &[u8], file: &Path) -> Result<Header> {
+    check_magic_and_version(bytes, file)?;
+    check_flags(byte_at(bytes, 21), file)?;
+    let header = Header {
+        model_type: u16::from_le_bytes([byte_at(bytes, 6), byte_at(bytes, 7)]),
+        metadata_size: u32_at(bytes, 8),
+        payload_size: u32_at(bytes, 12),
+        uncompressed_size: u32_at(bytes, 16),
+        compression: compression(byte_at(bytes, 20), file)?,
+    };
+    check_payload_sizes(&header, file)?;
+    check_file_length(&header, bytes, file)?;
+    Ok(header)
+}
+
+/// The magic `APRN`, a whole 32-byte header, and format version 1.0 (bytes 4–5).
+fn check_magic_and_version(bytes: &[u8], file: &Path) -> Result<()> {
     if !bytes.starts_with(MAGIC) {
         let found: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
         return Err(binary(
@@ -270,8 +286,12 @@ fn header(bytes: &[u8], file: &Path) -> Result<Header> {
             supported: "1.0",
         });
     }
+    Ok(())
+}
 
-    let flags = byte_at(bytes, 21);
+/// The flags (byte 21): LICENSED and HAS_MODEL_CARD only; every other bit names what this
+/// reader cannot do.
+fn check_flags(flags: u8, file: &Path) -> Result<()> {
     let refused = [
         (flag::ENCRYPTED, "ENCRYPTED (this reader cannot decrypt)"),
         (
@@ -289,34 +309,34 @@ fn header(bytes: &[u8], file: &Path) -> Result<Header> {
         ),
         (!flag::ACCEPTED, "a reserved bit"),
     ];
-    if let Some((_, name)) = refused.iter().find(|(bit, _)| flags & bit != 0) {
-        return Err(ModelError::unsupported(
+    match refused.iter().find(|(bit, _)| flags & bit != 0) {
+        Some((_, name)) => Err(ModelError::unsupported(
             file,
             "flags (byte 21)",
             format!("{flags:#010b}: {name}"),
             "flags LICENSED and HAS_MODEL_CARD only",
-        ));
+        )),
+        None => Ok(()),
     }
+}
 
-    let compression = match byte_at(bytes, 20) {
-        0x00 => Compression::None,
-        0x01 | 0x02 => Compression::Zstd,
-        0x03 => Compression::Lz4,
-        other => {
-            return Err(binary(
-                file,
-                20,
-                format!("unknown compression id {other:#04x} (known: 0 none, 1-2 zstd, 3 LZ4)"),
-            ));
-        }
-    };
-    let header = Header {
-        model_type: u16::from_le_bytes([byte_at(bytes, 6), byte_at(bytes, 7)]),
-        metadata_size: u32_at(bytes, 8),
-        payload_size: u32_at(bytes, 12),
-        uncompressed_size: u32_at(bytes, 16),
-        compression,
-    };
+/// The compression id (byte 20).
+fn compression(id: u8, file: &Path) -> Result<Compression> {
+    match id {
+        0x00 => Ok(Compression::None),
+        0x01 | 0x02 => Ok(Compression::Zstd),
+        0x03 => Ok(Compression::Lz4),
+        other => Err(binary(
+            file,
+            20,
+            format!("unknown compression id {other:#04x} (known: 0 none, 1-2 zstd, 3 LZ4)"),
+        )),
+    }
+}
+
+/// The uncompressed size (bytes 16–19): within aprender's limit, and the payload size
+/// itself for an uncompressed payload.
+fn check_payload_sizes(header: &Header, file: &Path) -> Result<()> {
     if header.uncompressed_size > MAX_UNCOMPRESSED_SIZE {
         return Err(binary(
             file,
@@ -327,7 +347,7 @@ fn header(bytes: &[u8], file: &Path) -> Result<Header> {
             ),
         ));
     }
-    if compression == Compression::None && header.uncompressed_size != header.payload_size {
+    if header.compression == Compression::None && header.uncompressed_size != header.payload_size {
         return Err(binary(
             file,
             16,
@@ -337,6 +357,12 @@ fn header(bytes: &[u8], file: &Path) -> Result<Header> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// The file is exactly header, metadata, payload and CRC32 trailer long: a shorter file
+/// names the first part that does not fit, a longer one the bytes after the trailer.
+fn check_file_length(header: &Header, bytes: &[u8], file: &Path) -> Result<()> {
     let needed = HEADER_SIZE as u64
         + u64::from(header.metadata_size)
         + u64::from(header.payload_size)
@@ -368,7 +394,7 @@ fn header(bytes: &[u8], file: &Path) -> Result<Header> {
             ),
         ));
     }
-    Ok(header)
+    Ok(())
 }
 
 /// Verifies the CRC32 trailer over everything before it.

@@ -18,12 +18,12 @@
 //! streaming and quantized files are refused: this reader cannot decrypt them and does not
 //! verify signatures, and would rather refuse than vouch for what it did not check.
 
-use std::path::Path;
-
 use std::io::{Cursor, Read};
+use std::path::Path;
 
 use serde::Deserialize;
 
+use super::aprender_payload::Payload;
 use crate::error::{ModelError, Result};
 use crate::info::ModelInfo;
 use crate::linear::{LinearLink, LinearModel};
@@ -515,119 +515,4 @@ fn decompress(data: &[u8], header: &Header, offset: usize, file: &Path) -> Resul
         ));
     }
     Ok(payload)
-}
-
-/// A reader of bincode 1 (`bincode::serialize`: little-endian, fixed-width integers, `u64`
-/// lengths, `Option` as a 0/1 tag byte, `bool` as a 0/1 byte).
-struct Payload<'a> {
-    bytes: &'a [u8],
-    at: usize,
-    file: &'a Path,
-}
-
-impl<'a> Payload<'a> {
-    fn new(bytes: &'a [u8], file: &'a Path) -> Payload<'a> {
-        Payload { bytes, at: 0, file }
-    }
-
-    fn error(&self, field: &str, at: usize, detail: impl Into<String>) -> ModelError {
-        ModelError::malformed(
-            self.file,
-            format!("payload.{field} (byte {at} of the uncompressed payload)"),
-            detail,
-        )
-    }
-
-    fn take<const N: usize>(&mut self, field: &str) -> Result<[u8; N]> {
-        let mut out = [0; N];
-        match self.bytes.get(self.at..self.at + N) {
-            Some(slice) => {
-                out.copy_from_slice(slice);
-                self.at += N;
-                Ok(out)
-            }
-            None => Err(self.error(
-                field,
-                self.at,
-                format!(
-                    "needs {N} bytes, the payload ends after {}",
-                    self.bytes.len() - self.at.min(self.bytes.len())
-                ),
-            )),
-        }
-    }
-
-    fn u8(&mut self, field: &str) -> Result<u8> {
-        self.take::<1>(field).map(|[b]| b)
-    }
-
-    fn bool(&mut self, field: &str) -> Result<bool> {
-        let at = self.at;
-        match self.u8(field)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            other => Err(self.error(field, at, format!("{other:#04x} is not a bool (0 or 1)"))),
-        }
-    }
-
-    fn u64(&mut self, field: &str) -> Result<u64> {
-        self.take::<8>(field).map(u64::from_le_bytes)
-    }
-
-    fn f32(&mut self, field: &str) -> Result<f32> {
-        self.take::<4>(field).map(f32::from_le_bytes)
-    }
-
-    /// `coefficients: Option<Vector<f32>>`, where `Vector` is `{ data: Vec<f32> }`.
-    fn coefficients(&mut self) -> Result<Vec<f32>> {
-        let at = self.at;
-        match self.u8("coefficients")? {
-            1 => {}
-            0 => {
-                return Err(self.error(
-                    "coefficients",
-                    at,
-                    "None: the model was saved before it was fitted",
-                ));
-            }
-            other => {
-                return Err(self.error(
-                    "coefficients",
-                    at,
-                    format!("{other:#04x} is not an Option tag (0 or 1)"),
-                ));
-            }
-        }
-        let at = self.at;
-        let len = self.u64("coefficients.len")?;
-        let remaining = (self.bytes.len() - self.at) as u64;
-        if len.saturating_mul(4) > remaining {
-            return Err(self.error(
-                "coefficients.len",
-                at,
-                format!("{len} coefficients do not fit in the {remaining} bytes left"),
-            ));
-        }
-        (0..len)
-            .map(|i| self.f32(&format!("coefficients[{i}]")))
-            .collect()
-    }
-
-    /// Fails unless the payload was read to its end: a payload of another layout (a ridge
-    /// regression saved under the `LinearRegression` id) must not load as this one.
-    fn finish(&self, model_type: &str) -> Result<()> {
-        if self.at == self.bytes.len() {
-            Ok(())
-        } else {
-            Err(self.error(
-                "end",
-                self.at,
-                format!(
-                    "{} bytes left after aprender's {model_type} fields: the payload is not a \
-                     {model_type} (another model saved under its type id?)",
-                    self.bytes.len() - self.at
-                ),
-            ))
-        }
-    }
 }

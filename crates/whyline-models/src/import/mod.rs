@@ -2,6 +2,7 @@
 //! chosen by looking at the file's content ([`detect`]).
 
 pub(crate) mod aprender;
+mod aprender_payload;
 pub(crate) mod detect;
 pub(crate) mod lightgbm;
 mod lightgbm_tree;

@@ -600,13 +600,93 @@ fn method_counterfactual_on_a_knn_model_is_the_seeded_search_and_repeats_per_see
         assert_eq!(line["method"], "counterfactual");
         assert_eq!(line["solver"], "seeded");
         assert_eq!(line["seed"], 11);
-        let cf: Vec<f32> = floats(&line["counterfactual_input"])
+        // The counterfactual is an f32 row (the explained path's precision), widened here.
+        let cf: Vec<f64> = floats(&line["counterfactual_input"])
             .iter()
-            .map(|&x| x as f32)
+            .map(|&x| f64::from(x as f32))
             .collect();
+        let row: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
         assert_ne!(
             model.predict(&cf).unwrap().value,
             model.predict(&row).unwrap().value
         );
+    }
+}
+
+/// An f64 fixture set (`python/make_f64_fixtures.py`): rows that f32 cannot hold.
+fn f64_expected(name: &str) -> Value {
+    expected(&format!("f64/{name}"))
+}
+
+/// The relative error, with values below 1e-12 compared absolutely (at 1e-24).
+fn relative_error(ours: f64, theirs: f64) -> f64 {
+    (ours - theirs).abs() / theirs.abs().max(1e-12)
+}
+
+#[test]
+fn explain_json_prints_the_library_probabilities_of_f64_rows_to_1e_12() {
+    // Issue 9, section 2: the rows stay f64 until the model reads them, so the printed
+    // probabilities and raw outputs are scikit-learn's to the last bits (rounding the rows
+    // to f32 on the way in was off by 4e-8 to 1e-7).
+    for name in [
+        "f64_logreg_multinomial_s303",
+        "f64_knn_clf_distance_s101",
+        "f64_mlp_clf_relu_s101",
+    ] {
+        let doc = f64_expected(name);
+        let n_features = doc["inputs"][0].as_array().unwrap().len();
+        let header: Vec<String> = (0..n_features).map(|i| format!("x{i}")).collect();
+        let mut csv = header.join(",");
+        csv.push('\n');
+        for row in doc["inputs"].as_array().unwrap() {
+            // `{}` writes the shortest text that reads back as the same f64.
+            let cells: Vec<String> = floats(row).iter().map(|x| format!("{x}")).collect();
+            csv.push_str(&cells.join(","));
+            csv.push('\n');
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("rows.csv");
+        std::fs::write(&input, csv).unwrap();
+        let output = whyline()
+            .args(["explain", "--format", "json", "--model"])
+            .arg(fixture(&format!("f64/{name}.whyline.json")))
+            .arg("--input")
+            .arg(&input)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let lines: Vec<Value> = String::from_utf8(output)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let proba = doc["proba"].as_array().unwrap();
+        assert_eq!(lines.len(), proba.len(), "{name}");
+        for (r, (line, expected)) in lines.iter().zip(proba).enumerate() {
+            let ours = floats(&line["probabilities"]);
+            let theirs = floats(expected);
+            assert_eq!(ours.len(), theirs.len(), "{name} row {r}");
+            for (k, (&a, &e)) in ours.iter().zip(&theirs).enumerate() {
+                assert!(
+                    relative_error(a, e) <= 1e-12,
+                    "{name} row {r} class {k}: whyline explain {a:e}, predict_proba {e:e}"
+                );
+            }
+            assert_eq!(
+                line["label"].as_f64(),
+                doc["predict"][r].as_f64(),
+                "{name} row {r}"
+            );
+            if let Some(raw) = doc["raw"].as_array() {
+                for (&a, &e) in floats(&line["raw"]).iter().zip(&floats(&raw[r])) {
+                    assert!(
+                        relative_error(a, e) <= 1e-12,
+                        "{name} row {r} raw: whyline explain {a:e}, decision_function {e:e}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ use whyline_models::{Activation, LinearLink, Mlp, Model, ModelKind, Task};
 
 use crate::attribution::{Attribution, OutputSpace};
 use crate::error::{ExplainError, Result};
-use crate::model_output::kind_name;
+use crate::model_output::{kind_name, predict_f32};
 use crate::quadrature;
 use crate::settings::{GradientSettings, MethodSettings};
 
@@ -220,7 +220,7 @@ fn mlp_value_and_gradient(m: &Mlp, x: &[f64], index: usize) -> (f64, Vec<f64>) {
 
 /// Resolves the explained output of a differentiable model.
 fn target(model: &Model, row: &[f32], output: Option<usize>) -> Result<(usize, OutputSpace)> {
-    let prediction = model.predict(row)?;
+    let prediction = predict_f32(model, row)?;
     let (n, space) = match model.kind() {
         ModelKind::Linear(m) => (
             m.n_outputs(),

@@ -24,7 +24,7 @@ use whyline_models::{LinearLink, Model, ModelKind};
 use crate::attribution::{Attribution, OutputSpace};
 use crate::background::Background;
 use crate::error::{ExplainError, Result};
-use crate::model_output::{read, resolve};
+use crate::model_output::{predict_f32, read, resolve};
 use crate::settings::{KernelShapSettings, MethodSettings};
 
 /// Exact enumeration is refused above this many features (2^24 coalitions).
@@ -69,7 +69,7 @@ impl<'a> OutputFunction<'a> {
                 _ => {}
             }
         }
-        let prediction = self.model.predict(row)?;
+        let prediction = predict_f32(self.model, row)?;
         Ok(read(&prediction, self.space, self.index))
     }
 }

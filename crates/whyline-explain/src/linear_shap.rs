@@ -16,7 +16,7 @@ use whyline_models::{LinearLink, LinearModel, Model, ModelKind};
 use crate::attribution::{Attribution, OutputSpace};
 use crate::background::Background;
 use crate::error::{ExplainError, Result};
-use crate::model_output::kind_name;
+use crate::model_output::{kind_name, predict_f32};
 use crate::settings::{LinearShapSettings, MethodSettings};
 
 /// LinearSHAP for one linear model and one expectation `E[x]`.
@@ -61,7 +61,7 @@ impl<'a> LinearShap<'a> {
 
     /// Explains one row.
     pub fn explain(&self, row: &[f32], settings: &LinearShapSettings) -> Result<Attribution> {
-        let prediction = self.model.predict(row)?;
+        let prediction = predict_f32(self.model, row)?;
         let m = self.linear.n_features;
         let n_outputs = self.linear.n_outputs();
         let index = match settings.output {

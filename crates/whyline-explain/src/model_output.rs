@@ -83,6 +83,13 @@ pub(crate) fn read(prediction: &Prediction, space: OutputSpace, index: usize) ->
     }
 }
 
+/// The model's prediction for an explainer's f32 row (an explained row, or a perturbed
+/// one), widened to f64 exactly: what [`Model::predict`] gives for that row.
+pub(crate) fn predict_f32(model: &Model, row: &[f32]) -> Result<Prediction> {
+    let row: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
+    Ok(model.predict(&row)?)
+}
+
 /// Resolves the explained output and space for a row: checks the space fits the model and
 /// the index is in range; `None` picks the predicted class (classifiers) or 0.
 pub(crate) fn resolve(
@@ -91,7 +98,7 @@ pub(crate) fn resolve(
     space: Option<OutputSpace>,
     output: Option<usize>,
 ) -> Result<(OutputSpace, usize, Prediction)> {
-    let prediction = model.predict(row)?;
+    let prediction = predict_f32(model, row)?;
     let space = space.unwrap_or_else(|| default_space(model));
     if space == OutputSpace::Margin && !has_margin(model) {
         return Err(ExplainError::InvalidSetting {

@@ -35,6 +35,7 @@ use whyline_models::{Link, Model, ModelFormat, ModelKind, Node, Prediction, Spli
 
 use crate::attribution::{Attribution, OutputSpace};
 use crate::error::{ExplainError, Result};
+use crate::model_output::predict_f32;
 use crate::settings::{MethodSettings, TreeShapSettings};
 
 mod compile;
@@ -319,7 +320,7 @@ impl<'a> TreeShap<'a> {
         base_values: &[f64],
         interventional: bool,
     ) -> Result<Attribution> {
-        let prediction = self.model.predict(row)?;
+        let prediction = predict_f32(self.model, row)?;
         let index = self.output_index(output, &prediction)?;
         let start = index * self.n_features;
         Ok(Attribution::new(

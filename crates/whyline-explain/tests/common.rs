@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use whyline_core::SplitTest;
-use whyline_models::{MissingRule, Model, ModelFormat, Split, Tree};
+use whyline_models::{MissingRule, Model, ModelFormat, Prediction, Split, Tree};
 
 pub(crate) fn explain_fixture(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -12,6 +12,12 @@ pub(crate) fn explain_fixture(name: &str) -> Value {
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
+}
+
+/// The model's prediction for an f32 row (the rows explainers take), widened to f64: exact.
+pub(crate) fn predict_f32(model: &Model, row: &[f32]) -> whyline_models::Result<Prediction> {
+    let row: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
+    model.predict(&row)
 }
 
 pub(crate) fn model(file: &str) -> Model {

@@ -47,7 +47,7 @@ fn logistic_l2_counterfactual_is_the_projection_onto_the_decision_boundary() {
             cf.cost
         );
         assert_ne!(cf.alternative_decision, cf.original_decision);
-        let again = model.predict(&cf.counterfactual_input).unwrap().value as usize;
+        let again = predict_f32(&model, &cf.counterfactual_input).unwrap().value as usize;
         assert_eq!(again, cf.alternative_decision);
         assert!(cf.explain().starts_with("The decision would have been"));
     }
@@ -74,7 +74,7 @@ fn logistic_l1_counterfactual_moves_the_steepest_feature_only() {
         let cf = counterfactual(&model, row, &settings, None).unwrap();
         assert!(cf.changes.iter().all(|c| c.feature_idx != steepest));
         assert_ne!(
-            model.predict(&cf.counterfactual_input).unwrap().value as usize,
+            predict_f32(&model, &cf.counterfactual_input).unwrap().value as usize,
             cf.original_decision
         );
     }
@@ -183,9 +183,9 @@ fn tree_counterfactual_is_no_costlier_than_any_flip_a_random_search_finds() {
                 ..CounterfactualSettings::default()
             };
             let cf = counterfactual(&model, row, &settings, None).unwrap();
-            let original = model.predict(row).unwrap().value as usize;
+            let original = predict_f32(&model, row).unwrap().value as usize;
             assert_ne!(
-                model.predict(&cf.counterfactual_input).unwrap().value as usize,
+                predict_f32(&model, &cf.counterfactual_input).unwrap().value as usize,
                 original
             );
             for _ in 0..3000 {
@@ -199,7 +199,7 @@ fn tree_counterfactual_is_no_costlier_than_any_flip_a_random_search_finds() {
                         }
                     })
                     .collect();
-                if model.predict(&candidate).unwrap().value as usize == original {
+                if predict_f32(&model, &candidate).unwrap().value as usize == original {
                     continue;
                 }
                 let d: Vec<f64> = row
@@ -229,7 +229,7 @@ fn expected_inputs(name: &str) -> Vec<Vec<f32>> {
 }
 
 fn decision(model: &Model, x: &[f32]) -> usize {
-    model.predict(x).unwrap().value as usize
+    predict_f32(model, x).unwrap().value as usize
 }
 
 fn cost_of(cost: Cost, weights: &[f64], row: &[f32], x: &[f32]) -> f64 {

@@ -113,7 +113,7 @@ fn saliency_matches_finite_differences_of_the_model_output() {
         ..GradientSettings::default()
     };
     let a = integrated_gradients(&model, &row, &settings).unwrap();
-    let p = |x: &[f32]| model.predict(x).unwrap().probabilities.unwrap()[1];
+    let p = |x: &[f32]| predict_f32(&model, x).unwrap().probabilities.unwrap()[1];
     for j in 0..row.len() {
         let h = 1.0 / 64.0; // exact in f32
         let mut up = row;

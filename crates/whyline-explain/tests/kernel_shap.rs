@@ -44,7 +44,7 @@ fn brute_force(case: &Case, row: &[f32], output: usize) -> Vec<f64> {
             let z: Vec<f32> = (0..m)
                 .map(|j| if mask >> j & 1 == 1 { row[j] } else { b[j] })
                 .collect();
-            let p = case.model.predict(&z).unwrap();
+            let p = predict_f32(&case.model, &z).unwrap();
             sum += match case.space {
                 OutputSpace::Probability => p.probabilities.unwrap()[output],
                 _ => p.value,

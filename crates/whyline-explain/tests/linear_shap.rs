@@ -46,7 +46,7 @@ fn probability_space_adds_up_to_the_model_probability() {
     for row in rows(&fixture["rows"]) {
         let a = explainer.explain(&row, &settings).unwrap();
         assert_eq!(a.output.space, OutputSpace::Probability);
-        let p = model.predict(&row).unwrap().probabilities.unwrap()[1];
+        let p = predict_f32(&model, &row).unwrap().probabilities.unwrap()[1];
         assert!((a.prediction - p).abs() < 1e-15);
         assert!(a.residual < 1e-12, "residual {}", a.residual);
     }

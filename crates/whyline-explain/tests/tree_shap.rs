@@ -307,7 +307,7 @@ fn interventional_tree_shap_matches_brute_force_over_the_background() {
                     let mixed: Vec<f32> = (0..4)
                         .map(|j| if mask >> j & 1 == 1 { row[j] } else { z[j] })
                         .collect();
-                    *slot += model.predict(&mixed).unwrap().probabilities.unwrap()[k];
+                    *slot += predict_f32(&model, &mixed).unwrap().probabilities.unwrap()[k];
                 }
                 *slot /= background_rows.len() as f64;
             }

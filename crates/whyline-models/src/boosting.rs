@@ -13,7 +13,7 @@
 use whyline_core::{Aggregation, Explainable, ForestPath, TreePath};
 
 use crate::decision_tree::Task;
-use crate::info::{ModelInfo, Prediction, argmax, sigmoid, softmax_in_place};
+use crate::info::{ModelInfo, Prediction, RowValue, argmax, sigmoid, softmax_in_place};
 use crate::tree::Tree;
 
 /// The link from summed margins to the output.
@@ -83,7 +83,7 @@ impl GradientBoosting {
         self.base_score.len()
     }
 
-    fn check(&self, row: &[f32]) -> whyline_core::Result<()> {
+    fn check<T: RowValue>(&self, row: &[T]) -> whyline_core::Result<()> {
         if self.allows_missing {
             self.info.check_no_infinity(row, self.n_features)
         } else {
@@ -169,20 +169,22 @@ impl GradientBoosting {
     }
 
     /// Predicts one row in the library's terms: margins, probabilities and the prediction.
-    pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
+    /// The f64 row is read as the library reads it: rounded to f32 for scikit-learn and
+    /// XGBoost, compared in f64 for LightGBM ([`Tree::input`]).
+    pub fn predict(&self, row: &[f64]) -> crate::Result<Prediction> {
         self.check(row)?;
-        Ok(self.finish(self.margins(|_, tree| tree.leaf_index(row))))
+        Ok(self.finish(self.margins(|_, tree| tree.leaf_index_f64(row))))
     }
 
-    /// The leaf each tree reaches, numbered as the library numbers them: scikit-learn's
-    /// `apply()`, XGBoost's node ids, LightGBM's leaf indices (`pred_leaf`).
-    pub fn apply(&self, row: &[f32]) -> crate::Result<Vec<u32>> {
+    /// The leaf each tree reaches from the f64 row, numbered as the library numbers them:
+    /// scikit-learn's `apply()`, XGBoost's node ids, LightGBM's leaf indices (`pred_leaf`).
+    pub fn apply(&self, row: &[f64]) -> crate::Result<Vec<u32>> {
         self.check(row)?;
         Ok(self
             .trees
             .iter()
             .map(|tree| {
-                let leaf = tree.leaf_index(row);
+                let leaf = tree.leaf_index_f64(row);
                 tree.nodes.get(leaf).map_or(0, |node| node.id)
             })
             .collect())

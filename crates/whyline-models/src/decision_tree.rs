@@ -2,7 +2,7 @@
 
 use whyline_core::{Explainable, TreePath};
 
-use crate::info::{ModelInfo, Prediction, argmax};
+use crate::info::{ModelInfo, Prediction, RowValue, argmax};
 use crate::tree::Tree;
 
 /// What a model predicts.
@@ -19,8 +19,9 @@ pub enum Task {
 
 /// A decision tree whose path is every split taken and the leaf reached.
 ///
-/// Classifier leaves hold the class distribution (scikit-learn stores fractions); the
-/// prediction is the class index with the largest share, the first on ties. Regressor
+/// Classifier leaves hold the class distribution (scikit-learn stores fractions), which is
+/// `predict_proba`; the prediction is the class index with the largest share, the first on
+/// ties. Regressor
 /// leaves hold the mean target. NaN inputs follow `missing_go_to_left` when the file has it
 /// (scikit-learn ≥ 1.3), and are rejected otherwise.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,8 +40,15 @@ pub struct DecisionTree {
 }
 
 impl DecisionTree {
+    /// The leaf the f64 row reaches, numbered as scikit-learn's `apply()` numbers nodes.
+    pub fn apply(&self, row: &[f64]) -> crate::Result<u32> {
+        self.check(row)?;
+        let leaf = self.tree.leaf_index_f64(row);
+        Ok(self.tree.nodes.get(leaf).map_or(0, |node| node.id))
+    }
+
     /// Checks a row's length and values (NaN only with a missing rule).
-    pub(crate) fn check(&self, row: &[f32]) -> whyline_core::Result<()> {
+    pub(crate) fn check<T: RowValue>(&self, row: &[T]) -> whyline_core::Result<()> {
         if self.allows_missing {
             self.info.check_no_infinity(row, self.n_features)
         } else {
@@ -48,10 +56,11 @@ impl DecisionTree {
         }
     }
 
-    /// Predicts one row in the library's terms (class probabilities for classifiers).
-    pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
+    /// Predicts one row in the library's terms (class probabilities for classifiers): the
+    /// f64 row rounded to f32, as scikit-learn's trees read it.
+    pub fn predict(&self, row: &[f64]) -> crate::Result<Prediction> {
         self.check(row)?;
-        let leaf = self.tree.leaf_index(row);
+        let leaf = self.tree.leaf_index_f64(row);
         Ok(leaf_prediction(&self.tree, leaf, self.task))
     }
 }
@@ -60,10 +69,9 @@ impl DecisionTree {
 pub(crate) fn leaf_prediction(tree: &Tree, leaf: usize, task: Task) -> Prediction {
     match task {
         Task::Classification { .. } => {
-            let values = tree.node_values(leaf);
-            let total: f64 = values.iter().sum();
-            let total = if total == 0.0 { 1.0 } else { total };
-            let probabilities: Vec<f64> = values.iter().map(|v| v / total).collect();
+            // The leaf's class fractions as stored, as scikit-learn's `predict_proba` returns
+            // them (≥ 1.4 stores fractions and does not renormalise: their sum may be 1 ± ulp).
+            let probabilities = tree.node_values(leaf).to_vec();
             Prediction {
                 value: argmax(&probabilities) as f64,
                 probabilities: Some(probabilities),

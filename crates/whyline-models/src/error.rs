@@ -4,7 +4,7 @@
 //! and the field that was wrong; input errors come from `whyline-core` and name the row and
 //! the feature.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use whyline_core::CoreError;
 
@@ -25,10 +25,10 @@ pub enum ModelError {
         source: std::io::Error,
     },
     /// The file is not valid JSON (or ends early).
-    #[error("{file}: invalid JSON at line {line}, column {column}: {message}")]
+    #[error("{}: invalid JSON at line {line}, column {column}: {message}", path.display())]
     Json {
-        /// The model file.
-        file: String,
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
         /// Line (1-based).
         line: usize,
         /// Column (1-based).
@@ -37,28 +37,42 @@ pub enum ModelError {
         message: String,
     },
     /// A field is missing, has the wrong type or length, or holds a value outside its domain.
-    #[error("{file}: field `{field}`: {detail}")]
+    #[error("{}: field `{field}`: {detail}", path.display())]
     Malformed {
-        /// The model file.
-        file: String,
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
         /// The field, as a path into the document (`trees[3].left_children[7]`).
         field: String,
         /// What is wrong with it.
         detail: String,
     },
+    /// A field holds a number outside the range the model allows: a feature or child index,
+    /// a neighbour count, a tree group, a class count, a probability. The one shape of
+    /// "a value is out of range" in this crate.
+    #[error("{}: field `{field}`: {found} is out of range (expected {expected})", path.display())]
+    OutOfRange {
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
+        /// The field, as a path into the document (`trees[3].left_children[7]`).
+        field: String,
+        /// The value found.
+        found: String,
+        /// The range it must fall in, in words (`a feature index below 30`).
+        expected: String,
+    },
     /// The content matches none of the formats this crate reads.
-    #[error("{file}: unknown model format ({detail})")]
+    #[error("{}: unknown model format ({detail})", path.display())]
     UnknownFormat {
-        /// The model file.
-        file: String,
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
         /// What was found instead.
         detail: String,
     },
     /// The format is known but this version of it is not.
-    #[error("{file}: {format} version {found} is not supported (this build reads {supported})")]
+    #[error("{}: {format} version {found} is not supported (this build reads {supported})", path.display())]
     UnsupportedVersion {
-        /// The model file.
-        file: String,
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
         /// The format.
         format: &'static str,
         /// The version found.
@@ -68,10 +82,10 @@ pub enum ModelError {
     },
     /// A known field holds a value this build does not implement (an objective, an
     /// activation, a model type, a split kind).
-    #[error("{file}: field `{field}`: unsupported value {value:?} ({supported})")]
+    #[error("{}: field `{field}`: unsupported value {value:?} ({supported})", path.display())]
     Unsupported {
-        /// The model file.
-        file: String,
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
         /// The field.
         field: String,
         /// The value found.
@@ -82,10 +96,10 @@ pub enum ModelError {
     /// A binary container is malformed at a byte offset of the file: a wrong magic
     /// number, an unknown compression id, declared sizes that do not add up, bytes after the
     /// end.
-    #[error("{file}: {format} file, byte {offset}: {detail}")]
+    #[error("{}: {format} file, byte {offset}: {detail}", path.display())]
     Binary {
-        /// The model file.
-        file: String,
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
         /// The format (`aprender .apr`).
         format: &'static str,
         /// Offset of the offending byte or field in the file.
@@ -95,11 +109,12 @@ pub enum ModelError {
     },
     /// A binary file ends before a part it declares (header, metadata, payload, checksum).
     #[error(
-        "{file}: {format} file is truncated: {what} needs {needed} bytes, the file has {found}"
+        "{}: {format} file is truncated: {what} needs {needed} bytes, the file has {found}",
+        path.display()
     )]
     Truncated {
-        /// The model file.
-        file: String,
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
         /// The format (`aprender .apr`).
         format: &'static str,
         /// The part that does not fit.
@@ -111,12 +126,13 @@ pub enum ModelError {
     },
     /// The file's checksum does not match its content: it was damaged or changed.
     #[error(
-        "{file}: {format} checksum mismatch: the CRC32 stored at byte {offset} is {stored:#010x}, \
-         the content hashes to {computed:#010x} (the file is damaged or was changed)"
+        "{}: {format} checksum mismatch: the CRC32 stored at byte {offset} is {stored:#010x}, \
+         the content hashes to {computed:#010x} (the file is damaged or was changed)",
+        path.display()
     )]
     ChecksumMismatch {
-        /// The model file.
-        file: String,
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
         /// The format (`aprender .apr`).
         format: &'static str,
         /// Offset of the stored checksum.
@@ -127,10 +143,10 @@ pub enum ModelError {
         computed: u32,
     },
     /// The file holds a model type whose payload this build does not read.
-    #[error("{file}: {format} model type {model_type} is not supported; supported: {supported}")]
+    #[error("{}: {format} model type {model_type} is not supported; supported: {supported}", path.display())]
     UnsupportedModelType {
-        /// The model file.
-        file: String,
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
         /// The library whose type id it is (`aprender`).
         format: &'static str,
         /// The model type, by the library's name for it (`DecisionTree`), or its id when
@@ -152,26 +168,41 @@ pub enum ModelError {
 impl ModelError {
     /// A [`ModelError::Malformed`] for `file` and `field`.
     pub(crate) fn malformed(
-        file: &str,
+        file: &Path,
         field: impl Into<String>,
         detail: impl Into<String>,
     ) -> ModelError {
         ModelError::Malformed {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             field: field.into(),
             detail: detail.into(),
         }
     }
 
+    /// A [`ModelError::OutOfRange`] for `file` and `field`.
+    pub(crate) fn out_of_range(
+        file: &Path,
+        field: impl Into<String>,
+        found: impl ToString,
+        expected: impl Into<String>,
+    ) -> ModelError {
+        ModelError::OutOfRange {
+            path: file.to_path_buf(),
+            field: field.into(),
+            found: found.to_string(),
+            expected: expected.into(),
+        }
+    }
+
     /// A [`ModelError::Unsupported`] for `file` and `field`.
     pub(crate) fn unsupported(
-        file: &str,
+        file: &Path,
         field: impl Into<String>,
         value: impl Into<String>,
         supported: &'static str,
     ) -> ModelError {
         ModelError::Unsupported {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             field: field.into(),
             value: value.into(),
             supported,
@@ -179,12 +210,12 @@ impl ModelError {
     }
 
     /// A [`ModelError::Json`] from a `serde_json` error.
-    pub(crate) fn json(file: &str, error: &serde_json::Error) -> ModelError {
+    pub(crate) fn json(file: &Path, error: &serde_json::Error) -> ModelError {
         // serde_json appends " at line L column C"; the variant prints the position once.
         let message = error.to_string();
         let position = format!(" at line {} column {}", error.line(), error.column());
         ModelError::Json {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             line: error.line(),
             column: error.column(),
             message: message

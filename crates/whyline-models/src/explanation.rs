@@ -43,7 +43,7 @@ impl Model {
         #[allow(clippy::cast_possible_truncation)] // paths are computed in f32
         let row32: Vec<f32> = row.iter().map(|&x| x as f32).collect();
         let (output, path) = self.explain_one(&row32)?;
-        let prediction = self.predict(&row32)?;
+        let prediction = self.predict(row)?;
         Ok(Explanation {
             output,
             prediction,

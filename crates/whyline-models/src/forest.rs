@@ -4,13 +4,14 @@
 use whyline_core::{Aggregation, Explainable, ForestPath, TreePath};
 
 use crate::decision_tree::{Task, leaf_output};
-use crate::info::{ModelInfo, Prediction, argmax};
+use crate::info::{ModelInfo, Prediction, RowValue, argmax};
 use crate::tree::Tree;
 
 /// A random forest whose path is each tree's path, vote and the ensemble's agreement.
 ///
-/// A classifier averages each tree's normalised leaf distribution (scikit-learn's
-/// `predict_proba`, summed in tree order in f64 and divided by the tree count) and predicts
+/// A classifier averages each tree's leaf distribution (the class fractions as stored, as
+/// scikit-learn's `predict_proba` sums them in tree order in f64 and divides by the tree
+/// count) and predicts
 /// the class with the largest mean; a regressor averages the leaf values.
 ///
 /// In the path, `tree_predictions` holds each tree's class vote (classifier) or value
@@ -36,7 +37,7 @@ pub struct RandomForest {
 
 impl RandomForest {
     /// Checks a row's length and values (NaN only with a missing rule).
-    fn check(&self, row: &[f32]) -> whyline_core::Result<()> {
+    fn check<T: RowValue>(&self, row: &[T]) -> whyline_core::Result<()> {
         if self.allows_missing {
             self.info.check_no_infinity(row, self.n_features)
         } else {
@@ -44,10 +45,11 @@ impl RandomForest {
         }
     }
 
-    /// Predicts one row in the library's terms (class probabilities for classifiers).
-    pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
+    /// Predicts one row in the library's terms (class probabilities for classifiers): the
+    /// f64 row rounded to f32, as scikit-learn's trees read it.
+    pub fn predict(&self, row: &[f64]) -> crate::Result<Prediction> {
         self.check(row)?;
-        Ok(self.predict_from_leaves(|_, tree| tree.leaf_index(row)))
+        Ok(self.predict_from_leaves(|_, tree| tree.leaf_index_f64(row)))
     }
 
     /// The prediction from the leaf `leaf_of(t, tree)` each tree reaches.
@@ -58,11 +60,8 @@ impl RandomForest {
                 let mut proba = vec![0.0f64; n_classes];
                 for (t, tree) in self.trees.iter().enumerate() {
                     let leaf = leaf_of(t, tree);
-                    let values = tree.node_values(leaf);
-                    let total: f64 = values.iter().sum();
-                    let total = if total == 0.0 { 1.0 } else { total };
-                    for (p, v) in proba.iter_mut().zip(values) {
-                        *p += v / total;
+                    for (p, v) in proba.iter_mut().zip(tree.node_values(leaf)) {
+                        *p += v;
                     }
                 }
                 for p in &mut proba {
@@ -89,14 +88,15 @@ impl RandomForest {
         }
     }
 
-    /// The leaf (as the library numbers nodes) each tree reaches: scikit-learn's `apply()`.
-    pub fn apply(&self, row: &[f32]) -> crate::Result<Vec<u32>> {
+    /// The leaf (as the library numbers nodes) each tree reaches from the f64 row:
+    /// scikit-learn's `apply()`.
+    pub fn apply(&self, row: &[f64]) -> crate::Result<Vec<u32>> {
         self.check(row)?;
         Ok(self
             .trees
             .iter()
             .map(|tree| {
-                let leaf = tree.leaf_index(row);
+                let leaf = tree.leaf_index_f64(row);
                 tree.nodes.get(leaf).map_or(0, |node| node.id)
             })
             .collect())

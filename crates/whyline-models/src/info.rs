@@ -33,16 +33,30 @@ pub struct ModelInfo {
 
 impl ModelInfo {
     /// Checks a row: its length, and that every value is finite.
-    pub(crate) fn check_finite(&self, row: &[f32], n_features: usize) -> Result<(), CoreError> {
-        whyline_core::check_finite_row(row, n_features, &self.names.features)
+    pub(crate) fn check_finite<T: RowValue>(
+        &self,
+        row: &[T],
+        n_features: usize,
+    ) -> Result<(), CoreError> {
+        self.check_row(row, n_features, |v| !v.is_finite())
     }
 
     /// Checks a row for a model with a missing-value rule: its length, and that no value is
     /// infinite (NaN is allowed and means missing).
-    pub(crate) fn check_no_infinity(
+    pub(crate) fn check_no_infinity<T: RowValue>(
         &self,
-        row: &[f32],
+        row: &[T],
         n_features: usize,
+    ) -> Result<(), CoreError> {
+        self.check_row(row, n_features, f64::is_infinite)
+    }
+
+    /// Checks a row's length, then rejects the first value for which `bad` holds.
+    fn check_row<T: RowValue>(
+        &self,
+        row: &[T],
+        n_features: usize,
+        bad: impl Fn(f64) -> bool,
     ) -> Result<(), CoreError> {
         if row.len() != n_features {
             return Err(CoreError::FeatureCount {
@@ -50,20 +64,48 @@ impl ModelInfo {
                 found: row.len(),
             });
         }
-        match row.iter().position(|v| v.is_infinite()) {
+        match row.iter().position(|&v| bad(v.into())) {
             None => Ok(()),
             Some(feature_index) => Err(CoreError::NonFiniteInput {
                 row: None,
                 feature_index,
                 feature_name: self.names.features.get(feature_index).cloned(),
-                value: row.get(feature_index).copied().unwrap_or(f32::INFINITY),
+                value: row.get(feature_index).map_or(f32::NAN, |&v| v.to_f32()),
             }),
         }
     }
 }
 
-/// The output of one prediction in the library's own terms, computed in the precision the
-/// library uses (f64 for scikit-learn and LightGBM, f32 sums for XGBoost, widened here).
+/// A value of an input row: `f32` on the explained path (the [`Explainable`] trait and
+/// the APRT record), `f64` for predictions in the library's terms
+/// ([`Model::predict`](crate::Model::predict)). Widening an `f32` is exact, so a family
+/// written once over `RowValue` computes the same bits for an `f32` row and for the same
+/// row widened.
+///
+/// [`Explainable`]: whyline_core::Explainable
+pub(crate) trait RowValue: Copy + Into<f64> {
+    /// The value rounded to `f32` (to the nearest, as `as` rounds).
+    fn to_f32(self) -> f32;
+}
+
+impl RowValue for f32 {
+    #[inline]
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+
+impl RowValue for f64 {
+    #[inline]
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+}
+
+/// The output of one prediction in the library's own terms, computed from the `f64` row in
+/// the precision the library uses: f64 for scikit-learn's linear models, KNN and MLP and for
+/// LightGBM; the row cast to f32 for scikit-learn's trees and XGBoost; f32 sums for
+/// XGBoost, widened here.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Prediction {
     /// The regression value, or for a classifier the predicted class index.

@@ -3,7 +3,7 @@
 use whyline_core::{Explainable, KnnPath};
 
 use crate::decision_tree::Task;
-use crate::info::{ModelInfo, Prediction, argmax};
+use crate::info::{ModelInfo, Prediction, RowValue, argmax};
 
 /// How neighbours are weighted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -18,7 +18,9 @@ pub enum KnnWeights {
 /// A KNN classifier or regressor whose path is its neighbours and their votes.
 ///
 /// Search is exact: the euclidean distance to every training row, computed in f64 in
-/// feature order, sorted by distance then by training index. scikit-learn computes the
+/// feature order from the f64 row ([`predict`](KnnModel::predict),
+/// [`neighbors`](KnnModel::neighbors)) or the widened f32 row (the explained path), sorted
+/// by distance then by training index. scikit-learn computes the
 /// same distances through `‖x‖² − 2x·y + ‖y‖²`, so rows whose neighbours tie (to about
 /// 1e-12) may list tied neighbours in another order.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,13 +44,14 @@ pub struct KnnModel {
 }
 
 impl KnnModel {
-    /// The `k` nearest training rows: `(index, distance)`, nearest first.
-    pub fn neighbors(&self, row: &[f32]) -> crate::Result<Vec<(usize, f64)>> {
+    /// The `k` nearest training rows of the f64 row: `(index, distance)`, nearest first
+    /// (scikit-learn's `kneighbors`).
+    pub fn neighbors(&self, row: &[f64]) -> crate::Result<Vec<(usize, f64)>> {
         self.info.check_finite(row, self.n_features)?;
         Ok(self.search(row))
     }
 
-    fn search(&self, row: &[f32]) -> Vec<(usize, f64)> {
+    fn search<T: RowValue>(&self, row: &[T]) -> Vec<(usize, f64)> {
         let mut all: Vec<(usize, f64)> = self
             .samples
             .chunks_exact(self.n_features.max(1))
@@ -58,7 +61,7 @@ impl KnnModel {
                     .iter()
                     .zip(row)
                     .map(|(s, &x)| {
-                        let d = f64::from(x) - s;
+                        let d = x.into() - s;
                         d * d
                     })
                     .sum();
@@ -135,8 +138,9 @@ impl KnnModel {
         }
     }
 
-    /// Predicts one row in the library's terms (class probabilities for classifiers).
-    pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
+    /// Predicts one row in the library's terms (class probabilities for classifiers), in
+    /// f64 from the f64 row as scikit-learn computes them.
+    pub fn predict(&self, row: &[f64]) -> crate::Result<Prediction> {
         self.info.check_finite(row, self.n_features)?;
         Ok(self.predict_from(&self.search(row)))
     }

@@ -47,7 +47,11 @@
 //!
 //! - Exactness: predictions follow each library's numeric semantics (comparison operator,
 //!   threshold precision, missing-value rule, summation precision and order, link); the
-//!   integration tests compare against the libraries' own outputs.
+//!   integration tests compare against the libraries' own outputs. [`Model::predict`] takes
+//!   an f64 row and keeps it f64 until the family reads it as its library does (f64 for
+//!   linear models, KNN, MLP and LightGBM; rounded to f32 for scikit-learn's trees and
+//!   XGBoost), so its outputs equal the library's to 1e-12 relative, and bit for bit for
+//!   trees. The explained path ([`Explainable`](whyline_core::Explainable)) takes f32 rows.
 //! - No panics: files are validated at load (node, child and feature indices, array
 //!   lengths), so prediction indexes safely; bad input is a [`ModelError`] or a
 //!   [`whyline_core::CoreError`] naming the file, field or feature.
@@ -87,4 +91,4 @@ pub use linear::{LinearLink, LinearModel};
 pub use mlp::{Activation, DenseLayer, Mlp};
 pub use model::{Model, ModelKind};
 pub use rows::{ColumnMapping, RowFormat, RowOptions, Rows, RowsError};
-pub use tree::{MissingRule, Node, Split, Tree, f32_at_or_below};
+pub use tree::{InputPrecision, MissingRule, Node, Split, Tree, f32_at_or_below};

@@ -4,7 +4,7 @@
 
 use whyline_core::{Explainable, LinearPath};
 
-use crate::info::{ModelInfo, Prediction, argmax, sigmoid, softmax_in_place};
+use crate::info::{ModelInfo, Prediction, RowValue, argmax, sigmoid, softmax_in_place};
 
 /// The link of a linear model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -43,7 +43,9 @@ impl LinearModel {
         self.intercepts.len()
     }
 
-    fn decision(&self, output: usize, row: &[f32]) -> f64 {
+    /// The decision value of `output`: the row's values widened to f64 (exactly), the
+    /// products summed in f64 in feature order after the intercept.
+    fn decision<T: RowValue>(&self, output: usize, row: &[T]) -> f64 {
         let start = output * self.n_features;
         let coefficients = self
             .coefficients
@@ -51,7 +53,7 @@ impl LinearModel {
             .unwrap_or(&[]);
         let mut sum = self.intercepts.get(output).copied().unwrap_or(0.0);
         for (c, &x) in coefficients.iter().zip(row) {
-            sum += c * f64::from(x);
+            sum += c * x.into();
         }
         sum
     }
@@ -78,8 +80,9 @@ impl LinearModel {
     }
 
     /// Predicts one row in the library's terms: decision values, probabilities and the
-    /// prediction (the class index for classifiers).
-    pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
+    /// prediction (the class index for classifiers), computed in f64 from the f64 row as
+    /// scikit-learn's `decision_function` and `predict_proba` compute them.
+    pub fn predict(&self, row: &[f64]) -> crate::Result<Prediction> {
         self.info.check_finite(row, self.n_features)?;
         let raw: Vec<f64> = (0..self.n_outputs())
             .map(|k| self.decision(k, row))

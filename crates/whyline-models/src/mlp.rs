@@ -1,10 +1,10 @@
-//! Multilayer perceptrons (scikit-learn semantics): dense layers in f64, the input
-//! gradient by backpropagation, and the activations on request.
+//! Multilayer perceptrons (scikit-learn semantics): dense layers in f64 from the f64 row,
+//! the input gradient by backpropagation, and the activations on request.
 
 use whyline_core::{Explainable, NeuralPath};
 
 use crate::decision_tree::Task;
-use crate::info::{ModelInfo, Prediction, argmax, sigmoid, softmax_in_place};
+use crate::info::{ModelInfo, Prediction, RowValue, argmax, sigmoid, softmax_in_place};
 
 /// An activation function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -83,10 +83,11 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    /// Every layer's activations, the input first and the output last.
-    fn forward(&self, row: &[f32]) -> Vec<Vec<f64>> {
+    /// Every layer's activations in f64, the input (widened to f64 when it is an f32 row)
+    /// first and the output last.
+    fn forward<T: RowValue>(&self, row: &[T]) -> Vec<Vec<f64>> {
         let mut activations = Vec::with_capacity(self.layers.len() + 1);
-        activations.push(row.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>());
+        activations.push(row.iter().map(|&x| x.into()).collect::<Vec<f64>>());
         let last = self.layers.len().saturating_sub(1);
         for (l, layer) in self.layers.iter().enumerate() {
             let input = activations.last().map(Vec::as_slice).unwrap_or(&[]);
@@ -131,8 +132,9 @@ impl Mlp {
         }
     }
 
-    /// Predicts one row in the library's terms (class probabilities for classifiers).
-    pub fn predict(&self, row: &[f32]) -> crate::Result<Prediction> {
+    /// Predicts one row in the library's terms (class probabilities for classifiers), in
+    /// f64 from the f64 row as scikit-learn's `predict_proba` and `predict` compute them.
+    pub fn predict(&self, row: &[f64]) -> crate::Result<Prediction> {
         self.info.check_finite(row, self.n_features)?;
         let activations = self.forward(row);
         Ok(self.finish(activations.last().map(Vec::as_slice).unwrap_or(&[])))

@@ -76,11 +76,13 @@ impl Model {
             path: path.to_owned(),
             source,
         })?;
-        Model::from_bytes(&bytes, &path.display().to_string())
+        Model::from_bytes(&bytes, path)
     }
 
-    /// Loads a model from its file bytes; `file` names the source in errors.
-    pub fn from_bytes(bytes: &[u8], file: &str) -> Result<Model> {
+    /// Loads a model from its file bytes; `source` (the file's path, or a name for bytes
+    /// from elsewhere) is the `path` of every error.
+    pub fn from_bytes(bytes: &[u8], source: impl AsRef<Path>) -> Result<Model> {
+        let file = source.as_ref();
         let (format, loaded) = match detect(bytes, file)? {
             Detected::Whyline(value) => {
                 (ModelFormat::WhylineJson, whyline_json::load(&value, file)?)
@@ -146,7 +148,14 @@ impl Model {
     }
 
     /// Predicts one row in the library's terms: value or class, probabilities, raw outputs.
-    pub fn predict(&self, row: &[f32]) -> Result<Prediction> {
+    ///
+    /// The row stays in f64 until the family reads it as its library does: linear and
+    /// logistic regression, KNN and MLP compute in f64 (as scikit-learn does); scikit-learn's
+    /// trees and XGBoost round the row to f32 first; LightGBM compares the f64 values with
+    /// its f64 thresholds. The outputs equal the library's to its last bits where it
+    /// computes in f64 (and bit for bit for trees). The explained path
+    /// ([`Explainable::explain_one`]) takes an f32 row, as the APRT record does.
+    pub fn predict(&self, row: &[f64]) -> Result<Prediction> {
         match &self.kind {
             ModelKind::Linear(m) => m.predict(row),
             ModelKind::DecisionTree(m) => m.predict(row),
@@ -157,15 +166,12 @@ impl Model {
         }
     }
 
-    /// The leaf each tree reaches, numbered as the library numbers them, or `None` for a
-    /// model without trees.
-    pub fn apply(&self, row: &[f32]) -> Result<Option<Vec<u32>>> {
+    /// The leaf each tree reaches from the f64 row (read as [`predict`](Model::predict)
+    /// reads it), numbered as the library numbers them (`apply()`, `pred_leaf`), or `None`
+    /// for a model without trees.
+    pub fn apply(&self, row: &[f64]) -> Result<Option<Vec<u32>>> {
         match &self.kind {
-            ModelKind::DecisionTree(m) => {
-                m.check(row)?;
-                let leaf = m.tree.leaf_index(row);
-                Ok(Some(vec![m.tree.nodes.get(leaf).map_or(0, |n| n.id)]))
-            }
+            ModelKind::DecisionTree(m) => m.apply(row).map(|leaf| Some(vec![leaf])),
             ModelKind::RandomForest(m) => m.apply(row).map(Some),
             ModelKind::GradientBoosting(m) => m.apply(row).map(Some),
             ModelKind::Linear(_) | ModelKind::Knn(_) | ModelKind::Mlp(_) => Ok(None),

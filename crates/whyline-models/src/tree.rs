@@ -6,10 +6,18 @@
 //! its children, its split, its sample count, its cover (weighted samples or hessian sum)
 //! and a value vector (class distribution, regression value or boosting margin).
 //!
-//! Thresholds are stored as `f32` so that the comparison the tree makes is the comparison
-//! the path reports. Libraries that compare an `f32` input against an `f64` threshold with
-//! `x <= t` (scikit-learn, LightGBM) are stored with the largest `f32` not above `t`
-//! ([`f32_at_or_below`]), which decides every `f32` input the same way.
+//! Each split keeps two thresholds. [`Split::threshold`] is an `f32`, so that the
+//! comparison an `f32` row (the explained path) makes is the comparison the path reports:
+//! libraries that compare against an `f64` threshold with `x <= t` (scikit-learn, LightGBM)
+//! are stored with the largest `f32` not above `t` ([`f32_at_or_below`]), which decides
+//! every `f32` input the same way. [`Split::threshold_f64`] is the threshold as the library
+//! stores it, for `f64` rows.
+//!
+//! An `f64` row ([`Tree::leaf_index_f64`], behind every family's `predict`) is read as the
+//! library reads it, which the tree's [`InputPrecision`] says: scikit-learn's trees cast
+//! `X` to float32 and XGBoost's `DMatrix` holds float32, so their rows are rounded to `f32`
+//! first and take the `f32` walk; LightGBM reads doubles and compares them with its double
+//! thresholds, so its rows are compared in `f64`.
 
 use whyline_core::{LeafInfo, SplitTest, TreePath, TreeSplit};
 
@@ -32,13 +40,28 @@ pub enum MissingRule {
     NanIsNoCategory,
 }
 
+/// How a library reads the values of an `f64` row before its trees compare them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InputPrecision {
+    /// Rounded to `f32` first, then compared as `f32` rows are (scikit-learn's trees cast
+    /// `X` to float32; XGBoost's `DMatrix` stores float32).
+    F32,
+    /// Compared as `f64` with [`Split::threshold_f64`] (LightGBM reads doubles).
+    F64,
+}
+
 /// The test of one split node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Split {
     /// Feature tested, validated against the model's feature count at load.
     pub feature: u32,
-    /// Threshold of a numeric test; `0.0` for categorical tests.
+    /// Threshold of a numeric test as an `f32` row is compared with it (and as the path
+    /// reports it); `0.0` for categorical tests.
     pub threshold: f32,
+    /// Threshold of a numeric test as the library stores it: scikit-learn's and LightGBM's
+    /// double, XGBoost's float widened; `0.0` for categorical tests. An `f64` row of an
+    /// [`InputPrecision::F64`] tree is compared with it.
+    pub threshold_f64: f64,
     /// The test that sends a row left.
     pub test: SplitTest,
     /// Sorted categories of a categorical test (the set the test names).
@@ -78,6 +101,9 @@ pub struct Node {
 /// [`n_values`](Tree::n_values) values per node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tree {
+    /// How the library reads an `f64` row: rounded to `f32` (scikit-learn, XGBoost) or
+    /// compared as `f64` (LightGBM).
+    pub input: InputPrecision,
     /// The nodes; children always have larger indices than their parent.
     pub nodes: Vec<Node>,
     /// Values per node (classes for a classifier's distribution, 1 otherwise).
@@ -100,13 +126,32 @@ pub fn f32_at_or_below(t: f64) -> f32 {
 }
 
 impl Split {
-    /// Which way this split sends `value`: `(went_left, missing)`, where `missing` says the
-    /// value was NaN (or, under [`MissingRule::ZeroDefault`], zero) and its rule chose the way.
+    /// Which way this split sends the `f32` value `value`: `(went_left, missing)`, where
+    /// `missing` says the value was NaN (or, under [`MissingRule::ZeroDefault`], zero) and
+    /// its rule chose the way. The comparison is with [`threshold`](Split::threshold).
     ///
-    /// This is the one place the libraries' split semantics live; tree walks and TreeSHAP
-    /// both route through it.
+    /// This and [`decide_f64`](Split::decide_f64) are the one place the libraries' split
+    /// semantics live; tree walks and TreeSHAP both route through them.
     #[inline]
     pub fn decide(&self, value: f32) -> (bool, bool) {
+        // Widening is exact and f32 comparisons equal the widened ones, so the f32 walk
+        // decides exactly as it would in f32.
+        self.decide_against(f64::from(value), f64::from(self.threshold))
+    }
+
+    /// Which way this split sends the `f64` value `value`, compared with
+    /// [`threshold_f64`](Split::threshold_f64) as LightGBM compares a double: `(went_left,
+    /// missing)` as in [`decide`](Split::decide). Trees whose library rounds rows to `f32`
+    /// call [`decide`](Split::decide) on the rounded value instead
+    /// ([`Tree::leaf_index_f64`]).
+    #[inline]
+    pub fn decide_f64(&self, value: f64) -> (bool, bool) {
+        self.decide_against(value, self.threshold_f64)
+    }
+
+    /// The split's test of `value` against `threshold` (one of the split's two).
+    #[inline]
+    fn decide_against(&self, value: f64, threshold: f64) -> (bool, bool) {
         let split = self;
         let nan = value.is_nan();
         match split.test {
@@ -114,12 +159,20 @@ impl Split {
                 // XGBoost sends NaN the default way; otherwise NaN, negative values and
                 // values past the largest category belong to no set (LightGBM: right of an
                 // `InCategories` split; XGBoost: left of a `NotInCategories` split). Values
-                // are truncated to integer categories, as both libraries cast them.
+                // are truncated to integer categories, as both libraries cast them; LightGBM
+                // truncates before its sign test (`static_cast<int>`), so a value in
+                // (-1, 0) is category 0 there.
                 if nan && split.missing == MissingRule::NanDefault {
                     return (split.default_left, true);
                 }
+                let not_negative = if split.missing == MissingRule::NanIsNoCategory {
+                    value > -1.0
+                } else {
+                    value >= 0.0
+                };
                 let member = !nan
-                    && (0.0..2_147_483_648.0).contains(&value)
+                    && not_negative
+                    && value < 2_147_483_648.0
                     && split.categories.binary_search(&(value as u32)).is_ok();
                 let left = if split.test == SplitTest::InCategories {
                     member
@@ -151,16 +204,16 @@ impl Split {
                         }
                     }
                     MissingRule::ZeroDefault => {
-                        if nan || f64::from(value).abs() <= LIGHTGBM_ZERO_THRESHOLD {
+                        if nan || value.abs() <= LIGHTGBM_ZERO_THRESHOLD {
                             return (split.default_left, true);
                         }
                         value
                     }
                 };
                 let left = if split.test == SplitTest::Less {
-                    value < split.threshold
+                    value < threshold
                 } else {
-                    value <= split.threshold
+                    value <= threshold
                 };
                 (left, false)
             }
@@ -219,7 +272,7 @@ impl Tree {
             if !matches!(
                 split.test,
                 SplitTest::InCategories | SplitTest::NotInCategories
-            ) && split.threshold.is_nan()
+            ) && (split.threshold.is_nan() || split.threshold_f64.is_nan())
             {
                 return Err((format!("node {index} threshold"), "threshold is NaN".into()));
             }
@@ -252,6 +305,28 @@ impl Tree {
         {
             let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
             let (left, _) = split.decide(value);
+            index = if left { split.left } else { split.right } as usize;
+        }
+        index
+    }
+
+    /// The index (into [`nodes`](Tree::nodes)) of the leaf the `f64` row `row` reaches, read
+    /// as the library reads it ([`input`](Tree::input)): rounded to `f32` and walked as
+    /// [`leaf_index`](Tree::leaf_index) walks, or compared in `f64`.
+    ///
+    /// `row` must have the model's feature count (a missing feature reads as NaN).
+    #[inline]
+    pub fn leaf_index_f64(&self, row: &[f64]) -> usize {
+        let mut index = 0usize;
+        while let Some(Node {
+            split: Some(split), ..
+        }) = self.nodes.get(index)
+        {
+            let value = row.get(split.feature as usize).copied().unwrap_or(f64::NAN);
+            let (left, _) = match self.input {
+                InputPrecision::F32 => split.decide(value as f32),
+                InputPrecision::F64 => split.decide_f64(value),
+            };
             index = if left { split.left } else { split.right } as usize;
         }
         index

@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 use whyline_core::{AnyPath, Explainable};
 use whyline_models::{LinearLink, Model, ModelError, ModelFormat, ModelKind};
 
+use crate::fixtures::widen;
+
 fn dir() -> PathBuf {
     crate::fixtures::dir().join("aprender")
 }
@@ -91,7 +93,7 @@ fn aprender_linear_regression_matches_aprender_predict() {
         assert_eq!(linear.coefficients, f64s(&doc, "coefficients"), "{name}");
         assert_eq!(linear.intercepts, vec![doc["intercept"].as_f64().unwrap()]);
         for (row, &expected) in rows.iter().zip(&want) {
-            let got = model.predict(row).unwrap().value;
+            let got = model.predict(&widen(row)).unwrap().value;
             // aprender sums in f32 (SIMD matvec), whyline in f64: they agree to f32 rounding.
             assert!(
                 error(got, expected) <= 1e-6,
@@ -117,7 +119,7 @@ fn aprender_logistic_regression_matches_predict_proba_and_predict() {
         assert_eq!(linear.link, LinearLink::Logistic);
         assert_eq!(linear.coefficients, f64s(&doc, "coefficients"), "{name}");
         for ((row, &p1), &class) in rows.iter().zip(&proba).zip(&classes) {
-            let prediction = model.predict(row).unwrap();
+            let prediction = model.predict(&widen(row)).unwrap();
             let probabilities = prediction.probabilities.unwrap();
             assert!(
                 error(probabilities[1], p1) <= 1e-6,
@@ -160,7 +162,7 @@ fn aprender_contributions_sum_to_the_output() {
                 "{name}: {row:?}: intercept + contributions = {sum}, logit {}",
                 path.logit
             );
-            let raw = model.predict(&row).unwrap();
+            let raw = model.predict(&widen(&row)).unwrap();
             assert!(error(f64::from(path.logit), raw.raw[0]) <= 1e-6);
             match linear.link {
                 LinearLink::Identity => assert_eq!(output, path.logit),
@@ -376,7 +378,7 @@ fn aprender_rows_are_checked() {
         })
     ));
     assert!(matches!(
-        model.predict(&[1.0, f32::NAN]).unwrap_err(),
+        model.predict(&[1.0, f64::NAN]).unwrap_err(),
         ModelError::Input(whyline_core::CoreError::NonFiniteInput {
             feature_index: 1,
             ..

@@ -16,7 +16,10 @@ fn wrong_feature_count_is_a_feature_count_error() {
             "{}: got {error:?}",
             fixture.name
         );
-        let error = fixture.model.predict(&row[..row.len() - 2]).unwrap_err();
+        let error = fixture
+            .model
+            .predict(&fixture.inputs_f64[0][..row.len() - 2])
+            .unwrap_err();
         assert!(
             matches!(error, ModelError::Input(CoreError::FeatureCount { .. })),
             "{}: got {error:?}",
@@ -176,7 +179,7 @@ fn an_unknown_activation_is_unsupported_and_named() {
 }
 
 #[test]
-fn an_out_of_range_child_is_malformed_and_names_the_node() {
+fn an_out_of_range_child_is_out_of_range_and_names_the_node() {
     let error = edited(
         "sk_tree_clf_iris.whyline.json",
         "\"children_left\":[1,",
@@ -184,7 +187,7 @@ fn an_out_of_range_child_is_malformed_and_names_the_node() {
     )
     .unwrap_err();
     assert!(
-        matches!(&error, ModelError::Malformed { field, .. } if field == "model.tree.children_left[0]"),
+        matches!(&error, ModelError::OutOfRange { field, found, .. } if field == "model.tree.children_left[0]" && found == "99"),
         "{error:?}"
     );
     let error = edited(
@@ -194,22 +197,50 @@ fn an_out_of_range_child_is_malformed_and_names_the_node() {
     )
     .unwrap_err();
     assert!(
-        matches!(&error, ModelError::Malformed { field, .. } if field.starts_with("Tree=") && field.ends_with(".left_child[0]")),
+        matches!(&error, ModelError::OutOfRange { field, found, .. } if field.starts_with("Tree=") && field.ends_with(".left_child[0]") && found == "-99"),
         "{error:?}"
     );
 }
 
 #[test]
-fn an_out_of_range_feature_is_malformed() {
+fn an_out_of_range_feature_is_out_of_range_and_a_longer_array_is_malformed() {
+    let error = edited(
+        "xgb_reg_squarederror_diabetes.xgb.json",
+        "\"split_indices\":[8,",
+        "\"split_indices\":[4000,",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, ModelError::OutOfRange { field, found, .. } if field.contains("split_indices") && found == "4000"),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("below the model's 10"),
+        "{error}"
+    );
     let error = edited(
         "xgb_reg_squarederror_diabetes.xgb.json",
         "\"split_indices\":[",
         "\"split_indices\":[4000,",
     )
     .unwrap_err();
-    // The array is now one longer than num_nodes, or names feature 4000; either is named.
+    // The array is now one longer than num_nodes.
     assert!(
         matches!(&error, ModelError::Malformed { field, .. } if field.contains("split_indices")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_neighbour_count_past_the_training_rows_is_out_of_range() {
+    let error = edited(
+        "sk_knn_clf_iris.whyline.json",
+        "\"n_neighbors\":5",
+        "\"n_neighbors\":5000",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, ModelError::OutOfRange { field, found, .. } if field == "model.n_neighbors" && found == "5000"),
         "{error:?}"
     );
 }

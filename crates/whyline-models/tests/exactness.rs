@@ -14,7 +14,7 @@ const BOOSTER_TOLERANCE: f64 = 1e-5;
 const FLOOR: f64 = 1e-12;
 
 /// The library's `predict` value from our prediction, per fixture kind and objective.
-fn predicted(fixture: &Fixture, prediction: &Prediction) -> Vec<f64> {
+pub(crate) fn predicted(fixture: &Fixture, prediction: &Prediction) -> Vec<f64> {
     let model_type = fixture.model.identity().unwrap().model_type.as_str();
     let probabilities = || prediction.probabilities.clone().unwrap();
     match (fixture.kind.as_str(), model_type) {
@@ -73,7 +73,7 @@ fn check_fixture(fixture: &Fixture) -> (f64, f64) {
     let expected_raw = fixture.rows("raw");
     let mut worst_output = Worst::new();
     let mut worst_raw = Worst::new();
-    for (r, row) in fixture.inputs.iter().enumerate() {
+    for (r, row) in fixture.inputs_f64.iter().enumerate() {
         let prediction = fixture
             .model
             .predict(row)
@@ -132,7 +132,7 @@ fn leaves_equal_apply_and_pred_leaf_for_every_row() {
         let Some(expected) = fixture.rows("leaves") else {
             continue;
         };
-        for (r, row) in fixture.inputs.iter().enumerate() {
+        for (r, row) in fixture.inputs_f64.iter().enumerate() {
             let ours: Vec<f64> = fixture
                 .model
                 .apply(row)

@@ -1,6 +1,6 @@
 //! Reading the fixture sets: `NAME.expected.json` beside its model file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use whyline_models::Model;
@@ -16,7 +16,11 @@ pub(crate) struct Fixture {
     pub(crate) kind: String,
     pub(crate) model_path: PathBuf,
     pub(crate) model: Model,
+    /// The input rows as f32, for the explained path (exact for `make_model_fixtures.py`,
+    /// which writes f32-representable values; rounded for the f64 sets).
     pub(crate) inputs: Vec<Vec<f32>>,
+    /// The same rows as f64, for `Model::predict`.
+    pub(crate) inputs_f64: Vec<Vec<f64>>,
     pub(crate) doc: Value,
 }
 
@@ -37,9 +41,36 @@ impl Fixture {
     }
 }
 
+/// The f64 fixture directory (`python/make_f64_fixtures.py`): rows that f32 cannot hold.
+pub(crate) fn f64_dir() -> PathBuf {
+    dir().join("f64")
+}
+
 /// Every fixture set, sorted by name.
 pub(crate) fn all() -> Vec<Fixture> {
-    let mut names: Vec<String> = std::fs::read_dir(dir())
+    let sets = all_in(&dir());
+    assert!(
+        sets.len() >= 30,
+        "expected the committed fixture sets, found {}",
+        sets.len()
+    );
+    sets
+}
+
+/// Every f64 fixture set, sorted by name.
+pub(crate) fn all_f64() -> Vec<Fixture> {
+    let sets = all_in(&f64_dir());
+    assert!(
+        sets.len() >= 29,
+        "expected the committed f64 fixture sets, found {}",
+        sets.len()
+    );
+    sets
+}
+
+/// Every fixture set of `dir`, sorted by name.
+fn all_in(dir: &Path) -> Vec<Fixture> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| {
             let name = e.unwrap().file_name().into_string().unwrap();
@@ -47,21 +78,21 @@ pub(crate) fn all() -> Vec<Fixture> {
         })
         .collect();
     names.sort();
-    assert!(
-        names.len() >= 30,
-        "expected the committed fixture sets, found {}",
-        names.len()
-    );
-    names.into_iter().map(|name| load(&name)).collect()
+    names.into_iter().map(|name| load_in(dir, &name)).collect()
 }
 
 /// One fixture set by name.
 pub(crate) fn load(name: &str) -> Fixture {
-    let expected = dir().join(format!("{name}.expected.json"));
+    load_in(&dir(), name)
+}
+
+/// One fixture set of `dir` by name.
+pub(crate) fn load_in(dir: &Path, name: &str) -> Fixture {
+    let expected = dir.join(format!("{name}.expected.json"));
     let doc: Value = serde_json::from_slice(&std::fs::read(&expected).unwrap()).unwrap();
-    let model_path = dir().join(doc["model"].as_str().unwrap());
+    let model_path = dir.join(doc["model"].as_str().unwrap());
     let model = Model::load(&model_path).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let inputs = doc["inputs"]
+    let inputs_f64: Vec<Vec<f64>> = doc["inputs"]
         .as_array()
         .unwrap()
         .iter()
@@ -69,9 +100,13 @@ pub(crate) fn load(name: &str) -> Fixture {
             row.as_array()
                 .unwrap()
                 .iter()
-                .map(|v| v.as_f64().map_or(f32::NAN, |x| x as f32))
+                .map(|v| v.as_f64().unwrap_or(f64::NAN))
                 .collect()
         })
+        .collect();
+    let inputs = inputs_f64
+        .iter()
+        .map(|row| row.iter().map(|&x| x as f32).collect())
         .collect();
     Fixture {
         name: name.to_owned(),
@@ -79,6 +114,7 @@ pub(crate) fn load(name: &str) -> Fixture {
         model_path,
         model,
         inputs,
+        inputs_f64,
         doc,
     }
 }
@@ -86,4 +122,9 @@ pub(crate) fn load(name: &str) -> Fixture {
 /// `|actual − expected| / max(|expected|, floor)`.
 pub(crate) fn relative_error(actual: f64, expected: f64, floor: f64) -> f64 {
     (actual - expected).abs() / expected.abs().max(floor)
+}
+
+/// An f32 row widened to f64 (exact).
+pub(crate) fn widen(row: &[f32]) -> Vec<f64> {
+    row.iter().map(|&x| f64::from(x)).collect()
 }

@@ -13,6 +13,7 @@ mod aprender;
 mod bad_input;
 mod determinism;
 mod exactness;
+mod f64_rows;
 mod fixtures;
 mod paths;
 mod robustness;

@@ -3,7 +3,7 @@
 
 use whyline_core::{AnyPath, DecisionPath, Explainable, SplitTest};
 
-use crate::fixtures;
+use crate::fixtures::{self, widen};
 
 #[test]
 fn linear_contributions_sum_to_the_library_decision_value() {
@@ -90,7 +90,7 @@ fn tree_paths_end_in_the_library_leaf_and_follow_their_thresholds() {
                 check_split_consistency(p, row, &fixture.name);
             }
             // The path's output is the model's prediction.
-            let prediction = fixture.model.predict(row).unwrap();
+            let prediction = fixture.model.predict(&widen(row)).unwrap();
             assert_eq!(output, prediction.value as f32, "{} row {r}", fixture.name);
             checked += 1;
         }
@@ -144,7 +144,7 @@ fn mlp_input_gradient_matches_finite_differences() {
             let AnyPath::Neural(path) = path else {
                 panic!("{name}: not a neural path")
             };
-            let base = fixture.model.predict(row).unwrap();
+            let base = fixture.model.predict(&widen(row)).unwrap();
             let explained = |p: &whyline_models::Prediction| match &p.probabilities {
                 Some(probabilities) => probabilities[base.value as usize],
                 None => p.value,
@@ -154,8 +154,8 @@ fn mlp_input_gradient_matches_finite_differences() {
                 let (mut up, mut down) = (row.clone(), row.clone());
                 up[i] += h;
                 down[i] -= h;
-                let slope = (explained(&fixture.model.predict(&up).unwrap())
-                    - explained(&fixture.model.predict(&down).unwrap()))
+                let slope = (explained(&fixture.model.predict(&widen(&up)).unwrap())
+                    - explained(&fixture.model.predict(&widen(&down)).unwrap()))
                     / f64::from(up[i] - down[i]);
                 let gradient = f64::from(path.input_gradient[i]);
                 assert!(

@@ -38,7 +38,7 @@ proptest! {
         if let Ok(model) = Model::from_bytes(&mutated(&bytes, &edits), name) {
             let row = vec![0.5f32; model.n_features()];
             let _ = model.explain_one(&row);
-            let _ = model.predict(&row);
+            let _ = model.predict(&crate::fixtures::widen(&row));
         }
     }
 
@@ -52,8 +52,10 @@ proptest! {
     ) {
         let model = Model::load(fixtures::dir().join(FILES[file])).unwrap();
         let result = model.explain_one(&values);
+        let predicted = model.predict(&crate::fixtures::widen(&values));
         if values.len() != model.n_features() {
             prop_assert!(result.is_err());
+            prop_assert!(predicted.is_err());
         }
     }
 }

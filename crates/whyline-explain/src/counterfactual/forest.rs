@@ -32,6 +32,7 @@ use whyline_models::{GradientBoosting, Link, MissingRule, Model, RandomForest, T
 
 use super::Cost;
 use crate::error::{ExplainError, Impossible, Result};
+use crate::model_output::predict_f32;
 
 /// The method name in errors.
 const METHOD: &str = "counterfactual over forest leaf regions";
@@ -301,7 +302,8 @@ impl Search<'_> {
                 .map(|(&x, &(low, high))| if x.is_nan() { x } else { x.clamp(low, high) })
                 .collect();
             let cost = self.cost(&region);
-            if !self.beaten(cost) && self.model.predict(&candidate)?.value as usize != self.original
+            if !self.beaten(cost)
+                && predict_f32(self.model, &candidate)?.value as usize != self.original
             {
                 self.best = Some((cost, candidate));
             }

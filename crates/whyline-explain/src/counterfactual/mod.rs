@@ -31,7 +31,7 @@ use whyline_models::{LinearLink, Model, ModelKind};
 
 use crate::background::Background;
 use crate::error::{ExplainError, Impossible, Result};
-use crate::model_output::{is_classifier, kind_name};
+use crate::model_output::{is_classifier, kind_name, predict_f32};
 
 /// The cost of a change.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -212,7 +212,7 @@ pub fn counterfactual(
     settings: &CounterfactualSettings,
     background: Option<&Background>,
 ) -> Result<Counterfactual> {
-    let prediction = model.predict(row)?;
+    let prediction = predict_f32(model, row)?;
     if !is_classifier(model) {
         return Err(ExplainError::MethodDoesNotFit {
             method: "counterfactual",
@@ -319,7 +319,7 @@ pub fn counterfactual(
             }
         },
     };
-    let alternative = model.predict(&candidate)?.value as usize;
+    let alternative = predict_f32(model, &candidate)?.value as usize;
     if alternative == original {
         return Err(ExplainError::ImpossibleCounterfactual {
             reason: Impossible::SearchExhausted { evaluated: 1 },

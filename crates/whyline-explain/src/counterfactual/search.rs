@@ -32,6 +32,7 @@ use whyline_models::{Model, ModelKind};
 
 use super::{Cost, linear};
 use crate::error::{ExplainError, Impossible, Result};
+use crate::model_output::predict_f32;
 
 /// Points sampled per sphere or layer.
 const LAYER_SAMPLES: usize = 32;
@@ -174,7 +175,7 @@ impl Search<'_> {
             return Ok(None);
         }
         self.evaluations += 1;
-        let prediction = self.model.predict(x)?;
+        let prediction = predict_f32(self.model, x)?;
         let flipped = prediction.value as usize != self.original;
         let lead = |scores: &[f64], log: bool| {
             let read = |v: f64| if log { v.max(1e-300).ln() } else { v };

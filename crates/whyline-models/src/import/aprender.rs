@@ -19,9 +19,11 @@
 //! verify signatures, and would rather refuse than vouch for what it did not check.
 
 use std::io::{Cursor, Read};
+use std::path::Path;
 
 use serde::Deserialize;
 
+use super::aprender_payload::Payload;
 use crate::error::{ModelError, Result};
 use crate::info::ModelInfo;
 use crate::linear::{LinearLink, LinearModel};
@@ -122,7 +124,7 @@ struct Header {
 }
 
 /// Reads an `.apr` file.
-pub(crate) fn load(bytes: &[u8], file: &str) -> Result<Loaded> {
+pub(crate) fn load(bytes: &[u8], file: &Path) -> Result<Loaded> {
     let header = header(bytes, file)?;
     let metadata_start = HEADER_SIZE;
     let payload_start = metadata_start + header.metadata_size as usize;
@@ -195,25 +197,25 @@ pub(crate) fn load(bytes: &[u8], file: &str) -> Result<Loaded> {
     })
 }
 
-fn unsupported_type(file: &str, model_type: String) -> ModelError {
+fn unsupported_type(file: &Path, model_type: String) -> ModelError {
     ModelError::UnsupportedModelType {
-        file: file.to_owned(),
+        path: file.to_path_buf(),
         format: "aprender",
         model_type,
         supported: SUPPORTED_TYPES,
     }
 }
 
-fn binary(file: &str, offset: usize, detail: impl Into<String>) -> ModelError {
+fn binary(file: &Path, offset: usize, detail: impl Into<String>) -> ModelError {
     ModelError::Binary {
-        file: file.to_owned(),
+        path: file.to_path_buf(),
         format: FORMAT,
         offset: offset as u64,
         detail: detail.into(),
     }
 }
 
-fn check_finite(value: f32, field: &str, file: &str) -> Result<()> {
+fn check_finite(value: f32, field: &str, file: &Path) -> Result<()> {
     if value.is_finite() {
         Ok(())
     } else {
@@ -238,7 +240,23 @@ fn byte_at(bytes: &[u8], at: usize) -> u8 {
 }
 
 /// Parses and checks the header, and that the file is exactly as long as it declares.
-fn header(bytes: &[u8], file: &str) -> Result<Header> {
+fn header(bytes: &[u8], file: &Path) -> Result<Header> {
+    check_magic_and_version(bytes, file)?;
+    check_flags(byte_at(bytes, 21), file)?;
+    let header = Header {
+        model_type: u16::from_le_bytes([byte_at(bytes, 6), byte_at(bytes, 7)]),
+        metadata_size: u32_at(bytes, 8),
+        payload_size: u32_at(bytes, 12),
+        uncompressed_size: u32_at(bytes, 16),
+        compression: compression(byte_at(bytes, 20), file)?,
+    };
+    check_payload_sizes(&header, file)?;
+    check_file_length(&header, bytes, file)?;
+    Ok(header)
+}
+
+/// The magic `APRN`, a whole 32-byte header, and format version 1.0 (bytes 4–5).
+fn check_magic_and_version(bytes: &[u8], file: &Path) -> Result<()> {
     if !bytes.starts_with(MAGIC) {
         let found: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
         return Err(binary(
@@ -252,7 +270,7 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
     }
     if bytes.len() < HEADER_SIZE {
         return Err(ModelError::Truncated {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: FORMAT,
             what: "the 32-byte header",
             needed: HEADER_SIZE as u64,
@@ -262,14 +280,18 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
     let version = (byte_at(bytes, 4), byte_at(bytes, 5));
     if version != VERSION {
         return Err(ModelError::UnsupportedVersion {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: FORMAT,
             found: format!("{}.{} (bytes 4-5)", version.0, version.1),
             supported: "1.0",
         });
     }
+    Ok(())
+}
 
-    let flags = byte_at(bytes, 21);
+/// The flags (byte 21): LICENSED and HAS_MODEL_CARD only; every other bit names what this
+/// reader cannot do.
+fn check_flags(flags: u8, file: &Path) -> Result<()> {
     let refused = [
         (flag::ENCRYPTED, "ENCRYPTED (this reader cannot decrypt)"),
         (
@@ -287,34 +309,34 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
         ),
         (!flag::ACCEPTED, "a reserved bit"),
     ];
-    if let Some((_, name)) = refused.iter().find(|(bit, _)| flags & bit != 0) {
-        return Err(ModelError::unsupported(
+    match refused.iter().find(|(bit, _)| flags & bit != 0) {
+        Some((_, name)) => Err(ModelError::unsupported(
             file,
             "flags (byte 21)",
             format!("{flags:#010b}: {name}"),
             "flags LICENSED and HAS_MODEL_CARD only",
-        ));
+        )),
+        None => Ok(()),
     }
+}
 
-    let compression = match byte_at(bytes, 20) {
-        0x00 => Compression::None,
-        0x01 | 0x02 => Compression::Zstd,
-        0x03 => Compression::Lz4,
-        other => {
-            return Err(binary(
-                file,
-                20,
-                format!("unknown compression id {other:#04x} (known: 0 none, 1-2 zstd, 3 LZ4)"),
-            ));
-        }
-    };
-    let header = Header {
-        model_type: u16::from_le_bytes([byte_at(bytes, 6), byte_at(bytes, 7)]),
-        metadata_size: u32_at(bytes, 8),
-        payload_size: u32_at(bytes, 12),
-        uncompressed_size: u32_at(bytes, 16),
-        compression,
-    };
+/// The compression id (byte 20).
+fn compression(id: u8, file: &Path) -> Result<Compression> {
+    match id {
+        0x00 => Ok(Compression::None),
+        0x01 | 0x02 => Ok(Compression::Zstd),
+        0x03 => Ok(Compression::Lz4),
+        other => Err(binary(
+            file,
+            20,
+            format!("unknown compression id {other:#04x} (known: 0 none, 1-2 zstd, 3 LZ4)"),
+        )),
+    }
+}
+
+/// The uncompressed size (bytes 16–19): within aprender's limit, and the payload size
+/// itself for an uncompressed payload.
+fn check_payload_sizes(header: &Header, file: &Path) -> Result<()> {
     if header.uncompressed_size > MAX_UNCOMPRESSED_SIZE {
         return Err(binary(
             file,
@@ -325,7 +347,7 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
             ),
         ));
     }
-    if compression == Compression::None && header.uncompressed_size != header.payload_size {
+    if header.compression == Compression::None && header.uncompressed_size != header.payload_size {
         return Err(binary(
             file,
             16,
@@ -335,6 +357,12 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// The file is exactly header, metadata, payload and CRC32 trailer long: a shorter file
+/// names the first part that does not fit, a longer one the bytes after the trailer.
+fn check_file_length(header: &Header, bytes: &[u8], file: &Path) -> Result<()> {
     let needed = HEADER_SIZE as u64
         + u64::from(header.metadata_size)
         + u64::from(header.payload_size)
@@ -349,7 +377,7 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
             "the CRC32 trailer"
         };
         return Err(ModelError::Truncated {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: FORMAT,
             what,
             needed,
@@ -366,11 +394,11 @@ fn header(bytes: &[u8], file: &str) -> Result<Header> {
             ),
         ));
     }
-    Ok(header)
+    Ok(())
 }
 
 /// Verifies the CRC32 trailer over everything before it.
-fn check_crc(bytes: &[u8], file: &str) -> Result<()> {
+fn check_crc(bytes: &[u8], file: &Path) -> Result<()> {
     let at = bytes.len().saturating_sub(CHECKSUM_SIZE);
     let stored = u32_at(bytes, at);
     let computed = crc32fast::hash(bytes.get(..at).unwrap_or(&[]));
@@ -378,7 +406,7 @@ fn check_crc(bytes: &[u8], file: &str) -> Result<()> {
         Ok(())
     } else {
         Err(ModelError::ChecksumMismatch {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             format: FORMAT,
             offset: at as u64,
             stored,
@@ -388,7 +416,7 @@ fn check_crc(bytes: &[u8], file: &str) -> Result<()> {
 }
 
 /// Decodes the MessagePack metadata map.
-fn metadata(bytes: &[u8], offset: usize, file: &str) -> Result<Metadata> {
+fn metadata(bytes: &[u8], offset: usize, file: &Path) -> Result<Metadata> {
     let mut deserializer = rmp_serde::Deserializer::new(Cursor::new(bytes));
     deserializer.set_max_depth(64);
     let metadata = Metadata::deserialize(&mut deserializer).map_err(|e| {
@@ -413,7 +441,7 @@ fn metadata(bytes: &[u8], offset: usize, file: &str) -> Result<Metadata> {
 }
 
 /// The uncompressed payload, exactly as long as the header says.
-fn decompress(data: &[u8], header: &Header, offset: usize, file: &str) -> Result<Vec<u8>> {
+fn decompress(data: &[u8], header: &Header, offset: usize, file: &Path) -> Result<Vec<u8>> {
     let expected = header.uncompressed_size as usize;
     let payload = match header.compression {
         Compression::None => data.to_vec(),
@@ -487,119 +515,4 @@ fn decompress(data: &[u8], header: &Header, offset: usize, file: &str) -> Result
         ));
     }
     Ok(payload)
-}
-
-/// A reader of bincode 1 (`bincode::serialize`: little-endian, fixed-width integers, `u64`
-/// lengths, `Option` as a 0/1 tag byte, `bool` as a 0/1 byte).
-struct Payload<'a> {
-    bytes: &'a [u8],
-    at: usize,
-    file: &'a str,
-}
-
-impl<'a> Payload<'a> {
-    fn new(bytes: &'a [u8], file: &'a str) -> Payload<'a> {
-        Payload { bytes, at: 0, file }
-    }
-
-    fn error(&self, field: &str, at: usize, detail: impl Into<String>) -> ModelError {
-        ModelError::malformed(
-            self.file,
-            format!("payload.{field} (byte {at} of the uncompressed payload)"),
-            detail,
-        )
-    }
-
-    fn take<const N: usize>(&mut self, field: &str) -> Result<[u8; N]> {
-        let mut out = [0; N];
-        match self.bytes.get(self.at..self.at + N) {
-            Some(slice) => {
-                out.copy_from_slice(slice);
-                self.at += N;
-                Ok(out)
-            }
-            None => Err(self.error(
-                field,
-                self.at,
-                format!(
-                    "needs {N} bytes, the payload ends after {}",
-                    self.bytes.len() - self.at.min(self.bytes.len())
-                ),
-            )),
-        }
-    }
-
-    fn u8(&mut self, field: &str) -> Result<u8> {
-        self.take::<1>(field).map(|[b]| b)
-    }
-
-    fn bool(&mut self, field: &str) -> Result<bool> {
-        let at = self.at;
-        match self.u8(field)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            other => Err(self.error(field, at, format!("{other:#04x} is not a bool (0 or 1)"))),
-        }
-    }
-
-    fn u64(&mut self, field: &str) -> Result<u64> {
-        self.take::<8>(field).map(u64::from_le_bytes)
-    }
-
-    fn f32(&mut self, field: &str) -> Result<f32> {
-        self.take::<4>(field).map(f32::from_le_bytes)
-    }
-
-    /// `coefficients: Option<Vector<f32>>`, where `Vector` is `{ data: Vec<f32> }`.
-    fn coefficients(&mut self) -> Result<Vec<f32>> {
-        let at = self.at;
-        match self.u8("coefficients")? {
-            1 => {}
-            0 => {
-                return Err(self.error(
-                    "coefficients",
-                    at,
-                    "None: the model was saved before it was fitted",
-                ));
-            }
-            other => {
-                return Err(self.error(
-                    "coefficients",
-                    at,
-                    format!("{other:#04x} is not an Option tag (0 or 1)"),
-                ));
-            }
-        }
-        let at = self.at;
-        let len = self.u64("coefficients.len")?;
-        let remaining = (self.bytes.len() - self.at) as u64;
-        if len.saturating_mul(4) > remaining {
-            return Err(self.error(
-                "coefficients.len",
-                at,
-                format!("{len} coefficients do not fit in the {remaining} bytes left"),
-            ));
-        }
-        (0..len)
-            .map(|i| self.f32(&format!("coefficients[{i}]")))
-            .collect()
-    }
-
-    /// Fails unless the payload was read to its end: a payload of another layout (a ridge
-    /// regression saved under the `LinearRegression` id) must not load as this one.
-    fn finish(&self, model_type: &str) -> Result<()> {
-        if self.at == self.bytes.len() {
-            Ok(())
-        } else {
-            Err(self.error(
-                "end",
-                self.at,
-                format!(
-                    "{} bytes left after aprender's {model_type} fields: the payload is not a \
-                     {model_type} (another model saved under its type id?)",
-                    self.bytes.len() - self.at
-                ),
-            ))
-        }
-    }
 }

@@ -7,6 +7,8 @@
 //! | a JSON object with a `learner` object | XGBoost JSON |
 //! | `APRN` | aprender `.apr` v1 container |
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::error::{ModelError, Result};
@@ -24,7 +26,7 @@ pub(crate) enum Detected<'a> {
 }
 
 /// Detects the format of `bytes`; `file` names the source in errors.
-pub(crate) fn detect<'a>(bytes: &'a [u8], file: &str) -> Result<Detected<'a>> {
+pub(crate) fn detect<'a>(bytes: &'a [u8], file: &Path) -> Result<Detected<'a>> {
     if bytes.starts_with(super::aprender::MAGIC) {
         return Ok(Detected::Aprender);
     }
@@ -40,7 +42,7 @@ pub(crate) fn detect<'a>(bytes: &'a [u8], file: &str) -> Result<Detected<'a>> {
                 Ok(Detected::Xgboost(value))
             } else {
                 Err(ModelError::UnknownFormat {
-                    file: file.to_owned(),
+                    path: file.to_path_buf(),
                     detail: "a JSON object with neither \"format\": \"whyline-model\" nor an XGBoost \"learner\"".into(),
                 })
             }
@@ -57,17 +59,17 @@ pub(crate) fn detect<'a>(bytes: &'a [u8], file: &str) -> Result<Detected<'a>> {
                 Ok(Detected::LightgbmText(text))
             } else {
                 Err(ModelError::UnknownFormat {
-                    file: file.to_owned(),
+                    path: file.to_path_buf(),
                     detail: "text that does not start with the LightGBM line `tree`".into(),
                 })
             }
         }
         Some(&b) => Err(ModelError::UnknownFormat {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             detail: format!("first byte {b:#04x}"),
         }),
         None => Err(ModelError::UnknownFormat {
-            file: file.to_owned(),
+            path: file.to_path_buf(),
             detail: "the file is empty".into(),
         }),
     }

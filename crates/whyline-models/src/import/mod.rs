@@ -2,18 +2,28 @@
 //! chosen by looking at the file's content ([`detect`]).
 
 pub(crate) mod aprender;
+mod aprender_payload;
 pub(crate) mod detect;
 pub(crate) mod lightgbm;
+mod lightgbm_tree;
 pub(crate) mod whyline_json;
 mod whyline_tree;
 pub(crate) mod xgboost;
+mod xgboost_tree;
+
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::error::{ModelError, Result};
 
 /// A JSON object field, or a [`ModelError::Malformed`] naming it.
-pub(crate) fn field<'a>(value: &'a Value, name: &str, path: &str, file: &str) -> Result<&'a Value> {
+pub(crate) fn field<'a>(
+    value: &'a Value,
+    name: &str,
+    path: &str,
+    file: &Path,
+) -> Result<&'a Value> {
     value
         .get(name)
         .ok_or_else(|| ModelError::malformed(file, join(path, name), "missing field"))
@@ -33,7 +43,7 @@ pub(crate) fn str_field<'a>(
     value: &'a Value,
     name: &str,
     path: &str,
-    file: &str,
+    file: &Path,
 ) -> Result<&'a str> {
     field(value, name, path, file)?
         .as_str()
@@ -45,7 +55,7 @@ pub(crate) fn array_field<'a>(
     value: &'a Value,
     name: &str,
     path: &str,
-    file: &str,
+    file: &Path,
 ) -> Result<&'a Vec<Value>> {
     field(value, name, path, file)?
         .as_array()
@@ -54,7 +64,7 @@ pub(crate) fn array_field<'a>(
 
 /// A field holding an unsigned integer, either as a JSON number or as a decimal string
 /// (XGBoost writes its parameters as strings).
-pub(crate) fn usize_field(value: &Value, name: &str, path: &str, file: &str) -> Result<usize> {
+pub(crate) fn usize_field(value: &Value, name: &str, path: &str, file: &Path) -> Result<usize> {
     let v = field(value, name, path, file)?;
     let parsed = match v {
         Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
@@ -71,7 +81,7 @@ pub(crate) fn usize_field(value: &Value, name: &str, path: &str, file: &str) -> 
 }
 
 /// An array of numbers as f64.
-pub(crate) fn f64_array(value: &Value, name: &str, path: &str, file: &str) -> Result<Vec<f64>> {
+pub(crate) fn f64_array(value: &Value, name: &str, path: &str, file: &Path) -> Result<Vec<f64>> {
     let items = array_field(value, name, path, file)?;
     items
         .iter()
@@ -89,7 +99,7 @@ pub(crate) fn f64_array(value: &Value, name: &str, path: &str, file: &str) -> Re
 }
 
 /// An array of integers as i64.
-pub(crate) fn i64_array(value: &Value, name: &str, path: &str, file: &str) -> Result<Vec<i64>> {
+pub(crate) fn i64_array(value: &Value, name: &str, path: &str, file: &Path) -> Result<Vec<i64>> {
     let items = array_field(value, name, path, file)?;
     items
         .iter()
@@ -107,7 +117,7 @@ pub(crate) fn i64_array(value: &Value, name: &str, path: &str, file: &str) -> Re
 }
 
 /// Fails unless `items` has `expected` entries.
-pub(crate) fn check_len<T>(items: &[T], expected: usize, field: &str, file: &str) -> Result<()> {
+pub(crate) fn check_len<T>(items: &[T], expected: usize, field: &str, file: &Path) -> Result<()> {
     if items.len() == expected {
         Ok(())
     } else {
@@ -125,34 +135,30 @@ pub(crate) fn child_index(
     parent: usize,
     n_nodes: usize,
     field: &str,
-    file: &str,
+    file: &Path,
 ) -> Result<u32> {
+    let expected = || format!("a node after {parent} and below {n_nodes}");
     match usize::try_from(raw) {
-        Ok(child) if child > parent && child < n_nodes => u32::try_from(child)
-            .map_err(|_| ModelError::malformed(file, field, "node index too large")),
-        _ => Err(ModelError::malformed(
-            file,
-            field,
-            format!("child {raw} of node {parent} is not a later node below {n_nodes}"),
-        )),
+        Ok(child) if child > parent && child < n_nodes => {
+            u32::try_from(child).map_err(|_| ModelError::out_of_range(file, field, raw, expected()))
+        }
+        _ => Err(ModelError::out_of_range(file, field, raw, expected())),
     }
 }
 
 /// A feature index from a file: below `n_features`.
-pub(crate) fn feature_index(raw: i64, n_features: usize, field: &str, file: &str) -> Result<u32> {
+pub(crate) fn feature_index(raw: i64, n_features: usize, field: &str, file: &Path) -> Result<u32> {
+    let expected = || format!("a feature index below the model's {n_features}");
     match usize::try_from(raw) {
-        Ok(f) if f < n_features => u32::try_from(f)
-            .map_err(|_| ModelError::malformed(file, field, "feature index too large")),
-        _ => Err(ModelError::malformed(
-            file,
-            field,
-            format!("feature {raw} is not below the model's {n_features} features"),
-        )),
+        Ok(f) if f < n_features => {
+            u32::try_from(f).map_err(|_| ModelError::out_of_range(file, field, raw, expected()))
+        }
+        _ => Err(ModelError::out_of_range(file, field, raw, expected())),
     }
 }
 
 /// `a × b` for an expected array length, or an error naming the field when it overflows.
-pub(crate) fn product(a: usize, b: usize, field: &str, file: &str) -> Result<usize> {
+pub(crate) fn product(a: usize, b: usize, field: &str, file: &Path) -> Result<usize> {
     a.checked_mul(b)
         .ok_or_else(|| ModelError::malformed(file, field, format!("{a} × {b} entries overflow")))
 }

@@ -1,10 +1,12 @@
 //! The whyline JSON model format, version 1 (`docs/model-format.md`), written by
 //! `python/whyline_export.py`.
 
+use std::path::Path;
+
 use serde_json::Value;
 use whyline_core::Names;
 
-use super::whyline_tree::{check_values, has_missing_rule, tree, trees};
+use super::whyline_tree::{TreeSettings, check_values, has_missing_rule, tree, trees};
 use super::{array_field, check_len, f64_array, field, product, str_field, usize_field};
 use crate::boosting::{Accumulation, GradientBoosting, Link};
 use crate::decision_tree::{DecisionTree, Task};
@@ -19,75 +21,25 @@ use crate::model::{Loaded, ModelKind};
 /// The value of the `format` field.
 pub(crate) const FORMAT: &str = "whyline-model";
 
-/// Reads a parsed whyline JSON document.
-pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
-    let version = usize_field(doc, "format_version", "", file)?;
-    if version != 1 {
-        return Err(ModelError::UnsupportedVersion {
-            file: file.to_owned(),
-            format: "whyline JSON model",
-            found: version.to_string(),
-            supported: "1",
-        });
-    }
+/// Reads a parsed whyline JSON document: the envelope (version, type, task, names and
+/// statistics), then the family's `model` body.
+pub(crate) fn load(doc: &Value, file: &Path) -> Result<Loaded> {
+    let version = format_version(doc, file)?;
     let model_type = str_field(doc, "model_type", "", file)?.to_owned();
-    let task_name = str_field(doc, "task", "", file)?;
     let n_features = usize_field(doc, "n_features", "", file)?;
     let info = read_info(doc, n_features, file)?;
     let n_classes = info.names.classes.len();
-    let task = match task_name {
-        "classification" => {
-            if n_classes < 2 {
-                return Err(ModelError::malformed(
-                    file,
-                    "class_names",
-                    "a classifier needs at least two classes",
-                ));
-            }
-            Task::Classification { n_classes }
-        }
-        "regression" => Task::Regression,
-        other => {
-            return Err(ModelError::unsupported(
-                file,
-                "task",
-                other,
-                "classification or regression",
-            ));
-        }
-    };
+    let task = task(str_field(doc, "task", "", file)?, n_classes, file)?;
     let body = field(doc, "model", "", file)?;
     let kind = match model_type.as_str() {
         "linear_regression" | "ridge" | "logistic_regression" => {
             ModelKind::Linear(linear(body, n_features, n_classes, info, file)?)
         }
         "decision_tree" => {
-            let doc = field(body, "tree", "model", file)?;
-            let tree = tree(doc, "model.tree", n_features, 1.0, true, file)?;
-            check_values(&tree, task, "model.tree", file)?;
-            ModelKind::DecisionTree(DecisionTree {
-                tree,
-                n_features,
-                task,
-                allows_missing: has_missing_rule(doc),
-                info,
-            })
+            ModelKind::DecisionTree(decision_tree(body, n_features, task, info, file)?)
         }
         "random_forest" => {
-            let trees = trees(body, n_features, 1.0, true, file)?;
-            for (t, tree) in trees.iter().enumerate() {
-                check_values(tree, task, &format!("model.trees[{t}]"), file)?;
-            }
-            let allows_missing = array_field(body, "trees", "model", file)?
-                .iter()
-                .all(has_missing_rule);
-            ModelKind::RandomForest(RandomForest {
-                trees,
-                n_features,
-                task,
-                allows_missing,
-                info,
-            })
+            ModelKind::RandomForest(random_forest(body, n_features, task, info, file)?)
         }
         "gradient_boosting" => {
             ModelKind::GradientBoosting(boosting(body, n_features, task, info, file)?)
@@ -103,8 +55,51 @@ pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
             ));
         }
     };
-    let producer = doc
-        .get("producer")
+    Ok(Loaded {
+        kind,
+        format_version: version.to_string(),
+        model_type,
+        producer: producer(doc),
+    })
+}
+
+/// `format_version`: 1.
+fn format_version(doc: &Value, file: &Path) -> Result<usize> {
+    let version = usize_field(doc, "format_version", "", file)?;
+    if version != 1 {
+        return Err(ModelError::UnsupportedVersion {
+            path: file.to_path_buf(),
+            format: "whyline JSON model",
+            found: version.to_string(),
+            supported: "1",
+        });
+    }
+    Ok(version)
+}
+
+/// `task`: a classifier of at least two classes, or a regressor.
+fn task(name: &str, n_classes: usize, file: &Path) -> Result<Task> {
+    match name {
+        "classification" if n_classes < 2 => Err(ModelError::out_of_range(
+            file,
+            "class_names",
+            format!("{n_classes} classes"),
+            "at least two classes for a classifier",
+        )),
+        "classification" => Ok(Task::Classification { n_classes }),
+        "regression" => Ok(Task::Regression),
+        other => Err(ModelError::unsupported(
+            file,
+            "task",
+            other,
+            "classification or regression",
+        )),
+    }
+}
+
+/// `producer`: the library and its version (`scikit-learn 1.9.1`), or `unknown`.
+fn producer(doc: &Value) -> String {
+    doc.get("producer")
         .map(|p| {
             let library = p
                 .get("library")
@@ -116,16 +111,64 @@ pub(crate) fn load(doc: &Value, file: &str) -> Result<Loaded> {
                 .unwrap_or("");
             format!("{library} {version}").trim().to_owned()
         })
-        .unwrap_or_else(|| "unknown".to_owned());
-    Ok(Loaded {
-        kind,
-        format_version: version.to_string(),
-        model_type,
-        producer,
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// A decision tree (`model.tree`); NaN is accepted when the tree has a missing rule.
+fn decision_tree(
+    body: &Value,
+    n_features: usize,
+    task: Task,
+    info: ModelInfo,
+    file: &Path,
+) -> Result<DecisionTree> {
+    let doc = field(body, "tree", "model", file)?;
+    let settings = TreeSettings {
+        n_features,
+        scale: 1.0,
+        read_missing: true,
+    };
+    let tree = tree(doc, "model.tree", settings, file)?;
+    check_values(&tree, task, "model.tree", file)?;
+    Ok(DecisionTree {
+        tree,
+        n_features,
+        task,
+        allows_missing: has_missing_rule(doc),
+        info,
     })
 }
 
-fn optional_strings(doc: &Value, name: &str, file: &str) -> Result<Vec<String>> {
+/// A random forest (`model.trees`); NaN is accepted when every tree has a missing rule.
+fn random_forest(
+    body: &Value,
+    n_features: usize,
+    task: Task,
+    info: ModelInfo,
+    file: &Path,
+) -> Result<RandomForest> {
+    let settings = TreeSettings {
+        n_features,
+        scale: 1.0,
+        read_missing: true,
+    };
+    let trees = trees(body, settings, file)?;
+    for (t, tree) in trees.iter().enumerate() {
+        check_values(tree, task, &format!("model.trees[{t}]"), file)?;
+    }
+    let allows_missing = array_field(body, "trees", "model", file)?
+        .iter()
+        .all(has_missing_rule);
+    Ok(RandomForest {
+        trees,
+        n_features,
+        task,
+        allows_missing,
+        info,
+    })
+}
+
+fn optional_strings(doc: &Value, name: &str, file: &Path) -> Result<Vec<String>> {
     match doc.get(name) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -145,7 +188,7 @@ fn optional_strings(doc: &Value, name: &str, file: &str) -> Result<Vec<String>> 
     }
 }
 
-fn read_info(doc: &Value, n_features: usize, file: &str) -> Result<ModelInfo> {
+fn read_info(doc: &Value, n_features: usize, file: &Path) -> Result<ModelInfo> {
     let features = optional_strings(doc, "feature_names", file)?;
     if !features.is_empty() {
         check_len(&features, n_features, "feature_names", file)?;
@@ -187,7 +230,7 @@ fn linear(
     n_features: usize,
     n_classes: usize,
     info: ModelInfo,
-    file: &str,
+    file: &Path,
 ) -> Result<LinearModel> {
     let link = match str_field(body, "link", "model", file)? {
         "identity" => LinearLink::Identity,
@@ -237,7 +280,7 @@ fn boosting(
     n_features: usize,
     task: Task,
     info: ModelInfo,
-    file: &str,
+    file: &Path,
 ) -> Result<GradientBoosting> {
     let learning_rate = field(body, "learning_rate", "model", file)?
         .as_f64()
@@ -278,7 +321,12 @@ fn boosting(
         ));
     }
     // scikit-learn's gradient boosting rejects NaN, so its trees get no missing rule.
-    let trees = trees(body, n_features, learning_rate, false, file)?;
+    let settings = TreeSettings {
+        n_features,
+        scale: learning_rate,
+        read_missing: false,
+    };
+    let trees = trees(body, settings, file)?;
     for (t, tree) in trees.iter().enumerate() {
         check_values(tree, Task::Regression, &format!("model.trees[{t}]"), file)?;
     }
@@ -303,7 +351,7 @@ fn knn(
     n_features: usize,
     task: Task,
     info: ModelInfo,
-    file: &str,
+    file: &Path,
 ) -> Result<KnnModel> {
     let weights = match str_field(body, "weights", "model", file)? {
         "uniform" => KnnWeights::Uniform,
@@ -329,10 +377,11 @@ fn knn(
     let k = usize_field(body, "n_neighbors", "model", file)?;
     let n_samples = usize_field(body, "n_samples", "model", file)?;
     if k == 0 || k > n_samples {
-        return Err(ModelError::malformed(
+        return Err(ModelError::out_of_range(
             file,
             "model.n_neighbors",
-            format!("{k} neighbours from {n_samples} samples"),
+            k,
+            format!("1 to the {n_samples} training samples"),
         ));
     }
     let samples = f64_array(body, "fit_X", "model", file)?;
@@ -369,7 +418,7 @@ fn knn(
     })
 }
 
-fn activation(name: &str, field: &str, file: &str) -> Result<Activation> {
+fn activation(name: &str, field: &str, file: &Path) -> Result<Activation> {
     Ok(match name {
         "identity" => Activation::Identity,
         "relu" => Activation::Relu,
@@ -387,7 +436,7 @@ fn activation(name: &str, field: &str, file: &str) -> Result<Activation> {
     })
 }
 
-fn mlp(body: &Value, n_features: usize, task: Task, info: ModelInfo, file: &str) -> Result<Mlp> {
+fn mlp(body: &Value, n_features: usize, task: Task, info: ModelInfo, file: &Path) -> Result<Mlp> {
     let hidden = activation(
         str_field(body, "activation", "model", file)?,
         "model.activation",

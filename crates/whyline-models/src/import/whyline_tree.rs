@@ -2,6 +2,8 @@
 //! into a validated [`Tree`] (shared by decision trees, random forests and gradient
 //! boosting).
 
+use std::path::Path;
+
 use serde_json::Value;
 use whyline_core::SplitTest;
 
@@ -10,7 +12,7 @@ use super::{
 };
 use crate::decision_tree::Task;
 use crate::error::{ModelError, Result};
-use crate::tree::{MissingRule, Node, Split, Tree, f32_at_or_below};
+use crate::tree::{InputPrecision, MissingRule, Node, Split, Tree, f32_at_or_below};
 
 /// Whether a tree document says where missing values go (`missing_go_to_left`, written by
 /// scikit-learn ≥ 1.3 for trees and forests, which accept NaN at prediction).
@@ -19,7 +21,7 @@ pub(super) fn has_missing_rule(doc: &Value) -> bool {
 }
 
 /// Thresholds: numbers, or the strings `"inf"` and `"-inf"`.
-fn thresholds(doc: &Value, path: &str, n_nodes: usize, file: &str) -> Result<Vec<f64>> {
+fn thresholds(doc: &Value, path: &str, n_nodes: usize, file: &Path) -> Result<Vec<f64>> {
     let items = array_field(doc, "threshold", path, file)?;
     check_len(items, n_nodes, &format!("{path}.threshold"), file)?;
     items
@@ -39,171 +41,63 @@ fn thresholds(doc: &Value, path: &str, n_nodes: usize, file: &str) -> Result<Vec
         .collect()
 }
 
-/// Reads one scikit-learn tree; `scale` multiplies every value (a boosting learning rate);
-/// with `read_missing`, `missing_go_to_left` (when present) gives each split a NaN rule.
-pub(super) fn tree(
-    doc: &Value,
-    path: &str,
-    n_features: usize,
-    scale: f64,
-    read_missing: bool,
-    file: &str,
-) -> Result<Tree> {
-    let n_nodes = usize_field(doc, "n_nodes", path, file)?;
-    if n_nodes == 0 {
-        return Err(ModelError::malformed(
-            file,
-            format!("{path}.n_nodes"),
-            "a tree needs at least one node",
-        ));
-    }
-    let ints = |name: &str| -> Result<Vec<i64>> {
-        let v = i64_array(doc, name, path, file)?;
-        check_len(&v, n_nodes, &format!("{path}.{name}"), file)?;
-        Ok(v)
-    };
-    let floats = |name: &str| -> Result<Vec<f64>> {
-        let v = f64_array(doc, name, path, file)?;
-        check_len(&v, n_nodes, &format!("{path}.{name}"), file)?;
-        Ok(v)
-    };
-    let left = ints("children_left")?;
-    let right = ints("children_right")?;
-    let feature = ints("feature")?;
-    let threshold = thresholds(doc, path, n_nodes, file)?;
-    let missing_left: Option<Vec<bool>> = match doc.get("missing_go_to_left") {
-        Some(Value::Array(items)) if read_missing => {
-            check_len(items, n_nodes, &format!("{path}.missing_go_to_left"), file)?;
-            Some(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| match v {
-                        Value::Bool(b) => Ok(*b),
-                        _ => Err(ModelError::malformed(
-                            file,
-                            format!("{path}.missing_go_to_left[{i}]"),
-                            "expected a boolean",
-                        )),
-                    })
-                    .collect::<Result<_>>()?,
-            )
-        }
-        _ => None,
-    };
-    let impurity = floats("impurity")?;
-    let samples = ints("n_node_samples")?;
-    let weighted = floats("weighted_n_node_samples")?;
-    let n_values = usize_field(doc, "n_values", path, file)?;
-    let mut values = f64_array(doc, "value", path, file)?;
-    check_len(
-        &values,
-        product(n_nodes, n_values, &format!("{path}.value"), file)?,
-        &format!("{path}.value"),
-        file,
-    )?;
-    if n_values == 0 {
-        return Err(ModelError::malformed(
-            file,
-            format!("{path}.n_values"),
-            "must be at least 1",
-        ));
-    }
-    for v in &mut values {
-        *v *= scale;
-    }
-    let total_weight = weighted.first().copied().unwrap_or(1.0);
-    let mut nodes = Vec::with_capacity(n_nodes);
-    for i in 0..n_nodes {
-        let at = |name: &str| format!("{path}.{name}[{i}]");
-        let (l, r) = (
-            left.get(i).copied().unwrap_or(-1),
-            right.get(i).copied().unwrap_or(-1),
-        );
-        let imp = impurity.get(i).copied().unwrap_or(0.0);
-        let w = weighted.get(i).copied().unwrap_or(0.0);
-        let split = if l == -1 && r == -1 {
-            None
-        } else {
-            let l = child_index(l, i, n_nodes, &at("children_left"), file)?;
-            let r = child_index(r, i, n_nodes, &at("children_right"), file)?;
-            let f = feature_index(
-                feature.get(i).copied().unwrap_or(-1),
-                n_features,
-                &at("feature"),
-                file,
-            )?;
-            let t = threshold.get(i).copied().unwrap_or(f64::NAN);
-            if t.is_nan() {
-                return Err(ModelError::malformed(
-                    file,
-                    at("threshold"),
-                    "threshold is NaN",
-                ));
-            }
-            Some(Split {
-                feature: f,
-                threshold: f32_at_or_below(t),
-                test: SplitTest::LessOrEqual,
-                categories: Vec::new(),
-                missing: if missing_left.is_some() {
-                    MissingRule::NanDefault
-                } else {
-                    MissingRule::Reject
-                },
-                default_left: missing_left
-                    .as_ref()
-                    .and_then(|m| m.get(i).copied())
-                    .unwrap_or(false),
-                left: l,
-                right: r,
-            })
-        };
-        let gain = match &split {
-            None => 0.0,
-            Some(s) => {
-                let child = |c: u32| {
-                    let c = c as usize;
-                    weighted.get(c).copied().unwrap_or(0.0)
-                        * impurity.get(c).copied().unwrap_or(0.0)
-                };
-                (w * imp - child(s.left) - child(s.right))
-                    / if total_weight == 0.0 {
-                        1.0
-                    } else {
-                        total_weight
-                    }
-            }
-        };
-        let n_samples = u64::try_from(samples.get(i).copied().unwrap_or(0))
-            .map_err(|_| ModelError::malformed(file, at("n_node_samples"), "negative count"))?;
-        nodes.push(Node {
-            id: i as u32,
-            split,
-            n_samples,
-            cover: w,
-            impurity: Some(imp),
-            gain,
-        });
-    }
+/// How the trees of one model are read.
+#[derive(Clone, Copy)]
+pub(super) struct TreeSettings {
+    /// The model's feature count, which every split's feature must be below.
+    pub(super) n_features: usize,
+    /// Multiplies every value (a boosting learning rate; 1 otherwise).
+    pub(super) scale: f64,
+    /// Whether `missing_go_to_left` (when present) gives each split a NaN rule (trees and
+    /// forests; scikit-learn's gradient boosting rejects NaN).
+    pub(super) read_missing: bool,
+}
+
+/// One tree document, its path in the file and the file, which every error names.
+struct TreeDoc<'a> {
+    doc: &'a Value,
+    path: &'a str,
+    file: &'a Path,
+}
+
+/// The per-node arrays of a tree, `n_nodes` entries each.
+struct NodeArrays {
+    left: Vec<i64>,
+    right: Vec<i64>,
+    feature: Vec<i64>,
+    threshold: Vec<f64>,
+    /// Where NaN goes at each split, when the tree says and the model reads it.
+    missing_left: Option<Vec<bool>>,
+    impurity: Vec<f64>,
+    samples: Vec<i64>,
+    weighted: Vec<f64>,
+}
+
+/// Reads one scikit-learn tree at `path` in the file.
+pub(super) fn tree(doc: &Value, path: &str, settings: TreeSettings, file: &Path) -> Result<Tree> {
+    let tree = TreeDoc { doc, path, file };
+    let n_nodes = tree.node_count()?;
+    let arrays = tree.arrays(n_nodes, settings.read_missing)?;
+    let (n_values, values) = tree.values(n_nodes, settings.scale)?;
+    let nodes = (0..n_nodes)
+        .map(|i| tree.node(&arrays, i, n_nodes, settings.n_features))
+        .collect::<Result<Vec<_>>>()?;
     let tree = Tree {
+        // scikit-learn's trees cast X to float32 before comparing.
+        input: InputPrecision::F32,
         nodes,
         n_values,
         values,
     };
-    tree.validate(n_features).map_err(|(field, detail)| {
-        ModelError::malformed(file, format!("{path}.{field}"), detail)
-    })?;
+    tree.validate(settings.n_features)
+        .map_err(|(field, detail)| {
+            ModelError::malformed(file, format!("{path}.{field}"), detail)
+        })?;
     Ok(tree)
 }
 
-pub(super) fn trees(
-    body: &Value,
-    n_features: usize,
-    scale: f64,
-    read_missing: bool,
-    file: &str,
-) -> Result<Vec<Tree>> {
+/// Reads the non-empty `model.trees` list of an ensemble.
+pub(super) fn trees(body: &Value, settings: TreeSettings, file: &Path) -> Result<Vec<Tree>> {
     let docs = array_field(body, "trees", "model", file)?;
     if docs.is_empty() {
         return Err(ModelError::malformed(
@@ -214,21 +108,203 @@ pub(super) fn trees(
     }
     docs.iter()
         .enumerate()
-        .map(|(t, doc)| {
-            tree(
-                doc,
-                &format!("model.trees[{t}]"),
-                n_features,
-                scale,
-                read_missing,
-                file,
-            )
-        })
+        .map(|(t, doc)| tree(doc, &format!("model.trees[{t}]"), settings, file))
         .collect()
 }
 
+impl TreeDoc<'_> {
+    /// `n_nodes`: at least 1.
+    fn node_count(&self) -> Result<usize> {
+        let n_nodes = usize_field(self.doc, "n_nodes", self.path, self.file)?;
+        if n_nodes == 0 {
+            return Err(ModelError::out_of_range(
+                self.file,
+                format!("{}.n_nodes", self.path),
+                0,
+                "at least one node",
+            ));
+        }
+        Ok(n_nodes)
+    }
+
+    /// The node arrays, each checked to hold `n_nodes` entries.
+    fn arrays(&self, n_nodes: usize, read_missing: bool) -> Result<NodeArrays> {
+        let (doc, path, file) = (self.doc, self.path, self.file);
+        let ints = |name: &str| -> Result<Vec<i64>> {
+            let v = i64_array(doc, name, path, file)?;
+            check_len(&v, n_nodes, &format!("{path}.{name}"), file)?;
+            Ok(v)
+        };
+        let floats = |name: &str| -> Result<Vec<f64>> {
+            let v = f64_array(doc, name, path, file)?;
+            check_len(&v, n_nodes, &format!("{path}.{name}"), file)?;
+            Ok(v)
+        };
+        Ok(NodeArrays {
+            left: ints("children_left")?,
+            right: ints("children_right")?,
+            feature: ints("feature")?,
+            threshold: thresholds(doc, path, n_nodes, file)?,
+            missing_left: if read_missing {
+                self.missing_left(n_nodes)?
+            } else {
+                None
+            },
+            impurity: floats("impurity")?,
+            samples: ints("n_node_samples")?,
+            weighted: floats("weighted_n_node_samples")?,
+        })
+    }
+
+    /// `missing_go_to_left`, when the tree has it: one boolean per node.
+    fn missing_left(&self, n_nodes: usize) -> Result<Option<Vec<bool>>> {
+        let Some(Value::Array(items)) = self.doc.get("missing_go_to_left") else {
+            return Ok(None);
+        };
+        let field = format!("{}.missing_go_to_left", self.path);
+        check_len(items, n_nodes, &field, self.file)?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Bool(b) => Ok(*b),
+                _ => Err(ModelError::malformed(
+                    self.file,
+                    format!("{field}[{i}]"),
+                    "expected a boolean",
+                )),
+            })
+            .collect::<Result<_>>()
+            .map(Some)
+    }
+
+    /// `n_values` (at least 1) and the `n_nodes × n_values` values, times `scale`.
+    fn values(&self, n_nodes: usize, scale: f64) -> Result<(usize, Vec<f64>)> {
+        let (path, file) = (self.path, self.file);
+        let n_values = usize_field(self.doc, "n_values", path, file)?;
+        let mut values = f64_array(self.doc, "value", path, file)?;
+        check_len(
+            &values,
+            product(n_nodes, n_values, &format!("{path}.value"), file)?,
+            &format!("{path}.value"),
+            file,
+        )?;
+        if n_values == 0 {
+            return Err(ModelError::out_of_range(
+                file,
+                format!("{path}.n_values"),
+                n_values,
+                "at least 1",
+            ));
+        }
+        for v in &mut values {
+            *v *= scale;
+        }
+        Ok((n_values, values))
+    }
+
+    /// Node `i`: its split (none for a leaf), counts, impurity and split gain.
+    fn node(
+        &self,
+        arrays: &NodeArrays,
+        i: usize,
+        n_nodes: usize,
+        n_features: usize,
+    ) -> Result<Node> {
+        let split = self.split(arrays, i, n_nodes, n_features)?;
+        let gain = match &split {
+            None => 0.0,
+            Some(split) => gain(arrays, i, split),
+        };
+        let n_samples =
+            u64::try_from(arrays.samples.get(i).copied().unwrap_or(0)).map_err(|_| {
+                ModelError::malformed(self.file, self.at("n_node_samples", i), "negative count")
+            })?;
+        Ok(Node {
+            id: i as u32,
+            split,
+            n_samples,
+            cover: arrays.weighted.get(i).copied().unwrap_or(0.0),
+            impurity: Some(arrays.impurity.get(i).copied().unwrap_or(0.0)),
+            gain,
+        })
+    }
+
+    /// The split of node `i` (`float32(x) <= threshold` goes left), or `None` for a leaf
+    /// (both children −1).
+    fn split(
+        &self,
+        arrays: &NodeArrays,
+        i: usize,
+        n_nodes: usize,
+        n_features: usize,
+    ) -> Result<Option<Split>> {
+        let file = self.file;
+        let (l, r) = (
+            arrays.left.get(i).copied().unwrap_or(-1),
+            arrays.right.get(i).copied().unwrap_or(-1),
+        );
+        if l == -1 && r == -1 {
+            return Ok(None);
+        }
+        let left = child_index(l, i, n_nodes, &self.at("children_left", i), file)?;
+        let right = child_index(r, i, n_nodes, &self.at("children_right", i), file)?;
+        let feature = feature_index(
+            arrays.feature.get(i).copied().unwrap_or(-1),
+            n_features,
+            &self.at("feature", i),
+            file,
+        )?;
+        let threshold = arrays.threshold.get(i).copied().unwrap_or(f64::NAN);
+        if threshold.is_nan() {
+            return Err(ModelError::malformed(
+                file,
+                self.at("threshold", i),
+                "threshold is NaN",
+            ));
+        }
+        Ok(Some(Split {
+            feature,
+            threshold: f32_at_or_below(threshold),
+            threshold_f64: threshold,
+            test: SplitTest::LessOrEqual,
+            categories: Vec::new(),
+            missing: if arrays.missing_left.is_some() {
+                MissingRule::NanDefault
+            } else {
+                MissingRule::Reject
+            },
+            default_left: arrays
+                .missing_left
+                .as_ref()
+                .and_then(|m| m.get(i).copied())
+                .unwrap_or(false),
+            left,
+            right,
+        }))
+    }
+
+    /// The error path of entry `i` of the array `name` (`model.tree.feature[7]`).
+    fn at(&self, name: &str, i: usize) -> String {
+        format!("{}.{name}[{i}]", self.path)
+    }
+}
+
+/// The split gain of node `i`: its weighted impurity decrease, divided by the root's
+/// weight (scikit-learn's `feature_importances_` terms).
+fn gain(arrays: &NodeArrays, i: usize, split: &Split) -> f64 {
+    let weighted = |c: usize| arrays.weighted.get(c).copied().unwrap_or(0.0);
+    let impurity = |c: usize| arrays.impurity.get(c).copied().unwrap_or(0.0);
+    let total_weight = match arrays.weighted.first().copied().unwrap_or(1.0) {
+        0.0 => 1.0,
+        w => w,
+    };
+    let child = |c: u32| weighted(c as usize) * impurity(c as usize);
+    (weighted(i) * impurity(i) - child(split.left) - child(split.right)) / total_weight
+}
+
 /// A classifier tree has one value per class, a regressor tree one value.
-pub(super) fn check_values(tree: &Tree, task: Task, path: &str, file: &str) -> Result<()> {
+pub(super) fn check_values(tree: &Tree, task: Task, path: &str, file: &Path) -> Result<()> {
     let expected = match task {
         Task::Classification { n_classes } => n_classes,
         Task::Regression => 1,

@@ -130,7 +130,9 @@ fn parse_key<'k>(text: &'k str, context: &str) -> Result<(&'k str, u32, Vec<u8>)
     if !valid_name(name) || id.len() != 8 {
         return Err(bad());
     }
-    let id = u32::from_str_radix(id, 16).map_err(|_| bad())?;
+    let mut id_bytes = [0u8; 4];
+    hex::decode_to_slice(id, &mut id_bytes).map_err(|_| bad())?;
+    let id = u32::from_be_bytes(id_bytes);
     let key = STANDARD.decode(key).map_err(|_| bad())?;
     Ok((name, id, key))
 }

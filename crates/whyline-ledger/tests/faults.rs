@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use whyline_ledger::{
     Durability, Ledger, LedgerError, SegmentFile, SegmentOpener, SegmentOptions, SegmentStore,
-    verify_store,
 };
 
 use crate::common::{options, payload, signer};
@@ -134,7 +133,7 @@ fn run(fault: Fault) -> (u64, whyline_ledger::RecoveryReport) {
     );
     drop(ledger);
     let (ledger, report) = Ledger::open(SegmentStore::open(&dir).unwrap(), options()).unwrap();
-    verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+    crate::common::intact(ledger.store(), Some(&signer().verifier()));
     for i in 0..5 {
         assert_eq!(
             ledger.read_entry(i).unwrap().payload,
@@ -229,5 +228,5 @@ fn a_segment_roll_that_cannot_create_its_file_stops_the_writer_and_loses_nothing
     drop(ledger);
     let (ledger, _) = Ledger::open(SegmentStore::open(&dir).unwrap(), options()).unwrap();
     assert_eq!(ledger.size(), acknowledged);
-    verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+    crate::common::intact(ledger.store(), Some(&signer().verifier()));
 }

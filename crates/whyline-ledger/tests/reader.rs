@@ -13,7 +13,7 @@ fn stamp(i: u64) -> u64 {
 }
 
 fn sequences(entries: &[whyline_ledger::StoredEntry]) -> Vec<u64> {
-    entries.iter().map(|e| e.sequence).collect()
+    entries.iter().map(|e| e.index).collect()
 }
 
 fn store() -> MemoryStore {
@@ -122,7 +122,7 @@ fn the_first_entry_is_read_whatever_its_payload() {
         .first_entry()
         .unwrap()
         .unwrap();
-    assert_eq!(first.sequence, 0);
+    assert_eq!(first.index, 0);
     assert_eq!(first.payload, crate::common::payload(0));
     assert!(
         LedgerReader::new(&MemoryStore::new())

@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! record (32 bytes, little-endian)
-//!  0  8  first index of the block
-//!  8  8  byte offset of its first frame in the entry log
+//!  0  8  index of the block's first entry (block k starts at k·INDEX_BLOCK)
+//!  8  8  byte offset of that entry's frame in the whole log (logical, across segments;
+//!        the file header of `entries.wls` counts)
 //! 16  8  smallest timestamp_ns in the block
 //! 24  8  largest timestamp_ns in the block
 //! ```
@@ -25,7 +26,7 @@ pub const INDEX_RECORD_LEN: usize = 32;
 pub struct IndexRecord {
     /// Index of the block's first entry.
     pub first_index: u64,
-    /// Byte offset of that entry's frame.
+    /// Byte offset of that entry's frame in the whole log (across segments).
     pub offset: u64,
     /// Smallest timestamp in the block.
     pub min_timestamp_ns: u64,

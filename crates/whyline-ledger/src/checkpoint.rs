@@ -162,7 +162,7 @@ impl std::fmt::Debug for NoteSigner {
         // Never print key material.
         f.debug_struct("NoteSigner")
             .field("name", &self.name())
-            .field("key_id", &format_args!("{:08x}", self.key_id()))
+            .field("key_id", &hex::encode(self.key_id().to_be_bytes()))
             .finish_non_exhaustive()
     }
 }
@@ -241,9 +241,9 @@ impl NoteSigner {
             NoteSigner::Hmac { secret, .. } => [&[ESCAPE][..], HMAC_LABEL, secret].concat(),
         };
         format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
+            "PRIVATE+KEY+{}+{}+{}",
             self.name(),
-            self.key_id(),
+            hex::encode(self.key_id().to_be_bytes()),
             STANDARD.encode(material)
         )
     }
@@ -317,7 +317,7 @@ impl std::fmt::Debug for NoteVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NoteVerifier")
             .field("name", &self.name())
-            .field("key_id", &format_args!("{:08x}", self.key_id()))
+            .field("key_id", &hex::encode(self.key_id().to_be_bytes()))
             .finish_non_exhaustive()
     }
 }
@@ -354,9 +354,9 @@ impl NoteVerifier {
             NoteVerifier::Hmac { secret, .. } => [&[ESCAPE][..], HMAC_LABEL, secret].concat(),
         };
         format!(
-            "{}+{:08x}+{}",
+            "{}+{}+{}",
             self.name(),
-            self.key_id(),
+            hex::encode(self.key_id().to_be_bytes()),
             STANDARD.encode(material)
         )
     }

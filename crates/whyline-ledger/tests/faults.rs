@@ -230,3 +230,49 @@ fn a_segment_roll_that_cannot_create_its_file_stops_the_writer_and_loses_nothing
     assert_eq!(ledger.size(), acknowledged);
     crate::common::intact(ledger.store(), Some(&signer().verifier()));
 }
+
+#[test]
+fn a_failed_record_names_the_ledger_collector_and_the_decision() {
+    use whyline_core::{CoreError, TraceCollector};
+    let tmp = tempfile::tempdir().unwrap();
+    let armed = Arc::new(Mutex::new(None));
+    let store = faulty_store(&tmp.path().join("log"), armed.clone());
+    let (collector, _) =
+        whyline_ledger::LedgerCollector::open(store, options().durability(Durability::Sync))
+            .unwrap();
+    collector.record(&crate::common::trace(0)).unwrap();
+    *armed.lock().unwrap() = Some(Fault::SyncKeepsPages);
+    let error = collector.record(&crate::common::trace(41)).unwrap_err();
+    let CoreError::Collector {
+        collector: name,
+        sequence,
+        source,
+    } = &error
+    else {
+        panic!("CoreError::Collector, got {error:?}");
+    };
+    assert_eq!((*name, *sequence), ("ledger", Some(41)), "{error}");
+    assert!(
+        matches!(
+            source.downcast_ref::<LedgerError>(),
+            Some(LedgerError::Io {
+                operation: "fsync",
+                ..
+            })
+        ),
+        "{source:?}"
+    );
+    assert_eq!(error.to_string(), "ledger collector failed on decision 41");
+    let flushed = TraceCollector::<whyline_core::LinearPath>::flush(&collector).unwrap_err();
+    assert!(
+        matches!(
+            flushed,
+            CoreError::Collector {
+                collector: "ledger",
+                sequence: None,
+                ..
+            }
+        ),
+        "{flushed:?}"
+    );
+}

@@ -331,3 +331,40 @@ mod any_change {
         }
     }
 }
+
+#[test]
+fn verification_tells_a_torn_tail_from_a_change_in_the_middle() {
+    let pristine = pristine();
+    let spans = frame_spans(pristine.entry_bytes());
+
+    let mut torn = pristine.clone();
+    let cut = torn.entry_bytes().len() - 7;
+    torn.entry_bytes_mut().truncate(cut);
+    let damage = crate::common::damage(&torn, None);
+    assert!(damage.is_torn_tail(), "{damage}");
+    assert_eq!((damage.index, damage.intact_entries), (N - 1, N - 1));
+    assert_eq!(damage.offset, spans[(N - 1) as usize].start as u64);
+
+    let mut changed = pristine.clone();
+    changed.entry_bytes_mut()[spans[4].start + 20] ^= 1;
+    let damage = crate::common::damage(&changed, None);
+    assert!(!damage.is_torn_tail(), "{damage}");
+    assert_eq!(
+        (damage.index, damage.kind, damage.intact_entries),
+        (4, CorruptionKind::ContentChanged, 4)
+    );
+    assert!(
+        matches!(
+            damage.clone().into_error(),
+            LedgerError::Corrupt { index: 4, .. }
+        ),
+        "{damage}"
+    );
+    assert_eq!(
+        damage.to_string(),
+        format!(
+            "memory: entry 4 at byte {}: content changed",
+            spans[4].start
+        )
+    );
+}

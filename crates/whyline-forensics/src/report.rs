@@ -1,5 +1,7 @@
 //! The incident report: the window, its integrity, its timeline and its anomalies.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use whyline_core::{AlertRecord, AnyPath, DecisionTrace, ModelIdentity, Names};
 
@@ -103,6 +105,10 @@ pub struct IncidentReport {
     pub anomalies: Vec<Anomaly>,
     /// Entries in the whole log.
     pub log_entries: u64,
+    /// Positions in `anomalies` of each decision's anomalies, by decision sequence: built
+    /// once, so every renderer finds a decision's anomalies without a scan.
+    #[serde(skip)]
+    by_decision: BTreeMap<u64, Vec<usize>>,
 }
 
 impl IncidentReport {
@@ -132,6 +138,13 @@ impl IncidentReport {
                 .total_cmp(&b.relative_ms)
                 .then(a.sequence.cmp(&b.sequence))
         });
+        let mut by_decision: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for (position, anomaly) in anomalies.iter().enumerate() {
+            by_decision
+                .entry(anomaly.sequence)
+                .or_default()
+                .push(position);
+        }
         IncidentReport {
             query,
             log,
@@ -140,13 +153,16 @@ impl IncidentReport {
             timeline,
             anomalies,
             log_entries,
+            by_decision,
         }
     }
 
-    /// The anomalies of the decision numbered `sequence`.
+    /// The anomalies of the decision numbered `sequence`, in time order.
     pub fn anomalies_of(&self, sequence: u64) -> impl Iterator<Item = &Anomaly> {
-        self.anomalies
-            .iter()
-            .filter(move |a| a.sequence == sequence)
+        self.by_decision
+            .get(&sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|&position| self.anomalies.get(position))
     }
 }

@@ -30,8 +30,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use whyline_core::{CollectorStats, DecisionTrace, RecordOutcome, TraceCollector};
 
-use crate::error::LedgerError;
 use super::slot::RingSlot;
+use crate::error::LedgerError;
 
 /// Keeps the last `N` decision traces in memory, overwriting the oldest, without allocating
 /// once every slot has held a trace: the first pass through the ring clones each trace into a

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! DIR/ledger.key   PRIVATE+KEY+name+hexid+base64(type ‖ secret)   mode 0600, never replaced
-//! DIR/ledger.pub   name+hexid+base64(type ‖ public key)
+//! DIR/ledger.pub   name+hexid+base64(type ‖ public key)        mode 0644 (0600 for HMAC,
+//!                                                                whose verifier is the secret)
 //! ```
 //!
 //! The secret is written atomically: to a temporary file created with mode 0600, synced, then
@@ -62,7 +63,16 @@ pub fn write_keypair(dir: &Path, signer: &NoteSigner) -> Result<KeyPaths> {
     std::fs::create_dir_all(dir).map_err(|e| LedgerError::io(dir, "create directory", e))?;
     let paths = KeyPaths::in_dir(dir);
     write_new_secret(&paths.signing_key, &signer.to_key_string())?;
-    write_replacing(&paths.verifier_key, &signer.verifier().to_key_string())?;
+    // An HMAC verifier key is the secret itself: it gets the secret's mode.
+    let verifier_mode = match signer {
+        NoteSigner::Hmac { .. } => 0o600,
+        NoteSigner::Ed25519 { .. } => 0o644,
+    };
+    write_replacing(
+        &paths.verifier_key,
+        &signer.verifier().to_key_string(),
+        verifier_mode,
+    )?;
     sync_dir(dir)?;
     Ok(paths)
 }
@@ -155,9 +165,9 @@ fn write_new_secret(path: &Path, line: &str) -> Result<()> {
     linked.and(removed)
 }
 
-/// Writes a public line to `path` atomically (temporary file, then rename).
-fn write_replacing(path: &Path, line: &str) -> Result<()> {
-    let (temporary, mut file) = create_temporary(path, 0o644)?;
+/// Writes a line to `path` atomically (temporary file with `mode`, then rename).
+fn write_replacing(path: &Path, line: &str, mode: u32) -> Result<()> {
+    let (temporary, mut file) = create_temporary(path, mode)?;
     let written = write_synced(&mut file, &temporary, line).and_then(|()| {
         std::fs::rename(&temporary, path).map_err(|e| LedgerError::io(path, "rename", e))
     });
@@ -203,6 +213,18 @@ mod tests {
             .filter(|n| n.to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_hmac_verifier_key_is_as_private_as_its_secret() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let signer = NoteSigner::generate_hmac("test/log").unwrap();
+        let paths = write_keypair(dir.path(), &signer).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&paths.signing_key), 0o600);
+        assert_eq!(mode(&paths.verifier_key), 0o600);
     }
 
     #[test]

@@ -260,6 +260,12 @@ pub enum LedgerError {
         /// What is wrong.
         kind: NoteErrorKind,
     },
+    /// A key file exists already: keys are never replaced.
+    #[error("{} exists already (a key file is never replaced)", path.display())]
+    KeyExists {
+        /// The key file.
+        path: PathBuf,
+    },
     /// A key file holds no valid key.
     #[error("key file {}: {kind}", path.display())]
     KeyFile {

@@ -57,8 +57,8 @@ impl KeyPaths {
 }
 
 /// Writes `signer`'s key and its verifier key into `dir` (created if missing) as
-/// [`SIGNING_KEY_FILE`] and [`VERIFIER_KEY_FILE`]. Fails, writing nothing, if the signing key
-/// file exists already.
+/// [`SIGNING_KEY_FILE`] and [`VERIFIER_KEY_FILE`]. Fails with [`LedgerError::KeyExists`],
+/// writing nothing, if the signing key file exists already.
 pub fn write_keypair(dir: &Path, signer: &NoteSigner) -> Result<KeyPaths> {
     std::fs::create_dir_all(dir).map_err(|e| LedgerError::io(dir, "create directory", e))?;
     let paths = KeyPaths::in_dir(dir);
@@ -148,17 +148,19 @@ fn write_synced(file: &mut std::fs::File, path: &Path, line: &str) -> Result<()>
 /// Writes a secret line to `path` with mode 0600, atomically and never over an existing file.
 fn write_new_secret(path: &Path, line: &str) -> Result<()> {
     if path.exists() {
-        return Err(LedgerError::io(
-            path,
-            "create (a key file is never replaced)",
-            std::io::ErrorKind::AlreadyExists.into(),
-        ));
+        return Err(LedgerError::KeyExists {
+            path: path.to_path_buf(),
+        });
     }
     let (temporary, mut file) = create_temporary(path, 0o600)?;
     let linked = write_synced(&mut file, &temporary, line).and_then(|()| {
         // A hard link fails if `path` exists: unlike a rename, it never replaces a key.
-        std::fs::hard_link(&temporary, path)
-            .map_err(|e| LedgerError::io(path, "create (a key file is never replaced)", e))
+        std::fs::hard_link(&temporary, path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => LedgerError::KeyExists {
+                path: path.to_path_buf(),
+            },
+            _ => LedgerError::io(path, "link", e),
+        })
     });
     let removed =
         std::fs::remove_file(&temporary).map_err(|e| LedgerError::io(&temporary, "remove", e));
@@ -235,7 +237,7 @@ mod tests {
         let second = NoteSigner::generate_hmac("test/log").unwrap();
         let error = write_keypair(dir.path(), &second).unwrap_err();
         assert!(
-            matches!(&error, LedgerError::Io { path, .. } if *path == paths.signing_key),
+            matches!(&error, LedgerError::KeyExists { path } if *path == paths.signing_key),
             "{error:?}"
         );
         let kept = read_signing_key(&paths.signing_key).unwrap();

@@ -8,6 +8,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use whyline_ledger::{NoteSigner, keys};
 
@@ -42,7 +43,8 @@ pub(crate) fn run(args: &KeygenArgs) -> anyhow::Result<Outcome> {
         KeyKind::Ed25519 => NoteSigner::generate_ed25519(&args.name)?,
         KeyKind::Hmac => NoteSigner::generate_hmac(&args.name)?,
     };
-    let paths = keys::write_keypair(&args.out, &signer)?;
+    let paths = keys::write_keypair(&args.out, &signer)
+        .with_context(|| format!("creating a key pair in {}", args.out.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     writeln!(out, "{}", signer.verifier().to_key_string())?;

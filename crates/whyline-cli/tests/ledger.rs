@@ -276,3 +276,37 @@ fn prove_refuses_a_torn_log_with_exit_1_and_leaves_it_untouched() {
         .stderr(predicates::str::contains("torn tail"));
     assert_eq!(std::fs::metadata(&path).unwrap().len(), len - 3);
 }
+
+#[test]
+fn reading_commands_refuse_a_directory_that_is_not_a_ledger_and_create_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing");
+    for command in [
+        vec!["verify"],
+        vec!["prove", "--index", "0"],
+        vec!["checkpoint"],
+    ] {
+        whyline()
+            .args(&command)
+            .arg(&missing)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(
+                "is not a whyline ledger: it does not exist",
+            ));
+        assert!(
+            !missing.exists(),
+            "{command:?} created {}",
+            missing.display()
+        );
+        whyline()
+            .args(&command)
+            .arg(tmp.path())
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(
+                "is not a whyline ledger: it has no entries.wls",
+            ));
+        assert!(!tmp.path().join("entries.wls").exists(), "{command:?}");
+    }
+}

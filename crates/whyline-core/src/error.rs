@@ -128,7 +128,36 @@ pub enum CoreError {
         /// The offending value.
         value: f32,
     },
-    /// A collector failed to record or flush; the source says why.
-    #[error("collector failed")]
-    Collector(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A collector failed to record or flush: which collector, which decision, and (in the
+    /// source) why.
+    #[error(
+        "{collector} collector failed{}",
+        sequence.map(|s| format!(" on decision {s}")).unwrap_or_default()
+    )]
+    Collector {
+        /// The collector (`"ring"`, `"stream"`, `"ledger"`, or a custom collector's name).
+        collector: &'static str,
+        /// Sequence number of the decision being recorded; `None` for a flush, a model
+        /// record or an alert.
+        sequence: Option<u64>,
+        /// The collector's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl CoreError {
+    /// A [`CoreError::Collector`]: `collector` failed on decision `sequence` (`None` when
+    /// not recording a decision) because of `source`.
+    pub fn collector(
+        collector: &'static str,
+        sequence: Option<u64>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        CoreError::Collector {
+            collector,
+            sequence,
+            source: source.into(),
+        }
+    }
 }

@@ -29,13 +29,8 @@ impl ModelIdentity {
     pub fn from_bytes(bytes: &[u8], model_type: &str, version: &str) -> ModelIdentity {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(bytes);
-        let mut sha256 = String::with_capacity(64);
-        for byte in digest.iter() {
-            use fmt::Write;
-            let _ = write!(sha256, "{byte:02x}");
-        }
         ModelIdentity {
-            sha256,
+            sha256: hex::encode(digest),
             model_type: model_type.to_owned(),
             version: version.to_owned(),
         }

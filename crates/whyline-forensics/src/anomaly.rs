@@ -155,7 +155,7 @@ impl std::fmt::Display for AnomalyKind {
 }
 
 /// Finds the anomalies of a timeline (in time order).
-pub fn find_anomalies(timeline: &[TimelineEntry], rules: &AnomalyRules) -> Vec<Anomaly> {
+pub(crate) fn find_anomalies(timeline: &[TimelineEntry], rules: &AnomalyRules) -> Vec<Anomaly> {
     let mut latencies: Vec<u64> = timeline.iter().map(|e| e.latency_us).collect();
     latencies.sort_unstable();
     let median_us = latencies.get(latencies.len() / 2).copied().unwrap_or(0);
@@ -206,7 +206,11 @@ pub fn find_anomalies(timeline: &[TimelineEntry], rules: &AnomalyRules) -> Vec<A
 
 /// The anomalies the monitor's alerts in the log add to those found from the traces. Alerts
 /// on low confidence and non-finite outputs are left out: the traces show those already.
-pub fn alert_anomalies(alerts: &[AlertRecord], incident_ns: u64, names: &Names) -> Vec<Anomaly> {
+pub(crate) fn alert_anomalies(
+    alerts: &[AlertRecord],
+    incident_ns: u64,
+    names: &Names,
+) -> Vec<Anomaly> {
     alerts
         .iter()
         .filter(|a| !matches!(a.kind.as_str(), "low_confidence" | "non_finite_output"))

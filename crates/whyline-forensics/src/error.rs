@@ -39,22 +39,14 @@ pub enum ForensicsError {
         /// The log.
         path: PathBuf,
     },
-    /// The path is not a whyline ledger.
-    #[error("{} is not a whyline ledger: {reason}", path.display())]
-    NotALedger {
-        /// The path.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// The ledger could not be read.
-    #[error("reading the ledger")]
+    /// The ledger could not be opened or read (it is not a ledger, a file is unreadable).
+    #[error(transparent)]
     Ledger(#[from] whyline_ledger::LedgerError),
     /// An entry's payload is not an APRT trace.
-    #[error("entry {sequence} is not a decision trace")]
+    #[error("entry {index} is not a decision trace")]
     BadEntry {
-        /// Sequence of the entry.
-        sequence: u64,
+        /// Index of the entry in the log.
+        index: u64,
         /// The decoder's complaint.
         #[source]
         source: whyline_core::CoreError,

@@ -3,23 +3,18 @@
 
 use std::path::Path;
 
-use whyline_core::{AlertRecord, AnyPath, ModelRecord, Names, from_aprt};
+use whyline_core::{AlertRecord, AnyPath, DecisionTrace, ModelRecord, Names, from_aprt};
 use whyline_ledger::{
-    ENTRIES_FILE, LedgerError, LedgerReader, NoteVerifier, SegmentStore, verify_store,
+    LedgerReader, NoteVerifier, SegmentStore, Store, StoredEntry, VerifyOutcome, verify_store,
 };
 
 use crate::anomaly::AnomalyRules;
 use crate::error::{ForensicsError, Result};
-use crate::report::{IncidentQuery, IncidentReport, Integrity};
+use crate::report::{IncidentQuery, IncidentReport, IncidentWindow, Integrity};
 use crate::time::format_time_ns;
 
-/// Builds the incident report for `query` from the ledger in `dir`.
-///
-/// The ledger is verified from its first entry (every hash recomputed; checkpoint signatures
-/// checked when `verifier` is given) and the window read through the time index. Nothing is
-/// written: a torn tail or a damaged entry is reported, not repaired. The model and its names
-/// come from the last model record before the window (a monitor writes one per start),
-/// otherwise from `names`.
+/// Builds the incident report for `query` from the ledger in `dir`: [`read_window`], then
+/// [`IncidentReport::from_window`] with `rules`.
 pub fn investigate(
     dir: &Path,
     query: IncidentQuery,
@@ -27,54 +22,26 @@ pub fn investigate(
     names: Option<&Names>,
     rules: &AnomalyRules,
 ) -> Result<IncidentReport> {
-    if !dir.join(ENTRIES_FILE).is_file() {
-        let reason = if dir.exists() {
-            format!("it has no {ENTRIES_FILE}")
-        } else {
-            "it does not exist".to_owned()
-        };
-        return Err(ForensicsError::NotALedger {
-            path: dir.to_owned(),
-            reason,
-        });
-    }
-    let store = SegmentStore::open(dir).map_err(|e| match e {
-        LedgerError::Corrupt { .. } | LedgerError::Io { .. } => ForensicsError::NotALedger {
-            path: dir.to_owned(),
-            reason: e.to_string(),
-        },
-        other => ForensicsError::Ledger(other),
-    })?;
-    let (integrity, log_entries) = match verify_store(&store, verifier) {
-        Ok(report) => (
-            Integrity::Verified {
-                entries: report.entries,
-                root: hex(&report.root),
-                checkpoints: report.checkpoints,
-                signatures_checked: verifier.is_some(),
-            },
-            report.entries,
-        ),
-        Err(LedgerError::Corrupt {
-            offset,
-            sequence,
-            kind,
-            ..
-        }) => {
-            let message = format!("entry {sequence} at byte {offset}: {kind}");
-            (
-                Integrity::Broken {
-                    sequence,
-                    offset,
-                    kind: kind.to_string(),
-                    message,
-                },
-                sequence,
-            )
-        }
-        Err(other) => return Err(ForensicsError::Ledger(other)),
-    };
+    let window = read_window(dir, query, verifier, names)?;
+    Ok(IncidentReport::from_window(window, rules))
+}
 
+/// Reads the window of `query` from the ledger in `dir`.
+///
+/// The ledger is opened read-only ([`SegmentStore::open_existing`]: a directory that holds no
+/// ledger is [`LedgerError::NotALedger`](whyline_ledger::LedgerError::NotALedger)), verified
+/// from its first entry (every hash recomputed; checkpoint signatures checked when `verifier`
+/// is given) and the window read through the time index. Nothing is written: a torn tail or a
+/// damaged entry is reported, not repaired. The model and its names come from the last model
+/// record before the window (a monitor writes one per start), otherwise from `names`.
+pub fn read_window(
+    dir: &Path,
+    query: IncidentQuery,
+    verifier: Option<&NoteVerifier>,
+    names: Option<&Names>,
+) -> Result<IncidentWindow> {
+    let store = SegmentStore::open_existing(dir)?;
+    let (integrity, log_entries) = integrity(&store, verifier)?;
     let reader = LedgerReader::new(&store)?;
     let Some((first, last)) = reader.time_span()?.range else {
         return Err(ForensicsError::EmptyLog {
@@ -89,63 +56,88 @@ pub fn investigate(
             last: format_time_ns(last),
         });
     }
-
-    let window = reader.entries_between(from, to)?;
-    let window_start = window.entries.first().map_or(u64::MAX, |e| e.sequence);
+    let entries = reader.entries_between(from, to)?.entries;
+    let window_start = entries.first().map_or(u64::MAX, |e| e.index);
     let record = model_record(&reader, window_start)?;
     let names = match (&record, names) {
         (Some(record), _) => record.names(),
         (None, Some(names)) => names.clone(),
         (None, None) => Names::none(),
     };
-    let mut traces = Vec::with_capacity(window.entries.len());
+    let (traces, alerts) = decode_entries(&entries)?;
+    Ok(IncidentWindow {
+        query,
+        log: dir.display().to_string(),
+        traces,
+        alerts,
+        names,
+        model: record.map(|r| r.identity),
+        integrity,
+        log_entries,
+    })
+}
+
+/// Verifies the log: its integrity, and the entries it holds (those verified, when broken).
+fn integrity<S: Store + ?Sized>(
+    store: &S,
+    verifier: Option<&NoteVerifier>,
+) -> Result<(Integrity, u64)> {
+    Ok(match verify_store(store, verifier)? {
+        VerifyOutcome::Intact(report) => (
+            Integrity::Verified {
+                entries: report.entries,
+                root: hex::encode(report.root),
+                checkpoints: report.checkpoints,
+                signatures_checked: verifier.is_some(),
+            },
+            report.entries,
+        ),
+        VerifyOutcome::Broken(damage) => (
+            Integrity::Broken {
+                index: damage.index,
+                offset: damage.offset,
+                kind: damage.kind.to_string(),
+                torn_tail: damage.is_torn_tail(),
+                message: format!(
+                    "entry {} at byte {}: {}",
+                    damage.index, damage.offset, damage.kind
+                ),
+            },
+            damage.intact_entries,
+        ),
+    })
+}
+
+/// The window's decisions and alerts; model records are skipped.
+fn decode_entries(
+    entries: &[StoredEntry],
+) -> Result<(Vec<DecisionTrace<AnyPath>>, Vec<AlertRecord>)> {
+    let mut traces = Vec::with_capacity(entries.len());
     let mut alerts = Vec::new();
-    for entry in &window.entries {
+    for entry in entries {
+        let bad_entry = |source| ForensicsError::BadEntry {
+            index: entry.index,
+            source,
+        };
         if ModelRecord::is_model_record(&entry.payload) {
             continue;
         }
         if AlertRecord::is_alert_record(&entry.payload) {
-            let alert = AlertRecord::from_bytes(&entry.payload).map_err(|source| {
-                ForensicsError::BadEntry {
-                    sequence: entry.sequence,
-                    source,
-                }
-            })?;
-            alerts.push(alert);
+            alerts.push(AlertRecord::from_bytes(&entry.payload).map_err(bad_entry)?);
             continue;
         }
-        let trace =
-            from_aprt::<AnyPath>(&entry.payload).map_err(|source| ForensicsError::BadEntry {
-                sequence: entry.sequence,
-                source,
-            })?;
-        traces.push(trace);
+        traces.push(from_aprt::<AnyPath>(&entry.payload).map_err(bad_entry)?);
     }
-    let mut report = IncidentReport::build(
-        query,
-        dir.display().to_string(),
-        traces,
-        integrity,
-        &names,
-        rules,
-        log_entries,
-    );
-    report.add_alerts(&alerts, &names);
-    report.model = record.map(|r| r.identity);
-    Ok(report)
+    Ok((traces, alerts))
 }
 
 /// The model record in force when the window starts: the last one before it (a restarted
 /// or upgraded monitor writes a new one), read from the log's start.
-fn model_record<S: whyline_ledger::Store + ?Sized>(
+fn model_record<S: Store + ?Sized>(
     reader: &LedgerReader<'_, S>,
     window_start: u64,
 ) -> Result<Option<ModelRecord>> {
     Ok(reader
         .last_before(window_start, ModelRecord::is_model_record)?
         .and_then(|entry| ModelRecord::from_bytes(&entry.payload).ok()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -8,14 +8,18 @@
 //! to the incident, the decision with its class name, confidence, alternatives with their
 //! probabilities, the rationale from the decision path), the window is scanned for
 //! [`Anomaly`]s (low or falling confidence, decision changes, latency spikes), and the log's
-//! [`Integrity`] is stated. [`render_text`], [`render_json`] and [`render_html`] present the
-//! [`IncidentReport`].
+//! [`Integrity`] is stated. [`read_window`] reads an [`IncidentWindow`] from a ledger without
+//! changing it; [`IncidentReport::from_window`] builds the report from it once, and
+//! [`render_text`], [`render_json`] and [`render_html`] each present that one report
+//! ([`investigate`] does the first two steps).
 //!
 //! # Example
 //!
 //! ```
 //! use whyline_core::{AnyPath, DecisionTrace, LinearPath, Names};
-//! use whyline_forensics::{AnomalyRules, IncidentQuery, IncidentReport, Integrity, render_text};
+//! use whyline_forensics::{
+//!     AnomalyRules, IncidentQuery, IncidentReport, IncidentWindow, Integrity, render_text,
+//! };
 //!
 //! let decision = |seq: u64, ms: u64, class: f32, p: f32| DecisionTrace {
 //!     timestamp_ns: 1_000_000_000 + ms * 1_000_000,
@@ -28,11 +32,17 @@
 //! };
 //! let names = Names { features: vec!["distance".into(), "speed".into()],
 //!                     classes: vec!["MAINTAIN_SPEED".into(), "BRAKE".into()] };
-//! let query = IncidentQuery { time_ns: 1_500_000_000, lookback_ns: 1_000_000_000, lookahead_ns: 0 };
-//! let integrity = Integrity::Verified { entries: 2, root: "00".into(), checkpoints: 1, signatures_checked: true };
-//! let report = IncidentReport::build(query, "demo".into(),
-//!     vec![decision(0, 100, 0.0, 0.95), decision(1, 400, 1.0, 0.55)],
-//!     integrity, &names, &AnomalyRules::default(), 2);
+//! let window = IncidentWindow {
+//!     query: IncidentQuery { time_ns: 1_500_000_000, lookback_ns: 1_000_000_000, lookahead_ns: 0 },
+//!     log: "demo".into(),
+//!     traces: vec![decision(0, 100, 0.0, 0.95), decision(1, 400, 1.0, 0.55)],
+//!     alerts: Vec::new(),
+//!     names,
+//!     model: None,
+//!     integrity: Integrity::Verified { entries: 2, root: "00".into(), checkpoints: 1, signatures_checked: true },
+//!     log_entries: 2,
+//! };
+//! let report = IncidentReport::from_window(window, &AnomalyRules::default());
 //! assert_eq!(report.timeline[1].decision, "BRAKE");
 //! assert_eq!(report.timeline[1].alternatives[0].0, "MAINTAIN_SPEED");
 //! assert!(render_text(&report).contains("CHAIN INTEGRITY: ✓ VERIFIED"));
@@ -49,10 +59,10 @@ mod report;
 mod time;
 mod timeline;
 
-pub use anomaly::{Anomaly, AnomalyKind, AnomalyRules, alert_anomalies, find_anomalies};
+pub use anomaly::{Anomaly, AnomalyKind, AnomalyRules};
 pub use error::{ForensicsError, Result};
-pub use investigate::investigate;
+pub use investigate::{investigate, read_window};
 pub use render::{render_html, render_json, render_text};
-pub use report::{IncidentQuery, IncidentReport, Integrity};
+pub use report::{IncidentQuery, IncidentReport, IncidentWindow, Integrity};
 pub use time::{format_time_ns, parse_duration_ns, parse_time_ns};
-pub use timeline::{TimelineEntry, timeline_entry};
+pub use timeline::TimelineEntry;

@@ -1,5 +1,7 @@
 //! The incident report: the window, its integrity, its timeline and its anomalies.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use whyline_core::{AlertRecord, AnyPath, DecisionTrace, ModelIdentity, Names};
 
@@ -44,12 +46,14 @@ pub enum Integrity {
     },
     /// The first problem found.
     Broken {
-        /// Sequence of the first bad entry.
-        sequence: u64,
+        /// Index in the log of the first bad entry (for a checkpoint problem, its tree size).
+        index: u64,
         /// Byte offset of the problem.
         offset: u64,
         /// Kind of problem (content changed, link broken, ...).
         kind: String,
+        /// Whether it is a torn tail (a crash mid-write) rather than a change in the middle.
+        torn_tail: bool,
         /// The verifier's full message.
         message: String,
     },
@@ -60,6 +64,28 @@ impl Integrity {
     pub fn is_verified(&self) -> bool {
         matches!(self, Integrity::Verified { .. })
     }
+}
+
+/// What an incident report is built from: the question, and what the ledger holds for it
+/// (read by [`read_window`](crate::read_window), or assembled by hand).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentWindow {
+    /// The question asked.
+    pub query: IncidentQuery,
+    /// Where the log lives.
+    pub log: String,
+    /// The decisions of the window, in any order.
+    pub traces: Vec<DecisionTrace<AnyPath>>,
+    /// The monitor's alerts in the window.
+    pub alerts: Vec<AlertRecord>,
+    /// Feature and class names for the timeline.
+    pub names: Names,
+    /// The model that made the decisions, when known.
+    pub model: Option<ModelIdentity>,
+    /// The integrity of the log.
+    pub integrity: Integrity,
+    /// Entries in the whole log (verified ones, when the log is broken).
+    pub log_entries: u64,
 }
 
 /// Everything an investigator needs about an incident.
@@ -75,56 +101,68 @@ pub struct IncidentReport {
     pub integrity: Integrity,
     /// The decisions of the window, in time order.
     pub timeline: Vec<TimelineEntry>,
-    /// What looks wrong.
+    /// What looks wrong, in time order: found in the decisions, and the monitor's alerts.
     pub anomalies: Vec<Anomaly>,
-    /// Decisions in the whole log.
+    /// Entries in the whole log.
     pub log_entries: u64,
+    /// Positions in `anomalies` of each decision's anomalies, by decision sequence: built
+    /// once, so every renderer finds a decision's anomalies without a scan.
+    #[serde(skip)]
+    by_decision: BTreeMap<u64, Vec<usize>>,
 }
 
 impl IncidentReport {
-    /// Builds the report from the window's traces (any order; they are sorted by time).
-    pub fn build(
-        query: IncidentQuery,
-        log: String,
-        mut traces: Vec<DecisionTrace<AnyPath>>,
-        integrity: Integrity,
-        names: &Names,
-        rules: &AnomalyRules,
-        log_entries: u64,
-    ) -> IncidentReport {
+    /// Builds the report once from a window: the timeline in time order, the anomalies found
+    /// in it by `rules` together with those of the monitor's alerts, in time order. Every
+    /// renderer presents this one value.
+    pub fn from_window(window: IncidentWindow, rules: &AnomalyRules) -> IncidentReport {
+        let IncidentWindow {
+            query,
+            log,
+            mut traces,
+            alerts,
+            names,
+            model,
+            integrity,
+            log_entries,
+        } = window;
         traces.sort_by_key(|t| (t.timestamp_ns, t.sequence));
         let timeline: Vec<TimelineEntry> = traces
             .iter()
-            .map(|t| timeline_entry(t, query.time_ns, names))
+            .map(|t| timeline_entry(t, query.time_ns, &names))
             .collect();
-        let anomalies = find_anomalies(&timeline, rules);
-        IncidentReport {
-            query,
-            log,
-            model: None,
-            integrity,
-            timeline,
-            anomalies,
-            log_entries,
-        }
-    }
-
-    /// Adds the anomalies of the monitor's alerts in the log (out-of-distribution inputs,
-    /// drift, ...), keeping the anomalies in time order.
-    pub fn add_alerts(&mut self, alerts: &[AlertRecord], names: &Names) {
-        self.anomalies
-            .extend(alert_anomalies(alerts, self.query.time_ns, names));
-        self.anomalies.sort_by(|a, b| {
+        let mut anomalies = find_anomalies(&timeline, rules);
+        anomalies.extend(alert_anomalies(&alerts, query.time_ns, &names));
+        anomalies.sort_by(|a, b| {
             a.relative_ms
                 .total_cmp(&b.relative_ms)
                 .then(a.sequence.cmp(&b.sequence))
         });
+        let mut by_decision: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for (position, anomaly) in anomalies.iter().enumerate() {
+            by_decision
+                .entry(anomaly.sequence)
+                .or_default()
+                .push(position);
+        }
+        IncidentReport {
+            query,
+            log,
+            model,
+            integrity,
+            timeline,
+            anomalies,
+            log_entries,
+            by_decision,
+        }
     }
 
-    /// The anomalies of one decision.
+    /// The anomalies of the decision numbered `sequence`, in time order.
     pub fn anomalies_of(&self, sequence: u64) -> impl Iterator<Item = &Anomaly> {
-        self.anomalies
-            .iter()
-            .filter(move |a| a.sequence == sequence)
+        self.by_decision
+            .get(&sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|&position| self.anomalies.get(position))
     }
 }

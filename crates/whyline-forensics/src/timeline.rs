@@ -31,7 +31,7 @@ pub struct TimelineEntry {
 }
 
 /// Builds the timeline entry of one trace; `incident_ns` is T-0.
-pub fn timeline_entry(
+pub(crate) fn timeline_entry(
     trace: &DecisionTrace<AnyPath>,
     incident_ns: u64,
     names: &Names,

@@ -233,3 +233,57 @@ fn the_model_in_force_is_the_last_model_record_before_the_window() {
     let report = investigate(dir.path(), query, None, None, &AnomalyRules::default()).unwrap();
     assert_eq!(report.model, Some(old.identity));
 }
+
+#[test]
+fn a_torn_tail_is_reported_as_such_and_left_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = open_ledger(dir.path());
+    for sequence in 0..10 {
+        ledger.append(&to_aprt(&decision(sequence))).unwrap();
+    }
+    drop(ledger.into_store().unwrap());
+    let path = dir.path().join("entries.wls");
+    let len = std::fs::metadata(&path).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len - 5).unwrap();
+    let report = investigate_last_two_seconds(dir.path());
+    assert!(
+        matches!(
+            &report.integrity,
+            whyline_forensics::Integrity::Broken {
+                index: 9,
+                torn_tail: true,
+                ..
+            }
+        ),
+        "{:?}",
+        report.integrity
+    );
+    assert_eq!(report.log_entries, 9);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), len - 5);
+    let text = render_text(&report);
+    assert!(text.contains("BROKEN at entry 9"), "{text}");
+    assert!(text.contains("a crash mid-write"), "{text}");
+}
+
+#[test]
+fn a_directory_without_a_ledger_is_the_ledger_crates_not_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let query = IncidentQuery {
+        time_ns: T0,
+        lookback_ns: 1,
+        lookahead_ns: 1,
+    };
+    let error = investigate(dir.path(), query, None, None, &AnomalyRules::default()).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            whyline_forensics::ForensicsError::Ledger(whyline_ledger::LedgerError::NotALedger {
+                reason: whyline_ledger::NotALedgerReason::NoEntryLog,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -5,8 +5,9 @@ use whyline_core::{
     AnyPath, DecisionTrace, LeafInfo, LinearPath, Names, SplitTest, TreePath, TreeSplit,
 };
 use whyline_forensics::{
-    AnomalyKind, AnomalyRules, ForensicsError, IncidentQuery, IncidentReport, Integrity,
-    format_time_ns, parse_duration_ns, parse_time_ns, render_html, render_json, render_text,
+    AnomalyKind, AnomalyRules, ForensicsError, IncidentQuery, IncidentReport, IncidentWindow,
+    Integrity, format_time_ns, parse_duration_ns, parse_time_ns, render_html, render_json,
+    render_text,
 };
 
 const T0: u64 = 1_763_908_367_000_000_000; // 2025-11-23T14:32:47Z
@@ -77,15 +78,17 @@ fn report(integrity: Integrity) -> IncidentReport {
         lookback_ns: 30_000_000_000,
         lookahead_ns: 1_000_000_000,
     };
-    IncidentReport::build(
+    let window = IncidentWindow {
         query,
-        "demo/ledger".into(),
-        window(),
+        log: "demo/ledger".into(),
+        traces: window(),
+        alerts: Vec::new(),
+        names: names(),
+        model: None,
         integrity,
-        &names(),
-        &AnomalyRules::default(),
-        13,
-    )
+        log_entries: 13,
+    };
+    IncidentReport::from_window(window, &AnomalyRules::default())
 }
 
 fn verified() -> Integrity {
@@ -183,9 +186,10 @@ fn the_text_report_follows_the_seed_layout_and_folds_quiet_runs() {
 #[test]
 fn a_broken_chain_is_stated_first() {
     let broken = Integrity::Broken {
-        sequence: 7,
+        index: 7,
         offset: 1234,
         kind: "content changed".into(),
+        torn_tail: false,
         message: "frame checksum mismatch".into(),
     };
     let report = report(broken);
@@ -196,7 +200,12 @@ fn a_broken_chain_is_stated_first() {
     );
     let json: serde_json::Value = serde_json::from_str(&render_json(&report).unwrap()).unwrap();
     assert_eq!(json["integrity"]["status"], "broken");
-    assert_eq!(json["integrity"]["sequence"], 7);
+    assert_eq!(json["integrity"]["index"], 7);
+    assert_eq!(json["integrity"]["torn_tail"], false);
+    assert!(
+        text.contains("Decisions after this point cannot be trusted."),
+        "{text}"
+    );
     assert!(render_html(&report).contains("✗ Chain broken at entry 7"));
 }
 
@@ -226,14 +235,18 @@ fn the_html_report_is_self_contained_and_escapes_text() {
         lookback_ns: 30_000_000_000,
         lookahead_ns: 1_000_000_000,
     };
-    let report = IncidentReport::build(
-        query,
-        "log".into(),
-        window(),
-        verified(),
-        &names,
+    let report = IncidentReport::from_window(
+        IncidentWindow {
+            query,
+            log: "log".into(),
+            traces: window(),
+            alerts: Vec::new(),
+            names,
+            model: None,
+            integrity: verified(),
+            log_entries: 13,
+        },
         &AnomalyRules::default(),
-        13,
     );
     let html = render_html(&report);
     assert!(html.starts_with("<!DOCTYPE html>"));
@@ -274,14 +287,18 @@ fn contribution_bars_appear_for_additive_paths() {
         lookback_ns: 1,
         lookahead_ns: 1,
     };
-    let report = IncidentReport::build(
-        query,
-        "log".into(),
-        vec![trace],
-        verified(),
-        &names(),
+    let report = IncidentReport::from_window(
+        IncidentWindow {
+            query,
+            log: "log".into(),
+            traces: vec![trace],
+            alerts: Vec::new(),
+            names: names(),
+            model: None,
+            integrity: verified(),
+            log_entries: 1,
+        },
         &AnomalyRules::default(),
-        1,
     );
     let entry = &report.timeline[0];
     assert_eq!(

@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let start = Instant::now();
-    let report = verify_store(ledger.store(), Some(&verifier))?;
+    let report = verify_store(ledger.store(), Some(&verifier))?.into_result()?;
     let verify = start.elapsed();
     writeln!(
         out,

@@ -1,4 +1,4 @@
-//! The hash chain: each entry's chain hash commits to its sequence number, the previous
+//! The hash chain: each entry's chain hash commits to its index, the previous
 //! entry's chain hash and its APRT bytes, so removing, reordering or editing any entry breaks
 //! every link after it.
 //!
@@ -14,11 +14,11 @@ use crate::merkle::Hash;
 /// The "previous chain hash" of entry 0: 32 zero bytes.
 pub const GENESIS_CHAIN_HASH: Hash = [0u8; 32];
 
-/// `SHA-256(sequence as u64 LE ‖ previous ‖ payload)`.
+/// `SHA-256(index as u64 LE ‖ previous ‖ payload)`.
 #[inline]
-pub fn chain_hash(sequence: u64, previous: &Hash, payload: &[u8]) -> Hash {
+pub fn chain_hash(index: u64, previous: &Hash, payload: &[u8]) -> Hash {
     let mut hasher = Sha256::new();
-    hasher.update(sequence.to_le_bytes());
+    hasher.update(index.to_le_bytes());
     hasher.update(previous);
     hasher.update(payload);
     hasher.finalize().into()

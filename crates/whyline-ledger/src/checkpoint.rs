@@ -130,7 +130,9 @@ fn parse_key<'k>(text: &'k str, context: &str) -> Result<(&'k str, u32, Vec<u8>)
     if !valid_name(name) || id.len() != 8 {
         return Err(bad());
     }
-    let id = u32::from_str_radix(id, 16).map_err(|_| bad())?;
+    let mut id_bytes = [0u8; 4];
+    hex::decode_to_slice(id, &mut id_bytes).map_err(|_| bad())?;
+    let id = u32::from_be_bytes(id_bytes);
     let key = STANDARD.decode(key).map_err(|_| bad())?;
     Ok((name, id, key))
 }
@@ -160,7 +162,7 @@ impl std::fmt::Debug for NoteSigner {
         // Never print key material.
         f.debug_struct("NoteSigner")
             .field("name", &self.name())
-            .field("key_id", &format_args!("{:08x}", self.key_id()))
+            .field("key_id", &hex::encode(self.key_id().to_be_bytes()))
             .finish_non_exhaustive()
     }
 }
@@ -239,9 +241,9 @@ impl NoteSigner {
             NoteSigner::Hmac { secret, .. } => [&[ESCAPE][..], HMAC_LABEL, secret].concat(),
         };
         format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
+            "PRIVATE+KEY+{}+{}+{}",
             self.name(),
-            self.key_id(),
+            hex::encode(self.key_id().to_be_bytes()),
             STANDARD.encode(material)
         )
     }
@@ -315,7 +317,7 @@ impl std::fmt::Debug for NoteVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NoteVerifier")
             .field("name", &self.name())
-            .field("key_id", &format_args!("{:08x}", self.key_id()))
+            .field("key_id", &hex::encode(self.key_id().to_be_bytes()))
             .finish_non_exhaustive()
     }
 }
@@ -352,9 +354,9 @@ impl NoteVerifier {
             NoteVerifier::Hmac { secret, .. } => [&[ESCAPE][..], HMAC_LABEL, secret].concat(),
         };
         format!(
-            "{}+{:08x}+{}",
+            "{}+{}+{}",
             self.name(),
-            self.key_id(),
+            hex::encode(self.key_id().to_be_bytes()),
             STANDARD.encode(material)
         )
     }

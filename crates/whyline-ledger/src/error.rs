@@ -1,10 +1,16 @@
 //! The one error type of `whyline-ledger`, with a nested kind for corruption so callers can
 //! match coarsely (`LedgerError::Corrupt { .. }`) or finely (`CorruptionKind::LinkBroken`).
+//! The ledger, its stores and the ring and stream collectors all return it.
 //!
-//! Every variant says where: the file (or store) path, the byte offset, the sequence number
-//! of the entry, or the sizes a proof was checked against.
+//! Every variant says where: the file (or store) path, the byte offset, the index of the
+//! entry in the log, the record in a stream, or the sizes a proof was checked against. A
+//! [`TraceCollector`](whyline_core::TraceCollector) method wraps it in
+//! [`CoreError::Collector`](whyline_core::CoreError::Collector), which adds the collector
+//! and the decision; downcast the source to match it.
 
 use std::path::PathBuf;
+
+use crate::collector::StreamFormat;
 
 /// Result alias used across `whyline-ledger`.
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
@@ -24,19 +30,19 @@ pub enum CorruptionKind {
     /// The payload is intact but its stored chain hash does not follow from the previous
     /// entry's: the chain link was rewritten.
     LinkBroken,
-    /// The entry with this sequence number is absent; the next one was found in its place.
+    /// The entry with this index is absent; the next one was found in its place.
     EntryMissing {
-        /// Sequence number found where the missing one was expected.
+        /// Index found where the missing one was expected.
         found: u64,
     },
     /// Entries are out of order: this position holds an entry that belongs elsewhere.
     EntriesReordered {
-        /// Sequence number found at this position.
+        /// Index found at this position.
         found: u64,
     },
     /// This position repeats the previous entry.
     Duplicated,
-    /// An entry that does not belong sits here: the next frame carries this same sequence.
+    /// An entry that does not belong sits here: the next frame carries this same index.
     Inserted,
     /// A frame header is unreadable (bad header checksum or impossible length).
     BadFrame,
@@ -68,10 +74,10 @@ impl std::fmt::Display for CorruptionKind {
             CorruptionKind::ContentChanged => f.write_str("content changed"),
             CorruptionKind::LinkBroken => f.write_str("chain link broken"),
             CorruptionKind::EntryMissing { found } => {
-                write!(f, "entry missing (found sequence {found} in its place)")
+                write!(f, "entry missing (found index {found} in its place)")
             }
             CorruptionKind::EntriesReordered { found } => {
-                write!(f, "entries reordered (found sequence {found})")
+                write!(f, "entries reordered (found index {found})")
             }
             CorruptionKind::Duplicated => f.write_str("entry duplicated"),
             CorruptionKind::Inserted => f.write_str("entry inserted"),
@@ -154,6 +160,27 @@ impl std::fmt::Display for NoteErrorKind {
     }
 }
 
+/// Why a path is not a whyline ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotALedgerReason {
+    /// Nothing exists at the path.
+    Missing,
+    /// The path exists but holds no entry log (`entries.wls`).
+    NoEntryLog,
+}
+
+impl std::fmt::Display for NotALedgerReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotALedgerReason::Missing => f.write_str("it does not exist"),
+            NotALedgerReason::NoEntryLog => {
+                write!(f, "it has no {}", crate::segment::ENTRIES_FILE)
+            }
+        }
+    }
+}
+
 /// Everything that can go wrong in `whyline-ledger`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -169,6 +196,15 @@ pub enum LedgerError {
         #[source]
         source: std::io::Error,
     },
+    /// A directory opened as an existing ledger is not one (opening read-only never creates
+    /// it).
+    #[error("{} is not a whyline ledger: {reason}", path.display())]
+    NotALedger {
+        /// The directory.
+        path: PathBuf,
+        /// What is missing.
+        reason: NotALedgerReason,
+    },
     /// An earlier write or fsync failed; the writer refuses further appends because what is
     /// on disk is unknown until the ledger is reopened and recovered.
     #[error("{}: writer stopped after a failed {operation} at byte {offset}; reopen to recover", path.display())]
@@ -180,15 +216,17 @@ pub enum LedgerError {
         /// Bytes known written before the failure.
         offset: u64,
     },
-    /// Stored bytes are damaged or were changed.
-    #[error("{}: entry {sequence} at byte {offset}: {kind}", path.display())]
+    /// Stored bytes are damaged or were changed (found while opening a ledger for writing;
+    /// [`verify_store`](crate::verify_store) reports damage as a
+    /// [`VerifyOutcome::Broken`](crate::VerifyOutcome::Broken) instead).
+    #[error("{}: entry {index} at byte {offset}: {kind}", path.display())]
     Corrupt {
         /// The file (or store name).
         path: PathBuf,
         /// Byte offset of the bad frame (or of the checkpoint in the checkpoints file).
         offset: u64,
-        /// Sequence number of the first bad entry (for a checkpoint, its tree size).
-        sequence: u64,
+        /// Index of the first bad entry (for a checkpoint, its tree size).
+        index: u64,
         /// What is wrong.
         kind: CorruptionKind,
     },
@@ -222,23 +260,39 @@ pub enum LedgerError {
         /// What is wrong.
         kind: NoteErrorKind,
     },
+    /// A key file exists already: keys are never replaced.
+    #[error("{} exists already (a key file is never replaced)", path.display())]
+    KeyExists {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// A key file holds no valid key.
+    #[error("key file {}: {kind}", path.display())]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with its key.
+        kind: NoteErrorKind,
+    },
     /// A payload is empty or larger than a frame can hold.
-    #[error("entry {sequence}: payload of {found} bytes is outside 1..={limit}")]
+    #[error("entry {index}: payload of {found} bytes is outside 1..={limit}")]
     PayloadSize {
-        /// Sequence number it would have had.
-        sequence: u64,
+        /// Index it would have had.
+        index: u64,
         /// Its size.
         found: usize,
         /// The largest size accepted.
         limit: usize,
     },
-    /// A configuration value is invalid.
-    #[error("invalid setting {field}: {detail}")]
-    InvalidConfig {
-        /// The setting.
-        field: &'static str,
-        /// Why.
-        detail: String,
+    /// A setting (of a ledger, a store or a collector builder) is out of range.
+    #[error("invalid setting {setting} = {value}: expected {expected}")]
+    InvalidSetting {
+        /// The setting (the option or builder method).
+        setting: &'static str,
+        /// What was given.
+        value: String,
+        /// What is accepted.
+        expected: &'static str,
     },
     /// The operating system's random source failed while generating a key.
     #[error("generating {what}: the operating system's random source failed: {detail}")]
@@ -248,9 +302,83 @@ pub enum LedgerError {
         /// What the random source reported.
         detail: String,
     },
-    /// The ledger's lock is poisoned: a thread panicked while appending.
-    #[error("ledger lock poisoned by a panicking thread")]
-    Poisoned,
+    /// A thread panicked while holding a collector's or the ledger's lock.
+    #[error("{collector} collector: lock poisoned by a panic in another thread")]
+    Poisoned {
+        /// Which collector (`"ring"`, `"stream"`, `"ledger"`).
+        collector: &'static str,
+    },
+    /// The stream's writer thread failed to write a record to the sink. The writer stops at
+    /// the first error: this record and every later one are not written, and are counted
+    /// in [`StreamStats::lost`](crate::collector::StreamStats::lost).
+    #[error("stream writer: writing record {record} ({format}) to the sink failed")]
+    StreamWrite {
+        /// Index (0-based, in queue order) of the record that failed.
+        record: u64,
+        /// The sink's format.
+        format: StreamFormat,
+        /// The sink's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The stream's writer thread failed to flush the sink.
+    #[error("stream writer: flushing the sink after {written} records failed")]
+    StreamFlush {
+        /// Records written into the sink's buffer before the flush.
+        written: u64,
+        /// The sink's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing the fallback sink failed (in the caller's thread).
+    #[error("stream fallback: writing decision {sequence} to the fallback sink failed")]
+    Fallback {
+        /// Sequence number of the decision being written.
+        sequence: u64,
+        /// The sink's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Flushing the fallback sink failed (in the caller's thread).
+    #[error("stream fallback: flushing the fallback sink failed")]
+    FallbackFlush {
+        /// The sink's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A record could not be rendered as a JSON line.
+    #[error("stream: encoding record {record} as JSON failed")]
+    Encode {
+        /// Index (0-based, in queue order) of the record in the writer; the decision's
+        /// sequence number in the fallback sink.
+        record: u64,
+        /// The codec's error.
+        #[source]
+        source: whyline_core::CoreError,
+    },
+    /// The writer failed earlier (its error was returned then) and has stopped: nothing
+    /// more is written.
+    #[error("stream writer stopped after an earlier error; {lost} records were not written")]
+    WriterStopped {
+        /// Records accepted but not written so far.
+        lost: u64,
+    },
+    /// The writer thread is no longer running (it panicked, see
+    /// [`WriterPanicked`](LedgerError::WriterPanicked) from `close`).
+    #[error("stream writer thread ended unexpectedly")]
+    WriterGone,
+    /// The writer thread panicked (found when joining it).
+    #[error("stream writer thread panicked")]
+    WriterPanicked,
+    /// [`Backpressure::Fallback`](crate::collector::Backpressure::Fallback) was chosen
+    /// without a fallback sink.
+    #[error(
+        "stream collector: backpressure Fallback needs a fallback sink (builder.fallback(sink))"
+    )]
+    MissingFallback,
+    /// The stream's writer thread could not be started.
+    #[error("stream writer: starting the writer thread failed")]
+    Spawn(#[source] std::io::Error),
 }
 
 impl LedgerError {
@@ -275,10 +403,20 @@ impl LedgerError {
             None
         }
     }
-}
 
-impl From<LedgerError> for whyline_core::CoreError {
-    fn from(error: LedgerError) -> Self {
-        whyline_core::CoreError::Collector(Box::new(error))
+    /// This error as the [`CoreError::Collector`](whyline_core::CoreError::Collector) a
+    /// [`TraceCollector`](whyline_core::TraceCollector) method returns: `collector` names
+    /// the collector, `sequence` the decision being recorded (`None` for a flush, a model
+    /// record or an alert).
+    pub fn in_collector(
+        self,
+        collector: &'static str,
+        sequence: Option<u64>,
+    ) -> whyline_core::CoreError {
+        whyline_core::CoreError::Collector {
+            collector,
+            sequence,
+            source: Box::new(self),
+        }
     }
 }

@@ -9,10 +9,10 @@
 //!
 //! frame (52 + n bytes)
 //!  0  4  payload length n u32 LE (1 ..= 16 MiB)
-//!  4  8  sequence u64 LE (0, 1, 2, ... in file order)
+//!  4  8  index u64 LE (0, 1, 2, ... in file order)
 //! 12  4  header CRC32C of bytes 0..12
 //! 16  n  payload: the entry's APRT record
-//! 16+n 32 chain hash SHA-256(sequence LE ‖ previous chain hash ‖ payload)
+//! 16+n 32 chain hash SHA-256(index LE ‖ previous chain hash ‖ payload)
 //! 48+n 4  body CRC32C of bytes 16..48+n
 //! ```
 //!
@@ -48,11 +48,11 @@ pub(crate) fn file_header() -> [u8; FILE_HEADER_LEN] {
 }
 
 /// Appends one frame to `out`.
-pub(crate) fn encode_frame(out: &mut Vec<u8>, sequence: u64, payload: &[u8], chain: &Hash) {
+pub(crate) fn encode_frame(out: &mut Vec<u8>, index: u64, payload: &[u8], chain: &Hash) {
     let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
     let start = out.len();
     out.extend_from_slice(&length.to_le_bytes());
-    out.extend_from_slice(&sequence.to_le_bytes());
+    out.extend_from_slice(&index.to_le_bytes());
     let header_crc = crc32c::crc32c(&out[start..start + 12]);
     out.extend_from_slice(&header_crc.to_le_bytes());
     let body_start = out.len();
@@ -79,8 +79,8 @@ pub(crate) struct Frame {
     pub(crate) offset: u64,
     /// Total bytes of the frame.
     pub(crate) len: u64,
-    /// The sequence number the frame claims.
-    pub(crate) sequence: u64,
+    /// The index the frame claims.
+    pub(crate) index: u64,
     /// The stored chain hash.
     pub(crate) chain: Hash,
     /// Where the payload sits in the cursor's buffer (valid until the next read).
@@ -148,7 +148,7 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
             return Err(LedgerError::Corrupt {
                 path: store.location().to_path_buf(),
                 offset: 0,
-                sequence: 0,
+                index: 0,
                 kind: CorruptionKind::BadHeader,
             });
         }
@@ -220,7 +220,7 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
         let Some(header) = self.window(offset, FRAME_HEADER_LEN)? else {
             return Ok(torn);
         };
-        let (Some(length), Some(sequence), Some(crc)) =
+        let (Some(length), Some(index), Some(crc)) =
             (u32_at(header, 0), u64_at(header, 4), u32_at(header, 12))
         else {
             return Ok(torn);
@@ -270,7 +270,7 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
         Ok(Next::Frame(Frame {
             offset,
             len: total as u64,
-            sequence,
+            index,
             chain,
             payload: body..chain_at,
         }))

@@ -1,24 +1,24 @@
 //! The ledger: one writer that frames entries, chains them, grows the Merkle tree, commits
 //! them per the durability policy and signs checkpoints, over any [`Store`].
 //!
-//! Opening recovers: the whole entry log is walked (every hash recomputed), a torn tail is
-//! cut and reported in the [`RecoveryReport`], damage in the middle fails with its position
-//! unless [`LedgerOptions::salvage`] was asked for, and checkpoints are checked against the
-//! recomputed roots.
+//! Opening recovers (see `recovery.rs`): the whole entry log is walked (every hash
+//! recomputed), a torn tail is cut and reported in the [`RecoveryReport`], damage in the
+//! middle fails with its position unless [`LedgerOptions::salvage`] was asked for, and
+//! checkpoints are checked against the recomputed roots.
 
 use std::time::{Duration, Instant};
 
 use crate::chain::chain_hash;
 use crate::checkpoint::{Checkpoint, NoteSigner};
-use crate::error::{CorruptionKind, LedgerError, Result};
-use crate::frame::{Cursor, MAX_PAYLOAD, Next, encode_frame, file_header};
+use crate::checkpoint_file::{StoredCheckpoint, encode_checkpoint_record};
+use crate::error::{LedgerError, Result};
+use crate::frame::{Cursor, MAX_PAYLOAD, Next, encode_frame};
 use crate::merkle::{CompactRange, Hash, MerkleTree, leaf_hash};
+use crate::recovery::{Recovered, RecoveryReport, recover};
+use crate::segment::SegmentStore;
 use crate::store::{Side, Store};
 use crate::time_index::{INDEX_BLOCK, IndexBuilder, IndexRecord, payload_timestamp};
-use crate::verify::{
-    Stop, StoredCheckpoint, check_checkpoints, encode_checkpoint_record, read_checkpoints, walk,
-    walk_fast,
-};
+use crate::walk::walk;
 
 /// When an appended entry becomes durable: the one definition lives in `whyline-core`, where
 /// the monitor's safety profiles read it too. `None` syncs only before a checkpoint and on
@@ -110,55 +110,22 @@ impl LedgerOptions {
     }
 }
 
-/// Proof that an entry was appended: its sequence number and leaf hash.
+/// Proof that an entry was appended: its index and leaf hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Receipt {
-    /// Sequence number (leaf index).
-    pub sequence: u64,
+    /// Position in the log, from 0 (also the Merkle leaf index).
+    pub index: u64,
     /// `SHA-256(0x00 ‖ payload)`.
     pub leaf_hash: Hash,
     /// The entry's chain hash.
     pub chain_hash: Hash,
 }
 
-/// What opening a ledger found and repaired.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RecoveryReport {
-    /// Entries in the log after recovery.
-    pub entries: u64,
-    /// Bytes of a torn tail cut off (0 when the log ended cleanly).
-    pub torn_bytes: u64,
-    /// Entries in that torn tail (partial frames: 0 or 1).
-    pub torn_entries: u64,
-    /// When salvaging: the damage that was cut off, with everything after it.
-    pub salvaged: Option<SalvageReport>,
-    /// Bytes of a torn checkpoint record cut off.
-    pub torn_checkpoint_bytes: u64,
-    /// When salvaging: tree sizes of the checkpoints cut from the checkpoints file because
-    /// they covered entries the salvage dropped.
-    pub dropped_checkpoints: Vec<u64>,
-    /// Whether the time index was rebuilt from the entry log.
-    pub index_rebuilt: bool,
-}
-
-/// Damage cut off by [`LedgerOptions::salvage`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SalvageReport {
-    /// Byte offset of the first bad frame.
-    pub offset: u64,
-    /// Sequence number it should have had.
-    pub sequence: u64,
-    /// What was wrong.
-    pub kind: CorruptionKind,
-    /// Bytes dropped.
-    pub bytes: u64,
-}
-
 /// One entry read back from the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEntry {
-    /// Sequence number.
-    pub sequence: u64,
+    /// Position in the log, from 0.
+    pub index: u64,
     /// Byte offset of its frame.
     pub offset: u64,
     /// The payload (an APRT record).
@@ -172,7 +139,7 @@ pub struct StoredEntry {
 pub struct Ledger<S: Store> {
     store: S,
     options: LedgerOptions,
-    next_sequence: u64,
+    next_index: u64,
     last_chain: Hash,
     range: CompactRange,
     frame: Vec<u8>,
@@ -181,115 +148,41 @@ pub struct Ledger<S: Store> {
     last_checkpoint_size: u64,
     last_checkpoint_at: Instant,
     index_builder: IndexBuilder,
-    index: Vec<IndexRecord>,
+    time_index: Vec<IndexRecord>,
     checkpoints: Vec<StoredCheckpoint>,
     /// Bytes in the checkpoints side log.
     checkpoints_len: u64,
+}
+
+impl Ledger<SegmentStore> {
+    /// Opens the existing ledger in directory `dir` and recovers it, like [`Ledger::open`],
+    /// but never creates one: [`LedgerError::NotALedger`] when `dir` holds no ledger.
+    pub fn open_existing(
+        dir: impl AsRef<std::path::Path>,
+        options: LedgerOptions,
+    ) -> Result<(Self, RecoveryReport)> {
+        Ledger::open(SegmentStore::open_existing(dir)?, options)
+    }
 }
 
 impl<S: Store> Ledger<S> {
     /// Opens the ledger in `store`, recovering it (see the module docs).
     pub fn open(mut store: S, options: LedgerOptions) -> Result<(Self, RecoveryReport)> {
         validate(&options)?;
-        let _span =
-            tracing::info_span!("ledger_open", path = %store.location().display()).entered();
-        let mut report = RecoveryReport::default();
-        let header = file_header();
-        let held = usize::try_from(store.len()).unwrap_or(usize::MAX);
-        if held > 0 && held < header.len() {
-            // A crash while the header was being written: a torn header, nothing else.
-            let mut bytes = vec![0u8; held];
-            store.read_at(0, &mut bytes)?;
-            if header.get(..held) == Some(&bytes[..]) {
-                store.truncate(0)?;
-                report.torn_bytes = held as u64;
-            }
-        }
-        if store.is_empty() {
-            store.append(&header)?;
-            store.sync()?;
-        }
-        let checkpoints_path = store.location().with_file_name(crate::CHECKPOINTS_FILE);
-        let side = store.read_side(Side::Checkpoints)?;
-        let (checkpoints, good) = read_checkpoints(&side, &checkpoints_path)?;
-        if good < side.len() {
-            store.truncate_side(Side::Checkpoints, good as u64)?;
-            report.torn_checkpoint_bytes = (side.len() - good) as u64;
-        }
-        let mut sizes: Vec<u64> = checkpoints.iter().map(|c| c.checkpoint.size).collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        let (walk, stop) = walk_fast(&store, &sizes, &mut |_, _| {})?;
-        match stop {
-            Stop::Clean => {}
-            Stop::Torn { offset, bytes } => {
-                tracing::warn!(offset, bytes, "torn tail truncated");
-                store.truncate(offset)?;
-                report.torn_bytes = bytes;
-                report.torn_entries = 1;
-            }
-            Stop::Bad {
-                offset,
-                sequence,
-                kind,
-            } => {
-                if !options.salvage {
-                    return Err(LedgerError::Corrupt {
-                        path: store.location().to_path_buf(),
-                        offset,
-                        sequence,
-                        kind,
-                    });
-                }
-                let bytes = store.len() - offset;
-                tracing::warn!(offset, sequence, %kind, bytes, "salvage: damaged log cut");
-                store.truncate(offset)?;
-                report.salvaged = Some(SalvageReport {
-                    offset,
-                    sequence,
-                    kind,
-                    bytes,
-                });
-            }
-        }
-        let mut checkpoints = checkpoints;
-        let mut checkpoints_len = good as u64;
-        if report.salvaged.is_some()
-            && let Some(first_beyond) = checkpoints
-                .iter()
-                .position(|c| c.checkpoint.size > walk.entries)
-        {
-            // Salvage cut entries that later checkpoints cover: those checkpoints can never
-            // verify again. Cut them from the checkpoints file (they stay in the report).
-            let cut_at = checkpoints
-                .get(first_beyond)
-                .map_or(checkpoints_len, |c| c.offset);
-            store.truncate_side(Side::Checkpoints, cut_at)?;
-            let dropped = checkpoints.split_off(first_beyond);
-            report.dropped_checkpoints = dropped.iter().map(|c| c.checkpoint.size).collect();
-            tracing::warn!(
-                count = dropped.len(),
-                "salvage: checkpoints beyond the cut dropped"
-            );
-            checkpoints_len = cut_at;
-        }
         let verifier = options.signer.as_ref().map(NoteSigner::verifier);
-        check_checkpoints(&checkpoints, &walk, verifier.as_ref(), &checkpoints_path)?;
-        // The time index is derived: rewrite it when it disagrees with the entry log.
-        let expected: Vec<u8> = walk.index.iter().flat_map(|r| r.to_bytes()).collect();
-        if store.read_side(Side::TimeIndex)? != expected {
-            store.truncate_side(Side::TimeIndex, 0)?;
-            store.append_side(Side::TimeIndex, &expected, false)?;
-            report.index_rebuilt = true;
-        }
-        report.entries = walk.entries;
+        let (recovered, report) = recover(&mut store, options.salvage, verifier.as_ref())?;
+        let Recovered {
+            walk,
+            checkpoints,
+            checkpoints_len,
+        } = recovered;
         let last_checkpoint_size = checkpoints
             .iter()
             .map(|c| c.checkpoint.size)
             .max()
             .unwrap_or(0);
         let ledger = Ledger {
-            next_sequence: walk.entries,
+            next_index: walk.entries,
             last_chain: walk.last_chain,
             range: walk.range,
             frame: Vec::with_capacity(256),
@@ -298,7 +191,7 @@ impl<S: Store> Ledger<S> {
             last_checkpoint_size,
             last_checkpoint_at: Instant::now(),
             index_builder: walk.index_builder,
-            index: walk.index,
+            time_index: walk.time_index,
             checkpoints,
             checkpoints_len,
             store,
@@ -310,7 +203,7 @@ impl<S: Store> Ledger<S> {
     /// Appends one entry (an APRT record) and commits it per the durability policy.
     ///
     /// With [`Durability::Sync`] the entry is durable when this returns `Ok`; otherwise
-    /// compare the receipt's sequence with [`Ledger::durable_size`]. An `Err` from a failed
+    /// compare the receipt's index with [`Ledger::durable_size`]. An `Err` from a failed
     /// write or sync stops the writer (see [`Store`]).
     pub fn append(&mut self, payload: &[u8]) -> Result<Receipt> {
         self.append_with(payload, true)
@@ -319,34 +212,34 @@ impl<S: Store> Ledger<S> {
     /// [`Ledger::append`], leaving a `Sync` commit to the caller when `sync_now` is false:
     /// the collector's group commit makes several threads' entries durable with one sync.
     pub(crate) fn append_with(&mut self, payload: &[u8], sync_now: bool) -> Result<Receipt> {
-        let sequence = self.next_sequence;
+        let index = self.next_index;
         if payload.is_empty() || payload.len() > MAX_PAYLOAD {
             return Err(LedgerError::PayloadSize {
-                sequence,
+                index,
                 found: payload.len(),
                 limit: MAX_PAYLOAD,
             });
         }
-        let chain = chain_hash(sequence, &self.last_chain, payload);
+        let chain = chain_hash(index, &self.last_chain, payload);
         let leaf = leaf_hash(payload);
         self.frame.clear();
-        encode_frame(&mut self.frame, sequence, payload, &chain);
+        encode_frame(&mut self.frame, index, payload, &chain);
         let offset = self.store.append(&self.frame)?;
         self.range.append(leaf);
         self.last_chain = chain;
-        self.next_sequence += 1;
+        self.next_index += 1;
         let timestamp = payload_timestamp(payload).unwrap_or(0);
-        if let Some(record) = self.index_builder.push(sequence, offset, timestamp) {
+        if let Some(record) = self.index_builder.push(index, offset, timestamp) {
             self.store
                 .append_side(Side::TimeIndex, &record.to_bytes(), false)?;
-            self.index.push(record);
+            self.time_index.push(record);
         }
         match self.options.durability {
             Durability::Sync if sync_now => self.commit()?,
             Durability::Sync => {}
             Durability::Interval { entries, max_delay } => {
                 let since = *self.pending_since.get_or_insert_with(Instant::now);
-                let pending = self.next_sequence - self.durable_entries;
+                let pending = self.next_index - self.durable_entries;
                 if pending >= u64::from(entries) || since.elapsed() >= max_delay {
                     self.commit()?;
                 }
@@ -355,7 +248,7 @@ impl<S: Store> Ledger<S> {
         }
         self.maybe_checkpoint()?;
         Ok(Receipt {
-            sequence,
+            index,
             leaf_hash: leaf,
             chain_hash: chain,
         })
@@ -363,11 +256,11 @@ impl<S: Store> Ledger<S> {
 
     /// Makes every appended entry durable (a group commit).
     pub fn commit(&mut self) -> Result<()> {
-        if self.durable_entries == self.next_sequence {
+        if self.durable_entries == self.next_index {
             return Ok(());
         }
         self.store.sync()?;
-        self.durable_entries = self.next_sequence;
+        self.durable_entries = self.next_index;
         self.pending_since = None;
         Ok(())
     }
@@ -404,11 +297,11 @@ impl<S: Store> Ledger<S> {
     }
 
     fn maybe_checkpoint(&mut self) -> Result<()> {
-        if self.options.signer.is_none() || self.next_sequence == self.last_checkpoint_size {
+        if self.options.signer.is_none() || self.next_index == self.last_checkpoint_size {
             return Ok(());
         }
         let by_count = self.options.checkpoint_every > 0
-            && self.next_sequence - self.last_checkpoint_size >= self.options.checkpoint_every;
+            && self.next_index - self.last_checkpoint_size >= self.options.checkpoint_every;
         let by_time = self
             .options
             .checkpoint_interval
@@ -425,14 +318,14 @@ impl<S: Store> Ledger<S> {
         if self.options.signer.is_none() {
             return Ok(None);
         }
-        let _span = tracing::debug_span!("checkpoint", size = self.next_sequence).entered();
+        let _span = tracing::debug_span!("checkpoint", size = self.next_index).entered();
         self.commit()?;
         let Some(signer) = self.options.signer.as_ref() else {
             return Ok(None);
         };
         let checkpoint = Checkpoint {
             origin: self.options.origin.clone(),
-            size: self.next_sequence,
+            size: self.next_index,
             root: self.range.root(),
         };
         let note = checkpoint.sign(signer);
@@ -445,17 +338,17 @@ impl<S: Store> Ledger<S> {
             note: note.clone(),
             checkpoint,
         });
-        self.last_checkpoint_size = self.next_sequence;
+        self.last_checkpoint_size = self.next_index;
         self.last_checkpoint_at = Instant::now();
         Ok(Some(note))
     }
 
     /// Entries appended.
     pub fn size(&self) -> u64 {
-        self.next_sequence
+        self.next_index
     }
 
-    /// Entries known durable: receipts with a smaller sequence are on stable storage.
+    /// Entries known durable: receipts with a smaller index are on stable storage.
     pub fn durable_size(&self) -> u64 {
         self.durable_entries
     }
@@ -498,14 +391,14 @@ impl<S: Store> Ledger<S> {
             walk.leaves
                 .unwrap_or_default()
                 .into_iter()
-                .take(usize::try_from(self.next_sequence).unwrap_or(usize::MAX)),
+                .take(usize::try_from(self.next_index).unwrap_or(usize::MAX)),
         ))
     }
 
     /// The time-index blocks that may hold entries stamped in `[from_ns, to_ns]`, including
     /// the block still open.
     pub fn index_blocks(&self, from_ns: u64, to_ns: u64) -> Vec<IndexRecord> {
-        self.index
+        self.time_index
             .iter()
             .copied()
             .chain(self.index_builder.open_block())
@@ -528,7 +421,7 @@ impl<S: Store> Ledger<S> {
                 let stamp = payload_timestamp(payload).unwrap_or(0);
                 if (from_ns..=to_ns).contains(&stamp) {
                     out.push(StoredEntry {
-                        sequence: frame.sequence,
+                        index: frame.index,
                         offset: frame.offset,
                         payload: payload.to_vec(),
                         chain_hash: frame.chain,
@@ -539,19 +432,19 @@ impl<S: Store> Ledger<S> {
         Ok(out)
     }
 
-    /// The entry with this sequence number.
-    pub fn read_entry(&self, sequence: u64) -> Result<StoredEntry> {
+    /// The entry with this index.
+    pub fn read_entry(&self, index: u64) -> Result<StoredEntry> {
         let missing = || LedgerError::OutOfRange {
             what: "entry",
-            index: sequence,
-            size: self.next_sequence,
-            available: self.next_sequence,
+            index,
+            size: self.next_index,
+            available: self.next_index,
         };
-        if sequence >= self.next_sequence {
+        if index >= self.next_index {
             return Err(missing());
         }
-        let block = usize::try_from(sequence / INDEX_BLOCK).unwrap_or(usize::MAX);
-        let start = match self.index.get(block) {
+        let block = usize::try_from(index / INDEX_BLOCK).unwrap_or(usize::MAX);
+        let start = match self.time_index.get(block) {
             Some(record) => record.offset,
             None => self
                 .index_builder
@@ -564,9 +457,9 @@ impl<S: Store> Ledger<S> {
             let Next::Frame(frame) = cursor.next()? else {
                 return Err(missing());
             };
-            if frame.sequence == sequence {
+            if frame.index == index {
                 return Ok(StoredEntry {
-                    sequence,
+                    index,
                     offset: frame.offset,
                     payload: cursor.payload(&frame).to_vec(),
                     chain_hash: frame.chain,
@@ -578,15 +471,17 @@ impl<S: Store> Ledger<S> {
 
 fn validate(options: &LedgerOptions) -> Result<()> {
     if options.origin.is_empty() || options.origin.contains('\n') {
-        return Err(LedgerError::InvalidConfig {
-            field: "origin",
-            detail: "must be one non-empty line".into(),
+        return Err(LedgerError::InvalidSetting {
+            setting: "origin",
+            value: format!("{:?}", options.origin),
+            expected: "one non-empty line",
         });
     }
     if let Durability::Interval { entries: 0, .. } = options.durability {
-        return Err(LedgerError::InvalidConfig {
-            field: "durability.entries",
-            detail: "group commit needs at least 1 entry".into(),
+        return Err(LedgerError::InvalidSetting {
+            setting: "durability.entries",
+            value: "0".into(),
+            expected: "at least 1 entry per group commit",
         });
     }
     Ok(())

@@ -6,7 +6,7 @@
 //!
 //! - [`collector`]: the ring (last `N` traces in memory) and stream (background writer of
 //!   APRT or JSON lines) collectors.
-//! - [`LedgerCollector`]: the hash-chain collector, a `TraceCollector` in front of a
+//! - [`LedgerCollector`] (in [`collector`]): the hash-chain collector, a `TraceCollector` in front of a
 //!   [`Ledger`]. Each trace's APRT record becomes one entry: chained
 //!   ([`chain_hash`]), a leaf of an RFC 6962 Merkle tree ([`leaf_hash`], [`CompactRange`]),
 //!   framed with CRC32C checksums and appended to a [`Store`].
@@ -16,9 +16,12 @@
 //! - [`Store`]: the storage seam (append, sync, read, truncate, two side logs), with
 //!   [`MemoryStore`] and [`SegmentStore`] (segment files rolled at
 //!   [`SegmentOptions::segment_bytes`]; [`SegmentFile`] lets tests inject faults).
-//! - [`verify_store`]: re-hashes every stored byte (on all cores for large logs) and names
-//!   the first bad entry with its [`CorruptionKind`]. [`LedgerReader`] reads a stored log
-//!   for investigators without ever modifying it.
+//! - [`verify_store`]: re-hashes every stored byte (on all cores for large logs) and returns
+//!   a [`VerifyOutcome`]: intact, or broken at the first bad entry ([`Damage`], with its
+//!   [`CorruptionKind`]: a torn tail or a change in the middle). [`SegmentStore::open_existing`]
+//!   opens a ledger directory without creating anything ([`LedgerError::NotALedger`]), and
+//!   [`LedgerReader`] reads a stored log for investigators without ever modifying it.
+//! - [`keys`]: the signing and verifier key files (written atomically, the secret 0600).
 //! - Merkle math, pure and I/O-free: [`MerkleTree`], [`HashReader`], [`inclusion_proof`],
 //!   [`consistency_proof`], [`verify_inclusion`], [`verify_consistency`] (RFC 9162 §2.1).
 //!
@@ -27,8 +30,8 @@
 //! ```
 //! use whyline_core::{DecisionTrace, LinearPath};
 //! use whyline_ledger::{
-//!     Checkpoint, LedgerCollector, LedgerOptions, NoteSigner, inclusion_proof, verify_inclusion,
-//!     verify_store,
+//!     Checkpoint, LedgerCollector, LedgerOptions, NoteSigner, VerifyOutcome, inclusion_proof,
+//!     verify_inclusion, verify_store,
 //! };
 //!
 //! let signer = NoteSigner::generate_ed25519("example.com/log")?;
@@ -44,7 +47,7 @@
 //! };
 //! // `TraceCollector::record` does the same and returns `RecordOutcome::Appended`.
 //! let receipt = collector.append(&trace)?;
-//! let (index, leaf_hash) = (receipt.sequence, receipt.leaf_hash);
+//! let (index, leaf_hash) = (receipt.index, receipt.leaf_hash);
 //! assert_eq!(index, 0);
 //!
 //! // Sign a checkpoint, then prove the entry is in the tree it commits to.
@@ -56,8 +59,10 @@
 //! verify_inclusion(&leaf_hash, index, checkpoint.size, &proof, &checkpoint.root)?;
 //!
 //! // Verification re-hashes every stored byte and checks the signature.
-//! let report = collector.with_ledger(|ledger| verify_store(ledger.store(), Some(&verifier)))??;
-//! assert_eq!(report.entries, 1);
+//! let outcome = collector.with_ledger(|ledger| verify_store(ledger.store(), Some(&verifier)))??;
+//! assert!(matches!(&outcome, VerifyOutcome::Intact(report) if report.entries == 1));
+//! let report = outcome.into_result()?; // a broken log would be `LedgerError::Corrupt` here
+//! assert_eq!(report.checkpoints, 1);
 //! # Ok::<(), whyline_ledger::LedgerError>(())
 //! ```
 //!
@@ -82,29 +87,32 @@
 #![forbid(unsafe_code)]
 
 mod chain;
-mod chain_collector;
 mod checkpoint;
+mod checkpoint_file;
 pub mod collector;
 mod error;
 mod frame;
+pub mod keys;
 mod ledger;
 mod merkle;
 mod proof;
 mod reader;
+mod recovery;
 mod segment;
 mod store;
 mod time_index;
 mod verify;
-mod verify_parallel;
+mod walk;
 
 pub use chain::{GENESIS_CHAIN_HASH, chain_hash};
-pub use chain_collector::LedgerCollector;
 pub use checkpoint::{Checkpoint, NoteSigner, NoteVerifier, sign_note, verify_note};
-pub use error::{CorruptionKind, LedgerError, NoteErrorKind, ProofErrorKind, Result};
-pub use frame::{FRAME_OVERHEAD, MAX_PAYLOAD};
-pub use ledger::{
-    Durability, Ledger, LedgerOptions, Receipt, RecoveryReport, SalvageReport, StoredEntry,
+pub use checkpoint_file::StoredCheckpoint;
+pub use collector::LedgerCollector;
+pub use error::{
+    CorruptionKind, LedgerError, NotALedgerReason, NoteErrorKind, ProofErrorKind, Result,
 };
+pub use frame::{FRAME_OVERHEAD, MAX_PAYLOAD};
+pub use ledger::{Durability, Ledger, LedgerOptions, Receipt, StoredEntry};
 pub use merkle::{
     CompactRange, Hash, HashReader, MerkleTree, empty_root, leaf_hash, node_hash,
     root_from_leaf_hashes, subtree_hash,
@@ -114,10 +122,11 @@ pub use proof::{
     verify_inclusion,
 };
 pub use reader::{LedgerReader, ReadStop, TimeSpan, WindowRead};
+pub use recovery::{RecoveryReport, SalvageReport};
 pub use segment::{
     CHECKPOINTS_FILE, ENTRIES_FILE, SegmentFile, SegmentOpener, SegmentOptions, SegmentStore,
-    TIME_INDEX_FILE, segment_file_name,
+    TIME_INDEX_FILE, is_ledger_dir, segment_file_name,
 };
 pub use store::{MemoryStore, Side, Store};
 pub use time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};
-pub use verify::{StoredCheckpoint, VerifyReport, verify_store, verify_store_with_progress};
+pub use verify::{Damage, VerifyOutcome, VerifyReport, verify_store, verify_store_with_progress};

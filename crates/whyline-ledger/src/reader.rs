@@ -47,14 +47,14 @@ pub struct TimeSpan {
 /// Reads a stored ledger without changing it.
 pub struct LedgerReader<'s, S: Store + ?Sized> {
     store: &'s S,
-    index: Vec<IndexRecord>,
+    time_index: Vec<IndexRecord>,
 }
 
 impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
     /// A reader over `store`; reads the time index (a partial trailing record is ignored).
     pub fn new(store: &'s S) -> Result<Self> {
         let side = store.read_side(Side::TimeIndex)?;
-        let index = side
+        let time_index = side
             .chunks_exact(INDEX_RECORD_LEN)
             .map(|c| {
                 let word = |at: usize| {
@@ -63,26 +63,30 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                     u64::from_le_bytes(b)
                 };
                 IndexRecord {
-                    first_sequence: word(0),
+                    first_index: word(0),
                     offset: word(8),
                     min_timestamp_ns: word(16),
                     max_timestamp_ns: word(24),
                 }
             })
             .collect();
-        Ok(Self { store, index })
+        Ok(Self { store, time_index })
     }
 
     /// The entries stamped in `[from_ns, to_ns]`.
     pub fn entries_between(&self, from_ns: u64, to_ns: u64) -> Result<WindowRead> {
-        if self.index.is_empty() || !self.index_is_plausible()? {
+        if self.time_index.is_empty() || !self.index_is_plausible()? {
             return self.scan(None, from_ns, to_ns, false);
         }
         let mut read = WindowRead {
             used_index: true,
             ..WindowRead::default()
         };
-        for record in self.index.iter().filter(|r| r.overlaps(from_ns, to_ns)) {
+        for record in self
+            .time_index
+            .iter()
+            .filter(|r| r.overlaps(from_ns, to_ns))
+        {
             // Each block read is checked where it starts; a lying record means a stale
             // index, and the whole log is scanned instead.
             if !self.block_starts_where_indexed(record)? {
@@ -96,7 +100,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
             }
         }
         // Entries after the last closed block are not indexed yet.
-        let tail_start = self.index.last().map(|r| r.offset);
+        let tail_start = self.time_index.last().map(|r| r.offset);
         let tail = self.scan_after_last_block(tail_start, from_ns, to_ns)?;
         read.entries.extend(tail.entries);
         read.stopped = tail.stopped;
@@ -109,7 +113,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
         let mut cursor = Cursor::new(self.store)?;
         match cursor.next()? {
             Next::Frame(frame) => Ok(Some(StoredEntry {
-                sequence: frame.sequence,
+                index: frame.index,
                 offset: frame.offset,
                 payload: cursor.payload(&frame).to_vec(),
                 chain_hash: frame.chain,
@@ -118,7 +122,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
         }
     }
 
-    /// The last entry before sequence `end` whose payload `matches` (the model record in force
+    /// The last entry before index `end` whose payload `matches` (the model record in force
     /// when a window starts, say), reading the log from its start; `None` when there is none
     /// or a damaged frame comes first.
     pub fn last_before(
@@ -129,13 +133,13 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
         let mut cursor = Cursor::new(self.store)?;
         let mut last = None;
         while let Next::Frame(frame) = cursor.next()? {
-            if frame.sequence >= end {
+            if frame.index >= end {
                 break;
             }
             let payload = cursor.payload(&frame);
             if matches(payload) {
                 last = Some(StoredEntry {
-                    sequence: frame.sequence,
+                    index: frame.index,
                     offset: frame.offset,
                     payload: payload.to_vec(),
                     chain_hash: frame.chain,
@@ -147,12 +151,12 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
 
     /// The smallest and largest timestamps in the log (a full scan), or `None` when empty.
     pub fn time_span(&self) -> Result<TimeSpan> {
-        if self.index.is_empty() || !self.index_is_plausible()? {
+        if self.time_index.is_empty() || !self.index_is_plausible()? {
             return self.scan_span(None);
         }
         // Closed blocks carry their own min and max; only the entries after them are read.
-        let mut span = self.scan_span(self.index.last().map(|r| (r.offset, true)))?;
-        for record in &self.index {
+        let mut span = self.scan_span(self.time_index.last().map(|r| (r.offset, true)))?;
+        for record in &self.time_index {
             let (lo, hi) = (record.min_timestamp_ns, record.max_timestamp_ns);
             span.range = Some(span.range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
         }
@@ -200,29 +204,30 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
     }
 
     /// Whether the index can describe this log: its records number the blocks in order,
-    /// lie inside the log, and the last one points at a frame carrying its first sequence
+    /// lie inside the log, and the last one points at a frame carrying its first index
     /// (so the index is not from a longer or another log). Reading a frame per record would
     /// make every window read O(log size); the blocks a read uses are checked as it reads
     /// them ([`block_starts_where_indexed`](Self::block_starts_where_indexed)).
     fn index_is_plausible(&self) -> Result<bool> {
         let end = self.store.len();
-        let numbered = self.index.iter().enumerate().all(|(i, record)| {
-            record.first_sequence == i as u64 * INDEX_BLOCK && record.offset < end
-        });
+        let numbered =
+            self.time_index.iter().enumerate().all(|(i, record)| {
+                record.first_index == i as u64 * INDEX_BLOCK && record.offset < end
+            });
         if !numbered {
             return Ok(false);
         }
-        match self.index.last() {
+        match self.time_index.last() {
             Some(last) => self.block_starts_where_indexed(last),
             None => Ok(true),
         }
     }
 
-    /// Whether `record` points at a frame carrying its first sequence.
+    /// Whether `record` points at a frame carrying its first index.
     fn block_starts_where_indexed(&self, record: &IndexRecord) -> Result<bool> {
         let mut cursor = Cursor::new(self.store)?;
         cursor.seek(record.offset);
-        Ok(matches!(cursor.next()?, Next::Frame(frame) if frame.sequence == record.first_sequence))
+        Ok(matches!(cursor.next()?, Next::Frame(frame) if frame.index == record.first_index))
     }
 
     fn scan_after_last_block(
@@ -297,7 +302,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                     let payload = cursor.payload(&frame);
                     if payload_timestamp(payload).is_some_and(|t| (from_ns..=to_ns).contains(&t)) {
                         read.entries.push(StoredEntry {
-                            sequence: frame.sequence,
+                            index: frame.index,
                             offset: frame.offset,
                             payload: payload.to_vec(),
                             chain_hash: frame.chain,

@@ -36,7 +36,7 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{LedgerError, Result};
+use crate::error::{LedgerError, NotALedgerReason, Result};
 use crate::store::{Side, Store};
 
 /// The entry log's file name inside a ledger directory.
@@ -190,10 +190,36 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| LedgerError::io(dir, "fsync directory", e))
 }
 
+/// Whether `dir` holds a whyline ledger (its first segment, [`ENTRIES_FILE`]).
+pub fn is_ledger_dir(dir: &Path) -> bool {
+    dir.join(ENTRIES_FILE).is_file()
+}
+
 impl SegmentStore {
     /// Opens (creating if needed) the ledger directory `dir` with default settings.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         Self::open_with(dir, SegmentOptions::default(), default_opener())
+    }
+
+    /// Opens the existing ledger in `dir`, never creating anything: a missing directory or
+    /// one without an entry log is [`LedgerError::NotALedger`]. Opening changes no byte;
+    /// read it with [`verify_store`](crate::verify_store) or a
+    /// [`LedgerReader`](crate::LedgerReader), or hand it to
+    /// [`Ledger::open`](crate::Ledger::open) to recover and append.
+    pub fn open_existing(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        if !is_ledger_dir(dir) {
+            let reason = if dir.exists() {
+                NotALedgerReason::NoEntryLog
+            } else {
+                NotALedgerReason::Missing
+            };
+            return Err(LedgerError::NotALedger {
+                path: dir.to_path_buf(),
+                reason,
+            });
+        }
+        Self::open(dir)
     }
 
     /// Opens (creating if needed) the ledger directory `dir` with these settings.
@@ -209,9 +235,10 @@ impl SegmentStore {
     ) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         if options.segment_bytes == 0 {
-            return Err(LedgerError::InvalidConfig {
-                field: "segment_bytes",
-                detail: "must be at least 1".into(),
+            return Err(LedgerError::InvalidSetting {
+                setting: "segment_bytes",
+                value: "0".into(),
+                expected: "at least 1",
             });
         }
         std::fs::create_dir_all(&dir).map_err(|e| LedgerError::io(&dir, "create directory", e))?;
@@ -242,7 +269,7 @@ impl SegmentStore {
                 return Err(LedgerError::Corrupt {
                     path,
                     offset: previous_end(previous),
-                    sequence: 0,
+                    index: 0,
                     kind: crate::error::CorruptionKind::SegmentGap {
                         expected_start: previous_end(previous),
                         found_start: start,

@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! record (32 bytes, little-endian)
-//!  0  8  first sequence of the block
-//!  8  8  byte offset of its first frame in the entry log
+//!  0  8  index of the block's first entry (block k starts at k·INDEX_BLOCK)
+//!  8  8  byte offset of that entry's frame in the whole log (logical, across segments;
+//!        the file header of `entries.wls` counts)
 //! 16  8  smallest timestamp_ns in the block
 //! 24  8  largest timestamp_ns in the block
 //! ```
@@ -23,9 +24,9 @@ pub const INDEX_RECORD_LEN: usize = 32;
 /// One block of the time index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexRecord {
-    /// Sequence number of the block's first entry.
-    pub first_sequence: u64,
-    /// Byte offset of that entry's frame.
+    /// Index of the block's first entry.
+    pub first_index: u64,
+    /// Byte offset of that entry's frame in the whole log (across segments).
     pub offset: u64,
     /// Smallest timestamp in the block.
     pub min_timestamp_ns: u64,
@@ -37,7 +38,7 @@ impl IndexRecord {
     /// The record's 32 bytes.
     pub fn to_bytes(&self) -> [u8; INDEX_RECORD_LEN] {
         let mut out = [0u8; INDEX_RECORD_LEN];
-        out[..8].copy_from_slice(&self.first_sequence.to_le_bytes());
+        out[..8].copy_from_slice(&self.first_index.to_le_bytes());
         out[8..16].copy_from_slice(&self.offset.to_le_bytes());
         out[16..24].copy_from_slice(&self.min_timestamp_ns.to_le_bytes());
         out[24..].copy_from_slice(&self.max_timestamp_ns.to_le_bytes());
@@ -70,22 +71,22 @@ pub(crate) struct IndexBuilder {
 }
 
 impl IndexBuilder {
-    /// Notes entry `sequence` at `offset`; returns a record when it closes a block.
+    /// Notes entry `index` at `offset`; returns a record when it closes a block.
     pub(crate) fn push(
         &mut self,
-        sequence: u64,
+        index: u64,
         offset: u64,
         timestamp_ns: u64,
     ) -> Option<IndexRecord> {
         let record = self.open.get_or_insert(IndexRecord {
-            first_sequence: sequence,
+            first_index: index,
             offset,
             min_timestamp_ns: timestamp_ns,
             max_timestamp_ns: timestamp_ns,
         });
         record.min_timestamp_ns = record.min_timestamp_ns.min(timestamp_ns);
         record.max_timestamp_ns = record.max_timestamp_ns.max(timestamp_ns);
-        if (sequence + 1).is_multiple_of(INDEX_BLOCK) {
+        if (index + 1).is_multiple_of(INDEX_BLOCK) {
             return self.open.take();
         }
         None

@@ -54,7 +54,7 @@ pub(crate) fn memory_ledger(n: u64) -> Ledger<MemoryStore> {
 }
 
 /// The byte ranges of each frame, read from the layout in docs/ledger-format.md:
-/// 16-byte file header, then frames of 4 (length) + 8 (sequence) + 4 (CRC) + n + 32 + 4.
+/// 16-byte file header, then frames of 4 (length) + 8 (index) + 4 (CRC) + n + 32 + 4.
 pub(crate) fn frame_spans(bytes: &[u8]) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
     let mut at = 16;
@@ -78,4 +78,30 @@ pub(crate) fn reseal(bytes: &mut [u8], span: Range<usize>) {
     let body_end = frame.len() - 4;
     let body = crc32c::crc32c(&frame[16..body_end]);
     frame[body_end..].copy_from_slice(&body.to_le_bytes());
+}
+
+/// Verifies `store`, which must be intact, and returns the report.
+pub(crate) fn intact<S: whyline_ledger::Store + ?Sized>(
+    store: &S,
+    verifier: Option<&whyline_ledger::NoteVerifier>,
+) -> whyline_ledger::VerifyReport {
+    match whyline_ledger::verify_store(store, verifier).unwrap() {
+        whyline_ledger::VerifyOutcome::Intact(report) => report,
+        whyline_ledger::VerifyOutcome::Broken(damage) => {
+            panic!("expected an intact log, found {damage}")
+        }
+    }
+}
+
+/// Verifies `store`, which must be broken, and returns the first problem.
+pub(crate) fn damage<S: whyline_ledger::Store + ?Sized>(
+    store: &S,
+    verifier: Option<&whyline_ledger::NoteVerifier>,
+) -> whyline_ledger::Damage {
+    match whyline_ledger::verify_store(store, verifier).unwrap() {
+        whyline_ledger::VerifyOutcome::Broken(damage) => damage,
+        whyline_ledger::VerifyOutcome::Intact(report) => {
+            panic!("expected a broken log, found an intact one: {report:?}")
+        }
+    }
 }

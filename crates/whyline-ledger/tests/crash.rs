@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use whyline_ledger::{Durability, Ledger, SegmentStore, leaf_hash, verify_store};
+use whyline_ledger::{Durability, Ledger, SegmentStore, leaf_hash};
 
 use crate::common::{options, payload, signer};
 
@@ -37,7 +37,7 @@ fn child_appender() {
         writeln!(
             out,
             "receipt {} {}",
-            receipt.sequence,
+            receipt.index,
             hex::encode(receipt.leaf_hash)
         )
         .unwrap();
@@ -96,7 +96,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_entry() {
         // Reopen (recovering any torn tail), verify, and check every receipt so far.
         let store = SegmentStore::open(&dir).unwrap();
         let (ledger, _report) = Ledger::open(store, options()).unwrap();
-        verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+        crate::common::intact(ledger.store(), Some(&signer().verifier()));
         let tree = ledger.merkle_tree().unwrap();
         for (seq, leaf) in &receipts {
             let stored = tree

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use whyline_ledger::{
     Durability, Ledger, LedgerError, SegmentFile, SegmentOpener, SegmentOptions, SegmentStore,
-    verify_store,
 };
 
 use crate::common::{options, payload, signer};
@@ -134,7 +133,7 @@ fn run(fault: Fault) -> (u64, whyline_ledger::RecoveryReport) {
     );
     drop(ledger);
     let (ledger, report) = Ledger::open(SegmentStore::open(&dir).unwrap(), options()).unwrap();
-    verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+    crate::common::intact(ledger.store(), Some(&signer().verifier()));
     for i in 0..5 {
         assert_eq!(
             ledger.read_entry(i).unwrap().payload,
@@ -229,5 +228,51 @@ fn a_segment_roll_that_cannot_create_its_file_stops_the_writer_and_loses_nothing
     drop(ledger);
     let (ledger, _) = Ledger::open(SegmentStore::open(&dir).unwrap(), options()).unwrap();
     assert_eq!(ledger.size(), acknowledged);
-    verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+    crate::common::intact(ledger.store(), Some(&signer().verifier()));
+}
+
+#[test]
+fn a_failed_record_names_the_ledger_collector_and_the_decision() {
+    use whyline_core::{CoreError, TraceCollector};
+    let tmp = tempfile::tempdir().unwrap();
+    let armed = Arc::new(Mutex::new(None));
+    let store = faulty_store(&tmp.path().join("log"), armed.clone());
+    let (collector, _) =
+        whyline_ledger::LedgerCollector::open(store, options().durability(Durability::Sync))
+            .unwrap();
+    collector.record(&crate::common::trace(0)).unwrap();
+    *armed.lock().unwrap() = Some(Fault::SyncKeepsPages);
+    let error = collector.record(&crate::common::trace(41)).unwrap_err();
+    let CoreError::Collector {
+        collector: name,
+        sequence,
+        source,
+    } = &error
+    else {
+        panic!("CoreError::Collector, got {error:?}");
+    };
+    assert_eq!((*name, *sequence), ("ledger", Some(41)), "{error}");
+    assert!(
+        matches!(
+            source.downcast_ref::<LedgerError>(),
+            Some(LedgerError::Io {
+                operation: "fsync",
+                ..
+            })
+        ),
+        "{source:?}"
+    );
+    assert_eq!(error.to_string(), "ledger collector failed on decision 41");
+    let flushed = TraceCollector::<whyline_core::LinearPath>::flush(&collector).unwrap_err();
+    assert!(
+        matches!(
+            flushed,
+            CoreError::Collector {
+                collector: "ledger",
+                sequence: None,
+                ..
+            }
+        ),
+        "{flushed:?}"
+    );
 }

@@ -77,7 +77,7 @@ fn a_time_window_is_found_through_the_sparse_index() {
     let window = ledger
         .entries_between(base + 1500 * 1000, base + 1510 * 1000)
         .unwrap();
-    let sequences: Vec<u64> = window.iter().map(|e| e.sequence).collect();
+    let sequences: Vec<u64> = window.iter().map(|e| e.index).collect();
     assert_eq!(sequences, (1500..=1510).collect::<Vec<_>>());
     assert_eq!(
         ledger
@@ -154,16 +154,13 @@ fn an_hmac_keyed_ledger_verifies_with_its_secret_only() {
         ledger.append(&payload(i)).unwrap();
     }
     let store = ledger.into_store().unwrap();
-    let report = whyline_ledger::verify_store(&store, Some(&signer.verifier())).unwrap();
+    let report = crate::common::intact(&store, Some(&signer.verifier()));
     assert_eq!(report.checkpoints, 2);
     // Same name, another secret: its key id differs, so no signature of its own is found.
     let other = whyline_ledger::NoteSigner::hmac("whyline.test/hmac", &[6u8; 32]).unwrap();
-    let error = whyline_ledger::verify_store(&store, Some(&other.verifier())).unwrap_err();
+    let error = crate::common::damage(&store, Some(&other.verifier()));
     assert!(
-        matches!(
-            error.corruption(),
-            Some(whyline_ledger::CorruptionKind::SignatureInvalid)
-        ),
+        matches!(error.kind, whyline_ledger::CorruptionKind::SignatureInvalid),
         "{error:?}"
     );
 }
@@ -237,7 +234,7 @@ fn concurrent_records_get_unique_sequences_and_the_log_verifies() {
     sorted.sort_unstable();
     assert_eq!(sorted, (0..800).collect::<Vec<_>>());
     let ledger = collector.into_ledger().unwrap();
-    let report = whyline_ledger::verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+    let report = crate::common::intact(ledger.store(), Some(&signer().verifier()));
     assert_eq!(report.entries, 800);
 }
 
@@ -303,9 +300,9 @@ fn sync_records_from_many_threads_are_durable_on_return_and_share_fsyncs() {
                     let receipt = collector.append(&trace(t * 100 + i)).unwrap();
                     let durable = collector.with_ledger(|l| l.durable_size()).unwrap();
                     assert!(
-                        durable > receipt.sequence,
+                        durable > receipt.index,
                         "entry {} returned before durable",
-                        receipt.sequence
+                        receipt.index
                     );
                 }
             });
@@ -315,5 +312,5 @@ fn sync_records_from_many_threads_are_durable_on_return_and_share_fsyncs() {
     assert!(entry_syncs <= 100, "{entry_syncs} fsyncs for 100 entries");
     let ledger = collector.into_ledger().unwrap();
     assert_eq!(ledger.durable_size(), 100);
-    whyline_ledger::verify_store(ledger.store(), None).unwrap();
+    crate::common::intact(ledger.store(), None);
 }

@@ -13,7 +13,7 @@ fn stamp(i: u64) -> u64 {
 }
 
 fn sequences(entries: &[whyline_ledger::StoredEntry]) -> Vec<u64> {
-    entries.iter().map(|e| e.sequence).collect()
+    entries.iter().map(|e| e.index).collect()
 }
 
 fn store() -> MemoryStore {
@@ -122,7 +122,7 @@ fn the_first_entry_is_read_whatever_its_payload() {
         .first_entry()
         .unwrap()
         .unwrap();
-    assert_eq!(first.sequence, 0);
+    assert_eq!(first.index, 0);
     assert_eq!(first.payload, crate::common::payload(0));
     assert!(
         LedgerReader::new(&MemoryStore::new())
@@ -131,4 +131,55 @@ fn the_first_entry_is_read_whatever_its_payload() {
             .unwrap()
             .is_none()
     );
+}
+
+#[test]
+fn opening_read_only_never_creates_a_ledger() {
+    use whyline_ledger::{LedgerError, NotALedgerReason, SegmentStore};
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing");
+    let error = SegmentStore::open_existing(&missing).err().unwrap();
+    assert!(
+        matches!(&error, LedgerError::NotALedger { path, reason: NotALedgerReason::Missing } if *path == missing),
+        "{error:?}"
+    );
+    assert!(!missing.exists());
+    let error = whyline_ledger::Ledger::open_existing(
+        tmp.path(),
+        whyline_ledger::LedgerOptions::without_checkpoints("test"),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(
+            &error,
+            LedgerError::NotALedger {
+                reason: NotALedgerReason::NoEntryLog,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{} is not a whyline ledger: it has no entries.wls",
+            tmp.path().display()
+        )
+    );
+    // A real ledger opens, and opening it read-only leaves its bytes as they were.
+    let log = tmp.path().join("log");
+    let (mut ledger, _) = whyline_ledger::Ledger::open(
+        SegmentStore::open(&log).unwrap(),
+        whyline_ledger::LedgerOptions::without_checkpoints("test"),
+    )
+    .unwrap();
+    ledger.append(b"entry").unwrap();
+    drop(ledger.into_store().unwrap());
+    let before = std::fs::read(log.join("entries.wls")).unwrap();
+    let store = SegmentStore::open_existing(&log).unwrap();
+    assert_eq!(crate::common::intact(&store, None).entries, 1);
+    drop(store);
+    assert_eq!(std::fs::read(log.join("entries.wls")).unwrap(), before);
 }

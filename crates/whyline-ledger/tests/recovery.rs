@@ -1,6 +1,6 @@
 //! Crash recovery: a log cut at every byte opens, reports the torn tail and verifies.
 
-use whyline_ledger::{CorruptionKind, Ledger, MemoryStore, Store, verify_store};
+use whyline_ledger::{CorruptionKind, Ledger, MemoryStore, Store};
 
 use crate::common::{frame_spans, options, payload};
 
@@ -17,9 +17,9 @@ fn a_log_cut_at_every_byte_recovers_to_the_whole_frames_before_the_cut() {
         let boundary = spans.iter().any(|s| s.end == cut) || cut == 16;
         let store = MemoryStore::from_bytes(full[..cut].to_vec(), Vec::new());
         if !boundary {
-            let error = verify_store(&store, None).unwrap_err();
+            let error = crate::common::damage(&store, None);
             assert!(
-                matches!(error.corruption(), Some(CorruptionKind::TornTail { .. })),
+                matches!(error.kind, CorruptionKind::TornTail { .. }),
                 "cut {cut}: {error:?}"
             );
         }
@@ -40,7 +40,7 @@ fn a_log_cut_at_every_byte_recovers_to_the_whole_frames_before_the_cut() {
                 spans[whole as usize].start
             }
         );
-        verify_store(ledger.store(), None).unwrap();
+        crate::common::intact(ledger.store(), None);
     }
 }
 
@@ -68,9 +68,9 @@ fn appending_after_recovery_continues_the_chain() {
     store.truncate(len - 1).unwrap();
     let (mut ledger, report) = Ledger::open(store, options()).unwrap();
     assert_eq!(report.entries, 2);
-    assert_eq!(ledger.append(&payload(2)).unwrap().sequence, 2);
+    assert_eq!(ledger.append(&payload(2)).unwrap().index, 2);
     ledger.checkpoint().unwrap();
-    verify_store(ledger.store(), Some(&crate::common::signer().verifier())).unwrap();
+    crate::common::intact(ledger.store(), Some(&crate::common::signer().verifier()));
 }
 
 /// Large logs are re-hashed on all cores when opened; the state must be the same as the
@@ -96,9 +96,9 @@ fn reopening_a_large_log_restores_the_writer_state_exactly() {
     assert_eq!(reopened.root(), root);
     assert_eq!(reopened.last_chain_hash(), chain);
     assert_eq!(reopened.index_blocks(0, u64::MAX), blocks);
-    assert_eq!(reopened.append(&payload(9_000)).unwrap().sequence, 9_000);
+    assert_eq!(reopened.append(&payload(9_000)).unwrap().index, 9_000);
     reopened.checkpoint().unwrap();
-    verify_store(reopened.store(), Some(&crate::common::signer().verifier())).unwrap();
+    crate::common::intact(reopened.store(), Some(&crate::common::signer().verifier()));
 }
 
 /// The same recovery on real files through the segment store, cut at every frame boundary
@@ -137,7 +137,7 @@ fn a_segment_file_cut_at_every_byte_recovers_on_open() {
         assert_eq!(report.entries, whole, "cut at {cut}");
         drop(ledger);
         let reopened = whyline_ledger::SegmentStore::open(&dir).unwrap();
-        verify_store(&reopened, None).unwrap();
+        crate::common::intact(&reopened, None);
     }
 }
 
@@ -149,7 +149,7 @@ fn an_empty_payload_is_refused_and_the_log_is_unchanged() {
         matches!(
             error,
             whyline_ledger::LedgerError::PayloadSize {
-                sequence: 0,
+                index: 0,
                 found: 0,
                 ..
             }
@@ -157,7 +157,7 @@ fn an_empty_payload_is_refused_and_the_log_is_unchanged() {
         "{error:?}"
     );
     assert_eq!(ledger.size(), 0);
-    assert_eq!(ledger.append(&payload(0)).unwrap().sequence, 0);
+    assert_eq!(ledger.append(&payload(0)).unwrap().index, 0);
 }
 
 #[test]
@@ -179,13 +179,13 @@ fn a_torn_checkpoint_record_is_cut_on_open_and_reported() {
     file.set_len(len - 20).unwrap();
     // Verification sees the torn record; opening cuts it and keeps the earlier checkpoint.
     let store = whyline_ledger::SegmentStore::open(dir.path()).unwrap();
-    let error = verify_store(&store, None).unwrap_err();
+    let error = crate::common::damage(&store, None);
     assert!(
-        matches!(error.corruption(), Some(CorruptionKind::TornTail { .. })),
+        matches!(error.kind, CorruptionKind::TornTail { .. }),
         "{error:?}"
     );
     let (ledger, report) = Ledger::open(store, options()).unwrap();
     assert!(report.torn_checkpoint_bytes > 0);
     assert_eq!(ledger.checkpoints().len(), 1);
-    verify_store(ledger.store(), Some(&crate::common::signer().verifier())).unwrap();
+    crate::common::intact(ledger.store(), Some(&crate::common::signer().verifier()));
 }

@@ -2,7 +2,7 @@
 //! (tantivy's `directory/tests.rs` pattern): each check is written once, generic over the
 //! store, and called from one small module per implementation.
 
-use whyline_ledger::{CorruptionKind, Durability, Ledger, LedgerError, Side, Store, verify_store};
+use whyline_ledger::{CorruptionKind, Durability, Ledger, LedgerError, Side, Store};
 
 use crate::common::{options, payload};
 
@@ -57,7 +57,7 @@ fn ledger_round_trip<S: Store>(make: impl Fn() -> S) {
     assert_eq!(report.entries, 0);
     for i in 0..20 {
         let receipt = ledger.append(&payload(i)).unwrap();
-        assert_eq!(receipt.sequence, i);
+        assert_eq!(receipt.index, i);
         assert_eq!(receipt.leaf_hash, whyline_ledger::leaf_hash(&payload(i)));
         assert_eq!(ledger.durable_size(), i + 1);
     }
@@ -65,7 +65,7 @@ fn ledger_round_trip<S: Store>(make: impl Fn() -> S) {
     let root = ledger.root();
     drop(ledger);
     let store = make();
-    let report = verify_store(&store, Some(&crate::common::signer().verifier())).unwrap();
+    let report = crate::common::intact(&store, Some(&crate::common::signer().verifier()));
     assert_eq!(report.entries, 20);
     assert_eq!(report.root, root);
     assert_eq!(report.checkpoints, 3);
@@ -89,9 +89,9 @@ fn torn_tail_is_truncated_and_reported<S: Store>(make: impl Fn() -> S, cut: impl
     let len = ledger.into_store().unwrap().len();
     cut(len - 10);
     let store = make();
-    let error = verify_store(&store, None).unwrap_err();
+    let error = crate::common::damage(&store, None);
     assert!(
-        matches!(error.corruption(), Some(CorruptionKind::TornTail { .. })),
+        matches!(error.kind, CorruptionKind::TornTail { .. }),
         "{error:?}"
     );
     let (ledger, report) = Ledger::open(store, options()).unwrap();
@@ -99,7 +99,7 @@ fn torn_tail_is_truncated_and_reported<S: Store>(make: impl Fn() -> S, cut: impl
     assert_eq!(report.torn_entries, 1);
     assert_eq!(report.torn_bytes, (payload(4).len() + 52 - 10) as u64);
     assert_eq!(ledger.size(), 4);
-    verify_store(ledger.store(), None).unwrap();
+    crate::common::intact(ledger.store(), None);
 }
 
 mod memory {
@@ -145,7 +145,7 @@ mod memory {
         let root = ledger.root();
         let store = ledger.into_store().unwrap();
         *shared.0.lock().unwrap() = Some(store.clone());
-        let report = verify_store(&store, Some(&crate::common::signer().verifier())).unwrap();
+        let report = crate::common::intact(&store, Some(&crate::common::signer().verifier()));
         assert_eq!(
             (report.entries, report.root, report.checkpoints),
             (20, root, 3)
@@ -237,8 +237,7 @@ mod segment {
 /// The same checks with segments of a few hundred bytes, so every test rolls files.
 mod small_segments {
     use whyline_ledger::{
-        CorruptionKind, Ledger, LedgerError, SegmentOptions, SegmentStore, Store,
-        segment_file_name, verify_store,
+        CorruptionKind, Ledger, LedgerError, SegmentOptions, SegmentStore, Store, segment_file_name,
     };
 
     use crate::common::{options, payload};
@@ -317,7 +316,7 @@ mod small_segments {
         let (ledger, report) = Ledger::open(open(&path), options()).unwrap();
         assert_eq!(report.entries, 5);
         assert_eq!(report.torn_bytes, 7);
-        verify_store(ledger.store(), None).unwrap();
+        crate::common::intact(ledger.store(), None);
         assert_eq!(ledger.read_entry(4).unwrap().payload, payload(4));
     }
 

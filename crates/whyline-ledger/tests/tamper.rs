@@ -1,7 +1,8 @@
 //! Attacks on stored bytes: each is detected by `verify_store` and names the right entry.
 
 use whyline_ledger::{
-    Checkpoint, CorruptionKind, Ledger, LedgerError, MemoryStore, NoteSigner, Store, verify_store,
+    Checkpoint, CorruptionKind, Ledger, LedgerError, MemoryStore, NoteSigner, Store, VerifyOutcome,
+    verify_store,
 };
 
 use crate::common::{frame_spans, memory_ledger, options, reseal, signer};
@@ -15,12 +16,10 @@ fn pristine() -> MemoryStore {
         .clone()
 }
 
-/// Verifies `store` and returns the (sequence, kind) of the first problem.
+/// Verifies `store` and returns the (index, kind) of the first problem.
 fn first_problem(store: &MemoryStore) -> (u64, CorruptionKind) {
-    match verify_store(store, Some(&signer().verifier())) {
-        Err(LedgerError::Corrupt { sequence, kind, .. }) => (sequence, kind),
-        other => panic!("expected a Corrupt error, got {other:?}"),
-    }
+    let damage = crate::common::damage(store, Some(&signer().verifier()));
+    (damage.index, damage.kind)
 }
 
 fn edit(f: impl FnOnce(&mut Vec<u8>, &[std::ops::Range<usize>])) -> MemoryStore {
@@ -33,7 +32,7 @@ fn edit(f: impl FnOnce(&mut Vec<u8>, &[std::ops::Range<usize>])) -> MemoryStore 
 
 #[test]
 fn the_untouched_log_verifies() {
-    let report = verify_store(&pristine(), Some(&signer().verifier())).unwrap();
+    let report = crate::common::intact(&pristine(), Some(&signer().verifier()));
     assert_eq!(report.entries, N);
     assert_eq!(report.checkpoints, 3);
     assert_eq!(report.latest_checkpoint.unwrap().size, N);
@@ -108,7 +107,7 @@ fn swapped_entries_are_reordered() {
 #[test]
 fn an_inserted_entry_is_named() {
     let store = edit(|bytes, spans| {
-        // A forged frame claiming sequence 6, well formed, with made-up content and chain.
+        // A forged frame claiming index 6, well formed, with made-up content and chain.
         let mut forged = bytes[spans[6].clone()].to_vec();
         forged[16 + 40] ^= 0x55;
         let len = forged.len();
@@ -123,8 +122,8 @@ fn bytes_cut_from_the_middle_are_detected_at_the_cut() {
     let store = edit(|bytes, spans| {
         bytes.drain(spans[3].start + 10..spans[3].start + 30);
     });
-    let (sequence, kind) = first_problem(&store);
-    assert_eq!(sequence, 3);
+    let (index, kind) = first_problem(&store);
+    assert_eq!(index, 3);
     assert!(
         matches!(
             kind,
@@ -181,7 +180,7 @@ fn a_checkpoint_signed_by_another_key_is_signature_invalid() {
         name: "whyline.test".into(),
         key: ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]),
     };
-    let report = verify_store(&store, None).unwrap();
+    let report = crate::common::intact(&store, None);
     let note = Checkpoint {
         origin: crate::common::ORIGIN.into(),
         size: N,
@@ -195,12 +194,12 @@ fn a_checkpoint_signed_by_another_key_is_signature_invalid() {
     store
         .append_side(whyline_ledger::Side::Checkpoints, &record, true)
         .unwrap();
-    let error = verify_store(&store, Some(&signer().verifier())).unwrap_err();
+    let error = crate::common::damage(&store, Some(&signer().verifier()));
     assert!(
         matches!(
             error,
-            LedgerError::Corrupt {
-                sequence: 20,
+            whyline_ledger::Damage {
+                index: 20,
                 kind: CorruptionKind::SignatureInvalid,
                 ..
             }
@@ -208,7 +207,7 @@ fn a_checkpoint_signed_by_another_key_is_signature_invalid() {
         "{error:?}"
     );
     // Without a key the forged checkpoint's root is still right: only the signature tells.
-    assert!(verify_store(&store, None).is_ok());
+    crate::common::intact(&store, None);
 }
 
 #[test]
@@ -219,7 +218,7 @@ fn opening_a_log_damaged_in_the_middle_fails_with_its_position() {
     assert!(
         matches!(
             error,
-            LedgerError::Corrupt { sequence: 4, offset: o, kind: CorruptionKind::ContentChanged, .. } if o == offset
+            LedgerError::Corrupt { index: 4, offset: o, kind: CorruptionKind::ContentChanged, .. } if o == offset
         ),
         "{error:?}"
     );
@@ -230,16 +229,16 @@ fn salvage_keeps_the_good_prefix_and_reports_the_cut() {
     let store = edit(|bytes, spans| bytes[spans[12].start + 16 + 5] ^= 1);
     let (mut ledger, report) = Ledger::open(store, options().salvage()).unwrap();
     let salvaged = report.salvaged.unwrap();
-    assert_eq!(salvaged.sequence, 12);
+    assert_eq!(salvaged.index, 12);
     assert_eq!(salvaged.kind, CorruptionKind::ContentChanged);
     // The checkpoints at 16 and 20 covered dropped entries: cut and reported.
     assert_eq!(report.dropped_checkpoints, vec![16, 20]);
     assert_eq!(ledger.size(), 12);
-    verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+    crate::common::intact(ledger.store(), Some(&signer().verifier()));
     // The rescued log takes new entries and checkpoints again.
     ledger.append(&crate::common::payload(12)).unwrap();
     ledger.checkpoint().unwrap();
-    verify_store(ledger.store(), Some(&signer().verifier())).unwrap();
+    crate::common::intact(ledger.store(), Some(&signer().verifier()));
 }
 
 /// Logs above a megabyte are re-hashed on all cores; the verdicts must not change.
@@ -261,6 +260,8 @@ fn a_large_log_verifies_in_parallel_and_still_names_a_changed_entry() {
         Some(&signer().verifier()),
         &mut |done, total| calls.push((done, total)),
     )
+    .unwrap()
+    .into_result()
     .unwrap();
     assert_eq!(
         (report.entries, report.root, report.checkpoints),
@@ -305,7 +306,7 @@ mod any_change {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
-        /// Whatever single byte of the entry log changes, verification fails with `Corrupt`.
+        /// Whatever single byte of the entry log changes, verification finds the log broken.
         #[test]
         fn any_changed_byte_is_detected(pick in any::<prop::sample::Index>(), xor in 1u8..=255) {
             let mut store = pristine();
@@ -313,7 +314,7 @@ mod any_change {
             let at = pick.index(len);
             store.entry_bytes_mut()[at] ^= xor;
             let result = verify_store(&store, Some(&signer().verifier()));
-            prop_assert!(matches!(result, Err(LedgerError::Corrupt { .. })), "byte {at}: {result:?}");
+            prop_assert!(matches!(result, Ok(VerifyOutcome::Broken(_))), "byte {at}: {result:?}");
         }
 
         /// Random bytes never make verification or opening panic.
@@ -329,4 +330,41 @@ mod any_change {
             let _ = Ledger::open(store, options());
         }
     }
+}
+
+#[test]
+fn verification_tells_a_torn_tail_from_a_change_in_the_middle() {
+    let pristine = pristine();
+    let spans = frame_spans(pristine.entry_bytes());
+
+    let mut torn = pristine.clone();
+    let cut = torn.entry_bytes().len() - 7;
+    torn.entry_bytes_mut().truncate(cut);
+    let damage = crate::common::damage(&torn, None);
+    assert!(damage.is_torn_tail(), "{damage}");
+    assert_eq!((damage.index, damage.intact_entries), (N - 1, N - 1));
+    assert_eq!(damage.offset, spans[(N - 1) as usize].start as u64);
+
+    let mut changed = pristine.clone();
+    changed.entry_bytes_mut()[spans[4].start + 20] ^= 1;
+    let damage = crate::common::damage(&changed, None);
+    assert!(!damage.is_torn_tail(), "{damage}");
+    assert_eq!(
+        (damage.index, damage.kind, damage.intact_entries),
+        (4, CorruptionKind::ContentChanged, 4)
+    );
+    assert!(
+        matches!(
+            damage.clone().into_error(),
+            LedgerError::Corrupt { index: 4, .. }
+        ),
+        "{damage}"
+    );
+    assert_eq!(
+        damage.to_string(),
+        format!(
+            "memory: entry 4 at byte {}: content changed",
+            spans[4].start
+        )
+    );
 }

@@ -97,8 +97,12 @@ impl TraceCollector<LinearPath> for MemoryCollector {
 struct BrokenCollector;
 
 impl TraceCollector<LinearPath> for BrokenCollector {
-    fn record(&self, _: &DecisionTrace<LinearPath>) -> whyline_core::Result<RecordOutcome> {
-        Err(CoreError::Collector("disk full".into()))
+    fn record(&self, trace: &DecisionTrace<LinearPath>) -> whyline_core::Result<RecordOutcome> {
+        Err(CoreError::collector(
+            "broken",
+            Some(trace.sequence),
+            "disk full",
+        ))
     }
     fn flush(&self) -> whyline_core::Result<()> {
         Ok(())

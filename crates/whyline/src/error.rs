@@ -51,12 +51,9 @@ pub enum WhylineError {
     /// The monitor, a profile or a detector refused something.
     #[error(transparent)]
     Monitor(#[from] whyline_monitor::MonitorError),
-    /// The ledger refused something or failed.
+    /// The ledger, or a ring or stream collector, refused something or failed.
     #[error(transparent)]
     Ledger(#[from] whyline_ledger::LedgerError),
-    /// A ring or stream collector refused its settings or failed.
-    #[error(transparent)]
-    Collector(#[from] whyline_ledger::collector::CollectorError),
     /// A model could not be loaded.
     #[error(transparent)]
     Model(#[from] whyline_models::ModelError),

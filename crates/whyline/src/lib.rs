@@ -102,7 +102,7 @@ pub use whyline_core::{
 pub use whyline_forensics::{IncidentQuery, IncidentReport, investigate};
 pub use whyline_ledger::{
     Ledger, LedgerCollector, LedgerOptions, LedgerReader, NoteSigner, NoteVerifier, SegmentStore,
-    verify_store,
+    VerifyOutcome, verify_store,
 };
 pub use whyline_models::{Model, ModelInfo};
 pub use whyline_monitor::{

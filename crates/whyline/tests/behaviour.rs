@@ -33,7 +33,10 @@ fn a_sil3_ledger_signs_a_checkpoint_after_256_entries_that_the_written_public_ke
     collector.flush().unwrap();
     let checkpoints = |dir: &std::path::Path| {
         let store = SegmentStore::open(dir).unwrap();
-        verify_store(&store, Some(&public)).unwrap()
+        verify_store(&store, Some(&public))
+            .unwrap()
+            .into_result()
+            .unwrap()
     };
     let before = checkpoints(dir.path());
     assert_eq!((before.entries, before.checkpoints), (255, 0));

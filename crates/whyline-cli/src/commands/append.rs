@@ -62,7 +62,7 @@ pub(crate) fn run(args: &AppendArgs) -> anyhow::Result<Outcome> {
     let durability = args.durability;
     let options = match &args.signing_key {
         Some(path) => {
-            let signer = super::keygen::read_signer(path)?;
+            let signer = whyline_ledger::keys::read_signing_key(path)?;
             let origin = signer.name().to_owned();
             LedgerOptions::signed(&origin, signer)
         }
@@ -104,7 +104,7 @@ pub(crate) fn run(args: &AppendArgs) -> anyhow::Result<Outcome> {
             }
         };
         let receipt = ledger.append(&to_aprt(&trace))?;
-        pending.push_back((receipt.sequence, receipt.leaf_hash));
+        pending.push_back((receipt.index, receipt.leaf_hash));
         print_durable(&mut out, &mut pending, ledger.durable_size())?;
     }
     ledger.commit()?;

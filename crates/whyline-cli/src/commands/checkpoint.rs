@@ -4,9 +4,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use whyline_ledger::{Ledger, LedgerOptions, SegmentStore};
+use whyline_ledger::{Ledger, LedgerOptions, keys};
 
 use crate::Outcome;
 use crate::output::problem;
@@ -26,15 +25,13 @@ pub(crate) struct CheckpointArgs {
 pub(crate) fn run(args: &CheckpointArgs) -> anyhow::Result<Outcome> {
     let options = match &args.signing_key {
         Some(path) => {
-            let signer = super::keygen::read_signer(path)?;
+            let signer = keys::read_signing_key(path)?;
             let origin = signer.name().to_owned();
             LedgerOptions::signed(&origin, signer)
         }
         None => LedgerOptions::without_checkpoints("whyline/ledger"),
     };
-    let store =
-        SegmentStore::open(&args.log).with_context(|| format!("opening {}", args.log.display()))?;
-    let (mut ledger, _) = Ledger::open(store, options)?;
+    let (mut ledger, _) = Ledger::open_existing(&args.log, options)?;
     let note_text = if args.signing_key.is_some() {
         ledger.checkpoint()?
     } else {

@@ -9,7 +9,7 @@ use whyline_forensics::{
     AnomalyRules, IncidentQuery, investigate, parse_duration_ns, parse_time_ns, render_html,
     render_json, render_text,
 };
-use whyline_ledger::NoteVerifier;
+use whyline_ledger::keys;
 
 use crate::Outcome;
 use crate::output::{Format, note};
@@ -52,17 +52,11 @@ pub(crate) fn run(args: &IncidentArgs) -> anyhow::Result<Outcome> {
         lookback_ns: parse_duration_ns(&args.before).context("--before")?,
         lookahead_ns: parse_duration_ns(&args.after).context("--after")?,
     };
-    let verifier = match &args.public_key {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            Some(
-                NoteVerifier::from_key_string(text.trim())
-                    .with_context(|| format!("reading the public key {}", path.display()))?,
-            )
-        }
-        None => None,
-    };
+    let verifier = args
+        .public_key
+        .as_deref()
+        .map(keys::read_verifier)
+        .transpose()?;
     let report = investigate(
         &args.log,
         query,

@@ -5,11 +5,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 use whyline_ledger::{
-    ENTRIES_FILE, Ledger, LedgerError, LedgerOptions, SegmentStore, consistency_proof,
-    inclusion_proof, leaf_hash, verify_store,
+    Ledger, LedgerOptions, SegmentStore, VerifyOutcome, consistency_proof, inclusion_proof,
+    leaf_hash, verify_store,
 };
 
 use crate::Outcome;
@@ -32,23 +31,12 @@ pub(crate) struct ProveArgs {
 }
 
 pub(crate) fn run(args: &ProveArgs) -> anyhow::Result<Outcome> {
-    if !args.log.join(ENTRIES_FILE).is_file() {
-        anyhow::bail!(
-            "{}: not a whyline ledger (no {ENTRIES_FILE})",
-            args.log.display()
-        );
-    }
-    let store =
-        SegmentStore::open(&args.log).with_context(|| format!("opening {}", args.log.display()))?;
+    let store = SegmentStore::open_existing(&args.log)?;
     // Never prove from a damaged log, and never repair it here (opening would cut a torn
     // tail): check it first, read-only.
-    match verify_store(&store, None) {
-        Ok(_) => {}
-        Err(error @ LedgerError::Corrupt { .. }) => {
-            problem(&format!("{error}; run whyline verify for details"));
-            return Ok(Outcome::Problem);
-        }
-        Err(error) => return Err(error.into()),
+    if let VerifyOutcome::Broken(damage) = verify_store(&store, None)? {
+        problem(&format!("{damage}; run whyline verify for details"));
+        return Ok(Outcome::Problem);
     }
     let (ledger, _) = Ledger::open(store, LedgerOptions::without_checkpoints("whyline/ledger"))?;
     let Some(latest) = ledger

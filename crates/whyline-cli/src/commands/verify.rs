@@ -9,9 +9,8 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use whyline_ledger::{ENTRIES_FILE, LedgerError, SegmentStore, Store, verify_store_with_progress};
+use whyline_ledger::{SegmentStore, Store, VerifyOutcome, keys, verify_store_with_progress};
 
 use crate::Outcome;
 use crate::output::{Format, TEXT_OR_JSON, note};
@@ -37,17 +36,10 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let verifier = args
         .public_key
         .as_deref()
-        .map(super::keygen::read_verifier)
+        .map(keys::read_verifier)
         .transpose()?;
-    if !args.log.join(ENTRIES_FILE).is_file() {
-        anyhow::bail!(
-            "{}: not a whyline ledger (no {ENTRIES_FILE})",
-            args.log.display()
-        );
-    }
-    // Opening for reading only: SegmentStore::open does not modify an existing log.
-    let store =
-        SegmentStore::open(&args.log).with_context(|| format!("opening {}", args.log.display()))?;
+    // Read-only: creates nothing, changes no byte.
+    let store = SegmentStore::open_existing(&args.log)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // A progress line on stderr for long logs, only when a person is watching.
@@ -71,9 +63,9 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             }
         }
     };
-    let result = verify_store_with_progress(&store, verifier.as_ref(), &mut progress);
-    match result {
-        Ok(report) => {
+    let outcome = verify_store_with_progress(&store, verifier.as_ref(), &mut progress)?;
+    match outcome {
+        VerifyOutcome::Intact(report) => {
             match args.format {
                 Format::Html => return Err(Format::Html.unsupported("verify")),
                 Format::Text => writeln!(
@@ -107,33 +99,24 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             }
             Ok(Outcome::Clean)
         }
-        Err(LedgerError::Corrupt {
-            path,
-            offset,
-            sequence,
-            kind,
-        }) => {
+        VerifyOutcome::Broken(damage) => {
             match args.format {
                 Format::Html => return Err(Format::Html.unsupported("verify")),
-                Format::Text => writeln!(
-                    out,
-                    "{}: entry {sequence} at byte {offset}: {kind}",
-                    path.display()
-                )?,
+                Format::Text => writeln!(out, "{damage}")?,
                 Format::Json => writeln!(
                     out,
                     "{}",
                     serde_json::json!({
                         "type": "problem",
-                        "path": path.display().to_string(),
-                        "index": sequence,
-                        "offset": offset,
-                        "kind": kind.to_string(),
+                        "path": damage.path.display().to_string(),
+                        "index": damage.index,
+                        "offset": damage.offset,
+                        "kind": damage.kind.to_string(),
+                        "torn_tail": damage.is_torn_tail(),
                     })
                 )?,
             }
             Ok(Outcome::Problem)
         }
-        Err(error) => Err(error.into()),
     }
 }

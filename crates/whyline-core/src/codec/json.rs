@@ -61,15 +61,14 @@ mod hex_u64 {
 
     pub(super) fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
         // "0x" and 16 lowercase hex digits, written on the stack (no allocation per trace).
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut text = [b'0'; 18];
         text[1] = b'x';
-        for (i, slot) in text[2..].iter_mut().enumerate() {
-            let shift = 60 - 4 * i;
-            *slot = DIGITS[((v >> shift) & 0xf) as usize];
+        // 8 bytes always fit 16 digits; only ASCII is written.
+        let written = hex::encode_to_slice(v.to_be_bytes(), &mut text[2..]);
+        match (written, std::str::from_utf8(&text)) {
+            (Ok(()), Ok(text)) => s.serialize_str(text),
+            _ => Err(serde::ser::Error::custom("encoding a u64 as hex")),
         }
-        // Only ASCII was written.
-        s.serialize_str(std::str::from_utf8(&text).unwrap_or("0x0000000000000000"))
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

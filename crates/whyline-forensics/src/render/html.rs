@@ -85,14 +85,15 @@ pub fn render_html(report: &IncidentReport) -> String {
             );
         }
         Integrity::Broken {
-            sequence,
+            index,
             offset,
             kind,
             message,
+            ..
         } => {
             let _ = write!(
                 out,
-                "<p class=\"bad\" id=\"integrity\">✗ Chain broken at entry {sequence} (byte {offset}): {}. {}</p>",
+                "<p class=\"bad\" id=\"integrity\">✗ Chain broken at entry {index} (byte {offset}): {}. {}</p>",
                 esc(kind),
                 esc(message)
             );

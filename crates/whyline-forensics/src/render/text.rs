@@ -52,20 +52,23 @@ pub fn render_text(report: &IncidentReport) -> String {
             let _ = writeln!(out, "                 Merkle root {root}");
         }
         Integrity::Broken {
-            sequence,
+            index,
             offset,
             kind,
+            torn_tail,
             message,
         } => {
             let _ = writeln!(
                 out,
-                "CHAIN INTEGRITY: ✗ BROKEN at entry {sequence} (byte {offset}): {kind}"
+                "CHAIN INTEGRITY: ✗ BROKEN at entry {index} (byte {offset}): {kind}"
             );
             let _ = writeln!(out, "                 {message}");
-            let _ = writeln!(
-                out,
-                "                 Decisions after this point cannot be trusted."
-            );
+            let consequence = if *torn_tail {
+                "The log ends inside an entry (a crash mid-write); the entries before it verified."
+            } else {
+                "Decisions after this point cannot be trusted."
+            };
+            let _ = writeln!(out, "                 {consequence}");
         }
     }
     let _ = writeln!(out);

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use whyline_core::DecisionPath;
 
 use super::batch::BatchLimits;
-use super::error::CollectorError;
 use super::stream::{Backpressure, FallbackSink, StreamCollector, StreamFormat};
 use super::writer::{Shared, Writer};
+use crate::error::LedgerError;
 
 /// Settings of a [`StreamCollector`].
 pub struct StreamCollectorBuilder {
@@ -111,20 +111,20 @@ impl StreamCollectorBuilder {
     }
 
     /// The batch limits and the number of batches the queue holds.
-    fn batching(&self) -> Result<(BatchLimits, usize), CollectorError> {
+    fn batching(&self) -> Result<(BatchLimits, usize), LedgerError> {
         if self.capacity == 0 {
-            return Err(CollectorError::InvalidSetting {
+            return Err(LedgerError::InvalidSetting {
                 setting: "capacity",
                 expected: "at least 1",
-                found: 0,
+                value: "0".into(),
             });
         }
         let records = match self.batch_records {
             Some(0) => {
-                return Err(CollectorError::InvalidSetting {
+                return Err(LedgerError::InvalidSetting {
                     setting: "batch_records",
                     expected: "at least 1",
-                    found: 0,
+                    value: "0".into(),
                 });
             }
             Some(records) => records.min(self.capacity),
@@ -146,7 +146,7 @@ impl StreamCollectorBuilder {
     pub fn build<P: DecisionPath>(
         &mut self,
         sink: impl Write + Send + 'static,
-    ) -> Result<StreamCollector<P>, CollectorError> {
+    ) -> Result<StreamCollector<P>, LedgerError> {
         let (limits, slots) = self.batching()?;
         let fallback = match self.backpressure {
             Backpressure::Fallback => match self.fallback.take() {
@@ -154,7 +154,7 @@ impl StreamCollectorBuilder {
                     out: BufWriter::with_capacity(self.buffer_bytes, sink),
                     scratch: Vec::new(),
                 })),
-                None => return Err(CollectorError::MissingFallback),
+                None => return Err(LedgerError::MissingFallback),
             },
             Backpressure::Drop | Backpressure::Block => None,
         };
@@ -178,7 +178,7 @@ impl StreamCollectorBuilder {
         let handle = std::thread::Builder::new()
             .name(self.thread_name.clone())
             .spawn(move || writer.run())
-            .map_err(CollectorError::Spawn)?;
+            .map_err(LedgerError::Spawn)?;
         Ok(StreamCollector {
             sender,
             recycled,

@@ -10,23 +10,28 @@
 //!   to a background thread that writes APRT records or JSON lines to any `Write`; built by
 //!   [`StreamCollectorBuilder`], with a [`Backpressure`] policy for a full queue and
 //!   [`StreamStats`] counting everything.
-//! - [`conformance`] holds the checks every [`TraceCollector`](whyline_core::TraceCollector)
-//!   implementation must pass, written once and run against each collector.
+//! - [`LedgerCollector`] appends each trace to a [`Ledger`](crate::Ledger): hash chain,
+//!   Merkle tree, signed checkpoints.
+//! - `conformance` (with the `conformance` cargo feature) holds the checks every
+//!   [`TraceCollector`](whyline_core::TraceCollector) implementation must pass, written once
+//!   and run against each collector.
 //!
-//! Errors are [`CollectorError`]; through the `TraceCollector` methods they arrive wrapped in
-//! [`CoreError::Collector`](whyline_core::CoreError::Collector).
+//! Errors are [`LedgerError`](crate::LedgerError); through the `TraceCollector` methods they
+//! arrive wrapped in [`CoreError::Collector`](whyline_core::CoreError::Collector), which names
+//! the collector and the decision.
 
 mod batch;
 mod builder;
+#[cfg(feature = "conformance")]
 pub mod conformance;
-mod error;
+mod ledger;
 mod ring;
 mod slot;
 mod stream;
 mod writer;
 
 pub use builder::StreamCollectorBuilder;
-pub use error::CollectorError;
+pub use ledger::LedgerCollector;
 pub use ring::{DynamicRingCollector, RingCollector};
 pub use slot::RingSlot;
 pub use stream::{Backpressure, StreamCollector, StreamFormat, StreamStats};

@@ -24,14 +24,14 @@
 //! `unsafe` (forbidden in this crate) or per-slot locks, which make a consistent iteration over
 //! the last n traces impossible. A panic while the lock is held (in a visitor passed to
 //! [`RingCollector::for_each_recent`], say) poisons it; every later call then returns
-//! [`CollectorError::Poisoned`] instead of panicking.
+//! [`LedgerError::Poisoned`] instead of panicking.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use whyline_core::{CollectorStats, DecisionTrace, RecordOutcome, TraceCollector};
 
-use super::error::CollectorError;
 use super::slot::RingSlot;
+use crate::error::LedgerError;
 
 /// Keeps the last `N` decision traces in memory, overwriting the oldest, without allocating
 /// once every slot has held a trace: the first pass through the ring clones each trace into a
@@ -187,30 +187,30 @@ impl<P: RingSlot, const N: usize> RingCollector<P, N> {
         &self,
         n: usize,
         visit: impl FnMut(&DecisionTrace<P>),
-    ) -> Result<usize, CollectorError> {
+    ) -> Result<usize, LedgerError> {
         self.ring.for_each_recent(n, visit)
     }
 
     /// Copies of the last `n` traces, oldest first. Allocates; use
     /// [`for_each_recent`](Self::for_each_recent) on a hot path.
-    pub fn recent(&self, n: usize) -> Result<Vec<DecisionTrace<P>>, CollectorError> {
+    pub fn recent(&self, n: usize) -> Result<Vec<DecisionTrace<P>>, LedgerError> {
         self.ring.recent(n)
     }
 
     /// Empties the ring, keeping its slots warm for reuse. The `recorded` counter is kept.
-    pub fn clear(&self) -> Result<(), CollectorError> {
+    pub fn clear(&self) -> Result<(), LedgerError> {
         self.ring.clear()
     }
 }
 
 impl<P: RingSlot> DynamicRingCollector<P> {
-    /// An empty ring of `capacity` slots; [`CollectorError::InvalidSetting`] for 0.
-    pub fn with_capacity(capacity: usize) -> Result<Self, CollectorError> {
+    /// An empty ring of `capacity` slots; [`LedgerError::InvalidSetting`] for 0.
+    pub fn with_capacity(capacity: usize) -> Result<Self, LedgerError> {
         if capacity == 0 {
-            return Err(CollectorError::InvalidSetting {
+            return Err(LedgerError::InvalidSetting {
                 setting: "capacity",
+                value: "0".into(),
                 expected: "at least 1",
-                found: 0,
             });
         }
         Ok(Self::unchecked(capacity))
@@ -250,7 +250,7 @@ impl<P: RingSlot> DynamicRingCollector<P> {
         &self,
         n: usize,
         mut visit: impl FnMut(&DecisionTrace<P>),
-    ) -> Result<usize, CollectorError> {
+    ) -> Result<usize, LedgerError> {
         let state = self.lock()?;
         let count = n.min(state.held);
         let (older, newer) = state.recent(count);
@@ -259,24 +259,24 @@ impl<P: RingSlot> DynamicRingCollector<P> {
     }
 
     /// See [`RingCollector::recent`].
-    pub fn recent(&self, n: usize) -> Result<Vec<DecisionTrace<P>>, CollectorError> {
+    pub fn recent(&self, n: usize) -> Result<Vec<DecisionTrace<P>>, LedgerError> {
         let mut out = Vec::with_capacity(n.min(self.capacity()));
         self.for_each_recent(n, |trace| out.push(trace.clone()))?;
         Ok(out)
     }
 
     /// See [`RingCollector::clear`].
-    pub fn clear(&self) -> Result<(), CollectorError> {
+    pub fn clear(&self) -> Result<(), LedgerError> {
         let mut state = self.lock()?;
         state.next = 0;
         state.held = 0;
         Ok(())
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, RingState<P>>, CollectorError> {
+    fn lock(&self) -> Result<MutexGuard<'_, RingState<P>>, LedgerError> {
         self.state
             .lock()
-            .map_err(|_| CollectorError::Poisoned { collector: "ring" })
+            .map_err(|_| LedgerError::Poisoned { collector: "ring" })
     }
 
     /// The counters, readable even from a poisoned lock (a panic cannot leave them torn).
@@ -358,7 +358,9 @@ impl<P: RingSlot> TraceCollector<P> for DynamicRingCollector<P> {
     /// See [`RingCollector`]'s `record`.
     #[inline]
     fn record(&self, trace: &DecisionTrace<P>) -> whyline_core::Result<RecordOutcome> {
-        self.lock()?.store(trace);
+        self.lock()
+            .map_err(|e| e.in_collector("ring", Some(trace.sequence)))?
+            .store(trace);
         Ok(RecordOutcome::Stored)
     }
 
@@ -370,14 +372,17 @@ impl<P: RingSlot> TraceCollector<P> for DynamicRingCollector<P> {
     ) -> whyline_core::Result<RecordOutcome> {
         self.state
             .get_mut()
-            .map_err(|_| CollectorError::Poisoned { collector: "ring" })?
+            .map_err(|_| {
+                LedgerError::Poisoned { collector: "ring" }
+                    .in_collector("ring", Some(trace.sequence))
+            })?
             .store(trace);
         Ok(RecordOutcome::Stored)
     }
 
     /// Nothing to write; fails only on a poisoned lock.
     fn flush(&self) -> whyline_core::Result<()> {
-        drop(self.lock()?);
+        drop(self.lock().map_err(|e| e.in_collector("ring", None))?);
         Ok(())
     }
 
@@ -498,8 +503,8 @@ mod tests {
         assert!(caught.is_err());
         let error = ring.record(&trace(1, 1)).unwrap_err();
         assert!(
-            matches!(&error, whyline_core::CoreError::Collector(inner)
-                if matches!(inner.downcast_ref::<CollectorError>(), Some(CollectorError::Poisoned { .. }))),
+            matches!(&error, whyline_core::CoreError::Collector { collector: "ring", sequence: Some(1), source }
+                if matches!(source.downcast_ref::<LedgerError>(), Some(LedgerError::Poisoned { .. }))),
             "got {error:?}"
         );
         assert_eq!(ring.stats().recorded, 1, "counters stay readable");

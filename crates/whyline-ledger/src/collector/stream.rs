@@ -51,7 +51,7 @@
 //! returned by the next `record` or `flush` and counted in [`StreamStats::write_errors`];
 //! records accepted after it are counted in [`StreamStats::lost`] (exactly, once `flush` or
 //! `close` has pushed the partial batch) and every later call fails with
-//! [`CollectorError::WriterStopped`], so nothing is lost silently.
+//! [`LedgerError::WriterStopped`], so nothing is lost silently.
 
 use std::fmt;
 use std::io::{BufWriter, Write};
@@ -68,8 +68,8 @@ use whyline_core::{
 };
 
 use super::batch::{Batch, BatchLimits, Pending, count_locked};
-use super::error::CollectorError;
 use super::writer::{Message, Shared};
+use crate::error::LedgerError;
 
 /// What a stream writes: the one definition lives in `whyline-core`, where the monitor's
 /// safety profiles read it too.
@@ -219,12 +219,12 @@ impl<P: DecisionPath> StreamCollector<P> {
     /// Writes out the partial batch and the queue, flushes both sinks, joins the writer and
     /// returns the final counters, or the first error not yet returned. Dropping the
     /// collector does the same but can only log an error (through `tracing`).
-    pub fn close(mut self) -> Result<StreamStats, CollectorError> {
+    pub fn close(mut self) -> Result<StreamStats, LedgerError> {
         self.shutdown()?;
         Ok(self.stream_stats())
     }
 
-    fn shutdown(&mut self) -> Result<(), CollectorError> {
+    fn shutdown(&mut self) -> Result<(), LedgerError> {
         let Some(handle) = self.handle.take() else {
             return Ok(());
         };
@@ -233,12 +233,12 @@ impl<P: DecisionPath> StreamCollector<P> {
         let sent = self.send_partial(partial).and_then(|()| {
             self.sender
                 .send(Message::Shutdown)
-                .map_err(|_| CollectorError::WriterGone)
+                .map_err(|_| LedgerError::WriterGone)
         });
         let joined = handle.join();
         let fallback = self.flush_fallback();
         if joined.is_err() {
-            return Err(CollectorError::WriterPanicked);
+            return Err(LedgerError::WriterPanicked);
         }
         sent?;
         self.check_writer()?;
@@ -246,7 +246,7 @@ impl<P: DecisionPath> StreamCollector<P> {
     }
 
     /// Sends a partial batch (if it holds anything), waiting for room whatever the policy.
-    fn send_partial(&self, batch: Batch) -> Result<(), CollectorError> {
+    fn send_partial(&self, batch: Batch) -> Result<(), LedgerError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -256,7 +256,7 @@ impl<P: DecisionPath> StreamCollector<P> {
                 .status
                 .lost
                 .fetch_add(records, Ordering::Relaxed);
-            CollectorError::WriterGone
+            LedgerError::WriterGone
         })
     }
 
@@ -268,7 +268,7 @@ impl<P: DecisionPath> StreamCollector<P> {
 
     /// The writer's stored error, if it has failed.
     #[inline]
-    fn check_writer(&self) -> Result<(), CollectorError> {
+    fn check_writer(&self) -> Result<(), LedgerError> {
         if self.shared.status.failed.load(Ordering::Acquire) {
             Err(self.shared.take_error())
         } else {
@@ -276,11 +276,11 @@ impl<P: DecisionPath> StreamCollector<P> {
         }
     }
 
-    fn flush_fallback(&self) -> Result<(), CollectorError> {
+    fn flush_fallback(&self) -> Result<(), LedgerError> {
         let Some(fallback) = &self.fallback else {
             return Ok(());
         };
-        let mut fallback = fallback.lock().map_err(|_| CollectorError::Poisoned {
+        let mut fallback = fallback.lock().map_err(|_| LedgerError::Poisoned {
             collector: "stream fallback",
         })?;
         fallback.out.flush().map_err(|source| {
@@ -288,17 +288,17 @@ impl<P: DecisionPath> StreamCollector<P> {
                 .status
                 .write_errors
                 .fetch_add(1, Ordering::Relaxed);
-            CollectorError::FallbackFlush { source }
+            LedgerError::FallbackFlush { source }
         })
     }
 
     /// Writes `trace` to the fallback sink, in the caller's thread.
     #[cold]
-    fn write_fallback(&self, trace: &DecisionTrace<P>) -> Result<RecordOutcome, CollectorError> {
+    fn write_fallback(&self, trace: &DecisionTrace<P>) -> Result<RecordOutcome, LedgerError> {
         let Some(fallback) = &self.fallback else {
-            return Err(CollectorError::MissingFallback);
+            return Err(LedgerError::MissingFallback);
         };
-        let mut fallback = fallback.lock().map_err(|_| CollectorError::Poisoned {
+        let mut fallback = fallback.lock().map_err(|_| LedgerError::Poisoned {
             collector: "stream fallback",
         })?;
         let FallbackSink { out, scratch } = &mut *fallback;
@@ -308,7 +308,7 @@ impl<P: DecisionPath> StreamCollector<P> {
                 encode_aprt(trace, scratch);
             }
             StreamFormat::JsonLines => {
-                encode_json(trace, scratch).map_err(|source| CollectorError::Encode {
+                encode_json(trace, scratch).map_err(|source| LedgerError::Encode {
                     record: trace.sequence,
                     source,
                 })?;
@@ -320,7 +320,7 @@ impl<P: DecisionPath> StreamCollector<P> {
                 .status
                 .write_errors
                 .fetch_add(1, Ordering::Relaxed);
-            CollectorError::Fallback {
+            LedgerError::Fallback {
                 sequence: trace.sequence,
                 source,
             }
@@ -340,7 +340,7 @@ impl<P: DecisionPath> StreamCollector<P> {
     /// the queue is full and the policy does not wait (the full batch stays in place).
     #[cold]
     #[inline(never)]
-    fn make_room(&self, pending: &mut Pending) -> Result<bool, CollectorError> {
+    fn make_room(&self, pending: &mut Pending) -> Result<bool, LedgerError> {
         let full = Message::Batch(std::mem::take(&mut pending.batch));
         let refused = match self.backpressure {
             // Waits for room, still holding the lock: other callers queue behind this one,
@@ -360,13 +360,13 @@ impl<P: DecisionPath> StreamCollector<P> {
             pending.batch = batch;
         }
         if disconnected {
-            return Err(CollectorError::WriterGone);
+            return Err(LedgerError::WriterGone);
         }
         Ok(false)
     }
 
     #[inline]
-    fn record_batched(&self, trace: &DecisionTrace<P>) -> Result<RecordOutcome, CollectorError> {
+    fn record_batched(&self, trace: &DecisionTrace<P>) -> Result<RecordOutcome, LedgerError> {
         let mut pending: MutexGuard<'_, Pending> = self.shared.pending.lock();
         if pending.batch.is_full(self.limits) && !self.make_room(&mut pending)? {
             match self.backpressure {
@@ -402,17 +402,36 @@ impl<P: DecisionPath> TraceCollector<P> for StreamCollector<P> {
     /// Encodes the trace into the current batch ([`RecordOutcome::Queued`]); when the batch
     /// is full and the queue has no room for it, the [`Backpressure`] policy decides. Fails
     /// if the writer has failed (returning its error once, then
-    /// [`CollectorError::WriterStopped`]) or is gone; nothing is queued then.
+    /// [`LedgerError::WriterStopped`]) or is gone; nothing is queued then.
     #[inline]
     fn record(&self, trace: &DecisionTrace<P>) -> whyline_core::Result<RecordOutcome> {
-        self.check_writer()?;
-        Ok(self.record_batched(trace)?)
+        self.check_writer()
+            .and_then(|()| self.record_batched(trace))
+            .map_err(|e| e.in_collector("stream", Some(trace.sequence)))
     }
 
     /// Sends the partial batch and returns once every record recorded before the call (by
     /// any thread) is written and the sink flushed, then flushes the fallback sink. Fails
     /// with the writer's error if it has failed; the records it lost are counted by then.
     fn flush(&self) -> whyline_core::Result<()> {
+        self.flush_all().map_err(|e| e.in_collector("stream", None))
+    }
+
+    /// Records written so far: by the writer (into its buffer; all of them are in the sink
+    /// after `flush`) and to the fallback sink.
+    fn len(&self) -> u64 {
+        self.shared.status.written.load(Ordering::Acquire)
+            + self.fallback_count.load(Ordering::Relaxed)
+    }
+
+    fn stats(&self) -> CollectorStats {
+        self.collector_stats()
+    }
+}
+
+impl<P: DecisionPath> StreamCollector<P> {
+    /// The body of [`TraceCollector::flush`], with the ledger crate's error.
+    fn flush_all(&self) -> Result<(), LedgerError> {
         let (answer, healthy) = crossbeam_channel::bounded(1);
         {
             let mut pending = self.shared.pending.lock();
@@ -423,7 +442,7 @@ impl<P: DecisionPath> TraceCollector<P> for StreamCollector<P> {
             }
             self.sender
                 .send(Message::Flush(answer))
-                .map_err(|_| CollectorError::WriterGone)?;
+                .map_err(|_| LedgerError::WriterGone)?;
         }
         // The answer normally arrives as soon as the writer reaches the request. The timeout
         // only matters if the writer thread died (a panicking sink): the request then sits in
@@ -437,22 +456,14 @@ impl<P: DecisionPath> TraceCollector<P> for StreamCollector<P> {
                 }
                 Err(RecvTimeoutError::Timeout) if !self.writer_finished() => {}
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
-                    return Err(CollectorError::WriterGone.into());
+                    return Err(LedgerError::WriterGone);
                 }
             }
         }
-        self.flush_fallback()?;
-        Ok(())
+        self.flush_fallback()
     }
 
-    /// Records written so far: by the writer (into its buffer; all of them are in the sink
-    /// after `flush`) and to the fallback sink.
-    fn len(&self) -> u64 {
-        self.shared.status.written.load(Ordering::Acquire)
-            + self.fallback_count.load(Ordering::Relaxed)
-    }
-
-    fn stats(&self) -> CollectorStats {
+    fn collector_stats(&self) -> CollectorStats {
         let stats = self.stream_stats();
         CollectorStats {
             recorded: stats.recorded,

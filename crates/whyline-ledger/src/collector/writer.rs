@@ -13,7 +13,7 @@
 //! The first write or flush error stops it for good (a half-written sink is not retried
 //! blindly): the error is stored for the next caller of `record` or `flush`, and every
 //! record still queued is counted as lost. Should the thread panic (a sink's bug), a guard
-//! marks it gone so that callers get [`CollectorError::WriterGone`] rather than queueing
+//! marks it gone so that callers get [`LedgerError::WriterGone`] rather than queueing
 //! into a batch nobody will take.
 
 use std::io::{BufWriter, Write};
@@ -26,8 +26,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use whyline_core::{DecisionPath, decode_aprt_prefix, encode_json};
 
 use super::batch::{Batch, PendingLock};
-use super::error::CollectorError;
 use super::stream::StreamFormat;
+use crate::error::LedgerError;
 
 /// How long the writer waits for a batch before taking the callers' partial batch.
 pub(super) const IDLE: Duration = Duration::from_millis(2);
@@ -54,7 +54,7 @@ pub(super) struct Status {
     /// Set (with `failed`) when the writer thread panicked.
     pub(super) gone: AtomicBool,
     /// The writer's error, waiting for the next `record` or `flush` to return it.
-    pub(super) error: Mutex<Option<CollectorError>>,
+    pub(super) error: Mutex<Option<LedgerError>>,
     /// Records written into the sink's buffer by the writer.
     pub(super) written: AtomicU64,
     /// Records accepted but not written because the writer had failed.
@@ -74,7 +74,7 @@ pub(super) struct Shared {
 
 impl Shared {
     /// Records the writer's failure. The first error is kept; later ones are only counted.
-    pub(super) fn fail(&self, error: CollectorError) {
+    pub(super) fn fail(&self, error: LedgerError) {
         let status = &self.status;
         status.write_errors.fetch_add(1, Ordering::Relaxed);
         let mut slot = status.error.lock().unwrap_or_else(PoisonError::into_inner);
@@ -87,19 +87,19 @@ impl Shared {
     /// The error to return to a caller once the writer has failed: [`WriterGone`] if it
     /// died, else the writer's own error the first time, then [`WriterStopped`].
     ///
-    /// [`WriterGone`]: CollectorError::WriterGone
-    /// [`WriterStopped`]: CollectorError::WriterStopped
-    pub(super) fn take_error(&self) -> CollectorError {
+    /// [`WriterGone`]: LedgerError::WriterGone
+    /// [`WriterStopped`]: LedgerError::WriterStopped
+    pub(super) fn take_error(&self) -> LedgerError {
         let status = &self.status;
         if status.gone.load(Ordering::Acquire) {
-            return CollectorError::WriterGone;
+            return LedgerError::WriterGone;
         }
         let stored = status
             .error
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        stored.unwrap_or_else(|| CollectorError::WriterStopped {
+        stored.unwrap_or_else(|| LedgerError::WriterStopped {
             lost: status.lost.load(Ordering::Relaxed),
         })
     }
@@ -230,7 +230,7 @@ impl<P: DecisionPath> Writer<P> {
         match self.sink.flush() {
             Ok(()) => true,
             Err(source) => {
-                self.shared.fail(CollectorError::Flush {
+                self.shared.fail(LedgerError::StreamFlush {
                     written: self.written,
                     source,
                 });
@@ -281,7 +281,7 @@ impl<P: DecisionPath> Writer<P> {
             StreamFormat::Aprt => {
                 self.sink
                     .write_all(record)
-                    .map_err(|source| CollectorError::Write {
+                    .map_err(|source| LedgerError::StreamWrite {
                         record: index,
                         format: self.format,
                         source,
@@ -309,8 +309,8 @@ impl<P: DecisionPath> Writer<P> {
         index: u64,
         record: &[u8],
         latency_ns: u64,
-    ) -> Result<(), CollectorError> {
-        let encode = |source| CollectorError::Encode {
+    ) -> Result<(), LedgerError> {
+        let encode = |source| LedgerError::Encode {
             record: index,
             source,
         };
@@ -321,7 +321,7 @@ impl<P: DecisionPath> Writer<P> {
         self.line.push(b'\n');
         self.sink
             .write_all(&self.line)
-            .map_err(|source| CollectorError::Write {
+            .map_err(|source| LedgerError::StreamWrite {
                 record: index,
                 format: self.format,
                 source,

@@ -6,8 +6,9 @@ use std::time::Duration;
 use whyline_core::{
     CoreError, DecisionTrace, LinearPath, RecordOutcome, TraceCollector, encode_json,
 };
+use whyline_ledger::LedgerError;
 use whyline_ledger::collector::{
-    Backpressure, CollectorError, StreamCollector, StreamCollectorBuilder, StreamFormat,
+    Backpressure, StreamCollector, StreamCollectorBuilder, StreamFormat,
 };
 
 use crate::support::{
@@ -15,13 +16,17 @@ use crate::support::{
     linear_trace,
 };
 
-/// The collector's own error inside a `CoreError::Collector`.
-fn collector_error(error: &CoreError) -> &CollectorError {
+/// The collector's own error inside a `CoreError::Collector` that names the stream.
+fn collector_error(error: &CoreError) -> &LedgerError {
     match error {
-        CoreError::Collector(inner) => inner
-            .downcast_ref::<CollectorError>()
-            .unwrap_or_else(|| panic!("a CollectorError inside, got {inner:?}")),
-        other => panic!("CoreError::Collector, got {other:?}"),
+        CoreError::Collector {
+            collector: "stream",
+            source,
+            ..
+        } => source
+            .downcast_ref::<LedgerError>()
+            .unwrap_or_else(|| panic!("a LedgerError inside, got {source:?}")),
+        other => panic!("CoreError::Collector from the stream, got {other:?}"),
     }
 }
 
@@ -241,25 +246,39 @@ fn a_write_error_is_returned_once_then_the_writer_reports_itself_stopped() {
             Err(error) => errors.push(error),
         }
     }
+    // A failed record names the decision it was recording; a failed flush names none.
+    let recorded = errors.len();
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, CoreError::Collector { sequence: Some(s), .. } if *s < 20)),
+        "{errors:?}"
+    );
     errors.push(stream.flush().unwrap_err());
     errors.push(stream.flush().unwrap_err());
+    assert!(
+        errors[recorded..]
+            .iter()
+            .all(|e| matches!(e, CoreError::Collector { sequence: None, .. })),
+        "{errors:?}"
+    );
     // Exactly one error is the sink's own, naming the first record that failed; every other
     // call says the writer has stopped.
-    let kinds: Vec<&CollectorError> = errors.iter().map(collector_error).collect();
+    let kinds: Vec<&LedgerError> = errors.iter().map(collector_error).collect();
     let own: Vec<_> = kinds
         .iter()
-        .filter(|e| matches!(e, CollectorError::Write { .. }))
+        .filter(|e| matches!(e, LedgerError::StreamWrite { .. }))
         .collect();
     assert_eq!(own.len(), 1, "{kinds:?}");
     assert!(
-        matches!(own[0], CollectorError::Write { record: 3, format: StreamFormat::Aprt, source }
+        matches!(own[0], LedgerError::StreamWrite { record: 3, format: StreamFormat::Aprt, source }
             if source.to_string() == "disk on fire"),
         "{kinds:?}"
     );
     assert!(
         kinds.iter().all(|e| matches!(
             e,
-            CollectorError::Write { .. } | CollectorError::WriterStopped { .. }
+            LedgerError::StreamWrite { .. } | LedgerError::WriterStopped { .. }
         )),
         "{kinds:?}"
     );
@@ -275,7 +294,7 @@ fn a_write_error_is_returned_once_then_the_writer_reports_itself_stopped() {
     assert_eq!(aprt_sequences(&output.bytes()), [0, 1, 2]);
     assert!(matches!(
         stream.close(),
-        Err(CollectorError::WriterStopped { .. })
+        Err(LedgerError::WriterStopped { .. })
     ));
 }
 
@@ -294,7 +313,7 @@ fn close_returns_the_writer_error_when_no_call_has_seen_it_yet() {
     assert!(
         matches!(
             error,
-            CollectorError::Write { record: 0, .. } | CollectorError::WriterStopped { .. }
+            LedgerError::StreamWrite { record: 0, .. } | LedgerError::WriterStopped { .. }
         ),
         "{error:?}"
     );
@@ -321,18 +340,15 @@ fn a_panicking_sink_is_an_error_not_a_hang() {
     let _ = stream.record(&linear_trace(0));
     let flushed = stream.flush().unwrap_err();
     assert!(
-        matches!(collector_error(&flushed), CollectorError::WriterGone),
+        matches!(collector_error(&flushed), LedgerError::WriterGone),
         "{flushed:?}"
     );
     let error = stream.record(&linear_trace(1)).unwrap_err();
     assert!(
-        matches!(collector_error(&error), CollectorError::WriterGone),
+        matches!(collector_error(&error), LedgerError::WriterGone),
         "{error:?}"
     );
-    assert!(matches!(
-        stream.close(),
-        Err(CollectorError::WriterPanicked)
-    ));
+    assert!(matches!(stream.close(), Err(LedgerError::WriterPanicked)));
 }
 
 #[test]
@@ -342,7 +358,7 @@ fn builder_rejects_a_fallback_policy_without_a_sink_and_a_zero_capacity() {
         .build::<LinearPath>(io::sink())
         .unwrap_err();
     assert!(
-        matches!(missing, CollectorError::MissingFallback),
+        matches!(missing, LedgerError::MissingFallback),
         "{missing:?}"
     );
     let zero = StreamCollectorBuilder::new(StreamFormat::Aprt)
@@ -352,11 +368,11 @@ fn builder_rejects_a_fallback_policy_without_a_sink_and_a_zero_capacity() {
     assert!(
         matches!(
             zero,
-            CollectorError::InvalidSetting {
+            LedgerError::InvalidSetting {
                 setting: "capacity",
-                found: 0,
+                ref value,
                 ..
-            }
+            } if value == "0"
         ),
         "{zero:?}"
     );
@@ -510,7 +526,7 @@ fn builder_rejects_a_zero_batch() {
     assert!(
         matches!(
             zero,
-            CollectorError::InvalidSetting {
+            LedgerError::InvalidSetting {
                 setting: "batch_records",
                 ..
             }

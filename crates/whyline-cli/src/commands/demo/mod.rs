@@ -156,7 +156,9 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         stats.checked, stats.yellow, stats.red
     )?;
     let store = SegmentStore::open(&ledger_dir)?;
-    let verified = verify_store(&store, Some(&verifier)).context("verifying the demo ledger")?;
+    let verified = verify_store(&store, Some(&verifier))
+        .and_then(|outcome| outcome.into_result())
+        .context("verifying the demo ledger")?;
     writeln!(
         out,
         "ledger verified: {} entries re-hashed, {} signed checkpoints checked against {}\n",

@@ -3,7 +3,7 @@
 //!
 //! Each trace is encoded to APRT into a reused buffer (no allocation once warm) and appended
 //! under a mutex, so one collector serves many threads and the ledger alone assigns
-//! sequence numbers. The outcome is [`RecordOutcome::Appended`] with the leaf index and
+//! entry indices. The outcome is [`RecordOutcome::Appended`] with the leaf index and
 //! leaf hash; whether it is durable yet follows the ledger's [`Durability`](crate::Durability)
 //! ([`Ledger::durable_size`]). Under `Sync`, `record` returns once the entry is durable, and
 //! concurrent records share syncs (group commit: one thread syncs for all that appended).
@@ -23,7 +23,8 @@ use whyline_core::{
 };
 
 use crate::error::{LedgerError, Result};
-use crate::ledger::{Ledger, LedgerOptions, Receipt, RecoveryReport};
+use crate::ledger::{Ledger, LedgerOptions, Receipt};
+use crate::recovery::RecoveryReport;
 use crate::store::{MemoryStore, Store};
 
 struct Inner<S: Store> {
@@ -34,7 +35,9 @@ struct Inner<S: Store> {
 
 impl<S: Store> Inner<S> {
     fn ledger(&mut self) -> Result<&mut Ledger<S>> {
-        self.ledger.as_mut().ok_or(LedgerError::Poisoned)
+        self.ledger.as_mut().ok_or(LedgerError::Poisoned {
+            collector: "ledger",
+        })
     }
 }
 
@@ -124,7 +127,9 @@ impl<S: Store + 'static> LedgerCollector<S> {
             .shared
             .inner
             .lock()
-            .map_err(|_| LedgerError::Poisoned)?;
+            .map_err(|_| LedgerError::Poisoned {
+                collector: "ledger",
+            })?;
         Ok(f(inner.ledger()?))
     }
 
@@ -144,9 +149,13 @@ impl<S: Store + 'static> LedgerCollector<S> {
             .shared
             .inner
             .lock()
-            .map_err(|_| LedgerError::Poisoned)?;
+            .map_err(|_| LedgerError::Poisoned {
+                collector: "ledger",
+            })?;
         inner.ledger()?.commit()?;
-        inner.ledger.take().ok_or(LedgerError::Poisoned)
+        inner.ledger.take().ok_or(LedgerError::Poisoned {
+            collector: "ledger",
+        })
     }
 
     /// Appends one trace; the typed version of [`TraceCollector::record`].
@@ -179,9 +188,13 @@ impl<S: Store + 'static> LedgerCollector<S> {
                 .shared
                 .inner
                 .lock()
-                .map_err(|_| LedgerError::Poisoned)?;
+                .map_err(|_| LedgerError::Poisoned {
+                    collector: "ledger",
+                })?;
             let Inner { ledger, buffer } = &mut *inner;
-            let ledger = ledger.as_mut().ok_or(LedgerError::Poisoned)?;
+            let ledger = ledger.as_mut().ok_or(LedgerError::Poisoned {
+                collector: "ledger",
+            })?;
             buffer.clear();
             encode(buffer);
             let receipt = ledger.append_with(buffer, !self.shared.sync)?;
@@ -195,29 +208,33 @@ impl<S: Store + 'static> LedgerCollector<S> {
             receipt
         };
         if self.shared.sync {
-            self.wait_durable(receipt.sequence)?;
+            self.wait_durable(receipt.index)?;
         }
         Ok(receipt)
     }
 
-    /// Returns once entry `sequence` is durable, committing for everyone if needed.
-    fn wait_durable(&self, sequence: u64) -> Result<()> {
-        if self.shared.durable.load(Ordering::Acquire) > sequence {
+    /// Returns once entry `index` is durable, committing for everyone if needed.
+    fn wait_durable(&self, index: u64) -> Result<()> {
+        if self.shared.durable.load(Ordering::Acquire) > index {
             return Ok(());
         }
         let _committer = self
             .shared
             .committer
             .lock()
-            .map_err(|_| LedgerError::Poisoned)?;
-        if self.shared.durable.load(Ordering::Acquire) > sequence {
+            .map_err(|_| LedgerError::Poisoned {
+                collector: "ledger",
+            })?;
+        if self.shared.durable.load(Ordering::Acquire) > index {
             return Ok(()); // the previous committer's sync covered this entry
         }
         let mut inner = self
             .shared
             .inner
             .lock()
-            .map_err(|_| LedgerError::Poisoned)?;
+            .map_err(|_| LedgerError::Poisoned {
+                collector: "ledger",
+            })?;
         let ledger = inner.ledger()?;
         ledger.commit()?;
         self.shared
@@ -241,17 +258,21 @@ impl<S: Store + 'static> Drop for LedgerCollector<S> {
 
 impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for LedgerCollector<S> {
     fn record(&self, trace: &DecisionTrace<P>) -> whyline_core::Result<RecordOutcome> {
-        let receipt = self.append(trace)?;
+        let receipt = self
+            .append(trace)
+            .map_err(|e| e.in_collector("ledger", Some(trace.sequence)))?;
         Ok(RecordOutcome::Appended {
-            index: receipt.sequence,
+            index: receipt.index,
             leaf_hash: receipt.leaf_hash,
         })
     }
 
     fn record_model(&self, model: &ModelRecord) -> whyline_core::Result<Option<RecordOutcome>> {
-        let receipt = self.append_model(model)?;
+        let receipt = self
+            .append_model(model)
+            .map_err(|e| e.in_collector("ledger", None))?;
         Ok(Some(RecordOutcome::Appended {
-            index: receipt.sequence,
+            index: receipt.index,
             leaf_hash: receipt.leaf_hash,
         }))
     }
@@ -261,21 +282,19 @@ impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for LedgerCollector<
     }
 
     fn record_alert(&self, alert: &AlertRecord) -> whyline_core::Result<Option<RecordOutcome>> {
-        let receipt = self.append_alert(alert)?;
+        let receipt = self
+            .append_alert(alert)
+            .map_err(|e| e.in_collector("ledger", None))?;
         Ok(Some(RecordOutcome::Appended {
-            index: receipt.sequence,
+            index: receipt.index,
             leaf_hash: receipt.leaf_hash,
         }))
     }
 
     fn flush(&self) -> whyline_core::Result<()> {
-        let mut inner = self
-            .shared
-            .inner
-            .lock()
-            .map_err(|_| LedgerError::Poisoned)?;
-        inner.ledger()?.commit()?;
-        Ok(())
+        self.with_ledger(Ledger::commit)
+            .and_then(|committed| committed)
+            .map_err(|e| e.in_collector("ledger", None))
     }
 
     fn len(&self) -> u64 {

@@ -27,12 +27,12 @@ pub(crate) struct Rehash {
     pub(crate) last_chain: Hash,
     pub(crate) range: CompactRange,
     pub(crate) roots: BTreeMap<u64, Hash>,
-    pub(crate) index: Vec<IndexRecord>,
+    pub(crate) time_index: Vec<IndexRecord>,
     pub(crate) index_builder: IndexBuilder,
 }
 
 struct Chunk {
-    first_sequence: u64,
+    first_index: u64,
     offset: u64,
     previous_chain: Hash,
     bytes: Vec<u8>,
@@ -41,7 +41,7 @@ struct Chunk {
 struct Hashed {
     range: CompactRange,
     snapshots: Vec<(u64, CompactRange)>,
-    index: Vec<IndexRecord>,
+    time_index: Vec<IndexRecord>,
     index_builder: IndexBuilder,
 }
 
@@ -57,23 +57,21 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
 fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
     let bytes = &chunk.bytes;
     let mut at = 0usize;
-    let mut sequence = chunk.first_sequence;
+    let mut index = chunk.first_index;
     let mut previous = chunk.previous_chain;
     let mut range = CompactRange::new();
     let mut snapshots = Vec::new();
-    let mut index = Vec::new();
+    let mut time_index = Vec::new();
     let mut index_builder = IndexBuilder::default();
     let mut wanted = sizes
         .iter()
         .copied()
-        .filter(|&s| s > chunk.first_sequence)
+        .filter(|&s| s > chunk.first_index)
         .peekable();
     while at < bytes.len() {
         let header = bytes.get(at..at + FRAME_HEADER_LEN)?;
         let length = u32_at(header, 0)? as usize;
-        if u64_at(header, 4)? != sequence
-            || crc32c::crc32c(header.get(..12)?) != u32_at(header, 12)?
-        {
+        if u64_at(header, 4)? != index || crc32c::crc32c(header.get(..12)?) != u32_at(header, 12)? {
             return None;
         }
         let body_start = at + FRAME_HEADER_LEN;
@@ -84,26 +82,26 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
         }
         let (payload, stored) = body.split_at(length);
         let stored: Hash = stored.try_into().ok()?;
-        if chain_hash(sequence, &previous, payload) != stored {
+        if chain_hash(index, &previous, payload) != stored {
             return None;
         }
         range.append(leaf_hash(payload));
         let timestamp = payload_timestamp(payload).unwrap_or(0);
-        if let Some(record) = index_builder.push(sequence, chunk.offset + at as u64, timestamp) {
-            index.push(record);
+        if let Some(record) = index_builder.push(index, chunk.offset + at as u64, timestamp) {
+            time_index.push(record);
         }
         previous = stored;
-        sequence += 1;
+        index += 1;
         at = crc_at + 4;
-        if wanted.peek() == Some(&sequence) {
-            snapshots.push((sequence, range.clone()));
+        if wanted.peek() == Some(&index) {
+            snapshots.push((index, range.clone()));
             wanted.next();
         }
     }
     Some(Hashed {
         range,
         snapshots,
-        index,
+        time_index,
         index_builder,
     })
 }
@@ -147,11 +145,11 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     let mut slab: Vec<u8> = Vec::new();
     let mut slab_start = FILE_HEADER_LEN as u64;
     let mut position = slab_start;
-    let mut sequence = 0u64;
+    let mut index = 0u64;
     let mut previous = GENESIS_CHAIN_HASH;
     let mut range = CompactRange::new();
     let mut roots = BTreeMap::new();
-    let mut index = Vec::new();
+    let mut time_index = Vec::new();
     let mut index_builder = IndexBuilder::default();
     if sizes.first() == Some(&0) {
         roots.insert(0, range.root());
@@ -186,7 +184,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
                     roots.insert(*size, range.concat(local)?.root());
                 }
                 range = range.concat(&hashed.range)?;
-                index.extend(hashed.index);
+                time_index.extend(hashed.time_index);
                 index_builder = hashed.index_builder;
                 next_merge += 1;
                 progress(end_offset, end);
@@ -235,14 +233,14 @@ pub(crate) fn rehash<S: Store + ?Sized>(
                 let from = usize::try_from(chunk_start - slab_start).ok()?;
                 let to = usize::try_from(position - slab_start).ok()?;
                 let chunk = Chunk {
-                    first_sequence: sequence,
+                    first_index: index,
                     offset: chunk_start,
                     previous_chain: previous,
                     bytes: slab.get(from..to)?.to_vec(),
                 };
                 work.send((chunks, chunk)).ok()?;
                 chunks += 1;
-                sequence += count;
+                index += count;
                 previous = last_chain;
             }
             // Merge what is ready without waiting.
@@ -261,12 +259,12 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     });
     outcome?;
     Some(Rehash {
-        entries: sequence,
+        entries: index,
         end_offset: position,
         last_chain: previous,
         range,
         roots,
-        index,
+        time_index,
         index_builder,
     })
 }

@@ -1,0 +1,87 @@
+//! The checkpoints file (`checkpoints.wlc`): one record per signed checkpoint.
+//!
+//! ```text
+//! record (8 + m bytes, little-endian), appended and fsync'd one at a time
+//!  0  4  note length m u32
+//!  4  4  CRC32C of the note
+//!  8  m  the signed note, UTF-8 (a C2SP tlog-checkpoint, see `checkpoint.rs`)
+//! ```
+//!
+//! A record cut short at the end of the file is a torn tail (recovery cuts it); a damaged
+//! record in the middle is an error.
+
+use std::path::Path;
+
+use crate::checkpoint::Checkpoint;
+use crate::error::{CorruptionKind, LedgerError, Result};
+
+/// One stored checkpoint with its place in the checkpoints file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Byte offset of its record in the checkpoints file.
+    pub offset: u64,
+    /// The signed note.
+    pub note: String,
+    /// The checkpoint it holds (read without checking the signature).
+    pub checkpoint: Checkpoint,
+}
+
+/// One checkpoint record: `u32 LE length ‖ u32 LE CRC32C(note) ‖ note`.
+pub(crate) fn encode_checkpoint_record(note: &str) -> Vec<u8> {
+    let bytes = note.as_bytes();
+    let mut out = Vec::with_capacity(8 + bytes.len());
+    out.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(&crc32c::crc32c(bytes).to_le_bytes());
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// Reads the checkpoints side log. Returns the checkpoints and the length of the good
+/// prefix; a damaged record at the very end is a torn tail (the caller may cut it), one in
+/// the middle is an error.
+pub(crate) fn read_checkpoints(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(Vec<StoredCheckpoint>, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let header = bytes.get(at..at + 8).and_then(|h| {
+            let len = u32::from_le_bytes(h.get(..4)?.try_into().ok()?) as usize;
+            let crc = u32::from_le_bytes(h.get(4..8)?.try_into().ok()?);
+            Some((len, crc))
+        });
+        let record = header.and_then(|(len, crc)| {
+            let note = bytes.get(at + 8..at + 8 + len)?;
+            (crc32c::crc32c(note) == crc).then_some((len, note))
+        });
+        let Some((len, note)) = record else {
+            let torn = header.is_none_or(|(len, _)| at + 8 + len >= bytes.len());
+            if torn {
+                return Ok((out, at));
+            }
+            return Err(LedgerError::Corrupt {
+                path: path.to_path_buf(),
+                offset: at as u64,
+                index: out.len() as u64,
+                kind: CorruptionKind::BadFrame,
+            });
+        };
+        let bad = || LedgerError::Corrupt {
+            path: path.to_path_buf(),
+            offset: at as u64,
+            index: out.len() as u64,
+            kind: CorruptionKind::BadFrame,
+        };
+        let note = std::str::from_utf8(note).map_err(|_| bad())?.to_owned();
+        let body_end = note.rfind("\n\n").ok_or_else(bad)?;
+        let checkpoint = Checkpoint::from_body(note.get(..=body_end).ok_or_else(bad)?)?;
+        out.push(StoredCheckpoint {
+            offset: at as u64,
+            note,
+            checkpoint,
+        });
+        at += 8 + len;
+    }
+    Ok((out, at))
+}

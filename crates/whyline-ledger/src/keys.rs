@@ -54,14 +54,32 @@ impl KeyPaths {
             verifier_key: dir.join(VERIFIER_KEY_FILE),
         }
     }
+
+    /// A signing key at `signing_key` (any name, as a profile's `key_file` gives it) and its
+    /// verifier key beside it, with the extension `pub`.
+    pub fn beside(signing_key: &Path) -> Self {
+        Self {
+            signing_key: signing_key.to_path_buf(),
+            verifier_key: signing_key.with_extension("pub"),
+        }
+    }
 }
 
 /// Writes `signer`'s key and its verifier key into `dir` (created if missing) as
 /// [`SIGNING_KEY_FILE`] and [`VERIFIER_KEY_FILE`]. Fails with [`LedgerError::KeyExists`],
 /// writing nothing, if the signing key file exists already.
 pub fn write_keypair(dir: &Path, signer: &NoteSigner) -> Result<KeyPaths> {
-    std::fs::create_dir_all(dir).map_err(|e| LedgerError::io(dir, "create directory", e))?;
     let paths = KeyPaths::in_dir(dir);
+    write_keypair_at(&paths, signer)?;
+    Ok(paths)
+}
+
+/// Writes `signer`'s key and its verifier key at `paths`, creating their directory if
+/// missing. Fails with [`LedgerError::KeyExists`], writing nothing, if the signing key file
+/// exists already.
+pub fn write_keypair_at(paths: &KeyPaths, signer: &NoteSigner) -> Result<()> {
+    let dir = parent_dir(&paths.signing_key);
+    std::fs::create_dir_all(dir).map_err(|e| LedgerError::io(dir, "create directory", e))?;
     write_new_secret(&paths.signing_key, &signer.to_key_string())?;
     // An HMAC verifier key is the secret itself: it gets the secret's mode.
     let verifier_mode = match signer {
@@ -74,7 +92,27 @@ pub fn write_keypair(dir: &Path, signer: &NoteSigner) -> Result<KeyPaths> {
         verifier_mode,
     )?;
     sync_dir(dir)?;
-    Ok(paths)
+    if parent_dir(&paths.verifier_key) != dir {
+        sync_dir(parent_dir(&paths.verifier_key))?;
+    }
+    Ok(())
+}
+
+/// Writes one secret line (a key of any kind, e.g. an input digest key in hex) to a new file
+/// at `path` with mode 0600, atomically, creating its directory if missing; fails with
+/// [`LedgerError::KeyExists`] if the file exists, so a key is never replaced.
+pub fn write_secret_file(path: &Path, line: &str) -> Result<()> {
+    let dir = parent_dir(path);
+    std::fs::create_dir_all(dir).map_err(|e| LedgerError::io(dir, "create directory", e))?;
+    write_new_secret(path, line)?;
+    sync_dir(dir)
+}
+
+/// The directory a file is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// The signing key in `dir` ([`SIGNING_KEY_FILE`]) if there is one; otherwise a new Ed25519
@@ -244,6 +282,36 @@ mod tests {
         assert_eq!(kept.to_key_string(), first.to_key_string());
         let again = read_or_create_signing_key(dir.path(), "other").unwrap();
         assert_eq!(again.to_key_string(), first.to_key_string());
+    }
+
+    #[test]
+    fn a_key_pair_at_a_named_path_puts_the_verifier_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = KeyPaths::beside(&dir.path().join("keys/vehicle-7.key"));
+        assert_eq!(paths.verifier_key, dir.path().join("keys/vehicle-7.pub"));
+        let signer = NoteSigner::generate_ed25519("test/log").unwrap();
+        write_keypair_at(&paths, &signer).unwrap();
+        let verifier = read_verifier(&paths.verifier_key).unwrap();
+        assert_eq!(verifier.to_key_string(), signer.verifier().to_key_string());
+        let error = write_keypair_at(&paths, &signer).unwrap_err();
+        assert!(matches!(error, LedgerError::KeyExists { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn a_secret_file_is_written_once_and_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/digest.key");
+        write_secret_file(&path, "00ff").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "00ff\n");
+        let error = write_secret_file(&path, "11ee").unwrap_err();
+        assert!(matches!(error, LedgerError::KeyExists { .. }), "{error:?}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "00ff\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+        }
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Key files: the checkpoint signing key (and its public half) and the input digest key.
 //!
-//! Reading and writing key files is kept behind [`load_or_create_signer`] and
-//! [`load_or_create_digest_key`] so that the format lives in one place (it is the format of
-//! `whyline keygen`: C2SP signed-note key strings, the secret key with mode 0600).
+//! The key-file format and its atomic, never-replacing writes live in
+//! [`whyline_ledger::keys`] (the format of `whyline keygen`: C2SP signed-note key strings, the
+//! secret key with mode 0600); this module decides which key a profile needs and makes it
+//! when it is missing.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use whyline_ledger::NoteSigner;
+use whyline_ledger::keys::{self, KeyPaths};
 use whyline_monitor::SigningChoice;
 
 use crate::error::{Result, WhylineError};
@@ -21,28 +22,19 @@ pub(crate) struct SigningKey {
     pub(crate) created: bool,
 }
 
-/// The public key's file: the secret key's, with the extension `pub`.
-pub(crate) fn public_key_path(secret: &Path) -> PathBuf {
-    secret.with_extension("pub")
-}
-
 /// Reads the signer key at `secret`, or makes one of `kind` named `name` and writes it there
-/// (mode 0600) with its verifier key beside it ([`public_key_path`]). For HMAC the verifier
-/// key *is* the secret, so it is written with mode 0600 too.
+/// (mode 0600) with its verifier key beside it (same name, extension `pub`), through
+/// [`whyline_ledger::keys`], which owns the key-file format. For HMAC the verifier key *is*
+/// the secret, so the ledger writes it with mode 0600 too.
 pub(crate) fn load_or_create_signer(
     secret: &Path,
     kind: SigningChoice,
     name: &str,
 ) -> Result<SigningKey> {
-    let public_path = public_key_path(secret);
+    let paths = KeyPaths::beside(secret);
     let expected = kind_name(kind);
     if secret.exists() {
-        let text = std::fs::read_to_string(secret).map_err(WhylineError::io("reading", secret))?;
-        let signer =
-            NoteSigner::from_key_string(text.trim()).map_err(|e| WhylineError::BadKeyFile {
-                path: secret.to_owned(),
-                source: Box::new(e),
-            })?;
+        let signer = keys::read_signing_key(secret)?;
         let found = match &signer {
             NoteSigner::Ed25519 { .. } => "Ed25519",
             NoteSigner::Hmac { .. } => "HMAC",
@@ -56,8 +48,8 @@ pub(crate) fn load_or_create_signer(
         }
         return Ok(SigningKey {
             signer,
-            secret_path: secret.to_owned(),
-            public_path,
+            secret_path: paths.signing_key,
+            public_path: paths.verifier_key,
             created: false,
         });
     }
@@ -65,19 +57,12 @@ pub(crate) fn load_or_create_signer(
         SigningChoice::Hmac => NoteSigner::generate_hmac(name)?,
         SigningChoice::Ed25519 | SigningChoice::None => NoteSigner::generate_ed25519(name)?,
     };
-    create_parent(secret)?;
-    write_new(secret, &signer.to_key_string(), true)?;
-    let public_is_secret = kind == SigningChoice::Hmac;
-    write_new(
-        &public_path,
-        &signer.verifier().to_key_string(),
-        public_is_secret,
-    )?;
+    keys::write_keypair_at(&paths, &signer)?;
     tracing::info!(path = %secret.display(), kind = expected, "made a checkpoint signing key");
     Ok(SigningKey {
         signer,
-        secret_path: secret.to_owned(),
-        public_path,
+        secret_path: paths.signing_key,
+        public_path: paths.verifier_key,
         created: true,
     })
 }
@@ -104,8 +89,7 @@ pub(crate) fn load_or_create_digest_key(path: &Path) -> Result<(Vec<u8>, bool)> 
         what: "an input digest key",
         detail: e.to_string(),
     })?;
-    create_parent(path)?;
-    write_new(path, &hex::encode(&key), true)?;
+    keys::write_secret_file(path, &hex::encode(&key))?;
     tracing::info!(path = %path.display(), "made an input digest key");
     Ok((key, true))
 }
@@ -115,32 +99,4 @@ fn kind_name(kind: SigningChoice) -> &'static str {
         SigningChoice::Hmac => "HMAC",
         SigningChoice::Ed25519 | SigningChoice::None => "Ed25519",
     }
-}
-
-fn create_parent(path: &Path) -> Result<()> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(parent) => {
-            std::fs::create_dir_all(parent).map_err(WhylineError::io("creating", parent))
-        }
-        None => Ok(()),
-    }
-}
-
-/// Writes `text` and a newline to a file that must not exist yet; `secret` files get mode
-/// 0600 (on Unix).
-fn write_new(path: &Path, text: &str, secret: bool) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if secret { 0o600 } else { 0o644 });
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
-    let mut file = options
-        .open(path)
-        .map_err(WhylineError::io("creating", path))?;
-    writeln!(file, "{text}").map_err(WhylineError::io("writing", path))?;
-    file.sync_all().map_err(WhylineError::io("syncing", path))
 }

@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use clap::Args;
 use whyline::forensics::{AnomalyRules, render_html, render_text};
-use whyline::ledger::ENTRIES_FILE;
 use whyline::monitor::CallbackSink;
 use whyline::{
     Alert, Explainable, IncidentQuery, Model, RecorderBuilder, SafetyIntegrityLevel, SegmentStore,
@@ -87,8 +86,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     // Entry 0 of the log says which model decided, with its feature and class names.
     let mut monitor = recorder
         .monitor(model)
-        .context("recording the model in the ledger")?
-        .with_first_sequence(1);
+        .context("recording the model in the ledger")?;
 
     {
         let mut out = stdout.lock();
@@ -259,7 +257,7 @@ fn fresh_ledger_dir(dir: &Path) -> anyhow::Result<()> {
     if !dir.exists() {
         return Ok(());
     }
-    if !dir.join(ENTRIES_FILE).is_file() {
+    if !whyline::ledger::is_ledger_dir(dir) {
         bail!(
             "{} exists and is not a whyline ledger; choose another --dir",
             dir.display()

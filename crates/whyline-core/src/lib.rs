@@ -85,5 +85,5 @@ pub use path::{
     Aggregation, AnyPath, DecisionPath, ForestPath, KnnPath, LeafInfo, LinearPath, Names,
     NeuralPath, PathType, SplitTest, TreePath, TreeSplit,
 };
-pub use policy::{Durability, StreamFormat};
+pub use policy::{Backpressure, Durability, StreamFormat};
 pub use trace::{DecisionTrace, now_ns};

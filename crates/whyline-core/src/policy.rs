@@ -1,9 +1,10 @@
-//! The words collectors and profiles share: when an append is durable ([`Durability`]) and
-//! what a stream writes ([`StreamFormat`]).
+//! The words collectors and profiles share: when an append is durable ([`Durability`]),
+//! what a stream writes ([`StreamFormat`]) and what it does when its queue is full
+//! ([`Backpressure`]).
 //!
 //! They live here, in the crate every other crate depends on, so that there is one definition
-//! of each: the ledger acts on them (`whyline_ledger` re-exports both), the monitor's safety
-//! profiles read them from TOML (`whyline_monitor` re-exports both), and the facade turns one
+//! of each: the ledger acts on them (`whyline_ledger` re-exports them), the monitor's safety
+//! profiles read them from TOML (`whyline_monitor` re-exports them), and the facade turns one
 //! into the other without a conversion table. Plain data, no I/O.
 
 use std::fmt;
@@ -74,6 +75,26 @@ impl fmt::Display for StreamFormat {
             StreamFormat::JsonLines => "JSON lines",
         })
     }
+}
+
+/// What a stream collector's `record` does when the current batch is full and the queue has
+/// no room for it. In configuration files: `"drop"`, `"block"` or `"fallback"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backpressure {
+    /// Drop the trace and count it ([`RecordOutcome::Dropped`](crate::RecordOutcome::Dropped), `stats().dropped`). The
+    /// caller never waits.
+    Drop,
+    /// Wait for room. Nothing is lost; the caller runs at the writer's pace. The caller that
+    /// finds the queue full waits (holding the batch lock, so other callers wait behind it)
+    /// until the writer takes one batch off the queue: one wake-up per batch, not per record.
+    #[default]
+    Block,
+    /// Write the trace synchronously, in the caller's thread, to the fallback sink given to
+    /// the stream collector's builder (`fallback`) ([`RecordOutcome::Fallback`](crate::RecordOutcome::Fallback),
+    /// `stats().fallback`). Nothing is lost; records in the two sinks are not interleaved in
+    /// record order.
+    Fallback,
 }
 
 #[cfg(test)]

@@ -46,11 +46,10 @@ pub use error::{MonitorError, Result};
 pub use monitor::{Decision, InferenceMonitor};
 pub use ood::{FeatureStatistics, OodFinding, TrainingStatistics};
 pub use profile::{
-    BackpressureChoice, CollectorChoice, DriftRule, MonitorSettings, SafetyIntegrityLevel,
-    SigningChoice,
+    CollectorChoice, DriftRule, MonitorSettings, SafetyIntegrityLevel, SigningChoice,
 };
 pub use sink::{AlertSink, CallbackSink, ChannelSink, Delivery, TracingSink};
 pub use webhook::{WebhookOptions, WebhookSink, WebhookStats};
 /// The durability and stream-format words of profiles; defined once in `whyline-core` and
 /// shared with the ledger.
-pub use whyline_core::{Durability, StreamFormat};
+pub use whyline_core::{Backpressure, Durability, StreamFormat};

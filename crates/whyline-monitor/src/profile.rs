@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use whyline_core::{Durability, StreamFormat};
+use whyline_core::{Backpressure, Durability, StreamFormat};
 
 use crate::andon::{AlertLevelSetting, Andon, AndonRules, DriftSignal};
 use crate::drift::DriftDetectorConfig;
@@ -66,18 +66,6 @@ pub enum SigningChoice {
     Ed25519,
 }
 
-/// What the stream does when its queue is full.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BackpressureChoice {
-    /// Drop and count.
-    Drop,
-    /// Wait for room.
-    Block,
-    /// Write synchronously to a fallback sink.
-    Fallback,
-}
-
 /// The resolved settings of a monitor: a profile's defaults with the file's overrides.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MonitorSettings {
@@ -90,7 +78,7 @@ pub struct MonitorSettings {
     /// Stream record format.
     pub stream_format: StreamFormat,
     /// Stream backpressure policy.
-    pub backpressure: BackpressureChoice,
+    pub backpressure: Backpressure,
     /// Directory (ledger) or file (stream) the traces go to; relative paths are taken from
     /// the directory the recorder is built in (`whyline::Recorder::from_settings`), and `None`
     /// means its default place there. A ring keeps traces in memory and takes none.
@@ -148,7 +136,7 @@ impl SafetyIntegrityLevel {
             collector: CollectorChoice::Ring,
             ring_size: 1024,
             stream_format: StreamFormat::Aprt,
-            backpressure: BackpressureChoice::Block,
+            backpressure: Backpressure::Block,
             storage_path: None,
             durability: Durability::None,
             signing: SigningChoice::None,
@@ -161,7 +149,7 @@ impl SafetyIntegrityLevel {
         };
         match self {
             SafetyIntegrityLevel::QM => {
-                settings.backpressure = BackpressureChoice::Drop;
+                settings.backpressure = Backpressure::Drop;
                 settings.andon.enabled = false;
             }
             SafetyIntegrityLevel::SIL1 => {
@@ -205,7 +193,7 @@ struct MonitorTable {
     collector: Option<CollectorChoice>,
     ring_size: Option<usize>,
     stream_format: Option<StreamFormat>,
-    backpressure: Option<BackpressureChoice>,
+    backpressure: Option<Backpressure>,
     storage_path: Option<PathBuf>,
     durability: Option<DurabilityName>,
     group_commit_ms: Option<u64>,

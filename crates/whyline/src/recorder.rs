@@ -9,8 +9,8 @@ use whyline_ledger::collector::{
 use whyline_ledger::{LedgerCollector, LedgerOptions, NoteVerifier, SegmentStore};
 use whyline_models::ModelInfo;
 use whyline_monitor::{
-    Andon, BackpressureChoice, CollectorChoice, FeatureStatistics, InferenceMonitor,
-    MonitorSettings, SigningChoice, StreamFormat, TrainingStatistics, WebhookOptions, WebhookSink,
+    Andon, CollectorChoice, FeatureStatistics, InferenceMonitor, MonitorSettings, SigningChoice,
+    StreamFormat, TrainingStatistics, WebhookOptions, WebhookSink,
 };
 
 use crate::collector::{DurableFile, RecorderCollector};
@@ -274,9 +274,8 @@ fn build_stream<P: RingSlot>(
     );
     let mut builder = StreamCollectorBuilder::new(settings.stream_format);
     match settings.backpressure {
-        BackpressureChoice::Drop => builder.backpressure(Backpressure::Drop),
-        BackpressureChoice::Block => builder.backpressure(Backpressure::Block),
-        BackpressureChoice::Fallback => {
+        policy @ (Backpressure::Drop | Backpressure::Block) => builder.backpressure(policy),
+        Backpressure::Fallback => {
             let mut name = file.clone().into_os_string();
             name.push(".fallback");
             let path = PathBuf::from(name);

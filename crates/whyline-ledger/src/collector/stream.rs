@@ -75,23 +75,9 @@ use crate::error::LedgerError;
 /// safety profiles read it too.
 pub use whyline_core::StreamFormat;
 
-/// What `record` does when the current batch is full and the queue has no room for it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Backpressure {
-    /// Drop the trace and count it ([`RecordOutcome::Dropped`], `stats().dropped`). The
-    /// caller never waits.
-    Drop,
-    /// Wait for room. Nothing is lost; the caller runs at the writer's pace. The caller that
-    /// finds the queue full waits (holding the batch lock, so other callers wait behind it)
-    /// until the writer takes one batch off the queue: one wake-up per batch, not per record.
-    #[default]
-    Block,
-    /// Write the trace synchronously, in the caller's thread, to the fallback sink given to
-    /// [`StreamCollectorBuilder::fallback`] ([`RecordOutcome::Fallback`],
-    /// `stats().fallback`). Nothing is lost; records in the two sinks are not interleaved in
-    /// record order.
-    Fallback,
-}
+/// What `record` does when the queue is full: the one definition lives in `whyline-core`,
+/// where the monitor's safety profiles read it too.
+pub use whyline_core::Backpressure;
 
 /// Counters of a [`StreamCollector`]; a superset of [`CollectorStats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

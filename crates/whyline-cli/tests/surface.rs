@@ -286,7 +286,7 @@ fn every_command_reports_errors_with_the_prefix_and_exit_2() {
 }
 
 #[test]
-fn problems_found_exit_1_with_the_prefix() {
+fn problems_found_exit_1_and_a_missing_checkpoint_exits_2_with_the_prefix() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("bad.aprt");
     std::fs::write(&bad, b"not an APRT record at all, far too short?").unwrap();
@@ -296,7 +296,8 @@ fn problems_found_exit_1_with_the_prefix() {
         .assert()
         .code(1)
         .stderr(predicate::str::starts_with("whyline: error: "));
-    // A ledger without checkpoints: `checkpoint` has nothing to print.
+    // A ledger without checkpoints: `checkpoint` has nothing to print and `prove` nothing to
+    // prove against; both are told how to sign one (exit 2: nothing failed verification).
     let log = tmp.path().join("log");
     let line = std::fs::read_to_string(
         repository().join("crates/whyline-core/tests/fixtures/golden/all.jsonl"),
@@ -316,11 +317,20 @@ fn problems_found_exit_1_with_the_prefix() {
         .arg("checkpoint")
         .arg(&log)
         .assert()
-        .code(1)
+        .code(2)
         .stderr(
             predicate::str::starts_with("whyline: error: ").and(predicate::str::contains(
-                "no checkpoint yet (pass --signing-key to sign one)",
+                "no checkpoint yet (sign one with whyline checkpoint --signing-key",
             )),
+        );
+    whyline()
+        .args(["prove", "--index", "0"])
+        .arg(&log)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::starts_with("whyline: error: ")
+                .and(predicate::str::contains("no checkpoint yet")),
         );
 }
 

@@ -260,6 +260,11 @@ pub enum LedgerError {
         /// What is wrong.
         kind: NoteErrorKind,
     },
+    /// A proof was asked of a ledger that has no checkpoint to prove against.
+    #[error(
+        "no checkpoint yet (sign one with whyline checkpoint --signing-key, or append with --signing-key)"
+    )]
+    NoCheckpoint,
     /// A key file exists already: keys are never replaced.
     #[error("{} exists already (a key file is never replaced)", path.display())]
     KeyExists {

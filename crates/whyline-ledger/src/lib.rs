@@ -24,6 +24,9 @@
 //! - [`keys`]: the signing and verifier key files (written atomically, the secret 0600).
 //! - Merkle math, pure and I/O-free: [`MerkleTree`], [`HashReader`], [`inclusion_proof`],
 //!   [`consistency_proof`], [`verify_inclusion`], [`verify_consistency`] (RFC 9162 §2.1).
+//! - Proofs as an auditor receives them, against the latest checkpoint and with its signed
+//!   note: [`InclusionEvidence`], [`ConsistencyEvidence`] ([`Ledger::prove_inclusion`],
+//!   [`Ledger::prove_consistency`]).
 //!
 //! # Example
 //!
@@ -91,6 +94,7 @@ mod checkpoint;
 mod checkpoint_file;
 pub mod collector;
 mod error;
+mod evidence;
 mod frame;
 pub mod keys;
 mod ledger;
@@ -111,6 +115,7 @@ pub use collector::LedgerCollector;
 pub use error::{
     CorruptionKind, LedgerError, NotALedgerReason, NoteErrorKind, ProofErrorKind, Result,
 };
+pub use evidence::{ConsistencyEvidence, InclusionEvidence};
 pub use frame::{FRAME_OVERHEAD, MAX_PAYLOAD};
 pub use ledger::{Durability, Ledger, LedgerOptions, Receipt, StoredEntry};
 pub use merkle::{

@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
-use whyline_ledger::{Ledger, LedgerOptions, keys};
+use whyline_ledger::{Ledger, LedgerError, LedgerOptions, keys};
 
 use crate::Outcome;
-use crate::output::problem;
 
 /// Arguments of `whyline checkpoint`.
 #[derive(Debug, Args)]
@@ -32,21 +32,12 @@ pub(crate) fn run(args: &CheckpointArgs) -> anyhow::Result<Outcome> {
         None => LedgerOptions::without_checkpoints("whyline/ledger"),
     };
     let (mut ledger, _) = Ledger::open_existing(&args.log, options)?;
-    let note_text = if args.signing_key.is_some() {
-        ledger.checkpoint()?
-    } else {
-        ledger
-            .checkpoints()
-            .iter()
-            .max_by_key(|c| c.checkpoint.size)
-            .map(|c| c.note.clone())
+    let note_text = match &args.signing_key {
+        Some(_) => ledger.checkpoint()?,
+        None => ledger.latest_checkpoint().map(|latest| latest.note.clone()),
     };
     let Some(note_text) = note_text else {
-        problem(&format!(
-            "{}: no checkpoint yet (pass --signing-key to sign one)",
-            args.log.display()
-        ));
-        return Ok(Outcome::Problem);
+        return Err(LedgerError::NoCheckpoint).with_context(|| args.log.display().to_string());
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -5,11 +5,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
-use whyline_ledger::{
-    Ledger, LedgerOptions, SegmentStore, VerifyOutcome, consistency_proof, inclusion_proof,
-    leaf_hash, verify_store,
-};
+use whyline_ledger::{Ledger, LedgerOptions, SegmentStore, VerifyOutcome, verify_store};
 
 use crate::Outcome;
 use crate::output::problem;
@@ -39,42 +37,14 @@ pub(crate) fn run(args: &ProveArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Problem);
     }
     let (ledger, _) = Ledger::open(store, LedgerOptions::without_checkpoints("whyline/ledger"))?;
-    let Some(latest) = ledger
-        .checkpoints()
-        .iter()
-        .max_by_key(|c| c.checkpoint.size)
-    else {
-        anyhow::bail!(
-            "{}: no checkpoint yet (append with --signing-key, or run whyline checkpoint --signing-key)",
-            args.log.display()
-        );
-    };
-    let checkpoint = &latest.checkpoint;
-    let tree = ledger.merkle_tree()?;
-    let json = if let Some(index) = args.index {
-        let proof = inclusion_proof(&tree, index, checkpoint.size)?;
-        let entry = ledger.read_entry(index)?;
-        serde_json::json!({
-            "type": "inclusion",
-            "index": index,
-            "leaf": hex::encode(leaf_hash(&entry.payload)),
-            "tree_size": checkpoint.size,
-            "root": hex::encode(checkpoint.root),
-            "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
-            "checkpoint": latest.note,
-        })
-    } else {
-        let from = args.from.unwrap_or(0);
-        let proof = consistency_proof(&tree, from, checkpoint.size)?;
-        serde_json::json!({
-            "type": "consistency",
-            "old_size": from,
-            "old_root": hex::encode(tree.root_at(from)?),
-            "tree_size": checkpoint.size,
-            "root": hex::encode(checkpoint.root),
-            "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
-            "checkpoint": latest.note,
-        })
+    let at = || args.log.display().to_string();
+    let json = match args.index {
+        Some(index) => serde_json::to_string(&ledger.prove_inclusion(index).with_context(at)?)?,
+        None => serde_json::to_string(
+            &ledger
+                .prove_consistency(args.from.unwrap_or(0))
+                .with_context(at)?,
+        )?,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -46,6 +46,8 @@ pub struct VerifyReport {
     pub checkpoints: u64,
     /// The largest checkpoint, if any.
     pub latest_checkpoint: Option<Checkpoint>,
+    /// Whether checkpoint signatures were checked (a verifier key was given).
+    pub signatures_checked: bool,
 }
 
 /// The first problem verification found: where the log breaks and how.
@@ -116,6 +118,31 @@ impl VerifyOutcome {
         match self {
             VerifyOutcome::Intact(report) => Ok(report),
             VerifyOutcome::Broken(damage) => Err(damage.into_error()),
+        }
+    }
+
+    /// The outcome as one JSON object, the same for every front end:
+    /// `{"type":"intact","entries","bytes","checkpoints","signatures_checked","root"}` or
+    /// `{"type":"problem","path","index","offset","kind","torn_tail","intact_entries"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            VerifyOutcome::Intact(report) => serde_json::json!({
+                "type": "intact",
+                "entries": report.entries,
+                "bytes": report.bytes,
+                "checkpoints": report.checkpoints,
+                "signatures_checked": report.signatures_checked,
+                "root": hex::encode(report.root),
+            }),
+            VerifyOutcome::Broken(damage) => serde_json::json!({
+                "type": "problem",
+                "path": damage.path.display().to_string(),
+                "index": damage.index,
+                "offset": damage.offset,
+                "kind": damage.kind.to_string(),
+                "torn_tail": damage.is_torn_tail(),
+                "intact_entries": damage.intact_entries,
+            }),
         }
     }
 }
@@ -201,6 +228,7 @@ pub fn verify_store_with_progress<S: Store + ?Sized>(
         root: walk.range.root(),
         checkpoints: checkpoints.len() as u64,
         latest_checkpoint,
+        signatures_checked: verifier.is_some(),
     }))
 }
 

@@ -367,4 +367,18 @@ fn verification_tells_a_torn_tail_from_a_change_in_the_middle() {
             spans[4].start
         )
     );
+    // The JSON every front end prints says the same.
+    let json = VerifyOutcome::Broken(damage).to_json();
+    assert_eq!(json["type"], "problem");
+    assert_eq!(json["index"], 4);
+    assert_eq!(json["offset"], spans[4].start as u64);
+    assert_eq!(json["kind"], "content changed");
+    assert_eq!(json["torn_tail"], false);
+    assert_eq!(json["intact_entries"], 4);
+    let json = verify_store(&pristine, Some(&signer().verifier()))
+        .unwrap()
+        .to_json();
+    assert_eq!(json["type"], "intact");
+    assert_eq!(json["entries"], N);
+    assert_eq!(json["signatures_checked"], true);
 }

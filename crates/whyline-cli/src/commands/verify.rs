@@ -64,59 +64,33 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         }
     };
     let outcome = verify_store_with_progress(&store, verifier.as_ref(), &mut progress)?;
+    match args.format {
+        Format::Html => return Err(Format::Html.unsupported("verify")),
+        Format::Json => writeln!(out, "{}", outcome.to_json())?,
+        Format::Text => match &outcome {
+            VerifyOutcome::Intact(report) => writeln!(
+                out,
+                "{}: intact: {} entries, {} checkpoints{}, root {}",
+                args.log.display(),
+                report.entries,
+                report.checkpoints,
+                if report.signatures_checked {
+                    " (signatures checked)"
+                } else {
+                    ""
+                },
+                hex::encode(report.root)
+            )?,
+            VerifyOutcome::Broken(damage) => writeln!(out, "{damage}")?,
+        },
+    }
     match outcome {
         VerifyOutcome::Intact(report) => {
-            match args.format {
-                Format::Html => return Err(Format::Html.unsupported("verify")),
-                Format::Text => writeln!(
-                    out,
-                    "{}: intact: {} entries, {} checkpoints{}, root {}",
-                    args.log.display(),
-                    report.entries,
-                    report.checkpoints,
-                    if verifier.is_some() {
-                        " (signatures checked)"
-                    } else {
-                        ""
-                    },
-                    hex::encode(report.root)
-                )?,
-                Format::Json => writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({
-                        "type": "intact",
-                        "entries": report.entries,
-                        "bytes": report.bytes,
-                        "checkpoints": report.checkpoints,
-                        "signatures_checked": verifier.is_some(),
-                        "root": hex::encode(report.root),
-                    })
-                )?,
-            }
-            if verifier.is_none() && report.checkpoints > 0 {
+            if !report.signatures_checked && report.checkpoints > 0 {
                 note("checkpoint signatures not checked: pass --public-key");
             }
             Ok(Outcome::Clean)
         }
-        VerifyOutcome::Broken(damage) => {
-            match args.format {
-                Format::Html => return Err(Format::Html.unsupported("verify")),
-                Format::Text => writeln!(out, "{damage}")?,
-                Format::Json => writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({
-                        "type": "problem",
-                        "path": damage.path.display().to_string(),
-                        "index": damage.index,
-                        "offset": damage.offset,
-                        "kind": damage.kind.to_string(),
-                        "torn_tail": damage.is_torn_tail(),
-                    })
-                )?,
-            }
-            Ok(Outcome::Problem)
-        }
+        VerifyOutcome::Broken(_) => Ok(Outcome::Problem),
     }
 }

@@ -110,6 +110,15 @@ pub enum ExplainError {
         /// The budget.
         limit: usize,
     },
+    /// [`explain`](crate::explain) was asked for a method whose result is not an
+    /// attribution (a counterfactual).
+    #[error(
+        "method {method} does not return an attribution; use Explainer::explain_row, which returns an Explanation"
+    )]
+    NotAnAttribution {
+        /// The method asked for.
+        method: &'static str,
+    },
     /// The model failed on a row the explainer built.
     #[error(transparent)]
     Model(#[from] ModelError),

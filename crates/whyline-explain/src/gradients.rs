@@ -288,14 +288,13 @@ pub fn integrated_gradients(
     let x: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
     let (fx, gradient) = f.value_and_gradient(&x);
     let (fb, _) = f.value_and_gradient(&baseline);
-    let names = &model.info().names;
     if settings.saliency {
         let mut attribution = Attribution::new(
             MethodSettings::Saliency(GradientSettings {
                 output: Some(index),
                 ..settings.clone()
             }),
-            names,
+            model,
             (index, space),
             row,
             gradient,
@@ -328,7 +327,7 @@ pub fn integrated_gradients(
             output: Some(index),
             ..settings.clone()
         }),
-        names,
+        model,
         (index, space),
         row,
         values,

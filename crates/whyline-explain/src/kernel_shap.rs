@@ -17,6 +17,8 @@
 //! Everything runs on one thread in a fixed order: same model, row, background, settings
 //! and seed give the same bits.
 
+use std::borrow::Cow;
+
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use whyline_models::{LinearLink, Model, ModelKind};
@@ -178,6 +180,109 @@ impl Game<'_> {
     }
 }
 
+/// KernelSHAP for one model, background and settings: the coalitions it evaluates (every
+/// one, or the seeded sample, the same for every row since each row's sampler starts from
+/// the settings' seed) and their weights are fixed once; [`explain`](KernelShap::explain)
+/// evaluates the game of one row on them.
+#[derive(Clone, Debug)]
+pub(crate) struct KernelShap<'a> {
+    model: &'a Model,
+    background: Cow<'a, Background>,
+    settings: KernelShapSettings,
+    plan: Plan,
+}
+
+/// The coalitions of a KernelSHAP run, fixed by the model's width and the settings.
+#[derive(Clone, Debug)]
+enum Plan {
+    /// Every coalition, with the Shapley weight of each size.
+    Exact { weight: Vec<f64> },
+    /// Fewer than two features: the one value is `f(x) − v(∅)`.
+    Single,
+    /// Paired sampling: `members[p × m + j]` says whether feature `j` is in pair `p`'s
+    /// coalition (its complement is the other half); `a` is the diagonal term of
+    /// `E[z zᵀ] = a I + c 11ᵀ` that scales the projection.
+    Sampled { members: Vec<bool>, a: f64 },
+}
+
+impl<'a> KernelShap<'a> {
+    /// Checks the background's width and the settings, and fixes the coalitions.
+    pub(crate) fn new(
+        model: &'a Model,
+        background: Cow<'a, Background>,
+        settings: &KernelShapSettings,
+    ) -> Result<KernelShap<'a>> {
+        use whyline_core::Explainable;
+        let m = model.n_features();
+        background.check_width(m)?;
+        let plan = if m <= settings.max_exact_features {
+            if m > MAX_EXACT {
+                return Err(ExplainError::InvalidSetting {
+                    name: "max_exact_features".into(),
+                    detail: format!(
+                        "exact enumeration of {m} features (2^{m} coalitions) is refused above {MAX_EXACT}"
+                    ),
+                });
+            }
+            Plan::Exact {
+                weight: shapley_weights(m),
+            }
+        } else if m < 2 {
+            Plan::Single
+        } else {
+            sample_coalitions(m, settings)
+        };
+        Ok(KernelShap {
+            model,
+            background,
+            settings: settings.clone(),
+            plan,
+        })
+    }
+
+    /// Explains one row.
+    pub(crate) fn explain(&self, row: &[f32]) -> Result<Attribution> {
+        let model = self.model;
+        let settings = &self.settings;
+        let background = self.background.as_ref();
+        let m = background.n_features();
+        let (space, index, prediction) = resolve(model, row, settings.space, settings.output)?;
+        let mut game = Game {
+            f: OutputFunction::new(model, space, index),
+            row,
+            background,
+            buffer: Vec::with_capacity(m),
+            linear: LinearGame::new(model, row, background, space, index),
+            members: Vec::with_capacity(m),
+        };
+        let empty = game.value(|_| false)?;
+        let full = read(&prediction, space, index);
+        let (values, standard_errors) = match &self.plan {
+            Plan::Exact { weight } => (exact_shapley(&mut game, m, weight)?, None),
+            Plan::Single => (vec![full - empty; m], Some(vec![0.0; m])),
+            Plan::Sampled { members, a } => {
+                let (values, se) = sampled(&mut game, m, empty, full, members, *a)?;
+                (values, Some(se))
+            }
+        };
+        let mut attribution = Attribution::new(
+            MethodSettings::KernelShap(KernelShapSettings {
+                output: Some(index),
+                space: Some(space),
+                ..settings.clone()
+            }),
+            model,
+            (index, space),
+            row,
+            values,
+            empty,
+            full,
+        );
+        attribution.standard_errors = standard_errors;
+        Ok(attribution)
+    }
+}
+
 /// Explains one row of any model with KernelSHAP over `background`.
 pub fn kernel_shap(
     model: &Model,
@@ -185,67 +290,27 @@ pub fn kernel_shap(
     background: &Background,
     settings: &KernelShapSettings,
 ) -> Result<Attribution> {
-    use whyline_core::Explainable;
-    let m = model.n_features();
-    background.check_width(m)?;
-    let (space, index, prediction) = resolve(model, row, settings.space, settings.output)?;
-    let mut game = Game {
-        f: OutputFunction::new(model, space, index),
-        row,
-        background,
-        buffer: Vec::with_capacity(m),
-        linear: LinearGame::new(model, row, background, space, index),
-        members: Vec::with_capacity(m),
-    };
-    let empty = game.value(|_| false)?;
-    let full = read(&prediction, space, index);
-    let exact = m <= settings.max_exact_features;
-    let (values, standard_errors) = if exact {
-        if m > MAX_EXACT {
-            return Err(ExplainError::InvalidSetting {
-                name: "max_exact_features".into(),
-                detail: format!(
-                    "exact enumeration of {m} features (2^{m} coalitions) is refused above {MAX_EXACT}"
-                ),
-            });
-        }
-        (exact_shapley(&mut game, m)?, None)
-    } else {
-        let (values, se) = sampled(&mut game, m, empty, full, settings)?;
-        (values, Some(se))
-    };
-    let names = &model.info().names;
-    let mut attribution = Attribution::new(
-        MethodSettings::KernelShap(KernelShapSettings {
-            output: Some(index),
-            space: Some(space),
-            ..settings.clone()
-        }),
-        names,
-        (index, space),
-        row,
-        values,
-        empty,
-        full,
-    );
-    attribution.standard_errors = standard_errors;
-    Ok(attribution)
+    KernelShap::new(model, Cow::Borrowed(background), settings)?.explain(row)
 }
 
-/// Shapley values from every coalition: `φ_i = Σ_{S∌i} |S|!(M−|S|−1)!/M! (v(S∪i) − v(S))`.
-fn exact_shapley(game: &mut Game<'_>, m: usize) -> Result<Vec<f64>> {
-    let n = 1usize << m;
-    let mut v = Vec::with_capacity(n);
-    for mask in 0..n {
-        v.push(game.value(|j| mask >> j & 1 == 1)?);
-    }
-    // weight[s] = s!(M−s−1)!/M!, built by the ratio weight[s+1]/weight[s] = (s+1)/(M−s−1).
+/// `weight[s] = s!(M−s−1)!/M!`, built by the ratio `weight[s+1]/weight[s] = (s+1)/(M−s−1)`.
+fn shapley_weights(m: usize) -> Vec<f64> {
     let mut weight = vec![0.0f64; m.max(1)];
     if m > 0 {
         weight[0] = 1.0 / m as f64;
         for s in 0..m - 1 {
             weight[s + 1] = weight[s] * (s + 1) as f64 / (m - s - 1) as f64;
         }
+    }
+    weight
+}
+
+/// Shapley values from every coalition: `φ_i = Σ_{S∌i} |S|!(M−|S|−1)!/M! (v(S∪i) − v(S))`.
+fn exact_shapley(game: &mut Game<'_>, m: usize, weight: &[f64]) -> Result<Vec<f64>> {
+    let n = 1usize << m;
+    let mut v = Vec::with_capacity(n);
+    for mask in 0..n {
+        v.push(game.value(|j| mask >> j & 1 == 1)?);
     }
     let mut phi = vec![0.0f64; m];
     for (i, p) in phi.iter_mut().enumerate() {
@@ -267,17 +332,9 @@ pub(crate) fn uniform(rng: &mut ChaCha8Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
-/// Unbiased KernelSHAP with paired sampling; returns the values and their standard errors.
-fn sampled(
-    game: &mut Game<'_>,
-    m: usize,
-    empty: f64,
-    full: f64,
-    settings: &KernelShapSettings,
-) -> Result<(Vec<f64>, Vec<f64>)> {
-    if m < 2 {
-        return Ok((vec![full - empty; m], vec![0.0; m]));
-    }
+/// The seeded paired sample of coalitions (`m ≥ 2`): sizes from the Shapley kernel
+/// `P(k) ∝ 1/(k(M−k))`, members by a partial Fisher–Yates shuffle.
+fn sample_coalitions(m: usize, settings: &KernelShapSettings) -> Plan {
     let pairs = (settings.samples / 2).max(2);
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     // Coalition size distribution of the Shapley kernel: P(k) ∝ 1/(k(M−k)), 0 < k < M.
@@ -296,23 +353,40 @@ fn sampled(
             (1.0 / (kf * (mf - kf))) / total * kf * (kf - 1.0) / (mf * (mf - 1.0))
         })
         .sum();
-    let a = 0.5 - c;
     let mut order: Vec<usize> = (0..m).collect();
-    let mut member = vec![false; m];
-    let mut samples: Vec<f64> = Vec::with_capacity(pairs * m);
-    for _ in 0..pairs {
+    let mut members = vec![false; pairs * m];
+    for member in members.chunks_exact_mut(m) {
         let u = uniform(&mut rng) * total;
         let size = cumulative.iter().position(|&cum| u < cum).unwrap_or(m - 2) + 1;
         for i in 0..size {
             let j = i + (uniform(&mut rng) * (m - i) as f64) as usize;
             order.swap(i, j.min(m - 1));
         }
-        member.fill(false);
         for &j in order.iter().take(size) {
             if let Some(slot) = member.get_mut(j) {
                 *slot = true;
             }
         }
+    }
+    Plan::Sampled {
+        members,
+        a: 0.5 - c,
+    }
+}
+
+/// Unbiased KernelSHAP on the sampled pairs; returns the values and their standard errors.
+fn sampled(
+    game: &mut Game<'_>,
+    m: usize,
+    empty: f64,
+    full: f64,
+    members: &[bool],
+    a: f64,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let pairs = members.len() / m.max(1);
+    let mf = m as f64;
+    let mut samples: Vec<f64> = Vec::with_capacity(pairs * m);
+    for member in members.chunks_exact(m) {
         let v_in = game.value(|j| member.get(j).copied().unwrap_or(false))? - empty;
         let v_out = game.value(|j| !member.get(j).copied().unwrap_or(false))? - empty;
         samples.extend(member.iter().map(|&z| 0.5 * if z { v_in } else { v_out }));

@@ -59,7 +59,7 @@ mod attribution;
 mod background;
 mod counterfactual;
 mod error;
-mod explain;
+mod explainer;
 mod gradients;
 mod kernel_shap;
 mod lime;
@@ -76,7 +76,7 @@ pub use counterfactual::{
     FeatureChange, counterfactual,
 };
 pub use error::{ExplainError, Impossible, Result};
-pub use explain::{explain, training_means};
+pub use explainer::{Explainer, Explanation, explain, training_means};
 pub use gradients::{Integration, integrated_gradients};
 pub use kernel_shap::kernel_shap;
 pub use lime::{

@@ -197,7 +197,6 @@ impl<'a> Lime<'a> {
             .zip(&instance)
             .map(|(w, z)| w * z)
             .collect();
-        let names = &self.model.info().names;
         let mut attribution = Attribution::new(
             MethodSettings::Lime(LimeSettings {
                 output: Some(index),
@@ -205,7 +204,7 @@ impl<'a> Lime<'a> {
                 kernel_width: Some(width),
                 ..settings.clone()
             }),
-            names,
+            self.model,
             (index, space),
             row,
             values,

@@ -88,7 +88,6 @@ impl<'a> LinearShap<'a> {
             base += w * mu;
         }
         let margin = prediction.raw.get(index).copied().unwrap_or(f64::NAN);
-        let names = &self.model.info().names;
         let mut space = match self.linear.link {
             LinearLink::Identity => OutputSpace::Value,
             LinearLink::Logistic | LinearLink::Softmax => OutputSpace::Margin,
@@ -120,7 +119,7 @@ impl<'a> LinearShap<'a> {
                 output: Some(index),
                 probability: settings.probability,
             }),
-            names,
+            self.model,
             (class, space),
             row,
             values,

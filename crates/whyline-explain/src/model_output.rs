@@ -29,6 +29,24 @@ pub(crate) fn class_name(names: &Names, index: usize, space: OutputSpace) -> Opt
     }
 }
 
+/// The class an explained output stands for: a binary classifier with one margin
+/// (logistic regression, scikit-learn's binary gradient boosting, binary XGBoost and
+/// LightGBM) explains the positive class, class 1, with its margin 0; every other output
+/// is its own index.
+pub(crate) fn output_class(model: &Model, index: usize, space: OutputSpace) -> usize {
+    let one_margin = match model.kind() {
+        ModelKind::Linear(m) => m.link == LinearLink::Logistic,
+        ModelKind::GradientBoosting(m) => {
+            matches!(m.task, Task::Classification { n_classes: 2 }) && m.n_groups() == 1
+        }
+        _ => false,
+    };
+    match space {
+        OutputSpace::Margin if one_margin && index == 0 => 1,
+        OutputSpace::Margin | OutputSpace::Probability | OutputSpace::Value => index,
+    }
+}
+
 /// Whether the model is a classifier.
 pub(crate) fn is_classifier(model: &Model) -> bool {
     match model.kind() {

@@ -328,7 +328,7 @@ impl<'a> TreeShap<'a> {
                 output: Some(index),
                 interventional,
             }),
-            &self.model.info().names,
+            self.model,
             (index, self.space),
             row,
             flat.get(start..start + self.n_features)

@@ -212,103 +212,114 @@ pub fn counterfactual(
     settings: &CounterfactualSettings,
     background: Option<&Background>,
 ) -> Result<Counterfactual> {
-    let prediction = predict_f32(model, row)?;
-    if !is_classifier(model) {
-        return Err(ExplainError::MethodDoesNotFit {
-            method: "counterfactual",
-            model: kind_name(model.kind()),
-            hint: "a regressor has no decision to flip",
-        });
-    }
-    let original = prediction.value as usize;
-    let weights = cost_weights(row.len(), settings, background)?;
-    let bounds = feature_bounds(row, settings)?;
-    if bounds
-        .iter()
-        .zip(row)
-        .all(|(&(low, high), x)| low >= high || x.is_nan())
-    {
-        return Err(ExplainError::ImpossibleCounterfactual {
-            reason: Impossible::AllFeaturesImmutable,
-        });
-    }
-    let cost = settings.cost;
-    let exact =
-        |search: CounterfactualSearch| -> Option<Result<(Vec<f32>, f64, CounterfactualMethod)>> {
-            let with = |method| move |(point, value)| (point, value, method);
-            let forest = |ensemble: Result<forest::Ensemble<'_>>| {
-                ensemble.and_then(|e| {
-                    forest::solve(
-                        model,
-                        e,
-                        row,
-                        original,
-                        &bounds,
-                        &weights,
-                        cost,
-                        settings.max_exact_nodes,
-                    )
-                })
-            };
-            let found = match model.kind() {
-                ModelKind::Linear(m) if m.link == LinearLink::Logistic => {
-                    linear::solve(m, row, original, &bounds, &weights, cost)
-                        .map(with(CounterfactualMethod::ClosedForm))
-                }
-                ModelKind::DecisionTree(m) => {
-                    tree::solve(m, row, original, &bounds, &weights, cost)
-                        .map(with(CounterfactualMethod::TreeLeaves))
-                }
-                ModelKind::RandomForest(m) => forest(forest::random_forest(m, original))
-                    .map(with(CounterfactualMethod::ForestLeaves)),
-                ModelKind::GradientBoosting(m) => forest(forest::boosting(m, original))
-                    .map(with(CounterfactualMethod::ForestLeaves)),
-                _ => return None,
-            };
-            match (search, found) {
-                // Past the budget, or leaves that are not boxes: the seeded search takes over.
-                (
-                    CounterfactualSearch::Auto,
-                    Err(ExplainError::TooLarge { .. } | ExplainError::MethodDoesNotFit { .. }),
-                ) => None,
-                (_, found) => Some(found),
-            }
-        };
-    let seeded = || {
-        search::solve(
-            model,
-            row,
-            original,
-            &bounds,
-            &weights,
-            cost,
-            settings.seed,
-            settings.max_evaluations,
-        )
-    };
-    let (candidate, cost, method, evaluations) = match settings.search {
-        CounterfactualSearch::Seeded => {
-            let found = seeded()?;
-            (
-                found.point,
-                found.cost,
-                CounterfactualMethod::Seeded,
-                found.evaluations,
-            )
+    CounterfactualSearcher::new(model, settings, background)?.find(row)
+}
+
+/// The counterfactual search of one model and settings, with what does not depend on the
+/// row prepared once: the model checked to be a classifier, the cost weights (the MAD of
+/// every background feature for [`Cost::MadL1`]).
+#[derive(Clone, Debug)]
+pub(crate) struct CounterfactualSearcher<'a> {
+    model: &'a Model,
+    settings: CounterfactualSettings,
+    weights: Vec<f64>,
+}
+
+impl<'a> CounterfactualSearcher<'a> {
+    /// Checks the model and the settings and computes the cost weights.
+    pub(crate) fn new(
+        model: &'a Model,
+        settings: &CounterfactualSettings,
+        background: Option<&Background>,
+    ) -> Result<CounterfactualSearcher<'a>> {
+        use whyline_core::Explainable;
+        if !is_classifier(model) {
+            return Err(ExplainError::MethodDoesNotFit {
+                method: "counterfactual",
+                model: kind_name(model.kind()),
+                hint: "a regressor has no decision to flip",
+            });
         }
-        search => match exact(search) {
-            Some(found) => {
-                let (point, value, method) = found?;
-                (point, value, method, 0)
-            }
-            None if search == CounterfactualSearch::Exact => {
-                return Err(ExplainError::MethodDoesNotFit {
-                    method: "exact counterfactual",
-                    model: kind_name(model.kind()),
-                    hint: "exact methods cover binary logistic models and tree classifiers; use search: seeded",
-                });
-            }
-            None => {
+        Ok(CounterfactualSearcher {
+            model,
+            settings: settings.clone(),
+            weights: cost_weights(model.n_features(), settings, background)?,
+        })
+    }
+
+    /// Finds the minimal counterfactual of `row`.
+    pub(crate) fn find(&self, row: &[f32]) -> Result<Counterfactual> {
+        let model = self.model;
+        let settings = &self.settings;
+        let prediction = predict_f32(model, row)?;
+        let weights = &self.weights;
+        let original = prediction.value as usize;
+        let bounds = feature_bounds(row, settings)?;
+        if bounds
+            .iter()
+            .zip(row)
+            .all(|(&(low, high), x)| low >= high || x.is_nan())
+        {
+            return Err(ExplainError::ImpossibleCounterfactual {
+                reason: Impossible::AllFeaturesImmutable,
+            });
+        }
+        let cost = settings.cost;
+        let exact =
+            |search: CounterfactualSearch| -> Option<Result<(Vec<f32>, f64, CounterfactualMethod)>> {
+                let with = |method| move |(point, value)| (point, value, method);
+                let forest = |ensemble: Result<forest::Ensemble<'_>>| {
+                    ensemble.and_then(|e| {
+                        forest::solve(
+                            model,
+                            e,
+                            row,
+                            original,
+                            &bounds,
+                            weights,
+                            cost,
+                            settings.max_exact_nodes,
+                        )
+                    })
+                };
+                let found = match model.kind() {
+                    ModelKind::Linear(m) if m.link == LinearLink::Logistic => {
+                        linear::solve(m, row, original, &bounds, weights, cost)
+                            .map(with(CounterfactualMethod::ClosedForm))
+                    }
+                    ModelKind::DecisionTree(m) => {
+                        tree::solve(m, row, original, &bounds, weights, cost)
+                            .map(with(CounterfactualMethod::TreeLeaves))
+                    }
+                    ModelKind::RandomForest(m) => forest(forest::random_forest(m, original))
+                        .map(with(CounterfactualMethod::ForestLeaves)),
+                    ModelKind::GradientBoosting(m) => forest(forest::boosting(m, original))
+                        .map(with(CounterfactualMethod::ForestLeaves)),
+                    _ => return None,
+                };
+                match (search, found) {
+                    // Past the budget, or leaves that are not boxes: the seeded search takes over.
+                    (
+                        CounterfactualSearch::Auto,
+                        Err(ExplainError::TooLarge { .. } | ExplainError::MethodDoesNotFit { .. }),
+                    ) => None,
+                    (_, found) => Some(found),
+                }
+            };
+        let seeded = || {
+            search::solve(
+                model,
+                row,
+                original,
+                &bounds,
+                weights,
+                cost,
+                settings.seed,
+                settings.max_evaluations,
+            )
+        };
+        let (candidate, cost, method, evaluations) = match settings.search {
+            CounterfactualSearch::Seeded => {
                 let found = seeded()?;
                 (
                     found.point,
@@ -317,51 +328,73 @@ pub fn counterfactual(
                     found.evaluations,
                 )
             }
-        },
-    };
-    let alternative = predict_f32(model, &candidate)?.value as usize;
-    if alternative == original {
-        return Err(ExplainError::ImpossibleCounterfactual {
-            reason: Impossible::SearchExhausted { evaluated: 1 },
-        });
-    }
-    let names = &model.info().names;
-    let changes: Vec<FeatureChange> = row
-        .iter()
-        .zip(&candidate)
-        .enumerate()
-        .filter(|(_, (a, b))| a != b)
-        .map(|(j, (&a, &b))| FeatureChange {
-            feature_idx: j,
-            feature_name: names.features.get(j).cloned(),
-            original_value: a,
-            counterfactual_value: b,
-            delta: b - a,
+            search => match exact(search) {
+                Some(found) => {
+                    let (point, value, method) = found?;
+                    (point, value, method, 0)
+                }
+                None if search == CounterfactualSearch::Exact => {
+                    return Err(ExplainError::MethodDoesNotFit {
+                        method: "exact counterfactual",
+                        model: kind_name(model.kind()),
+                        hint: "exact methods cover binary logistic models and tree classifiers; use search: seeded",
+                    });
+                }
+                None => {
+                    let found = seeded()?;
+                    (
+                        found.point,
+                        found.cost,
+                        CounterfactualMethod::Seeded,
+                        found.evaluations,
+                    )
+                }
+            },
+        };
+        let alternative = predict_f32(model, &candidate)?.value as usize;
+        if alternative == original {
+            return Err(ExplainError::ImpossibleCounterfactual {
+                reason: Impossible::SearchExhausted { evaluated: 1 },
+            });
+        }
+        let names = &model.info().names;
+        let changes: Vec<FeatureChange> = row
+            .iter()
+            .zip(&candidate)
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(j, (&a, &b))| FeatureChange {
+                feature_idx: j,
+                feature_name: names.features.get(j).cloned(),
+                original_value: a,
+                counterfactual_value: b,
+                delta: b - a,
+            })
+            .collect();
+        let sparsity = changes
+            .iter()
+            .map(|c| f64::from(c.delta).abs())
+            .sum::<f64>() as f32;
+        let distance = changes
+            .iter()
+            .map(|c| f64::from(c.delta).powi(2))
+            .sum::<f64>()
+            .sqrt() as f32;
+        Ok(Counterfactual {
+            original_input: row.to_vec(),
+            original_decision: original,
+            counterfactual_input: candidate,
+            alternative_decision: alternative,
+            changes,
+            sparsity,
+            distance,
+            cost,
+            solver: method,
+            evaluations,
+            class_names: names.classes.clone(),
+            settings: settings.clone(),
         })
-        .collect();
-    let sparsity = changes
-        .iter()
-        .map(|c| f64::from(c.delta).abs())
-        .sum::<f64>() as f32;
-    let distance = changes
-        .iter()
-        .map(|c| f64::from(c.delta).powi(2))
-        .sum::<f64>()
-        .sqrt() as f32;
-    Ok(Counterfactual {
-        original_input: row.to_vec(),
-        original_decision: original,
-        counterfactual_input: candidate,
-        alternative_decision: alternative,
-        changes,
-        sparsity,
-        distance,
-        cost,
-        solver: method,
-        evaluations,
-        class_names: names.classes.clone(),
-        settings: settings.clone(),
-    })
+    }
 }
 
 /// Per-feature cost weights of the L1 costs (1, or 1/MAD).

@@ -591,7 +591,11 @@ mod tests {
             .join("../whyline-models/tests/fixtures/sk_logreg_breast_cancer.whyline.json");
         let model = Model::load(path).unwrap();
         let rows: Vec<Vec<f32>> = (0..12)
-            .map(|i| (0..30).map(|j| ((i * 7 + j * 3) % 11) as f32 * 0.3).collect())
+            .map(|i| {
+                (0..30)
+                    .map(|j| ((i * 7 + j * 3) % 11) as f32 * 0.3)
+                    .collect()
+            })
             .collect();
         let background = Background::from_rows(&rows[..8], 30).unwrap();
         for (space, output) in [

@@ -79,10 +79,7 @@ pub use error::{ExplainError, Impossible, Result};
 pub use explainer::{Explainer, Explanation, explain, training_means};
 pub use gradients::{Integration, integrated_gradients};
 pub use kernel_shap::kernel_shap;
-pub use lime::{
-    Lime, QuartileDiscretizer, RIDGE_ALPHA, Surrogate, default_kernel_width, fit_surrogate, kernel,
-    lime,
-};
+pub use lime::lime;
 pub use linear_shap::LinearShap;
 pub use settings::{
     GradientSettings, KernelShapSettings, LimeSettings, LinearShapSettings, MethodSettings,

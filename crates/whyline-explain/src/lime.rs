@@ -60,6 +60,8 @@
 mod discretize;
 mod normal;
 mod surrogate;
+#[cfg(test)]
+mod tests;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -73,20 +75,18 @@ use crate::kernel_shap::OutputFunction;
 use crate::model_output::{read, resolve};
 use crate::settings::{LimeSettings, MethodSettings};
 
-pub use discretize::QuartileDiscretizer;
-pub use surrogate::{RIDGE_ALPHA, Surrogate, fit_surrogate, kernel};
-
-use surrogate::{fit_binary, kernel_weights};
+use discretize::QuartileDiscretizer;
+use surrogate::{Surrogate, fit_binary, fit_surrogate, kernel_weights};
 
 /// lime's default kernel width for `m` features, `0.75 √m`.
-pub fn default_kernel_width(m: usize) -> f64 {
+pub(crate) fn default_kernel_width(m: usize) -> f64 {
     (m as f64).sqrt() * 0.75
 }
 
 /// A LIME explainer for one model and background set: the discretiser (or the feature
 /// means and deviations) is built once, each [`explain`](Lime::explain) samples afresh.
 #[derive(Clone, Debug)]
-pub struct Lime<'a> {
+pub(crate) struct Lime<'a> {
     model: &'a Model,
     settings: LimeSettings,
     sampler: Sampler,
@@ -103,7 +103,11 @@ enum Sampler {
 impl<'a> Lime<'a> {
     /// Builds the explainer: checks the background's width and the settings, and bins the
     /// background (or takes its means and deviations without discretisation).
-    pub fn new(model: &'a Model, background: &Background, settings: &LimeSettings) -> Result<Self> {
+    pub(crate) fn new(
+        model: &'a Model,
+        background: &Background,
+        settings: &LimeSettings,
+    ) -> Result<Self> {
         background.check_width(model.n_features())?;
         if settings.samples < 2 {
             return Err(ExplainError::InvalidSetting {
@@ -150,17 +154,9 @@ impl<'a> Lime<'a> {
         })
     }
 
-    /// The quartile discretiser, when the explainer discretises.
-    pub fn discretizer(&self) -> Option<&QuartileDiscretizer> {
-        match &self.sampler {
-            Sampler::Quartile(d) => Some(d),
-            Sampler::Gaussian(_) => None,
-        }
-    }
-
     /// Explains one row: samples the neighbourhood with the settings' seed, fits the
     /// surrogate, and returns its weights as an [`Attribution`] (see the module docs).
-    pub fn explain(&self, row: &[f32]) -> Result<Attribution> {
+    pub(crate) fn explain(&self, row: &[f32]) -> Result<Attribution> {
         let m = self.model.n_features();
         if row.len() != m {
             return Err(ExplainError::InputWidth {

@@ -62,7 +62,7 @@ impl Bin {
 /// where the inverse curves sharply) is inverted exactly instead. The interpolation error
 /// is below 1e-3 of the bin's scale everywhere (checked in the unit tests).
 #[derive(Clone, Debug)]
-pub struct QuartileDiscretizer {
+pub(crate) struct QuartileDiscretizer {
     /// Per feature, the edges (at most three, increasing).
     edges: Vec<Vec<f64>>,
     /// Per feature, its sampler.
@@ -87,7 +87,7 @@ struct FeatureSampler {
 
 impl QuartileDiscretizer {
     /// Bins every feature of `background` at its quartiles.
-    pub fn new(background: &Background) -> QuartileDiscretizer {
+    pub(crate) fn new(background: &Background) -> QuartileDiscretizer {
         let m = background.n_features();
         let mut discretizer = QuartileDiscretizer {
             edges: Vec::with_capacity(m),
@@ -108,20 +108,22 @@ impl QuartileDiscretizer {
 
     /// The edges of a feature (at most three, increasing): numpy's 25th, 50th and 75th
     /// percentiles with repeats removed. `None` past the last feature.
-    pub fn edges(&self, feature: usize) -> Option<&[f64]> {
+    #[cfg(test)]
+    pub(crate) fn edges(&self, feature: usize) -> Option<&[f64]> {
         self.edges.get(feature).map(Vec::as_slice)
     }
 
     /// The bin of `value` in `feature` (0 is `value ≤ q₂₅`): the number of edges strictly
     /// below it. `None` past the last feature.
-    pub fn bin(&self, feature: usize, value: f64) -> Option<usize> {
+    pub(crate) fn bin(&self, feature: usize, value: f64) -> Option<usize> {
         self.edges
             .get(feature)
             .map(|edges| edges.partition_point(|&e| e < value))
     }
 
     /// Number of features.
-    pub fn n_features(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn n_features(&self) -> usize {
         self.edges.len()
     }
 

@@ -12,24 +12,24 @@
 use crate::error::{ExplainError, Result};
 
 /// lime's ridge penalty (`Ridge(alpha=1)`).
-pub const RIDGE_ALPHA: f64 = 1.0;
+pub(crate) const RIDGE_ALPHA: f64 = 1.0;
 
 /// A fitted LIME surrogate.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Surrogate {
+pub(crate) struct Surrogate {
     /// One weight per feature (`Ridge.coef_`).
-    pub weights: Vec<f64>,
+    pub(crate) weights: Vec<f64>,
     /// `Ridge.intercept_`.
-    pub intercept: f64,
+    pub(crate) intercept: f64,
     /// The weighted R² of the surrogate on its neighbourhood (`Ridge.score` with the
     /// kernel weights).
-    pub score: f64,
+    pub(crate) score: f64,
     /// The surrogate's prediction for the first row (the explained instance).
-    pub local_prediction: f64,
+    pub(crate) local_prediction: f64,
 }
 
 /// lime's exponential kernel `√(exp(−d²/width²))`.
-pub fn kernel(distance: f64, width: f64) -> f64 {
+pub(crate) fn kernel(distance: f64, width: f64) -> f64 {
     (-(distance * distance) / (width * width)).exp().sqrt()
 }
 
@@ -40,7 +40,7 @@ pub fn kernel(distance: f64, width: f64) -> f64 {
 ///
 /// Errors: lengths that do not agree, a width that is not positive and finite, no rows,
 /// or kernel weights that are all zero.
-pub fn fit_surrogate(
+pub(crate) fn fit_surrogate(
     data: &[f64],
     n_features: usize,
     targets: &[f64],

@@ -248,10 +248,7 @@ fn target(model: &Model, row: &[f32], output: Option<usize>) -> Result<(usize, O
         None => 0,
     };
     if index >= n {
-        return Err(ExplainError::OutputOutOfRange {
-            output: index,
-            n_outputs: n,
-        });
+        return Err(ExplainError::output_out_of_range(index, n));
     }
     Ok((index, space))
 }
@@ -276,10 +273,7 @@ pub fn integrated_gradients(
         None => vec![0.0; m],
     };
     if settings.steps == 0 {
-        return Err(ExplainError::InvalidSetting {
-            name: "steps".into(),
-            detail: "at least one step is needed".into(),
-        });
+        return Err(ExplainError::setting("steps", "at least 1", settings.steps));
     }
     let f = Differentiable {
         kind: model.kind(),

@@ -343,12 +343,13 @@ impl<'a> KernelShap<'a> {
         background.check_width(m)?;
         let plan = if m <= settings.max_exact_features {
             if m > MAX_EXACT {
-                return Err(ExplainError::InvalidSetting {
-                    name: "max_exact_features".into(),
-                    detail: format!(
-                        "exact enumeration of {m} features (2^{m} coalitions) is refused above {MAX_EXACT}"
+                return Err(ExplainError::setting(
+                    "max_exact_features",
+                    format!(
+                        "below {m}, the model's features: exact enumeration (2^{m} coalitions) is refused above {MAX_EXACT} features"
                     ),
-                });
+                    settings.max_exact_features,
+                ));
             }
             Plan::Exact {
                 weight: shapley_weights(m),

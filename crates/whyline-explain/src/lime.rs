@@ -110,21 +110,20 @@ impl<'a> Lime<'a> {
     ) -> Result<Self> {
         background.check_width(model.n_features())?;
         if settings.samples < 2 {
-            return Err(ExplainError::InvalidSetting {
-                name: "samples".into(),
-                detail: format!(
-                    "{} rows cannot form a neighbourhood: LIME needs the row and at least one sample",
-                    settings.samples
-                ),
-            });
+            return Err(ExplainError::setting(
+                "samples",
+                "at least 2 (the neighbourhood holds the row and at least one sample)",
+                settings.samples,
+            ));
         }
         if let Some(width) = settings.kernel_width
             && !(width.is_finite() && width > 0.0)
         {
-            return Err(ExplainError::InvalidSetting {
-                name: "kernel_width".into(),
-                detail: format!("{width} is not a positive finite width"),
-            });
+            return Err(ExplainError::setting(
+                "kernel_width",
+                "positive and finite",
+                width,
+            ));
         }
         let sampler = if settings.discretize {
             Sampler::Quartile(QuartileDiscretizer::new(background))
@@ -352,7 +351,7 @@ fn gaussian_neighbourhood(
 }
 
 /// Explains one row of any model with LIME over `background` (the training data whose
-/// quartiles and statistics lime's sampler uses); builds a [`Lime`] and calls it once.
+/// quartiles and statistics lime's sampler uses); for many rows, build an [`Explainer`](crate::Explainer) once.
 pub fn lime(
     model: &Model,
     row: &[f32],

@@ -70,10 +70,7 @@ impl<'a> LinearShap<'a> {
             None => 0,
         };
         if index >= n_outputs {
-            return Err(ExplainError::OutputOutOfRange {
-                output: index,
-                n_outputs,
-            });
+            return Err(ExplainError::output_out_of_range(index, n_outputs));
         }
         let weights = self
             .linear

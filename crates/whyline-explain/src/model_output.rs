@@ -119,22 +119,24 @@ pub(crate) fn resolve(
     let prediction = predict_f32(model, row)?;
     let space = space.unwrap_or_else(|| default_space(model));
     if space == OutputSpace::Margin && !has_margin(model) {
-        return Err(ExplainError::InvalidSetting {
-            name: "space".into(),
-            detail: format!(
-                "a {} model has no margin; explain its probability or value",
+        return Err(ExplainError::setting(
+            "space",
+            format!(
+                "probability or value: a {} model has no margin",
                 kind_name(model.kind())
             ),
-        });
+            "margin",
+        ));
     }
     if space == OutputSpace::Probability && prediction.probabilities.is_none() {
-        return Err(ExplainError::InvalidSetting {
-            name: "space".into(),
-            detail: format!(
-                "a {} regressor has no probabilities",
+        return Err(ExplainError::setting(
+            "space",
+            format!(
+                "value or margin: a {} regressor has no probabilities",
                 kind_name(model.kind())
             ),
-        });
+            "probability",
+        ));
     }
     let n = n_outputs(&prediction, space);
     let index = match output {
@@ -143,10 +145,7 @@ pub(crate) fn resolve(
         None => 0,
     };
     if index >= n {
-        return Err(ExplainError::OutputOutOfRange {
-            output: index,
-            n_outputs: n,
-        });
+        return Err(ExplainError::output_out_of_range(index, n));
     }
     Ok((space, index, prediction))
 }

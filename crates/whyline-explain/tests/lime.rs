@@ -228,7 +228,7 @@ fn bad_input_is_a_typed_error() {
         )
         .unwrap_err();
         assert!(
-            matches!(&error, ExplainError::InvalidSetting { name, .. } if name == "samples"),
+            matches!(&error, ExplainError::InvalidSetting { setting, .. } if setting == "samples"),
             "{error}"
         );
     }
@@ -242,7 +242,9 @@ fn bad_input_is_a_typed_error() {
         },
     )
     .unwrap_err();
-    assert!(matches!(&error, ExplainError::InvalidSetting { name, .. } if name == "kernel_width"));
+    assert!(
+        matches!(&error, ExplainError::InvalidSetting { setting, .. } if setting == "kernel_width")
+    );
     assert!(matches!(
         lime(&model, &row[..9], &bg, &LimeSettings::default()),
         Err(ExplainError::InputWidth {

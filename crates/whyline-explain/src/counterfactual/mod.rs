@@ -265,22 +265,19 @@ impl<'a> CounterfactualSearcher<'a> {
             });
         }
         let cost = settings.cost;
+        let problem = Problem {
+            model,
+            row,
+            original,
+            bounds: &bounds,
+            weights,
+            cost,
+        };
         let exact =
             |search: CounterfactualSearch| -> Option<Result<(Vec<f32>, f64, CounterfactualMethod)>> {
                 let with = |method| move |(point, value)| (point, value, method);
                 let forest = |ensemble: Result<forest::Ensemble<'_>>| {
-                    ensemble.and_then(|e| {
-                        forest::solve(
-                            model,
-                            e,
-                            row,
-                            original,
-                            &bounds,
-                            weights,
-                            cost,
-                            settings.max_exact_nodes,
-                        )
-                    })
+                    ensemble.and_then(|e| forest::solve(problem, e, settings.max_exact_nodes))
                 };
                 let found = match model.kind() {
                     ModelKind::Linear(m) if m.link == LinearLink::Logistic => {
@@ -306,18 +303,7 @@ impl<'a> CounterfactualSearcher<'a> {
                     (_, found) => Some(found),
                 }
             };
-        let seeded = || {
-            search::solve(
-                model,
-                row,
-                original,
-                &bounds,
-                weights,
-                cost,
-                settings.seed,
-                settings.max_evaluations,
-            )
-        };
+        let seeded = || search::solve(problem, settings.seed, settings.max_evaluations);
         let (candidate, cost, method, evaluations) = match settings.search {
             CounterfactualSearch::Seeded => {
                 let found = seeded()?;
@@ -397,6 +383,18 @@ impl<'a> CounterfactualSearcher<'a> {
     }
 }
 
+/// One counterfactual problem: the row and its decision, the box each feature may move in
+/// (`[x, x]` for immutable features) and the cost.
+#[derive(Clone, Copy, Debug)]
+struct Problem<'p> {
+    model: &'p Model,
+    row: &'p [f32],
+    original: usize,
+    bounds: &'p [(f64, f64)],
+    weights: &'p [f64],
+    cost: Cost,
+}
+
 /// Per-feature cost weights of the L1 costs (1, or 1/MAD).
 fn cost_weights(
     m: usize,
@@ -423,24 +421,24 @@ fn feature_bounds(row: &[f32], settings: &CounterfactualSettings) -> Result<Vec<
     for &(j, low, high) in &settings.bounds {
         let x = row.get(j).copied().unwrap_or(f32::NAN);
         if j >= row.len() || low.is_nan() || high.is_nan() || low > high || x < low || x > high {
-            return Err(ExplainError::InvalidSetting {
-                name: format!("bounds[{j}]"),
-                detail: format!("[{low}, {high}] must be an interval holding the row's value {x}"),
-            });
+            return Err(ExplainError::setting(
+                format!("bounds[{j}]"),
+                format!("an interval [low, high] of a feature, holding the row's value {x}"),
+                format_args!("[{low}, {high}]"),
+            ));
         }
         if let Some(slot) = bounds.get_mut(j) {
             *slot = (f64::from(low), f64::from(high));
         }
     }
     for &j in &settings.immutable {
-        let x = f64::from(
-            row.get(j)
-                .copied()
-                .ok_or_else(|| ExplainError::InvalidSetting {
-                    name: "immutable".into(),
-                    detail: format!("feature {j} is out of range"),
-                })?,
-        );
+        let x = f64::from(row.get(j).copied().ok_or_else(|| {
+            ExplainError::setting(
+                "immutable",
+                format!("feature indices below {}", row.len()),
+                j,
+            )
+        })?);
         if let Some(slot) = bounds.get_mut(j) {
             *slot = (x, x);
         }

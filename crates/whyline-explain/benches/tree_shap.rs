@@ -48,6 +48,20 @@ fn bench(c: &mut Criterion) {
                 black_box(explainer.explain_row(black_box(row)).unwrap())
             })
         });
+        // A batch of rows through `explain_rows` on one thread (as `whyline explain --jobs
+        // 1` runs them), per row: trees taken once per block of rows.
+        let flat: Vec<f32> = rows.concat();
+        c.bench_function(&format!("{id}_explain_rows_per_row"), |b| {
+            b.iter_custom(|iterations| {
+                let start = std::time::Instant::now();
+                let mut done = 0u64;
+                while done < iterations {
+                    black_box(explainer.explain_rows(black_box(&flat), 1));
+                    done += rows.len() as u64;
+                }
+                start.elapsed() * iterations as u32 / done as u32
+            })
+        });
         // Before issue 9: everything built for every row.
         c.bench_function(&format!("{id}_built_per_row"), |b| {
             b.iter(|| {

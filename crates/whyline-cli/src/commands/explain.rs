@@ -23,7 +23,9 @@
 //! then have `"type": "attribution"` (the method, its settings, the seed, the values, the
 //! base value, the prediction and the residual `|base + Σ values − prediction|`) or
 //! `"type": "counterfactual"` (the changes, distances, settings and the sentence), each
-//! with `row` and `model`.
+//! with `row` and `model`. The method's explainer is built once for every row; `--jobs N`
+//! (default: every core) spreads the rows over N threads, with the output of `--jobs 1`,
+//! byte for byte.
 //!
 //! Exit status: 2 when the method cannot run (it does not fit the model, the background
 //! is missing or has the wrong width, a setting is out of range); 1 when a counterfactual

@@ -690,3 +690,190 @@ fn explain_json_prints_the_library_probabilities_of_f64_rows_to_1e_12() {
         }
     }
 }
+
+// ---- --jobs: one explainer shared by threads, the same bytes as one job ----
+
+/// Runs `whyline explain` with `args`; stdout and the exit code.
+fn explain_stdout(
+    model: &str,
+    rows: &str,
+    background: Option<&str>,
+    args: &[&str],
+) -> (Vec<u8>, i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("rows.jsonl");
+    std::fs::write(&input, rows).unwrap();
+    let mut command = whyline();
+    command
+        .args(["explain", "--model"])
+        .arg(fixture(model))
+        .arg("--input")
+        .arg(&input)
+        .args(args);
+    if let Some(background) = background {
+        let path = dir.path().join("background.jsonl");
+        std::fs::write(&path, background).unwrap();
+        command.arg("--background").arg(path);
+    }
+    let output = command.output().unwrap();
+    (output.stdout, output.status.code().unwrap())
+}
+
+#[test]
+fn jobs_give_the_same_output_bytes_in_the_same_order_as_one_job() {
+    let breast_cancer = json_lines(&expected("sk_logreg_breast_cancer")["inputs"]);
+    let background =
+        json_lines(&explain_fixture("sk_logreg_breast_cancer.lime.json")["background"]);
+    let wine = json_lines(&expected("sk_rf_clf_wine")["inputs"]);
+    let cases: [(&str, &str, Option<&str>, &[&str]); 6] = [
+        (
+            "sk_gb_clf_breast_cancer.whyline.json",
+            &breast_cancer,
+            None,
+            &["--method", "tree-shap"],
+        ),
+        (
+            "sk_rf_clf_wine.whyline.json",
+            &wine,
+            None,
+            &["--method", "tree-shap"],
+        ),
+        (
+            "sk_logreg_breast_cancer.whyline.json",
+            &breast_cancer,
+            Some(&background),
+            &["--method", "kernel-shap", "--samples", "200", "--seed", "5"],
+        ),
+        (
+            "sk_logreg_breast_cancer.whyline.json",
+            &breast_cancer,
+            Some(&background),
+            &["--method", "lime", "--samples", "500", "--seed", "3"],
+        ),
+        (
+            "sk_rf_clf_wine.whyline.json",
+            &wine,
+            None,
+            &["--method", "counterfactual"],
+        ),
+        (
+            "sk_logreg_breast_cancer.whyline.json",
+            &breast_cancer,
+            Some(&background),
+            &["--method", "linear-shap"],
+        ),
+    ];
+    for (model, rows, background, method) in cases {
+        let n_rows = rows.lines().count();
+        assert!(n_rows >= 8, "{model}: {n_rows} rows are too few to split");
+        for format in ["json", "text"] {
+            let run = |jobs: Option<&str>| {
+                let mut args = method.to_vec();
+                args.extend(["--format", format]);
+                if let Some(jobs) = jobs {
+                    args.extend(["--jobs", jobs]);
+                }
+                explain_stdout(model, rows, background, &args)
+            };
+            let (one, code) = run(Some("1"));
+            assert!(code == 0 || code == 1, "{model} {method:?}: exit {code}");
+            if format == "json" {
+                let lines: Vec<Value> = String::from_utf8(one.clone())
+                    .unwrap()
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect();
+                assert!(!lines.is_empty(), "{model} {method:?}: no output");
+                let order: Vec<u64> = lines.iter().map(|l| l["row"].as_u64().unwrap()).collect();
+                assert!(
+                    order.windows(2).all(|w| w[0] < w[1]),
+                    "{model}: rows out of order {order:?}"
+                );
+            }
+            for jobs in [Some("2"), Some("3"), Some("7"), None] {
+                let (many, many_code) = run(jobs);
+                assert_eq!(many_code, code, "{model} {method:?} --jobs {jobs:?}: exit");
+                assert!(
+                    many == one,
+                    "{model} {method:?} {format} --jobs {jobs:?} differs from --jobs 1:\n{}\n---\n{}",
+                    String::from_utf8_lossy(&many),
+                    String::from_utf8_lossy(&one)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn jobs_zero_is_a_usage_error() {
+    let rows = json_lines(&expected("sk_rf_clf_wine")["inputs"]);
+    let (code, stderr) = explain_fails(
+        "sk_rf_clf_wine.whyline.json",
+        &rows,
+        None,
+        &["--method", "tree-shap", "--jobs", "0"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--jobs"), "{stderr}");
+}
+
+// ---- issue 9: a binary classifier's one margin is the positive class's ----
+
+#[test]
+fn tree_shap_labels_a_binary_margin_with_the_positive_class() {
+    let oracle = explain_fixture("sk_gb_clf_breast_cancer.shap.json");
+    let rows = json_lines(&oracle["rows"]);
+    let doc = expected("sk_gb_clf_breast_cancer");
+    let lines = explain_json(
+        "sk_gb_clf_breast_cancer.whyline.json",
+        &rows,
+        None,
+        &["--method", "tree-shap"],
+    );
+    assert_eq!(lines.len(), oracle["values"].as_array().unwrap().len());
+    for (r, line) in lines.iter().enumerate() {
+        // scikit-learn's decision_function is the log-odds of class 1 (benign).
+        assert_eq!(line["output"]["index"], 1, "row {r}: {}", line["output"]);
+        assert_eq!(line["output"]["name"], "benign", "row {r}");
+        assert_eq!(line["output"]["space"], "margin", "row {r}");
+        assert_close(
+            &floats(&line["values"]),
+            &floats(&oracle["values"][r][0]),
+            1e-9,
+            &format!("row {r}"),
+        );
+        // The explained margin is scikit-learn's decision_function, positive for benign.
+        assert_eq!(
+            doc["inputs"][r], oracle["rows"][r],
+            "row {r}: fixtures disagree"
+        );
+        let margin =
+            line["base_value"].as_f64().unwrap() + floats(&line["values"]).iter().sum::<f64>();
+        let raw = doc["raw"][r]
+            .as_f64()
+            .unwrap_or_else(|| doc["raw"][r][0].as_f64().unwrap());
+        assert!(
+            (margin - raw).abs() < 1e-9,
+            "row {r}: margin {margin}, scikit-learn {raw}"
+        );
+        assert_eq!(
+            doc["predict"][r].as_f64().unwrap() == 1.0,
+            margin > 0.0,
+            "row {r}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("rows.jsonl");
+    std::fs::write(&input, &rows).unwrap();
+    whyline()
+        .args(["explain", "--method", "tree-shap", "--model"])
+        .arg(fixture("sk_gb_clf_breast_cancer.whyline.json"))
+        .arg("--input")
+        .arg(&input)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "row 1: tree-shap, output 1 (benign, margin)",
+        ))
+        .stdout(predicate::str::contains("malignant").not());
+}

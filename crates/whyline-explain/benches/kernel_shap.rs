@@ -7,7 +7,9 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use whyline_explain::{Background, KernelShapSettings, OutputSpace, kernel_shap};
+use whyline_explain::{
+    Background, Explainer, KernelShapSettings, MethodSettings, OutputSpace, kernel_shap,
+};
 
 fn bench(c: &mut Criterion) {
     let (Some(model), Some(rows), Some(background)) = (
@@ -26,8 +28,21 @@ fn bench(c: &mut Criterion) {
         samples: 1000,
         seed: 0,
     };
+    let explainer = Explainer::new(
+        &model,
+        &MethodSettings::KernelShap(settings.clone()),
+        Some(&background),
+    )
+    .unwrap();
     let mut i = 0usize;
     c.bench_function("kernel_shap/logistic_bg100_1000", |b| {
+        b.iter(|| {
+            let row = &rows[i % rows.len()];
+            i += 1;
+            black_box(explainer.explain_row(black_box(row)).unwrap())
+        })
+    });
+    c.bench_function("kernel_shap/logistic_bg100_1000_built_per_row", |b| {
         b.iter(|| {
             let row = &rows[i % rows.len()];
             i += 1;

@@ -10,7 +10,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use whyline_explain::{Background, Lime, LimeSettings, MethodSettings, OutputSpace, explain};
+use whyline_explain::{Background, Explainer, LimeSettings, MethodSettings, OutputSpace, explain};
 
 fn bench(c: &mut Criterion) {
     let (Some(model), Some(rows), Some(background)) = (
@@ -27,16 +27,16 @@ fn bench(c: &mut Criterion) {
         space: Some(OutputSpace::Probability),
         ..LimeSettings::default()
     };
-    let explainer = Lime::new(&model, &background, &settings).unwrap();
+    let method = MethodSettings::Lime(settings);
+    let explainer = Explainer::new(&model, &method, Some(&background)).unwrap();
     let mut i = 0usize;
     c.bench_function("lime/logistic_defaults", |b| {
         b.iter(|| {
             let row = &rows[i % rows.len()];
             i += 1;
-            black_box(explainer.explain(black_box(row)).unwrap())
+            black_box(explainer.explain_row(black_box(row)).unwrap())
         })
     });
-    let method = MethodSettings::Lime(settings);
     c.bench_function("lime/logistic_defaults_built_per_row", |b| {
         b.iter(|| {
             let row = &rows[i % rows.len()];

@@ -7,7 +7,9 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use whyline_explain::{TreeShap, TreeShapScratch};
+use whyline_explain::{
+    Explainer, MethodSettings, TreeShap, TreeShapScratch, TreeShapSettings, explain,
+};
 
 fn bench(c: &mut Criterion) {
     let Some(rows) = common::rows("regression_rows") else {
@@ -33,6 +35,39 @@ fn bench(c: &mut Criterion) {
                     .shap_values_into(black_box(row), &mut values, &mut scratch)
                     .unwrap();
                 black_box(&values);
+            })
+        });
+        // What a user of the explainer (and the CLI) pays per row: the values plus the
+        // attribution (the model's own prediction as its sum-check).
+        let settings = MethodSettings::TreeShap(TreeShapSettings::default());
+        let explainer = Explainer::new(&model, &settings, None).unwrap();
+        c.bench_function(&format!("{id}_explainer"), |b| {
+            b.iter(|| {
+                let row = &rows[i % rows.len()];
+                i += 1;
+                black_box(explainer.explain_row(black_box(row)).unwrap())
+            })
+        });
+        // A batch of rows through `explain_rows` on one thread (as `whyline explain --jobs
+        // 1` runs them), per row: trees taken once per block of rows.
+        let flat: Vec<f32> = rows.concat();
+        c.bench_function(&format!("{id}_explain_rows_per_row"), |b| {
+            b.iter_custom(|iterations| {
+                let start = std::time::Instant::now();
+                let mut done = 0u64;
+                while done < iterations {
+                    black_box(explainer.explain_rows(black_box(&flat), 1));
+                    done += rows.len() as u64;
+                }
+                start.elapsed() * iterations as u32 / done as u32
+            })
+        });
+        // Before issue 9: everything built for every row.
+        c.bench_function(&format!("{id}_built_per_row"), |b| {
+            b.iter(|| {
+                let row = &rows[i % rows.len()];
+                i += 1;
+                black_box(explain(&model, black_box(row), &settings, None).unwrap())
             })
         });
     }

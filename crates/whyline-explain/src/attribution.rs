@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use whyline_core::Names;
+use whyline_models::Model;
 
 use crate::settings::MethodSettings;
 
@@ -37,7 +37,8 @@ impl OutputSpace {
 /// One explained output of a model: its index, space and name.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ExplainedOutput {
-    /// Output index: the class (classifiers) or the boosting group; 0 for one output.
+    /// Output index: the class (classifiers; a binary classifier's one margin is the
+    /// positive class's, class 1) or the boosting group; 0 for one output.
     pub index: usize,
     /// The class name, when the model has one for this output.
     pub name: Option<String>,
@@ -89,11 +90,12 @@ pub struct Attribution {
 
 impl Attribution {
     /// Builds an attribution and computes its residual in a fixed order (feature order).
-    /// `(index, space)` is the explained output; its class name and the feature names come
-    /// from `names`.
+    /// `(index, space)` is the explained output of `model` (for a binary classifier's one
+    /// margin, index 0 is the positive class, class 1); its class and the feature names
+    /// come from the model.
     pub(crate) fn new(
         settings: MethodSettings,
-        names: &Names,
+        model: &Model,
         (index, space): (usize, OutputSpace),
         row: &[f32],
         values: Vec<f64>,
@@ -101,13 +103,15 @@ impl Attribution {
         prediction: f64,
     ) -> Attribution {
         let residual = residual(base_value, &values, prediction);
+        let names = &model.info().names;
+        let class = crate::model_output::output_class(model, index, space);
         Attribution {
             method: settings.method_name(),
             seed: settings.seed(),
             settings,
             output: ExplainedOutput {
-                index,
-                name: crate::model_output::class_name(names, index, space),
+                index: class,
+                name: crate::model_output::class_name(names, class, space),
                 space,
             },
             feature_names: names.features.clone(),

@@ -42,13 +42,10 @@ impl Background {
             });
         }
         if let Some(position) = values.iter().position(|v| !v.is_finite()) {
-            return Err(ExplainError::InvalidSetting {
-                name: format!(
-                    "background[{}][{}]",
-                    position / n_features,
-                    position % n_features
-                ),
-                detail: "background values must be finite".into(),
+            return Err(ExplainError::NonFiniteBackground {
+                row: position / n_features,
+                feature_index: position % n_features,
+                value: values.get(position).copied().unwrap_or(f32::NAN),
             });
         }
         Ok(Background { values, n_features })

@@ -7,6 +7,8 @@
 use whyline_core::CoreError;
 use whyline_models::ModelError;
 
+use std::borrow::Cow;
+
 /// Result alias used across `whyline-explain`.
 pub type Result<T, E = ExplainError> = std::result::Result<T, E>;
 
@@ -62,14 +64,6 @@ pub enum ExplainError {
         /// Its value.
         value: f32,
     },
-    /// The explained output does not exist.
-    #[error("output {output} is out of range: the model has {n_outputs} outputs")]
-    OutputOutOfRange {
-        /// The output asked for.
-        output: usize,
-        /// Outputs of the model.
-        n_outputs: usize,
-    },
     /// A tree node's cover (the weight TreeSHAP splits by) is zero or not finite.
     #[error("tree {tree}, node {node}: cover {cover} cannot weight its children")]
     BadCover {
@@ -80,13 +74,53 @@ pub enum ExplainError {
         /// The cover found.
         cover: f64,
     },
-    /// A setting is outside its domain.
-    #[error("setting {name}: {detail}")]
+    /// A setting is out of its range: the one shape of this error in every whyline crate
+    /// (the setting, what it accepts, what was given). The explained output is a setting
+    /// too (`output`), as are the space, the samples, the kernel width, the bounds.
+    #[error("setting {setting} must be {expected}, got {found}")]
     InvalidSetting {
-        /// The setting (`samples`, `steps`, `bounds[3]`).
-        name: String,
-        /// What is wrong with it.
-        detail: String,
+        /// The setting (`samples`, `kernel_width`, `output`, `bounds[3]`).
+        setting: Cow<'static, str>,
+        /// What it accepts.
+        expected: Cow<'static, str>,
+        /// What was given.
+        found: String,
+    },
+    /// A background value is NaN or infinite.
+    #[error(
+        "background set row {row}: feature {feature_index} is {value}; background values must be finite"
+    )]
+    NonFiniteBackground {
+        /// Row of the background set (0-based).
+        row: usize,
+        /// The feature.
+        feature_index: usize,
+        /// Its value.
+        value: f32,
+    },
+    /// A LIME neighbourhood's values, targets and distances do not form rows of the
+    /// model's width.
+    #[error(
+        "lime: {values} values, {targets} targets and {distances} distances do not form rows of {n_features} features"
+    )]
+    NeighbourhoodShape {
+        /// Values given.
+        values: usize,
+        /// Targets given.
+        targets: usize,
+        /// Distances (or weights) given.
+        distances: usize,
+        /// Features per row.
+        n_features: usize,
+    },
+    /// LIME's ridge surrogate could not be fitted: its system is not positive definite at
+    /// a feature (a degenerate neighbourhood).
+    #[error(
+        "lime: the ridge system of the surrogate is not positive definite at feature {feature_index}"
+    )]
+    SingularSurrogate {
+        /// The feature.
+        feature_index: usize,
     },
     /// No counterfactual exists under the constraints.
     #[error("no counterfactual: {reason}")]
@@ -110,12 +144,45 @@ pub enum ExplainError {
         /// The budget.
         limit: usize,
     },
+    /// [`explain`](crate::explain) was asked for a method whose result is not an
+    /// attribution (a counterfactual).
+    #[error(
+        "method {method} does not return an attribution; use Explainer::explain_row, which returns an Explanation"
+    )]
+    NotAnAttribution {
+        /// The method asked for.
+        method: &'static str,
+    },
     /// The model failed on a row the explainer built.
     #[error(transparent)]
     Model(#[from] ModelError),
     /// The model rejected a row.
     #[error(transparent)]
     Core(#[from] CoreError),
+}
+
+impl ExplainError {
+    /// [`ExplainError::InvalidSetting`].
+    pub(crate) fn setting(
+        setting: impl Into<Cow<'static, str>>,
+        expected: impl Into<Cow<'static, str>>,
+        found: impl std::fmt::Display,
+    ) -> ExplainError {
+        ExplainError::InvalidSetting {
+            setting: setting.into(),
+            expected: expected.into(),
+            found: found.to_string(),
+        }
+    }
+
+    /// The explained output `output` of a model with `n_outputs` outputs does not exist.
+    pub(crate) fn output_out_of_range(output: usize, n_outputs: usize) -> ExplainError {
+        ExplainError::setting(
+            "output",
+            format!("below {n_outputs}, the number of outputs of the model"),
+            output,
+        )
+    }
 }
 
 /// Why a counterfactual cannot exist.

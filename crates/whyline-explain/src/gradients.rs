@@ -248,10 +248,7 @@ fn target(model: &Model, row: &[f32], output: Option<usize>) -> Result<(usize, O
         None => 0,
     };
     if index >= n {
-        return Err(ExplainError::OutputOutOfRange {
-            output: index,
-            n_outputs: n,
-        });
+        return Err(ExplainError::output_out_of_range(index, n));
     }
     Ok((index, space))
 }
@@ -276,10 +273,7 @@ pub fn integrated_gradients(
         None => vec![0.0; m],
     };
     if settings.steps == 0 {
-        return Err(ExplainError::InvalidSetting {
-            name: "steps".into(),
-            detail: "at least one step is needed".into(),
-        });
+        return Err(ExplainError::setting("steps", "at least 1", settings.steps));
     }
     let f = Differentiable {
         kind: model.kind(),
@@ -288,14 +282,13 @@ pub fn integrated_gradients(
     let x: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
     let (fx, gradient) = f.value_and_gradient(&x);
     let (fb, _) = f.value_and_gradient(&baseline);
-    let names = &model.info().names;
     if settings.saliency {
         let mut attribution = Attribution::new(
             MethodSettings::Saliency(GradientSettings {
                 output: Some(index),
                 ..settings.clone()
             }),
-            names,
+            model,
             (index, space),
             row,
             gradient,
@@ -328,7 +321,7 @@ pub fn integrated_gradients(
             output: Some(index),
             ..settings.clone()
         }),
-        names,
+        model,
         (index, space),
         row,
         values,

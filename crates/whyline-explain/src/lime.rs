@@ -60,6 +60,8 @@
 mod discretize;
 mod normal;
 mod surrogate;
+#[cfg(test)]
+mod tests;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -73,20 +75,18 @@ use crate::kernel_shap::OutputFunction;
 use crate::model_output::{read, resolve};
 use crate::settings::{LimeSettings, MethodSettings};
 
-pub use discretize::QuartileDiscretizer;
-pub use surrogate::{RIDGE_ALPHA, Surrogate, fit_surrogate, kernel};
-
-use surrogate::{fit_binary, kernel_weights};
+use discretize::QuartileDiscretizer;
+use surrogate::{Surrogate, fit_binary, fit_surrogate, kernel_weights};
 
 /// lime's default kernel width for `m` features, `0.75 √m`.
-pub fn default_kernel_width(m: usize) -> f64 {
+pub(crate) fn default_kernel_width(m: usize) -> f64 {
     (m as f64).sqrt() * 0.75
 }
 
 /// A LIME explainer for one model and background set: the discretiser (or the feature
 /// means and deviations) is built once, each [`explain`](Lime::explain) samples afresh.
 #[derive(Clone, Debug)]
-pub struct Lime<'a> {
+pub(crate) struct Lime<'a> {
     model: &'a Model,
     settings: LimeSettings,
     sampler: Sampler,
@@ -103,24 +103,27 @@ enum Sampler {
 impl<'a> Lime<'a> {
     /// Builds the explainer: checks the background's width and the settings, and bins the
     /// background (or takes its means and deviations without discretisation).
-    pub fn new(model: &'a Model, background: &Background, settings: &LimeSettings) -> Result<Self> {
+    pub(crate) fn new(
+        model: &'a Model,
+        background: &Background,
+        settings: &LimeSettings,
+    ) -> Result<Self> {
         background.check_width(model.n_features())?;
         if settings.samples < 2 {
-            return Err(ExplainError::InvalidSetting {
-                name: "samples".into(),
-                detail: format!(
-                    "{} rows cannot form a neighbourhood: LIME needs the row and at least one sample",
-                    settings.samples
-                ),
-            });
+            return Err(ExplainError::setting(
+                "samples",
+                "at least 2 (the neighbourhood holds the row and at least one sample)",
+                settings.samples,
+            ));
         }
         if let Some(width) = settings.kernel_width
             && !(width.is_finite() && width > 0.0)
         {
-            return Err(ExplainError::InvalidSetting {
-                name: "kernel_width".into(),
-                detail: format!("{width} is not a positive finite width"),
-            });
+            return Err(ExplainError::setting(
+                "kernel_width",
+                "positive and finite",
+                width,
+            ));
         }
         let sampler = if settings.discretize {
             Sampler::Quartile(QuartileDiscretizer::new(background))
@@ -150,17 +153,9 @@ impl<'a> Lime<'a> {
         })
     }
 
-    /// The quartile discretiser, when the explainer discretises.
-    pub fn discretizer(&self) -> Option<&QuartileDiscretizer> {
-        match &self.sampler {
-            Sampler::Quartile(d) => Some(d),
-            Sampler::Gaussian(_) => None,
-        }
-    }
-
     /// Explains one row: samples the neighbourhood with the settings' seed, fits the
     /// surrogate, and returns its weights as an [`Attribution`] (see the module docs).
-    pub fn explain(&self, row: &[f32]) -> Result<Attribution> {
+    pub(crate) fn explain(&self, row: &[f32]) -> Result<Attribution> {
         let m = self.model.n_features();
         if row.len() != m {
             return Err(ExplainError::InputWidth {
@@ -197,7 +192,6 @@ impl<'a> Lime<'a> {
             .zip(&instance)
             .map(|(w, z)| w * z)
             .collect();
-        let names = &self.model.info().names;
         let mut attribution = Attribution::new(
             MethodSettings::Lime(LimeSettings {
                 output: Some(index),
@@ -205,7 +199,7 @@ impl<'a> Lime<'a> {
                 kernel_width: Some(width),
                 ..settings.clone()
             }),
-            names,
+            self.model,
             (index, space),
             row,
             values,
@@ -357,7 +351,7 @@ fn gaussian_neighbourhood(
 }
 
 /// Explains one row of any model with LIME over `background` (the training data whose
-/// quartiles and statistics lime's sampler uses); builds a [`Lime`] and calls it once.
+/// quartiles and statistics lime's sampler uses); for many rows, build an [`Explainer`](crate::Explainer) once.
 pub fn lime(
     model: &Model,
     row: &[f32],

@@ -70,10 +70,7 @@ impl<'a> LinearShap<'a> {
             None => 0,
         };
         if index >= n_outputs {
-            return Err(ExplainError::OutputOutOfRange {
-                output: index,
-                n_outputs,
-            });
+            return Err(ExplainError::output_out_of_range(index, n_outputs));
         }
         let weights = self
             .linear
@@ -88,7 +85,6 @@ impl<'a> LinearShap<'a> {
             base += w * mu;
         }
         let margin = prediction.raw.get(index).copied().unwrap_or(f64::NAN);
-        let names = &self.model.info().names;
         let mut space = match self.linear.link {
             LinearLink::Identity => OutputSpace::Value,
             LinearLink::Logistic | LinearLink::Softmax => OutputSpace::Margin,
@@ -120,7 +116,7 @@ impl<'a> LinearShap<'a> {
                 output: Some(index),
                 probability: settings.probability,
             }),
-            names,
+            self.model,
             (class, space),
             row,
             values,

@@ -29,6 +29,24 @@ pub(crate) fn class_name(names: &Names, index: usize, space: OutputSpace) -> Opt
     }
 }
 
+/// The class an explained output stands for: a binary classifier with one margin
+/// (logistic regression, scikit-learn's binary gradient boosting, binary XGBoost and
+/// LightGBM) explains the positive class, class 1, with its margin 0; every other output
+/// is its own index.
+pub(crate) fn output_class(model: &Model, index: usize, space: OutputSpace) -> usize {
+    let one_margin = match model.kind() {
+        ModelKind::Linear(m) => m.link == LinearLink::Logistic,
+        ModelKind::GradientBoosting(m) => {
+            matches!(m.task, Task::Classification { n_classes: 2 }) && m.n_groups() == 1
+        }
+        _ => false,
+    };
+    match space {
+        OutputSpace::Margin if one_margin && index == 0 => 1,
+        OutputSpace::Margin | OutputSpace::Probability | OutputSpace::Value => index,
+    }
+}
+
 /// Whether the model is a classifier.
 pub(crate) fn is_classifier(model: &Model) -> bool {
     match model.kind() {
@@ -101,22 +119,24 @@ pub(crate) fn resolve(
     let prediction = predict_f32(model, row)?;
     let space = space.unwrap_or_else(|| default_space(model));
     if space == OutputSpace::Margin && !has_margin(model) {
-        return Err(ExplainError::InvalidSetting {
-            name: "space".into(),
-            detail: format!(
-                "a {} model has no margin; explain its probability or value",
+        return Err(ExplainError::setting(
+            "space",
+            format!(
+                "probability or value: a {} model has no margin",
                 kind_name(model.kind())
             ),
-        });
+            "margin",
+        ));
     }
     if space == OutputSpace::Probability && prediction.probabilities.is_none() {
-        return Err(ExplainError::InvalidSetting {
-            name: "space".into(),
-            detail: format!(
-                "a {} regressor has no probabilities",
+        return Err(ExplainError::setting(
+            "space",
+            format!(
+                "value or margin: a {} regressor has no probabilities",
                 kind_name(model.kind())
             ),
-        });
+            "probability",
+        ));
     }
     let n = n_outputs(&prediction, space);
     let index = match output {
@@ -125,10 +145,7 @@ pub(crate) fn resolve(
         None => 0,
     };
     if index >= n {
-        return Err(ExplainError::OutputOutOfRange {
-            output: index,
-            n_outputs: n,
-        });
+        return Err(ExplainError::output_out_of_range(index, n));
     }
     Ok((space, index, prediction))
 }

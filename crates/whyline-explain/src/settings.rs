@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::OutputSpace;
+use crate::counterfactual::CounterfactualSettings;
 use crate::gradients::Integration;
 
 /// A method and its settings.
@@ -24,10 +25,15 @@ pub enum MethodSettings {
     Saliency(GradientSettings),
     /// LIME (tabular): a kernel-weighted ridge surrogate on a seeded neighbourhood.
     Lime(LimeSettings),
+    /// The minimal change that flips the decision: not an attribution, so
+    /// [`Explainer::explain_row`](crate::Explainer::explain_row) returns it as
+    /// [`Explanation::Counterfactual`](crate::Explanation::Counterfactual).
+    Counterfactual(CounterfactualSettings),
 }
 
 impl MethodSettings {
-    /// The method's CLI name (`tree-shap`, `linear-shap`, `kernel-shap`, `lime`, …).
+    /// The method's CLI name (`tree-shap`, `linear-shap`, `kernel-shap`, `lime`,
+    /// `counterfactual`, …).
     pub fn method_name(&self) -> &'static str {
         match self {
             MethodSettings::TreeShap(_) => "tree-shap",
@@ -36,14 +42,17 @@ impl MethodSettings {
             MethodSettings::IntegratedGradients(_) => "integrated-gradients",
             MethodSettings::Saliency(_) => "saliency",
             MethodSettings::Lime(_) => "lime",
+            MethodSettings::Counterfactual(_) => "counterfactual",
         }
     }
 
-    /// The seed, for the methods that sample.
+    /// The seed, for the methods that sample (and the counterfactual search, whose seeded
+    /// search samples).
     pub fn seed(&self) -> Option<u64> {
         match self {
             MethodSettings::KernelShap(s) => Some(s.seed),
             MethodSettings::Lime(s) => Some(s.seed),
+            MethodSettings::Counterfactual(s) => Some(s.seed),
             MethodSettings::TreeShap(_)
             | MethodSettings::LinearShap(_)
             | MethodSettings::IntegratedGradients(_)

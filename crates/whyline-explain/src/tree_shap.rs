@@ -277,17 +277,13 @@ impl<'a> TreeShap<'a> {
         values.clear();
         values.resize(self.n_features * self.n_outputs, 0.0);
         scratch.hot.resize(self.max_entries, false);
-        let row_has_nan = row.iter().any(|v| v.is_nan());
+        let input = RowInput {
+            values: row,
+            has_nan: row.iter().any(|v| v.is_nan()),
+            n_features: self.n_features,
+        };
         for tree in &self.trees {
-            tree.accumulate(
-                row,
-                row_has_nan,
-                self.n_features,
-                values,
-                scratch,
-                &self.table,
-                self.algorithm,
-            );
+            tree.accumulate(input, values, scratch, &self.table, self.algorithm);
         }
         Ok(())
     }
@@ -328,7 +324,7 @@ impl<'a> TreeShap<'a> {
                 output: Some(index),
                 interventional,
             }),
-            &self.model.info().names,
+            self.model,
             (index, self.space),
             row,
             flat.get(start..start + self.n_features)
@@ -351,10 +347,7 @@ impl TreeShap<'_> {
             None => 0,
         };
         if index >= self.n_outputs {
-            return Err(ExplainError::OutputOutOfRange {
-                output: index,
-                n_outputs: self.n_outputs,
-            });
+            return Err(ExplainError::output_out_of_range(index, self.n_outputs));
         }
         Ok(index)
     }
@@ -407,38 +400,29 @@ fn forest_leaf(tree: &Tree, leaf: usize, task: Task, scale: f64) -> Vec<f64> {
     }
 }
 
+/// The row a pass explains: its values, whether any is missing, the model's width.
+#[derive(Clone, Copy, Debug)]
+struct RowInput<'r> {
+    values: &'r [f32],
+    has_nan: bool,
+    n_features: usize,
+}
+
 impl CompiledTree {
-    #[allow(clippy::too_many_arguments)]
+    /// Adds this tree's SHAP values of `input` to `phi`, by `algorithm` (the sweep where
+    /// the tree has its form).
     fn accumulate(
         &self,
-        row: &[f32],
-        row_has_nan: bool,
-        n_features: usize,
+        input: RowInput<'_>,
         phi: &mut [f64],
         scratch: &mut TreeShapScratch,
         table: &PowerTable,
         algorithm: TreeShapAlgorithm,
     ) {
-        let TreeShapScratch {
-            went_left,
-            hot: hot_buffer,
-            p,
-            unsatisfied,
-            sweep,
-        } = scratch;
         if let (TreeShapAlgorithm::Sweep, Some(tree)) = (algorithm, &self.sweep) {
-            tree.accumulate(
-                row,
-                row_has_nan,
-                &self.splits,
-                self.offset,
-                n_features,
-                phi,
-                sweep,
-            );
+            tree.accumulate(input, &self.splits, self.offset, phi, &mut scratch.sweep);
             return;
         }
-        let hot = hot_buffer.as_mut_slice();
-        self.accumulate_leaves(row, n_features, phi, went_left, hot, p, unsatisfied, table);
+        self.accumulate_leaves(input.values, input.n_features, phi, scratch, table);
     }
 }

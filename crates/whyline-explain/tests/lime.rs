@@ -1,12 +1,12 @@
-//! LIME against the `lime` package: its surrogate on the very neighbourhoods lime built
-//! (`NAME.lime.json`, by `python/make_explain_fixtures.py --only lime`), its quartile edges,
-//! and its end-to-end weights in distribution; then determinism, a sanity check against
-//! LinearSHAP, and bad input.
+//! LIME against the `lime` package: its end-to-end weights in distribution; then
+//! determinism, a sanity check against LinearSHAP, and bad input. The surrogate on the very
+//! neighbourhoods lime built and the quartile edges (internals) are checked against the
+//! same fixtures in `src/lime/tests.rs`.
 
 use serde_json::Value;
 use whyline_explain::{
-    Background, ExplainError, Lime, LimeSettings, LinearShap, LinearShapSettings, MethodSettings,
-    QuartileDiscretizer, explain, fit_surrogate, lime,
+    Background, ExplainError, Explainer, LimeSettings, LinearShap, LinearShapSettings,
+    MethodSettings, explain, lime,
 };
 
 use crate::common::*;
@@ -20,71 +20,6 @@ const FIXTURES: [&str; 3] = [
 fn background(fixture: &Value) -> Background {
     let rows = rows(&fixture["background"]);
     Background::from_rows(&rows, rows[0].len()).unwrap()
-}
-
-fn close(ours: f64, theirs: f64, tolerance: f64) -> bool {
-    (ours - theirs).abs() <= tolerance * theirs.abs().max(1.0)
-}
-
-#[test]
-fn surrogate_matches_lime_base_on_lime_neighbourhoods_within_1e_6() {
-    for name in FIXTURES {
-        let fixture = explain_fixture(&format!("{name}.lime.json"));
-        let width = fixture["kernel_width"].as_f64().unwrap();
-        for (r, hood) in fixture["neighbourhoods"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .enumerate()
-        {
-            let binary: Vec<&str> = hood["binary"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|b| b.as_str().unwrap())
-                .collect();
-            let m = binary[0].len();
-            let data: Vec<f64> = binary
-                .iter()
-                .flat_map(|row| row.bytes().map(|b| if b == b'1' { 1.0 } else { 0.0 }))
-                .collect();
-            let targets = floats(&hood["targets"]);
-            let distances = floats(&hood["distances"]);
-            let fit = fit_surrogate(&data, m, &targets, &distances, width).unwrap();
-            let weights = floats(&hood["weights"]);
-            for (j, (ours, theirs)) in fit.weights.iter().zip(&weights).enumerate() {
-                assert!(
-                    close(*ours, *theirs, 1e-6),
-                    "{name} row {r} feature {j}: ours {ours} lime {theirs}"
-                );
-            }
-            for (what, ours, key) in [
-                ("intercept", fit.intercept, "intercept"),
-                ("score", fit.score, "score"),
-                ("local prediction", fit.local_prediction, "local_pred"),
-            ] {
-                let theirs = hood[key].as_f64().unwrap();
-                assert!(
-                    close(ours, theirs, 1e-6),
-                    "{name} row {r} {what}: ours {ours} lime {theirs}"
-                );
-            }
-        }
-    }
-}
-
-#[test]
-fn quartile_edges_are_the_numpy_percentiles_lime_computed() {
-    for name in FIXTURES {
-        let fixture = explain_fixture(&format!("{name}.lime.json"));
-        let discretizer = QuartileDiscretizer::new(&background(&fixture));
-        for (j, expected) in fixture["edges"].as_array().unwrap().iter().enumerate() {
-            let expected = floats(expected);
-            let ours = discretizer.edges(j).unwrap();
-            assert_eq!(ours, expected.as_slice(), "{name} feature {j}");
-        }
-        assert!(discretizer.edges(discretizer.n_features()).is_none());
-    }
 }
 
 /// Mean and standard deviation of each feature's weight over runs.
@@ -167,8 +102,10 @@ fn same_seed_gives_the_same_bits_on_any_thread_and_another_seed_other_values() {
     for other in others {
         assert_eq!(other, bits(&first));
     }
-    let explainer = Lime::new(&model, &bg, &settings).unwrap();
-    assert_eq!(bits(&explainer.explain(&row).unwrap()), bits(&first));
+    let explainer =
+        Explainer::new(&model, &MethodSettings::Lime(settings.clone()), Some(&bg)).unwrap();
+    let explained = explainer.explain_row(&row).unwrap();
+    assert_eq!(bits(explained.as_attribution().unwrap()), bits(&first));
     let other_seed = lime(
         &model,
         &row,
@@ -291,7 +228,7 @@ fn bad_input_is_a_typed_error() {
         )
         .unwrap_err();
         assert!(
-            matches!(&error, ExplainError::InvalidSetting { name, .. } if name == "samples"),
+            matches!(&error, ExplainError::InvalidSetting { setting, .. } if setting == "samples"),
             "{error}"
         );
     }
@@ -305,7 +242,9 @@ fn bad_input_is_a_typed_error() {
         },
     )
     .unwrap_err();
-    assert!(matches!(&error, ExplainError::InvalidSetting { name, .. } if name == "kernel_width"));
+    assert!(
+        matches!(&error, ExplainError::InvalidSetting { setting, .. } if setting == "kernel_width")
+    );
     assert!(matches!(
         lime(&model, &row[..9], &bg, &LimeSettings::default()),
         Err(ExplainError::InputWidth {
@@ -322,7 +261,6 @@ fn bad_input_is_a_typed_error() {
             ..
         })
     ));
-    assert!(fit_surrogate(&[1.0, 0.0], 2, &[1.0, 2.0], &[0.0], 1.0).is_err());
 }
 
 #[test]

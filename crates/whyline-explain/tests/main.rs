@@ -5,6 +5,7 @@
 mod common;
 mod counterfactual;
 mod errors;
+mod explainer;
 mod gradients;
 mod kernel_shap;
 mod lime;

@@ -23,7 +23,9 @@
 //! then have `"type": "attribution"` (the method, its settings, the seed, the values, the
 //! base value, the prediction and the residual `|base + Σ values − prediction|`) or
 //! `"type": "counterfactual"` (the changes, distances, settings and the sentence), each
-//! with `row` and `model`.
+//! with `row` and `model`. The method's explainer is built once for every row; `--jobs N`
+//! (default: every core) spreads the rows over N threads, with the output of `--jobs 1`,
+//! byte for byte.
 //!
 //! Exit status: 2 when the method cannot run (it does not fit the model, the background
 //! is missing or has the wrong width, a setting is out of range); 1 when a counterfactual
@@ -37,8 +39,8 @@ use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 use whyline_core::{DecisionPath, Explainable};
 use whyline_explain::{
-    Background, CounterfactualSettings, ExplainError, GradientSettings, KernelShapSettings,
-    LimeSettings, LinearShapSettings, MethodSettings, TreeShapSettings,
+    Background, CounterfactualSettings, ExplainError, Explainer, GradientSettings,
+    KernelShapSettings, LimeSettings, LinearShapSettings, MethodSettings, TreeShapSettings,
 };
 use whyline_models::{ColumnMapping, Explanation, Model, RowFormat, RowOptions, Rows, RowsError};
 
@@ -101,6 +103,16 @@ pub(crate) struct ExplainArgs {
     /// Counterfactuals: features that may not change (indices or names, comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "method")]
     immutable: Vec<String>,
+
+    /// Threads explaining rows with --method (default: every core); the output is the
+    /// same, in the same order, for every N.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "method",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    jobs: Option<usize>,
 }
 
 /// The methods of `--method`.
@@ -171,58 +183,56 @@ fn run_method(
         }
         None => None,
     };
-    let settings = method_settings(args, method, model)?;
-    // LIME bins the background once for every row (the same explanation as `explain`).
-    let lime = match (&settings, &background) {
-        (Settings::Attribution(MethodSettings::Lime(s)), Some(background)) => Some(
-            whyline_explain::Lime::new(model, background, s)
-                .with_context(|| format!("{}: lime", args.input.display()))?,
-        ),
-        _ => None,
+    let settings = match method_settings(args, method, model)? {
+        Settings::Attribution(settings) => settings,
+        Settings::Counterfactual(settings) => MethodSettings::Counterfactual(settings),
+    };
+    // Built once (trees compiled, LIME's discretiser, KernelSHAP's coalitions, …) and
+    // shared by every row and thread.
+    let explainer = Explainer::new(model, &settings, background.as_ref())
+        .with_context(|| format!("{}: {}", args.input.display(), settings.method_name()))?;
+    let jobs = match args.jobs {
+        Some(jobs) => jobs,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut outcome = Outcome::Clean;
-    for (index, row) in rows.iter().enumerate() {
-        let at = || format!("{}: row {}", args.input.display(), index + 1);
-        let (json, text) = match &settings {
-            Settings::Attribution(settings) => {
-                let a = match &lime {
-                    Some(lime) => lime.explain(row),
-                    None => whyline_explain::explain(model, row, settings, background.as_ref()),
+    // Batches of rows keep the output flowing (and memory bounded) on long inputs; each
+    // batch runs on `jobs` threads and comes back in input order.
+    let batch = 256 * jobs;
+    for (first, batch_rows) in rows.chunks(batch).enumerate() {
+        let first = first * batch;
+        let flat: Vec<f32> = batch_rows.concat();
+        for (offset, explained) in explainer.explain_rows(&flat, jobs).into_iter().enumerate() {
+            let index = first + offset;
+            let at = || format!("{}: row {}", args.input.display(), index + 1);
+            let explanation = match explained {
+                Ok(explanation) => explanation,
+                Err(error @ ExplainError::ImpossibleCounterfactual { .. }) => {
+                    output::problem(&format!("{}: {error}", at()));
+                    outcome = Outcome::Problem;
+                    continue;
                 }
-                .with_context(at)?;
-                let mut json = a.to_json();
-                (tag(&mut json, "attribution", index, model), a.to_text())
-            }
-            Settings::Counterfactual(settings) => {
-                match whyline_explain::counterfactual(model, row, settings, background.as_ref()) {
-                    Ok(c) => {
-                        let mut json = c.to_json();
-                        if let Some(object) = json.as_object_mut() {
-                            object.insert("method".into(), json!("counterfactual"));
-                            object.insert("seed".into(), json!(settings.seed));
-                        }
-                        (tag(&mut json, "counterfactual", index, model), c.explain())
-                    }
-                    Err(error @ ExplainError::ImpossibleCounterfactual { .. }) => {
-                        output::problem(&format!("{}: {error}", at()));
-                        outcome = Outcome::Problem;
-                        continue;
-                    }
-                    Err(error) => return Err(anyhow::Error::new(error).context(at())),
+                Err(error) => return Err(anyhow::Error::new(error).context(at())),
+            };
+            let kind = explanation.kind();
+            match args.format {
+                Format::Html => return Err(Format::Html.unsupported("explain")),
+                Format::Json => {
+                    let mut json = explanation.to_json();
+                    serde_json::to_writer(&mut out, &tag(&mut json, kind, index, model))?;
+                    writeln!(out)?;
                 }
-            }
-        };
-        match args.format {
-            Format::Html => return Err(Format::Html.unsupported("explain")),
-            Format::Json => {
-                serde_json::to_writer(&mut out, &json)?;
-                writeln!(out)?;
-            }
-            Format::Text => {
-                writeln!(out, "row {}: {}", index + 1, text.trim_end())?;
-                writeln!(out)?;
+                Format::Text => {
+                    writeln!(
+                        out,
+                        "row {}: {}",
+                        index + 1,
+                        explanation.to_text().trim_end()
+                    )?;
+                    writeln!(out)?;
+                }
             }
         }
     }

@@ -30,7 +30,7 @@
 use whyline_core::SplitTest;
 use whyline_models::{GradientBoosting, Link, MissingRule, Model, RandomForest, Task, Tree};
 
-use super::Cost;
+use super::{Cost, Problem};
 use crate::error::{ExplainError, Impossible, Result};
 use crate::model_output::predict_f32;
 
@@ -55,18 +55,21 @@ pub(super) struct Ensemble<'a> {
     tolerance: f64,
 }
 
-/// Finds the cheapest flip of a random forest or boosted classifier; see the module docs.
-#[allow(clippy::too_many_arguments)]
+/// Finds the cheapest flip of a random forest or boosted classifier within `budget` tree
+/// nodes walked; see the module docs.
 pub(super) fn solve(
-    model: &Model,
+    problem: Problem<'_>,
     trees: Ensemble<'_>,
-    row: &[f32],
-    original: usize,
-    bounds: &[(f64, f64)],
-    weights: &[f64],
-    cost: Cost,
     budget: usize,
 ) -> Result<(Vec<f32>, f64)> {
+    let Problem {
+        model,
+        row,
+        original,
+        bounds,
+        weights,
+        cost,
+    } = problem;
     let region: Vec<(f32, f32)> = bounds
         .iter()
         .zip(row)

@@ -212,103 +212,100 @@ pub fn counterfactual(
     settings: &CounterfactualSettings,
     background: Option<&Background>,
 ) -> Result<Counterfactual> {
-    let prediction = predict_f32(model, row)?;
-    if !is_classifier(model) {
-        return Err(ExplainError::MethodDoesNotFit {
-            method: "counterfactual",
-            model: kind_name(model.kind()),
-            hint: "a regressor has no decision to flip",
-        });
+    CounterfactualSearcher::new(model, settings, background)?.find(row)
+}
+
+/// The counterfactual search of one model and settings, with what does not depend on the
+/// row prepared once: the model checked to be a classifier, the cost weights (the MAD of
+/// every background feature for [`Cost::MadL1`]).
+#[derive(Clone, Debug)]
+pub(crate) struct CounterfactualSearcher<'a> {
+    model: &'a Model,
+    settings: CounterfactualSettings,
+    weights: Vec<f64>,
+}
+
+impl<'a> CounterfactualSearcher<'a> {
+    /// Checks the model and the settings and computes the cost weights.
+    pub(crate) fn new(
+        model: &'a Model,
+        settings: &CounterfactualSettings,
+        background: Option<&Background>,
+    ) -> Result<CounterfactualSearcher<'a>> {
+        use whyline_core::Explainable;
+        if !is_classifier(model) {
+            return Err(ExplainError::MethodDoesNotFit {
+                method: "counterfactual",
+                model: kind_name(model.kind()),
+                hint: "a regressor has no decision to flip",
+            });
+        }
+        Ok(CounterfactualSearcher {
+            model,
+            settings: settings.clone(),
+            weights: cost_weights(model.n_features(), settings, background)?,
+        })
     }
-    let original = prediction.value as usize;
-    let weights = cost_weights(row.len(), settings, background)?;
-    let bounds = feature_bounds(row, settings)?;
-    if bounds
-        .iter()
-        .zip(row)
-        .all(|(&(low, high), x)| low >= high || x.is_nan())
-    {
-        return Err(ExplainError::ImpossibleCounterfactual {
-            reason: Impossible::AllFeaturesImmutable,
-        });
-    }
-    let cost = settings.cost;
-    let exact =
-        |search: CounterfactualSearch| -> Option<Result<(Vec<f32>, f64, CounterfactualMethod)>> {
-            let with = |method| move |(point, value)| (point, value, method);
-            let forest = |ensemble: Result<forest::Ensemble<'_>>| {
-                ensemble.and_then(|e| {
-                    forest::solve(
-                        model,
-                        e,
-                        row,
-                        original,
-                        &bounds,
-                        &weights,
-                        cost,
-                        settings.max_exact_nodes,
-                    )
-                })
-            };
-            let found = match model.kind() {
-                ModelKind::Linear(m) if m.link == LinearLink::Logistic => {
-                    linear::solve(m, row, original, &bounds, &weights, cost)
-                        .map(with(CounterfactualMethod::ClosedForm))
-                }
-                ModelKind::DecisionTree(m) => {
-                    tree::solve(m, row, original, &bounds, &weights, cost)
-                        .map(with(CounterfactualMethod::TreeLeaves))
-                }
-                ModelKind::RandomForest(m) => forest(forest::random_forest(m, original))
-                    .map(with(CounterfactualMethod::ForestLeaves)),
-                ModelKind::GradientBoosting(m) => forest(forest::boosting(m, original))
-                    .map(with(CounterfactualMethod::ForestLeaves)),
-                _ => return None,
-            };
-            match (search, found) {
-                // Past the budget, or leaves that are not boxes: the seeded search takes over.
-                (
-                    CounterfactualSearch::Auto,
-                    Err(ExplainError::TooLarge { .. } | ExplainError::MethodDoesNotFit { .. }),
-                ) => None,
-                (_, found) => Some(found),
-            }
-        };
-    let seeded = || {
-        search::solve(
+
+    /// Finds the minimal counterfactual of `row`.
+    pub(crate) fn find(&self, row: &[f32]) -> Result<Counterfactual> {
+        let model = self.model;
+        let settings = &self.settings;
+        let prediction = predict_f32(model, row)?;
+        let weights = &self.weights;
+        let original = prediction.value as usize;
+        let bounds = feature_bounds(row, settings)?;
+        if bounds
+            .iter()
+            .zip(row)
+            .all(|(&(low, high), x)| low >= high || x.is_nan())
+        {
+            return Err(ExplainError::ImpossibleCounterfactual {
+                reason: Impossible::AllFeaturesImmutable,
+            });
+        }
+        let cost = settings.cost;
+        let problem = Problem {
             model,
             row,
             original,
-            &bounds,
-            &weights,
+            bounds: &bounds,
+            weights,
             cost,
-            settings.seed,
-            settings.max_evaluations,
-        )
-    };
-    let (candidate, cost, method, evaluations) = match settings.search {
-        CounterfactualSearch::Seeded => {
-            let found = seeded()?;
-            (
-                found.point,
-                found.cost,
-                CounterfactualMethod::Seeded,
-                found.evaluations,
-            )
-        }
-        search => match exact(search) {
-            Some(found) => {
-                let (point, value, method) = found?;
-                (point, value, method, 0)
-            }
-            None if search == CounterfactualSearch::Exact => {
-                return Err(ExplainError::MethodDoesNotFit {
-                    method: "exact counterfactual",
-                    model: kind_name(model.kind()),
-                    hint: "exact methods cover binary logistic models and tree classifiers; use search: seeded",
-                });
-            }
-            None => {
+        };
+        let exact =
+            |search: CounterfactualSearch| -> Option<Result<(Vec<f32>, f64, CounterfactualMethod)>> {
+                let with = |method| move |(point, value)| (point, value, method);
+                let forest = |ensemble: Result<forest::Ensemble<'_>>| {
+                    ensemble.and_then(|e| forest::solve(problem, e, settings.max_exact_nodes))
+                };
+                let found = match model.kind() {
+                    ModelKind::Linear(m) if m.link == LinearLink::Logistic => {
+                        linear::solve(m, row, original, &bounds, weights, cost)
+                            .map(with(CounterfactualMethod::ClosedForm))
+                    }
+                    ModelKind::DecisionTree(m) => {
+                        tree::solve(m, row, original, &bounds, weights, cost)
+                            .map(with(CounterfactualMethod::TreeLeaves))
+                    }
+                    ModelKind::RandomForest(m) => forest(forest::random_forest(m, original))
+                        .map(with(CounterfactualMethod::ForestLeaves)),
+                    ModelKind::GradientBoosting(m) => forest(forest::boosting(m, original))
+                        .map(with(CounterfactualMethod::ForestLeaves)),
+                    _ => return None,
+                };
+                match (search, found) {
+                    // Past the budget, or leaves that are not boxes: the seeded search takes over.
+                    (
+                        CounterfactualSearch::Auto,
+                        Err(ExplainError::TooLarge { .. } | ExplainError::MethodDoesNotFit { .. }),
+                    ) => None,
+                    (_, found) => Some(found),
+                }
+            };
+        let seeded = || search::solve(problem, settings.seed, settings.max_evaluations);
+        let (candidate, cost, method, evaluations) = match settings.search {
+            CounterfactualSearch::Seeded => {
                 let found = seeded()?;
                 (
                     found.point,
@@ -317,51 +314,85 @@ pub fn counterfactual(
                     found.evaluations,
                 )
             }
-        },
-    };
-    let alternative = predict_f32(model, &candidate)?.value as usize;
-    if alternative == original {
-        return Err(ExplainError::ImpossibleCounterfactual {
-            reason: Impossible::SearchExhausted { evaluated: 1 },
-        });
-    }
-    let names = &model.info().names;
-    let changes: Vec<FeatureChange> = row
-        .iter()
-        .zip(&candidate)
-        .enumerate()
-        .filter(|(_, (a, b))| a != b)
-        .map(|(j, (&a, &b))| FeatureChange {
-            feature_idx: j,
-            feature_name: names.features.get(j).cloned(),
-            original_value: a,
-            counterfactual_value: b,
-            delta: b - a,
+            search => match exact(search) {
+                Some(found) => {
+                    let (point, value, method) = found?;
+                    (point, value, method, 0)
+                }
+                None if search == CounterfactualSearch::Exact => {
+                    return Err(ExplainError::MethodDoesNotFit {
+                        method: "exact counterfactual",
+                        model: kind_name(model.kind()),
+                        hint: "exact methods cover binary logistic models and tree classifiers; use search: seeded",
+                    });
+                }
+                None => {
+                    let found = seeded()?;
+                    (
+                        found.point,
+                        found.cost,
+                        CounterfactualMethod::Seeded,
+                        found.evaluations,
+                    )
+                }
+            },
+        };
+        let alternative = predict_f32(model, &candidate)?.value as usize;
+        if alternative == original {
+            return Err(ExplainError::ImpossibleCounterfactual {
+                reason: Impossible::SearchExhausted { evaluated: 1 },
+            });
+        }
+        let names = &model.info().names;
+        let changes: Vec<FeatureChange> = row
+            .iter()
+            .zip(&candidate)
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(j, (&a, &b))| FeatureChange {
+                feature_idx: j,
+                feature_name: names.features.get(j).cloned(),
+                original_value: a,
+                counterfactual_value: b,
+                delta: b - a,
+            })
+            .collect();
+        let sparsity = changes
+            .iter()
+            .map(|c| f64::from(c.delta).abs())
+            .sum::<f64>() as f32;
+        let distance = changes
+            .iter()
+            .map(|c| f64::from(c.delta).powi(2))
+            .sum::<f64>()
+            .sqrt() as f32;
+        Ok(Counterfactual {
+            original_input: row.to_vec(),
+            original_decision: original,
+            counterfactual_input: candidate,
+            alternative_decision: alternative,
+            changes,
+            sparsity,
+            distance,
+            cost,
+            solver: method,
+            evaluations,
+            class_names: names.classes.clone(),
+            settings: settings.clone(),
         })
-        .collect();
-    let sparsity = changes
-        .iter()
-        .map(|c| f64::from(c.delta).abs())
-        .sum::<f64>() as f32;
-    let distance = changes
-        .iter()
-        .map(|c| f64::from(c.delta).powi(2))
-        .sum::<f64>()
-        .sqrt() as f32;
-    Ok(Counterfactual {
-        original_input: row.to_vec(),
-        original_decision: original,
-        counterfactual_input: candidate,
-        alternative_decision: alternative,
-        changes,
-        sparsity,
-        distance,
-        cost,
-        solver: method,
-        evaluations,
-        class_names: names.classes.clone(),
-        settings: settings.clone(),
-    })
+    }
+}
+
+/// One counterfactual problem: the row and its decision, the box each feature may move in
+/// (`[x, x]` for immutable features) and the cost.
+#[derive(Clone, Copy, Debug)]
+struct Problem<'p> {
+    model: &'p Model,
+    row: &'p [f32],
+    original: usize,
+    bounds: &'p [(f64, f64)],
+    weights: &'p [f64],
+    cost: Cost,
 }
 
 /// Per-feature cost weights of the L1 costs (1, or 1/MAD).
@@ -390,24 +421,24 @@ fn feature_bounds(row: &[f32], settings: &CounterfactualSettings) -> Result<Vec<
     for &(j, low, high) in &settings.bounds {
         let x = row.get(j).copied().unwrap_or(f32::NAN);
         if j >= row.len() || low.is_nan() || high.is_nan() || low > high || x < low || x > high {
-            return Err(ExplainError::InvalidSetting {
-                name: format!("bounds[{j}]"),
-                detail: format!("[{low}, {high}] must be an interval holding the row's value {x}"),
-            });
+            return Err(ExplainError::setting(
+                format!("bounds[{j}]"),
+                format!("an interval [low, high] of a feature, holding the row's value {x}"),
+                format_args!("[{low}, {high}]"),
+            ));
         }
         if let Some(slot) = bounds.get_mut(j) {
             *slot = (f64::from(low), f64::from(high));
         }
     }
     for &j in &settings.immutable {
-        let x = f64::from(
-            row.get(j)
-                .copied()
-                .ok_or_else(|| ExplainError::InvalidSetting {
-                    name: "immutable".into(),
-                    detail: format!("feature {j} is out of range"),
-                })?,
-        );
+        let x = f64::from(row.get(j).copied().ok_or_else(|| {
+            ExplainError::setting(
+                "immutable",
+                format!("feature indices below {}", row.len()),
+                j,
+            )
+        })?);
         if let Some(slot) = bounds.get_mut(j) {
             *slot = (x, x);
         }

@@ -30,7 +30,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use whyline_models::{Model, ModelKind};
 
-use super::{Cost, linear};
+use super::{Cost, Problem, linear};
 use crate::error::{ExplainError, Impossible, Result};
 use crate::model_output::predict_f32;
 
@@ -57,18 +57,16 @@ pub(super) struct Found {
     pub(super) evaluations: usize,
 }
 
-/// Runs the search; see the module docs.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn solve(
-    model: &Model,
-    row: &[f32],
-    original: usize,
-    bounds: &[(f64, f64)],
-    weights: &[f64],
-    cost: Cost,
-    seed: u64,
-    max_evaluations: usize,
-) -> Result<Found> {
+/// Runs the search within `max_evaluations` model calls; see the module docs.
+pub(super) fn solve(problem: Problem<'_>, seed: u64, max_evaluations: usize) -> Result<Found> {
+    let Problem {
+        model,
+        row,
+        original,
+        bounds,
+        weights,
+        cost,
+    } = problem;
     let mutable: Vec<usize> = (0..row.len())
         .filter(|&j| {
             let (low, high) = bounds.get(j).copied().unwrap_or((0.0, 0.0));

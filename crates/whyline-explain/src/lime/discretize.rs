@@ -12,7 +12,7 @@ use crate::lime::normal::TruncatedNormal;
 
 /// Segments of the tabulated inverse CDF of each bin (a power of two: the segment is the
 /// top bits of the random word).
-const SEGMENT_BITS: u32 = 5;
+const SEGMENT_BITS: u32 = 6;
 const SEGMENTS: usize = 1 << SEGMENT_BITS;
 /// Table entries per bin: value and scaled slope at each of the `SEGMENTS + 1` nodes.
 const NODES: usize = 2 * (SEGMENTS + 1);
@@ -53,16 +53,16 @@ impl Bin {
 
 /// lime's quartile discretiser of a background set, with the sampler of its bins.
 ///
-/// Values are drawn by inverting each bin's CDF. The inverse is tabulated at 33 equally
+/// Values are drawn by inverting each bin's CDF. The inverse is tabulated at 65 equally
 /// spaced probabilities, with its slope (values and slopes as f32, the precision models
 /// take values in), and interpolated by cubic Hermite polynomials between them: a draw
 /// costs a look-up in a table that stays in the L1 cache instead of a rational function.
-/// An end segment (the first or last 1/32 of probability) whose interpolation strays more
+/// An end segment (the first or last 1/64 of probability) whose interpolation strays more
 /// than 1e-5 of the bin's range from the exact inverse (a bin reaching far into a tail,
 /// where the inverse curves sharply) is inverted exactly instead. The interpolation error
 /// is below 1e-3 of the bin's scale everywhere (checked in the unit tests).
 #[derive(Clone, Debug)]
-pub struct QuartileDiscretizer {
+pub(crate) struct QuartileDiscretizer {
     /// Per feature, the edges (at most three, increasing).
     edges: Vec<Vec<f64>>,
     /// Per feature, its sampler.
@@ -76,8 +76,8 @@ struct FeatureSampler {
     /// `⌈c · 2³²⌉` on the high 32 random bits `h` (`h / 2³² ≥ c` exactly when `h` reaches
     /// the threshold), padded with 2³³ (never reached).
     thresholds: [u64; MAX_BINS - 1],
-    /// Per bin slot, the inverse CDF and its slope times `1/32` at `u = i/32`,
-    /// `i = 0..=32`, interleaved.
+    /// Per bin slot, the inverse CDF and its slope times `1/64` at `u = i/64`,
+    /// `i = 0..=64`, interleaved.
     table: [[f32; NODES]; MAX_BINS],
     /// Per bin slot, how values are drawn (padding slots are points at 0).
     bins: [Bin; MAX_BINS],
@@ -87,7 +87,7 @@ struct FeatureSampler {
 
 impl QuartileDiscretizer {
     /// Bins every feature of `background` at its quartiles.
-    pub fn new(background: &Background) -> QuartileDiscretizer {
+    pub(crate) fn new(background: &Background) -> QuartileDiscretizer {
         let m = background.n_features();
         let mut discretizer = QuartileDiscretizer {
             edges: Vec::with_capacity(m),
@@ -108,20 +108,22 @@ impl QuartileDiscretizer {
 
     /// The edges of a feature (at most three, increasing): numpy's 25th, 50th and 75th
     /// percentiles with repeats removed. `None` past the last feature.
-    pub fn edges(&self, feature: usize) -> Option<&[f64]> {
+    #[cfg(test)]
+    pub(crate) fn edges(&self, feature: usize) -> Option<&[f64]> {
         self.edges.get(feature).map(Vec::as_slice)
     }
 
     /// The bin of `value` in `feature` (0 is `value ≤ q₂₅`): the number of edges strictly
     /// below it. `None` past the last feature.
-    pub fn bin(&self, feature: usize, value: f64) -> Option<usize> {
+    pub(crate) fn bin(&self, feature: usize, value: f64) -> Option<usize> {
         self.edges
             .get(feature)
             .map(|edges| edges.partition_point(|&e| e < value))
     }
 
     /// Number of features.
-    pub fn n_features(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn n_features(&self) -> usize {
         self.edges.len()
     }
 
@@ -262,7 +264,7 @@ impl FeatureSampler {
 }
 
 /// The cubic Hermite interpolation in segment `i` at `t` in `[0, 1]` of a bin's table:
-/// `h00 v0 + h10 d0 + h01 v1 + h11 d1` (slopes pre-scaled by 1/32), in f32, the precision
+/// `h00 v0 + h10 d0 + h01 v1 + h11 d1` (slopes pre-scaled by 1/64), in f32, the precision
 /// the value is returned in.
 #[inline]
 fn hermite(node: &[f32; NODES], i: usize, t: f32) -> f32 {

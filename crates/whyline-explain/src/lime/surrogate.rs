@@ -12,24 +12,24 @@
 use crate::error::{ExplainError, Result};
 
 /// lime's ridge penalty (`Ridge(alpha=1)`).
-pub const RIDGE_ALPHA: f64 = 1.0;
+pub(crate) const RIDGE_ALPHA: f64 = 1.0;
 
 /// A fitted LIME surrogate.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Surrogate {
+pub(crate) struct Surrogate {
     /// One weight per feature (`Ridge.coef_`).
-    pub weights: Vec<f64>,
+    pub(crate) weights: Vec<f64>,
     /// `Ridge.intercept_`.
-    pub intercept: f64,
+    pub(crate) intercept: f64,
     /// The weighted R² of the surrogate on its neighbourhood (`Ridge.score` with the
     /// kernel weights).
-    pub score: f64,
+    pub(crate) score: f64,
     /// The surrogate's prediction for the first row (the explained instance).
-    pub local_prediction: f64,
+    pub(crate) local_prediction: f64,
 }
 
 /// lime's exponential kernel `√(exp(−d²/width²))`.
-pub fn kernel(distance: f64, width: f64) -> f64 {
+pub(crate) fn kernel(distance: f64, width: f64) -> f64 {
     (-(distance * distance) / (width * width)).exp().sqrt()
 }
 
@@ -40,7 +40,7 @@ pub fn kernel(distance: f64, width: f64) -> f64 {
 ///
 /// Errors: lengths that do not agree, a width that is not positive and finite, no rows,
 /// or kernel weights that are all zero.
-pub fn fit_surrogate(
+pub(crate) fn fit_surrogate(
     data: &[f64],
     n_features: usize,
     targets: &[f64],
@@ -59,10 +59,11 @@ pub fn fit_surrogate(
 /// The kernel weight of each distance, after checking the width.
 pub(crate) fn kernel_weights(distances: &[f64], kernel_width: f64) -> Result<Vec<f64>> {
     if !(kernel_width.is_finite() && kernel_width > 0.0) {
-        return Err(ExplainError::InvalidSetting {
-            name: "kernel_width".into(),
-            detail: format!("{kernel_width} is not a positive finite width"),
-        });
+        return Err(ExplainError::setting(
+            "kernel_width",
+            "positive and finite",
+            kernel_width,
+        ));
     }
     Ok(distances.iter().map(|&d| kernel(d, kernel_width)).collect())
 }
@@ -85,11 +86,11 @@ pub(crate) fn fit_binary(
 }
 
 fn shape_error(values: usize, targets: usize, distances: usize, m: usize) -> ExplainError {
-    ExplainError::InvalidSetting {
-        name: "neighbourhood".into(),
-        detail: format!(
-            "{values} values, {targets} targets and {distances} distances do not form rows of {m} features"
-        ),
+    ExplainError::NeighbourhoodShape {
+        values,
+        targets,
+        distances,
+        n_features: m,
     }
 }
 
@@ -269,10 +270,11 @@ fn fit(rows: &impl Rows, m: usize, targets: &[f64], weights: &[f64]) -> Result<S
         ..
     } = sums;
     if !(total > 0.0 && total.is_finite()) {
-        return Err(ExplainError::InvalidSetting {
-            name: "kernel_width".into(),
-            detail: "every kernel weight is zero (the width is too small for the distances)".into(),
-        });
+        return Err(ExplainError::setting(
+            "kernel_width",
+            "wide enough for some kernel weight of the neighbourhood to be positive",
+            format_args!("a width whose weights sum to {total}"),
+        ));
     }
     let mean_z: Vec<f64> = sum_z.iter().map(|s| s / total).collect();
     let mean_y = sum_y / total;
@@ -324,10 +326,7 @@ fn fit(rows: &impl Rows, m: usize, targets: &[f64], weights: &[f64]) -> Result<S
 /// By hand: the system is at most a few dozen features wide and solved once per
 /// explanation, which does not justify a linear-algebra dependency.
 fn cholesky_solve(a: &mut [f64], b: &mut [f64], m: usize) -> Result<()> {
-    let not_definite = |j: usize| ExplainError::InvalidSetting {
-        name: "neighbourhood".into(),
-        detail: format!("the ridge system is not positive definite at feature {j}"),
-    };
+    let not_definite = |feature_index: usize| ExplainError::SingularSurrogate { feature_index };
     for j in 0..m {
         let mut diagonal = a[j * m + j];
         for k in 0..j {

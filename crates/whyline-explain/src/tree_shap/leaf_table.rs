@@ -4,23 +4,26 @@
 //! cold features can need. It takes every tree, including those the sweep cannot (a zero
 //! cover product, more than 16 distinct features on a path).
 
-use super::CompiledTree;
+use super::{CompiledTree, TreeShapScratch};
 use crate::quadrature;
 
 impl CompiledTree {
     /// Adds this tree's SHAP values to `phi`, leaf by leaf.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn accumulate_leaves(
         &self,
         row: &[f32],
         n_features: usize,
         phi: &mut [f64],
-        went_left: &mut Vec<bool>,
-        hot_buffer: &mut [bool],
-        p: &mut Vec<f64>,
-        unsatisfied: &mut Vec<u64>,
+        scratch: &mut TreeShapScratch,
         table: &PowerTable,
     ) {
+        let TreeShapScratch {
+            went_left,
+            hot: hot_buffer,
+            p,
+            unsatisfied,
+            ..
+        } = scratch;
         went_left.clear();
         went_left.extend(self.splits.iter().map(|split| {
             let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);

@@ -41,7 +41,7 @@ use std::collections::VecDeque;
 use whyline_core::SplitTest;
 use whyline_models::{MissingRule, Split, Tree};
 
-use super::CoverSource;
+use super::{CoverSource, RowInput};
 
 /// The root's number: also "no earlier split on this feature".
 const ROOT: u32 = 0;
@@ -302,18 +302,16 @@ fn plain_test(split: &Split) -> Option<PlainTest> {
 impl SweepTree {
     /// Adds this tree's SHAP values to `phi` (`[output][feature]`, this tree's outputs
     /// from `offset`). `splits` are the compiled tree's splits, for the full routing rule.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn accumulate(
         &self,
-        row: &[f32],
-        row_has_nan: bool,
+        input: RowInput<'_>,
         splits: &[Split],
         offset: usize,
-        n_features: usize,
         phi: &mut [f64],
         scratch: &mut SweepScratch,
     ) {
-        self.route(row, row_has_nan, splits, &mut scratch.went_left);
+        let n_features = input.n_features;
+        self.route(input.values, input.has_nan, splits, &mut scratch.went_left);
         let run = Run {
             tree: self,
             offset,

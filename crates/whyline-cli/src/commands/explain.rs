@@ -42,7 +42,7 @@ use whyline_explain::{
     Background, CounterfactualSettings, ExplainError, Explainer, GradientSettings,
     KernelShapSettings, LimeSettings, LinearShapSettings, MethodSettings, TreeShapSettings,
 };
-use whyline_models::{ColumnMapping, Explanation, Model, RowFormat, RowOptions, Rows, RowsError};
+use whyline_models::{ColumnMapping, Decision, Model, RowFormat, RowOptions, Rows, RowsError};
 
 use crate::Outcome;
 use crate::output::{self, Format, TEXT_OR_JSON};
@@ -382,7 +382,7 @@ fn write_text(
     out: &mut impl Write,
     model: &Model,
     index: usize,
-    explanation: &Explanation,
+    explanation: &Decision,
     top: Option<usize>,
 ) -> anyhow::Result<()> {
     let path = &explanation.path;

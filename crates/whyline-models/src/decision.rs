@@ -1,9 +1,10 @@
-//! A model's own explanation of one row: its prediction in the library's terms, its
-//! decision path, and the features that weigh most on that path. One type, so that every
+//! A model's decision on one row, explained by the model itself: its prediction in the
+//! library's terms, its decision path, and the features that weigh most on that path
+//! (attribution methods such as TreeSHAP are `whyline_explain`'s `Explanation`). One type, so that every
 //! front end (the `whyline explain` command, the Python package, the server) prints the
 //! same record.
 //!
-//! The JSON record ([`Explanation::to_json`]) is one object with `"type": "explanation"`:
+//! The JSON record ([`Decision::to_json`]) is one object with `"type": "explanation"`:
 //! `row`, `prediction` (value or class index), `label` (the class label when it is a
 //! number), `probabilities`, `raw`, `top_features` (`[{index, name, value}]`), `model` (its
 //! identity) and `path` (the decision path's JSON view).
@@ -13,9 +14,9 @@ use whyline_core::{AnyPath, DecisionPath, Explainable, Names};
 
 use crate::{Model, ModelError, Prediction};
 
-/// One row explained by the model itself.
+/// One row decided and explained by the model itself ([`Model::explain_row`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Explanation {
+pub struct Decision {
     /// The output the decision path explains (as recorded in a trace).
     pub output: f32,
     /// The prediction in the library's terms: value or class, probabilities, raw outputs.
@@ -39,12 +40,12 @@ impl Model {
     /// Explains one row: the prediction and the decision path. The row is given as read
     /// (`f64`, as [`Rows`](crate::Rows) returns it); the path is computed on its `f32`
     /// rounding, as traces record it.
-    pub fn explain_row(&self, row: &[f64]) -> Result<Explanation, ModelError> {
+    pub fn explain_row(&self, row: &[f64]) -> Result<Decision, ModelError> {
         #[allow(clippy::cast_possible_truncation)] // paths are computed in f32
         let row32: Vec<f32> = row.iter().map(|&x| x as f32).collect();
         let (output, path) = self.explain_one(&row32)?;
         let prediction = self.predict(row)?;
-        Ok(Explanation {
+        Ok(Decision {
             output,
             prediction,
             path,
@@ -52,7 +53,7 @@ impl Model {
     }
 }
 
-impl Explanation {
+impl Decision {
     /// The predicted class's label when the model is a classifier with numeric labels
     /// (`classes_` in scikit-learn).
     pub fn label(&self, model: &Model) -> Option<f64> {

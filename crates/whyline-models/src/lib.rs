@@ -65,9 +65,9 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod boosting;
-mod decision;
 mod decision_tree;
 mod error;
+mod explained_decision;
 mod forest;
 mod identity;
 mod import;
@@ -80,9 +80,9 @@ pub mod rows;
 mod tree;
 
 pub use boosting::{Accumulation, GradientBoosting, Link};
-pub use decision::{Decision, FeatureAttribution, top_features};
 pub use decision_tree::{DecisionTree, Task};
 pub use error::{ModelError, Result};
+pub use explained_decision::{ExplainedDecision, FeatureAttribution, top_features};
 pub use forest::RandomForest;
 pub use identity::ModelFormat;
 pub use info::{FeatureStats, ModelInfo, Prediction};

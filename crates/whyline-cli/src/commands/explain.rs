@@ -42,7 +42,9 @@ use whyline_explain::{
     Background, CounterfactualSettings, ExplainError, Explainer, GradientSettings,
     KernelShapSettings, LimeSettings, LinearShapSettings, MethodSettings, TreeShapSettings,
 };
-use whyline_models::{ColumnMapping, Decision, Model, RowFormat, RowOptions, Rows, RowsError};
+use whyline_models::{
+    ColumnMapping, ExplainedDecision, Model, RowFormat, RowOptions, Rows, RowsError,
+};
 
 use crate::Outcome;
 use crate::output::{self, Format, TEXT_OR_JSON};
@@ -382,7 +384,7 @@ fn write_text(
     out: &mut impl Write,
     model: &Model,
     index: usize,
-    explanation: &Decision,
+    explanation: &ExplainedDecision,
     top: Option<usize>,
 ) -> anyhow::Result<()> {
     let path = &explanation.path;

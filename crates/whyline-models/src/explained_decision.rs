@@ -4,7 +4,7 @@
 //! front end (the `whyline explain` command, the Python package, the server) prints the
 //! same record.
 //!
-//! The JSON record ([`Decision::to_json`]) is one object with `"type": "explanation"`:
+//! The JSON record ([`ExplainedDecision::to_json`]) is one object with `"type": "explanation"`:
 //! `row`, `prediction` (value or class index), `label` (the class label when it is a
 //! number), `probabilities`, `raw`, `top_features` (`[{index, name, value}]`), `model` (its
 //! identity) and `path` (the decision path's JSON view).
@@ -16,7 +16,7 @@ use crate::{Model, ModelError, Prediction};
 
 /// One row decided and explained by the model itself ([`Model::explain_row`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Decision {
+pub struct ExplainedDecision {
     /// The output the decision path explains (as recorded in a trace).
     pub output: f32,
     /// The prediction in the library's terms: value or class, probabilities, raw outputs.
@@ -40,12 +40,12 @@ impl Model {
     /// Explains one row: the prediction and the decision path. The row is given as read
     /// (`f64`, as [`Rows`](crate::Rows) returns it); the path is computed on its `f32`
     /// rounding, as traces record it.
-    pub fn explain_row(&self, row: &[f64]) -> Result<Decision, ModelError> {
+    pub fn explain_row(&self, row: &[f64]) -> Result<ExplainedDecision, ModelError> {
         #[allow(clippy::cast_possible_truncation)] // paths are computed in f32
         let row32: Vec<f32> = row.iter().map(|&x| x as f32).collect();
         let (output, path) = self.explain_one(&row32)?;
         let prediction = self.predict(row)?;
-        Ok(Decision {
+        Ok(ExplainedDecision {
             output,
             prediction,
             path,
@@ -53,7 +53,7 @@ impl Model {
     }
 }
 
-impl Decision {
+impl ExplainedDecision {
     /// The predicted class's label when the model is a classifier with numeric labels
     /// (`classes_` in scikit-learn).
     pub fn label(&self, model: &Model) -> Option<f64> {

@@ -469,21 +469,11 @@ fn explain_fails(
     extra: &[&str],
 ) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("rows.jsonl");
-    std::fs::write(&input, rows).unwrap();
-    let mut command = whyline();
-    command
-        .args(["explain", "--model"])
-        .arg(fixture(model))
-        .arg("--input")
-        .arg(&input)
-        .args(extra);
-    if let Some(background) = background {
-        let path = dir.path().join("background.jsonl");
-        std::fs::write(&path, background).unwrap();
-        command.arg("--background").arg(path);
-    }
-    let output = command.assert().failure().get_output().clone();
+    let output = explain_command(dir.path(), model, rows, background, extra)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
     (
         output.status.code().unwrap(),
         String::from_utf8(output.stderr).unwrap(),
@@ -701,7 +691,22 @@ fn explain_stdout(
     args: &[&str],
 ) -> (Vec<u8>, i32) {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("rows.jsonl");
+    let output = explain_command(dir.path(), model, rows, background, args)
+        .output()
+        .unwrap();
+    (output.stdout, output.status.code().unwrap())
+}
+
+/// `whyline explain --model FIXTURE --input ROWS [--background BACKGROUND] ARGS`, with the
+/// rows and background written as JSON lines into `dir`.
+fn explain_command(
+    dir: &std::path::Path,
+    model: &str,
+    rows: &str,
+    background: Option<&str>,
+    args: &[&str],
+) -> Command {
+    let input = dir.join("rows.jsonl");
     std::fs::write(&input, rows).unwrap();
     let mut command = whyline();
     command
@@ -711,12 +716,11 @@ fn explain_stdout(
         .arg(&input)
         .args(args);
     if let Some(background) = background {
-        let path = dir.path().join("background.jsonl");
+        let path = dir.join("background.jsonl");
         std::fs::write(&path, background).unwrap();
         command.arg("--background").arg(path);
     }
-    let output = command.output().unwrap();
-    (output.stdout, output.status.code().unwrap())
+    command
 }
 
 #[test]

@@ -35,11 +35,14 @@ struct Inner<S: Store> {
 
 impl<S: Store> Inner<S> {
     fn ledger(&mut self) -> Result<&mut Ledger<S>> {
-        self.ledger.as_mut().ok_or(LedgerError::Poisoned {
-            collector: "ledger",
-        })
+        self.ledger.as_mut().ok_or(POISONED)
     }
 }
+
+/// What a lock poisoned by a panic in another thread (or a ledger already taken) is.
+const POISONED: LedgerError = LedgerError::Poisoned {
+    collector: "ledger",
+};
 
 struct Shared<S: Store> {
     inner: Mutex<Inner<S>>,
@@ -51,6 +54,12 @@ struct Shared<S: Store> {
     sync: bool,
     appended: AtomicU64,
     size: AtomicU64,
+}
+
+impl<S: Store> Shared<S> {
+    fn lock_inner(&self) -> Result<std::sync::MutexGuard<'_, Inner<S>>> {
+        self.inner.lock().map_err(|_| POISONED)
+    }
 }
 
 /// The hash-chain collector. See the module docs.
@@ -123,13 +132,7 @@ impl<S: Store + 'static> LedgerCollector<S> {
 
     /// Runs `f` with the ledger (to checkpoint, prove or read back).
     pub fn with_ledger<T>(&self, f: impl FnOnce(&mut Ledger<S>) -> T) -> Result<T> {
-        let mut inner = self
-            .shared
-            .inner
-            .lock()
-            .map_err(|_| LedgerError::Poisoned {
-                collector: "ledger",
-            })?;
+        let mut inner = self.shared.lock_inner()?;
         Ok(f(inner.ledger()?))
     }
 
@@ -145,17 +148,9 @@ impl<S: Store + 'static> LedgerCollector<S> {
     /// Stops the timer, commits and returns the ledger.
     pub fn into_ledger(mut self) -> Result<Ledger<S>> {
         self.stop_timer();
-        let mut inner = self
-            .shared
-            .inner
-            .lock()
-            .map_err(|_| LedgerError::Poisoned {
-                collector: "ledger",
-            })?;
+        let mut inner = self.shared.lock_inner()?;
         inner.ledger()?.commit()?;
-        inner.ledger.take().ok_or(LedgerError::Poisoned {
-            collector: "ledger",
-        })
+        inner.ledger.take().ok_or(POISONED)
     }
 
     /// Appends one trace; the typed version of [`TraceCollector::record`].
@@ -184,17 +179,9 @@ impl<S: Store + 'static> LedgerCollector<S> {
     /// Appends the entry `encode` writes into the reused buffer.
     fn append_encoded(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<Receipt> {
         let receipt = {
-            let mut inner = self
-                .shared
-                .inner
-                .lock()
-                .map_err(|_| LedgerError::Poisoned {
-                    collector: "ledger",
-                })?;
+            let mut inner = self.shared.lock_inner()?;
             let Inner { ledger, buffer } = &mut *inner;
-            let ledger = ledger.as_mut().ok_or(LedgerError::Poisoned {
-                collector: "ledger",
-            })?;
+            let ledger = ledger.as_mut().ok_or(POISONED)?;
             buffer.clear();
             encode(buffer);
             let receipt = ledger.append_with(buffer, !self.shared.sync)?;
@@ -218,23 +205,11 @@ impl<S: Store + 'static> LedgerCollector<S> {
         if self.shared.durable.load(Ordering::Acquire) > index {
             return Ok(());
         }
-        let _committer = self
-            .shared
-            .committer
-            .lock()
-            .map_err(|_| LedgerError::Poisoned {
-                collector: "ledger",
-            })?;
+        let _committer = self.shared.committer.lock().map_err(|_| POISONED)?;
         if self.shared.durable.load(Ordering::Acquire) > index {
             return Ok(()); // the previous committer's sync covered this entry
         }
-        let mut inner = self
-            .shared
-            .inner
-            .lock()
-            .map_err(|_| LedgerError::Poisoned {
-                collector: "ledger",
-            })?;
+        let mut inner = self.shared.lock_inner()?;
         let ledger = inner.ledger()?;
         ledger.commit()?;
         self.shared

@@ -134,26 +134,38 @@ pub(crate) fn child_index(
     raw: i64,
     parent: usize,
     n_nodes: usize,
-    field: &str,
+    field: impl FnOnce() -> String,
     file: &Path,
 ) -> Result<u32> {
-    let expected = || format!("a node after {parent} and below {n_nodes}");
-    match usize::try_from(raw) {
-        Ok(child) if child > parent && child < n_nodes => {
-            u32::try_from(child).map_err(|_| ModelError::out_of_range(file, field, raw, expected()))
-        }
-        _ => Err(ModelError::out_of_range(file, field, raw, expected())),
+    match usize::try_from(raw).ok().map(u32::try_from) {
+        Some(Ok(child)) if child as usize > parent && (child as usize) < n_nodes => Ok(child),
+        _ => Err(ModelError::out_of_range(
+            file,
+            field(),
+            raw,
+            format!("a node after {parent} and below {n_nodes}"),
+        )),
     }
 }
 
 /// A feature index from a file: below `n_features`.
-pub(crate) fn feature_index(raw: i64, n_features: usize, field: &str, file: &Path) -> Result<u32> {
-    let expected = || format!("a feature index below the model's {n_features}");
-    match usize::try_from(raw) {
-        Ok(f) if f < n_features => {
-            u32::try_from(f).map_err(|_| ModelError::out_of_range(file, field, raw, expected()))
-        }
-        _ => Err(ModelError::out_of_range(file, field, raw, expected())),
+///
+/// `field` names the entry in an error; it is formatted only then (a model has thousands of
+/// splits, and their names cost more than their checks).
+pub(crate) fn feature_index(
+    raw: i64,
+    n_features: usize,
+    field: impl FnOnce() -> String,
+    file: &Path,
+) -> Result<u32> {
+    match usize::try_from(raw).ok().map(u32::try_from) {
+        Some(Ok(feature)) if (feature as usize) < n_features => Ok(feature),
+        _ => Err(ModelError::out_of_range(
+            file,
+            field(),
+            raw,
+            format!("a feature index below the model's {n_features}"),
+        )),
     }
 }
 

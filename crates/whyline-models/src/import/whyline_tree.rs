@@ -247,12 +247,12 @@ impl TreeDoc<'_> {
         if l == -1 && r == -1 {
             return Ok(None);
         }
-        let left = child_index(l, i, n_nodes, &self.at("children_left", i), file)?;
-        let right = child_index(r, i, n_nodes, &self.at("children_right", i), file)?;
+        let left = child_index(l, i, n_nodes, || self.at("children_left", i), file)?;
+        let right = child_index(r, i, n_nodes, || self.at("children_right", i), file)?;
         let feature = feature_index(
             arrays.feature.get(i).copied().unwrap_or(-1),
             n_features,
-            &self.at("feature", i),
+            || self.at("feature", i),
             file,
         )?;
         let threshold = arrays.threshold.get(i).copied().unwrap_or(f64::NAN);

@@ -201,7 +201,7 @@ impl TreeDoc<'_> {
             feature: feature_index(
                 arrays.feature.get(i).copied().unwrap_or(-1),
                 n_features,
-                &self.at("split_indices", i),
+                || self.at("split_indices", i),
                 file,
             )?,
             threshold,
@@ -214,14 +214,14 @@ impl TreeDoc<'_> {
                 arrays.left.get(i).copied().unwrap_or(-1),
                 i,
                 n_nodes,
-                &self.at("left_children", i),
+                || self.at("left_children", i),
                 file,
             )?,
             right: child_index(
                 arrays.right.get(i).copied().unwrap_or(-1),
                 i,
                 n_nodes,
-                &self.at("right_children", i),
+                || self.at("right_children", i),
                 file,
             )?,
         })

@@ -11,6 +11,7 @@
 
 mod aprender;
 mod bad_input;
+mod compact_walk;
 mod determinism;
 mod exactness;
 mod f64_rows;

@@ -112,6 +112,7 @@ pub(super) fn tree(block: &TreeBlock<'_>, n_features: usize) -> Result<Tree> {
         nodes,
         n_values: 1,
         values,
+        routes: Default::default(),
     };
     tree.validate(n_features).map_err(|(field, detail)| {
         ModelError::malformed(block.file, format!("Tree={}.{field}", block.index), detail)

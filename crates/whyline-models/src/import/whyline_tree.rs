@@ -88,6 +88,7 @@ pub(super) fn tree(doc: &Value, path: &str, settings: TreeSettings, file: &Path)
         nodes,
         n_values,
         values,
+        routes: Default::default(),
     };
     tree.validate(settings.n_features)
         .map_err(|(field, detail)| {

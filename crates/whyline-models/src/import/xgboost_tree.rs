@@ -56,6 +56,7 @@ pub(super) fn tree(doc: &Value, path: &str, n_features: usize, file: &Path) -> R
         nodes,
         n_values: 1,
         values,
+        routes: Default::default(),
     };
     tree.validate(n_features).map_err(|(field, detail)| {
         ModelError::malformed(file, format!("{path}.{field}"), detail)

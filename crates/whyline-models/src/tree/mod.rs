@@ -19,7 +19,11 @@
 //! first and take the `f32` walk; LightGBM reads doubles and compares them with its double
 //! thresholds, so its rows are compared in `f64`.
 
+mod routes;
+
 use whyline_core::{LeafInfo, SplitTest, TreePath, TreeSplit};
+
+use routes::Routes;
 
 /// LightGBM treats `|x| <= 1e-35` as zero (`kZeroThreshold`).
 const LIGHTGBM_ZERO_THRESHOLD: f64 = 1e-35;
@@ -112,6 +116,8 @@ pub struct Tree {
     /// classifiers, fractions), the mean target (regressors) or the margin (boosting, with
     /// the learning rate folded in).
     pub values: Vec<f64>,
+    /// The compact walk of [`leaf_index_f64`](Tree::leaf_index_f64), built on first use.
+    pub(crate) routes: Routes,
 }
 
 /// The largest `f32` that is not above `t`: for every `f32` `x`, `x <= t` (compared in f64)
@@ -317,16 +323,18 @@ impl Tree {
     /// `row` must have the model's feature count (a missing feature reads as NaN).
     #[inline]
     pub fn leaf_index_f64(&self, row: &[f64]) -> usize {
+        self.routes.leaf_index_f64(self, row)
+    }
+
+    /// [`leaf_index_f64`](Tree::leaf_index_f64) walked split by split through the nodes,
+    /// without the compact copy: what the compact walk must equal.
+    pub fn leaf_index_f64_by_splits(&self, row: &[f64]) -> usize {
         let mut index = 0usize;
         while let Some(Node {
             split: Some(split), ..
         }) = self.nodes.get(index)
         {
-            let value = row.get(split.feature as usize).copied().unwrap_or(f64::NAN);
-            let (left, _) = match self.input {
-                InputPrecision::F32 => split.decide(value as f32),
-                InputPrecision::F64 => split.decide_f64(value),
-            };
+            let left = routes::decide(self.input, split, row);
             index = if left { split.left } else { split.right } as usize;
         }
         index

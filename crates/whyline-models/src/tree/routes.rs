@@ -1,0 +1,137 @@
+//! A compact copy of a tree's numeric splits for predicting `f64` rows: 24 bytes a node
+//! instead of a whole [`Node`](crate::Node) (its split with two thresholds, categories,
+//! counts, cover, impurity and gain: over 100 bytes), so that a forest's walk touches a
+//! quarter of the cache lines. A 100-tree forest's prediction spent its time waiting for node
+//! memory.
+//!
+//! It is a cache derived from the nodes, built on the first prediction. It decides exactly
+//! as [`Split::decide`] / [`Split::decide_f64`] for `x <= t` and `x < t` splits whose
+//! missing rule is "none" or "NaN takes the default way" (every scikit-learn and XGBoost
+//! numeric split, LightGBM's `NaN` missing type); any other split is marked and decided by
+//! its [`Split`] itself.
+
+use std::sync::OnceLock;
+
+use whyline_core::SplitTest;
+
+use super::{InputPrecision, MissingRule, Split, Tree};
+
+/// A leaf: the walk ends.
+const LEAF: u8 = 0;
+/// Left when `x <= t`; NaN goes right.
+const LESS_OR_EQUAL: u8 = 1;
+/// Left when `x < t`; NaN goes right.
+const LESS: u8 = 2;
+/// Decided by the node's [`Split`] (categorical tests, other missing rules).
+const GENERIC: u8 = 3;
+/// Added to a numeric kind: NaN goes left.
+const NAN_LEFT: u8 = 4;
+
+/// One node of the compact walk.
+#[derive(Clone, Copy, Debug)]
+struct Route {
+    /// The threshold the row's value is compared with, in `f64`: the `f32` threshold
+    /// widened for trees that read `f32` rows, the library's double otherwise.
+    threshold: f64,
+    feature: u32,
+    left: u32,
+    right: u32,
+    kind: u8,
+}
+
+/// The compact walk of one tree, built once on first use. Equal for every tree: a cache
+/// derived from the nodes takes no part in comparisons.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Routes(OnceLock<Vec<Route>>);
+
+impl PartialEq for Routes {
+    fn eq(&self, _: &Routes) -> bool {
+        true
+    }
+}
+
+impl Routes {
+    /// The index (into the tree's nodes) of the leaf `row` reaches; see
+    /// [`Tree::leaf_index_f64`].
+    #[inline]
+    pub(crate) fn leaf_index_f64(&self, tree: &Tree, row: &[f64]) -> usize {
+        let routes = self.0.get_or_init(|| build(tree));
+        let mut index = 0usize;
+        while let Some(route) = routes.get(index) {
+            let left = match route.kind & !NAN_LEFT {
+                LEAF => return index,
+                GENERIC => match tree.nodes.get(index).and_then(|n| n.split.as_ref()) {
+                    Some(split) => decide(tree.input, split, row),
+                    None => return index,
+                },
+                kind => {
+                    let value = row.get(route.feature as usize).copied().unwrap_or(f64::NAN);
+                    let value = match tree.input {
+                        InputPrecision::F32 => f64::from(value as f32),
+                        InputPrecision::F64 => value,
+                    };
+                    if value.is_nan() {
+                        route.kind & NAN_LEFT != 0
+                    } else if kind == LESS {
+                        value < route.threshold
+                    } else {
+                        value <= route.threshold
+                    }
+                }
+            };
+            index = if left { route.left } else { route.right } as usize;
+        }
+        index
+    }
+}
+
+/// The split's own decision for an `f64` row, read as the tree's library reads it.
+#[inline]
+pub(super) fn decide(input: InputPrecision, split: &Split, row: &[f64]) -> bool {
+    let value = row.get(split.feature as usize).copied().unwrap_or(f64::NAN);
+    match input {
+        InputPrecision::F32 => split.decide(value as f32).0,
+        InputPrecision::F64 => split.decide_f64(value).0,
+    }
+}
+
+fn build(tree: &Tree) -> Vec<Route> {
+    tree.nodes
+        .iter()
+        .map(|node| match &node.split {
+            None => Route {
+                threshold: 0.0,
+                feature: 0,
+                left: 0,
+                right: 0,
+                kind: LEAF,
+            },
+            Some(split) => Route {
+                threshold: match tree.input {
+                    InputPrecision::F32 => f64::from(split.threshold),
+                    InputPrecision::F64 => split.threshold_f64,
+                },
+                feature: split.feature,
+                left: split.left,
+                right: split.right,
+                kind: kind(split),
+            },
+        })
+        .collect()
+}
+
+/// The route kind that decides as `split` does.
+fn kind(split: &Split) -> u8 {
+    let test = match split.test {
+        SplitTest::LessOrEqual => LESS_OR_EQUAL,
+        SplitTest::Less => LESS,
+        SplitTest::InCategories | SplitTest::NotInCategories => return GENERIC,
+    };
+    match split.missing {
+        // NaN compares false: right.
+        MissingRule::Reject => test,
+        MissingRule::NanDefault if split.default_left => test | NAN_LEFT,
+        MissingRule::NanDefault => test,
+        MissingRule::NanAsZero | MissingRule::ZeroDefault | MissingRule::NanIsNoCategory => GENERIC,
+    }
+}

@@ -10,8 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::chain::{GENESIS_CHAIN_HASH, chain_hash};
-use crate::frame::{FILE_HEADER_LEN, FRAME_HEADER_LEN, FRAME_OVERHEAD, MAX_PAYLOAD};
+use crate::chain::{FormatVersion, GENESIS_CHAIN_HASH};
+use crate::frame::{
+    FILE_HEADER_LEN, FRAME_HEADER_LEN, FRAME_OVERHEAD, MAX_PAYLOAD, header_version,
+};
 use crate::merkle::{CompactRange, Hash, leaf_hash};
 use crate::store::Store;
 use crate::time_index::{IndexBuilder, IndexRecord, payload_timestamp};
@@ -22,6 +24,7 @@ const READ_SLAB: usize = 8 << 20;
 
 /// What an intact log hashes to.
 pub(crate) struct Rehash {
+    pub(crate) version: FormatVersion,
     pub(crate) entries: u64,
     pub(crate) end_offset: u64,
     pub(crate) last_chain: Hash,
@@ -32,6 +35,7 @@ pub(crate) struct Rehash {
 }
 
 struct Chunk {
+    version: FormatVersion,
     first_index: u64,
     offset: u64,
     previous_chain: Hash,
@@ -82,10 +86,11 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
         }
         let (payload, stored) = body.split_at(length);
         let stored: Hash = stored.try_into().ok()?;
-        if chain_hash(index, &previous, payload) != stored {
+        let leaf = leaf_hash(payload);
+        if chunk.version.chain_hash(index, &previous, payload, &leaf) != stored {
             return None;
         }
-        range.append(leaf_hash(payload));
+        range.append(leaf);
         let timestamp = payload_timestamp(payload).unwrap_or(0);
         if let Some(record) = index_builder.push(index, chunk.offset + at as u64, timestamp) {
             time_index.push(record);
@@ -142,6 +147,9 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     if workers < 2 || end < 4 * CHUNK * 64 {
         return None;
     }
+    let mut header = [0u8; FILE_HEADER_LEN];
+    store.read_at(0, &mut header).ok()?;
+    let version = header_version(&header)?;
     let mut slab: Vec<u8> = Vec::new();
     let mut slab_start = FILE_HEADER_LEN as u64;
     let mut position = slab_start;
@@ -233,6 +241,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
                 let from = usize::try_from(chunk_start - slab_start).ok()?;
                 let to = usize::try_from(position - slab_start).ok()?;
                 let chunk = Chunk {
+                    version,
                     first_index: index,
                     offset: chunk_start,
                     previous_chain: previous,
@@ -259,6 +268,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     });
     outcome?;
     Some(Rehash {
+        version,
         entries: index,
         end_offset: position,
         last_chain: previous,

@@ -32,13 +32,47 @@ pub fn leaf_hash(bytes: &[u8]) -> Hash {
 /// `SHA-256(0x01 ‖ left ‖ right)`: the hash of an interior node (RFC 9162 §2.1.1).
 #[inline]
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    sha256_parts(&[&[1u8], left, right])
+    let mut blocks = [0u8; 128];
+    blocks[0] = 1;
+    blocks[1..33].copy_from_slice(left);
+    blocks[33..65].copy_from_slice(right);
+    sha256_two_blocks(blocks, 65)
 }
 
 /// SHA-256 of a 72-byte message (the version-2 chain link): two blocks.
 #[inline]
 pub(crate) fn sha256_72(message: &[u8; 72]) -> Hash {
-    sha256_parts(&[message])
+    let mut blocks = [0u8; 128];
+    blocks[..72].copy_from_slice(message);
+    sha256_two_blocks(blocks, 72)
+}
+
+/// SHA-256 of the `len` (56..=119) bytes at the start of `blocks`, the rest zero: the
+/// padding lands at fixed offsets and both blocks go to one compression call.
+#[inline]
+fn sha256_two_blocks(mut blocks: [u8; 128], len: usize) -> Hash {
+    debug_assert!((56..=119).contains(&len));
+    if let Some(marker) = blocks.get_mut(len) {
+        *marker = 0x80;
+    }
+    blocks[120..].copy_from_slice(&((len as u64) * 8).to_be_bytes());
+    let (first, second) = blocks.split_at(64);
+    let mut pair = [[0u8; 64]; 2];
+    pair[0].copy_from_slice(first);
+    pair[1].copy_from_slice(second);
+    compress_from_iv(&pair)
+}
+
+/// The SHA-256 digest of already padded blocks.
+#[inline]
+fn compress_from_iv(blocks: &[[u8; 64]]) -> Hash {
+    let mut state = SHA256_IV;
+    sha2::block_api::compress256(&mut state, blocks);
+    let mut out = [0u8; 32];
+    for (dst, word) in out.chunks_exact_mut(4).zip(state) {
+        dst.copy_from_slice(&word.to_be_bytes());
+    }
+    out
 }
 
 /// SHA-256's initial state (FIPS 180-4 §5.3.3).
@@ -58,8 +92,8 @@ const SHORT_BLOCKS: usize = 4;
 
 /// SHA-256 of the concatenation of `parts`. A message that fits [`SHORT_BLOCKS`] blocks
 /// with its padding is laid out on the stack and compressed in one call (no hasher state,
-/// no buffering): the ledger hashes only such messages per entry (leaf, node and chain
-/// link of a typical record). Longer ones go through the streaming hasher.
+/// no buffering): the leaf of a typical record is such a message. Longer ones go through
+/// the streaming hasher.
 #[inline]
 fn sha256_parts(parts: &[&[u8]]) -> Hash {
     let len: usize = parts.iter().map(|p| p.len()).sum();
@@ -85,13 +119,7 @@ fn sha256_parts(parts: &[&[u8]]) -> Hash {
     if let Some(length) = bytes.get_mut(end - 8..end) {
         length.copy_from_slice(&((len as u64) * 8).to_be_bytes());
     }
-    let mut state = SHA256_IV;
-    sha2::block_api::compress256(&mut state, buffer.get(..blocks).unwrap_or(&[]));
-    let mut out = [0u8; 32];
-    for (dst, word) in out.chunks_exact_mut(4).zip(state) {
-        dst.copy_from_slice(&word.to_be_bytes());
-    }
-    out
+    compress_from_iv(buffer.get(..blocks).unwrap_or(&[]))
 }
 
 /// `SHA-256()`: the root of the empty tree.
@@ -392,6 +420,12 @@ mod tests {
             let (a, b) = bytes[..len].split_at(len / 3);
             let expected: Hash = Sha256::digest(&bytes[..len]).into();
             assert_eq!(sha256_parts(&[a, b]), expected, "length {len}");
+        }
+        for len in 56..=119 {
+            let mut blocks = [0u8; 128];
+            blocks[..len].copy_from_slice(&bytes[..len]);
+            let expected: Hash = Sha256::digest(&bytes[..len]).into();
+            assert_eq!(sha256_two_blocks(blocks, len), expected, "length {len}");
         }
         assert_eq!(
             hex::encode(sha256_parts(&[b"abc"])),

@@ -4,7 +4,7 @@
 //! ```text
 //! file header (16 bytes, once)
 //!  0  8  magic "WLEDGER\0"
-//!  8  4  format version u32 LE (1)
+//!  8  4  format version u32 LE (2 for new logs; 1 still read: see `chain.rs`)
 //! 12  4  reserved, 0 (a reader rejects anything else)
 //!
 //! frame (52 + n bytes)
@@ -12,7 +12,7 @@
 //!  4  8  index u64 LE (0, 1, 2, ... in file order)
 //! 12  4  header CRC32C of bytes 0..12
 //! 16  n  payload: the entry's APRT record
-//! 16+n 32 chain hash SHA-256(index LE ‖ previous chain hash ‖ payload)
+//! 16+n 32 chain hash (v2: SHA-256(index LE ‖ previous chain hash ‖ leaf hash))
 //! 48+n 4  body CRC32C of bytes 16..48+n
 //! ```
 //!
@@ -22,14 +22,13 @@
 
 use std::ops::Range;
 
+use crate::chain::FormatVersion;
 use crate::error::{CorruptionKind, LedgerError, Result};
 use crate::merkle::Hash;
 use crate::store::Store;
 
 /// The magic that opens an entry log.
 pub(crate) const FILE_MAGIC: [u8; 8] = *b"WLEDGER\0";
-/// The format version this build writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 1;
 /// Bytes of the file header.
 pub(crate) const FILE_HEADER_LEN: usize = 16;
 /// Bytes of a frame header.
@@ -39,12 +38,19 @@ pub const FRAME_OVERHEAD: usize = FRAME_HEADER_LEN + 32 + 4;
 /// The largest payload a frame holds.
 pub const MAX_PAYLOAD: usize = 16 << 20;
 
-/// The file header bytes.
-pub(crate) fn file_header() -> [u8; FILE_HEADER_LEN] {
+/// The file header bytes of a log of this version.
+pub(crate) fn file_header(version: FormatVersion) -> [u8; FILE_HEADER_LEN] {
     let mut out = [0u8; FILE_HEADER_LEN];
     out[..8].copy_from_slice(&FILE_MAGIC);
-    out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out[8..12].copy_from_slice(&version.as_u32().to_le_bytes());
     out
+}
+
+/// The version a whole file header names; `None` when any byte is wrong (magic, an unknown
+/// version, a reserved byte not zero).
+pub(crate) fn header_version(header: &[u8]) -> Option<FormatVersion> {
+    let version = FormatVersion::from_u32(u32_at(header, 8)?)?;
+    (header == file_header(version)).then_some(version)
 }
 
 /// Appends one frame to `out`.
@@ -117,6 +123,7 @@ pub(crate) struct Cursor<'s, S: Store + ?Sized> {
     position: u64,
     buffer: Vec<u8>,
     buffer_start: u64,
+    version: FormatVersion,
 }
 
 const READ_CHUNK: usize = 1 << 20;
@@ -131,6 +138,7 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
             position: 0,
             buffer: Vec::new(),
             buffer_start: 0,
+            version: FormatVersion::CURRENT,
         };
         if end == 0 {
             return Ok(cursor);
@@ -143,17 +151,23 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
             store.read_at(0, &mut header)?;
         }
         // Every header byte is checked, the reserved ones too: a change anywhere is seen.
-        let good = whole && header == file_header();
-        if !good {
+        let version = header_version(&header).filter(|_| whole);
+        let Some(version) = version else {
             return Err(LedgerError::Corrupt {
                 path: store.location().to_path_buf(),
                 offset: 0,
                 index: 0,
                 kind: CorruptionKind::BadHeader,
             });
-        }
+        };
+        cursor.version = version;
         cursor.position = FILE_HEADER_LEN as u64;
         Ok(cursor)
+    }
+
+    /// The log's format version (from its header; the current one for an empty log).
+    pub(crate) fn version(&self) -> FormatVersion {
+        self.version
     }
 
     /// The byte offset of the next frame.

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::chain::chain_hash;
+use crate::chain::FormatVersion;
 use crate::checkpoint::{Checkpoint, NoteSigner};
 use crate::checkpoint_file::{StoredCheckpoint, encode_checkpoint_record};
 use crate::error::{LedgerError, Result};
@@ -139,6 +139,8 @@ pub struct StoredEntry {
 pub struct Ledger<S: Store> {
     store: S,
     options: LedgerOptions,
+    /// The log's format version: a version-1 log is continued with the version-1 chain rule.
+    version: FormatVersion,
     next_index: u64,
     last_chain: Hash,
     range: CompactRange,
@@ -182,6 +184,7 @@ impl<S: Store> Ledger<S> {
             .max()
             .unwrap_or(0);
         let ledger = Ledger {
+            version: walk.version,
             next_index: walk.entries,
             last_chain: walk.last_chain,
             range: walk.range,
@@ -220,8 +223,10 @@ impl<S: Store> Ledger<S> {
                 limit: MAX_PAYLOAD,
             });
         }
-        let chain = chain_hash(index, &self.last_chain, payload);
         let leaf = leaf_hash(payload);
+        let chain = self
+            .version
+            .chain_hash(index, &self.last_chain, payload, &leaf);
         self.frame.clear();
         encode_frame(&mut self.frame, index, payload, &chain);
         let offset = self.store.append(&self.frame)?;
@@ -356,6 +361,12 @@ impl<S: Store> Ledger<S> {
     /// The Merkle root of all entries.
     pub fn root(&self) -> Hash {
         self.range.root()
+    }
+
+    /// The format version of the log (new logs: [`FormatVersion::CURRENT`]; a log created by
+    /// an older build keeps its version and chain rule).
+    pub fn format_version(&self) -> FormatVersion {
+        self.version
     }
 
     /// The chain hash of the last entry (32 zero bytes when empty).

@@ -8,7 +8,7 @@
 //!   APRT or JSON lines) collectors.
 //! - [`LedgerCollector`] (in [`collector`]): the hash-chain collector, a `TraceCollector` in front of a
 //!   [`Ledger`]. Each trace's APRT record becomes one entry: chained
-//!   ([`chain_hash`]), a leaf of an RFC 6962 Merkle tree ([`leaf_hash`], [`CompactRange`]),
+//!   ([`chain_hash`] of the leaf, format version 2), a leaf of an RFC 6962 Merkle tree ([`leaf_hash`], [`CompactRange`]),
 //!   framed with CRC32C checksums and appended to a [`Store`].
 //! - [`Ledger`]: the writer. It commits per [`Durability`] (`None`, group commit `Interval`,
 //!   `Sync`; under `Sync` concurrent collector records share fsyncs), signs [`Checkpoint`]s as C2SP signed notes ([`NoteSigner`]: Ed25519 or
@@ -108,7 +108,7 @@ mod time_index;
 mod verify;
 mod walk;
 
-pub use chain::{GENESIS_CHAIN_HASH, chain_hash};
+pub use chain::{FormatVersion, GENESIS_CHAIN_HASH, chain_hash, chain_hash_v1};
 pub use checkpoint::{Checkpoint, NoteSigner, NoteVerifier, sign_note, verify_note};
 pub use checkpoint_file::StoredCheckpoint;
 pub use collector::LedgerCollector;

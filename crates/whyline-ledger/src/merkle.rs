@@ -26,20 +26,100 @@ pub type Hash = [u8; 32];
 /// `SHA-256(0x00 ‖ bytes)`: the hash of one leaf (RFC 9162 §2.1.1).
 #[inline]
 pub fn leaf_hash(bytes: &[u8]) -> Hash {
-    let mut hasher = Sha256::new();
-    hasher.update([0u8]);
-    hasher.update(bytes);
-    hasher.finalize().into()
+    sha256_parts(&[&[0u8], bytes])
 }
 
 /// `SHA-256(0x01 ‖ left ‖ right)`: the hash of an interior node (RFC 9162 §2.1.1).
 #[inline]
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut block = [0u8; 65];
-    block[0] = 1;
-    block[1..33].copy_from_slice(left);
-    block[33..].copy_from_slice(right);
-    Sha256::digest(block).into()
+    let mut blocks = [0u8; 128];
+    blocks[0] = 1;
+    blocks[1..33].copy_from_slice(left);
+    blocks[33..65].copy_from_slice(right);
+    sha256_two_blocks(blocks, 65)
+}
+
+/// SHA-256 of a 72-byte message (the version-2 chain link): two blocks.
+#[inline]
+pub(crate) fn sha256_72(message: &[u8; 72]) -> Hash {
+    let mut blocks = [0u8; 128];
+    blocks[..72].copy_from_slice(message);
+    sha256_two_blocks(blocks, 72)
+}
+
+/// SHA-256 of the `len` (56..=119) bytes at the start of `blocks`, the rest zero: the
+/// padding lands at fixed offsets and both blocks go to one compression call.
+#[inline]
+fn sha256_two_blocks(mut blocks: [u8; 128], len: usize) -> Hash {
+    debug_assert!((56..=119).contains(&len));
+    if let Some(marker) = blocks.get_mut(len) {
+        *marker = 0x80;
+    }
+    blocks[120..].copy_from_slice(&((len as u64) * 8).to_be_bytes());
+    let (first, second) = blocks.split_at(64);
+    let mut pair = [[0u8; 64]; 2];
+    pair[0].copy_from_slice(first);
+    pair[1].copy_from_slice(second);
+    compress_from_iv(&pair)
+}
+
+/// The SHA-256 digest of already padded blocks.
+#[inline]
+fn compress_from_iv(blocks: &[[u8; 64]]) -> Hash {
+    let mut state = SHA256_IV;
+    sha2::block_api::compress256(&mut state, blocks);
+    let mut out = [0u8; 32];
+    for (dst, word) in out.chunks_exact_mut(4).zip(state) {
+        dst.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+/// SHA-256's initial state (FIPS 180-4 §5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// Blocks a short message is padded into on the stack: messages up to 4·64 − 9 bytes.
+const SHORT_BLOCKS: usize = 4;
+
+/// SHA-256 of the concatenation of `parts`. A message that fits [`SHORT_BLOCKS`] blocks
+/// with its padding is laid out on the stack and compressed in one call (no hasher state,
+/// no buffering): the leaf of a typical record is such a message. Longer ones go through
+/// the streaming hasher.
+#[inline]
+fn sha256_parts(parts: &[&[u8]]) -> Hash {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let blocks = (len + 9).div_ceil(64);
+    if blocks > SHORT_BLOCKS {
+        let mut hasher = Sha256::new();
+        parts.iter().for_each(|part| hasher.update(part));
+        return hasher.finalize().into();
+    }
+    let mut buffer = [[0u8; 64]; SHORT_BLOCKS];
+    let bytes = buffer.as_flattened_mut();
+    let mut at = 0;
+    for part in parts {
+        if let Some(dst) = bytes.get_mut(at..at + part.len()) {
+            dst.copy_from_slice(part);
+        }
+        at += part.len();
+    }
+    if let Some(marker) = bytes.get_mut(at) {
+        *marker = 0x80;
+    }
+    let end = blocks * 64;
+    if let Some(length) = bytes.get_mut(end - 8..end) {
+        length.copy_from_slice(&((len as u64) * 8).to_be_bytes());
+    }
+    compress_from_iv(buffer.get(..blocks).unwrap_or(&[]))
 }
 
 /// `SHA-256()`: the root of the empty tree.
@@ -328,6 +408,28 @@ mod tests {
         assert!(
             matches!(error, LedgerError::OutOfRange { available: 5, .. }),
             "{error:?}"
+        );
+    }
+
+    #[test]
+    fn short_messages_hash_as_the_streaming_hasher_does() {
+        // Oracle: sha2's streaming hasher, at every length around each block boundary and
+        // past the stack buffer.
+        let bytes: Vec<u8> = (0..400u32).map(|i| (i * 7 + 3) as u8).collect();
+        for len in 0..bytes.len() {
+            let (a, b) = bytes[..len].split_at(len / 3);
+            let expected: Hash = Sha256::digest(&bytes[..len]).into();
+            assert_eq!(sha256_parts(&[a, b]), expected, "length {len}");
+        }
+        for len in 56..=119 {
+            let mut blocks = [0u8; 128];
+            blocks[..len].copy_from_slice(&bytes[..len]);
+            let expected: Hash = Sha256::digest(&bytes[..len]).into();
+            assert_eq!(sha256_two_blocks(blocks, len), expected, "length {len}");
+        }
+        assert_eq!(
+            hex::encode(sha256_parts(&[b"abc"])),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
 

@@ -16,6 +16,7 @@
 //!
 //! Everything repaired is reported in the [`RecoveryReport`].
 
+use crate::chain::FormatVersion;
 use crate::checkpoint::NoteVerifier;
 use crate::checkpoint_file::{StoredCheckpoint, read_checkpoints};
 use crate::error::{CorruptionKind, LedgerError, Result};
@@ -99,7 +100,9 @@ pub(crate) fn recover<S: Store>(
 /// Step 1: cuts a torn header (a crash while the log was created); writes the header of an
 /// empty log.
 fn repair_header<S: Store>(store: &mut S, report: &mut RecoveryReport) -> Result<()> {
-    let header = file_header();
+    // A crash while creating the log can only have left a prefix of the header this build
+    // writes; an existing log of an older version is whole and kept as it is.
+    let header = file_header(FormatVersion::CURRENT);
     let held = usize::try_from(store.len()).unwrap_or(usize::MAX);
     if held > 0 && held < header.len() {
         let mut bytes = vec![0u8; held];

@@ -2,7 +2,8 @@
 //!
 //! The log is walked by the one frame walker ([`walk`](crate::walk)), which recovery uses
 //! too: it checks each frame's checksums, that indices run 0, 1, 2, ..., that each chain hash
-//! follows from the previous one and the payload, and feeds each payload's leaf hash to a
+//! follows from the previous one by the rule of the log's format version
+//! ([`FormatVersion`](crate::FormatVersion)), and feeds each payload's leaf hash to a
 //! [`CompactRange`](crate::CompactRange) so the Merkle root at every checkpoint's size can be
 //! compared. When a frame is wrong the walk looks at the next frame to tell the kinds apart:
 //!
@@ -26,6 +27,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::chain::FormatVersion;
 use crate::checkpoint::{Checkpoint, NoteVerifier};
 use crate::checkpoint_file::{StoredCheckpoint, read_checkpoints};
 use crate::error::{CorruptionKind, LedgerError, Result};
@@ -48,6 +50,8 @@ pub struct VerifyReport {
     pub latest_checkpoint: Option<Checkpoint>,
     /// Whether checkpoint signatures were checked (a verifier key was given).
     pub signatures_checked: bool,
+    /// The log's format version, whose chain rule was checked.
+    pub format_version: FormatVersion,
 }
 
 /// The first problem verification found: where the log breaks and how.
@@ -132,6 +136,7 @@ impl VerifyOutcome {
                 "bytes": report.bytes,
                 "checkpoints": report.checkpoints,
                 "signatures_checked": report.signatures_checked,
+                "format_version": report.format_version.as_u32(),
                 "root": hex::encode(report.root),
             }),
             VerifyOutcome::Broken(damage) => serde_json::json!({
@@ -229,6 +234,7 @@ pub fn verify_store_with_progress<S: Store + ?Sized>(
         checkpoints: checkpoints.len() as u64,
         latest_checkpoint,
         signatures_checked: verifier.is_some(),
+        format_version: walk.version,
     }))
 }
 

@@ -15,3 +15,4 @@ mod recovery;
 mod signed_note;
 mod store_conformance;
 mod tamper;
+mod tamper_v1;

@@ -323,7 +323,7 @@ mod any_change {
             bytes in prop::collection::vec(any::<u8>(), 0..600),
             keep_header in any::<bool>(),
         ) {
-            let mut log = if keep_header { b"WLEDGER\0\x01\0\0\0\0\0\0\0".to_vec() } else { Vec::new() };
+            let mut log = if keep_header { b"WLEDGER\0\x02\0\0\0\0\0\0\0".to_vec() } else { Vec::new() };
             log.extend_from_slice(&bytes);
             let store = MemoryStore::from_bytes(log, bytes.clone());
             let _ = verify_store(&store, Some(&signer().verifier()));

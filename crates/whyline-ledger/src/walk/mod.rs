@@ -2,8 +2,9 @@
 //! problem, naming it. Recovery (on open), verification and proofs all walk the log through it.
 //!
 //! Each frame's checksums are checked by the [`Cursor`], then that indices run 0, 1, 2, ...,
-//! that each chain hash follows from the previous one and the payload, and each payload's
-//! leaf hash is fed to a [`CompactRange`] so the Merkle root at every checkpoint's size can be
+//! that each chain hash follows from the previous one and the payload by the rule of the
+//! log's format version ([`FormatVersion`]), and each payload's leaf hash (computed once,
+//! for the chain and the tree) is fed to a [`CompactRange`] so the Merkle root at every checkpoint's size can be
 //! compared. When a frame is wrong the walk looks at the next frame to tell the kinds apart
 //! (the table is in [`verify`](crate::verify_store)'s module). Large intact logs are
 //! re-hashed on all cores ([`parallel`]); anything wrong sends the walk back to the
@@ -13,7 +14,7 @@ mod parallel;
 
 use std::collections::BTreeMap;
 
-use crate::chain::{GENESIS_CHAIN_HASH, chain_hash};
+use crate::chain::{FormatVersion, GENESIS_CHAIN_HASH};
 use crate::error::{CorruptionKind, Result};
 use crate::frame::{Cursor, Frame, Next};
 use crate::merkle::{CompactRange, Hash, leaf_hash};
@@ -38,6 +39,8 @@ pub(crate) enum Stop {
 /// What a walk learnt from the good prefix of the log.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Walk {
+    /// The log's format version, which fixes its chain rule.
+    pub(crate) version: FormatVersion,
     /// Entries in the good prefix.
     pub(crate) entries: u64,
     /// Chain hash of the last good entry.
@@ -77,7 +80,9 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
 ) -> Result<(Walk, Stop)> {
     let total = store.len();
     let mut cursor = Cursor::new(store)?;
+    let version = cursor.version();
     let mut state = Walk {
+        version,
         last_chain: GENESIS_CHAIN_HASH,
         end_offset: cursor.position(),
         leaves: keep_leaves.then(Vec::new),
@@ -118,9 +123,10 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
             ));
         }
         let payload = cursor.payload(&frame);
-        let computed = chain_hash(expected, &state.last_chain, payload);
+        let leaf = leaf_hash(payload);
+        let computed = version.chain_hash(expected, &state.last_chain, payload, &leaf);
         if computed != frame.chain {
-            let kind = classify_link(&mut cursor, expected, &computed)?;
+            let kind = classify_link(&mut cursor, version, expected, &computed)?;
             return Ok((
                 state,
                 Stop::Bad {
@@ -130,7 +136,6 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
                 },
             ));
         }
-        let leaf = leaf_hash(payload);
         let timestamp = payload_timestamp(payload).unwrap_or(0);
         state.range.append(leaf);
         if let Some(leaves) = state.leaves.as_mut() {
@@ -165,6 +170,7 @@ pub(crate) fn walk_fast<S: Store + ?Sized>(
     match parallel::rehash(store, sizes, progress) {
         Some(fast) => Ok((
             Walk {
+                version: fast.version,
                 entries: fast.entries,
                 last_chain: fast.last_chain,
                 range: fast.range,
@@ -204,6 +210,7 @@ fn classify_index<S: Store + ?Sized>(
 /// A frame with the right index whose chain hash does not follow.
 fn classify_link<S: Store + ?Sized>(
     cursor: &mut Cursor<'_, S>,
+    version: FormatVersion,
     expected: u64,
     computed: &Hash,
 ) -> Result<CorruptionKind> {
@@ -217,7 +224,7 @@ fn classify_link<S: Store + ?Sized>(
         return Ok(CorruptionKind::ContentChanged);
     }
     let payload = cursor.payload(&next);
-    if chain_hash(expected + 1, computed, payload) == next.chain {
+    if version.chain_hash(expected + 1, computed, payload, &leaf_hash(payload)) == next.chain {
         // The next entry links to what this entry's hash should be: the payload is intact
         // and its stored chain hash was rewritten.
         return Ok(CorruptionKind::LinkBroken);

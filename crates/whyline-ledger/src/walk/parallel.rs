@@ -9,9 +9,13 @@
 //! which classifies it: the fast path only ever says "all intact".
 
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::Arc;
 
-use crate::chain::{GENESIS_CHAIN_HASH, chain_hash};
-use crate::frame::{FILE_HEADER_LEN, FRAME_HEADER_LEN, FRAME_OVERHEAD, MAX_PAYLOAD};
+use crate::chain::{FormatVersion, GENESIS_CHAIN_HASH};
+use crate::frame::{
+    FILE_HEADER_LEN, FRAME_HEADER_LEN, FRAME_OVERHEAD, MAX_PAYLOAD, header_version,
+};
 use crate::merkle::{CompactRange, Hash, leaf_hash};
 use crate::store::Store;
 use crate::time_index::{IndexBuilder, IndexRecord, payload_timestamp};
@@ -22,6 +26,7 @@ const READ_SLAB: usize = 8 << 20;
 
 /// What an intact log hashes to.
 pub(crate) struct Rehash {
+    pub(crate) version: FormatVersion,
     pub(crate) entries: u64,
     pub(crate) end_offset: u64,
     pub(crate) last_chain: Hash,
@@ -32,10 +37,15 @@ pub(crate) struct Rehash {
 }
 
 struct Chunk {
+    version: FormatVersion,
     first_index: u64,
     offset: u64,
     previous_chain: Hash,
-    bytes: Vec<u8>,
+    /// The slab the chunk's frames were read into, shared with the chunks cut from it: the
+    /// bytes are read from the store once and never copied again.
+    slab: Arc<Vec<u8>>,
+    /// Where the chunk's frames sit in the slab.
+    range: Range<usize>,
 }
 
 struct Hashed {
@@ -55,7 +65,7 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
 
 /// Checks every frame of a chunk; `None` at the first problem of any kind.
 fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
-    let bytes = &chunk.bytes;
+    let bytes = chunk.slab.get(chunk.range.clone())?;
     let mut at = 0usize;
     let mut index = chunk.first_index;
     let mut previous = chunk.previous_chain;
@@ -82,10 +92,11 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
         }
         let (payload, stored) = body.split_at(length);
         let stored: Hash = stored.try_into().ok()?;
-        if chain_hash(index, &previous, payload) != stored {
+        let leaf = leaf_hash(payload);
+        if chunk.version.chain_hash(index, &previous, payload, &leaf) != stored {
             return None;
         }
-        range.append(leaf_hash(payload));
+        range.append(leaf);
         let timestamp = payload_timestamp(payload).unwrap_or(0);
         if let Some(record) = index_builder.push(index, chunk.offset + at as u64, timestamp) {
             time_index.push(record);
@@ -106,11 +117,12 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
     })
 }
 
-/// Makes the slab hold bytes up to `need_end` (when the log has them), dropping bytes
-/// before `keep_from` to make room.
+/// Makes the slab hold bytes up to `need_end` (when the log has them): a new slab that
+/// starts at `keep_from` (only the chunk being cut is copied over) and reads on from the
+/// store. Chunks already cut keep the old slab alive until they are hashed.
 fn ensure<S: Store + ?Sized>(
     store: &S,
-    slab: &mut Vec<u8>,
+    slab: &mut Arc<Vec<u8>>,
     slab_start: &mut u64,
     keep_from: u64,
     need_end: u64,
@@ -120,13 +132,16 @@ fn ensure<S: Store + ?Sized>(
     if need_end <= have || have >= end {
         return Some(());
     }
-    let drop = usize::try_from(keep_from.checked_sub(*slab_start)?).ok()?;
-    slab.drain(..drop);
-    *slab_start = keep_from;
+    let keep = usize::try_from(keep_from.checked_sub(*slab_start)?).ok()?;
     let want = usize::try_from((end - have).min((need_end - have).max(READ_SLAB as u64))).ok()?;
-    let old = slab.len();
-    slab.resize(old + want, 0);
-    store.read_at(have, slab.get_mut(old..)?).ok()
+    let kept = slab.get(keep..)?;
+    let mut next = Vec::with_capacity(kept.len() + want);
+    next.extend_from_slice(kept);
+    next.resize(kept.len() + want, 0);
+    store.read_at(have, next.get_mut(kept.len()..)?).ok()?;
+    *slab = Arc::new(next);
+    *slab_start = keep_from;
+    Some(())
 }
 
 /// Re-hashes the whole entry log on all cores. `None` when anything is wrong (or the log is
@@ -142,7 +157,10 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     if workers < 2 || end < 4 * CHUNK * 64 {
         return None;
     }
-    let mut slab: Vec<u8> = Vec::new();
+    let mut header = [0u8; FILE_HEADER_LEN];
+    store.read_at(0, &mut header).ok()?;
+    let version = header_version(&header)?;
+    let mut slab: Arc<Vec<u8>> = Arc::default();
     let mut slab_start = FILE_HEADER_LEN as u64;
     let mut position = slab_start;
     let mut index = 0u64;
@@ -163,7 +181,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
             let report = report.clone();
             scope.spawn(move || {
                 for (number, chunk) in jobs {
-                    let end_offset = chunk.offset + chunk.bytes.len() as u64;
+                    let end_offset = chunk.offset + chunk.range.len() as u64;
                     if report
                         .send((number, end_offset, hash_chunk(&chunk, sizes)))
                         .is_err()
@@ -233,10 +251,12 @@ pub(crate) fn rehash<S: Store + ?Sized>(
                 let from = usize::try_from(chunk_start - slab_start).ok()?;
                 let to = usize::try_from(position - slab_start).ok()?;
                 let chunk = Chunk {
+                    version,
                     first_index: index,
                     offset: chunk_start,
                     previous_chain: previous,
-                    bytes: slab.get(from..to)?.to_vec(),
+                    slab: Arc::clone(&slab),
+                    range: from..to,
                 };
                 work.send((chunks, chunk)).ok()?;
                 chunks += 1;
@@ -259,6 +279,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     });
     outcome?;
     Some(Rehash {
+        version,
         entries: index,
         end_offset: position,
         last_chain: previous,

@@ -75,7 +75,9 @@ pub use codec::aprt::{
     APRT_HEADER_LEN, APRT_MAGIC, APRT_VERSION, AprtHeader, AprtRecords, decode_aprt_prefix,
     encode_aprt, from_aprt, latency_ns_to_us, to_aprt,
 };
-pub use codec::json::{JSON_VERSION, encode_json, from_json, from_json_slice, to_json};
+pub use codec::json::{
+    JSON_VERSION, encode_json, encode_json_reference, from_json, from_json_slice, to_json,
+};
 pub use collector::{CollectorStats, NoCollector, RecordOutcome, TraceCollector};
 pub use error::{CoreError, Result};
 pub use explainable::{Explainable, check_batch, check_finite_row};

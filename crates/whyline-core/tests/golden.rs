@@ -10,7 +10,7 @@ use whyline_core::{
     SplitTest, TreePath, TreeSplit, from_aprt, from_json, to_aprt, to_json,
 };
 
-fn fixture_dir() -> PathBuf {
+pub(crate) fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden")
 }
 

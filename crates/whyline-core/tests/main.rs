@@ -7,4 +7,5 @@ mod digests;
 mod explanations;
 mod golden;
 mod json_codec;
+mod json_fast;
 mod strategies;

@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
-const CANONICAL_NAN: u32 = 0x7fc0_0000;
+pub(crate) const CANONICAL_NAN: u32 = 0x7fc0_0000;
 
 /// An `f32` with the lossless JSON form described in the module docs.
 #[derive(Clone, Copy, Debug)]

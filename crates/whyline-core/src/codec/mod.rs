@@ -3,4 +3,5 @@
 pub(crate) mod aprt;
 pub(crate) mod json;
 pub(crate) mod json_float;
+pub(crate) mod json_write;
 pub(crate) mod wire;

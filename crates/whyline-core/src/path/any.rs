@@ -46,6 +46,10 @@ macro_rules! each {
 }
 
 impl DecisionPath for AnyPath {
+    fn encode_json_path(&self, out: &mut Vec<u8>) -> Result<()> {
+        each!(self, p => p.encode_json_path(out))
+    }
+
     fn path_type(&self) -> PathType {
         each!(self, p => p.path_type())
     }

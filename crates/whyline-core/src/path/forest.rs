@@ -65,6 +65,11 @@ pub struct ForestPath {
 }
 
 impl DecisionPath for ForestPath {
+    fn encode_json_path(&self, out: &mut Vec<u8>) -> Result<()> {
+        crate::codec::json_write::forest(self, out);
+        Ok(())
+    }
+
     fn path_type(&self) -> PathType {
         PathType::Forest
     }

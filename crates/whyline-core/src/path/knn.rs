@@ -39,6 +39,11 @@ pub struct KnnPath {
 }
 
 impl DecisionPath for KnnPath {
+    fn encode_json_path(&self, out: &mut Vec<u8>) -> Result<()> {
+        crate::codec::json_write::knn(self, out);
+        Ok(())
+    }
+
     fn path_type(&self) -> PathType {
         PathType::Knn
     }

@@ -57,6 +57,11 @@ impl LinearPath {
 }
 
 impl DecisionPath for LinearPath {
+    fn encode_json_path(&self, out: &mut Vec<u8>) -> Result<()> {
+        crate::codec::json_write::linear(self, out);
+        Ok(())
+    }
+
     fn path_type(&self) -> PathType {
         PathType::Linear
     }

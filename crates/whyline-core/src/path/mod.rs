@@ -154,6 +154,16 @@ pub trait DecisionPath:
     /// (regressors).
     fn confidence(&self) -> f32;
 
+    /// Appends the path's JSON view (the `path` object of a trace's JSON, `type` first) to
+    /// `out`.
+    ///
+    /// The default goes through the path's serde derive; the path types of this crate
+    /// write the same bytes directly, which is what makes [`encode_json`](crate::encode_json)
+    /// fast.
+    fn encode_json_path(&self, out: &mut Vec<u8>) -> Result<()> {
+        crate::codec::json::encode_path_reference(self, out)
+    }
+
     /// Appends the APRT path bytes (the `path_data` of a record) to `out`.
     fn encode_path(&self, out: &mut Vec<u8>);
 

@@ -41,6 +41,11 @@ pub struct NeuralPath {
 }
 
 impl DecisionPath for NeuralPath {
+    fn encode_json_path(&self, out: &mut Vec<u8>) -> Result<()> {
+        crate::codec::json_write::neural(self, out);
+        Ok(())
+    }
+
     fn path_type(&self) -> PathType {
         PathType::Neural
     }

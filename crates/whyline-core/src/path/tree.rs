@@ -254,6 +254,11 @@ impl TreePath {
 }
 
 impl DecisionPath for TreePath {
+    fn encode_json_path(&self, out: &mut Vec<u8>) -> Result<()> {
+        crate::codec::json_write::tree(self, out);
+        Ok(())
+    }
+
     fn path_type(&self) -> PathType {
         PathType::Tree
     }

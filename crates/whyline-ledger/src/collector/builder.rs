@@ -10,7 +10,7 @@ use whyline_core::DecisionPath;
 
 use super::batch::BatchLimits;
 use super::stream::{Backpressure, FallbackSink, StreamCollector, StreamFormat};
-use super::writer::{Shared, Writer};
+use super::writer::{JsonChunk, Shared, Writer};
 use crate::error::LedgerError;
 
 /// Settings of a [`StreamCollector`].
@@ -83,7 +83,8 @@ impl StreamCollectorBuilder {
         self
     }
 
-    /// Size of the writer's buffer in bytes; 0 writes every record straight to the sink.
+    /// Size of the writer's buffer in bytes; 0 writes straight to the sink: APRT one record
+    /// per write, JSON lines a chunk of many lines per write.
     pub fn buffer_bytes(&mut self, bytes: usize) -> &mut Self {
         self.buffer_bytes = bytes;
         self
@@ -170,7 +171,7 @@ impl StreamCollectorBuilder {
             format: self.format,
             shared: Arc::clone(&shared),
             spare: None,
-            line: Vec::new(),
+            lines: JsonChunk::default(),
             index: 0,
             written: 0,
             path: PhantomData,

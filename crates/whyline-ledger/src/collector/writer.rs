@@ -1,8 +1,10 @@
 //! The stream collector's background writer: the one thread that touches the sink.
 //!
-//! It drains the queue of batches in order and writes each record of a batch through a
-//! buffer (one write per record into the buffer, so errors name the record that failed and
-//! an unbuffered sink sees one write per record). When no batch has arrived for
+//! It drains the queue of batches in order. APRT records go through a buffer one write per
+//! record (so an unbuffered sink sees one write per record). JSON lines are rendered into a
+//! [`JsonChunk`] and written a chunk of about [`JSON_CHUNK_BYTES`] at a time, a few hundred
+//! lines per write; the chunk remembers where each line ends, so a failed write still names
+//! the first record that did not reach the sink. Either way errors name the record that failed. When no batch has arrived for
 //! [`IDLE`], it takes the callers' partial batch itself (if no caller holds its lock) and
 //! flushes the sink, so a trickle of records reaches the sink within a few milliseconds
 //! without waiting for a batch to fill. When it finds the partial batch empty it sleeps
@@ -137,8 +139,8 @@ pub(super) struct Writer<P> {
     pub(super) shared: Arc<Shared>,
     /// An empty batch to put in place of the partial batch the writer takes.
     pub(super) spare: Option<Batch>,
-    /// Reused buffer for JSON lines.
-    pub(super) line: Vec<u8>,
+    /// Reused buffer for the JSON lines of a batch.
+    pub(super) lines: JsonChunk,
     /// Records taken from the queue so far (written or lost).
     pub(super) index: u64,
     /// Records written (published to `status.written`, which only this thread writes).
@@ -241,19 +243,9 @@ impl<P: DecisionPath> Writer<P> {
 
     /// Writes every record of `batch`, then hands the emptied batch back for reuse.
     fn write_batch(&mut self, mut batch: Batch) {
-        let mut records = batch.iter();
-        for (record, latency_ns) in records.by_ref() {
-            if !self.write_record(record, latency_ns) {
-                break;
-            }
-        }
-        let unwritten = records.count() as u64;
-        if unwritten > 0 {
-            self.index += unwritten;
-            self.shared
-                .status
-                .lost
-                .fetch_add(unwritten, Ordering::Relaxed);
+        match self.format {
+            StreamFormat::Aprt => self.write_aprt_batch(&batch),
+            StreamFormat::JsonLines => self.write_json_batch(&batch),
         }
         self.shared
             .status
@@ -268,43 +260,137 @@ impl<P: DecisionPath> Writer<P> {
         }
     }
 
-    /// Writes one record; `false` once the writer has failed (this record is then counted
-    /// as lost).
-    fn write_record(&mut self, record: &[u8], latency_ns: u64) -> bool {
-        let index = self.index;
-        self.index += 1;
-        if self.failed() {
-            self.shared.status.lost.fetch_add(1, Ordering::Relaxed);
-            return false;
+    fn write_aprt_batch(&mut self, batch: &Batch) {
+        let mut records = batch.iter();
+        for (record, _) in records.by_ref() {
+            if !self.write_aprt_record(record) {
+                break;
+            }
         }
-        let result = match self.format {
-            StreamFormat::Aprt => {
-                self.sink
-                    .write_all(record)
-                    .map_err(|source| LedgerError::StreamWrite {
-                        record: index,
-                        format: self.format,
-                        source,
-                    })
+        self.skip(records.count());
+    }
+
+    /// Renders the batch's JSON lines into the chunk and writes the chunk whenever it
+    /// reaches [`JSON_CHUNK_BYTES`], and at the end of the batch.
+    fn write_json_batch(&mut self, batch: &Batch) {
+        let mut records = batch.iter();
+        let mut healthy = !self.failed();
+        if healthy {
+            for (record, latency_ns) in records.by_ref() {
+                if let Err(error) = self.lines.render::<P>(self.index, record, latency_ns) {
+                    // The lines before it are good: write them, then stop on this record.
+                    if self.write_lines() {
+                        self.shared.fail(error);
+                    }
+                    self.skip(1);
+                    healthy = false;
+                    break;
+                }
+                self.index += 1;
+                if self.lines.bytes.len() >= JSON_CHUNK_BYTES && !self.write_lines() {
+                    healthy = false;
+                    break;
+                }
             }
-            StreamFormat::JsonLines => self.write_json_line(index, record, latency_ns),
+        }
+        if healthy {
+            self.write_lines();
+        }
+        self.skip(records.count());
+    }
+
+    /// Writes the rendered lines to the sink and empties the chunk. On an error, the lines
+    /// the sink took count as written, the rest as lost, and the error names the first line
+    /// it did not take; returns `false` then.
+    fn write_lines(&mut self) -> bool {
+        let lines = self.lines.ends.len();
+        if lines == 0 {
+            return true;
+        }
+        let result = write_counting(&mut self.sink, &self.lines.bytes);
+        let taken = match &result {
+            Ok(()) => lines,
+            Err((taken_bytes, _)) => self.lines.ends.partition_point(|&end| end <= *taken_bytes),
         };
+        self.written += taken as u64;
+        self.lines.clear();
         match result {
-            Ok(()) => {
-                self.written += 1;
-                true
-            }
-            Err(error) => {
-                self.shared.status.lost.fetch_add(1, Ordering::Relaxed);
-                self.shared.fail(error);
+            Ok(()) => true,
+            Err((_, source)) => {
+                self.count_lost(lines - taken);
+                let first_pending = self.index - lines as u64;
+                self.shared.fail(LedgerError::StreamWrite {
+                    record: first_pending + taken as u64,
+                    format: self.format,
+                    source,
+                });
                 false
             }
         }
     }
 
-    /// Renders the JSON view from the canonical record, with the latency at full precision,
-    /// so the line says exactly what the APRT record and the caller's trace say.
-    fn write_json_line(
+    /// Takes records from a batch without writing them: they are lost.
+    fn skip(&mut self, records: usize) {
+        self.index += records as u64;
+        self.count_lost(records);
+    }
+
+    /// Counts records taken but never written.
+    fn count_lost(&self, records: usize) {
+        if records > 0 {
+            self.shared
+                .status
+                .lost
+                .fetch_add(records as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes one APRT record; `false` once the writer has failed (this record is then
+    /// counted as lost).
+    fn write_aprt_record(&mut self, record: &[u8]) -> bool {
+        let index = self.index;
+        self.index += 1;
+        if self.failed() {
+            self.count_lost(1);
+            return false;
+        }
+        match self.sink.write_all(record) {
+            Ok(()) => {
+                self.written += 1;
+                true
+            }
+            Err(source) => {
+                self.count_lost(1);
+                self.shared.fail(LedgerError::StreamWrite {
+                    record: index,
+                    format: self.format,
+                    source,
+                });
+                false
+            }
+        }
+    }
+}
+
+/// A JSON chunk is written once it holds this many bytes (and at the end of every batch):
+/// large enough that the sink sees a few hundred lines per write, small enough to stay in
+/// cache. At [`DEFAULT_BUFFER_BYTES`](super::StreamCollectorBuilder::DEFAULT_BUFFER_BYTES)
+/// or more, `BufWriter` hands it to the sink without copying it.
+pub(super) const JSON_CHUNK_BYTES: usize = 64 * 1024;
+
+/// JSON lines rendered but not yet written, with the end of each line.
+#[derive(Debug, Default)]
+pub(super) struct JsonChunk {
+    bytes: Vec<u8>,
+    /// The end offset in `bytes` of each line (its newline included).
+    ends: Vec<usize>,
+}
+
+impl JsonChunk {
+    /// Appends the JSON line of an APRT record, rendered from the decoded record with the
+    /// latency at full precision, so the line says exactly what the APRT record and the
+    /// caller's trace say (byte for byte the caller's `encode_json`).
+    fn render<P: DecisionPath>(
         &mut self,
         index: u64,
         record: &[u8],
@@ -316,15 +402,32 @@ impl<P: DecisionPath> Writer<P> {
         };
         let (mut trace, _) = decode_aprt_prefix::<P>(record, 0).map_err(encode)?;
         trace.latency_ns = latency_ns;
-        self.line.clear();
-        encode_json(&trace, &mut self.line).map_err(encode)?;
-        self.line.push(b'\n');
-        self.sink
-            .write_all(&self.line)
-            .map_err(|source| LedgerError::StreamWrite {
-                record: index,
-                format: self.format,
-                source,
-            })
+        let start = self.bytes.len();
+        if let Err(source) = encode_json(&trace, &mut self.bytes) {
+            self.bytes.truncate(start);
+            return Err(encode(source));
+        }
+        self.bytes.push(b'\n');
+        self.ends.push(self.bytes.len());
+        Ok(())
     }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+}
+
+/// `write_all` that says how many bytes the sink took before an error.
+fn write_counting(sink: &mut impl Write, bytes: &[u8]) -> Result<(), (usize, std::io::Error)> {
+    let mut taken = 0;
+    while let Some(rest) = bytes.get(taken..).filter(|rest| !rest.is_empty()) {
+        match sink.write(rest) {
+            Ok(0) => return Err((taken, std::io::ErrorKind::WriteZero.into())),
+            Ok(n) => taken += n,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err((taken, error)),
+        }
+    }
+    Ok(())
 }

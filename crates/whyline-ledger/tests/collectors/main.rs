@@ -10,4 +10,5 @@
 mod conformance;
 mod ring;
 mod stream;
+mod stream_json;
 mod support;

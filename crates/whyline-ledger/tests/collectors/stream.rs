@@ -12,23 +12,9 @@ use whyline_ledger::collector::{
 };
 
 use crate::support::{
-    FailingWriter, SharedBuffer, SlowWriter, aprt_sequences, first_difference, json_traces,
-    linear_trace,
+    ByteBudget, FailingWriter, SharedBuffer, SlowWriter, aprt_sequences, collector_error,
+    first_difference, json_lines_len, json_traces, linear_trace,
 };
-
-/// The collector's own error inside a `CoreError::Collector` that names the stream.
-fn collector_error(error: &CoreError) -> &LedgerError {
-    match error {
-        CoreError::Collector {
-            collector: "stream",
-            source,
-            ..
-        } => source
-            .downcast_ref::<LedgerError>()
-            .unwrap_or_else(|| panic!("a LedgerError inside, got {source:?}")),
-        other => panic!("CoreError::Collector from the stream, got {other:?}"),
-    }
-}
 
 fn slow_sink(delay_us: u64) -> (SlowWriter, SharedBuffer) {
     let output = SharedBuffer::default();
@@ -494,14 +480,13 @@ fn drop_and_fallback_decide_per_record_when_batches_are_full() {
 fn a_write_error_counts_every_batched_record_after_it_as_lost() {
     // Batches of 8: the error hits in the middle of a batch; the rest of that batch, the
     // queued batches and the partial batch pushed by `flush` are all counted.
+    // JSON lines go to the sink a chunk per write, so the sink fails after five lines'
+    // bytes rather than after five writes.
     let output = SharedBuffer::default();
     let stream = StreamCollectorBuilder::new(StreamFormat::JsonLines)
         .batch_records(8)
         .buffer_bytes(0)
-        .build::<LinearPath>(FailingWriter {
-            inner: output.clone(),
-            good_writes: 5,
-        })
+        .build::<LinearPath>(ByteBudget::new(output.clone(), json_lines_len(0..5)))
         .unwrap();
     let mut accepted = 0u64;
     for sequence in 0..100 {

@@ -4,7 +4,8 @@ use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use whyline_core::{AprtRecords, DecisionTrace, LinearPath, from_json};
+use whyline_core::{AprtRecords, CoreError, DecisionTrace, LinearPath, encode_json, from_json};
+use whyline_ledger::LedgerError;
 
 /// An 8-feature linear trace numbered `sequence`, with a latency that is not a whole number
 /// of microseconds (so a JSON line shows whether nanoseconds survived).
@@ -118,4 +119,67 @@ pub(crate) fn first_difference(expected: &[u64], found: &[u64]) -> String {
         expected.get(at),
         found.get(at)
     )
+}
+
+/// The collector's own error inside a `CoreError::Collector` that names the stream.
+pub(crate) fn collector_error(error: &CoreError) -> &LedgerError {
+    match error {
+        CoreError::Collector {
+            collector: "stream",
+            source,
+            ..
+        } => source
+            .downcast_ref::<LedgerError>()
+            .unwrap_or_else(|| panic!("a LedgerError inside, got {source:?}")),
+        other => panic!("CoreError::Collector from the stream, got {other:?}"),
+    }
+}
+
+/// Takes `budget` bytes (cutting a write short where it runs out), then fails with "disk
+/// full"; counts the write calls it saw.
+pub(crate) struct ByteBudget {
+    pub(crate) inner: SharedBuffer,
+    pub(crate) budget: usize,
+    pub(crate) writes: Arc<Mutex<usize>>,
+}
+
+impl ByteBudget {
+    pub(crate) fn new(inner: SharedBuffer, budget: usize) -> ByteBudget {
+        ByteBudget {
+            inner,
+            budget,
+            writes: Arc::default(),
+        }
+    }
+}
+
+impl Write for ByteBudget {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        *self.writes.lock().unwrap() += 1;
+        if self.budget == 0 {
+            return Err(io::Error::other("disk full"));
+        }
+        let taken = bytes.len().min(self.budget);
+        self.budget -= taken;
+        self.inner.write(&bytes[..taken])
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The JSON lines of `linear_trace` for these sequences, as the stream writes them.
+pub(crate) fn json_lines(sequences: std::ops::Range<u64>) -> Vec<u8> {
+    let mut text = Vec::new();
+    for sequence in sequences {
+        encode_json(&linear_trace(sequence), &mut text).unwrap();
+        text.push(b'\n');
+    }
+    text
+}
+
+/// The length of [`json_lines`].
+pub(crate) fn json_lines_len(sequences: std::ops::Range<u64>) -> usize {
+    json_lines(sequences).len()
 }

@@ -7,4 +7,5 @@ mod digests;
 mod explanations;
 mod golden;
 mod json_codec;
+mod model_record;
 mod strategies;

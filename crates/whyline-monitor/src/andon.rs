@@ -336,19 +336,23 @@ impl Andon {
             value: None,
         };
         let mut worst: Option<Alert> = None;
-        let found = [
-            self.check_confidence(facts),
-            self.check_latency(facts),
-            self.check_non_finite_output(facts),
-            self.check_distribution(facts),
-            self.check_repetition(facts),
+        // One rule at a time, raising as found: no array of five possible alerts is built
+        // and dropped for a decision that raises none.
+        let rules: [Rule; 5] = [
+            |andon, facts| andon.check_confidence(facts),
+            |andon, facts| andon.check_latency(facts),
+            |andon, facts| andon.check_non_finite_output(facts),
+            |andon, facts| andon.check_distribution(facts),
+            Self::check_repetition,
         ];
-        for (level, kind) in found.into_iter().flatten() {
-            let timestamp_ns = stamp.get();
-            keep_worst(
-                &mut worst,
-                self.raise(facts.sequence, timestamp_ns, level, kind),
-            );
+        for rule in rules {
+            if let Some((level, kind)) = rule(self, facts) {
+                let timestamp_ns = stamp.get();
+                keep_worst(
+                    &mut worst,
+                    self.raise(facts.sequence, timestamp_ns, level, kind),
+                );
+            }
         }
         self.check_drift(facts, &mut stamp, &mut worst);
         worst
@@ -537,6 +541,9 @@ impl Andon {
         alert
     }
 }
+
+/// One Andon rule: what it finds about a decision, if anything.
+type Rule = fn(&mut Andon, &DecisionFacts<'_>) -> Option<(AlertLevel, AlertKind)>;
 
 /// A time read at most once, when first needed.
 struct Stamp<F> {

@@ -73,12 +73,20 @@ fn aprt(c: &mut Criterion) {
 }
 
 /// The input digests a monitor computes per decision, over an 8-feature row: FNV-1a is
-/// byte-serial (one multiply per byte), HMAC-SHA256 is two SHA-256 compressions at least.
+/// byte-serial (one multiply per byte), XXH3-64 reads eight bytes at a time, HMAC-SHA256 is
+/// two SHA-256 compressions at least.
 fn digests(c: &mut Criterion) {
     let row = [0.42f32, 1.5, -3.0, 35.0, 52_000.0, 0.0, 7.25, -0.125];
     let mut group = c.benchmark_group("digest_8_features");
     group.bench_function("fnv1a", |b| {
         b.iter(|| black_box(whyline_core::digest::fnv1a_features(black_box(&row))))
+    });
+    group.bench_function("xxh3_64", |b| {
+        b.iter(|| black_box(whyline_core::digest::xxh3_features(black_box(&row))))
+    });
+    let fast = whyline_core::digest::InputDigester::xxh3();
+    group.bench_function("xxh3_64_digester", |b| {
+        b.iter(|| black_box(fast.digest(black_box(&row))))
     });
     let keyed = whyline_core::digest::InputDigester::keyed(b"a deployment secret");
     group.bench_function("hmac_sha256_64", |b| {

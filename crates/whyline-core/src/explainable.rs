@@ -44,6 +44,7 @@ pub trait Explainable {
             feature_names: Vec::new(),
             class_names: Vec::new(),
             recorded_ns,
+            input_digest: crate::digest::DigestAlgorithm::default(),
         })
     }
 

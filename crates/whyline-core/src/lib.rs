@@ -79,6 +79,7 @@ pub use codec::json::{
     JSON_VERSION, encode_json, encode_json_reference, from_json, from_json_slice, to_json,
 };
 pub use collector::{CollectorStats, NoCollector, RecordOutcome, TraceCollector};
+pub use digest::DigestAlgorithm;
 pub use error::{CoreError, Result};
 pub use explainable::{Explainable, check_batch, check_finite_row};
 pub use identity::ModelIdentity;

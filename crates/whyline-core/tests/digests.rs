@@ -1,6 +1,77 @@
-//! Input digests against published known answers: the FNV reference values and RFC 4231.
+//! Input digests against published known answers: the FNV reference values, the xxHash
+//! reference library and RFC 4231.
 
-use whyline_core::digest::{InputDigester, fnv1a_64, fnv1a_features, hmac_features};
+use whyline_core::digest::{
+    DigestAlgorithm, InputDigester, fnv1a_64, fnv1a_features, hmac_features, xxh3_features,
+};
+
+/// XXH3-64 (seed 0) of the rows' little-endian f32 bytes, computed by the xxHash reference C
+/// library (libxxhash 0.8.1, `XXH3_64bits`) through Python's ctypes:
+/// `lib.XXH3_64bits(struct.pack("<%df" % len(row), *row), 4 * len(row))`.
+/// The lengths cover each of XXH3's input-size paths: 4, 12, 32, 120, 200 (129–240), 256,
+/// and 260 and 400 bytes (the long path, which takes the streaming branch here). The rows
+/// are built in f32 arithmetic on both sides (`i as f32 * 0.1` rounds once, to f32).
+#[test]
+fn xxh3_digest_matches_the_reference_library() {
+    let tenths = |n: usize| (0..n).map(|i| i as f32 * 0.1).collect::<Vec<f32>>();
+    let cases: Vec<(Vec<f32>, u64)> = vec![
+        (vec![], 0x2d06_8005_38d3_94c2),
+        (vec![-0.0], 0x6846_8d28_7295_1523),
+        (vec![1.0, 0.0, 35.0], 0x1144_30d2_ce89_8875),
+        (
+            vec![1.0, 2.0, 0.5, -0.25, 0.125, 3.0, -1.0, 0.75],
+            0x4311_fb80_98e6_2fea,
+        ),
+        (
+            (0..30).map(|i| i as f32 * 0.5 - 3.0).collect(),
+            0xf21f_7e63_9963_1f03,
+        ),
+        (tenths(50), 0xa915_3481_50d3_1c04),
+        (tenths(64), 0x6990_7b09_42a5_6d0f),
+        (tenths(65), 0xb6cb_884f_04dc_92f0),
+        (
+            (0..100).map(|i| i as f32 * 0.25).collect(),
+            0x687c_b547_203c_c4fa,
+        ),
+    ];
+    for (row, expected) in cases {
+        assert_eq!(xxh3_features(&row), expected, "{} features", row.len());
+        assert_eq!(InputDigester::xxh3().digest(&row), expected);
+    }
+}
+
+#[test]
+fn each_digester_names_its_algorithm() {
+    assert_eq!(
+        InputDigester::unkeyed().algorithm(),
+        DigestAlgorithm::Fnv1a64
+    );
+    assert_eq!(InputDigester::fnv1a().algorithm(), DigestAlgorithm::Fnv1a64);
+    assert_eq!(InputDigester::xxh3().algorithm(), DigestAlgorithm::Xxh3_64);
+    assert_eq!(
+        InputDigester::keyed(b"k").algorithm(),
+        DigestAlgorithm::HmacSha256_64
+    );
+    assert!(InputDigester::unkeyed_with(DigestAlgorithm::HmacSha256_64).is_none());
+    let row = [1.5f32, 2.5];
+    for algorithm in [DigestAlgorithm::Fnv1a64, DigestAlgorithm::Xxh3_64] {
+        let digester = InputDigester::unkeyed_with(algorithm).unwrap();
+        assert_eq!(digester.algorithm(), algorithm);
+        assert_eq!(
+            digester.digest(&row),
+            match algorithm {
+                DigestAlgorithm::Fnv1a64 => fnv1a_features(&row),
+                _ => xxh3_features(&row),
+            }
+        );
+    }
+    // What an old model record, naming nothing, means.
+    assert_eq!(DigestAlgorithm::default(), DigestAlgorithm::Fnv1a64);
+    assert_eq!(
+        serde_json::to_string(&DigestAlgorithm::Xxh3_64).unwrap(),
+        "\"xxh3-64\""
+    );
+}
 
 #[test]
 fn fnv1a_matches_the_reference_values() {

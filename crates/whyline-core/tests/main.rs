@@ -8,4 +8,5 @@ mod explanations;
 mod golden;
 mod json_codec;
 mod json_fast;
+mod model_record;
 mod strategies;

@@ -75,6 +75,7 @@ fn alerts_in_the_log_become_anomalies_named_by_the_model_record() {
         feature_names: vec!["speed_mps".into(), "distance_m".into()],
         class_names: vec!["GO".into(), "BRAKE".into()],
         recorded_ns: T0,
+        input_digest: Default::default(),
     };
     ledger.append(&model.to_bytes()).unwrap();
     for sequence in 0..10 {
@@ -188,6 +189,7 @@ fn the_model_in_force_is_the_last_model_record_before_the_window() {
         feature_names: vec!["speed_mps".into(), feature.into()],
         class_names: vec!["GO".into(), "BRAKE".into()],
         recorded_ns: T0,
+        input_digest: Default::default(),
     };
     let old = model("1", "distance_m");
     let new = model("2", "gap_m");

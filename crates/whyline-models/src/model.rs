@@ -121,6 +121,8 @@ impl Model {
             feature_names: self.info().names.features.clone(),
             class_names: self.info().names.classes.clone(),
             recorded_ns,
+            // The monitor that records it names its own digest.
+            input_digest: whyline_core::DigestAlgorithm::default(),
         }
     }
 

@@ -314,24 +314,53 @@ impl Andon {
     /// output, out of distribution, repetition, drift. On equal levels the first alert raised
     /// is the one returned.
     pub fn check(&mut self, facts: &DecisionFacts<'_>) -> Option<Alert> {
+        let timestamp_ns = facts.timestamp_ns;
+        self.check_stamped(facts, move || timestamp_ns)
+    }
+
+    /// [`check`](Self::check), with the alerts' time read from `stamp` once, and only when
+    /// an alert is raised: the monitor reads no clock for a decision that raises nothing.
+    /// `facts.timestamp_ns` is not used.
+    pub(crate) fn check_stamped(
+        &mut self,
+        facts: &DecisionFacts<'_>,
+        stamp: impl FnMut() -> u64,
+    ) -> Option<Alert> {
         self.raised.clear();
         if !self.rules.enabled {
             return None;
         }
         self.stats.checked += 1;
+        let mut stamp = Stamp {
+            read: stamp,
+            value: None,
+        };
         let mut worst: Option<Alert> = None;
-        let found = [
-            self.check_confidence(facts),
-            self.check_latency(facts),
-            self.check_non_finite_output(facts),
-            self.check_distribution(facts),
-            self.check_repetition(facts),
+        // One rule at a time, raising as found: no array of five possible alerts is built
+        // and dropped for a decision that raises none.
+        let rules: [Rule; 5] = [
+            |andon, facts| andon.check_confidence(facts),
+            |andon, facts| andon.check_latency(facts),
+            |andon, facts| andon.check_non_finite_output(facts),
+            |andon, facts| andon.check_distribution(facts),
+            Self::check_repetition,
         ];
-        for (level, kind) in found.into_iter().flatten() {
-            keep_worst(&mut worst, self.raise(facts, level, kind));
+        for rule in rules {
+            if let Some((level, kind)) = rule(self, facts) {
+                let timestamp_ns = stamp.get();
+                keep_worst(
+                    &mut worst,
+                    self.raise(facts.sequence, timestamp_ns, level, kind),
+                );
+            }
         }
-        self.check_drift(facts, &mut worst);
+        self.check_drift(facts, &mut stamp, &mut worst);
         worst
+    }
+
+    /// Whether a rule reads the decision's latency (so the monitor must time the model).
+    pub fn needs_latency(&self) -> bool {
+        self.rules.enabled && (self.yellow_latency_ns.is_some() || self.red_latency_ns.is_some())
     }
 
     /// Confidence below the red bar (red) or else below the yellow bar (yellow).
@@ -435,7 +464,12 @@ impl Andon {
     /// Feeds every drift detector its signal: a warning is yellow, a drift red. Non-finite
     /// signals are not fed. Raises as it goes (there may be several detectors); allocates
     /// only when an alert fires.
-    fn check_drift(&mut self, facts: &DecisionFacts<'_>, worst: &mut Option<Alert>) {
+    fn check_drift(
+        &mut self,
+        facts: &DecisionFacts<'_>,
+        stamp: &mut Stamp<impl FnMut() -> u64>,
+        worst: &mut Option<Alert>,
+    ) {
         for index in 0..self.drift.len() {
             let Some(watch) = self.drift.get_mut(index) else {
                 continue;
@@ -452,7 +486,8 @@ impl Andon {
                 detector: watch.detector.name().to_owned(),
                 signal: watch.signal.label(),
             };
-            keep_worst(worst, self.raise(facts, level, kind));
+            let timestamp_ns = stamp.get();
+            keep_worst(worst, self.raise(facts.sequence, timestamp_ns, level, kind));
         }
     }
 
@@ -465,7 +500,7 @@ impl Andon {
         kind: AlertKind,
     ) -> Alert {
         self.raised.clear();
-        self.raise(facts, level, kind)
+        self.raise(facts.sequence, facts.timestamp_ns, level, kind)
     }
 
     /// Every alert the last [`check`](Self::check) or
@@ -475,12 +510,18 @@ impl Andon {
         &self.raised
     }
 
-    fn raise(&mut self, facts: &DecisionFacts<'_>, level: AlertLevel, kind: AlertKind) -> Alert {
+    fn raise(
+        &mut self,
+        sequence: u64,
+        timestamp_ns: u64,
+        level: AlertLevel,
+        kind: AlertKind,
+    ) -> Alert {
         let alert = Alert {
             level,
             kind,
-            sequence: facts.sequence,
-            timestamp_ns: facts.timestamp_ns,
+            sequence,
+            timestamp_ns,
         };
         match level {
             AlertLevel::Yellow => self.stats.yellow += 1,
@@ -498,6 +539,21 @@ impl Andon {
         }
         self.raised.push(alert.clone());
         alert
+    }
+}
+
+/// One Andon rule: what it finds about a decision, if anything.
+type Rule = fn(&mut Andon, &DecisionFacts<'_>) -> Option<(AlertLevel, AlertKind)>;
+
+/// A time read at most once, when first needed.
+struct Stamp<F> {
+    read: F,
+    value: Option<u64>,
+}
+
+impl<F: FnMut() -> u64> Stamp<F> {
+    fn get(&mut self) -> u64 {
+        *self.value.get_or_insert_with(&mut self.read)
     }
 }
 

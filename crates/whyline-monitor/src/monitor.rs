@@ -1,6 +1,6 @@
 //! `InferenceMonitor`: a model wrapped so every decision is traced, recorded and checked.
 
-use whyline_core::digest::InputDigester;
+use whyline_core::digest::{DigestAlgorithm, InputDigester};
 use whyline_core::{
     DecisionPath, DecisionTrace, Explainable, ModelIdentity, RecordOutcome, TraceCollector,
     check_batch, now_ns,
@@ -24,7 +24,8 @@ pub struct Decision {
     pub recorded: Option<RecordOutcome>,
     /// The most severe alert raised, if any.
     pub alert: Option<AlertLevel>,
-    /// Time the model took, nanoseconds.
+    /// Time the model took, nanoseconds; 0 when the monitor read no clock (no collector
+    /// and no latency rule).
     pub latency_ns: u64,
 }
 
@@ -117,18 +118,22 @@ pub struct InferenceMonitor<M: Explainable, C> {
     next_sequence: u64,
     trace: DecisionTrace<M::Path>,
     has_trace: bool,
+    /// Whether the last trace has its input digest and timestamp (a collector recorded it).
+    trace_complete: bool,
     model_recorded: bool,
 }
 
 impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
     /// Wraps `model`, recording into `collector` and checking with `andon`. Input digests are
-    /// unkeyed FNV-1a until [`with_digest_key`](Self::with_digest_key) sets a key.
+    /// XXH3-64 until [`with_digest`](Self::with_digest) chooses another algorithm or
+    /// [`with_digest_key`](Self::with_digest_key) sets a key; the model record names the
+    /// algorithm.
     pub fn new(model: M, collector: C, andon: Andon) -> Self {
         Self {
             model,
             collector,
             andon,
-            digester: InputDigester::unkeyed(),
+            digester: InputDigester::xxh3(),
             clock: WallClock::new(),
             next_sequence: 0,
             trace: DecisionTrace {
@@ -140,8 +145,24 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
                 path: M::Path::default(),
             },
             has_trace: false,
+            trace_complete: false,
             model_recorded: false,
         }
+    }
+
+    /// Digests inputs with the unkeyed `algorithm` (the spec's FNV-1a, say, for a reader that
+    /// knows only it). HMAC-SHA256 needs a key: [`with_digest_key`](Self::with_digest_key);
+    /// asked for here without one, the digests stay as they were.
+    pub fn with_digest(mut self, algorithm: DigestAlgorithm) -> Self {
+        if let Some(digester) = InputDigester::unkeyed_with(algorithm) {
+            self.digester = digester;
+        }
+        self
+    }
+
+    /// The algorithm of the input digests, as the model record names it.
+    pub fn digest_algorithm(&self) -> DigestAlgorithm {
+        self.digester.algorithm()
     }
 
     /// Digests inputs with HMAC-SHA256 under `key` (design invariant 7), so low-entropy inputs
@@ -187,7 +208,9 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         &mut self.andon
     }
 
-    /// The trace of the last decision that built one.
+    /// The trace of the last decision that built one. Without a collector the monitor
+    /// computes no input digest and reads no clock for it, so its `input_hash` and
+    /// `timestamp_ns` are 0 (and `latency_ns` too, unless a latency rule needs it).
     pub fn last_trace(&self) -> Option<&DecisionTrace<M::Path>> {
         self.has_trace.then_some(&self.trace)
     }
@@ -207,16 +230,18 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             return Ok(None);
         }
         let recorded_ns = self.clock.at(self.clock.ticks());
-        let outcome =
-            match self.model.model_record(recorded_ns) {
-                Some(record) => self.collector.record_model(&record).map_err(|source| {
-                    MonitorError::Collector {
+        let outcome = match self.model.model_record(recorded_ns) {
+            Some(mut record) => {
+                record.input_digest = self.digester.algorithm();
+                self.collector
+                    .record_model(&record)
+                    .map_err(|source| MonitorError::Collector {
                         sequence: self.next_sequence,
                         source,
-                    }
-                })?,
-                None => None,
-            };
+                    })?
+            }
+            None => None,
+        };
         self.model_recorded = true;
         Ok(outcome)
     }
@@ -262,25 +287,8 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
     fn decide(&mut self, row: &[f32], row_index: usize, at: Option<u64>) -> Result<Decision> {
         let sequence = self.next_sequence;
         let record = self.collector.enabled();
-        if !record && !self.andon.is_enabled() {
-            let start = self.clock.ticks();
-            let output = self
-                .model
-                .predict_one(row)
-                .map_err(|source| MonitorError::Model {
-                    row: row_index,
-                    source,
-                })?;
-            let latency_ns = self.clock.elapsed_ns(start);
-            self.next_sequence += 1;
-            return Ok(Decision {
-                output,
-                sequence,
-                confidence: None,
-                recorded: None,
-                alert: None,
-                latency_ns,
-            });
+        if !record {
+            return self.decide_unrecorded(row, row_index, at);
         }
 
         let start = self.clock.ticks();
@@ -300,19 +308,25 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         self.trace.output = output;
         self.trace.latency_ns = latency_ns;
         self.has_trace = true;
+        self.trace_complete = true;
 
-        if record && !self.model_recorded {
+        if !self.model_recorded {
             self.record_model()?;
         }
-        let recorded = if record {
-            Some(
-                self.collector
-                    .record_exclusive(&self.trace)
-                    .map_err(|source| MonitorError::Collector { sequence, source })?,
-            )
-        } else {
-            None
-        };
+        let recorded = self
+            .collector
+            .record_exclusive(&self.trace)
+            .map_err(|source| MonitorError::Collector { sequence, source })?;
+        if !self.andon.is_enabled() {
+            return Ok(Decision {
+                output,
+                sequence,
+                confidence: Some(self.trace.path.confidence()),
+                recorded: Some(recorded),
+                alert: None,
+                latency_ns,
+            });
+        }
 
         let confidence = self.trace.path.confidence();
         let alert = self.andon.check(&DecisionFacts {
@@ -324,24 +338,108 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             latency_ns,
         });
         let level = alert.as_ref().map(|a| a.level);
-        if record && alert.is_some() && self.collector.keeps_alerts() {
+        if alert.is_some() && self.collector.keeps_alerts() {
             self.record_alerts(sequence)?;
         }
-        if let Some(alert) =
-            alert.filter(|a| a.level == AlertLevel::Red && self.andon.rules().halt_on_red)
-        {
-            return Err(MonitorError::LineStopped {
-                alert: Box::new(alert),
-            });
-        }
+        self.stop_on_red(alert)?;
         Ok(Decision {
             output,
             sequence,
             confidence: Some(confidence),
-            recorded,
+            recorded: Some(recorded),
             alert: level,
             latency_ns,
         })
+    }
+
+    /// A decision with no collector: no input digest, and no clock read unless a latency
+    /// rule needs the model timed or an alert needs a time. With Andon off as well, the
+    /// model's path-free [`predict_one`](Explainable::predict_one) runs and nothing else.
+    fn decide_unrecorded(
+        &mut self,
+        row: &[f32],
+        row_index: usize,
+        at: Option<u64>,
+    ) -> Result<Decision> {
+        let sequence = self.next_sequence;
+        let model_error = |source| MonitorError::Model {
+            row: row_index,
+            source,
+        };
+        if !self.andon.is_enabled() {
+            let output = self.model.predict_one(row).map_err(model_error)?;
+            self.next_sequence += 1;
+            return Ok(Decision {
+                output,
+                sequence,
+                confidence: None,
+                recorded: None,
+                alert: None,
+                latency_ns: 0,
+            });
+        }
+
+        let timed = self.andon.needs_latency();
+        let start = if timed { self.clock.ticks() } else { 0 };
+        let output = self
+            .model
+            .explain_into(row, &mut self.trace.path)
+            .map_err(model_error)?;
+        let latency_ns = if timed {
+            self.clock.elapsed_ns(start)
+        } else {
+            0
+        };
+        self.next_sequence += 1;
+        self.trace.timestamp_ns = at.unwrap_or(0);
+        self.trace.sequence = sequence;
+        self.trace.input_hash = 0;
+        self.trace.output = output;
+        self.trace.latency_ns = latency_ns;
+        self.has_trace = true;
+        self.trace_complete = false;
+
+        let confidence = self.trace.path.confidence();
+        let clock = &mut self.clock;
+        let alert = self.andon.check_stamped(
+            &DecisionFacts {
+                sequence,
+                timestamp_ns: 0,
+                row,
+                output,
+                confidence,
+                latency_ns,
+            },
+            || match at {
+                Some(at) => at,
+                None if timed => clock.at(start),
+                None => clock.at(clock.ticks()),
+            },
+        );
+        if let Some(alert) = &alert {
+            // The trace carries the time its alerts carry.
+            self.trace.timestamp_ns = alert.timestamp_ns;
+        }
+        let level = alert.as_ref().map(|a| a.level);
+        self.stop_on_red(alert)?;
+        Ok(Decision {
+            output,
+            sequence,
+            confidence: Some(confidence),
+            recorded: None,
+            alert: level,
+            latency_ns,
+        })
+    }
+
+    /// Stops the line on a red alert when the rules say so.
+    fn stop_on_red(&self, alert: Option<crate::Alert>) -> Result<()> {
+        match alert.filter(|a| a.level == AlertLevel::Red && self.andon.rules().halt_on_red) {
+            Some(alert) => Err(MonitorError::LineStopped {
+                alert: Box::new(alert),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Predicts one row like [`predict_one`](Self::predict_one) and returns the audit record
@@ -361,7 +459,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         let decision = self.decide(row, 0, None)?;
         let total_ns = self.clock.elapsed_ns(start);
         let (input_hash, timestamp_ns) = match self.last_trace() {
-            Some(trace) if trace.sequence == decision.sequence => {
+            Some(trace) if trace.sequence == decision.sequence && self.trace_complete => {
                 (trace.input_hash, trace.timestamp_ns)
             }
             _ => (self.digester.digest(row), self.clock.at(self.clock.ticks())),
@@ -417,6 +515,10 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
     pub fn raise(&mut self, level: AlertLevel, kind: AlertKind) -> Option<crate::Alert> {
         if !self.has_trace {
             return None;
+        }
+        if self.trace.timestamp_ns == 0 {
+            // A decision without a collector read no clock: the alert is stamped now.
+            self.trace.timestamp_ns = self.clock.at(self.clock.ticks());
         }
         let facts = DecisionFacts {
             sequence: self.trace.sequence,

@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use whyline_core::{Backpressure, Durability, StreamFormat};
+use whyline_core::{Backpressure, DigestAlgorithm, Durability, StreamFormat};
 
 use crate::andon::{AlertLevelSetting, Andon, AndonRules, DriftSignal};
 use crate::drift::DriftDetectorConfig;
@@ -94,8 +94,12 @@ pub struct MonitorSettings {
     pub key_file: Option<PathBuf>,
     /// A signed checkpoint every this many entries (a ledger that signs).
     pub checkpoint_every: u64,
-    /// Key file for keyed input digests; `None` digests with plain FNV-1a.
+    /// Key file for keyed input digests (HMAC-SHA256); `None` digests with
+    /// [`input_digest`](Self::input_digest).
     pub digest_key_file: Option<PathBuf>,
+    /// The unkeyed input digest when there is no key file: `input_digest = "xxh3-64"` (the
+    /// default) or `"fnv1a-64"` (the seed spec's). The model record names the one used.
+    pub input_digest: DigestAlgorithm,
     /// The Andon rules.
     pub andon: AndonRules,
     /// URL that alerts are POSTed to as JSON, when set.
@@ -143,6 +147,7 @@ impl SafetyIntegrityLevel {
             key_file: None,
             checkpoint_every: 1024,
             digest_key_file: None,
+            input_digest: DigestAlgorithm::Xxh3_64,
             andon: AndonRules::default(),
             alert_endpoint: None,
             drift: Vec::new(),
@@ -202,6 +207,7 @@ struct MonitorTable {
     key_file: Option<PathBuf>,
     checkpoint_every: Option<u64>,
     digest_key_file: Option<PathBuf>,
+    input_digest: Option<DigestAlgorithm>,
 }
 
 /// The durability policy's name in a file; the group commit numbers are keys of their own.
@@ -408,6 +414,7 @@ impl MonitorSettings {
         s.key_file = table.key_file.clone().or(s.key_file);
         take!(s.checkpoint_every, table.checkpoint_every);
         s.digest_key_file = table.digest_key_file.clone().or(s.digest_key_file);
+        take!(s.input_digest, table.input_digest);
         let a = file.andon;
         take!(s.andon.enabled, a.enabled);
         s.andon.yellow_confidence = a.yellow_confidence.or(s.andon.yellow_confidence);
@@ -451,6 +458,13 @@ impl MonitorSettings {
         }
         if self.checkpoint_every == 0 {
             return invalid("inference_monitor.checkpoint_every", &0, "at least 1");
+        }
+        if self.input_digest.is_keyed() && self.digest_key_file.is_none() {
+            return invalid(
+                "inference_monitor.input_digest",
+                &self.input_digest,
+                "\"xxh3-64\" or \"fnv1a-64\" (a keyed digest comes from digest_key_file)",
+            );
         }
         if let Durability::Interval { entries, max_delay } = self.durability {
             if entries == 0 {

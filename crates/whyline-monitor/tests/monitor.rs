@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use whyline_core::digest::{InputDigester, fnv1a_features};
+use whyline_core::digest::{InputDigester, fnv1a_features, xxh3_features};
 use whyline_core::{
     CollectorStats, CoreError, DecisionTrace, Explainable, LinearPath, NoCollector, RecordOutcome,
     TraceCollector, check_finite_row,
@@ -136,7 +136,8 @@ fn every_row_is_recorded_with_sequence_digest_time_and_path() {
     let after = whyline_core::now_ns();
     for (i, trace) in traces.iter().enumerate() {
         assert_eq!(trace.sequence, 100 + i as u64);
-        assert_eq!(trace.input_hash, fnv1a_features(&batch[i * 2..i * 2 + 2]));
+        // New monitors digest with XXH3-64.
+        assert_eq!(trace.input_hash, xxh3_features(&batch[i * 2..i * 2 + 2]));
         assert_eq!(trace.output, outputs[i]);
         assert!(
             trace.timestamp_ns >= before.saturating_sub(1_000_000)

@@ -268,3 +268,22 @@ fn a_drift_parameter_out_of_range_names_its_rule_and_field() {
         "{error}"
     );
 }
+
+#[test]
+fn the_input_digest_is_xxh3_unless_the_file_chooses_the_spec_fnv1a() {
+    use whyline_core::DigestAlgorithm;
+    let default = MonitorSettings::from_toml("", Path::new("d.toml")).unwrap();
+    assert_eq!(default.input_digest, DigestAlgorithm::Xxh3_64);
+    let text = "[inference_monitor]\ninput_digest = \"fnv1a-64\"\n";
+    let spec = MonitorSettings::from_toml(text, Path::new("d.toml")).unwrap();
+    assert_eq!(spec.input_digest, DigestAlgorithm::Fnv1a64);
+    // A keyed digest without a key is refused, naming the setting.
+    let text = "[inference_monitor]\ninput_digest = \"hmac-sha256-64\"\n";
+    let error = MonitorSettings::from_toml(text, Path::new("d.toml")).unwrap_err();
+    assert!(
+        error.to_string().contains("inference_monitor.input_digest"),
+        "{error}"
+    );
+    let text = "[inference_monitor]\ninput_digest = \"md5\"\n";
+    assert!(MonitorSettings::from_toml(text, Path::new("d.toml")).is_err());
+}

@@ -35,6 +35,7 @@ pub const DEFAULT_ORIGIN: &str = "whyline/ledger";
 /// | `signing`, `key_file` | the checkpoint key read from `key_file` (default `ledger.key`), or made there (mode 0600) with its public key beside it (`ledger.pub`) |
 /// | `checkpoint_every` | a signed checkpoint every that many entries |
 /// | `digest_key_file` | inputs digested with HMAC-SHA256 under that key (hex), made if missing |
+/// | `input_digest` | without a key file, inputs digested with `xxh3-64` (default) or the spec's `fnv1a-64` |
 /// | `[andon]`, `[[andon.drift]]` | the Andon rules and drift detectors ([`MonitorSettings::build_andon`]) |
 /// | `alert_endpoint` | a [`WebhookSink`] posting every alert there |
 ///
@@ -135,9 +136,10 @@ impl<P: RingSlot> Recorder<P> {
         M: Explainable<Path = P>,
     {
         let mut monitor = InferenceMonitor::new(model, self.collector, self.andon);
-        if let Some(key) = &self.digest_key {
-            monitor = monitor.with_digest_key(key);
-        }
+        monitor = match &self.digest_key {
+            Some(key) => monitor.with_digest_key(key),
+            None => monitor.with_digest(self.settings.input_digest),
+        };
         monitor.record_model()?;
         Ok(monitor)
     }

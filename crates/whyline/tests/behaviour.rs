@@ -170,10 +170,23 @@ fn a_digest_key_file_makes_input_digests_keyed() {
     let plain_hash = plain.last_trace().unwrap().input_hash;
     assert_eq!(
         plain_hash,
-        whyline::core::digest::fnv1a_features(&row),
-        "no key: plain FNV-1a"
+        whyline::core::digest::xxh3_features(&row),
+        "no key: XXH3-64, the default"
     );
     assert_ne!(keyed_hash, plain_hash);
+    let spec_dir = tempfile::tempdir().unwrap();
+    let text = "[inference_monitor]\ninput_digest = \"fnv1a-64\"\n";
+    let settings = MonitorSettings::from_toml(text, std::path::Path::new("d.toml")).unwrap();
+    let mut spec = Recorder::from_settings(&settings, spec_dir.path())
+        .unwrap()
+        .monitor(iris_model())
+        .unwrap();
+    spec.predict_one(&row).unwrap();
+    assert_eq!(
+        spec.last_trace().unwrap().input_hash,
+        whyline::core::digest::fnv1a_features(&row),
+        "input_digest = \"fnv1a-64\": the spec's FNV-1a"
+    );
     let key = std::fs::read_to_string(keyed_dir.path().join("digest.key")).unwrap();
     assert_eq!(key.trim().len(), 64, "32 bytes in hex");
 }

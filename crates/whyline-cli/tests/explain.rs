@@ -60,21 +60,11 @@ fn explain_json_predicts_the_scikit_learn_classes_from_a_named_csv() {
         .collect();
     let input = dir.path().join("rows.csv");
     std::fs::write(&input, csv(&doc, &names)).unwrap();
-    let output = whyline()
-        .args(["explain", "--format", "json", "--top", "2", "--model"])
-        .arg(fixture("sk_logreg_iris.whyline.json"))
-        .arg("--input")
-        .arg(&input)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let lines: Vec<Value> = String::from_utf8(output)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = explain_file_json(
+        &fixture("sk_logreg_iris.whyline.json"),
+        &input,
+        &["--top", "2"],
+    );
     let predicted = doc["predict"].as_array().unwrap();
     assert_eq!(lines.len(), predicted.len());
     for (line, expected) in lines.iter().zip(predicted) {
@@ -213,12 +203,7 @@ fn explain_json(model: &str, rows: &str, background: Option<&str>, extra: &[&str
         std::fs::write(&path, background).unwrap();
         command.arg("--background").arg(path);
     }
-    let output = command.assert().success().get_output().stdout.clone();
-    String::from_utf8(output)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    parse_json_lines(&command.assert().success().get_output().stdout)
 }
 
 fn floats(value: &Value) -> Vec<f64> {
@@ -637,21 +622,7 @@ fn explain_json_prints_the_library_probabilities_of_f64_rows_to_1e_12() {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("rows.csv");
         std::fs::write(&input, csv).unwrap();
-        let output = whyline()
-            .args(["explain", "--format", "json", "--model"])
-            .arg(fixture(&format!("f64/{name}.whyline.json")))
-            .arg("--input")
-            .arg(&input)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let lines: Vec<Value> = String::from_utf8(output)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = explain_file_json(&fixture(&format!("f64/{name}.whyline.json")), &input, &[]);
         let proba = doc["proba"].as_array().unwrap();
         assert_eq!(lines.len(), proba.len(), "{name}");
         for (r, (line, expected)) in lines.iter().zip(proba).enumerate() {
@@ -782,11 +753,7 @@ fn jobs_give_the_same_output_bytes_in_the_same_order_as_one_job() {
             let (one, code) = run(Some("1"));
             assert!(code == 0 || code == 1, "{model} {method:?}: exit {code}");
             if format == "json" {
-                let lines: Vec<Value> = String::from_utf8(one.clone())
-                    .unwrap()
-                    .lines()
-                    .map(|l| serde_json::from_str(l).unwrap())
-                    .collect();
+                let lines = parse_json_lines(&one);
                 assert!(!lines.is_empty(), "{model} {method:?}: no output");
                 let order: Vec<u64> = lines.iter().map(|l| l["row"].as_u64().unwrap()).collect();
                 assert!(
@@ -880,4 +847,34 @@ fn tree_shap_labels_a_binary_margin_with_the_positive_class() {
             "row 1: tree-shap, output 1 (benign, margin)",
         ))
         .stdout(predicate::str::contains("malignant").not());
+}
+
+/// `whyline explain --format json --model MODEL --input INPUT EXTRA`, which must succeed: its
+/// JSON lines.
+fn explain_file_json(
+    model: &std::path::Path,
+    input: &std::path::Path,
+    extra: &[&str],
+) -> Vec<Value> {
+    let output = whyline()
+        .args(["explain", "--format", "json", "--model"])
+        .arg(model)
+        .arg("--input")
+        .arg(input)
+        .args(extra)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    parse_json_lines(&output)
+}
+
+/// One JSON value per line of a command's standard output.
+fn parse_json_lines(stdout: &[u8]) -> Vec<Value> {
+    std::str::from_utf8(stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }

@@ -19,6 +19,7 @@ use crate::frame::{
 use crate::merkle::{CompactRange, Hash, leaf_hash};
 use crate::store::Store;
 use crate::time_index::{IndexBuilder, IndexRecord, payload_timestamp};
+use crate::time_order::TimeOrder;
 
 /// Entries per chunk: a perfect subtree of 2^12 leaves.
 pub(crate) const CHUNK: u64 = 4096;
@@ -32,6 +33,7 @@ pub(crate) struct Rehash {
     pub(crate) last_chain: Hash,
     pub(crate) range: CompactRange,
     pub(crate) roots: BTreeMap<u64, Hash>,
+    pub(crate) disorders: BTreeMap<u64, u64>,
     pub(crate) time_index: Vec<IndexRecord>,
     pub(crate) index_builder: IndexBuilder,
 }
@@ -50,7 +52,7 @@ struct Chunk {
 
 struct Hashed {
     range: CompactRange,
-    snapshots: Vec<(u64, CompactRange)>,
+    snapshots: Vec<(u64, CompactRange, TimeOrder)>,
     time_index: Vec<IndexRecord>,
     index_builder: IndexBuilder,
 }
@@ -97,7 +99,7 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
             return None;
         }
         range.append(leaf);
-        let timestamp = payload_timestamp(payload).unwrap_or(0);
+        let timestamp = payload_timestamp(payload);
         if let Some(record) = index_builder.push(index, chunk.offset + at as u64, timestamp) {
             time_index.push(record);
         }
@@ -105,7 +107,7 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
         index += 1;
         at = crc_at + 4;
         if wanted.peek() == Some(&index) {
-            snapshots.push((index, range.clone()));
+            snapshots.push((index, range.clone(), index_builder.order()));
             wanted.next();
         }
     }
@@ -167,10 +169,12 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     let mut previous = GENESIS_CHAIN_HASH;
     let mut range = CompactRange::new();
     let mut roots = BTreeMap::new();
+    let mut disorders = BTreeMap::new();
     let mut time_index = Vec::new();
     let mut index_builder = IndexBuilder::default();
     if sizes.first() == Some(&0) {
         roots.insert(0, range.root());
+        disorders.insert(0, 0);
     }
     // Workers hash chunks while this thread cuts the next ones; results are merged in order.
     let outcome = std::thread::scope(|scope| {
@@ -198,12 +202,14 @@ pub(crate) fn rehash<S: Store + ?Sized>(
         let mut merge = |number: u64, end_offset: u64, hashed: Option<Hashed>| -> Option<()> {
             pending.insert(number, (end_offset, hashed?));
             while let Some((end_offset, hashed)) = pending.remove(&next_merge) {
-                for (size, local) in &hashed.snapshots {
+                for (size, local, order) in &hashed.snapshots {
                     roots.insert(*size, range.concat(local)?.root());
+                    let joined = index_builder.order().followed_by(*order);
+                    disorders.insert(*size, joined.disorder_ns());
                 }
                 range = range.concat(&hashed.range)?;
                 time_index.extend(hashed.time_index);
-                index_builder = hashed.index_builder;
+                index_builder = hashed.index_builder.after(&index_builder);
                 next_merge += 1;
                 progress(end_offset, end);
             }
@@ -285,6 +291,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
         last_chain: previous,
         range,
         roots,
+        disorders,
         time_index,
         index_builder,
     })

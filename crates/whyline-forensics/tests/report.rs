@@ -5,9 +5,9 @@ use whyline_core::{
     AnyPath, DecisionTrace, LeafInfo, LinearPath, Names, SplitTest, TreePath, TreeSplit,
 };
 use whyline_forensics::{
-    AnomalyKind, AnomalyRules, ForensicsError, IncidentQuery, IncidentReport, IncidentWindow,
-    Integrity, format_time_ns, parse_duration_ns, parse_time_ns, render_html, render_json,
-    render_text,
+    AnomalyKind, AnomalyRules, Completeness, DecisionEvidence, ForensicsError, IncidentQuery,
+    IncidentReport, IncidentWindow, Integrity, format_time_ns, parse_duration_ns, parse_time_ns,
+    render_html, render_json, render_text,
 };
 
 const T0: u64 = 1_763_908_367_000_000_000; // 2025-11-23T14:32:47Z
@@ -87,6 +87,10 @@ fn report(integrity: Integrity) -> IncidentReport {
         model: None,
         integrity,
         log_entries: 13,
+        completeness: Completeness::Unproven {
+            reason: "assembled by hand".into(),
+        },
+        evidence: DecisionEvidence::default(),
     };
     IncidentReport::from_window(window, &AnomalyRules::default())
 }
@@ -245,6 +249,10 @@ fn the_html_report_is_self_contained_and_escapes_text() {
             model: None,
             integrity: verified(),
             log_entries: 13,
+            completeness: Completeness::Unproven {
+                reason: "assembled by hand".into(),
+            },
+            evidence: DecisionEvidence::default(),
         },
         &AnomalyRules::default(),
     );
@@ -297,6 +305,10 @@ fn contribution_bars_appear_for_additive_paths() {
             model: None,
             integrity: verified(),
             log_entries: 1,
+            completeness: Completeness::Unproven {
+                reason: "assembled by hand".into(),
+            },
+            evidence: DecisionEvidence::default(),
         },
         &AnomalyRules::default(),
     );
@@ -333,4 +345,22 @@ fn times_and_durations_parse_or_say_what_was_expected() {
     let error = parse_duration_ns("30").unwrap_err();
     assert!(error.to_string().contains("like 30s"), "{error}");
     assert!(parse_duration_ns("-1s").is_err());
+}
+
+#[test]
+fn identical_quiet_decisions_fold_into_one_details_element_and_events_stand_alone() {
+    let report = report(verified());
+    let html = render_html(&report);
+    // Decisions 0..=9 are the same, unremarkable decision; 10..=12 each carry an anomaly.
+    assert_eq!(html.matches("<details class=\"run\">").count(), 1, "{html}");
+    assert!(
+        html.contains("MAINTAIN_SPEED</span> ×10 (no anomaly)</summary>"),
+        "{html}"
+    );
+    assert_eq!(html.matches("</details>").count(), 1);
+    let fold_end = html.find("</details>").unwrap();
+    assert!(html.find("id=\"decision-9\"").unwrap() < fold_end);
+    assert!(html.find("id=\"decision-10\"").unwrap() > fold_end);
+    // Every decision keeps its card (the chart still has a point per decision).
+    assert_eq!(html.matches("<circle").count(), 13);
 }

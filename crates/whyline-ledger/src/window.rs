@@ -115,6 +115,13 @@ pub struct WindowBoundary {
 }
 
 impl WindowEvidence {
+    /// The origin (log name) of the proof's checkpoint, read without checking its signature.
+    pub fn origin(&self) -> Result<String> {
+        let body_end = self.checkpoint.rfind("\n\n").map_or(0, |at| at + 1);
+        let body = self.checkpoint.get(..body_end).unwrap_or_default();
+        Ok(Checkpoint::from_body(body)?.origin)
+    }
+
     /// The number of entries in the window's range.
     pub fn entries(&self) -> u64 {
         self.end_index.saturating_sub(self.first_index)

@@ -5,9 +5,9 @@ use whyline_core::{
     AnyPath, DecisionTrace, LeafInfo, LinearPath, Names, SplitTest, TreePath, TreeSplit,
 };
 use whyline_forensics::{
-    AnomalyKind, AnomalyRules, Completeness, DecisionEvidence, ForensicsError, IncidentQuery,
-    IncidentReport, IncidentWindow, Integrity, format_time_ns, parse_duration_ns, parse_time_ns,
-    render_html, render_json, render_text,
+    AnomalyKind, AnomalyRules, Completeness, DecisionEvidence, DecisionInputs, ForensicsError,
+    IncidentQuery, IncidentReport, IncidentWindow, Integrity, ZScoreBasis, format_time_ns,
+    parse_duration_ns, parse_time_ns, render_html, render_json, render_text,
 };
 
 const T0: u64 = 1_763_908_367_000_000_000; // 2025-11-23T14:32:47Z
@@ -363,4 +363,88 @@ fn identical_quiet_decisions_fold_into_one_details_element_and_events_stand_alon
     assert!(html.find("id=\"decision-10\"").unwrap() > fold_end);
     // Every decision keeps its card (the chart still has a point per decision).
     assert_eq!(html.matches("<circle").count(), 13);
+}
+
+#[test]
+fn without_training_statistics_z_scores_are_against_the_window_and_say_so() {
+    let query = IncidentQuery {
+        time_ns: T0,
+        lookback_ns: 30_000_000_000,
+        lookahead_ns: 1_000_000_000,
+    };
+    // Decision 12 saw distance 0.5 m where the others saw 10 m: its z-score against the
+    // window's 13 rows is (0.5 - mean) / std, computed here by hand.
+    let mut inputs = std::collections::BTreeMap::new();
+    for sequence in 0..13u64 {
+        let distance = if sequence == 12 { 0.5 } else { 10.0 };
+        inputs.insert(
+            sequence,
+            DecisionInputs {
+                values: vec![distance, 35.0, 0.3],
+                context: Vec::new(),
+                erased: sequence == 3,
+            },
+        );
+    }
+    let rows: Vec<f64> = (0..13)
+        .filter(|&s| s != 3)
+        .map(|s| if s == 12 { 0.5 } else { 10.0 })
+        .collect();
+    let mean = rows.iter().sum::<f64>() / rows.len() as f64;
+    let std = (rows.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / rows.len() as f64).sqrt();
+    let report = IncidentReport::from_window(
+        IncidentWindow {
+            query,
+            log: "log".into(),
+            traces: window(),
+            alerts: Vec::new(),
+            names: names(),
+            model: None,
+            integrity: verified(),
+            log_entries: 13,
+            completeness: Completeness::Unproven {
+                reason: "assembled by hand".into(),
+            },
+            evidence: DecisionEvidence {
+                inputs,
+                ..DecisionEvidence::default()
+            },
+        },
+        &AnomalyRules::default(),
+    );
+    assert_eq!(report.z_score_basis, Some(ZScoreBasis::Window));
+    let brake = report.timeline.iter().find(|e| e.sequence == 12).unwrap();
+    let z = brake.inputs[0].z_score.unwrap();
+    assert!((z - (0.5 - mean) / std).abs() < 1e-12, "{z}");
+    assert!(z < -3.0);
+    // The speed never varied: no z-score rather than a division by zero.
+    assert_eq!(brake.inputs[1].z_score, None);
+    let erased = report.timeline.iter().find(|e| e.sequence == 3).unwrap();
+    assert!(erased.inputs_erased);
+    let ood = &report.analysis.out_of_distribution;
+    assert_eq!(ood.len(), 1);
+    assert_eq!(ood[0].feature, "distance_m");
+    let text = render_text(&report);
+    assert!(
+        text.contains("against the window's own mean and spread"),
+        "{text}"
+    );
+    // Decision 3 sits in a folded run in the text; the JSON carries it.
+    let json: serde_json::Value = serde_json::from_str(&render_json(&report).unwrap()).unwrap();
+    let third = json["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["sequence"] == 3)
+        .unwrap();
+    assert_eq!(third["inputs_erased"], true);
+    assert!(
+        report
+            .analysis
+            .recommendations
+            .iter()
+            .any(|r| r.contains("distance_m near 0.5")),
+        "{:?}",
+        report.analysis.recommendations
+    );
 }

@@ -248,7 +248,7 @@ pub(crate) fn analyse(
             }
         }
     }
-    root_cause(&mut analysis, timeline, basis, integrity);
+    root_cause(&mut analysis, anomalies, timeline, basis, integrity);
     analysis
 }
 
@@ -281,8 +281,49 @@ fn out_of_distribution(timeline: &[TimelineEntry]) -> Vec<OutOfDistribution> {
     found
 }
 
+/// The first warning about the decision itself in `(since, until)` (ms relative to the
+/// incident): low or falling confidence, an input out of distribution, an alert of the
+/// monitor other than a repeated decision. Latency spikes and flips are not warnings.
+fn first_warning(
+    anomalies: &[Anomaly],
+    timeline: &[TimelineEntry],
+    since: f64,
+    until: f64,
+) -> Option<(f64, String)> {
+    let within = |at: f64| at > since && at < until;
+    let from_rules = anomalies.iter().find_map(|a| {
+        let warns = match &a.kind {
+            AnomalyKind::LowConfidence { .. }
+            | AnomalyKind::FallingConfidence { .. }
+            | AnomalyKind::OutOfDistribution { .. }
+            | AnomalyKind::NonFiniteOutput => true,
+            AnomalyKind::AndonAlert { rule, .. } => rule != "repetitive_decision",
+            AnomalyKind::ClassFlip { .. } | AnomalyKind::LatencySpike { .. } => false,
+        };
+        (warns && within(a.relative_ms)).then(|| (a.relative_ms, a.kind.to_string()))
+    });
+    let from_inputs = timeline
+        .iter()
+        .filter(|e| within(e.relative_ms))
+        .find_map(|e| {
+            let input = e
+                .inputs
+                .iter()
+                .find(|i| i.z_score.is_some_and(|z| z.abs() >= OUT_OF_DISTRIBUTION_Z))?;
+            Some((
+                e.relative_ms,
+                format!("{} = {} out of distribution", input.feature, input.value),
+            ))
+        });
+    match (from_rules, from_inputs) {
+        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
 fn root_cause(
     analysis: &mut Analysis,
+    anomalies: &[Anomaly],
     timeline: &[TimelineEntry],
     basis: Option<ZScoreBasis>,
     integrity: &Integrity,
@@ -343,18 +384,47 @@ fn root_cause(
             why.output
         ));
     }
-    if let (Some(delay), Some((anomaly_at, what))) =
-        (analysis.anomaly_to_change_ms, &analysis.first_anomaly)
-        && let Some((_, from, to)) = &analysis.first_change
+    // The decisive change: the last one at or before the incident (the decision in force
+    // at T-0 came from it), and the first warning about the decision itself after the
+    // change before it (confidence, inputs, the monitor's alerts; not latency, not a
+    // repeated decision): how long the model took to act on it.
+    let flips: Vec<(f64, &str, &str)> = anomalies
+        .iter()
+        .filter_map(|a| match &a.kind {
+            AnomalyKind::ClassFlip { from, to } => {
+                Some((a.relative_ms, from.as_str(), to.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    let decisive = flips
+        .iter()
+        .rposition(|f| f.0 <= 0.0)
+        .or(flips.len().checked_sub(1));
+    if let Some(position) = decisive
+        && let Some(&(change_at, from, to)) = flips.get(position)
     {
-        causes.push(format!(
-            "The first anomaly ({what}) appeared at {}; the decision changed from {from} to {to} {delay:.0} ms later",
-            relative(*anomaly_at)
-        ));
-        if delay > 0.0 {
-            advice.push(format!(
-                "RECOMMENDATION: act on the first warning: {what} preceded the change to {to} by {delay:.0} ms; an Andon rule that reacts to it would have gained that time"
-            ));
+        let since = position
+            .checked_sub(1)
+            .and_then(|p| flips.get(p))
+            .map_or(f64::NEG_INFINITY, |f| f.0);
+        match first_warning(anomalies, timeline, since, change_at) {
+            Some((warned_at, what)) => {
+                causes.push(format!(
+                    "The decision changed from {from} to {to} at {}, {:.0} ms after the first warning: {what} at {}",
+                    relative(change_at),
+                    change_at - warned_at,
+                    relative(warned_at)
+                ));
+                advice.push(format!(
+                    "RECOMMENDATION: act on the first warning: {what} came {:.0} ms before the change to {to}; an Andon rule that reacts to it would gain that time",
+                    change_at - warned_at
+                ));
+            }
+            None => causes.push(format!(
+                "The decision changed from {from} to {to} at {} with no warning before it (no low or falling confidence, no input out of distribution, no alert)",
+                relative(change_at)
+            )),
         }
     }
     if !analysis.outcomes.is_empty() {

@@ -122,25 +122,20 @@ impl Completeness {
                 signature_checked,
                 ..
             } => {
+                let bound = |b: &Boundary, side: &str| {
+                    format!(
+                        "entry {} ({side}, {}, proven included)",
+                        b.index,
+                        crate::format_time_ns(b.timestamp_ns)
+                    )
+                };
                 let before = before.as_ref().map_or_else(
                     || "the log's start".to_owned(),
-                    |b| {
-                        format!(
-                            "entry {} ({})",
-                            b.index,
-                            crate::format_time_ns(b.timestamp_ns)
-                        )
-                    },
+                    |b| bound(b, "before the window"),
                 );
                 let after = after.as_ref().map_or_else(
-                    || format!("the checkpoint's end (entry {checkpoint_size})"),
-                    |a| {
-                        format!(
-                            "entry {} ({})",
-                            a.index,
-                            crate::format_time_ns(a.timestamp_ns)
-                        )
-                    },
+                    || "the end of the checkpoint (later entries are not covered)".to_owned(),
+                    |a| bound(a, "after the window"),
                 );
                 let signed = if *signature_checked {
                     "signature verified"
@@ -153,7 +148,7 @@ impl Completeness {
                     format!("range widened by the log's time disorder of {time_disorder_ns} ns")
                 };
                 format!(
-                    "COMPLETE: entries {first_index}..{end_index} are every entry stamped in the window, bounded by {before} and {after}, each proven included in the checkpoint of {origin} at size {checkpoint_size} ({signed}; {disorder})"
+                    "COMPLETE: entries {first_index}..{end_index} are every entry stamped in the window: from {before} to {after}, under the checkpoint of {origin} at size {checkpoint_size} ({signed}; {disorder})"
                 )
             }
             Completeness::Unproven { reason } => format!("NOT PROVEN: {reason}"),

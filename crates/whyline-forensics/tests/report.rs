@@ -448,3 +448,24 @@ fn without_training_statistics_z_scores_are_against_the_window_and_say_so() {
         report.analysis.recommendations
     );
 }
+
+#[test]
+fn the_root_cause_names_the_change_in_force_at_the_incident_and_what_warned_of_it() {
+    let report = report(verified());
+    let facts = &report.analysis;
+    // First anomaly: decision 10's confidence fell 94% → 78% at T-0.847s; the first change
+    // (to SLOW_DOWN) came at T-0.412s.
+    let (first_at, _) = facts.first_anomaly.clone().unwrap();
+    assert!((first_at + 847.0).abs() < 1e-3, "{first_at}");
+    assert!((facts.anomaly_to_change_ms.unwrap() - 435.0).abs() < 1e-3);
+    // The decision in force at T-0 came from SLOW_DOWN → EMERGENCY_BRAKE at T-0.156s; no
+    // warning lies strictly between the change before it (T-0.412s) and it.
+    assert!(
+        facts.root_cause.iter().any(|c| c.starts_with(
+            "The decision changed from SLOW_DOWN to EMERGENCY_BRAKE at T-0.156s with no warning"
+        )),
+        "{:?}",
+        facts.root_cause
+    );
+    assert!(render_text(&report).contains("ROOT CAUSE:\n  • The decision changed from SLOW_DOWN"));
+}

@@ -8,7 +8,9 @@
 //! (tiles) a log server keeps. The build is measured: finding both boundaries through the
 //! time index (one pass over ~9,800 index records, two 1024-entry blocks read from the store),
 //! two inclusion proofs from the tree, the JSON-ready value. The check is measured from the
-//! proof alone: the Ed25519 signature, both leaves and audit paths, the bounds.
+//! proof alone: the Ed25519 signature, both leaves and audit paths, the bounds. A third
+//! group measures the read-only path of `whyline incident` (walk the stored log, build the
+//! tree, prove) on a log a tenth the size, since it is O(size).
 //!
 //! Run: `cargo bench -p whyline-ledger --bench window_proof`
 
@@ -19,7 +21,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use whyline_core::{DecisionTrace, LinearPath, encode_aprt};
-use whyline_ledger::{Durability, Ledger, LedgerOptions, MemoryStore, NoteSigner};
+use whyline_ledger::{Durability, Ledger, LedgerOptions, LedgerReader, MemoryStore, NoteSigner};
 
 const ORIGIN: &str = "whyline.bench/window";
 const START_NS: u64 = 1_700_000_000_000_000_000;
@@ -82,6 +84,39 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("verify", |b| {
         b.iter(|| black_box(black_box(&proof).verify(&verifier, ORIGIN).unwrap()))
+    });
+    group.finish();
+
+    // The read-only path an incident report takes: walk the stored log (every hash), build
+    // the tree, prove. O(size): measured on a tenth of the log.
+    let small = (entries / 10).max(1);
+    let store = {
+        let signer = NoteSigner::Ed25519 {
+            name: ORIGIN.into(),
+            key: ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]),
+        };
+        let options = LedgerOptions::signed(ORIGIN, signer)
+            .durability(Durability::None)
+            .checkpoint_every(0);
+        let (mut ledger, _) = Ledger::open(MemoryStore::new(), options).unwrap();
+        for i in 0..small {
+            trace.sequence = i;
+            trace.timestamp_ns = START_NS + i * STEP_NS;
+            buffer.clear();
+            encode_aprt(&trace, &mut buffer);
+            ledger.append(&buffer).unwrap();
+        }
+        ledger.checkpoint().unwrap();
+        ledger.into_store().unwrap()
+    };
+    let from = START_NS + small / 2 * STEP_NS;
+    let mut group = c.benchmark_group(format!("window_proof_read_only_{small}"));
+    group.sample_size(10);
+    group.bench_function("walk_and_prove", |b| {
+        b.iter(|| {
+            let reader = LedgerReader::new(&store).unwrap();
+            black_box(reader.prove_window(from, from + 30_000_000_000).unwrap())
+        })
     });
     group.finish();
 }

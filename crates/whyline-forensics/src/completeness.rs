@@ -2,7 +2,7 @@
 //! ([`WindowEvidence`]) made from the log and checked like any auditor would check it.
 
 use serde::Serialize;
-use whyline_ledger::{LedgerReader, NoteVerifier, Store, WindowEvidence};
+use whyline_ledger::{NoteVerifier, WindowEvidence};
 
 /// One boundary entry of the window, as the report shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -53,21 +53,17 @@ impl Completeness {
         matches!(self, Completeness::Complete { .. })
     }
 
-    /// The window proof of `[from_ns, to_ns]` over `store` (already verified by the caller),
-    /// checked as an auditor checks it with `verifier` when given; without a key the proof
-    /// is reported as built from the verified log, its signature unchecked.
-    pub(crate) fn check<S: Store + ?Sized>(
-        store: &S,
-        (from_ns, to_ns): (u64, u64),
+    /// The window proof made from the verified log (or why none could be made), checked
+    /// as an auditor checks it with `verifier` when given; without a key the proof is
+    /// reported as built from the verified log, its signature unchecked. `entries_read` are
+    /// the log indices the report read for the window: each must lie in the proven range.
+    pub(crate) fn check(
+        proof: whyline_ledger::Result<WindowEvidence>,
         verifier: Option<&NoteVerifier>,
         entries_read: &[u64],
     ) -> Completeness {
         let unproven = |reason: String| Completeness::Unproven { reason };
-        let reader = match LedgerReader::new(store) {
-            Ok(reader) => reader,
-            Err(error) => return unproven(error.to_string()),
-        };
-        let proof = match reader.prove_window(from_ns, to_ns) {
+        let proof = match proof {
             Ok(proof) => proof,
             Err(error) => return unproven(error.to_string()),
         };

@@ -9,7 +9,8 @@ use whyline_core::{
     AlertRecord, AnyPath, DecisionTrace, ModelIdentity, ModelRecord, Names, from_aprt,
 };
 use whyline_ledger::{
-    LedgerReader, NoteVerifier, SegmentStore, Store, StoredEntry, VerifyOutcome, verify_store,
+    LedgerReader, NoteVerifier, SegmentStore, Store, StoredEntry, VerifyOutcome,
+    verify_and_prove_window,
 };
 use whyline_models::Model;
 
@@ -223,7 +224,10 @@ pub fn read_window(
     names: Option<&Names>,
 ) -> Result<IncidentWindow> {
     let store = SegmentStore::open_existing(dir)?;
-    let (integrity, log_entries) = integrity(&store, verifier)?;
+    // One walk verifies the log and, when it is intact, proves the window complete.
+    let (outcome, proof) =
+        verify_and_prove_window(&store, verifier, query.window().0, query.window().1)?;
+    let (integrity, log_entries) = integrity(outcome, verifier);
     let reader = LedgerReader::new(&store)?;
     let Some((first, last)) = reader.time_span()?.range else {
         return Err(ForensicsError::EmptyLog {
@@ -240,9 +244,9 @@ pub fn read_window(
     }
     let entries = reader.entries_between(from, to)?.entries;
     let read: Vec<u64> = entries.iter().map(|e| e.index).collect();
-    let completeness = match &integrity {
-        Integrity::Verified { .. } => Completeness::check(&store, (from, to), verifier, &read),
-        Integrity::Broken { .. } => Completeness::Unproven {
+    let completeness = match proof {
+        Some(proof) => Completeness::check(proof, verifier, &read),
+        None => Completeness::Unproven {
             reason: "the log failed verification".into(),
         },
     };
@@ -271,12 +275,9 @@ pub fn read_window(
     })
 }
 
-/// Verifies the log: its integrity, and the entries it holds (those verified, when broken).
-fn integrity<S: Store + ?Sized>(
-    store: &S,
-    verifier: Option<&NoteVerifier>,
-) -> Result<(Integrity, u64)> {
-    Ok(match verify_store(store, verifier)? {
+/// The log's integrity, and the entries it holds (those verified, when broken).
+fn integrity(outcome: VerifyOutcome, verifier: Option<&NoteVerifier>) -> (Integrity, u64) {
+    match outcome {
         VerifyOutcome::Intact(report) => (
             Integrity::Verified {
                 entries: report.entries,
@@ -299,7 +300,7 @@ fn integrity<S: Store + ?Sized>(
             },
             damage.intact_entries,
         ),
-    })
+    }
 }
 
 /// The window's decisions (with their indices in the log) and alerts; model records are

@@ -187,27 +187,50 @@ pub fn verify_store_with_progress<S: Store + ?Sized>(
     verifier: Option<&NoteVerifier>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyOutcome> {
+    Ok(verify_walk(store, verifier, false, progress)?.0)
+}
+
+/// What an intact log's verification walked: the walk (with every leaf hash when asked)
+/// and the checkpoints.
+pub(crate) type Walked = (Walk, Vec<StoredCheckpoint>);
+
+/// [`verify_store_with_progress`], also returning the walk of an intact log (every leaf
+/// hash kept when `keep_leaves`), so a proof can be made without walking the log again.
+pub(crate) fn verify_walk<S: Store + ?Sized>(
+    store: &S,
+    verifier: Option<&NoteVerifier>,
+    keep_leaves: bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(VerifyOutcome, Option<Walked>)> {
     let _span = tracing::info_span!("verify", path = %store.location().display()).entered();
     let checkpoints_path = store.location().with_file_name(crate::CHECKPOINTS_FILE);
     let side = store.read_side(Side::Checkpoints)?;
     let (checkpoints, good) = match read_checkpoints(&side, &checkpoints_path) {
-        Err(error) => return unreadable(error),
+        Err(error) => return Ok((unreadable(error)?, None)),
         Ok(read) => read,
     };
-    let (walk, stop) = match walk_fast(store, &checkpoint_sizes(&checkpoints), progress) {
-        Err(error) => return unreadable(error),
+    let (walk, stop) = match walk_fast(
+        store,
+        &checkpoint_sizes(&checkpoints),
+        keep_leaves,
+        progress,
+    ) {
+        Err(error) => return Ok((unreadable(error)?, None)),
         Ok(walked) => walked,
     };
     progress(walk.end_offset, store.len());
     let path = store.location().to_path_buf();
     let broken = |path, offset, index, kind| {
-        Ok(VerifyOutcome::Broken(Damage {
-            path,
-            offset,
-            index,
-            kind,
-            intact_entries: walk.entries,
-        }))
+        Ok((
+            VerifyOutcome::Broken(Damage {
+                path,
+                offset,
+                index,
+                kind,
+                intact_entries: walk.entries,
+            }),
+            None,
+        ))
     };
     match stop {
         Stop::Clean => {}
@@ -235,14 +258,14 @@ pub fn verify_store_with_progress<S: Store + ?Sized>(
         );
     }
     if let Some(damage) = check_checkpoints(&checkpoints, &walk, verifier, &checkpoints_path) {
-        return Ok(VerifyOutcome::Broken(damage));
+        return Ok((VerifyOutcome::Broken(damage), None));
     }
     let latest_checkpoint = checkpoints
         .iter()
         .map(|c| &c.checkpoint)
         .max_by_key(|c| c.size)
         .cloned();
-    Ok(VerifyOutcome::Intact(VerifyReport {
+    let report = VerifyReport {
         entries: walk.entries,
         bytes: walk.end_offset,
         root: walk.range.root(),
@@ -252,7 +275,8 @@ pub fn verify_store_with_progress<S: Store + ?Sized>(
         format_version: walk.version,
         time_order: walk.index_builder.order().first_backward(),
         time_disorder_ns: walk.index_builder.order().disorder_ns(),
-    }))
+    };
+    Ok((VerifyOutcome::Intact(report), Some((walk, checkpoints))))
 }
 
 /// A checkpoint that states a smaller time disorder than its entries have (one that states

@@ -42,7 +42,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, NoteVerifier};
-use crate::checkpoint_file::{StoredCheckpoint, read_checkpoints};
+use crate::checkpoint_file::StoredCheckpoint;
 use crate::error::{LedgerError, Result, WindowErrorKind};
 use crate::evidence::checked_checkpoint;
 use crate::frame::{Cursor, Next};
@@ -51,10 +51,10 @@ use crate::ledger::Ledger;
 use crate::merkle::{Hash, HashReader, MerkleTree, leaf_hash};
 use crate::proof::{inclusion_proof, verify_inclusion};
 use crate::reader::LedgerReader;
-use crate::store::{Side, Store};
+use crate::store::Store;
 use crate::time_index::{INDEX_BLOCK, IndexRecord, payload_timestamp};
 use crate::time_order::stated_time_disorder;
-use crate::walk::walk;
+use crate::verify::{VerifyOutcome, verify_walk};
 
 /// Proof that `[first_index, end_index)` holds every entry of the log stamped in
 /// `[from_ns, to_ns]`, against a signed checkpoint. JSON: `{"type":"window","from_ns",
@@ -254,33 +254,47 @@ impl<S: Store> Ledger<S> {
 }
 
 impl<S: Store + ?Sized> LedgerReader<'_, S> {
-    /// [`Ledger::prove_window`] on a stored log, without changing it: the log is walked
-    /// once (every hash recomputed, the time index rebuilt in memory; O(size) time on one
-    /// core and 96 bytes of memory per entry for the tree) and the proof made against its
-    /// largest checkpoint.
+    /// [`Ledger::prove_window`] on a stored log, without changing it: the log is verified
+    /// ([`verify_and_prove_window`]) and the proof made against its largest checkpoint.
     pub fn prove_window(&self, from_ns: u64, to_ns: u64) -> Result<WindowEvidence> {
-        let store = self.store();
-        let side = store.read_side(Side::Checkpoints)?;
-        let path = store.location().with_file_name(crate::CHECKPOINTS_FILE);
-        let (checkpoints, _) = read_checkpoints(&side, &path)?;
-        if checkpoints.is_empty() {
-            return Err(LedgerError::NoCheckpoint);
+        match verify_and_prove_window(self.store(), None, from_ns, to_ns)? {
+            (_, Some(proof)) => proof,
+            (VerifyOutcome::Broken(damage), None) => Err(damage.into_error()),
+            (VerifyOutcome::Intact(_), None) => Err(LedgerError::NoCheckpoint),
         }
-        let (walked, _) = walk(store, &[], true)?;
+    }
+}
+
+/// Verifies `store` ([`verify_store`](crate::verify_store)) and, when it is intact, proves
+/// the window `[from_ns, to_ns]` from the same walk (every leaf hash kept, 32 bytes an
+/// entry, and a tree of 64 bytes an entry built once): an investigation that verifies the
+/// log and states its window complete reads the log once. The proof is `None` when the log
+/// is broken, and an error when it cannot be made (no checkpoint, no time bound).
+pub fn verify_and_prove_window<S: Store + ?Sized>(
+    store: &S,
+    verifier: Option<&NoteVerifier>,
+    from_ns: u64,
+    to_ns: u64,
+) -> Result<(VerifyOutcome, Option<Result<WindowEvidence>>)> {
+    let (outcome, walked) = verify_walk(store, verifier, true, &mut |_, _| {})?;
+    let Some((walk, checkpoints)) = walked else {
+        return Ok((outcome, None));
+    };
+    let proof = (|| {
         let latest = checkpoints
             .iter()
-            .filter(|c| c.checkpoint.size <= walked.entries)
             .max_by_key(|c| c.checkpoint.size)
             .ok_or(LedgerError::NoCheckpoint)?;
-        let tree = MerkleTree::from_leaf_hashes(walked.leaves.unwrap_or_default());
-        let blocks: Vec<IndexRecord> = walked
+        let tree = MerkleTree::from_leaf_hashes(walk.leaves.unwrap_or_default());
+        let blocks: Vec<IndexRecord> = walk
             .time_index
             .iter()
             .copied()
-            .chain(walked.index_builder.open_block())
+            .chain(walk.index_builder.open_block())
             .collect();
         prove(store, &blocks, &tree, latest, (from_ns, to_ns))
-    }
+    })();
+    Ok((outcome, Some(proof)))
 }
 
 /// The window proof over `store`, whose time-index blocks (the open one included) are

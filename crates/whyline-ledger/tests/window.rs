@@ -432,3 +432,26 @@ fn a_checkpoint_that_understates_the_disorder_fails_verification() {
         "{damage}"
     );
 }
+
+#[test]
+fn verifying_and_proving_in_one_walk_gives_the_writers_proof_on_a_large_log() {
+    // Over 1 MiB: verification takes the parallel walk, which now keeps the leaves.
+    let (mut ledger, _) = Ledger::open(MemoryStore::new(), options().checkpoint_every(0)).unwrap();
+    for i in 0..12_000 {
+        ledger.append(&decision(i)).unwrap();
+    }
+    ledger.checkpoint().unwrap();
+    assert!(ledger.store().entry_bytes().len() > 1 << 20);
+    let (from, to) = (START + 1_000_000, START + 2_500_000);
+    let written = ledger.prove_window(from, to).unwrap();
+    let (outcome, proof) = whyline_ledger::verify_and_prove_window(
+        ledger.store(),
+        Some(&signer().verifier()),
+        from,
+        to,
+    )
+    .unwrap();
+    assert!(outcome.is_intact());
+    assert_eq!(proof.unwrap().unwrap(), written);
+    verify(&written).unwrap();
+}

@@ -171,9 +171,10 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
 pub(crate) fn walk_fast<S: Store + ?Sized>(
     store: &S,
     sizes: &[u64],
+    keep_leaves: bool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(Walk, Stop)> {
-    match parallel::rehash(store, sizes, progress) {
+    match parallel::rehash(store, sizes, keep_leaves, progress) {
         Some(fast) => Ok((
             Walk {
                 version: fast.version,
@@ -185,11 +186,11 @@ pub(crate) fn walk_fast<S: Store + ?Sized>(
                 disorders: fast.disorders,
                 time_index: fast.time_index,
                 index_builder: fast.index_builder,
-                leaves: None,
+                leaves: fast.leaves,
             },
             Stop::Clean,
         )),
-        None => walk_reporting(store, sizes, false, progress),
+        None => walk_reporting(store, sizes, keep_leaves, progress),
     }
 }
 

@@ -36,6 +36,8 @@ pub(crate) struct Rehash {
     pub(crate) disorders: BTreeMap<u64, u64>,
     pub(crate) time_index: Vec<IndexRecord>,
     pub(crate) index_builder: IndexBuilder,
+    /// Every leaf hash, when asked for.
+    pub(crate) leaves: Option<Vec<Hash>>,
 }
 
 struct Chunk {
@@ -52,6 +54,7 @@ struct Chunk {
 
 struct Hashed {
     range: CompactRange,
+    leaves: Option<Vec<Hash>>,
     snapshots: Vec<(u64, CompactRange, TimeOrder)>,
     time_index: Vec<IndexRecord>,
     index_builder: IndexBuilder,
@@ -66,7 +69,7 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
 }
 
 /// Checks every frame of a chunk; `None` at the first problem of any kind.
-fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
+fn hash_chunk(chunk: &Chunk, sizes: &[u64], keep_leaves: bool) -> Option<Hashed> {
     let bytes = chunk.slab.get(chunk.range.clone())?;
     let mut at = 0usize;
     let mut index = chunk.first_index;
@@ -75,6 +78,7 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
     let mut snapshots = Vec::new();
     let mut time_index = Vec::new();
     let mut index_builder = IndexBuilder::default();
+    let mut leaves = keep_leaves.then(|| Vec::with_capacity(CHUNK as usize));
     let mut wanted = sizes
         .iter()
         .copied()
@@ -99,6 +103,9 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
             return None;
         }
         range.append(leaf);
+        if let Some(leaves) = leaves.as_mut() {
+            leaves.push(leaf);
+        }
         let timestamp = payload_timestamp(payload);
         if let Some(record) = index_builder.push(index, chunk.offset + at as u64, timestamp) {
             time_index.push(record);
@@ -113,6 +120,7 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
     }
     Some(Hashed {
         range,
+        leaves,
         snapshots,
         time_index,
         index_builder,
@@ -152,6 +160,7 @@ fn ensure<S: Store + ?Sized>(
 pub(crate) fn rehash<S: Store + ?Sized>(
     store: &S,
     sizes: &[u64],
+    keep_leaves: bool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Option<Rehash> {
     let end = store.len();
@@ -172,6 +181,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     let mut disorders = BTreeMap::new();
     let mut time_index = Vec::new();
     let mut index_builder = IndexBuilder::default();
+    let mut leaves: Option<Vec<Hash>> = keep_leaves.then(Vec::new);
     if sizes.first() == Some(&0) {
         roots.insert(0, range.root());
         disorders.insert(0, 0);
@@ -187,7 +197,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
                 for (number, chunk) in jobs {
                     let end_offset = chunk.offset + chunk.range.len() as u64;
                     if report
-                        .send((number, end_offset, hash_chunk(&chunk, sizes)))
+                        .send((number, end_offset, hash_chunk(&chunk, sizes, keep_leaves)))
                         .is_err()
                     {
                         break;
@@ -208,6 +218,9 @@ pub(crate) fn rehash<S: Store + ?Sized>(
                     disorders.insert(*size, joined.disorder_ns());
                 }
                 range = range.concat(&hashed.range)?;
+                if let (Some(all), Some(chunk)) = (leaves.as_mut(), hashed.leaves) {
+                    all.extend(chunk);
+                }
                 time_index.extend(hashed.time_index);
                 index_builder = hashed.index_builder.after(&index_builder);
                 next_merge += 1;
@@ -294,5 +307,6 @@ pub(crate) fn rehash<S: Store + ?Sized>(
         disorders,
         time_index,
         index_builder,
+        leaves,
     })
 }

@@ -29,7 +29,8 @@
 //!   [`Ledger::prove_consistency`]) and [`WindowEvidence`] ([`Ledger::prove_window`]:
 //!   every entry of a time window, complete, since each checkpoint signs a bound on how far
 //!   stored times step backwards, see [`TimeOrder`]); [`Evidence`] reads any of them back
-//!   and checks it offline with the log's public key.
+//!   and checks it offline with the log's public key; [`verify_and_prove_window`] verifies
+//!   a stored log and proves a window from the same walk.
 //!
 //! # Example
 //!

@@ -49,6 +49,7 @@ pub(crate) fn run(args: &VerifyProofArgs) -> anyhow::Result<Outcome> {
     let mut out = stdout.lock();
     let holds = outcome.is_ok();
     match args.format {
+        Format::Html => return Err(Format::Html.unsupported("verify-proof")),
         Format::Json => {
             let line = match &outcome {
                 Ok(checkpoint) => serde_json::json!({
@@ -66,7 +67,7 @@ pub(crate) fn run(args: &VerifyProofArgs) -> anyhow::Result<Outcome> {
             };
             writeln!(out, "{line}")?;
         }
-        Format::Text | Format::Html => match &outcome {
+        Format::Text => match &outcome {
             Ok(checkpoint) => writeln!(
                 out,
                 "{}: valid {} proof against the checkpoint of {} at size {}, signed by {}: {}",

@@ -414,3 +414,54 @@ fn window_proofs_are_printed_and_verify_proof_checks_every_kind_offline() {
         .code(2)
         .stderr(predicates::str::contains("unknown type \"receipt\""));
 }
+
+#[test]
+fn incident_states_the_window_complete_in_text_json_and_html() {
+    let tmp = tempfile::tempdir().unwrap();
+    keygen(&tmp.path().join("keys"));
+    let log = tmp.path().join("log");
+    append(
+        &log,
+        &tmp.path().join("keys/ledger.key"),
+        &golden_lines(),
+        "none",
+    );
+    let run = |format: &str| {
+        let output = whyline()
+            .arg("incident")
+            .arg(&log)
+            .args([
+                "--at",
+                "1710512347123456789",
+                "--before",
+                "1s",
+                "--format",
+                format,
+            ])
+            .arg("--public-key")
+            .arg(tmp.path().join("keys/ledger.pub"))
+            .output()
+            .unwrap();
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let text = run("text");
+    assert!(
+        text.contains(
+            "WINDOW COMPLETENESS: COMPLETE: entries 0..5 are every entry stamped in the window"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("signature verified"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["completeness"]["status"], "complete");
+    assert_eq!(json["completeness"]["end_index"], 5);
+    assert_eq!(json["completeness"]["proof"]["type"], "window");
+    // The proof in the report is one verify-proof accepts.
+    let proof = json["completeness"]["proof"].clone();
+    let (code, out) = verify_proof(tmp.path(), &proof, &tmp.path().join("keys/ledger.pub"));
+    assert_eq!(code, 0, "{out}");
+    let html = run("html");
+    assert!(html.contains("id=\"completeness\""), "{html}");
+    assert!(html.contains("COMPLETE: entries 0..5"), "{html}");
+}

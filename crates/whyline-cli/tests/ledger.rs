@@ -310,3 +310,158 @@ fn reading_commands_refuse_a_directory_that_is_not_a_ledger_and_create_nothing()
         assert!(!tmp.path().join("entries.wls").exists(), "{command:?}");
     }
 }
+
+/// Runs `whyline verify-proof` on `proof` (written to a file) and returns (exit code, stdout).
+fn verify_proof(dir: &Path, proof: &serde_json::Value, key: &Path) -> (i32, String) {
+    let file = dir.join("proof.json");
+    std::fs::write(&file, proof.to_string()).unwrap();
+    let output = whyline()
+        .arg("verify-proof")
+        .arg(&file)
+        .arg("--public-key")
+        .arg(key)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+fn prove(log: &Path, args: &[&str]) -> serde_json::Value {
+    serde_json::from_slice(
+        &whyline()
+            .arg("prove")
+            .arg(log)
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap()
+}
+
+#[test]
+fn window_proofs_are_printed_and_verify_proof_checks_every_kind_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    keygen(&tmp.path().join("keys"));
+    keygen(&tmp.path().join("other"));
+    let log = tmp.path().join("log");
+    let key = tmp.path().join("keys/ledger.key");
+    let public = tmp.path().join("keys/ledger.pub");
+    append(&log, &key, &golden_lines(), "none");
+    append(&log, &key, &golden_lines(), "none");
+    // The golden traces are all stamped 2024-03-15T14:19:07.123456789Z.
+    let window = prove(
+        &log,
+        &["--window", "2024-03-15T14:19:07Z..1710512347123456789"],
+    );
+    assert_eq!(window["type"], "window");
+    assert_eq!(
+        (&window["first_index"], &window["end_index"]),
+        (&0.into(), &10.into())
+    );
+    assert!(window["before"].is_null() && window["after"].is_null());
+    let (code, out) = verify_proof(tmp.path(), &window, &public);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("valid window proof"), "{out}");
+    assert!(out.contains("entries 0..10 (10)"), "{out}");
+
+    // A window after every entry: empty, bounded by the last entry.
+    let after = prove(
+        &log,
+        &["--window", "1710512347123456790..1710512347123456999"],
+    );
+    assert_eq!(
+        (&after["first_index"], &after["end_index"]),
+        (&10.into(), &10.into())
+    );
+    assert_eq!(after["before"]["index"], 9);
+    assert_eq!(verify_proof(tmp.path(), &after, &public).0, 0);
+
+    // Hiding entries (the range shrunk) or another log's key: exit 1, with the reason.
+    let mut shrunk = window.clone();
+    shrunk["end_index"] = 9.into();
+    let (code, out) = verify_proof(tmp.path(), &shrunk, &public);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("INVALID window proof") && out.contains("range 0..9"),
+        "{out}"
+    );
+    let (code, out) = verify_proof(tmp.path(), &window, &tmp.path().join("other/ledger.pub"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no signature by the expected key"), "{out}");
+
+    // Inclusion and consistency proofs are files verify-proof reads too.
+    for args in [["--index", "3"], ["--from", "5"]] {
+        let proof = prove(&log, &args);
+        let (code, out) = verify_proof(tmp.path(), &proof, &public);
+        assert_eq!(code, 0, "{args:?}: {out}");
+    }
+    let mut wrong = prove(&log, &["--index", "3"]);
+    wrong["index"] = 4.into();
+    assert_eq!(verify_proof(tmp.path(), &wrong, &public).0, 1);
+
+    // Not a proof: exit 2.
+    std::fs::write(tmp.path().join("junk.json"), "{\"type\":\"receipt\"}").unwrap();
+    whyline()
+        .arg("verify-proof")
+        .arg(tmp.path().join("junk.json"))
+        .arg("--public-key")
+        .arg(&public)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown type \"receipt\""));
+}
+
+#[test]
+fn incident_states_the_window_complete_in_text_json_and_html() {
+    let tmp = tempfile::tempdir().unwrap();
+    keygen(&tmp.path().join("keys"));
+    let log = tmp.path().join("log");
+    append(
+        &log,
+        &tmp.path().join("keys/ledger.key"),
+        &golden_lines(),
+        "none",
+    );
+    let run = |format: &str| {
+        let output = whyline()
+            .arg("incident")
+            .arg(&log)
+            .args([
+                "--at",
+                "1710512347123456789",
+                "--before",
+                "1s",
+                "--format",
+                format,
+            ])
+            .arg("--public-key")
+            .arg(tmp.path().join("keys/ledger.pub"))
+            .output()
+            .unwrap();
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let text = run("text");
+    assert!(
+        text.contains(
+            "WINDOW COMPLETENESS: COMPLETE: entries 0..5 are every entry stamped in the window"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("signature verified"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["completeness"]["status"], "complete");
+    assert_eq!(json["completeness"]["end_index"], 5);
+    assert_eq!(json["completeness"]["proof"]["type"], "window");
+    // The proof in the report is one verify-proof accepts.
+    let proof = json["completeness"]["proof"].clone();
+    let (code, out) = verify_proof(tmp.path(), &proof, &tmp.path().join("keys/ledger.pub"));
+    assert_eq!(code, 0, "{out}");
+    let html = run("html");
+    assert!(html.contains("id=\"completeness\""), "{html}");
+    assert!(html.contains("COMPLETE: entries 0..5"), "{html}");
+}

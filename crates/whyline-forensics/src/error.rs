@@ -51,6 +51,40 @@ pub enum ForensicsError {
         #[source]
         source: whyline_core::CoreError,
     },
+    /// The model file given for attributions could not be read.
+    #[error("cannot read model file {}", path.display())]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The model file given is not the model the log recorded.
+    #[error("model file {} has SHA-256 {found}, the log's model record names {expected}", path.display())]
+    ModelMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The SHA-256 in the model record.
+        expected: String,
+        /// The file's SHA-256.
+        found: String,
+    },
+    /// A model file was given but the log holds no model record to check it against.
+    #[error("the log holds no model record before the window to check model file {} against", path.display())]
+    NoModelRecord {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The model file could not be loaded.
+    #[error("model file {}", path.display())]
+    Model {
+        /// The file.
+        path: PathBuf,
+        /// The importer's error.
+        #[source]
+        source: whyline_models::ModelError,
+    },
     /// The report could not be serialized.
     #[error("serializing the report")]
     Json(#[from] serde_json::Error),

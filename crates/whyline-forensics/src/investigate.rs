@@ -1,20 +1,31 @@
 //! Investigating a stored ledger: verify it, read the incident window without changing a
-//! byte, decode the decisions, and build the report.
+//! byte, prove it complete, decode the decisions, attach what the model saw and the exact
+//! attributions, and build the report.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use whyline_core::{AlertRecord, AnyPath, DecisionTrace, ModelRecord, Names, from_aprt};
-use whyline_ledger::{
-    LedgerReader, NoteVerifier, SegmentStore, Store, StoredEntry, VerifyOutcome, verify_store,
+use whyline_core::{
+    AlertRecord, AnyPath, DecisionTrace, ModelIdentity, ModelRecord, Names, from_aprt,
 };
+use whyline_ledger::{
+    LedgerReader, NoteVerifier, SegmentStore, Store, StoredEntry, VerifyOutcome,
+    verify_and_prove_window,
+};
+use whyline_models::Model;
 
 use crate::anomaly::AnomalyRules;
+use crate::attribute::attribute;
+use crate::completeness::Completeness;
 use crate::error::{ForensicsError, Result};
+use crate::inputs::{DecisionEvidence, DecisionInputs, DecisionOutcome};
 use crate::report::{IncidentQuery, IncidentReport, IncidentWindow, Integrity};
 use crate::time::format_time_ns;
+use crate::timeline::timeline_entry;
 
 /// Builds the incident report for `query` from the ledger in `dir`: [`read_window`], then
-/// [`IncidentReport::from_window`] with `rules`.
+/// [`IncidentReport::from_window`] with `rules`. [`Investigation`] adds inputs, outcomes and
+/// a model file.
 pub fn investigate(
     dir: &Path,
     query: IncidentQuery,
@@ -24,6 +35,178 @@ pub fn investigate(
 ) -> Result<IncidentReport> {
     let window = read_window(dir, query, verifier, names)?;
     Ok(IncidentReport::from_window(window, rules))
+}
+
+/// An investigation of a stored ledger, set up step by step: the window, the key, and what
+/// the log itself does not hold in the clear (the decisions' inputs, their outcomes, the
+/// model file for exact attributions).
+///
+/// ```no_run
+/// use std::collections::BTreeMap;
+/// use whyline_forensics::{DecisionInputs, IncidentQuery, Investigation};
+///
+/// let query = IncidentQuery { time_ns: 1_763_908_367_000_000_000, lookback_ns: 30_000_000_000, lookahead_ns: 0 };
+/// let mut inputs = BTreeMap::new();
+/// inputs.insert(7, DecisionInputs { values: vec![0.9, 35.0], context: Vec::new(), erased: false });
+/// let report = Investigation::new("demo/ledger", query)
+///     .inputs(inputs)
+///     .model_file("demo/model.json")
+///     .run()?;
+/// println!("{}", whyline_forensics::render_text(&report));
+/// # Ok::<(), whyline_forensics::ForensicsError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Investigation<'a> {
+    dir: PathBuf,
+    query: IncidentQuery,
+    verifier: Option<&'a NoteVerifier>,
+    names: Option<&'a Names>,
+    rules: AnomalyRules,
+    inputs: BTreeMap<u64, DecisionInputs>,
+    outcomes: Vec<DecisionOutcome>,
+    model_file: Option<PathBuf>,
+}
+
+impl<'a> Investigation<'a> {
+    /// The investigation of `query` in the ledger in `dir`.
+    pub fn new(dir: impl Into<PathBuf>, query: IncidentQuery) -> Self {
+        Investigation {
+            dir: dir.into(),
+            query,
+            verifier: None,
+            names: None,
+            rules: AnomalyRules::default(),
+            inputs: BTreeMap::new(),
+            outcomes: Vec::new(),
+            model_file: None,
+        }
+    }
+
+    /// Checks checkpoint signatures (and the window proof) with this key.
+    pub fn verifier(&mut self, verifier: &'a NoteVerifier) -> &mut Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// Names to use when the log holds no model record.
+    pub fn names(&mut self, names: &'a Names) -> &mut Self {
+        self.names = Some(names);
+        self
+    }
+
+    /// The anomaly rules (default: [`AnomalyRules::default`]).
+    pub fn rules(&mut self, rules: AnomalyRules) -> &mut Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The decisions' inputs, by their index in the log.
+    pub fn inputs(&mut self, inputs: BTreeMap<u64, DecisionInputs>) -> &mut Self {
+        self.inputs = inputs;
+        self
+    }
+
+    /// Outcomes and overrides linked to decisions.
+    pub fn outcomes(&mut self, outcomes: Vec<DecisionOutcome>) -> &mut Self {
+        self.outcomes = outcomes;
+        self
+    }
+
+    /// The model file, for exact attributions and training statistics; its SHA-256 must be
+    /// the model record's ([`ForensicsError::ModelMismatch`] otherwise).
+    pub fn model_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.model_file = Some(path.into());
+        self
+    }
+
+    /// Reads the window ([`read_window`]) and attaches the inputs, outcomes and
+    /// attributions.
+    pub fn read(&self) -> Result<IncidentWindow> {
+        let mut window = read_window(&self.dir, self.query, self.verifier, self.names)?;
+        window.evidence.inputs = self.inputs.clone();
+        window.evidence.outcomes = self.outcomes.clone();
+        match &self.model_file {
+            Some(path) => {
+                let model = load_model(path, window.model.as_ref())?;
+                if let Some(stats) = &model.info().feature_stats {
+                    window.evidence.training = Some((stats.mean.clone(), stats.std.clone()));
+                }
+                let (keys, flips) = decision_order(&window);
+                attribute(&model, &mut window.evidence, &keys, &flips);
+            }
+            None => {
+                window.evidence.attribution_note = Some(
+                    "no model file given (incident --model FILE): no exact attributions".into(),
+                );
+            }
+        }
+        Ok(window)
+    }
+
+    /// Builds the report.
+    pub fn run(&self) -> Result<IncidentReport> {
+        Ok(IncidentReport::from_window(self.read()?, &self.rules))
+    }
+}
+
+/// Reads the model file and checks it is the model the log recorded.
+fn load_model(path: &Path, recorded: Option<&ModelIdentity>) -> Result<Model> {
+    let bytes = std::fs::read(path).map_err(|source| ForensicsError::ModelFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    let Some(recorded) = recorded else {
+        return Err(ForensicsError::NoModelRecord {
+            path: path.to_owned(),
+        });
+    };
+    let found = ModelIdentity::from_bytes(&bytes, "", "").sha256;
+    if found != recorded.sha256 {
+        return Err(ForensicsError::ModelMismatch {
+            path: path.to_owned(),
+            expected: recorded.sha256.clone(),
+            found,
+        });
+    }
+    Model::from_bytes(&bytes, path).map_err(|source| ForensicsError::Model {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// The window's decisions in time order as (key, class), and each decision that differs
+/// from the one before it as (key, previous key, new class).
+#[allow(clippy::type_complexity)]
+fn decision_order(window: &IncidentWindow) -> (Vec<u64>, Vec<(u64, u64, Option<usize>)>) {
+    let mut order: Vec<(u64, u64, u64, Option<usize>, String)> = window
+        .traces
+        .iter()
+        .enumerate()
+        .map(|(i, trace)| {
+            let key = window
+                .evidence
+                .positions
+                .get(i)
+                .copied()
+                .unwrap_or(trace.sequence);
+            let entry = timeline_entry(trace, window.query.time_ns, &window.names);
+            (
+                trace.timestamp_ns,
+                trace.sequence,
+                key,
+                entry.class,
+                entry.decision,
+            )
+        })
+        .collect();
+    order.sort_by_key(|o| (o.0, o.1));
+    let keys = order.iter().map(|o| o.2).collect();
+    let flips = order
+        .windows(2)
+        .filter(|pair| pair[0].4 != pair[1].4)
+        .map(|pair| (pair[1].2, pair[0].2, pair[1].3))
+        .collect();
+    (keys, flips)
 }
 
 /// Reads the window of `query` from the ledger in `dir`.
@@ -41,7 +224,10 @@ pub fn read_window(
     names: Option<&Names>,
 ) -> Result<IncidentWindow> {
     let store = SegmentStore::open_existing(dir)?;
-    let (integrity, log_entries) = integrity(&store, verifier)?;
+    // One walk verifies the log and, when it is intact, proves the window complete.
+    let (outcome, proof) =
+        verify_and_prove_window(&store, verifier, query.window().0, query.window().1)?;
+    let (integrity, log_entries) = integrity(outcome, verifier);
     let reader = LedgerReader::new(&store)?;
     let Some((first, last)) = reader.time_span()?.range else {
         return Err(ForensicsError::EmptyLog {
@@ -57,6 +243,13 @@ pub fn read_window(
         });
     }
     let entries = reader.entries_between(from, to)?.entries;
+    let read: Vec<u64> = entries.iter().map(|e| e.index).collect();
+    let completeness = match proof {
+        Some(proof) => Completeness::check(proof, verifier, &read),
+        None => Completeness::Unproven {
+            reason: "the log failed verification".into(),
+        },
+    };
     let window_start = entries.first().map_or(u64::MAX, |e| e.index);
     let record = model_record(&reader, window_start)?;
     let names = match (&record, names) {
@@ -64,7 +257,7 @@ pub fn read_window(
         (None, Some(names)) => names.clone(),
         (None, None) => Names::none(),
     };
-    let (traces, alerts) = decode_entries(&entries)?;
+    let (traces, positions, alerts) = decode_entries(&entries)?;
     Ok(IncidentWindow {
         query,
         log: dir.display().to_string(),
@@ -74,15 +267,17 @@ pub fn read_window(
         model: record.map(|r| r.identity),
         integrity,
         log_entries,
+        completeness,
+        evidence: DecisionEvidence {
+            positions,
+            ..DecisionEvidence::default()
+        },
     })
 }
 
-/// Verifies the log: its integrity, and the entries it holds (those verified, when broken).
-fn integrity<S: Store + ?Sized>(
-    store: &S,
-    verifier: Option<&NoteVerifier>,
-) -> Result<(Integrity, u64)> {
-    Ok(match verify_store(store, verifier)? {
+/// The log's integrity, and the entries it holds (those verified, when broken).
+fn integrity(outcome: VerifyOutcome, verifier: Option<&NoteVerifier>) -> (Integrity, u64) {
+    match outcome {
         VerifyOutcome::Intact(report) => (
             Integrity::Verified {
                 entries: report.entries,
@@ -105,14 +300,17 @@ fn integrity<S: Store + ?Sized>(
             },
             damage.intact_entries,
         ),
-    })
+    }
 }
 
-/// The window's decisions and alerts; model records are skipped.
+/// The window's decisions (with their indices in the log) and alerts; model records are
+/// skipped.
+#[allow(clippy::type_complexity)]
 fn decode_entries(
     entries: &[StoredEntry],
-) -> Result<(Vec<DecisionTrace<AnyPath>>, Vec<AlertRecord>)> {
+) -> Result<(Vec<DecisionTrace<AnyPath>>, Vec<u64>, Vec<AlertRecord>)> {
     let mut traces = Vec::with_capacity(entries.len());
+    let mut positions = Vec::with_capacity(entries.len());
     let mut alerts = Vec::new();
     for entry in entries {
         let bad_entry = |source| ForensicsError::BadEntry {
@@ -127,8 +325,9 @@ fn decode_entries(
             continue;
         }
         traces.push(from_aprt::<AnyPath>(&entry.payload).map_err(bad_entry)?);
+        positions.push(entry.index);
     }
-    Ok((traces, alerts))
+    Ok((traces, positions, alerts))
 }
 
 /// The model record in force when the window starts: the last one before it (a restarted

@@ -8,7 +8,12 @@
 //! to the incident, the decision with its class name, confidence, alternatives with their
 //! probabilities, the rationale from the decision path), the window is scanned for
 //! [`Anomaly`]s (low or falling confidence, decision changes, latency spikes), and the log's
-//! [`Integrity`] is stated. [`read_window`] reads an [`IncidentWindow`] from a ledger without
+//! [`Integrity`] and the window's [`Completeness`] (a window proof) are stated. What the
+//! model saw ([`DecisionInputs`], z-scores against training statistics), exact attributions
+//! from the model file ([`ExactAttribution`], [`WhyChanged`] where a decision flips),
+//! outcomes and overrides ([`DecisionOutcome`]) come in through [`Investigation`], and the
+//! report sums them up in an [`Analysis`] with a root cause and recommendations.
+//! [`read_window`] reads an [`IncidentWindow`] from a ledger without
 //! changing it; [`IncidentReport::from_window`] builds the report from it once, and
 //! [`render_text`], [`render_json`] and [`render_html`] each present that one report
 //! ([`investigate`] does the first two steps).
@@ -18,7 +23,8 @@
 //! ```
 //! use whyline_core::{AnyPath, DecisionTrace, LinearPath, Names};
 //! use whyline_forensics::{
-//!     AnomalyRules, IncidentQuery, IncidentReport, IncidentWindow, Integrity, render_text,
+//!     AnomalyRules, Completeness, DecisionEvidence, IncidentQuery, IncidentReport,
+//!     IncidentWindow, Integrity, render_text,
 //! };
 //!
 //! let decision = |seq: u64, ms: u64, class: f32, p: f32| DecisionTrace {
@@ -41,6 +47,8 @@
 //!     model: None,
 //!     integrity: Integrity::Verified { entries: 2, root: "00".into(), checkpoints: 1, signatures_checked: true },
 //!     log_entries: 2,
+//!     completeness: Completeness::Unproven { reason: "assembled by hand".into() },
+//!     evidence: DecisionEvidence::default(),
 //! };
 //! let report = IncidentReport::from_window(window, &AnomalyRules::default());
 //! assert_eq!(report.timeline[1].decision, "BRAKE");
@@ -51,17 +59,27 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod analysis;
 mod anomaly;
+mod attribute;
+mod completeness;
 mod error;
+mod inputs;
 mod investigate;
 mod render;
 mod report;
 mod time;
 mod timeline;
 
+pub use analysis::{Analysis, OUT_OF_DISTRIBUTION_Z, OutOfDistribution};
 pub use anomaly::{Anomaly, AnomalyKind, AnomalyRules};
+pub use completeness::{Boundary, Completeness};
 pub use error::{ForensicsError, Result};
-pub use investigate::{investigate, read_window};
+pub use inputs::{
+    AttributionShift, DecisionEvidence, DecisionInputs, DecisionOutcome, ExactAttribution,
+    InputValue, WhyChanged, ZScoreBasis,
+};
+pub use investigate::{Investigation, investigate, read_window};
 pub use render::{render_html, render_json, render_text};
 pub use report::{IncidentQuery, IncidentReport, IncidentWindow, Integrity};
 pub use time::{format_time_ns, parse_duration_ns, parse_time_ns};

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use whyline_core::{AlertRecord, AnyPath, DecisionTrace, ModelIdentity, Names};
 
+use crate::analysis::{Analysis, analyse, attach_evidence};
 use crate::anomaly::{Anomaly, AnomalyRules, alert_anomalies, find_anomalies};
+use crate::completeness::Completeness;
+use crate::inputs::{DecisionEvidence, ZScoreBasis};
 use crate::timeline::{TimelineEntry, timeline_entry};
 
 /// "Every decision from `lookback` before `time` to `lookahead` after it."
@@ -86,6 +89,10 @@ pub struct IncidentWindow {
     pub integrity: Integrity,
     /// Entries in the whole log (verified ones, when the log is broken).
     pub log_entries: u64,
+    /// Whether the window holds every decision stamped in it, and how that is known.
+    pub completeness: Completeness,
+    /// Inputs, outcomes and attributions of the window's decisions.
+    pub evidence: DecisionEvidence,
 }
 
 /// Everything an investigator needs about an incident.
@@ -105,6 +112,15 @@ pub struct IncidentReport {
     pub anomalies: Vec<Anomaly>,
     /// Entries in the whole log.
     pub log_entries: u64,
+    /// Whether the window holds every decision stamped in it, and how that is known.
+    pub completeness: Completeness,
+    /// What the inputs' z-scores are measured against (`None`: no inputs given).
+    pub z_score_basis: Option<ZScoreBasis>,
+    /// Why attributions are missing, when they are.
+    pub attribution_note: Option<String>,
+    /// When the first anomaly appeared, how long until the decision changed, which inputs
+    /// were out of distribution, outcomes and overrides, the root cause and what to do.
+    pub analysis: Analysis,
     /// Positions in `anomalies` of each decision's anomalies, by decision sequence: built
     /// once, so every renderer finds a decision's anomalies without a scan.
     #[serde(skip)]
@@ -125,12 +141,22 @@ impl IncidentReport {
             model,
             integrity,
             log_entries,
+            completeness,
+            evidence,
         } = window;
-        traces.sort_by_key(|t| (t.timestamp_ns, t.sequence));
-        let timeline: Vec<TimelineEntry> = traces
-            .iter()
-            .map(|t| timeline_entry(t, query.time_ns, &names))
+        let mut keyed: Vec<(u64, DecisionTrace<AnyPath>)> = traces
+            .drain(..)
+            .enumerate()
+            .map(|(i, t)| (evidence.positions.get(i).copied().unwrap_or(t.sequence), t))
             .collect();
+        keyed.sort_by_key(|(_, t)| (t.timestamp_ns, t.sequence));
+        let mut timeline: Vec<TimelineEntry> = keyed
+            .iter()
+            .map(|(_, t)| timeline_entry(t, query.time_ns, &names))
+            .collect();
+        let keys: Vec<u64> = keyed.iter().map(|(k, _)| *k).collect();
+        let from_log = !evidence.positions.is_empty();
+        let z_score_basis = attach_evidence(&mut timeline, &keys, from_log, &evidence, &names);
         let mut anomalies = find_anomalies(&timeline, rules);
         anomalies.extend(alert_anomalies(&alerts, query.time_ns, &names));
         anomalies.sort_by(|a, b| {
@@ -145,6 +171,7 @@ impl IncidentReport {
                 .or_default()
                 .push(position);
         }
+        let analysis = analyse(&timeline, &anomalies, z_score_basis, &integrity);
         IncidentReport {
             query,
             log,
@@ -153,6 +180,10 @@ impl IncidentReport {
             timeline,
             anomalies,
             log_entries,
+            completeness,
+            z_score_basis,
+            attribution_note: evidence.attribution_note,
+            analysis,
             by_decision,
         }
     }

@@ -3,6 +3,8 @@
 use serde::Serialize;
 use whyline_core::{AnyPath, DecisionPath, DecisionTrace, Names, SplitTest};
 
+use crate::inputs::{DecisionOutcome, ExactAttribution, InputValue, WhyChanged};
+
 /// One decision of an incident window.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TimelineEntry {
@@ -28,6 +30,27 @@ pub struct TimelineEntry {
     pub contributions: Vec<(String, f32)>,
     /// Model latency, microseconds.
     pub latency_us: u64,
+    /// The decision's index in the log, when read from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// What the model saw, by feature name, with z-scores (empty when not given).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputValue>,
+    /// The context fields the application recorded with the decision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<(String, serde_json::Value)>,
+    /// Whether the decision's inputs were erased.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inputs_erased: bool,
+    /// The exact attribution of the decision, from the model file and its inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<ExactAttribution>,
+    /// Where the decision differs from the one before: why it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_changed: Option<WhyChanged>,
+    /// Outcomes and overrides linked to the decision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<DecisionOutcome>,
 }
 
 /// Builds the timeline entry of one trace; `incident_ns` is T-0.
@@ -75,6 +98,13 @@ pub(crate) fn timeline_entry(
         rationale: rationale(&trace.path, names, &contributions),
         contributions,
         latency_us: trace.latency_ns / 1_000,
+        index: None,
+        inputs: Vec::new(),
+        context: Vec::new(),
+        inputs_erased: false,
+        attribution: None,
+        why_changed: None,
+        outcomes: Vec::new(),
     }
 }
 

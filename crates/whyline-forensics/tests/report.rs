@@ -5,9 +5,9 @@ use whyline_core::{
     AnyPath, DecisionTrace, LeafInfo, LinearPath, Names, SplitTest, TreePath, TreeSplit,
 };
 use whyline_forensics::{
-    AnomalyKind, AnomalyRules, ForensicsError, IncidentQuery, IncidentReport, IncidentWindow,
-    Integrity, format_time_ns, parse_duration_ns, parse_time_ns, render_html, render_json,
-    render_text,
+    AnomalyKind, AnomalyRules, Completeness, DecisionEvidence, DecisionInputs, ForensicsError,
+    IncidentQuery, IncidentReport, IncidentWindow, Integrity, ZScoreBasis, format_time_ns,
+    parse_duration_ns, parse_time_ns, render_html, render_json, render_text,
 };
 
 const T0: u64 = 1_763_908_367_000_000_000; // 2025-11-23T14:32:47Z
@@ -87,6 +87,10 @@ fn report(integrity: Integrity) -> IncidentReport {
         model: None,
         integrity,
         log_entries: 13,
+        completeness: Completeness::Unproven {
+            reason: "assembled by hand".into(),
+        },
+        evidence: DecisionEvidence::default(),
     };
     IncidentReport::from_window(window, &AnomalyRules::default())
 }
@@ -245,6 +249,10 @@ fn the_html_report_is_self_contained_and_escapes_text() {
             model: None,
             integrity: verified(),
             log_entries: 13,
+            completeness: Completeness::Unproven {
+                reason: "assembled by hand".into(),
+            },
+            evidence: DecisionEvidence::default(),
         },
         &AnomalyRules::default(),
     );
@@ -297,6 +305,10 @@ fn contribution_bars_appear_for_additive_paths() {
             model: None,
             integrity: verified(),
             log_entries: 1,
+            completeness: Completeness::Unproven {
+                reason: "assembled by hand".into(),
+            },
+            evidence: DecisionEvidence::default(),
         },
         &AnomalyRules::default(),
     );
@@ -333,4 +345,127 @@ fn times_and_durations_parse_or_say_what_was_expected() {
     let error = parse_duration_ns("30").unwrap_err();
     assert!(error.to_string().contains("like 30s"), "{error}");
     assert!(parse_duration_ns("-1s").is_err());
+}
+
+#[test]
+fn identical_quiet_decisions_fold_into_one_details_element_and_events_stand_alone() {
+    let report = report(verified());
+    let html = render_html(&report);
+    // Decisions 0..=9 are the same, unremarkable decision; 10..=12 each carry an anomaly.
+    assert_eq!(html.matches("<details class=\"run\">").count(), 1, "{html}");
+    assert!(
+        html.contains("MAINTAIN_SPEED</span> ×10 (no anomaly)</summary>"),
+        "{html}"
+    );
+    assert_eq!(html.matches("</details>").count(), 1);
+    let fold_end = html.find("</details>").unwrap();
+    assert!(html.find("id=\"decision-9\"").unwrap() < fold_end);
+    assert!(html.find("id=\"decision-10\"").unwrap() > fold_end);
+    // Every decision keeps its card (the chart still has a point per decision).
+    assert_eq!(html.matches("<circle").count(), 13);
+}
+
+#[test]
+fn without_training_statistics_z_scores_are_against_the_window_and_say_so() {
+    let query = IncidentQuery {
+        time_ns: T0,
+        lookback_ns: 30_000_000_000,
+        lookahead_ns: 1_000_000_000,
+    };
+    // Decision 12 saw distance 0.5 m where the others saw 10 m: its z-score against the
+    // window's 13 rows is (0.5 - mean) / std, computed here by hand.
+    let mut inputs = std::collections::BTreeMap::new();
+    for sequence in 0..13u64 {
+        let distance = if sequence == 12 { 0.5 } else { 10.0 };
+        inputs.insert(
+            sequence,
+            DecisionInputs {
+                values: vec![distance, 35.0, 0.3],
+                context: Vec::new(),
+                erased: sequence == 3,
+            },
+        );
+    }
+    let rows: Vec<f64> = (0..13)
+        .filter(|&s| s != 3)
+        .map(|s| if s == 12 { 0.5 } else { 10.0 })
+        .collect();
+    let mean = rows.iter().sum::<f64>() / rows.len() as f64;
+    let std = (rows.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / rows.len() as f64).sqrt();
+    let report = IncidentReport::from_window(
+        IncidentWindow {
+            query,
+            log: "log".into(),
+            traces: window(),
+            alerts: Vec::new(),
+            names: names(),
+            model: None,
+            integrity: verified(),
+            log_entries: 13,
+            completeness: Completeness::Unproven {
+                reason: "assembled by hand".into(),
+            },
+            evidence: DecisionEvidence {
+                inputs,
+                ..DecisionEvidence::default()
+            },
+        },
+        &AnomalyRules::default(),
+    );
+    assert_eq!(report.z_score_basis, Some(ZScoreBasis::Window));
+    let brake = report.timeline.iter().find(|e| e.sequence == 12).unwrap();
+    let z = brake.inputs[0].z_score.unwrap();
+    assert!((z - (0.5 - mean) / std).abs() < 1e-12, "{z}");
+    assert!(z < -3.0);
+    // The speed never varied: no z-score rather than a division by zero.
+    assert_eq!(brake.inputs[1].z_score, None);
+    let erased = report.timeline.iter().find(|e| e.sequence == 3).unwrap();
+    assert!(erased.inputs_erased);
+    let ood = &report.analysis.out_of_distribution;
+    assert_eq!(ood.len(), 1);
+    assert_eq!(ood[0].feature, "distance_m");
+    let text = render_text(&report);
+    assert!(
+        text.contains("against the window's own mean and spread"),
+        "{text}"
+    );
+    // Decision 3 sits in a folded run in the text; the JSON carries it.
+    let json: serde_json::Value = serde_json::from_str(&render_json(&report).unwrap()).unwrap();
+    let third = json["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["sequence"] == 3)
+        .unwrap();
+    assert_eq!(third["inputs_erased"], true);
+    assert!(
+        report
+            .analysis
+            .recommendations
+            .iter()
+            .any(|r| r.contains("distance_m near 0.5")),
+        "{:?}",
+        report.analysis.recommendations
+    );
+}
+
+#[test]
+fn the_root_cause_names_the_change_in_force_at_the_incident_and_what_warned_of_it() {
+    let report = report(verified());
+    let facts = &report.analysis;
+    // First anomaly: decision 10's confidence fell 94% → 78% at T-0.847s; the first change
+    // (to SLOW_DOWN) came at T-0.412s.
+    let (first_at, _) = facts.first_anomaly.clone().unwrap();
+    assert!((first_at + 847.0).abs() < 1e-3, "{first_at}");
+    assert!((facts.anomaly_to_change_ms.unwrap() - 435.0).abs() < 1e-3);
+    // The decision in force at T-0 came from SLOW_DOWN → EMERGENCY_BRAKE at T-0.156s; no
+    // warning lies strictly between the change before it (T-0.412s) and it.
+    assert!(
+        facts.root_cause.iter().any(|c| c.starts_with(
+            "The decision changed from SLOW_DOWN to EMERGENCY_BRAKE at T-0.156s with no warning"
+        )),
+        "{:?}",
+        facts.root_cause
+    );
+    assert!(render_text(&report).contains("ROOT CAUSE:\n  • The decision changed from SLOW_DOWN"));
 }

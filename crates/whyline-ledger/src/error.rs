@@ -50,6 +50,14 @@ pub enum CorruptionKind {
     SignatureInvalid,
     /// A checkpoint's root differs from the Merkle root of the stored entries.
     RootMismatch,
+    /// A checkpoint states a smaller time disorder than its entries have: window proofs
+    /// against it could leave entries out.
+    TimeDisorderUnderstated {
+        /// The disorder the checkpoint states, nanoseconds.
+        stated_ns: u64,
+        /// The disorder of the entries it covers, nanoseconds.
+        actual_ns: u64,
+    },
     /// A checkpoint covers more entries than the log holds: entries were cut off.
     CheckpointBeyondLog {
         /// Tree size the checkpoint claims.
@@ -89,6 +97,13 @@ impl std::fmt::Display for CorruptionKind {
                 "checkpoint of size {checkpoint_size} covers entries the log does not hold"
             ),
             CorruptionKind::BadHeader => f.write_str("bad ledger header"),
+            CorruptionKind::TimeDisorderUnderstated {
+                stated_ns,
+                actual_ns,
+            } => write!(
+                f,
+                "checkpoint states a time disorder of {stated_ns} ns, its entries step back {actual_ns} ns"
+            ),
             CorruptionKind::SegmentGap {
                 expected_start,
                 found_start,
@@ -125,6 +140,113 @@ impl std::fmt::Display for ProofErrorKind {
                 write!(f, "proof has {found} hashes, expected {expected}")
             }
             ProofErrorKind::RootMismatch => f.write_str("recomputed root differs"),
+        }
+    }
+}
+
+/// Why a window proof was rejected (beyond its inclusion proofs and its checkpoint, which
+/// fail as [`LedgerError::InvalidProof`] and [`LedgerError::Note`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WindowErrorKind {
+    /// The window ends before it starts.
+    Inverted,
+    /// The boundary entry is not a stamped record (no time to compare).
+    Unstamped {
+        /// The boundary entry's index.
+        index: u64,
+    },
+    /// The entry said to be the last before the window is not stamped before the window's
+    /// start less the checkpoint's time disorder.
+    NotBefore {
+        /// The boundary entry's index.
+        index: u64,
+        /// Its time, Unix nanoseconds.
+        timestamp_ns: u64,
+    },
+    /// The entry said to be the first after the window is not stamped after the window's end
+    /// plus the checkpoint's time disorder.
+    NotAfter {
+        /// The boundary entry's index.
+        index: u64,
+        /// Its time, Unix nanoseconds.
+        timestamp_ns: u64,
+    },
+    /// The range does not run from just after the entry before to just before the entry
+    /// after (or from the log's start, to the checkpoint's end): entries are left out.
+    RangeNotBounded {
+        /// First index of the range claimed.
+        first: u64,
+        /// End (exclusive) of the range claimed.
+        end: u64,
+        /// First index the boundaries allow.
+        expected_first: u64,
+        /// End the boundaries allow.
+        expected_end: u64,
+    },
+    /// The time disorder stated beside the checkpoint differs from the one it signs.
+    DisorderMismatch {
+        /// The disorder the proof states.
+        stated_ns: u64,
+        /// The disorder the signed checkpoint states.
+        signed_ns: u64,
+    },
+    /// The time stated for a boundary entry differs from the time in the entry itself.
+    TimeMismatch {
+        /// The boundary entry's index.
+        index: u64,
+        /// The time the proof states.
+        stated_ns: u64,
+        /// The time the entry carries.
+        entry_ns: u64,
+    },
+}
+
+impl std::fmt::Display for WindowErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WindowErrorKind::Inverted => f.write_str("the window ends before it starts"),
+            WindowErrorKind::Unstamped { index } => {
+                write!(f, "boundary entry {index} carries no time")
+            }
+            WindowErrorKind::NotBefore {
+                index,
+                timestamp_ns,
+            } => write!(
+                f,
+                "entry {index} (stamped {timestamp_ns} ns) is not before the window by the log's time disorder"
+            ),
+            WindowErrorKind::NotAfter {
+                index,
+                timestamp_ns,
+            } => write!(
+                f,
+                "entry {index} (stamped {timestamp_ns} ns) is not after the window by the log's time disorder"
+            ),
+            WindowErrorKind::RangeNotBounded {
+                first,
+                end,
+                expected_first,
+                expected_end,
+            } => write!(
+                f,
+                "range {first}..{end} is not the range {expected_first}..{expected_end} between the boundary entries"
+            ),
+            WindowErrorKind::DisorderMismatch {
+                stated_ns,
+                signed_ns,
+            } => write!(
+                f,
+                "the proof states a time disorder of {stated_ns} ns, its checkpoint signs {signed_ns} ns"
+            ),
+            WindowErrorKind::TimeMismatch {
+                index,
+                stated_ns,
+                entry_ns,
+            } => write!(
+                f,
+                "entry {index} is stamped {entry_ns} ns, the proof states {stated_ns} ns"
+            ),
         }
     }
 }
@@ -239,6 +361,45 @@ pub enum LedgerError {
         size: u64,
         /// Why.
         kind: ProofErrorKind,
+    },
+    /// A window proof does not show a complete window.
+    #[error("window proof for {from_ns}..={to_ns} ns: {kind}")]
+    InvalidWindow {
+        /// Start of the window, Unix nanoseconds.
+        from_ns: u64,
+        /// End of the window, Unix nanoseconds.
+        to_ns: u64,
+        /// Why.
+        kind: WindowErrorKind,
+    },
+    /// A window cannot be proven complete against this checkpoint: it states no bound on
+    /// the log's time disorder (signed before windows could be proven).
+    #[error(
+        "the checkpoint of size {checkpoint_size} states no bound on the log's time order, so no window can be proven complete against it; sign a new checkpoint (whyline checkpoint --signing-key)"
+    )]
+    NoTimeBound {
+        /// The checkpoint's tree size.
+        checkpoint_size: u64,
+    },
+    /// A proof's tree size or root differ from those of the signed checkpoint it carries.
+    #[error("the proof's {what} differs from its signed checkpoint's")]
+    CheckpointMismatch {
+        /// `"tree size"` or `"root"`.
+        what: &'static str,
+    },
+    /// A proof's checkpoint is for another log.
+    #[error("the proof's checkpoint is for log {found:?}, expected {expected:?}")]
+    OtherLog {
+        /// The origin expected.
+        expected: String,
+        /// The origin in the checkpoint.
+        found: String,
+    },
+    /// A proof file could not be read.
+    #[error("proof file: {detail}")]
+    BadProofFile {
+        /// What is wrong (the JSON parser's message, an unknown `type`).
+        detail: String,
     },
     /// A proof or root was asked for a range the tree does not hold.
     #[error("tree of size {available}: cannot prove {what} {index} in size {size}")]

@@ -18,6 +18,7 @@ use crate::recovery::{Recovered, RecoveryReport, recover};
 use crate::segment::SegmentStore;
 use crate::store::{Side, Store};
 use crate::time_index::{INDEX_BLOCK, IndexBuilder, IndexRecord, payload_timestamp};
+use crate::time_order::{TIME_DISORDER_EXTENSION, TimeOrder};
 use crate::walk::walk;
 
 /// When an appended entry becomes durable: the one definition lives in `whyline-core`, where
@@ -223,22 +224,7 @@ impl<S: Store> Ledger<S> {
                 limit: MAX_PAYLOAD,
             });
         }
-        let leaf = leaf_hash(payload);
-        let chain = self
-            .version
-            .chain_hash(index, &self.last_chain, payload, &leaf);
-        self.frame.clear();
-        encode_frame(&mut self.frame, index, payload, &chain);
-        let offset = self.store.append(&self.frame)?;
-        self.range.append(leaf);
-        self.last_chain = chain;
-        self.next_index += 1;
-        let timestamp = payload_timestamp(payload).unwrap_or(0);
-        if let Some(record) = self.index_builder.push(index, offset, timestamp) {
-            self.store
-                .append_side(Side::TimeIndex, &record.to_bytes(), false)?;
-            self.time_index.push(record);
-        }
+        let receipt = self.push_entry(payload, payload_timestamp(payload))?;
         match self.options.durability {
             Durability::Sync if sync_now => self.commit()?,
             Durability::Sync => {}
@@ -252,6 +238,28 @@ impl<S: Store> Ledger<S> {
             Durability::None => {}
         }
         self.maybe_checkpoint()?;
+        Ok(receipt)
+    }
+
+    /// Frames, chains and stores one entry whose time (if any) is `timestamp`, in order.
+    #[inline]
+    fn push_entry(&mut self, payload: &[u8], timestamp: Option<u64>) -> Result<Receipt> {
+        let index = self.next_index;
+        let leaf = leaf_hash(payload);
+        let chain = self
+            .version
+            .chain_hash(index, &self.last_chain, payload, &leaf);
+        self.frame.clear();
+        encode_frame(&mut self.frame, index, payload, &chain);
+        let offset = self.store.append(&self.frame)?;
+        self.range.append(leaf);
+        self.last_chain = chain;
+        self.next_index += 1;
+        if let Some(record) = self.index_builder.push(index, offset, timestamp) {
+            self.store
+                .append_side(Side::TimeIndex, &record.to_bytes(), false)?;
+            self.time_index.push(record);
+        }
         Ok(Receipt {
             index,
             leaf_hash: leaf,
@@ -333,7 +341,14 @@ impl<S: Store> Ledger<S> {
             size: self.next_index,
             root: self.range.root(),
         };
-        let note = checkpoint.sign(signer);
+        // The checkpoint states the time disorder of the entries it covers (an extension
+        // line, see `time_order.rs`), so window proofs can be checked against it.
+        let body = format!(
+            "{}{TIME_DISORDER_EXTENSION} {}\n",
+            checkpoint.body(),
+            self.index_builder.order().disorder_ns()
+        );
+        let note = crate::checkpoint::sign_note(&body, signer);
         let offset = self.checkpoints_len;
         let record = encode_checkpoint_record(&note);
         self.store.append_side(Side::Checkpoints, &record, true)?;
@@ -404,6 +419,20 @@ impl<S: Store> Ledger<S> {
                 .into_iter()
                 .take(usize::try_from(self.next_index).unwrap_or(usize::MAX)),
         ))
+    }
+
+    /// The order of the log's stored times: the log's time, the time disorder each
+    /// checkpoint states, and the first backward step (see `time_order.rs`).
+    pub fn time_order(&self) -> TimeOrder {
+        self.index_builder.order()
+    }
+
+    /// Every time-index block, the one still open included, oldest first.
+    pub(crate) fn all_index_blocks(&self) -> impl Iterator<Item = IndexRecord> + '_ {
+        self.time_index
+            .iter()
+            .copied()
+            .chain(self.index_builder.open_block())
     }
 
     /// The time-index blocks that may hold entries stamped in `[from_ns, to_ns]`, including

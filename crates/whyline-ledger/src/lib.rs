@@ -26,7 +26,11 @@
 //!   [`consistency_proof`], [`verify_inclusion`], [`verify_consistency`] (RFC 9162 §2.1).
 //! - Proofs as an auditor receives them, against the latest checkpoint and with its signed
 //!   note: [`InclusionEvidence`], [`ConsistencyEvidence`] ([`Ledger::prove_inclusion`],
-//!   [`Ledger::prove_consistency`]).
+//!   [`Ledger::prove_consistency`]) and [`WindowEvidence`] ([`Ledger::prove_window`]:
+//!   every entry of a time window, complete, since each checkpoint signs a bound on how far
+//!   stored times step backwards, see [`TimeOrder`]); [`Evidence`] reads any of them back
+//!   and checks it offline with the log's public key; [`verify_and_prove_window`] verifies
+//!   a stored log and proves a window from the same walk.
 //!
 //! # Example
 //!
@@ -96,6 +100,7 @@ pub mod collector;
 mod error;
 mod evidence;
 mod frame;
+mod hex_serde;
 pub mod keys;
 mod ledger;
 mod merkle;
@@ -105,8 +110,10 @@ mod recovery;
 mod segment;
 mod store;
 mod time_index;
+mod time_order;
 mod verify;
 mod walk;
+mod window;
 
 pub use chain::{FormatVersion, GENESIS_CHAIN_HASH, chain_hash, chain_hash_v1};
 pub use checkpoint::{Checkpoint, NoteSigner, NoteVerifier, sign_note, verify_note};
@@ -114,8 +121,9 @@ pub use checkpoint_file::StoredCheckpoint;
 pub use collector::LedgerCollector;
 pub use error::{
     CorruptionKind, LedgerError, NotALedgerReason, NoteErrorKind, ProofErrorKind, Result,
+    WindowErrorKind,
 };
-pub use evidence::{ConsistencyEvidence, InclusionEvidence};
+pub use evidence::{ConsistencyEvidence, Evidence, InclusionEvidence};
 pub use frame::{FRAME_OVERHEAD, MAX_PAYLOAD};
 pub use ledger::{Durability, Ledger, LedgerOptions, Receipt, StoredEntry};
 pub use merkle::{
@@ -134,4 +142,6 @@ pub use segment::{
 };
 pub use store::{MemoryStore, Side, Store};
 pub use time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};
+pub use time_order::{BackwardStep, TIME_DISORDER_EXTENSION, TimeOrder, stated_time_disorder};
 pub use verify::{Damage, VerifyOutcome, VerifyReport, verify_store, verify_store_with_progress};
+pub use window::{WindowBoundary, WindowEvidence, verify_and_prove_window};

@@ -73,6 +73,11 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
         Ok(Self { store, time_index })
     }
 
+    /// The store read.
+    pub(crate) fn store(&self) -> &'s S {
+        self.store
+    }
+
     /// The entries stamped in `[from_ns, to_ns]`.
     pub fn entries_between(&self, from_ns: u64, to_ns: u64) -> Result<WindowRead> {
         if self.time_index.is_empty() || !self.index_is_plausible()? {

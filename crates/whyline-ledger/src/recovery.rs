@@ -80,7 +80,12 @@ pub(crate) fn recover<S: Store>(
     repair_header(store, &mut report)?;
     let checkpoints_path = store.location().with_file_name(crate::CHECKPOINTS_FILE);
     let (checkpoints, checkpoints_len) = read_checkpoint_file(store, &mut report)?;
-    let (walk, stop) = walk_fast(store, &checkpoint_sizes(&checkpoints), &mut |_, _| {})?;
+    let (walk, stop) = walk_fast(
+        store,
+        &checkpoint_sizes(&checkpoints),
+        false,
+        &mut |_, _| {},
+    )?;
     cut_damage(store, stop, salvage, &mut report)?;
     let (checkpoints, checkpoints_len) =
         drop_checkpoints_beyond(store, checkpoints, checkpoints_len, &walk, &mut report)?;

@@ -10,11 +10,16 @@
 //! 24  8  largest timestamp_ns in the block
 //! ```
 //!
-//! Timestamps come from the APRT header (bytes 8..16 of each payload) and need not be
-//! monotonic: each block keeps its minimum and maximum, so a query never misses an entry.
-//! The index is derived data: recovery rebuilds it from the entry log when it disagrees.
+//! Timestamps come from bytes 8..16 of the stamped payloads (APRT decisions, alerts, clock
+//! steps); entries without a time (model records) leave a block's minimum and maximum alone,
+//! and a block with no stamped entry has minimum `u64::MAX` and maximum 0 (it overlaps no
+//! window). Times need not be in order (`time_order.rs`): each block keeps its minimum and
+//! maximum, so a query never misses an entry. The index
+//! is derived data: recovery rebuilds it from the entry log when it disagrees.
 
 use whyline_core::{APRT_HEADER_LEN, APRT_MAGIC};
+
+use crate::time_order::TimeOrder;
 
 /// Entries per index block.
 pub const INDEX_BLOCK: u64 = 1024;
@@ -49,6 +54,11 @@ impl IndexRecord {
     pub fn overlaps(&self, from_ns: u64, to_ns: u64) -> bool {
         self.min_timestamp_ns <= to_ns && self.max_timestamp_ns >= from_ns
     }
+
+    /// Whether the block holds at least one stamped entry.
+    pub fn is_stamped(&self) -> bool {
+        self.min_timestamp_ns <= self.max_timestamp_ns
+    }
 }
 
 /// The `timestamp_ns` of an APRT payload or an alert record (both keep it at bytes 8..16);
@@ -64,28 +74,34 @@ pub fn payload_timestamp(payload: &[u8]) -> Option<u64> {
     Some(u64::from_le_bytes(field))
 }
 
-/// Builds index records as entries go by.
+/// Builds index records as entries go by, and follows the order of their times.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct IndexBuilder {
     open: Option<IndexRecord>,
+    order: TimeOrder,
 }
 
 impl IndexBuilder {
-    /// Notes entry `index` at `offset`; returns a record when it closes a block.
+    /// Notes entry `index` at `offset`, stamped `timestamp_ns` (`None`: an entry without a
+    /// time); returns a record when it closes a block.
+    #[inline]
     pub(crate) fn push(
         &mut self,
         index: u64,
         offset: u64,
-        timestamp_ns: u64,
+        timestamp_ns: Option<u64>,
     ) -> Option<IndexRecord> {
         let record = self.open.get_or_insert(IndexRecord {
             first_index: index,
             offset,
-            min_timestamp_ns: timestamp_ns,
-            max_timestamp_ns: timestamp_ns,
+            min_timestamp_ns: u64::MAX,
+            max_timestamp_ns: 0,
         });
-        record.min_timestamp_ns = record.min_timestamp_ns.min(timestamp_ns);
-        record.max_timestamp_ns = record.max_timestamp_ns.max(timestamp_ns);
+        if let Some(timestamp_ns) = timestamp_ns {
+            record.min_timestamp_ns = record.min_timestamp_ns.min(timestamp_ns);
+            record.max_timestamp_ns = record.max_timestamp_ns.max(timestamp_ns);
+            self.order.push(index, timestamp_ns);
+        }
         if (index + 1).is_multiple_of(INDEX_BLOCK) {
             return self.open.take();
         }
@@ -95,5 +111,17 @@ impl IndexBuilder {
     /// The block still open (not yet written to the index file).
     pub(crate) fn open_block(&self) -> Option<IndexRecord> {
         self.open
+    }
+
+    /// The order of the times pushed so far.
+    pub(crate) fn order(&self) -> TimeOrder {
+        self.order
+    }
+
+    /// This builder, continuing after the entries `earlier` saw (the parallel walk joins
+    /// chunks in log order).
+    pub(crate) fn after(mut self, earlier: &IndexBuilder) -> Self {
+        self.order = earlier.order.followed_by(self.order);
+        self
     }
 }

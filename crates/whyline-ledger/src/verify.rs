@@ -18,6 +18,12 @@
 //! | index `i`, chain wrong, next links to the recomputed hash | [`CorruptionKind::LinkBroken`] |
 //! | index `i`, chain wrong, otherwise | [`CorruptionKind::ContentChanged`] |
 //!
+//! The walk also follows the stored times (`time_order.rs`): a backward step is not damage
+//! (entries keep their own time) and is reported in [`VerifyReport::time_order`]; a
+//! checkpoint that states a smaller time disorder than its entries have is
+//! [`CorruptionKind::TimeDisorderUnderstated`], since window proofs against it could leave
+//! entries out.
+//!
 //! Checkpoints are then checked in order: signature (with the verifier's key), size within
 //! the log, root equal to the recomputed root at that size.
 //!
@@ -33,6 +39,7 @@ use crate::checkpoint_file::{StoredCheckpoint, read_checkpoints};
 use crate::error::{CorruptionKind, LedgerError, Result};
 use crate::merkle::Hash;
 use crate::store::{Side, Store};
+use crate::time_order::{BackwardStep, stated_time_disorder};
 use crate::walk::{Stop, Walk, walk_fast};
 
 /// What a verification of an intact log covered.
@@ -52,6 +59,11 @@ pub struct VerifyReport {
     pub signatures_checked: bool,
     /// The log's format version, whose chain rule was checked.
     pub format_version: FormatVersion,
+    /// The first place the stored times go backwards: `None` for a log in time order.
+    pub time_order: Option<BackwardStep>,
+    /// The time disorder of the whole log (the largest backward step, nanoseconds; see
+    /// `time_order.rs`): window proofs widen each end of their range by it.
+    pub time_disorder_ns: u64,
 }
 
 /// The first problem verification found: where the log breaks and how.
@@ -138,6 +150,9 @@ impl VerifyOutcome {
                 "signatures_checked": report.signatures_checked,
                 "format_version": report.format_version.as_u32(),
                 "root": hex::encode(report.root),
+                "time_ordered": report.time_order.is_none(),
+                "first_backward_step": report.time_order,
+                "time_disorder_ns": report.time_disorder_ns,
             }),
             VerifyOutcome::Broken(damage) => serde_json::json!({
                 "type": "problem",
@@ -172,27 +187,50 @@ pub fn verify_store_with_progress<S: Store + ?Sized>(
     verifier: Option<&NoteVerifier>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyOutcome> {
+    Ok(verify_walk(store, verifier, false, progress)?.0)
+}
+
+/// What an intact log's verification walked: the walk (with every leaf hash when asked)
+/// and the checkpoints.
+pub(crate) type Walked = (Walk, Vec<StoredCheckpoint>);
+
+/// [`verify_store_with_progress`], also returning the walk of an intact log (every leaf
+/// hash kept when `keep_leaves`), so a proof can be made without walking the log again.
+pub(crate) fn verify_walk<S: Store + ?Sized>(
+    store: &S,
+    verifier: Option<&NoteVerifier>,
+    keep_leaves: bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(VerifyOutcome, Option<Walked>)> {
     let _span = tracing::info_span!("verify", path = %store.location().display()).entered();
     let checkpoints_path = store.location().with_file_name(crate::CHECKPOINTS_FILE);
     let side = store.read_side(Side::Checkpoints)?;
     let (checkpoints, good) = match read_checkpoints(&side, &checkpoints_path) {
-        Err(error) => return unreadable(error),
+        Err(error) => return Ok((unreadable(error)?, None)),
         Ok(read) => read,
     };
-    let (walk, stop) = match walk_fast(store, &checkpoint_sizes(&checkpoints), progress) {
-        Err(error) => return unreadable(error),
+    let (walk, stop) = match walk_fast(
+        store,
+        &checkpoint_sizes(&checkpoints),
+        keep_leaves,
+        progress,
+    ) {
+        Err(error) => return Ok((unreadable(error)?, None)),
         Ok(walked) => walked,
     };
     progress(walk.end_offset, store.len());
     let path = store.location().to_path_buf();
     let broken = |path, offset, index, kind| {
-        Ok(VerifyOutcome::Broken(Damage {
-            path,
-            offset,
-            index,
-            kind,
-            intact_entries: walk.entries,
-        }))
+        Ok((
+            VerifyOutcome::Broken(Damage {
+                path,
+                offset,
+                index,
+                kind,
+                intact_entries: walk.entries,
+            }),
+            None,
+        ))
     };
     match stop {
         Stop::Clean => {}
@@ -220,14 +258,14 @@ pub fn verify_store_with_progress<S: Store + ?Sized>(
         );
     }
     if let Some(damage) = check_checkpoints(&checkpoints, &walk, verifier, &checkpoints_path) {
-        return Ok(VerifyOutcome::Broken(damage));
+        return Ok((VerifyOutcome::Broken(damage), None));
     }
     let latest_checkpoint = checkpoints
         .iter()
         .map(|c| &c.checkpoint)
         .max_by_key(|c| c.size)
         .cloned();
-    Ok(VerifyOutcome::Intact(VerifyReport {
+    let report = VerifyReport {
         entries: walk.entries,
         bytes: walk.end_offset,
         root: walk.range.root(),
@@ -235,7 +273,22 @@ pub fn verify_store_with_progress<S: Store + ?Sized>(
         latest_checkpoint,
         signatures_checked: verifier.is_some(),
         format_version: walk.version,
-    }))
+        time_order: walk.index_builder.order().first_backward(),
+        time_disorder_ns: walk.index_builder.order().disorder_ns(),
+    };
+    Ok((VerifyOutcome::Intact(report), Some((walk, checkpoints))))
+}
+
+/// A checkpoint that states a smaller time disorder than its entries have (one that states
+/// none bounds nothing and proves no window).
+fn understated_disorder(stored: &StoredCheckpoint, walk: &Walk) -> Option<CorruptionKind> {
+    let body_end = stored.note.rfind("\n\n")?;
+    let stated_ns = stated_time_disorder(stored.note.get(..=body_end)?)?;
+    let actual_ns = walk.disorders.get(&stored.checkpoint.size).copied()?;
+    (stated_ns < actual_ns).then_some(CorruptionKind::TimeDisorderUnderstated {
+        stated_ns,
+        actual_ns,
+    })
 }
 
 /// A file whose very structure is damaged (a bad entry-log header, a bad checkpoint record
@@ -285,7 +338,7 @@ pub(crate) fn check_checkpoints(
         } else if walk.roots.get(&size) != Some(&stored.checkpoint.root) {
             CorruptionKind::RootMismatch
         } else {
-            return None;
+            understated_disorder(stored, walk)?
         };
         Some(Damage {
             path: path.to_path_buf(),

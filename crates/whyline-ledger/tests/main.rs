@@ -16,3 +16,4 @@ mod signed_note;
 mod store_conformance;
 mod tamper;
 mod tamper_v1;
+mod window;

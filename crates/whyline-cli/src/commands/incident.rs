@@ -1,4 +1,7 @@
-//! `whyline incident LOG --at TIME`: the incident report for a time window of a ledger.
+//! `whyline incident LOG --at TIME`: the incident report for a time window of a ledger:
+//! whether the log is intact, whether the window is complete (a window proof, with its
+//! boundary entries and checkpoint), every decision, and with `--model FILE` the exact
+//! attributions of the decisions whose inputs the log holds readable.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use whyline_forensics::{
-    AnomalyRules, IncidentQuery, investigate, parse_duration_ns, parse_time_ns, render_html,
+    AnomalyRules, IncidentQuery, Investigation, parse_duration_ns, parse_time_ns, render_html,
     render_json, render_text,
 };
 use whyline_ledger::keys;
@@ -38,6 +41,10 @@ pub(crate) struct IncidentArgs {
     /// signatures with; without it only hashes and roots are checked.
     #[arg(long)]
     public_key: Option<PathBuf>,
+    /// The model file (its SHA-256 must be the log's model record's): exact attributions of
+    /// the decisions whose inputs are readable, and z-scores against its training statistics.
+    #[arg(long)]
+    model: Option<PathBuf>,
 }
 
 /// The report's formats: text laid out like the seed specification's report, one JSON
@@ -57,13 +64,15 @@ pub(crate) fn run(args: &IncidentArgs) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(keys::read_verifier)
         .transpose()?;
-    let report = investigate(
-        &args.log,
-        query,
-        verifier.as_ref(),
-        None,
-        &AnomalyRules::default(),
-    )?;
+    let mut investigation = Investigation::new(&args.log, query);
+    investigation.rules(AnomalyRules::default());
+    if let Some(verifier) = &verifier {
+        investigation.verifier(verifier);
+    }
+    if let Some(model) = &args.model {
+        investigation.model_file(model);
+    }
+    let report = investigation.run()?;
     let rendered = match args.format {
         Format::Text => render_text(&report),
         Format::Json => render_json(&report)? + "\n",

@@ -9,6 +9,7 @@ mod keygen;
 mod prove;
 mod trace;
 mod verify;
+mod verify_proof;
 
 use clap::Subcommand;
 
@@ -41,8 +42,11 @@ pub(crate) enum Command {
     Append(append::AppendArgs),
     /// Verify a ledger: re-hash every entry, check checkpoints; exit 1 on the first bad entry.
     Verify(verify::VerifyArgs),
-    /// Print an inclusion (--index) or consistency (--from) proof against the latest checkpoint.
+    /// Print an inclusion (--index), consistency (--from) or complete-window (--window) proof
+    /// against the latest checkpoint.
     Prove(prove::ProveArgs),
+    /// Check a proof file offline with the log's public key; exit 1 when it does not hold.
+    VerifyProof(verify_proof::VerifyProofArgs),
     /// Print the latest signed checkpoint, or sign a new one with --signing-key.
     Checkpoint(checkpoint::CheckpointArgs),
     /// Generate a checkpoint signing key (ledger.key) and its verifier key (ledger.pub).
@@ -59,6 +63,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Append(args) => append::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Prove(args) => prove::run(&args),
+        Command::VerifyProof(args) => verify_proof::run(&args),
         Command::Checkpoint(args) => checkpoint::run(&args),
         Command::Keygen(args) => keygen::run(&args),
     }

@@ -84,6 +84,16 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             VerifyOutcome::Broken(damage) => writeln!(out, "{damage}")?,
         },
     }
+    if let (Format::Text, VerifyOutcome::Intact(report)) = (args.format, &outcome)
+        && let Some(step) = report.time_order
+    {
+        writeln!(
+            out,
+            "{}: times not in order ({step}); the largest step back is {} ns, by which window proofs widen their range",
+            args.log.display(),
+            report.time_disorder_ns
+        )?;
+    }
     match outcome {
         VerifyOutcome::Intact(report) => {
             if !report.signatures_checked && report.checkpoints > 0 {

@@ -99,6 +99,7 @@ pub fn render_html(report: &IncidentReport) -> String {
             );
         }
     }
+    summary(&mut out, report);
     chart(&mut out, report, &labels, &colour);
     let _ = write!(
         out,
@@ -106,7 +107,36 @@ pub fn render_html(report: &IncidentReport) -> String {
         report.timeline.len(),
         report.anomalies.len()
     );
-    for entry in &report.timeline {
+    // Runs of the same decision without anomalies fold into one <details> element.
+    let quiet = |e: &crate::TimelineEntry| report.anomalies_of(e.sequence).next().is_none();
+    let mut run_end = 0usize;
+    let mut fold_until: Option<usize> = None;
+    for (position, entry) in report.timeline.iter().enumerate() {
+        if position >= run_end {
+            run_end = position + 1;
+            if quiet(entry) {
+                while report
+                    .timeline
+                    .get(run_end)
+                    .is_some_and(|next| next.decision == entry.decision && quiet(next))
+                {
+                    run_end += 1;
+                }
+            }
+            if run_end - position > 1 {
+                let last = &report.timeline[run_end - 1];
+                let _ = write!(
+                    out,
+                    "<details class=\"run\"><summary>{} .. {} · <span style=\"color:{}\">{}</span> ×{} (no anomaly)</summary>",
+                    relative(entry.relative_ms),
+                    relative(last.relative_ms),
+                    colour(&entry.decision),
+                    esc(&entry.decision),
+                    run_end - position
+                );
+                fold_until = Some(run_end);
+            }
+        }
         let anomalies: Vec<_> = report.anomalies_of(entry.sequence).collect();
         let class = if anomalies.is_empty() {
             "card"
@@ -160,10 +190,180 @@ pub fn render_html(report: &IncidentReport) -> String {
             }
             let _ = write!(out, "</table>");
         }
+        evidence(&mut out, entry);
         let _ = write!(out, "</div>");
+        if fold_until == Some(position + 1) {
+            let _ = write!(out, "</details>");
+            fold_until = None;
+        }
     }
     let _ = writeln!(out, "</body></html>");
     out
+}
+
+/// The summary the page leads with: integrity is above it; then whether the window is
+/// complete, the analysis and the root cause.
+fn summary(out: &mut String, report: &IncidentReport) {
+    let class = if report.completeness.is_complete() {
+        "ok"
+    } else {
+        "bad"
+    };
+    let _ = write!(
+        out,
+        "<p class=\"{class}\" id=\"completeness\">{}</p>",
+        esc(&report.completeness.summary())
+    );
+    let facts = &report.analysis;
+    let _ = write!(out, "<section id=\"summary\"><h2>Analysis</h2><ul>");
+    if let Some((at, what)) = &facts.first_anomaly {
+        let _ = write!(
+            out,
+            "<li>First anomaly at {}: {}</li>",
+            relative(*at),
+            esc(what)
+        );
+    }
+    if let Some((at, from, to)) = &facts.first_change {
+        let _ = write!(
+            out,
+            "<li>Decision changed at {}: {} → {}</li>",
+            relative(*at),
+            esc(from),
+            esc(to)
+        );
+    }
+    if let Some(delay) = facts.anomaly_to_change_ms {
+        let _ = write!(
+            out,
+            "<li>Time from the first anomaly to the change: {delay:.0} ms</li>"
+        );
+    }
+    for o in &facts.out_of_distribution {
+        let _ = write!(
+            out,
+            "<li>{} out of distribution from {} (z {:+.1} at {}, {} decisions)</li>",
+            esc(&o.feature),
+            relative(o.first_relative_ms),
+            o.worst_z,
+            o.worst_value,
+            o.decisions
+        );
+    }
+    for line in facts.outcomes.iter().chain(&facts.overrides) {
+        let _ = write!(out, "<li>{}</li>", esc(line));
+    }
+    if let Some(note) = &report.attribution_note {
+        let _ = write!(out, "<li>Attributions: {}</li>", esc(note));
+    }
+    let _ = write!(out, "</ul><h2>Root cause</h2><ul>");
+    for line in &facts.root_cause {
+        let _ = write!(out, "<li>{}</li>", esc(line));
+    }
+    for line in &facts.recommendations {
+        let _ = write!(out, "<li><b>{}</b></li>", esc(line));
+    }
+    let _ = write!(out, "</ul></section>");
+}
+
+/// A decision's inputs, context, exact attribution, why it changed and outcomes.
+fn evidence(out: &mut String, entry: &crate::TimelineEntry) {
+    if entry.inputs_erased {
+        let _ = write!(
+            out,
+            "<br><i>Inputs erased (the subject's key was destroyed)</i>"
+        );
+    } else if !entry.inputs.is_empty() {
+        let _ = write!(
+            out,
+            "<table class=\"inputs\"><tr><td><b>input</b></td><td>value</td><td>z</td></tr>"
+        );
+        for input in &entry.inputs {
+            let z = input
+                .z_score
+                .map_or_else(String::new, |z| format!("{z:+.2}"));
+            let flag = if input
+                .z_score
+                .is_some_and(|z| z.abs() >= crate::OUT_OF_DISTRIBUTION_Z)
+            {
+                " class=\"bad\""
+            } else {
+                ""
+            };
+            let _ = write!(
+                out,
+                "<tr{flag}><td>{}</td><td>{}</td><td>{z}</td></tr>",
+                esc(&input.feature),
+                input.value
+            );
+        }
+        let _ = write!(out, "</table>");
+    }
+    if !entry.context.is_empty() {
+        let context: Vec<String> = entry
+            .context
+            .iter()
+            .map(|(name, value)| match value {
+                serde_json::Value::String(text) => format!("{}: {}", esc(name), esc(text)),
+                other => format!("{}: {}", esc(name), esc(&other.to_string())),
+            })
+            .collect();
+        let _ = write!(out, "<br>Context: {}", context.join(", "));
+    }
+    if let Some(attribution) = &entry.attribution {
+        let largest = attribution
+            .values
+            .iter()
+            .map(|(_, v)| v.abs())
+            .fold(0.0f64, f64::max)
+            .max(f64::MIN_POSITIVE);
+        let _ = write!(
+            out,
+            "<br>Exact attribution ({}, toward {}): base {:.4} + Σ = {:.4}<table>",
+            esc(&attribution.method),
+            esc(&attribution.output),
+            attribution.base_value,
+            attribution.prediction
+        );
+        for (name, value) in attribution.top(8) {
+            let width = (value.abs() / largest * 200.0).round();
+            let sign = if *value >= 0.0 { "pos" } else { "neg" };
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td><span class=\"bar {sign}\" style=\"width:{width}px\"></span></td><td>{value:+.4}</td></tr>",
+                esc(name)
+            );
+        }
+        let _ = write!(out, "</table>");
+    }
+    if let Some(why) = &entry.why_changed {
+        let shifts: Vec<String> = why
+            .shifts
+            .iter()
+            .take(3)
+            .map(|s| format!("{} {:+.3} → {:+.3}", esc(&s.feature), s.before, s.after))
+            .collect();
+        let _ = write!(
+            out,
+            "<br><b>Why it changed</b> (from {} #{}, toward {}): {}",
+            esc(&why.from),
+            why.from_sequence,
+            esc(&why.output),
+            shifts.join(", ")
+        );
+    }
+    for outcome in &entry.outcomes {
+        let _ = write!(out, "<br>Outcome: <b>{}</b>", esc(&outcome.label));
+        if let Some(by) = &outcome.by {
+            let _ = write!(out, " by {}", esc(by));
+        }
+        if let Some(action) = &outcome.override_action {
+            let _ = write!(out, "; override: {}", esc(action));
+        }
+        if let Some(note) = &outcome.note {
+            let _ = write!(out, "; {}", esc(note));
+        }
+    }
 }
 
 fn chart(

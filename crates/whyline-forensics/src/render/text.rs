@@ -71,6 +71,11 @@ pub fn render_text(report: &IncidentReport) -> String {
             let _ = writeln!(out, "                 {consequence}");
         }
     }
+    let _ = writeln!(
+        out,
+        "WINDOW COMPLETENESS: {}",
+        report.completeness.summary()
+    );
     let _ = writeln!(out);
     let (from, to) = report.query.window();
     let _ = writeln!(
@@ -141,6 +146,16 @@ pub fn render_text(report: &IncidentReport) -> String {
         let _ = writeln!(out, "  • {line}");
     }
     let _ = writeln!(out);
+    let _ = writeln!(out, "ROOT CAUSE:");
+    for line in report
+        .analysis
+        .root_cause
+        .iter()
+        .chain(&report.analysis.recommendations)
+    {
+        let _ = writeln!(out, "  • {line}");
+    }
+    let _ = writeln!(out);
     let _ = writeln!(out, "{HEAVY}");
     out
 }
@@ -192,11 +207,91 @@ fn write_entry(out: &mut String, report: &IncidentReport, entry: &TimelineEntry)
         let _ = writeln!(out, "{pad} │ Alternatives: {}", alternatives.join(", "));
     }
     let _ = writeln!(out, "{pad} │ Rationale: {}", entry.rationale);
+    write_evidence(out, &pad, entry);
     let _ = writeln!(out, "{pad} │ Latency: {} µs", entry.latency_us);
     for anomaly in anomalies {
         let _ = writeln!(out, "{pad} │ ⚠ ANOMALY: {}", anomaly.kind);
     }
     let _ = writeln!(out);
+}
+
+/// What the model saw, its exact attribution, why it changed, outcomes.
+fn write_evidence(out: &mut String, pad: &str, entry: &TimelineEntry) {
+    if entry.inputs_erased {
+        let _ = writeln!(
+            out,
+            "{pad} │ Inputs: erased (the subject's key was destroyed)"
+        );
+    } else if !entry.inputs.is_empty() {
+        let inputs: Vec<String> = entry
+            .inputs
+            .iter()
+            .map(|i| match i.z_score {
+                Some(z) if z.abs() >= crate::OUT_OF_DISTRIBUTION_Z => {
+                    format!("{}={} (z {z:+.1} ⚠)", i.feature, i.value)
+                }
+                Some(z) => format!("{}={} (z {z:+.1})", i.feature, i.value),
+                None => format!("{}={}", i.feature, i.value),
+            })
+            .collect();
+        let _ = writeln!(out, "{pad} │ Inputs: {}", inputs.join(", "));
+    }
+    if !entry.context.is_empty() {
+        let context: Vec<String> = entry
+            .context
+            .iter()
+            .map(|(name, value)| match value {
+                serde_json::Value::String(text) => format!("{name}: {text}"),
+                other => format!("{name}: {other}"),
+            })
+            .collect();
+        let _ = writeln!(out, "{pad} │ Context: {}", context.join(", "));
+    }
+    if let Some(attribution) = &entry.attribution {
+        let top: Vec<String> = attribution
+            .top(5)
+            .iter()
+            .map(|(name, v)| format!("{name} {v:+.3}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{pad} │ Attribution ({}, toward {}): base {:.3} + Σ = {:.3}: {}",
+            attribution.method,
+            attribution.output,
+            attribution.base_value,
+            attribution.prediction,
+            top.join(", ")
+        );
+    }
+    if let Some(why) = &entry.why_changed {
+        let shifts: Vec<String> = why
+            .shifts
+            .iter()
+            .take(3)
+            .map(|s| format!("{} {:+.3} → {:+.3}", s.feature, s.before, s.after))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{pad} │ Why it changed (from {} #{}, toward {}): {}",
+            why.from,
+            why.from_sequence,
+            why.output,
+            shifts.join(", ")
+        );
+    }
+    for outcome in &entry.outcomes {
+        let mut line = format!("{pad} │ Outcome: {}", outcome.label);
+        if let Some(by) = &outcome.by {
+            let _ = write!(line, " (by {by})");
+        }
+        if let Some(action) = &outcome.override_action {
+            let _ = write!(line, "; OVERRIDE: {action}");
+        }
+        if let Some(note) = &outcome.note {
+            let _ = write!(line, "; {note}");
+        }
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 fn analysis(report: &IncidentReport) -> Vec<String> {
@@ -257,6 +352,57 @@ fn analysis(report: &IncidentReport) -> Vec<String> {
             relative(last.relative_ms),
             last.confidence * 100.0
         ));
+    }
+    let facts = &report.analysis;
+    if let (Some(delay), Some((_, from, to))) = (facts.anomaly_to_change_ms, &facts.first_change) {
+        lines.push(format!(
+            "Time from the first anomaly to the change {from} → {to}: {delay:.0} ms"
+        ));
+    }
+    match report.z_score_basis {
+        Some(basis) => {
+            let against = match basis {
+                crate::ZScoreBasis::Training => "training statistics",
+                crate::ZScoreBasis::Window => {
+                    "the window's own mean and spread (no training statistics)"
+                }
+            };
+            if facts.out_of_distribution.is_empty() {
+                lines.push(format!(
+                    "No input out of distribution (|z| < {} against {against})",
+                    crate::OUT_OF_DISTRIBUTION_Z
+                ));
+            } else {
+                let features: Vec<String> = facts
+                    .out_of_distribution
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "{} (z {:+.1}, from {})",
+                            o.feature,
+                            o.worst_z,
+                            relative(o.first_relative_ms)
+                        )
+                    })
+                    .collect();
+                lines.push(format!(
+                    "Inputs out of distribution against {against}: {}",
+                    features.join(", ")
+                ));
+            }
+        }
+        None => {
+            lines.push("Inputs not available: the report cannot say what the model saw".to_owned())
+        }
+    }
+    if let Some(note) = &report.attribution_note {
+        lines.push(format!("Attributions: {note}"));
+    }
+    if facts.outcomes.is_empty() {
+        lines.push("No outcome or override recorded for these decisions".to_owned());
+    }
+    for line in facts.outcomes.iter().chain(&facts.overrides) {
+        lines.push(line.clone());
     }
     if !report.integrity.is_verified() {
         lines.push("The log failed verification: treat every decision after the first bad entry as unproven.".to_owned());

@@ -51,6 +51,8 @@ pub(crate) struct Walk {
     pub(crate) end_offset: u64,
     /// Roots at the sizes asked for.
     pub(crate) roots: BTreeMap<u64, Hash>,
+    /// The time disorder (`time_order.rs`) at the sizes asked for.
+    pub(crate) disorders: BTreeMap<u64, u64>,
     /// Closed index blocks.
     pub(crate) time_index: Vec<IndexRecord>,
     /// The index block still open.
@@ -91,6 +93,7 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
     let mut wanted = sizes.iter().copied().peekable();
     while wanted.peek() == Some(&0) {
         state.roots.insert(0, state.range.root());
+        state.disorders.insert(0, 0);
         wanted.next();
     }
     loop {
@@ -136,7 +139,7 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
                 },
             ));
         }
-        let timestamp = payload_timestamp(payload).unwrap_or(0);
+        let timestamp = payload_timestamp(payload);
         state.range.append(leaf);
         if let Some(leaves) = state.leaves.as_mut() {
             leaves.push(leaf);
@@ -152,6 +155,9 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
         }
         while wanted.peek() == Some(&state.entries) {
             state.roots.insert(state.entries, state.range.root());
+            state
+                .disorders
+                .insert(state.entries, state.index_builder.order().disorder_ns());
             wanted.next();
         }
         while wanted.peek().is_some_and(|&s| s < state.entries) {
@@ -165,9 +171,10 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
 pub(crate) fn walk_fast<S: Store + ?Sized>(
     store: &S,
     sizes: &[u64],
+    keep_leaves: bool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(Walk, Stop)> {
-    match parallel::rehash(store, sizes, progress) {
+    match parallel::rehash(store, sizes, keep_leaves, progress) {
         Some(fast) => Ok((
             Walk {
                 version: fast.version,
@@ -176,13 +183,14 @@ pub(crate) fn walk_fast<S: Store + ?Sized>(
                 range: fast.range,
                 end_offset: fast.end_offset,
                 roots: fast.roots,
+                disorders: fast.disorders,
                 time_index: fast.time_index,
                 index_builder: fast.index_builder,
-                leaves: None,
+                leaves: fast.leaves,
             },
             Stop::Clean,
         )),
-        None => walk_reporting(store, sizes, false, progress),
+        None => walk_reporting(store, sizes, keep_leaves, progress),
     }
 }
 

@@ -19,6 +19,7 @@ use crate::frame::{
 use crate::merkle::{CompactRange, Hash, leaf_hash};
 use crate::store::Store;
 use crate::time_index::{IndexBuilder, IndexRecord, payload_timestamp};
+use crate::time_order::TimeOrder;
 
 /// Entries per chunk: a perfect subtree of 2^12 leaves.
 pub(crate) const CHUNK: u64 = 4096;
@@ -32,8 +33,11 @@ pub(crate) struct Rehash {
     pub(crate) last_chain: Hash,
     pub(crate) range: CompactRange,
     pub(crate) roots: BTreeMap<u64, Hash>,
+    pub(crate) disorders: BTreeMap<u64, u64>,
     pub(crate) time_index: Vec<IndexRecord>,
     pub(crate) index_builder: IndexBuilder,
+    /// Every leaf hash, when asked for.
+    pub(crate) leaves: Option<Vec<Hash>>,
 }
 
 struct Chunk {
@@ -50,7 +54,8 @@ struct Chunk {
 
 struct Hashed {
     range: CompactRange,
-    snapshots: Vec<(u64, CompactRange)>,
+    leaves: Option<Vec<Hash>>,
+    snapshots: Vec<(u64, CompactRange, TimeOrder)>,
     time_index: Vec<IndexRecord>,
     index_builder: IndexBuilder,
 }
@@ -64,7 +69,7 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
 }
 
 /// Checks every frame of a chunk; `None` at the first problem of any kind.
-fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
+fn hash_chunk(chunk: &Chunk, sizes: &[u64], keep_leaves: bool) -> Option<Hashed> {
     let bytes = chunk.slab.get(chunk.range.clone())?;
     let mut at = 0usize;
     let mut index = chunk.first_index;
@@ -73,6 +78,7 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
     let mut snapshots = Vec::new();
     let mut time_index = Vec::new();
     let mut index_builder = IndexBuilder::default();
+    let mut leaves = keep_leaves.then(|| Vec::with_capacity(CHUNK as usize));
     let mut wanted = sizes
         .iter()
         .copied()
@@ -97,7 +103,10 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
             return None;
         }
         range.append(leaf);
-        let timestamp = payload_timestamp(payload).unwrap_or(0);
+        if let Some(leaves) = leaves.as_mut() {
+            leaves.push(leaf);
+        }
+        let timestamp = payload_timestamp(payload);
         if let Some(record) = index_builder.push(index, chunk.offset + at as u64, timestamp) {
             time_index.push(record);
         }
@@ -105,12 +114,13 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64]) -> Option<Hashed> {
         index += 1;
         at = crc_at + 4;
         if wanted.peek() == Some(&index) {
-            snapshots.push((index, range.clone()));
+            snapshots.push((index, range.clone(), index_builder.order()));
             wanted.next();
         }
     }
     Some(Hashed {
         range,
+        leaves,
         snapshots,
         time_index,
         index_builder,
@@ -150,6 +160,7 @@ fn ensure<S: Store + ?Sized>(
 pub(crate) fn rehash<S: Store + ?Sized>(
     store: &S,
     sizes: &[u64],
+    keep_leaves: bool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Option<Rehash> {
     let end = store.len();
@@ -167,10 +178,13 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     let mut previous = GENESIS_CHAIN_HASH;
     let mut range = CompactRange::new();
     let mut roots = BTreeMap::new();
+    let mut disorders = BTreeMap::new();
     let mut time_index = Vec::new();
     let mut index_builder = IndexBuilder::default();
+    let mut leaves: Option<Vec<Hash>> = keep_leaves.then(Vec::new);
     if sizes.first() == Some(&0) {
         roots.insert(0, range.root());
+        disorders.insert(0, 0);
     }
     // Workers hash chunks while this thread cuts the next ones; results are merged in order.
     let outcome = std::thread::scope(|scope| {
@@ -183,7 +197,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
                 for (number, chunk) in jobs {
                     let end_offset = chunk.offset + chunk.range.len() as u64;
                     if report
-                        .send((number, end_offset, hash_chunk(&chunk, sizes)))
+                        .send((number, end_offset, hash_chunk(&chunk, sizes, keep_leaves)))
                         .is_err()
                     {
                         break;
@@ -198,12 +212,17 @@ pub(crate) fn rehash<S: Store + ?Sized>(
         let mut merge = |number: u64, end_offset: u64, hashed: Option<Hashed>| -> Option<()> {
             pending.insert(number, (end_offset, hashed?));
             while let Some((end_offset, hashed)) = pending.remove(&next_merge) {
-                for (size, local) in &hashed.snapshots {
+                for (size, local, order) in &hashed.snapshots {
                     roots.insert(*size, range.concat(local)?.root());
+                    let joined = index_builder.order().followed_by(*order);
+                    disorders.insert(*size, joined.disorder_ns());
                 }
                 range = range.concat(&hashed.range)?;
+                if let (Some(all), Some(chunk)) = (leaves.as_mut(), hashed.leaves) {
+                    all.extend(chunk);
+                }
                 time_index.extend(hashed.time_index);
-                index_builder = hashed.index_builder;
+                index_builder = hashed.index_builder.after(&index_builder);
                 next_merge += 1;
                 progress(end_offset, end);
             }
@@ -285,7 +304,9 @@ pub(crate) fn rehash<S: Store + ?Sized>(
         last_chain: previous,
         range,
         roots,
+        disorders,
         time_index,
         index_builder,
+        leaves,
     })
 }

@@ -76,6 +76,7 @@ mod knn;
 mod linear;
 mod mlp;
 mod model;
+pub mod preprocessing;
 pub mod rows;
 mod tree;
 
@@ -90,5 +91,8 @@ pub use knn::{KnnModel, KnnWeights};
 pub use linear::{LinearLink, LinearModel};
 pub use mlp::{Activation, DenseLayer, Mlp};
 pub use model::{Model, ModelKind};
+pub use preprocessing::{
+    Category, DerivedFeature, InputColumn, InputKind, Preprocessing, Transform,
+};
 pub use rows::{ColumnMapping, RowFormat, RowOptions, Rows, RowsError};
 pub use tree::{InputPrecision, MissingRule, Node, Split, Tree, f32_at_or_below};

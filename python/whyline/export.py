@@ -354,6 +354,7 @@ class _Input:
         self.kind = None  # "numeric" | "categorical"; None until a step says
         self.categories = None
         self.accepts_unknown = True
+        self.missing_is_category = False
 
 
 class _Feature:
@@ -503,11 +504,13 @@ class _Tracer:
         """Prepares ``f`` for an encoder with ``categories``: a raw column becomes a
         categorical input (its value is the category index); a numeric chain gets a
         lookup of its value among the categories. Returns the feature."""
+        # scikit-learn puts a missing value (NaN or None), when it saw one, last.
+        missing_known = len(categories) > 0 and _is_missing(categories[-1])
+        if missing_known:
+            categories = categories[:-1]
         for c in categories:
             if _is_missing(c):
-                raise ValueError(
-                    f"unsupported step {name}: a missing value as a category (impute first)"
-                )
+                raise ValueError(f"unsupported step {name}: more than one missing category")
         f = f.copy()
         inp = self.inputs[f.input]
         raw = not f.encoded and not f.ops and inp.kind != "numeric"
@@ -520,6 +523,7 @@ class _Tracer:
                 )
             inp.kind, inp.categories = "categorical", cats
             inp.accepts_unknown = inp.accepts_unknown and accepts_unknown
+            inp.missing_is_category = inp.missing_is_category or missing_known
             for fill in f.pending:
                 index = cats.index(_category(fill)) if _category(fill) in cats else -1
                 f.ops.append({"op": "impute", "value": float(index)})
@@ -538,7 +542,7 @@ class _Tracer:
                 )
             f.ops.append({"op": "lookup", "values": values})
         f.encoded = True
-        return f
+        return f, missing_known
 
     def _one_hot(self, step, features):
         if getattr(step, "_infrequent_enabled", False):
@@ -548,13 +552,19 @@ class _Tracer:
         out = []
         for j, f in enumerate(features):
             categories = step.categories_[j]
-            base = self._categorize(f, categories, accepts_unknown, "OneHotEncoder")
+            base, missing_known = self._categorize(
+                f, categories, accepts_unknown, "OneHotEncoder"
+            )
             dropped = None if drop is None or drop[j] is None else int(drop[j])
+            n_known = len(categories) - int(missing_known)
             for k in range(len(categories)):
                 if k == dropped:
                     continue
                 g = base.copy()
-                g.ops.append({"op": "one_hot", "category": k})
+                if k < n_known:
+                    g.ops.append({"op": "one_hot", "category": k})
+                else:
+                    g.ops.append({"op": "one_hot_missing"})
                 out.append(g)
         return out
 
@@ -564,12 +574,14 @@ class _Tracer:
         accepts_unknown = step.handle_unknown == "use_encoded_value"
         out = []
         for j, f in enumerate(features):
-            g = self._categorize(f, step.categories_[j], accepts_unknown, "OrdinalEncoder")
+            g, missing_known = self._categorize(
+                f, step.categories_[j], accepts_unknown, "OrdinalEncoder"
+            )
+            missing = step.encoded_missing_value
+            if missing_known and not _is_missing(missing):
+                g.ops.append({"op": "impute", "value": float(missing)})
             if accepts_unknown:
                 g.ops.append({"op": "unknown", "value": _json_float(step.unknown_value)})
-            missing = step.encoded_missing_value
-            if not _is_missing(missing):
-                g.ops.append({"op": "impute", "value": float(missing)})
             out.append(g)
         return out
 
@@ -600,6 +612,7 @@ class _Tracer:
             if inp.kind == "categorical":
                 entry["categories"] = inp.categories
                 entry["unknown"] = "ignore" if inp.accepts_unknown else "error"
+                entry["missing"] = "category" if inp.missing_is_category else "unknown"
             inputs.append(entry)
         return {"inputs": inputs, "features": out, "steps": self.steps}
 

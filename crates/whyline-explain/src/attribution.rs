@@ -151,7 +151,11 @@ impl Attribution {
         let values = stage.attribute(&estimator.values);
         let standard_errors = estimator.standard_errors.as_ref().map(|se| {
             let squares: Vec<f64> = se.iter().map(|v| v * v).collect();
-            stage.attribute(&squares).into_iter().map(f64::sqrt).collect()
+            stage
+                .attribute(&squares)
+                .into_iter()
+                .map(f64::sqrt)
+                .collect()
         });
         let row_text = stage
             .inputs

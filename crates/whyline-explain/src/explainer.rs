@@ -244,13 +244,9 @@ impl<'a> Explainer<'a> {
                 };
                 Prepared::KernelShap(KernelShap::new(model, background, s)?)
             }
-            MethodSettings::Counterfactual(s) => {
-                Prepared::Counterfactual(CounterfactualSearcher::new(
-                    model,
-                    s,
-                    background.as_deref(),
-                )?)
-            }
+            MethodSettings::Counterfactual(s) => Prepared::Counterfactual(
+                CounterfactualSearcher::new(model, s, background.as_deref())?,
+            ),
         };
         Ok(Explainer { model, method })
     }

@@ -367,7 +367,7 @@ impl Explainable for Model {
                 .estimator()
                 .explain_into(&features, path)
                 .map_err(|e| self.input_error(e))?;
-            remap_path(stage, path);
+            remap_path(stage, row, path);
             return Ok(output);
         }
         match (&self.kind, &mut *path) {

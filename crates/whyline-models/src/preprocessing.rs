@@ -74,6 +74,10 @@ pub enum InputKind {
         /// Whether every encoder reading the column accepts an unknown category
         /// (`handle_unknown="ignore"` or `"use_encoded_value"`).
         accepts_unknown: bool,
+        /// Whether the encoders saw missing values in training and keep them as a
+        /// category of their own (a one-hot column of their own, `encoded_missing_value`),
+        /// rather than as an unknown category.
+        missing_is_category: bool,
     },
     /// A column the pipeline drops: read and never used (any value is accepted).
     Ignored,
@@ -134,6 +138,9 @@ pub enum Transform {
         /// The category index this feature indicates.
         category: u32,
     },
+    /// `OneHotEncoder`'s column of the missing category (it saw missing values in
+    /// training): 1 when the value is missing (NaN), else 0.
+    OneHotMissing,
 }
 
 impl Transform {
@@ -147,7 +154,8 @@ impl Transform {
             Transform::Clip { .. }
             | Transform::Lookup { .. }
             | Transform::Unknown { .. }
-            | Transform::OneHot { .. } => false,
+            | Transform::OneHot { .. }
+            | Transform::OneHotMissing => false,
         }
     }
 }
@@ -282,14 +290,18 @@ impl Preprocessing {
                     }
                 }
                 Transform::Unknown { value } => {
-                    if x.is_nan() || x == -1.0 {
+                    let missing_unknown = x.is_nan() && !self.missing_is_category(feature.input);
+                    if missing_unknown || x == -1.0 {
                         value
                     } else {
                         x
                     }
                 }
+                Transform::OneHotMissing => f64::from(u8::from(x.is_nan())),
                 Transform::OneHot { category } => {
-                    if x.is_nan() || x == -1.0 {
+                    if x.is_nan() && self.missing_is_category(feature.input) {
+                        0.0
+                    } else if x.is_nan() || x == -1.0 {
                         if !self.accepts_unknown(feature.input) {
                             let value = row.get(feature.input).copied().unwrap_or(f64::NAN);
                             return Err(self.invalid_category(feature.input, value));
@@ -320,6 +332,16 @@ impl Preprocessing {
             }) => *accepts_unknown,
             _ => true,
         }
+    }
+
+    fn missing_is_category(&self, input: usize) -> bool {
+        matches!(
+            self.inputs.get(input).map(|c| &c.kind),
+            Some(InputKind::Categorical {
+                missing_is_category: true,
+                ..
+            })
+        )
     }
 
     /// The input column each estimator feature comes from.
@@ -415,6 +437,7 @@ mod tests {
                             Category::Text("Paris".into()),
                         ],
                         accepts_unknown: true,
+                        missing_is_category: false,
                     },
                 },
                 InputColumn {

@@ -384,6 +384,7 @@ impl Schema<'_> {
             Some(InputKind::Categorical {
                 categories,
                 accepts_unknown,
+                ..
             }) => {
                 if let Some(index) = categories.iter().position(|c| c.matches(text)) {
                     return Ok(index as f64);

@@ -128,9 +128,22 @@ fn input(item: &Value, path: &str, file: &Path) -> Result<InputColumn> {
                     ));
                 }
             };
+            let missing_is_category = match item.get("missing").and_then(Value::as_str) {
+                None | Some("unknown") => false,
+                Some("category") => true,
+                Some(other) => {
+                    return Err(ModelError::unsupported(
+                        file,
+                        format!("{path}.missing"),
+                        other,
+                        "category or unknown",
+                    ));
+                }
+            };
             InputKind::Categorical {
                 categories,
                 accepts_unknown,
+                missing_is_category,
             }
         }
         other => {
@@ -284,12 +297,16 @@ fn feature(
                     category: u32::try_from(category).unwrap_or(u32::MAX),
                 }
             }
+            "one_hot_missing" => {
+                categories = None;
+                Transform::OneHotMissing
+            }
             other => {
                 return Err(ModelError::unsupported(
                     file,
                     format!("{at}.op"),
                     other,
-                    "impute, standardize, affine, clip, lookup, unknown or one_hot",
+                    "impute, standardize, affine, clip, lookup, unknown, one_hot or one_hot_missing",
                 ));
             }
         };

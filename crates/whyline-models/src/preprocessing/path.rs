@@ -16,14 +16,16 @@ use whyline_core::{AnyPath, ForestPath, SplitTest, TreePath, TreeSplit};
 
 use super::{Preprocessing, Transform};
 
-/// Rewrites `path`, produced by the estimator over its features, in the input columns.
-pub(crate) fn remap_path(stage: &Preprocessing, path: &mut AnyPath) {
+/// Rewrites `path`, produced by the estimator over its features, in the input columns of
+/// `row` (a split on a categorical column whose value is unknown or missing is marked
+/// `missing`: the value is in none of the column's categories).
+pub(crate) fn remap_path(stage: &Preprocessing, row: &[f32], path: &mut AnyPath) {
     match path {
         AnyPath::Linear(linear) => {
             linear.contributions = stage.attribute_f32(&linear.contributions);
         }
-        AnyPath::Tree(tree) => remap_tree(stage, tree),
-        AnyPath::Forest(forest) => remap_forest(stage, forest),
+        AnyPath::Tree(tree) => remap_tree(stage, row, tree),
+        AnyPath::Forest(forest) => remap_forest(stage, row, forest),
         AnyPath::Neural(neural) => {
             neural.input_gradient = gradient_to_inputs(stage, &neural.input_gradient);
             if let Some(ig) = neural.integrated_gradients.as_mut() {
@@ -35,23 +37,23 @@ pub(crate) fn remap_path(stage: &Preprocessing, path: &mut AnyPath) {
     }
 }
 
-fn remap_forest(stage: &Preprocessing, forest: &mut ForestPath) {
+fn remap_forest(stage: &Preprocessing, row: &[f32], forest: &mut ForestPath) {
     for tree in &mut forest.tree_paths {
-        remap_tree(stage, tree);
+        remap_tree(stage, row, tree);
     }
     if !forest.feature_importance.is_empty() {
         forest.feature_importance = stage.attribute_f32(&forest.feature_importance);
     }
 }
 
-fn remap_tree(stage: &Preprocessing, tree: &mut TreePath) {
+fn remap_tree(stage: &Preprocessing, row: &[f32], tree: &mut TreePath) {
     for split in &mut tree.splits {
-        remap_split(stage, split);
+        remap_split(stage, row, split);
     }
 }
 
 /// One split in the input's terms (see the module table).
-fn remap_split(stage: &Preprocessing, split: &mut TreeSplit) {
+fn remap_split(stage: &Preprocessing, row: &[f32], split: &mut TreeSplit) {
     let feature = split.feature_index as usize;
     let Some(derived) = stage.features.get(feature) else {
         return;
@@ -79,6 +81,8 @@ fn remap_split(stage: &Preprocessing, split: &mut TreeSplit) {
         split.test = SplitTest::InCategories;
         split.categories = left;
         split.threshold = 0.0;
+        let value = row.get(input).copied().unwrap_or(f32::NAN);
+        split.missing = split.missing || value.is_nan() || value < 0.0;
     } else if matches!(test, SplitTest::LessOrEqual | SplitTest::Less)
         && let Some(mapped) = stage.threshold_to_input(feature, f64::from(threshold))
     {
@@ -102,9 +106,10 @@ fn gradient_to_inputs(stage: &Preprocessing, gradient: &[f32]) -> Vec<f32> {
                 Transform::Impute { .. } | Transform::Clip { .. } => 1.0,
                 Transform::Standardize { scale, .. } => 1.0 / scale,
                 Transform::Affine { scale, .. } => scale,
-                Transform::Lookup { .. } | Transform::Unknown { .. } | Transform::OneHot { .. } => {
-                    0.0
-                }
+                Transform::Lookup { .. }
+                | Transform::Unknown { .. }
+                | Transform::OneHot { .. }
+                | Transform::OneHotMissing => 0.0,
             };
         }
         if let Some(slot) = out.get_mut(derived.input) {

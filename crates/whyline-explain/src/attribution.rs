@@ -260,10 +260,11 @@ fn category_text(categories: &[Category], x: f32) -> String {
     if x.is_nan() {
         return "(missing)".to_owned();
     }
-    if x >= 0.0 && x.fract() == 0.0 {
-        if let Some(category) = categories.get(x as usize) {
-            return category.to_string();
-        }
+    if x >= 0.0
+        && x.fract() == 0.0
+        && let Some(category) = categories.get(x as usize)
+    {
+        return category.to_string();
     }
     "(unknown)".to_owned()
 }

@@ -39,6 +39,8 @@ from sklearn.ensemble import (
 )
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, SGDClassifier
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import (
     MinMaxScaler,
@@ -303,6 +305,14 @@ def main():
     linear("pipe_sgd_log_multiclass", SGDClassifier(loss="log_loss", random_state=0), labels)
     linear("pipe_sgd_log_binary", SGDClassifier(loss="log_loss", random_state=0), y_bin)
     linear("pipe_linear_svc", LinearSVC(random_state=0), y_bin)
+
+    # 8. Estimators that need scaled inputs most: k-nearest neighbours and an MLP.
+    linear("pipe_knn_clf", KNeighborsClassifier(n_neighbors=7), labels)
+    linear(
+        "pipe_mlp_reg",
+        MLPRegressor(hidden_layer_sizes=(16,), max_iter=300, random_state=0),
+        y_reg,
+    )
 
 
 if __name__ == "__main__":

@@ -74,7 +74,8 @@ struct Stage {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
-    kind: ModelKind,
+    /// Shared with the estimator of a model with a stage, so a pipeline holds its trees once.
+    kind: Arc<ModelKind>,
     identity: ModelIdentity,
     format: ModelFormat,
     producer: String,
@@ -118,12 +119,13 @@ impl Model {
             ModelFormat::AprenderApr => format!("aprender:{}", loaded.model_type),
         };
         let identity = ModelIdentity::from_bytes(bytes, &model_type, &loaded.format_version);
+        let kind = Arc::new(loaded.kind);
         let stage = preprocessing.map(|(preprocessing, info): (Preprocessing, ModelInfo)| {
             Arc::new(Stage {
                 preprocessing,
                 info,
                 estimator: Model {
-                    kind: loaded.kind.clone(),
+                    kind: Arc::clone(&kind),
                     identity: identity.clone(),
                     format,
                     producer: loaded.producer.clone(),
@@ -132,7 +134,7 @@ impl Model {
             })
         });
         Ok(Model {
-            kind: loaded.kind,
+            kind,
             identity,
             format,
             producer: loaded.producer,
@@ -246,7 +248,7 @@ impl Model {
         if let Some(stage) = self.stage.as_deref() {
             return &stage.info;
         }
-        match &self.kind {
+        match &*self.kind {
             ModelKind::Linear(m) => &m.info,
             ModelKind::DecisionTree(m) => &m.info,
             ModelKind::RandomForest(m) => &m.info,
@@ -272,7 +274,7 @@ impl Model {
                 .predict(&features)
                 .map_err(|e| self.model_error(e));
         }
-        match &self.kind {
+        match &*self.kind {
             ModelKind::Linear(m) => m.predict(row),
             ModelKind::DecisionTree(m) => m.predict(row),
             ModelKind::RandomForest(m) => m.predict(row),
@@ -293,7 +295,7 @@ impl Model {
                 .apply(&features)
                 .map_err(|e| self.model_error(e));
         }
-        match &self.kind {
+        match &*self.kind {
             ModelKind::DecisionTree(m) => m.apply(row).map(|leaf| Some(vec![leaf])),
             ModelKind::RandomForest(m) => m.apply(row).map(Some),
             ModelKind::GradientBoosting(m) => m.apply(row).map(Some),
@@ -305,7 +307,7 @@ impl Model {
 impl Model {
     /// An empty path of the variant this model produces.
     pub fn empty_path(&self) -> AnyPath {
-        match &self.kind {
+        match &*self.kind {
             ModelKind::Linear(_) => AnyPath::Linear(LinearPath::default()),
             ModelKind::DecisionTree(_) => AnyPath::Tree(TreePath::default()),
             ModelKind::RandomForest(_) | ModelKind::GradientBoosting(_) => {
@@ -324,7 +326,7 @@ impl Explainable for Model {
         if let Some(stage) = self.preprocessing() {
             return stage.n_inputs();
         }
-        match &self.kind {
+        match &*self.kind {
             ModelKind::Linear(m) => m.n_features,
             ModelKind::DecisionTree(m) => m.n_features,
             ModelKind::RandomForest(m) => m.n_features,
@@ -350,7 +352,7 @@ impl Explainable for Model {
                 .predict_one(&features)
                 .map_err(|e| self.input_error(e));
         }
-        match &self.kind {
+        match &*self.kind {
             ModelKind::Linear(m) => m.predict_one(row),
             ModelKind::DecisionTree(m) => m.predict_one(row),
             ModelKind::RandomForest(m) => m.predict_one(row),
@@ -370,7 +372,7 @@ impl Explainable for Model {
             remap_path(stage, row, path);
             return Ok(output);
         }
-        match (&self.kind, &mut *path) {
+        match (&*self.kind, &mut *path) {
             (ModelKind::Linear(m), AnyPath::Linear(p)) => m.explain_into(row, p),
             (ModelKind::DecisionTree(m), AnyPath::Tree(p)) => m.explain_into(row, p),
             (ModelKind::RandomForest(m), AnyPath::Forest(p)) => m.explain_into(row, p),

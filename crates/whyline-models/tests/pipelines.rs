@@ -31,7 +31,7 @@ fn sets() -> Vec<Set> {
         })
         .collect();
     names.sort();
-    assert!(names.len() >= 13, "pipeline fixtures missing: {names:?}");
+    assert!(names.len() >= 15, "pipeline fixtures missing: {names:?}");
     names
         .into_iter()
         .map(|name| {
@@ -73,10 +73,10 @@ fn close(a: f64, b: f64, relative: f64) -> bool {
 }
 
 /// Tree ensembles compute in f64 exactly as scikit-learn does (same comparisons, same sum
-/// order); linear models differ from BLAS's summation order by a few ulps.
+/// order); linear models, KNN and MLP differ from BLAS's summation order by a few ulps.
 fn tolerance(model: &Model) -> f64 {
     match model.kind() {
-        ModelKind::Linear(_) => 1e-12,
+        ModelKind::Linear(_) | ModelKind::Knn(_) | ModelKind::Mlp(_) => 1e-12,
         _ => 0.0,
     }
 }

@@ -198,6 +198,35 @@ impl Preprocessing {
         self.inputs.iter().map(|c| c.name.clone()).collect()
     }
 
+    /// The value of the text `text` in categorical input `input`, as rows and front ends
+    /// (the Python package) give it to [`Model::predict`](crate::Model::predict): the
+    /// index of the category it names, NaN for a missing value (empty, `NaN`, `NA`), `-1`
+    /// for an unknown category where the column accepts one; `None` for an unknown category
+    /// the column refuses, or an input that is not categorical.
+    ///
+    /// ```
+    /// use whyline_models::{Category, InputColumn, InputKind, Preprocessing};
+    /// let stage = Preprocessing {
+    ///     inputs: vec![InputColumn {
+    ///         name: "city".into(),
+    ///         kind: InputKind::Categorical {
+    ///             categories: vec![Category::Text("Lyon".into()), Category::Text("Paris".into())],
+    ///             accepts_unknown: false,
+    ///             missing_is_category: false,
+    ///         },
+    ///     }],
+    ///     features: Vec::new(),
+    ///     lookups: Vec::new(),
+    ///     steps: Vec::new(),
+    /// };
+    /// assert_eq!(stage.category_value(0, "Paris"), Some(1.0));
+    /// assert!(stage.category_value(0, "").is_some_and(f64::is_nan));
+    /// assert_eq!(stage.category_value(0, "Brest"), None); // refused, as scikit-learn raises
+    /// ```
+    pub fn category_value(&self, input: usize, text: &str) -> Option<f64> {
+        category_value_in(&self.inputs, input, text)
+    }
+
     /// Checks a row of input values (its width, finite numbers, category indices), as every
     /// transform expects it.
     pub fn check(&self, row: &[f64]) -> Result<(), CoreError> {
@@ -418,6 +447,29 @@ impl Preprocessing {
         }
         Some(left)
     }
+}
+
+/// [`Preprocessing::category_value`] over a list of input columns (the rows module's).
+pub(crate) fn category_value_in(inputs: &[InputColumn], input: usize, text: &str) -> Option<f64> {
+    let InputKind::Categorical {
+        categories,
+        accepts_unknown,
+        ..
+    } = &inputs.get(input)?.kind
+    else {
+        return None;
+    };
+    if let Some(index) = categories.iter().position(|c| c.matches(text)) {
+        return Some(index as f64);
+    }
+    let trimmed = text.trim();
+    if trimmed.is_empty()
+        || trimmed.eq_ignore_ascii_case("nan")
+        || trimmed.eq_ignore_ascii_case("na")
+    {
+        return Some(f64::NAN);
+    }
+    accepts_unknown.then_some(-1.0)
 }
 
 pub(crate) use path::remap_path;

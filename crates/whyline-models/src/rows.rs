@@ -381,19 +381,11 @@ impl Schema<'_> {
         match self.inputs.get(feature).map(|c| &c.kind) {
             None | Some(InputKind::Numeric) => parse_number(text).ok_or(CellProblem::NotANumber),
             Some(InputKind::Ignored) => Ok(parse_number(text).unwrap_or(f64::NAN)),
-            Some(InputKind::Categorical {
-                categories,
-                accepts_unknown,
-                ..
-            }) => {
-                if let Some(index) = categories.iter().position(|c| c.matches(text)) {
-                    return Ok(index as f64);
-                }
-                if parse_number(text).is_some_and(f64::is_nan) {
-                    return Ok(f64::NAN);
-                }
-                if *accepts_unknown {
-                    return Ok(-1.0);
+            Some(InputKind::Categorical { categories, .. }) => {
+                if let Some(value) =
+                    crate::preprocessing::category_value_in(self.inputs, feature, text)
+                {
+                    return Ok(value);
                 }
                 let known = categories
                     .iter()

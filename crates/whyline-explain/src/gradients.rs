@@ -260,6 +260,14 @@ pub fn integrated_gradients(
     row: &[f32],
     settings: &GradientSettings,
 ) -> Result<Attribution> {
+    if model.preprocessing().is_some() {
+        let settings = if settings.saliency {
+            crate::MethodSettings::Saliency(settings.clone())
+        } else {
+            crate::MethodSettings::IntegratedGradients(settings.clone())
+        };
+        return crate::explain(model, row, &settings, None);
+    }
     let (index, space) = target(model, row, settings.output)?;
     let m = row.len();
     let baseline = match &settings.baseline {

@@ -451,6 +451,10 @@ pub fn kernel_shap(
     background: &Background,
     settings: &KernelShapSettings,
 ) -> Result<Attribution> {
+    if model.preprocessing().is_some() {
+        let settings = crate::MethodSettings::KernelShap(settings.clone());
+        return crate::explain(model, row, &settings, Some(background));
+    }
     KernelShap::new(model, Cow::Borrowed(background), settings)?.explain(row)
 }
 

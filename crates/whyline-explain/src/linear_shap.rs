@@ -29,7 +29,11 @@ pub struct LinearShap<'a> {
 
 impl<'a> LinearShap<'a> {
     /// Uses the mean of `background`, or the training means of the model when `None`.
+    ///
+    /// A model with a preprocessing stage is refused, as by
+    /// [`TreeShap::new`](crate::TreeShap::new).
     pub fn new(model: &'a Model, background: Option<&Background>) -> Result<LinearShap<'a>> {
+        crate::model_output::refuse_stage(model, "linear-shap")?;
         let ModelKind::Linear(linear) = model.kind() else {
             return Err(ExplainError::MethodDoesNotFit {
                 method: "linear-shap",

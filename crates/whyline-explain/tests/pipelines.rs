@@ -204,3 +204,40 @@ fn tree_shap_on_categorical_histogram_boosting_matches_brute_force_enumeration()
         }
     }
 }
+
+#[test]
+fn types_bound_to_features_refuse_a_pipeline_and_the_free_functions_explain_its_columns() {
+    let (model, rows, _) = load("pipe_scaler_logreg");
+    let error = TreeShap::new(&model).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            whyline_explain::ExplainError::MethodDoesNotFit {
+                model: "pipeline",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let error = whyline_explain::LinearShap::new(&model, None).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            whyline_explain::ExplainError::MethodDoesNotFit {
+                model: "pipeline",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let width = model.n_features();
+    let flat = rows.to_f32();
+    let background = Background::from_flat(flat[width..width * 21].to_vec(), width).unwrap();
+    let a = whyline_explain::kernel_shap(&model, &flat[..width], &background, &Default::default())
+        .unwrap();
+    assert_eq!(a.values.len(), width);
+    assert_eq!(a.feature_names, model.info().names.features);
+    assert!(a.residual <= 1e-9, "residual {}", a.residual);
+    // One feature per column here: the column values are the estimator's.
+    assert_eq!(a.values, a.estimator.as_ref().unwrap().values);
+}

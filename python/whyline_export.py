@@ -18,4 +18,6 @@ sys.modules[_SPEC.name] = _MODULE
 _SPEC.loader.exec_module(_MODULE)
 
 export_model = _MODULE.export_model
-__all__ = ["export_model"]
+model_to_dict = _MODULE.model_to_dict
+model_to_json = _MODULE.model_to_json
+__all__ = ["export_model", "model_to_dict", "model_to_json"]

@@ -878,3 +878,105 @@ fn parse_json_lines(stdout: &[u8]) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+// ---- pipelines: raw rows with category strings (issue 18) ----
+
+/// `whyline explain` on a Pipeline(ColumnTransformer(OneHotEncoder, StandardScaler),
+/// HistGradientBoostingClassifier) and a CSV of category strings: the decisions are
+/// scikit-learn's, the paths and the TreeSHAP values speak of the input columns, and the
+/// values are shap's (on the transformed rows) summed by input column.
+#[test]
+fn explain_takes_category_strings_for_a_one_hot_scaler_boosting_pipeline() {
+    let dir = fixture("pipelines");
+    let model_file = dir.join("pipe_ohe_scaler_hgb_clf.whyline.json");
+    let rows_file = dir.join("pipe_ohe_scaler_hgb_clf.rows.csv");
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("pipe_ohe_scaler_hgb_clf.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let model: Value = serde_json::from_slice(&std::fs::read(&model_file).unwrap()).unwrap();
+    let inputs: Vec<&str> = model["preprocessing"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let feature_input: Vec<usize> = model["preprocessing"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["input"].as_u64().unwrap() as usize)
+        .collect();
+
+    let lines = explain_file_json(&model_file, &rows_file, &[]);
+    let predicted = doc["predict"].as_array().unwrap();
+    assert_eq!(lines.len(), predicted.len());
+    for (line, expected) in lines.iter().zip(predicted) {
+        assert_eq!(line["label"].as_f64(), expected.as_f64());
+        for tree in line["path"]["tree_paths"].as_array().unwrap() {
+            for split in tree["splits"].as_array().unwrap() {
+                assert!((split["feature_index"].as_u64().unwrap() as usize) < inputs.len());
+            }
+        }
+    }
+
+    let lines = explain_file_json(&model_file, &rows_file, &["--method", "tree-shap"]);
+    let shap = &doc["shap"]["values"][0];
+    for (r, line) in lines.iter().enumerate() {
+        assert_eq!(line["method"], "tree-shap");
+        let values: Vec<f64> = line["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(values.len(), inputs.len());
+        let mut expected = vec![0.0; inputs.len()];
+        for (feature, v) in shap[r].as_array().unwrap().iter().enumerate() {
+            expected[feature_input[feature]] += v.as_f64().unwrap();
+        }
+        for (i, (ours, theirs)) in values.iter().zip(&expected).enumerate() {
+            assert!(
+                (ours - theirs).abs() <= 1e-9,
+                "row {r} {}: {ours} != shap's {theirs}",
+                inputs[i]
+            );
+        }
+        assert!(line["residual"].as_f64().unwrap() <= 1e-9);
+    }
+
+    whyline()
+        .args(["explain", "--method", "tree-shap", "--model"])
+        .arg(&model_file)
+        .arg("--input")
+        .arg(&rows_file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(city) = (unknown)"))
+        .stdout(predicate::str::contains("(plan) = pro"));
+}
+
+#[test]
+fn explain_names_an_unknown_category_where_the_encoder_refuses_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = fixture("pipelines/pipe_impute_ordinal_hgb_reg.whyline.json");
+    let mut model: Value = serde_json::from_slice(&std::fs::read(source).unwrap()).unwrap();
+    model["preprocessing"]["inputs"][0]["unknown"] = json!("error");
+    let model_file = dir.path().join("model.json");
+    std::fs::write(&model_file, model.to_string()).unwrap();
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(
+        &rows,
+        "city,income,age,debt,plan\nLyon,1,2,3,pro\nBrest,1,2,3,pro\n",
+    )
+    .unwrap();
+    whyline()
+        .args(["explain", "--model"])
+        .arg(&model_file)
+        .arg("--input")
+        .arg(&rows)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 3"))
+        .stderr(predicate::str::contains("unknown category \"Brest\""));
+}

@@ -128,6 +128,22 @@ pub enum CoreError {
         /// The offending value.
         value: f32,
     },
+    /// A categorical input holds a value that is not one of its category indices (or an
+    /// unknown or missing category where the model's encoder refuses one).
+    #[error(
+        "feature {feature_index}{}: value {value} is not a known category (expected a category index below {n_categories}; this column refuses unknown and missing categories)",
+        feature_name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+    )]
+    InvalidCategory {
+        /// Input column (0-based) inside the row.
+        feature_index: usize,
+        /// Column name when the model knows it.
+        feature_name: Option<String>,
+        /// The offending value (`-1` an unknown category, NaN a missing one).
+        value: f64,
+        /// The column's category count.
+        n_categories: usize,
+    },
     /// A collector failed to record or flush: which collector, which decision, and (in the
     /// source) why.
     #[error(

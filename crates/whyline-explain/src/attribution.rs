@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use whyline_models::Model;
+use whyline_models::{Category, InputKind, Model, Preprocessing};
 
 use crate::settings::MethodSettings;
 
@@ -86,6 +86,15 @@ pub struct Attribution {
     /// LIME's surrogate R² on its weighted neighbourhood.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
+    /// The row as the user gave it, where it holds categories (a model with a
+    /// preprocessing stage): each column's category name or number, as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row_text: Option<Vec<String>>,
+    /// For a model with a preprocessing stage: the estimator's own attribution over its
+    /// features (what `shap` computes on the transformed rows), which
+    /// [`values`](Attribution::values) sums by input column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimator: Option<Box<Attribution>>,
 }
 
 impl Attribution {
@@ -123,6 +132,56 @@ impl Attribution {
             standard_errors: None,
             convergence_delta: None,
             score: None,
+            row_text: None,
+            estimator: None,
+        }
+    }
+
+    /// The attribution of an input row of a model with a preprocessing stage, from the
+    /// estimator's attribution of the transformed row: values (and standard errors, as the
+    /// root of the summed squares) summed into each input column in feature order; the
+    /// base value and the prediction are the estimator's, and the residual is computed
+    /// again over the input columns' values.
+    pub(crate) fn for_inputs(
+        model: &Model,
+        stage: &Preprocessing,
+        row: &[f32],
+        estimator: Attribution,
+    ) -> Attribution {
+        let values = stage.attribute(&estimator.values);
+        let standard_errors = estimator.standard_errors.as_ref().map(|se| {
+            let squares: Vec<f64> = se.iter().map(|v| v * v).collect();
+            stage
+                .attribute(&squares)
+                .into_iter()
+                .map(f64::sqrt)
+                .collect()
+        });
+        let row_text = stage
+            .inputs
+            .iter()
+            .zip(row)
+            .map(|(column, &x)| match &column.kind {
+                InputKind::Categorical { categories, .. } => category_text(categories, x),
+                _ => x.to_string(),
+            })
+            .collect();
+        Attribution {
+            method: estimator.method,
+            seed: estimator.seed,
+            settings: estimator.settings.clone(),
+            output: estimator.output.clone(),
+            feature_names: model.info().names.features.clone(),
+            row: row.to_vec(),
+            residual: residual(estimator.base_value, &values, estimator.prediction),
+            values,
+            base_value: estimator.base_value,
+            prediction: estimator.prediction,
+            standard_errors,
+            convergence_delta: estimator.convergence_delta,
+            score: estimator.score,
+            row_text: Some(row_text),
+            estimator: Some(Box::new(estimator)),
         }
     }
 
@@ -172,7 +231,14 @@ impl Attribution {
             if let Some(name) = self.feature_names.get(i) {
                 let _ = write!(text, " ({name})");
             }
-            let _ = write!(text, " = {x}: {value:+.6}");
+            match self.row_text.as_ref().and_then(|t| t.get(i)) {
+                Some(shown) => {
+                    let _ = write!(text, " = {shown}: {value:+.6}");
+                }
+                None => {
+                    let _ = write!(text, " = {x}: {value:+.6}");
+                }
+            }
             if let Some(se) = self.standard_errors.as_ref().and_then(|s| s.get(i)) {
                 let _ = write!(text, " ± {se:.2e}");
             }
@@ -186,6 +252,21 @@ impl Attribution {
         }
         text
     }
+}
+
+/// A categorical value (a category index) as its category's name; `-1` is an unknown
+/// category, NaN a missing one.
+fn category_text(categories: &[Category], x: f32) -> String {
+    if x.is_nan() {
+        return "(missing)".to_owned();
+    }
+    if x >= 0.0
+        && x.fract() == 0.0
+        && let Some(category) = categories.get(x as usize)
+    {
+        return category.to_string();
+    }
+    "(unknown)".to_owned()
 }
 
 /// `|base + Σ values − prediction|`, summed in feature order.

@@ -24,7 +24,7 @@
 use std::borrow::Cow;
 
 use whyline_core::Explainable;
-use whyline_models::Model;
+use whyline_models::{Model, Preprocessing};
 
 use crate::attribution::Attribution;
 use crate::background::Background;
@@ -139,7 +139,7 @@ enum Prepared<'a> {
     },
     InterventionalTreeShap {
         shap: TreeShap<'a>,
-        background: &'a Background,
+        background: Cow<'a, Background>,
         output: Option<usize>,
     },
     LinearShap {
@@ -150,6 +150,12 @@ enum Prepared<'a> {
     Gradients(GradientSettings),
     Lime(Lime<'a>),
     Counterfactual(CounterfactualSearcher<'a>),
+    /// A model with a preprocessing stage: the method prepared for its estimator (with the
+    /// background transformed), its attributions added back into the input columns.
+    Staged {
+        inner: Box<Explainer<'a>>,
+        stage: &'a Preprocessing,
+    },
 }
 
 impl<'a> Explainer<'a> {
@@ -160,10 +166,46 @@ impl<'a> Explainer<'a> {
     /// training means, as a single row, when the model file carries them); LIME needs one
     /// (the training data or a sample of it) for its discretiser; TreeSHAP with
     /// `interventional` needs one; counterfactuals with the MAD cost take its MADs.
+    ///
+    /// A model with a preprocessing stage (a scikit-learn pipeline) is explained through
+    /// its estimator: rows and the background hold the input columns and are transformed
+    /// first; the estimator's attributions (kept in
+    /// [`Attribution::estimator`](crate::Attribution::estimator)) are summed into the
+    /// input columns, so they add up to the same output.
     pub fn new(
         model: &'a Model,
         settings: &MethodSettings,
         background: Option<&'a Background>,
+    ) -> Result<Explainer<'a>> {
+        if let Some(stage) = model.preprocessing() {
+            if matches!(settings, MethodSettings::Counterfactual(_)) {
+                return Err(ExplainError::MethodDoesNotFit {
+                    method: "counterfactual",
+                    model: "pipeline",
+                    hint: "explain a pipeline with an attribution method (tree-shap, kernel-shap, linear-shap, lime)",
+                });
+            }
+            let transformed = match background {
+                Some(background) => Some(Cow::Owned(transform_background(stage, background)?)),
+                None => None,
+            };
+            let inner = Explainer::prepare(model.estimator(), settings, transformed)?;
+            return Ok(Explainer {
+                model,
+                method: Prepared::Staged {
+                    inner: Box::new(inner),
+                    stage,
+                },
+            });
+        }
+        Explainer::prepare(model, settings, background.map(Cow::Borrowed))
+    }
+
+    /// [`new`](Explainer::new) for a model without a preprocessing stage.
+    fn prepare(
+        model: &'a Model,
+        settings: &MethodSettings,
+        background: Option<Cow<'a, Background>>,
     ) -> Result<Explainer<'a>> {
         let method = match settings {
             MethodSettings::TreeShap(s) if s.interventional => {
@@ -180,7 +222,7 @@ impl<'a> Explainer<'a> {
                 output: s.output,
             },
             MethodSettings::LinearShap(s) => Prepared::LinearShap {
-                shap: LinearShap::new(model, background)?,
+                shap: LinearShap::new(model, background.as_deref())?,
                 settings: s.clone(),
             },
             MethodSettings::IntegratedGradients(s) => Prepared::Gradients(s.clone()),
@@ -193,18 +235,18 @@ impl<'a> Explainer<'a> {
                     method: "lime",
                     why: "its quartile discretiser and sampling statistics come from the training data",
                 })?;
-                Prepared::Lime(Lime::new(model, background, s)?)
+                Prepared::Lime(Lime::new(model, &background, s)?)
             }
             MethodSettings::KernelShap(s) => {
                 let background = match background {
-                    Some(background) => Cow::Borrowed(background),
+                    Some(background) => background,
                     None => Cow::Owned(training_means(model)?),
                 };
                 Prepared::KernelShap(KernelShap::new(model, background, s)?)
             }
-            MethodSettings::Counterfactual(s) => {
-                Prepared::Counterfactual(CounterfactualSearcher::new(model, s, background)?)
-            }
+            MethodSettings::Counterfactual(s) => Prepared::Counterfactual(
+                CounterfactualSearcher::new(model, s, background.as_deref())?,
+            ),
         };
         Ok(Explainer { model, method })
     }
@@ -223,6 +265,9 @@ impl<'a> Explainer<'a> {
                 background,
                 output,
             } => shap.explain_interventional(row, background, *output)?,
+            Prepared::Staged { inner, stage } => {
+                return staged(self.model, stage, inner, row);
+            }
             Prepared::LinearShap { shap, settings } => shap.explain(row, settings)?,
             Prepared::KernelShap(shap) => shap.explain(row)?,
             Prepared::Gradients(settings) => integrated_gradients(self.model, row, settings)?,
@@ -300,6 +345,44 @@ pub fn explain(
             method: settings.method_name(),
         }),
     }
+}
+
+/// Explains an input row of a model with a preprocessing stage: the estimator's
+/// explanation of the transformed row, its attributions summed into the input columns.
+fn staged(
+    model: &Model,
+    stage: &Preprocessing,
+    inner: &Explainer<'_>,
+    row: &[f32],
+) -> Result<Explanation> {
+    let wide: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
+    let features: Vec<f32> = stage
+        .transform(&wide)
+        .map_err(ExplainError::Core)?
+        .into_iter()
+        .map(|x| x as f32) // the estimator's explainers take f32 rows
+        .collect();
+    match inner.explain_row(&features)? {
+        Explanation::Attribution(estimator) => Ok(Explanation::Attribution(
+            Attribution::for_inputs(model, stage, row, estimator),
+        )),
+        Explanation::Counterfactual(c) => Ok(Explanation::Counterfactual(c)),
+    }
+}
+
+/// A background of input rows as the estimator's features.
+fn transform_background(stage: &Preprocessing, background: &Background) -> Result<Background> {
+    background.check_width(stage.n_inputs())?;
+    let mut values = Vec::with_capacity(background.n_rows() * stage.n_features());
+    let mut features = Vec::new();
+    for row in background.rows() {
+        let wide: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
+        stage
+            .transform_into(&wide, &mut features)
+            .map_err(ExplainError::Core)?;
+        values.extend(features.iter().map(|&x| x as f32)); // backgrounds are f32
+    }
+    Background::from_flat(values, stage.n_features())
 }
 
 /// The model's training means as a one-row background.

@@ -88,8 +88,9 @@ impl Differentiable<'_> {
             ModelKind::Linear(m) => {
                 let n = m.n_features;
                 let row = match m.link {
-                    LinearLink::Softmax => self.index,
-                    LinearLink::Identity | LinearLink::Logistic => 0,
+                    LinearLink::Softmax | LinearLink::OvrLogistic => self.index,
+                    LinearLink::Margin if m.n_outputs() > 1 => self.index,
+                    LinearLink::Identity | LinearLink::Logistic | LinearLink::Margin => 0,
                 };
                 let w = m.coefficients.get(row * n..(row + 1) * n).unwrap_or(&[]);
                 let b = m.intercepts.get(row).copied().unwrap_or(0.0);
@@ -259,6 +260,14 @@ pub fn integrated_gradients(
     row: &[f32],
     settings: &GradientSettings,
 ) -> Result<Attribution> {
+    if model.preprocessing().is_some() {
+        let settings = if settings.saliency {
+            crate::MethodSettings::Saliency(settings.clone())
+        } else {
+            crate::MethodSettings::IntegratedGradients(settings.clone())
+        };
+        return crate::explain(model, row, &settings, None);
+    }
     let (index, space) = target(model, row, settings.output)?;
     let m = row.len();
     let baseline = match &settings.baseline {

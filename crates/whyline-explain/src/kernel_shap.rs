@@ -67,7 +67,11 @@ impl<'a> OutputFunction<'a> {
                     let p = 1.0 / (1.0 + (-margin(0)).exp());
                     return Ok(if self.index == 1 { p } else { 1.0 - p });
                 }
-                (LinearLink::Softmax, OutputSpace::Margin) => return Ok(margin(self.index)),
+                (LinearLink::Margin, _) if m.n_outputs() == 1 => return Ok(margin(0)),
+                (
+                    LinearLink::Softmax | LinearLink::OvrLogistic | LinearLink::Margin,
+                    OutputSpace::Margin,
+                ) => return Ok(margin(self.index)),
                 _ => {}
             }
         }
@@ -304,7 +308,9 @@ impl Link {
                 Some(Link::Identity)
             }
             (LinearLink::Logistic, OutputSpace::Probability) => Some(Link::Logistic(index == 1)),
-            (LinearLink::Logistic, OutputSpace::Value) | (LinearLink::Softmax, _) => None,
+            (LinearLink::Margin, _) if m.n_outputs() == 1 => Some(Link::Identity),
+            (LinearLink::Logistic, OutputSpace::Value)
+            | (LinearLink::Softmax | LinearLink::OvrLogistic | LinearLink::Margin, _) => None,
         }
     }
 
@@ -445,6 +451,10 @@ pub fn kernel_shap(
     background: &Background,
     settings: &KernelShapSettings,
 ) -> Result<Attribution> {
+    if model.preprocessing().is_some() {
+        let settings = crate::MethodSettings::KernelShap(settings.clone());
+        return crate::explain(model, row, &settings, Some(background));
+    }
     KernelShap::new(model, Cow::Borrowed(background), settings)?.explain(row)
 }
 

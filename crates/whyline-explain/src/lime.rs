@@ -358,5 +358,9 @@ pub fn lime(
     background: &Background,
     settings: &LimeSettings,
 ) -> Result<Attribution> {
+    if model.preprocessing().is_some() {
+        let settings = crate::MethodSettings::Lime(settings.clone());
+        return crate::explain(model, row, &settings, Some(background));
+    }
     Lime::new(model, background, settings)?.explain(row)
 }

@@ -29,7 +29,11 @@ pub struct LinearShap<'a> {
 
 impl<'a> LinearShap<'a> {
     /// Uses the mean of `background`, or the training means of the model when `None`.
+    ///
+    /// A model with a preprocessing stage is refused, as by
+    /// [`TreeShap::new`](crate::TreeShap::new).
     pub fn new(model: &'a Model, background: Option<&Background>) -> Result<LinearShap<'a>> {
+        crate::model_output::refuse_stage(model, "linear-shap")?;
         let ModelKind::Linear(linear) = model.kind() else {
             return Err(ExplainError::MethodDoesNotFit {
                 method: "linear-shap",
@@ -87,9 +91,15 @@ impl<'a> LinearShap<'a> {
         let margin = prediction.raw.get(index).copied().unwrap_or(f64::NAN);
         let mut space = match self.linear.link {
             LinearLink::Identity => OutputSpace::Value,
-            LinearLink::Logistic | LinearLink::Softmax => OutputSpace::Margin,
+            LinearLink::Logistic
+            | LinearLink::Softmax
+            | LinearLink::OvrLogistic
+            | LinearLink::Margin => OutputSpace::Margin,
         };
-        let (base, f) = if settings.probability && space == OutputSpace::Margin {
+        // A margin classifier has no probabilities: its values stay in margin space.
+        let has_probabilities = self.linear.link != LinearLink::Margin;
+        let (base, f) = if settings.probability && has_probabilities && space == OutputSpace::Margin
+        {
             space = OutputSpace::Probability;
             let (p_base, p_x) = self.probabilities(index, &prediction.raw)?;
             let p_x = prediction
@@ -129,7 +139,11 @@ impl<'a> LinearShap<'a> {
     fn class_of(&self, index: usize) -> usize {
         match self.linear.link {
             LinearLink::Logistic => 1,
-            LinearLink::Identity | LinearLink::Softmax => index,
+            LinearLink::Margin if self.linear.n_outputs() == 1 => 1,
+            LinearLink::Identity
+            | LinearLink::Softmax
+            | LinearLink::OvrLogistic
+            | LinearLink::Margin => index,
         }
     }
 
@@ -151,6 +165,11 @@ impl<'a> LinearShap<'a> {
             match self.linear.link {
                 LinearLink::Logistic => {
                     1.0 / (1.0 + (-margins.first().copied().unwrap_or(0.0)).exp())
+                }
+                LinearLink::OvrLogistic => {
+                    let each: Vec<f64> = margins.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
+                    let sum: f64 = each.iter().sum();
+                    each.get(index).map_or(0.0, |v| v / sum)
                 }
                 _ => {
                     let max = margins.iter().copied().fold(f64::NEG_INFINITY, f64::max);

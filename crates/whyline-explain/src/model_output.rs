@@ -149,3 +149,17 @@ pub(crate) fn resolve(
     }
     Ok((space, index, prediction))
 }
+
+/// Refuses a model with a preprocessing stage where `method` is asked for through a type
+/// bound to one model's features: such a model is explained through
+/// [`Explainer`](crate::Explainer) (its estimator, then its input columns).
+pub(crate) fn refuse_stage(model: &Model, method: &'static str) -> Result<()> {
+    if model.preprocessing().is_some() {
+        return Err(ExplainError::MethodDoesNotFit {
+            method,
+            model: "pipeline",
+            hint: "use Explainer::new (or explain), which explains the estimator and sums into the input columns; or this type on model.estimator() with transformed rows",
+        });
+    }
+    Ok(())
+}

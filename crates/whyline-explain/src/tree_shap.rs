@@ -138,7 +138,13 @@ pub enum TreeShapAlgorithm {
 impl<'a> TreeShap<'a> {
     /// Compiles a tree model (decision tree, random forest, gradient boosting), with the
     /// cover its importer's TreeSHAP uses.
+    ///
+    /// A model with a preprocessing stage is refused
+    /// ([`ExplainError::MethodDoesNotFit`]): explain it with
+    /// [`Explainer`](crate::Explainer), or compile `model.estimator()` and give it
+    /// transformed rows.
     pub fn new(model: &'a Model) -> Result<TreeShap<'a>> {
+        crate::model_output::refuse_stage(model, "tree-shap")?;
         let covers = CoverSource::for_format(model.format());
         let (trees, n_features, n_outputs, base, space, allows_missing) = match model.kind() {
             ModelKind::DecisionTree(m) => {

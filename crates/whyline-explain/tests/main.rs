@@ -10,4 +10,5 @@ mod gradients;
 mod kernel_shap;
 mod lime;
 mod linear_shap;
+mod pipelines;
 mod tree_shap;

@@ -170,7 +170,7 @@ fn ensemble(model: &Model) -> (Vec<(&Tree, usize, LeafFn<'_>)>, Vec<f64>) {
     }
 }
 
-fn brute_force(model: &Model, row: &[f32]) -> Vec<Vec<f64>> {
+pub(crate) fn brute_force(model: &Model, row: &[f32]) -> Vec<Vec<f64>> {
     let m = model.n_features();
     let (trees, base) = ensemble(model);
     let k = base.len();

@@ -19,6 +19,11 @@
 //! [`Model::load`] reads any supported file — the whyline JSON format written by
 //! `python/whyline_export.py` from scikit-learn, XGBoost's JSON, LightGBM's text, aprender's
 //! `.apr` (linear and logistic regression) — choosing the importer from the content, and explains with [`AnyPath`](whyline_core::AnyPath).
+//! A scikit-learn `Pipeline` (scalers, imputers, one-hot and ordinal encoders, column
+//! transformers) loads with a [`Preprocessing`] stage: rows hold the input columns as the
+//! user has them (a categorical column's category index; [`Rows::for_model`] reads the
+//! strings), [`Model::estimator`] is the estimator over its own features, and decision
+//! paths are told in the input columns.
 //! Every loaded model carries a [`whyline_core::ModelIdentity`] (returned by
 //! [`Explainable::identity`](whyline_core::Explainable::identity)): the SHA-256 of the file's
 //! bytes and the type and version the file declares. Tree structures ([`Tree`], [`Node`],
@@ -76,6 +81,7 @@ mod knn;
 mod linear;
 mod mlp;
 mod model;
+pub mod preprocessing;
 pub mod rows;
 mod tree;
 
@@ -90,5 +96,8 @@ pub use knn::{KnnModel, KnnWeights};
 pub use linear::{LinearLink, LinearModel};
 pub use mlp::{Activation, DenseLayer, Mlp};
 pub use model::{Model, ModelKind};
+pub use preprocessing::{
+    Category, DerivedFeature, InputColumn, InputKind, Preprocessing, Transform,
+};
 pub use rows::{ColumnMapping, RowFormat, RowOptions, Rows, RowsError};
 pub use tree::{InputPrecision, MissingRule, Node, Split, Tree, f32_at_or_below};

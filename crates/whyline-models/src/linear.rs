@@ -15,6 +15,14 @@ pub enum LinearLink {
     Logistic,
     /// Multinomial classification: one decision value per class, softmax probabilities.
     Softmax,
+    /// One-vs-rest classification with probabilities (`SGDClassifier(loss="log_loss")`
+    /// with three or more classes): one decision value per class, each class's logistic
+    /// divided by their sum.
+    OvrLogistic,
+    /// A classifier whose decision values are its only output, without probabilities
+    /// (`LinearSVC`, `SGDClassifier(loss="hinge")`): one value for two classes (class 1
+    /// when it is positive), else one per class (the largest wins).
+    Margin,
 }
 
 /// A linear or logistic regression whose path is each feature's contribution
@@ -111,8 +119,39 @@ impl LinearModel {
                     raw,
                 }
             }
+            LinearLink::OvrLogistic => Prediction {
+                value: argmax(&raw) as f64,
+                probabilities: Some(ovr_probabilities(&raw)),
+                raw,
+            },
+            LinearLink::Margin => Prediction {
+                value: self.margin_class(&raw) as f64,
+                probabilities: None,
+                raw,
+            },
         })
     }
+
+    /// The class a margin classifier predicts: class 1 when its one decision value is
+    /// positive, else the class with the largest value.
+    fn margin_class(&self, raw: &[f64]) -> usize {
+        match raw {
+            [one] => usize::from(*one > 0.0),
+            _ => argmax(raw),
+        }
+    }
+}
+
+/// scikit-learn's one-vs-rest probabilities: each class's logistic, divided by their sum.
+fn ovr_probabilities(raw: &[f64]) -> Vec<f64> {
+    let mut p: Vec<f64> = raw.iter().map(|&d| sigmoid(d)).collect();
+    let total: f64 = p.iter().sum();
+    if total > 0.0 {
+        for v in &mut p {
+            *v /= total;
+        }
+    }
+    p
 }
 
 impl Explainable for LinearModel {
@@ -127,11 +166,17 @@ impl Explainable for LinearModel {
         Ok(match self.link {
             LinearLink::Identity => self.decision(0, row) as f32,
             LinearLink::Logistic => f32::from(u8::from(self.decision(0, row) > 0.0)),
-            LinearLink::Softmax => {
+            LinearLink::Softmax | LinearLink::OvrLogistic => {
                 let scores: Vec<f64> = (0..self.n_outputs())
                     .map(|k| self.decision(k, row))
                     .collect();
                 argmax(&scores) as f32
+            }
+            LinearLink::Margin => {
+                let scores: Vec<f64> = (0..self.n_outputs())
+                    .map(|k| self.decision(k, row))
+                    .collect();
+                self.margin_class(&scores) as f32
             }
         })
     }
@@ -159,6 +204,28 @@ impl Explainable for LinearModel {
                 let p = scores.get(class).copied().unwrap_or(0.0);
                 self.decision_into(class, row, path);
                 (class, logit, Some((class, p)))
+            }
+            LinearLink::OvrLogistic | LinearLink::Margin => {
+                let scores: Vec<f64> = (0..self.n_outputs())
+                    .map(|k| self.decision(k, row))
+                    .collect();
+                let predicted = self.margin_class(&scores);
+                // The explained decision value: the predicted class's, or the one value
+                // of a binary margin classifier.
+                let explained = if scores.len() == 1 { 0 } else { predicted };
+                let logit = self.decision_into(explained, row, path);
+                let probability = match self.link {
+                    LinearLink::OvrLogistic => ovr_probabilities(&scores)
+                        .get(predicted)
+                        .copied()
+                        .map(|p| (predicted, p)),
+                    _ => None,
+                };
+                path.intercept = self.intercepts.get(explained).copied().unwrap_or(0.0) as f32;
+                path.logit = logit as f32;
+                path.prediction = predicted as f32;
+                path.probability = probability.map(|(_, p)| p as f32);
+                return Ok(predicted as f32);
             }
         };
         path.intercept = self.intercepts.get(class).copied().unwrap_or(0.0) as f32;

@@ -2,6 +2,7 @@
 //! [`AnyPath`].
 
 use std::path::Path;
+use std::sync::Arc;
 
 use whyline_core::{
     AnyPath, Explainable, ForestPath, KnnPath, LinearPath, ModelIdentity, ModelRecord, NeuralPath,
@@ -19,6 +20,7 @@ use crate::info::{ModelInfo, Prediction};
 use crate::knn::KnnModel;
 use crate::linear::LinearModel;
 use crate::mlp::Mlp;
+use crate::preprocessing::{Preprocessing, remap_path};
 
 /// One model of any family.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +48,16 @@ pub(crate) struct Loaded {
     pub(crate) producer: String,
 }
 
+/// A model's preprocessing stage, its input-column view, and the estimator alone.
+#[derive(Clone, Debug, PartialEq)]
+struct Stage {
+    preprocessing: Preprocessing,
+    /// Input names and classes: what the model shows the user.
+    info: ModelInfo,
+    /// The estimator over its own features (no stage).
+    estimator: Model,
+}
+
 /// A model loaded from a file, with its identity (SHA-256 of the file bytes, declared type
 /// and version), its format and its producer.
 ///
@@ -62,10 +74,12 @@ pub(crate) struct Loaded {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
-    kind: ModelKind,
+    /// Shared with the estimator of a model with a stage, so a pipeline holds its trees once.
+    kind: Arc<ModelKind>,
     identity: ModelIdentity,
     format: ModelFormat,
     producer: String,
+    stage: Option<Arc<Stage>>,
 }
 
 impl Model {
@@ -83,9 +97,12 @@ impl Model {
     /// from elsewhere) is the `path` of every error.
     pub fn from_bytes(bytes: &[u8], source: impl AsRef<Path>) -> Result<Model> {
         let file = source.as_ref();
+        let mut preprocessing = None;
         let (format, loaded) = match detect(bytes, file)? {
             Detected::Whyline(value) => {
-                (ModelFormat::WhylineJson, whyline_json::load(&value, file)?)
+                let (loaded, stage) = whyline_json::load_with_stage(&value, file)?;
+                preprocessing = stage;
+                (ModelFormat::WhylineJson, loaded)
             }
             Detected::Xgboost(value) => (ModelFormat::XgboostJson, xgboost::load(&value, file)?),
             Detected::LightgbmText(text) => {
@@ -101,15 +118,104 @@ impl Model {
             ModelFormat::LightgbmText => format!("lightgbm:{}", loaded.model_type),
             ModelFormat::AprenderApr => format!("aprender:{}", loaded.model_type),
         };
+        let identity = ModelIdentity::from_bytes(bytes, &model_type, &loaded.format_version);
+        let kind = Arc::new(loaded.kind);
+        let stage = preprocessing.map(|(preprocessing, info): (Preprocessing, ModelInfo)| {
+            Arc::new(Stage {
+                preprocessing,
+                info,
+                estimator: Model {
+                    kind: Arc::clone(&kind),
+                    identity: identity.clone(),
+                    format,
+                    producer: loaded.producer.clone(),
+                    stage: None,
+                },
+            })
+        });
         Ok(Model {
-            kind: loaded.kind,
-            identity: ModelIdentity::from_bytes(bytes, &model_type, &loaded.format_version),
+            kind,
+            identity,
             format,
             producer: loaded.producer,
+            stage,
         })
     }
 
-    /// The model itself.
+    /// The preprocessing stage before the estimator (a scikit-learn `Pipeline`'s scalers,
+    /// imputers and encoders), when the model has one: then rows hold the input columns it
+    /// names, a categorical column's value being its category's index
+    /// ([`crate::preprocessing`]).
+    pub fn preprocessing(&self) -> Option<&Preprocessing> {
+        self.stage.as_deref().map(|stage| &stage.preprocessing)
+    }
+
+    /// The estimator alone, over its own features: this model when it has no
+    /// preprocessing stage. TreeSHAP and the other explainers work on it, and add its
+    /// attributions back into the input columns.
+    pub fn estimator(&self) -> &Model {
+        match self.stage.as_deref() {
+            Some(stage) => &stage.estimator,
+            None => self,
+        }
+    }
+
+    /// The estimator's features of an input row (the row itself without a stage).
+    pub fn transform_row(&self, row: &[f64]) -> Result<Vec<f64>> {
+        match self.preprocessing() {
+            Some(stage) => Ok(stage.transform(row)?),
+            None => Ok(row.to_vec()),
+        }
+    }
+
+    /// An estimator error about feature `j` retold about the input column it comes from.
+    fn input_error(&self, error: whyline_core::CoreError) -> whyline_core::CoreError {
+        let Some(stage) = self.preprocessing() else {
+            return error;
+        };
+        match error {
+            whyline_core::CoreError::NonFiniteInput {
+                row,
+                feature_index,
+                value,
+                ..
+            } => {
+                let input = stage
+                    .features
+                    .get(feature_index)
+                    .map_or(feature_index, |f| f.input);
+                whyline_core::CoreError::NonFiniteInput {
+                    row,
+                    feature_index: input,
+                    feature_name: stage.inputs.get(input).map(|c| c.name.clone()),
+                    value,
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn model_error(&self, error: ModelError) -> ModelError {
+        match error {
+            ModelError::Input(core) => ModelError::Input(self.input_error(core)),
+            other => other,
+        }
+    }
+
+    /// The estimator's features of an `f32` input row, rounded to `f32`: what the
+    /// explained path of a model with a preprocessing stage walks.
+    fn features_f32(&self, stage: &Preprocessing, row: &[f32]) -> whyline_core::Result<Vec<f32>> {
+        let wide: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
+        #[allow(clippy::cast_possible_truncation)] // the explained path is f32
+        Ok(stage
+            .transform(&wide)?
+            .into_iter()
+            .map(|x| x as f32)
+            .collect())
+    }
+
+    /// The model itself: the estimator, over its own features (see
+    /// [`estimator`](Model::estimator) when the model has a preprocessing stage).
     pub fn kind(&self) -> &ModelKind {
         &self.kind
     }
@@ -139,7 +245,10 @@ impl Model {
 
     /// Names, labels and training statistics.
     pub fn info(&self) -> &ModelInfo {
-        match &self.kind {
+        if let Some(stage) = self.stage.as_deref() {
+            return &stage.info;
+        }
+        match &*self.kind {
             ModelKind::Linear(m) => &m.info,
             ModelKind::DecisionTree(m) => &m.info,
             ModelKind::RandomForest(m) => &m.info,
@@ -158,7 +267,14 @@ impl Model {
     /// computes in f64 (and bit for bit for trees). The explained path
     /// ([`Explainable::explain_one`]) takes an f32 row, as the APRT record does.
     pub fn predict(&self, row: &[f64]) -> Result<Prediction> {
-        match &self.kind {
+        if let Some(stage) = self.preprocessing() {
+            let features = stage.transform(row)?;
+            return self
+                .estimator()
+                .predict(&features)
+                .map_err(|e| self.model_error(e));
+        }
+        match &*self.kind {
             ModelKind::Linear(m) => m.predict(row),
             ModelKind::DecisionTree(m) => m.predict(row),
             ModelKind::RandomForest(m) => m.predict(row),
@@ -172,7 +288,14 @@ impl Model {
     /// reads it), numbered as the library numbers them (`apply()`, `pred_leaf`), or `None`
     /// for a model without trees.
     pub fn apply(&self, row: &[f64]) -> Result<Option<Vec<u32>>> {
-        match &self.kind {
+        if let Some(stage) = self.preprocessing() {
+            let features = stage.transform(row)?;
+            return self
+                .estimator()
+                .apply(&features)
+                .map_err(|e| self.model_error(e));
+        }
+        match &*self.kind {
             ModelKind::DecisionTree(m) => m.apply(row).map(|leaf| Some(vec![leaf])),
             ModelKind::RandomForest(m) => m.apply(row).map(Some),
             ModelKind::GradientBoosting(m) => m.apply(row).map(Some),
@@ -184,7 +307,7 @@ impl Model {
 impl Model {
     /// An empty path of the variant this model produces.
     pub fn empty_path(&self) -> AnyPath {
-        match &self.kind {
+        match &*self.kind {
             ModelKind::Linear(_) => AnyPath::Linear(LinearPath::default()),
             ModelKind::DecisionTree(_) => AnyPath::Tree(TreePath::default()),
             ModelKind::RandomForest(_) | ModelKind::GradientBoosting(_) => {
@@ -200,7 +323,10 @@ impl Explainable for Model {
     type Path = AnyPath;
 
     fn n_features(&self) -> usize {
-        match &self.kind {
+        if let Some(stage) = self.preprocessing() {
+            return stage.n_inputs();
+        }
+        match &*self.kind {
             ModelKind::Linear(m) => m.n_features,
             ModelKind::DecisionTree(m) => m.n_features,
             ModelKind::RandomForest(m) => m.n_features,
@@ -219,7 +345,14 @@ impl Explainable for Model {
     }
 
     fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
-        match &self.kind {
+        if let Some(stage) = self.preprocessing() {
+            let features = self.features_f32(stage, row)?;
+            return self
+                .estimator()
+                .predict_one(&features)
+                .map_err(|e| self.input_error(e));
+        }
+        match &*self.kind {
             ModelKind::Linear(m) => m.predict_one(row),
             ModelKind::DecisionTree(m) => m.predict_one(row),
             ModelKind::RandomForest(m) => m.predict_one(row),
@@ -230,7 +363,16 @@ impl Explainable for Model {
     }
 
     fn explain_into(&self, row: &[f32], path: &mut AnyPath) -> whyline_core::Result<f32> {
-        match (&self.kind, &mut *path) {
+        if let Some(stage) = self.preprocessing() {
+            let features = self.features_f32(stage, row)?;
+            let output = self
+                .estimator()
+                .explain_into(&features, path)
+                .map_err(|e| self.input_error(e))?;
+            remap_path(stage, row, path);
+            return Ok(output);
+        }
+        match (&*self.kind, &mut *path) {
             (ModelKind::Linear(m), AnyPath::Linear(p)) => m.explain_into(row, p),
             (ModelKind::DecisionTree(m), AnyPath::Tree(p)) => m.explain_into(row, p),
             (ModelKind::RandomForest(m), AnyPath::Forest(p)) => m.explain_into(row, p),

@@ -59,6 +59,8 @@ use std::path::Path;
 
 pub use error::{Cell, RowsError};
 
+use crate::preprocessing::{InputColumn, InputKind};
+
 /// How the input is laid out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -148,7 +150,73 @@ impl Rows {
         let schema = Schema {
             names: feature_names,
             n_features,
+            inputs: &[],
         };
+        Rows::read(reader, format, &schema, options)
+    }
+
+    /// Reads rows for `model`: its input columns by name, and for a model with a
+    /// preprocessing stage, categories as the user has them — a categorical column's text
+    /// (or JSON string or number) is looked up among the column's categories and becomes
+    /// its index (see [`crate::preprocessing`]); an empty cell, `NaN`, `NA` or `null` is a
+    /// missing value (NaN), and an unknown category is `-1` where the column accepts one
+    /// and [`RowsError::UnknownCategory`] otherwise. A column the pipeline drops may hold
+    /// anything.
+    ///
+    /// ```
+    /// use whyline_models::{Model, RowFormat, RowOptions, Rows};
+    /// # let text = r#"{"format":"whyline-model","format_version":2,"model_type":"linear_regression",
+    /// #   "task":"regression","n_features":3,"feature_names":null,
+    /// #   "model":{"link":"identity","n_outputs":1,"coef":[1.0,2.0,0.5],"intercept":[0.0]},
+    /// #   "preprocessing":{"inputs":[{"name":"city","kind":"categorical","categories":["Lyon","Paris"],"unknown":"ignore"},
+    /// #     {"name":"income","kind":"numeric"}],
+    /// #   "features":[{"input":0,"ops":[{"op":"one_hot","category":0}]},{"input":0,"ops":[{"op":"one_hot","category":1}]},
+    /// #     {"input":1,"ops":[{"op":"standardize","center":40.0,"scale":10.0}]}]}}"#;
+    /// let model = Model::from_bytes(text.as_bytes(), "pipeline.json")?;
+    /// let csv = "income,city\n60,Paris\n40,Nice\n";
+    /// let rows = Rows::for_model(csv.as_bytes(), RowFormat::Auto, &model, RowOptions::new())?;
+    /// assert_eq!(rows.row(0), Some(&[1.0, 60.0][..])); // Paris is category 1
+    /// assert_eq!(rows.row(1), Some(&[-1.0, 40.0][..])); // Nice is unknown
+    /// assert_eq!(model.predict(rows.row(0).unwrap_or(&[]))?.value, 2.0 + 1.0);
+    /// # Ok::<(), whyline_models::ModelError>(())
+    /// ```
+    pub fn for_model(
+        reader: impl BufRead,
+        format: RowFormat,
+        model: &crate::Model,
+        options: RowOptions,
+    ) -> Result<Rows, RowsError> {
+        use whyline_core::Explainable;
+        let names = &model.info().names.features;
+        let schema = Schema {
+            names,
+            n_features: model.n_features(),
+            inputs: model.preprocessing().map_or(&[], |p| p.inputs.as_slice()),
+        };
+        Rows::read(reader, format, &schema, options)
+    }
+
+    /// Reads rows for `model` from a file; see [`Rows::for_model`].
+    pub fn for_model_path(
+        path: &Path,
+        format: RowFormat,
+        model: &crate::Model,
+        options: RowOptions,
+    ) -> Result<Rows, RowsError> {
+        let file = std::fs::File::open(path).map_err(|source| RowsError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        Rows::for_model(std::io::BufReader::new(file), format, model, options)
+    }
+
+    fn read(
+        reader: impl BufRead,
+        format: RowFormat,
+        schema: &Schema<'_>,
+        options: RowOptions,
+    ) -> Result<Rows, RowsError> {
+        let n_features = schema.n_features;
         let mut lines = numbered_lines(reader).peekable();
         let json = match format {
             RowFormat::JsonLines => true,
@@ -160,9 +228,9 @@ impl Rows {
             },
         };
         let parsed = if json {
-            json::read(lines, &schema)?
+            json::read(lines, schema)?
         } else {
-            csv::read(lines, &schema, options.header)?
+            csv::read(lines, schema, options.header)?
         };
         if parsed.lines.is_empty() {
             return Err(RowsError::Empty);
@@ -282,9 +350,54 @@ pub(crate) fn parse_number(text: &str) -> Option<f64> {
 struct Schema<'a> {
     names: &'a [String],
     n_features: usize,
+    /// The model's input columns when it has a preprocessing stage (empty: all numeric).
+    inputs: &'a [InputColumn],
+}
+
+/// Why a cell's text is not a value of its column.
+enum CellProblem {
+    NotANumber,
+    UnknownCategory(String),
+}
+
+impl CellProblem {
+    fn into_error(self, line: usize, cell: Cell, found: String) -> RowsError {
+        match self {
+            CellProblem::NotANumber => RowsError::NotANumber { line, cell, found },
+            CellProblem::UnknownCategory(known) => RowsError::UnknownCategory {
+                line,
+                cell,
+                found,
+                known,
+            },
+        }
+    }
 }
 
 impl Schema<'_> {
+    /// The value of feature `feature`'s cell text: a number, or for a categorical column
+    /// its category's index (`-1` unknown, NaN missing).
+    fn value(&self, feature: usize, text: &str) -> Result<f64, CellProblem> {
+        match self.inputs.get(feature).map(|c| &c.kind) {
+            None | Some(InputKind::Numeric) => parse_number(text).ok_or(CellProblem::NotANumber),
+            Some(InputKind::Ignored) => Ok(parse_number(text).unwrap_or(f64::NAN)),
+            Some(InputKind::Categorical { categories, .. }) => {
+                if let Some(value) =
+                    crate::preprocessing::category_value_in(self.inputs, feature, text)
+                {
+                    return Ok(value);
+                }
+                let known = categories
+                    .iter()
+                    .take(20)
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Err(CellProblem::UnknownCategory(known))
+            }
+        }
+    }
+
     /// True when the model names every feature.
     fn has_names(&self) -> bool {
         self.n_features > 0 && self.names.len() == self.n_features
@@ -354,14 +467,13 @@ impl Parsed {
         line: usize,
         cells: impl Iterator<Item = (usize, &'t str)>,
         cell: impl Fn(usize) -> Cell,
+        schema: &Schema<'_>,
     ) -> Result<(), RowsError> {
         self.values.reserve(self.n_features);
-        for (column, text) in cells {
-            let value = parse_number(text).ok_or_else(|| RowsError::NotANumber {
-                line,
-                cell: cell(column),
-                found: format!("\"{text}\""),
-            })?;
+        for (feature, (column, text)) in cells.enumerate() {
+            let value = schema
+                .value(feature, text)
+                .map_err(|problem| problem.into_error(line, cell(column), format!("\"{text}\"")))?;
             self.values.push(value);
         }
         self.lines.push(line);

@@ -17,4 +17,5 @@ mod exactness;
 mod f64_rows;
 mod fixtures;
 mod paths;
+mod pipelines;
 mod robustness;

@@ -335,20 +335,13 @@ fn tag(json: &mut Value, kind: &str, row: usize, model: &Model) -> Value {
 /// Reads the rows of `path` ("-" for standard input) for the model, with the library's
 /// parser; notes the header columns it ignores.
 fn read_rows(path: &Path, model: &Model, header: bool, what: &str) -> anyhow::Result<Rows> {
-    let names = &model.info().names.features;
     let options = RowOptions::new().header(header);
     let (rows, shown) = if path.as_os_str() == "-" {
         let stdin = std::io::stdin();
-        let rows = Rows::from_reader(
-            stdin.lock(),
-            RowFormat::Auto,
-            names,
-            model.n_features(),
-            options,
-        );
+        let rows = Rows::for_model(stdin.lock(), RowFormat::Auto, model, options);
         (rows, "standard input".to_owned())
     } else {
-        let rows = Rows::from_path(path, RowFormat::Auto, names, model.n_features(), options);
+        let rows = Rows::for_model_path(path, RowFormat::Auto, model, options);
         (rows, path.display().to_string())
     };
     let rows = match rows {

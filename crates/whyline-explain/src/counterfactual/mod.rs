@@ -212,6 +212,7 @@ pub fn counterfactual(
     settings: &CounterfactualSettings,
     background: Option<&Background>,
 ) -> Result<Counterfactual> {
+    crate::model_output::refuse_stage(model, "counterfactual")?;
     CounterfactualSearcher::new(model, settings, background)?.find(row)
 }
 

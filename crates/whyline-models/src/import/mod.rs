@@ -7,6 +7,7 @@ pub(crate) mod detect;
 pub(crate) mod lightgbm;
 mod lightgbm_tree;
 pub(crate) mod whyline_json;
+mod whyline_preprocessing;
 mod whyline_tree;
 pub(crate) mod xgboost;
 mod xgboost_tree;

@@ -1,12 +1,14 @@
-//! The whyline JSON model format, version 1 (`docs/model-format.md`), written by
-//! `python/whyline_export.py`.
+//! The whyline JSON model format, versions 1 and 2 (`docs/model-format.md`), written by
+//! `python/whyline/export.py`. Version 2 adds the preprocessing stage of a pipeline
+//! (`whyline_preprocessing.rs`).
 
 use std::path::Path;
 
 use serde_json::Value;
 use whyline_core::Names;
 
-use super::whyline_tree::{TreeSettings, check_values, has_missing_rule, tree, trees};
+use super::whyline_preprocessing;
+use super::whyline_tree::{TreeSettings, check_values, has_missing_rule, hist_trees, tree, trees};
 use super::{array_field, check_len, f64_array, field, product, str_field, usize_field};
 use crate::boosting::{Accumulation, GradientBoosting, Link};
 use crate::decision_tree::{DecisionTree, Task};
@@ -17,32 +19,58 @@ use crate::knn::{KnnModel, KnnWeights};
 use crate::linear::{LinearLink, LinearModel};
 use crate::mlp::{Activation, DenseLayer, Mlp};
 use crate::model::{Loaded, ModelKind};
+use crate::preprocessing::Preprocessing;
+use crate::tree::InputPrecision;
 
 /// The value of the `format` field.
 pub(crate) const FORMAT: &str = "whyline-model";
 
 /// Reads a parsed whyline JSON document: the envelope (version, type, task, names and
 /// statistics), then the family's `model` body.
-pub(crate) fn load(doc: &Value, file: &Path) -> Result<Loaded> {
+///
+/// Returns the preprocessing stage (and the model's input-column view) beside the
+/// estimator when the document has one.
+pub(crate) fn load_with_stage(
+    doc: &Value,
+    file: &Path,
+) -> Result<(Loaded, Option<(Preprocessing, ModelInfo)>)> {
     let version = format_version(doc, file)?;
     let model_type = str_field(doc, "model_type", "", file)?.to_owned();
     let n_features = usize_field(doc, "n_features", "", file)?;
     let info = read_info(doc, n_features, file)?;
+    let stage = match doc.get("preprocessing") {
+        None | Some(Value::Null) => None,
+        Some(_) if version < 2 => {
+            return Err(ModelError::malformed(
+                file,
+                "preprocessing",
+                "a preprocessing stage needs format_version 2",
+            ));
+        }
+        Some(stage) => Some(whyline_preprocessing::read(stage, n_features, &info, file)?),
+    };
     let n_classes = info.names.classes.len();
     let task = task(str_field(doc, "task", "", file)?, n_classes, file)?;
     let body = field(doc, "model", "", file)?;
     let kind = match model_type.as_str() {
-        "linear_regression" | "ridge" | "logistic_regression" => {
-            ModelKind::Linear(linear(body, n_features, n_classes, info, file)?)
-        }
+        "linear_regression"
+        | "ridge"
+        | "lasso"
+        | "elastic_net"
+        | "logistic_regression"
+        | "sgd_classifier"
+        | "linear_svc" => ModelKind::Linear(linear(body, n_features, n_classes, info, file)?),
         "decision_tree" => {
             ModelKind::DecisionTree(decision_tree(body, n_features, task, info, file)?)
         }
-        "random_forest" => {
+        "random_forest" | "extra_trees" => {
             ModelKind::RandomForest(random_forest(body, n_features, task, info, file)?)
         }
         "gradient_boosting" => {
             ModelKind::GradientBoosting(boosting(body, n_features, task, info, file)?)
+        }
+        "hist_gradient_boosting" => {
+            ModelKind::GradientBoosting(hist_boosting(body, n_features, task, info, file)?)
         }
         "knn" => ModelKind::Knn(knn(body, n_features, task, info, file)?),
         "mlp" => ModelKind::Mlp(mlp(body, n_features, task, info, file)?),
@@ -51,27 +79,28 @@ pub(crate) fn load(doc: &Value, file: &Path) -> Result<Loaded> {
                 file,
                 "model_type",
                 other,
-                "linear_regression, ridge, logistic_regression, decision_tree, random_forest, gradient_boosting, knn, mlp",
+                "linear_regression, ridge, lasso, elastic_net, logistic_regression, sgd_classifier, linear_svc, decision_tree, random_forest, extra_trees, gradient_boosting, hist_gradient_boosting, knn, mlp",
             ));
         }
     };
-    Ok(Loaded {
+    let loaded = Loaded {
         kind,
         format_version: version.to_string(),
         model_type,
         producer: producer(doc),
-    })
+    };
+    Ok((loaded, stage))
 }
 
-/// `format_version`: 1.
+/// `format_version`: 1, or 2 (which may carry a preprocessing stage).
 fn format_version(doc: &Value, file: &Path) -> Result<usize> {
     let version = usize_field(doc, "format_version", "", file)?;
-    if version != 1 {
+    if !(1..=2).contains(&version) {
         return Err(ModelError::UnsupportedVersion {
             path: file.to_path_buf(),
             format: "whyline JSON model",
             found: version.to_string(),
-            supported: "1",
+            supported: "1 and 2",
         });
     }
     Ok(version)
@@ -127,6 +156,7 @@ fn decision_tree(
         n_features,
         scale: 1.0,
         read_missing: true,
+        input: InputPrecision::F32,
     };
     let tree = tree(doc, "model.tree", settings, file)?;
     check_values(&tree, task, "model.tree", file)?;
@@ -151,6 +181,7 @@ fn random_forest(
         n_features,
         scale: 1.0,
         read_missing: true,
+        input: InputPrecision::F32,
     };
     let trees = trees(body, settings, file)?;
     for (t, tree) in trees.iter().enumerate() {
@@ -236,20 +267,31 @@ fn linear(
         "identity" => LinearLink::Identity,
         "logistic" => LinearLink::Logistic,
         "softmax" => LinearLink::Softmax,
+        "ovr_logistic" => LinearLink::OvrLogistic,
+        "margin" => LinearLink::Margin,
         other => {
             return Err(ModelError::unsupported(
                 file,
                 "model.link",
                 other,
-                "identity, logistic or softmax",
+                "identity, logistic, softmax, ovr_logistic or margin",
             ));
         }
     };
     let n_outputs = usize_field(body, "n_outputs", "model", file)?;
     let expected_outputs = match link {
         LinearLink::Identity | LinearLink::Logistic => 1,
-        LinearLink::Softmax => n_classes,
+        LinearLink::Softmax | LinearLink::OvrLogistic => n_classes,
+        LinearLink::Margin if n_classes == 2 => 1,
+        LinearLink::Margin => n_classes,
     };
+    if matches!(link, LinearLink::Margin | LinearLink::OvrLogistic) && n_classes < 2 {
+        return Err(ModelError::malformed(
+            file,
+            "model.link",
+            "a margin or one-vs-rest link needs a classifier's classes",
+        ));
+    }
     if n_outputs != expected_outputs {
         return Err(ModelError::malformed(
             file,
@@ -325,6 +367,7 @@ fn boosting(
         n_features,
         scale: learning_rate,
         read_missing: false,
+        input: InputPrecision::F32,
     };
     let trees = trees(body, settings, file)?;
     for (t, tree) in trees.iter().enumerate() {
@@ -518,6 +561,72 @@ fn mlp(body: &Value, n_features: usize, task: Task, info: ModelInfo, file: &Path
         output,
         task,
         n_features,
+        info,
+    })
+}
+
+/// scikit-learn's `HistGradientBoostingClassifier`/`Regressor`: the predictors' trees with
+/// their real thresholds (`num_threshold`, compared with the f64 value), missing-value
+/// directions and categorical splits; leaf values already hold the learning rate.
+fn hist_boosting(
+    body: &Value,
+    n_features: usize,
+    task: Task,
+    info: ModelInfo,
+    file: &Path,
+) -> Result<GradientBoosting> {
+    let link = match str_field(body, "link", "model", file)? {
+        "identity" => Link::Identity,
+        "logistic" => Link::Logistic { scale: 1.0 },
+        "softmax" => Link::Softmax,
+        other => {
+            return Err(ModelError::unsupported(
+                file,
+                "model.link",
+                other,
+                "identity, logistic or softmax",
+            ));
+        }
+    };
+    let per_iteration = usize_field(body, "n_trees_per_iteration", "model", file)?;
+    let base_score = f64_array(body, "init_raw", "model", file)?;
+    check_len(&base_score, per_iteration, "model.init_raw", file)?;
+    let expected_groups = match (link, task) {
+        (Link::Softmax, Task::Classification { n_classes }) => n_classes,
+        (Link::Identity, Task::Regression)
+        | (Link::Logistic { .. }, Task::Classification { n_classes: 2 }) => 1,
+        _ => {
+            return Err(ModelError::malformed(
+                file,
+                "model.link",
+                "link does not fit the task and classes",
+            ));
+        }
+    };
+    if per_iteration != expected_groups || per_iteration == 0 {
+        return Err(ModelError::malformed(
+            file,
+            "model.n_trees_per_iteration",
+            format!("{per_iteration}, expected {expected_groups}"),
+        ));
+    }
+    let trees = hist_trees(body, n_features, file)?;
+    for (t, tree) in trees.iter().enumerate() {
+        check_values(tree, Task::Regression, &format!("model.trees[{t}]"), file)?;
+    }
+    let tree_groups = (0..trees.len())
+        .map(|t| (t % per_iteration) as u32)
+        .collect();
+    Ok(GradientBoosting {
+        trees,
+        tree_groups,
+        base_score,
+        link,
+        accumulation: Accumulation::F64,
+        task,
+        n_features,
+        // HistGradientBoosting routes NaN by each split's learned direction.
+        allows_missing: true,
         info,
     })
 }

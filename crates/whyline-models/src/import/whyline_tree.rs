@@ -14,6 +14,117 @@ use crate::decision_tree::Task;
 use crate::error::{ModelError, Result};
 use crate::tree::{InputPrecision, MissingRule, Node, Split, Tree, f32_at_or_below};
 
+/// Reads the trees of a `HistGradientBoosting` model: numeric splits compare the f64 value
+/// with `num_threshold`; NaN follows `missing_go_to_left`; a categorical split
+/// (`categories_left[i]` not null) sends its categories left, and a category unknown to
+/// the feature (`known_categories[f]`), or a negative value, the missing way — as
+/// scikit-learn's predictor does.
+///
+/// Both rules fit one set test: when missing values go left, the split is "not among the
+/// known categories that go right"; otherwise "among the categories that go left".
+pub(super) fn hist_trees(body: &Value, n_features: usize, file: &Path) -> Result<Vec<Tree>> {
+    let settings = TreeSettings {
+        n_features,
+        scale: 1.0,
+        read_missing: true,
+        input: InputPrecision::F64,
+    };
+    let known = known_categories(body, n_features, file)?;
+    let mut trees = trees(body, settings, file)?;
+    let docs = array_field(body, "trees", "model", file)?;
+    for (t, (tree, doc)) in trees.iter_mut().zip(docs).enumerate() {
+        let path = format!("model.trees[{t}]");
+        let Some(Value::Array(lists)) = doc.get("categories_left") else {
+            continue;
+        };
+        check_len(
+            lists,
+            tree.nodes.len(),
+            &format!("{path}.categories_left"),
+            file,
+        )?;
+        for (i, (node, list)) in tree.nodes.iter_mut().zip(lists).enumerate() {
+            let field = format!("{path}.categories_left[{i}]");
+            let (Some(split), Value::Array(items)) = (node.split.as_mut(), list) else {
+                continue;
+            };
+            let mut left = category_list(items, &field, file)?;
+            let Some(Some(known)) = known.get(split.feature as usize) else {
+                return Err(ModelError::malformed(
+                    file,
+                    field,
+                    format!(
+                        "a categorical split on feature {}, which has no known_categories",
+                        split.feature
+                    ),
+                ));
+            };
+            left.retain(|c| known.binary_search(c).is_ok());
+            split.test = SplitTest::InCategories;
+            split.threshold = 0.0;
+            split.threshold_f64 = 0.0;
+            if split.default_left {
+                split.test = SplitTest::NotInCategories;
+                split.categories = known
+                    .iter()
+                    .copied()
+                    .filter(|c| left.binary_search(c).is_err())
+                    .collect();
+            } else {
+                split.categories = left;
+            }
+        }
+    }
+    Ok(trees)
+}
+
+/// `known_categories`: per feature, the sorted categories seen in training, or null for a
+/// numeric feature.
+fn known_categories(body: &Value, n_features: usize, file: &Path) -> Result<Vec<Option<Vec<u32>>>> {
+    let Some(Value::Array(items)) = body.get("known_categories") else {
+        return Ok(vec![None; n_features]);
+    };
+    check_len(items, n_features, "model.known_categories", file)?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(f, item)| match item {
+            Value::Null => Ok(None),
+            Value::Array(list) => {
+                category_list(list, &format!("model.known_categories[{f}]"), file).map(Some)
+            }
+            _ => Err(ModelError::malformed(
+                file,
+                format!("model.known_categories[{f}]"),
+                "expected an array of categories or null",
+            )),
+        })
+        .collect()
+}
+
+/// A sorted list of categories (0 to 255, as scikit-learn's bitsets hold them).
+fn category_list(items: &[Value], field: &str, file: &Path) -> Result<Vec<u32>> {
+    let mut list = items
+        .iter()
+        .enumerate()
+        .map(|(k, v)| {
+            v.as_u64()
+                .filter(|&c| c < 256)
+                .map(|c| c as u32)
+                .ok_or_else(|| {
+                    ModelError::malformed(
+                        file,
+                        format!("{field}[{k}]"),
+                        "expected a category from 0 to 255",
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    list.sort_unstable();
+    list.dedup();
+    Ok(list)
+}
+
 /// Whether a tree document says where missing values go (`missing_go_to_left`, written by
 /// scikit-learn ≥ 1.3 for trees and forests, which accept NaN at prediction).
 pub(super) fn has_missing_rule(doc: &Value) -> bool {
@@ -51,6 +162,9 @@ pub(super) struct TreeSettings {
     /// Whether `missing_go_to_left` (when present) gives each split a NaN rule (trees and
     /// forests; scikit-learn's gradient boosting rejects NaN).
     pub(super) read_missing: bool,
+    /// How the library reads an f64 row (scikit-learn's trees: f32; its histogram
+    /// boosting: f64).
+    pub(super) input: InputPrecision,
 }
 
 /// One tree document, its path in the file and the file, which every error names.
@@ -68,7 +182,10 @@ struct NodeArrays {
     threshold: Vec<f64>,
     /// Where NaN goes at each split, when the tree says and the model reads it.
     missing_left: Option<Vec<bool>>,
-    impurity: Vec<f64>,
+    /// Absent for histogram boosting, which stores no impurity.
+    impurity: Option<Vec<f64>>,
+    /// The stored split gains (histogram boosting), else computed from the impurities.
+    gain: Option<Vec<f64>>,
     samples: Vec<i64>,
     weighted: Vec<f64>,
 }
@@ -83,8 +200,9 @@ pub(super) fn tree(doc: &Value, path: &str, settings: TreeSettings, file: &Path)
         .map(|i| tree.node(&arrays, i, n_nodes, settings.n_features))
         .collect::<Result<Vec<_>>>()?;
     let tree = Tree {
-        // scikit-learn's trees cast X to float32 before comparing.
-        input: InputPrecision::F32,
+        // scikit-learn's trees cast X to float32 before comparing; its histogram
+        // boosting compares the float64 value.
+        input: settings.input,
         nodes,
         n_values,
         values,
@@ -151,7 +269,14 @@ impl TreeDoc<'_> {
             } else {
                 None
             },
-            impurity: floats("impurity")?,
+            impurity: match doc.get("impurity") {
+                None => None,
+                Some(_) => Some(floats("impurity")?),
+            },
+            gain: match doc.get("gain") {
+                None => None,
+                Some(_) => Some(floats("gain")?),
+            },
             samples: ints("n_node_samples")?,
             weighted: floats("weighted_n_node_samples")?,
         })
@@ -213,9 +338,10 @@ impl TreeDoc<'_> {
         n_features: usize,
     ) -> Result<Node> {
         let split = self.split(arrays, i, n_nodes, n_features)?;
-        let gain = match &split {
-            None => 0.0,
-            Some(split) => gain(arrays, i, split),
+        let gain = match (&split, &arrays.gain) {
+            (None, _) => 0.0,
+            (Some(_), Some(gains)) => gains.get(i).copied().unwrap_or(0.0),
+            (Some(split), None) => gain(arrays, i, split),
         };
         let n_samples =
             u64::try_from(arrays.samples.get(i).copied().unwrap_or(0)).map_err(|_| {
@@ -226,7 +352,10 @@ impl TreeDoc<'_> {
             split,
             n_samples,
             cover: arrays.weighted.get(i).copied().unwrap_or(0.0),
-            impurity: Some(arrays.impurity.get(i).copied().unwrap_or(0.0)),
+            impurity: arrays
+                .impurity
+                .as_ref()
+                .map(|impurity| impurity.get(i).copied().unwrap_or(0.0)),
             gain,
         })
     }
@@ -295,7 +424,13 @@ impl TreeDoc<'_> {
 /// weight (scikit-learn's `feature_importances_` terms).
 fn gain(arrays: &NodeArrays, i: usize, split: &Split) -> f64 {
     let weighted = |c: usize| arrays.weighted.get(c).copied().unwrap_or(0.0);
-    let impurity = |c: usize| arrays.impurity.get(c).copied().unwrap_or(0.0);
+    let impurity = |c: usize| {
+        arrays
+            .impurity
+            .as_ref()
+            .and_then(|impurity| impurity.get(c).copied())
+            .unwrap_or(0.0)
+    };
     let total_weight = match arrays.weighted.first().copied().unwrap_or(1.0) {
         0.0 => 1.0,
         w => w,

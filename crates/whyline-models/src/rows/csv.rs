@@ -26,6 +26,7 @@ pub(super) fn read(
                 line.number,
                 cells.iter().map(String::as_str).enumerate(),
                 |index| Cell::Column { index, name: None },
+                schema,
             )?;
         }
         return Ok(parsed.mapped(ColumnMapping::ByPosition));
@@ -48,10 +49,15 @@ pub(super) fn read(
         let ordered = columns
             .iter()
             .map(|&column| (column, cells.get(column).map_or("", String::as_str)));
-        parsed.push_row(line.number, ordered, |index| Cell::Column {
-            index,
-            name: header.get(index).cloned(),
-        })?;
+        parsed.push_row(
+            line.number,
+            ordered,
+            |index| Cell::Column {
+                index,
+                name: header.get(index).cloned(),
+            },
+            schema,
+        )?;
     }
     if parsed.is_empty() {
         return Err(RowsError::NoRows { line: first.number });

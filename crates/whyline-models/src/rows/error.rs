@@ -165,6 +165,19 @@ pub enum RowsError {
         /// What was found, quoted as in the input.
         found: String,
     },
+    /// A categorical column holds a category the model does not know, and its encoder
+    /// refuses unknown categories (scikit-learn's `handle_unknown="error"`).
+    #[error("line {line}, {cell}: unknown category {found} (known: {known})")]
+    UnknownCategory {
+        /// The line.
+        line: usize,
+        /// Where in the line.
+        cell: Cell,
+        /// What was found, quoted as in the input.
+        found: String,
+        /// The known categories, comma-separated (the first 20).
+        known: String,
+    },
     /// A line is not valid JSON.
     #[error("line {line}, column {column}: invalid JSON: {message}")]
     InvalidJson {

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::error::{Cell, RowsError};
 use super::{ColumnMapping, Line, Parsed, Schema, parse_number};
+use crate::preprocessing::InputKind;
 
 /// How a line gives its row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,7 +147,7 @@ fn read_in_order(
     let values = items
         .iter()
         .enumerate()
-        .map(|(index, item)| number(item, line, Cell::Element { index }))
+        .map(|(index, item)| value(schema, index, item, line, Cell::Element { index }))
         .collect::<Result<Vec<f64>, RowsError>>()?;
     parsed.push_values(line, values);
     Ok(())
@@ -164,8 +165,15 @@ fn read_named(
     let values = schema
         .names
         .iter()
-        .map(|name| match object.get(name) {
-            Some(item) => number(item, line, Cell::Field { name: name.clone() }),
+        .enumerate()
+        .map(|(index, name)| match object.get(name) {
+            Some(item) => value(
+                schema,
+                index,
+                item,
+                line,
+                Cell::Field { name: name.clone() },
+            ),
             None => Err(RowsError::MissingField {
                 line,
                 field: name.clone(),
@@ -174,6 +182,47 @@ fn read_named(
         .collect::<Result<Vec<f64>, RowsError>>()?;
     parsed.push_values(line, values);
     Ok(())
+}
+
+/// A JSON value as feature `feature`'s value: for a categorical column of a model with a
+/// preprocessing stage, a string or number looked up among its categories; otherwise a
+/// number.
+fn value(
+    schema: &Schema<'_>,
+    feature: usize,
+    item: &Value,
+    line: usize,
+    cell: Cell,
+) -> Result<f64, RowsError> {
+    let categorical = matches!(
+        schema.inputs.get(feature).map(|c| &c.kind),
+        Some(InputKind::Categorical { .. } | InputKind::Ignored)
+    );
+    if !categorical {
+        return number(item, line, cell);
+    }
+    let text = match item {
+        Value::Null => return Ok(f64::NAN),
+        Value::String(text) => text.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => {
+            if *b {
+                "True".to_owned()
+            } else {
+                "False".to_owned()
+            }
+        }
+        Value::Array(_) | Value::Object(_) => {
+            return Err(RowsError::NotANumber {
+                line,
+                cell,
+                found: item.to_string(),
+            });
+        }
+    };
+    schema
+        .value(feature, &text)
+        .map_err(|problem| problem.into_error(line, cell, item.to_string()))
 }
 
 /// A JSON value as a feature value: a number, `null` (missing), or a string holding a number.

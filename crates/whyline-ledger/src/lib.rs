@@ -140,7 +140,7 @@ pub use segment::{
     CHECKPOINTS_FILE, ENTRIES_FILE, SegmentFile, SegmentOpener, SegmentOptions, SegmentStore,
     TIME_INDEX_FILE, is_ledger_dir, segment_file_name,
 };
-pub use store::{MemoryStore, Side, Store};
+pub use store::{MemoryStore, Side, Store, SyncHandle, SyncTicket};
 pub use time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};
 pub use time_order::{BackwardStep, TIME_DISORDER_EXTENSION, TimeOrder, stated_time_disorder};
 pub use verify::{Damage, VerifyOutcome, VerifyReport, verify_store, verify_store_with_progress};

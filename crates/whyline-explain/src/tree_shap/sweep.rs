@@ -518,17 +518,23 @@ impl Run<'_> {
                 };
                 let (v_hot, v_cold) = (values(hot), values(cold));
                 let (g_hot, g_earlier) = (&hot_record[2], &earlier[2]);
+                // The credit `Σ_k A_hot g_hot − A g_earlier` with `A_hot = v_hot P_hot` and
+                // `A = v_hot P_hot + v_cold P_cold` is `v_hot s_hot − v_cold s_cold`: two
+                // sums over the points for every output.
+                let (mut s_hot, mut s_cold) = (0.0, 0.0);
+                for k in 0..Q {
+                    s_hot += ph[k] * (g_hot[k] - g_earlier[k]);
+                    s_cold += pc[k] * g_earlier[k];
+                }
                 let mut credits = 0.0;
                 for out in 0..computed {
                     let vh = v_hot.get(out).copied().unwrap_or(0.0);
                     let vc = v_cold.get(out).copied().unwrap_or(0.0);
                     let mut sum = [0.0; Q];
-                    let mut credit = 0.0;
                     for k in 0..Q {
-                        let ah = vh * ph[k];
-                        sum[k] = ah + vc * pc[k];
-                        credit += ah * g_hot[k] - sum[k] * g_earlier[k];
+                        sum[k] = vh * ph[k] + vc * pc[k];
                     }
+                    let credit = vh * s_hot - vc * s_cold;
                     if let Some(slot) = acc.get_mut(node as usize * width + out) {
                         *slot = sum;
                     }

@@ -13,6 +13,8 @@ Usage (from the repository root)::
                               make_regression(10000 x 20, random_state=0)
     bench_xgb.xgb.json        XGBoost regressor, 100 trees, max_depth 6, same data
     bench_logreg.whyline.json LogisticRegression on make_classification(10000 x 20, random_state=0)
+    bench_rf_clf.whyline.json RandomForestClassifier(100 trees, max_depth 8) on
+                              make_classification(10000 x 20, 3 classes, random_state=0)
     bench_data.json           100 rows to explain and 100 background rows per data set
 
 shap runs single-threaded (XGBoost with nthread=1) and so do numpy's BLAS threads (set
@@ -48,6 +50,20 @@ def data():
     return f32(X), y, f32(Xc), yc
 
 
+def data3():
+    """Three classes, 20 features: the classifier forest's data."""
+    from sklearn import datasets
+    X3, y3 = datasets.make_classification(n_samples=10000, n_features=20, n_informative=10,
+                                          n_classes=3, random_state=0)
+    return f32(X3), y3
+
+
+def forest_classifier(X3, y3):
+    from sklearn.ensemble import RandomForestClassifier
+    return RandomForestClassifier(n_estimators=100, max_depth=8, random_state=0,
+                                  n_jobs=1).fit(X3, y3)
+
+
 def write_models():
     import xgboost as xgb
     from sklearn.ensemble import RandomForestRegressor
@@ -63,9 +79,12 @@ def write_models():
     booster.save_model(os.path.join(OUT, "bench_xgb.xgb.json"))
     lr = LogisticRegression(max_iter=2000).fit(Xc, yc)
     export_model(lr, os.path.join(OUT, "bench_logreg.whyline.json"), X_train=Xc)
+    X3, y3 = data3()
+    export_model(forest_classifier(X3, y3), os.path.join(OUT, "bench_rf_clf.whyline.json"),
+                 X_train=X3)
     doc = {"regression_rows": X[:100].tolist(), "regression_background": X[100:200].tolist(),
            "classification_rows": Xc[:100].tolist(), "classification_background": Xc[100:200].tolist(),
-           "classification_train": Xc[:1000].tolist()}
+           "classification_train": Xc[:1000].tolist(), "classification3_rows": X3[:100].tolist()}
     with open(os.path.join(OUT, "bench_data.json"), "w", encoding="utf-8") as h:
         json.dump(doc, h)
     for name in os.listdir(OUT):
@@ -124,6 +143,10 @@ def main():
 
     tree = shap.TreeExplainer(rf)
     results.append(("tree_shap/random_forest_100x8", per_row(lambda r: tree.shap_values(r[None, :]), rows)))
+    X3, y3 = data3()
+    clf_tree = shap.TreeExplainer(forest_classifier(X3, y3))
+    results.append(("tree_shap/random_forest_classifier_100x8_3", per_row(
+        lambda r: clf_tree.shap_values(r[None, :]), X3[: args.rows])))
     booster.set_param({"nthread": 1})
     xtree = shap.TreeExplainer(booster)
     results.append(("tree_shap/xgboost_100x6", per_row(lambda r: xtree.shap_values(r[None, :].astype(np.float32)), rows)))

@@ -68,6 +68,23 @@ pub trait TraceCollector<P: DecisionPath>: Send + Sync {
         Ok(None)
     }
 
+    /// Records one trace together with the alerts raised about it, in that order, and says
+    /// what became of the trace. A collector that commits to storage (a ledger under
+    /// `sync` durability) makes them durable together, with one sync instead of one per
+    /// alert. The default records the trace, then each alert through
+    /// [`record_alert`](TraceCollector::record_alert).
+    fn record_with_alerts(
+        &self,
+        trace: &DecisionTrace<P>,
+        alerts: &[crate::AlertRecord],
+    ) -> Result<RecordOutcome> {
+        let outcome = self.record(trace)?;
+        for alert in alerts {
+            self.record_alert(alert)?;
+        }
+        Ok(outcome)
+    }
+
     /// Whether [`record_alert`](TraceCollector::record_alert) keeps anything, so a caller
     /// builds alert records only for a collector that stores them. `false` by default.
     fn keeps_alerts(&self) -> bool {

@@ -1,5 +1,7 @@
 //! TreeSHAP per row: RandomForestRegressor(100 trees, max_depth 8) and an XGBoost
-//! regressor (100 trees, depth 6), both on make_regression(10000 × 20, random_state=0).
+//! regressor (100 trees, depth 6), both on make_regression(10000 × 20, random_state=0), and
+//! RandomForestClassifier(100 trees, max_depth 8) on make_classification(10000 × 20,
+//! 3 classes, random_state=0), every class explained.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
@@ -12,14 +14,27 @@ use whyline_explain::{
 };
 
 fn bench(c: &mut Criterion) {
-    let Some(rows) = common::rows("regression_rows") else {
-        eprintln!("skipping: benches/models/bench_data.json is missing");
-        return;
-    };
-    for (id, file) in [
-        ("tree_shap/random_forest_100x8", "bench_rf.whyline.json"),
-        ("tree_shap/xgboost_100x6", "bench_xgb.xgb.json"),
+    for (id, file, field) in [
+        (
+            "tree_shap/random_forest_100x8",
+            "bench_rf.whyline.json",
+            "regression_rows",
+        ),
+        (
+            "tree_shap/random_forest_classifier_100x8_3",
+            "bench_rf_clf.whyline.json",
+            "classification3_rows",
+        ),
+        (
+            "tree_shap/xgboost_100x6",
+            "bench_xgb.xgb.json",
+            "regression_rows",
+        ),
     ] {
+        let Some(rows) = common::rows(field) else {
+            eprintln!("skipping {id}: benches/models/bench_data.json has no {field}");
+            continue;
+        };
         let Some(model) = common::load(file) else {
             continue;
         };

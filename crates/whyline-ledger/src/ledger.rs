@@ -16,7 +16,7 @@ use crate::frame::{Cursor, MAX_PAYLOAD, Next, encode_frame};
 use crate::merkle::{CompactRange, Hash, MerkleTree, leaf_hash};
 use crate::recovery::{Recovered, RecoveryReport, recover};
 use crate::segment::SegmentStore;
-use crate::store::{Side, Store};
+use crate::store::{Side, Store, SyncTicket};
 use crate::time_index::{INDEX_BLOCK, IndexBuilder, IndexRecord, payload_timestamp};
 use crate::time_order::{TIME_DISORDER_EXTENSION, TimeOrder};
 use crate::walk::walk;
@@ -122,6 +122,30 @@ pub struct Receipt {
     pub chain_hash: Hash,
 }
 
+/// Whether an append commits inline (the ledger used alone) or leaves the commit to the
+/// caller (the collector's two-buffer group commit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CommitMode {
+    /// Commit per the durability policy before returning.
+    Inline,
+    /// Append only; the caller commits (see [`Ledger::begin_commit`]).
+    Deferred,
+}
+
+/// A commit begun by [`Ledger::begin_commit`]: the entries it covers and the store's ticket.
+#[derive(Debug)]
+pub(crate) struct CommitTicket {
+    entries: u64,
+    store: SyncTicket,
+}
+
+impl CommitTicket {
+    /// Runs the sync; call it without holding the ledger.
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.store.sync()
+    }
+}
+
 /// One entry read back from the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEntry {
@@ -147,6 +171,9 @@ pub struct Ledger<S: Store> {
     range: CompactRange,
     frame: Vec<u8>,
     durable_entries: u64,
+    /// Entries covered by the last commit begun ([`Ledger::begin_commit`]): at least
+    /// `durable_entries`, more while a two-buffer commit is in flight.
+    commit_started: u64,
     pending_since: Option<Instant>,
     last_checkpoint_size: u64,
     last_checkpoint_at: Instant,
@@ -191,6 +218,7 @@ impl<S: Store> Ledger<S> {
             range: walk.range,
             frame: Vec::with_capacity(256),
             durable_entries: walk.entries,
+            commit_started: walk.entries,
             pending_since: None,
             last_checkpoint_size,
             last_checkpoint_at: Instant::now(),
@@ -210,12 +238,13 @@ impl<S: Store> Ledger<S> {
     /// compare the receipt's index with [`Ledger::durable_size`]. An `Err` from a failed
     /// write or sync stops the writer (see [`Store`]).
     pub fn append(&mut self, payload: &[u8]) -> Result<Receipt> {
-        self.append_with(payload, true)
+        self.append_with(payload, CommitMode::Inline)
     }
 
-    /// [`Ledger::append`], leaving a `Sync` commit to the caller when `sync_now` is false:
-    /// the collector's group commit makes several threads' entries durable with one sync.
-    pub(crate) fn append_with(&mut self, payload: &[u8], sync_now: bool) -> Result<Receipt> {
+    /// [`Ledger::append`], committing inline or leaving the commit to the caller
+    /// ([`CommitMode::Deferred`]): the collector's two-buffer group commit syncs one batch
+    /// while the next fills.
+    pub(crate) fn append_with(&mut self, payload: &[u8], mode: CommitMode) -> Result<Receipt> {
         let index = self.next_index;
         if payload.is_empty() || payload.len() > MAX_PAYLOAD {
             return Err(LedgerError::PayloadSize {
@@ -225,17 +254,20 @@ impl<S: Store> Ledger<S> {
             });
         }
         let receipt = self.push_entry(payload, payload_timestamp(payload))?;
-        match self.options.durability {
-            Durability::Sync if sync_now => self.commit()?,
-            Durability::Sync => {}
-            Durability::Interval { entries, max_delay } => {
+        match (self.options.durability, mode) {
+            (Durability::Sync, CommitMode::Inline) => self.commit()?,
+            (Durability::Interval { entries, max_delay }, CommitMode::Inline) => {
                 let since = *self.pending_since.get_or_insert_with(Instant::now);
                 let pending = self.next_index - self.durable_entries;
                 if pending >= u64::from(entries) || since.elapsed() >= max_delay {
                     self.commit()?;
                 }
             }
-            Durability::None => {}
+            (Durability::Interval { .. }, CommitMode::Deferred) => {
+                self.pending_since.get_or_insert_with(Instant::now);
+            }
+            (Durability::Sync | Durability::None, CommitMode::Deferred)
+            | (Durability::None, CommitMode::Inline) => {}
         }
         self.maybe_checkpoint()?;
         Ok(receipt)
@@ -274,8 +306,73 @@ impl<S: Store> Ledger<S> {
         }
         self.store.sync()?;
         self.durable_entries = self.next_index;
+        self.commit_started = self.next_index;
         self.pending_since = None;
         Ok(())
+    }
+
+    /// Begins a commit of every entry appended so far whose sync runs without the ledger
+    /// (the two-buffer group commit): `None` when nothing is left to commit. Run the
+    /// ticket's [`SyncTicket::sync`] without holding the ledger, then hand it to
+    /// [`Ledger::finish_commit`]. One commit at a time: the caller serialises them.
+    pub(crate) fn begin_commit(&mut self) -> Result<Option<CommitTicket>> {
+        if self.commit_started == self.next_index {
+            return Ok(None);
+        }
+        let store = self.store.begin_sync()?;
+        self.commit_started = self.next_index;
+        self.pending_since = None;
+        Ok(Some(CommitTicket {
+            entries: self.next_index,
+            store,
+        }))
+    }
+
+    /// Records the outcome of a commit begun with [`Ledger::begin_commit`]: its entries are
+    /// durable, or the writer stopped and the error is returned.
+    pub(crate) fn finish_commit(&mut self, ticket: CommitTicket, synced: Result<()>) -> Result<()> {
+        let CommitTicket { entries, store } = ticket;
+        if let Err(error) = self.store.finish_sync(store, synced) {
+            // Not durable: the next commit begins again from what is, and meets the
+            // stopped writer.
+            self.commit_started = self.durable_entries;
+            return Err(error);
+        }
+        self.durable_entries = self.durable_entries.max(entries);
+        Ok(())
+    }
+
+    /// Entries appended and not yet covered by a commit begun.
+    pub(crate) fn uncommitted(&self) -> u64 {
+        self.next_index - self.commit_started
+    }
+
+    /// Whether the interval policy wants a commit now: `entries` uncommitted, or the oldest
+    /// of them older than `max_delay`.
+    pub(crate) fn commit_due(&self) -> bool {
+        self.commit_due_by_count() || self.commit_overdue()
+    }
+
+    /// Whether `entries` (of an interval policy) are uncommitted.
+    pub(crate) fn commit_due_by_count(&self) -> bool {
+        match self.options.durability {
+            Durability::Interval { entries, .. } => self.uncommitted() >= u64::from(entries),
+            Durability::None | Durability::Sync => false,
+        }
+    }
+
+    /// Whether the oldest uncommitted entry waited longer than the interval's `max_delay`.
+    pub(crate) fn commit_overdue(&self) -> bool {
+        match (self.options.durability, self.pending_since) {
+            (Durability::Interval { max_delay, .. }, Some(since)) => since.elapsed() >= max_delay,
+            _ => false,
+        }
+    }
+
+    /// Signs a checkpoint when one is due (by count or by time); the collector's timer calls
+    /// this beside its commits.
+    pub(crate) fn checkpoint_if_due(&mut self) -> Result<()> {
+        self.maybe_checkpoint()
     }
 
     /// Does what time alone makes due: the group commit of entries pending longer than the

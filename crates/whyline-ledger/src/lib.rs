@@ -9,7 +9,10 @@
 //! - [`LedgerCollector`] (in [`collector`]): the hash-chain collector, a `TraceCollector` in front of a
 //!   [`Ledger`]. Each trace's APRT record becomes one entry: chained
 //!   ([`chain_hash`] of the leaf, format version 2), a leaf of an RFC 6962 Merkle tree ([`leaf_hash`], [`CompactRange`]),
-//!   framed with CRC32C checksums and appended to a [`Store`].
+//!   framed with CRC32C checksums and appended to a [`Store`]. Its commits are two-buffer
+//!   group commits: the fdatasync of one batch runs without the ledger lock
+//!   ([`Store::begin_sync`], [`SyncTicket`]) while appends fill the next, and a decision
+//!   with its alerts is one commit ([`LedgerCollector::append_with_alerts`]).
 //! - [`Ledger`]: the writer. It commits per [`Durability`] (`None`, group commit `Interval`,
 //!   `Sync`; under `Sync` concurrent collector records share fsyncs), signs [`Checkpoint`]s as C2SP signed notes ([`NoteSigner`]: Ed25519 or
 //!   HMAC-SHA256) every N entries or T, and recovers on open ([`RecoveryReport`]).
@@ -140,7 +143,7 @@ pub use segment::{
     CHECKPOINTS_FILE, ENTRIES_FILE, SegmentFile, SegmentOpener, SegmentOptions, SegmentStore,
     TIME_INDEX_FILE, is_ledger_dir, segment_file_name,
 };
-pub use store::{MemoryStore, Side, Store};
+pub use store::{MemoryStore, Side, Store, SyncHandle, SyncTicket};
 pub use time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};
 pub use time_order::{BackwardStep, TIME_DISORDER_EXTENSION, TimeOrder, stated_time_disorder};
 pub use verify::{Damage, VerifyOutcome, VerifyReport, verify_store, verify_store_with_progress};

@@ -18,6 +18,13 @@
 //! 3. [`Store::sync`] writes the buffer and calls `fdatasync`; only then is the entry durable
 //!    and only then may a receipt call it so.
 //!
+//! Under a [`LedgerCollector`](crate::LedgerCollector), step 3 is split in two (the
+//! two-buffer group commit, [`Store::begin_sync`]): under the writer's lock the buffer is
+//! written to the file and a [`SyncTicket`] taken; the `fdatasync` runs on a second handle of
+//! the same file ([`SegmentFile::sync_handle`]) without the lock, while other threads append
+//! the next batch into the buffer; only the bytes written before the ticket was taken are
+//! then called durable.
+//!
 //! A crash (process kill) loses at most the in-process buffer and leaves the file ending
 //! inside at most one frame: a torn tail, which recovery detects, reports and truncates. A
 //! power loss may also lose written but unsynced bytes, never synced ones.
@@ -35,9 +42,10 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{LedgerError, NotALedgerReason, Result};
-use crate::store::{Side, Store};
+use crate::store::{Side, Store, SyncHandle, SyncTicket};
 
 /// The entry log's file name inside a ledger directory.
 pub const ENTRIES_FILE: &str = "entries.wls";
@@ -61,6 +69,10 @@ pub trait SegmentFile: Send {
     fn set_len(&mut self, len: u64) -> std::io::Result<()>;
     /// The file's length.
     fn file_len(&self) -> std::io::Result<u64>;
+    /// A second handle on the same file whose `fdatasync` makes what was written through
+    /// this one durable, so a sync can run without the writer's lock (for a `File`, a
+    /// duplicated descriptor).
+    fn sync_handle(&self) -> std::io::Result<Arc<dyn SyncHandle>>;
 }
 
 impl SegmentFile for File {
@@ -82,6 +94,10 @@ impl SegmentFile for File {
 
     fn file_len(&self) -> std::io::Result<u64> {
         Ok(self.metadata()?.len())
+    }
+
+    fn sync_handle(&self) -> std::io::Result<Arc<dyn SyncHandle>> {
+        Ok(Arc::new(self.try_clone()?))
     }
 }
 
@@ -110,6 +126,8 @@ struct Segment {
     start: u64,
     path: PathBuf,
     file: Box<dyn SegmentFile>,
+    /// The file's sync handle, made on the first begun sync and kept.
+    sync: Option<Arc<dyn SyncHandle>>,
     /// Bytes written to this file.
     len: u64,
 }
@@ -280,6 +298,7 @@ impl SegmentStore {
                 start,
                 path,
                 file,
+                sync: None,
                 len,
             });
         }
@@ -357,6 +376,7 @@ impl SegmentStore {
             start,
             path,
             file,
+            sync: None,
             len: 0,
         });
         Ok(())
@@ -414,6 +434,48 @@ impl Store for SegmentStore {
         }
         self.durable = self.written;
         Ok(())
+    }
+
+    fn begin_sync(&mut self) -> Result<SyncTicket> {
+        self.write_out()?;
+        let len = self.written;
+        if self.durable == len {
+            return Ok(SyncTicket::done(len));
+        }
+        // Every segment but the last was synced when the next one started.
+        let Some(last) = self.segments.last_mut() else {
+            return Ok(SyncTicket::done(len));
+        };
+        let handle = match &last.sync {
+            Some(handle) => Arc::clone(handle),
+            None => match last.file.sync_handle() {
+                Ok(handle) => {
+                    last.sync = Some(Arc::clone(&handle));
+                    handle
+                }
+                Err(error) => {
+                    let path = last.path.clone();
+                    return Err(self.fail("fsync", &path, error));
+                }
+            },
+        };
+        Ok(SyncTicket::new(len, handle, last.path.clone()))
+    }
+
+    fn finish_sync(&mut self, ticket: SyncTicket, synced: Result<()>) -> Result<()> {
+        match synced {
+            Ok(()) => {
+                // Durable even if a later write failed meanwhile: those bytes came after.
+                self.durable = self.durable.max(ticket.len());
+                Ok(())
+            }
+            Err(error) => {
+                if self.failed.is_none() {
+                    self.failed = Some(("fsync", self.durable));
+                }
+                Err(error)
+            }
+        }
     }
 
     fn durable_len(&self) -> u64 {

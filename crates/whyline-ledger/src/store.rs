@@ -14,8 +14,16 @@
 //!   refuses further appends with [`LedgerError::WriterFailed`]: what reached the disk is
 //!   unknown until the store is reopened and recovered. It never retries blindly.
 //! - [`Store::append_side`] with `durable = true` returns once the side record is durable.
+//! - [`Store::begin_sync`] and [`Store::finish_sync`] split a sync in two for the
+//!   two-buffer group commit: `begin_sync` (under the writer's lock) hands everything
+//!   appended so far to the operating system and returns a [`SyncTicket`]; the ticket's
+//!   [`SyncTicket::sync`] runs without the store, so appends go on filling the next batch
+//!   while this one reaches the disk; `finish_sync` (under the lock again) records the
+//!   outcome. Bytes appended after `begin_sync` are not covered by its ticket. A failed
+//!   ticket stops the writer as a failed [`Store::sync`] does.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{LedgerError, Result};
 
@@ -52,6 +60,23 @@ pub trait Store: Send {
     /// Bytes of the entry log known durable (at the last successful sync or open).
     fn durable_len(&self) -> u64;
 
+    /// Begins a sync that finishes without the store (see the module docs): makes every
+    /// byte appended so far reach the operating system and returns the ticket that makes
+    /// them durable. The default syncs at once and returns a ticket with nothing left to
+    /// do: right for every store, only not concurrent.
+    fn begin_sync(&mut self) -> Result<SyncTicket> {
+        self.sync()?;
+        Ok(SyncTicket::done(self.len()))
+    }
+
+    /// Records the outcome of a ticket from [`Store::begin_sync`], `synced` being what
+    /// [`SyncTicket::sync`] returned: on success the ticket's bytes count as durable, on
+    /// failure the writer stops and the error is returned.
+    fn finish_sync(&mut self, ticket: SyncTicket, synced: Result<()>) -> Result<()> {
+        let _ = ticket;
+        synced
+    }
+
     /// Fills `buf` from the entry log at `offset`; fails when the range passes the end.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
 
@@ -66,6 +91,75 @@ pub trait Store: Send {
 
     /// Cuts a side log to `len` bytes.
     fn truncate_side(&mut self, side: Side, len: u64) -> Result<()>;
+}
+
+/// Makes the bytes written to one file durable without the store that wrote them: a second
+/// handle on the file, so that a sync runs outside the writer's lock
+/// ([`SyncTicket::sync`]). Implemented for [`std::fs::File`] (`fdatasync`).
+pub trait SyncHandle: Send + Sync {
+    /// Makes every byte written to the file so far durable (`fdatasync`).
+    fn sync_data(&self) -> std::io::Result<()>;
+}
+
+impl SyncHandle for std::fs::File {
+    fn sync_data(&self) -> std::io::Result<()> {
+        std::fs::File::sync_data(self)
+    }
+}
+
+/// One begun sync: the bytes of the entry log it covers and the file handle that makes them
+/// durable. Returned by [`Store::begin_sync`], run with [`SyncTicket::sync`] without the
+/// store, handed back to [`Store::finish_sync`].
+#[must_use = "a begun sync is durable only once run and handed back to Store::finish_sync"]
+pub struct SyncTicket {
+    len: u64,
+    target: Option<(Arc<dyn SyncHandle>, PathBuf)>,
+}
+
+impl std::fmt::Debug for SyncTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncTicket")
+            .field("len", &self.len)
+            .field("file", &self.target.as_ref().map(|(_, path)| path))
+            .finish()
+    }
+}
+
+impl SyncTicket {
+    /// A ticket with nothing left to do: the first `len` bytes are durable already.
+    pub fn done(len: u64) -> Self {
+        Self { len, target: None }
+    }
+
+    /// A ticket that makes the first `len` bytes of the entry log durable by syncing the
+    /// file at `path` through `handle` (every earlier file being durable already).
+    pub fn new(len: u64, handle: Arc<dyn SyncHandle>, path: PathBuf) -> Self {
+        Self {
+            len,
+            target: Some((handle, path)),
+        }
+    }
+
+    /// Bytes of the entry log durable once the ticket ran successfully.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the ticket covers no byte at all.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Runs the sync (the slow part: call it without holding the store's lock). An error
+    /// names the file; hand it to [`Store::finish_sync`], which stops the writer.
+    pub fn sync(&self) -> Result<()> {
+        match &self.target {
+            Some((handle, path)) => handle
+                .sync_data()
+                .map_err(|error| LedgerError::io(path, "fsync", error)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A store in memory: the test double, and the backend of an in-memory ledger.

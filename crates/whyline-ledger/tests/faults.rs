@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use whyline_ledger::{
@@ -30,8 +31,45 @@ enum Fault {
 /// A file that fails once, as planned, on the call after `armed` was set.
 struct FaultyFile {
     inner: File,
-    synced_len: u64,
+    synced_len: Arc<AtomicU64>,
     armed: Arc<Mutex<Option<Fault>>>,
+}
+
+/// The same file's sync handle (the collector syncs through it, outside its lock), failing
+/// as planned too.
+struct FaultySync {
+    inner: File,
+    synced_len: Arc<AtomicU64>,
+    armed: Arc<Mutex<Option<Fault>>>,
+}
+
+fn faulty_sync(
+    inner: &File,
+    synced_len: &AtomicU64,
+    armed: &Mutex<Option<Fault>>,
+) -> std::io::Result<()> {
+    let fault = *armed.lock().unwrap();
+    match fault {
+        Some(Fault::SyncLosesPages) => {
+            inner.set_len(synced_len.load(Ordering::SeqCst))?;
+            Err(injected())
+        }
+        Some(Fault::SyncKeepsPages) => {
+            inner.sync_data()?;
+            Err(injected())
+        }
+        _ => {
+            inner.sync_data()?;
+            synced_len.store(inner.metadata()?.len(), Ordering::SeqCst);
+            Ok(())
+        }
+    }
+}
+
+impl whyline_ledger::SyncHandle for FaultySync {
+    fn sync_data(&self) -> std::io::Result<()> {
+        faulty_sync(&self.inner, &self.synced_len, &self.armed)
+    }
 }
 
 fn injected() -> std::io::Error {
@@ -57,22 +95,7 @@ impl SegmentFile for FaultyFile {
     }
 
     fn sync_data(&mut self) -> std::io::Result<()> {
-        let fault = *self.armed.lock().unwrap();
-        match fault {
-            Some(Fault::SyncLosesPages) => {
-                self.inner.set_len(self.synced_len)?;
-                Err(injected())
-            }
-            Some(Fault::SyncKeepsPages) => {
-                self.inner.sync_data()?;
-                Err(injected())
-            }
-            _ => {
-                self.inner.sync_data()?;
-                self.synced_len = self.inner.metadata()?.len();
-                Ok(())
-            }
-        }
+        faulty_sync(&self.inner, &self.synced_len, &self.armed)
     }
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
@@ -86,6 +109,14 @@ impl SegmentFile for FaultyFile {
     fn file_len(&self) -> std::io::Result<u64> {
         Ok(self.inner.metadata()?.len())
     }
+
+    fn sync_handle(&self) -> std::io::Result<Arc<dyn whyline_ledger::SyncHandle>> {
+        Ok(Arc::new(FaultySync {
+            inner: self.inner.try_clone()?,
+            synced_len: Arc::clone(&self.synced_len),
+            armed: Arc::clone(&self.armed),
+        }))
+    }
 }
 
 fn faulty_store(dir: &Path, armed: Arc<Mutex<Option<Fault>>>) -> SegmentStore {
@@ -95,7 +126,7 @@ fn faulty_store(dir: &Path, armed: Arc<Mutex<Option<Fault>>>) -> SegmentStore {
             .read(true)
             .append(true)
             .open(path)?;
-        let synced_len = inner.metadata()?.len();
+        let synced_len = Arc::new(AtomicU64::new(inner.metadata()?.len()));
         Ok(Box::new(FaultyFile {
             inner,
             synced_len,

@@ -57,9 +57,20 @@ fn interval_durability_commits_in_groups_and_on_flush() {
     }
     assert_eq!(durable(&collector), 0);
     collector.record(&trace(3)).unwrap();
+    // The fourth entry wakes the commit thread, which syncs the group in the background
+    // (poll: the deadline only bounds a hang).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while collector.durable_size() < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the group was never committed"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
     assert_eq!(durable(&collector), 4);
     collector.record(&trace(4)).unwrap();
-    assert_eq!(durable(&collector), 4);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(durable(&collector), 4, "a group of one is not due");
     TraceCollector::<LinearPath>::flush(&collector).unwrap();
     assert_eq!(durable(&collector), 5);
 }
@@ -261,6 +272,26 @@ impl whyline_ledger::SegmentFile for CountingFile {
     }
     fn file_len(&self) -> std::io::Result<u64> {
         Ok(self.inner.metadata()?.len())
+    }
+    fn sync_handle(&self) -> std::io::Result<std::sync::Arc<dyn whyline_ledger::SyncHandle>> {
+        Ok(std::sync::Arc::new(CountingSync {
+            inner: self.inner.try_clone()?,
+            syncs: self.syncs.clone(),
+        }))
+    }
+}
+
+/// The counting file's sync handle: its fsyncs count too.
+struct CountingSync {
+    inner: std::fs::File,
+    syncs: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl whyline_ledger::SyncHandle for CountingSync {
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.syncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.sync_data()
     }
 }
 

@@ -8,6 +8,7 @@ mod common;
 mod crash;
 mod faults;
 mod golden_log;
+mod group_commit;
 mod ledger_collector;
 mod merkle_vectors;
 mod reader;

@@ -2,8 +2,8 @@
 
 use whyline_core::digest::{DigestAlgorithm, InputDigester};
 use whyline_core::{
-    DecisionPath, DecisionTrace, Explainable, ModelIdentity, RecordOutcome, TraceCollector,
-    check_batch, now_ns,
+    AlertRecord, DecisionPath, DecisionTrace, Explainable, ModelIdentity, RecordOutcome,
+    TraceCollector, check_batch, now_ns,
 };
 
 use crate::alert::{AlertKind, AlertLevel};
@@ -258,8 +258,9 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
 
     /// Predicts one row: traces, records and checks it.
     ///
-    /// The trace is recorded before Andon runs, so a decision that stops the line is in the
-    /// log. With a disabled collector and Andon off, the model's path-free
+    /// Andon checks the decision, then the trace is recorded together with the alerts it
+    /// raised (one commit), then a red alert may stop the line: a decision that stops the
+    /// line is in the log. With a disabled collector and Andon off, the model's path-free
     /// [`predict_one`](Explainable::predict_one) runs and nothing else.
     pub fn predict_one(&mut self, row: &[f32]) -> Result<Decision> {
         self.decide(row, 0, None)
@@ -313,11 +314,11 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         if !self.model_recorded {
             self.record_model()?;
         }
-        let recorded = self
-            .collector
-            .record_exclusive(&self.trace)
-            .map_err(|source| MonitorError::Collector { sequence, source })?;
         if !self.andon.is_enabled() {
+            let recorded = self
+                .collector
+                .record_exclusive(&self.trace)
+                .map_err(|source| MonitorError::Collector { sequence, source })?;
             return Ok(Decision {
                 output,
                 sequence,
@@ -338,9 +339,20 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             latency_ns,
         });
         let level = alert.as_ref().map(|a| a.level);
-        if alert.is_some() && self.collector.keeps_alerts() {
-            self.record_alerts(sequence)?;
+        // The decision and the alerts it raised go in together: one commit (one fsync under
+        // `sync`) instead of one per alert.
+        let recorded = if alert.is_some() && self.collector.keeps_alerts() {
+            let alerts: Vec<AlertRecord> = self
+                .andon
+                .last_raised()
+                .iter()
+                .map(crate::Alert::to_record)
+                .collect();
+            self.collector.record_with_alerts(&self.trace, &alerts)
+        } else {
+            self.collector.record_exclusive(&self.trace)
         }
+        .map_err(|source| MonitorError::Collector { sequence, source })?;
         self.stop_on_red(alert)?;
         Ok(Decision {
             output,

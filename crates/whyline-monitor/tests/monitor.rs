@@ -727,3 +727,98 @@ fn every_raised_alert_is_written_into_the_ledger_after_its_decision() {
         .unwrap();
     assert!(trace_1 < first_alert_of_1);
 }
+
+/// An entry-log file that counts fsyncs, through itself and through its sync handle.
+struct CountingFile {
+    inner: std::fs::File,
+    syncs: Arc<AtomicU64>,
+}
+
+impl whyline_ledger::SyncHandle for CountingFile {
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+        self.inner.sync_data()
+    }
+}
+
+impl whyline_ledger::SegmentFile for CountingFile {
+    fn append_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.inner, bytes)
+    }
+    fn sync_data(&mut self) -> std::io::Result<()> {
+        whyline_ledger::SyncHandle::sync_data(self)
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(&self.inner, buf, offset)
+    }
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn file_len(&self) -> std::io::Result<u64> {
+        Ok(self.inner.metadata()?.len())
+    }
+    fn sync_handle(&self) -> std::io::Result<Arc<dyn whyline_ledger::SyncHandle>> {
+        Ok(Arc::new(CountingFile {
+            inner: self.inner.try_clone()?,
+            syncs: Arc::clone(&self.syncs),
+        }))
+    }
+}
+
+#[test]
+fn an_alert_storm_under_sync_costs_one_fsync_per_decision_not_one_per_alert() {
+    use whyline_core::AlertRecord;
+    use whyline_ledger::{
+        Durability, LedgerCollector, LedgerOptions, SegmentFile, SegmentOpener, SegmentOptions,
+        SegmentStore,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let syncs = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&syncs);
+    let opener: SegmentOpener = Box::new(move |path: &std::path::Path| {
+        let inner = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
+        Ok(Box::new(CountingFile {
+            inner,
+            syncs: Arc::clone(&counter),
+        }) as Box<dyn SegmentFile>)
+    });
+    let store = SegmentStore::open_with(dir.path(), SegmentOptions::default(), opener).unwrap();
+    let options = LedgerOptions::without_checkpoints("test/storm").durability(Durability::Sync);
+    let (collector, _) = LedgerCollector::open(store, options).unwrap();
+    // Out of distribution (red) and low confidence (yellow) on the same decision.
+    let mut andon = Andon::new(AndonRules {
+        ood_z_score: Some(2.5),
+        ood_range: Some(AlertLevelSetting::Red),
+        yellow_confidence: Some(0.99),
+        ..rules()
+    })
+    .unwrap();
+    andon.set_training_statistics(two_feature_statistics());
+    let mut monitor = InferenceMonitor::new(Logistic::new(), collector, andon);
+    monitor.predict_one(&[0.5, 11.0]).unwrap(); // the model record and a first decision
+    let before = syncs.load(Ordering::SeqCst);
+    let decision = monitor.predict_one(&[10.0, 20.0]).unwrap();
+    assert_eq!(decision.alert, Some(AlertLevel::Red));
+    assert_eq!(
+        syncs.load(Ordering::SeqCst) - before,
+        1,
+        "one fsync for the decision and its alerts"
+    );
+    let (_, collector, _) = monitor.into_parts();
+    assert_eq!(
+        collector.durable_size(),
+        collector.with_ledger(|l| l.size()).unwrap()
+    );
+    let ledger = collector.into_ledger().unwrap();
+    let alerts = (0..ledger.size())
+        .map(|i| ledger.read_entry(i).unwrap().payload)
+        .filter(|p| AlertRecord::is_alert_record(p))
+        .map(|p| AlertRecord::from_bytes(&p).unwrap())
+        .filter(|a| a.sequence == 1)
+        .count();
+    assert!(alerts >= 2, "the storm raised {alerts} alerts");
+}

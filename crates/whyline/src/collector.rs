@@ -186,6 +186,22 @@ impl<P: RingSlot> TraceCollector<P> for RecorderCollector<P> {
         }
     }
 
+    fn record_with_alerts(
+        &self,
+        trace: &DecisionTrace<P>,
+        alerts: &[AlertRecord],
+    ) -> whyline_core::Result<RecordOutcome> {
+        match self {
+            RecorderCollector::Ring(ring) => ring.record_with_alerts(trace, alerts),
+            RecorderCollector::Stream { collector, .. } => {
+                collector.record_with_alerts(trace, alerts)
+            }
+            RecorderCollector::Ledger { collector, .. } => {
+                collector.record_with_alerts(trace, alerts)
+            }
+        }
+    }
+
     fn keeps_alerts(&self) -> bool {
         match self {
             RecorderCollector::Ring(ring) => ring.keeps_alerts(),

@@ -56,8 +56,11 @@ struct Inner {
     /// The node whose incoming edge is the previous split on `feature` above, or [`ROOT`].
     previous: u32,
     feature: u32,
-    /// Both children are leaves: the top-down sweep finishes the node (for one output).
+    /// Both children are leaves: the top-down sweep finishes the node.
     twig: bool,
+    /// Whether each child is a leaf (its `A` is its value times its `P`).
+    left_leaf: bool,
+    right_leaf: bool,
 }
 
 /// An edge while compiling: the parent's number, the cover fraction, whether it is the
@@ -96,6 +99,11 @@ pub(super) struct SweepTree {
     /// that `value × X` is a node's `A` in the bottom-up sweep, see [`SweepScratch`]).
     values: Vec<f64>,
     width: usize,
+    /// Every leaf's values sum to the same total (a classifier's class distributions): the
+    /// last output's SHAP values are minus the sum of the others' (those of a tree whose
+    /// every leaf holds the same value are 0), so the bottom-up sweep computes one output
+    /// fewer.
+    complement: bool,
     /// Points of the Gauss–Legendre rule.
     q: usize,
 }
@@ -108,6 +116,8 @@ pub(super) struct SweepScratch {
     /// `q` values per node: `P` after the top-down sweep; the bottom-up sweep overwrites
     /// internal nodes with their `A` (a leaf's `A` is its value times its `P`).
     x: Vec<f64>,
+    /// With several outputs: `q` values per internal node and output, its `A`.
+    acc: Vec<f64>,
 }
 
 impl SweepTree {
@@ -138,6 +148,7 @@ impl SweepTree {
             records: Vec::new(),
             values: Vec::new(),
             width,
+            complement: false,
             q,
         };
         let mut tests = Vec::new();
@@ -210,6 +221,8 @@ impl SweepTree {
                         previous,
                         feature: split.feature,
                         twig: false,
+                        left_leaf: false,
+                        right_leaf: false,
                     });
                     sweep.split_index.push(internal_of.get(index).copied()?);
                     sweep.threshold.push(split.threshold);
@@ -244,8 +257,11 @@ impl SweepTree {
         sweep.n_nodes = zeros.len();
         let is_leaf = |node: u32| inner_of.get(node as usize) == Some(&usize::MAX);
         for inner in &mut sweep.inner {
-            inner.twig = is_leaf(inner.left) && is_leaf(inner.right);
+            inner.left_leaf = is_leaf(inner.left);
+            inner.right_leaf = is_leaf(inner.right);
+            inner.twig = inner.left_leaf && inner.right_leaf;
         }
+        sweep.complement = width > 1 && leaves_share_a_total(&sweep.values, &inner_of, width);
         sweep.plain = tests
             .first()
             .copied()
@@ -253,6 +269,33 @@ impl SweepTree {
             .filter(|first| tests.iter().all(|t| *t == Some(*first)));
         Some(sweep)
     }
+}
+
+impl SweepTree {
+    /// The outputs the bottom-up sweep computes, and where the last output's values start
+    /// in `phi` when it is minus the sum of the others ([`SweepTree::complement`]).
+    fn computed_outputs(&self, n_features: usize) -> (usize, Option<usize>) {
+        match self.complement {
+            true => (self.width - 1, Some((self.width - 1) * n_features)),
+            false => (self.width, None),
+        }
+    }
+}
+
+/// Whether every leaf's `width` values sum to the same nonzero total, to rounding (relative
+/// 1e-12): then the outputs' SHAP values sum to 0 in every tree.
+fn leaves_share_a_total(values: &[f64], inner_of: &[usize], width: usize) -> bool {
+    let mut totals = values
+        .chunks_exact(width)
+        .zip(inner_of)
+        .filter(|(_, inner)| **inner == usize::MAX)
+        .map(|(leaf, _)| leaf.iter().sum::<f64>());
+    let Some(first) = totals.next() else {
+        return false;
+    };
+    first.is_finite()
+        && first != 0.0
+        && totals.all(|total| (total - first).abs() <= 1e-12 * first.abs())
 }
 
 /// Appends a node's record (see [`SweepTree::records`]).
@@ -391,6 +434,7 @@ impl Run<'_> {
             went_left,
             satisfied,
             x,
+            acc,
         } = scratch;
         // Every slot read is written first in this tree (the root's explicitly), so the
         // buffers only grow.
@@ -411,11 +455,18 @@ impl Run<'_> {
         // With one output, a node over two leaves is finished in the top-down sweep (the
         // leaves' values are in their factors).
         let fuse = width == 1;
-        let mut no_phi = [];
-        let phi_one = match phi.get_mut(self.offset * self.n_features..) {
-            Some(phi) if fuse => phi,
-            _ => &mut no_phi[..],
+        let n_features = self.n_features;
+        let Some(phi) = phi.get_mut(self.offset * n_features..(self.offset + width) * n_features)
+        else {
+            return;
         };
+        // With several outputs, nodes over two leaves are finished in the top-down sweep
+        // too (while their leaves' records are in cache), each output's `A` kept in `acc`.
+        if !fuse && acc.len() < n * width * Q {
+            acc.resize(n * width * Q, 0.0);
+        }
+        let (acc, _) = acc.as_chunks_mut::<Q>();
+        let (computed, last) = tree.computed_outputs(n_features);
         // Top-down.
         for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()) {
             let Inner {
@@ -425,6 +476,7 @@ impl Run<'_> {
                 previous,
                 feature,
                 twig,
+                ..
             } = *inner;
             let (hot, cold) = if go_left {
                 (left, right)
@@ -454,8 +506,45 @@ impl Run<'_> {
                 if let Some(slot) = x.get_mut(node as usize) {
                     *slot = sum;
                 }
-                if let Some(slot) = phi_one.get_mut(feature as usize) {
+                if let Some(slot) = phi.get_mut(feature as usize) {
                     *slot += flag(sat) * credit;
+                }
+                continue;
+            }
+            if twig {
+                let values = |node: u32| {
+                    let start = node as usize * width;
+                    tree.values.get(start..start + width).unwrap_or(&[])
+                };
+                let (v_hot, v_cold) = (values(hot), values(cold));
+                let (g_hot, g_earlier) = (&hot_record[2], &earlier[2]);
+                // The credit `Σ_k A_hot g_hot − A g_earlier` with `A_hot = v_hot P_hot` and
+                // `A = v_hot P_hot + v_cold P_cold` is `v_hot s_hot − v_cold s_cold`: two
+                // sums over the points for every output.
+                let (mut s_hot, mut s_cold) = (0.0, 0.0);
+                for k in 0..Q {
+                    s_hot += ph[k] * (g_hot[k] - g_earlier[k]);
+                    s_cold += pc[k] * g_earlier[k];
+                }
+                let mut credits = 0.0;
+                for out in 0..computed {
+                    let vh = v_hot.get(out).copied().unwrap_or(0.0);
+                    let vc = v_cold.get(out).copied().unwrap_or(0.0);
+                    let mut sum = [0.0; Q];
+                    for k in 0..Q {
+                        sum[k] = vh * ph[k] + vc * pc[k];
+                    }
+                    let credit = vh * s_hot - vc * s_cold;
+                    if let Some(slot) = acc.get_mut(node as usize * width + out) {
+                        *slot = sum;
+                    }
+                    if let Some(slot) = phi.get_mut(out * n_features + feature as usize) {
+                        *slot += flag(sat) * credit;
+                    }
+                    credits += flag(sat) * credit;
+                }
+                if let Some(slot) = last.and_then(|last| phi.get_mut(last + feature as usize)) {
+                    *slot -= credits;
                 }
                 continue;
             }
@@ -475,11 +564,6 @@ impl Run<'_> {
         // Bottom-up, one output at a time: with `A` of both children, their credit less
         // the earlier edge's share, `Σ_k A_hot g_hot − A g_earlier` if the earlier edge is
         // satisfied, else nothing.
-        let n_features = self.n_features;
-        let Some(phi) = phi.get_mut(self.offset * n_features..(self.offset + width) * n_features)
-        else {
-            return;
-        };
         if fuse {
             // The leaves' `P` are their `A`; nodes over two leaves are done.
             for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()).rev() {
@@ -490,6 +574,7 @@ impl Run<'_> {
                     previous,
                     feature,
                     twig,
+                    ..
                 } = *inner;
                 if twig {
                     continue;
@@ -513,39 +598,81 @@ impl Run<'_> {
             }
             return;
         }
-        for out in 0..width {
-            let value = |node: u32| {
-                tree.values
-                    .get(node as usize * width + out)
-                    .copied()
-                    .unwrap_or(0.0)
-            };
-            for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()).rev() {
-                let Inner {
-                    node,
-                    left,
-                    right,
-                    previous,
-                    feature,
-                    ..
-                } = *inner;
-                let hot = if go_left { left } else { right };
-                let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
-                let (xl, xr, xh) = (load(x, left), load(x, right), load(x, hot));
-                let (vl, vr, vh) = (value(left), value(right), value(hot));
-                let (g_hot, g_earlier) = (&record(hot)[2], &record(previous)[2]);
+        self.several_outputs::<Q>(phi, went_left, satisfied, x, acc);
+    }
+
+    /// The bottom-up sweep for several outputs (a classifier's classes), in one pass over
+    /// the nodes: each node's record, direction and state are read once for every output,
+    /// and a node over two leaves is finished without reading its children back. `A` of
+    /// an internal node is kept per output in `acc`; a leaf's is its value times its `P`.
+    /// The sums are the same, in the same order, as one pass per output.
+    fn several_outputs<const Q: usize>(
+        &self,
+        phi: &mut [f64],
+        went_left: &[bool],
+        satisfied: &[bool],
+        x: &[[f64; Q]],
+        acc: &mut [[f64; Q]],
+    ) {
+        let tree = self.tree;
+        let width = tree.width;
+        let n_features = self.n_features;
+        let (computed, last) = tree.computed_outputs(n_features);
+        let (records, _) = tree.records.as_chunks::<Q>();
+        let flag = |b: bool| f64::from(u8::from(b));
+        let values = |node: u32| {
+            let start = node as usize * width;
+            tree.values.get(start..start + width).unwrap_or(&[])
+        };
+        for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()).rev() {
+            let Inner {
+                node,
+                left,
+                right,
+                previous,
+                feature,
+                left_leaf,
+                right_leaf,
+                twig,
+            } = *inner;
+            if twig {
+                continue; // finished in the top-down sweep
+            }
+            let hot = if go_left { left } else { right };
+            let sat = flag(satisfied.get(previous as usize).copied().unwrap_or(false));
+            let (g_hot, g_earlier) = (&record(records, hot)[2], &record(records, previous)[2]);
+            let (pl, pr) = (load(x, left), load(x, right));
+            let (vl, vr) = (values(left), values(right));
+            let mut credits = 0.0;
+            for out in 0..computed {
+                // A child's `A`: a leaf's value times its `P`, an internal node's from `acc`.
+                let child = |is_leaf: bool, node: u32, p: &[f64; Q], v: &[f64]| {
+                    if is_leaf {
+                        let v = v.get(out).copied().unwrap_or(0.0);
+                        p.map(|p| v * p)
+                    } else {
+                        load(acc, node * width as u32 + out as u32)
+                    }
+                };
+                let al = child(left_leaf, left, &pl, vl);
+                let ar = child(right_leaf, right, &pr, vr);
+                let ah = if go_left { al } else { ar };
                 let mut sum = [0.0; Q];
                 let mut credit = 0.0;
                 for k in 0..Q {
-                    sum[k] = vl * xl[k] + vr * xr[k];
-                    credit += vh * xh[k] * g_hot[k] - sum[k] * g_earlier[k];
+                    sum[k] = al[k] + ar[k];
+                    credit += ah[k] * g_hot[k] - sum[k] * g_earlier[k];
                 }
-                if let Some(slot) = x.get_mut(node as usize) {
+                if let Some(slot) = acc.get_mut(node as usize * width + out) {
                     *slot = sum;
                 }
                 if let Some(slot) = phi.get_mut(out * n_features + feature as usize) {
-                    *slot += flag(sat) * credit;
+                    *slot += sat * credit;
                 }
+                credits += sat * credit;
+            }
+            if let Some(slot) = last.and_then(|last| phi.get_mut(last + feature as usize)) {
+                *slot -= credits;
             }
         }
     }
@@ -585,6 +712,10 @@ mod tests {
                 if plain {
                     assert!(sweep.plain.is_some(), "{file}: not plain");
                 }
+                // A classifier forest's leaves hold class distributions: its last class
+                // is computed as minus the others (the shap comparisons check it).
+                let classifier_forest = file.starts_with("sk_rf_clf");
+                assert_eq!(sweep.complement, classifier_forest, "{file}: complement");
             }
         }
     }

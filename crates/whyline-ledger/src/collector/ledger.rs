@@ -5,16 +5,23 @@
 //! under a mutex, so one collector serves many threads and the ledger alone assigns
 //! entry indices. The outcome is [`RecordOutcome::Appended`] with the leaf index and
 //! leaf hash; whether it is durable yet follows the ledger's [`Durability`](crate::Durability)
-//! ([`Ledger::durable_size`]). Under `Sync`, `record` returns once the entry is durable, and
-//! concurrent records share syncs (group commit: one thread syncs for all that appended).
+//! ([`LedgerCollector::durable_size`]). Under `Sync`, `record` returns once the entry is
+//! durable, and concurrent records share syncs.
 //!
-//! When the ledger has something to do on time alone (an interval group commit, a
-//! checkpoint every T), a timer thread calls [`Ledger::tick`]. `flush` commits; dropping the
-//! collector stops the timer and commits (a failure there is logged: call `flush` first to
-//! see it). A failed commit stops the writer, so the next `record` returns the error.
+//! Commits are two-buffer group commits (see `commit.rs`): the `fdatasync` of one batch runs
+//! without the ledger lock while appends fill the next. Under `interval` a commit thread
+//! does them (woken at `entries` uncommitted, and on `max_delay`), so the appender never
+//! waits for the disk unless its oldest uncommitted entry waited `max_delay`. The same
+//! thread signs checkpoints due by time. A decision and the alerts
+//! raised about it are appended together
+//! ([`TraceCollector::record_with_alerts`]): under `Sync`, one sync for all of them.
+//!
+//! `flush` commits; dropping the collector stops the commit thread and commits (a failure
+//! there is logged: call `flush` first to see it). A failed commit stops the writer, so the
+//! next `record` returns the error.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
 use whyline_core::{
@@ -22,51 +29,17 @@ use whyline_core::{
     TraceCollector, encode_aprt,
 };
 
-use crate::error::{LedgerError, Result};
-use crate::ledger::{Ledger, LedgerOptions, Receipt};
+use super::commit::{AfterAppend, Inner, POISONED, Policy, Shared};
+use crate::error::Result;
+use crate::ledger::{CommitMode, Ledger, LedgerOptions, Receipt};
 use crate::recovery::RecoveryReport;
 use crate::store::{MemoryStore, Store};
-
-struct Inner<S: Store> {
-    /// `None` only after [`LedgerCollector::into_ledger`] took it, when nothing else runs.
-    ledger: Option<Ledger<S>>,
-    buffer: Vec<u8>,
-}
-
-impl<S: Store> Inner<S> {
-    fn ledger(&mut self) -> Result<&mut Ledger<S>> {
-        self.ledger.as_mut().ok_or(POISONED)
-    }
-}
-
-/// What a lock poisoned by a panic in another thread (or a ledger already taken) is.
-const POISONED: LedgerError = LedgerError::Poisoned {
-    collector: "ledger",
-};
-
-struct Shared<S: Store> {
-    inner: Mutex<Inner<S>>,
-    /// Held by the one thread committing for everyone (group commit under `Sync`).
-    committer: Mutex<()>,
-    /// Entries known durable.
-    durable: AtomicU64,
-    /// Whether the ledger's policy is `Sync`: every record returns only once durable.
-    sync: bool,
-    appended: AtomicU64,
-    size: AtomicU64,
-}
-
-impl<S: Store> Shared<S> {
-    fn lock_inner(&self) -> Result<std::sync::MutexGuard<'_, Inner<S>>> {
-        self.inner.lock().map_err(|_| POISONED)
-    }
-}
 
 /// The hash-chain collector. See the module docs.
 pub struct LedgerCollector<S: Store + 'static = MemoryStore> {
     shared: Arc<Shared<S>>,
-    /// Dropping the sender stops the timer thread.
-    timer: Option<(crossbeam_channel::Sender<()>, JoinHandle<()>)>,
+    /// The commit thread: the sender wakes it, dropping the sender stops it.
+    committer: Option<(crossbeam_channel::Sender<()>, JoinHandle<()>)>,
 }
 
 impl<S: Store + 'static> std::fmt::Debug for LedgerCollector<S> {
@@ -74,7 +47,8 @@ impl<S: Store + 'static> std::fmt::Debug for LedgerCollector<S> {
         f.debug_struct("LedgerCollector")
             .field("appended", &self.shared.appended.load(Ordering::Relaxed))
             .field("size", &self.shared.size.load(Ordering::Relaxed))
-            .field("timer", &self.timer.is_some())
+            .field("durable", &self.shared.durable())
+            .field("commit_thread", &self.committer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -88,40 +62,36 @@ impl LedgerCollector<MemoryStore> {
 }
 
 impl<S: Store + 'static> LedgerCollector<S> {
-    /// A collector appending to `ledger`; starts the timer thread when the ledger needs one.
+    /// A collector appending to `ledger`; starts the commit thread when the ledger has
+    /// something to do on time or in the background (an `interval` policy, a checkpoint
+    /// interval).
     pub fn new(ledger: Ledger<S>) -> Self {
         let period = ledger.tick_period();
-        let sync = ledger.options().durability_policy() == crate::Durability::Sync;
-        let shared = Arc::new(Shared {
-            committer: Mutex::new(()),
-            durable: AtomicU64::new(ledger.durable_size()),
-            sync,
-            size: AtomicU64::new(ledger.size()),
-            inner: Mutex::new(Inner {
-                ledger: Some(ledger),
-                buffer: Vec::with_capacity(512),
-            }),
-            appended: AtomicU64::new(0),
-        });
-        let timer = period.map(|period| {
-            let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+        let policy = match ledger.options().durability_policy() {
+            crate::Durability::None => Policy::None,
+            crate::Durability::Interval { .. } => Policy::Interval,
+            crate::Durability::Sync => Policy::Sync,
+        };
+        let shared = Arc::new(Shared::new(ledger, policy));
+        let committer = period.map(|period| {
+            let (wake, woken) = crossbeam_channel::bounded::<()>(1);
             let shared = Arc::clone(&shared);
             let handle = std::thread::spawn(move || {
-                while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(period)
-                {
-                    let Ok(mut inner) = shared.inner.lock() else {
-                        return;
+                loop {
+                    let woken = match woken.recv_timeout(period) {
+                        Ok(()) => true,
+                        Err(crossbeam_channel::RecvTimeoutError::Timeout) => false,
+                        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
                     };
-                    if let Err(error) = inner.ledger().and_then(Ledger::tick) {
-                        tracing::error!(%error, "ledger timer: commit or checkpoint failed");
+                    if let Err(error) = shared.commit_if_due(woken) {
+                        tracing::error!(%error, "ledger commit thread: commit or checkpoint failed");
                         return;
                     }
                 }
             });
-            (stop, handle)
+            (wake, handle)
         });
-        Self { shared, timer }
+        Self { shared, committer }
     }
 
     /// Opens the ledger in `store` and returns a collector over it with the recovery report.
@@ -136,18 +106,24 @@ impl<S: Store + 'static> LedgerCollector<S> {
         Ok(f(inner.ledger()?))
     }
 
-    fn stop_timer(&mut self) {
-        if let Some((stop, handle)) = self.timer.take() {
-            drop(stop);
+    /// Entries known durable: receipts with a smaller index are on stable storage. Reads a
+    /// counter, without the ledger lock.
+    pub fn durable_size(&self) -> u64 {
+        self.shared.durable()
+    }
+
+    fn stop_committer(&mut self) {
+        if let Some((wake, handle)) = self.committer.take() {
+            drop(wake);
             if handle.join().is_err() {
-                tracing::error!("ledger timer thread panicked");
+                tracing::error!("ledger commit thread panicked");
             }
         }
     }
 
-    /// Stops the timer, commits and returns the ledger.
+    /// Stops the commit thread, commits and returns the ledger.
     pub fn into_ledger(mut self) -> Result<Ledger<S>> {
-        self.stop_timer();
+        self.stop_committer();
         let mut inner = self.shared.lock_inner()?;
         inner.ledger()?.commit()?;
         inner.ledger.take().ok_or(POISONED)
@@ -160,68 +136,79 @@ impl<S: Store + 'static> LedgerCollector<S> {
     /// at a time commits everything appended so far, so threads that appended meanwhile
     /// share that one sync instead of queueing for their own.
     pub fn append<P: DecisionPath>(&self, trace: &DecisionTrace<P>) -> Result<Receipt> {
-        self.append_encoded(|buffer| {
+        self.append_with_alerts(trace, &[])
+    }
+
+    /// Appends one trace and then the alerts raised about it, under one lock and with one
+    /// commit: under [`Durability::Sync`](crate::Durability::Sync) one sync makes them all
+    /// durable. Returns the trace's receipt.
+    pub fn append_with_alerts<P: DecisionPath>(
+        &self,
+        trace: &DecisionTrace<P>,
+        alerts: &[AlertRecord],
+    ) -> Result<Receipt> {
+        let (receipt, after) = {
+            let mut inner = self.shared.lock_inner()?;
+            let Inner { ledger, buffer } = &mut *inner;
+            let ledger = ledger.as_mut().ok_or(POISONED)?;
+            buffer.clear();
             encode_aprt(trace, buffer);
-        })
+            let receipt = ledger.append_with(buffer, CommitMode::Deferred)?;
+            let mut last = receipt.index;
+            for alert in alerts {
+                buffer.clear();
+                buffer.extend_from_slice(&alert.to_bytes());
+                last = ledger.append_with(buffer, CommitMode::Deferred)?.index;
+            }
+            let entries = 1 + alerts.len() as u64;
+            (receipt, self.shared.appended(ledger, entries, last))
+        };
+        self.after_append(after)?;
+        Ok(receipt)
     }
 
     /// Appends the once-per-log [`ModelRecord`] (which model makes the decisions that
     /// follow) as an ordinary entry, with the same durability as a trace.
     pub fn append_model(&self, model: &ModelRecord) -> Result<Receipt> {
-        self.append_encoded(|buffer| buffer.extend_from_slice(&model.to_bytes()))
+        self.append_bytes(&model.to_bytes())
     }
 
     /// Appends an [`AlertRecord`] (an alert about a decision) as an ordinary entry.
     pub fn append_alert(&self, alert: &AlertRecord) -> Result<Receipt> {
-        self.append_encoded(|buffer| buffer.extend_from_slice(&alert.to_bytes()))
+        self.append_bytes(&alert.to_bytes())
     }
 
-    /// Appends the entry `encode` writes into the reused buffer.
-    fn append_encoded(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<Receipt> {
-        let receipt = {
+    /// Appends one entry of ready bytes.
+    fn append_bytes(&self, payload: &[u8]) -> Result<Receipt> {
+        let (receipt, after) = {
             let mut inner = self.shared.lock_inner()?;
-            let Inner { ledger, buffer } = &mut *inner;
-            let ledger = ledger.as_mut().ok_or(POISONED)?;
-            buffer.clear();
-            encode(buffer);
-            let receipt = ledger.append_with(buffer, !self.shared.sync)?;
-            self.shared.appended.fetch_add(1, Ordering::Relaxed);
-            self.shared.size.store(ledger.size(), Ordering::Relaxed);
-            if !self.shared.sync {
-                self.shared
-                    .durable
-                    .store(ledger.durable_size(), Ordering::Release);
-            }
-            receipt
+            let ledger = inner.ledger()?;
+            let receipt = ledger.append_with(payload, CommitMode::Deferred)?;
+            (receipt, self.shared.appended(ledger, 1, receipt.index))
         };
-        if self.shared.sync {
-            self.wait_durable(receipt.index)?;
-        }
+        self.after_append(after)?;
         Ok(receipt)
     }
 
-    /// Returns once entry `index` is durable, committing for everyone if needed.
-    fn wait_durable(&self, index: u64) -> Result<()> {
-        if self.shared.durable.load(Ordering::Acquire) > index {
-            return Ok(());
+    /// What the policy asks once the ledger lock is released.
+    fn after_append(&self, after: AfterAppend) -> Result<()> {
+        match after {
+            AfterAppend::Return => Ok(()),
+            AfterAppend::Wake => {
+                if let Some((wake, _)) = &self.committer {
+                    // Full: the thread is woken already and will commit this batch too.
+                    let _already_woken = wake.try_send(());
+                }
+                Ok(())
+            }
+            AfterAppend::WaitDurable(index) => self.shared.commit_through(index),
         }
-        let _committer = self.shared.committer.lock().map_err(|_| POISONED)?;
-        if self.shared.durable.load(Ordering::Acquire) > index {
-            return Ok(()); // the previous committer's sync covered this entry
-        }
-        let mut inner = self.shared.lock_inner()?;
-        let ledger = inner.ledger()?;
-        ledger.commit()?;
-        self.shared
-            .durable
-            .store(ledger.durable_size(), Ordering::Release);
-        Ok(())
     }
 }
 
 impl<S: Store + 'static> Drop for LedgerCollector<S> {
     fn drop(&mut self) {
-        self.stop_timer();
+        self.stop_committer();
         if let Ok(mut inner) = self.shared.inner.lock()
             && let Some(ledger) = inner.ledger.as_mut()
             && let Err(error) = ledger.commit()
@@ -252,6 +239,20 @@ impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for LedgerCollector<
         }))
     }
 
+    fn record_with_alerts(
+        &self,
+        trace: &DecisionTrace<P>,
+        alerts: &[AlertRecord],
+    ) -> whyline_core::Result<RecordOutcome> {
+        let receipt = self
+            .append_with_alerts(trace, alerts)
+            .map_err(|e| e.in_collector("ledger", Some(trace.sequence)))?;
+        Ok(RecordOutcome::Appended {
+            index: receipt.index,
+            leaf_hash: receipt.leaf_hash,
+        })
+    }
+
     fn keeps_alerts(&self) -> bool {
         true
     }
@@ -267,8 +268,8 @@ impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for LedgerCollector<
     }
 
     fn flush(&self) -> whyline_core::Result<()> {
-        self.with_ledger(Ledger::commit)
-            .and_then(|committed| committed)
+        self.shared
+            .commit_all()
             .map_err(|e| e.in_collector("ledger", None))
     }
 

@@ -22,6 +22,7 @@
 
 mod batch;
 mod builder;
+mod commit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod ledger;

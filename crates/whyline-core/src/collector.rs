@@ -26,6 +26,24 @@ pub enum RecordOutcome {
     },
 }
 
+/// A decision's input, handed to [`TraceCollector::record_input`] right after the decision's
+/// trace was appended.
+#[derive(Clone, Copy, Debug)]
+pub struct InputEvidence<'a> {
+    /// Ledger index of the decision's entry.
+    pub decision_index: u64,
+    /// The decision entry's leaf hash.
+    pub trace_hash: [u8; 32],
+    /// The decision's time, Unix epoch nanoseconds.
+    pub timestamp_ns: u64,
+    /// Whom the input concerns (a customer, a vehicle); `None` for the log-wide key.
+    pub subject: Option<&'a str>,
+    /// The input row.
+    pub values: &'a [f32],
+    /// The context fields.
+    pub context: &'a [(String, crate::ContextValue)],
+}
+
 /// Counters a collector keeps about what it did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CollectorStats {
@@ -88,6 +106,41 @@ pub trait TraceCollector<P: DecisionPath>: Send + Sync {
     /// Whether [`record_alert`](TraceCollector::record_alert) keeps anything, so a caller
     /// builds alert records only for a collector that stores them. `false` by default.
     fn keeps_alerts(&self) -> bool {
+        false
+    }
+
+    /// Records the input row and context of a decision this collector just appended,
+    /// sealed under the subject's key. Returns `None` when this collector keeps no inputs
+    /// (the default); a ledger with a key store seals and appends them.
+    fn record_input(&self, _input: &InputEvidence<'_>) -> Result<Option<RecordOutcome>> {
+        Ok(None)
+    }
+
+    /// Records a trace and then its input, as [`record_exclusive`](TraceCollector::record_exclusive)
+    /// followed by [`record_input`](TraceCollector::record_input) with the trace's entry index
+    /// and leaf hash (`input.decision_index` and `input.trace_hash` are filled in here). A
+    /// ledger overrides it so both entries share one commit. The input's outcome is `None`
+    /// when the collector keeps no inputs or did not append the trace.
+    fn record_with_input(
+        &mut self,
+        trace: &DecisionTrace<P>,
+        input: &InputEvidence<'_>,
+    ) -> Result<(RecordOutcome, Option<RecordOutcome>)> {
+        let recorded = self.record_exclusive(trace)?;
+        let RecordOutcome::Appended { index, leaf_hash } = recorded else {
+            return Ok((recorded, None));
+        };
+        let kept = self.record_input(&InputEvidence {
+            decision_index: index,
+            trace_hash: leaf_hash,
+            ..*input
+        })?;
+        Ok((recorded, kept))
+    }
+
+    /// Whether [`record_input`](TraceCollector::record_input) keeps anything. `false` by
+    /// default.
+    fn keeps_inputs(&self) -> bool {
         false
     }
 

@@ -144,6 +144,17 @@ pub enum CoreError {
         /// The column's category count.
         n_categories: usize,
     },
+    /// An evidence record (sealed input, outcome, erasure) or a sealed input's plaintext is
+    /// malformed.
+    #[error("{record} at byte {offset}: {detail}")]
+    BadRecord {
+        /// The kind of record (`"sealed input"`, `"outcome record"`, ...).
+        record: &'static str,
+        /// Byte offset of the problem inside the record.
+        offset: u64,
+        /// What is wrong.
+        detail: String,
+    },
     /// A collector failed to record or flush: which collector, which decision, and (in the
     /// source) why.
     #[error(

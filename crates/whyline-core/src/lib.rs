@@ -62,6 +62,7 @@ mod codec;
 mod collector;
 pub mod digest;
 mod error;
+mod evidence;
 mod explainable;
 mod identity;
 mod model_record;
@@ -78,9 +79,15 @@ pub use codec::aprt::{
 pub use codec::json::{
     JSON_VERSION, encode_json, encode_json_reference, from_json, from_json_slice, to_json,
 };
-pub use collector::{CollectorStats, NoCollector, RecordOutcome, TraceCollector};
+pub use collector::{CollectorStats, InputEvidence, NoCollector, RecordOutcome, TraceCollector};
 pub use digest::DigestAlgorithm;
 pub use error::{CoreError, Result};
+pub use evidence::{
+    Context, ContextValue, DecisionInput, ERASURE_RECORD_MAGIC, EntryKind, ErasureRecord,
+    MAX_CONTEXT_DEPTH, NONCE_LEN, OUTCOME_RECORD_MAGIC, OutcomeRecord, SEALED_INPUT_HEADER_LEN,
+    SEALED_INPUT_MAGIC, SealedHeader, SealedInput, TAG_LEN, decode_input, encode_input,
+    encode_input_f64, parse_subject_digest,
+};
 pub use explainable::{Explainable, check_batch, check_finite_row};
 pub use identity::ModelIdentity;
 pub use model_record::{MODEL_RECORD_MAGIC, ModelRecord};

@@ -4,6 +4,7 @@
 mod aprt_codec;
 mod decoder_errors;
 mod digests;
+mod evidence;
 mod explanations;
 mod golden;
 mod json_codec;

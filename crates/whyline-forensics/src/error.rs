@@ -85,6 +85,29 @@ pub enum ForensicsError {
         #[source]
         source: whyline_models::ModelError,
     },
+    /// A decision's model is none of the models given for a replay.
+    #[error(
+        "decision entry {index} was made by model sha256 {sha256}, which no --model given matches \
+         (give that model, or exactly one model to diff against)"
+    )]
+    NoModelFor {
+        /// Entry index of the decision.
+        index: u64,
+        /// The model record's SHA-256.
+        sha256: String,
+    },
+    /// The model refused a recorded input during a replay.
+    #[error("replaying decision entry {index}: the model refused its input")]
+    ReplayModel {
+        /// Entry index of the decision.
+        index: u64,
+        /// The model's complaint.
+        #[source]
+        source: whyline_core::CoreError,
+    },
+    /// A replay worker thread panicked.
+    #[error("a replay worker thread panicked")]
+    ReplayWorkerPanicked,
     /// The report could not be serialized.
     #[error("serializing the report")]
     Json(#[from] serde_json::Error),

@@ -303,8 +303,8 @@ fn integrity(outcome: VerifyOutcome, verifier: Option<&NoteVerifier>) -> (Integr
     }
 }
 
-/// The window's decisions (with their indices in the log) and alerts; model records are
-/// skipped.
+/// The window's decisions (with their indices in the log) and alerts; model records and
+/// evidence (sealed inputs, outcomes, erasures) are skipped.
 #[allow(clippy::type_complexity)]
 fn decode_entries(
     entries: &[StoredEntry],
@@ -317,7 +317,9 @@ fn decode_entries(
             index: entry.index,
             source,
         };
-        if ModelRecord::is_model_record(&entry.payload) {
+        if ModelRecord::is_model_record(&entry.payload)
+            || whyline_core::EntryKind::of(&entry.payload).is_evidence()
+        {
             continue;
         }
         if AlertRecord::is_alert_record(&entry.payload) {

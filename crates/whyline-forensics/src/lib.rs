@@ -67,7 +67,9 @@ mod error;
 mod inputs;
 mod investigate;
 mod render;
+mod replay;
 mod report;
+mod sealed;
 mod time;
 mod timeline;
 
@@ -81,6 +83,10 @@ pub use inputs::{
 };
 pub use investigate::{Investigation, investigate, read_window};
 pub use render::{render_html, render_json, render_text};
+pub use replay::{
+    ReplayDifference, ReplayOptions, ReplayReport, ReplayShift, replay, replay_entries,
+};
 pub use report::{IncidentQuery, IncidentReport, IncidentWindow, Integrity};
+pub use sealed::{decision_evidence, read_decision_evidence};
 pub use time::{format_time_ns, parse_duration_ns, parse_time_ns};
 pub use timeline::TimelineEntry;

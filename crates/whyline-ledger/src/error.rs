@@ -468,6 +468,45 @@ pub enum LedgerError {
         /// What the random source reported.
         detail: String,
     },
+    /// No key store where one was expected (sealing or opening inputs, erasing a subject).
+    #[error("{}: no key store (sealed inputs need the subject key store beside the ledger)", path.display())]
+    KeyStoreMissing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The key store file is malformed.
+    #[error("key store {}: {detail}", path.display())]
+    KeyStore {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A subject's key was destroyed: nothing more is sealed under it.
+    #[error(
+        "subject {digest} was erased: its key is destroyed and no input is sealed for it again"
+    )]
+    SubjectErased {
+        /// The subject's keyed digest, hex.
+        digest: String,
+    },
+    /// A collector was asked to seal an input without a key store.
+    #[error("this ledger collector has no key store: inputs cannot be sealed")]
+    NoSealer,
+    /// An outcome names an entry that is not a decision.
+    #[error("entry {index} is not a decision ({found}); outcomes link to decisions")]
+    NotADecision {
+        /// The entry named.
+        index: u64,
+        /// What it is (or that the log has no such entry).
+        found: String,
+    },
+    /// Sealing failed in the cipher (a plaintext beyond the cipher's limit).
+    #[error("sealing the input of decision entry {decision_index} failed")]
+    SealFailed {
+        /// The decision's entry index.
+        decision_index: u64,
+    },
     /// A thread panicked while holding a collector's or the ledger's lock.
     #[error("{collector} collector: lock poisoned by a panic in another thread")]
     Poisoned {

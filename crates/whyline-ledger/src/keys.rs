@@ -206,7 +206,7 @@ fn write_new_secret(path: &Path, line: &str) -> Result<()> {
 }
 
 /// Writes a line to `path` atomically (temporary file with `mode`, then rename).
-fn write_replacing(path: &Path, line: &str, mode: u32) -> Result<()> {
+pub(crate) fn write_replacing(path: &Path, line: &str, mode: u32) -> Result<()> {
     let (temporary, mut file) = create_temporary(path, mode)?;
     let written = write_synced(&mut file, &temporary, line).and_then(|()| {
         std::fs::rename(&temporary, path).map_err(|e| LedgerError::io(path, "rename", e))
@@ -218,7 +218,7 @@ fn write_replacing(path: &Path, line: &str, mode: u32) -> Result<()> {
     written
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| LedgerError::io(dir, "fsync directory", e))

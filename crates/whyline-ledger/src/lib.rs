@@ -24,6 +24,10 @@
 //!   [`CorruptionKind`]: a torn tail or a change in the middle). [`SegmentStore::open_existing`]
 //!   opens a ledger directory without creating anything ([`LedgerError::NotALedger`]), and
 //!   [`LedgerReader`] reads a stored log for investigators without ever modifying it.
+//! - [`seal`]: sealed inputs: a decision's input row and context encrypted
+//!   (XChaCha20-Poly1305) under its subject's key from a [`KeyStore`] beside the ledger;
+//!   [`read_inputs`] opens them ([`RecordedInput`]: sealed, erased or unreadable); outcomes and
+//!   erasures ([`seal::append_outcome`], [`seal::append_erasure`]).
 //! - [`keys`]: the signing and verifier key files (written atomically, the secret 0600).
 //! - Merkle math, pure and I/O-free: [`MerkleTree`], [`HashReader`], [`inclusion_proof`],
 //!   [`consistency_proof`], [`verify_inclusion`], [`verify_consistency`] (RFC 9162 §2.1).
@@ -110,6 +114,7 @@ mod merkle;
 mod proof;
 mod reader;
 mod recovery;
+pub mod seal;
 mod segment;
 mod store;
 mod time_index;
@@ -139,6 +144,7 @@ pub use proof::{
 };
 pub use reader::{LedgerReader, ReadStop, TimeSpan, WindowRead};
 pub use recovery::{RecoveryReport, SalvageReport};
+pub use seal::{KeyStore, RecordedInput, Sealer, open_inputs, read_inputs};
 pub use segment::{
     CHECKPOINTS_FILE, ENTRIES_FILE, SegmentFile, SegmentOpener, SegmentOptions, SegmentStore,
     TIME_INDEX_FILE, is_ledger_dir, segment_file_name,

@@ -112,6 +112,35 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
         Ok(read)
     }
 
+    /// Every entry of the log in order, whatever its payload (model records included), up to
+    /// the first damaged or torn frame.
+    pub fn all_entries(&self) -> Result<WindowRead> {
+        let mut cursor = Cursor::new(self.store)?;
+        let mut read = WindowRead::default();
+        loop {
+            match cursor.next()? {
+                Next::End => return Ok(read),
+                Next::Frame(frame) => read.entries.push(StoredEntry {
+                    index: frame.index,
+                    offset: frame.offset,
+                    payload: cursor.payload(&frame).to_vec(),
+                    chain_hash: frame.chain,
+                }),
+                Next::Torn { offset, bytes } => {
+                    read.stopped = Some(ReadStop {
+                        offset,
+                        kind: CorruptionKind::TornTail { bytes },
+                    });
+                    return Ok(read);
+                }
+                Next::Damaged { offset, kind } => {
+                    read.stopped = Some(ReadStop { offset, kind });
+                    return Ok(read);
+                }
+            }
+        }
+    }
+
     /// The log's first entry, whatever its payload (a model record, say), or `None` when the
     /// log is empty or its first frame is damaged.
     pub fn first_entry(&self) -> Result<Option<StoredEntry>> {
@@ -161,7 +190,12 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
         }
         // Closed blocks carry their own min and max; only the entries after them are read.
         let mut span = self.scan_span(self.time_index.last().map(|r| (r.offset, true)))?;
-        for record in &self.time_index {
+        // A block of unstamped entries only (min > max) adds nothing.
+        for record in self
+            .time_index
+            .iter()
+            .filter(|r| r.min_timestamp_ns <= r.max_timestamp_ns)
+        {
             let (lo, hi) = (record.min_timestamp_ns, record.max_timestamp_ns);
             span.range = Some(span.range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
         }

@@ -61,12 +61,13 @@ impl IndexRecord {
     }
 }
 
-/// The `timestamp_ns` of an APRT payload or an alert record (both keep it at bytes 8..16);
+/// The `timestamp_ns` of an APRT payload, an alert record or an evidence record (sealed input,
+/// outcome, erasure: all keep it at bytes 8..16);
 /// `None` for anything else.
 pub fn payload_timestamp(payload: &[u8]) -> Option<u64> {
     let magic = payload.get(..4)?;
     let stamped = (magic == &APRT_MAGIC[..] && payload.len() >= APRT_HEADER_LEN)
-        || magic == &whyline_core::ALERT_RECORD_MAGIC[..];
+        || (magic != &APRT_MAGIC[..] && whyline_core::EntryKind::of(payload).is_stamped());
     if !stamped {
         return None;
     }

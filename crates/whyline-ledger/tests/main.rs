@@ -13,6 +13,7 @@ mod ledger_collector;
 mod merkle_vectors;
 mod reader;
 mod recovery;
+mod sealed_inputs;
 mod signed_note;
 mod store_conformance;
 mod tamper;

@@ -29,6 +29,13 @@ pub enum MonitorError {
         #[source]
         source: whyline_core::CoreError,
     },
+    /// A decision's input was to be recorded, but the collector keeps no inputs (not a
+    /// ledger, or a ledger without a key store: `record_inputs = true` in the profile).
+    #[error("decision {sequence}: the collector keeps no inputs, so its input was not recorded")]
+    InputsNotKept {
+        /// Sequence number of the decision (its trace was recorded).
+        sequence: u64,
+    },
     /// A red alert stopped the line and the monitor is configured to halt on red.
     #[error("line stopped by a red alert on decision {}: {}", alert.sequence, alert.kind)]
     LineStopped {

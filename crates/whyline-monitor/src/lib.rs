@@ -43,7 +43,7 @@ pub use alert::{Alert, AlertKind, AlertLevel};
 pub use andon::{AlertLevelSetting, Andon, AndonRules, AndonStats, DecisionFacts, DriftSignal};
 pub use audit::{AuditRecord, LatencyBreakdown, QualityChecks};
 pub use error::{MonitorError, Result};
-pub use monitor::{Decision, InferenceMonitor};
+pub use monitor::{Decision, InferenceMonitor, InputRecording};
 pub use ood::{FeatureStatistics, OodFinding, TrainingStatistics};
 pub use profile::{
     CollectorChoice, DriftRule, MonitorSettings, SafetyIntegrityLevel, SigningChoice,

@@ -2,8 +2,8 @@
 
 use whyline_core::digest::{DigestAlgorithm, InputDigester};
 use whyline_core::{
-    AlertRecord, DecisionPath, DecisionTrace, Explainable, ModelIdentity, RecordOutcome,
-    TraceCollector, check_batch, now_ns,
+    AlertRecord, ContextValue, DecisionPath, DecisionTrace, Explainable, InputEvidence,
+    ModelIdentity, RecordOutcome, TraceCollector, check_batch, now_ns,
 };
 
 use crate::alert::{AlertKind, AlertLevel};
@@ -121,6 +121,19 @@ pub struct InferenceMonitor<M: Explainable, C> {
     /// Whether the last trace has its input digest and timestamp (a collector recorded it).
     trace_complete: bool,
     model_recorded: bool,
+    /// Whether every decision's input is sealed into the collector (profile `record_inputs`).
+    record_inputs: bool,
+}
+
+/// What a caller adds to a decision whose input is recorded: whom it concerns and the
+/// application's context fields.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InputRecording<'a> {
+    /// The subject (a vehicle, a customer): its key seals the input; `None` for the log-wide
+    /// key.
+    pub subject: Option<&'a str>,
+    /// Named, typed context fields ([`whyline_core::Context::fields`]).
+    pub context: &'a [(String, ContextValue)],
 }
 
 impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
@@ -147,7 +160,21 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             has_trace: false,
             trace_complete: false,
             model_recorded: false,
+            record_inputs: false,
         }
+    }
+
+    /// Records every decision's input row, sealed, in a collector that keeps inputs (a ledger
+    /// with a key store); a decision whose input cannot be kept fails with
+    /// [`MonitorError::InputsNotKept`] after its trace was recorded.
+    pub fn with_input_recording(mut self, on: bool) -> Self {
+        self.record_inputs = on;
+        self
+    }
+
+    /// Whether every decision's input is recorded.
+    pub fn records_inputs(&self) -> bool {
+        self.record_inputs
     }
 
     /// Digests inputs with the unkeyed `algorithm` (the spec's FNV-1a, say, for a reader that
@@ -263,14 +290,37 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
     /// line is in the log. With a disabled collector and Andon off, the model's path-free
     /// [`predict_one`](Explainable::predict_one) runs and nothing else.
     pub fn predict_one(&mut self, row: &[f32]) -> Result<Decision> {
-        self.decide(row, 0, None)
+        self.decide(row, 0, None, None)
+    }
+
+    /// Predicts one row like [`predict_one`](Self::predict_one) and records its input row
+    /// and `recording`'s context, sealed under the subject's key, right after its trace
+    /// (see `whyline_ledger::seal`). [`MonitorError::InputsNotKept`] when the collector keeps
+    /// no inputs.
+    pub fn predict_one_recorded(
+        &mut self,
+        row: &[f32],
+        recording: &InputRecording<'_>,
+    ) -> Result<Decision> {
+        self.decide(row, 0, None, Some(recording))
+    }
+
+    /// [`predict_one_recorded`](Self::predict_one_recorded) as if at `timestamp_ns` (see
+    /// [`predict_one_at`](Self::predict_one_at)).
+    pub fn predict_one_recorded_at(
+        &mut self,
+        row: &[f32],
+        recording: &InputRecording<'_>,
+        timestamp_ns: u64,
+    ) -> Result<Decision> {
+        self.decide(row, 0, Some(timestamp_ns), Some(recording))
     }
 
     /// Predicts one row as if at `timestamp_ns` (Unix epoch nanoseconds): for replaying
     /// recorded sensor logs and simulations, whose decisions carry the time they were made
     /// in the recording rather than the time of the replay.
     pub fn predict_one_at(&mut self, row: &[f32], timestamp_ns: u64) -> Result<Decision> {
-        self.decide(row, 0, Some(timestamp_ns))
+        self.decide(row, 0, Some(timestamp_ns), None)
     }
 
     /// Predicts every row of a row-major batch; see [`predict_one`](Self::predict_one).
@@ -280,16 +330,26 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             .map_err(|source| MonitorError::Model { row: 0, source })?;
         let mut outputs = Vec::with_capacity(rows);
         for (index, row) in batch.chunks_exact(n_features.max(1)).enumerate() {
-            outputs.push(self.decide(row, index, None)?.output);
+            outputs.push(self.decide(row, index, None, None)?.output);
         }
         Ok(outputs)
     }
 
-    fn decide(&mut self, row: &[f32], row_index: usize, at: Option<u64>) -> Result<Decision> {
+    fn decide(
+        &mut self,
+        row: &[f32],
+        row_index: usize,
+        at: Option<u64>,
+        recording: Option<&InputRecording<'_>>,
+    ) -> Result<Decision> {
         let sequence = self.next_sequence;
         let record = self.collector.enabled();
         if !record {
-            return self.decide_unrecorded(row, row_index, at);
+            let decision = self.decide_unrecorded(row, row_index, at)?;
+            if recording.is_some() || self.record_inputs {
+                return Err(MonitorError::InputsNotKept { sequence });
+            }
+            return Ok(decision);
         }
 
         let start = self.clock.ticks();
@@ -313,6 +373,46 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
 
         if !self.model_recorded {
             self.record_model()?;
+        }
+        if recording.is_some() || self.record_inputs {
+            // The trace and its sealed input go in together (one commit), then any alerts.
+            let recorded = self.record_with_input(row, recording)?;
+            if !self.andon.is_enabled() {
+                return Ok(Decision {
+                    output,
+                    sequence,
+                    confidence: Some(self.trace.path.confidence()),
+                    recorded: Some(recorded),
+                    alert: None,
+                    latency_ns,
+                });
+            }
+            let confidence = self.trace.path.confidence();
+            let alert = self.andon.check(&DecisionFacts {
+                sequence,
+                timestamp_ns,
+                row,
+                output,
+                confidence,
+                latency_ns,
+            });
+            let level = alert.as_ref().map(|a| a.level);
+            if alert.is_some() && self.collector.keeps_alerts() {
+                for raised in self.andon.last_raised() {
+                    self.collector
+                        .record_alert(&raised.to_record())
+                        .map_err(|source| MonitorError::Collector { sequence, source })?;
+                }
+            }
+            self.stop_on_red(alert)?;
+            return Ok(Decision {
+                output,
+                sequence,
+                confidence: Some(confidence),
+                recorded: Some(recorded),
+                alert: level,
+                latency_ns,
+            });
         }
         if !self.andon.is_enabled() {
             let recorded = self
@@ -362,6 +462,34 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             alert: level,
             latency_ns,
         })
+    }
+
+    /// Records the trace and its input, sealed, in one go (a ledger shares one commit).
+    fn record_with_input(
+        &mut self,
+        row: &[f32],
+        recording: Option<&InputRecording<'_>>,
+    ) -> Result<RecordOutcome> {
+        let sequence = self.trace.sequence;
+        let recording = recording.copied().unwrap_or_default();
+        let (recorded, kept) = self
+            .collector
+            .record_with_input(
+                &self.trace,
+                &InputEvidence {
+                    decision_index: 0,
+                    trace_hash: [0; 32],
+                    timestamp_ns: self.trace.timestamp_ns,
+                    subject: recording.subject,
+                    values: row,
+                    context: recording.context,
+                },
+            )
+            .map_err(|source| MonitorError::Collector { sequence, source })?;
+        match kept {
+            Some(_) => Ok(recorded),
+            None => Err(MonitorError::InputsNotKept { sequence }),
+        }
     }
 
     /// A decision with no collector: no input digest, and no clock read unless a latency
@@ -468,7 +596,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         let start = self.clock.ticks();
         let client_id_hash = client_id.map(|id| self.digester.digest_bytes(id));
         let preprocessing_ns = self.clock.elapsed_ns(start);
-        let decision = self.decide(row, 0, None)?;
+        let decision = self.decide(row, 0, None, None)?;
         let total_ns = self.clock.elapsed_ns(start);
         let (input_hash, timestamp_ns) = match self.last_trace() {
             Some(trace) if trace.sequence == decision.sequence && self.trace_complete => {

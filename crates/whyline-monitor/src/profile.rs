@@ -100,6 +100,13 @@ pub struct MonitorSettings {
     /// The unkeyed input digest when there is no key file: `input_digest = "xxh3-64"` (the
     /// default) or `"fnv1a-64"` (the seed spec's). The model record names the one used.
     pub input_digest: DigestAlgorithm,
+    /// Whether each decision's input row (and the context the caller gives) is recorded,
+    /// sealed under a subject key from the key store (`record_inputs = true`; needs
+    /// `collector = "ledger"`).
+    pub record_inputs: bool,
+    /// The subject key store, when inputs are recorded; `None` means `keys/subjects.wks` in
+    /// the ledger's directory.
+    pub key_store: Option<PathBuf>,
     /// The Andon rules.
     pub andon: AndonRules,
     /// URL that alerts are POSTed to as JSON, when set.
@@ -148,6 +155,8 @@ impl SafetyIntegrityLevel {
             checkpoint_every: 1024,
             digest_key_file: None,
             input_digest: DigestAlgorithm::Xxh3_64,
+            record_inputs: false,
+            key_store: None,
             andon: AndonRules::default(),
             alert_endpoint: None,
             drift: Vec::new(),
@@ -208,6 +217,8 @@ struct MonitorTable {
     checkpoint_every: Option<u64>,
     digest_key_file: Option<PathBuf>,
     input_digest: Option<DigestAlgorithm>,
+    record_inputs: Option<bool>,
+    key_store: Option<PathBuf>,
 }
 
 /// The durability policy's name in a file; the group commit numbers are keys of their own.
@@ -415,6 +426,8 @@ impl MonitorSettings {
         take!(s.checkpoint_every, table.checkpoint_every);
         s.digest_key_file = table.digest_key_file.clone().or(s.digest_key_file);
         take!(s.input_digest, table.input_digest);
+        take!(s.record_inputs, table.record_inputs);
+        s.key_store = table.key_store.clone().or(s.key_store);
         let a = file.andon;
         take!(s.andon.enabled, a.enabled);
         s.andon.yellow_confidence = a.yellow_confidence.or(s.andon.yellow_confidence);
@@ -464,6 +477,20 @@ impl MonitorSettings {
                 "inference_monitor.input_digest",
                 &self.input_digest,
                 "\"xxh3-64\" or \"fnv1a-64\" (a keyed digest comes from digest_key_file)",
+            );
+        }
+        if self.record_inputs && self.collector != CollectorChoice::Ledger {
+            return invalid(
+                "inference_monitor.record_inputs",
+                &true,
+                "false unless collector = \"ledger\" (inputs are sealed into the ledger)",
+            );
+        }
+        if self.key_store.is_some() && !self.record_inputs {
+            return invalid(
+                "inference_monitor.key_store",
+                &"a path",
+                "no key_store unless record_inputs = true",
             );
         }
         if let Durability::Interval { entries, max_delay } = self.durability {

@@ -822,3 +822,127 @@ fn an_alert_storm_under_sync_costs_one_fsync_per_decision_not_one_per_alert() {
         .count();
     assert!(alerts >= 2, "the storm raised {alerts} alerts");
 }
+
+/// A ledger collector in memory whose key store lives in `dir`.
+fn sealing_ledger(dir: &std::path::Path) -> whyline_ledger::LedgerCollector {
+    use whyline_ledger::seal::{KeyStore, Sealer};
+    let collector = whyline_ledger::LedgerCollector::in_memory(
+        whyline_ledger::LedgerOptions::without_checkpoints("test/log"),
+    )
+    .unwrap();
+    let keys = KeyStore::create(&dir.join("subjects.wks")).unwrap();
+    collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    collector
+}
+
+#[test]
+fn a_recorded_input_is_sealed_right_after_its_decision() {
+    use whyline_core::{Context, EntryKind, SealedInput};
+    use whyline_ledger::RecordedInput;
+    use whyline_ledger::seal::{KeyStore, open_sealed};
+    use whyline_monitor::InputRecording;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut monitor = InferenceMonitor::new(
+        Logistic::new(),
+        sealing_ledger(dir.path()),
+        Andon::new(AndonRules::default()).unwrap(),
+    );
+    let context = Context::new().with("object", "cat").with("distance_m", 3.5);
+    let decision = monitor
+        .predict_one_recorded_at(
+            &[0.25, -1.5],
+            &InputRecording {
+                subject: Some("AV-2847-XK"),
+                context: context.fields(),
+            },
+            77,
+        )
+        .unwrap();
+    let RecordOutcome::Appended { index, leaf_hash } = decision.recorded.unwrap() else {
+        panic!("{:?}", decision.recorded);
+    };
+    let (_, collector, _) = monitor.into_parts();
+    let ledger = collector.into_ledger().unwrap();
+    let sealed = ledger.read_entry(index + 1).unwrap().payload;
+    assert_eq!(EntryKind::of(&sealed), EntryKind::SealedInput);
+    let header = SealedInput::from_bytes(&sealed).unwrap().header;
+    assert_eq!(
+        (
+            header.decision_index,
+            header.trace_hash,
+            header.timestamp_ns
+        ),
+        (index, leaf_hash, 77)
+    );
+    let keys = KeyStore::open(&dir.path().join("subjects.wks")).unwrap();
+    assert_eq!(
+        header.subject_digest,
+        Some(keys.subject_digest("AV-2847-XK"))
+    );
+    let (decision_index, input) = open_sealed(&keys, &sealed).unwrap();
+    assert_eq!(decision_index, index);
+    assert_eq!(
+        input,
+        RecordedInput::Sealed {
+            values: vec![0.25, -1.5],
+            context: context.fields().to_vec(),
+        }
+    );
+}
+
+#[test]
+fn record_inputs_seals_every_decision_under_the_log_key() {
+    use whyline_core::EntryKind;
+    let dir = tempfile::tempdir().unwrap();
+    let mut monitor = InferenceMonitor::new(
+        Logistic::new(),
+        sealing_ledger(dir.path()),
+        Andon::new(AndonRules::default()).unwrap(),
+    )
+    .with_input_recording(true);
+    monitor.predict(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+    let (_, collector, _) = monitor.into_parts();
+    let ledger = collector.into_ledger().unwrap();
+    let kinds: Vec<EntryKind> = (0..ledger.size())
+        .map(|i| EntryKind::of(&ledger.read_entry(i).unwrap().payload))
+        .collect();
+    assert_eq!(
+        kinds,
+        [EntryKind::Decision, EntryKind::SealedInput].repeat(3),
+        "the test model has no identity, so no model record"
+    );
+}
+
+#[test]
+fn an_input_no_collector_keeps_is_an_error_not_a_silent_loss() {
+    use whyline_monitor::InputRecording;
+    let mut monitor = InferenceMonitor::new(
+        Logistic::new(),
+        NoCollector,
+        Andon::new(AndonRules::default()).unwrap(),
+    );
+    let error = monitor
+        .predict_one_recorded(&[1.0, 2.0], &InputRecording::default())
+        .unwrap_err();
+    assert!(
+        matches!(error, MonitorError::InputsNotKept { sequence: 0 }),
+        "{error}"
+    );
+    // A ledger without a key store keeps no inputs either.
+    let collector = whyline_ledger::LedgerCollector::in_memory(
+        whyline_ledger::LedgerOptions::without_checkpoints("test/log"),
+    )
+    .unwrap();
+    let mut monitor = InferenceMonitor::new(
+        Logistic::new(),
+        collector,
+        Andon::new(AndonRules::default()).unwrap(),
+    )
+    .with_input_recording(true);
+    let error = monitor.predict_one(&[1.0, 2.0]).unwrap_err();
+    assert!(
+        matches!(error, MonitorError::InputsNotKept { sequence: 0 }),
+        "{error}"
+    );
+}

@@ -242,6 +242,14 @@ fn a_key_the_settings_would_not_use_is_refused() {
             "[inference_monitor]\ncollector = \"stream\"\nkey_file = \"k\"\n",
             "inference_monitor.key_file",
         ),
+        (
+            "[inference_monitor]\ncollector = \"ring\"\nrecord_inputs = true\n",
+            "inference_monitor.record_inputs",
+        ),
+        (
+            "[inference_monitor]\ncollector = \"ledger\"\nkey_store = \"k.wks\"\n",
+            "inference_monitor.key_store",
+        ),
     ] {
         let error = MonitorSettings::from_toml(text, Path::new("u.toml")).unwrap_err();
         assert!(
@@ -286,4 +294,20 @@ fn the_input_digest_is_xxh3_unless_the_file_chooses_the_spec_fnv1a() {
     );
     let text = "[inference_monitor]\ninput_digest = \"md5\"\n";
     assert!(MonitorSettings::from_toml(text, Path::new("d.toml")).is_err());
+}
+
+#[test]
+fn record_inputs_and_the_key_store_are_read_from_the_file() {
+    let text = "[inference_monitor]\ncollector = \"ledger\"\nrecord_inputs = true\nkey_store = \"vault/keys.wks\"\n";
+    let settings = MonitorSettings::from_toml(text, Path::new("r.toml")).unwrap();
+    assert!(settings.record_inputs);
+    assert_eq!(
+        settings.key_store.as_deref(),
+        Some(Path::new("vault/keys.wks"))
+    );
+    assert!(
+        !MonitorSettings::from_toml("", Path::new("e.toml"))
+            .unwrap()
+            .record_inputs
+    );
 }

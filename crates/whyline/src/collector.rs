@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use whyline_core::{
-    AlertRecord, CollectorStats, DecisionTrace, Durability, ModelRecord, RecordOutcome,
-    TraceCollector,
+    AlertRecord, CollectorStats, DecisionTrace, Durability, InputEvidence, ModelRecord,
+    RecordOutcome, TraceCollector,
 };
 use whyline_ledger::collector::{DynamicRingCollector, RingSlot, StreamCollector};
 use whyline_ledger::{LedgerCollector, NoteVerifier, SegmentStore};
@@ -198,6 +198,45 @@ impl<P: RingSlot> TraceCollector<P> for RecorderCollector<P> {
             }
             RecorderCollector::Ledger { collector, .. } => {
                 collector.record_with_alerts(trace, alerts)
+            }
+        }
+    }
+
+    fn record_input(
+        &self,
+        input: &InputEvidence<'_>,
+    ) -> whyline_core::Result<Option<RecordOutcome>> {
+        match self {
+            RecorderCollector::Ring(ring) => ring.record_input(input),
+            RecorderCollector::Stream { collector, .. } => collector.record_input(input),
+            RecorderCollector::Ledger { collector, .. } => {
+                TraceCollector::<P>::record_input(collector, input)
+            }
+        }
+    }
+
+    fn record_with_input(
+        &mut self,
+        trace: &DecisionTrace<P>,
+        input: &InputEvidence<'_>,
+    ) -> whyline_core::Result<(RecordOutcome, Option<RecordOutcome>)> {
+        match self {
+            RecorderCollector::Ring(ring) => ring.record_with_input(trace, input),
+            RecorderCollector::Stream { collector, .. } => {
+                collector.record_with_input(trace, input)
+            }
+            RecorderCollector::Ledger { collector, .. } => {
+                collector.record_with_input(trace, input)
+            }
+        }
+    }
+
+    fn keeps_inputs(&self) -> bool {
+        match self {
+            RecorderCollector::Ring(ring) => ring.keeps_inputs(),
+            RecorderCollector::Stream { collector, .. } => collector.keeps_inputs(),
+            RecorderCollector::Ledger { collector, .. } => {
+                TraceCollector::<P>::keeps_inputs(collector)
             }
         }
     }

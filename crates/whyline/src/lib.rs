@@ -75,11 +75,13 @@
 
 mod collector;
 mod error;
+mod evidence;
 mod keys;
 mod recorder;
 
 pub use collector::RecorderCollector;
 pub use error::{Result, WhylineError};
+pub use evidence::{Erasure, erase_subject, record_outcome};
 pub use recorder::{DEFAULT_ORIGIN, Recorder, RecorderBuilder, training_statistics};
 
 /// Traces, paths, the APRT and JSON codecs, digests, and the collector trait.

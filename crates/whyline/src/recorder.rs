@@ -6,6 +6,7 @@ use whyline_core::{AnyPath, Explainable};
 use whyline_ledger::collector::{
     Backpressure, DynamicRingCollector, RingSlot, StreamCollectorBuilder,
 };
+use whyline_ledger::seal::{KeyStore, Sealer};
 use whyline_ledger::{LedgerCollector, LedgerOptions, NoteVerifier, SegmentStore};
 use whyline_models::ModelInfo;
 use whyline_monitor::{
@@ -36,6 +37,7 @@ pub const DEFAULT_ORIGIN: &str = "whyline/ledger";
 /// | `checkpoint_every` | a signed checkpoint every that many entries |
 /// | `digest_key_file` | inputs digested with HMAC-SHA256 under that key (hex), made if missing |
 /// | `input_digest` | without a key file, inputs digested with `xxh3-64` (default) or the spec's `fnv1a-64` |
+/// | `record_inputs`, `key_store` | every decision's input sealed into the ledger under a key from the subject key store (`key_store`, default `keys/subjects.wks` in the ledger directory; made if missing) |
 /// | `[andon]`, `[[andon.drift]]` | the Andon rules and drift detectors ([`MonitorSettings::build_andon`]) |
 /// | `alert_endpoint` | a [`WebhookSink`] posting every alert there |
 ///
@@ -92,7 +94,11 @@ impl RecorderBuilder {
                     }
                     signing_key = Some((key.secret_path.clone(), key.public_path.clone()));
                 }
-                build_ledger(settings, dir, &self.origin, key)?
+                let collector = build_ledger(settings, dir, &self.origin, key)?;
+                if settings.record_inputs {
+                    attach_key_store(settings, dir, &collector, &mut created)?;
+                }
+                collector
             }
         };
         let digest_key = match &settings.digest_key_file {
@@ -140,6 +146,7 @@ impl<P: RingSlot> Recorder<P> {
             Some(key) => monitor.with_digest_key(key),
             None => monitor.with_digest(self.settings.input_digest),
         };
+        monitor = monitor.with_input_recording(self.settings.record_inputs);
         monitor.record_model()?;
         Ok(monitor)
     }
@@ -258,6 +265,33 @@ fn build_ledger<P>(
         collector,
         dir: ledger_dir,
     })
+}
+
+/// Opens (or makes) the subject key store the profile names and lets the ledger seal with it.
+fn attach_key_store<P>(
+    settings: &MonitorSettings,
+    dir: &Path,
+    collector: &RecorderCollector<P>,
+    created: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let RecorderCollector::Ledger {
+        collector,
+        dir: ledger_dir,
+    } = collector
+    else {
+        return Ok(()); // the profile's validation allows record_inputs only with a ledger
+    };
+    let path = settings
+        .key_store
+        .as_deref()
+        .map_or_else(|| KeyStore::default_path(ledger_dir), |file| dir.join(file));
+    let existed = path.exists();
+    let keys = KeyStore::open_or_create(&path)?;
+    if !existed {
+        created.push(path);
+    }
+    collector.set_sealer(Sealer::new(keys)?)?;
+    Ok(())
 }
 
 fn build_stream<P: RingSlot>(

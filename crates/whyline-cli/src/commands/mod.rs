@@ -3,10 +3,13 @@
 mod append;
 mod checkpoint;
 mod demo;
+mod erase;
 mod explain;
 mod incident;
 mod keygen;
+mod outcome;
 mod prove;
+mod replay;
 mod trace;
 mod verify;
 mod verify_proof;
@@ -51,6 +54,13 @@ pub(crate) enum Command {
     Checkpoint(checkpoint::CheckpointArgs),
     /// Generate a checkpoint signing key (ledger.key) and its verifier key (ledger.pub).
     Keygen(keygen::KeygenArgs),
+    /// Re-run every recorded decision from its sealed input; same model: byte-identical
+    /// traces (exit 1 naming the first difference), another model: the decisions that change.
+    Replay(replay::ReplayArgs),
+    /// Record the outcome of decision N (ground truth, or a human override).
+    Outcome(outcome::OutcomeArgs),
+    /// Erase a subject's sealed inputs by destroying its key; the log still verifies.
+    Erase(erase::EraseArgs),
 }
 
 /// Runs one subcommand.
@@ -66,5 +76,8 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::VerifyProof(args) => verify_proof::run(&args),
         Command::Checkpoint(args) => checkpoint::run(&args),
         Command::Keygen(args) => keygen::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Outcome(args) => outcome::run(&args),
+        Command::Erase(args) => erase::run(&args),
     }
 }

@@ -20,19 +20,20 @@
 //! there is logged: call `flush` first to see it). A failed commit stops the writer, so the
 //! next `record` returns the error.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use whyline_core::{
-    AlertRecord, CollectorStats, DecisionPath, DecisionTrace, ModelRecord, RecordOutcome,
-    TraceCollector, encode_aprt,
+    AlertRecord, CollectorStats, DecisionPath, DecisionTrace, InputEvidence, ModelRecord,
+    OutcomeRecord, RecordOutcome, TraceCollector, encode_aprt,
 };
 
 use super::commit::{AfterAppend, Inner, POISONED, Policy, Shared};
-use crate::error::Result;
+use crate::error::{LedgerError, Result};
 use crate::ledger::{CommitMode, Ledger, LedgerOptions, Receipt};
 use crate::recovery::RecoveryReport;
+use crate::seal::Sealer;
 use crate::store::{MemoryStore, Store};
 
 /// The hash-chain collector. See the module docs.
@@ -40,6 +41,10 @@ pub struct LedgerCollector<S: Store + 'static = MemoryStore> {
     shared: Arc<Shared<S>>,
     /// The commit thread: the sender wakes it, dropping the sender stops it.
     committer: Option<(crossbeam_channel::Sender<()>, JoinHandle<()>)>,
+    /// Seals decisions' inputs, when given a key store; locked before the ledger.
+    sealer: Mutex<Option<(Sealer, Vec<u8>)>>,
+    /// Whether a sealer is set (read without a lock by `keeps_inputs`).
+    seals: AtomicBool,
 }
 
 impl<S: Store + 'static> std::fmt::Debug for LedgerCollector<S> {
@@ -91,7 +96,12 @@ impl<S: Store + 'static> LedgerCollector<S> {
             });
             (wake, handle)
         });
-        Self { shared, committer }
+        Self {
+            shared,
+            committer,
+            sealer: Mutex::new(None),
+            seals: AtomicBool::new(false),
+        }
     }
 
     /// Opens the ledger in `store` and returns a collector over it with the recovery report.
@@ -178,6 +188,79 @@ impl<S: Store + 'static> LedgerCollector<S> {
         self.append_bytes(&alert.to_bytes())
     }
 
+    /// Seals decisions' inputs with `sealer` from now on ([`append_input`](Self::append_input),
+    /// [`append_with_input`](Self::append_with_input), [`TraceCollector::record_input`]).
+    pub fn set_sealer(&self, sealer: Sealer) -> Result<()> {
+        *self.sealer.lock().map_err(|_| POISONED)? = Some((sealer, Vec::with_capacity(512)));
+        self.seals.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Seals a decision's input (see [`crate::seal`]) and appends it as an ordinary entry.
+    /// [`LedgerError::NoSealer`] without a key store; [`LedgerError::SubjectErased`] for a
+    /// subject whose key was destroyed.
+    pub fn append_input(&self, input: &InputEvidence<'_>) -> Result<Receipt> {
+        let mut sealer = self.sealer.lock().map_err(|_| POISONED)?;
+        let (sealer, buffer) = sealer.as_mut().ok_or(LedgerError::NoSealer)?;
+        buffer.clear();
+        sealer.seal_into(input, buffer)?;
+        self.append_bytes(buffer)
+    }
+
+    /// Appends a trace and its sealed input (`input.decision_index` and `input.trace_hash`
+    /// are the trace's) under one lock and with one commit: under
+    /// [`Durability::Sync`](crate::Durability::Sync) one sync makes both durable. The
+    /// subject's key is resolved first, so an erased subject
+    /// ([`LedgerError::SubjectErased`]) or a missing key store ([`LedgerError::NoSealer`])
+    /// appends nothing. Returns both receipts.
+    pub fn append_with_input<P: DecisionPath>(
+        &self,
+        trace: &DecisionTrace<P>,
+        input: &InputEvidence<'_>,
+    ) -> Result<(Receipt, Receipt)> {
+        let mut sealer = self.sealer.lock().map_err(|_| POISONED)?;
+        let (sealer, _) = sealer.as_mut().ok_or(LedgerError::NoSealer)?;
+        sealer.prepare(input.subject)?;
+        let (receipts, after) = {
+            let mut inner = self.shared.lock_inner()?;
+            let Inner { ledger, buffer } = &mut *inner;
+            let ledger = ledger.as_mut().ok_or(POISONED)?;
+            buffer.clear();
+            encode_aprt(trace, buffer);
+            let decision = ledger.append_with(buffer, CommitMode::Deferred)?;
+            buffer.clear();
+            sealer.seal_into(
+                &InputEvidence {
+                    decision_index: decision.index,
+                    trace_hash: decision.leaf_hash,
+                    ..*input
+                },
+                buffer,
+            )?;
+            let sealed = ledger.append_with(buffer, CommitMode::Deferred)?;
+            (
+                (decision, sealed),
+                self.shared.appended(ledger, 2, sealed.index),
+            )
+        };
+        self.after_append(after)?;
+        Ok(receipts)
+    }
+
+    /// Appends an outcome (ground truth or a human override) of the decision at entry
+    /// `outcome.decision_index`, which must be a decision ([`LedgerError::NotADecision`]).
+    pub fn append_outcome(&self, outcome: &OutcomeRecord) -> Result<Receipt> {
+        let (receipt, after) = {
+            let mut inner = self.shared.lock_inner()?;
+            let ledger = inner.ledger()?;
+            crate::seal::check_decision(ledger, outcome.decision_index)?;
+            let receipt = ledger.append_with(&outcome.to_bytes(), CommitMode::Deferred)?;
+            (receipt, self.shared.appended(ledger, 1, receipt.index))
+        };
+        self.after_append(after)?;
+        Ok(receipt)
+    }
+
     /// Appends one entry of ready bytes.
     fn append_bytes(&self, payload: &[u8]) -> Result<Receipt> {
         let (receipt, after) = {
@@ -251,6 +334,49 @@ impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for LedgerCollector<
             index: receipt.index,
             leaf_hash: receipt.leaf_hash,
         })
+    }
+
+    fn record_input(
+        &self,
+        input: &InputEvidence<'_>,
+    ) -> whyline_core::Result<Option<RecordOutcome>> {
+        if !self.seals.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let receipt = self
+            .append_input(input)
+            .map_err(|e| e.in_collector("ledger", None))?;
+        Ok(Some(RecordOutcome::Appended {
+            index: receipt.index,
+            leaf_hash: receipt.leaf_hash,
+        }))
+    }
+
+    fn keeps_inputs(&self) -> bool {
+        self.seals.load(Ordering::Acquire)
+    }
+
+    fn record_with_input(
+        &mut self,
+        trace: &DecisionTrace<P>,
+        input: &InputEvidence<'_>,
+    ) -> whyline_core::Result<(RecordOutcome, Option<RecordOutcome>)> {
+        if !self.seals.load(Ordering::Acquire) {
+            return Ok((self.record_exclusive(trace)?, None));
+        }
+        let (decision, sealed) = self
+            .append_with_input(trace, input)
+            .map_err(|e| e.in_collector("ledger", Some(trace.sequence)))?;
+        Ok((
+            RecordOutcome::Appended {
+                index: decision.index,
+                leaf_hash: decision.leaf_hash,
+            },
+            Some(RecordOutcome::Appended {
+                index: sealed.index,
+                leaf_hash: sealed.leaf_hash,
+            }),
+        ))
     }
 
     fn keeps_alerts(&self) -> bool {

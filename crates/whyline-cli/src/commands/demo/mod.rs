@@ -6,6 +6,11 @@
 //! synced, Ed25519 checkpoints every 256 entries) while Andon alerts print as they fire. Then the
 //! ledger is verified and the incident report for the impact time is printed and written as
 //! HTML.
+//!
+//! Every decision's sensor inputs and context (the detected object, its distance and closing
+//! speed, the vehicle's speed) are sealed into the ledger under the subject `AV-2847-XK`, and
+//! the model is written to `DIR/model.json`, so `whyline replay DIR/ledger --model
+//! DIR/model.json` can make every decision again.
 
 mod scenario;
 
@@ -16,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use clap::Args;
 use whyline::forensics::{AnomalyRules, render_html, render_text};
-use whyline::monitor::CallbackSink;
+use whyline::monitor::{CallbackSink, InputRecording};
 use whyline::{
     Alert, Explainable, IncidentQuery, Model, RecorderBuilder, SafetyIntegrityLevel, SegmentStore,
     TraceCollector, investigate, training_statistics, verify_store,
@@ -29,6 +34,8 @@ use scenario::{BEFORE_S, Drive, HZ};
 /// The demo model, embedded so the demo runs from one command with nothing else installed.
 const DEMO_MODEL: &[u8] = include_bytes!("../../../assets/demo_model.json");
 const ORIGIN: &str = "whyline.demo/av-2847";
+/// The vehicle: the subject whose key seals the decisions' inputs.
+const VEHICLE: &str = "AV-2847-XK";
 
 /// Arguments of `whyline demo`.
 #[derive(Debug, Args)]
@@ -58,6 +65,11 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     let mut settings = SafetyIntegrityLevel::SIL3.defaults();
     settings.storage_path = Some(PathBuf::from("ledger"));
     settings.key_file = Some(PathBuf::from("keys/ledger.key"));
+    // Inputs and context sealed into the ledger, keys in ledger/keys/subjects.wks.
+    settings.record_inputs = true;
+    let model_path = dir.join("model.json");
+    std::fs::write(&model_path, DEMO_MODEL)
+        .with_context(|| format!("writing {}", model_path.display()))?;
     let mut recorder = RecorderBuilder::new(&settings)
         .origin(ORIGIN)
         .build(dir)
@@ -107,7 +119,27 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         let at = (start_ns as i128
             + i128::from(frame.relative_ms + BEFORE_S as i64 * 1000) * 1_000_000)
             as u64;
-        let decision = monitor.predict_one_at(&frame.features, at)?;
+        let [
+            distance_m,
+            closing_mps,
+            size_m,
+            detection,
+            lateral_m,
+            ego_kmh,
+        ] = frame.features;
+        let context = whyline_core::Context::new()
+            .with("object", frame.object)
+            .with("distance_m", distance_m)
+            .with("closing_speed_mps", closing_mps)
+            .with("object_size_m", size_m)
+            .with("detection_confidence", detection)
+            .with("lateral_offset_m", lateral_m)
+            .with("ego_speed_kmh", ego_kmh);
+        let recording = InputRecording {
+            subject: Some(VEHICLE),
+            context: context.fields(),
+        };
+        let decision = monitor.predict_one_recorded_at(&frame.features, &recording, at)?;
         let class = decision.output as usize;
         let mut out = stdout.lock();
         if last_class != Some(class) {
@@ -184,6 +216,18 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     let mut out = stdout.lock();
     out.write_all(render_text(&report).as_bytes())?;
     writeln!(out, "\nHTML report: {}", html_path.display())?;
+    writeln!(
+        out,
+        "Inputs and context sealed under subject {VEHICLE} (keys in {}); model written to {}",
+        whyline::ledger::KeyStore::default_path(&ledger_dir).display(),
+        model_path.display()
+    )?;
+    writeln!(
+        out,
+        "Replay every decision:  whyline replay {} --model {}",
+        ledger_dir.display(),
+        model_path.display()
+    )?;
     writeln!(
         out,
         "Investigate again:  whyline incident {} --at {} --before 30s --after 1s --public-key {}",

@@ -28,6 +28,8 @@ pub(crate) struct Frame {
     /// `[distance_m, closing_speed_mps, object_size_m, detection_confidence, lateral_offset_m,
     /// ego_speed_kmh]`.
     pub(crate) features: [f32; FEATURES],
+    /// What perception reports ahead (the sealed context names it).
+    pub(crate) object: &'static str,
 }
 
 /// The drive: call [`Drive::next`] for each step, then [`Drive::react`] with the decision.
@@ -58,17 +60,20 @@ impl Drive {
         let t = relative_ms as f32 / 1000.0;
         let wobble = (self.step as f32 * 0.7).sin();
         let ego_mps = self.ego_kmh / 3.6;
-        let features = if t < -20.0 {
+        let (features, object) = if t < -20.0 {
             // Parked cars on the right, passing every 4 s.
             let distance = 40.0 - ((t + 30.0) % 4.0) * ego_mps;
-            [
-                distance.max(2.0),
-                ego_mps,
-                4.5,
-                0.95,
-                3.2 + 0.1 * wobble,
-                self.ego_kmh,
-            ]
+            (
+                [
+                    distance.max(2.0),
+                    ego_mps,
+                    4.5,
+                    0.95,
+                    3.2 + 0.1 * wobble,
+                    self.ego_kmh,
+                ],
+                "parked car",
+            )
         } else if t < -14.0 {
             // A car ahead in the lane, closing, then pulling away.
             let since = t + 20.0;
@@ -77,25 +82,31 @@ impl Drive {
             } else {
                 (13.2 + 3.0 * (since - 4.0), 0.0)
             };
-            [
-                distance,
-                closing,
-                4.2,
-                0.97,
-                0.2 + 0.05 * wobble,
-                self.ego_kmh,
-            ]
+            (
+                [
+                    distance,
+                    closing,
+                    4.2,
+                    0.97,
+                    0.2 + 0.05 * wobble,
+                    self.ego_kmh,
+                ],
+                "car",
+            )
         } else if t < -1.2 {
             // A pedestrian on the left kerb.
             let distance = 40.0 - ((t + 14.0) % 5.0) * ego_mps;
-            [
-                distance.max(3.0),
-                ego_mps,
-                1.7,
-                0.92,
-                -3.5 + 0.1 * wobble,
-                self.ego_kmh,
-            ]
+            (
+                [
+                    distance.max(3.0),
+                    ego_mps,
+                    1.7,
+                    0.92,
+                    -3.5 + 0.1 * wobble,
+                    self.ego_kmh,
+                ],
+                "pedestrian",
+            )
         } else if t <= 0.0 {
             // The cat: crossing from the right kerb at 2.5 m/s, seen late and small.
             let remaining = -t;
@@ -104,15 +115,21 @@ impl Drive {
             let seen = ((1.2 - remaining) / 1.05).clamp(0.0, 1.0);
             let confidence = 0.23 + 0.67 * seen;
             let closing = ego_mps * (0.4 + 0.6 * seen);
-            [distance, closing, 0.3, confidence, lateral, self.ego_kmh]
+            // Perception names it only once it is sure.
+            let object = if confidence < 0.6 { "unknown" } else { "cat" };
+            (
+                [distance, closing, 0.3, confidence, lateral, self.ego_kmh],
+                object,
+            )
         } else {
             // After the impact: nothing ahead.
-            [45.0, 0.0, 4.0, 0.9, 3.5, self.ego_kmh]
+            ([45.0, 0.0, 4.0, 0.9, 3.5, self.ego_kmh], "none")
         };
         self.step += 1;
         Some(Frame {
             relative_ms,
             features,
+            object,
         })
     }
 

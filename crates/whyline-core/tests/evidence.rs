@@ -1,0 +1,256 @@
+//! The evidence records (sealed input, outcome, erasure) and the sealed plaintext: round
+//! trips for any value, and every truncation or bit flip either refused or read as a
+//! different record, never as the original and never a panic.
+
+use proptest::prelude::*;
+use whyline_core::{
+    ContextValue, CoreError, DecisionInput, EntryKind, ErasureRecord, OutcomeRecord, SealedHeader,
+    SealedInput, decode_input, encode_input_f64,
+};
+
+fn context_value() -> impl Strategy<Value = ContextValue> {
+    let leaf = prop_oneof![
+        any::<bool>().prop_map(ContextValue::Bool),
+        any::<i64>().prop_map(ContextValue::I64),
+        any::<f64>().prop_map(ContextValue::F64),
+        ".{0,12}".prop_map(ContextValue::Str),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop::collection::vec(inner, 0..4).prop_map(ContextValue::List)
+    })
+}
+
+fn decision_input() -> impl Strategy<Value = DecisionInput> {
+    (
+        prop::collection::vec(any::<f64>(), 0..10),
+        prop::collection::vec((".{0,8}", context_value()), 0..5),
+    )
+        .prop_map(|(values, context)| DecisionInput { values, context })
+}
+
+fn sealed_input() -> impl Strategy<Value = SealedInput> {
+    (
+        any::<u64>(),
+        any::<u64>(),
+        any::<[u8; 32]>(),
+        prop::option::of(any::<[u8; 32]>()),
+        any::<u32>(),
+        any::<[u8; 24]>(),
+        prop::collection::vec(any::<u8>(), 16..64),
+    )
+        .prop_map(
+            |(timestamp_ns, decision_index, trace_hash, subject_digest, key_id, nonce, ct)| {
+                SealedInput {
+                    header: SealedHeader {
+                        timestamp_ns,
+                        decision_index,
+                        trace_hash,
+                        subject_digest,
+                        key_id,
+                        nonce,
+                    },
+                    ciphertext: ct,
+                }
+            },
+        )
+}
+
+fn outcome() -> impl Strategy<Value = OutcomeRecord> {
+    (
+        any::<u64>(),
+        ".{0,10}",
+        prop::option::of(".{0,6}"),
+        prop::option::of(".{0,6}"),
+        prop::option::of(".{0,20}"),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(decision_index, label, by, override_action, note, recorded_ns)| OutcomeRecord {
+                decision_index,
+                label,
+                by,
+                override_action,
+                note,
+                recorded_ns,
+            },
+        )
+}
+
+fn erasure() -> impl Strategy<Value = ErasureRecord> {
+    (any::<[u8; 32]>(), prop::option::of(".{0,8}"), any::<u64>()).prop_map(
+        |(subject_digest, by, erased_ns)| ErasureRecord {
+            subject_digest,
+            by,
+            erased_ns,
+        },
+    )
+}
+
+/// Bit-exact equality of plaintexts (NaN payloads included).
+fn same_input(a: &DecisionInput, b: &DecisionInput) -> bool {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    encode_input_f64(&a.values, &a.context, &mut x);
+    encode_input_f64(&b.values, &b.context, &mut y);
+    x == y
+}
+
+proptest! {
+    #[test]
+    fn a_plaintext_round_trips_bit_for_bit(input in decision_input()) {
+        let mut bytes = Vec::new();
+        encode_input_f64(&input.values, &input.context, &mut bytes);
+        let back = decode_input(&bytes).unwrap();
+        prop_assert!(same_input(&back, &input));
+        for len in 0..bytes.len() {
+            prop_assert!(decode_input(&bytes[..len]).is_err(), "cut at {len} was read");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        prop_assert!(decode_input(&longer).is_err());
+    }
+
+    #[test]
+    fn a_flipped_plaintext_is_refused_or_reads_differently(
+        input in decision_input(), at in any::<prop::sample::Index>(), bit in 0u8..8,
+    ) {
+        let mut bytes = Vec::new();
+        encode_input_f64(&input.values, &input.context, &mut bytes);
+        let at = at.index(bytes.len());
+        bytes[at] ^= 1 << bit;
+        if let Ok(back) = decode_input(&bytes) {
+            prop_assert!(!same_input(&back, &input));
+        }
+    }
+
+    #[test]
+    fn a_sealed_input_record_round_trips_and_refuses_damage(
+        record in sealed_input(), at in any::<prop::sample::Index>(), bit in 0u8..8,
+    ) {
+        let bytes = record.to_bytes();
+        prop_assert_eq!(EntryKind::of(&bytes), EntryKind::SealedInput);
+        prop_assert_eq!(&SealedInput::from_bytes(&bytes).unwrap(), &record);
+        for len in 0..bytes.len() {
+            prop_assert!(SealedInput::from_bytes(&bytes[..len]).is_err(), "cut at {len}");
+        }
+        let mut flipped = bytes.clone();
+        let at = at.index(bytes.len());
+        flipped[at] ^= 1 << bit;
+        if let Ok(back) = SealedInput::from_bytes(&flipped) {
+            prop_assert_ne!(back, record);
+        }
+    }
+
+    #[test]
+    fn an_outcome_record_round_trips_and_refuses_damage(
+        record in outcome(), at in any::<prop::sample::Index>(), bit in 0u8..8,
+    ) {
+        let bytes = record.to_bytes();
+        prop_assert_eq!(EntryKind::of(&bytes), EntryKind::Outcome);
+        prop_assert_eq!(&OutcomeRecord::from_bytes(&bytes).unwrap(), &record);
+        for len in 0..bytes.len() {
+            prop_assert!(OutcomeRecord::from_bytes(&bytes[..len]).is_err(), "cut at {len}");
+        }
+        let mut flipped = bytes.clone();
+        let at = at.index(bytes.len());
+        flipped[at] ^= 1 << bit;
+        if let Ok(back) = OutcomeRecord::from_bytes(&flipped) {
+            prop_assert_ne!(back, record);
+        }
+    }
+
+    #[test]
+    fn an_erasure_record_round_trips_and_refuses_damage(
+        record in erasure(), at in any::<prop::sample::Index>(), bit in 0u8..8,
+    ) {
+        let bytes = record.to_bytes();
+        prop_assert_eq!(EntryKind::of(&bytes), EntryKind::Erasure);
+        prop_assert_eq!(&ErasureRecord::from_bytes(&bytes).unwrap(), &record);
+        for len in 0..bytes.len() {
+            prop_assert!(ErasureRecord::from_bytes(&bytes[..len]).is_err(), "cut at {len}");
+        }
+        let mut flipped = bytes.clone();
+        let at = at.index(bytes.len());
+        flipped[at] ^= 1 << bit;
+        if let Ok(back) = ErasureRecord::from_bytes(&flipped) {
+            prop_assert_ne!(back, record);
+        }
+    }
+}
+
+#[test]
+fn the_plaintext_layout_is_the_documented_one() {
+    let mut bytes = Vec::new();
+    let context = vec![
+        ("o".to_owned(), ContextValue::Str("cat".into())),
+        (
+            "n".to_owned(),
+            ContextValue::List(vec![ContextValue::Bool(true), ContextValue::I64(-2)]),
+        ),
+    ];
+    encode_input_f64(&[1.5], &context, &mut bytes);
+    let mut expected = Vec::new();
+    expected.extend_from_slice(&1u32.to_le_bytes());
+    expected.extend_from_slice(&1.5f64.to_le_bytes());
+    expected.extend_from_slice(&2u32.to_le_bytes());
+    expected.extend_from_slice(&[1, 0, b'o', 3, 3, 0, 0, 0, b'c', b'a', b't']);
+    expected.extend_from_slice(&[1, 0, b'n', 4, 2, 0, 0, 0, 2, 1, 1]);
+    expected.extend_from_slice(&(-2i64).to_le_bytes());
+    assert_eq!(bytes, expected);
+}
+
+#[test]
+fn a_sealed_header_is_laid_out_as_documented() {
+    let header = SealedHeader {
+        timestamp_ns: 0x0102_0304_0506_0708,
+        decision_index: 9,
+        trace_hash: [0xAA; 32],
+        subject_digest: None,
+        key_id: 0,
+        nonce: [0x55; 24],
+    };
+    let bytes = header.to_bytes(20);
+    assert_eq!(&bytes[..8], b"WLSI\x01\x00\x00\x00");
+    assert_eq!(&bytes[8..16], &0x0102_0304_0506_0708u64.to_le_bytes());
+    assert_eq!(&bytes[16..24], &9u64.to_le_bytes());
+    assert_eq!(&bytes[56..88], &[0u8; 32]);
+    assert_eq!(&bytes[92..116], &[0x55; 24]);
+    assert_eq!(&bytes[116..120], &20u32.to_le_bytes());
+}
+
+#[test]
+fn a_subject_digest_without_its_flag_is_refused() {
+    let record = SealedInput {
+        header: SealedHeader {
+            timestamp_ns: 1,
+            decision_index: 1,
+            trace_hash: [0; 32],
+            subject_digest: Some([1; 32]),
+            key_id: 1,
+            nonce: [0; 24],
+        },
+        ciphertext: vec![0; 16],
+    };
+    let mut bytes = record.to_bytes();
+    bytes[5] = 0;
+    let error = SealedInput::from_bytes(&bytes).unwrap_err();
+    assert!(
+        matches!(error, CoreError::BadRecord { offset: 56, .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn deeply_nested_lists_are_refused_on_read() {
+    // A plaintext whose one field nests lists 9 deep.
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(&[1, 0, b'x']);
+    for _ in 0..9 {
+        bytes.extend_from_slice(&[4, 1, 0, 0, 0]);
+    }
+    bytes.extend_from_slice(&[2, 1]);
+    let error = decode_input(&bytes).unwrap_err();
+    assert!(error.to_string().contains("nest deeper"), "{error}");
+}

@@ -1,0 +1,104 @@
+//! The ledger's evidence entries as the incident report takes them: sealed inputs opened with
+//! the subject key store ([`DecisionInputs`], erased ones marked), and the outcome records
+//! ([`DecisionOutcome`]).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use whyline_core::{EntryKind, OutcomeRecord};
+use whyline_ledger::seal::{KeyStore, open_sealed};
+use whyline_ledger::{LedgerReader, RecordedInput, SegmentStore, StoredEntry, payload_timestamp};
+
+use crate::error::Result;
+use crate::inputs::{DecisionInputs, DecisionOutcome};
+
+/// The inputs (opened with `keys`; erased ones marked, unreadable ones left out) and the
+/// outcomes of the decisions stamped in `[from_ns, to_ns]` among `entries` (the log in
+/// order, as [`LedgerReader::all_entries`] reads it: an outcome is stamped when it was
+/// recorded, usually after the window).
+pub fn decision_evidence(
+    entries: &[StoredEntry],
+    keys: Option<&KeyStore>,
+    from_ns: u64,
+    to_ns: u64,
+) -> (BTreeMap<u64, DecisionInputs>, Vec<DecisionOutcome>) {
+    let in_window = |entry: &StoredEntry| {
+        payload_timestamp(&entry.payload).is_some_and(|t| t >= from_ns && t <= to_ns)
+    };
+    let mut inputs = BTreeMap::new();
+    let mut outcomes = Vec::new();
+    for entry in entries {
+        match EntryKind::of(&entry.payload) {
+            EntryKind::SealedInput if in_window(entry) => {
+                let Some(keys) = keys else { continue };
+                match open_sealed(keys, &entry.payload) {
+                    Some((index, RecordedInput::Sealed { values, context })) => {
+                        let context = context
+                            .into_iter()
+                            .map(|(name, value)| {
+                                let json =
+                                    serde_json::to_value(&value).unwrap_or(serde_json::Value::Null);
+                                (name, json)
+                            })
+                            .collect();
+                        inputs.insert(
+                            index,
+                            DecisionInputs {
+                                values,
+                                context,
+                                erased: false,
+                            },
+                        );
+                    }
+                    Some((index, RecordedInput::Erased)) => {
+                        inputs.insert(
+                            index,
+                            DecisionInputs {
+                                erased: true,
+                                ..DecisionInputs::default()
+                            },
+                        );
+                    }
+                    Some((_, RecordedInput::Unreadable(_))) | None => {}
+                }
+            }
+            EntryKind::Outcome => {
+                if let Ok(record) = OutcomeRecord::from_bytes(&entry.payload) {
+                    outcomes.push(record);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Keep the outcomes of the window's decisions.
+    let decisions: std::collections::BTreeSet<u64> = entries
+        .iter()
+        .filter(|e| EntryKind::of(&e.payload) == EntryKind::Decision && in_window(e))
+        .map(|e| e.index)
+        .collect();
+    let outcomes = outcomes
+        .into_iter()
+        .filter(|o| decisions.contains(&o.decision_index))
+        .map(|o| DecisionOutcome {
+            index: o.decision_index,
+            label: o.label,
+            by: o.by,
+            override_action: o.override_action,
+            note: o.note,
+        })
+        .collect();
+    (inputs, outcomes)
+}
+
+/// [`decision_evidence`] for the ledger in `dir`, with its key store at the default place
+/// (`LOG/keys/subjects.wks`) when there is one: without it, no inputs.
+pub fn read_decision_evidence(
+    dir: &Path,
+    from_ns: u64,
+    to_ns: u64,
+) -> Result<(BTreeMap<u64, DecisionInputs>, Vec<DecisionOutcome>)> {
+    let keys = KeyStore::open(&KeyStore::default_path(dir)).ok();
+    let store = SegmentStore::open_existing(dir)?;
+    let entries = LedgerReader::new(&store)?.all_entries()?.entries;
+    Ok(decision_evidence(&entries, keys.as_ref(), from_ns, to_ns))
+}

@@ -1,0 +1,385 @@
+//! Replay over ledgers recorded by the monitor with sealed inputs: the same model reproduces
+//! every trace byte for byte (also across a mid-log model change), another model flags
+//! exactly the decisions whose output differs (predicted independently with both models
+//! through the path-free `predict_one`), and erased inputs are counted, not replayed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use whyline_core::{Context, Explainable, RecordOutcome};
+use whyline_forensics::{ReplayOptions, replay};
+use whyline_ledger::seal::{KeyStore, Sealer, append_erasure};
+use whyline_ledger::{
+    Durability, Ledger, LedgerCollector, LedgerOptions, SegmentStore, VerifyOutcome, verify_store,
+};
+use whyline_models::Model;
+use whyline_monitor::{Andon, AndonRules, InferenceMonitor, InputRecording};
+
+const T0: u64 = 1_763_908_367_000_000_000;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../whyline-models/tests/fixtures")
+        .join(name)
+}
+
+fn model(name: &str) -> Model {
+    Model::load(fixture(name)).unwrap()
+}
+
+/// Iris-shaped rows spread over and beyond the training ranges (a fixed LCG), so two
+/// models disagree on some of them.
+fn rows(n: usize) -> Vec<[f32; 4]> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    };
+    (0..n)
+        .map(|_| {
+            [
+                4.0 + 4.0 * next(),
+                2.0 + 2.5 * next(),
+                1.0 + 6.0 * next(),
+                0.1 + 2.4 * next(),
+            ]
+        })
+        .collect()
+}
+
+/// Records each `(model, rows)` segment into the ledger in `dir` through the monitor (a new
+/// monitor per segment writes its model record), every input sealed, subjects alternating
+/// between `car-1` and `car-2`. Returns the decisions' entry indices.
+fn record(dir: &Path, segments: Vec<(Model, Vec<[f32; 4]>)>) -> Vec<u64> {
+    let mut indices = Vec::new();
+    let mut t = T0;
+    for (model, rows) in segments {
+        let store = SegmentStore::open(dir).unwrap();
+        let options =
+            LedgerOptions::without_checkpoints("test/replay").durability(Durability::None);
+        let (collector, _) = LedgerCollector::open(store, options).unwrap();
+        let keys = KeyStore::open_or_create(&KeyStore::default_path(dir)).unwrap();
+        collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+        let mut monitor =
+            InferenceMonitor::new(model, collector, Andon::new(AndonRules::default()).unwrap());
+        monitor.record_model().unwrap();
+        for (i, row) in rows.iter().enumerate() {
+            let subject = if i % 2 == 0 { "car-1" } else { "car-2" };
+            let context = Context::new().with("frame", i as i64);
+            let decision = monitor
+                .predict_one_recorded_at(
+                    row,
+                    &InputRecording {
+                        subject: Some(subject),
+                        context: context.fields(),
+                    },
+                    t,
+                )
+                .unwrap();
+            t += 50_000_000;
+            let Some(RecordOutcome::Appended { index, .. }) = decision.recorded else {
+                panic!("{:?}", decision.recorded);
+            };
+            indices.push(index);
+        }
+        monitor.flush().unwrap();
+    }
+    indices
+}
+
+fn keys(dir: &Path) -> KeyStore {
+    KeyStore::open(&KeyStore::default_path(dir)).unwrap()
+}
+
+#[test]
+fn the_same_model_reproduces_every_trace_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let indices = record(
+        dir.path(),
+        vec![(model("sk_gb_clf_iris.whyline.json"), rows(200))],
+    );
+    let report = replay(
+        dir.path(),
+        &keys(dir.path()),
+        &[model("sk_gb_clf_iris.whyline.json")],
+        ReplayOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.decisions, indices.len() as u64);
+    assert_eq!(report.replayed, 200);
+    assert_eq!(report.identical, 200);
+    assert_eq!((report.different, report.changed, report.erased), (0, 0, 0));
+    assert!(report.is_clean());
+}
+
+#[test]
+fn a_time_range_replays_only_its_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    record(
+        dir.path(),
+        vec![(model("sk_logreg_iris.whyline.json"), rows(40))],
+    );
+    let options = ReplayOptions {
+        from_ns: T0 + 10 * 50_000_000,
+        to_ns: T0 + 19 * 50_000_000,
+        threads: 1,
+    };
+    let report = replay(
+        dir.path(),
+        &keys(dir.path()),
+        &[model("sk_logreg_iris.whyline.json")],
+        options,
+    )
+    .unwrap();
+    assert_eq!((report.decisions, report.identical), (10, 10));
+}
+
+#[test]
+fn a_multi_model_log_replays_each_decision_with_the_model_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (rows(60), rows(90).split_off(60));
+    record(
+        dir.path(),
+        vec![
+            (model("sk_logreg_iris.whyline.json"), first),
+            (model("sk_gb_clf_iris.whyline.json"), second),
+        ],
+    );
+    let both = [
+        model("sk_gb_clf_iris.whyline.json"),
+        model("sk_logreg_iris.whyline.json"),
+    ];
+    let report = replay(
+        dir.path(),
+        &keys(dir.path()),
+        &both,
+        ReplayOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (report.replayed, report.identical, report.different),
+        (90, 90, 0)
+    );
+
+    // Without the second model, its decisions cannot be matched: the error names it.
+    let error = replay(
+        dir.path(),
+        &keys(dir.path()),
+        &[
+            model("sk_logreg_iris.whyline.json"),
+            model("sk_knn_clf_iris.whyline.json"),
+        ],
+        ReplayOptions::default(),
+    )
+    .unwrap_err();
+    let sha = both[0].identity().unwrap().sha256.clone();
+    assert!(error.to_string().contains(&sha), "{error}");
+}
+
+#[test]
+fn another_model_flags_exactly_the_decisions_whose_output_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = rows(300);
+    let indices = record(
+        dir.path(),
+        vec![(model("sk_logreg_iris.whyline.json"), rows.clone())],
+    );
+    let (old, new) = (
+        model("sk_logreg_iris.whyline.json"),
+        model("sk_gb_clf_iris.whyline.json"),
+    );
+    let expected: Vec<u64> = rows
+        .iter()
+        .zip(&indices)
+        .filter(|(row, _)| {
+            old.predict_one(&row[..]).unwrap().to_bits()
+                != new.predict_one(&row[..]).unwrap().to_bits()
+        })
+        .map(|(_, &index)| index)
+        .collect();
+    assert!(
+        !expected.is_empty() && expected.len() < rows.len(),
+        "{} of {}",
+        expected.len(),
+        rows.len()
+    );
+
+    let report = replay(
+        dir.path(),
+        &keys(dir.path()),
+        &[new],
+        ReplayOptions::default(),
+    )
+    .unwrap();
+    let flagged: Vec<u64> = report.differences.iter().map(|d| d.index).collect();
+    assert_eq!(flagged, expected);
+    assert_eq!(report.changed as usize, expected.len());
+    assert_eq!(report.unchanged as usize, rows.len() - expected.len());
+    assert_eq!((report.identical, report.different), (0, 0));
+    let first = &report.differences[0];
+    assert_ne!(first.recorded_output, first.replayed_output);
+    assert!(!first.attribution_shifts.is_empty());
+    assert!(first.first_differing_byte.is_none());
+}
+
+#[test]
+fn erased_inputs_are_counted_and_the_log_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    record(
+        dir.path(),
+        vec![(model("sk_logreg_iris.whyline.json"), rows(30))],
+    );
+    let mut keys = keys(dir.path());
+    let (mut ledger, _) = Ledger::open(
+        SegmentStore::open_existing(dir.path()).unwrap(),
+        LedgerOptions::without_checkpoints("test/replay"),
+    )
+    .unwrap();
+    append_erasure(
+        &mut ledger,
+        &mut keys,
+        "car-2",
+        Some("dpo"),
+        T0 + 10_000_000_000,
+    )
+    .unwrap();
+    drop(ledger);
+    let store = SegmentStore::open_existing(dir.path()).unwrap();
+    assert!(matches!(
+        verify_store(&store, None).unwrap(),
+        VerifyOutcome::Intact(_)
+    ));
+    let report = replay(
+        dir.path(),
+        &KeyStore::open(&KeyStore::default_path(dir.path())).unwrap(),
+        &[model("sk_logreg_iris.whyline.json")],
+        ReplayOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            report.decisions,
+            report.replayed,
+            report.identical,
+            report.erased
+        ),
+        (30, 15, 15, 15)
+    );
+}
+
+#[test]
+fn a_stored_input_that_is_not_what_the_decision_saw_is_a_difference() {
+    use whyline_core::InputEvidence;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SegmentStore::open(dir.path()).unwrap();
+    let options = LedgerOptions::without_checkpoints("test/replay").durability(Durability::None);
+    let (collector, _) = LedgerCollector::open(store, options).unwrap();
+    let keys = KeyStore::open_or_create(&KeyStore::default_path(dir.path())).unwrap();
+    collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    let mut monitor = InferenceMonitor::new(
+        model("sk_logreg_iris.whyline.json"),
+        collector,
+        Andon::new(AndonRules::default()).unwrap(),
+    );
+    let mut tampered = None;
+    for (i, row) in rows(10).iter().enumerate() {
+        let decision = monitor.predict_one_at(row, T0 + i as u64).unwrap();
+        let Some(RecordOutcome::Appended { index, leaf_hash }) = decision.recorded else {
+            panic!();
+        };
+        // Decision 3's sealed input is not the row it saw (its last feature nudged).
+        let mut stored = *row;
+        if i == 3 {
+            stored[3] += 0.001;
+            tampered = Some(index);
+        }
+        monitor
+            .collector()
+            .append_input(&InputEvidence {
+                decision_index: index,
+                trace_hash: leaf_hash,
+                timestamp_ns: T0 + i as u64,
+                subject: None,
+                values: &stored,
+                context: &[],
+            })
+            .unwrap();
+    }
+    monitor.flush().unwrap();
+    drop(monitor);
+    let report = replay(
+        dir.path(),
+        &KeyStore::open(&KeyStore::default_path(dir.path())).unwrap(),
+        &[model("sk_logreg_iris.whyline.json")],
+        ReplayOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((report.identical, report.different), (9, 1));
+    assert!(!report.is_clean());
+    let difference = &report.differences[0];
+    assert_eq!(Some(difference.index), tampered);
+    // The first byte that differs is the input digest's (APRT bytes 24..32), recomputed
+    // from the stored input.
+    assert!(
+        matches!(difference.first_differing_byte, Some(24..32)),
+        "{difference:?}"
+    );
+}
+
+#[test]
+fn the_report_gets_opened_inputs_erased_marks_and_outcomes() {
+    use whyline_core::OutcomeRecord;
+    use whyline_forensics::read_decision_evidence;
+    use whyline_ledger::seal::append_outcome;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = rows(6);
+    let indices = record(
+        dir.path(),
+        vec![(model("sk_logreg_iris.whyline.json"), rows.clone())],
+    );
+    let mut keys = keys(dir.path());
+    let (mut ledger, _) = Ledger::open(
+        SegmentStore::open_existing(dir.path()).unwrap(),
+        LedgerOptions::without_checkpoints("test/replay"),
+    )
+    .unwrap();
+    let outcome = OutcomeRecord {
+        decision_index: indices[2],
+        label: "setosa".into(),
+        by: Some("botanist".into()),
+        override_action: None,
+        note: None,
+        recorded_ns: T0 + 60_000_000_000,
+    };
+    append_outcome(&mut ledger, &outcome).unwrap();
+    append_erasure(&mut ledger, &mut keys, "car-2", None, T0 + 61_000_000_000).unwrap();
+    drop(ledger);
+    // The window holds the first four decisions.
+    let (inputs, outcomes) = read_decision_evidence(dir.path(), T0, T0 + 3 * 50_000_000).unwrap();
+    assert_eq!(
+        inputs.keys().copied().collect::<Vec<_>>(),
+        indices[..4].to_vec()
+    );
+    for (i, index) in indices[..4].iter().enumerate() {
+        let input = &inputs[index];
+        // car-2 (odd frames) was erased.
+        assert_eq!(input.erased, i % 2 == 1);
+        if i % 2 == 0 {
+            let expected: Vec<f64> = rows[i].iter().map(|&v| f64::from(v)).collect();
+            assert_eq!(input.values, expected);
+            assert_eq!(
+                input.context,
+                vec![("frame".to_owned(), serde_json::json!(i))]
+            );
+        } else {
+            assert!(input.values.is_empty());
+        }
+    }
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(
+        (outcomes[0].index, outcomes[0].label.as_str()),
+        (indices[2], "setosa")
+    );
+}

@@ -1,0 +1,117 @@
+//! Sealing a decision's input: an 8-feature row with 6 context fields (the demo's detected
+//! object, distances, speeds; ~150 bytes of plaintext) under a subject key, XChaCha20-Poly1305.
+//!
+//! - `seal_only`: plaintext encoding, nonce, AEAD into a reused buffer: the sealing itself.
+//! - `append_trace` vs `append_trace_and_input`: a ledger collector in memory (no fsync,
+//!   checkpoints every 4096 entries) appending the trace alone, or the trace and its sealed
+//!   input as a second entry (which also pays a leaf, chain and Merkle hash and a frame).
+//!
+//! Goal (issue 10): sealing adds ≤ 300 ns per decision over not sealing.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use whyline_core::{ContextValue, DecisionTrace, InputEvidence, LinearPath};
+use whyline_ledger::seal::{KeyStore, Sealer};
+use whyline_ledger::{Durability, LedgerCollector, LedgerOptions, NoteSigner};
+
+fn trace(i: u64) -> DecisionTrace<LinearPath> {
+    DecisionTrace {
+        timestamp_ns: 1_700_000_000_000_000_000 + i,
+        sequence: i,
+        input_hash: i.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        output: 0.87,
+        latency_ns: 2_000,
+        path: LinearPath {
+            contributions: vec![0.42, 0.28, -0.1, 0.05, 0.3, -0.2, 0.11, 0.07],
+            intercept: 0.17,
+            logit: 0.87,
+            prediction: 0.87,
+            probability: None,
+        },
+    }
+}
+
+const ROW: [f32; 8] = [12.5, 8.3, 0.3, 0.41, 1.2, 35.0, 0.0, 1.0];
+
+fn context() -> Vec<(String, ContextValue)> {
+    vec![
+        ("object".into(), ContextValue::Str("cat".into())),
+        ("distance_m".into(), ContextValue::F64(12.5)),
+        ("closing_speed_mps".into(), ContextValue::F64(8.3)),
+        ("detection_confidence".into(), ContextValue::F64(0.41)),
+        ("ego_speed_kmh".into(), ContextValue::F64(35.0)),
+        ("track_id".into(), ContextValue::I64(17)),
+    ]
+}
+
+fn options() -> LedgerOptions {
+    let signer = NoteSigner::Ed25519 {
+        name: "bench".into(),
+        key: ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]),
+    };
+    LedgerOptions::signed("whyline.bench/ledger", signer)
+        .durability(Durability::None)
+        .checkpoint_every(4096)
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let context = context();
+    let input = |i: u64| InputEvidence {
+        decision_index: i,
+        trace_hash: [7; 32],
+        timestamp_ns: 1_700_000_000_000_000_000 + i,
+        subject: Some("AV-2847-XK"),
+        values: &ROW,
+        context: &context,
+    };
+    let mut group = c.benchmark_group("seal_input");
+
+    let keys = KeyStore::create(&dir.path().join("seal_only.wks")).unwrap();
+    let mut sealer = Sealer::new(keys).unwrap();
+    let mut out = Vec::with_capacity(512);
+    sealer.seal_into(&input(0), &mut out).unwrap();
+    assert!(
+        out.len() > 300,
+        "an 8-feature row with 6 context fields seals to {} bytes",
+        out.len()
+    );
+    let mut i = 0u64;
+    group.bench_function("seal_only", |b| {
+        b.iter(|| {
+            out.clear();
+            i += 1;
+            sealer.seal_into(black_box(&input(i)), &mut out).unwrap();
+            out.len()
+        });
+    });
+
+    let plain = LedgerCollector::in_memory(options()).unwrap();
+    let mut i = 0u64;
+    group.bench_function("append_trace", |b| {
+        b.iter(|| {
+            i += 1;
+            plain.append(black_box(&trace(i))).unwrap()
+        });
+    });
+
+    let sealing = LedgerCollector::in_memory(options()).unwrap();
+    let keys = KeyStore::create(&dir.path().join("ledger.wks")).unwrap();
+    sealing.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    let mut i = 0u64;
+    group.bench_function("append_trace_and_input", |b| {
+        b.iter(|| {
+            i += 1;
+            sealing
+                .append_with_input(black_box(&trace(i)), &input(i))
+                .unwrap()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

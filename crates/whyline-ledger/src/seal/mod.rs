@@ -1,0 +1,267 @@
+//! Sealed inputs: a decision's input row and context encrypted under its subject's key, so
+//! the log can say what the model saw while destroying one key erases one subject's data
+//! without changing a hashed byte.
+//!
+//! # The cipher
+//!
+//! XChaCha20-Poly1305 (RustCrypto `chacha20poly1305`): a 256-bit key, a 192-bit nonce and a
+//! 128-bit tag. The long nonce is why: nonces can be drawn at random per process without
+//! a counter that must survive restarts (a repeated nonce under one key would leak the XOR of
+//! two plaintexts). Each [`Sealer`] draws a random 128-bit prefix once and counts the last 64
+//! bits, so nonces never repeat within a run and collide across runs only with probability
+//! about `runs² / 2¹²⁹`, with no system call per decision. ChaCha20 needs no AES hardware and
+//! runs in constant time; AES-GCM-SIV would tolerate a repeated nonce but costs two passes.
+//!
+//! The associated data is the record's header ([`SealedHeader::to_bytes`]): the decision's
+//! entry index and leaf hash, the subject digest, the key id, the nonce and the time. A
+//! ciphertext copied to another decision or subject fails to open.
+//!
+//! # Reading
+//!
+//! [`open_sealed`] turns one sealed input entry into a [`RecordedInput`]: the plaintext, or
+//! [`RecordedInput::Erased`] when the subject's key was destroyed, or
+//! [`RecordedInput::Unreadable`] with the reason. [`open_inputs`] does it for entries already
+//! read, [`read_inputs`] for a time window of a ledger directory.
+
+mod key_store;
+mod ops;
+
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use std::collections::HashMap;
+use std::path::Path;
+use whyline_core::{
+    ContextValue, InputEvidence, NONCE_LEN, SEALED_INPUT_HEADER_LEN, SealedHeader, SealedInput,
+    TAG_LEN, decode_input, encode_input,
+};
+
+use crate::error::{LedgerError, Result};
+use crate::ledger::StoredEntry;
+use crate::reader::LedgerReader;
+use crate::segment::SegmentStore;
+
+pub use key_store::{KEY_STORE_FILE, Key, KeyLookup, KeyStore};
+pub use ops::{append_erasure, append_outcome, check_decision};
+
+/// Seals inputs for one writer: the key store, a cache of subjects already seen, and the
+/// nonce counter. See the module docs.
+pub struct Sealer {
+    keys: KeyStore,
+    log_cipher: XChaCha20Poly1305,
+    subjects: HashMap<String, (Key, u32, XChaCha20Poly1305)>,
+    nonce_prefix: [u8; 16],
+    counter: u64,
+    plaintext: Vec<u8>,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer")
+            .field("keys", &self.keys)
+            .field("sealed", &self.counter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sealer {
+    /// A sealer over `keys`, with a fresh random nonce prefix.
+    pub fn new(keys: KeyStore) -> Result<Self> {
+        let mut nonce_prefix = [0u8; 16];
+        getrandom::fill(&mut nonce_prefix).map_err(|e| LedgerError::Random {
+            what: "a nonce prefix",
+            detail: e.to_string(),
+        })?;
+        Ok(Sealer {
+            log_cipher: XChaCha20Poly1305::new(&keys.log_key().into()),
+            keys,
+            subjects: HashMap::new(),
+            nonce_prefix,
+            counter: 0,
+            plaintext: Vec::with_capacity(256),
+        })
+    }
+
+    /// The key store.
+    pub fn key_store(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// Resolves the key of `subject` (made and saved on first use) so that sealing its next
+    /// input cannot fail on the key store. [`LedgerError::SubjectErased`] for an erased
+    /// subject.
+    pub fn prepare(&mut self, subject: Option<&str>) -> Result<()> {
+        if let Some(subject) = subject
+            && !self.subjects.contains_key(subject)
+        {
+            let (digest, id, key) = self.keys.key_for_subject(subject)?;
+            let cipher = XChaCha20Poly1305::new(&key.into());
+            self.subjects
+                .insert(subject.to_owned(), (digest, id, cipher));
+        }
+        Ok(())
+    }
+
+    /// Seals `input` and appends the record's bytes to `out`.
+    pub fn seal_into(&mut self, input: &InputEvidence<'_>, out: &mut Vec<u8>) -> Result<()> {
+        let (subject_digest, key_id, cipher) = match input.subject {
+            None => (None, 0, &self.log_cipher),
+            Some(subject) => {
+                self.prepare(Some(subject))?;
+                match self.subjects.get(subject) {
+                    Some((digest, id, cipher)) => (Some(*digest), *id, cipher),
+                    None => {
+                        return Err(LedgerError::SealFailed {
+                            decision_index: input.decision_index,
+                        });
+                    }
+                }
+            }
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..16].copy_from_slice(&self.nonce_prefix);
+        nonce[16..].copy_from_slice(&self.counter.to_le_bytes());
+        self.counter = self.counter.wrapping_add(1);
+        self.plaintext.clear();
+        encode_input(input.values, input.context, &mut self.plaintext);
+        let header = SealedHeader {
+            timestamp_ns: input.timestamp_ns,
+            decision_index: input.decision_index,
+            trace_hash: input.trace_hash,
+            subject_digest,
+            key_id,
+            nonce,
+        };
+        let aad = header.to_bytes(self.plaintext.len() + TAG_LEN);
+        let start = out.len();
+        out.extend_from_slice(&aad);
+        out.extend_from_slice(&self.plaintext);
+        let body =
+            out.get_mut(start + SEALED_INPUT_HEADER_LEN..)
+                .ok_or(LedgerError::SealFailed {
+                    decision_index: input.decision_index,
+                })?;
+        let tag = cipher
+            .encrypt_inout_detached(&XNonce::from(nonce), &aad, body.into())
+            .map_err(|_| LedgerError::SealFailed {
+                decision_index: input.decision_index,
+            })?;
+        out.extend_from_slice(tag.as_slice());
+        Ok(())
+    }
+
+    /// Seals `input` into a new record.
+    pub fn seal(&mut self, input: &InputEvidence<'_>) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(SEALED_INPUT_HEADER_LEN + 128);
+        self.seal_into(input, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// A decision's input as an investigator gets it back.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordedInput {
+    /// Opened: the input row and context.
+    Sealed {
+        /// The feature values.
+        values: Vec<f64>,
+        /// The context fields.
+        context: Vec<(String, ContextValue)>,
+    },
+    /// The subject was erased: its key is destroyed.
+    Erased,
+    /// Not readable, and why (no key in this store, a failed tag, a malformed record).
+    Unreadable(String),
+}
+
+impl RecordedInput {
+    /// Whether the input was erased.
+    pub fn is_erased(&self) -> bool {
+        matches!(self, RecordedInput::Erased)
+    }
+}
+
+/// Opens one sealed input record with `keys`: its decision's entry index and what it holds.
+/// `None` when `payload` is not a sealed input record.
+pub fn open_sealed(keys: &KeyStore, payload: &[u8]) -> Option<(u64, RecordedInput)> {
+    if !SealedInput::is_sealed_input(payload) {
+        return None;
+    }
+    let (header, ciphertext) = match SealedInput::split(payload) {
+        Ok(split) => split,
+        Err(error) => {
+            let index = payload
+                .get(16..24)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(u64::MAX, u64::from_le_bytes);
+            return Some((index, RecordedInput::Unreadable(error.to_string())));
+        }
+    };
+    Some((header.decision_index, open_split(keys, &header, ciphertext)))
+}
+
+fn open_split(keys: &KeyStore, header: &SealedHeader, ciphertext: &[u8]) -> RecordedInput {
+    let key = match keys.lookup(header.subject_digest.as_ref(), header.key_id) {
+        KeyLookup::Key(key) => key,
+        KeyLookup::Erased => return RecordedInput::Erased,
+        KeyLookup::Unknown => {
+            return RecordedInput::Unreadable(format!(
+                "the key store has no key {} for subject {}",
+                header.key_id,
+                header
+                    .subject_digest
+                    .map_or_else(|| "(log-wide)".to_owned(), hex::encode)
+            ));
+        }
+    };
+    let aad = header.to_bytes(ciphertext.len());
+    let split = ciphertext.len().saturating_sub(TAG_LEN);
+    let (body, tag) = ciphertext.split_at(split);
+    let mut plaintext = body.to_vec();
+    let cipher = XChaCha20Poly1305::new(&key.into());
+    let Ok(tag) = <&[u8; TAG_LEN]>::try_from(tag) else {
+        return RecordedInput::Unreadable("the ciphertext has no tag".into());
+    };
+    if cipher
+        .decrypt_inout_detached(
+            &XNonce::from(header.nonce),
+            &aad,
+            plaintext.as_mut_slice().into(),
+            &(*tag).into(),
+        )
+        .is_err()
+    {
+        return RecordedInput::Unreadable(
+            "authentication failed: the ciphertext or its header was changed, or the key is not this input's".into(),
+        );
+    }
+    match decode_input(&plaintext) {
+        Ok(input) => RecordedInput::Sealed {
+            values: input.values,
+            context: input.context,
+        },
+        Err(error) => RecordedInput::Unreadable(error.to_string()),
+    }
+}
+
+/// The inputs among `entries` (entries already read: a window, a whole log), opened with
+/// `keys`, in log order: `(decision entry index, input)`.
+pub fn open_inputs(entries: &[StoredEntry], keys: &KeyStore) -> Vec<(u64, RecordedInput)> {
+    entries
+        .iter()
+        .filter_map(|entry| open_sealed(keys, &entry.payload))
+        .collect()
+}
+
+/// The inputs of the decisions stamped in `[from_ns, to_ns]` of the ledger in `dir`, opened
+/// with `keys` (usually [`KeyStore::open`] of [`KeyStore::default_path`]). Reads only; the
+/// ledger is not verified here.
+pub fn read_inputs(
+    dir: &Path,
+    keys: &KeyStore,
+    from_ns: u64,
+    to_ns: u64,
+) -> Result<impl Iterator<Item = (u64, RecordedInput)> + use<>> {
+    let store = SegmentStore::open_existing(dir)?;
+    let read = LedgerReader::new(&store)?.entries_between(from_ns, to_ns)?;
+    Ok(open_inputs(&read.entries, keys).into_iter())
+}

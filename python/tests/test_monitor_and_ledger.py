@@ -21,9 +21,10 @@ def forest(data):
     return RandomForestClassifier(30, max_depth=6, random_state=0).fit(data["X"], data["multi"])
 
 
+@pytest.mark.parametrize("labels", ["binary", "multi"])
 @pytest.mark.parametrize("library", ["sklearn", "xgboost", "lightgbm"])
-def test_predict_proba_and_predict_equal_the_librarys(library, data, tmp_path):
-    X, labels = data["X"], data["multi"]
+def test_predict_proba_and_predict_equal_the_librarys(library, labels, data, tmp_path):
+    X, labels = data["X"], data[labels]
     model = {
         "sklearn": lambda: RandomForestClassifier(30, max_depth=6, random_state=0).fit(X, labels),
         "xgboost": lambda: xgboost.XGBClassifier(n_estimators=20, max_depth=4).fit(X, labels),

@@ -170,6 +170,12 @@ pub(crate) fn from_core(error: &CoreError) -> PyErr {
 /// An explanation error as an exception: bad rows are input errors, models the method does
 /// not fit are model errors.
 pub(crate) fn from_explain(error: &RustExplainError) -> PyErr {
+    let (kind, message) = explain_kind_and_message(error);
+    raise(kind, message)
+}
+
+/// The exception kind and message of an explanation error (for a thread without the GIL).
+pub(crate) fn explain_kind_and_message(error: &RustExplainError) -> (Kind, String) {
     let kind = match error {
         RustExplainError::InputWidth { .. }
         | RustExplainError::InvalidInput { .. }
@@ -180,7 +186,7 @@ pub(crate) fn from_explain(error: &RustExplainError) -> PyErr {
         RustExplainError::Core(core) => core_kind(core),
         _ => Kind::Explain,
     };
-    raise(kind, message(error))
+    (kind, message(error))
 }
 
 /// A monitor error as an exception: a row the model refused is an input error.

@@ -27,6 +27,7 @@ mod ledger;
 mod model;
 mod monitor;
 mod rows;
+mod tree;
 
 use pyo3::prelude::*;
 

@@ -1,26 +1,42 @@
 //! `Model`: a model loaded from its bytes (never a file), its predictions in the library's
 //! terms, and the explanations computed on it with the GIL released.
 
+use std::sync::{Arc, OnceLock};
+
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray2,
     PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use whyline::Explainable;
-use whyline::explain::{
-    Background, Explainer, Explanation, MethodSettings, TreeShap, TreeShapScratch,
-};
+use whyline::explain::{Background, Explainer, Explanation, MethodSettings};
 use whyline::models::{Model, Prediction};
 
 use crate::errors::{self, Kind};
-use crate::rows::{Rows, split_rows};
+use crate::rows::Rows;
+use crate::tree::{Reply, TreeWorker};
 
 /// A model in whyline's native form, loaded from the bytes of a model file: whyline's JSON
 /// (the exporter's document), XGBoost's JSON (`Booster.save_raw("json")`), LightGBM's text
 /// (`Booster.model_to_string()`) or an aprender `.apr` container.
 #[pyclass(module = "whyline._native", frozen)]
 pub struct NativeModel {
-    pub(crate) model: Model,
+    pub(crate) model: Arc<Model>,
+    /// The TreeSHAP worker, started at the first TreeSHAP call.
+    tree_worker: OnceLock<TreeWorker>,
+}
+
+impl NativeModel {
+    fn tree_worker(&self) -> PyResult<&TreeWorker> {
+        if let Some(worker) = self.tree_worker.get() {
+            return Ok(worker);
+        }
+        let worker = TreeWorker::start(Arc::clone(&self.model)).map_err(|e| {
+            errors::raise(Kind::Explain, format!("starting the TreeSHAP worker: {e}"))
+        })?;
+        // Two first calls at once: one worker is kept, the other's channel closes and it ends.
+        Ok(self.tree_worker.get_or_init(|| worker))
+    }
 }
 
 /// SHAP values shaped `(rows, features, outputs)` and the base values.
@@ -40,7 +56,10 @@ impl NativeModel {
     #[new]
     fn new(data: &[u8], source: &str) -> PyResult<Self> {
         let model = Model::from_bytes(data, source).map_err(|e| errors::from_model(&e))?;
-        Ok(NativeModel { model })
+        Ok(NativeModel {
+            model: Arc::new(model),
+            tree_worker: OnceLock::new(),
+        })
     }
 
     /// Features the model takes.
@@ -106,7 +125,7 @@ impl NativeModel {
 
     /// Path-dependent TreeSHAP of every row of `rows` (float32, C order) and every output,
     /// on `jobs` threads: values shaped `(rows, features, outputs)` and the base values
-    /// (one per output).
+    /// (one per output). The trees are compiled once, at the first call.
     fn tree_shap<'py>(
         &self,
         py: Python<'py>,
@@ -114,20 +133,13 @@ impl NativeModel {
         jobs: usize,
     ) -> PyResult<ShapValues<'py>> {
         let rows = Rows::f32(&rows, self.model.n_features())?;
-        let (values, base, n_outputs) = py
-            .detach(|| -> whyline::explain::Result<_> {
-                let shap = TreeShap::new(&self.model)?;
-                let n_outputs = shap.n_outputs();
-                let values = run_rows(&rows, jobs, n_outputs, |row, out, scratch| {
-                    let (values, scratch) = scratch;
-                    shap.shap_values_into(row, values, scratch)?;
-                    transpose_into(values, rows.width, n_outputs, out);
-                    Ok(())
-                })?;
-                Ok((values, shap.base_values().to_vec(), n_outputs))
-            })
-            .map_err(|e| errors::from_explain(&e))?;
-        shaped(py, values, [rows.n_rows, rows.width, n_outputs], base)
+        let (n_rows, width, values) = (rows.n_rows, rows.width, rows.values.to_vec());
+        let reply = py.detach(|| -> PyResult<Reply> {
+            Ok(self.tree_worker()?.run(values, width, None, jobs))
+        })?;
+        let (values, base, n_outputs) =
+            reply.map_err(|(kind, message)| errors::raise(kind, message))?;
+        shaped(py, values, [n_rows, width, n_outputs], base)
     }
 
     /// Interventional TreeSHAP over `background` (float32, C order): values shaped `(rows,
@@ -141,23 +153,15 @@ impl NativeModel {
     ) -> PyResult<ShapValues<'py>> {
         let rows = Rows::f32(&rows, self.model.n_features())?;
         let background = background_of(&background)?;
-        let (values, base, n_outputs) = py
-            .detach(|| -> whyline::explain::Result<_> {
-                let shap = TreeShap::new(&self.model)?;
-                let n_outputs = shap.n_outputs();
-                let mut base = Vec::new();
-                if let Some(first) = rows.iter().next() {
-                    base = shap.interventional_values(first, &background)?.1;
-                }
-                let values = run_rows(&rows, jobs, n_outputs, |row, out, _| {
-                    let (values, _) = shap.interventional_values(row, &background)?;
-                    transpose_into(&values, rows.width, n_outputs, out);
-                    Ok(())
-                })?;
-                Ok((values, base, n_outputs))
-            })
-            .map_err(|e| errors::from_explain(&e))?;
-        shaped(py, values, [rows.n_rows, rows.width, n_outputs], base)
+        let (n_rows, width, values) = (rows.n_rows, rows.width, rows.values.to_vec());
+        let reply = py.detach(|| -> PyResult<Reply> {
+            Ok(self
+                .tree_worker()?
+                .run(values, width, Some(background), jobs))
+        })?;
+        let (values, base, n_outputs) =
+            reply.map_err(|(kind, message)| errors::raise(kind, message))?;
+        shaped(py, values, [n_rows, width, n_outputs], base)
     }
 
     /// Explains every row of `rows` (float32, C order) with the method `settings` names (a
@@ -196,66 +200,6 @@ fn background_of(array: &PyReadonlyArray2<'_, f32>) -> PyResult<Background> {
         .as_slice()
         .map_err(|_| errors::raise(Kind::Input, "background: not a C-contiguous array".into()))?;
     Background::from_flat(values.to_vec(), width).map_err(|e| errors::from_explain(&e))
-}
-
-/// `[output × width + feature]` into `[feature × outputs + output]` (shap's last axis is the
-/// output).
-fn transpose_into(values: &[f64], width: usize, n_outputs: usize, out: &mut [f64]) {
-    for (output, chunk) in values.chunks(width.max(1)).enumerate().take(n_outputs) {
-        for (feature, &value) in chunk.iter().enumerate() {
-            if let Some(slot) = out.get_mut(feature * n_outputs + output) {
-                *slot = value;
-            }
-        }
-    }
-}
-
-/// Runs `work` on every row, `jobs` threads each taking a contiguous run of rows, writing
-/// `width × n_outputs` values per row into one buffer; the first error (in row order) wins.
-fn run_rows<F>(
-    rows: &Rows<'_, f32>,
-    jobs: usize,
-    n_outputs: usize,
-    work: F,
-) -> whyline::explain::Result<Vec<f64>>
-where
-    F: Fn(&[f32], &mut [f64], &mut (Vec<f64>, TreeShapScratch)) -> whyline::explain::Result<()>
-        + Sync,
-{
-    let per_row = rows.width * n_outputs;
-    let mut values = vec![0.0f64; rows.n_rows * per_row];
-    let runs = split_rows(rows.n_rows, jobs);
-    let run = |first: usize, out: &mut [f64]| -> whyline::explain::Result<()> {
-        let mut scratch = (Vec::new(), TreeShapScratch::default());
-        for (i, slot) in out.chunks_mut(per_row.max(1)).enumerate() {
-            if let Some(row) = rows.row(first + i) {
-                work(row, slot, &mut scratch)?;
-            }
-        }
-        Ok(())
-    };
-    if runs.len() <= 1 {
-        run(0, &mut values)?;
-        return Ok(values);
-    }
-    std::thread::scope(|scope| {
-        let mut rest = values.as_mut_slice();
-        let mut handles = Vec::with_capacity(runs.len());
-        for (first, count) in runs {
-            let (mine, tail) = rest.split_at_mut((count * per_row).min(rest.len()));
-            rest = tail;
-            let run = &run;
-            handles.push(scope.spawn(move || run(first, mine)));
-        }
-        for handle in handles {
-            match handle.join() {
-                Ok(result) => result?,
-                Err(payload) => std::panic::resume_unwind(payload),
-            }
-        }
-        Ok::<(), whyline::explain::ExplainError>(())
-    })?;
-    Ok(values)
 }
 
 /// Values as a `(rows, features, outputs)` array and base values as a vector.

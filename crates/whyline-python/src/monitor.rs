@@ -81,7 +81,7 @@ impl NativeMonitor {
                 None => {}
             }
         }
-        let model = model.model.clone();
+        let model = Model::clone(&model.model);
         let alerts = Arc::new(Mutex::new(Vec::new()));
         let sink_alerts = Arc::clone(&alerts);
         let built = py.detach(|| -> whyline::Result<_> {

@@ -214,3 +214,33 @@ pub(crate) fn from_facade(error: &FacadeError) -> PyErr {
 pub(crate) fn ledger(error: &dyn Error) -> PyErr {
     raise(Kind::Ledger, message(error))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Kind, RustMonitorError, core_kind, message};
+    use whyline::core::CoreError;
+
+    #[test]
+    fn the_message_is_the_error_then_its_causes_as_the_cli_prints_them() {
+        let error = RustMonitorError::Model {
+            row: 3,
+            source: CoreError::FeatureCount {
+                expected: 6,
+                found: 5,
+            },
+        };
+        assert_eq!(
+            message(&error),
+            "model rejected row 3: input row has 5 features, the model expects 6"
+        );
+    }
+
+    #[test]
+    fn rows_of_the_wrong_width_are_input_errors() {
+        let error = CoreError::FeatureCount {
+            expected: 6,
+            found: 5,
+        };
+        assert_eq!(core_kind(&error), Kind::Input);
+    }
+}

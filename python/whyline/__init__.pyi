@@ -149,6 +149,7 @@ class Ledger:
         before: str = ...,
         after: str = ...,
         public_key: Optional[PathLike] = ...,
+        model: Optional[PathLike] = ...,
     ) -> IncidentReport:
         """The incident report of the window at - before ... at + after."""
     def decisions(self, start: Optional[TimeLike] = ..., end: Optional[TimeLike] = ...) -> Any:

@@ -120,13 +120,15 @@ class Ledger:
         Returns a :class:`VerifyResult`."""
         return VerifyResult(json.loads(_native.verify(self.path, _key(public_key))))
 
-    def investigate(self, at, before="30s", after="1s", public_key=None):
+    def investigate(self, at, before="30s", after="1s", public_key=None, model=None):
         """The incident report of the window ``at - before … at + after``; ``at`` is RFC
-        3339 text, Unix nanoseconds or a ``datetime``. Returns an :class:`IncidentReport`."""
+        3339 text, Unix nanoseconds or a ``datetime``; ``model`` (the model file the log's
+        model record names) adds exact attributions, as ``whyline incident --model``.
+        Returns an :class:`IncidentReport`."""
         if isinstance(at, datetime.datetime):
             at = _ns(at, 0)
         json_text, text, html = _native.investigate_window(
-            self.path, str(at), str(before), str(after), _key(public_key)
+            self.path, str(at), str(before), str(after), _key(public_key), _key(model)
         )
         return IncidentReport(json_text, text, html)
 

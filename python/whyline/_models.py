@@ -1,13 +1,12 @@
 """Fitted models of scikit-learn, XGBoost and LightGBM, converted in memory to whyline's
 native model (``whyline._native.NativeModel``): no file is written.
 
-- scikit-learn: the exporter's document (``whyline.export.model_to_dict``) as JSON bytes;
+- scikit-learn: the exporter's document (``whyline.export.model_to_json``) as bytes;
 - XGBoost: ``Booster.save_raw("json")`` (an ``XGBModel`` gives its ``get_booster()``);
 - LightGBM: ``Booster.model_to_string()`` (an ``LGBMModel`` gives its ``booster_``);
 - bytes, or a path to a model file of any format whyline reads.
 """
 
-import json
 import os
 import re
 
@@ -75,18 +74,17 @@ def convert(model):
 
 
 def _sklearn(model):
-    from .export import model_to_dict
+    from .export import model_to_json
 
     try:
-        document = model_to_dict(model)
+        data = model_to_json(model).encode()
     except ValueError as error:
         raise _native.ModelError(f"{type(model).__name__}: {error}") from None
     except AttributeError as error:
         raise _native.ModelError(f"{type(model).__name__}: not fitted ({error})") from None
-    data = json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
     native = _native.NativeModel(data, f"<{type(model).__name__}>")
     classes = getattr(model, "classes_", None)
-    return Converted("sklearn", model, native, classes, _names(document.get("feature_names")), classes is not None)
+    return Converted("sklearn", model, native, classes, _names(native.feature_names), classes is not None)
 
 
 def _xgboost(model):

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use pyo3::prelude::*;
 use whyline::forensics::{
-    AnomalyRules, parse_duration_ns, parse_time_ns, render_html, render_json, render_text,
+    AnomalyRules, Investigation, parse_duration_ns, parse_time_ns, render_html, render_json,
+    render_text,
 };
 use whyline::ledger::keys;
 use whyline::{
-    AnyPath, IncidentQuery, LedgerReader, NoteVerifier, SegmentStore, from_aprt, investigate,
-    verify_store,
+    AnyPath, IncidentQuery, LedgerReader, NoteVerifier, SegmentStore, from_aprt, verify_store,
 };
 
 use crate::errors::{self, Kind};
@@ -43,9 +43,10 @@ pub(crate) fn verify(
 
 /// The incident report of the window `at − before … at + after` (RFC 3339 or Unix
 /// nanoseconds; durations like `30s`, `500ms`), as `whyline incident` builds it: its JSON
-/// document, its text and its HTML page.
+/// document, its text and its HTML page. `model` (the model file whose SHA-256 the log's
+/// model record names) adds exact attributions, as `whyline incident --model`.
 #[pyfunction]
-#[pyo3(signature = (path, at, before="30s", after="1s", public_key=None))]
+#[pyo3(signature = (path, at, before="30s", after="1s", public_key=None, model=None))]
 pub(crate) fn investigate_window(
     py: Python<'_>,
     path: PathBuf,
@@ -53,6 +54,7 @@ pub(crate) fn investigate_window(
     before: &str,
     after: &str,
     public_key: Option<PathBuf>,
+    model: Option<PathBuf>,
 ) -> PyResult<(String, String, String)> {
     let window = |what: &str, e: &dyn std::error::Error| {
         errors::raise(Kind::Ledger, format!("{what}: {}", errors::message(e)))
@@ -64,13 +66,15 @@ pub(crate) fn investigate_window(
     };
     let verifier = verifier(public_key.as_deref())?;
     py.detach(|| {
-        let report = investigate(
-            &path,
-            query,
-            verifier.as_ref(),
-            None,
-            &AnomalyRules::default(),
-        )?;
+        let mut investigation = Investigation::new(&path, query);
+        investigation.rules(AnomalyRules::default());
+        if let Some(verifier) = &verifier {
+            investigation.verifier(verifier);
+        }
+        if let Some(model) = &model {
+            investigation.model_file(model);
+        }
+        let report = investigation.run()?;
         let json = render_json(&report)?;
         Ok((json, render_text(&report), render_html(&report)))
     })

@@ -182,3 +182,119 @@ fn replay_without_a_key_store_is_a_clear_error() {
         .code(2)
         .stderr(predicate::str::contains("no key store"));
 }
+
+/// The `--at` time the demo prints for investigating again.
+fn impact_time(demo_stdout: &str) -> String {
+    demo_stdout
+        .split("--at ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no --at in the demo's output: {demo_stdout}"))
+        .to_owned()
+}
+
+#[test]
+fn the_incident_report_shows_what_the_car_saw_its_outcomes_and_then_the_erasure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, demo) = stdout_of(whyline().args(["demo", "--dir"]).arg(dir.path()));
+    assert_eq!(code, 0, "{demo}");
+    let at = impact_time(&demo);
+    let ledger = dir.path().join("ledger");
+    let model = dir.path().join("model.json");
+    let incident = |extra: &[&str]| {
+        let (code, json) = stdout_of(
+            whyline()
+                .arg("incident")
+                .arg(&ledger)
+                .args(["--at", &at, "--before", "1s", "--after", "0s", "--model"])
+                .arg(&model)
+                .args(["--format", "json"])
+                .args(extra),
+        );
+        assert!(code == 0 || code == 1, "{json}");
+        serde_json::from_str::<serde_json::Value>(json.trim()).unwrap()
+    };
+
+    // The sealed inputs are read from the log with its key store: every decision of the
+    // window shows the six sensor values and its context.
+    let report = incident(&[]);
+    let timeline = report["timeline"].as_array().unwrap();
+    assert!(timeline.len() >= 20, "{report}");
+    let header: Vec<String> = timeline[0]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["feature"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(header.len(), 6);
+    let mut csv = header.join(",") + "\n";
+    for decision in timeline {
+        let values: Vec<String> = decision["inputs"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no inputs: {decision}"))
+            .iter()
+            .map(|i| format!("{:?}", i["value"].as_f64().unwrap()))
+            .collect();
+        csv += &(values.join(",") + "\n");
+        assert!(decision["context"].as_array().unwrap().len() >= 6);
+        assert!(decision["attribution"].is_object(), "{decision}");
+    }
+    // Oracle: the model run again on the shown inputs (`whyline explain`, another path)
+    // gives each decision's recorded confidence, so the inputs are what the model saw.
+    let rows = dir.path().join("seen.csv");
+    std::fs::write(&rows, csv).unwrap();
+    let (code, explained) = stdout_of(
+        whyline()
+            .args(["explain", "--model"])
+            .arg(&model)
+            .arg("--input")
+            .arg(&rows)
+            .args(["--format", "json"]),
+    );
+    assert_eq!(code, 0, "{explained}");
+    let explained: Vec<serde_json::Value> = explained
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(explained.len(), timeline.len());
+    for (again, decision) in explained.iter().zip(timeline) {
+        let recorded = decision["confidence"].as_f64().unwrap();
+        let remade = again["path"]["probability"].as_f64().unwrap();
+        assert!((recorded - remade).abs() < 1e-6, "{recorded} vs {remade}");
+    }
+
+    // An outcome recorded later shows beside its decision and in the analysis.
+    let last = timeline.last().unwrap()["index"].as_u64().unwrap();
+    whyline()
+        .arg("outcome")
+        .arg(&ledger)
+        .args(["--index", &last.to_string(), "--label", "cat"])
+        .args(["--by", "investigator", "--override", "EMERGENCY_BRAKE"])
+        .assert()
+        .success();
+    let report = incident(&[]);
+    let decision = report["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(decision["outcomes"][0]["label"], "cat", "{decision}");
+    assert_eq!(report["analysis"]["overrides"].as_array().unwrap().len(), 1);
+
+    // After the erasure nobody can read the inputs: the report says they were erased.
+    whyline()
+        .arg("erase")
+        .arg(&ledger)
+        .args(["--subject", "AV-2847-XK"])
+        .assert()
+        .success();
+    let report = incident(&[]);
+    for decision in report["timeline"].as_array().unwrap() {
+        assert_eq!(decision["inputs_erased"], true, "{decision}");
+        assert!(
+            decision.get("inputs").is_none_or(|i| i.is_null()),
+            "{decision}"
+        );
+    }
+}

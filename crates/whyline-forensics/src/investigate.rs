@@ -20,6 +20,7 @@ use crate::completeness::Completeness;
 use crate::error::{ForensicsError, Result};
 use crate::inputs::{DecisionEvidence, DecisionInputs, DecisionOutcome};
 use crate::report::{IncidentQuery, IncidentReport, IncidentWindow, Integrity};
+use crate::sealed::read_decision_evidence;
 use crate::time::format_time_ns;
 use crate::timeline::timeline_entry;
 
@@ -62,8 +63,10 @@ pub struct Investigation<'a> {
     verifier: Option<&'a NoteVerifier>,
     names: Option<&'a Names>,
     rules: AnomalyRules,
-    inputs: BTreeMap<u64, DecisionInputs>,
-    outcomes: Vec<DecisionOutcome>,
+    /// Given by the caller; `None` reads the sealed inputs from the log (with its key store).
+    inputs: Option<BTreeMap<u64, DecisionInputs>>,
+    /// Given by the caller; `None` reads the outcome entries from the log.
+    outcomes: Option<Vec<DecisionOutcome>>,
     model_file: Option<PathBuf>,
 }
 
@@ -76,8 +79,8 @@ impl<'a> Investigation<'a> {
             verifier: None,
             names: None,
             rules: AnomalyRules::default(),
-            inputs: BTreeMap::new(),
-            outcomes: Vec::new(),
+            inputs: None,
+            outcomes: None,
             model_file: None,
         }
     }
@@ -100,15 +103,18 @@ impl<'a> Investigation<'a> {
         self
     }
 
-    /// The decisions' inputs, by their index in the log.
+    /// The decisions' inputs, by their index in the log. Without this call the
+    /// investigation reads the log's own sealed inputs, opened with the subject key store
+    /// beside it ([`read_decision_evidence`]); erased ones are marked as erased.
     pub fn inputs(&mut self, inputs: BTreeMap<u64, DecisionInputs>) -> &mut Self {
-        self.inputs = inputs;
+        self.inputs = Some(inputs);
         self
     }
 
-    /// Outcomes and overrides linked to decisions.
+    /// Outcomes and overrides linked to decisions. Without this call the investigation
+    /// reads the log's own outcome entries.
     pub fn outcomes(&mut self, outcomes: Vec<DecisionOutcome>) -> &mut Self {
-        self.outcomes = outcomes;
+        self.outcomes = Some(outcomes);
         self
     }
 
@@ -123,8 +129,15 @@ impl<'a> Investigation<'a> {
     /// attributions.
     pub fn read(&self) -> Result<IncidentWindow> {
         let mut window = read_window(&self.dir, self.query, self.verifier, self.names)?;
-        window.evidence.inputs = self.inputs.clone();
-        window.evidence.outcomes = self.outcomes.clone();
+        let from_log = if self.inputs.is_none() || self.outcomes.is_none() {
+            let (from_ns, to_ns) = self.query.window();
+            Some(read_decision_evidence(&self.dir, from_ns, to_ns)?)
+        } else {
+            None
+        };
+        let (log_inputs, log_outcomes) = from_log.unwrap_or_default();
+        window.evidence.inputs = self.inputs.clone().unwrap_or(log_inputs);
+        window.evidence.outcomes = self.outcomes.clone().unwrap_or(log_outcomes);
         match &self.model_file {
             Some(path) => {
                 let model = load_model(path, window.model.as_ref())?;

@@ -99,6 +99,11 @@ pub fn read_decision_evidence(
 ) -> Result<(BTreeMap<u64, DecisionInputs>, Vec<DecisionOutcome>)> {
     let keys = KeyStore::open(&KeyStore::default_path(dir)).ok();
     let store = SegmentStore::open_existing(dir)?;
-    let entries = LedgerReader::new(&store)?.all_entries()?.entries;
+    // Sealed inputs are stamped with their decision's time; outcomes with the time they were
+    // recorded, after the window. So: every entry from the window's start to the log's end
+    // (the time index skips what comes before).
+    let entries = LedgerReader::new(&store)?
+        .entries_between(from_ns, u64::MAX)?
+        .entries;
     Ok(decision_evidence(&entries, keys.as_ref(), from_ns, to_ns))
 }

@@ -53,6 +53,11 @@ proptest! {
     }
 
     #[test]
+    fn cluster_fast_json_is_the_reference(trace in with_any_latency(strategies::cluster_path())) {
+        assert_same_bytes(&trace);
+    }
+
+    #[test]
     fn neural_fast_json_is_the_reference(trace in with_any_latency(strategies::neural_path())) {
         assert_same_bytes(&trace);
     }

@@ -15,7 +15,7 @@ use crate::error::{ModelError, Result};
 use crate::forest::RandomForest;
 use crate::identity::ModelFormat;
 use crate::import::detect::{Detected, detect};
-use crate::import::{aprender, lightgbm, whyline_json, xgboost};
+use crate::import::{aprender, aprender_safetensors, lightgbm, whyline_json, xgboost};
 use crate::info::{ModelInfo, Prediction};
 use crate::kmeans::KMeansModel;
 use crate::knn::KnnModel;
@@ -155,6 +155,10 @@ impl Model {
             Detected::LightgbmText(text) => {
                 (ModelFormat::LightgbmText, lightgbm::load(text, file)?)
             }
+            Detected::Safetensors => (
+                ModelFormat::AprenderSafetensors,
+                aprender_safetensors::load(bytes, file)?,
+            ),
             Detected::Aprender => (
                 ModelFormat::AprenderApr,
                 aprender::load(bytes, file, options)?,
@@ -166,7 +170,9 @@ impl Model {
             ModelFormat::WhylineJson => loaded.model_type,
             ModelFormat::XgboostJson => format!("xgboost:{}", loaded.model_type),
             ModelFormat::LightgbmText => format!("lightgbm:{}", loaded.model_type),
-            ModelFormat::AprenderApr => format!("aprender:{}", loaded.model_type),
+            ModelFormat::AprenderApr | ModelFormat::AprenderSafetensors => {
+                format!("aprender:{}", loaded.model_type)
+            }
         };
         let identity = ModelIdentity::from_bytes(bytes, &model_type, &loaded.format_version);
         let kind = Arc::new(loaded.kind);

@@ -500,3 +500,96 @@ fn aprender_027_every_truncation_is_an_error() {
         }
     }
 }
+
+#[test]
+fn aprender_027_safetensors_files_equal_aprender_predict() {
+    for (stem, model_type) in [
+        (
+            "decision_tree_classifier",
+            "aprender:DecisionTreeClassifier",
+        ),
+        (
+            "random_forest_classifier",
+            "aprender:RandomForestClassifier",
+        ),
+        ("kmeans", "aprender:KMeans"),
+    ] {
+        let name = format!("{stem}.safetensors");
+        let model = load(&name);
+        assert_eq!(
+            model.format(),
+            whyline_models::ModelFormat::AprenderSafetensors
+        );
+        assert_eq!(model.identity().unwrap().model_type, model_type);
+        let apr = load(&format!("{stem}.apr"));
+        let doc = expected(stem);
+        for (row, want) in rows(&doc, "inputs").iter().zip(f64s(&doc, "predict")) {
+            let p = model.predict(&widen(row)).unwrap();
+            assert_eq!(p.value, want, "{name} {row:?}");
+            // The same model as the .apr file: same probabilities, same path.
+            assert_eq!(p, apr.predict(&widen(row)).unwrap(), "{name}");
+            assert_eq!(
+                model.explain_one(row).unwrap(),
+                apr.explain_one(row).unwrap(),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn aprender_027_safetensors_linear_models_are_refused_as_ambiguous() {
+    let error = load_err("linear_regression.safetensors");
+    assert!(
+        matches!(&error, ModelError::UnsupportedModelType { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("LogisticRegression"), "{error}");
+}
+
+fn load_err(name: &str) -> ModelError {
+    Model::load(dir().join(name)).unwrap_err()
+}
+
+#[test]
+fn aprender_027_every_safetensors_truncation_and_flip_is_typed() {
+    for stem in [
+        "decision_tree_classifier",
+        "random_forest_classifier",
+        "kmeans",
+    ] {
+        let name = format!("{stem}.safetensors");
+        let file = bytes(&name);
+        for len in 0..file.len() {
+            match Model::from_bytes(&file[..len], &name) {
+                Err(
+                    ModelError::Truncated { .. }
+                    | ModelError::UnknownFormat { .. }
+                    | ModelError::Json { .. },
+                ) => {}
+                other => panic!("{name}: first {len} bytes: {other:?}"),
+            }
+        }
+        // SafeTensors has no checksum: a flipped byte is an error, or a model that predicts.
+        for i in 0..file.len() {
+            let mut damaged = file.clone();
+            damaged[i] ^= 0x01;
+            match Model::from_bytes(&damaged, &name) {
+                Ok(model) => {
+                    let _ = model.predict(&vec![0.5; model.n_features()]);
+                }
+                Err(
+                    ModelError::Truncated { .. }
+                    | ModelError::UnknownFormat { .. }
+                    | ModelError::Json { .. }
+                    | ModelError::Malformed { .. }
+                    | ModelError::OutOfRange { .. }
+                    | ModelError::Binary { .. }
+                    | ModelError::Unsupported { .. }
+                    | ModelError::UnsupportedModelType { .. },
+                ) => {}
+                Err(other) => panic!("{name}: byte {i} flipped: {other:?}"),
+            }
+        }
+    }
+}

@@ -4,6 +4,7 @@
 pub(crate) mod aprender;
 mod aprender_models;
 mod aprender_payload;
+pub(crate) mod aprender_safetensors;
 pub(crate) mod aprender_signature;
 mod aprender_tree;
 pub(crate) mod detect;

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use whyline_core::{
-    Aggregation, AnyPath, DecisionTrace, ForestPath, KnnPath, LeafInfo, LinearPath, NeuralPath,
+    Aggregation, AnyPath, ClusterPath, DecisionTrace, ForestPath, KnnPath, LeafInfo, LinearPath, NeuralPath,
     SplitTest, TreePath, TreeSplit, from_aprt, from_json, to_aprt, to_json,
 };
 
@@ -99,6 +99,13 @@ pub(crate) fn golden_traces() -> Vec<(&'static str, DecisionTrace<AnyPath>)> {
         integrated_gradients: Some(vec![0.02, -0.3, f32::NAN]),
         probability: Some(0.7),
     };
+    let cluster = ClusterPath {
+        squared_distances: vec![4.5, 0.25, 2.0],
+        cluster: 1,
+        runner_up: 2,
+        margin: 1.75,
+        contributions: vec![1.5, -0.25, 0.5],
+    };
     vec![
         (
             "linear",
@@ -138,6 +145,15 @@ pub(crate) fn golden_traces() -> Vec<(&'static str, DecisionTrace<AnyPath>)> {
                 sequence: 46,
                 output: f32::INFINITY,
                 path: neural.into(),
+                ..base.clone()
+            },
+        ),
+        (
+            "cluster",
+            DecisionTrace {
+                sequence: 47,
+                output: 1.0,
+                path: cluster.into(),
                 ..base
             },
         ),
@@ -180,7 +196,7 @@ fn golden_aprt_bytes_are_stable() {
     assert_eq!(
         std::fs::read(&path).unwrap(),
         all,
-        "all.aprt is the concatenation of the five"
+        "all.aprt is the concatenation of the six"
     );
 }
 

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use whyline_core::{
-    Aggregation, AnyPath, ClusterPath, DecisionTrace, ForestPath, KnnPath, LeafInfo, LinearPath, NeuralPath,
-    SplitTest, TreePath, TreeSplit, from_aprt, from_json, to_aprt, to_json,
+    Aggregation, AnyPath, ClusterPath, DecisionTrace, ForestPath, KnnPath, LeafInfo, LinearPath,
+    NeuralPath, SplitTest, TreePath, TreeSplit, from_aprt, from_json, to_aprt, to_json,
 };
 
 pub(crate) fn fixture_dir() -> PathBuf {

@@ -59,10 +59,10 @@ fn matrix(rows: &[Vec<f32>]) -> Result<Matrix<f32>> {
 }
 
 /// A small deterministic generator (SplitMix64), so the data needs no `rand`.
-struct Mix(u64);
+pub(crate) struct Mix(pub(crate) u64);
 
 impl Mix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -71,14 +71,14 @@ impl Mix {
     }
 
     /// Uniform in `[lo, hi)`, on a 1/1024 grid so values are exact in f32.
-    fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+    pub(crate) fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
         let t = (self.next() % 1024) as f32 / 1024.0;
         lo + (hi - lo) * t
     }
 }
 
 /// Three-feature rows: `n` training rows from `seed`.
-fn rows(seed: u64, n: usize) -> Vec<Vec<f32>> {
+pub(crate) fn rows(seed: u64, n: usize) -> Vec<Vec<f32>> {
     let mut mix = Mix(seed);
     (0..n)
         .map(|_| {
@@ -92,7 +92,7 @@ fn rows(seed: u64, n: usize) -> Vec<Vec<f32>> {
 }
 
 /// Three classes from a rule with some noise.
-fn class_of(row: &[f32], i: usize) -> usize {
+pub(crate) fn class_of(row: &[f32], i: usize) -> usize {
     let class = if row[0] + 0.3 * row[2] < -1.0 {
         0
     } else if row[1] > 5.5 {
@@ -103,14 +103,14 @@ fn class_of(row: &[f32], i: usize) -> usize {
     if i % 11 == 5 { (class + 1) % 3 } else { class }
 }
 
-fn target_of(row: &[f32], i: usize) -> f32 {
+pub(crate) fn target_of(row: &[f32], i: usize) -> f32 {
     2.0 * row[0] - 0.5 * row[1] * row[2] + if row[1] > 6.0 { 3.0 } else { 0.0 }
         + ((i * 7) % 5) as f32 * 0.1
 }
 
 /// Test rows: fresh draws plus values sitting exactly on the grid used for training (so
 /// some land on thresholds' neighbourhoods).
-fn test_rows() -> Vec<Vec<f32>> {
+pub(crate) fn test_rows() -> Vec<Vec<f32>> {
     let mut out = rows(99, 24);
     out.push(vec![0.0, 0.0, 0.0]);
     out.push(vec![-4.0, 10.0, 1.0]);
@@ -118,11 +118,11 @@ fn test_rows() -> Vec<Vec<f32>> {
     out
 }
 
-fn train_x() -> Vec<Vec<f32>> {
+pub(crate) fn train_x() -> Vec<Vec<f32>> {
     rows(2026, 80)
 }
 
-fn labels(x: &[Vec<f32>]) -> Vec<usize> {
+pub(crate) fn labels(x: &[Vec<f32>]) -> Vec<usize> {
     x.iter().enumerate().map(|(i, r)| class_of(r, i)).collect()
 }
 
@@ -245,11 +245,12 @@ fn forests(out: &Path) -> Result<()> {
         "random forest regressor, 6 trees, depth 4, seed 2026",
     )?;
     let predictions = regressor.predict(&tm);
-    // aprender's own explanation of a forest regressor: each tree's prediction.
+    // aprender's own explanation of a forest regressor: its ForestPath holds the ensemble's
+    // prediction (0.27.8 does not list the trees).
     let explainable = regressor.clone().into_explainable(3);
-    let tree_predictions: Vec<Vec<f32>> = inputs
+    let ensemble: Vec<f32> = inputs
         .iter()
-        .map(|row| explainable.explain_one(row).tree_predictions)
+        .map(|row| explainable.explain_one(row).ensemble_prediction)
         .collect();
     write_json(
         &out.join("random_forest_regressor.expected.json"),
@@ -259,7 +260,7 @@ fn forests(out: &Path) -> Result<()> {
             "model_type": "RandomForestRegressor",
             "inputs": inputs,
             "predict": predictions.as_slice(),
-            "explainable_tree_predictions": tree_predictions,
+            "explainable_ensemble_prediction": ensemble,
         }),
     )
 }
@@ -440,7 +441,9 @@ fn demo_tree(out: &Path) -> Result<()> {
             ]
         })
         .collect();
-    let y: Vec<usize> = x.iter().map(|r| policy(r)).collect();
+    // Class indices in the order of the embedded demo model (scikit-learn sorts the labels):
+    // EMERGENCY_BRAKE, MAINTAIN_SPEED, SLOW_DOWN, SWERVE.
+    let y: Vec<usize> = x.iter().map(|r| [1, 2, 0, 3][policy(r)]).collect();
     let mut tree = DecisionTreeClassifier::new().with_max_depth(7);
     tree.fit(&matrix(&x)?, &y)?;
     save(
@@ -449,7 +452,7 @@ fn demo_tree(out: &Path) -> Result<()> {
         out.join("demo_tree.apr"),
         options(
             "demo_tree",
-            "cat scenario: 4 actions from 6 sensor-fusion features, depth 7, 600 rows",
+            "cat scenario: 4 actions (EMERGENCY_BRAKE, MAINTAIN_SPEED, SLOW_DOWN, SWERVE) from 6 sensor-fusion features, depth 7, 600 rows",
             Compression::None,
         ),
     )?;
@@ -466,7 +469,8 @@ fn demo_tree(out: &Path) -> Result<()> {
     )
 }
 
-/// `python/make_demo_model.py`'s time-to-collision policy.
+/// `python/make_demo_model.py`'s time-to-collision policy: 0 MAINTAIN_SPEED, 1 SLOW_DOWN,
+/// 2 EMERGENCY_BRAKE, 3 SWERVE.
 fn policy(x: &[f32]) -> usize {
     let (distance, closing, size, _confidence, lateral, speed) = (x[0], x[1], x[2], x[3], x[4], x[5]);
     let ttc = distance / closing.max(0.1);

@@ -979,6 +979,7 @@ fn explain_names_an_unknown_category_where_the_encoder_refuses_one() {
         .code(2)
         .stderr(predicate::str::contains("line 3"))
         .stderr(predicate::str::contains("unknown category \"Brest\""));
+}
 
 #[test]
 fn explain_runs_every_aprender_family_and_verifies_signed_files() {

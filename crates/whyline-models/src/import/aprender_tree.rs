@@ -30,6 +30,9 @@ use crate::tree::{InputPrecision, MissingRule, Node, Split, Tree};
 /// practice) is refused rather than risking the stack.
 const MAX_DEPTH: usize = 256;
 
+/// Most features a tree may declare (a row is checked against the count).
+const MAX_FEATURES: u64 = 1 << 24;
+
 /// Largest class label accepted (aprender's labels are class indices).
 const MAX_CLASSES: u64 = 4096;
 
@@ -241,7 +244,7 @@ fn read_tree(r: &mut Payload<'_>, kind: Kind, layout: Layout, prefix: &str) -> R
     let n_features = match kind {
         Kind::Classifier => {
             if r.option(&format!("{prefix}n_features"))? {
-                Some(r.usize(&format!("{prefix}n_features"), u64::from(u32::MAX))?)
+                Some(r.usize(&format!("{prefix}n_features"), MAX_FEATURES)?)
             } else {
                 None
             }
@@ -351,7 +354,7 @@ fn read_forest(r: &mut Payload<'_>, kind: Kind, layout: Layout) -> Result<RawFor
         // Matrix { data: Vec<f32>, rows: usize, cols: usize }
         let data = r.f32s("x_train.data")?;
         let rows = r.u64("x_train.rows")?;
-        let cols = r.usize("x_train.cols", u64::from(u32::MAX))?;
+        let cols = r.usize("x_train.cols", MAX_FEATURES)?;
         if rows.checked_mul(cols as u64) != Some(data.len() as u64) {
             return Err(r.fail(
                 "x_train",

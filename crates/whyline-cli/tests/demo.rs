@@ -193,3 +193,72 @@ fn bad_logs_and_times_are_clear_errors() {
             "is outside the log, which runs from",
         ));
 }
+
+/// aprender fixtures written by `tools/apr-fixtures`.
+fn apr_fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../whyline-models/tests/fixtures/aprender/0.27.8")
+        .join(name)
+}
+
+#[test]
+fn the_demo_runs_the_cat_scenario_with_an_aprender_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = whyline()
+        .args(["demo", "--dir"])
+        .arg(dir.path())
+        .arg("--model")
+        .arg(apr_fixture("demo_tree.apr"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The aprender model decided, and is named in the log's model record and the report.
+    assert!(
+        stdout.contains("planner aprender:DecisionTreeClassifier 0.27.8"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Model: aprender:DecisionTreeClassifier 0.27.8"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("CHAIN INTEGRITY: ✓ VERIFIED"), "{stdout}");
+    // Its classes are the scenario's actions (the file carries no names: the demo's).
+    assert!(stdout.contains("MAINTAIN_SPEED"), "{stdout}");
+}
+
+#[test]
+fn the_demo_names_a_feature_count_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    whyline()
+        .args(["demo", "--dir"])
+        .arg(dir.path())
+        .arg("--model")
+        .arg(apr_fixture("kmeans.apr"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "the model reads 3 features, the cat scenario has 6",
+        ));
+}
+
+#[test]
+fn the_demo_checks_a_signed_model_against_the_given_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // A signed 3-feature tree: the signature is checked (and fails with the wrong key) before
+    // the feature count.
+    whyline()
+        .args(["demo", "--dir"])
+        .arg(dir.path())
+        .arg("--model")
+        .arg(apr_fixture("decision_tree_classifier.signed.apr"))
+        .arg("--apr-public-key")
+        .arg(apr_fixture("other_key.pub.hex"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("signature does not verify"));
+}

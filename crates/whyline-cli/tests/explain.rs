@@ -980,3 +980,86 @@ fn explain_names_an_unknown_category_where_the_encoder_refuses_one() {
         .stderr(predicate::str::contains("line 3"))
         .stderr(predicate::str::contains("unknown category \"Brest\""));
 }
+
+#[test]
+fn explain_runs_every_aprender_family_and_verifies_signed_files() {
+    for (stem, path_type) in [
+        ("decision_tree_classifier", "TreePath"),
+        ("decision_tree_regressor", "TreePath"),
+        ("random_forest_classifier", "ForestPath"),
+        ("random_forest_regressor", "ForestPath"),
+        ("kmeans", "ClusterPath"),
+        ("linear_regression", "LinearPath"),
+        ("logistic_regression", "LinearPath"),
+    ] {
+        let doc = expected(&format!("aprender/0.27.8/{stem}"));
+        let rows = json_lines(&doc["inputs"]);
+        let lines = explain_json(&format!("aprender/0.27.8/{stem}.apr"), &rows, None, &[]);
+        assert_eq!(
+            lines.len(),
+            doc["inputs"].as_array().unwrap().len(),
+            "{stem}"
+        );
+        let predict = floats(&doc["predict"]);
+        for (line, want) in lines.iter().zip(&predict) {
+            assert_eq!(line["path"]["type"], path_type, "{stem}: {line}");
+            let ours = line["prediction"].as_f64().unwrap();
+            // Labels and tree values exactly; linear and forest regression to f32 rounding.
+            assert!(
+                (ours - want).abs() <= 1e-5 * want.abs().max(1.0),
+                "{stem}: {ours} vs {want}"
+            );
+        }
+    }
+    // TreeSHAP on an aprender forest.
+    let doc = expected("aprender/0.27.8/random_forest_classifier");
+    let lines = explain_json(
+        "aprender/0.27.8/random_forest_classifier.apr",
+        &json_lines(&doc["inputs"]),
+        None,
+        &["--method", "tree-shap"],
+    );
+    for line in &lines {
+        assert_eq!(line["type"], "attribution", "{line}");
+        assert!(line["residual"].as_f64().unwrap() < 1e-9, "{line}");
+    }
+    // A signed file: with the signer's key, and refused with another.
+    let doc = expected("aprender/0.27.8/decision_tree_classifier");
+    let rows = json_lines(&doc["inputs"]);
+    let key = fixture("aprender/0.27.8/signing_key.pub.hex");
+    let lines = explain_json(
+        "aprender/0.27.8/decision_tree_classifier.signed.apr",
+        &rows,
+        None,
+        &["--apr-public-key", key.to_str().unwrap()],
+    );
+    assert_eq!(lines.len(), doc["inputs"].as_array().unwrap().len());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("rows.jsonl");
+    std::fs::write(&input, rows).unwrap();
+    whyline()
+        .args(["explain", "--model"])
+        .arg(fixture(
+            "aprender/0.27.8/decision_tree_classifier.signed.apr",
+        ))
+        .arg("--input")
+        .arg(&input)
+        .arg("--apr-public-key")
+        .arg(fixture("aprender/0.27.8/other_key.pub.hex"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "signature does not verify with the given public key",
+        ));
+    // An encrypted file names what is missing.
+    whyline()
+        .args(["explain", "--model"])
+        .arg(fixture(
+            "aprender/0.27.8/decision_tree_classifier.encrypted.apr",
+        ))
+        .arg("--input")
+        .arg(&input)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("payload is encrypted"));
+}

@@ -6,7 +6,8 @@
 //! A model implementing [`Explainable`] returns, with each output, a [`DecisionPath`] in its
 //! own terms: [`LinearPath`] (per-feature contributions), [`TreePath`] (the splits taken),
 //! [`ForestPath`] (each tree's path and the ensemble's agreement), [`KnnPath`] (neighbours and
-//! votes) or [`NeuralPath`] (gradients). A [`DecisionTrace`] wraps the path with the time,
+//! votes), [`NeuralPath`] (gradients) or [`ClusterPath`] (distances to centroids and the margin
+//! between the two nearest). A [`DecisionTrace`] wraps the path with the time,
 //! sequence number, input digest, output and latency of the decision, and goes to a
 //! [`TraceCollector`]. [`AnyPath`] reads logs whose path types are not known in advance.
 //!
@@ -92,8 +93,8 @@ pub use explainable::{Explainable, check_batch, check_finite_row};
 pub use identity::ModelIdentity;
 pub use model_record::{MODEL_RECORD_MAGIC, ModelRecord};
 pub use path::{
-    Aggregation, AnyPath, DecisionPath, ForestPath, KnnPath, LeafInfo, LinearPath, Names,
-    NeuralPath, PathType, SplitTest, TreePath, TreeSplit,
+    Aggregation, AnyPath, ClusterPath, DecisionPath, ForestPath, KnnPath, LeafInfo, LinearPath,
+    Names, NeuralPath, PathType, SplitTest, TreePath, TreeSplit,
 };
 pub use policy::{Backpressure, Durability, StreamFormat};
 pub use trace::{DecisionTrace, now_ns};

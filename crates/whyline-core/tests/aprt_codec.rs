@@ -2,8 +2,8 @@
 
 use proptest::prelude::*;
 use whyline_core::{
-    APRT_HEADER_LEN, AnyPath, CoreError, DecisionPath, DecisionTrace, ForestPath, KnnPath,
-    LinearPath, NeuralPath, PathType, TreePath, decode_aprt_prefix, from_aprt, to_aprt,
+    APRT_HEADER_LEN, AnyPath, ClusterPath, CoreError, DecisionPath, DecisionTrace, ForestPath,
+    KnnPath, LinearPath, NeuralPath, PathType, TreePath, decode_aprt_prefix, from_aprt, to_aprt,
 };
 
 use crate::strategies;
@@ -39,6 +39,11 @@ proptest! {
 
     #[test]
     fn knn_round_trips(trace in strategies::trace(strategies::knn_path())) {
+        assert_round_trip(&trace);
+    }
+
+    #[test]
+    fn cluster_round_trips(trace in strategies::trace(strategies::cluster_path())) {
         assert_round_trip(&trace);
     }
 
@@ -109,12 +114,13 @@ fn header_matches_the_spec_table() {
 
 #[test]
 fn each_path_type_writes_its_byte() {
-    let cases: [(AnyPath, u8); 5] = [
+    let cases: [(AnyPath, u8); 6] = [
         (LinearPath::default().into(), 0),
         (TreePath::default().into(), 1),
         (ForestPath::default().into(), 2),
         (KnnPath::default().into(), 3),
         (NeuralPath::default().into(), 4),
+        (ClusterPath::default().into(), 5),
     ];
     for (path, byte) in cases {
         let trace = DecisionTrace {
@@ -128,7 +134,7 @@ fn each_path_type_writes_its_byte() {
         assert_eq!(to_aprt(&trace)[5], byte);
         assert_eq!(PathType::from_byte(byte).map(PathType::to_byte), Some(byte));
     }
-    assert_eq!(PathType::from_byte(5), None);
+    assert_eq!(PathType::from_byte(6), None);
 }
 
 #[test]

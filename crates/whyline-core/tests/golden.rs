@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use whyline_core::{
-    Aggregation, AnyPath, DecisionTrace, ForestPath, KnnPath, LeafInfo, LinearPath, NeuralPath,
-    SplitTest, TreePath, TreeSplit, from_aprt, from_json, to_aprt, to_json,
+    Aggregation, AnyPath, ClusterPath, DecisionTrace, ForestPath, KnnPath, LeafInfo, LinearPath,
+    NeuralPath, SplitTest, TreePath, TreeSplit, from_aprt, from_json, to_aprt, to_json,
 };
 
 pub(crate) fn fixture_dir() -> PathBuf {
@@ -99,6 +99,13 @@ pub(crate) fn golden_traces() -> Vec<(&'static str, DecisionTrace<AnyPath>)> {
         integrated_gradients: Some(vec![0.02, -0.3, f32::NAN]),
         probability: Some(0.7),
     };
+    let cluster = ClusterPath {
+        squared_distances: vec![4.5, 0.25, 2.0],
+        cluster: 1,
+        runner_up: 2,
+        margin: 1.75,
+        contributions: vec![1.5, -0.25, 0.5],
+    };
     vec![
         (
             "linear",
@@ -138,6 +145,15 @@ pub(crate) fn golden_traces() -> Vec<(&'static str, DecisionTrace<AnyPath>)> {
                 sequence: 46,
                 output: f32::INFINITY,
                 path: neural.into(),
+                ..base.clone()
+            },
+        ),
+        (
+            "cluster",
+            DecisionTrace {
+                sequence: 47,
+                output: 1.0,
+                path: cluster.into(),
                 ..base
             },
         ),
@@ -171,7 +187,11 @@ fn golden_aprt_bytes_are_stable() {
             pinned,
             "{name}: decode of the fixture re-encodes differently"
         );
-        all.extend_from_slice(&bytes);
+        // all.aprt and all.jsonl keep the five first path types: other tests build logs of
+        // a known size from them. The cluster path is pinned in its own files.
+        if name != "cluster" {
+            all.extend_from_slice(&bytes);
+        }
     }
     let path = dir.join("all.aprt");
     if blessing() {
@@ -180,7 +200,7 @@ fn golden_aprt_bytes_are_stable() {
     assert_eq!(
         std::fs::read(&path).unwrap(),
         all,
-        "all.aprt is the concatenation of the five"
+        "all.aprt is the concatenation of the five first"
     );
 }
 
@@ -189,9 +209,27 @@ fn golden_json_is_stable() {
     let dir = fixture_dir();
     let mut lines = String::new();
     for (name, trace) in golden_traces() {
-        lines.push_str(&to_json(&trace).unwrap());
-        lines.push('\n');
-        let _ = name;
+        let mut line = to_json(&trace).unwrap();
+        line.push('\n');
+        if name == "cluster" {
+            let path = dir.join("cluster.json");
+            if blessing() {
+                std::fs::write(&path, &line).unwrap();
+            }
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                line,
+                "cluster.json drifted"
+            );
+            let back: DecisionTrace<AnyPath> = from_json(&line).unwrap();
+            assert_eq!(
+                to_aprt(&back),
+                to_aprt(&trace),
+                "cluster: JSON reads back differently"
+            );
+        } else {
+            lines.push_str(&line);
+        }
     }
     let path = dir.join("all.jsonl");
     if blessing() {

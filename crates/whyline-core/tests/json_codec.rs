@@ -49,6 +49,11 @@ proptest! {
     }
 
     #[test]
+    fn cluster_json_round_trips(trace in strategies::trace(strategies::cluster_path())) {
+        assert_json_round_trip(&trace);
+    }
+
+    #[test]
     fn neural_json_round_trips(trace in strategies::trace(strategies::neural_path())) {
         assert_json_round_trip(&trace);
     }

@@ -53,6 +53,11 @@ proptest! {
     }
 
     #[test]
+    fn cluster_fast_json_is_the_reference(trace in with_any_latency(strategies::cluster_path())) {
+        assert_same_bytes(&trace);
+    }
+
+    #[test]
     fn neural_fast_json_is_the_reference(trace in with_any_latency(strategies::neural_path())) {
         assert_same_bytes(&trace);
     }
@@ -135,7 +140,9 @@ fn special_floats_are_written_as_the_reference_writes_them() {
 /// that were pinned before it existed.
 #[test]
 fn both_encoders_write_the_golden_fixture() {
-    let pinned = std::fs::read_to_string(golden::fixture_dir().join("all.jsonl")).unwrap();
+    let dir = golden::fixture_dir();
+    let mut pinned = std::fs::read_to_string(dir.join("all.jsonl")).unwrap();
+    pinned.push_str(&std::fs::read_to_string(dir.join("cluster.json")).unwrap());
     let mut fast = Vec::new();
     let mut reference = Vec::new();
     for (_, trace) in golden::golden_traces() {

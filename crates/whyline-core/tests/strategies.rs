@@ -5,8 +5,8 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use whyline_core::{
-    Aggregation, AnyPath, DecisionTrace, ForestPath, KnnPath, LeafInfo, LinearPath, NeuralPath,
-    SplitTest, TreePath, TreeSplit,
+    Aggregation, AnyPath, ClusterPath, DecisionTrace, ForestPath, KnnPath, LeafInfo, LinearPath,
+    NeuralPath, SplitTest, TreePath, TreeSplit,
 };
 
 /// Any f32: half from raw bits (every NaN payload), half from proptest's classes.
@@ -190,6 +190,18 @@ pub(crate) fn neural_path() -> impl Strategy<Value = NeuralPath> {
         )
 }
 
+pub(crate) fn cluster_path() -> impl Strategy<Value = ClusterPath> {
+    (f32s(8), any::<u32>(), any::<u32>(), any_f32(), f32s(8)).prop_map(
+        |(squared_distances, cluster, runner_up, margin, contributions)| ClusterPath {
+            squared_distances,
+            cluster,
+            runner_up,
+            margin,
+            contributions,
+        },
+    )
+}
+
 pub(crate) fn any_path() -> impl Strategy<Value = AnyPath> {
     prop_oneof![
         linear_path().prop_map(AnyPath::from),
@@ -197,6 +209,7 @@ pub(crate) fn any_path() -> impl Strategy<Value = AnyPath> {
         forest_path().prop_map(AnyPath::from),
         knn_path().prop_map(AnyPath::from),
         neural_path().prop_map(AnyPath::from),
+        cluster_path().prop_map(AnyPath::from),
     ]
 }
 

@@ -222,6 +222,19 @@ fn every_importer_matches_brute_force_enumeration_of_the_path_dependent_game() {
             "lgb_binary_categorical.lgb.txt",
             "lgb_binary_categorical.expected.json",
         ),
+        // aprender 0.27.8's own files: covers are the leaves' training counts.
+        (
+            "aprender/0.27.8/decision_tree_classifier.apr",
+            "aprender/0.27.8/decision_tree_classifier.expected.json",
+        ),
+        (
+            "aprender/0.27.8/random_forest_classifier.apr",
+            "aprender/0.27.8/random_forest_classifier.expected.json",
+        ),
+        (
+            "aprender/0.27.8/random_forest_regressor.lz4.apr",
+            "aprender/0.27.8/random_forest_regressor.expected.json",
+        ),
     ];
     for (file, expected) in cases {
         let model = model(file);

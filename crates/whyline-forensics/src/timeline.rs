@@ -193,6 +193,8 @@ fn class_and_probabilities(path: &AnyPath, output: f32) -> (Option<usize>, Vec<f
             }
             None => (None, Vec::new()),
         },
+        // A cluster is not a class and distances are not probabilities.
+        AnyPath::Cluster(c) => (Some(c.cluster as usize), Vec::new()),
     }
 }
 
@@ -272,5 +274,12 @@ fn rationale(path: &AnyPath, names: &Names, contributions: &[(String, f32)]) -> 
         AnyPath::Linear(_) | AnyPath::Neural(_) => {
             format!("top contributions: {}", listed(contributions))
         }
+        AnyPath::Cluster(cluster) => format!(
+            "cluster {} over runner-up {} by {:.3}; deciding features: {}",
+            cluster.cluster,
+            cluster.runner_up,
+            cluster.margin,
+            listed(contributions)
+        ),
     }
 }

@@ -84,6 +84,37 @@ fn families(c: &mut Criterion) {
             other => panic!("unexpected model kind {other:?}"),
         }
     }
+    // aprender 0.27.8's own files, with the scikit-learn tree and forest above as peers.
+    for (family, stem) in [
+        ("aprender_tree_depth4", "decision_tree_classifier"),
+        ("aprender_rf_7x4", "random_forest_classifier"),
+        ("aprender_kmeans_3x3", "kmeans"),
+    ] {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aprender/0.27.8");
+        let expected: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.join(format!("{stem}.expected.json"))).unwrap(),
+        )
+        .unwrap();
+        let model = Model::load(dir.join(format!("{stem}.apr"))).unwrap();
+        let rows: Vec<Vec<f32>> = expected["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap() as f32)
+                    .collect()
+            })
+            .collect();
+        match model.kind() {
+            ModelKind::DecisionTree(m) => bench_model(c, family, m, &rows),
+            ModelKind::RandomForest(m) => bench_model(c, family, m, &rows),
+            ModelKind::KMeans(m) => bench_model(c, family, m, &rows),
+            other => panic!("unexpected model kind {other:?}"),
+        }
+    }
     // The same logistic regression through the `Model` enum and `AnyPath`.
     let (model, rows) = fixture("sk_logreg_classification");
     bench_model(c, "any_model_logistic_regression_20f", &model, &rows);

@@ -155,6 +155,30 @@ pub enum ModelError {
         /// The model types this build reads.
         supported: &'static str,
     },
+    /// A signed file's Ed25519 signature does not verify: the signed bytes (header,
+    /// metadata, payload) were changed, or the file was signed by another key than the one
+    /// given.
+    #[error("{}: {format} signature does not verify with {key}: {detail}", path.display())]
+    SignatureInvalid {
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
+        /// The format (`aprender .apr`).
+        format: &'static str,
+        /// Which key was used: the one the file carries, or the one given.
+        key: String,
+        /// What the verifier reported.
+        detail: String,
+    },
+    /// The file is encrypted and this build cannot decrypt it.
+    #[error("{}: {format} payload is encrypted: {detail}", path.display())]
+    Encrypted {
+        /// The model file (its path, or the name given to `Model::from_bytes`).
+        path: PathBuf,
+        /// The format (`aprender .apr`).
+        format: &'static str,
+        /// What to do instead.
+        detail: String,
+    },
     /// The input row was rejected (wrong feature count, non-finite value without a
     /// missing-value rule).
     #[error(transparent)]

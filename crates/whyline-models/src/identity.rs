@@ -15,18 +15,23 @@ pub enum ModelFormat {
     /// The text that LightGBM's `Booster.save_model("model.txt")` writes.
     LightgbmText,
     /// aprender's `.apr` v1 container (magic `APRN`), as `aprender::format::save` writes
-    /// it; linear and logistic regression payloads (`docs/aprender-format.md`).
+    /// it (`docs/aprender-format.md`).
     AprenderApr,
+    /// A SafeTensors file as aprender's `save_safetensors` writes it (trees, forests,
+    /// k-means; `docs/aprender-format.md`).
+    AprenderSafetensors,
 }
 
 impl ModelFormat {
-    /// A short stable name: `whyline-json`, `xgboost-json`, `lightgbm-text`, `aprender-apr`.
+    /// A short stable name: `whyline-json`, `xgboost-json`, `lightgbm-text`, `aprender-apr`,
+    /// `aprender-safetensors`.
     pub fn name(self) -> &'static str {
         match self {
             ModelFormat::WhylineJson => "whyline-json",
             ModelFormat::XgboostJson => "xgboost-json",
             ModelFormat::LightgbmText => "lightgbm-text",
             ModelFormat::AprenderApr => "aprender-apr",
+            ModelFormat::AprenderSafetensors => "aprender-safetensors",
         }
     }
 }

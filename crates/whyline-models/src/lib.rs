@@ -77,6 +77,7 @@ mod forest;
 mod identity;
 mod import;
 mod info;
+mod kmeans;
 mod knn;
 mod linear;
 mod mlp;
@@ -92,10 +93,11 @@ pub use explained_decision::{ExplainedDecision, FeatureAttribution, top_features
 pub use forest::RandomForest;
 pub use identity::ModelFormat;
 pub use info::{FeatureStats, ModelInfo, Prediction};
+pub use kmeans::KMeansModel;
 pub use knn::{KnnModel, KnnWeights};
 pub use linear::{LinearLink, LinearModel};
 pub use mlp::{Activation, DenseLayer, Mlp};
-pub use model::{Model, ModelKind};
+pub use model::{LoadOptions, Model, ModelKind};
 pub use preprocessing::{
     Category, DerivedFeature, InputColumn, InputKind, Preprocessing, Transform,
 };

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use whyline_core::{
-    AnyPath, Explainable, ForestPath, KnnPath, LinearPath, ModelIdentity, ModelRecord, NeuralPath,
-    TreePath,
+    AnyPath, ClusterPath, Explainable, ForestPath, KnnPath, LinearPath, ModelIdentity, ModelRecord,
+    NeuralPath, TreePath,
 };
 
 use crate::boosting::GradientBoosting;
@@ -15,8 +15,9 @@ use crate::error::{ModelError, Result};
 use crate::forest::RandomForest;
 use crate::identity::ModelFormat;
 use crate::import::detect::{Detected, detect};
-use crate::import::{aprender, lightgbm, whyline_json, xgboost};
+use crate::import::{aprender, aprender_safetensors, lightgbm, whyline_json, xgboost};
 use crate::info::{ModelInfo, Prediction};
+use crate::kmeans::KMeansModel;
 use crate::knn::KnnModel;
 use crate::linear::LinearModel;
 use crate::mlp::Mlp;
@@ -38,6 +39,38 @@ pub enum ModelKind {
     Knn(KnnModel),
     /// A multilayer perceptron.
     Mlp(Mlp),
+    /// Centroid clustering (k-means).
+    KMeans(KMeansModel),
+}
+
+/// How to load a model file, beyond its bytes.
+///
+/// ```
+/// use whyline_models::LoadOptions;
+/// let options = LoadOptions::default().with_apr_public_key([7; 32]);
+/// assert_eq!(options.apr_public_key, Some([7; 32]));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoadOptions {
+    /// The Ed25519 public key a signed aprender `.apr` file must verify with. Without it a
+    /// signed file is verified with the key it carries, which proves only that the signed
+    /// bytes are intact, not who signed them.
+    pub apr_public_key: Option<[u8; 32]>,
+}
+
+impl LoadOptions {
+    /// These options with `key` as the trusted `.apr` signing key.
+    pub fn with_apr_public_key(mut self, key: [u8; 32]) -> LoadOptions {
+        self.apr_public_key = Some(key);
+        self
+    }
+
+    /// Reads an Ed25519 public key file (32 raw bytes, or 64 hexadecimal digits) for
+    /// [`with_apr_public_key`](LoadOptions::with_apr_public_key).
+    pub fn read_apr_public_key(path: impl AsRef<Path>) -> Result<[u8; 32]> {
+        crate::import::aprender_signature::read_public_key(path.as_ref())
+    }
 }
 
 /// What an importer returns.
@@ -85,17 +118,31 @@ pub struct Model {
 impl Model {
     /// Reads and loads a model file, detecting its format from its content.
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        Model::load_with(path, &LoadOptions::default())
+    }
+
+    /// Reads and loads a model file with `options` (a trusted key for signed `.apr` files).
+    pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Model> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
             path: path.to_owned(),
             source,
         })?;
-        Model::from_bytes(&bytes, path)
+        Model::from_bytes_with(&bytes, path, options)
     }
 
     /// Loads a model from its file bytes; `source` (the file's path, or a name for bytes
     /// from elsewhere) is the `path` of every error.
     pub fn from_bytes(bytes: &[u8], source: impl AsRef<Path>) -> Result<Model> {
+        Model::from_bytes_with(bytes, source, &LoadOptions::default())
+    }
+
+    /// [`from_bytes`](Model::from_bytes) with `options`.
+    pub fn from_bytes_with(
+        bytes: &[u8],
+        source: impl AsRef<Path>,
+        options: &LoadOptions,
+    ) -> Result<Model> {
         let file = source.as_ref();
         let mut preprocessing = None;
         let (format, loaded) = match detect(bytes, file)? {
@@ -108,7 +155,14 @@ impl Model {
             Detected::LightgbmText(text) => {
                 (ModelFormat::LightgbmText, lightgbm::load(text, file)?)
             }
-            Detected::Aprender => (ModelFormat::AprenderApr, aprender::load(bytes, file)?),
+            Detected::Safetensors => (
+                ModelFormat::AprenderSafetensors,
+                aprender_safetensors::load(bytes, file)?,
+            ),
+            Detected::Aprender => (
+                ModelFormat::AprenderApr,
+                aprender::load(bytes, file, options)?,
+            ),
         };
         // Boosters' objectives are prefixed with their library, so the type alone says
         // which semantics produced the decision (`xgboost:binary:logistic`).
@@ -116,7 +170,9 @@ impl Model {
             ModelFormat::WhylineJson => loaded.model_type,
             ModelFormat::XgboostJson => format!("xgboost:{}", loaded.model_type),
             ModelFormat::LightgbmText => format!("lightgbm:{}", loaded.model_type),
-            ModelFormat::AprenderApr => format!("aprender:{}", loaded.model_type),
+            ModelFormat::AprenderApr | ModelFormat::AprenderSafetensors => {
+                format!("aprender:{}", loaded.model_type)
+            }
         };
         let identity = ModelIdentity::from_bytes(bytes, &model_type, &loaded.format_version);
         let kind = Arc::new(loaded.kind);
@@ -255,7 +311,23 @@ impl Model {
             ModelKind::GradientBoosting(m) => &m.info,
             ModelKind::Knn(m) => &m.info,
             ModelKind::Mlp(m) => &m.info,
+            ModelKind::KMeans(m) => &m.info,
         }
+    }
+
+    /// Replaces the feature and class names explanations use (for a file that carries
+    /// none, such as aprender's, when the caller knows them).
+    pub fn set_names(&mut self, names: whyline_core::Names) {
+        let info = match Arc::make_mut(&mut self.kind) {
+            ModelKind::Linear(m) => &mut m.info,
+            ModelKind::DecisionTree(m) => &mut m.info,
+            ModelKind::RandomForest(m) => &mut m.info,
+            ModelKind::GradientBoosting(m) => &mut m.info,
+            ModelKind::Knn(m) => &mut m.info,
+            ModelKind::Mlp(m) => &mut m.info,
+            ModelKind::KMeans(m) => &mut m.info,
+        };
+        info.names = names;
     }
 
     /// Predicts one row in the library's terms: value or class, probabilities, raw outputs.
@@ -281,6 +353,7 @@ impl Model {
             ModelKind::GradientBoosting(m) => m.predict(row),
             ModelKind::Knn(m) => m.predict(row),
             ModelKind::Mlp(m) => m.predict(row),
+            ModelKind::KMeans(m) => m.predict(row),
         }
     }
 
@@ -299,7 +372,9 @@ impl Model {
             ModelKind::DecisionTree(m) => m.apply(row).map(|leaf| Some(vec![leaf])),
             ModelKind::RandomForest(m) => m.apply(row).map(Some),
             ModelKind::GradientBoosting(m) => m.apply(row).map(Some),
-            ModelKind::Linear(_) | ModelKind::Knn(_) | ModelKind::Mlp(_) => Ok(None),
+            ModelKind::Linear(_) | ModelKind::Knn(_) | ModelKind::Mlp(_) | ModelKind::KMeans(_) => {
+                Ok(None)
+            }
         }
     }
 }
@@ -315,6 +390,7 @@ impl Model {
             }
             ModelKind::Knn(_) => AnyPath::Knn(KnnPath::default()),
             ModelKind::Mlp(_) => AnyPath::Neural(NeuralPath::default()),
+            ModelKind::KMeans(_) => AnyPath::Cluster(ClusterPath::default()),
         }
     }
 }
@@ -333,6 +409,7 @@ impl Explainable for Model {
             ModelKind::GradientBoosting(m) => m.n_features,
             ModelKind::Knn(m) => m.n_features,
             ModelKind::Mlp(m) => m.n_features,
+            ModelKind::KMeans(m) => m.n_features,
         }
     }
 
@@ -359,6 +436,7 @@ impl Explainable for Model {
             ModelKind::GradientBoosting(m) => m.predict_one(row),
             ModelKind::Knn(m) => m.predict_one(row),
             ModelKind::Mlp(m) => m.predict_one(row),
+            ModelKind::KMeans(m) => m.predict_one(row),
         }
     }
 
@@ -379,6 +457,7 @@ impl Explainable for Model {
             (ModelKind::GradientBoosting(m), AnyPath::Forest(p)) => m.explain_into(row, p),
             (ModelKind::Knn(m), AnyPath::Knn(p)) => m.explain_into(row, p),
             (ModelKind::Mlp(m), AnyPath::Neural(p)) => m.explain_into(row, p),
+            (ModelKind::KMeans(m), AnyPath::Cluster(p)) => m.explain_into(row, p),
             // The caller's path holds another variant: replace it with this model's own
             // (empty) path, which the arms above match, so this recurses once.
             _ => {

@@ -268,14 +268,18 @@ fn aprender_every_truncation_is_an_error() {
 
 #[test]
 fn aprender_unsupported_model_type_is_named() {
-    let error = Model::load(dir().join("decision_tree.apr")).unwrap_err();
+    // A type aprender defines but whose payload whyline does not read (Pca).
+    let mut file = bytes("linear_regression.apr");
+    file[6..8].copy_from_slice(&0x0007u16.to_le_bytes());
+    reseal(&mut file);
+    let error = Model::from_bytes(&file, "pca.apr").unwrap_err();
     assert!(
-        matches!(&error, ModelError::UnsupportedModelType { model_type, .. } if model_type == "DecisionTree"),
+        matches!(&error, ModelError::UnsupportedModelType { model_type, .. } if model_type == "Pca"),
         "{error:?}"
     );
     assert!(
         error.to_string().contains(
-            "aprender model type DecisionTree is not supported; supported: LinearRegression, LogisticRegression"
+            "aprender model type Pca is not supported; supported: LinearRegression, LogisticRegression, DecisionTree"
         ),
         "{error}"
     );
@@ -302,9 +306,7 @@ fn aprender_a_ridge_payload_under_the_linear_regression_id_is_not_loaded() {
 #[test]
 fn aprender_flags_this_reader_cannot_honour_are_refused() {
     for (bit, name) in [
-        (0x01u8, "ENCRYPTED"),
-        (0x02, "SIGNED"),
-        (0x04, "STREAMING"),
+        (0x04u8, "STREAMING"),
         (0x10, "TRUENO_NATIVE"),
         (0x20, "QUANTIZED"),
         (0x80, "reserved"),
@@ -319,6 +321,20 @@ fn aprender_flags_this_reader_cannot_honour_are_refused() {
         );
         assert!(error.to_string().contains(name), "{error}");
     }
+    // ENCRYPTED: its own error; SIGNED on a file without a signature block: truncated.
+    let mut file = bytes("logistic_regression.apr");
+    file[21] |= 0x01;
+    reseal(&mut file);
+    let error = Model::from_bytes(&file, "flags.apr").unwrap_err();
+    assert!(matches!(&error, ModelError::Encrypted { .. }), "{error:?}");
+    let mut file = bytes("logistic_regression.apr");
+    file[21] |= 0x02;
+    reseal(&mut file);
+    let error = Model::from_bytes(&file, "flags.apr").unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Truncated { what, .. } if what.contains("signature")),
+        "{error:?}"
+    );
     // LICENSED and HAS_MODEL_CARD only describe the metadata.
     for bit in [0x08u8, 0x40] {
         let mut file = bytes("logistic_regression.apr");
@@ -459,5 +475,22 @@ proptest! {
             let row = vec![0.5f32; model.n_features()];
             let _ = model.explain_one(&row);
         }
+    }
+}
+
+#[test]
+fn aprender_025_decision_tree_loads_as_a_classifier() {
+    // aprender 0.25.0's DecisionTreeClassifier has 0.27.8's layout.
+    let model = Model::load(dir().join("decision_tree.apr")).unwrap();
+    assert_eq!(
+        model.identity().unwrap().model_type,
+        "aprender:DecisionTreeClassifier"
+    );
+    assert_eq!(model.producer(), "aprender 0.25.0");
+    // The fixture's rule: class 1 when x0 + x1 > 7 (depth 3 fits the training rows).
+    for i in 0..12 {
+        let row = [f64::from(i), f64::from((i * 5) % 7)];
+        let want = f64::from(u8::from(row[0] + row[1] > 7.0));
+        assert_eq!(model.predict(&row).unwrap().value, want, "{row:?}");
     }
 }

@@ -10,6 +10,7 @@
 )]
 
 mod aprender;
+mod aprender_027;
 mod bad_input;
 mod compact_walk;
 mod determinism;

@@ -106,7 +106,7 @@ pub use whyline_ledger::{
     Ledger, LedgerCollector, LedgerOptions, LedgerReader, NoteSigner, NoteVerifier, SegmentStore,
     VerifyOutcome, verify_store,
 };
-pub use whyline_models::{Model, ModelInfo};
+pub use whyline_models::{LoadOptions, Model, ModelInfo};
 pub use whyline_monitor::{
     Alert, AlertLevel, Andon, AndonRules, CollectorChoice, Decision, InferenceMonitor,
     MonitorError, MonitorSettings, SafetyIntegrityLevel, SigningChoice,

@@ -23,13 +23,15 @@ use aprender::traits::Estimator;
 use aprender::tree::DecisionTreeClassifier;
 use serde_json::{Value, json};
 
+mod v027;
+
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 /// Where the fixtures go, relative to the repository root.
 const OUT: &str = "crates/whyline-models/tests/fixtures/aprender";
 
 /// A fixed creation time, so that the files do not change from run to run.
-const CREATED_AT: &str = "2026-01-01T00:00:00Z";
+pub(crate) const CREATED_AT: &str = "2026-01-01T00:00:00Z";
 
 fn main() -> Result<()> {
     let root = repository_root();
@@ -39,6 +41,7 @@ fn main() -> Result<()> {
     linear_regression(&out)?;
     logistic_regression(&out)?;
     unsupported(&out)?;
+    v027::write_all(&out)?;
     println!("wrote fixtures to {}", out.display());
     Ok(())
 }
@@ -225,7 +228,7 @@ fn unsupported(out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_json(path: &Path, value: &Value) -> Result<()> {
+pub(crate) fn write_json(path: &Path, value: &Value) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     fs::write(path, text)?;

@@ -57,6 +57,12 @@ pub(crate) struct ExplainArgs {
     #[arg(long)]
     model: PathBuf,
 
+    /// The Ed25519 public key (32 raw bytes or 64 hex digits) a signed aprender `.apr`
+    /// model must verify with. Without it a signed file is checked with the key it carries,
+    /// which shows its bytes are intact but not who signed them.
+    #[arg(long, value_name = "FILE")]
+    apr_public_key: Option<PathBuf>,
+
     /// The rows to explain: CSV with a header row naming the features, or JSON lines
     /// ("-" reads standard input).
     #[arg(long)]
@@ -137,7 +143,7 @@ pub(crate) enum Method {
 }
 
 pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<Outcome> {
-    let model = Model::load(&args.model)?;
+    let model = crate::commands::demo::load_model(&args.model, args.apr_public_key.as_deref())?;
     let rows = read_rows(&args.input, &model, !args.no_header, "")?;
     if let Some(method) = args.method {
         return run_method(args, method, &model, &f32_rows(&rows));

@@ -9,8 +9,8 @@
 //! [`json_float`](super::json_float).
 
 use crate::path::{
-    Aggregation, ForestPath, KnnPath, LeafInfo, LinearPath, NeuralPath, SplitTest, TreePath,
-    TreeSplit,
+    Aggregation, ClusterPath, ForestPath, KnnPath, LeafInfo, LinearPath, NeuralPath, SplitTest,
+    TreePath, TreeSplit,
 };
 
 use super::json_float::CANONICAL_NAN;
@@ -267,5 +267,20 @@ pub(crate) fn neural(path: &NeuralPath, out: &mut Vec<u8>) {
     out.option_f32s(path.integrated_gradients.as_deref());
     out.raw(b",\"probability\":");
     out.option_f32(path.probability);
+    out.raw(b"}");
+}
+
+pub(crate) fn cluster(path: &ClusterPath, out: &mut Vec<u8>) {
+    let mut out = JsonOut::new(out);
+    out.raw(b"{\"type\":\"ClusterPath\",\"squared_distances\":");
+    out.f32s(&path.squared_distances);
+    out.raw(b",\"cluster\":");
+    out.u32(path.cluster);
+    out.raw(b",\"runner_up\":");
+    out.u32(path.runner_up);
+    out.raw(b",\"margin\":");
+    out.f32(path.margin);
+    out.raw(b",\"contributions\":");
+    out.f32s(&path.contributions);
     out.raw(b"}");
 }

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DecisionPath, ForestPath, KnnPath, LinearPath, Names, NeuralPath, PathType, TreePath};
+use super::{
+    ClusterPath, DecisionPath, ForestPath, KnnPath, LinearPath, Names, NeuralPath, PathType,
+    TreePath,
+};
 use crate::error::Result;
 
 /// Any decision path; what a reader gets when it does not know the model in advance.
@@ -23,6 +26,8 @@ pub enum AnyPath {
     Knn(KnnPath),
     /// A [`NeuralPath`].
     Neural(NeuralPath),
+    /// A [`ClusterPath`].
+    Cluster(ClusterPath),
 }
 
 impl Default for AnyPath {
@@ -41,6 +46,7 @@ macro_rules! each {
             AnyPath::Forest($p) => $body,
             AnyPath::Knn($p) => $body,
             AnyPath::Neural($p) => $body,
+            AnyPath::Cluster($p) => $body,
         }
     };
 }
@@ -83,6 +89,9 @@ impl DecisionPath for AnyPath {
             PathType::Neural => {
                 AnyPath::Neural(NeuralPath::decode_path(path_type, bytes, base_offset)?)
             }
+            PathType::Cluster => {
+                AnyPath::Cluster(ClusterPath::decode_path(path_type, bytes, base_offset)?)
+            }
         })
     }
 }
@@ -102,7 +111,8 @@ from_path!(
     Tree(TreePath),
     Forest(ForestPath),
     Knn(KnnPath),
-    Neural(NeuralPath)
+    Neural(NeuralPath),
+    Cluster(ClusterPath)
 );
 
 /// The reading side of [`AnyPath`]: serde's internally tagged form, keyed by `type`.
@@ -115,6 +125,7 @@ enum TaggedPath {
     ForestPath(ForestPath),
     KnnPath(KnnPath),
     NeuralPath(NeuralPath),
+    ClusterPath(ClusterPath),
 }
 
 impl From<TaggedPath> for AnyPath {
@@ -125,6 +136,7 @@ impl From<TaggedPath> for AnyPath {
             TaggedPath::ForestPath(p) => AnyPath::Forest(p),
             TaggedPath::KnnPath(p) => AnyPath::Knn(p),
             TaggedPath::NeuralPath(p) => AnyPath::Neural(p),
+            TaggedPath::ClusterPath(p) => AnyPath::Cluster(p),
         }
     }
 }

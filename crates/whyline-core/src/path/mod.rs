@@ -1,11 +1,12 @@
 //! Decision paths: how a model reached one decision, in the model's own terms.
 //!
 //! Each model family has its own path type ([`LinearPath`], [`TreePath`], [`ForestPath`],
-//! [`KnnPath`], [`NeuralPath`]); [`AnyPath`] holds any of them, for readers of mixed logs.
+//! [`KnnPath`], [`NeuralPath`], [`ClusterPath`]); [`AnyPath`] holds any of them, for readers of mixed logs.
 //! Every path type knows its APRT [`PathType`] byte, encodes itself into the APRT path bytes
 //! and back, renders a human-readable explanation, and reports its confidence.
 
 mod any;
+mod cluster;
 mod forest;
 mod knn;
 mod linear;
@@ -15,6 +16,7 @@ mod tree;
 use std::fmt;
 
 pub use any::AnyPath;
+pub use cluster::ClusterPath;
 pub use forest::{Aggregation, ForestPath};
 pub use knn::KnnPath;
 pub use linear::LinearPath;
@@ -37,16 +39,19 @@ pub enum PathType {
     Knn = 3,
     /// [`NeuralPath`].
     Neural = 4,
+    /// [`ClusterPath`].
+    Cluster = 5,
 }
 
 impl PathType {
     /// Every defined path type, in byte order.
-    pub const ALL: [PathType; 5] = [
+    pub const ALL: [PathType; 6] = [
         PathType::Linear,
         PathType::Tree,
         PathType::Forest,
         PathType::Knn,
         PathType::Neural,
+        PathType::Cluster,
     ];
 
     /// The byte written to an APRT record.
@@ -67,6 +72,7 @@ impl PathType {
             PathType::Forest => "ForestPath",
             PathType::Knn => "KnnPath",
             PathType::Neural => "NeuralPath",
+            PathType::Cluster => "ClusterPath",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! aprender's `.apr` v1 container (magic `APRN`), as `aprender::format::save` writes it
-//! (aprender 0.10 to 0.25; layout in `docs/aprender-format.md`):
+//! (aprender 0.10 to 0.27.8, and `apr-format` 0.72 behind today's `aprender` facade; layout
+//! in `docs/aprender-format.md`):
 //!
 //! ```text
 //! header (32 bytes, little-endian)
@@ -9,31 +10,30 @@
 //!  23  reserved (9 bytes)
 //! metadata (MessagePack map)       metadata size bytes
 //! payload (bincode 1, compressed)  payload size bytes
+//! signature block (SIGNED only)    64-byte Ed25519 signature, 32-byte public key
 //! CRC32 (IEEE, u32 LE) of everything before it
 //! ```
 //!
-//! The checksum is verified before anything past the header is read. Payloads of
-//! `LinearRegression` and `LogisticRegression` are read into a [`LinearModel`]; every other
-//! model type is a [`ModelError::UnsupportedModelType`] naming it. Encrypted, signed,
-//! streaming and quantized files are refused: this reader cannot decrypt them and does not
-//! verify signatures, and would rather refuse than vouch for what it did not check.
+//! The checksum, then the signature of a signed file, are verified before anything past
+//! the header is read. The payload is read by model type: linear and logistic regression
+//! and k-means (`aprender_models`), trees and forests (`aprender_tree`); every other type is
+//! a [`ModelError::UnsupportedModelType`] naming it. Encrypted files are a
+//! [`ModelError::Encrypted`]; streaming and quantized files are refused.
 
 use std::io::{Cursor, Read};
 use std::path::Path;
 
 use serde::Deserialize;
 
-use super::aprender_payload::Payload;
+use super::{aprender_models, aprender_signature, aprender_tree};
 use crate::error::{ModelError, Result};
-use crate::info::ModelInfo;
-use crate::linear::{LinearLink, LinearModel};
-use crate::model::{Loaded, ModelKind};
+use crate::model::{LoadOptions, Loaded};
 
 /// The first four bytes of an `.apr` file.
 pub(crate) const MAGIC: &[u8; 4] = b"APRN";
 
 /// The format name in errors.
-const FORMAT: &str = "aprender .apr";
+pub(super) const FORMAT: &str = "aprender .apr";
 
 /// Header length.
 const HEADER_SIZE: usize = 32;
@@ -48,7 +48,9 @@ const VERSION: (u8, u8) = (1, 0);
 const MAX_UNCOMPRESSED_SIZE: u32 = 1 << 30;
 
 /// The model types whose payload this reader reads.
-const SUPPORTED_TYPES: &str = "LinearRegression, LogisticRegression";
+const SUPPORTED_TYPES: &str = "LinearRegression, LogisticRegression, DecisionTree \
+     (DecisionTreeClassifier, DecisionTreeRegressor), RandomForest (RandomForestClassifier, \
+     RandomForestRegressor), KMeans";
 
 /// Header flag bits, as aprender defines them.
 mod flag {
@@ -66,8 +68,9 @@ mod flag {
     pub(super) const QUANTIZED: u8 = 0b0010_0000;
     /// A model card in the metadata (no effect on the layout).
     pub(super) const HAS_MODEL_CARD: u8 = 0b0100_0000;
-    /// The flags this reader accepts: both only say what the metadata holds.
-    pub(super) const ACCEPTED: u8 = LICENSED | HAS_MODEL_CARD;
+    /// The flags this reader accepts: LICENSED and HAS_MODEL_CARD only say what the
+    /// metadata holds; SIGNED adds the signature block this reader verifies.
+    pub(super) const ACCEPTED: u8 = LICENSED | HAS_MODEL_CARD | SIGNED;
 }
 
 /// The payload compression ids.
@@ -117,22 +120,31 @@ struct Metadata {
 /// The fixed header fields.
 struct Header {
     model_type: u16,
+    /// A signature block follows the payload.
+    signed: bool,
     metadata_size: u32,
     payload_size: u32,
     uncompressed_size: u32,
     compression: Compression,
 }
 
-/// Reads an `.apr` file.
-pub(crate) fn load(bytes: &[u8], file: &Path) -> Result<Loaded> {
+/// Reads an `.apr` file; a signed one is verified with `options.apr_public_key` when
+/// given, else with the key it carries.
+pub(crate) fn load(bytes: &[u8], file: &Path, options: &LoadOptions) -> Result<Loaded> {
     let header = header(bytes, file)?;
     let metadata_start = HEADER_SIZE;
     let payload_start = metadata_start + header.metadata_size as usize;
     let payload_end = payload_start + header.payload_size as usize;
     check_crc(bytes, file)?;
+    if header.signed {
+        aprender_signature::verify(bytes, payload_end, options.apr_public_key.as_ref(), file)?;
+    }
 
-    let model_type = match type_name(header.model_type) {
-        Some(name @ ("LinearRegression" | "LogisticRegression")) => name,
+    let type_name = match type_name(header.model_type) {
+        Some(
+            name @ ("LinearRegression" | "LogisticRegression" | "DecisionTree" | "RandomForest"
+            | "KMeans"),
+        ) => name,
         Some(name) => return Err(unsupported_type(file, name.to_owned())),
         None => {
             return Err(unsupported_type(
@@ -156,41 +168,21 @@ pub(crate) fn load(bytes: &[u8], file: &Path) -> Result<Loaded> {
         file,
     )?;
 
-    let mut reader = Payload::new(&payload, file);
-    let (link, coefficients, intercept) = match model_type {
-        "LinearRegression" => {
-            // LinearRegression { coefficients: Option<Vector<f32>>, intercept: f32,
-            //                    fit_intercept: bool }
-            let coefficients = reader.coefficients()?;
-            let intercept = reader.f32("intercept")?;
-            reader.bool("fit_intercept")?;
-            (LinearLink::Identity, coefficients, intercept)
-        }
-        _ => {
-            // LogisticRegression { coefficients: Option<Vector<f32>>, intercept: f32,
-            //                      learning_rate: f32, max_iter: usize, tol: f32 }
-            let coefficients = reader.coefficients()?;
-            let intercept = reader.f32("intercept")?;
-            reader.f32("learning_rate")?;
-            reader.u64("max_iter")?;
-            reader.f32("tol")?;
-            (LinearLink::Logistic, coefficients, intercept)
-        }
+    let (kind, model_type) = match type_name {
+        "LinearRegression" => (
+            aprender_models::linear(&payload, false, file)?,
+            "LinearRegression",
+        ),
+        "LogisticRegression" => (
+            aprender_models::linear(&payload, true, file)?,
+            "LogisticRegression",
+        ),
+        "DecisionTree" => aprender_tree::decision_tree(&payload, file)?,
+        "RandomForest" => aprender_tree::random_forest(&payload, file)?,
+        _ => (aprender_models::kmeans(&payload, file)?, "KMeans"),
     };
-    reader.finish(model_type)?;
-    check_finite(intercept, "payload.intercept", file)?;
-    for (i, &c) in coefficients.iter().enumerate() {
-        check_finite(c, &format!("payload.coefficients[{i}]"), file)?;
-    }
-
     Ok(Loaded {
-        kind: ModelKind::Linear(LinearModel {
-            n_features: coefficients.len(),
-            coefficients: coefficients.into_iter().map(f64::from).collect(),
-            intercepts: vec![f64::from(intercept)],
-            link,
-            info: ModelInfo::default(),
-        }),
+        kind,
         format_version: metadata.aprender_version.clone(),
         model_type: model_type.to_owned(),
         producer: format!("aprender {}", metadata.aprender_version),
@@ -215,18 +207,6 @@ fn binary(file: &Path, offset: usize, detail: impl Into<String>) -> ModelError {
     }
 }
 
-fn check_finite(value: f32, field: &str, file: &Path) -> Result<()> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(ModelError::malformed(
-            file,
-            field,
-            format!("{value} is not a finite number"),
-        ))
-    }
-}
-
 fn u32_at(bytes: &[u8], at: usize) -> u32 {
     let mut word = [0; 4];
     if let Some(slice) = bytes.get(at..at + 4) {
@@ -245,6 +225,7 @@ fn header(bytes: &[u8], file: &Path) -> Result<Header> {
     check_flags(byte_at(bytes, 21), file)?;
     let header = Header {
         model_type: u16::from_le_bytes([byte_at(bytes, 6), byte_at(bytes, 7)]),
+        signed: byte_at(bytes, 21) & flag::SIGNED != 0,
         metadata_size: u32_at(bytes, 8),
         payload_size: u32_at(bytes, 12),
         uncompressed_size: u32_at(bytes, 16),
@@ -283,7 +264,8 @@ fn check_magic_and_version(bytes: &[u8], file: &Path) -> Result<()> {
             path: file.to_path_buf(),
             format: FORMAT,
             found: format!("{}.{} (bytes 4-5)", version.0, version.1),
-            supported: "1.0",
+            supported: "1.0 (what aprender's format::save writes, 0.10 to 0.27.8 and \
+                        apr-format 0.72)",
         });
     }
     Ok(())
@@ -292,12 +274,18 @@ fn check_magic_and_version(bytes: &[u8], file: &Path) -> Result<()> {
 /// The flags (byte 21): LICENSED and HAS_MODEL_CARD only; every other bit names what this
 /// reader cannot do.
 fn check_flags(flags: u8, file: &Path) -> Result<()> {
+    if flags & flag::ENCRYPTED != 0 {
+        return Err(ModelError::Encrypted {
+            path: file.to_path_buf(),
+            format: FORMAT,
+            detail: "flag ENCRYPTED (byte 21): whyline has no decryption key option and cannot \
+                     read AES-256-GCM payloads; decrypt with aprender's \
+                     format::load_encrypted (password) or load_as_recipient (X25519 key) and \
+                     save the model unencrypted"
+                .to_owned(),
+        });
+    }
     let refused = [
-        (flag::ENCRYPTED, "ENCRYPTED (this reader cannot decrypt)"),
-        (
-            flag::SIGNED,
-            "SIGNED (this reader does not verify Ed25519 signatures)",
-        ),
         (flag::STREAMING, "STREAMING (chunked payloads are not read)"),
         (
             flag::TRUENO_NATIVE,
@@ -314,7 +302,7 @@ fn check_flags(flags: u8, file: &Path) -> Result<()> {
             file,
             "flags (byte 21)",
             format!("{flags:#010b}: {name}"),
-            "flags LICENSED and HAS_MODEL_CARD only",
+            "flags LICENSED, HAS_MODEL_CARD and SIGNED only",
         )),
         None => Ok(()),
     }
@@ -363,16 +351,22 @@ fn check_payload_sizes(header: &Header, file: &Path) -> Result<()> {
 /// The file is exactly header, metadata, payload and CRC32 trailer long: a shorter file
 /// names the first part that does not fit, a longer one the bytes after the trailer.
 fn check_file_length(header: &Header, bytes: &[u8], file: &Path) -> Result<()> {
-    let needed = HEADER_SIZE as u64
-        + u64::from(header.metadata_size)
-        + u64::from(header.payload_size)
-        + CHECKSUM_SIZE as u64;
+    let signature = if header.signed {
+        aprender_signature::BLOCK_SIZE as u64
+    } else {
+        0
+    };
+    let payload_end =
+        HEADER_SIZE as u64 + u64::from(header.metadata_size) + u64::from(header.payload_size);
+    let needed = payload_end + signature + CHECKSUM_SIZE as u64;
     let found = bytes.len() as u64;
     if found < needed {
         let what = if found < HEADER_SIZE as u64 + u64::from(header.metadata_size) {
             "the metadata the header declares"
-        } else if found < needed - CHECKSUM_SIZE as u64 {
+        } else if found < payload_end {
             "the payload the header declares"
+        } else if found < needed - CHECKSUM_SIZE as u64 {
+            "the signature block (flag SIGNED)"
         } else {
             "the CRC32 trailer"
         };

@@ -60,6 +60,102 @@ impl<'a> Payload<'a> {
         }
     }
 
+    pub(super) fn u32(&mut self, field: &str) -> Result<u32> {
+        self.take::<4>(field).map(u32::from_le_bytes)
+    }
+
+    /// A `usize` (bincode writes it as `u64`), below `limit`.
+    pub(super) fn usize(&mut self, field: &str, limit: u64) -> Result<usize> {
+        let at = self.at;
+        let value = self.u64(field)?;
+        if value >= limit {
+            return Err(self.error(field, at, format!("{value} is not below {limit}")));
+        }
+        usize::try_from(value).map_err(|_| self.error(field, at, "does not fit in usize"))
+    }
+
+    /// The tag of an `Option`: `true` for `Some`.
+    pub(super) fn option(&mut self, field: &str) -> Result<bool> {
+        let at = self.at;
+        match self.u8(field)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(self.error(
+                field,
+                at,
+                format!("{other:#04x} is not an Option tag (0 or 1)"),
+            )),
+        }
+    }
+
+    /// The variant index of an enum (bincode 1 writes it as `u32`), below `n_variants`.
+    pub(super) fn variant(&mut self, field: &str, n_variants: u32) -> Result<u32> {
+        let at = self.at;
+        let value = self.u32(field)?;
+        if value >= n_variants {
+            return Err(self.error(
+                field,
+                at,
+                format!("variant {value}, the enum has {n_variants}"),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// The length of a sequence whose elements take at least `element_size` bytes each,
+    /// checked against the bytes left before anything is allocated for it.
+    pub(super) fn len(&mut self, field: &str, element_size: u64) -> Result<usize> {
+        let at = self.at;
+        let len = self.u64(field)?;
+        let remaining = (self.bytes.len() - self.at.min(self.bytes.len())) as u64;
+        if len.saturating_mul(element_size.max(1)) > remaining {
+            return Err(self.error(
+                field,
+                at,
+                format!(
+                    "{len} elements of at least {element_size} bytes do not fit in the \
+                     {remaining} bytes left"
+                ),
+            ));
+        }
+        usize::try_from(len).map_err(|_| self.error(field, at, "does not fit in usize"))
+    }
+
+    /// A `Vec<f32>`.
+    pub(super) fn f32s(&mut self, field: &str) -> Result<Vec<f32>> {
+        let len = self.len(&format!("{field}.len"), 4)?;
+        (0..len)
+            .map(|i| self.f32(&format!("{field}[{i}]")))
+            .collect()
+    }
+
+    /// A `Vec<usize>`, skipped (its values are not used): only its length is returned.
+    pub(super) fn skip_u64s(&mut self, field: &str) -> Result<usize> {
+        let len = self.len(&format!("{field}.len"), 8)?;
+        for i in 0..len {
+            self.u64(&format!("{field}[{i}]"))?;
+        }
+        Ok(len)
+    }
+
+    /// A `Vec<usize>`.
+    pub(super) fn u64s(&mut self, field: &str) -> Result<Vec<u64>> {
+        let len = self.len(&format!("{field}.len"), 8)?;
+        (0..len)
+            .map(|i| self.u64(&format!("{field}[{i}]")))
+            .collect()
+    }
+
+    /// Whether the whole payload has been read.
+    pub(super) fn at_end(&self) -> bool {
+        self.at >= self.bytes.len()
+    }
+
+    /// A malformed-payload error at the current position.
+    pub(super) fn fail(&self, field: &str, detail: impl Into<String>) -> ModelError {
+        self.error(field, self.at, detail)
+    }
+
     pub(super) fn u64(&mut self, field: &str) -> Result<u64> {
         self.take::<8>(field).map(u64::from_le_bytes)
     }

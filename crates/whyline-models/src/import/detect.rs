@@ -6,6 +6,7 @@
 //! | a JSON object with `"format": "whyline-model"` | whyline JSON |
 //! | a JSON object with a `learner` object | XGBoost JSON |
 //! | `APRN` | aprender `.apr` v1 container |
+//! | a little-endian u64 header length, then `{` | SafeTensors (aprender's `save_safetensors`) |
 
 use std::path::Path;
 
@@ -23,12 +24,17 @@ pub(crate) enum Detected<'a> {
     LightgbmText(&'a str),
     /// An aprender `.apr` container (starts with `APRN`).
     Aprender,
+    /// A SafeTensors file (8-byte header length, then a JSON header).
+    Safetensors,
 }
 
 /// Detects the format of `bytes`; `file` names the source in errors.
 pub(crate) fn detect<'a>(bytes: &'a [u8], file: &Path) -> Result<Detected<'a>> {
     if bytes.starts_with(super::aprender::MAGIC) {
         return Ok(Detected::Aprender);
+    }
+    if super::aprender_safetensors::looks_like(bytes) {
+        return Ok(Detected::Safetensors);
     }
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let start = bytes.iter().position(|b| !b.is_ascii_whitespace());

@@ -2,7 +2,11 @@
 //! chosen by looking at the file's content ([`detect`]).
 
 pub(crate) mod aprender;
+mod aprender_models;
 mod aprender_payload;
+pub(crate) mod aprender_safetensors;
+pub(crate) mod aprender_signature;
+mod aprender_tree;
 pub(crate) mod detect;
 pub(crate) mod lightgbm;
 mod lightgbm_tree;

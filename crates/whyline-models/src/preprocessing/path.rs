@@ -34,6 +34,10 @@ pub(crate) fn remap_path(stage: &Preprocessing, row: &[f32], path: &mut AnyPath)
         }
         // Neighbours and distances are about training rows, not columns.
         AnyPath::Knn(_) => {}
+        // The margin's per-feature shares, summed per column (distances are per cluster).
+        AnyPath::Cluster(cluster) => {
+            cluster.contributions = stage.attribute_f32(&cluster.contributions);
+        }
     }
 }
 

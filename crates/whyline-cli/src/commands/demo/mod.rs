@@ -23,8 +23,8 @@ use clap::Args;
 use whyline::forensics::{AnomalyRules, render_html, render_text};
 use whyline::monitor::{CallbackSink, InputRecording};
 use whyline::{
-    Alert, Explainable, IncidentQuery, Model, RecorderBuilder, SafetyIntegrityLevel, SegmentStore,
-    TraceCollector, investigate, training_statistics, verify_store,
+    Alert, Explainable, IncidentQuery, LoadOptions, Model, RecorderBuilder, SafetyIntegrityLevel,
+    SegmentStore, TraceCollector, investigate, training_statistics, verify_store,
 };
 use whyline_core::now_ns;
 
@@ -44,6 +44,52 @@ pub(crate) struct DemoArgs {
     /// replaced; its keys are reused).
     #[arg(long, default_value = "whyline-demo")]
     dir: PathBuf,
+
+    /// Another model to drive the scenario (whyline JSON, XGBoost, LightGBM or aprender
+    /// `.apr`): it must read the scenario's six features (distance, closing speed, object
+    /// size, detection confidence, lateral offset, ego speed) and predict its four actions.
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+
+    /// The Ed25519 public key (32 raw bytes or 64 hex digits) a signed `.apr` `--model` must
+    /// verify with.
+    #[arg(long, value_name = "FILE", requires = "model")]
+    apr_public_key: Option<PathBuf>,
+}
+
+/// Loads a model file, a signed `.apr` one verified with the key in `apr_public_key` when
+/// given (else with the key it carries).
+pub(crate) fn load_model(path: &Path, apr_public_key: Option<&Path>) -> anyhow::Result<Model> {
+    let mut options = LoadOptions::default();
+    if let Some(key) = apr_public_key {
+        options = options.with_apr_public_key(LoadOptions::read_apr_public_key(key)?);
+    }
+    Ok(Model::load_with(path, &options)?)
+}
+
+/// The embedded model, or `--model FILE` checked against the scenario: six features, and the
+/// embedded model's feature and action names when the file has none.
+fn scenario_model(args: &DemoArgs) -> anyhow::Result<Model> {
+    let embedded = Model::from_bytes(DEMO_MODEL, "demo_model.json")
+        .context("loading the embedded demo model")?;
+    let Some(path) = &args.model else {
+        return Ok(embedded);
+    };
+    let mut model = load_model(path, args.apr_public_key.as_deref())
+        .with_context(|| format!("loading --model {}", path.display()))?;
+    let expected = embedded.n_features();
+    if model.n_features() != expected {
+        bail!(
+            "--model {}: the model reads {} features, the cat scenario has {expected} ({})",
+            path.display(),
+            model.n_features(),
+            embedded.info().names.features.join(", ")
+        );
+    }
+    if model.info().names.features.is_empty() {
+        model.set_names(embedded.info().names.clone());
+    }
+    Ok(model)
 }
 
 pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
@@ -53,8 +99,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     let ledger_dir = dir.join("ledger");
     fresh_ledger_dir(&ledger_dir)?;
 
-    let model = Model::from_bytes(DEMO_MODEL, "demo_model.json")
-        .context("loading the embedded demo model")?;
+    let model = scenario_model(args)?;
     let names = model.info().names.clone();
     let identity = model
         .identity()

@@ -44,6 +44,14 @@ fn the_demo_records_verifies_and_investigates_the_cat_scenario() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no verified chain in {stdout}"));
     assert!(entries > 621, "no alert entries: {entries}");
+    // The report says what the car saw (the sealed inputs and context, opened with the key
+    // store) and explains decisions exactly with the model file beside the ledger.
+    assert!(stdout.contains("Inputs: distance_m="), "{stdout}");
+    assert!(stdout.contains("Context: object: cat"), "{stdout}");
+    assert!(
+        stdout.contains("Attribution (tree-shap, toward EMERGENCY_BRAKE)"),
+        "{stdout}"
+    );
     // The SIL3 profile signs a checkpoint every 256 entries; the demo signs a last one at
     // the end (unless the count fell on a multiple of 256).
     let verified = stdout
@@ -229,6 +237,19 @@ fn the_demo_runs_the_cat_scenario_with_an_aprender_tree() {
     assert!(stdout.contains("CHAIN INTEGRITY: ✓ VERIFIED"), "{stdout}");
     // Its classes are the scenario's actions (the file carries no names: the demo's).
     assert!(stdout.contains("MAINTAIN_SPEED"), "{stdout}");
+    // The report explains decisions exactly from the sealed inputs and the model file, and
+    // the file left beside the ledger is the recorded one: replay makes every trace again.
+    assert!(stdout.contains("Attribution (tree-shap"), "{stdout}");
+    whyline()
+        .arg("replay")
+        .arg(dir.path().join("ledger"))
+        .arg("--model")
+        .arg(dir.path().join("model.apr"))
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "replayed 620, identical 620, different 0, erased 0\n",
+        ));
 }
 
 #[test]

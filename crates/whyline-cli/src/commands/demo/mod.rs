@@ -20,11 +20,11 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use whyline::forensics::{AnomalyRules, render_html, render_text};
+use whyline::forensics::{Investigation, render_html, render_text};
 use whyline::monitor::{CallbackSink, InputRecording};
 use whyline::{
     Alert, Explainable, IncidentQuery, LoadOptions, Model, RecorderBuilder, SafetyIntegrityLevel,
-    SegmentStore, TraceCollector, investigate, training_statistics, verify_store,
+    SegmentStore, TraceCollector, training_statistics, verify_store,
 };
 use whyline_core::now_ns;
 
@@ -112,8 +112,18 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     settings.key_file = Some(PathBuf::from("keys/ledger.key"));
     // Inputs and context sealed into the ledger, keys in ledger/keys/subjects.wks.
     settings.record_inputs = true;
-    let model_path = dir.join("model.json");
-    std::fs::write(&model_path, DEMO_MODEL)
+    // The model file beside the ledger is the one recorded (its SHA-256 is the model
+    // record's), so that replay and `incident --model` can use it.
+    let (model_path, model_bytes) = match &args.model {
+        Some(path) => {
+            let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("model");
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading --model {}", path.display()))?;
+            (dir.join(format!("model.{extension}")), bytes)
+        }
+        None => (dir.join("model.json"), DEMO_MODEL.to_vec()),
+    };
+    std::fs::write(&model_path, &model_bytes)
         .with_context(|| format!("writing {}", model_path.display()))?;
     let mut recorder = RecorderBuilder::new(&settings)
         .origin(ORIGIN)
@@ -248,13 +258,13 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         lookback_ns: 30 * 1_000_000_000,
         lookahead_ns: 1_000_000_000,
     };
-    let report = investigate(
-        &ledger_dir,
-        query,
-        Some(&verifier),
-        None,
-        &AnomalyRules::default(),
-    )?;
+    // The report opens the sealed inputs with the key store and explains each decision
+    // exactly with the model file: what the car saw, and why each decision was taken.
+    let report = Investigation::new(&ledger_dir, query)
+        .verifier(&verifier)
+        .names(&names)
+        .model_file(&model_path)
+        .run()?;
     let html_path = dir.join("incident.html");
     std::fs::write(&html_path, render_html(&report))
         .with_context(|| format!("writing {}", html_path.display()))?;

@@ -327,41 +327,7 @@ fn boosting(
     let learning_rate = field(body, "learning_rate", "model", file)?
         .as_f64()
         .ok_or_else(|| ModelError::malformed(file, "model.learning_rate", "expected a number"))?;
-    let link = match str_field(body, "link", "model", file)? {
-        "identity" => Link::Identity,
-        "logistic" => Link::Logistic { scale: 1.0 },
-        "softmax" => Link::Softmax,
-        other => {
-            return Err(ModelError::unsupported(
-                file,
-                "model.link",
-                other,
-                "identity, logistic or softmax",
-            ));
-        }
-    };
-    let per_iteration = usize_field(body, "n_trees_per_iteration", "model", file)?;
-    let base_score = f64_array(body, "init_raw", "model", file)?;
-    check_len(&base_score, per_iteration, "model.init_raw", file)?;
-    let expected_groups = match (link, task) {
-        (Link::Softmax, Task::Classification { n_classes }) => n_classes,
-        (Link::Identity, Task::Regression)
-        | (Link::Logistic { .. }, Task::Classification { n_classes: 2 }) => 1,
-        _ => {
-            return Err(ModelError::malformed(
-                file,
-                "model.link",
-                "link does not fit the task and classes",
-            ));
-        }
-    };
-    if per_iteration != expected_groups {
-        return Err(ModelError::malformed(
-            file,
-            "model.n_trees_per_iteration",
-            format!("{per_iteration}, expected {expected_groups}"),
-        ));
-    }
+    let (link, per_iteration, base_score) = boosting_head(body, task, file)?;
     // scikit-learn's gradient boosting rejects NaN, so its trees get no missing rule.
     let settings = TreeSettings {
         n_features,
@@ -370,23 +336,8 @@ fn boosting(
         input: InputPrecision::F32,
     };
     let trees = trees(body, settings, file)?;
-    for (t, tree) in trees.iter().enumerate() {
-        check_values(tree, Task::Regression, &format!("model.trees[{t}]"), file)?;
-    }
-    let tree_groups = (0..trees.len())
-        .map(|t| (t % per_iteration) as u32)
-        .collect();
-    Ok(GradientBoosting {
-        trees,
-        tree_groups,
-        base_score,
-        link,
-        accumulation: Accumulation::F64,
-        task,
-        n_features,
-        allows_missing: false,
-        info,
-    })
+    let head = (link, per_iteration, base_score);
+    boosting_model(trees, head, task, n_features, false, info, file)
 }
 
 fn knn(
@@ -575,6 +526,17 @@ fn hist_boosting(
     info: ModelInfo,
     file: &Path,
 ) -> Result<GradientBoosting> {
+    let (link, per_iteration, base_score) = boosting_head(body, task, file)?;
+    let trees = hist_trees(body, n_features, file)?;
+    let head = (link, per_iteration, base_score);
+    // HistGradientBoosting routes NaN by each split's learned direction.
+    boosting_model(trees, head, task, n_features, true, info, file)
+}
+
+/// The link, trees per iteration and initial raw scores of a boosting model (scikit-learn's
+/// gradient boosting and histogram gradient boosting write them alike), checked against the
+/// task.
+fn boosting_head(body: &Value, task: Task, file: &Path) -> Result<(Link, usize, Vec<f64>)> {
     let link = match str_field(body, "link", "model", file)? {
         "identity" => Link::Identity,
         "logistic" => Link::Logistic { scale: 1.0 },
@@ -610,7 +572,19 @@ fn hist_boosting(
             format!("{per_iteration}, expected {expected_groups}"),
         ));
     }
-    let trees = hist_trees(body, n_features, file)?;
+    Ok((link, per_iteration, base_score))
+}
+
+/// A boosting model from its trees (each tree's values checked) and its head.
+fn boosting_model(
+    trees: Vec<crate::tree::Tree>,
+    (link, per_iteration, base_score): (Link, usize, Vec<f64>),
+    task: Task,
+    n_features: usize,
+    allows_missing: bool,
+    info: ModelInfo,
+    file: &Path,
+) -> Result<GradientBoosting> {
     for (t, tree) in trees.iter().enumerate() {
         check_values(tree, Task::Regression, &format!("model.trees[{t}]"), file)?;
     }
@@ -625,8 +599,7 @@ fn hist_boosting(
         accumulation: Accumulation::F64,
         task,
         n_features,
-        // HistGradientBoosting routes NaN by each split's learned direction.
-        allows_missing: true,
+        allows_missing,
         info,
     })
 }

@@ -374,51 +374,15 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         if !self.model_recorded {
             self.record_model()?;
         }
-        if recording.is_some() || self.record_inputs {
-            // The trace and its sealed input go in together (one commit), then any alerts.
-            let recorded = self.record_with_input(row, recording)?;
-            if !self.andon.is_enabled() {
-                return Ok(Decision {
-                    output,
-                    sequence,
-                    confidence: Some(self.trace.path.confidence()),
-                    recorded: Some(recorded),
-                    alert: None,
-                    latency_ns,
-                });
-            }
-            let confidence = self.trace.path.confidence();
-            let alert = self.andon.check(&DecisionFacts {
-                sequence,
-                timestamp_ns,
-                row,
-                output,
-                confidence,
-                latency_ns,
-            });
-            let level = alert.as_ref().map(|a| a.level);
-            if alert.is_some() && self.collector.keeps_alerts() {
-                for raised in self.andon.last_raised() {
-                    self.collector
-                        .record_alert(&raised.to_record())
-                        .map_err(|source| MonitorError::Collector { sequence, source })?;
-                }
-            }
-            self.stop_on_red(alert)?;
-            return Ok(Decision {
-                output,
-                sequence,
-                confidence: Some(confidence),
-                recorded: Some(recorded),
-                alert: level,
-                latency_ns,
-            });
-        }
+        let with_input = recording.is_some() || self.record_inputs;
         if !self.andon.is_enabled() {
-            let recorded = self
-                .collector
-                .record_exclusive(&self.trace)
-                .map_err(|source| MonitorError::Collector { sequence, source })?;
+            let recorded = if with_input {
+                self.record_with_input(row, recording)?
+            } else {
+                self.collector
+                    .record_exclusive(&self.trace)
+                    .map_err(|source| MonitorError::Collector { sequence, source })?
+            };
             return Ok(Decision {
                 output,
                 sequence,
@@ -439,20 +403,35 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             latency_ns,
         });
         let level = alert.as_ref().map(|a| a.level);
-        // The decision and the alerts it raised go in together: one commit (one fsync under
-        // `sync`) instead of one per alert.
-        let recorded = if alert.is_some() && self.collector.keeps_alerts() {
+        let keep_alerts = alert.is_some() && self.collector.keeps_alerts();
+        let recorded = if with_input {
+            // The trace and its sealed input share one commit; the alerts follow it.
+            let recorded = self.record_with_input(row, recording)?;
+            if keep_alerts {
+                for raised in self.andon.last_raised() {
+                    self.collector
+                        .record_alert(&raised.to_record())
+                        .map_err(|source| MonitorError::Collector { sequence, source })?;
+                }
+            }
+            recorded
+        } else if keep_alerts {
+            // The decision and the alerts it raised go in together: one commit (one fsync
+            // under `sync`) instead of one per alert.
             let alerts: Vec<AlertRecord> = self
                 .andon
                 .last_raised()
                 .iter()
                 .map(crate::Alert::to_record)
                 .collect();
-            self.collector.record_with_alerts(&self.trace, &alerts)
+            self.collector
+                .record_with_alerts(&self.trace, &alerts)
+                .map_err(|source| MonitorError::Collector { sequence, source })?
         } else {
-            self.collector.record_exclusive(&self.trace)
-        }
-        .map_err(|source| MonitorError::Collector { sequence, source })?;
+            self.collector
+                .record_exclusive(&self.trace)
+                .map_err(|source| MonitorError::Collector { sequence, source })?
+        };
         self.stop_on_red(alert)?;
         Ok(Decision {
             output,

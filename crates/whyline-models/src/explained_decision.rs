@@ -6,7 +6,7 @@
 //!
 //! The JSON record ([`ExplainedDecision::to_json`]) is one object with `"type": "explanation"`:
 //! `row`, `prediction` (value or class index), `label` (the class label when it is a
-//! number), `probabilities`, `raw`, `top_features` (`[{index, name, value}]`), `model` (its
+//! number), `class_name` (the class's name when the model names its classes), `probabilities`, `raw`, `top_features` (`[{index, name, value}]`), `model` (its
 //! identity) and `path` (the decision path's JSON view).
 
 use serde_json::{Value, json};
@@ -66,6 +66,23 @@ impl ExplainedDecision {
         model.info().class_values.get(class as usize).copied()
     }
 
+    /// The predicted class's name when the model is a classifier that names its classes
+    /// (`"approve"`, `"EMERGENCY_BRAKE"`): what `label` cannot say for string classes.
+    pub fn class_name<'m>(&self, model: &'m Model) -> Option<&'m str> {
+        self.prediction.probabilities.as_ref()?;
+        let class = self.prediction.value;
+        if !(class >= 0.0 && class.fract() == 0.0) {
+            return None;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked above
+        model
+            .info()
+            .names
+            .classes
+            .get(class as usize)
+            .map(String::as_str)
+    }
+
     /// The `k` features with the largest absolute attribution on the path, largest first
     /// (ties by index); empty when the path carries no attribution.
     pub fn top_features(&self, names: &Names, k: usize) -> Vec<FeatureAttribution> {
@@ -84,6 +101,7 @@ impl ExplainedDecision {
             "row": row,
             "prediction": self.prediction.value,
             "label": self.label(model),
+            "class_name": self.class_name(model),
             "probabilities": self.prediction.probabilities,
             "raw": self.prediction.raw,
             "top_features": top_features,
@@ -133,6 +151,7 @@ mod tests {
         assert_eq!(explanation.output, 1.0);
         assert_eq!(explanation.prediction, model.predict(&[1.0, 0.5]).unwrap());
         assert_eq!(explanation.label(&model), Some(1.0));
+        assert_eq!(explanation.class_name(&model), Some("approve"));
         let top = explanation.top_features(&model.info().names, 1);
         assert_eq!(
             top,
@@ -145,6 +164,7 @@ mod tests {
         let json = explanation.to_json(&model, 3, 5).unwrap();
         assert_eq!(json["type"], "explanation");
         assert_eq!(json["row"], 3);
+        assert_eq!(json["class_name"], "approve");
         assert_eq!(json["top_features"][1]["name"], "age");
         assert_eq!(json["top_features"][1]["value"], -0.5);
         assert_eq!(json["path"]["type"], "LinearPath");

@@ -10,9 +10,10 @@
 //! missing-value rule accept.
 //!
 //! `--format json` prints JSON lines, one object per row with `"type": "explanation"`:
-//! `row`, `prediction` (value or class index), `label` (class label when known),
-//! `probabilities`, `raw`, `top_features` (`[{index, name, value}]`), `model` (its identity)
-//! and `path` (the decision path's JSON view).
+//! `row`, `prediction` (value or class index), `label` (numeric class label when known),
+//! `class_name` (its name when the model names its classes), `probabilities`, `raw`,
+//! `top_features` (`[{index, name, value}]`), `model` (its identity) and `path` (the
+//! decision path's JSON view).
 //!
 //! With `--method` the explanation is an attribution of `whyline-explain` instead of the
 //! model's own path: `tree-shap`, `kernel-shap`, `linear-shap`, `lime`, `ig` (integrated

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use whyline_core::{AnyPath, Explainable};
 use whyline_models::{LinearLink, Model, ModelError, ModelFormat, ModelKind};
 
-use crate::fixtures::widen;
+use crate::fixtures::{f32_rows, f64s, widen};
 
 fn dir() -> PathBuf {
     crate::fixtures::dir().join("aprender")
@@ -25,27 +25,7 @@ fn expected(name: &str) -> Value {
 }
 
 fn inputs(doc: &Value) -> Vec<Vec<f32>> {
-    doc["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            row.as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect()
-        })
-        .collect()
-}
-
-fn f64s(doc: &Value, field: &str) -> Vec<f64> {
-    doc[field]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect()
+    f32_rows(doc, "inputs")
 }
 
 /// The three files aprender wrote for one model: uncompressed, zstd, LZ4.

@@ -9,6 +9,8 @@ use serde_json::Value;
 use whyline_core::{AnyPath, DecisionPath, Explainable};
 use whyline_models::{LoadOptions, Model, ModelError, ModelKind};
 
+use crate::fixtures::{f32_rows, f64s};
+
 fn dir() -> PathBuf {
     crate::fixtures::dir().join("aprender/0.27.8")
 }
@@ -19,30 +21,6 @@ fn bytes(name: &str) -> Vec<u8> {
 
 fn expected(stem: &str) -> Value {
     serde_json::from_slice(&bytes(&format!("{stem}.expected.json"))).unwrap()
-}
-
-fn rows(doc: &Value, field: &str) -> Vec<Vec<f32>> {
-    doc[field]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            row.as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect()
-        })
-        .collect()
-}
-
-fn f64s(doc: &Value, field: &str) -> Vec<f64> {
-    doc[field]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect()
 }
 
 fn variants(stem: &str) -> Vec<String> {
@@ -125,7 +103,7 @@ fn aprender_027_decision_trees_equal_aprender_predict_exactly() {
         let want = f64s(&doc, "predict");
         for name in variants(stem) {
             let model = load(&name);
-            for (row, &want) in rows(&doc, "inputs").iter().zip(&want) {
+            for (row, &want) in f32_rows(&doc, "inputs").iter().zip(&want) {
                 // Labels exactly; regressor leaves are aprender's f32 value, widened.
                 assert_eq!(
                     model.predict(&widen(row)).unwrap().value,
@@ -155,7 +133,7 @@ fn aprender_027_decision_trees_equal_aprender_predict_exactly() {
 fn aprender_027_classifier_leaves_carry_their_one_hot_vote() {
     let model = load("decision_tree_classifier.apr");
     let doc = expected("decision_tree_classifier");
-    for (row, want) in rows(&doc, "inputs").iter().zip(f64s(&doc, "predict")) {
+    for (row, want) in f32_rows(&doc, "inputs").iter().zip(f64s(&doc, "predict")) {
         let p = model.predict(&widen(row)).unwrap();
         let proba = p.probabilities.unwrap();
         assert_eq!(proba.len(), 3);
@@ -169,14 +147,14 @@ fn aprender_027_classifier_leaves_carry_their_one_hot_vote() {
 fn aprender_027_forest_classifier_equals_predict_and_predict_proba() {
     let doc = expected("random_forest_classifier");
     let want = f64s(&doc, "predict");
-    let proba = rows(&doc, "predict_proba");
+    let proba = f32_rows(&doc, "predict_proba");
     for name in variants("random_forest_classifier") {
         let model = load(&name);
         let ModelKind::RandomForest(forest) = model.kind() else {
             panic!("{name}")
         };
         assert_eq!(forest.trees.len(), 7);
-        for ((row, &want), proba) in rows(&doc, "inputs").iter().zip(&want).zip(&proba) {
+        for ((row, &want), proba) in f32_rows(&doc, "inputs").iter().zip(&want).zip(&proba) {
             let p = model.predict(&widen(row)).unwrap();
             assert_eq!(p.value, want, "{name} {row:?}");
             let ours = p.probabilities.unwrap();
@@ -206,7 +184,8 @@ fn aprender_027_forest_regressor_equals_predict_and_explainable_ensemble_predict
     let mut worst = 0.0f64;
     for name in variants("random_forest_regressor") {
         let model = load(&name);
-        for ((row, &want), &explained) in rows(&doc, "inputs").iter().zip(&want).zip(&explained) {
+        for ((row, &want), &explained) in f32_rows(&doc, "inputs").iter().zip(&want).zip(&explained)
+        {
             let value = model.predict(&widen(row)).unwrap().value;
             // aprender sums the trees in f32 and divides in f32; whyline in f64.
             let error = (value - want).abs() / want.abs().max(1.0);
@@ -236,7 +215,7 @@ fn aprender_027_forest_regressor_equals_predict_and_explainable_ensemble_predict
 fn aprender_027_kmeans_equals_predict_and_explains_the_margin() {
     let doc = expected("kmeans");
     let want = f64s(&doc, "predict");
-    let centroids = rows(&doc, "centroids");
+    let centroids = f32_rows(&doc, "centroids");
     for name in variants("kmeans") {
         let model = load(&name);
         let ModelKind::KMeans(kmeans) = model.kind() else {
@@ -246,7 +225,7 @@ fn aprender_027_kmeans_equals_predict_and_explains_the_margin() {
         for (k, centroid) in centroids.iter().enumerate() {
             assert_eq!(kmeans.centroid(k), widen(centroid).as_slice());
         }
-        for (row, &want) in rows(&doc, "inputs").iter().zip(&want) {
+        for (row, &want) in f32_rows(&doc, "inputs").iter().zip(&want) {
             assert_eq!(
                 model.predict(&widen(row)).unwrap().value,
                 want,
@@ -293,8 +272,8 @@ fn aprender_027_kmeans_equals_predict_and_explains_the_margin() {
 fn aprender_027_linear_models_equal_predict_and_explainable_contributions() {
     for stem in ["linear_regression", "logistic_regression"] {
         let doc = expected(stem);
-        let inputs = rows(&doc, "inputs");
-        let contributions = rows(&doc, "explainable_contributions");
+        let inputs = f32_rows(&doc, "inputs");
+        let contributions = f32_rows(&doc, "explainable_contributions");
         let (field, tolerance) = if stem == "linear_regression" {
             ("predict", 1e-5)
         } else {
@@ -339,7 +318,7 @@ fn aprender_027_demo_tree_has_the_demo_scenario_features() {
     let model = load("demo_tree.apr");
     assert_eq!(model.n_features(), 6);
     let doc = expected("demo_tree");
-    for (row, want) in rows(&doc, "inputs").iter().zip(f64s(&doc, "predict")) {
+    for (row, want) in f32_rows(&doc, "inputs").iter().zip(f64s(&doc, "predict")) {
         assert_eq!(model.predict(&widen(row)).unwrap().value, want);
     }
 }
@@ -357,7 +336,7 @@ fn aprender_027_a_signed_file_is_verified() {
     )
     .unwrap();
     let doc = expected("decision_tree_classifier");
-    for row in rows(&doc, "inputs") {
+    for row in f32_rows(&doc, "inputs") {
         let row = widen(&row);
         assert_eq!(
             embedded.predict(&row).unwrap(),
@@ -528,7 +507,7 @@ fn aprender_027_safetensors_files_equal_aprender_predict() {
         assert_eq!(model.identity().unwrap().model_type, model_type);
         let apr = load(&format!("{stem}.apr"));
         let doc = expected(stem);
-        for (row, want) in rows(&doc, "inputs").iter().zip(f64s(&doc, "predict")) {
+        for (row, want) in f32_rows(&doc, "inputs").iter().zip(f64s(&doc, "predict")) {
             let p = model.predict(&widen(row)).unwrap();
             assert_eq!(p.value, want, "{name} {row:?}");
             // The same model as the .apr file: same probabilities, same path.

@@ -128,3 +128,29 @@ pub(crate) fn relative_error(actual: f64, expected: f64, floor: f64) -> f64 {
 pub(crate) fn widen(row: &[f32]) -> Vec<f64> {
     row.iter().map(|&x| f64::from(x)).collect()
 }
+
+/// `doc[field]`, an array of rows of numbers, as f32 rows (the precision aprender reads).
+pub(crate) fn f32_rows(doc: &Value, field: &str) -> Vec<Vec<f32>> {
+    doc[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("no array {field}"))
+        .iter()
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect()
+        })
+        .collect()
+}
+
+/// `doc[field]`, an array of numbers.
+pub(crate) fn f64s(doc: &Value, field: &str) -> Vec<f64> {
+    doc[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("no array {field}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}

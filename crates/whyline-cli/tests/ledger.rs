@@ -253,7 +253,7 @@ fn a_bad_json_line_stops_append_with_exit_2_after_printing_earlier_receipts() {
 }
 
 #[test]
-fn prove_refuses_a_torn_log_with_exit_1_and_leaves_it_untouched() {
+fn prove_refuses_a_log_cut_into_its_signed_entries_with_exit_1_and_leaves_it_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     keygen(&tmp.path().join("keys"));
     let log = tmp.path().join("log");
@@ -273,7 +273,9 @@ fn prove_refuses_a_torn_log_with_exit_1_and_leaves_it_untouched() {
         .args(["--seq", "0"]) // the old name of --index
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("torn tail"));
+        .stderr(predicates::str::contains(
+            "covers entries the log does not hold",
+        ));
     assert_eq!(std::fs::metadata(&path).unwrap().len(), len - 3);
 }
 

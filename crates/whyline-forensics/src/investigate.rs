@@ -297,6 +297,7 @@ fn integrity(outcome: VerifyOutcome, verifier: Option<&NoteVerifier>) -> (Integr
                 root: hex::encode(report.root),
                 checkpoints: report.checkpoints,
                 signatures_checked: verifier.is_some(),
+                crash_residue_bytes: report.crash_residue.iter().map(|r| r.bytes).sum(),
             },
             report.entries,
         ),

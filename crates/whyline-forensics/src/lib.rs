@@ -45,7 +45,7 @@
 //!     alerts: Vec::new(),
 //!     names,
 //!     model: None,
-//!     integrity: Integrity::Verified { entries: 2, root: "00".into(), checkpoints: 1, signatures_checked: true },
+//!     integrity: Integrity::Verified { entries: 2, root: "00".into(), checkpoints: 1, signatures_checked: true, crash_residue_bytes: 0 },
 //!     log_entries: 2,
 //!     completeness: Completeness::Unproven { reason: "assembled by hand".into() },
 //!     evidence: DecisionEvidence::default(),

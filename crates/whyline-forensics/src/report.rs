@@ -46,6 +46,9 @@ pub enum Integrity {
         checkpoints: u64,
         /// Whether checkpoint signatures were checked against a public key.
         signatures_checked: bool,
+        /// Bytes a crash left past the last whole record (an append cut short, covered by
+        /// no receipt or checkpoint); 0 for a log that ended cleanly.
+        crash_residue_bytes: u64,
     },
     /// The first problem found.
     Broken {

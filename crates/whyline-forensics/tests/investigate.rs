@@ -237,11 +237,18 @@ fn the_model_in_force_is_the_last_model_record_before_the_window() {
 }
 
 #[test]
-fn a_torn_tail_is_reported_as_such_and_left_in_place() {
+fn a_crash_cut_append_is_residue_of_a_verified_log_and_left_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let mut ledger = open_ledger(dir.path());
+    let mut frame_start = 0;
     for sequence in 0..10 {
+        if sequence == 9 {
+            frame_start = std::fs::metadata(dir.path().join("entries.wls"))
+                .map(|m| m.len())
+                .unwrap_or(0);
+        }
         ledger.append(&to_aprt(&decision(sequence))).unwrap();
+        ledger.commit().unwrap();
     }
     drop(ledger.into_store().unwrap());
     let path = dir.path().join("entries.wls");
@@ -249,14 +256,16 @@ fn a_torn_tail_is_reported_as_such_and_left_in_place() {
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(len - 5).unwrap();
     let report = investigate_last_two_seconds(dir.path());
+    // The cut frame is the tenth entry's: what is left of it is residue, not damage.
+    let residue = len - 5 - frame_start;
     assert!(
         matches!(
             &report.integrity,
-            whyline_forensics::Integrity::Broken {
-                index: 9,
-                torn_tail: true,
+            whyline_forensics::Integrity::Verified {
+                entries: 9,
+                crash_residue_bytes,
                 ..
-            }
+            } if *crash_residue_bytes == residue
         ),
         "{:?}",
         report.integrity
@@ -264,8 +273,13 @@ fn a_torn_tail_is_reported_as_such_and_left_in_place() {
     assert_eq!(report.log_entries, 9);
     assert_eq!(std::fs::metadata(&path).unwrap().len(), len - 5);
     let text = render_text(&report);
-    assert!(text.contains("BROKEN at entry 9"), "{text}");
-    assert!(text.contains("a crash mid-write"), "{text}");
+    assert!(text.contains("VERIFIED (9 entries"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "A crash cut the last append short: {residue} bytes past entry 8"
+        )),
+        "{text}"
+    );
 }
 
 #[test]

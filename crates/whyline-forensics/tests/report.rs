@@ -101,6 +101,7 @@ fn verified() -> Integrity {
         root: "ab".repeat(32),
         checkpoints: 2,
         signatures_checked: true,
+        crash_residue_bytes: 0,
     }
 }
 

@@ -106,6 +106,11 @@ pub(crate) enum Next {
         offset: u64,
         /// Bytes from there to the end.
         bytes: u64,
+        /// Whether the frame is all there (its header checks and its length fits) and only
+        /// its body checksum fails: a crash that persisted the length before the data, or a
+        /// change to the last entry, which nothing tells apart. Otherwise (a frame cut
+        /// short, zeros) only a crash leaves it.
+        whole_frame: bool,
     },
     /// A frame in the middle is damaged.
     Damaged {
@@ -230,6 +235,7 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
         let torn = Next::Torn {
             offset,
             bytes: self.end - offset,
+            whole_frame: false,
         };
         let Some(header) = self.window(offset, FRAME_HEADER_LEN)? else {
             return Ok(torn);
@@ -273,7 +279,11 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
             .and_then(|b| b.try_into().ok());
         let (true, Some(chain)) = (body_ok, chain) else {
             if offset + total as u64 == self.end {
-                return Ok(torn);
+                return Ok(Next::Torn {
+                    offset,
+                    bytes: self.end - offset,
+                    whole_frame: true,
+                });
             }
             return Ok(Next::Damaged {
                 offset,

@@ -152,5 +152,7 @@ pub use segment::{
 pub use store::{MemoryStore, Side, Store, SyncHandle, SyncTicket};
 pub use time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};
 pub use time_order::{BackwardStep, TIME_DISORDER_EXTENSION, TimeOrder, stated_time_disorder};
-pub use verify::{Damage, VerifyOutcome, VerifyReport, verify_store, verify_store_with_progress};
+pub use verify::{
+    CrashResidue, Damage, VerifyOutcome, VerifyReport, verify_store, verify_store_with_progress,
+};
 pub use window::{WindowBoundary, WindowEvidence, verify_and_prove_window};

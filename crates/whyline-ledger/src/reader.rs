@@ -126,7 +126,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                     payload: cursor.payload(&frame).to_vec(),
                     chain_hash: frame.chain,
                 }),
-                Next::Torn { offset, bytes } => {
+                Next::Torn { offset, bytes, .. } => {
                     read.stopped = Some(ReadStop {
                         offset,
                         kind: CorruptionKind::TornTail { bytes },
@@ -227,7 +227,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                             Some(span.range.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
                     }
                 }
-                Next::Torn { offset, bytes } => {
+                Next::Torn { offset, bytes, .. } => {
                     span.stopped = Some(ReadStop {
                         offset,
                         kind: CorruptionKind::TornTail { bytes },
@@ -290,7 +290,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                                 ..WindowRead::default()
                             });
                         }
-                        Next::Torn { offset, bytes } => {
+                        Next::Torn { offset, bytes, .. } => {
                             return Ok(WindowRead {
                                 used_index: true,
                                 stopped: Some(ReadStop {
@@ -348,7 +348,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                         });
                     }
                 }
-                Next::Torn { offset, bytes } => {
+                Next::Torn { offset, bytes, .. } => {
                     read.stopped = Some(ReadStop {
                         offset,
                         kind: CorruptionKind::TornTail { bytes },

@@ -150,7 +150,7 @@ fn cut_damage<S: Store>(
 ) -> Result<()> {
     match stop {
         Stop::Clean => {}
-        Stop::Torn { offset, bytes } => {
+        Stop::Torn { offset, bytes, .. } => {
             tracing::warn!(offset, bytes, "torn tail truncated");
             store.truncate(offset)?;
             report.torn_bytes = bytes;

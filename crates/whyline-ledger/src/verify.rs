@@ -9,7 +9,7 @@
 //!
 //! | found at position `i` | kind |
 //! |---|---|
-//! | checksum fails, frame is last | [`CorruptionKind::TornTail`] |
+//! | checksum fails, frame is last | crash residue ([`CrashResidue`]), not damage |
 //! | checksum fails, frames follow | [`CorruptionKind::ContentChanged`] (or `BadFrame` for a header) |
 //! | index `i+1`…, next frame is `i` | [`CorruptionKind::EntriesReordered`] |
 //! | index `j > i`, otherwise | [`CorruptionKind::EntryMissing`] |
@@ -26,6 +26,12 @@
 //!
 //! Checkpoints are then checked in order: signature (with the verifier's key), size within
 //! the log, root equal to the recomputed root at that size.
+//!
+//! A frame cut short at the end of the log (or a checkpoint record at the end of its file)
+//! is what a crash mid-append leaves: bytes that no receipt and no checkpoint covers. It is
+//! reported as [`VerifyReport::crash_residue`] of an intact log, unless a checkpoint covers
+//! entries at or past the cut, which is damage ([`CorruptionKind::CheckpointBeyondLog`]):
+//! signed entries are gone.
 //!
 //! Damage is a finding, not a failure: [`verify_store`] returns a [`VerifyOutcome`], either
 //! [`Intact`](VerifyOutcome::Intact) or [`Broken`](VerifyOutcome::Broken) at the first bad
@@ -64,6 +70,52 @@ pub struct VerifyReport {
     /// The time disorder of the whole log (the largest backward step, nanoseconds; see
     /// `time_order.rs`): window proofs widen each end of their range by it.
     pub time_disorder_ns: u64,
+    /// What a crash left past the last whole entry (or checkpoint record): bytes of an
+    /// append cut short, which no receipt and no checkpoint covers. Not damage: the log
+    /// verifies without them, and reopening it for writing (or `whyline recover`) cuts them.
+    /// Empty for a log that ended cleanly.
+    pub crash_residue: Vec<CrashResidue>,
+}
+
+/// Bytes past the last whole record of a file: an append that a crash cut short. Only
+/// bytes beyond everything a checkpoint covers count as residue; a cut into checkpointed
+/// entries is damage ([`CorruptionKind::CheckpointBeyondLog`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrashResidue {
+    /// The file holding them: the entry log or the checkpoints file.
+    pub path: PathBuf,
+    /// Byte offset where they start (the end of the last whole record).
+    pub offset: u64,
+    /// How many bytes.
+    pub bytes: u64,
+    /// The index the cut entry would have had (for the checkpoints file, the number of
+    /// whole checkpoint records before it).
+    pub index: u64,
+}
+
+impl std::fmt::Display for CrashResidue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} bytes at byte {} after the last whole record ({} before it): an append cut short by a crash, covered by no receipt or checkpoint",
+            self.path.display(),
+            self.bytes,
+            self.offset,
+            self.index
+        )
+    }
+}
+
+impl CrashResidue {
+    /// The residue as JSON: `{"path","offset","bytes","index"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "path": self.path.display().to_string(),
+            "offset": self.offset,
+            "bytes": self.bytes,
+            "index": self.index,
+        })
+    }
 }
 
 /// The first problem verification found: where the log breaks and how.
@@ -138,7 +190,8 @@ impl VerifyOutcome {
     }
 
     /// The outcome as one JSON object, the same for every front end:
-    /// `{"type":"intact","entries","bytes","checkpoints","signatures_checked","root"}` or
+    /// `{"type":"intact","entries","bytes","checkpoints","signatures_checked","root",
+    /// "crash_residue":[...]}` or
     /// `{"type":"problem","path","index","offset","kind","torn_tail","intact_entries"}`.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
@@ -153,6 +206,11 @@ impl VerifyOutcome {
                 "time_ordered": report.time_order.is_none(),
                 "first_backward_step": report.time_order,
                 "time_disorder_ns": report.time_disorder_ns,
+                "crash_residue": report
+                    .crash_residue
+                    .iter()
+                    .map(CrashResidue::to_json)
+                    .collect::<Vec<_>>(),
             }),
             VerifyOutcome::Broken(damage) => serde_json::json!({
                 "type": "problem",
@@ -170,8 +228,9 @@ impl VerifyOutcome {
 /// Verifies everything in `store`: frame checksums, indices, chain links, the Merkle root
 /// at each checkpoint, and, when `verifier` is given, each checkpoint's signature.
 ///
-/// A torn tail is reported here ([`Damage::is_torn_tail`]); opening the ledger for writing
-/// repairs it. `Err` only when the store cannot be read.
+/// A torn tail past every checkpoint is crash residue, not damage: the log is intact and
+/// the residue is named in [`VerifyReport::crash_residue`]; opening the ledger for writing
+/// cuts it. `Err` only when the store cannot be read.
 pub fn verify_store<S: Store + ?Sized>(
     store: &S,
     verifier: Option<&NoteVerifier>,
@@ -232,9 +291,15 @@ pub(crate) fn verify_walk<S: Store + ?Sized>(
             None,
         ))
     };
+    let mut crash_residue = Vec::new();
     match stop {
         Stop::Clean => {}
-        Stop::Torn { offset, bytes } => {
+        // A last entry whose body fails its checksum may be a change: damage, as before.
+        Stop::Torn {
+            offset,
+            bytes,
+            whole_frame: true,
+        } => {
             return broken(
                 path,
                 offset,
@@ -242,6 +307,13 @@ pub(crate) fn verify_walk<S: Store + ?Sized>(
                 CorruptionKind::TornTail { bytes },
             );
         }
+        // Checked against the checkpoints below: residue only when none covers the cut.
+        Stop::Torn { offset, bytes, .. } => crash_residue.push(CrashResidue {
+            path: path.clone(),
+            offset,
+            bytes,
+            index: walk.entries,
+        }),
         Stop::Bad {
             offset,
             index,
@@ -249,13 +321,12 @@ pub(crate) fn verify_walk<S: Store + ?Sized>(
         } => return broken(path, offset, index, kind),
     }
     if good != side.len() {
-        let bytes = (side.len() - good) as u64;
-        return broken(
-            checkpoints_path,
-            good as u64,
-            checkpoints.len() as u64,
-            CorruptionKind::TornTail { bytes },
-        );
+        crash_residue.push(CrashResidue {
+            path: checkpoints_path.clone(),
+            offset: good as u64,
+            bytes: (side.len() - good) as u64,
+            index: checkpoints.len() as u64,
+        });
     }
     if let Some(damage) = check_checkpoints(&checkpoints, &walk, verifier, &checkpoints_path) {
         return Ok((VerifyOutcome::Broken(damage), None));
@@ -275,6 +346,7 @@ pub(crate) fn verify_walk<S: Store + ?Sized>(
         format_version: walk.version,
         time_order: walk.index_builder.order().first_backward(),
         time_disorder_ns: walk.index_builder.order().disorder_ns(),
+        crash_residue,
     };
     Ok((VerifyOutcome::Intact(report), Some((walk, checkpoints))))
 }

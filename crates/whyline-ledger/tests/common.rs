@@ -93,6 +93,15 @@ pub(crate) fn intact<S: whyline_ledger::Store + ?Sized>(
     }
 }
 
+/// Verifies `store`, which must be intact apart from what a crash left at its end, and
+/// returns that residue (one per file: the entry log, the checkpoints file).
+pub(crate) fn residue<S: whyline_ledger::Store + ?Sized>(
+    store: &S,
+    verifier: Option<&whyline_ledger::NoteVerifier>,
+) -> Vec<whyline_ledger::CrashResidue> {
+    intact(store, verifier).crash_residue
+}
+
 /// Verifies `store`, which must be broken, and returns the first problem.
 pub(crate) fn damage<S: whyline_ledger::Store + ?Sized>(
     store: &S,

@@ -1,6 +1,6 @@
 //! Crash recovery: a log cut at every byte opens, reports the torn tail and verifies.
 
-use whyline_ledger::{CorruptionKind, Ledger, MemoryStore, Store};
+use whyline_ledger::{Ledger, MemoryStore, Store};
 
 use crate::common::{frame_spans, options, payload};
 
@@ -16,11 +16,17 @@ fn a_log_cut_at_every_byte_recovers_to_the_whole_frames_before_the_cut() {
         let whole = spans.iter().filter(|s| s.end <= cut).count() as u64;
         let boundary = spans.iter().any(|s| s.end == cut) || cut == 16;
         let store = MemoryStore::from_bytes(full[..cut].to_vec(), Vec::new());
-        if !boundary {
-            let error = crate::common::damage(&store, None);
-            assert!(
-                matches!(error.kind, CorruptionKind::TornTail { .. }),
-                "cut {cut}: {error:?}"
+        // Verification names what the crash left as residue of an intact log.
+        let residue = crate::common::residue(&store, None);
+        if boundary {
+            assert!(residue.is_empty(), "cut {cut}: {residue:?}");
+        } else {
+            let start = spans[whole as usize].start;
+            assert_eq!(residue.len(), 1, "cut {cut}");
+            assert_eq!(
+                (residue[0].offset, residue[0].bytes, residue[0].index),
+                (start as u64, (cut - start) as u64, whole),
+                "cut {cut}"
             );
         }
         let (ledger, report) = Ledger::open(store, options()).unwrap();
@@ -177,12 +183,15 @@ fn a_torn_checkpoint_record_is_cut_on_open_and_reported() {
     let len = std::fs::metadata(&path).unwrap().len();
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(len - 20).unwrap();
-    // Verification sees the torn record; opening cuts it and keeps the earlier checkpoint.
+    // Verification names the cut record as residue; opening cuts it and keeps the earlier
+    // checkpoint.
     let store = whyline_ledger::SegmentStore::open(dir.path()).unwrap();
-    let error = crate::common::damage(&store, None);
-    assert!(
-        matches!(error.kind, CorruptionKind::TornTail { .. }),
-        "{error:?}"
+    let residue = crate::common::residue(&store, None);
+    assert_eq!(residue.len(), 1, "{residue:?}");
+    assert_eq!(residue[0].path, path);
+    assert_eq!(
+        (residue[0].index, residue[0].offset + residue[0].bytes),
+        (1, len - 20)
     );
     let (ledger, report) = Ledger::open(store, options()).unwrap();
     assert!(report.torn_checkpoint_bytes > 0);

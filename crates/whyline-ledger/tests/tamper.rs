@@ -337,13 +337,40 @@ fn verification_tells_a_torn_tail_from_a_change_in_the_middle() {
     let pristine = pristine();
     let spans = frame_spans(pristine.entry_bytes());
 
-    let mut torn = pristine.clone();
-    let cut = torn.entry_bytes().len() - 7;
-    torn.entry_bytes_mut().truncate(cut);
-    let damage = crate::common::damage(&torn, None);
+    // A frame cut short at the end is what a crash leaves: residue of an intact log, as
+    // long as no checkpoint covers the cut entry ...
+    let last = spans[(N - 1) as usize].clone();
+    let cut = pristine.entry_bytes().len() - 7;
+    let torn = MemoryStore::from_bytes(pristine.entry_bytes()[..cut].to_vec(), Vec::new());
+    let report = crate::common::intact(&torn, None);
+    assert_eq!(report.entries, N - 1);
+    assert_eq!(report.crash_residue.len(), 1);
+    let residue = &report.crash_residue[0];
+    assert_eq!(
+        (residue.index, residue.offset, residue.bytes),
+        (N - 1, last.start as u64, (cut - last.start) as u64)
+    );
+    assert_eq!(
+        VerifyOutcome::Intact(report.clone()).to_json()["crash_residue"][0]["bytes"],
+        (cut - last.start) as u64
+    );
+
+    // ... while a cut into checkpointed entries is damage: signed entries are gone.
+    let mut cut_signed = pristine.clone();
+    cut_signed.entry_bytes_mut().truncate(cut);
+    let damage = crate::common::damage(&cut_signed, None);
+    assert_eq!(
+        damage.kind,
+        CorruptionKind::CheckpointBeyondLog { checkpoint_size: N }
+    );
+
+    // A whole last frame whose body fails its checksum may be a change: damage.
+    let mut flipped = pristine.clone();
+    flipped.entry_bytes_mut()[last.start + 20] ^= 1;
+    let damage = crate::common::damage(&flipped, None);
     assert!(damage.is_torn_tail(), "{damage}");
     assert_eq!((damage.index, damage.intact_entries), (N - 1, N - 1));
-    assert_eq!(damage.offset, spans[(N - 1) as usize].start as u64);
+    assert_eq!(damage.offset, last.start as u64);
 
     let mut changed = pristine.clone();
     changed.entry_bytes_mut()[spans[4].start + 20] ^= 1;

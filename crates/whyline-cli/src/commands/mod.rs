@@ -9,6 +9,7 @@ mod incident;
 mod keygen;
 mod outcome;
 mod prove;
+mod recover;
 mod replay;
 mod trace;
 mod verify;
@@ -45,6 +46,8 @@ pub(crate) enum Command {
     Append(append::AppendArgs),
     /// Verify a ledger: re-hash every entry, check checkpoints; exit 1 on the first bad entry.
     Verify(verify::VerifyArgs),
+    /// Cut what a crash left at the end of a ledger (an append cut short) and say what.
+    Recover(recover::RecoverArgs),
     /// Print an inclusion (--index), consistency (--from) or complete-window (--window) proof
     /// against the latest checkpoint.
     Prove(prove::ProveArgs),
@@ -72,6 +75,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Trace(args) => trace::run(args),
         Command::Append(args) => append::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Recover(args) => recover::run(&args),
         Command::Prove(args) => prove::run(&args),
         Command::VerifyProof(args) => verify_proof::run(&args),
         Command::Checkpoint(args) => checkpoint::run(&args),

@@ -1,8 +1,10 @@
 //! `whyline verify LOG`: re-hash a ledger and report the first bad entry.
 //!
-//! Exit 0 when intact; exit 1 with the first bad entry, its byte offset and kind (torn tail,
-//! content changed, link broken, entry missing, entries reordered, duplicated, inserted,
-//! signature invalid, root mismatch, checkpoint beyond log). `--format json` prints one line
+//! Exit 0 when intact; exit 1 with the first bad entry, its byte offset and kind (content
+//! changed, link broken, entry missing, entries reordered, duplicated, inserted, signature
+//! invalid, root mismatch, checkpoint beyond log). What a crash leaves past the last whole
+//! entry (an append cut short, covered by no receipt or checkpoint) is not damage: it is
+//! named in a warning, exit 0 (1 with `--strict`), and `whyline recover` removes it. `--format json` prints one line
 //! `{"type":"intact",...}` or `{"type":"problem",...}`. Logs of 64 MiB or more show a
 //! progress line on stderr when it is a terminal.
 
@@ -30,6 +32,10 @@ pub(crate) struct VerifyArgs {
     /// Output format.
     #[arg(long, value_parser = Format::parser(TEXT_OR_JSON), default_value = "text")]
     format: Format,
+    /// Exit 1 when a crash left residue past the last whole entry (by default a warning,
+    /// exit 0: no receipt covers those bytes).
+    #[arg(long)]
+    strict: bool,
 }
 
 pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
@@ -84,6 +90,15 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             VerifyOutcome::Broken(damage) => writeln!(out, "{damage}")?,
         },
     }
+    if let (Format::Text, VerifyOutcome::Intact(report)) = (args.format, &outcome) {
+        for residue in &report.crash_residue {
+            writeln!(
+                out,
+                "warning: crash residue: {residue}; `whyline recover {}` removes it",
+                args.log.display()
+            )?;
+        }
+    }
     if let (Format::Text, VerifyOutcome::Intact(report)) = (args.format, &outcome)
         && let Some(step) = report.time_order
     {
@@ -98,6 +113,9 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         VerifyOutcome::Intact(report) => {
             if !report.signatures_checked && report.checkpoints > 0 {
                 note("checkpoint signatures not checked: pass --public-key");
+            }
+            if args.strict && !report.crash_residue.is_empty() {
+                return Ok(Outcome::Problem);
             }
             Ok(Outcome::Clean)
         }

@@ -46,7 +46,7 @@ pub fn render_html(report: &IncidentReport) -> String {
          <title>Incident report {}</title><style>\
          body{{font-family:system-ui,sans-serif;margin:2rem;color:#111;max-width:72rem}}\
          h1{{margin-bottom:.2rem}} .meta{{color:#555}}\
-         .ok{{color:#047857;font-weight:600}} .bad{{color:#b91c1c;font-weight:600}}\
+         .ok{{color:#047857;font-weight:600}} .bad{{color:#b91c1c;font-weight:600}} .warn{{color:#b45309}}\
          .card{{border:1px solid #ddd;border-radius:6px;padding:.6rem .9rem;margin:.5rem 0}}\
          .card.anomaly{{border-color:#dc2626;background:#fef2f2}}\
          .bar{{display:inline-block;height:.7rem;vertical-align:middle}}\
@@ -72,6 +72,7 @@ pub fn render_html(report: &IncidentReport) -> String {
             checkpoints,
             signatures_checked,
             root,
+            crash_residue_bytes,
         } => {
             let _ = write!(
                 out,
@@ -83,6 +84,12 @@ pub fn render_html(report: &IncidentReport) -> String {
                 },
                 esc(root)
             );
+            if *crash_residue_bytes > 0 {
+                let _ = write!(
+                    out,
+                    "<p class=\"warn\">A crash cut the last append short: {crash_residue_bytes} bytes past the last entry, covered by no receipt or checkpoint (<code>whyline recover</code> removes them).</p>"
+                );
+            }
         }
         Integrity::Broken {
             index,

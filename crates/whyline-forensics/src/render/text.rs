@@ -39,6 +39,7 @@ pub fn render_text(report: &IncidentReport) -> String {
             checkpoints,
             signatures_checked,
             root,
+            crash_residue_bytes,
         } => {
             let signed = if *signatures_checked {
                 ", signatures verified"
@@ -50,6 +51,13 @@ pub fn render_text(report: &IncidentReport) -> String {
                 "CHAIN INTEGRITY: ✓ VERIFIED ({entries} entries, no breaks; {checkpoints} checkpoints{signed})"
             );
             let _ = writeln!(out, "                 Merkle root {root}");
+            if *crash_residue_bytes > 0 {
+                let _ = writeln!(
+                    out,
+                    "                 A crash cut the last append short: {crash_residue_bytes} bytes past entry {}, covered by no receipt or checkpoint (`whyline recover` removes them).",
+                    entries.saturating_sub(1)
+                );
+            }
         }
         Integrity::Broken {
             index,

@@ -26,8 +26,12 @@ use crate::time_index::{IndexBuilder, IndexRecord, payload_timestamp};
 pub(crate) enum Stop {
     /// At the end of the log, on a frame boundary.
     Clean,
-    /// At a torn tail starting at `offset`.
-    Torn { offset: u64, bytes: u64 },
+    /// At a torn tail starting at `offset` (see [`Next::Torn`] for `whole_frame`).
+    Torn {
+        offset: u64,
+        bytes: u64,
+        whole_frame: bool,
+    },
     /// At a bad entry.
     Bad {
         offset: u64,
@@ -99,7 +103,20 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
     loop {
         let frame = match cursor.next()? {
             Next::End => return Ok((state, Stop::Clean)),
-            Next::Torn { offset, bytes } => return Ok((state, Stop::Torn { offset, bytes })),
+            Next::Torn {
+                offset,
+                bytes,
+                whole_frame,
+            } => {
+                return Ok((
+                    state,
+                    Stop::Torn {
+                        offset,
+                        bytes,
+                        whole_frame,
+                    },
+                ));
+            }
             Next::Damaged { offset, kind, .. } => {
                 let index = state.entries;
                 return Ok((

@@ -199,6 +199,15 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         self
     }
 
+    /// Starts the trace the monitor reuses for every decision from `path`, so that a path
+    /// no larger than it (as deep, as many contributions) never allocates, not even on the
+    /// first decision: for frame loops that must not allocate (a game's, a drone's), with a
+    /// ring built from the same template.
+    pub fn with_path_template(mut self, path: M::Path) -> Self {
+        self.trace.path = path;
+        self
+    }
+
     /// Starts numbering decisions at `sequence` (to continue an existing log).
     pub fn with_first_sequence(mut self, sequence: u64) -> Self {
         self.next_sequence = sequence;

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The kill -9 campaign (issue 15): SIGKILL during `sync` appends from one thread and during
+# `interval` group commits from one and from four threads, TRIALS times each (default 1000).
+# After each kill: the log verifies read-only (crash residue allowed, damage not), reopens,
+# and holds every acknowledged entry. Prints one summary line per mode; docs/reliability.md
+# keeps the dated results. Not run by CI (CI runs 10 trials of each in `cargo test`).
+#
+#   bash scripts/campaigns/kill9.sh [TRIALS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+trials="${1:-1000}"
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+echo "kill -9 campaign: $trials trials per mode, started $started on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+WHYLINE_KILL9_TRIALS="$trials" cargo test -q -p whyline-ledger --test main crash:: \
+    -- --nocapture --test-threads=1 2>&1 | grep -E '^kill9 |test result|panicked|FAILED'
+echo "finished $(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -75,6 +75,12 @@ pub struct VerifyReport {
     /// verifies without them, and reopening it for writing (or `whyline recover`) cuts them.
     /// Empty for a log that ended cleanly.
     pub crash_residue: Vec<CrashResidue>,
+    /// The first record of the stored time index that disagrees with the one rebuilt from
+    /// the entry log, if any: derived data was changed (a reader checks every record it uses
+    /// against the entry it points at, so it cannot hide entries, and opening for writing
+    /// rebuilds it). A stored index shorter or longer than the rebuilt one is a crash's lag,
+    /// not a disagreement (it is written without its own sync).
+    pub time_index_mismatch: Option<u64>,
 }
 
 /// Bytes past the last whole record of a file: an append that a crash cut short. Only
@@ -211,6 +217,7 @@ impl VerifyOutcome {
                     .iter()
                     .map(CrashResidue::to_json)
                     .collect::<Vec<_>>(),
+                "time_index_mismatch": report.time_index_mismatch,
             }),
             VerifyOutcome::Broken(damage) => serde_json::json!({
                 "type": "problem",
@@ -347,8 +354,19 @@ pub(crate) fn verify_walk<S: Store + ?Sized>(
         time_order: walk.index_builder.order().first_backward(),
         time_disorder_ns: walk.index_builder.order().disorder_ns(),
         crash_residue,
+        time_index_mismatch: time_index_mismatch(&store.read_side(Side::TimeIndex)?, &walk),
     };
     Ok((VerifyOutcome::Intact(report), Some((walk, checkpoints))))
+}
+
+/// The first stored time-index record that differs from the rebuilt one, comparing the
+/// records both hold (whole records only: a crash may leave the index short or long).
+fn time_index_mismatch(stored: &[u8], walk: &Walk) -> Option<u64> {
+    stored
+        .chunks_exact(crate::time_index::INDEX_RECORD_LEN)
+        .zip(&walk.time_index)
+        .position(|(stored, rebuilt)| stored != rebuilt.to_bytes())
+        .map(|position| position as u64)
 }
 
 /// A checkpoint that states a smaller time disorder than its entries have (one that states

@@ -409,3 +409,37 @@ fn verification_tells_a_torn_tail_from_a_change_in_the_middle() {
     assert_eq!(json["entries"], N);
     assert_eq!(json["signatures_checked"], true);
 }
+
+#[test]
+fn an_edited_time_index_is_named_and_a_short_one_is_crash_lag() {
+    use whyline_ledger::{INDEX_BLOCK, INDEX_RECORD_LEN, Side};
+    let n = 3 * INDEX_BLOCK + 5;
+    let mut store = memory_ledger(n).into_store().unwrap();
+    let index = store.read_side(Side::TimeIndex).unwrap();
+    assert_eq!(index.len(), 3 * INDEX_RECORD_LEN);
+    assert_eq!(
+        crate::common::intact(&store, None).time_index_mismatch,
+        None
+    );
+
+    let mut edited = index.clone();
+    edited[INDEX_RECORD_LEN + 9] ^= 0x01;
+    store.truncate_side(Side::TimeIndex, 0).unwrap();
+    store.append_side(Side::TimeIndex, &edited, false).unwrap();
+    let report = crate::common::intact(&store, None);
+    assert_eq!(report.time_index_mismatch, Some(1));
+    assert_eq!(
+        VerifyOutcome::Intact(report).to_json()["time_index_mismatch"],
+        1
+    );
+
+    // Written without its own sync, the index may trail the log after a crash: not a change.
+    store.truncate_side(Side::TimeIndex, 0).unwrap();
+    store
+        .append_side(Side::TimeIndex, &index[..INDEX_RECORD_LEN + 7], false)
+        .unwrap();
+    assert_eq!(
+        crate::common::intact(&store, None).time_index_mismatch,
+        None
+    );
+}

@@ -32,8 +32,9 @@ pub(crate) struct VerifyArgs {
     /// Output format.
     #[arg(long, value_parser = Format::parser(TEXT_OR_JSON), default_value = "text")]
     format: Format,
-    /// Exit 1 when a crash left residue past the last whole entry (by default a warning,
-    /// exit 0: no receipt covers those bytes).
+    /// Exit 1 on a warning: residue a crash left past the last whole entry (no receipt
+    /// covers those bytes), or a time index that disagrees with the entry log (derived
+    /// data). By default both are warnings, exit 0.
     #[arg(long)]
     strict: bool,
 }
@@ -91,6 +92,13 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         },
     }
     if let (Format::Text, VerifyOutcome::Intact(report)) = (args.format, &outcome) {
+        if let Some(record) = report.time_index_mismatch {
+            writeln!(
+                out,
+                "warning: time index record {record} disagrees with the entry log: the index was changed (derived data: reads check it against the log; `whyline recover {}` rebuilds it)",
+                args.log.display()
+            )?;
+        }
         for residue in &report.crash_residue {
             writeln!(
                 out,
@@ -114,7 +122,9 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             if !report.signatures_checked && report.checkpoints > 0 {
                 note("checkpoint signatures not checked: pass --public-key");
             }
-            if args.strict && !report.crash_residue.is_empty() {
+            if args.strict
+                && (!report.crash_residue.is_empty() || report.time_index_mismatch.is_some())
+            {
                 return Ok(Outcome::Problem);
             }
             Ok(Outcome::Clean)

@@ -327,6 +327,18 @@ pub(crate) fn verify_walk<S: Store + ?Sized>(
             kind,
         } => return broken(path, offset, index, kind),
     }
+    if good != side.len() && !checkpoint_tail_is_cut_short(side.get(good..).unwrap_or_default()) {
+        // A whole last record whose checksum fails (or whose length was changed) may be a
+        // change, as a whole last frame: damage.
+        return broken(
+            checkpoints_path,
+            good as u64,
+            checkpoints.len() as u64,
+            CorruptionKind::TornTail {
+                bytes: (side.len() - good) as u64,
+            },
+        );
+    }
     if good != side.len() {
         crash_residue.push(CrashResidue {
             path: checkpoints_path.clone(),
@@ -357,6 +369,26 @@ pub(crate) fn verify_walk<S: Store + ?Sized>(
         time_index_mismatch: time_index_mismatch(&store.read_side(Side::TimeIndex)?, &walk),
     };
     Ok((VerifyOutcome::Intact(report), Some((walk, checkpoints))))
+}
+
+/// Whether the bytes after the last whole checkpoint record are a record cut short (what a
+/// crash mid-write leaves) rather than a whole record that fails its checksum: records are
+/// `length u32, CRC32C u32, note`. A tail holding the whole note its CRC names, under a
+/// length that says otherwise, is a changed length, not a cut.
+fn checkpoint_tail_is_cut_short(tail: &[u8]) -> bool {
+    let (Some(length), Some(crc)) = (
+        tail.get(..4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes),
+        tail.get(4..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes),
+    ) else {
+        return true; // not even a whole header
+    };
+    let note = tail.get(8..).unwrap_or_default();
+    let whole = note.len() >= length as usize;
+    !whole && crc32c::crc32c(note) != crc
 }
 
 /// The first stored time-index record that differs from the rebuilt one, comparing the

@@ -17,5 +17,6 @@ mod sealed_inputs;
 mod signed_note;
 mod store_conformance;
 mod tamper;
+mod tamper_campaign;
 mod tamper_v1;
 mod window;

@@ -103,6 +103,18 @@ pub enum CoreError {
         /// Values found in the batch.
         found: usize,
     },
+    /// Traces aggregated together carry different numbers of contributions.
+    #[error(
+        "trace {sequence} carries {found} contributions, the traces before it {expected}: aggregate the traces of one model"
+    )]
+    MixedWidths {
+        /// Sequence number of the first trace that differs.
+        sequence: u64,
+        /// Contributions the traces before it carry.
+        expected: usize,
+        /// Contributions it carries.
+        found: usize,
+    },
     /// A row has the wrong number of features.
     #[error("input row has {found} features, the model expects {expected}")]
     FeatureCount {

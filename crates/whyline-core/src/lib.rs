@@ -58,6 +58,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod aggregate;
 mod alert_record;
 mod codec;
 mod collector;
@@ -72,6 +73,7 @@ mod policy;
 mod tagged;
 mod trace;
 
+pub use aggregate::{AggregationBackend, TraceStatistics, aggregate_traces, aggregate_traces_with};
 pub use alert_record::{ALERT_RECORD_MAGIC, AlertRecord};
 pub use codec::aprt::{
     APRT_HEADER_LEN, APRT_MAGIC, APRT_VERSION, AprtHeader, AprtRecords, decode_aprt_prefix,

@@ -1,6 +1,7 @@
 //! Integration tests of whyline-core, one binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod aggregate;
 mod aprt_codec;
 mod decoder_errors;
 mod digests;

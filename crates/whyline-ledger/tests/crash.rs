@@ -56,15 +56,16 @@ impl Tally {
 }
 
 /// Runs `trials()` kill trials of the child test `child`: each starts it, passes every
-/// line it prints to `on_line`, kills it at a seeded random moment (once it acknowledged
-/// something), verifies the log read-only (recording any crash residue in the tally), then
+/// line it prints to `on_line` (which says whether the line acknowledged something: the
+/// test harness prints its own lines too), kills it at a seeded random moment once it
+/// acknowledged something, verifies the log read-only (recording any crash residue in the tally), then
 /// reopens it and calls `check`.
 fn run_trials(
     name: &str,
     child: &str,
     seed: u64,
     tally: &mut Tally,
-    on_line: impl FnMut(&str) + Send + 'static + Clone,
+    on_line: impl FnMut(&str) -> bool + Send + 'static + Clone,
     mut check: impl FnMut(u64, &Ledger<SegmentStore>),
 ) {
     let tmp = tempfile::tempdir().unwrap();
@@ -95,8 +96,9 @@ fn run_trials(
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                forward(&line);
-                let _ = started.send(());
+                if forward(&line) {
+                    let _ = started.send(());
+                }
             }
         });
         // Kill at a random moment once the child acknowledged something.
@@ -176,7 +178,9 @@ fn sigkill_at_random_moments_loses_no_acknowledged_entry() {
                     .lock()
                     .unwrap()
                     .push((index.parse::<u64>().unwrap(), leaf.to_owned()));
+                return true;
             }
+            false
         }
     };
     let mut tally = Tally::default();
@@ -300,7 +304,9 @@ fn sigkill_interval(name: &str, child: &str, threads: u64, seed: u64) {
                     count.parse::<u64>().unwrap(),
                     std::sync::atomic::Ordering::Relaxed,
                 );
+                return true;
             }
+            false
         }
     };
     let mut tally = Tally::default();

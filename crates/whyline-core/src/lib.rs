@@ -60,6 +60,7 @@
 
 mod aggregate;
 mod alert_record;
+mod batch;
 mod codec;
 mod collector;
 pub mod digest;
@@ -75,6 +76,7 @@ mod trace;
 
 pub use aggregate::{AggregationBackend, TraceStatistics, aggregate_traces, aggregate_traces_with};
 pub use alert_record::{ALERT_RECORD_MAGIC, AlertRecord};
+pub use batch::BatchTrace;
 pub use codec::aprt::{
     APRT_HEADER_LEN, APRT_MAGIC, APRT_VERSION, AprtHeader, AprtRecords, decode_aprt_prefix,
     encode_aprt, from_aprt, latency_ns_to_us, to_aprt,

@@ -1,5 +1,7 @@
 //! `InferenceMonitor`: a model wrapped so every decision is traced, recorded and checked.
 
+mod batch;
+
 use whyline_core::digest::{DigestAlgorithm, InputDigester};
 use whyline_core::{
     AlertRecord, ContextValue, DecisionPath, DecisionTrace, Explainable, InputEvidence,
@@ -379,7 +381,20 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         self.trace.latency_ns = latency_ns;
         self.has_trace = true;
         self.trace_complete = true;
+        self.conclude(row, recording)
+    }
 
+    /// The rest of a recorded decision whose trace is built (in `self.trace`): the model
+    /// record first, Andon, recording (with the input and the alerts), a red stop.
+    pub(crate) fn conclude(
+        &mut self,
+        row: &[f32],
+        recording: Option<&InputRecording<'_>>,
+    ) -> Result<Decision> {
+        let sequence = self.trace.sequence;
+        let output = self.trace.output;
+        let latency_ns = self.trace.latency_ns;
+        let timestamp_ns = self.trace.timestamp_ns;
         if !self.model_recorded {
             self.record_model()?;
         }

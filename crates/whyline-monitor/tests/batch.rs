@@ -39,10 +39,13 @@ fn rows(n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// The sequences of the decisions that raised an alert.
+type Alerted = Arc<Mutex<Vec<u64>>>;
+
 /// A monitor recording into a ring, with a confidence rule whose alerts are counted.
 fn monitor() -> (
     InferenceMonitor<Scorer, DynamicRingCollector<LinearPath>>,
-    Arc<Mutex<Vec<u64>>>,
+    Alerted,
 ) {
     let alerted = Arc::new(Mutex::new(Vec::new()));
     let mut andon = Andon::new(AndonRules {

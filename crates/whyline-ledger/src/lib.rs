@@ -108,6 +108,7 @@ mod error;
 mod evidence;
 mod frame;
 mod hex_serde;
+mod ingest;
 pub mod keys;
 mod ledger;
 mod merkle;
@@ -133,6 +134,10 @@ pub use error::{
 };
 pub use evidence::{ConsistencyEvidence, Evidence, InclusionEvidence};
 pub use frame::{FRAME_OVERHEAD, MAX_PAYLOAD};
+pub use ingest::{
+    IngestBatch, IngestErrorKind, IngestFormat, Payloads, decode_json_record, parse_batch,
+    parse_batch_into,
+};
 pub use ledger::{Durability, Ledger, LedgerOptions, Receipt, StoredEntry};
 pub use merkle::{
     CompactRange, Hash, HashReader, MerkleTree, empty_root, leaf_hash, node_hash,

@@ -10,10 +10,10 @@ use whyline_core::{
     RecordOutcome, TraceCollector,
 };
 use whyline_ledger::collector::{DynamicRingCollector, RingSlot, StreamCollector};
-use whyline_ledger::{LedgerCollector, NoteVerifier, SegmentStore};
+use whyline_ledger::{IngestFormat, LedgerCollector, NoteVerifier, Receipt, SegmentStore};
 use whyline_monitor::CollectorChoice;
 
-use crate::error::Result;
+use crate::error::{Result, WhylineError};
 
 /// The collector a profile's `collector` names: a ring, a stream to a file, or a ledger in a
 /// directory.
@@ -137,6 +137,27 @@ impl<P> RecorderCollector<P> {
                 Ok(collector.with_ledger(|ledger| ledger.checkpoint())??)
             }
             RecorderCollector::Ring(_) | RecorderCollector::Stream { .. } => Ok(None),
+        }
+    }
+}
+
+impl<P> RecorderCollector<P> {
+    /// Decision ingest (the library side of `whyline serve`'s `POST /v1/decisions`): reads a
+    /// body of JSON lines or APRT records, appends it as one batch and returns one receipt
+    /// per entry once the batch is durable under the profile's policy (see
+    /// [`LedgerCollector::ingest`]). A bad record refuses the whole batch
+    /// ([`LedgerError::Ingest`](whyline_ledger::LedgerError::Ingest), nothing appended);
+    /// a ring or stream collector refuses ingest ([`WhylineError::NeedsLedger`]), since
+    /// neither gives receipts.
+    pub fn ingest(&self, body: &[u8], format: IngestFormat) -> Result<Vec<Receipt>> {
+        match self {
+            RecorderCollector::Ledger { collector, .. } => Ok(collector.ingest(body, format)?),
+            RecorderCollector::Ring(_) | RecorderCollector::Stream { .. } => {
+                Err(WhylineError::NeedsLedger {
+                    operation: "decision ingest",
+                    found: self.kind(),
+                })
+            }
         }
     }
 }

@@ -14,6 +14,9 @@
 //!   Andon rules and drift detectors, the alert webhook.
 //! - [`Recorder::monitor`] wraps a model in an [`InferenceMonitor`]: each prediction is traced,
 //!   recorded and checked, and the model record goes first.
+//! - Decisions recorded elsewhere (other services, other languages) are appended with
+//!   [`RecorderCollector::ingest`] ([`parse_batch`] reads JSON lines or APRT bodies, all or
+//!   nothing, into the canonical records; one [`Receipt`] per entry once durable).
 //! - The log is read back with [`LedgerReader`], verified with [`verify_store`], and
 //!   investigated with [`investigate`]; explanations (TreeSHAP, KernelSHAP, LIME, ...) are in
 //!   [`explain`].
@@ -103,8 +106,9 @@ pub use whyline_core::{
 };
 pub use whyline_forensics::{IncidentQuery, IncidentReport, investigate};
 pub use whyline_ledger::{
-    Ledger, LedgerCollector, LedgerOptions, LedgerReader, NoteSigner, NoteVerifier, SegmentStore,
-    VerifyOutcome, verify_store,
+    IngestBatch, IngestErrorKind, IngestFormat, Ledger, LedgerCollector, LedgerOptions,
+    LedgerReader, NoteSigner, NoteVerifier, Receipt, SegmentStore, VerifyOutcome, parse_batch,
+    verify_store,
 };
 pub use whyline_models::{LoadOptions, Model, ModelInfo};
 pub use whyline_monitor::{

@@ -461,6 +461,14 @@ pub enum LedgerError {
         /// What is wrong with it.
         kind: crate::ingest::IngestErrorKind,
     },
+    /// A tlog-tiles request cannot be served.
+    #[error("{path}: {kind}")]
+    Tile {
+        /// The tile path asked for.
+        path: String,
+        /// Why.
+        kind: crate::tile_path::TileErrorKind,
+    },
     /// A setting (of a ledger, a store or a collector builder) is out of range.
     #[error("invalid setting {setting} = {value}: expected {expected}")]
     InvalidSetting {

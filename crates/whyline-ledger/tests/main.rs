@@ -24,4 +24,5 @@ mod strategies;
 mod tamper;
 mod tamper_campaign;
 mod tamper_v1;
+mod tiles;
 mod window;

@@ -10,7 +10,9 @@ use whyline_core::{
     RecordOutcome, TraceCollector,
 };
 use whyline_ledger::collector::{DynamicRingCollector, RingSlot, StreamCollector};
-use whyline_ledger::{IngestFormat, LedgerCollector, NoteVerifier, Receipt, SegmentStore};
+use whyline_ledger::{
+    IngestFormat, LedgerCollector, NoteVerifier, Receipt, SegmentStore, TileCache, TilePath,
+};
 use whyline_monitor::CollectorChoice;
 
 use crate::error::{Result, WhylineError};
@@ -159,6 +161,35 @@ impl<P> RecorderCollector<P> {
                 })
             }
         }
+    }
+}
+
+impl<P> RecorderCollector<P> {
+    /// The latest signed checkpoint note of the ledger (`GET /checkpoint` of tlog-tiles);
+    /// `None` before the first checkpoint; [`WhylineError::NeedsLedger`] for a ring or stream.
+    pub fn latest_checkpoint(&self) -> Result<Option<String>> {
+        let collector = self.ledger_for("a checkpoint")?;
+        Ok(collector.with_ledger(|ledger| {
+            ledger
+                .checkpoints()
+                .last()
+                .map(|stored| stored.note.clone())
+        })?)
+    }
+
+    /// The tlog-tiles tile or entry bundle `path` of the tree of the latest signed checkpoint
+    /// (`GET /tile/...`; see [`TileCache::read_ledger_tile`], whose cache the caller keeps
+    /// between requests). Holds the ledger lock while it reads.
+    pub fn read_tile(&self, cache: &mut TileCache, path: &TilePath) -> Result<Vec<u8>> {
+        let collector = self.ledger_for("a tlog tile")?;
+        Ok(collector.with_ledger(|ledger| cache.read_ledger_tile(ledger, path))??)
+    }
+
+    fn ledger_for(&self, operation: &'static str) -> Result<&LedgerCollector<SegmentStore>> {
+        self.as_ledger().ok_or(WhylineError::NeedsLedger {
+            operation,
+            found: self.kind(),
+        })
     }
 }
 

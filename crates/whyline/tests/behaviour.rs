@@ -234,3 +234,36 @@ fn a_ledger_recorder_ingests_a_batch_with_durable_receipts_and_other_collectors_
         "{refused:?}"
     );
 }
+
+#[test]
+fn a_ledger_recorder_serves_its_checkpoint_and_the_tiles_it_signs() {
+    use whyline::core::encode_aprt;
+    use whyline::{IngestFormat, TileCache, parse_tile_path};
+    let dir = tempfile::tempdir().unwrap();
+    let recorder: Recorder = Recorder::from_settings(&level("SIL3"), dir.path()).unwrap();
+    let collector = recorder.collector();
+    assert_eq!(collector.latest_checkpoint().unwrap(), None);
+    let mut body = Vec::new();
+    for sequence in 0..5 {
+        encode_aprt(&trace(sequence), &mut body);
+    }
+    let receipts = collector.ingest(&body, IngestFormat::Aprt).unwrap();
+    let mut cache = TileCache::new();
+    let tile = parse_tile_path("/tile/0/000.p/5").unwrap();
+    // Nothing is served before a checkpoint covers it.
+    assert!(collector.read_tile(&mut cache, &tile).is_err());
+    let signed = collector.checkpoint().unwrap().unwrap();
+    assert_eq!(collector.latest_checkpoint().unwrap(), Some(signed.clone()));
+    let public = read_public_key(&dir.path().join("ledger.pub"));
+    let checkpoint = whyline::ledger::Checkpoint::verify(&signed, &public).unwrap();
+    assert_eq!(checkpoint.size, 5);
+    let hashes = collector.read_tile(&mut cache, &tile).unwrap();
+    let leaves: Vec<u8> = receipts.iter().flat_map(|r| r.leaf_hash).collect();
+    assert_eq!(hashes, leaves);
+    assert_eq!(
+        whyline::ledger::root_from_leaf_hashes(
+            &receipts.iter().map(|r| r.leaf_hash).collect::<Vec<_>>()
+        ),
+        checkpoint.root
+    );
+}

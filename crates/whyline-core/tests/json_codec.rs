@@ -183,3 +183,40 @@ fn an_unknown_path_type_names_the_choices() {
     );
     assert!(error.to_string().contains("SvmPath"), "{error}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The reader takes a path whose `type` comes first without buffering it, and any other
+    /// key order through a slower route: both must read the same path.
+    #[test]
+    fn a_path_reads_the_same_whatever_the_place_of_its_type(
+        trace in strategies::trace(strategies::any_path())
+    ) {
+        let text = to_json(&trace).unwrap();
+        // serde_json's map keeps keys sorted, which puts `type` after the path's other keys.
+        let sorted = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&text).unwrap())
+            .unwrap();
+        let path_at = sorted.find("\"path\":{").unwrap();
+        prop_assert!(!sorted[path_at..].starts_with("\"path\":{\"type\""), "{}", sorted);
+        let back: DecisionTrace<AnyPath> = from_json(&sorted).unwrap();
+        prop_assert_eq!(to_aprt(&back), to_aprt(&trace));
+    }
+}
+
+#[test]
+fn a_path_without_a_type_or_with_an_unknown_late_type_is_refused() {
+    let head = r#"{"version":"1.0","trace":{"timestamp_ns":0,"sequence":0,"input_hash":"0x0","output":1.0,"latency_ns":0,"path":"#;
+    for (path, expected) in [
+        ("{}", "missing field `type`"),
+        (r#"{"intercept":0.5}"#, "missing field `type`"),
+        (
+            r#"{"intercept":0.5,"type":"SvmPath"}"#,
+            "unknown variant `SvmPath`",
+        ),
+        (r#"{"intercept":0.5,"type":7}"#, "expected a path type name"),
+    ] {
+        let error = from_json::<AnyPath>(&format!("{head}{path}}}}}")).unwrap_err();
+        assert!(error.to_string().contains(expected), "{path}: {error}");
+    }
+}

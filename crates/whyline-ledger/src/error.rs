@@ -450,6 +450,25 @@ pub enum LedgerError {
         /// The largest size accepted.
         limit: usize,
     },
+    /// A record of an ingest body was refused, and with it the whole batch (nothing was
+    /// appended).
+    #[error("ingest: record {record} at byte {offset}: {kind}")]
+    Ingest {
+        /// The record (1-based; blank lines of a JSON-lines body are not records).
+        record: u64,
+        /// Byte offset in the body where the record starts.
+        offset: u64,
+        /// What is wrong with it.
+        kind: crate::ingest::IngestErrorKind,
+    },
+    /// A tlog-tiles request cannot be served.
+    #[error("{path}: {kind}")]
+    Tile {
+        /// The tile path asked for.
+        path: String,
+        /// Why.
+        kind: crate::tile_path::TileErrorKind,
+    },
     /// A setting (of a ledger, a store or a collector builder) is out of range.
     #[error("invalid setting {setting} = {value}: expected {expected}")]
     InvalidSetting {

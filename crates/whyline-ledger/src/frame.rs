@@ -129,6 +129,8 @@ pub(crate) struct Cursor<'s, S: Store + ?Sized> {
     buffer: Vec<u8>,
     buffer_start: u64,
     version: FormatVersion,
+    /// Bytes read at once when the buffer runs out.
+    read_ahead: usize,
 }
 
 const READ_CHUNK: usize = 1 << 20;
@@ -144,6 +146,7 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
             buffer: Vec::new(),
             buffer_start: 0,
             version: FormatVersion::CURRENT,
+            read_ahead: READ_CHUNK,
         };
         if end == 0 {
             return Ok(cursor);
@@ -170,6 +173,13 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
         Ok(cursor)
     }
 
+    /// Reads `bytes` at a time instead of 1 MiB: for a reader of a few frames (a tile), whose
+    /// read-ahead would otherwise cost more than the frames.
+    pub(crate) fn with_read_ahead(mut self, bytes: usize) -> Self {
+        self.read_ahead = bytes.max(FRAME_HEADER_LEN);
+        self
+    }
+
     /// The log's format version (from its header; the current one for an empty log).
     pub(crate) fn version(&self) -> FormatVersion {
         self.version
@@ -193,7 +203,7 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
         if offset < self.buffer_start || stop > buffer_end {
             let want = usize::try_from(self.end - offset)
                 .unwrap_or(usize::MAX)
-                .min(len.max(READ_CHUNK));
+                .min(len.max(self.read_ahead));
             self.buffer.resize(want, 0);
             self.store.read_at(offset, &mut self.buffer)?;
             self.buffer_start = offset;

@@ -122,6 +122,29 @@ pub struct Receipt {
     pub chain_hash: Hash,
 }
 
+impl Receipt {
+    /// Appends the receipt as ingest and `whyline append` print it, one JSON object without a
+    /// newline: `{"index":N,"leaf":"<64 hex digits>"}`.
+    ///
+    /// ```
+    /// # use whyline_ledger::Receipt;
+    /// let receipt = Receipt { index: 3, leaf_hash: [0xab; 32], chain_hash: [0; 32] };
+    /// let mut out = Vec::new();
+    /// receipt.write_json(&mut out);
+    /// assert_eq!(out, format!("{{\"index\":3,\"leaf\":\"{}\"}}", "ab".repeat(32)).into_bytes());
+    /// ```
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut hex = [0u8; 64];
+        // 32 bytes always fit 64 hex digits.
+        let _fits = hex::encode_to_slice(self.leaf_hash, &mut hex);
+        // Writing to a vector cannot fail.
+        let _infallible =
+            std::io::Write::write_fmt(out, format_args!("{{\"index\":{},\"leaf\":\"", self.index));
+        out.extend_from_slice(&hex);
+        out.extend_from_slice(b"\"}");
+    }
+}
+
 /// Whether an append commits inline (the ledger used alone) or leaves the commit to the
 /// caller (the collector's two-buffer group commit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,6 +294,36 @@ impl<S: Store> Ledger<S> {
         }
         self.maybe_checkpoint()?;
         Ok(receipt)
+    }
+
+    /// Appends every payload of a batch without committing (the collector commits): sizes
+    /// are checked first, so a payload the ledger refuses appends nothing; a checkpoint due
+    /// by count is signed once, after the batch. Receipts are pushed to `receipts`.
+    pub(crate) fn append_batch_deferred<'p>(
+        &mut self,
+        payloads: impl Iterator<Item = &'p [u8]> + Clone,
+        receipts: &mut Vec<Receipt>,
+    ) -> Result<()> {
+        for (n, payload) in (0u64..).zip(payloads.clone()) {
+            if payload.is_empty() || payload.len() > MAX_PAYLOAD {
+                return Err(LedgerError::PayloadSize {
+                    index: self.next_index + n,
+                    found: payload.len(),
+                    limit: MAX_PAYLOAD,
+                });
+            }
+        }
+        let before = receipts.len();
+        for payload in payloads {
+            receipts.push(self.push_entry(payload, payload_timestamp(payload))?);
+        }
+        if receipts.len() > before {
+            if let Durability::Interval { .. } = self.options.durability {
+                self.pending_since.get_or_insert_with(Instant::now);
+            }
+            self.maybe_checkpoint()?;
+        }
+        Ok(())
     }
 
     /// Frames, chains and stores one entry whose time (if any) is `timestamp`, in order.

@@ -28,6 +28,13 @@
 //!   (XChaCha20-Poly1305) under its subject's key from a [`KeyStore`] beside the ledger;
 //!   [`read_inputs`] opens them ([`RecordedInput`]: sealed, erased or unreadable); outcomes and
 //!   erasures ([`seal::append_outcome`], [`seal::append_erasure`]).
+//! - Decision ingest ([`parse_batch`], [`LedgerCollector::ingest`]): a body of JSON lines or
+//!   APRT records from elsewhere read into canonical records, all or nothing
+//!   ([`LedgerError::Ingest`] names the record and its byte offset), appended as one batch
+//!   ([`LedgerCollector::append_batch`]) and receipted once durable
+//!   ([`LedgerCollector::wait_durable`]); `docs/server-ingest.md`.
+//! - C2SP tlog-tiles ([`parse_tile_path`], [`TilePath`], [`TileCache`]): hash tiles and
+//!   entry bundles of the tree of the latest signed checkpoint; `docs/tiles.md`.
 //! - [`keys`]: the signing and verifier key files (written atomically, the secret 0600).
 //! - Merkle math, pure and I/O-free: [`MerkleTree`], [`HashReader`], [`inclusion_proof`],
 //!   [`consistency_proof`], [`verify_inclusion`], [`verify_consistency`] (RFC 9162 §2.1).
@@ -108,6 +115,7 @@ mod error;
 mod evidence;
 mod frame;
 mod hex_serde;
+mod ingest;
 pub mod keys;
 mod ledger;
 mod merkle;
@@ -117,6 +125,8 @@ mod recovery;
 pub mod seal;
 mod segment;
 mod store;
+mod tile_path;
+mod tiles;
 mod time_index;
 mod time_order;
 mod verify;
@@ -133,6 +143,10 @@ pub use error::{
 };
 pub use evidence::{ConsistencyEvidence, Evidence, InclusionEvidence};
 pub use frame::{FRAME_OVERHEAD, MAX_PAYLOAD};
+pub use ingest::{
+    IngestBatch, IngestErrorKind, IngestFormat, Payloads, decode_json_record, parse_batch,
+    parse_batch_into,
+};
 pub use ledger::{Durability, Ledger, LedgerOptions, Receipt, StoredEntry};
 pub use merkle::{
     CompactRange, Hash, HashReader, MerkleTree, empty_root, leaf_hash, node_hash,
@@ -150,6 +164,10 @@ pub use segment::{
     TIME_INDEX_FILE, is_ledger_dir, segment_file_name,
 };
 pub use store::{MemoryStore, Side, Store, SyncHandle, SyncTicket};
+pub use tile_path::{
+    MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, TileErrorKind, TileKind, TilePath, parse_tile_path,
+};
+pub use tiles::{TileCache, read_tile};
 pub use time_index::{INDEX_BLOCK, INDEX_RECORD_LEN, IndexRecord, payload_timestamp};
 pub use time_order::{BackwardStep, TIME_DISORDER_EXTENSION, TimeOrder, stated_time_disorder};
 pub use verify::{

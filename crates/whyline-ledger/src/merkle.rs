@@ -226,6 +226,27 @@ impl CompactRange {
         self.size += 1;
     }
 
+    /// [`append`](Self::append), calling `on_node(height, hash)` for each interior node the
+    /// append completes (height 1 and up, bottom first): how the tile cache collects the
+    /// subtree hashes of its upper tile levels without hashing anything twice.
+    #[inline]
+    pub(crate) fn append_observed(&mut self, leaf: Hash, mut on_node: impl FnMut(u32, &Hash)) {
+        let mut hash = leaf;
+        let mut size = self.size;
+        let mut height = 0;
+        while size & 1 == 1 {
+            match self.peaks.pop() {
+                Some(left) => hash = node_hash(&left, &hash),
+                None => break,
+            }
+            height += 1;
+            on_node(height, &hash);
+            size >>= 1;
+        }
+        self.peaks.push(hash);
+        self.size += 1;
+    }
+
     /// Appends the root of a perfect subtree of `2^level` leaves; `None` (and no change)
     /// unless the size is a multiple of `2^level`, where such a subtree can sit.
     pub fn append_subtree(&mut self, level: u32, root: Hash) -> Option<()> {

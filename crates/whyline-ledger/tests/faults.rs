@@ -15,7 +15,7 @@ use whyline_ledger::{
 use crate::common::{options, payload, signer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Fault {
+pub(crate) enum Fault {
     /// The write fails before any byte reaches the file.
     WriteLosesAll,
     /// The write puts every byte in the file, then reports failure.
@@ -119,7 +119,7 @@ impl SegmentFile for FaultyFile {
     }
 }
 
-fn faulty_store(dir: &Path, armed: Arc<Mutex<Option<Fault>>>) -> SegmentStore {
+pub(crate) fn faulty_store(dir: &Path, armed: Arc<Mutex<Option<Fault>>>) -> SegmentStore {
     let opener: SegmentOpener = Box::new(move |path: &Path| {
         let inner = std::fs::OpenOptions::new()
             .create(true)

@@ -9,6 +9,8 @@ mod crash;
 mod faults;
 mod golden_log;
 mod group_commit;
+mod ingest;
+mod ingest_crash;
 mod ledger_collector;
 mod merkle_vectors;
 mod reader;
@@ -16,7 +18,11 @@ mod recovery;
 mod sealed_inputs;
 mod signed_note;
 mod store_conformance;
+// The core crate's proptest strategies for every path type, shared rather than copied.
+#[path = "../../whyline-core/tests/strategies.rs"]
+mod strategies;
 mod tamper;
 mod tamper_campaign;
 mod tamper_v1;
+mod tiles;
 mod window;

@@ -10,10 +10,12 @@ use whyline_core::{
     RecordOutcome, TraceCollector,
 };
 use whyline_ledger::collector::{DynamicRingCollector, RingSlot, StreamCollector};
-use whyline_ledger::{LedgerCollector, NoteVerifier, SegmentStore};
+use whyline_ledger::{
+    IngestFormat, LedgerCollector, NoteVerifier, Receipt, SegmentStore, TileCache, TilePath,
+};
 use whyline_monitor::CollectorChoice;
 
-use crate::error::Result;
+use crate::error::{Result, WhylineError};
 
 /// The collector a profile's `collector` names: a ring, a stream to a file, or a ledger in a
 /// directory.
@@ -138,6 +140,56 @@ impl<P> RecorderCollector<P> {
             }
             RecorderCollector::Ring(_) | RecorderCollector::Stream { .. } => Ok(None),
         }
+    }
+}
+
+impl<P> RecorderCollector<P> {
+    /// Decision ingest (the library side of `whyline serve`'s `POST /v1/decisions`): reads a
+    /// body of JSON lines or APRT records, appends it as one batch and returns one receipt
+    /// per entry once the batch is durable under the profile's policy (see
+    /// [`LedgerCollector::ingest`]). A bad record refuses the whole batch
+    /// ([`LedgerError::Ingest`](whyline_ledger::LedgerError::Ingest), nothing appended);
+    /// a ring or stream collector refuses ingest ([`WhylineError::NeedsLedger`]), since
+    /// neither gives receipts.
+    pub fn ingest(&self, body: &[u8], format: IngestFormat) -> Result<Vec<Receipt>> {
+        match self {
+            RecorderCollector::Ledger { collector, .. } => Ok(collector.ingest(body, format)?),
+            RecorderCollector::Ring(_) | RecorderCollector::Stream { .. } => {
+                Err(WhylineError::NeedsLedger {
+                    operation: "decision ingest",
+                    found: self.kind(),
+                })
+            }
+        }
+    }
+}
+
+impl<P> RecorderCollector<P> {
+    /// The latest signed checkpoint note of the ledger (`GET /checkpoint` of tlog-tiles);
+    /// `None` before the first checkpoint; [`WhylineError::NeedsLedger`] for a ring or stream.
+    pub fn latest_checkpoint(&self) -> Result<Option<String>> {
+        let collector = self.ledger_for("a checkpoint")?;
+        Ok(collector.with_ledger(|ledger| {
+            ledger
+                .checkpoints()
+                .last()
+                .map(|stored| stored.note.clone())
+        })?)
+    }
+
+    /// The tlog-tiles tile or entry bundle `path` of the tree of the latest signed checkpoint
+    /// (`GET /tile/...`; see [`TileCache::read_ledger_tile`], whose cache the caller keeps
+    /// between requests). Holds the ledger lock while it reads.
+    pub fn read_tile(&self, cache: &mut TileCache, path: &TilePath) -> Result<Vec<u8>> {
+        let collector = self.ledger_for("a tlog tile")?;
+        Ok(collector.with_ledger(|ledger| cache.read_ledger_tile(ledger, path))??)
+    }
+
+    fn ledger_for(&self, operation: &'static str) -> Result<&LedgerCollector<SegmentStore>> {
+        self.as_ledger().ok_or(WhylineError::NeedsLedger {
+            operation,
+            found: self.kind(),
+        })
     }
 }
 

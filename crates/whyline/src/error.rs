@@ -48,6 +48,15 @@ pub enum WhylineError {
         /// What the random source said.
         detail: String,
     },
+    /// An operation that needs the ledger collector (decision ingest, proofs, checkpoints)
+    /// was asked of a recorder whose profile chose another collector.
+    #[error("{operation} needs the ledger collector; the profile chose the {found:?} collector")]
+    NeedsLedger {
+        /// What was asked (`"decision ingest"`).
+        operation: &'static str,
+        /// The collector the profile chose.
+        found: whyline_monitor::CollectorChoice,
+    },
     /// The monitor, a profile or a detector refused something.
     #[error(transparent)]
     Monitor(#[from] whyline_monitor::MonitorError),

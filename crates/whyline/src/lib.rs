@@ -14,6 +14,12 @@
 //!   Andon rules and drift detectors, the alert webhook.
 //! - [`Recorder::monitor`] wraps a model in an [`InferenceMonitor`]: each prediction is traced,
 //!   recorded and checked, and the model record goes first.
+//! - Decisions recorded elsewhere (other services, other languages) are appended with
+//!   [`RecorderCollector::ingest`] ([`parse_batch`] reads JSON lines or APRT bodies, all or
+//!   nothing, into the canonical records; one [`Receipt`] per entry once durable).
+//! - The log is followed by transparency-log tooling through C2SP tlog-tiles:
+//!   [`RecorderCollector::latest_checkpoint`] and [`RecorderCollector::read_tile`]
+//!   ([`parse_tile_path`], a [`TileCache`] kept between requests).
 //! - The log is read back with [`LedgerReader`], verified with [`verify_store`], and
 //!   investigated with [`investigate`]; explanations (TreeSHAP, KernelSHAP, LIME, ...) are in
 //!   [`explain`].
@@ -103,8 +109,9 @@ pub use whyline_core::{
 };
 pub use whyline_forensics::{IncidentQuery, IncidentReport, investigate};
 pub use whyline_ledger::{
-    Ledger, LedgerCollector, LedgerOptions, LedgerReader, NoteSigner, NoteVerifier, SegmentStore,
-    VerifyOutcome, verify_store,
+    IngestBatch, IngestErrorKind, IngestFormat, Ledger, LedgerCollector, LedgerOptions,
+    LedgerReader, NoteSigner, NoteVerifier, Receipt, SegmentStore, TileCache, TileErrorKind,
+    TilePath, VerifyOutcome, parse_batch, parse_tile_path, verify_store,
 };
 pub use whyline_models::{LoadOptions, Model, ModelInfo};
 pub use whyline_monitor::{

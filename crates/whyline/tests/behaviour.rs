@@ -190,3 +190,80 @@ fn a_digest_key_file_makes_input_digests_keyed() {
     let key = std::fs::read_to_string(keyed_dir.path().join("digest.key")).unwrap();
     assert_eq!(key.trim().len(), 64, "32 bytes in hex");
 }
+
+#[test]
+fn a_ledger_recorder_ingests_a_batch_with_durable_receipts_and_other_collectors_refuse() {
+    use whyline::core::{encode_json, to_aprt};
+    use whyline::{IngestFormat, ledger::leaf_hash};
+    let dir = tempfile::tempdir().unwrap();
+    let recorder: Recorder = Recorder::from_settings(&level("SIL3"), dir.path()).unwrap();
+    let mut body = Vec::new();
+    for sequence in 0..3 {
+        encode_json(&trace(sequence), &mut body).unwrap();
+        body.push(b'\n');
+    }
+    let receipts = recorder
+        .collector()
+        .ingest(&body, IngestFormat::JsonLines)
+        .unwrap();
+    let indices: Vec<u64> = receipts.iter().map(|r| r.index).collect();
+    assert_eq!(indices, [0, 1, 2]);
+    assert_eq!(receipts[2].leaf_hash, leaf_hash(&to_aprt(&trace(2))));
+    // SIL3 syncs every append: the receipts' entries are on disk when ingest returns.
+    let store = SegmentStore::open(dir.path()).unwrap();
+    let read = whyline::LedgerReader::new(&store)
+        .unwrap()
+        .entries_between(0, u64::MAX)
+        .unwrap();
+    let stored: Vec<u64> = read.entries.iter().map(|e| e.index).collect();
+    assert_eq!(stored, [0, 1, 2]);
+
+    let ring = Recorder::<AnyPath>::from_settings(&level("QM"), dir.path()).unwrap();
+    let refused = ring
+        .collector()
+        .ingest(&body, IngestFormat::JsonLines)
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            WhylineError::NeedsLedger {
+                operation: "decision ingest",
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn a_ledger_recorder_serves_its_checkpoint_and_the_tiles_it_signs() {
+    use whyline::core::encode_aprt;
+    use whyline::{IngestFormat, TileCache, parse_tile_path};
+    let dir = tempfile::tempdir().unwrap();
+    let recorder: Recorder = Recorder::from_settings(&level("SIL3"), dir.path()).unwrap();
+    let collector = recorder.collector();
+    assert_eq!(collector.latest_checkpoint().unwrap(), None);
+    let mut body = Vec::new();
+    for sequence in 0..5 {
+        encode_aprt(&trace(sequence), &mut body);
+    }
+    let receipts = collector.ingest(&body, IngestFormat::Aprt).unwrap();
+    let mut cache = TileCache::new();
+    let tile = parse_tile_path("/tile/0/000.p/5").unwrap();
+    // Nothing is served before a checkpoint covers it.
+    assert!(collector.read_tile(&mut cache, &tile).is_err());
+    let signed = collector.checkpoint().unwrap().unwrap();
+    assert_eq!(collector.latest_checkpoint().unwrap(), Some(signed.clone()));
+    let public = read_public_key(&dir.path().join("ledger.pub"));
+    let checkpoint = whyline::ledger::Checkpoint::verify(&signed, &public).unwrap();
+    assert_eq!(checkpoint.size, 5);
+    let hashes = collector.read_tile(&mut cache, &tile).unwrap();
+    let leaves: Vec<u8> = receipts.iter().flat_map(|r| r.leaf_hash).collect();
+    assert_eq!(hashes, leaves);
+    assert_eq!(
+        whyline::ledger::root_from_leaf_hashes(
+            &receipts.iter().map(|r| r.leaf_hash).collect::<Vec<_>>()
+        ),
+        checkpoint.root
+    );
+}

@@ -1,6 +1,8 @@
 //! `whyline append LOG`: append traces read as JSON lines on stdin to a ledger.
 //!
-//! Each line is one trace in the JSON codec's shape; its APRT record is appended. One
+//! Each line is one trace in the JSON codec's shape, read as decision ingest reads a line
+//! (`whyline_ledger::decode_json_record`: a NaN output or an oversized record is refused
+//! too); its canonical APRT record is appended. One
 //! receipt line `{"index":N,"leaf":"hex"}` (N the entry's index in the ledger) is printed
 //! per entry once it is durable (at once with `--durability sync`, per group commit with
 //! `interval`, at the end with `none`).
@@ -18,8 +20,9 @@ use anyhow::Context;
 use clap::Args;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use whyline::Durability;
-use whyline_core::{AnyPath, CoreError, from_json, to_aprt};
-use whyline_ledger::{Ledger, LedgerOptions, SegmentStore};
+use whyline::ledger::{
+    IngestBatch, IngestErrorKind, Ledger, LedgerOptions, Receipt, SegmentStore, decode_json_record,
+};
 
 use crate::Outcome;
 use crate::output::note;
@@ -81,30 +84,31 @@ pub(crate) fn run(args: &AppendArgs) -> anyhow::Result<Outcome> {
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let mut pending: VecDeque<(u64, [u8; 32])> = VecDeque::new();
+    let mut pending: VecDeque<Receipt> = VecDeque::new();
+    let mut record = IngestBatch::new();
     let stdin = std::io::stdin();
     for (number, line) in stdin.lock().lines().enumerate() {
         let line = line.context("reading standard input")?;
         if line.trim().is_empty() {
             continue;
         }
-        let trace = match from_json::<AnyPath>(&line) {
-            Ok(trace) => trace,
-            Err(error) => {
-                ledger.commit()?;
-                print_durable(&mut out, &mut pending, ledger.durable_size())?;
-                let at = format!("standard input, line {}", number + 1);
-                return Err(match error {
-                    // A line is one JSON document, whose own line is always 1.
-                    CoreError::Json {
-                        column, message, ..
-                    } => anyhow::anyhow!("{at}, column {column}: not a JSON trace: {message}"),
-                    error => anyhow::Error::new(error).context(at),
-                });
-            }
-        };
-        let receipt = ledger.append(&to_aprt(&trace))?;
-        pending.push_back((receipt.index, receipt.leaf_hash));
+        // The same reader as decision ingest (`POST /v1/decisions`): the same checks (a NaN
+        // output, the entry size) and the same messages.
+        record.clear();
+        if let Err(error) = decode_json_record(line.as_bytes(), &mut record) {
+            ledger.commit()?;
+            print_durable(&mut out, &mut pending, ledger.durable_size())?;
+            let at = format!("standard input, line {}", number + 1);
+            return Err(match error {
+                IngestErrorKind::Json { column, message } => {
+                    anyhow::anyhow!("{at}, column {column}: not a JSON trace: {message}")
+                }
+                error => anyhow::Error::new(error).context(at),
+            });
+        }
+        for payload in record.payloads() {
+            pending.push_back(ledger.append(payload)?);
+        }
         print_durable(&mut out, &mut pending, ledger.durable_size())?;
     }
     ledger.commit()?;
@@ -116,18 +120,18 @@ pub(crate) fn run(args: &AppendArgs) -> anyhow::Result<Outcome> {
 
 fn print_durable(
     out: &mut impl Write,
-    pending: &mut VecDeque<(u64, [u8; 32])>,
+    pending: &mut VecDeque<Receipt>,
     durable: u64,
 ) -> anyhow::Result<()> {
-    while let Some(&(index, leaf)) = pending.front() {
-        if index >= durable {
+    let mut line = Vec::with_capacity(96);
+    while let Some(receipt) = pending.front() {
+        if receipt.index >= durable {
             break;
         }
-        writeln!(
-            out,
-            "{{\"index\":{index},\"leaf\":\"{}\"}}",
-            hex::encode(leaf)
-        )?;
+        line.clear();
+        receipt.write_json(&mut line);
+        line.push(b'\n');
+        out.write_all(&line)?;
         pending.pop_front();
     }
     out.flush()?;

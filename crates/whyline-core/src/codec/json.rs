@@ -58,7 +58,7 @@ struct TraceIn<P> {
 }
 
 mod hex_u64 {
-    use serde::{Deserialize, Deserializer, Serializer, de};
+    use serde::{Deserializer, Serializer, de};
 
     pub(super) fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
         // "0x" and 16 lowercase hex digits, written on the stack (no allocation per trace).
@@ -73,17 +73,24 @@ mod hex_u64 {
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        let text = std::borrow::Cow::<str>::deserialize(d)?;
-        let digits = text
-            .strip_prefix("0x")
-            .or_else(|| text.strip_prefix("0X"))
-            .unwrap_or(&text);
-        u64::from_str_radix(digits, 16).map_err(|_| {
-            de::Error::invalid_value(
-                de::Unexpected::Str(&text),
-                &"a hex string like \"0xdeadbeef12345678\"",
-            )
-        })
+        // A visitor rather than a `Cow<str>`, which serde always reads as an owned string:
+        // no allocation per trace.
+        struct HexVisitor;
+        impl de::Visitor<'_> for HexVisitor {
+            type Value = u64;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a hex string like \"0xdeadbeef12345678\"")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<u64, E> {
+                let digits = text
+                    .strip_prefix("0x")
+                    .or_else(|| text.strip_prefix("0X"))
+                    .unwrap_or(text);
+                u64::from_str_radix(digits, 16)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(text), &self))
+            }
+        }
+        d.deserialize_str(HexVisitor)
     }
 }
 
@@ -157,12 +164,20 @@ pub fn to_json<P: DecisionPath>(trace: &DecisionTrace<P>) -> Result<String> {
 /// Reads a trace from its JSON view. Unknown fields are ignored; an unknown document
 /// version is an error.
 pub fn from_json<P: DecisionPath>(text: &str) -> Result<DecisionTrace<P>> {
-    from_json_slice(text.as_bytes())
+    // Over a `str`, serde_json checks UTF-8 once for the text instead of once per string.
+    trace_from(serde_json::from_str(text).map_err(|e| json_error(&e))?)
 }
 
-/// [`from_json`] over bytes.
+/// [`from_json`] over bytes (invalid UTF-8 is a [`CoreError::Json`] at its column).
 pub fn from_json_slice<P: DecisionPath>(bytes: &[u8]) -> Result<DecisionTrace<P>> {
-    let doc: DocumentIn<P> = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
+    match std::str::from_utf8(bytes) {
+        Ok(text) => from_json(text),
+        // serde_json reports the position and the message.
+        Err(_) => trace_from(serde_json::from_slice(bytes).map_err(|e| json_error(&e))?),
+    }
+}
+
+fn trace_from<P: DecisionPath>(doc: DocumentIn<P>) -> Result<DecisionTrace<P>> {
     if doc.version != JSON_VERSION {
         return Err(CoreError::UnknownJsonVersion { found: doc.version });
     }

@@ -1,5 +1,7 @@
 //! A path of any type, for readers of logs that mix models.
 
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -12,9 +14,8 @@ use crate::error::Result;
 ///
 /// Its JSON form is the inner path's, whose `type` field names the variant; reading
 /// dispatches on that field, so an unknown or missing `type` is a clear error.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
-#[serde(from = "TaggedPath")]
 pub enum AnyPath {
     /// A [`LinearPath`].
     Linear(LinearPath),
@@ -115,28 +116,132 @@ from_path!(
     Cluster(ClusterPath)
 );
 
-/// The reading side of [`AnyPath`]: serde's internally tagged form, keyed by `type`.
-#[derive(Deserialize)]
-#[serde(tag = "type")]
-#[allow(clippy::enum_variant_names)] // the variant names are the JSON `type` values
-enum TaggedPath {
-    LinearPath(LinearPath),
-    TreePath(TreePath),
-    ForestPath(ForestPath),
-    KnnPath(KnnPath),
-    NeuralPath(NeuralPath),
-    ClusterPath(ClusterPath),
+/// The reading side of [`AnyPath`]: a path object keyed by its `type`.
+///
+/// The JSON writer puts `type` first, so the reader looks at the first key: when it is `type`,
+/// the rest of the object goes straight to the named path type's reader, with nothing
+/// buffered (serde's internally tagged enums buffer the whole object into an intermediate
+/// tree first, which made reading a trace several times slower). An object whose `type`
+/// comes later (written by hand or by another library) is read into a
+/// [`serde_json::Value`] first and then dispatched the same way: slower, same result.
+impl<'de> Deserialize<'de> for AnyPath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<AnyPath, D::Error> {
+        deserializer.deserialize_map(AnyPathVisitor)
+    }
 }
 
-impl From<TaggedPath> for AnyPath {
-    fn from(tagged: TaggedPath) -> AnyPath {
-        match tagged {
-            TaggedPath::LinearPath(p) => AnyPath::Linear(p),
-            TaggedPath::TreePath(p) => AnyPath::Tree(p),
-            TaggedPath::ForestPath(p) => AnyPath::Forest(p),
-            TaggedPath::KnnPath(p) => AnyPath::Knn(p),
-            TaggedPath::NeuralPath(p) => AnyPath::Neural(p),
-            TaggedPath::ClusterPath(p) => AnyPath::Cluster(p),
+const TYPE_NAMES: &[&str] = &[
+    "LinearPath",
+    "TreePath",
+    "ForestPath",
+    "KnnPath",
+    "NeuralPath",
+    "ClusterPath",
+];
+
+/// The path type a JSON `type` value names.
+fn path_type_named<E: de::Error>(name: &str) -> Result<PathType, E> {
+    PathType::ALL
+        .into_iter()
+        .find(|t| t.json_name() == name)
+        .ok_or_else(|| E::unknown_variant(name, TYPE_NAMES))
+}
+
+/// Reads a path of type `path_type` from `deserializer` (the rest of its object).
+fn read_path<'de, D: Deserializer<'de>>(
+    path_type: PathType,
+    deserializer: D,
+) -> Result<AnyPath, D::Error> {
+    Ok(match path_type {
+        PathType::Linear => AnyPath::Linear(LinearPath::deserialize(deserializer)?),
+        PathType::Tree => AnyPath::Tree(TreePath::deserialize(deserializer)?),
+        PathType::Forest => AnyPath::Forest(ForestPath::deserialize(deserializer)?),
+        PathType::Knn => AnyPath::Knn(KnnPath::deserialize(deserializer)?),
+        PathType::Neural => AnyPath::Neural(NeuralPath::deserialize(deserializer)?),
+        PathType::Cluster => AnyPath::Cluster(ClusterPath::deserialize(deserializer)?),
+    })
+}
+
+/// A key of a path object: `type`, or another (kept only for the slow path).
+enum Key {
+    Type,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(if key == "type" {
+                    Key::Type
+                } else {
+                    Key::Other(key.to_owned())
+                })
+            }
         }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// The `type` value, read without allocating.
+struct TypeName(PathType);
+
+impl<'de> Deserialize<'de> for TypeName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<TypeName, D::Error> {
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = TypeName;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a path type name such as \"LinearPath\"")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<TypeName, E> {
+                path_type_named(name).map(TypeName)
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
+struct AnyPathVisitor;
+
+impl<'de> Visitor<'de> for AnyPathVisitor {
+    type Value = AnyPath;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a decision path object with a `type` field")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyPath, A::Error> {
+        let first = match map.next_key::<Key>()? {
+            None => return Err(de::Error::missing_field("type")),
+            Some(Key::Type) => {
+                let TypeName(path_type) = map.next_value()?;
+                return read_path(path_type, MapAccessDeserializer::new(map));
+            }
+            Some(Key::Other(key)) => key,
+        };
+        // `type` is not first: gather the object, then dispatch on its `type`.
+        let mut object = serde_json::Map::new();
+        object.insert(first, map.next_value()?);
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value()?;
+            object.insert(key, value);
+        }
+        let path_type = match object.get("type") {
+            Some(serde_json::Value::String(name)) => path_type_named(name)?,
+            Some(other) => {
+                return Err(de::Error::invalid_type(
+                    de::Unexpected::Other(&other.to_string()),
+                    &"a path type name such as \"LinearPath\"",
+                ));
+            }
+            None => return Err(de::Error::missing_field("type")),
+        };
+        read_path(path_type, serde_json::Value::Object(object)).map_err(de::Error::custom)
     }
 }

@@ -261,6 +261,64 @@ impl<S: Store + 'static> LedgerCollector<S> {
         Ok(receipt)
     }
 
+    /// Appends a batch of ready payloads (an ingest batch: see [`crate::parse_batch`]) under
+    /// one hold of the ledger lock, so their indices are contiguous, and commits per the
+    /// policy once for the whole batch: under [`Durability::Sync`](crate::Durability::Sync)
+    /// it returns once all are durable (one sync); under `interval` the commit thread is
+    /// woken when the batch makes a commit due; use [`wait_durable`](Self::wait_durable)
+    /// with the last receipt's index before handing receipts to a client.
+    ///
+    /// A payload the ledger would refuse (empty, over [`MAX_PAYLOAD`](crate::MAX_PAYLOAD))
+    /// refuses the batch before anything is appended ([`LedgerError::PayloadSize`]). A failed
+    /// write stops the writer as for one append: no receipt is returned, and whatever part of
+    /// the batch reached the disk is a torn or unacknowledged tail to recovery.
+    pub fn append_batch<'p, I>(&self, payloads: I) -> Result<Vec<Receipt>>
+    where
+        I: IntoIterator<Item = &'p [u8]>,
+        I::IntoIter: Clone,
+    {
+        let payloads = payloads.into_iter();
+        let mut receipts = Vec::with_capacity(payloads.size_hint().0);
+        let after = {
+            let mut inner = self.shared.lock_inner()?;
+            let ledger = inner.ledger()?;
+            ledger.append_batch_deferred(payloads, &mut receipts)?;
+            match receipts.last() {
+                Some(last) => self
+                    .shared
+                    .appended(ledger, receipts.len() as u64, last.index),
+                None => AfterAppend::Return,
+            }
+        };
+        self.after_append(after)?;
+        Ok(receipts)
+    }
+
+    /// Returns once entry `index` is durable under the ledger's policy: at once under
+    /// `none` (which promises nothing before a checkpoint or `flush`); under `interval` and
+    /// `sync` by a group commit through `index`, shared with every thread waiting meanwhile
+    /// (a commit that began after the entry was appended covers it, and whoever holds the
+    /// committer lock commits for all).
+    pub fn wait_durable(&self, index: u64) -> Result<()> {
+        match self.shared.policy {
+            Policy::None => Ok(()),
+            Policy::Interval | Policy::Sync => self.shared.commit_through(index),
+        }
+    }
+
+    /// Decision ingest, the library side of `POST /v1/decisions`: reads `body`
+    /// ([`crate::parse_batch`]: refused whole, nothing appended, at its first bad record),
+    /// appends the batch ([`append_batch`](Self::append_batch)) and returns the receipts
+    /// once the entries are durable per the policy ([`wait_durable`](Self::wait_durable)).
+    pub fn ingest(&self, body: &[u8], format: crate::IngestFormat) -> Result<Vec<Receipt>> {
+        let batch = crate::parse_batch(body, format)?;
+        let receipts = self.append_batch(batch.payloads())?;
+        if let Some(last) = receipts.last() {
+            self.wait_durable(last.index)?;
+        }
+        Ok(receipts)
+    }
+
     /// Appends one entry of ready bytes.
     fn append_bytes(&self, payload: &[u8]) -> Result<Receipt> {
         let (receipt, after) = {

@@ -203,3 +203,33 @@ def test_missing_columns_and_keys_are_named(pipelines, table):
         explainer.shap_values(records)
     with pytest.raises(whyline.InputError, match="the model expects 4"):
         explainer.shap_values(rows.to_numpy(dtype=object)[:, :3])
+
+
+def test_recorded_decision_paths_speak_of_the_input_columns(pipelines, table, tmp_path):
+    # Every split of every recorded path names an input column, and the direction taken
+    # agrees with the raw row itself: numbers on their own scale (not standardized), a
+    # category test on the category's index among the encoder's categories.
+    pipeline, rows = pipelines["random_forest"], table["rows"].iloc[:5]
+    with whyline.Monitor(pipeline, ledger=tmp_path / "ledger", profile="sil2") as monitor:
+        monitor.predict_proba(rows)
+    decisions = whyline.Ledger(tmp_path / "ledger").decisions()
+    assert len(decisions) == len(rows)
+    names = ["city", "plan", "income", "age"]
+    categories = {"city": sorted(set(table["X"]["city"])), "plan": sorted(set(table["X"]["plan"]))}
+    checked = set()
+    for (_, row), path in zip(rows.iterrows(), decisions["path"]):
+        for tree in path["tree_paths"]:
+            for split in tree["splits"]:
+                name = names[split["feature_index"]]
+                value = row[name]
+                if split["test"] == "in_categories":
+                    left = categories[name].index(value) in split["categories"]
+                elif split["test"] == "less_or_equal":
+                    if split["missing"]:
+                        continue
+                    left = np.float32(value) <= np.float32(split["threshold"])
+                else:
+                    continue
+                assert left == split["went_left"], (name, value, split)
+                checked.add(split["test"])
+    assert checked == {"in_categories", "less_or_equal"}

@@ -43,11 +43,6 @@ class Converted:
         self.inputs = _inputs.input_columns((document or {}).get("preprocessing"))
         """The input columns when some are categorical (``None``: rows are numbers)."""
 
-    @property
-    def has_stage(self):
-        """Whether the model has a preprocessing stage (a scikit-learn ``Pipeline``)."""
-        return self.native.feature_inputs is not None
-
 
 def _module(model):
     return type(model).__module__.split(".")[0]

@@ -233,3 +233,15 @@ def test_recorded_decision_paths_speak_of_the_input_columns(pipelines, table, tm
                 assert left == split["went_left"], (name, value, split)
                 checked.add(split["test"])
     assert checked == {"in_categories", "less_or_equal"}
+
+
+def test_linear_shap_of_a_pipeline_is_shaps_on_the_last_step_summed_by_column(pipelines, table):
+    # The background is raw rows too; complete ones (the native background takes no NaN).
+    pipeline, rows = pipelines["logistic"], table["rows"].iloc[:10]
+    background = table["X"].dropna().iloc[:100]
+    result = whyline.explain(pipeline, rows, method="linear-shap", background=background)
+    oracle = shap.LinearExplainer(pipeline[-1], pipeline[:-1].transform(background))
+    theirs = oracle.shap_values(pipeline[:-1].transform(rows))
+    by_input = np.column_stack([theirs[:, 0:3].sum(axis=1), theirs[:, 3], theirs[:, 4], theirs[:, 5]])
+    np.testing.assert_allclose(result.values, by_input, rtol=1e-6, atol=1e-7)
+    assert np.all(result.residuals < 1e-9)

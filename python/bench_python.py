@@ -11,13 +11,20 @@ same models and rows in one process; prints the ratios.
    does nothing (a property read), the input conversion, and the native prediction without
    recording.
 
+3. With ``--floor``: the same model and row through the Rust monitor alone
+   (``crates/whyline-python/examples/monitor_floor.rs``, built with ``cargo build --release
+   -p whyline-python --example monitor_floor``): what one decision costs without Python, and
+   its parts (the path, the library-exact prediction, encoding the record, hashing it).
+
 Usage (in the test venv, after ``pip install ./python``):
 
-    python/.venv-test/bin/python python/bench_python.py [--rows 1000] [--repeat 5]
+    python/.venv-test/bin/python python/bench_python.py [--rows 1000] [--repeat 5] [--floor]
 """
 
 import argparse
+import json
 import os
+import subprocess
 import tempfile
 import time
 import warnings
@@ -43,6 +50,7 @@ def main():
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--calls", type=int, default=500, help="single-row calls per run")
+    parser.add_argument("--floor", action="store_true", help="also run the Rust monitor alone")
     args = parser.parse_args()
 
     import shap
@@ -106,6 +114,19 @@ def main():
     print(f"    a native call doing nothing (getter)      {t_getter * 1e6:9.2f} µs")
     print(f"    input conversion (numpy -> f32 + f64)     {t_inputs * 1e6:9.2f} µs")
     print(f"    native predict, not recorded (GIL released) {t_native * 1e6:7.2f} µs")
+
+    if args.floor:
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(repo, "target"))
+        binary = os.path.join(target, "release", "examples", "monitor_floor")
+        with tempfile.TemporaryDirectory() as directory:
+            model_path = os.path.join(directory, "rf.whyline.json")
+            row_path = os.path.join(directory, "row.json")
+            whyline.export_model(clf, model_path)
+            with open(row_path, "w") as handle:
+                json.dump([float(v) for v in row[0]], handle)
+            print()
+            subprocess.run([binary, model_path, row_path, str(args.calls)], check=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ LinearSVC).
 
 Each set NAME is three files in --out:
 
-- ``NAME.whyline.json``: the model, exported by ``python/whyline/export.py``;
+- ``NAME.whyline.json``: the model, exported by ``python/whyline/export/``;
 - ``NAME.rows.csv``: held-out rows as a user has them (category strings, empty cells for
   missing values, a column the pipeline drops);
 - ``NAME.expected.json``: scikit-learn's outputs for those rows (``predict``, ``proba``,

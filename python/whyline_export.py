@@ -2,15 +2,19 @@
 
 The fixture scripts import ``whyline_export`` from this folder without installing the package
 (its native module is not needed to export a model), so this file loads
-``whyline/export.py`` by path rather than importing the ``whyline`` package.
+the exporter's folder ``whyline/export/`` by path (as a package of its own, so its modules
+import one another) rather than importing the ``whyline`` package.
 """
 
 import importlib.util
 import pathlib
 import sys
 
-_PATH = pathlib.Path(__file__).resolve().parent / "whyline" / "export.py"
-_SPEC = importlib.util.spec_from_file_location("_whyline_export_impl", _PATH)
+_FOLDER = pathlib.Path(__file__).resolve().parent / "whyline" / "export"
+_PATH = _FOLDER / "__init__.py"
+_SPEC = importlib.util.spec_from_file_location(
+    "_whyline_export_impl", _PATH, submodule_search_locations=[str(_FOLDER)]
+)
 if _SPEC is None or _SPEC.loader is None:
     raise ImportError(f"cannot load the whyline exporter from {_PATH}")
 _MODULE = importlib.util.module_from_spec(_SPEC)

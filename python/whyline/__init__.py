@@ -11,9 +11,11 @@
 - :func:`export_model` — writes a fitted scikit-learn model to whyline's JSON model format.
 
 Models are passed in memory: a fitted scikit-learn estimator, an ``xgboost.Booster`` or
-``XGBModel``, a ``lightgbm.Booster`` or ``LGBMModel``. Inputs are numpy arrays (float32 or
-float64, C or F order), pandas DataFrames (columns matched by name) or lists. Every error
-is a :class:`WhylineError`.
+``XGBModel``, a ``lightgbm.Booster`` or ``LGBMModel``, or a fitted scikit-learn
+``Pipeline`` (``ColumnTransformer``, encoders, scalers, imputers) ending in one of those
+estimators. Inputs are numpy arrays (float32 or float64, C or F order; object arrays with
+category strings for a pipeline), pandas DataFrames (columns matched by name), lists of
+rows or lists of dicts (keys matched by name). Every error is a :class:`WhylineError`.
 
 >>> import whyline
 >>> explainer = whyline.TreeExplainer(model)              # doctest: +SKIP

@@ -43,8 +43,15 @@ class TreeExplainer:
     @property
     def model(self) -> Any:
         """The fitted model explained."""
-    def shap_values(self, X: ArrayLike, n_jobs: Optional[int] = ...) -> npt.NDArray[np.floating[Any]]:
-        """SHAP values shaped and typed as shap.TreeExplainer(model).shap_values(X)."""
+    @property
+    def feature_names(self) -> Optional[List[str]]:
+        """The columns shap_values attributes to (a pipeline's input columns)."""
+    def shap_values(
+        self, X: ArrayLike, n_jobs: Optional[int] = ..., features: str = ...
+    ) -> npt.NDArray[np.floating[Any]]:
+        """SHAP values shaped and typed as shap.TreeExplainer(model).shap_values(X); for a
+        pipeline, per input column (features="input") or per estimator feature
+        (features="estimator", shap's values on pipeline[-1])."""
     def __call__(self, X: ArrayLike) -> Any:
         """A shap.Explanation when shap is installed, else the values."""
 

@@ -7,12 +7,13 @@ native model (``whyline._native.NativeModel``): no file is written.
 - bytes, or a path to a model file of any format whyline reads.
 """
 
+import json
 import os
 import re
 
 import numpy as np
 
-from . import _native
+from . import _inputs, _native
 
 _AUTO_NAME = re.compile(r"^(Column_|f)\d+$")
 
@@ -20,15 +21,27 @@ _AUTO_NAME = re.compile(r"^(Column_|f)\d+$")
 class Converted:
     """A fitted model with its native form and what the Python side needs about it."""
 
-    __slots__ = ("library", "original", "native", "classes", "feature_names", "is_classifier")
+    __slots__ = (
+        "library",
+        "original",
+        "native",
+        "classes",
+        "feature_names",
+        "is_classifier",
+        "inputs",
+    )
 
-    def __init__(self, library, original, native, classes, feature_names, is_classifier):
+    def __init__(
+        self, library, original, native, classes, feature_names, is_classifier, document=None
+    ):
         self.library = library
         self.original = original
         self.native = native
         self.classes = classes
         self.feature_names = feature_names
         self.is_classifier = is_classifier
+        self.inputs = _inputs.input_columns((document or {}).get("preprocessing"))
+        """The input columns when some are categorical (``None``: rows are numbers)."""
 
 
 def _module(model):
@@ -53,12 +66,10 @@ def convert(model):
     if isinstance(model, _native.NativeModel):
         return Converted("whyline", model, model, None, _names(model.feature_names), bool(model.class_names))
     if isinstance(model, (bytes, bytearray)):
-        native = _native.NativeModel(bytes(model), "<bytes>")
-        return Converted("whyline", native, native, None, _names(native.feature_names), bool(native.class_names))
+        return _from_bytes(bytes(model), "<bytes>")
     if isinstance(model, (str, os.PathLike)):
         with open(model, "rb") as handle:
-            native = _native.NativeModel(handle.read(), os.fspath(model))
-        return Converted("whyline", native, native, None, _names(native.feature_names), bool(native.class_names))
+            return _from_bytes(handle.read(), os.fspath(model))
     module = _module(model)
     if module == "xgboost":
         return _xgboost(model)
@@ -73,18 +84,45 @@ def convert(model):
     )
 
 
+def _document(data):
+    """The whyline JSON document in ``data``, or ``None`` for another format."""
+    if not data.lstrip()[:1] == b"{":
+        return None
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) and document.get("format") == "whyline-model" else None
+
+
+def _from_bytes(data, source):
+    native = _native.NativeModel(data, source)
+    return Converted(
+        "whyline",
+        native,
+        native,
+        None,
+        _names(native.feature_names),
+        bool(native.class_names),
+        _document(data),
+    )
+
+
 def _sklearn(model):
-    from .export import model_to_json
+    from .export import model_to_dict
 
     try:
-        data = model_to_json(model).encode()
+        document = model_to_dict(model)
+        data = json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
     except ValueError as error:
         raise _native.ModelError(f"{type(model).__name__}: {error}") from None
     except AttributeError as error:
         raise _native.ModelError(f"{type(model).__name__}: not fitted ({error})") from None
     native = _native.NativeModel(data, f"<{type(model).__name__}>")
     classes = getattr(model, "classes_", None)
-    return Converted("sklearn", model, native, classes, _names(native.feature_names), classes is not None)
+    return Converted(
+        "sklearn", model, native, classes, _names(native.feature_names), classes is not None, document
+    )
 
 
 def _xgboost(model):

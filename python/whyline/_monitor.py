@@ -14,9 +14,28 @@ _log = logging.getLogger("whyline")
 
 def _library_rows(converted, rows64):
     """The rows as the library's own predict takes them (a DataFrame for an estimator
-    fitted on one, a DMatrix for an XGBoost Booster)."""
+    fitted on one, a DMatrix for an XGBoost Booster; a categorical input column of a
+    pipeline holds its category, not its index)."""
     original = converted.original
     names = getattr(original, "feature_names_in_", None)
+    if converted.inputs is not None:
+        rows = np.empty(rows64.shape, dtype=object)
+        for j, column in enumerate(converted.inputs):
+            if column.kind == "categorical":
+                rows[:, j] = [
+                    None if np.isnan(v) else column.categories[int(v)] for v in rows64[:, j]
+                ]
+            else:
+                rows[:, j] = rows64[:, j]
+        if names is None:
+            return rows
+        import pandas
+
+        frame = pandas.DataFrame(rows, columns=list(names))
+        for j, column in enumerate(converted.inputs):
+            if column.kind == "numeric":
+                frame[names[j]] = frame[names[j]].astype(np.float64)
+        return frame
     if names is not None:
         import pandas
 

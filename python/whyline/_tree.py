@@ -19,6 +19,13 @@ any, with ``data=``     float64, ``(n, f)`` or      ``numpy.float64``, or an ``n
 ``k`` is the number of outputs: classes of a scikit-learn tree or forest classifier (binary
 included, in probability space), boosting groups of a multiclass booster (margins). A 1-D
 row gives the arrays without the row axis.
+
+A scikit-learn ``Pipeline`` (``ColumnTransformer``, encoders, scalers, imputers, then a
+tree model) is explained on its estimator's features (what shap gives for ``pipeline[-1]``
+on ``pipeline[:-1].transform(X)``: ``shap_values(X, features="estimator")``), and by
+default those values are summed into the pipeline's input columns (``f`` is then the
+number of input columns; the one-hot columns of ``"city"`` add up into ``"city"``), so they
+speak of the columns the user gave and still add up to the same output.
 """
 
 import numpy as np
@@ -41,12 +48,14 @@ class TreeExplainer:
         self._model = _models.convert(model)
         self._n_jobs = _models.n_jobs_of(n_jobs)
         native = self._model.native
+        feature_inputs = native.feature_inputs
+        self._feature_inputs = None if feature_inputs is None else np.asarray(feature_inputs)
         if data is None:
             self._background = None
-            empty = np.zeros((0, native.n_features), dtype=np.float32)
+            empty = np.zeros((0, native.n_estimator_features), dtype=np.float32)
             _, base = native.tree_shap(empty, 1)
         else:
-            self._background, _, _ = _inputs.rows(data, self._model)
+            self._background = self._features(data)[0]
             _, base = native.tree_shap_interventional(self._background[:1], self._background, 1)
         self._base = np.asarray(base, dtype=np.float64)
         self.expected_value = self._expected_value(self._base)
@@ -72,22 +81,57 @@ class TreeExplainer:
             return base.copy()
         return values[0] if len(values) == 1 else values
 
-    def shap_values(self, X, n_jobs=None):
-        """SHAP values of every row of ``X`` (numpy array, DataFrame or list), shaped and
-        typed as ``shap.TreeExplainer(model).shap_values(X)`` returns them."""
-        rows32, _, one_row = _inputs.rows(X, self._model)
+    def _features(self, X):
+        """``(rows32, one_row)``: the rows the trees read (a pipeline's estimator features,
+        computed in float64 as scikit-learn's ``transform`` does, then rounded to float32 as
+        scikit-learn's trees read them)."""
+        rows32, rows64, one_row = _inputs.rows(X, self._model)
+        if self._feature_inputs is not None:
+            features = self._model.native.transform(rows64)
+            rows32 = np.ascontiguousarray(features, dtype=np.float32)
+        return rows32, one_row
+
+    @property
+    def feature_names(self):
+        """The names of the columns :meth:`shap_values` attributes to (the input columns of
+        a pipeline), or ``None`` when the model has none."""
+        return self._model.feature_names
+
+    def shap_values(self, X, n_jobs=None, features="input"):
+        """SHAP values of every row of ``X`` (numpy array, DataFrame, list of rows or of
+        dicts), shaped and typed as ``shap.TreeExplainer(model).shap_values(X)`` returns
+        them.
+
+        For a pipeline, ``features="input"`` (the default) gives one value per input column
+        (an encoded column's values summed back into it); ``features="estimator"`` gives the
+        estimator's own values, one per feature it reads, as shap gives them for
+        ``pipeline[-1]`` on ``pipeline[:-1].transform(X)``. Both add up to the same output.
+        """
+        if features not in ("input", "estimator"):
+            raise ValueError(f'features: "input" or "estimator", not {features!r}')
+        rows32, one_row = self._features(X)
         jobs = self._n_jobs if n_jobs is None else _models.n_jobs_of(n_jobs)
         native = self._model.native
         if self._background is None:
             values, _ = native.tree_shap(rows32, jobs)
         else:
             values, _ = native.tree_shap_interventional(rows32, self._background, jobs)
+        if self._feature_inputs is not None and features == "input":
+            values = self._summed_into_inputs(values)
         if values.shape[2] == 1:
             values = values[:, :, 0]
         if self._float32():
             values = values.astype(np.float32)
         values = np.ascontiguousarray(values)
         return values[0] if one_row else values
+
+    def _summed_into_inputs(self, values):
+        """``(rows, estimator features, outputs)`` values added into their input columns,
+        in feature order (as the Rust side's ``Preprocessing::attribute``)."""
+        n_inputs = self._model.native.n_features
+        out = np.zeros((values.shape[0], n_inputs, values.shape[2]), dtype=np.float64)
+        np.add.at(out, (slice(None), self._feature_inputs, slice(None)), values)
+        return out
 
     def __call__(self, X):
         """The values as a ``shap.Explanation`` when shap is installed (``values``,

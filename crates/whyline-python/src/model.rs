@@ -62,10 +62,49 @@ impl NativeModel {
         })
     }
 
-    /// Features the model takes.
+    /// Features the model takes: its input columns when it has a preprocessing stage.
     #[getter]
     fn n_features(&self) -> usize {
         self.model.n_features()
+    }
+
+    /// Features the estimator reads (after the preprocessing stage, when there is one).
+    #[getter]
+    fn n_estimator_features(&self) -> usize {
+        self.model.estimator().n_features()
+    }
+
+    /// The input column each estimator feature comes from (`None` without a
+    /// preprocessing stage): attributions of the estimator's features add into them.
+    #[getter]
+    fn feature_inputs(&self) -> Option<Vec<usize>> {
+        self.model
+            .preprocessing()
+            .map(|stage| stage.feature_inputs().collect())
+    }
+
+    /// The estimator's features of every input row of `rows` (float64, C order; a
+    /// categorical column holds its category's index), computed as scikit-learn's
+    /// `transform` computes them: `(rows, estimator features)`, float64. The rows
+    /// themselves for a model without a preprocessing stage.
+    fn transform<'py>(
+        &self,
+        py: Python<'py>,
+        rows: PyReadonlyArray2<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let rows = Rows::f64(&rows, self.model.n_features())?;
+        let width = self.model.estimator().n_features();
+        let n_rows = rows.n_rows;
+        let features = py
+            .detach(|| -> whyline::models::Result<Vec<f64>> {
+                let mut out = Vec::with_capacity(n_rows * width);
+                for row in rows.iter() {
+                    out.extend(self.model.transform_row(row)?);
+                }
+                Ok(out)
+            })
+            .map_err(|e| errors::from_model(&e))?;
+        features.into_pyarray(py).reshape([n_rows, width])
     }
 
     /// Feature names, when the model file has them.
@@ -125,14 +164,16 @@ impl NativeModel {
 
     /// Path-dependent TreeSHAP of every row of `rows` (float32, C order) and every output,
     /// on `jobs` threads: values shaped `(rows, features, outputs)` and the base values
-    /// (one per output). The trees are compiled once, at the first call.
+    /// (one per output). The trees are compiled once, at the first call. For a model with
+    /// a preprocessing stage, the rows and values are the estimator's features
+    /// ([`transform`](NativeModel::transform) makes them).
     fn tree_shap<'py>(
         &self,
         py: Python<'py>,
         rows: PyReadonlyArray2<'py, f32>,
         jobs: usize,
     ) -> PyResult<ShapValues<'py>> {
-        let rows = Rows::f32(&rows, self.model.n_features())?;
+        let rows = Rows::f32(&rows, self.model.estimator().n_features())?;
         let (n_rows, width, values) = (rows.n_rows, rows.width, rows.values.to_vec());
         let reply = py.detach(|| -> PyResult<Reply> {
             Ok(self.tree_worker()?.run(values, width, None, jobs))
@@ -143,7 +184,8 @@ impl NativeModel {
     }
 
     /// Interventional TreeSHAP over `background` (float32, C order): values shaped `(rows,
-    /// features, outputs)` and the base values (the mean output over the background).
+    /// features, outputs)` and the base values (the mean output over the background). Rows
+    /// and background are the estimator's features, as for [`tree_shap`](NativeModel::tree_shap).
     fn tree_shap_interventional<'py>(
         &self,
         py: Python<'py>,
@@ -151,7 +193,7 @@ impl NativeModel {
         background: PyReadonlyArray2<'py, f32>,
         jobs: usize,
     ) -> PyResult<ShapValues<'py>> {
-        let rows = Rows::f32(&rows, self.model.n_features())?;
+        let rows = Rows::f32(&rows, self.model.estimator().n_features())?;
         let background = background_of(&background)?;
         let (n_rows, width, values) = (rows.n_rows, rows.width, rows.values.to_vec());
         let reply = py.detach(|| -> PyResult<Reply> {

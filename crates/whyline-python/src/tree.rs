@@ -2,7 +2,8 @@
 //! [`TreeShap`] (which borrows the model, so it cannot sit in a Python object beside it
 //! without `unsafe`) and answers requests over a channel. Compiling a 100-tree forest takes
 //! longer than explaining a few rows, so a `TreeExplainer` called row by row pays it once.
-//! The thread ends when the model's last handle is dropped (its channel closes).
+//! The thread ends when the model's last handle is dropped (its channel closes). It compiles
+//! the estimator's trees: rows of a model with a preprocessing stage come transformed.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -68,7 +69,8 @@ impl TreeWorker {
 }
 
 fn serve(model: &Model, requests: &Receiver<Job>) {
-    let shap = TreeShap::new(model).map_err(|e| errors::explain_kind_and_message(&e));
+    // A pipeline's trees read the estimator's features: the caller transforms the rows.
+    let shap = TreeShap::new(model.estimator()).map_err(|e| errors::explain_kind_and_message(&e));
     for job in requests {
         let reply = match &shap {
             Ok(shap) => compute(shap, &job).map_err(|e| errors::explain_kind_and_message(&e)),

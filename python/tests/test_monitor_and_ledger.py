@@ -149,3 +149,25 @@ def test_decisions_filter_by_time(forest, data, tmp_path):
     some = whyline.Ledger(ledger).decisions(start=stamps[3], end=stamps[6])
     assert list(some["timestamp_ns"]) == stamps[3:7]
     assert isinstance(every, pd.DataFrame)
+
+
+def test_crash_residue_is_named_by_verify_and_cut_by_recover(forest, data, tmp_path):
+    ledger = tmp_path / "ledger"
+    with whyline.Monitor(forest, ledger, profile="sil2") as monitor:
+        monitor.predict(data["rows"][:10])
+    entries = ledger / "entries.wls"
+    intact_len = entries.stat().st_size
+    # The start of a frame a crash cut short: fewer bytes than a frame header.
+    with open(entries, "ab") as handle:
+        handle.write(b"\x2a\x00\x00\x00\x0b\x00\x00")
+    ours = whyline.Ledger(ledger).verify()
+    assert ours.intact and ours.entries == whyline.Ledger(ledger).verify().entries
+    assert [r["bytes"] for r in ours.crash_residue] == [7]
+    assert ours.crash_residue[0]["offset"] == intact_len
+    code, out, _ = run_cli("verify", ledger, "--strict")
+    assert code == 1 and "crash residue" in out
+    code, out, err = run_cli("recover", ledger)
+    assert code == 0, err
+    assert "cut 7 bytes of crash residue" in out
+    assert entries.stat().st_size == intact_len
+    assert whyline.Ledger(ledger).verify().crash_residue == []

@@ -130,6 +130,8 @@ class VerifyResult:
     checkpoints: Optional[int]
     signatures_checked: bool
     root: Optional[str]
+    crash_residue: List[Dict[str, Any]]
+    time_index_mismatch: Optional[int]
     def __bool__(self) -> bool: ...
 
 class IncidentReport:

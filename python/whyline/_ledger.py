@@ -30,8 +30,11 @@ class FirstBad:
 class VerifyResult:
     """The outcome of :meth:`Ledger.verify`: ``intact``, ``entries`` (entries checked, or
     those that verified before the problem), ``first_bad`` (:class:`FirstBad` or ``None``),
-    ``checkpoints``, ``signatures_checked``, ``root`` (hex) and ``json`` (the object
-    ``whyline verify --format json`` prints)."""
+    ``checkpoints``, ``signatures_checked``, ``root`` (hex), ``crash_residue`` (what a crash
+    left past the last whole entry of an intact log: a list of dicts with ``path``,
+    ``offset``, ``bytes``, ``index``; ``whyline recover`` cuts it), ``time_index_mismatch``
+    (the first time-index record that disagrees with the log, or ``None``) and ``json`` (the
+    object ``whyline verify --format json`` prints)."""
 
     def __init__(self, document):
         self.json = document
@@ -51,12 +54,17 @@ class VerifyResult:
         self.checkpoints = document.get("checkpoints")
         self.signatures_checked = document.get("signatures_checked", False)
         self.root = document.get("root")
+        self.crash_residue = document.get("crash_residue", [])
+        self.time_index_mismatch = document.get("time_index_mismatch")
 
     def __bool__(self):
         return self.intact
 
     def __repr__(self):
         if self.intact:
+            residue = sum(r.get("bytes", 0) for r in self.crash_residue)
+            if residue:
+                return f"VerifyResult(intact, entries={self.entries}, crash_residue={residue} bytes)"
             return f"VerifyResult(intact, entries={self.entries})"
         return f"VerifyResult(broken, first_bad={self.first_bad!r})"
 

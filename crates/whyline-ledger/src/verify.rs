@@ -388,7 +388,35 @@ fn checkpoint_tail_is_cut_short(tail: &[u8]) -> bool {
     };
     let note = tail.get(8..).unwrap_or_default();
     let whole = note.len() >= length as usize;
-    !whole && crc32c::crc32c(note) != crc
+    !whole && crc32c::crc32c(note) != crc && !holds_a_whole_record(tail)
+}
+
+/// Whether a whole, checksum-correct checkpoint record starts anywhere after the first byte
+/// of `tail`: a crash cuts one record short and leaves nothing after it, so a tail that
+/// holds another record had a length changed in front of it (which would hide the records
+/// after it as one long "cut" record).
+fn holds_a_whole_record(tail: &[u8]) -> bool {
+    (1..tail.len()).any(|at| {
+        let Some(header) = tail.get(at..at + 8) else {
+            return false;
+        };
+        let (Some(length), Some(crc)) = (
+            header
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes),
+            header
+                .get(4..)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes),
+        ) else {
+            return false;
+        };
+        length > 0
+            && tail
+                .get(at + 8..at + 8 + length as usize)
+                .is_some_and(|note| crc32c::crc32c(note) == crc)
+    })
 }
 
 /// The first stored time-index record that differs from the rebuilt one, comparing the

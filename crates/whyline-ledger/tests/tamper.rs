@@ -443,3 +443,36 @@ fn an_edited_time_index_is_named_and_a_short_one_is_crash_lag() {
         None
     );
 }
+
+#[test]
+fn a_changed_length_in_front_of_whole_checkpoint_records_is_damage_not_residue() {
+    // Found by the tampering campaign: a checkpoint record whose length grew past the end of
+    // the file hid the records after it as one record "cut short by a crash".
+    let pristine = pristine();
+    let side = pristine
+        .read_side(whyline_ledger::Side::Checkpoints)
+        .unwrap();
+    for position in [0usize, 1] {
+        // The length field of the record `position` (records follow each other).
+        let mut at = 0usize;
+        for _ in 0..position {
+            let len = u32::from_le_bytes(side[at..at + 4].try_into().unwrap()) as usize;
+            at += 8 + len;
+        }
+        let mut edited = side.clone();
+        edited[at + 2] ^= 0x40;
+        let mut store = pristine.clone();
+        store
+            .truncate_side(whyline_ledger::Side::Checkpoints, 0)
+            .unwrap();
+        store
+            .append_side(whyline_ledger::Side::Checkpoints, &edited, true)
+            .unwrap();
+        let damage = crate::common::damage(&store, Some(&signer().verifier()));
+        assert!(
+            damage.path.ends_with(whyline_ledger::CHECKPOINTS_FILE),
+            "record {position}: {damage}"
+        );
+        assert_eq!(damage.offset, at as u64, "record {position}");
+    }
+}

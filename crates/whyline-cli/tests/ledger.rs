@@ -253,6 +253,25 @@ fn a_bad_json_line_stops_append_with_exit_2_after_printing_earlier_receipts() {
 }
 
 #[test]
+fn append_refuses_a_nan_output_as_decision_ingest_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let first = golden_lines().lines().next().unwrap().to_owned();
+    let mut nan: serde_json::Value = serde_json::from_str(&first).unwrap();
+    nan["trace"]["output"] = serde_json::json!("NaN");
+    whyline()
+        .arg("append")
+        .arg(&log)
+        .write_stdin(format!("{first}\n{nan}\n"))
+        .assert()
+        .code(2)
+        .stdout(predicates::str::contains("\"index\":0"))
+        .stderr(predicates::str::contains(
+            "standard input, line 2: the output is NaN (a decision must have an output)",
+        ));
+}
+
+#[test]
 fn prove_refuses_a_log_cut_into_its_signed_entries_with_exit_1_and_leaves_it_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     keygen(&tmp.path().join("keys"));

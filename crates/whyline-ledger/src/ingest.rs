@@ -281,10 +281,7 @@ fn parse_json_lines(body: &[u8], batch: &mut IngestBatch) -> Result<()> {
     let mut start = 0;
     while start < body.len() {
         let rest = body.get(start..).unwrap_or_default();
-        let end = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(body.len(), |n| start + n);
+        let end = memchr::memchr(b'\n', rest).map_or(body.len(), |n| start + n);
         let line = body.get(start..end).unwrap_or_default();
         let line_start = start;
         start = end + 1;

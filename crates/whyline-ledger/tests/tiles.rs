@@ -375,8 +375,13 @@ fn only_the_latest_checkpoints_tree_is_served_and_narrower_partial_tiles_stay_se
         .read_ledger_tile(&ledger, &TilePath::hashes(0, 1, 10).unwrap())
         .unwrap();
     assert_eq!(&full_tile[..10 * 32], partial_10.as_slice());
-    // The same bytes without a cache, and from a cache that grew in another order.
+    // The same bytes without a cache, from a cache caught up ahead (as a server does at
+    // start), and from a cache that grew in another order.
     assert_eq!(read_tile(ledger.store(), 600, &full).unwrap(), full_tile);
+    let mut warm = TileCache::new();
+    warm.catch_up(ledger.store(), 600).unwrap();
+    assert_eq!(warm.covered(), 600);
+    assert_eq!(warm.read_ledger_tile(&ledger, &full).unwrap(), full_tile);
     let level1 = TilePath::hashes(1, 0, 2).unwrap();
     assert_eq!(
         cache.read_ledger_tile(&ledger, &level1).unwrap(),

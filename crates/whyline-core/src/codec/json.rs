@@ -40,8 +40,10 @@ struct TraceOut<'a, P> {
 }
 
 #[derive(Deserialize)]
-struct DocumentIn<P> {
-    version: String,
+struct DocumentIn<'a, P> {
+    /// Borrowed from the text when it has no escapes: no allocation per trace.
+    #[serde(borrow)]
+    version: std::borrow::Cow<'a, str>,
     trace: TraceIn<P>,
 }
 
@@ -177,9 +179,11 @@ pub fn from_json_slice<P: DecisionPath>(bytes: &[u8]) -> Result<DecisionTrace<P>
     }
 }
 
-fn trace_from<P: DecisionPath>(doc: DocumentIn<P>) -> Result<DecisionTrace<P>> {
+fn trace_from<P: DecisionPath>(doc: DocumentIn<'_, P>) -> Result<DecisionTrace<P>> {
     if doc.version != JSON_VERSION {
-        return Err(CoreError::UnknownJsonVersion { found: doc.version });
+        return Err(CoreError::UnknownJsonVersion {
+            found: doc.version.into_owned(),
+        });
     }
     let t = doc.trace;
     Ok(DecisionTrace {

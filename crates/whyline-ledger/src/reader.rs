@@ -173,7 +173,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                     payload: cursor.payload(&frame),
                     chain_hash: &frame.chain,
                 })?,
-                Next::Torn { offset, bytes } => {
+                Next::Torn { offset, bytes, .. } => {
                     return Ok(Some(ReadStop {
                         offset,
                         kind: CorruptionKind::TornTail { bytes },

@@ -23,7 +23,9 @@ pub(crate) type NoncePrefix = [u8; 16];
 /// docs.
 pub(crate) struct PrefixCipher {
     prefix: NoncePrefix,
-    subkey: LessSafeKey,
+    /// Boxed: ring's key holds room for its largest algorithm's key schedule (~600 bytes),
+    /// which would otherwise grow every collector that carries a sealer.
+    subkey: Box<LessSafeKey>,
 }
 
 impl PrefixCipher {
@@ -34,7 +36,7 @@ impl PrefixCipher {
             .map_err(|_| LedgerError::CipherKey)?;
         Ok(Self {
             prefix: *prefix,
-            subkey: LessSafeKey::new(unbound),
+            subkey: Box::new(LessSafeKey::new(unbound)),
         })
     }
 

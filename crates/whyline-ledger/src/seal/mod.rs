@@ -13,7 +13,7 @@
 //! `runs² / 2¹²⁹`, with no system call per decision.
 //!
 //! Because the prefix is fixed for a run, the HChaCha20 subkey of each subject's key is
-//! computed once per run and kept with the subject ([`cipher`]'s `PrefixCipher`); each input
+//! computed once per run and kept with the subject; each input
 //! then costs one ChaCha20-Poly1305 (`ring`'s assembly) over ~270 bytes. Erasing a subject
 //! through its sealer ([`Sealer::erase`]) drops that cached subkey with the key.
 //!

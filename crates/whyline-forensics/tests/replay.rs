@@ -501,3 +501,80 @@ fn an_input_naming_another_trace_is_unreadable_unless_the_chain_was_verified() {
     let report = replay(dir.path(), &keys, &models, trusted).unwrap();
     assert_eq!((report.identical, report.unreadable), (6, 0));
 }
+
+#[test]
+fn inputs_appended_out_of_order_are_paired_and_reported_in_log_order_across_chunks() {
+    use whyline_core::InputEvidence;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SegmentStore::open(dir.path()).unwrap();
+    let options = LedgerOptions::without_checkpoints("test/replay").durability(Durability::None);
+    let (collector, _) = LedgerCollector::open(store, options).unwrap();
+    let keys = KeyStore::open_or_create(&KeyStore::default_path(dir.path())).unwrap();
+    collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    let mut monitor = InferenceMonitor::new(
+        model("sk_logreg_iris.whyline.json"),
+        collector,
+        Andon::new(AndonRules::default()).unwrap(),
+    );
+    // Decisions in pairs, each pair's inputs appended second-first (D0 D1 I1 I0 D2 D3 I3 I2
+    // ...), every input nudged so that every decision shows as a difference, whose order
+    // must be the log's.
+    let rows = rows(40);
+    let mut tampered = Vec::new();
+    for pair in rows.chunks(2).enumerate() {
+        let (p, pair) = pair;
+        let mut made = Vec::new();
+        for (j, row) in pair.iter().enumerate() {
+            let t = T0 + (2 * p + j) as u64;
+            let decision = monitor.predict_one_at(row, t).unwrap();
+            let Some(RecordOutcome::Appended { index, leaf_hash }) = decision.recorded else {
+                panic!();
+            };
+            let mut stored = *row;
+            stored[3] += 0.001;
+            tampered.push(index);
+            made.push((index, leaf_hash, t, stored));
+        }
+        for (index, leaf_hash, t, stored) in made.iter().rev() {
+            monitor
+                .collector()
+                .append_input(&InputEvidence {
+                    decision_index: *index,
+                    trace_hash: *leaf_hash,
+                    timestamp_ns: *t,
+                    subject: None,
+                    values: stored,
+                    context: &[],
+                })
+                .unwrap();
+        }
+    }
+    monitor.flush().unwrap();
+    drop(monitor);
+    let keys = KeyStore::open(&KeyStore::default_path(dir.path())).unwrap();
+    let models = [model("sk_logreg_iris.whyline.json")];
+    let run = |chunk: usize, threads: usize| {
+        let options = ReplayOptions {
+            threads,
+            ..ReplayOptions::default()
+        };
+        replay_with_chunk(dir.path(), &keys, &models, options, chunk).unwrap()
+    };
+    let whole = run(CHUNK_BYTES, 1);
+    assert_eq!(
+        (whole.identical, whole.different, whole.without_input),
+        (0, 40, 0)
+    );
+    let found: Vec<u64> = whole.differences.iter().map(|d| d.index).collect();
+    assert_eq!(found, tampered);
+    // Chunk ends fall between a pair's two inputs for some of these sizes.
+    for chunk in (600..=2_400).step_by(150) {
+        for threads in [1, 2] {
+            assert_eq!(
+                run(chunk, threads),
+                whole,
+                "chunk {chunk}, {threads} threads"
+            );
+        }
+    }
+}

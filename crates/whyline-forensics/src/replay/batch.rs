@@ -152,12 +152,25 @@ impl<'a> Replayer<'a> {
         start..self.bytes.len()
     }
 
-    /// Replays the decisions of the chunk that have their input; carries the others into
-    /// the next chunk once (`last`: counts them as without input).
+    /// Replays the chunk's decisions up to the first one still waiting for its input, which
+    /// is carried into the next chunk with every decision after it (and their inputs), so
+    /// decisions are always replayed in log order. A decision carried once already that still
+    /// has no input counts as without one, as every waiting decision does at the `last` flush.
+    /// Each decision is carried at most once: any decision before a carried one was carried
+    /// with it.
     fn flush(&mut self, last: bool) -> Result<()> {
         self.jobs.clear();
-        let mut carry = Vec::new();
-        for pending in std::mem::take(&mut self.pending) {
+        let mut pending = std::mem::take(&mut self.pending);
+        let cut = if last {
+            pending.len()
+        } else {
+            pending
+                .iter()
+                .position(|p| !p.carried && !self.inputs.contains_key(&p.index))
+                .unwrap_or(pending.len())
+        };
+        let carry = pending.split_off(cut);
+        for pending in pending {
             match self.inputs.get(&pending.index) {
                 Some(input) => self.jobs.push(Job {
                     index: pending.index,
@@ -167,8 +180,7 @@ impl<'a> Replayer<'a> {
                     same_model: pending.same_model,
                     record: pending.record,
                 }),
-                None if last || pending.carried => self.report.without_input += 1,
-                None => carry.push(pending),
+                None => self.report.without_input += 1,
             }
         }
         let shared = Shared {
@@ -206,17 +218,24 @@ impl<'a> Replayer<'a> {
         for part in parts {
             self.report.absorb(part?);
         }
-        // Keep the carried decisions' bytes at the start of the next chunk.
-        let mut kept = Vec::with_capacity(carry.iter().map(|p| p.payload.len()).sum());
+        // Keep the carried decisions' bytes (and the inputs that came) for the next chunk.
+        let mut kept = Vec::new();
+        let mut kept_inputs = HashMap::new();
+        let mut carry = carry;
         for pending in &mut carry {
             let start = kept.len();
             kept.extend_from_slice(self.bytes.get(pending.payload.clone()).unwrap_or(&[]));
             pending.payload = start..kept.len();
             pending.carried = true;
+            if let Some(input) = self.inputs.get(&pending.index) {
+                let start = kept.len();
+                kept.extend_from_slice(self.bytes.get(input.clone()).unwrap_or(&[]));
+                kept_inputs.insert(pending.index, start..kept.len());
+            }
         }
         self.bytes.clear();
         self.bytes.extend_from_slice(&kept);
-        self.inputs.clear();
+        self.inputs = kept_inputs;
         self.pending = carry;
         Ok(())
     }

@@ -26,8 +26,9 @@
 //! back in log order, so the report does not depend on the thread count), and the chunk is
 //! reused. Memory is bounded by the chunk, whatever the log's size. A sealed input follows
 //! its decision (the recorder appends both in one commit); a decision whose input has not
-//! come by the end of its chunk waits one more chunk, after which it counts as recorded
-//! without an input.
+//! come by the end of its chunk waits, with the decisions after it, into the next chunk (so
+//! the report keeps log order), after which it counts as recorded without an input: an input
+//! appended more than a chunk after its decision is not paired.
 //!
 //! Per decision a worker opens the input into a reused row (the cipher of a recording run is
 //! derived once,

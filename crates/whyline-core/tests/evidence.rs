@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 use whyline_core::{
-    ContextValue, CoreError, DecisionInput, EntryKind, ErasureRecord, OutcomeRecord, SealedHeader,
-    SealedInput, decode_input, encode_input_f64,
+    ContextValue, CoreError, DecisionInput, EntryKind, ErasureRecord, OutcomeRecord, SealAlgorithm,
+    SealedHeader, SealedInput, decode_input, encode_input_f64,
 };
 
 fn context_value() -> impl Strategy<Value = ContextValue> {
@@ -48,6 +48,7 @@ fn sealed_input() -> impl Strategy<Value = SealedInput> {
                         subject_digest,
                         key_id,
                         nonce,
+                        algorithm: SealAlgorithm::XChaCha20Poly1305,
                     },
                     ciphertext: ct,
                 }
@@ -208,6 +209,7 @@ fn a_sealed_header_is_laid_out_as_documented() {
         subject_digest: None,
         key_id: 0,
         nonce: [0x55; 24],
+        algorithm: SealAlgorithm::XChaCha20Poly1305,
     };
     let bytes = header.to_bytes(20);
     assert_eq!(&bytes[..8], b"WLSI\x01\x00\x00\x00");
@@ -216,6 +218,43 @@ fn a_sealed_header_is_laid_out_as_documented() {
     assert_eq!(&bytes[56..88], &[0u8; 32]);
     assert_eq!(&bytes[92..116], &[0x55; 24]);
     assert_eq!(&bytes[116..120], &20u32.to_le_bytes());
+}
+
+#[test]
+fn the_algorithm_byte_names_the_cipher_and_an_unknown_one_is_refused() {
+    let record = SealedInput {
+        header: SealedHeader {
+            timestamp_ns: 1,
+            decision_index: 1,
+            trace_hash: [0; 32],
+            subject_digest: None,
+            key_id: 0,
+            nonce: [0; 24],
+            algorithm: SealAlgorithm::XChaCha20Poly1305,
+        },
+        ciphertext: vec![0; 16],
+    };
+    let mut bytes = record.to_bytes();
+    // Records from before the byte was defined hold zero there: XChaCha20-Poly1305.
+    assert_eq!(bytes[6], 0);
+    assert_eq!(
+        SealedInput::from_bytes(&bytes).unwrap().header.algorithm,
+        SealAlgorithm::XChaCha20Poly1305
+    );
+    bytes[6] = 1;
+    let error = SealedInput::from_bytes(&bytes).unwrap_err();
+    assert!(
+        matches!(error, CoreError::BadRecord { offset: 6, .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("sealing algorithm 1"), "{error}");
+    bytes[6] = 0;
+    bytes[7] = 1;
+    let error = SealedInput::from_bytes(&bytes).unwrap_err();
+    assert!(
+        matches!(error, CoreError::BadRecord { offset: 7, .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -228,6 +267,7 @@ fn a_subject_digest_without_its_flag_is_refused() {
             subject_digest: Some([1; 32]),
             key_id: 1,
             nonce: [0; 24],
+            algorithm: SealAlgorithm::XChaCha20Poly1305,
         },
         ciphertext: vec![0; 16],
     };

@@ -1,19 +1,28 @@
 //! Replay throughput on the demo's model (a 20-tree random forest, 6 features): 20 000
-//! decisions recorded by the monitor with sealed inputs into an in-memory ledger, then
-//! replayed from the stored entries (open each input, re-run the forest with its path,
-//! re-encode the APRT record, compare bytes) on one thread and on every core.
+//! decisions recorded by the monitor with sealed inputs into a ledger on disk, then
+//! replayed (open each input, re-run the forest with its path, re-encode the APRT record,
+//! compare bytes):
+//!
+//! - `entries_*`: from entries already in memory, on one thread and on every core;
+//! - `streamed_*`: from the directory, streamed in chunks (`whyline replay`'s path), on every
+//!   core, and with `chain_verified` (no leaf hash per decision);
+//! - `step/*`: one decision's steps alone (open the input, explain, encode, leaf hash), to
+//!   say where the time goes.
 //!
 //! Goal (issue 10): ≥ 1M decisions/s on both cores for trees of the demo's size.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::print_stderr)]
 
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use whyline_core::Context;
-use whyline_forensics::{ReplayOptions, replay_entries};
-use whyline_ledger::seal::{KeyStore, Sealer};
-use whyline_ledger::{Durability, LedgerCollector, LedgerOptions, LedgerReader};
+use std::hint::black_box;
+use whyline_core::{AnyPath, Context, EntryKind, Explainable, encode_aprt};
+use whyline_forensics::{ReplayOptions, replay, replay_entries};
+use whyline_ledger::seal::{InputOpener, KeyStore, OpenedRow, Sealer};
+use whyline_ledger::{
+    Durability, LedgerCollector, LedgerOptions, LedgerReader, SegmentStore, leaf_hash,
+};
 use whyline_models::Model;
 use whyline_monitor::{Andon, AndonRules, InferenceMonitor, InputRecording};
 
@@ -24,7 +33,9 @@ fn bench(c: &mut Criterion) {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../whyline-cli/assets/demo_model.json");
     let dir = tempfile::tempdir().unwrap();
     let keys = KeyStore::create(&dir.path().join("subjects.wks")).unwrap();
-    let collector = LedgerCollector::in_memory(
+    let log = dir.path().join("log");
+    let (collector, _) = LedgerCollector::open(
+        SegmentStore::open(&log).unwrap(),
         LedgerOptions::without_checkpoints("bench").durability(Durability::None),
     )
     .unwrap();
@@ -57,8 +68,9 @@ fn bench(c: &mut Criterion) {
             )
             .unwrap();
     }
-    let (_, collector, _) = monitor.into_parts();
-    let store = collector.into_ledger().unwrap().into_store().unwrap();
+    monitor.flush().unwrap();
+    drop(monitor);
+    let store = SegmentStore::open_existing(&log).unwrap();
     let entries = LedgerReader::new(&store)
         .unwrap()
         .all_entries()
@@ -71,7 +83,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("replay");
     group.throughput(Throughput::Elements(DECISIONS));
     group.sample_size(10);
-    for (name, threads) in [("one_thread", 1), ("all_cores", 0)] {
+    for (name, threads) in [("entries_one_thread", 1), ("entries_all_cores", 0)] {
         let options = ReplayOptions {
             threads,
             ..ReplayOptions::default()
@@ -82,6 +94,61 @@ fn bench(c: &mut Criterion) {
             b.iter(|| replay_entries(&entries, &keys, &models, options).unwrap());
         });
     }
+    for (name, chain_verified) in [
+        ("streamed_all_cores", false),
+        ("streamed_all_cores_chain_verified", true),
+    ] {
+        let options = ReplayOptions {
+            chain_verified,
+            ..ReplayOptions::default()
+        };
+        let report = replay(&log, &keys, &models, options).unwrap();
+        assert_eq!(report.identical, DECISIONS, "{report:?}");
+        group.bench_function(name, |b| {
+            b.iter(|| replay(&log, &keys, &models, options).unwrap());
+        });
+    }
+    group.finish();
+
+    // One decision's steps.
+    let decision = entries
+        .iter()
+        .find(|e| EntryKind::of(&e.payload) == EntryKind::Decision)
+        .unwrap();
+    let sealed = entries
+        .iter()
+        .find(|e| EntryKind::of(&e.payload) == EntryKind::SealedInput)
+        .unwrap();
+    let mut opener = InputOpener::new(&keys);
+    let mut row = Vec::new();
+    assert!(matches!(
+        opener.open_row(&sealed.payload, &mut row),
+        OpenedRow::Row(_)
+    ));
+    let mut trace: whyline_core::DecisionTrace<AnyPath> =
+        whyline_core::from_aprt(&decision.payload).unwrap();
+    let mut buffer = Vec::with_capacity(8 << 10);
+    let mut group = c.benchmark_group("step");
+    group.bench_function("open_row", |b| {
+        b.iter(|| opener.open_row(black_box(&sealed.payload), &mut row));
+    });
+    group.bench_function("explain_into", |b| {
+        b.iter(|| models[0].explain_into(black_box(&row), &mut trace.path));
+    });
+    group.bench_function("encode_aprt", |b| {
+        b.iter(|| {
+            buffer.clear();
+            encode_aprt(black_box(&trace), &mut buffer)
+        });
+    });
+    assert_eq!(buffer.as_slice(), decision.payload.as_slice());
+    group.bench_function("compare", |b| {
+        b.iter(|| black_box(buffer.as_slice()) == decision.payload.as_slice());
+    });
+    group.bench_function("leaf_hash", |b| {
+        b.iter(|| leaf_hash(black_box(&decision.payload)));
+    });
+    eprintln!("a decision's trace: {} bytes", decision.payload.len());
     group.finish();
 }
 

@@ -84,7 +84,8 @@ pub use inputs::{
 pub use investigate::{Investigation, investigate, read_window};
 pub use render::{render_html, render_json, render_text};
 pub use replay::{
-    ReplayDifference, ReplayOptions, ReplayReport, ReplayShift, replay, replay_entries,
+    CHUNK_BYTES, ReplayDifference, ReplayOptions, ReplayReport, ReplayShift, replay,
+    replay_entries, replay_with_chunk,
 };
 pub use report::{IncidentQuery, IncidentReport, IncidentWindow, Integrity};
 pub use sealed::{decision_evidence, read_decision_evidence};

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use whyline_core::{Context, Explainable, RecordOutcome};
-use whyline_forensics::{ReplayOptions, replay};
+use whyline_forensics::{CHUNK_BYTES, ReplayOptions, replay, replay_with_chunk};
 use whyline_ledger::seal::{KeyStore, Sealer, append_erasure};
 use whyline_ledger::{
     Durability, Ledger, LedgerCollector, LedgerOptions, SegmentStore, VerifyOutcome, verify_store,
@@ -125,6 +125,7 @@ fn a_time_range_replays_only_its_decisions() {
         from_ns: T0 + 10 * 50_000_000,
         to_ns: T0 + 19 * 50_000_000,
         threads: 1,
+        ..ReplayOptions::default()
     };
     let report = replay(
         dir.path(),
@@ -382,4 +383,198 @@ fn the_report_gets_opened_inputs_erased_marks_and_outcomes() {
         (outcomes[0].index, outcomes[0].label.as_str()),
         (indices[2], "setosa")
     );
+}
+
+#[test]
+fn a_log_larger_than_its_chunk_streams_to_the_same_report_on_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    record(
+        dir.path(),
+        vec![(model("sk_logreg_iris.whyline.json"), rows(200))],
+    );
+    let mut keys = keys(dir.path());
+    let (mut ledger, _) = Ledger::open(
+        SegmentStore::open_existing(dir.path()).unwrap(),
+        LedgerOptions::without_checkpoints("test/replay"),
+    )
+    .unwrap();
+    append_erasure(&mut ledger, &mut keys, "car-2", None, T0 + 20_000_000_000).unwrap();
+    drop(ledger);
+    let log_bytes: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    // Another model: the changed decisions carry differences, whose order must not depend
+    // on chunks or threads.
+    let models = [model("sk_gb_clf_iris.whyline.json")];
+    let one = |chunk: usize, threads: usize| {
+        let options = ReplayOptions {
+            threads,
+            ..ReplayOptions::default()
+        };
+        replay_with_chunk(dir.path(), &keys, &models, options, chunk).unwrap()
+    };
+    let whole = one(CHUNK_BYTES, 1);
+    assert_eq!(
+        (whole.decisions, whole.replayed, whole.erased),
+        (200, 100, 100)
+    );
+    assert!(whole.changed > 0 && whole.unchanged > 0, "{whole:?}");
+    assert_eq!(whole.differences.len() as u64, whole.changed);
+    assert!(
+        whole
+            .differences
+            .windows(2)
+            .all(|w| w[0].index < w[1].index),
+        "differences in log order"
+    );
+    // Chunks of 1 byte (every decision waits for its input in the next chunk), of a few
+    // decisions, and the default; the log is many chunks long.
+    for chunk in [1, 3_000, CHUNK_BYTES] {
+        for threads in [1, 2, 3] {
+            assert_eq!(
+                one(chunk, threads),
+                whole,
+                "chunk {chunk}, {threads} threads"
+            );
+        }
+    }
+    assert!(
+        log_bytes > 10 * 3_000,
+        "the log ({log_bytes} bytes) spans many chunks"
+    );
+}
+
+#[test]
+fn an_input_naming_another_trace_is_unreadable_unless_the_chain_was_verified() {
+    use whyline_core::InputEvidence;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SegmentStore::open(dir.path()).unwrap();
+    let options = LedgerOptions::without_checkpoints("test/replay").durability(Durability::None);
+    let (collector, _) = LedgerCollector::open(store, options).unwrap();
+    let keys = KeyStore::open_or_create(&KeyStore::default_path(dir.path())).unwrap();
+    collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    let mut monitor = InferenceMonitor::new(
+        model("sk_logreg_iris.whyline.json"),
+        collector,
+        Andon::new(AndonRules::default()).unwrap(),
+    );
+    for (i, row) in rows(6).iter().enumerate() {
+        let decision = monitor.predict_one_at(row, T0 + i as u64).unwrap();
+        let Some(RecordOutcome::Appended { index, leaf_hash }) = decision.recorded else {
+            panic!();
+        };
+        // Decision 2's input is sealed naming another trace hash.
+        let trace_hash = if i == 2 { [0xEE; 32] } else { leaf_hash };
+        monitor
+            .collector()
+            .append_input(&InputEvidence {
+                decision_index: index,
+                trace_hash,
+                timestamp_ns: T0 + i as u64,
+                subject: None,
+                values: row,
+                context: &[],
+            })
+            .unwrap();
+    }
+    monitor.flush().unwrap();
+    drop(monitor);
+    let keys = KeyStore::open(&KeyStore::default_path(dir.path())).unwrap();
+    let models = [model("sk_logreg_iris.whyline.json")];
+    let checked = replay(dir.path(), &keys, &models, ReplayOptions::default()).unwrap();
+    assert_eq!((checked.identical, checked.unreadable), (5, 1));
+    assert!(
+        checked
+            .first_unreadable
+            .as_deref()
+            .is_some_and(|why| why.contains("another trace hash")),
+        "{checked:?}"
+    );
+    // With the chain verified the leaf hash is not recomputed: the link rests on the chain.
+    let trusted = ReplayOptions {
+        chain_verified: true,
+        ..ReplayOptions::default()
+    };
+    let report = replay(dir.path(), &keys, &models, trusted).unwrap();
+    assert_eq!((report.identical, report.unreadable), (6, 0));
+}
+
+#[test]
+fn inputs_appended_out_of_order_are_paired_and_reported_in_log_order_across_chunks() {
+    use whyline_core::InputEvidence;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SegmentStore::open(dir.path()).unwrap();
+    let options = LedgerOptions::without_checkpoints("test/replay").durability(Durability::None);
+    let (collector, _) = LedgerCollector::open(store, options).unwrap();
+    let keys = KeyStore::open_or_create(&KeyStore::default_path(dir.path())).unwrap();
+    collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    let mut monitor = InferenceMonitor::new(
+        model("sk_logreg_iris.whyline.json"),
+        collector,
+        Andon::new(AndonRules::default()).unwrap(),
+    );
+    // Decisions in pairs, each pair's inputs appended second-first (D0 D1 I1 I0 D2 D3 I3 I2
+    // ...), every input nudged so that every decision shows as a difference, whose order
+    // must be the log's.
+    let rows = rows(40);
+    let mut tampered = Vec::new();
+    for pair in rows.chunks(2).enumerate() {
+        let (p, pair) = pair;
+        let mut made = Vec::new();
+        for (j, row) in pair.iter().enumerate() {
+            let t = T0 + (2 * p + j) as u64;
+            let decision = monitor.predict_one_at(row, t).unwrap();
+            let Some(RecordOutcome::Appended { index, leaf_hash }) = decision.recorded else {
+                panic!();
+            };
+            let mut stored = *row;
+            stored[3] += 0.001;
+            tampered.push(index);
+            made.push((index, leaf_hash, t, stored));
+        }
+        for (index, leaf_hash, t, stored) in made.iter().rev() {
+            monitor
+                .collector()
+                .append_input(&InputEvidence {
+                    decision_index: *index,
+                    trace_hash: *leaf_hash,
+                    timestamp_ns: *t,
+                    subject: None,
+                    values: stored,
+                    context: &[],
+                })
+                .unwrap();
+        }
+    }
+    monitor.flush().unwrap();
+    drop(monitor);
+    let keys = KeyStore::open(&KeyStore::default_path(dir.path())).unwrap();
+    let models = [model("sk_logreg_iris.whyline.json")];
+    let run = |chunk: usize, threads: usize| {
+        let options = ReplayOptions {
+            threads,
+            ..ReplayOptions::default()
+        };
+        replay_with_chunk(dir.path(), &keys, &models, options, chunk).unwrap()
+    };
+    let whole = run(CHUNK_BYTES, 1);
+    assert_eq!(
+        (whole.identical, whole.different, whole.without_input),
+        (0, 40, 0)
+    );
+    let found: Vec<u64> = whole.differences.iter().map(|d| d.index).collect();
+    assert_eq!(found, tampered);
+    // Chunk ends fall between a pair's two inputs for some of these sizes.
+    for chunk in (600..=2_400).step_by(150) {
+        for threads in [1, 2] {
+            assert_eq!(
+                run(chunk, threads),
+                whole,
+                "chunk {chunk}, {threads} threads"
+            );
+        }
+    }
 }

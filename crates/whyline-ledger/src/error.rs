@@ -520,6 +520,9 @@ pub enum LedgerError {
         /// What it is (or that the log has no such entry).
         found: String,
     },
+    /// The AEAD refused a key (a key of the wrong length: a defect, not bad input).
+    #[error("the sealing cipher refused a key")]
+    CipherKey,
     /// Sealing failed in the cipher (a plaintext beyond the cipher's limit).
     #[error("sealing the input of decision entry {decision_index} failed")]
     SealFailed {

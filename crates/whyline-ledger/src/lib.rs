@@ -156,9 +156,9 @@ pub use proof::{
     consistency_proof, inclusion_proof, root_from_inclusion_proof, verify_consistency,
     verify_inclusion,
 };
-pub use reader::{LedgerReader, ReadStop, TimeSpan, WindowRead};
+pub use reader::{EntryRef, LedgerReader, ReadStop, TimeSpan, WindowRead};
 pub use recovery::{RecoveryReport, SalvageReport};
-pub use seal::{KeyStore, RecordedInput, Sealer, open_inputs, read_inputs};
+pub use seal::{InputOpener, KeyStore, OpenedRow, RecordedInput, Sealer, open_inputs, read_inputs};
 pub use segment::{
     CHECKPOINTS_FILE, ENTRIES_FILE, SegmentFile, SegmentOpener, SegmentOptions, SegmentStore,
     TIME_INDEX_FILE, is_ledger_dir, segment_file_name,

@@ -35,6 +35,19 @@ pub struct WindowRead {
     pub used_index: bool,
 }
 
+/// An entry lent by [`LedgerReader::for_each_entry`]: valid until the next one is read.
+#[derive(Clone, Copy, Debug)]
+pub struct EntryRef<'a> {
+    /// Position in the log, from 0.
+    pub index: u64,
+    /// Byte offset of its frame.
+    pub offset: u64,
+    /// The payload.
+    pub payload: &'a [u8],
+    /// The stored chain hash.
+    pub chain_hash: &'a crate::Hash,
+}
+
 /// The time range a log covers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TimeSpan {
@@ -137,6 +150,36 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                     read.stopped = Some(ReadStop { offset, kind });
                     return Ok(read);
                 }
+            }
+        }
+    }
+
+    /// Calls `visit` with every entry of the log in order, whatever its payload, up to the
+    /// first damaged or torn frame, which it returns. Unlike [`all_entries`](Self::all_entries)
+    /// nothing is kept: entries are read through a buffer of about 1 MiB (more only for a
+    /// larger entry) and lent to `visit`, so memory does not grow with the log. An error from
+    /// `visit` stops the read and is returned.
+    pub fn for_each_entry<E: From<crate::LedgerError>>(
+        &self,
+        mut visit: impl FnMut(EntryRef<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Option<ReadStop>, E> {
+        let mut cursor = Cursor::new(self.store)?;
+        loop {
+            match cursor.next()? {
+                Next::End => return Ok(None),
+                Next::Frame(frame) => visit(EntryRef {
+                    index: frame.index,
+                    offset: frame.offset,
+                    payload: cursor.payload(&frame),
+                    chain_hash: &frame.chain,
+                })?,
+                Next::Torn { offset, bytes, .. } => {
+                    return Ok(Some(ReadStop {
+                        offset,
+                        kind: CorruptionKind::TornTail { bytes },
+                    }));
+                }
+                Next::Damaged { offset, kind } => return Ok(Some(ReadStop { offset, kind })),
             }
         }
     }

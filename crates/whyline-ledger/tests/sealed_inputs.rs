@@ -354,3 +354,84 @@ fn an_unstamped_model_record_does_not_pull_a_closed_blocks_time_to_zero() {
     assert_eq!(span, (1_700_000_000_000_000_000, 1_700_000_000_000_001_099));
     assert!(reader.entries_between(0, 1_000).unwrap().entries.is_empty());
 }
+
+#[test]
+fn a_record_sealed_by_rustcrypto_xchacha20poly1305_opens() {
+    // How inputs were sealed before the ring-based cipher: RustCrypto's XChaCha20Poly1305
+    // with a random nonce, the header (algorithm byte zero) as associated data.
+    use chacha20poly1305::XChaCha20Poly1305;
+    use chacha20poly1305::aead::{AeadInOut, KeyInit as _};
+    use whyline_core::{SealAlgorithm, SealedHeader, TAG_LEN, encode_input};
+    let dir = tempfile::tempdir().unwrap();
+    let mut keys = KeyStore::create(&dir.path().join("subjects.wks")).unwrap();
+    let (digest, id, key) = keys.key_for_subject("alice").unwrap();
+    let values = [1.5f32, -2.25, 1e-3];
+    let mut plaintext = Vec::new();
+    encode_input(&values, &context(4), &mut plaintext);
+    let header = SealedHeader {
+        timestamp_ns: 77,
+        decision_index: 4,
+        trace_hash: [3; 32],
+        subject_digest: Some(digest),
+        key_id: id,
+        nonce: [0x9A; 24],
+        algorithm: SealAlgorithm::XChaCha20Poly1305,
+    };
+    let aad = header.to_bytes(plaintext.len() + TAG_LEN);
+    assert_eq!(&aad[6..8], &[0, 0], "the bytes old records hold there");
+    let mut body = plaintext.clone();
+    let tag = XChaCha20Poly1305::new(&key.into())
+        .encrypt_inout_detached(&header.nonce.into(), &aad, (&mut body[..]).into())
+        .unwrap();
+    body.extend_from_slice(tag.as_slice());
+    let record = SealedInput {
+        header,
+        ciphertext: body,
+    }
+    .to_bytes();
+    let (index, input) = open_sealed(&keys, &record).unwrap();
+    assert_eq!(index, 4);
+    assert_eq!(
+        input,
+        RecordedInput::Sealed {
+            values: values.iter().map(|&v| f64::from(v)).collect(),
+            context: context(4),
+        }
+    );
+}
+
+#[test]
+fn erasing_through_the_sealer_drops_its_cached_cipher() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("subjects.wks");
+    let mut sealer = Sealer::new(KeyStore::create(&path).unwrap()).unwrap();
+    let context = context(1);
+    let input = InputEvidence {
+        decision_index: 1,
+        trace_hash: [1; 32],
+        timestamp_ns: 5,
+        subject: Some("alice"),
+        values: &[1.0, 2.0],
+        context: &context,
+    };
+    let sealed = sealer.seal(&input).unwrap();
+    assert!(sealer.caches_subject("alice"));
+    assert!(matches!(
+        open_sealed(sealer.key_store(), &sealed),
+        Some((1, RecordedInput::Sealed { .. }))
+    ));
+    let (_, had_key) = sealer.erase("alice", 9).unwrap();
+    assert!(had_key);
+    assert!(
+        !sealer.caches_subject("alice"),
+        "the cached subkey went with the key"
+    );
+    assert!(matches!(
+        sealer.seal(&input),
+        Err(LedgerError::SubjectErased { .. })
+    ));
+    assert_eq!(
+        open_sealed(&KeyStore::open(&path).unwrap(), &sealed),
+        Some((1, RecordedInput::Erased))
+    );
+}

@@ -36,6 +36,11 @@ pub(crate) struct ReplayArgs {
     /// Replay decisions up to this time.
     #[arg(long)]
     to: Option<String>,
+    /// The log was checked with `whyline verify` and nothing was appended since: skip
+    /// re-hashing each decision to check that its sealed input names it (the link then rests
+    /// on the verified chain).
+    #[arg(long)]
+    chain_verified: bool,
     /// The subject key store (default: LOG/keys/subjects.wks).
     #[arg(long)]
     key_store: Option<PathBuf>,
@@ -69,6 +74,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Outcome> {
             .transpose()?
             .unwrap_or(u64::MAX),
         threads: 0,
+        chain_verified: args.chain_verified,
     };
     let report = replay(&args.log, &keys, &models, options)?;
     let mut out = std::io::stdout().lock();

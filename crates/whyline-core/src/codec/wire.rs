@@ -17,18 +17,34 @@ impl<'a> Writer<'a> {
         Self { out }
     }
 
+    /// Bytes as they are (a fixed-size group of fields written at once).
+    #[inline]
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Room for `additional` more bytes.
+    #[inline]
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.out.reserve(additional);
+    }
+
+    #[inline]
     pub(crate) fn u8(&mut self, value: u8) {
         self.out.push(value);
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self, value: u32) {
         self.out.extend_from_slice(&value.to_le_bytes());
     }
 
+    #[inline]
     pub(crate) fn u64(&mut self, value: u64) {
         self.out.extend_from_slice(&value.to_le_bytes());
     }
 
+    #[inline]
     pub(crate) fn f32(&mut self, value: f32) {
         self.out.extend_from_slice(&value.to_bits().to_le_bytes());
     }
@@ -36,12 +52,17 @@ impl<'a> Writer<'a> {
     /// A count as u32. Collections in a trace are far below 2^32 elements; a larger one is
     /// clamped, which the decoder then reports as an inconsistent length instead of reading
     /// a wrong record.
+    #[inline]
     pub(crate) fn count(&mut self, len: usize) {
         self.u32(u32::try_from(len).unwrap_or(u32::MAX));
     }
 
+    #[inline]
     pub(crate) fn f32s(&mut self, values: &[f32]) {
         self.count(values.len());
+        if values.is_empty() {
+            return;
+        }
         let start = self.out.len();
         self.out.resize(start + values.len() * 4, 0);
         for (slot, v) in self.out[start..].chunks_exact_mut(4).zip(values) {
@@ -49,8 +70,12 @@ impl<'a> Writer<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn u32s(&mut self, values: &[u32]) {
         self.count(values.len());
+        if values.is_empty() {
+            return;
+        }
         let start = self.out.len();
         self.out.resize(start + values.len() * 4, 0);
         for (slot, v) in self.out[start..].chunks_exact_mut(4).zip(values) {

@@ -16,7 +16,8 @@ pub use input::{
 };
 pub use outcome::{OUTCOME_RECORD_MAGIC, OutcomeRecord};
 pub use sealed::{
-    NONCE_LEN, SEALED_INPUT_HEADER_LEN, SEALED_INPUT_MAGIC, SealedHeader, SealedInput, TAG_LEN,
+    NONCE_LEN, SEALED_INPUT_HEADER_LEN, SEALED_INPUT_MAGIC, SealAlgorithm, SealedHeader,
+    SealedInput, TAG_LEN,
 };
 
 /// Which kind of record a ledger entry's payload is, by its first four bytes.

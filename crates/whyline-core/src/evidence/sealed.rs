@@ -9,13 +9,14 @@
 //!   0     4   magic "WLSI"
 //!   4     1   version, 0x01
 //!   5     1   flags: bit 0 set when the input has a subject (bits 1..7 zero)
-//!   6     2   reserved, zero
+//!   6     1   algorithm: 0 XChaCha20-Poly1305 (the only one so far; [`SealAlgorithm`])
+//!   7     1   reserved, zero
 //!   8     8   timestamp_ns of the decision (where APRT keeps it: time index, window reads)
 //!  16     8   decision_index: the ledger index of the decision's APRT entry
 //!  24    32   trace_hash: that entry's leaf hash, SHA-256(0x00 ‖ APRT bytes)
 //!  56    32   subject_digest: HMAC-SHA256(store secret, subject); zero without a subject
 //!  88     4   key_id: the key-store key that sealed it (0: the log-wide key)
-//!  92    24   nonce (XChaCha20-Poly1305)
+//!  92    24   nonce (24 bytes for XChaCha20-Poly1305)
 //! 116     4   n, ciphertext length (plaintext + 16-byte tag)
 //! 120     n   ciphertext
 //! ```
@@ -37,6 +38,33 @@ pub const NONCE_LEN: usize = 24;
 pub const TAG_LEN: usize = 16;
 const RECORD: &str = "sealed input";
 
+/// The AEAD that sealed an input: byte 6 of the header. Records written before the byte
+/// was defined hold zero there, which is XChaCha20-Poly1305, the cipher they used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SealAlgorithm {
+    /// XChaCha20-Poly1305: 256-bit key, 192-bit nonce, 128-bit tag (id 0).
+    #[default]
+    XChaCha20Poly1305,
+}
+
+impl SealAlgorithm {
+    /// The id stored in the header.
+    pub fn id(self) -> u8 {
+        match self {
+            SealAlgorithm::XChaCha20Poly1305 => 0,
+        }
+    }
+
+    /// The algorithm with stored id `id`, `None` when it is not known.
+    pub fn from_id(id: u8) -> Option<Self> {
+        match id {
+            0 => Some(SealAlgorithm::XChaCha20Poly1305),
+            _ => None,
+        }
+    }
+}
+
 /// The header of a sealed input record: everything but the ciphertext.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SealedHeader {
@@ -52,6 +80,8 @@ pub struct SealedHeader {
     pub key_id: u32,
     /// The AEAD nonce.
     pub nonce: [u8; NONCE_LEN],
+    /// The AEAD.
+    pub algorithm: SealAlgorithm,
 }
 
 impl SealedHeader {
@@ -62,6 +92,7 @@ impl SealedHeader {
         out[..4].copy_from_slice(&SEALED_INPUT_MAGIC);
         out[4] = VERSION;
         out[5] = u8::from(self.subject_digest.is_some());
+        out[6] = self.algorithm.id();
         out[8..16].copy_from_slice(&self.timestamp_ns.to_le_bytes());
         out[16..24].copy_from_slice(&self.decision_index.to_le_bytes());
         out[24..56].copy_from_slice(&self.trace_hash);
@@ -100,7 +131,7 @@ impl SealedInput {
     /// Reads a record; every byte must belong to it.
     ///
     /// ```
-    /// use whyline_core::{SealedHeader, SealedInput};
+    /// use whyline_core::{SealAlgorithm, SealedHeader, SealedInput};
     /// let record = SealedInput {
     ///     header: SealedHeader {
     ///         timestamp_ns: 5,
@@ -109,6 +140,7 @@ impl SealedInput {
     ///         subject_digest: Some([9; 32]),
     ///         key_id: 3,
     ///         nonce: [1; 24],
+    ///         algorithm: SealAlgorithm::XChaCha20Poly1305,
     ///     },
     ///     ciphertext: vec![0xAB; 40],
     /// };
@@ -155,8 +187,17 @@ impl SealedInput {
         if flags > 1 {
             return Err(bad(5, format!("flags {flags:#04x} set undefined bits")));
         }
-        if head[6..8] != [0, 0] {
-            return Err(bad(6, "reserved bytes are not zero".into()));
+        let Some(algorithm) = SealAlgorithm::from_id(head[6]) else {
+            return Err(bad(
+                6,
+                format!(
+                    "sealing algorithm {} is not known (0: XChaCha20-Poly1305)",
+                    head[6]
+                ),
+            ));
+        };
+        if head[7] != 0 {
+            return Err(bad(7, "the reserved byte is not zero".into()));
         }
         let u64_at = |at: usize| {
             let mut b = [0u8; 8];
@@ -205,6 +246,7 @@ impl SealedInput {
                 subject_digest,
                 key_id: u32::from_le_bytes(key_id),
                 nonce,
+                algorithm,
             },
             ciphertext,
         ))

@@ -4,13 +4,18 @@
 //!
 //! # The cipher
 //!
-//! XChaCha20-Poly1305 (RustCrypto `chacha20poly1305`): a 256-bit key, a 192-bit nonce and a
-//! 128-bit tag. The long nonce is why: nonces can be drawn at random per process without
-//! a counter that must survive restarts (a repeated nonce under one key would leak the XOR of
-//! two plaintexts). Each [`Sealer`] draws a random 128-bit prefix once and counts the last 64
-//! bits, so nonces never repeat within a run and collide across runs only with probability
-//! about `runs² / 2¹²⁹`, with no system call per decision. ChaCha20 needs no AES hardware and
-//! runs in constant time; AES-GCM-SIV would tolerate a repeated nonce but costs two passes.
+//! XChaCha20-Poly1305: a 256-bit key, a 192-bit nonce and a 128-bit tag; algorithm id 0 in
+//! the record header ([`SealAlgorithm`], `docs/ledger-format.md`). The long nonce is why:
+//! nonces can be drawn at random per process without a counter that must survive restarts (a
+//! repeated nonce under one key would leak the XOR of two plaintexts and the Poly1305 key).
+//! Each [`Sealer`] draws a random 128-bit prefix once and counts the last 64 bits, so nonces
+//! never repeat within a run and collide across runs only with probability about
+//! `runs² / 2¹²⁹`, with no system call per decision.
+//!
+//! Because the prefix is fixed for a run, the HChaCha20 subkey of each subject's key is
+//! computed once per run and kept with the subject; each input
+//! then costs one ChaCha20-Poly1305 (`ring`'s assembly) over ~270 bytes. Erasing a subject
+//! through its sealer ([`Sealer::erase`]) drops that cached subkey with the key.
 //!
 //! The associated data is the record's header ([`SealedHeader::to_bytes`]): the decision's
 //! entry index and leaf hash, the subject digest, the key id, the nonce and the time. A
@@ -23,17 +28,19 @@
 //! [`RecordedInput::Unreadable`] with the reason. [`open_inputs`] does it for entries already
 //! read, [`read_inputs`] for a time window of a ledger directory.
 
+mod cipher;
 mod key_store;
+mod open;
 mod ops;
 
-use chacha20poly1305::aead::{AeadInOut, KeyInit};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use std::collections::HashMap;
 use std::path::Path;
 use whyline_core::{
-    ContextValue, InputEvidence, NONCE_LEN, SEALED_INPUT_HEADER_LEN, SealedHeader, SealedInput,
-    TAG_LEN, decode_input, encode_input,
+    ContextValue, InputEvidence, NONCE_LEN, SEALED_INPUT_HEADER_LEN, SealAlgorithm, SealedHeader,
+    TAG_LEN, encode_input,
 };
+
+use cipher::PrefixCipher;
 
 use crate::error::{LedgerError, Result};
 use crate::ledger::StoredEntry;
@@ -41,14 +48,15 @@ use crate::reader::LedgerReader;
 use crate::segment::SegmentStore;
 
 pub use key_store::{KEY_STORE_FILE, Key, KeyLookup, KeyStore};
+pub use open::{InputOpener, OpenedRow, open_sealed};
 pub use ops::{append_erasure, append_outcome, check_decision};
 
 /// Seals inputs for one writer: the key store, a cache of subjects already seen, and the
 /// nonce counter. See the module docs.
 pub struct Sealer {
     keys: KeyStore,
-    log_cipher: XChaCha20Poly1305,
-    subjects: HashMap<String, (Key, u32, XChaCha20Poly1305)>,
+    log_cipher: PrefixCipher,
+    subjects: HashMap<String, (Key, u32, PrefixCipher)>,
     nonce_prefix: [u8; 16],
     counter: u64,
     plaintext: Vec<u8>,
@@ -72,7 +80,7 @@ impl Sealer {
             detail: e.to_string(),
         })?;
         Ok(Sealer {
-            log_cipher: XChaCha20Poly1305::new(&keys.log_key().into()),
+            log_cipher: PrefixCipher::new(&keys.log_key(), &nonce_prefix)?,
             keys,
             subjects: HashMap::new(),
             nonce_prefix,
@@ -94,11 +102,25 @@ impl Sealer {
             && !self.subjects.contains_key(subject)
         {
             let (digest, id, key) = self.keys.key_for_subject(subject)?;
-            let cipher = XChaCha20Poly1305::new(&key.into());
+            let cipher = PrefixCipher::new(&key, &self.nonce_prefix)?;
             self.subjects
                 .insert(subject.to_owned(), (digest, id, cipher));
         }
         Ok(())
+    }
+
+    /// Erases `subject` in this sealer's key store ([`KeyStore::erase`]: the key leaves the
+    /// file) and drops the subject's cached cipher, so nothing here can seal or open its
+    /// inputs any more. Returns the digest and whether a key existed.
+    pub fn erase(&mut self, subject: &str, erased_ns: u64) -> Result<(Key, bool)> {
+        let erased = self.keys.erase(subject, erased_ns)?;
+        self.subjects.remove(subject);
+        Ok(erased)
+    }
+
+    /// Whether a cipher for `subject` is cached (tests of [`Sealer::erase`]).
+    pub fn caches_subject(&self, subject: &str) -> bool {
+        self.subjects.contains_key(subject)
     }
 
     /// Seals `input` and appends the record's bytes to `out`.
@@ -130,6 +152,7 @@ impl Sealer {
             subject_digest,
             key_id,
             nonce,
+            algorithm: SealAlgorithm::XChaCha20Poly1305,
         };
         let aad = header.to_bytes(self.plaintext.len() + TAG_LEN);
         let start = out.len();
@@ -141,11 +164,11 @@ impl Sealer {
                     decision_index: input.decision_index,
                 })?;
         let tag = cipher
-            .encrypt_inout_detached(&XNonce::from(nonce), &aad, body.into())
-            .map_err(|_| LedgerError::SealFailed {
+            .seal(&nonce, &aad, body)
+            .ok_or(LedgerError::SealFailed {
                 decision_index: input.decision_index,
             })?;
-        out.extend_from_slice(tag.as_slice());
+        out.extend_from_slice(&tag);
         Ok(())
     }
 
@@ -180,75 +203,13 @@ impl RecordedInput {
     }
 }
 
-/// Opens one sealed input record with `keys`: its decision's entry index and what it holds.
-/// `None` when `payload` is not a sealed input record.
-pub fn open_sealed(keys: &KeyStore, payload: &[u8]) -> Option<(u64, RecordedInput)> {
-    if !SealedInput::is_sealed_input(payload) {
-        return None;
-    }
-    let (header, ciphertext) = match SealedInput::split(payload) {
-        Ok(split) => split,
-        Err(error) => {
-            let index = payload
-                .get(16..24)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map_or(u64::MAX, u64::from_le_bytes);
-            return Some((index, RecordedInput::Unreadable(error.to_string())));
-        }
-    };
-    Some((header.decision_index, open_split(keys, &header, ciphertext)))
-}
-
-fn open_split(keys: &KeyStore, header: &SealedHeader, ciphertext: &[u8]) -> RecordedInput {
-    let key = match keys.lookup(header.subject_digest.as_ref(), header.key_id) {
-        KeyLookup::Key(key) => key,
-        KeyLookup::Erased => return RecordedInput::Erased,
-        KeyLookup::Unknown => {
-            return RecordedInput::Unreadable(format!(
-                "the key store has no key {} for subject {}",
-                header.key_id,
-                header
-                    .subject_digest
-                    .map_or_else(|| "(log-wide)".to_owned(), hex::encode)
-            ));
-        }
-    };
-    let aad = header.to_bytes(ciphertext.len());
-    let split = ciphertext.len().saturating_sub(TAG_LEN);
-    let (body, tag) = ciphertext.split_at(split);
-    let mut plaintext = body.to_vec();
-    let cipher = XChaCha20Poly1305::new(&key.into());
-    let Ok(tag) = <&[u8; TAG_LEN]>::try_from(tag) else {
-        return RecordedInput::Unreadable("the ciphertext has no tag".into());
-    };
-    if cipher
-        .decrypt_inout_detached(
-            &XNonce::from(header.nonce),
-            &aad,
-            plaintext.as_mut_slice().into(),
-            &(*tag).into(),
-        )
-        .is_err()
-    {
-        return RecordedInput::Unreadable(
-            "authentication failed: the ciphertext or its header was changed, or the key is not this input's".into(),
-        );
-    }
-    match decode_input(&plaintext) {
-        Ok(input) => RecordedInput::Sealed {
-            values: input.values,
-            context: input.context,
-        },
-        Err(error) => RecordedInput::Unreadable(error.to_string()),
-    }
-}
-
 /// The inputs among `entries` (entries already read: a window, a whole log), opened with
 /// `keys`, in log order: `(decision entry index, input)`.
 pub fn open_inputs(entries: &[StoredEntry], keys: &KeyStore) -> Vec<(u64, RecordedInput)> {
+    let mut opener = InputOpener::new(keys);
     entries
         .iter()
-        .filter_map(|entry| open_sealed(keys, &entry.payload))
+        .filter_map(|entry| opener.open(&entry.payload))
         .collect()
 }
 

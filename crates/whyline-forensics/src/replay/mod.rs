@@ -1,0 +1,218 @@
+//! Replay: every recorded decision whose input is readable, made again from its sealed input
+//! and a model file.
+//!
+//! A decision is replayed with the model in force when it was made (the last model record
+//! before it), matched among the models given by SHA-256:
+//!
+//! - **the same model** (its SHA-256 is the record's): the re-made trace must be
+//!   byte-identical to the stored APRT record. The trace is built the way the monitor builds
+//!   it ([`Explainable::explain_into`] into a path, then [`encode_aprt`]), taking from the
+//!   stored record only what the model does not compute: time, sequence and latency, and the
+//!   input digest when it is keyed (an unkeyed digest is recomputed from the stored input,
+//!   so an input that is not what the decision saw shows as a difference);
+//! - **another model** (a new version; only when one model is given and none matches): a
+//!   diff, the decisions whose output changes and, for each, the features whose attributions
+//!   (the path's own per-feature contributions) moved most.
+//!
+//! Erased inputs are counted, not replayed; so are unreadable ones and decisions recorded
+//! without an input. The log is read from its start (a decision's model is the last model
+//! record before it); only decisions stamped in the range are replayed.
+//!
+//! # Streaming and cost
+//!
+//! [`replay`] streams the log ([`LedgerReader::for_each_entry`]): decisions and their inputs
+//! are copied into a chunk of about [`CHUNK_BYTES`], the chunk is replayed on every core
+//! (`std::thread::available_parallelism`; each thread a contiguous run of decisions, merged
+//! back in log order, so the report does not depend on the thread count), and the chunk is
+//! reused. Memory is bounded by the chunk, whatever the log's size. A sealed input follows
+//! its decision (the recorder appends both in one commit); a decision whose input has not
+//! come by the end of its chunk waits, with the decisions after it, into the next chunk (so
+//! the report keeps log order), after which it counts as recorded without an input: an input
+//! appended more than a chunk after its decision is not paired.
+//!
+//! Per decision a worker opens the input into a reused row (the cipher of a recording run is
+//! derived once,
+//! [`InputOpener`](whyline_ledger::seal::InputOpener)), explains into a reused path, encodes into a reused buffer
+//! and compares it with the stored bytes: no allocation once the buffers have grown. It also
+//! checks that the input was sealed for this very record: its `trace_hash` must be the
+//! record's leaf hash. That is a SHA-256 over the whole trace (6 KB for the demo's forest),
+//! the same hash `whyline verify` computes for the chain; with
+//! [`ReplayOptions::chain_verified`] (the log was verified and nothing was appended since) it
+//! is skipped, and the link rests on the verified chain and the input's authenticated
+//! decision index.
+
+mod batch;
+mod worker;
+
+use std::path::Path;
+
+use serde::Serialize;
+use whyline_ledger::seal::KeyStore;
+use whyline_ledger::{LedgerReader, SegmentStore, StoredEntry};
+use whyline_models::Model;
+
+use crate::error::Result;
+use batch::Replayer;
+
+/// Bytes of decisions and inputs replayed together: the bound on a replay's memory.
+pub const CHUNK_BYTES: usize = 8 << 20;
+
+/// The models a replay may use, and the time range.
+#[derive(Clone, Copy, Debug)]
+pub struct ReplayOptions {
+    /// First decision time, Unix epoch nanoseconds (inclusive).
+    pub from_ns: u64,
+    /// Last decision time (inclusive).
+    pub to_ns: u64,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// The log was verified (`whyline verify`) and nothing was appended since: skip
+    /// re-hashing each decision to check that its input names it (see the module docs).
+    pub chain_verified: bool,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        Self {
+            from_ns: 0,
+            to_ns: u64::MAX,
+            threads: 0,
+            chain_verified: false,
+        }
+    }
+}
+
+/// How one replayed decision compares with the record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReplayDifference {
+    /// Entry index of the decision.
+    pub index: u64,
+    /// The decision's sequence number.
+    pub sequence: u64,
+    /// The decision's time.
+    pub timestamp_ns: u64,
+    /// SHA-256 of the model that made it (from the model record in force), when known.
+    pub recorded_model: Option<String>,
+    /// SHA-256 of the model it was replayed with.
+    pub replayed_model: String,
+    /// The recorded output.
+    pub recorded_output: f32,
+    /// The output of the replay.
+    pub replayed_output: f32,
+    /// First byte at which the re-made APRT record differs from the stored one (same-model
+    /// replays).
+    pub first_differing_byte: Option<usize>,
+    /// The features whose attributions moved most: `(feature, recorded, replayed)`.
+    pub attribution_shifts: Vec<ReplayShift>,
+}
+
+/// One feature's attribution before and after.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReplayShift {
+    /// The feature's name (or `feature[i]`).
+    pub feature: String,
+    /// Its attribution in the recorded decision.
+    pub recorded: f32,
+    /// Its attribution in the replay.
+    pub replayed: f32,
+}
+
+/// What a replay found.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ReplayReport {
+    /// Decisions in the range.
+    pub decisions: u64,
+    /// Decisions made again (their input was readable).
+    pub replayed: u64,
+    /// Same-model replays whose trace is byte-identical.
+    pub identical: u64,
+    /// Same-model replays whose trace differs: the log and the model disagree.
+    pub different: u64,
+    /// Replays with another model whose output stayed the same.
+    pub unchanged: u64,
+    /// Replays with another model whose output changed.
+    pub changed: u64,
+    /// Decisions whose input was erased.
+    pub erased: u64,
+    /// Decisions whose input could not be opened (no key, failed authentication).
+    pub unreadable: u64,
+    /// Decisions recorded without an input.
+    pub without_input: u64,
+    /// Every difference (same model) and every change (another model), in log order.
+    pub differences: Vec<ReplayDifference>,
+    /// Why the first unreadable input could not be read.
+    pub first_unreadable: Option<String>,
+    /// Byte offset of a damaged or torn frame that ended the read (`whyline verify` tells
+    /// more); decisions after it were not replayed.
+    pub stopped_at: Option<u64>,
+}
+
+impl ReplayReport {
+    /// Whether every replay reproduced the record and no output changed.
+    pub fn is_clean(&self) -> bool {
+        self.different == 0 && self.changed == 0
+    }
+}
+
+impl ReplayReport {
+    /// Adds the counts and differences of `part`, the report of the decisions that follow.
+    fn absorb(&mut self, part: ReplayReport) {
+        self.decisions += part.decisions;
+        self.replayed += part.replayed;
+        self.identical += part.identical;
+        self.different += part.different;
+        self.unchanged += part.unchanged;
+        self.changed += part.changed;
+        self.erased += part.erased;
+        self.unreadable += part.unreadable;
+        self.without_input += part.without_input;
+        self.differences.extend(part.differences);
+        if self.first_unreadable.is_none() {
+            self.first_unreadable = part.first_unreadable;
+        }
+    }
+}
+
+/// Replays the decisions of the ledger in `dir` stamped in the options' range, with the
+/// inputs opened by `keys` and the given `models`, streaming the log. See the module docs.
+pub fn replay(
+    dir: &Path,
+    keys: &KeyStore,
+    models: &[Model],
+    options: ReplayOptions,
+) -> Result<ReplayReport> {
+    replay_with_chunk(dir, keys, models, options, CHUNK_BYTES)
+}
+
+/// [`replay`] with chunks of `chunk_bytes` (tests: a log larger than its chunk).
+pub fn replay_with_chunk(
+    dir: &Path,
+    keys: &KeyStore,
+    models: &[Model],
+    options: ReplayOptions,
+    chunk_bytes: usize,
+) -> Result<ReplayReport> {
+    let store = SegmentStore::open_existing(dir)?;
+    let mut replayer = Replayer::new(keys, models, options, chunk_bytes);
+    let stopped = LedgerReader::new(&store)?
+        .for_each_entry(|entry| replayer.push(entry.index, entry.payload))?;
+    let mut report = replayer.finish()?;
+    report.stopped_at = stopped.map(|stop| stop.offset);
+    Ok(report)
+}
+
+/// [`replay`] over entries already read: the log from its first entry, in order (model
+/// records say which model made the decisions after them); decisions outside the options'
+/// time range are skipped.
+pub fn replay_entries(
+    entries: &[StoredEntry],
+    keys: &KeyStore,
+    models: &[Model],
+    options: ReplayOptions,
+) -> Result<ReplayReport> {
+    let mut replayer = Replayer::new(keys, models, options, CHUNK_BYTES);
+    for entry in entries {
+        replayer.push(entry.index, &entry.payload)?;
+    }
+    replayer.finish()
+}

@@ -1,0 +1,221 @@
+//! One replay thread: opens, explains, encodes and compares, with buffers kept across chunks.
+
+use std::ops::Range;
+
+use whyline_core::digest::InputDigester;
+use whyline_core::{
+    AnyPath, AprtHeader, DecisionPath, DecisionTrace, Explainable, ModelRecord, encode_aprt,
+};
+use whyline_ledger::leaf_hash;
+use whyline_ledger::seal::{InputOpener, KeyStore, OpenedRow};
+use whyline_models::Model;
+
+use super::{ReplayDifference, ReplayReport, ReplayShift};
+use crate::error::{ForensicsError, Result};
+
+/// How many attribution shifts a changed decision reports.
+const TOP_SHIFTS: usize = 3;
+
+/// One decision of a chunk with its input.
+pub(super) struct Job {
+    pub(super) index: u64,
+    pub(super) payload: Range<usize>,
+    pub(super) input: Range<usize>,
+    pub(super) model: usize,
+    pub(super) same_model: bool,
+    pub(super) record: usize,
+}
+
+/// What every worker of a chunk reads.
+pub(super) struct Shared<'c> {
+    pub(super) bytes: &'c [u8],
+    pub(super) models: &'c [Model],
+    pub(super) records: &'c [Option<ModelRecord>],
+    pub(super) digesters: &'c [Option<InputDigester>],
+    pub(super) chain_verified: bool,
+}
+
+/// A worker's state, reused for every decision it replays.
+pub(super) struct Worker<'k> {
+    opener: InputOpener<'k>,
+    trace: DecisionTrace<AnyPath>,
+    buffer: Vec<u8>,
+    row: Vec<f32>,
+}
+
+impl<'k> Worker<'k> {
+    pub(super) fn new(keys: &'k KeyStore) -> Self {
+        Self {
+            opener: InputOpener::new(keys),
+            trace: DecisionTrace {
+                timestamp_ns: 0,
+                sequence: 0,
+                input_hash: 0,
+                output: 0.0,
+                latency_ns: 0,
+                path: AnyPath::default(),
+            },
+            buffer: Vec::with_capacity(8 << 10),
+            row: Vec::with_capacity(64),
+        }
+    }
+
+    /// Replays `jobs` (a contiguous run of the chunk's decisions) into a partial report.
+    pub(super) fn run(&mut self, jobs: &[Job], shared: &Shared<'_>) -> Result<ReplayReport> {
+        let mut report = ReplayReport::default();
+        for job in jobs {
+            self.replay_one(job, shared, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    fn replay_one(
+        &mut self,
+        job: &Job,
+        shared: &Shared<'_>,
+        report: &mut ReplayReport,
+    ) -> Result<()> {
+        let payload = shared.bytes.get(job.payload.clone()).unwrap_or(&[]);
+        let sealed = shared.bytes.get(job.input.clone()).unwrap_or(&[]);
+        let mut unreadable = |why: String| {
+            report.unreadable += 1;
+            report.first_unreadable.get_or_insert(why);
+        };
+        match self.opener.open_row(sealed, &mut self.row) {
+            OpenedRow::Row(header) => {
+                if header.decision_index != job.index
+                    || (!shared.chain_verified && header.trace_hash != leaf_hash(payload))
+                {
+                    unreadable(format!(
+                        "entry {}: the sealed input names another trace hash",
+                        job.index
+                    ));
+                    return Ok(());
+                }
+            }
+            OpenedRow::Erased => {
+                report.erased += 1;
+                return Ok(());
+            }
+            OpenedRow::Unreadable(why) => {
+                unreadable(format!("entry {}: {why}", job.index));
+                return Ok(());
+            }
+        }
+        report.replayed += 1;
+        let bad = |source| ForensicsError::BadEntry {
+            index: job.index,
+            source,
+        };
+        let header = AprtHeader::read(payload, 0).map_err(bad)?;
+        let Some(model) = shared.models.get(job.model) else {
+            return Ok(());
+        };
+        let trace = &mut self.trace;
+        let output = model
+            .explain_into(&self.row, &mut trace.path)
+            .map_err(|source| ForensicsError::ReplayModel {
+                index: job.index,
+                source,
+            })?;
+        trace.timestamp_ns = header.timestamp_ns;
+        trace.sequence = header.sequence;
+        trace.input_hash = match shared.digesters.get(job.record).and_then(Option::as_ref) {
+            Some(digester) => digester.digest(&self.row),
+            None => header.input_hash,
+        };
+        trace.output = output;
+        trace.latency_ns = u64::from(header.latency_us) * 1_000;
+        self.buffer.clear();
+        encode_aprt(trace, &mut self.buffer);
+        let recorded_output = f32::from_bits(header.output);
+        let recorded_model = || {
+            shared
+                .records
+                .get(job.record)
+                .and_then(Option::as_ref)
+                .map(|r| r.identity.sha256.clone())
+        };
+        if job.same_model {
+            if self.buffer.as_slice() == payload {
+                report.identical += 1;
+                return Ok(());
+            }
+            let first = self
+                .buffer
+                .iter()
+                .zip(payload)
+                .position(|(a, b)| a != b)
+                .unwrap_or(self.buffer.len().min(payload.len()));
+            report.different += 1;
+            report.differences.push(difference(
+                job,
+                payload,
+                &header,
+                model,
+                trace,
+                recorded_model(),
+                Some(first),
+            )?);
+        } else if output.to_bits() == recorded_output.to_bits() {
+            report.unchanged += 1;
+        } else {
+            report.changed += 1;
+            report.differences.push(difference(
+                job,
+                payload,
+                &header,
+                model,
+                trace,
+                recorded_model(),
+                None,
+            )?);
+        }
+        Ok(())
+    }
+}
+
+fn difference(
+    job: &Job,
+    payload: &[u8],
+    header: &AprtHeader,
+    model: &Model,
+    replayed: &DecisionTrace<AnyPath>,
+    recorded_model: Option<String>,
+    first_differing_byte: Option<usize>,
+) -> Result<ReplayDifference> {
+    let recorded: DecisionTrace<AnyPath> =
+        whyline_core::from_aprt(payload).map_err(|source| ForensicsError::BadEntry {
+            index: job.index,
+            source,
+        })?;
+    let names = &model.info().names;
+    let before = recorded.path.feature_contributions();
+    let after = replayed.path.feature_contributions();
+    let mut shifts: Vec<ReplayShift> = (0..before.len().max(after.len()))
+        .map(|i| ReplayShift {
+            feature: names.feature(i),
+            recorded: before.get(i).copied().unwrap_or(0.0),
+            replayed: after.get(i).copied().unwrap_or(0.0),
+        })
+        .collect();
+    shifts.sort_by(|a, b| {
+        (b.replayed - b.recorded)
+            .abs()
+            .total_cmp(&(a.replayed - a.recorded).abs())
+    });
+    shifts.truncate(TOP_SHIFTS);
+    Ok(ReplayDifference {
+        index: job.index,
+        sequence: header.sequence,
+        timestamp_ns: header.timestamp_ns,
+        recorded_model,
+        replayed_model: model
+            .identity()
+            .map_or_else(String::new, |id| id.sha256.clone()),
+        recorded_output: f32::from_bits(header.output),
+        replayed_output: replayed.output,
+        first_differing_byte,
+        attribution_shifts: shifts,
+    })
+}

@@ -152,6 +152,84 @@ impl<P: RingSlot> Recorder<P> {
     }
 }
 
+impl<P: RingSlot> Recorder<P> {
+    /// Turns this recorder into one whose collector many monitors share (a server's models,
+    /// all appending to one ledger); see [`SharedRecorder`].
+    pub fn into_shared(self) -> SharedRecorder<P> {
+        SharedRecorder {
+            settings: self.settings,
+            collector: std::sync::Arc::new(self.collector),
+            digest_key: self.digest_key,
+            signing_key: self.signing_key,
+            created: self.created,
+        }
+    }
+}
+
+/// A [`Recorder`] whose collector is shared: [`monitor`](SharedRecorder::monitor) wraps any
+/// number of models, each with its own Andon (rules and drift detectors built from the
+/// profile, the webhook sink when it names one) and its own sequence numbers, all recording
+/// into the one collector. Each monitor writes its model record when it is made, so a
+/// ledger says which model decided before each model's first decision.
+#[derive(Debug)]
+pub struct SharedRecorder<P = AnyPath> {
+    settings: MonitorSettings,
+    collector: std::sync::Arc<RecorderCollector<P>>,
+    digest_key: Option<Vec<u8>>,
+    signing_key: Option<(PathBuf, PathBuf)>,
+    created: Vec<PathBuf>,
+}
+
+impl<P: RingSlot> SharedRecorder<P> {
+    /// Wraps `model` in an [`InferenceMonitor`] recording into the shared collector, with an
+    /// Andon of its own built from the profile, and writes its model record.
+    pub fn monitor<M>(
+        &self,
+        model: M,
+    ) -> Result<InferenceMonitor<M, std::sync::Arc<RecorderCollector<P>>>>
+    where
+        M: Explainable<Path = P>,
+    {
+        let mut andon = self.settings.build_andon()?;
+        if let Some(url) = &self.settings.alert_endpoint {
+            andon.add_sink(WebhookSink::new(url, WebhookOptions::default()));
+        }
+        let mut monitor =
+            InferenceMonitor::new(model, std::sync::Arc::clone(&self.collector), andon);
+        monitor = match &self.digest_key {
+            Some(key) => monitor.with_digest_key(key),
+            None => monitor.with_digest(self.settings.input_digest),
+        };
+        monitor = monitor.with_input_recording(self.settings.record_inputs);
+        monitor.record_model()?;
+        Ok(monitor)
+    }
+}
+
+impl<P> SharedRecorder<P> {
+    /// The settings it was built from.
+    pub fn settings(&self) -> &MonitorSettings {
+        &self.settings
+    }
+
+    /// The shared collector.
+    pub fn collector(&self) -> &std::sync::Arc<RecorderCollector<P>> {
+        &self.collector
+    }
+
+    /// The signing key's file and its public key's file, when the ledger signs.
+    pub fn signing_key_files(&self) -> Option<(&Path, &Path)> {
+        self.signing_key
+            .as_ref()
+            .map(|(secret, public)| (secret.as_path(), public.as_path()))
+    }
+
+    /// The key files made because the profile asked for keys that did not exist yet.
+    pub fn created_files(&self) -> &[PathBuf] {
+        &self.created
+    }
+}
+
 impl<P> Recorder<P> {
     /// The settings it was built from.
     pub fn settings(&self) -> &MonitorSettings {

@@ -1,0 +1,62 @@
+//! `whyline serve`: a server that a team runs next to its models. It serves models over the
+//! Open Inference Protocol (KServe V2) with every decision explained and recorded in a
+//! tamper-evident ledger, answers investigators (decisions, incident reports) and auditors
+//! (inclusion and consistency proofs), and reports its health as Prometheus metrics.
+//!
+//! # Overview
+//!
+//! - [`ServerConfig`] holds what a server starts with: the ledger's directory, the profile
+//!   (the monitor's TOML, plus a [`ServerSettings`] `[server]` table), the models
+//!   ([`ModelSource`], `NAME=FILE`), the [`Tokens`], TLS files.
+//! - [`Server::bind`] opens the ledger through the facade (`whyline::RecorderBuilder`: the
+//!   profile's durability and signing key), loads each model into its own monitor (all
+//!   appending to the one ledger, each model record first) and binds the address.
+//! - [`Server::serve`] answers until a shutdown future completes, then finishes the requests
+//!   in flight, commits and signs a final checkpoint ([`ShutdownReport`]).
+//!
+//! Routes, scopes, formats and limits are in `docs/server.md`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use whyline_server::{ModelSource, Server, ServerConfig};
+//!
+//! # async fn run() -> Result<(), whyline_server::ServerError> {
+//! let mut config = ServerConfig::new("ledger")?;
+//! config.model(ModelSource::parse("demo=model.json")?)?;
+//! config.listen("127.0.0.1:0".parse().map_err(|_| unreachable_address())?);
+//! let server = Server::bind(&config).await?;
+//! println!("listening on {}", server.local_addr());
+//! let report = server.serve(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! println!("{} entries", report.entries);
+//! # Ok(()) }
+//! # fn unreachable_address() -> whyline_server::ServerError { unreachable!() }
+//! ```
+//!
+//! # Guarantees
+//!
+//! - A receipt (`index`, `leaf`) is sent only for an appended entry; under `sync`
+//!   durability only once it is on disk. A clean shutdown commits every appended entry and
+//!   signs a checkpoint of them.
+//! - After a storage fault the server refuses writes (503) and says it is not ready, and
+//!   keeps serving reads.
+//! - Tokens are compared in constant time and never logged.
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod config;
+mod error;
+mod metrics;
+mod oip;
+mod read;
+mod server;
+mod state;
+mod tls;
+mod tokens;
+
+pub use config::{
+    DEFAULT_LISTEN, DEFAULT_PROFILE, ModelSource, ServerConfig, ServerSettings, TlsFiles,
+};
+pub use error::{ApiError, ServerError};
+pub use server::{ServedModelInfo, Server, ShutdownReport};
+pub use tokens::{Caller, MIN_TOKEN_LEN, Refusal, Scope, Tokens};

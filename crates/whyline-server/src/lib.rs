@@ -18,19 +18,25 @@
 //!
 //! # Example
 //!
-//! ```no_run
+//! ```
 //! use whyline_server::{ModelSource, Server, ServerConfig};
 //!
-//! # async fn run() -> Result<(), whyline_server::ServerError> {
-//! let mut config = ServerConfig::new("ledger")?;
-//! config.model(ModelSource::parse("demo=model.json")?)?;
-//! config.listen("127.0.0.1:0".parse().map_err(|_| unreachable_address())?);
-//! let server = Server::bind(&config).await?;
-//! println!("listening on {}", server.local_addr());
-//! let report = server.serve(async { let _ = tokio::signal::ctrl_c().await; }).await?;
-//! println!("{} entries", report.entries);
-//! # Ok(()) }
-//! # fn unreachable_address() -> whyline_server::ServerError { unreachable!() }
+//! # let dir = tempfile::tempdir()?;
+//! # let file = concat!(env!("CARGO_MANIFEST_DIR"),
+//! #     "/../whyline-models/tests/fixtures/sk_logreg_iris.whyline.json");
+//! let mut config = ServerConfig::new(dir.path())?;
+//! config.model(ModelSource::parse(&format!("iris={file}"))?)?;
+//! config.listen("127.0.0.1:0".parse()?); // any free port
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! let report = runtime.block_on(async {
+//!     let server = Server::bind(&config).await?;
+//!     assert_ne!(server.local_addr().port(), 0);
+//!     // Serve until this future completes (the CLI's completes on SIGTERM or SIGINT).
+//!     server.serve(async {}).await
+//! })?;
+//! assert_eq!(report.entries, 1); // the model record
+//! assert!(report.checkpoint.is_some()); // the final checkpoint, signed
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Guarantees

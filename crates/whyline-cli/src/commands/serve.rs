@@ -80,6 +80,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let shutdown = shutdown_signal()?;
         let server = Server::bind(&config).await?;
         let scheme = if server.uses_tls() { "https" } else { "http" };
         note(&format!("serving on {scheme}://{}", server.local_addr()));
@@ -99,7 +100,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Outcome> {
         if !server.requires_tokens() {
             note("no --tokens: listening on loopback only, every request is allowed");
         }
-        let report = server.serve(shutdown_signal()).await?;
+        let report = server.serve(shutdown).await?;
         note(&format!(
             "stopped: {} entries, {}",
             report.entries,
@@ -113,26 +114,25 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// A future that completes on SIGTERM or SIGINT; the handlers are installed now, before the
+/// server says it is serving, so a signal sent as soon as it says so is not lost.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -138,7 +138,7 @@ pub struct TlsFiles {
 
 /// Everything a server starts with. [`ServerConfig::new`] takes the ledger directory; the
 /// rest has defaults ([`DEFAULT_PROFILE`], [`DEFAULT_LISTEN`], no tokens, no TLS).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerConfig {
     pub(crate) dir: PathBuf,
     pub(crate) profile: MonitorSettings,
@@ -147,6 +147,22 @@ pub struct ServerConfig {
     pub(crate) models: Vec<ModelSource>,
     pub(crate) tokens: Option<Tokens>,
     pub(crate) tls: Option<TlsFiles>,
+    pub(crate) segment_opener: Option<whyline::SharedSegmentOpener>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("dir", &self.dir)
+            .field("profile", &self.profile)
+            .field("server", &self.server)
+            .field("listen", &self.listen)
+            .field("models", &self.models)
+            .field("tokens", &self.tokens)
+            .field("tls", &self.tls)
+            .field("segment_opener", &self.segment_opener.is_some())
+            .finish()
+    }
 }
 
 impl ServerConfig {
@@ -162,6 +178,7 @@ impl ServerConfig {
             models: Vec::new(),
             tokens: None,
             tls: None,
+            segment_opener: None,
         })
     }
 
@@ -207,6 +224,14 @@ impl ServerConfig {
     /// Serves HTTPS with these files.
     pub fn tls(&mut self, files: TlsFiles) -> &mut Self {
         self.tls = Some(files);
+        self
+    }
+
+    /// Opens the ledger's segment files through `opener` (the server still times their
+    /// syncs): to inject storage faults in tests, or to keep the files elsewhere. See
+    /// `whyline::RecorderBuilder::segment_opener`.
+    pub fn segment_opener(&mut self, opener: whyline::SharedSegmentOpener) -> &mut Self {
+        self.segment_opener = Some(opener);
         self
     }
 

@@ -57,6 +57,7 @@ mod oip;
 mod read;
 mod server;
 mod state;
+mod storage;
 mod tls;
 mod tokens;
 

@@ -8,7 +8,8 @@
 //! | `whyline_decisions_total` | counter | `model` | decisions recorded (infer) |
 //! | `whyline_decision_bytes_total` | counter | | APRT bytes of the decisions recorded |
 //! | `whyline_appends_total` | counter | `durability` | ledger appends by the policy in force (`sync`, `interval`, `none`) |
-//! | `whyline_commit_wait_seconds` | histogram | | time an infer under `sync` waited for its commit (the fsync and the queue before it) |
+//! | `whyline_fsync_seconds` | histogram | | every `fdatasync` of the ledger's segment files |
+//! | `whyline_commit_wait_seconds` | histogram | | time a decision under `sync` took to record, its commit (fsync) included |
 //! | `whyline_queue_depth` | gauge | | entries appended but not yet durable |
 //! | `whyline_dropped_total` | counter | | traces the collector dropped (a ledger drops none) |
 //! | `whyline_alerts_total` | counter | `level`, `rule` | Andon alerts raised |
@@ -73,6 +74,7 @@ pub(crate) struct Metrics {
     pub(crate) decision_bytes: Counter,
     pub(crate) appends: Family<DurabilityLabel, Counter>,
     pub(crate) commit_wait: Histogram,
+    pub(crate) fsync: Histogram,
     pub(crate) queue_depth: Gauge,
     pub(crate) dropped: Counter,
     dropped_seen: AtomicU64,
@@ -108,6 +110,13 @@ impl Metrics {
             "Time a decision under sync durability waited for its commit (fsync included)",
             Unit::Seconds,
             commit_wait.clone(),
+        );
+        let fsync = duration_histogram();
+        registry.register_with_unit(
+            "fsync",
+            "Every fdatasync of the ledger's segment files",
+            Unit::Seconds,
+            fsync.clone(),
         );
         let queue_depth = Gauge::default();
         registry.register(
@@ -158,6 +167,7 @@ impl Metrics {
             decision_bytes,
             appends,
             commit_wait,
+            fsync,
             queue_depth,
             dropped,
             dropped_seen: AtomicU64::new(0),

@@ -210,7 +210,13 @@ fn build_state(
         })?;
         loaded.push((name.clone(), file.clone(), model));
     }
-    let recorder = RecorderBuilder::new(profile).build::<AnyPath>(&config.dir)?;
+    let metrics = crate::metrics::Metrics::new();
+    let recorder = RecorderBuilder::new(profile)
+        .segment_opener(crate::storage::metered(
+            config.segment_opener.clone(),
+            metrics.fsync.clone(),
+        ))
+        .build::<AnyPath>(&config.dir)?;
     let verifier = recorder.verifier()?;
     let durability = recorder.collector().durability()?;
     let ledger_dir = recorder
@@ -255,6 +261,7 @@ fn build_state(
         verifier,
         config.tokens.clone(),
         config.server.clone(),
+        metrics,
     );
     Ok((Arc::new(state), infos))
 }

@@ -69,6 +69,7 @@ impl AppState {
         verifier: Option<NoteVerifier>,
         tokens: Option<Tokens>,
         settings: ServerSettings,
+        metrics: Metrics,
     ) -> Self {
         let callers: Vec<Caller> = match &tokens {
             None => vec![Caller::Anonymous],
@@ -83,7 +84,6 @@ impl AppState {
                 )
             })
             .collect();
-        let metrics = Metrics::new();
         metrics.ready.set(1);
         Self {
             models,

@@ -5,6 +5,7 @@
 
 mod auth;
 mod common;
+mod faults;
 mod metrics;
 mod oip;
 mod read;

@@ -53,11 +53,28 @@ pub struct Recorder<P = AnyPath> {
     created: Vec<PathBuf>,
 }
 
+/// Opens the ledger's segment files, for [`RecorderBuilder::segment_opener`]: a path in, a
+/// [`SegmentFile`](whyline_ledger::SegmentFile) out.
+pub type SharedSegmentOpener = std::sync::Arc<
+    dyn Fn(&Path) -> std::io::Result<Box<dyn whyline_ledger::SegmentFile>> + Send + Sync,
+>;
+
 /// Options of a [`Recorder`] that a profile does not hold.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RecorderBuilder {
     settings: MonitorSettings,
     origin: String,
+    opener: Option<SharedSegmentOpener>,
+}
+
+impl std::fmt::Debug for RecorderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecorderBuilder")
+            .field("settings", &self.settings)
+            .field("origin", &self.origin)
+            .field("segment_opener", &self.opener.is_some())
+            .finish()
+    }
 }
 
 impl RecorderBuilder {
@@ -66,7 +83,16 @@ impl RecorderBuilder {
         Self {
             settings: settings.clone(),
             origin: DEFAULT_ORIGIN.to_owned(),
+            opener: None,
         }
+    }
+
+    /// Opens the ledger's segment files through `opener` instead of as plain files: to time
+    /// their syncs (a server's fsync histogram) or to inject faults (tests). The opener must
+    /// give files that behave as [`std::fs::File`] does (create, read, append).
+    pub fn segment_opener(&mut self, opener: SharedSegmentOpener) -> &mut Self {
+        self.opener = Some(opener);
+        self
     }
 
     /// The origin line of the ledger's checkpoints (and the name of a key made for it).
@@ -94,7 +120,8 @@ impl RecorderBuilder {
                     }
                     signing_key = Some((key.secret_path.clone(), key.public_path.clone()));
                 }
-                let collector = build_ledger(settings, dir, &self.origin, key)?;
+                let collector =
+                    build_ledger(settings, dir, &self.origin, key, self.opener.as_ref())?;
                 if settings.record_inputs {
                     attach_key_store(settings, dir, &collector, &mut created)?;
                 }
@@ -318,6 +345,7 @@ fn build_ledger<P>(
     dir: &Path,
     origin: &str,
     key: Option<SigningKey>,
+    opener: Option<&SharedSegmentOpener>,
 ) -> Result<RecorderCollector<P>> {
     let ledger_dir = settings
         .storage_path
@@ -330,7 +358,17 @@ fn build_ledger<P>(
         None => LedgerOptions::without_checkpoints(origin),
     }
     .durability(settings.durability);
-    let store = SegmentStore::open(&ledger_dir)?;
+    let store = match opener {
+        None => SegmentStore::open(&ledger_dir)?,
+        Some(opener) => {
+            let opener = std::sync::Arc::clone(opener);
+            SegmentStore::open_with(
+                &ledger_dir,
+                whyline_ledger::SegmentOptions::default(),
+                Box::new(move |path: &Path| opener(path)),
+            )?
+        }
+    };
     let (collector, report) = LedgerCollector::open(store, options)?;
     if report.torn_bytes > 0 {
         tracing::warn!(

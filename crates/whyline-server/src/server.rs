@@ -158,7 +158,8 @@ impl Server {
                 .await
                 .map_err(ServerError::io("serving on", self.address))?,
             Some(acceptor) => axum::serve(
-                crate::tls::TlsListener::new(self.listener, acceptor),
+                crate::tls::TlsListener::new(self.listener, acceptor)
+                    .map_err(ServerError::io("serving on", self.address))?,
                 router,
             )
             .with_graceful_shutdown(shutdown)

@@ -10,3 +10,4 @@ mod metrics;
 mod oip;
 mod read;
 mod shutdown;
+mod tls;

@@ -241,3 +241,33 @@ async fn bad_requests_are_refused_with_the_library_message_and_nothing_is_record
     assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aprender_forest_is_served_with_aprenders_predictions() {
+    let apr = fixture("aprender/0.27.8/random_forest_classifier.apr");
+    let server = start(move |config, _| {
+        config
+            .model(
+                whyline_server::ModelSource::parse(&format!("forest={}", apr.display())).unwrap(),
+            )
+            .unwrap();
+    });
+    let oracle = expected("aprender/0.27.8/random_forest_classifier.expected.json");
+    let rows = rows(&oracle);
+    let (status, response) = infer(&server, "forest", &infer_body(&rows)).await;
+    assert_eq!(status, 200, "{response}");
+    assert_schema(&schema("inference_response.json"), &response);
+    let labels: Vec<f64> = serde_json::from_value(response["outputs"][0]["data"].clone()).unwrap();
+    let want: Vec<f64> = serde_json::from_value(oracle["predict"].clone()).unwrap();
+    assert_eq!(labels, want);
+    let proba: Vec<f64> = serde_json::from_value(response["outputs"][1]["data"].clone()).unwrap();
+    let want: Vec<Vec<f64>> = serde_json::from_value(oracle["predict_proba"].clone()).unwrap();
+    for (got, want) in proba.iter().zip(want.iter().flatten()) {
+        // aprender computes in f32.
+        assert!((got - want).abs() <= 1e-6, "{got} != aprender's {want}");
+    }
+    let decisions = response["parameters"]["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), rows.len());
+    assert_eq!(decisions[0]["path"]["type"], "ForestPath");
+    server.stop();
+}

@@ -258,3 +258,79 @@ impl ServerConfig {
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 7878)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn the_server_table_is_read_beside_the_monitor_profile() {
+        let text = "[inference_monitor]\nintegrity_level = \"SIL3\"\ncollector = \"ledger\"\n\n\
+                    [server]\nlisten = \"127.0.0.1:9000\"\nconcurrency_per_token = 8\n";
+        let mut config = ServerConfig::new("ledger").unwrap();
+        config.profile_text(text, Path::new("p.toml")).unwrap();
+        assert_eq!(config.listen_address(), "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(config.server_settings().concurrency_per_token, 8);
+        assert_eq!(config.server_settings().body_limit_bytes, 16 * 1024 * 1024);
+        assert_eq!(config.profile().durability, whyline::Durability::Sync);
+        config.listen("127.0.0.1:0".parse().unwrap());
+        assert_eq!(config.listen_address().port(), 0);
+    }
+
+    #[test]
+    fn a_bad_server_table_is_an_error_naming_the_key() {
+        let cases = [
+            ("[server]\nlisen = \"127.0.0.1:1\"\n", "lisen"),
+            ("[server]\nbody_limit_bytes = 0\n", "body_limit_bytes = 0"),
+            (
+                "[server]\nconcurrency_per_token = 0\n",
+                "concurrency_per_token = 0",
+            ),
+            ("[server]\nlisten = \"localhost\"\n", "socket address"),
+        ];
+        for (text, named) in cases {
+            match ServerSettings::from_toml(text, Path::new("p.toml")) {
+                Err(error @ ServerError::Config { .. }) => {
+                    let message = error.to_string();
+                    assert!(message.starts_with("p.toml: [server]: "), "{message}");
+                    assert!(message.contains(named), "{text:?}: {message}");
+                }
+                other => panic!("{text:?}: expected a config error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_profile_is_a_signed_ledger_with_group_commit() {
+        let config = ServerConfig::new("ledger").unwrap();
+        let profile = config.profile();
+        assert_eq!(profile.collector, whyline::CollectorChoice::Ledger);
+        assert!(matches!(
+            profile.durability,
+            whyline::Durability::Interval { .. }
+        ));
+        assert_eq!(profile.signing, whyline::SigningChoice::Ed25519);
+        assert_eq!(config.listen_address().to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn model_arguments_are_name_equals_file() {
+        let model = ModelSource::parse("demo=models/a=b.json").unwrap();
+        assert_eq!(model.name, "demo");
+        assert_eq!(model.file, PathBuf::from("models/a=b.json"));
+        for bad in ["demo", "=x.json", "de mo=x.json", "demo=", "a/b=x"] {
+            assert!(
+                matches!(
+                    ModelSource::parse(bad),
+                    Err(ServerError::ModelArgument { .. })
+                ),
+                "{bad}"
+            );
+        }
+        let mut config = ServerConfig::new("ledger").unwrap();
+        config.model(model.clone()).unwrap();
+        assert!(config.model(model).is_err());
+    }
+}

@@ -46,6 +46,10 @@ async fn the_exposition_counts_decisions_appends_requests_and_health() {
     assert_eq!(status, 200);
     let (status, _) = infer(&server, "iris", &infer_body(&[vec![5.1, 3.5]])).await;
     assert_eq!(status, 400);
+    // scikit-learn gives this row a top probability of 0.597: under the default profile's
+    // yellow_confidence = 0.7, a yellow low-confidence alert (kept in the ledger too).
+    let (status, _) = infer(&server, "iris", &infer_body(&[vec![6.9, 3.1, 4.9, 1.5]])).await;
+    assert_eq!(status, 200);
     let response = client().get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(
@@ -60,11 +64,15 @@ async fn the_exposition_counts_decisions_appends_requests_and_health() {
             .get(series)
             .unwrap_or_else(|| panic!("no {series} in {samples:#?}"))
     };
-    assert_eq!(get("whyline_decisions_total{model=\"iris\"}"), 3.0);
-    assert_eq!(get("whyline_appends_total{durability=\"interval\"}"), 3.0);
-    assert!(get("whyline_decision_bytes_total") >= 3.0 * 44.0);
-    // Two model records and three decisions.
-    assert_eq!(get("whyline_ledger_entries"), 5.0);
+    assert_eq!(get("whyline_decisions_total{model=\"iris\"}"), 4.0);
+    assert_eq!(get("whyline_appends_total{durability=\"interval\"}"), 4.0);
+    assert!(get("whyline_decision_bytes_total") >= 4.0 * 44.0);
+    assert_eq!(
+        get("whyline_alerts_total{level=\"yellow\",rule=\"low_confidence\"}"),
+        1.0
+    );
+    // Two model records, four decisions, one alert.
+    assert_eq!(get("whyline_ledger_entries"), 7.0);
     assert_eq!(get("whyline_ready"), 1.0);
     assert_eq!(get("whyline_dropped_total"), 0.0);
     assert!(get("whyline_queue_depth") >= 0.0);
@@ -72,7 +80,7 @@ async fn the_exposition_counts_decisions_appends_requests_and_health() {
         get(
             "whyline_http_requests_total{route=\"/v2/models/{name}/infer\",method=\"POST\",code=\"200\"}"
         ),
-        1.0
+        2.0
     );
     assert_eq!(
         get(
@@ -82,7 +90,7 @@ async fn the_exposition_counts_decisions_appends_requests_and_health() {
     );
     assert_eq!(
         get("whyline_http_request_duration_seconds_count{route=\"/v2/models/{name}/infer\"}"),
-        2.0
+        3.0
     );
     assert!(samples.contains_key("whyline_commit_wait_seconds_count"));
     assert!(samples.contains_key("whyline_verify_status"));

@@ -356,4 +356,29 @@ fn a_profile_without_a_ledger_and_an_open_address_without_tokens_are_refused() {
         stderr.contains("tokens.txt:2: unknown scope \"write\""),
         "{stderr}"
     );
+
+    // A signed .apr model is verified with --apr-public-key: another key's signature fails.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../whyline-models/tests/fixtures/aprender/0.27.8");
+    let output = Command::new(binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path().join("l"))
+        .arg("--model")
+        .arg(format!(
+            "t={}",
+            fixtures
+                .join("decision_tree_classifier.signed.apr")
+                .display()
+        ))
+        .arg("--apr-public-key")
+        .arg(fixtures.join("other_key.pub.hex"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("model \"t\": ")
+            && stderr.contains("signature does not verify with the given public key"),
+        "{stderr}"
+    );
 }

@@ -148,6 +148,7 @@ pub struct ServerConfig {
     pub(crate) tokens: Option<Tokens>,
     pub(crate) tls: Option<TlsFiles>,
     pub(crate) segment_opener: Option<whyline::SharedSegmentOpener>,
+    pub(crate) load_options: whyline::LoadOptions,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -161,6 +162,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("tokens", &self.tokens)
             .field("tls", &self.tls)
             .field("segment_opener", &self.segment_opener.is_some())
+            .field("load_options", &self.load_options)
             .finish()
     }
 }
@@ -179,6 +181,7 @@ impl ServerConfig {
             tokens: None,
             tls: None,
             segment_opener: None,
+            load_options: whyline::LoadOptions::default(),
         })
     }
 
@@ -213,6 +216,13 @@ impl ServerConfig {
         }
         self.models.push(model);
         Ok(self)
+    }
+
+    /// Loads the models with `options` (the key that signed `.apr` files, as `whyline
+    /// explain --apr-public-key` takes it).
+    pub fn load_options(&mut self, options: whyline::LoadOptions) -> &mut Self {
+        self.load_options = options;
+        self
     }
 
     /// Requires tokens (`Authorization: Bearer`) on every route but the health checks.

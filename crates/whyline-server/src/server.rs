@@ -205,10 +205,11 @@ fn build_state(
     }
     let mut loaded = Vec::with_capacity(config.models.len());
     for ModelSource { name, file } in &config.models {
-        let model = Model::load(file).map_err(|source| ServerError::Model {
-            name: name.clone(),
-            source,
-        })?;
+        let model =
+            Model::load_with(file, &config.load_options).map_err(|source| ServerError::Model {
+                name: name.clone(),
+                source,
+            })?;
         loaded.push((name.clone(), file.clone(), model));
     }
     let metrics = crate::metrics::Metrics::new();

@@ -30,6 +30,10 @@ pub(crate) struct ServeArgs {
     /// A model to serve as NAME=FILE (any format `whyline explain` reads); repeat for more.
     #[arg(long = "model", value_name = "NAME=FILE")]
     models: Vec<String>,
+    /// The public key that signed `.apr` model files (as for `whyline explain`); without
+    /// it, a signed file is verified with the key it carries.
+    #[arg(long, value_name = "FILE")]
+    apr_public_key: Option<PathBuf>,
     /// The tokens file: one `SCOPE TOKEN` per line (scopes ingest, infer, read, admin).
     #[arg(long)]
     tokens: Option<PathBuf>,
@@ -50,6 +54,12 @@ impl ServeArgs {
         }
         if let Some(address) = self.listen {
             config.listen(address);
+        }
+        if let Some(key) = &self.apr_public_key {
+            config.load_options(
+                whyline::LoadOptions::default()
+                    .with_apr_public_key(whyline::LoadOptions::read_apr_public_key(key)?),
+            );
         }
         for model in &self.models {
             config.model(ModelSource::parse(model)?)?;

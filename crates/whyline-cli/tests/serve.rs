@@ -1,5 +1,5 @@
 //! `whyline serve` with the real binary: start-up, SIGTERM at random moments (seeded) while
-//! a client records decisions, SIGKILL under `sync` durability; after each, `whyline
+//! clients record decisions (infer, and ingest batches), SIGKILL under `sync` durability; after each, `whyline
 //! verify` passes and every receipt the client got is in the ledger (same index, same leaf).
 //! Proofs fetched over HTTP are accepted by `whyline verify-proof`, and the incident report
 //! is `whyline incident`'s.
@@ -89,10 +89,40 @@ fn client(
 ) -> std::thread::JoinHandle<Vec<(u64, String, bool)>> {
     std::thread::spawn(move || {
         let http = reqwest::blocking::Client::new();
+        let golden = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../whyline-core/tests/fixtures/golden/all.jsonl"),
+        )
+        .unwrap();
         let mut receipts = Vec::new();
         let mut row = 0u32;
         while !stop.load(Ordering::Relaxed) {
             row += 1;
+            if row.is_multiple_of(3) {
+                // Decisions recorded elsewhere: a batch, receipts once durable.
+                let Ok(response) = http
+                    .post(format!("{base}/v1/decisions"))
+                    .header("content-type", "application/x-ndjson")
+                    .body(golden.clone())
+                    .send()
+                else {
+                    break;
+                };
+                if response.status() == 503 {
+                    continue; // shutting down
+                }
+                assert_eq!(response.status(), 200, "ingest");
+                let Ok(text) = response.text() else { break };
+                for line in text.lines() {
+                    let receipt: serde_json::Value = serde_json::from_str(line).unwrap();
+                    receipts.push((
+                        receipt["index"].as_u64().unwrap(),
+                        receipt["leaf"].as_str().unwrap().to_owned(),
+                        true,
+                    ));
+                }
+                continue;
+            }
             let x = f64::from(row % 50) / 10.0;
             let body = serde_json::json!({
                 "inputs": [{ "name": "x", "shape": [1, 4], "datatype": "FP64", "data": [5.0 + x, 3.0, 1.0 + x, x / 2.0] }]

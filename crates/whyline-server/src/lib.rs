@@ -1,7 +1,8 @@
 //! `whyline serve`: a server that a team runs next to its models. It serves models over the
 //! Open Inference Protocol (KServe V2) with every decision explained and recorded in a
-//! tamper-evident ledger, answers investigators (decisions, incident reports) and auditors
-//! (inclusion and consistency proofs), and reports its health as Prometheus metrics.
+//! tamper-evident ledger, accepts decisions recorded elsewhere (`POST /v1/decisions`),
+//! answers investigators (decisions, incident reports) and auditors (inclusion and
+//! consistency proofs, C2SP tlog-tiles), and reports its health as Prometheus metrics.
 //!
 //! # Overview
 //!
@@ -52,6 +53,7 @@
 
 mod config;
 mod error;
+mod ingest;
 mod metrics;
 mod oip;
 mod read;

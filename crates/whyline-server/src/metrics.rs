@@ -5,8 +5,9 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `whyline_decisions_total` | counter | `model` | decisions recorded (infer) |
-//! | `whyline_decision_bytes_total` | counter | | APRT bytes of the decisions recorded |
+//! | `whyline_decisions_total` | counter | `model` | decisions recorded: by each model (infer), `model="ingest"` for ingested ones |
+//! | `whyline_decision_bytes_total` | counter | | APRT bytes of the decisions recorded (infer) |
+//! | `whyline_ingest_bytes_total` | counter | | request bytes of the ingested batches (`POST /v1/decisions`) |
 //! | `whyline_appends_total` | counter | `durability` | ledger appends by the policy in force (`sync`, `interval`, `none`) |
 //! | `whyline_fsync_seconds` | histogram | | every `fdatasync` of the ledger's segment files |
 //! | `whyline_commit_wait_seconds` | histogram | | time a decision under `sync` took to record, its commit (fsync) included |
@@ -72,6 +73,7 @@ pub(crate) struct Metrics {
     registry: Registry,
     pub(crate) decisions: Family<ModelLabel, Counter>,
     pub(crate) decision_bytes: Counter,
+    pub(crate) ingest_bytes: Counter,
     pub(crate) appends: Family<DurabilityLabel, Counter>,
     pub(crate) commit_wait: Histogram,
     pub(crate) fsync: Histogram,
@@ -97,6 +99,13 @@ impl Metrics {
             "APRT bytes of the decisions recorded",
             Unit::Bytes,
             decision_bytes.clone(),
+        );
+        let ingest_bytes = Counter::default();
+        registry.register_with_unit(
+            "ingest",
+            "Request bytes of the ingested batches",
+            Unit::Bytes,
+            ingest_bytes.clone(),
         );
         let appends = Family::<DurabilityLabel, Counter>::default();
         registry.register(
@@ -165,6 +174,7 @@ impl Metrics {
             registry,
             decisions,
             decision_bytes,
+            ingest_bytes,
             appends,
             commit_wait,
             fsync,

@@ -320,6 +320,16 @@ fn router(state: Arc<AppState>) -> Router {
             .route("/v1/proof/consistency", get(read::proof_consistency))
             .route("/metrics", get(metrics)),
     );
+    let ingest = scoped(
+        Scope::Ingest,
+        Router::new().route("/v1/decisions", post(crate::ingest::ingest)),
+    );
+    let tiles = scoped(
+        Scope::Read,
+        Router::new()
+            .route("/checkpoint", get(crate::ingest::checkpoint))
+            .route("/tile/{*path}", get(crate::ingest::tile)),
+    );
     let open = Router::new()
         .route("/v2/health/live", get(oip::live))
         .route("/v2/health/ready", get(oip::ready));
@@ -327,6 +337,8 @@ fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(infer)
         .merge(read)
+        .merge(ingest)
+        .merge(tiles)
         .merge(open)
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))

@@ -57,6 +57,8 @@ pub(crate) struct AppState {
     fault: Mutex<Option<String>>,
     pub(crate) shutting_down: AtomicBool,
     pub(crate) metrics: Metrics,
+    /// The tlog-tiles cache, kept between requests.
+    pub(crate) tiles: Mutex<whyline::TileCache>,
 }
 
 impl AppState {
@@ -97,6 +99,7 @@ impl AppState {
             fault: Mutex::new(None),
             shutting_down: AtomicBool::new(false),
             metrics,
+            tiles: Mutex::new(whyline::TileCache::new()),
         }
     }
 

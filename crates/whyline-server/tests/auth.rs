@@ -10,6 +10,7 @@ use crate::common::{assert_schema, client, infer_body, schema, start};
 const INFER: &str = "infer-token-0123456789abcdef";
 const READ: &str = "read-token-0123456789abcdef";
 const ADMIN: &str = "admin-token-0123456789abcdef";
+const INGEST: &str = "ingest-token-0123456789abcdef";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_needs_a_token_of_its_scope_and_the_limits_hold() {
@@ -17,7 +18,7 @@ async fn every_route_needs_a_token_of_its_scope_and_the_limits_hold() {
         let file = dir.join("tokens.txt");
         std::fs::write(
             &file,
-            format!("# tokens\ninfer {INFER}\nread {READ}\nadmin {ADMIN}\n"),
+            format!("# tokens\ninfer {INFER}\nread {READ}\nadmin {ADMIN}\ningest {INGEST}\n"),
         )
         .unwrap();
         config.tokens(Tokens::from_file(&file).unwrap());
@@ -37,6 +38,9 @@ async fn every_route_needs_a_token_of_its_scope_and_the_limits_hold() {
         ("GET", "/v1/proof/inclusion?index=0", "read"),
         ("GET", "/v1/proof/consistency?from=0", "read"),
         ("GET", "/metrics", "read"),
+        ("GET", "/checkpoint", "read"),
+        ("GET", "/tile/0/000", "read"),
+        ("POST", "/v1/decisions", "ingest"),
     ];
     for (method, path, scope) in &routes {
         let request = |token: Option<&str>| {
@@ -76,7 +80,11 @@ async fn every_route_needs_a_token_of_its_scope_and_the_limits_hold() {
             format!("this token lacks the {scope} scope")
         );
         // Its own scope, and admin: not refused.
-        let own = if *scope == "infer" { INFER } else { READ };
+        let own = match *scope {
+            "infer" => INFER,
+            "ingest" => INGEST,
+            _ => READ,
+        };
         for token in [own, ADMIN] {
             let response = request(Some(&format!("Bearer {token}")))
                 .send()

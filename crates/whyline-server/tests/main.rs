@@ -6,6 +6,7 @@
 mod auth;
 mod common;
 mod faults;
+mod ingest;
 mod metrics;
 mod oip;
 mod read;

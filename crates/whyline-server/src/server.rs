@@ -268,31 +268,56 @@ fn build_state(
     Ok((Arc::new(state), infos))
 }
 
-/// Verifies the ledger in the background (a read-only walk) and sets `whyline_verify_status`.
+/// Verifies the ledger in the background (a read-only walk) and sets `whyline_verify_status`,
+/// then brings the tile cache up to the latest checkpoint (so tile requests, which hold the
+/// ledger's lock, never walk the log).
 fn start_verification(state: &Arc<AppState>) {
     let state = Arc::clone(state);
     tokio::task::spawn_blocking(move || {
-        let outcome = SegmentStore::open_existing(&state.ledger_dir)
-            .and_then(|store| verify_store(&store, state.verifier.as_ref()));
-        match outcome {
-            Ok(VerifyOutcome::Intact(_)) => {
+        verify_at_start(&state);
+        catch_up_tiles(&state);
+    });
+}
+
+fn catch_up_tiles(state: &AppState) {
+    let Some(ledger) = state.collector.as_ledger() else {
+        return;
+    };
+    let size = ledger
+        .with_ledger(|l| l.checkpoints().last().map(|c| c.checkpoint.size))
+        .ok()
+        .flatten();
+    let (Some(size), Ok(store)) = (size, SegmentStore::open_existing(&state.ledger_dir)) else {
+        return;
+    };
+    if let Ok(mut tiles) = state.tiles.lock()
+        && let Err(error) = tiles.catch_up(&store, size)
+    {
+        tracing::warn!(error = %error_chain(&error), "tile cache: catching up failed");
+    }
+}
+
+fn verify_at_start(state: &AppState) {
+    let outcome = SegmentStore::open_existing(&state.ledger_dir)
+        .and_then(|store| verify_store(&store, state.verifier.as_ref()));
+    match outcome {
+        Ok(VerifyOutcome::Intact(_)) => {
+            state.metrics.verify_status.set(1);
+        }
+        Ok(VerifyOutcome::Broken(damage)) => {
+            // A torn tail past what the writer flushed is the writer's own tail.
+            if damage.is_torn_tail() {
                 state.metrics.verify_status.set(1);
-            }
-            Ok(VerifyOutcome::Broken(damage)) => {
-                // A torn tail past what the writer flushed is the writer's own tail.
-                if damage.is_torn_tail() {
-                    state.metrics.verify_status.set(1);
-                } else {
-                    tracing::error!(%damage, "the ledger does not verify");
-                    state.metrics.verify_status.set(0);
-                }
-            }
-            Err(error) => {
-                tracing::error!(error = %error_chain(&error), "the ledger could not be verified");
+            } else {
+                tracing::error!(%damage, "the ledger does not verify");
                 state.metrics.verify_status.set(0);
             }
         }
-    });
+        Err(error) => {
+            tracing::error!(error = %error_chain(&error), "the ledger could not be verified");
+            state.metrics.verify_status.set(0);
+        }
+    }
 }
 
 /// The routes, each with the scope it needs.

@@ -196,3 +196,60 @@ impl<P: DecisionPath> TraceCollector<P> for NoCollector {
         CollectorStats::default()
     }
 }
+
+/// A shared collector: several owners (one monitor per model of a server, all appending to
+/// one ledger) record into the collector behind the `Arc`. Every method goes to it; the
+/// exclusive methods ([`record_exclusive`](TraceCollector::record_exclusive),
+/// [`record_with_input`](TraceCollector::record_with_input)) cannot prove exclusivity through
+/// a shared pointer, so they take the shared path: `record`, then `record_input`.
+impl<P: DecisionPath, C: TraceCollector<P> + ?Sized> TraceCollector<P> for std::sync::Arc<C> {
+    #[inline]
+    fn record(&self, trace: &DecisionTrace<P>) -> Result<RecordOutcome> {
+        (**self).record(trace)
+    }
+
+    fn record_model(&self, model: &crate::ModelRecord) -> Result<Option<RecordOutcome>> {
+        (**self).record_model(model)
+    }
+
+    fn record_alert(&self, alert: &crate::AlertRecord) -> Result<Option<RecordOutcome>> {
+        (**self).record_alert(alert)
+    }
+
+    fn record_with_alerts(
+        &self,
+        trace: &DecisionTrace<P>,
+        alerts: &[crate::AlertRecord],
+    ) -> Result<RecordOutcome> {
+        (**self).record_with_alerts(trace, alerts)
+    }
+
+    fn keeps_alerts(&self) -> bool {
+        (**self).keeps_alerts()
+    }
+
+    fn record_input(&self, input: &InputEvidence<'_>) -> Result<Option<RecordOutcome>> {
+        (**self).record_input(input)
+    }
+
+    fn keeps_inputs(&self) -> bool {
+        (**self).keeps_inputs()
+    }
+
+    #[inline]
+    fn enabled(&self) -> bool {
+        (**self).enabled()
+    }
+
+    fn flush(&self) -> Result<()> {
+        (**self).flush()
+    }
+
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+
+    fn stats(&self) -> CollectorStats {
+        (**self).stats()
+    }
+}

@@ -386,6 +386,11 @@ struct ConfigFile {
     inference_monitor: MonitorTable,
     #[serde(default)]
     andon: AndonTable,
+    /// `whyline serve`'s settings: accepted here so one file configures the monitor and the
+    /// server, and read (strictly, every key checked) by `whyline-server`, the only one that
+    /// acts on them.
+    #[serde(default, rename = "server")]
+    _server: Option<toml::Table>,
 }
 
 macro_rules! take {

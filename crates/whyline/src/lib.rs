@@ -88,7 +88,10 @@ mod recorder;
 pub use collector::RecorderCollector;
 pub use error::{Result, WhylineError};
 pub use evidence::{Erasure, erase_subject, record_outcome};
-pub use recorder::{DEFAULT_ORIGIN, Recorder, RecorderBuilder, training_statistics};
+pub use recorder::{
+    DEFAULT_ORIGIN, Recorder, RecorderBuilder, SharedRecorder, SharedSegmentOpener,
+    training_statistics,
+};
 
 /// Traces, paths, the APRT and JSON codecs, digests, and the collector trait.
 pub use whyline_core as core;

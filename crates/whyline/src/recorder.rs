@@ -53,11 +53,28 @@ pub struct Recorder<P = AnyPath> {
     created: Vec<PathBuf>,
 }
 
+/// Opens the ledger's segment files, for [`RecorderBuilder::segment_opener`]: a path in, a
+/// [`SegmentFile`](whyline_ledger::SegmentFile) out.
+pub type SharedSegmentOpener = std::sync::Arc<
+    dyn Fn(&Path) -> std::io::Result<Box<dyn whyline_ledger::SegmentFile>> + Send + Sync,
+>;
+
 /// Options of a [`Recorder`] that a profile does not hold.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RecorderBuilder {
     settings: MonitorSettings,
     origin: String,
+    opener: Option<SharedSegmentOpener>,
+}
+
+impl std::fmt::Debug for RecorderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecorderBuilder")
+            .field("settings", &self.settings)
+            .field("origin", &self.origin)
+            .field("segment_opener", &self.opener.is_some())
+            .finish()
+    }
 }
 
 impl RecorderBuilder {
@@ -66,7 +83,16 @@ impl RecorderBuilder {
         Self {
             settings: settings.clone(),
             origin: DEFAULT_ORIGIN.to_owned(),
+            opener: None,
         }
+    }
+
+    /// Opens the ledger's segment files through `opener` instead of as plain files: to time
+    /// their syncs (a server's fsync histogram) or to inject faults (tests). The opener must
+    /// give files that behave as [`std::fs::File`] does (create, read, append).
+    pub fn segment_opener(&mut self, opener: SharedSegmentOpener) -> &mut Self {
+        self.opener = Some(opener);
+        self
     }
 
     /// The origin line of the ledger's checkpoints (and the name of a key made for it).
@@ -94,7 +120,8 @@ impl RecorderBuilder {
                     }
                     signing_key = Some((key.secret_path.clone(), key.public_path.clone()));
                 }
-                let collector = build_ledger(settings, dir, &self.origin, key)?;
+                let collector =
+                    build_ledger(settings, dir, &self.origin, key, self.opener.as_ref())?;
                 if settings.record_inputs {
                     attach_key_store(settings, dir, &collector, &mut created)?;
                 }
@@ -149,6 +176,84 @@ impl<P: RingSlot> Recorder<P> {
         monitor = monitor.with_input_recording(self.settings.record_inputs);
         monitor.record_model()?;
         Ok(monitor)
+    }
+}
+
+impl<P: RingSlot> Recorder<P> {
+    /// Turns this recorder into one whose collector many monitors share (a server's models,
+    /// all appending to one ledger); see [`SharedRecorder`].
+    pub fn into_shared(self) -> SharedRecorder<P> {
+        SharedRecorder {
+            settings: self.settings,
+            collector: std::sync::Arc::new(self.collector),
+            digest_key: self.digest_key,
+            signing_key: self.signing_key,
+            created: self.created,
+        }
+    }
+}
+
+/// A [`Recorder`] whose collector is shared: [`monitor`](SharedRecorder::monitor) wraps any
+/// number of models, each with its own Andon (rules and drift detectors built from the
+/// profile, the webhook sink when it names one) and its own sequence numbers, all recording
+/// into the one collector. Each monitor writes its model record when it is made, so a
+/// ledger says which model decided before each model's first decision.
+#[derive(Debug)]
+pub struct SharedRecorder<P = AnyPath> {
+    settings: MonitorSettings,
+    collector: std::sync::Arc<RecorderCollector<P>>,
+    digest_key: Option<Vec<u8>>,
+    signing_key: Option<(PathBuf, PathBuf)>,
+    created: Vec<PathBuf>,
+}
+
+impl<P: RingSlot> SharedRecorder<P> {
+    /// Wraps `model` in an [`InferenceMonitor`] recording into the shared collector, with an
+    /// Andon of its own built from the profile, and writes its model record.
+    pub fn monitor<M>(
+        &self,
+        model: M,
+    ) -> Result<InferenceMonitor<M, std::sync::Arc<RecorderCollector<P>>>>
+    where
+        M: Explainable<Path = P>,
+    {
+        let mut andon = self.settings.build_andon()?;
+        if let Some(url) = &self.settings.alert_endpoint {
+            andon.add_sink(WebhookSink::new(url, WebhookOptions::default()));
+        }
+        let mut monitor =
+            InferenceMonitor::new(model, std::sync::Arc::clone(&self.collector), andon);
+        monitor = match &self.digest_key {
+            Some(key) => monitor.with_digest_key(key),
+            None => monitor.with_digest(self.settings.input_digest),
+        };
+        monitor = monitor.with_input_recording(self.settings.record_inputs);
+        monitor.record_model()?;
+        Ok(monitor)
+    }
+}
+
+impl<P> SharedRecorder<P> {
+    /// The settings it was built from.
+    pub fn settings(&self) -> &MonitorSettings {
+        &self.settings
+    }
+
+    /// The shared collector.
+    pub fn collector(&self) -> &std::sync::Arc<RecorderCollector<P>> {
+        &self.collector
+    }
+
+    /// The signing key's file and its public key's file, when the ledger signs.
+    pub fn signing_key_files(&self) -> Option<(&Path, &Path)> {
+        self.signing_key
+            .as_ref()
+            .map(|(secret, public)| (secret.as_path(), public.as_path()))
+    }
+
+    /// The key files made because the profile asked for keys that did not exist yet.
+    pub fn created_files(&self) -> &[PathBuf] {
+        &self.created
     }
 }
 
@@ -240,6 +345,7 @@ fn build_ledger<P>(
     dir: &Path,
     origin: &str,
     key: Option<SigningKey>,
+    opener: Option<&SharedSegmentOpener>,
 ) -> Result<RecorderCollector<P>> {
     let ledger_dir = settings
         .storage_path
@@ -252,7 +358,17 @@ fn build_ledger<P>(
         None => LedgerOptions::without_checkpoints(origin),
     }
     .durability(settings.durability);
-    let store = SegmentStore::open(&ledger_dir)?;
+    let store = match opener {
+        None => SegmentStore::open(&ledger_dir)?,
+        Some(opener) => {
+            let opener = std::sync::Arc::clone(opener);
+            SegmentStore::open_with(
+                &ledger_dir,
+                whyline_ledger::SegmentOptions::default(),
+                Box::new(move |path: &Path| opener(path)),
+            )?
+        }
+    };
     let (collector, report) = LedgerCollector::open(store, options)?;
     if report.torn_bytes > 0 {
         tracing::warn!(

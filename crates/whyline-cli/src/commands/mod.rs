@@ -11,6 +11,7 @@ mod outcome;
 mod prove;
 mod recover;
 mod replay;
+mod serve;
 mod trace;
 mod verify;
 mod verify_proof;
@@ -64,6 +65,9 @@ pub(crate) enum Command {
     Outcome(outcome::OutcomeArgs),
     /// Erase a subject's sealed inputs by destroying its key; the log still verifies.
     Erase(erase::EraseArgs),
+    /// Serve models over the Open Inference Protocol with every decision recorded, and the
+    /// ledger's decisions, incidents, proofs and metrics over HTTP (docs/server.md).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs one subcommand.
@@ -82,6 +86,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Keygen(args) => keygen::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Outcome(args) => outcome::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Erase(args) => erase::run(&args),
     }
 }

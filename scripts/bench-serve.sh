@@ -11,6 +11,8 @@
 #   CONNECTIONS [64]                infer connections; INGEST_CONNECTIONS [8] for ingest
 #   BATCH [1000]                    decisions per ingest request (small linear traces)
 #   FOREST_BATCH [100]              decisions per request of demo-forest traces (28 KB of JSON each)
+#   PACED_RATE [200]                infer requests/s of the paced runs (latency at a load both
+#                                   servers can carry; 0 skips them)
 #   THREADS [1]                     the load generator's runtime threads
 #   PIN [0]                         1: the servers on CPU 0, the generator on CPU 1 (taskset)
 #   WHYLINE_PORT [7878], PEER_PORT [7879]
@@ -30,6 +32,7 @@ ingest_connections=${INGEST_CONNECTIONS:-8}
 batch=${BATCH:-1000}
 forest_batch=${FOREST_BATCH:-100}
 threads=${THREADS:-1}
+paced_rate=${PACED_RATE:-200}
 whyline_port=${WHYLINE_PORT:-7878}
 peer_port=${PEER_PORT:-7879}
 demo_model=crates/whyline-cli/assets/demo_model.json
@@ -167,6 +170,16 @@ run "peer infer" "$peer_pid" infer --url "http://127.0.0.1:$peer_port" --model d
 if [ "$with_whyline" = 1 ]; then
     run "whyline infer" "$serve_pid" infer --url "http://127.0.0.1:$whyline_port" --model demo \
         --rows "$demo_rows" --connections "$connections"
+fi
+if [ "$paced_rate" != 0 ]; then
+    run "peer infer @$paced_rate/s" "$peer_pid" infer --url "http://127.0.0.1:$peer_port" \
+        --model demo --rows "$demo_rows" --connections "$connections" --rate "$paced_rate"
+    if [ "$with_whyline" = 1 ]; then
+        run "whyline infer @$paced_rate/s" "$serve_pid" infer --url "http://127.0.0.1:$whyline_port" \
+            --model demo --rows "$demo_rows" --connections "$connections" --rate "$paced_rate"
+    fi
+fi
+if [ "$with_whyline" = 1 ]; then
     run "whyline ingest jsonl (linear)" "$serve_pid" ingest --url "http://127.0.0.1:$whyline_port" \
         --format jsonl --batch "$batch" --connections "$ingest_connections" \
         --model-file "$credit_model" --rows "$credit_rows"
@@ -193,7 +206,7 @@ lines = [
     f"machine: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, {cpu}; "
     f"load average at start {'$load_start'.split()[:3]}, at end {'$load_end'.split()[:3]}",
     f"command: \`bash scripts/bench-serve.sh\` (DURATION=$duration WARMUP=$warmup CONNECTIONS=$connections "
-    f"INGEST_CONNECTIONS=$ingest_connections BATCH=$batch FOREST_BATCH=$forest_batch THREADS=$threads PIN=${PIN:-0})",
+    f"INGEST_CONNECTIONS=$ingest_connections BATCH=$batch FOREST_BATCH=$forest_batch PACED_RATE=$paced_rate THREADS=$threads PIN=${PIN:-0})",
     "",
     "| run | conns | req/s | items/s | p50 µs | p99 µs | max µs | errors | generator cores | server cores |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

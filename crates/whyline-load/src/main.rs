@@ -46,6 +46,10 @@ struct Common {
     /// Requests sent before the window and not counted.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     warmup: Duration,
+    /// Pace the requests at this many per second over all connections (latency counted
+    /// from each request's scheduled time); default: closed loop, as fast as answered.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Bearer token for the Authorization header.
     #[arg(long)]
     token: Option<String>,
@@ -162,6 +166,7 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
             duration: common.duration,
             warmup: common.warmup,
             token: common.token.clone(),
+            rate: common.rate,
         };
         match &cli.command {
             Command::Infer(args) => {
@@ -227,11 +232,15 @@ fn write_text(
     let latency = &report.latency;
     writeln!(
         out,
-        "{}{} over {} connections, {:.1} s window",
+        "{}{} over {} connections, {:.1} s window{}",
         label.map(|l| format!("{l}: ")).unwrap_or_default(),
         report.mode,
         report.connections,
-        report.window_s
+        report.window_s,
+        report
+            .rate
+            .map(|rate| format!(", paced at {rate} requests/s"))
+            .unwrap_or_default()
     )?;
     writeln!(
         out,

@@ -8,7 +8,14 @@
 //! ```
 //!
 //! A request still in flight at the end is abandoned and not counted (at most one per
-//! connection), so the rate is `counted / window`. A connection that fails is reopened and
+//! connection), so the rate is `counted / window`.
+//!
+//! In a closed loop at saturation, latency is mostly queueing: with C connections and a
+//! server answering R requests/s, the mean latency is C / R (Little's law). With
+//! [`RunOptions::rate`] the loop is paced instead: connection i sends its k-th request at
+//! `start + (k + i / C) × C / rate`, and a request's latency runs from that intended time,
+//! so a server that falls behind the schedule is charged for the wait (no coordinated
+//! omission). A connection that fails is reopened and
 //! the failure counted as a transport error. Each connection keeps its own tally and
 //! histogram; they are merged when the run ends, so the loop shares nothing.
 
@@ -41,6 +48,9 @@ pub struct RunOptions {
     pub warmup: Duration,
     /// A bearer token sent as `Authorization: Bearer TOKEN`.
     pub token: Option<String>,
+    /// Requests per second over all connections, paced; `None`: closed loop, as fast as
+    /// the server answers.
+    pub rate: Option<f64>,
 }
 
 impl RunOptions {
@@ -49,6 +59,15 @@ impl RunOptions {
             return Err(LoadError::Setting {
                 setting: "--connections",
                 reason: "needs at least one connection",
+            });
+        }
+        if self
+            .rate
+            .is_some_and(|rate| !(rate.is_finite() && rate > 0.0))
+        {
+            return Err(LoadError::Setting {
+                setting: "--rate",
+                reason: "expected a positive number of requests per second",
             });
         }
         if self.duration.is_zero() {
@@ -98,6 +117,8 @@ pub struct RunReport {
     pub item_name: &'static str,
     /// Connections used.
     pub connections: usize,
+    /// The paced rate asked for, requests/s; `None` for a closed loop.
+    pub rate: Option<f64>,
     /// Length of the measured window, in seconds.
     pub window_s: f64,
     /// Answers received in the window, whatever their status.
@@ -179,8 +200,12 @@ struct Plan {
     authorization: Option<HeaderValue>,
     host: HeaderValue,
     check: ResponseCheck,
+    started: Instant,
     measure_from: Instant,
     end: Instant,
+    /// Time between two requests of one connection when paced.
+    interval: Option<Duration>,
+    connections: usize,
 }
 
 /// Runs the closed loop against `target`, cycling through `templates` (each connection
@@ -228,14 +253,20 @@ pub async fn run(
     let started = Instant::now();
     let measure_from = started + options.warmup;
     let end = measure_from + options.duration;
+    let interval = options
+        .rate
+        .and_then(|rate| Duration::try_from_secs_f64(options.connections as f64 / rate).ok());
     let plan = Arc::new(Plan {
         target,
         templates,
         authorization,
         host,
         check,
+        started,
         measure_from,
         end,
+        interval,
+        connections: options.connections,
     });
     let mut tasks = Vec::with_capacity(senders.len());
     for (index, sender) in senders.into_iter().enumerate() {
@@ -261,6 +292,7 @@ pub async fn run(
         mode,
         item_name,
         connections: options.connections,
+        rate: options.rate,
         window_s,
         requests: total.requests,
         ok: total.ok,
@@ -293,6 +325,7 @@ async fn drive(plan: Arc<Plan>, index: usize, sender: SendRequest<Full<Bytes>>) 
     let mut sender = Some(sender);
     let mut next = index;
     let mut checked = false;
+    let mut sent_count: u32 = 0;
     while Instant::now() < plan.end {
         let current = match sender.as_mut() {
             Some(current) => current,
@@ -316,7 +349,20 @@ async fn drive(plan: Arc<Plan>, index: usize, sender: SendRequest<Full<Bytes>>) 
         };
         next = next.wrapping_add(1);
         let request = build_request(&plan, template);
-        let sent = Instant::now();
+        let sent = match plan.interval {
+            Some(interval) => {
+                // Connection `index` is offset by index/C of an interval from the others.
+                let offset = interval.mul_f64(index as f64 / plan.connections as f64);
+                let due = plan.started + offset + interval.saturating_mul(sent_count);
+                sent_count = sent_count.saturating_add(1);
+                if due >= plan.end {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+                due
+            }
+            None => Instant::now(),
+        };
         let answer = tokio::time::timeout_at(plan.end.into(), exchange(current, request)).await;
         let Ok(answer) = answer else {
             break; // in flight at the end: not counted

@@ -69,6 +69,7 @@ fn options(connections: usize) -> RunOptions {
         duration: Duration::from_millis(400),
         warmup: Duration::ZERO,
         token: Some("s3cret".to_owned()),
+        rate: None,
     }
 }
 
@@ -192,5 +193,73 @@ async fn a_server_that_is_not_there_fails_the_run_before_it_starts() -> TestResu
         "expected a connect error, got {:?}",
         error.map(|r| r.requests)
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_run_sends_no_more_than_its_schedule() -> TestResult {
+    let rows = read_rows(&demo_rows())?;
+    let seen = Arc::new(Seen::default());
+    let address = serve(infer_server(Arc::clone(&seen), f64::NAN, GOOD_ANSWER)).await?;
+    let target = Target::resolve(&format!("http://{address}")).await?;
+    let requests = infer_requests(&target, "demo", &rows[..10], TensorType::Fp64)?;
+    let paced = RunOptions {
+        rate: Some(200.0),
+        duration: Duration::from_millis(500),
+        ..options(4)
+    };
+    let report = run(
+        "infer",
+        "rows",
+        target,
+        requests,
+        ResponseCheck::InferOutputs,
+        &paced,
+    )
+    .await?;
+    // 200 requests/s for 0.5 s: 100 scheduled in the window, none before it (no warm-up).
+    // A closed loop against this server answers thousands.
+    let scheduled = seen.ok.load(Ordering::Relaxed);
+    assert!(scheduled <= 100, "the server saw {scheduled} requests");
+    assert!(
+        report.requests <= scheduled && report.requests >= 50,
+        "{report:?}"
+    );
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.rate, Some(200.0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rate_that_is_not_positive_is_refused() -> TestResult {
+    let target = Target::resolve("http://127.0.0.1:9").await?;
+    let rows = read_rows(&demo_rows())?;
+    let requests = infer_requests(&target, "demo", &rows[..1], TensorType::Fp64)?;
+    for rate in [0.0, -1.0, f64::NAN] {
+        let bad = RunOptions {
+            rate: Some(rate),
+            ..options(1)
+        };
+        let error = run(
+            "infer",
+            "rows",
+            target.clone(),
+            requests.clone(),
+            ResponseCheck::InferOutputs,
+            &bad,
+        )
+        .await;
+        assert!(
+            matches!(
+                error,
+                Err(whyline_load::LoadError::Setting {
+                    setting: "--rate",
+                    ..
+                })
+            ),
+            "rate {rate}: {:?}",
+            error.map(|r| r.requests)
+        );
+    }
     Ok(())
 }

@@ -97,6 +97,7 @@ async fn ingest_run(
         duration: Duration::from_millis(400),
         warmup: Duration::from_millis(50),
         token: None,
+        rate: None,
     };
     let report = run(
         "ingest",

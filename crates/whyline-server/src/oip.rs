@@ -30,6 +30,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use whyline::core::DecisionPath as _;
 use whyline::core::Explainable;
 use whyline::{MonitorError, RecordOutcome};
 
@@ -213,7 +214,10 @@ fn flatten(data: &Value, out: &mut Vec<f32>) -> Result<(), &'static str> {
 struct Decided {
     sequence: u64,
     receipt: Option<(u64, [u8; 32])>,
-    path: Value,
+    /// The path's JSON as whyline-core's direct writer gives it (the bytes of its serde
+    /// view): building a `serde_json::Value` tree for a forest's ~23 KB path took most of the
+    /// server's CPU per request.
+    path: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// `POST /v2/models/{name}/infer`.
@@ -221,7 +225,7 @@ pub(crate) async fn infer(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InferResponse>, ApiError> {
     let served = Arc::clone(state.model(&name)?);
     let request: InferRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("inference request: {e}")))?;
@@ -258,32 +262,60 @@ pub(crate) async fn infer(
         );
     }
     let outputs = outputs(&served, &predictions, wanted)?;
-    let decisions: Vec<Value> = decided
+    let decisions: Vec<DecisionOut> = decided
         .into_iter()
         .map(|d| {
             let (index, leaf) = match d.receipt {
                 Some((index, leaf)) => (Some(index), Some(hex::encode(leaf))),
                 None => (None, None),
             };
-            json!({
-                "sequence": d.sequence,
-                "index": index,
-                "leaf": leaf,
-                "durable": index.is_some_and(|i| i < durable),
-                "path": d.path,
-            })
+            DecisionOut {
+                sequence: d.sequence,
+                index,
+                leaf,
+                durable: index.is_some_and(|i| i < durable),
+                path: d.path,
+            }
         })
         .collect();
-    let mut response = json!({
-        "model_name": served.name,
-        "id": request.id.unwrap_or_default(),
-        "outputs": outputs,
-        "parameters": { "decisions": decisions },
-    });
-    if let Some(identity) = served.model.identity() {
-        response["model_version"] = json!(identity.sha256);
-    }
-    Ok(Json(response))
+    Ok(Json(InferResponse {
+        model_name: served.name.clone(),
+        model_version: served
+            .model
+            .identity()
+            .map(|identity| identity.sha256.clone()),
+        id: request.id.unwrap_or_default(),
+        outputs,
+        parameters: InferParameters { decisions },
+    }))
+}
+
+/// An inference response (the protocol's `$inference_response`), serialised straight from
+/// this struct so that each decision's path goes out as the bytes it was written as.
+#[derive(serde::Serialize)]
+pub(crate) struct InferResponse {
+    model_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_version: Option<String>,
+    id: String,
+    outputs: Vec<Value>,
+    parameters: InferParameters,
+}
+
+/// The response's `parameters`: whyline's per-row decisions.
+#[derive(serde::Serialize)]
+struct InferParameters {
+    decisions: Vec<DecisionOut>,
+}
+
+/// One row's decision: its sequence, ledger index and leaf, whether durable, and its path.
+#[derive(serde::Serialize)]
+struct DecisionOut {
+    sequence: u64,
+    index: Option<u64>,
+    leaf: Option<String>,
+    durable: bool,
+    path: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// Decides every row through the model's monitor.
@@ -322,11 +354,21 @@ fn decide_rows(
             _ => None,
         };
         let trace = slot.monitor.last_trace();
-        let path = trace
-            .map(|t| serde_json::to_value(&t.path))
-            .transpose()
-            .map_err(|e| ApiError::internal(format!("path JSON: {e}")))?
-            .unwrap_or(Value::Null);
+        let path = match trace {
+            Some(t) => {
+                let mut bytes = Vec::with_capacity(1024);
+                t.path
+                    .encode_json_path(&mut bytes)
+                    .map_err(|e| ApiError::internal(format!("path JSON: {e}")))?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|e| ApiError::internal(format!("path JSON: {e}")))?;
+                Some(
+                    serde_json::value::RawValue::from_string(text)
+                        .map_err(|e| ApiError::internal(format!("path JSON: {e}")))?,
+                )
+            }
+            None => None,
+        };
         if let Some(trace) = trace {
             let mut bytes = Vec::new();
             let length = whyline::core::encode_aprt(trace, &mut bytes);

@@ -337,6 +337,8 @@ fn decide_rows(
         .lock()
         .map_err(|_| ApiError::internal("a model's monitor was poisoned by a panic"))?;
     let durability = durability_name(state.durability);
+    // One buffer for the APRT bytes the decision metric counts, reused across rows.
+    let mut aprt = Vec::new();
     for row in rows {
         let started = Instant::now();
         let decision = match slot.monitor.predict_one(row) {
@@ -370,8 +372,8 @@ fn decide_rows(
             None => None,
         };
         if let Some(trace) = trace {
-            let mut bytes = Vec::new();
-            let length = whyline::core::encode_aprt(trace, &mut bytes);
+            aprt.clear();
+            let length = whyline::core::encode_aprt(trace, &mut aprt);
             state
                 .metrics
                 .decision_bytes

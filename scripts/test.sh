@@ -13,6 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 
+echo "== scripts/services.sh (PostgreSQL, nats-server, Chromium, tmux for the tests to start)"
+bash scripts/services.sh
+
 echo "== cargo test --workspace"
 cargo test --workspace --locked
 

@@ -135,6 +135,9 @@ pub(crate) struct Cursor<'s, S: Store + ?Sized> {
 
 const READ_CHUNK: usize = 1 << 20;
 
+/// The page size whose loss a crash can leave as zeros in the middle of an unsynced tail.
+const PAGE: u64 = 4096;
+
 impl<'s, S: Store + ?Sized> Cursor<'s, S> {
     /// A cursor over `store`, checking the file header first.
     pub(crate) fn new(store: &'s S) -> Result<Self> {
@@ -236,6 +239,42 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
         Ok(true)
     }
 
+    /// Whether the bad frame spanning `[offset, span_end)` shows the mark of a page the
+    /// operating system never wrote back before a crash: appended pages reach the disk in
+    /// any order, and one that did not reads as zeros (a new block, or the zeroed tail of
+    /// the page that held the old end of file). So: the bytes from `offset` to the next
+    /// 4 KiB boundary are all zero (the page holding the last durable byte, lost past it),
+    /// or a whole 4 KiB-aligned page overlapping the frame is (the last one may be cut short
+    /// by the end of the file). A change made by hand (a bit
+    /// flip, an edited byte) leaves neither; a frame whose payload legitimately holds an
+    /// aligned 4 KiB run of zeros would have passed its checksum and never gets here.
+    /// Everything after such a page was appended after it, so no sync covered it: it is
+    /// crash residue, cut on open like a torn tail (docs/reliability.md).
+    fn lost_page_within(&mut self, offset: u64, span_end: u64) -> Result<bool> {
+        let span_end = span_end.min(self.end);
+        let first_boundary = (offset / PAGE + 1) * PAGE;
+        if first_boundary <= self.end && self.all_zero(offset, first_boundary)? {
+            return Ok(true);
+        }
+        let mut page = first_boundary;
+        // The last page may be cut short by the end of the file.
+        while page < span_end {
+            if self.all_zero(page, (page + PAGE).min(self.end))? {
+                return Ok(true);
+            }
+            page += PAGE;
+        }
+        Ok(false)
+    }
+
+    /// Whether `[from, to)` (inside the log) is all zero bytes.
+    fn all_zero(&mut self, from: u64, to: u64) -> Result<bool> {
+        let len = usize::try_from(to - from).unwrap_or(usize::MAX);
+        Ok(self
+            .window(from, len)?
+            .is_some_and(|bytes| bytes.iter().all(|&b| b == 0)))
+    }
+
     /// Reads the frame at the cursor and advances past it when it is whole.
     pub(crate) fn next(&mut self) -> Result<Next> {
         let offset = self.position;
@@ -260,7 +299,9 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
             .is_some_and(|bytes| crc32c::crc32c(bytes) == crc);
         let length = length as usize;
         if !header_ok || length == 0 || length > MAX_PAYLOAD {
-            if self.zeros_to_end(offset)? {
+            if self.zeros_to_end(offset)?
+                || self.lost_page_within(offset, offset + FRAME_HEADER_LEN as u64)?
+            {
                 return Ok(torn);
             }
             return Ok(Next::Damaged {
@@ -294,6 +335,9 @@ impl<'s, S: Store + ?Sized> Cursor<'s, S> {
                     bytes: self.end - offset,
                     whole_frame: true,
                 });
+            }
+            if self.lost_page_within(offset, offset + total as u64)? {
+                return Ok(torn);
             }
             return Ok(Next::Damaged {
                 offset,

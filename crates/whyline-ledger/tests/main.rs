@@ -25,4 +25,5 @@ mod tamper;
 mod tamper_campaign;
 mod tamper_v1;
 mod tiles;
+mod torn_writes;
 mod window;

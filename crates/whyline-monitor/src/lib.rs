@@ -48,6 +48,8 @@ pub use ood::{FeatureStatistics, OodFinding, TrainingStatistics};
 pub use profile::{
     CollectorChoice, DriftRule, MonitorSettings, SafetyIntegrityLevel, SigningChoice,
 };
+/// The clock crate behind [`InferenceMonitor::with_clock`], for simulations' mock clocks.
+pub use quanta;
 pub use sink::{AlertSink, CallbackSink, ChannelSink, Delivery, TracingSink};
 pub use webhook::{WebhookOptions, WebhookSink, WebhookStats};
 /// The durability and stream-format words of profiles; defined once in `whyline-core` and

@@ -65,6 +65,7 @@ pub struct RecorderBuilder {
     settings: MonitorSettings,
     origin: String,
     opener: Option<SharedSegmentOpener>,
+    key_store: Option<KeyStore>,
 }
 
 impl std::fmt::Debug for RecorderBuilder {
@@ -73,6 +74,7 @@ impl std::fmt::Debug for RecorderBuilder {
             .field("settings", &self.settings)
             .field("origin", &self.origin)
             .field("segment_opener", &self.opener.is_some())
+            .field("key_store", &self.key_store)
             .finish()
     }
 }
@@ -84,7 +86,17 @@ impl RecorderBuilder {
             settings: settings.clone(),
             origin: DEFAULT_ORIGIN.to_owned(),
             opener: None,
+            key_store: None,
         }
+    }
+
+    /// Seals recorded inputs with `keys` instead of the key store file the profile names
+    /// (`record_inputs`): keys that come from elsewhere, or a simulation's
+    /// [`KeyStore::create_for_simulation`] whose seeded secrets make a repeated run write a
+    /// byte-identical ledger.
+    pub fn key_store(&mut self, keys: KeyStore) -> &mut Self {
+        self.key_store = Some(keys);
+        self
     }
 
     /// Opens the ledger's segment files through `opener` instead of as plain files: to time
@@ -123,7 +135,13 @@ impl RecorderBuilder {
                 let collector =
                     build_ledger(settings, dir, &self.origin, key, self.opener.as_ref())?;
                 if settings.record_inputs {
-                    attach_key_store(settings, dir, &collector, &mut created)?;
+                    attach_key_store(
+                        settings,
+                        dir,
+                        &collector,
+                        self.key_store.clone(),
+                        &mut created,
+                    )?;
                 }
                 collector
             }
@@ -168,12 +186,42 @@ impl<P: RingSlot> Recorder<P> {
     where
         M: Explainable<Path = P>,
     {
+        self.monitor_with(model, |monitor| monitor)
+    }
+
+    /// [`Recorder::monitor`] for a simulation: the monitor reads `clock` (a
+    /// `whyline::monitor::quanta::Clock::mock()`), whose present is `start_ns`, so that the
+    /// model record and every decision are stamped with simulated time and a run repeated
+    /// with the same inputs and keys writes a byte-identical log
+    /// ([`InferenceMonitor::with_clock`]).
+    pub fn monitor_with_clock<M>(
+        self,
+        model: M,
+        clock: whyline_monitor::quanta::Clock,
+        start_ns: u64,
+    ) -> Result<InferenceMonitor<M, RecorderCollector<P>>>
+    where
+        M: Explainable<Path = P>,
+    {
+        self.monitor_with(model, |monitor| monitor.with_clock(clock, start_ns))
+    }
+
+    fn monitor_with<M>(
+        self,
+        model: M,
+        configure: impl FnOnce(
+            InferenceMonitor<M, RecorderCollector<P>>,
+        ) -> InferenceMonitor<M, RecorderCollector<P>>,
+    ) -> Result<InferenceMonitor<M, RecorderCollector<P>>>
+    where
+        M: Explainable<Path = P>,
+    {
         let mut monitor = InferenceMonitor::new(model, self.collector, self.andon);
         monitor = match &self.digest_key {
             Some(key) => monitor.with_digest_key(key),
             None => monitor.with_digest(self.settings.input_digest),
         };
-        monitor = monitor.with_input_recording(self.settings.record_inputs);
+        monitor = configure(monitor.with_input_recording(self.settings.record_inputs));
         monitor.record_model()?;
         Ok(monitor)
     }
@@ -388,6 +436,7 @@ fn attach_key_store<P>(
     settings: &MonitorSettings,
     dir: &Path,
     collector: &RecorderCollector<P>,
+    given: Option<KeyStore>,
     created: &mut Vec<PathBuf>,
 ) -> Result<()> {
     let RecorderCollector::Ledger {
@@ -397,15 +446,21 @@ fn attach_key_store<P>(
     else {
         return Ok(()); // the profile's validation allows record_inputs only with a ledger
     };
-    let path = settings
-        .key_store
-        .as_deref()
-        .map_or_else(|| KeyStore::default_path(ledger_dir), |file| dir.join(file));
-    let existed = path.exists();
-    let keys = KeyStore::open_or_create(&path)?;
-    if !existed {
-        created.push(path);
-    }
+    let keys = match given {
+        Some(keys) => keys,
+        None => {
+            let path = settings
+                .key_store
+                .as_deref()
+                .map_or_else(|| KeyStore::default_path(ledger_dir), |file| dir.join(file));
+            let existed = path.exists();
+            let keys = KeyStore::open_or_create(&path)?;
+            if !existed {
+                created.push(path);
+            }
+            keys
+        }
+    };
     collector.set_sealer(Sealer::new(keys)?)?;
     Ok(())
 }

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::{LedgerError, Result};
 use crate::keys::{sync_dir, write_replacing};
@@ -64,6 +65,49 @@ pub struct KeyStore {
     next_id: u32,
     subjects: BTreeMap<Key, SubjectKey>,
     erased: BTreeMap<Key, u64>,
+    /// Where new keys and nonce prefixes come from.
+    entropy: Entropy,
+}
+
+/// The source of new secrets: the operating system, or (for simulations) a seed.
+#[derive(Clone)]
+enum Entropy {
+    Os,
+    /// SHA-256(domain ‖ seed ‖ counter): deterministic, so that a simulation run twice with
+    /// one seed writes byte-identical logs. Whoever knows the seed knows every key.
+    Seeded {
+        seed: [u8; 32],
+        drawn: u64,
+    },
+}
+
+impl Entropy {
+    fn fill(&mut self, out: &mut [u8], what: &'static str) -> Result<()> {
+        match self {
+            Entropy::Os => getrandom::fill(out).map_err(|e| LedgerError::Random {
+                what,
+                detail: e.to_string(),
+            }),
+            Entropy::Seeded { seed, drawn } => {
+                for chunk in out.chunks_mut(32) {
+                    let block = Sha256::new()
+                        .chain_update(b"whyline simulation entropy v1")
+                        .chain_update(*seed)
+                        .chain_update(drawn.to_le_bytes())
+                        .finalize();
+                    chunk.copy_from_slice(&block[..chunk.len()]);
+                    *drawn += 1;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn key(&mut self, what: &'static str) -> Result<Key> {
+        let mut key = [0u8; 32];
+        self.fill(&mut key, what)?;
+        Ok(key)
+    }
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -104,15 +148,6 @@ struct FileErased {
     erased_ns: u64,
 }
 
-fn random_key(what: &'static str) -> Result<Key> {
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| LedgerError::Random {
-        what,
-        detail: e.to_string(),
-    })?;
-    Ok(key)
-}
-
 impl KeyStore {
     /// Where the store of the ledger in `ledger_dir` lives by default.
     pub fn default_path(ledger_dir: &Path) -> PathBuf {
@@ -122,6 +157,25 @@ impl KeyStore {
     /// Creates a store with new secrets at `path` (its directory made if missing); fails
     /// with [`LedgerError::KeyExists`] if a file is there.
     pub fn create(path: &Path) -> Result<Self> {
+        Self::create_from(path, Entropy::Os)
+    }
+
+    /// [`KeyStore::create`] for a **simulation**: every secret (the digest secret, the
+    /// log-wide key, each subject key made later in this process, and the nonce prefix of a
+    /// [`Sealer`](crate::Sealer) over this store) is derived from `seed`, so that a simulated
+    /// run repeated with the same seed writes a byte-identical ledger (the drone example's
+    /// test). Anyone who knows the seed can open every sealed input: never use it for real
+    /// subjects. A store reopened from its file draws from the operating system again.
+    pub fn create_for_simulation(path: &Path, seed: u64) -> Result<Self> {
+        let seed: [u8; 32] = Sha256::new()
+            .chain_update(b"whyline simulation seed v1")
+            .chain_update(seed.to_le_bytes())
+            .finalize()
+            .into();
+        Self::create_from(path, Entropy::Seeded { seed, drawn: 0 })
+    }
+
+    fn create_from(path: &Path, mut entropy: Entropy) -> Result<Self> {
         if path.exists() {
             return Err(LedgerError::KeyExists {
                 path: path.to_owned(),
@@ -129,11 +183,12 @@ impl KeyStore {
         }
         let store = KeyStore {
             path: path.to_owned(),
-            digest_secret: random_key("the subject digest secret")?,
-            log_key: random_key("the log-wide input key")?,
+            digest_secret: entropy.key("the subject digest secret")?,
+            log_key: entropy.key("the log-wide input key")?,
             next_id: 1,
             subjects: BTreeMap::new(),
             erased: BTreeMap::new(),
+            entropy,
         };
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -198,6 +253,7 @@ impl KeyStore {
             next_id: file.next_id,
             subjects,
             erased,
+            entropy: Entropy::Os,
         })
     }
 
@@ -207,6 +263,13 @@ impl KeyStore {
             Err(LedgerError::KeyStoreMissing { .. }) => Self::create(path),
             other => other,
         }
+    }
+
+    /// Fills `out` with fresh secret bytes from the store's source (the operating system,
+    /// or the seed of [`KeyStore::create_for_simulation`]): how a [`Sealer`](crate::Sealer)
+    /// draws its nonce prefix.
+    pub fn fill_random(&mut self, out: &mut [u8], what: &'static str) -> Result<()> {
+        self.entropy.fill(out, what)
     }
 
     /// The file.
@@ -243,7 +306,7 @@ impl KeyStore {
             return Ok((digest, found.id, found.key));
         }
         let id = self.next_id;
-        let key = random_key("a subject key")?;
+        let key = self.entropy.key("a subject key")?;
         self.subjects.insert(digest, SubjectKey { id, key });
         self.next_id = self.next_id.saturating_add(1);
         if let Err(error) = self.save() {
@@ -338,6 +401,35 @@ impl KeyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_simulation_store_derives_every_secret_from_its_seed() {
+        let dir = tempfile::tempdir().unwrap();
+        let make = |name: &str, seed: u64| {
+            let mut store =
+                KeyStore::create_for_simulation(&dir.path().join(name), seed).unwrap();
+            let (_, _, subject) = store.key_for_subject("DRONE-7").unwrap();
+            let mut prefix = [0u8; 16];
+            store.fill_random(&mut prefix, "a nonce prefix").unwrap();
+            (store.log_key(), subject, prefix)
+        };
+        let first = make("a.wks", 7);
+        assert_eq!(first, make("b.wks", 7));
+        let other = make("c.wks", 8);
+        assert_ne!(first.0, other.0);
+        assert_ne!(first.1, other.1);
+        // The secrets differ from each other, and a reopened store draws from the OS again.
+        assert_ne!(first.0, first.1);
+        let mut reopened = KeyStore::open(&dir.path().join("a.wks")).unwrap();
+        let (_, _, again) = reopened.key_for_subject("DRONE-7").unwrap();
+        assert_eq!(again, first.1, "the saved key is kept");
+        let (_, _, fresh) = reopened.key_for_subject("DRONE-8").unwrap();
+        let (_, _, seeded) = KeyStore::create_for_simulation(&dir.path().join("d.wks"), 7)
+            .unwrap()
+            .key_for_subject("DRONE-8")
+            .unwrap();
+        assert_ne!(fresh, seeded);
+    }
 
     #[test]
     fn a_store_round_trips_and_keeps_its_keys_private() {

@@ -72,13 +72,11 @@ impl std::fmt::Debug for Sealer {
 }
 
 impl Sealer {
-    /// A sealer over `keys`, with a fresh random nonce prefix.
-    pub fn new(keys: KeyStore) -> Result<Self> {
+    /// A sealer over `keys`, with a fresh random nonce prefix (from the key store's source:
+    /// the operating system, or a simulation's seed).
+    pub fn new(mut keys: KeyStore) -> Result<Self> {
         let mut nonce_prefix = [0u8; 16];
-        getrandom::fill(&mut nonce_prefix).map_err(|e| LedgerError::Random {
-            what: "a nonce prefix",
-            detail: e.to_string(),
-        })?;
+        keys.fill_random(&mut nonce_prefix, "a nonce prefix")?;
         Ok(Sealer {
             log_cipher: PrefixCipher::new(&keys.log_key(), &nonce_prefix)?,
             keys,

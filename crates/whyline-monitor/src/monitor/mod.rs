@@ -41,6 +41,8 @@ struct WallClock {
     anchor_raw: u64,
     anchor_ns: u64,
     last_ns: u64,
+    /// A simulation's clock: never re-anchored to the system clock.
+    simulated: bool,
 }
 
 const REANCHOR_AFTER_NS: u64 = 1_000_000_000;
@@ -54,6 +56,19 @@ impl WallClock {
             anchor_raw,
             anchor_ns: now_ns(),
             last_ns: 0,
+            simulated: false,
+        }
+    }
+
+    /// A simulation's clock: `clock`'s present is `start_ns`, and only `clock` moves it.
+    fn simulated(clock: quanta::Clock, start_ns: u64) -> Self {
+        let anchor_raw = clock.raw();
+        Self {
+            clock,
+            anchor_raw,
+            anchor_ns: start_ns,
+            last_ns: 0,
+            simulated: true,
         }
     }
 
@@ -72,7 +87,7 @@ impl WallClock {
     /// Wall-clock nanoseconds at `raw` ticks.
     fn at(&mut self, raw: u64) -> u64 {
         let mut since = self.clock.delta_as_nanos(self.anchor_raw, raw);
-        if since > REANCHOR_AFTER_NS {
+        if since > REANCHOR_AFTER_NS && !self.simulated {
             self.anchor_raw = self.clock.raw();
             self.anchor_ns = now_ns();
             since = self.clock.delta_as_nanos(self.anchor_raw, raw);
@@ -207,6 +222,19 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
     /// ring built from the same template.
     pub fn with_path_template(mut self, path: M::Path) -> Self {
         self.trace.path = path;
+        self
+    }
+
+    /// Reads time from `clock`, whose present is `start_ns` (Unix nanoseconds), instead of
+    /// the machine's: for simulations, whose records must not depend on when or how fast the
+    /// host ran them. With a mock clock (`quanta::Clock::mock()`, re-exported as
+    /// [`crate::quanta`]) timestamps are `start_ns` plus how far the simulation moved the
+    /// mock, a decision's latency is how far it moved during the call (0 when it does not),
+    /// and the model record is stamped `start_ns`, so a simulation run twice records
+    /// byte-identical entries (the drone example's test). Set it before the model record is
+    /// written (`whyline::Recorder::monitor_with_clock` does).
+    pub fn with_clock(mut self, clock: quanta::Clock, start_ns: u64) -> Self {
+        self.clock = WallClock::simulated(clock, start_ns);
         self
     }
 

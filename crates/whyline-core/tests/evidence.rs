@@ -294,3 +294,24 @@ fn deeply_nested_lists_are_refused_on_read() {
     let error = decode_input(&bytes).unwrap_err();
     assert!(error.to_string().contains("nest deeper"), "{error}");
 }
+
+#[test]
+fn an_f32_context_value_is_the_decimal_the_caller_wrote() {
+    assert_eq!(ContextValue::from(12.4f32), ContextValue::F64(12.4));
+    assert_eq!(ContextValue::from(-0.05f32), ContextValue::F64(-0.05));
+    assert_eq!(ContextValue::from(1.0e-7f32), ContextValue::F64(1.0e-7));
+    // What cannot be written as a decimal stays what it is.
+    assert!(matches!(ContextValue::from(f32::NAN), ContextValue::F64(x) if x.is_nan()));
+    assert_eq!(
+        ContextValue::from(f32::INFINITY),
+        ContextValue::F64(f64::INFINITY)
+    );
+}
+
+proptest! {
+    #[test]
+    fn every_f32_context_value_reads_back_as_the_same_f32(v in any::<f32>().prop_filter("a number", |v| !v.is_nan())) {
+        let ContextValue::F64(wide) = ContextValue::from(v) else { unreachable!() };
+        prop_assert_eq!(wide as f32, v);
+    }
+}

@@ -158,8 +158,11 @@ impl From<f64> for ContextValue {
     }
 }
 impl From<f32> for ContextValue {
+    /// The `f64` nearest the `f32`'s shortest decimal form: `12.4f32` becomes `12.4`, not
+    /// `12.399999618530273` (the value the caller wrote, not its binary neighbour).
     fn from(v: f32) -> Self {
-        ContextValue::F64(f64::from(v))
+        let shortest = v.to_string().parse().unwrap_or(f64::from(v));
+        ContextValue::F64(shortest)
     }
 }
 impl From<i64> for ContextValue {

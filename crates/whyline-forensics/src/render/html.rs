@@ -301,7 +301,7 @@ fn evidence(out: &mut String, entry: &crate::TimelineEntry) {
                 out,
                 "<tr{flag}><td>{}</td><td>{}</td><td>{z}</td></tr>",
                 esc(&input.feature),
-                input.value
+                super::InputValue(input.value)
             );
         }
         let _ = write!(out, "</table>");

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::relative;
+use super::{InputValue, relative};
 use crate::report::{IncidentReport, Integrity};
 use crate::time::format_time_ns;
 use crate::timeline::TimelineEntry;
@@ -98,17 +98,25 @@ pub fn render_text(report: &IncidentReport) -> String {
     let _ = writeln!(out, "DECISION TIMELINE (T-0 = incident):");
     let _ = writeln!(out, "{LIGHT}");
     let timeline = &report.timeline;
+    // The decision in force at T-0 is the one under investigation: always shown whole, with
+    // its inputs and context (a drone's margins at a near-miss), never folded into a run.
+    let at_incident = timeline.iter().rposition(|e| e.relative_ms <= 0.0);
     let mut i = 0;
     while i < timeline.len() {
         let entry = &timeline[i];
-        let key = run_key(report, entry);
+        let key = if Some(i) == at_incident {
+            None
+        } else {
+            run_key(report, entry)
+        };
         // Fold a run of the same decision with the same standing anomalies (none, or low
         // confidence); events (changes, drops, spikes) always get their own entry.
         let mut j = i;
         while let Some(k) = key.as_ref() {
             match timeline.get(j + 1) {
                 Some(next)
-                    if next.decision == entry.decision
+                    if Some(j + 1) != at_incident
+                        && next.decision == entry.decision
                         && run_key(report, next).as_ref() == Some(k) =>
                 {
                     j += 1
@@ -236,10 +244,10 @@ fn write_evidence(out: &mut String, pad: &str, entry: &TimelineEntry) {
             .iter()
             .map(|i| match i.z_score {
                 Some(z) if z.abs() >= crate::OUT_OF_DISTRIBUTION_Z => {
-                    format!("{}={} (z {z:+.1} ⚠)", i.feature, i.value)
+                    format!("{}={} (z {z:+.1} ⚠)", i.feature, InputValue(i.value))
                 }
-                Some(z) => format!("{}={} (z {z:+.1})", i.feature, i.value),
-                None => format!("{}={}", i.feature, i.value),
+                Some(z) => format!("{}={} (z {z:+.1})", i.feature, InputValue(i.value)),
+                None => format!("{}={}", i.feature, InputValue(i.value)),
             })
             .collect();
         let _ = writeln!(out, "{pad} │ Inputs: {}", inputs.join(", "));

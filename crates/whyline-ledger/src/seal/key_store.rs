@@ -406,8 +406,7 @@ mod tests {
     fn a_simulation_store_derives_every_secret_from_its_seed() {
         let dir = tempfile::tempdir().unwrap();
         let make = |name: &str, seed: u64| {
-            let mut store =
-                KeyStore::create_for_simulation(&dir.path().join(name), seed).unwrap();
+            let mut store = KeyStore::create_for_simulation(&dir.path().join(name), seed).unwrap();
             let (_, _, subject) = store.key_for_subject("DRONE-7").unwrap();
             let mut prefix = [0u8; 16];
             store.fill_random(&mut prefix, "a nonce prefix").unwrap();

@@ -66,6 +66,7 @@ mod completeness;
 mod error;
 mod inputs;
 mod investigate;
+mod kaizen;
 mod render;
 mod replay;
 mod report;
@@ -82,6 +83,7 @@ pub use inputs::{
     InputValue, WhyChanged, ZScoreBasis,
 };
 pub use investigate::{Investigation, investigate, read_window};
+pub use kaizen::{KS_EXACT_MAX_N, KsMethod, KsTest, PSI_BINS, PSI_FLOOR, ks_2samp, psi};
 pub use render::{render_html, render_json, render_text};
 pub use replay::{
     CHUNK_BYTES, ReplayDifference, ReplayOptions, ReplayReport, ReplayShift, replay,

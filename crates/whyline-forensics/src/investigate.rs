@@ -163,7 +163,7 @@ impl<'a> Investigation<'a> {
 }
 
 /// Reads the model file and checks it is the model the log recorded.
-fn load_model(path: &Path, recorded: Option<&ModelIdentity>) -> Result<Model> {
+pub(crate) fn load_model(path: &Path, recorded: Option<&ModelIdentity>) -> Result<Model> {
     let bytes = std::fs::read(path).map_err(|source| ForensicsError::ModelFile {
         path: path.to_owned(),
         source,
@@ -320,7 +320,7 @@ fn integrity(outcome: VerifyOutcome, verifier: Option<&NoteVerifier>) -> (Integr
 /// The window's decisions (with their indices in the log) and alerts; model records and
 /// evidence (sealed inputs, outcomes, erasures) are skipped.
 #[allow(clippy::type_complexity)]
-fn decode_entries(
+pub(crate) fn decode_entries(
     entries: &[StoredEntry],
 ) -> Result<(Vec<DecisionTrace<AnyPath>>, Vec<u64>, Vec<AlertRecord>)> {
     let mut traces = Vec::with_capacity(entries.len());

@@ -83,7 +83,14 @@ pub use inputs::{
     InputValue, WhyChanged, ZScoreBasis,
 };
 pub use investigate::{Investigation, investigate, read_window};
-pub use kaizen::{KS_EXACT_MAX_N, KsMethod, KsTest, PSI_BINS, PSI_FLOOR, ks_2samp, psi};
+pub use kaizen::{
+    BoundaryAnalysis, BoundaryPair, ClusterSummary, DriftKind, Evidence, FeatureDrift, KMeans,
+    KS_EXACT_MAX_N, KaizenAnalysis, KaizenAnalyzer, KaizenData, KaizenDecision, KaizenSettings,
+    KaizenWindow, KsMethod, KsTest, OutcomeCount, OutcomeRates, PSI_BINS, PSI_FLOOR,
+    RecommendationKind, ReferenceRule, RetrainingRecommendation, SILHOUETTE_SAMPLE,
+    TransitionTable, UncertaintyCluster, kmeans, ks_2samp, psi, read_kaizen_data,
+    render_kaizen_html, render_kaizen_json, render_kaizen_text, silhouette,
+};
 pub use render::{render_html, render_json, render_text};
 pub use replay::{
     CHUNK_BYTES, ReplayDifference, ReplayOptions, ReplayReport, ReplayShift, replay,

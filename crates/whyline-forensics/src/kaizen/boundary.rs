@@ -97,7 +97,12 @@ pub(crate) fn analyze_boundaries(
         counts[a][b] += 1;
         if a != b {
             analysis.flips += 1;
-            pairs.entry((b, a)).or_default().1 += 1;
+            let entry = pairs.entry((b, a)).or_default();
+            entry.1 += 1;
+            // A flip is an example too, after the near-boundary calls (margin 1 when unknown).
+            entry
+                .2
+                .push((pair[1].margin().unwrap_or(1.0), pair[1].index));
         }
     }
     analysis.flip_rate = analysis.flips as f64 / consecutive.max(1) as f64;
@@ -105,6 +110,7 @@ pub(crate) fn analyze_boundaries(
         .into_iter()
         .map(|((class, other), (near, flips, mut calls))| {
             calls.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            calls.dedup_by_key(|c| c.1);
             BoundaryPair {
                 class: class_name(names, class),
                 other: class_name(names, other),

@@ -219,6 +219,8 @@ pub fn read_kaizen_data(
     } else {
         (before, current, ReferenceRule::BeforeWindow)
     };
+    // The current window starts at its first decision (the second half's, when halved).
+    let from = current.first().map_or(from, |d| d.timestamp_ns.max(from));
     let mut names = record.as_ref().map_or_else(Names::none, ModelRecord::names);
     let mut training = None;
     if let Some(path) = model_file {

@@ -5,8 +5,11 @@
 //! A row is marked **drifted** when its PSI reaches
 //! [`KaizenSettings::psi_drift`](super::KaizenSettings::psi_drift) (0.25: a major shift), or
 //! when the KS p-value falls below
-//! [`ks_p_drift`](super::KaizenSettings::ks_p_drift) while the PSI shows at least a moderate
-//! shift (0.1), so that a large log does not flag a shift too small to matter.
+//! [`ks_p_drift`](super::KaizenSettings::ks_p_drift) while the shift is large enough to
+//! matter (PSI ≥ 0.1 or KS D ≥ 0.1), so that a large log does not flag a tiny shift. The
+//! second rule also catches what decile bins cannot see: a reference sample that is nearly
+//! constant has one bin edge, and a current sample that moved below it lands in the same
+//! bin (PSI 0, KS D 1).
 
 use serde::Serialize;
 use whyline_core::Names;
@@ -59,8 +62,8 @@ pub(crate) struct DriftSettings {
     pub(crate) examples: usize,
 }
 
-/// Moderate shift: the PSI a significant KS test also needs.
-const PSI_MODERATE: f64 = 0.1;
+/// Moderate shift: the PSI or KS D a significant KS test also needs.
+const MODERATE: f64 = 0.1;
 
 fn column(
     decisions: &[KaizenDecision],
@@ -90,8 +93,8 @@ fn row(
     let ks = ks_2samp(&before, &now)?;
     let psi = psi(&before, &now)?;
     let reference_mean = mean(&before);
-    let drifted =
-        psi >= settings.psi_drift || (ks.p_value < settings.ks_p_drift && psi >= PSI_MODERATE);
+    let drifted = psi >= settings.psi_drift
+        || (ks.p_value < settings.ks_p_drift && (psi >= MODERATE || ks.statistic >= MODERATE));
     let mut far: Vec<(f64, u64)> = now
         .iter()
         .zip(&indices)

@@ -66,7 +66,7 @@ pub struct KaizenSettings {
     pub seed: u64,
     /// PSI from which a row is drifted.
     pub psi_drift: f64,
-    /// KS p-value below which a row with a moderate PSI (≥ 0.1) is drifted.
+    /// KS p-value below which a row with a moderate shift (PSI or KS D ≥ 0.1) is drifted.
     pub ks_p_drift: f64,
     /// Example decisions listed per finding.
     pub examples: usize,

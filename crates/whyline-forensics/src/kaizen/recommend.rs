@@ -17,6 +17,8 @@ pub enum RecommendationKind {
     FeatureDrift,
     /// What the model relies on changed.
     AttributionDrift,
+    /// The model became less sure of itself.
+    ConfidenceDrift,
     /// Two classes the model keeps confusing.
     DecisionBoundary,
     /// Decisions the recorded outcomes show were wrong.
@@ -203,6 +205,31 @@ pub(crate) fn recommend(analysis: &KaizenAnalysis) -> Vec<RetrainingRecommendati
                         )
                     })
                     .collect(),
+            },
+        });
+    }
+    if let Some(d) = drifted(DriftKind::Confidence).find(|d| d.current_mean < d.reference_mean) {
+        let next = if analysis.with_inputs == 0 {
+            "record the decisions' inputs (record_inputs in the profile) so that the next analysis can say in which scenarios"
+        } else {
+            "the uncertainty clusters above show in which scenarios"
+        };
+        out.push(RetrainingRecommendation {
+            kind: RecommendationKind::ConfidenceDrift,
+            action: format!(
+                "Find out why the model became less sure (mean confidence {:.0}% → {:.0}%): {next}, and investigate the least confident decisions (whyline incident)",
+                d.reference_mean * 100.0,
+                d.current_mean * 100.0
+            ),
+            evidence: Evidence {
+                cluster: None,
+                decisions: d.current_n,
+                features: Vec::new(),
+                examples: d.examples.clone(),
+                facts: vec![format!(
+                    "confidence: PSI {:.3}, KS D {:.3} (p {:.2e}) over {} reference and {} current decisions",
+                    d.psi, d.ks.statistic, d.ks.p_value, d.reference_n, d.current_n
+                )],
             },
         });
     }

@@ -320,7 +320,7 @@ fn integrity(outcome: VerifyOutcome, verifier: Option<&NoteVerifier>) -> (Integr
 /// The window's decisions (with their indices in the log) and alerts; model records and
 /// evidence (sealed inputs, outcomes, erasures) are skipped.
 #[allow(clippy::type_complexity)]
-pub(crate) fn decode_entries(
+fn decode_entries(
     entries: &[StoredEntry],
 ) -> Result<(Vec<DecisionTrace<AnyPath>>, Vec<u64>, Vec<AlertRecord>)> {
     let mut traces = Vec::with_capacity(entries.len());

@@ -8,14 +8,15 @@ use std::path::Path;
 
 use serde::Serialize;
 use whyline_core::{
-    AnyPath, DecisionPath, DecisionTrace, EntryKind, ModelIdentity, ModelRecord, Names,
+    AlertRecord, AnyPath, DecisionPath, DecisionTrace, EntryKind, ModelIdentity, ModelRecord,
+    Names, OutcomeRecord, from_aprt,
 };
 use whyline_ledger::seal::KeyStore;
-use whyline_ledger::{LedgerReader, SegmentStore};
+use whyline_ledger::{EntryRef, LedgerReader, SegmentStore, StoredEntry};
 
 use crate::error::{ForensicsError, Result};
 use crate::inputs::DecisionOutcome;
-use crate::investigate::{decode_entries, load_model};
+use crate::investigate::load_model;
 use crate::sealed::decision_evidence;
 use crate::time::format_time_ns;
 use crate::timeline::class_and_probabilities;
@@ -141,17 +142,38 @@ pub fn read_kaizen_data(
     }
     let store = SegmentStore::open_existing(dir)?;
     let reader = LedgerReader::new(&store)?;
-    let read = reader.all_entries()?;
+    // One pass: decisions are decoded as they stream by (their payloads are not kept);
+    // model records, sealed inputs and outcomes are kept for the second step.
+    let mut kept: Vec<StoredEntry> = Vec::new();
+    let mut decisions: Vec<KaizenDecision> = Vec::new();
+    let stopped = reader.for_each_entry(|entry: EntryRef<'_>| -> Result<()> {
+        let kind = EntryKind::of(entry.payload);
+        if ModelRecord::is_model_record(entry.payload) || kind.is_evidence() {
+            kept.push(StoredEntry {
+                index: entry.index,
+                offset: entry.offset,
+                payload: entry.payload.to_vec(),
+                chain_hash: *entry.chain_hash,
+            });
+        } else if !AlertRecord::is_alert_record(entry.payload) {
+            let trace =
+                from_aprt::<AnyPath>(entry.payload).map_err(|source| ForensicsError::BadEntry {
+                    index: entry.index,
+                    source,
+                })?;
+            decisions.push(KaizenDecision::from_trace(entry.index, &trace));
+        }
+        Ok(())
+    })?;
     let mut notes = Vec::new();
-    if let Some(stop) = &read.stopped {
+    if let Some(stop) = &stopped {
         notes.push(format!(
             "the log could not be read past byte {} ({}); whyline verify says more",
             stop.offset, stop.kind
         ));
     }
-    let entries = read.entries;
     let keys = KeyStore::open(&KeyStore::default_path(dir)).ok();
-    let has_sealed = entries
+    let has_sealed = kept
         .iter()
         .any(|e| EntryKind::of(&e.payload) == EntryKind::SealedInput);
     if has_sealed && keys.is_none() {
@@ -160,35 +182,44 @@ pub fn read_kaizen_data(
             KeyStore::default_path(dir).display()
         ));
     }
-    let (inputs, outcomes) = decision_evidence(&entries, keys.as_ref(), 0, u64::MAX);
+    // Inputs as the incident report opens them; outcomes read here (decision_evidence keeps
+    // only those of decisions among the entries it is given, and decisions are not kept).
+    let (mut inputs, _) = decision_evidence(&kept, keys.as_ref(), 0, u64::MAX);
     let mut outcome_of: BTreeMap<u64, DecisionOutcome> = BTreeMap::new();
-    for outcome in outcomes {
-        outcome_of.insert(outcome.index, outcome);
+    for entry in &kept {
+        if EntryKind::of(&entry.payload) == EntryKind::Outcome
+            && let Ok(record) = OutcomeRecord::from_bytes(&entry.payload)
+        {
+            outcome_of.insert(
+                record.decision_index,
+                DecisionOutcome {
+                    index: record.decision_index,
+                    label: record.label,
+                    by: record.by,
+                    override_action: record.override_action,
+                    note: record.note,
+                },
+            );
+        }
     }
-    let record = entries
+    let record = kept
         .iter()
         .rev()
         .find(|e| ModelRecord::is_model_record(&e.payload))
         .and_then(|e| ModelRecord::from_bytes(&e.payload).ok());
-    let (traces, positions, _alerts) = decode_entries(&entries)?;
-    if traces.is_empty() {
+    drop(kept);
+    if decisions.is_empty() {
         return Err(ForensicsError::EmptyLog {
             path: dir.to_owned(),
         });
     }
-    let mut decisions: Vec<KaizenDecision> = traces
-        .iter()
-        .zip(&positions)
-        .map(|(trace, &index)| {
-            let mut decision = KaizenDecision::from_trace(index, trace);
-            decision.inputs = inputs
-                .get(&index)
-                .filter(|i| !i.erased && !i.values.is_empty())
-                .map(|i| i.values.clone());
-            decision.outcome = outcome_of.get(&index).cloned();
-            decision
-        })
-        .collect();
+    for decision in &mut decisions {
+        decision.inputs = inputs
+            .remove(&decision.index)
+            .filter(|i| !i.erased && !i.values.is_empty())
+            .map(|i| i.values);
+        decision.outcome = outcome_of.remove(&decision.index);
+    }
     decisions.sort_by_key(|d| (d.timestamp_ns, d.sequence));
     let first = decisions.first().map_or(0, |d| d.timestamp_ns);
     let last = decisions.last().map_or(0, |d| d.timestamp_ns);

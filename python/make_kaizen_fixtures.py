@@ -9,6 +9,8 @@ Writes crates/whyline-forensics/tests/fixtures/kaizen/ks_psi.json:
 - `psi`: pairs with the population stability index as docs/kaizen.md defines it (reference
   deciles by numpy's default np.quantile, bins (-inf, q1], ..., (q9, inf) after removing
   duplicate edges, shares floored at 1e-4, sum of (c - p) ln(c / p)), computed with numpy.
+- `clustering`: point sets with scikit-learn's silhouette_score of three labellings each and
+  KMeans's inertia (k-means++, n_init=10), which whyline's k-means must reach.
 
 Run with python/.venv-kaizen (requirements-kaizen.txt):
     python/.venv-kaizen/bin/python python/make_kaizen_fixtures.py
@@ -20,6 +22,9 @@ import pathlib
 import numpy as np
 import scipy
 import scipy.stats
+import sklearn
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / (
     "crates/whyline-forensics/tests/fixtures/kaizen/ks_psi.json"
@@ -135,6 +140,31 @@ def main():
     psis.append(psi_case("two-valued", rng.integers(0, 2, 500), rng.integers(0, 2, 700)))
     psis.append(psi_case("values on the edges", np.arange(101.0), np.arange(0.0, 101.0, 2.0)))
 
+    # Clustering: scikit-learn's silhouette_score of given labellings, and KMeans's inertia
+    # (k-means++, n_init=10) on planted blobs, which whyline's k-means must reach.
+    clustering = []
+    for name, centres, spread, n in [
+        ("three blobs in 4-D", [[5, 30, 0.3, 0.2], [40, 80, 2, 0.9], [15, 50, 4, 0.5]], 0.8, 240),
+        ("two overlapping blobs in 2-D", [[0, 0], [2.5, 1]], 1.0, 200),
+        ("five blobs in 3-D", [[0, 0, 0], [6, 0, 0], [0, 6, 0], [0, 0, 6], [6, 6, 6]], 0.7, 300),
+    ]:
+        centres = np.asarray(centres, dtype=np.float64)
+        truth = rng.integers(0, len(centres), n)
+        points = np.round(centres[truth] + rng.normal(0, spread, (n, centres.shape[1])), 6)
+        shuffled = rng.integers(0, len(centres), n)
+        fitted = KMeans(n_clusters=len(centres), n_init=10, random_state=0).fit(points)
+        clustering.append({
+            "name": name,
+            "points": points.tolist(),
+            "k": len(centres),
+            "labellings": [
+                {"labels": truth.tolist(), "silhouette": float(silhouette_score(points, truth))},
+                {"labels": shuffled.tolist(), "silhouette": float(silhouette_score(points, shuffled))},
+                {"labels": fitted.labels_.tolist(), "silhouette": float(silhouette_score(points, fitted.labels_))},
+            ],
+            "sklearn_inertia": float(fitted.inertia_),
+        })
+
     OUT.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "generator": "python/make_kaizen_fixtures.py",
@@ -142,9 +172,11 @@ def main():
         "numpy": np.__version__,
         "ks": ks,
         "psi": psis,
+        "scikit_learn": sklearn.__version__,
+        "clustering": clustering,
     }
     OUT.write_text(json.dumps(document, separators=(",", ":")) + "\n")
-    print(f"wrote {OUT}: {len(ks)} ks_2samp pairs, {len(psis)} psi pairs")
+    print(f"wrote {OUT}: {len(ks)} ks_2samp pairs, {len(psis)} psi pairs, {len(clustering)} clusterings")
 
 
 if __name__ == "__main__":

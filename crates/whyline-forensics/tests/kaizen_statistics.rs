@@ -3,12 +3,28 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde::Deserialize;
-use whyline_forensics::{KsMethod, ks_2samp, psi};
+use whyline_forensics::{KsMethod, kmeans, ks_2samp, psi, silhouette};
 
 #[derive(Deserialize)]
 struct Fixtures {
     ks: Vec<KsCase>,
     psi: Vec<PsiCase>,
+    clustering: Vec<ClusterCase>,
+}
+
+#[derive(Deserialize)]
+struct ClusterCase {
+    name: String,
+    points: Vec<Vec<f64>>,
+    k: usize,
+    labellings: Vec<Labelling>,
+    sklearn_inertia: f64,
+}
+
+#[derive(Deserialize)]
+struct Labelling {
+    labels: Vec<usize>,
+    silhouette: f64,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +110,32 @@ fn psi_matches_numpy_on_every_fixture_pair() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn silhouette_matches_scikit_learn_and_kmeans_reaches_its_inertia() {
+    let fixtures = fixtures();
+    assert_eq!(fixtures.clustering.len(), 3);
+    for case in &fixtures.clustering {
+        for labelling in &case.labellings {
+            let found = silhouette(&case.points, &labelling.labels);
+            assert!(
+                (found - labelling.silhouette).abs() <= 1e-12 * labelling.silhouette.abs().max(1.0),
+                "{}: silhouette {found} vs scikit-learn {}",
+                case.name,
+                labelling.silhouette
+            );
+        }
+        // Best of three k-means++ seedings: no worse than scikit-learn's best of ten.
+        let result = kmeans(&case.points, case.k, 2026);
+        assert!(
+            result.inertia <= case.sklearn_inertia * (1.0 + 1e-9),
+            "{}: inertia {} vs scikit-learn {}",
+            case.name,
+            result.inertia,
+            case.sklearn_inertia
+        );
+    }
 }
 
 #[test]

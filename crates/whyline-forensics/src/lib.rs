@@ -18,6 +18,11 @@
 //! [`render_text`], [`render_json`] and [`render_html`] each present that one report
 //! ([`investigate`] does the first two steps).
 //!
+//! Beyond one incident, [`KaizenAnalyzer`] reads a whole log for what to improve: uncertainty
+//! clusters, drift ([`psi`], [`ks_2samp`] with scipy's p-value), decision boundaries,
+//! outcome error rates and [`RetrainingRecommendation`]s with their evidence
+//! (docs/kaizen.md).
+//!
 //! # Example
 //!
 //! ```

@@ -33,6 +33,26 @@ pub enum ForensicsError {
         /// The last decision's time, RFC 3339.
         last: String,
     },
+    /// A window's start is after its end.
+    #[error("the window starts at {from}, after its end {to}: give --from before --to")]
+    BadRange {
+        /// The start given, RFC 3339.
+        from: String,
+        /// The end given, RFC 3339.
+        to: String,
+    },
+    /// No decision falls in the window.
+    #[error("no decision between {from} and {to}; the log's decisions run from {first} to {last}")]
+    EmptyWindow {
+        /// The window's start, RFC 3339.
+        from: String,
+        /// The window's end, RFC 3339.
+        to: String,
+        /// The first decision's time, RFC 3339.
+        first: String,
+        /// The last decision's time, RFC 3339.
+        last: String,
+    },
     /// The log holds no decision at all.
     #[error("the log at {} holds no decisions", path.display())]
     EmptyLog {

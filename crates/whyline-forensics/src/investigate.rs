@@ -163,7 +163,7 @@ impl<'a> Investigation<'a> {
 }
 
 /// Reads the model file and checks it is the model the log recorded.
-fn load_model(path: &Path, recorded: Option<&ModelIdentity>) -> Result<Model> {
+pub(crate) fn load_model(path: &Path, recorded: Option<&ModelIdentity>) -> Result<Model> {
     let bytes = std::fs::read(path).map_err(|source| ForensicsError::ModelFile {
         path: path.to_owned(),
         source,

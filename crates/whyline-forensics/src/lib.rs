@@ -18,6 +18,11 @@
 //! [`render_text`], [`render_json`] and [`render_html`] each present that one report
 //! ([`investigate`] does the first two steps).
 //!
+//! Beyond one incident, [`KaizenAnalyzer`] reads a whole log for what to improve: uncertainty
+//! clusters, drift ([`psi`], [`ks_2samp`] with scipy's p-value), decision boundaries,
+//! outcome error rates and [`RetrainingRecommendation`]s with their evidence
+//! (docs/kaizen.md).
+//!
 //! # Example
 //!
 //! ```
@@ -66,6 +71,7 @@ mod completeness;
 mod error;
 mod inputs;
 mod investigate;
+mod kaizen;
 mod render;
 mod replay;
 mod report;
@@ -82,6 +88,14 @@ pub use inputs::{
     InputValue, WhyChanged, ZScoreBasis,
 };
 pub use investigate::{Investigation, investigate, read_window};
+pub use kaizen::{
+    BoundaryAnalysis, BoundaryPair, ClusterSummary, DriftKind, Evidence, FeatureDrift, KMeans,
+    KS_EXACT_MAX_N, KaizenAnalysis, KaizenAnalyzer, KaizenData, KaizenDecision, KaizenSettings,
+    KaizenWindow, KsMethod, KsTest, OutcomeCount, OutcomeRates, PSI_BINS, PSI_FLOOR,
+    RecommendationKind, ReferenceRule, RetrainingRecommendation, SILHOUETTE_SAMPLE,
+    TransitionTable, UncertaintyCluster, kmeans, ks_2samp, psi, read_kaizen_data,
+    render_kaizen_html, render_kaizen_json, render_kaizen_text, silhouette,
+};
 pub use render::{render_html, render_json, render_text};
 pub use replay::{
     CHUNK_BYTES, ReplayDifference, ReplayOptions, ReplayReport, ReplayShift, replay,

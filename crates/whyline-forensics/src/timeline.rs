@@ -124,7 +124,7 @@ fn top_contributions(values: &[f32], names: &Names, k: usize) -> Vec<(String, f3
 }
 
 /// The class a classifier chose and its probability vector, when the path carries them.
-fn class_and_probabilities(path: &AnyPath, output: f32) -> (Option<usize>, Vec<f32>) {
+pub(crate) fn class_and_probabilities(path: &AnyPath, output: f32) -> (Option<usize>, Vec<f32>) {
     let class_of = |v: f32| (v.is_finite() && v >= 0.0).then_some(v as usize);
     match path {
         AnyPath::Linear(p) => match p.probability {

@@ -110,7 +110,10 @@ pub use whyline_core::{
     AnyPath, DecisionPath, DecisionTrace, Durability, Explainable, RecordOutcome, StreamFormat,
     TraceCollector, from_aprt, to_aprt,
 };
-pub use whyline_forensics::{IncidentQuery, IncidentReport, investigate};
+pub use whyline_forensics::{
+    IncidentQuery, IncidentReport, KaizenAnalysis, KaizenAnalyzer, KaizenSettings, KaizenWindow,
+    investigate,
+};
 pub use whyline_ledger::{
     IngestBatch, IngestErrorKind, IngestFormat, Ledger, LedgerCollector, LedgerOptions,
     LedgerReader, NoteSigner, NoteVerifier, Receipt, SegmentStore, TileCache, TileErrorKind,

@@ -6,6 +6,7 @@ mod demo;
 mod erase;
 mod explain;
 mod incident;
+mod kaizen;
 mod keygen;
 mod outcome;
 mod prove;
@@ -40,6 +41,12 @@ pub(crate) enum Command {
     ///
     /// Exit status 1 when the chain is broken or the window holds anomalies.
     Incident(incident::IncidentArgs),
+    /// Find what to improve in a model from its recorded decisions: uncertainty clusters,
+    /// drift (PSI, Kolmogorov-Smirnov), decision boundaries, outcome error rates, and
+    /// retraining recommendations with their evidence.
+    ///
+    /// Exit status 1 when the analysis recommends retraining, 0 when it recommends nothing.
+    Kaizen(kaizen::KaizenArgs),
     /// Work with APRT trace files (decode them to JSON lines).
     #[command(subcommand)]
     Trace(trace::TraceCommand),
@@ -76,6 +83,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Demo(args) => demo::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Incident(args) => incident::run(&args),
+        Command::Kaizen(args) => kaizen::run(&args),
         Command::Trace(args) => trace::run(args),
         Command::Append(args) => append::run(&args),
         Command::Verify(args) => verify::run(&args),

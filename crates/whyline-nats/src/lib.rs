@@ -57,6 +57,8 @@ pub use produce::{ProduceReport, ProducerAudit, audit_log, produce, synthetic_tr
 pub use receipts::ReceiptReader;
 pub use sequencer::{Action, Delivered, Round, Sequencer, SequencerOptions, SequencerStats};
 pub use sink::{JetStreamSink, JetStreamSinkBuilder, SinkCounters};
-pub use state::{Piece, ProducerState, REMEMBERED_BATCHES, SequencerState, Verdict};
+pub use state::{
+    Piece, ProducerState, REMEMBERED_BATCHES, REMEMBERED_LEAVES, SequencerState, Verdict,
+};
 pub use topology::{DUPLICATE_WINDOW, ProducerId, RECEIPTS_MAX_AGE, SEQUENCER_CONSUMER, Topology};
 pub use wire::{BatchHeader, BatchReceipt, Mark};

@@ -44,9 +44,7 @@ use futures_util::{FutureExt, StreamExt};
 
 /// How long the sequencer waits before asking again when no batch was waiting.
 const IDLE_POLL: Duration = Duration::from_millis(2);
-use whyline_ledger::{
-    IngestBatch, IngestFormat, LedgerCollector, Store, leaf_hash, parse_batch_into,
-};
+use whyline_ledger::{IngestBatch, IngestFormat, LedgerCollector, Store, parse_batch_into};
 
 use crate::error::{NatsError, Result};
 use crate::state::{Piece, SequencerState, Verdict};
@@ -320,12 +318,20 @@ impl<S: Store + 'static> Sequencer<S> {
         for plan in planned {
             let first = plan.position + 1;
             let count = plan.mark.records as usize;
-            let leaf_hashes = receipts
+            let leaf_hashes: Vec<_> = receipts
                 .get(first..first + count)
                 .unwrap_or_default()
                 .iter()
                 .map(|r| r.leaf_hash)
                 .collect();
+            self.state.remember_leaves(
+                (
+                    plan.mark.producer.clone(),
+                    plan.mark.batch,
+                    plan.mark.first_record,
+                ),
+                leaf_hashes.clone(),
+            );
             self.stats.batches += 1;
             self.stats.decisions += count as u64;
             self.durable_decisions
@@ -341,7 +347,10 @@ impl<S: Store + 'static> Sequencer<S> {
         Ok(())
     }
 
-    /// The receipts of a batch already in the log, read back from it (if remembered).
+    /// The receipts of a batch already in the log, from the leaf hashes the sequencer
+    /// remembers (those of the last [`REMEMBERED_LEAVES`](crate::REMEMBERED_LEAVES)
+    /// decisions: every batch a crash can have left unacknowledged); an older batch's
+    /// receipts were published before it was acknowledged the first time.
     fn receipts_from_log(
         &self,
         producer: &crate::ProducerId,
@@ -352,17 +361,16 @@ impl<S: Store + 'static> Sequencer<S> {
             return Ok(());
         };
         for piece in pieces {
-            let leaf_hashes = self.collector.with_ledger(|ledger| {
-                (piece.first_index..piece.first_index + u64::from(piece.records))
-                    .map(|index| ledger.read_entry(index).map(|e| leaf_hash(&e.payload)))
-                    .collect::<whyline_ledger::Result<Vec<_>>>()
-            })??;
+            let Some(leaf_hashes) = self.state.leaves(producer, batch, piece.first_record) else {
+                tracing::debug!(%producer, batch, "receipt of an old batch not re-published");
+                continue;
+            };
             round.receipts.push(BatchReceipt {
                 producer: producer.clone(),
                 batch,
                 first_record: piece.first_record,
                 first_index: piece.first_index,
-                leaf_hashes,
+                leaf_hashes: leaf_hashes.to_vec(),
             });
         }
         Ok(())

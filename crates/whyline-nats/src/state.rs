@@ -8,10 +8,10 @@
 //! state that says exactly what is there. There is no side file that could disagree with
 //! the log.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use whyline_core::EntryKind;
-use whyline_ledger::{LedgerReader, Store};
+use whyline_ledger::{Hash, LedgerReader, Store, leaf_hash};
 
 use crate::error::{NatsError, Result};
 use crate::topology::ProducerId;
@@ -20,6 +20,13 @@ use crate::wire::Mark;
 /// How many recent batches per producer the sequencer remembers the ledger position of
 /// (to re-publish a receipt when a batch it already appended is delivered again).
 pub const REMEMBERED_BATCHES: usize = 4096;
+
+/// How many leaf hashes of the most recent pieces the sequencer keeps (8 MiB): enough to
+/// re-publish the receipts of every batch a crash left appended but unacknowledged.
+pub const REMEMBERED_LEAVES: usize = 1 << 18;
+
+/// A piece of a batch: producer, batch number, first record.
+type PieceKey = (ProducerId, u64, u32);
 
 /// Where part of a batch is in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +77,10 @@ pub struct SequencerState {
     scanned: u64,
     /// Decisions found after marks when the state was rebuilt.
     decisions: u64,
+    /// Leaf hashes of the most recent pieces, oldest first.
+    leaves: HashMap<PieceKey, Vec<Hash>>,
+    leaves_order: VecDeque<PieceKey>,
+    leaves_held: usize,
 }
 
 impl SequencerState {
@@ -77,25 +88,25 @@ impl SequencerState {
     pub fn from_store<S: Store + ?Sized>(store: &S) -> Result<SequencerState> {
         let mut state = SequencerState::default();
         let reader = LedgerReader::new(store)?;
-        let mut open: Option<(Mark, u64, u32)> = None;
+        let mut open: Option<(Mark, u64, Vec<Hash>)> = None;
         reader.for_each_entry::<NatsError>(|entry| {
             state.scanned = entry.index + 1;
             if Mark::is_mark(entry.payload) {
-                if let Some((mark, first_index, found)) = open.take() {
-                    state.close(&mark, first_index, found);
+                if let Some((mark, first_index, hashes)) = open.take() {
+                    state.close(&mark, first_index, hashes);
                 }
                 let mark = Mark::from_bytes(entry.payload, entry.index)?;
-                open = Some((mark, entry.index + 1, 0));
+                open = Some((mark, entry.index + 1, Vec::new()));
             } else if EntryKind::of(entry.payload) == EntryKind::Decision
-                && let Some((_, _, found)) = open.as_mut()
+                && let Some((_, _, hashes)) = open.as_mut()
             {
-                *found += 1;
+                hashes.push(leaf_hash(entry.payload));
                 state.decisions += 1;
             }
             Ok(())
         })?;
-        if let Some((mark, first_index, found)) = open.take() {
-            state.close(&mark, first_index, found);
+        if let Some((mark, first_index, hashes)) = open.take() {
+            state.close(&mark, first_index, hashes);
         }
         Ok(state)
     }
@@ -120,9 +131,14 @@ impl SequencerState {
         self.producers.iter()
     }
 
-    /// A mark read from the log, with the records found after it.
-    fn close(&mut self, mark: &Mark, first_index: u64, found: u32) {
-        let found = found.min(mark.records);
+    /// A mark read from the log, with the leaf hashes of the records found after it.
+    fn close(&mut self, mark: &Mark, first_index: u64, mut hashes: Vec<Hash>) {
+        hashes.truncate(mark.records as usize);
+        let found = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
+        self.remember_leaves(
+            (mark.producer.clone(), mark.batch, mark.first_record),
+            hashes,
+        );
         self.record(
             &mark.producer,
             mark.batch,
@@ -155,6 +171,31 @@ impl SequencerState {
             .get(producer)?
             .recent
             .get(&batch)
+            .map(Vec::as_slice)
+    }
+
+    /// Keeps the leaf hashes of a piece, forgetting the oldest beyond
+    /// [`REMEMBERED_LEAVES`].
+    pub fn remember_leaves(&mut self, key: (ProducerId, u64, u32), hashes: Vec<Hash>) {
+        self.leaves_held += hashes.len();
+        if let Some(old) = self.leaves.insert(key.clone(), hashes) {
+            self.leaves_held -= old.len();
+        } else {
+            self.leaves_order.push_back(key);
+        }
+        while self.leaves_held > REMEMBERED_LEAVES && self.leaves_order.len() > 1 {
+            if let Some(oldest) = self.leaves_order.pop_front()
+                && let Some(old) = self.leaves.remove(&oldest)
+            {
+                self.leaves_held -= old.len();
+            }
+        }
+    }
+
+    /// The leaf hashes of a recent piece (`None` once forgotten).
+    pub fn leaves(&self, producer: &ProducerId, batch: u64, first_record: u32) -> Option<&[Hash]> {
+        self.leaves
+            .get(&(producer.clone(), batch, first_record))
             .map(Vec::as_slice)
     }
 

@@ -138,13 +138,13 @@ for i in $(seq 1 "$producers"); do
     produced=$((produced + published))
 done
 
-# Wait until the sequencer has appended and acknowledged every batch (at most 5 minutes).
-deadline=$((SECONDS + 300))
+# Wait until the sequencer has appended and acknowledged every batch (at most 10 minutes).
+deadline=$((SECONDS + 600))
 while :; do
     now="$(waiting)"
     [ "$now" = 0 ] && break
     if [ "$SECONDS" -ge "$deadline" ]; then
-        echo "e2e: $now batches still waiting after 5 minutes" >&2
+        echo "e2e: $now batches still waiting after 10 minutes" >&2
         tail -20 "$work/sequencer.log" >&2; break
     fi
     sleep 0.2

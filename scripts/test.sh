@@ -20,6 +20,9 @@ echo "== cargo test --workspace"
 cargo test --workspace --locked
 
 echo "== cargo test took ${SECONDS}s"
+echo "== scripts/e2e-distributed.sh (4 producers x 250,000 decisions through NATS JetStream, sequencer SIGKILLed 3 times)"
+bash scripts/e2e-distributed.sh
+echo "== e2e-distributed done at ${SECONDS}s"
 echo "== python venv (python/.venv-test)"
 python_bin="${PYTHON:-python3}"
 if ! command -v "$python_bin" >/dev/null 2>&1; then

@@ -12,6 +12,7 @@ mod outcome;
 mod prove;
 mod recover;
 mod replay;
+mod sequence;
 mod serve;
 mod trace;
 mod verify;
@@ -75,6 +76,15 @@ pub(crate) enum Command {
     /// Serve models over the Open Inference Protocol with every decision recorded, and the
     /// ledger's decisions, incidents, proofs and metrics over HTTP (docs/server.md).
     Serve(serve::ServeArgs),
+    /// Order a log fed by producers through NATS JetStream: append each batch exactly once,
+    /// durably, then acknowledge it (docs/distributed.md).
+    Sequence(sequence::SequenceArgs),
+    /// Record synthetic decisions through NATS JetStream (the end-to-end test's producer).
+    #[command(hide = true)]
+    Produce(sequence::ProduceArgs),
+    /// Check that every producer's decisions are in a sequenced log exactly once, in order.
+    #[command(hide = true)]
+    AuditSequenced(sequence::AuditArgs),
 }
 
 /// Runs one subcommand.
@@ -96,5 +106,8 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Outcome(args) => outcome::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Erase(args) => erase::run(&args),
+        Command::Sequence(args) => sequence::run(&args),
+        Command::Produce(args) => sequence::run_produce(&args),
+        Command::AuditSequenced(args) => sequence::run_audit(&args),
     }
 }

@@ -69,6 +69,11 @@ impl Batch {
         })
     }
 
+    /// The records' APRT bytes, back to back.
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Empties the batch, keeping its capacity.
     pub(super) fn clear(&mut self) {
         self.bytes.clear();

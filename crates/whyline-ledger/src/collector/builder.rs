@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use whyline_core::DecisionPath;
 
 use super::batch::BatchLimits;
+use super::batch_sink::{BatchSink, Sink};
 use super::stream::{Backpressure, FallbackSink, StreamCollector, StreamFormat};
 use super::writer::{JsonChunk, Shared, Writer};
 use crate::error::LedgerError;
@@ -148,6 +149,32 @@ impl StreamCollectorBuilder {
         &mut self,
         sink: impl Write + Send + 'static,
     ) -> Result<StreamCollector<P>, LedgerError> {
+        let sink: Box<dyn Write + Send> = Box::new(sink);
+        self.start(Sink::Bytes(BufWriter::with_capacity(
+            self.buffer_bytes,
+            sink,
+        )))
+    }
+
+    /// Starts the writer thread on a [`BatchSink`], which receives each batch whole (one
+    /// message per batch for a broker), and returns the collector. The format must be
+    /// [`StreamFormat::Aprt`]; the buffer size is unused. Fails as [`build`](Self::build)
+    /// does, and on [`StreamFormat::JsonLines`].
+    pub fn build_batches<P: DecisionPath>(
+        &mut self,
+        sink: impl BatchSink,
+    ) -> Result<StreamCollector<P>, LedgerError> {
+        match self.format {
+            StreamFormat::Aprt => self.start(Sink::Batches(Box::new(sink))),
+            StreamFormat::JsonLines => Err(LedgerError::InvalidSetting {
+                setting: "format",
+                expected: "aprt for a batch sink",
+                value: "json lines".into(),
+            }),
+        }
+    }
+
+    fn start<P: DecisionPath>(&mut self, sink: Sink) -> Result<StreamCollector<P>, LedgerError> {
         let (limits, slots) = self.batching()?;
         let fallback = match self.backpressure {
             Backpressure::Fallback => match self.fallback.take() {
@@ -163,11 +190,10 @@ impl StreamCollectorBuilder {
         // Every batch in existence fits: the queue's, the partial one, the writer's two.
         let (recycle, recycled) = crossbeam_channel::bounded(slots + 2);
         let shared = Arc::new(Shared::default());
-        let sink: Box<dyn Write + Send> = Box::new(sink);
         let writer = Writer::<P> {
             queue,
             recycle,
-            sink: BufWriter::with_capacity(self.buffer_bytes, sink),
+            sink,
             format: self.format,
             shared: Arc::clone(&shared),
             spare: None,

@@ -9,7 +9,8 @@
 //! - [`StreamCollector`] appends each trace's APRT record to a batch and queues full batches
 //!   to a background thread that writes APRT records or JSON lines to any `Write`; built by
 //!   [`StreamCollectorBuilder`], with a [`Backpressure`] policy for a full queue and
-//!   [`StreamStats`] counting everything.
+//!   [`StreamStats`] counting everything. A [`BatchSink`] (a message broker) takes its
+//!   batches whole instead of a `Write` taking bytes.
 //! - [`LedgerCollector`] appends each trace to a [`Ledger`](crate::Ledger): hash chain,
 //!   Merkle tree, signed checkpoints.
 //! - `conformance` (with the `conformance` cargo feature) holds the checks every
@@ -21,6 +22,7 @@
 //! the collector and the decision.
 
 mod batch;
+mod batch_sink;
 mod builder;
 mod commit;
 #[cfg(feature = "conformance")]
@@ -31,6 +33,7 @@ mod slot;
 mod stream;
 mod writer;
 
+pub use batch_sink::BatchSink;
 pub use builder::StreamCollectorBuilder;
 pub use ledger::LedgerCollector;
 pub use ring::{DynamicRingCollector, RingCollector};

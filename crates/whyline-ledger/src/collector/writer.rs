@@ -18,7 +18,7 @@
 //! marks it gone so that callers get [`LedgerError::WriterGone`] rather than queueing
 //! into a batch nobody will take.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -28,6 +28,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use whyline_core::{DecisionPath, decode_aprt_prefix, encode_json};
 
 use super::batch::{Batch, PendingLock};
+use super::batch_sink::Sink;
 use super::stream::StreamFormat;
 use crate::error::LedgerError;
 
@@ -134,7 +135,7 @@ pub(super) struct Writer<P> {
     pub(super) queue: Receiver<Message>,
     /// Where emptied batches go back to the callers.
     pub(super) recycle: Sender<Batch>,
-    pub(super) sink: BufWriter<Box<dyn Write + Send>>,
+    pub(super) sink: Sink,
     pub(super) format: StreamFormat,
     pub(super) shared: Arc<Shared>,
     /// An empty batch to put in place of the partial batch the writer takes.
@@ -184,7 +185,7 @@ impl<P: DecisionPath> Writer<P> {
         self.flush_sink();
         if self.failed() {
             // Drop the unwritten buffer instead of letting `BufWriter`'s drop retry it.
-            let (_sink, _unwritten) = self.sink.into_parts();
+            self.sink.discard();
         }
     }
 
@@ -243,9 +244,10 @@ impl<P: DecisionPath> Writer<P> {
 
     /// Writes every record of `batch`, then hands the emptied batch back for reuse.
     fn write_batch(&mut self, mut batch: Batch) {
-        match self.format {
-            StreamFormat::Aprt => self.write_aprt_batch(&batch),
-            StreamFormat::JsonLines => self.write_json_batch(&batch),
+        match (&self.sink, self.format) {
+            (Sink::Batches(_), _) => self.write_whole_batch(&batch),
+            (Sink::Bytes(_), StreamFormat::Aprt) => self.write_aprt_batch(&batch),
+            (Sink::Bytes(_), StreamFormat::JsonLines) => self.write_json_batch(&batch),
         }
         self.shared
             .status
@@ -257,6 +259,33 @@ impl<P: DecisionPath> Writer<P> {
         } else {
             // Full: the callers have enough spare batches; let this one go.
             let _ = self.recycle.try_send(batch);
+        }
+    }
+
+    /// Hands the whole batch to a batch sink (one call per batch, in queue order); on an
+    /// error the batch counts as lost and the writer stops.
+    fn write_whole_batch(&mut self, batch: &Batch) {
+        let records = batch.len();
+        let first = self.index;
+        self.index += records as u64;
+        if self.failed() || records == 0 {
+            self.count_lost(records);
+            return;
+        }
+        let result = match &mut self.sink {
+            Sink::Batches(sink) => sink.write_batch(batch.as_bytes(), records),
+            Sink::Bytes(out) => out.write_all(batch.as_bytes()),
+        };
+        match result {
+            Ok(()) => self.written += records as u64,
+            Err(source) => {
+                self.count_lost(records);
+                self.shared.fail(LedgerError::StreamWrite {
+                    record: first,
+                    format: self.format,
+                    source,
+                });
+            }
         }
     }
 

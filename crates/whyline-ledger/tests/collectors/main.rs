@@ -10,5 +10,6 @@
 mod conformance;
 mod ring;
 mod stream;
+mod stream_batches;
 mod stream_json;
 mod support;

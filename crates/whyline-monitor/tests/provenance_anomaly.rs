@@ -58,10 +58,7 @@ type OracleEdge = (u64, String, String, String);
 /// The exact k = 1 shingle vector, computed from strings, independently of the hashing:
 /// each node's out-edges in arrival order, cut into chunks of `chunk_length`, each chunk the
 /// node's label and the sorted `(relation, destination label)` pairs.
-fn exact_shingles(
-    edges: &[OracleEdge],
-    chunk_length: usize,
-) -> HashMap<String, f64> {
+fn exact_shingles(edges: &[OracleEdge], chunk_length: usize) -> HashMap<String, f64> {
     let mut out_edges: HashMap<u64, (String, Vec<String>)> = HashMap::new();
     for (source, source_label, relation, destination_label) in edges {
         let entry = out_edges
@@ -201,7 +198,8 @@ fn each_attack_kind_is_detected_on_a_fixed_seed() {
         let graphs = 200;
         let mut detected = 0;
         for index in 0..graphs {
-            let spec = pipeline(&mut rng, 2_000_000 + index, Some(attack));
+            let id = 2_000_000 + 1_000 * attack as u64 + index;
+            let spec = pipeline(&mut rng, id, Some(attack));
             let mut alerted = false;
             for edge in &spec.edges {
                 let observation = monitor.observe(edge).unwrap();

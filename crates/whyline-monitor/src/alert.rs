@@ -73,6 +73,20 @@ pub enum AlertKind {
         /// What it watches (`confidence`, `output`, `feature[3]`).
         signal: String,
     },
+    /// A provenance graph's shingle sketch fits none of the baseline clusters
+    /// ([`StreamingProvenanceMonitor`](crate::provenance_anomaly::StreamingProvenanceMonitor)).
+    ProvenanceAnomaly {
+        /// The graph.
+        graph: u64,
+        /// Its sketch distance to the cluster it misses by the least.
+        distance: f32,
+        /// That cluster's threshold.
+        threshold: f32,
+        /// That cluster's index in the baseline.
+        cluster: usize,
+        /// Edges of the graph seen when the alert was raised.
+        edges: u64,
+    },
 }
 
 impl fmt::Display for AlertKind {
@@ -115,6 +129,16 @@ impl fmt::Display for AlertKind {
             AlertKind::Drift { detector, signal } => {
                 write!(f, "{detector} detected drift in {signal}")
             }
+            AlertKind::ProvenanceAnomaly {
+                graph,
+                distance,
+                threshold,
+                cluster,
+                edges,
+            } => write!(
+                f,
+                "provenance graph {graph} after {edges} edges is {distance:.3} from baseline cluster {cluster} (threshold {threshold:.3})"
+            ),
         }
     }
 }
@@ -127,7 +151,8 @@ pub struct Alert {
     /// The condition and its values.
     #[serde(flatten)]
     pub kind: AlertKind,
-    /// Sequence number of the decision that raised it.
+    /// Sequence number of the decision that raised it (for a provenance anomaly: the position
+    /// of the edge in the provenance monitor's stream, from 0).
     pub sequence: u64,
     /// Wall-clock time of that decision, Unix epoch nanoseconds.
     pub timestamp_ns: u64,

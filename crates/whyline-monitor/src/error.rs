@@ -87,6 +87,17 @@ pub enum MonitorError {
         /// What is wrong, naming the key.
         message: String,
     },
+    /// A provenance baseline was fitted before any normal edge was learned.
+    #[error("provenance baseline: no normal graph was learned; feed edges to `learn` first")]
+    EmptyBaseline,
+    /// A provenance edge was observed before the baseline was fitted.
+    #[error(
+        "provenance edge of graph {graph}: no baseline yet; `learn` normal graphs and call `fit_baseline` first"
+    )]
+    BaselineNotFitted {
+        /// The graph of the edge refused.
+        graph: u64,
+    },
     /// The training statistics do not match the model's feature count.
     #[error("training statistics cover {found} features, the model has {expected}")]
     StatisticsShape {

@@ -15,6 +15,8 @@
 //! - [`TrainingStatistics`] (per-feature mean, std, min, max, exported with the model) drive the
 //!   out-of-distribution rules.
 //! - [`drift`] holds the drift detectors.
+//! - [`provenance_anomaly`] holds the [`StreamingProvenanceMonitor`]: StreamSpot-style
+//!   detection of anomalous provenance graphs, raising `provenance_anomaly` alerts.
 //!
 //! # Guarantees
 //!
@@ -36,6 +38,7 @@ mod error;
 mod monitor;
 mod ood;
 mod profile;
+pub mod provenance_anomaly;
 mod sink;
 mod webhook;
 
@@ -48,6 +51,7 @@ pub use ood::{FeatureStatistics, OodFinding, TrainingStatistics};
 pub use profile::{
     CollectorChoice, DriftRule, MonitorSettings, SafetyIntegrityLevel, SigningChoice,
 };
+pub use provenance_anomaly::{ProvenanceAnomalySettings, StreamingProvenanceMonitor};
 /// The clock crate behind [`InferenceMonitor::with_clock`], for simulations' mock clocks.
 pub use quanta;
 pub use sink::{AlertSink, CallbackSink, ChannelSink, Delivery, TracingSink};

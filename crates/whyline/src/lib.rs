@@ -122,5 +122,6 @@ pub use whyline_ledger::{
 pub use whyline_models::{LoadOptions, Model, ModelInfo};
 pub use whyline_monitor::{
     Alert, AlertLevel, Andon, AndonRules, CollectorChoice, Decision, InferenceMonitor,
-    MonitorError, MonitorSettings, SafetyIntegrityLevel, SigningChoice,
+    MonitorError, MonitorSettings, ProvenanceAnomalySettings, SafetyIntegrityLevel, SigningChoice,
+    StreamingProvenanceMonitor,
 };

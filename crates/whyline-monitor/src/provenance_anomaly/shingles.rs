@@ -1,0 +1,186 @@
+//! Shingles: the k = 1 local substructure of a node, kept incrementally.
+//!
+//! The shingle of a node `u` is `label(u)` with the multiset of `(relation, label(v))` over its
+//! out-edges `u → v`, cut into chunks of at most `chunk_length` out-edges in arrival order
+//! (the cap on shingle length: a node with a large fan-out yields several shingles, never an
+//! unbounded one). Within a chunk the pairs are a multiset, not a sequence: in a pipeline the
+//! order in which a node's outputs are recorded is a race, not behaviour. A node with no
+//! out-edge has no shingle of its own; it appears in its predecessors' shingles.
+//!
+//! A chunk's hash is `mix(label) + Σ mix(pair)` (wrapping), finalised by one more mix, so
+//! appending a pair is O(1). The table that holds each node's open chunk is two-way
+//! set-associative with a fixed number of slots: a node pushed out by a collision keeps the
+//! shingles already counted, and its next out-edge opens a fresh chunk (counted in
+//! `evictions`).
+
+use super::edge::{EdgeLabel, NodeRef};
+use super::sketch::mix64;
+
+const LABEL_SEED: u64 = 0x243f_6a88_85a3_08d3;
+const PAIR_SEED: u64 = 0x1319_8a2e_0370_7344;
+
+/// What one edge does to its graph's shingle counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ShingleChange {
+    /// The shingle that lost a count (the source's open chunk before the edge), if any.
+    pub(crate) removed: Option<u64>,
+    /// The shingle that gained one.
+    pub(crate) added: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct NodeSlot {
+    graph: u64,
+    node: u64,
+    /// Unfinalised sum of the open chunk; 0 length means the slot is free.
+    sum: u64,
+    length: u32,
+    last_used: u64,
+}
+
+/// Every live node's open chunk, in fixed memory.
+#[derive(Debug)]
+pub(crate) struct ShingleTable {
+    slots: Box<[NodeSlot]>,
+    chunk_length: u32,
+    clock: u64,
+    evictions: u64,
+}
+
+impl ShingleTable {
+    /// A table of `slots` entries (a power of two, at least 2).
+    pub(crate) fn new(slots: usize, chunk_length: u32) -> Self {
+        Self {
+            slots: vec![NodeSlot::default(); slots].into_boxed_slice(),
+            chunk_length,
+            clock: 0,
+            evictions: 0,
+        }
+    }
+
+    /// Adds the out-edge `source → destination` of `graph` and says which shingle changed.
+    #[inline]
+    pub(crate) fn extend(
+        &mut self,
+        graph: u64,
+        source: NodeRef,
+        relation: EdgeLabel,
+        destination: NodeRef,
+    ) -> ShingleChange {
+        self.clock += 1;
+        let pair = mix64(
+            relation.raw().wrapping_mul(PAIR_SEED) ^ mix64(destination.label.raw() ^ LABEL_SEED),
+        );
+        let start = mix64(source.label.raw() ^ LABEL_SEED);
+        let chunk_length = self.chunk_length;
+        let slot = self.slot_for(graph, source.id);
+        let removed = if slot.length == 0 || slot.length >= chunk_length {
+            slot.sum = start;
+            slot.length = 0;
+            None
+        } else {
+            Some(mix64(slot.sum))
+        };
+        slot.sum = slot.sum.wrapping_add(pair);
+        slot.length += 1;
+        ShingleChange {
+            removed,
+            added: mix64(slot.sum),
+        }
+    }
+
+    /// The slot of `(graph, node)`: its own, else a free one, else the least recently used
+    /// of its two candidates (evicted). Indices are masked by `len − 1` (a power of two), so
+    /// they are always in bounds.
+    fn slot_for(&mut self, graph: u64, node: u64) -> &mut NodeSlot {
+        let mask = self.slots.len() - 1;
+        let first = (mix64(graph ^ mix64(node)) as usize) & mask & !1;
+        let second = first | 1;
+        let owned = |slot: &NodeSlot| slot.length > 0 && slot.graph == graph && slot.node == node;
+        let index = if owned(&self.slots[first]) {
+            first
+        } else if owned(&self.slots[second]) {
+            second
+        } else {
+            let (a, b) = (&self.slots[first], &self.slots[second]);
+            let victim = if a.length == 0 || (b.length > 0 && a.last_used <= b.last_used) {
+                first
+            } else {
+                second
+            };
+            if self.slots[victim].length > 0 {
+                self.evictions += 1;
+            }
+            self.slots[victim] = NodeSlot {
+                graph,
+                node,
+                ..NodeSlot::default()
+            };
+            victim
+        };
+        let slot = &mut self.slots[index];
+        slot.last_used = self.clock;
+        slot
+    }
+
+    /// Nodes pushed out of the table so far.
+    pub(crate) fn evictions(&self) -> u64 {
+        self.evictions
+    }
+
+    /// Forgets every node.
+    pub(crate) fn clear(&mut self) {
+        self.slots.fill(NodeSlot::default());
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.slots.len() * size_of::<NodeSlot>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::edge::NodeLabel;
+    use super::*;
+
+    fn node(id: u64, label: &str) -> NodeRef {
+        NodeRef::new(id, NodeLabel::new("k", label))
+    }
+
+    #[test]
+    fn out_edges_in_any_order_make_the_same_shingle() {
+        let flow = EdgeLabel::new("data_flow");
+        let mut a = ShingleTable::new(64, 8);
+        let mut b = ShingleTable::new(64, 8);
+        a.extend(1, node(1, "u"), flow, node(2, "x"));
+        let from_a = a.extend(1, node(1, "u"), flow, node(3, "y"));
+        b.extend(1, node(1, "u"), flow, node(3, "y"));
+        let from_b = b.extend(1, node(1, "u"), flow, node(2, "x"));
+        assert_eq!(from_a.added, from_b.added);
+        assert!(from_a.removed.is_some());
+    }
+
+    #[test]
+    fn a_full_chunk_opens_a_new_shingle() {
+        let flow = EdgeLabel::new("data_flow");
+        let mut table = ShingleTable::new(64, 2);
+        let first = table.extend(1, node(1, "u"), flow, node(2, "x"));
+        let second = table.extend(1, node(1, "u"), flow, node(3, "x"));
+        let third = table.extend(1, node(1, "u"), flow, node(4, "x"));
+        assert_eq!(first.removed, None);
+        assert_eq!(second.removed, Some(first.added));
+        assert_eq!(third.removed, None);
+        assert_eq!(third.added, first.added);
+    }
+
+    #[test]
+    fn a_table_of_two_slots_evicts_the_least_recently_used_node() {
+        let flow = EdgeLabel::new("data_flow");
+        let mut table = ShingleTable::new(2, 8);
+        for id in 0..3 {
+            table.extend(1, node(id, "u"), flow, node(10, "x"));
+        }
+        assert_eq!(table.evictions(), 1);
+    }
+}

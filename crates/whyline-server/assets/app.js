@@ -32,8 +32,15 @@ function status(text, kind = "") {
   node.className = kind;
 }
 
-// Asks for a token (once per tab) and resolves when one is entered.
+// Asks for a token (once per tab) and resolves when one is entered; callers asking while
+// the form is up share the one answer.
+let asking = null;
 function askToken(reason) {
+  if (!asking) asking = showLogin(reason).finally(() => (asking = null));
+  return asking;
+}
+
+function showLogin(reason) {
   const form = $("#login");
   form.hidden = false;
   status(reason, "bad");
@@ -44,6 +51,7 @@ function askToken(reason) {
       sessionStorage.setItem(TOKEN, $("#token").value.trim());
       $("#token").value = "";
       form.hidden = true;
+      status("");
       resolve();
     };
   });
@@ -207,7 +215,7 @@ function andon() {
     const keys = [...groups.keys()].sort((a, b) => order[groups.get(a)[0].level] - order[groups.get(b)[0].level]);
     $("#open").replaceChildren(
       el("h2", { text: `Open alerts (${open.length})` }),
-      open.length === 0 ? el("p", { class: "ok", text: "✓ No open alert" }) : null,
+      ...(open.length === 0 ? [el("p", { class: "ok", text: "✓ No open alert" })] : []),
       ...keys.map((key) => {
         const list = groups.get(key);
         const first = list[0];

@@ -83,6 +83,14 @@ async fn every_page_is_served_without_a_token_and_the_first_load_is_under_200_kb
         .unwrap();
     assert!(text.contains("id=\"needs-token\""), "{text}");
     assert!(!text.contains("id=\"anomalies\""));
+    // The script's own request for the report, without a token that may read: 401, so it
+    // asks for one.
+    let part = http
+        .get(server.url("/incident?at=0&part=main"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 401);
     server.stop();
 }
 

@@ -98,7 +98,16 @@ pub(crate) async fn incident_page(
             "{form}<p class=\"notice\">Choose the incident's time and the window around it.</p>"
         )
     };
-    let body = if params.part.as_deref() == Some("main") {
+    let part = params.part.as_deref() == Some("main");
+    if part && !may_read {
+        // The script asked with a token that may not read (or none): it asks for one.
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid token with the read scope is needed: Authorization: Bearer TOKEN",
+        ));
+    }
+    let body = if part {
         content
     } else {
         page(View::Incident, &data, &content)

@@ -97,6 +97,13 @@ impl DecisionEvent {
     }
 }
 
+/// Whether [`anomalies`] would find any, without allocating (the per-decision check).
+pub(crate) fn is_anomalous(confidence: f32, latency_us: f64, budget: &Budget) -> bool {
+    budget.min_confidence.is_some_and(|min| confidence < min)
+        || !confidence.is_finite()
+        || budget.latency_p99_us.is_some_and(|max| latency_us > max)
+}
+
 /// The anomalies a decision's confidence and latency show against the budget.
 pub(crate) fn anomalies(confidence: f32, latency_us: f64, budget: &Budget) -> Vec<&'static str> {
     let mut found = Vec::new();
@@ -231,6 +238,12 @@ mod tests {
         assert_eq!(anomalies(0.69, 10.0, &budget), vec!["low_confidence"]);
         assert!(anomalies(0.7, 1000.0, &budget).is_empty());
         assert_eq!(anomalies(0.9, 1000.5, &budget), vec!["latency"]);
+        for (confidence, latency) in [(0.69, 10.0), (0.7, 1000.0), (0.9, 1000.5), (f32::NAN, 1.0)] {
+            assert_eq!(
+                is_anomalous(confidence, latency, &budget),
+                !anomalies(confidence, latency, &budget).is_empty()
+            );
+        }
         let none = Budget {
             latency_p99_us: None,
             min_confidence: None,

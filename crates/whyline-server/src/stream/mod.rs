@@ -259,8 +259,8 @@ impl Hub {
         self.measure(confidence, trace.latency_ns);
         #[allow(clippy::cast_precision_loss)] // microseconds, for people
         let latency_us = trace.latency_ns as f64 / 1e3;
-        let anomalous = !alert_rules.is_empty()
-            || !events::anomalies(confidence, latency_us, &self.budget).is_empty();
+        let anomalous =
+            !alert_rules.is_empty() || events::is_anomalous(confidence, latency_us, &self.budget);
         if self.sample_due(anomalous) {
             let event =
                 DecisionEvent::of_trace(trace, index, model, names, &self.budget, alert_rules);

@@ -328,15 +328,18 @@ function parseNote(note) {
 
 async function verifySignature(note, keyString) {
   if (!keyString) return { ok: null, text: "signature checked server-side (no Ed25519 public key published)" };
-  const [name, , material] = keyString.split("+");
-  const key = b64Bytes(material);
+  // name+hexid+base64: base64 may hold "+" itself, so split at the first two only.
+  const first = keyString.indexOf("+");
+  const second = keyString.indexOf("+", first + 1);
+  const name = keyString.slice(0, first);
+  const key = b64Bytes(keyString.slice(second + 1));
   const signature = note.signatures.find((s) => s.name === name);
   if (!signature || key[0] !== 1) return { ok: false, text: "no Ed25519 signature by " + name };
   let imported;
   try {
     imported = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
   } catch (error) {
-    return { ok: null, text: "this browser has no Ed25519 in SubtleCrypto: signature checked server-side" };
+    return { ok: null, text: "this browser's SubtleCrypto did not take the Ed25519 key (" + error.name + "): signature checked server-side" };
   }
   const ok = await crypto.subtle.verify({ name: "Ed25519" }, imported, signature.blob.slice(4), new TextEncoder().encode(note.text));
   return { ok, text: ok ? "Ed25519 signature by " + name + " verified in your browser" : "Ed25519 signature by " + name + " does NOT verify" };

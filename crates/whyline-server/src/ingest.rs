@@ -52,7 +52,22 @@ pub(crate) async fn ingest(
     let bytes = u64::try_from(body.len()).unwrap_or(u64::MAX);
     let worker = Arc::clone(&state);
     let receipts = blocking(move || match worker.collector.ingest(&body, format) {
-        Ok(receipts) => Ok(receipts),
+        Ok(receipts) => {
+            if worker.hub.watched()
+                && let Some(last) = receipts.last()
+            {
+                let count = u64::try_from(receipts.len()).unwrap_or(u64::MAX);
+                worker.hub.offer_ingested(count, last.index, || {
+                    let ledger = worker.collector.as_ledger()?;
+                    let entry = ledger
+                        .with_ledger(|l| l.read_entry(last.index))
+                        .ok()?
+                        .ok()?;
+                    whyline::from_aprt::<whyline::AnyPath>(&entry.payload).ok()
+                });
+            }
+            Ok(receipts)
+        }
         Err(WhylineError::Ledger(error @ LedgerError::Ingest { .. })) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_record",

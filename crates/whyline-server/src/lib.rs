@@ -52,6 +52,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod config;
+mod dashboard;
 mod error;
 mod ingest;
 mod metrics;
@@ -60,6 +61,7 @@ mod read;
 mod server;
 mod state;
 mod storage;
+mod stream;
 mod tls;
 mod tokens;
 

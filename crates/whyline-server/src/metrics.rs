@@ -86,6 +86,27 @@ pub(crate) struct Metrics {
     pub(crate) entries: Gauge,
     pub(crate) requests: Family<RequestLabels, Counter>,
     pub(crate) request_duration: Family<RouteLabel, Histogram>,
+    /// The fsync times again, as plain figures for the health page.
+    pub(crate) fsync_stats: std::sync::Arc<FsyncStats>,
+}
+
+/// Every fdatasync's time, summed up for the health page.
+#[derive(Debug, Default)]
+pub(crate) struct FsyncStats {
+    count: AtomicU64,
+    total_ns: AtomicU64,
+    last_ns: AtomicU64,
+    max_ns: AtomicU64,
+}
+
+impl FsyncStats {
+    /// Records one fsync that took `ns`.
+    pub(crate) fn record(&self, ns: u64) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.total_ns.fetch_add(ns, Ordering::Relaxed);
+        self.last_ns.store(ns, Ordering::Relaxed);
+        self.max_ns.fetch_max(ns, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -187,7 +208,23 @@ impl Metrics {
             entries,
             requests,
             request_duration,
+            fsync_stats: std::sync::Arc::new(FsyncStats::default()),
         }
+    }
+
+    /// The fsyncs so far: count, mean, last and largest, microseconds.
+    pub(crate) fn fsync_summary(&self) -> serde_json::Value {
+        let stats = &self.fsync_stats;
+        let count = stats.count.load(Ordering::Relaxed);
+        let total = stats.total_ns.load(Ordering::Relaxed);
+        #[allow(clippy::cast_precision_loss)] // microseconds, for people
+        let micros = |ns: u64| ns as f64 / 1e3;
+        serde_json::json!({
+            "count": count,
+            "mean_us": (count > 0).then(|| micros(total) / count as f64),
+            "last_us": (count > 0).then(|| micros(stats.last_ns.load(Ordering::Relaxed))),
+            "max_us": (count > 0).then(|| micros(stats.max_ns.load(Ordering::Relaxed))),
+        })
     }
 
     /// Brings the dropped counter up to the collector's count.

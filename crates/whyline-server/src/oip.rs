@@ -391,18 +391,42 @@ fn decide_rows(
             .appends
             .get_or_create(&crate::metrics::DurabilityLabel { durability })
             .inc();
-        for alert in slot.monitor.andon().last_raised() {
-            if alert.sequence == decision.sequence {
-                let record = alert.to_record();
-                state
-                    .metrics
-                    .alerts
-                    .get_or_create(&crate::metrics::AlertLabels {
-                        level: record.level,
-                        rule: record.kind,
-                    })
-                    .inc();
-            }
+        let mut alert_rules = Vec::new();
+        let raised: Vec<&whyline::monitor::Alert> = slot
+            .monitor
+            .andon()
+            .last_raised()
+            .iter()
+            .filter(|alert| alert.sequence == decision.sequence)
+            .collect();
+        for alert in &raised {
+            let record = alert.to_record();
+            alert_rules.push(record.kind.clone());
+            state
+                .metrics
+                .alerts
+                .get_or_create(&crate::metrics::AlertLabels {
+                    level: record.level,
+                    rule: record.kind,
+                })
+                .inc();
+        }
+        if state.hub.watched()
+            && let (Some(trace), Some((index, _))) = (trace, receipt)
+        {
+            state.hub.offer_served(
+                trace,
+                index,
+                &served.name,
+                &served.model.info().names,
+                &alert_rules,
+            );
+        }
+        // The decision's event first, then the alerts it raised.
+        for alert in raised {
+            state
+                .hub
+                .raise(alert, receipt.map(|(index, _)| index), &served.name);
         }
         decided.push(Decided {
             sequence: decision.sequence,

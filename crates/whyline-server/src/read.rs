@@ -311,8 +311,17 @@ pub(crate) async fn decision(
                 "kind": format!("{:?}", EntryKind::of(&entry.payload)).to_lowercase(),
             }),
         };
+        // The entry's bytes, so a reader can hash the leaf itself (RFC 6962: SHA-256 of
+        // 0x00 and the entry).
+        body["entry_hex"] = json!(hex::encode(&entry.payload));
+        if let Some(explained) = explained(&state, &entry.payload) {
+            body["explained"] = explained;
+        }
         match inclusion(&state, index, None) {
-            Ok(proof) => {
+            Ok(mut proof) => {
+                if wrong_proof_for_tests() {
+                    spoil(&mut proof);
+                }
                 body["proof"] =
                     serde_json::to_value(&proof).map_err(|e| ApiError::internal(e.to_string()))?;
             }
@@ -324,6 +333,47 @@ pub(crate) async fn decision(
         Ok(Json(body))
     })
     .await
+}
+
+/// A decision as people read it: its class name, confidence, alternatives, contributions by
+/// feature name and rationale (whyline-forensics' timeline entry), named after the served
+/// model that fits ([`Hub::names_for`](crate::stream::Hub::names_for)).
+fn explained(state: &AppState, payload: &[u8]) -> Option<Value> {
+    if EntryKind::of(payload) != EntryKind::Decision {
+        return None;
+    }
+    let trace = from_aprt::<AnyPath>(payload).ok()?;
+    let (model, names) = state.hub.names_for(&trace);
+    let entry = whyline::forensics::TimelineEntry::of_trace(&trace, trace.timestamp_ns, names);
+    Some(json!({
+        "model": model,
+        "decision": entry.decision,
+        "confidence": entry.confidence,
+        "alternatives": entry.alternatives,
+        "contributions": entry.contributions,
+        "rationale": entry.rationale,
+        "latency_us": entry.latency_us,
+        "features": names.features,
+        "classes": names.classes,
+    }))
+}
+
+/// The test-only switch of the dashboard's browser tests: in a debug build, with
+/// `WHYLINE_TEST_WRONG_PROOF=1` in the server's environment, `GET /v1/decisions/{index}`
+/// serves a wrong inclusion proof (one audit-path hash changed), so the test can see the
+/// decision page refuse it. Release builds never read the variable.
+fn wrong_proof_for_tests() -> bool {
+    cfg!(debug_assertions)
+        && std::env::var_os("WHYLINE_TEST_WRONG_PROOF").is_some_and(|value| value == "1")
+}
+
+/// Changes one hash of the proof: the first of its audit path, or its leaf when the path
+/// is empty (a tree of one entry).
+fn spoil(proof: &mut InclusionEvidence) {
+    match proof.proof.first_mut() {
+        Some(hash) => hash[0] ^= 0x01,
+        None => proof.leaf[0] ^= 0x01,
+    }
 }
 
 /// `?at=T&before=30s&after=1s&format=json|html`.

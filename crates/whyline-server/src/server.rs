@@ -146,10 +146,12 @@ impl Server {
     ) -> Result<ShutdownReport, ServerError> {
         let state = Arc::clone(&self.state);
         let router = router(Arc::clone(&state));
+        start_ticks(&state);
         let shutdown_state = Arc::clone(&state);
         let shutdown = async move {
             shutdown.await;
             shutdown_state.shutting_down.store(true, Ordering::Release);
+            shutdown_state.hub.close(); // live streams end, so the requests in flight finish
             tracing::info!("shutting down: finishing the requests in flight");
         };
         match self.tls {
@@ -217,6 +219,7 @@ fn build_state(
         .segment_opener(crate::storage::metered(
             config.segment_opener.clone(),
             metrics.fsync.clone(),
+            std::sync::Arc::clone(&metrics.fsync_stats),
         ))
         .build::<AnyPath>(&config.dir)?;
     let verifier = recorder.verifier()?;
@@ -255,6 +258,14 @@ fn build_state(
             }),
         );
     }
+    let hub = crate::stream::Hub::new(
+        crate::stream::Budget {
+            latency_p99_us: profile.andon.max_latency_ms.map(|ms| ms * 1e3),
+            min_confidence: profile.andon.yellow_confidence,
+        },
+        profile.andon.halt_on_red,
+        model_names(&models),
+    );
     let state = AppState::new(
         models,
         Arc::clone(shared.collector()),
@@ -264,8 +275,49 @@ fn build_state(
         config.tokens.clone(),
         config.server.clone(),
         metrics,
+        hub,
     );
     Ok((Arc::new(state), infos))
+}
+
+/// The served models as the stream names decisions: name, feature count, names.
+fn model_names(
+    models: &BTreeMap<String, Arc<ServedModel>>,
+) -> Vec<(String, usize, whyline::core::Names)> {
+    models
+        .values()
+        .map(|served| {
+            (
+                served.name.clone(),
+                served.n_features(),
+                served.model.info().names.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Sends the stream's stats once a second until the server stops.
+fn start_ticks(state: &Arc<AppState>) {
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        let mut closed = state.hub.closed();
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(1));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                _ = closed.wait_for(|closed| *closed) => return,
+            }
+            let entries = TraceCollector::<AnyPath>::len(&*state.collector);
+            let checkpoint = state.collector.as_ledger().and_then(|ledger| {
+                ledger
+                    .with_ledger(|l| l.checkpoints().last().map(|c| c.checkpoint.size))
+                    .ok()
+                    .flatten()
+            });
+            state.hub.tick(entries, checkpoint);
+        }
+    });
 }
 
 /// Verifies the ledger in the background (a read-only walk) and sets `whyline_verify_status`,
@@ -303,19 +355,25 @@ fn verify_at_start(state: &AppState) {
     match outcome {
         Ok(VerifyOutcome::Intact(_)) => {
             state.metrics.verify_status.set(1);
+            state.hub.verified("intact");
         }
         Ok(VerifyOutcome::Broken(damage)) => {
             // A torn tail past what the writer flushed is the writer's own tail.
             if damage.is_torn_tail() {
                 state.metrics.verify_status.set(1);
+                state.hub.verified("intact (a torn tail, the writer's own)");
             } else {
                 tracing::error!(%damage, "the ledger does not verify");
                 state.metrics.verify_status.set(0);
+                state.hub.verified(&format!("broken: {damage}"));
             }
         }
         Err(error) => {
             tracing::error!(error = %error_chain(&error), "the ledger could not be verified");
             state.metrics.verify_status.set(0);
+            state
+                .hub
+                .verified(&format!("could not verify: {}", error_chain(&error)));
         }
     }
 }
@@ -343,7 +401,17 @@ fn router(state: Arc<AppState>) -> Router {
             .route("/v1/incident", get(read::incident))
             .route("/v1/proof/inclusion", get(read::proof_inclusion))
             .route("/v1/proof/consistency", get(read::proof_consistency))
-            .route("/metrics", get(metrics)),
+            .route("/metrics", get(metrics))
+            .route("/v1/stream", get(crate::stream::stream))
+            .route("/v1/alerts", get(crate::stream::alerts))
+            .route("/v1/health", get(crate::dashboard::health_json)),
+    );
+    let admin = scoped(
+        Scope::Admin,
+        Router::new().route(
+            "/v1/alerts/{id}/acknowledge",
+            post(crate::stream::acknowledge),
+        ),
     );
     let ingest = scoped(
         Scope::Ingest,
@@ -355,7 +423,17 @@ fn router(state: Arc<AppState>) -> Router {
             .route("/checkpoint", get(crate::ingest::checkpoint))
             .route("/tile/{*path}", get(crate::ingest::tile)),
     );
+    // The dashboard's pages carry no data (their script reads the API with the token); the
+    // incident page checks the token itself.
+    let pages = Router::new()
+        .route("/", get(crate::dashboard::live))
+        .route("/andon", get(crate::dashboard::andon))
+        .route("/health", get(crate::dashboard::health))
+        .route("/decisions/{index}", get(crate::dashboard::decision))
+        .route("/incident", get(crate::dashboard::incident_page))
+        .route("/assets/{file}", get(crate::dashboard::asset));
     let open = Router::new()
+        .merge(pages)
         .route("/v2/health/live", get(oip::live))
         .route("/v2/health/ready", get(oip::ready));
     let body_limit = state.settings.body_limit_bytes;
@@ -364,6 +442,7 @@ fn router(state: Arc<AppState>) -> Router {
         .merge(read)
         .merge(ingest)
         .merge(tiles)
+        .merge(admin)
         .merge(open)
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))

@@ -59,6 +59,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Metrics,
     /// The tlog-tiles cache, kept between requests.
     pub(crate) tiles: Mutex<whyline::TileCache>,
+    /// The live stream and the Andon board.
+    pub(crate) hub: Arc<crate::stream::Hub>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
         tokens: Option<Tokens>,
         settings: ServerSettings,
         metrics: Metrics,
+        hub: crate::stream::Hub,
     ) -> Self {
         let callers: Vec<Caller> = match &tokens {
             None => vec![Caller::Anonymous],
@@ -100,6 +103,7 @@ impl AppState {
             shutting_down: AtomicBool::new(false),
             metrics,
             tiles: Mutex::new(whyline::TileCache::new()),
+            hub: Arc::new(hub),
         }
     }
 

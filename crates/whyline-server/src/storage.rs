@@ -23,6 +23,7 @@ fn open_plain(path: &Path) -> std::io::Result<Box<dyn SegmentFile>> {
 pub(crate) fn metered(
     inner: Option<SharedSegmentOpener>,
     histogram: Histogram,
+    stats: Arc<crate::metrics::FsyncStats>,
 ) -> SharedSegmentOpener {
     Arc::new(move |path: &Path| {
         let file = match &inner {
@@ -32,6 +33,7 @@ pub(crate) fn metered(
         Ok(Box::new(MeteredFile {
             inner: file,
             histogram: histogram.clone(),
+            stats: Arc::clone(&stats),
         }) as Box<dyn SegmentFile>)
     })
 }
@@ -39,6 +41,7 @@ pub(crate) fn metered(
 struct MeteredFile {
     inner: Box<dyn SegmentFile>,
     histogram: Histogram,
+    stats: Arc<crate::metrics::FsyncStats>,
 }
 
 impl SegmentFile for MeteredFile {
@@ -49,7 +52,10 @@ impl SegmentFile for MeteredFile {
     fn sync_data(&mut self) -> std::io::Result<()> {
         let started = Instant::now();
         let result = self.inner.sync_data();
-        self.histogram.observe(started.elapsed().as_secs_f64());
+        let elapsed = started.elapsed();
+        self.histogram.observe(elapsed.as_secs_f64());
+        self.stats
+            .record(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
         result
     }
 
@@ -69,6 +75,7 @@ impl SegmentFile for MeteredFile {
         Ok(Arc::new(MeteredHandle {
             inner: self.inner.sync_handle()?,
             histogram: self.histogram.clone(),
+            stats: Arc::clone(&self.stats),
         }))
     }
 }
@@ -76,13 +83,17 @@ impl SegmentFile for MeteredFile {
 struct MeteredHandle {
     inner: Arc<dyn SyncHandle>,
     histogram: Histogram,
+    stats: Arc<crate::metrics::FsyncStats>,
 }
 
 impl SyncHandle for MeteredHandle {
     fn sync_data(&self) -> std::io::Result<()> {
         let started = Instant::now();
         let result = self.inner.sync_data();
-        self.histogram.observe(started.elapsed().as_secs_f64());
+        let elapsed = started.elapsed();
+        self.histogram.observe(elapsed.as_secs_f64());
+        self.stats
+            .record(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
         result
     }
 }

@@ -30,17 +30,30 @@ pub(crate) struct Running {
 /// Starts a server over a new directory, serving `iris` (logistic regression) and
 /// `diabetes` (a random forest regressor), after `configure`.
 pub(crate) fn start(configure: impl FnOnce(&mut ServerConfig, &Path)) -> Running {
+    start_serving(
+        &[
+            ("iris", "sk_logreg_iris.whyline.json"),
+            ("diabetes", "sk_rf_reg_diabetes.whyline.json"),
+        ],
+        configure,
+    )
+}
+
+/// Starts a server over a new directory, serving `models` (NAME, fixture), after
+/// `configure`.
+pub(crate) fn start_serving(
+    models: &[(&str, &str)],
+    configure: impl FnOnce(&mut ServerConfig, &Path),
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::new(dir.path().join("ledger")).unwrap();
     config.listen("127.0.0.1:0".parse().unwrap());
-    let iris = fixture("sk_logreg_iris.whyline.json");
-    let diabetes = fixture("sk_rf_reg_diabetes.whyline.json");
-    config
-        .model(ModelSource::parse(&format!("iris={}", iris.display())).unwrap())
-        .unwrap();
-    config
-        .model(ModelSource::parse(&format!("diabetes={}", diabetes.display())).unwrap())
-        .unwrap();
+    for (name, file) in models {
+        let file = fixture(file);
+        config
+            .model(ModelSource::parse(&format!("{name}={}", file.display())).unwrap())
+            .unwrap();
+    }
     configure(&mut config, dir.path());
     let (address_tx, address_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

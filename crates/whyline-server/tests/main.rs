@@ -5,10 +5,12 @@
 
 mod auth;
 mod common;
+mod dashboard;
 mod faults;
 mod ingest;
 mod metrics;
 mod oip;
 mod read;
 mod shutdown;
+mod stream;
 mod tls;

@@ -53,8 +53,11 @@ pub struct TimelineEntry {
     pub outcomes: Vec<DecisionOutcome>,
 }
 
-/// Builds the timeline entry of one trace; `incident_ns` is T-0.
-pub(crate) fn timeline_entry(
+/// Builds the timeline entry of one trace; `incident_ns` is T-0: the decision as a class name
+/// (from `names`), its confidence and alternatives, its top contributions by feature name
+/// and the rationale an incident report shows. `whyline top` summarises live decisions with
+/// it too, so the terminal and the report name a decision alike.
+pub fn timeline_entry(
     trace: &DecisionTrace<AnyPath>,
     incident_ns: u64,
     names: &Names,

@@ -13,6 +13,7 @@ mod prove;
 mod recover;
 mod replay;
 mod serve;
+mod top;
 mod trace;
 mod verify;
 mod verify_proof;
@@ -75,6 +76,10 @@ pub(crate) enum Command {
     /// Serve models over the Open Inference Protocol with every decision recorded, and the
     /// ledger's decisions, incidents, proofs and metrics over HTTP (docs/server.md).
     Serve(serve::ServeArgs),
+    /// Watch decisions live in the terminal: a ledger directory another process writes, or a
+    /// server's stream (decisions/s, latency and confidence against budgets, the latest
+    /// decisions, open alerts; keys to pause, filter and open a decision's path).
+    Top(top::TopArgs),
 }
 
 /// Runs one subcommand.
@@ -96,5 +101,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Outcome(args) => outcome::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Erase(args) => erase::run(&args),
+        Command::Top(args) => top::run(&args),
     }
 }

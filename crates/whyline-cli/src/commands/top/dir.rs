@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -195,7 +195,7 @@ pub(crate) struct DirOptions {
 /// when the view has gone (the channel closed) or on an I/O error opening the log.
 pub(crate) fn follow(
     options: &DirOptions,
-    sender: &Sender<SourceMessage>,
+    sender: &SyncSender<SourceMessage>,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     let mut tail = LedgerTail::open(&options.dir)?;

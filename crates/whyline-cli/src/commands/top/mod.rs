@@ -110,7 +110,7 @@ pub(crate) fn run(args: &TopArgs) -> anyhow::Result<Outcome> {
     ] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
-    let (sender, receiver) = mpsc::channel();
+    let (sender, receiver) = mpsc::sync_channel(QUEUED_BATCHES);
     let source_stop = Arc::clone(&stop);
     let url_options = match &target {
         Target::Url(options) => Some(options.clone()),
@@ -144,10 +144,13 @@ pub(crate) fn run(args: &TopArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// Redraws at least this often.
+/// Redraws this often (and at once after a key).
 const FRAME: Duration = Duration::from_millis(100);
-/// The longest a frame spends taking in events before it draws.
-const INTAKE: Duration = Duration::from_millis(40);
+/// The longest a wait for a key lasts while no event is pending.
+const KEY_WAIT: Duration = Duration::from_millis(20);
+/// Batches of events the source may be ahead of the view: past it the source waits (its
+/// memory stays bounded; it falls behind the writer instead).
+pub(crate) const QUEUED_BATCHES: usize = 16;
 
 fn run_loop(
     terminal: &mut ratatui::DefaultTerminal,
@@ -159,45 +162,61 @@ fn run_loop(
     let clock = Instant::now();
     let now_ns = || u64::try_from(clock.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let mut source_gone = false;
+    let mut next_draw = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        let intake_until = Instant::now() + INTAKE;
-        while !source_gone && Instant::now() < intake_until {
+        // Events until the queue is empty or a frame is due.
+        let mut pending = false;
+        while !source_gone {
             match receiver.try_recv() {
                 Ok(message) => app.receive(message, now_ns()),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => source_gone = true,
             }
-        }
-        terminal.draw(|frame| ui::draw(frame, app, now_ns()))?;
-        // Keys (and resizes, which the next draw follows) until the next frame is due.
-        if terminal_event::poll(FRAME)? {
-            match terminal_event::read()? {
-                terminal_event::Event::Key(key) => match app.key(key) {
-                    KeyOutcome::Handled => {}
-                    KeyOutcome::Quit => return Ok(()),
-                    KeyOutcome::Open(index) => {
-                        let lines = match (app.kept_page(index), url_options) {
-                            (Some(lines), _) => lines,
-                            (None, Some(options)) => url::fetch_path(options, index)
-                                .unwrap_or_else(|error| vec![format!("{error:#}")]),
-                            (None, None) => {
-                                vec![format!("decision {index}: its path was not kept")]
-                            }
-                        };
-                        app.page = Some(Page {
-                            index,
-                            lines,
-                            scroll: 0,
-                        });
-                    }
-                },
-                terminal_event::Event::Resize(_, _)
-                | terminal_event::Event::FocusGained
-                | terminal_event::Event::FocusLost
-                | terminal_event::Event::Mouse(_)
-                | terminal_event::Event::Paste(_) => {}
+            if Instant::now() >= next_draw {
+                pending = true;
+                break;
             }
         }
+        if Instant::now() >= next_draw {
+            terminal.draw(|frame| ui::draw(frame, app, now_ns()))?;
+            next_draw = Instant::now() + FRAME;
+        }
+        // Keys and resizes (the next frame follows the new size).
+        let wait = if pending {
+            Duration::ZERO
+        } else {
+            next_draw
+                .saturating_duration_since(Instant::now())
+                .min(KEY_WAIT)
+        };
+        if !terminal_event::poll(wait)? {
+            continue;
+        }
+        match terminal_event::read()? {
+            terminal_event::Event::Key(key) => match app.key(key) {
+                KeyOutcome::Handled => {}
+                KeyOutcome::Quit => return Ok(()),
+                KeyOutcome::Open(index) => {
+                    let lines = match (app.kept_page(index), url_options) {
+                        (Some(lines), _) => lines,
+                        (None, Some(options)) => url::fetch_path(options, index)
+                            .unwrap_or_else(|error| vec![format!("{error:#}")]),
+                        (None, None) => vec![format!("decision {index}: its path was not kept")],
+                    };
+                    app.page = Some(Page {
+                        index,
+                        lines,
+                        scroll: 0,
+                    });
+                }
+            },
+            terminal_event::Event::Resize(_, _) => {}
+            terminal_event::Event::FocusGained
+            | terminal_event::Event::FocusLost
+            | terminal_event::Event::Mouse(_)
+            | terminal_event::Event::Paste(_) => continue,
+        }
+        next_draw = Instant::now();
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -128,7 +128,7 @@ impl UrlOptions {
 /// Reads the stream until `stop` is set, reconnecting as the module docs say.
 pub(crate) fn follow(
     options: &UrlOptions,
-    sender: &Sender<SourceMessage>,
+    sender: &SyncSender<SourceMessage>,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     let client = options.client(None)?;
@@ -179,7 +179,7 @@ enum StreamEnd {
 fn read_stream(
     options: &UrlOptions,
     client: &reqwest::blocking::Client,
-    sender: &Sender<SourceMessage>,
+    sender: &SyncSender<SourceMessage>,
     stop: &AtomicBool,
     last_id: &mut Option<String>,
     first: bool,

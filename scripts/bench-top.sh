@@ -19,9 +19,15 @@ RATES=("$@")
 [ ${#RATES[@]} -gt 0 ] || RATES=(10000 100000 300000)
 command -v tmux >/dev/null || { echo "tmux is missing: bash scripts/services.sh" >&2; exit 2; }
 
-cargo build --release -q -p whyline-cli --bin whyline --example top_feed
-BIN=$PWD/target/release/whyline
-FEED=$PWD/target/release/examples/top_feed
+# PROFILE=debug measures the debug build (no release build: when the disk is short).
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then
+  cargo build --release -q -p whyline-cli --bin whyline --example top_feed
+else
+  cargo build -q -p whyline-cli --bin whyline --example top_feed
+fi
+BIN=$PWD/target/$PROFILE/whyline
+FEED=$PWD/target/$PROFILE/examples/top_feed
 SOCKET=whyline-bench-top-$$
 TICKS=$(getconf CLK_TCK)
 WORK=$(mktemp -d)

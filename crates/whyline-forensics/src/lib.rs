@@ -104,4 +104,4 @@ pub use replay::{
 pub use report::{IncidentQuery, IncidentReport, IncidentWindow, Integrity};
 pub use sealed::{decision_evidence, read_decision_evidence};
 pub use time::{format_time_ns, parse_duration_ns, parse_time_ns};
-pub use timeline::{TimelineEntry, timeline_entry};
+pub use timeline::TimelineEntry;

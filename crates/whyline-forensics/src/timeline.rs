@@ -53,11 +53,22 @@ pub struct TimelineEntry {
     pub outcomes: Vec<DecisionOutcome>,
 }
 
-/// Builds the timeline entry of one trace; `incident_ns` is T-0: the decision as a class name
-/// (from `names`), its confidence and alternatives, its top contributions by feature name
-/// and the rationale an incident report shows. `whyline top` summarises live decisions with
-/// it too, so the terminal and the report name a decision alike.
-pub fn timeline_entry(
+impl TimelineEntry {
+    /// The timeline entry of one trace (its decision's class name, confidence, alternatives,
+    /// top contributions and rationale), `incident_ns` being T-0: what a report holds for it,
+    /// before the report adds its index, inputs and attributions. The server's live stream
+    /// describes its sampled decisions with it.
+    pub fn of_trace(
+        trace: &DecisionTrace<AnyPath>,
+        incident_ns: u64,
+        names: &Names,
+    ) -> TimelineEntry {
+        timeline_entry(trace, incident_ns, names)
+    }
+}
+
+/// Builds the timeline entry of one trace; `incident_ns` is T-0.
+pub(crate) fn timeline_entry(
     trace: &DecisionTrace<AnyPath>,
     incident_ns: u64,
     names: &Names,

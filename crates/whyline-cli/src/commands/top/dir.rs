@@ -3,7 +3,7 @@
 //! for, not taken for damage).
 //!
 //! Each new entry is read by its kind: a decision's APRT record is decoded and summarised
-//! as an incident report names it ([`timeline_entry`]: the class name, confidence,
+//! as an incident report names it ([`TimelineEntry::of_trace`]: the class name, confidence,
 //! alternatives, top contributions by feature name; a tree's split features in order when
 //! its path carries no contributions); an alert record becomes an alert (`yellow` a warning,
 //! `red` a stop); a model record brings the feature and class names of the decisions after
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use whyline_core::{AlertRecord, AnyPath, DecisionTrace, EntryKind, ModelRecord, Names, from_aprt};
-use whyline_forensics::timeline_entry;
+use whyline_forensics::TimelineEntry;
 use whyline_ledger::{EntryRef, LedgerReader, LedgerTail, SegmentStore};
 
 use super::event::{
@@ -105,7 +105,7 @@ impl EntryReader {
         trace: &DecisionTrace<AnyPath>,
         payload: &[u8],
     ) -> DecisionEvent {
-        let entry = timeline_entry(trace, trace.timestamp_ns, &self.names);
+        let entry = TimelineEntry::of_trace(trace, trace.timestamp_ns, &self.names);
         let mut top: Vec<Contribution> = entry
             .contributions
             .iter()

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use whyline_core::{AnyPath, DecisionPath, DecisionTrace, Names, from_aprt};
-use whyline_forensics::{format_time_ns, timeline_entry};
+use whyline_forensics::{TimelineEntry, format_time_ns};
 
 use super::event::Event;
 
@@ -47,7 +47,7 @@ impl Detail {
 
 /// The decision page of one trace.
 pub(crate) fn path_lines(index: u64, trace: &DecisionTrace<AnyPath>, names: &Names) -> Vec<String> {
-    let entry = timeline_entry(trace, trace.timestamp_ns, names);
+    let entry = TimelineEntry::of_trace(trace, trace.timestamp_ns, names);
     let mut lines = vec![
         format!(
             "decision {index}: {}  confidence {:.2}  latency {} µs  {}",

@@ -27,6 +27,31 @@ use crate::error::{CorruptionKind, LedgerError, Result};
 use crate::merkle::Hash;
 use crate::store::Store;
 
+/// What a [`Cursor`] reads frames from: every [`Store`], and the read-only view of a
+/// directory another process writes (`tail.rs`).
+pub(crate) trait FrameSource {
+    /// Where the entry log lives, for errors.
+    fn location(&self) -> &std::path::Path;
+    /// Bytes readable now.
+    fn len(&self) -> u64;
+    /// Fills `buf` from `offset`.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
+}
+
+impl<S: Store + ?Sized> FrameSource for S {
+    fn location(&self) -> &std::path::Path {
+        Store::location(self)
+    }
+
+    fn len(&self) -> u64 {
+        Store::len(self)
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        Store::read_at(self, offset, buf)
+    }
+}
+
 /// The magic that opens an entry log.
 pub(crate) const FILE_MAGIC: [u8; 8] = *b"WLEDGER\0";
 /// Bytes of the file header.
@@ -122,7 +147,7 @@ pub(crate) enum Next {
 }
 
 /// Walks the frames of a store's entry log through a large read buffer.
-pub(crate) struct Cursor<'s, S: Store + ?Sized> {
+pub(crate) struct Cursor<'s, S: FrameSource + ?Sized> {
     store: &'s S,
     end: u64,
     position: u64,
@@ -138,7 +163,7 @@ const READ_CHUNK: usize = 1 << 20;
 /// The page size whose loss a crash can leave as zeros in the middle of an unsynced tail.
 const PAGE: u64 = 4096;
 
-impl<'s, S: Store + ?Sized> Cursor<'s, S> {
+impl<'s, S: FrameSource + ?Sized> Cursor<'s, S> {
     /// A cursor over `store`, checking the file header first.
     pub(crate) fn new(store: &'s S) -> Result<Self> {
         let end = store.len();

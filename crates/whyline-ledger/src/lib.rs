@@ -23,7 +23,9 @@
 //!   a [`VerifyOutcome`]: intact, or broken at the first bad entry ([`Damage`], with its
 //!   [`CorruptionKind`]: a torn tail or a change in the middle). [`SegmentStore::open_existing`]
 //!   opens a ledger directory without creating anything ([`LedgerError::NotALedger`]), and
-//!   [`LedgerReader`] reads a stored log for investigators without ever modifying it.
+//!   [`LedgerReader`] reads a stored log for investigators without ever modifying it;
+//!   [`LedgerTail`] follows a directory another process is writing, entry by entry as they
+//!   land, telling a frame still being written from damage.
 //! - [`seal`]: sealed inputs: a decision's input row and context encrypted
 //!   (XChaCha20-Poly1305) under its subject's key from a [`KeyStore`] beside the ledger;
 //!   [`read_inputs`] opens them ([`RecordedInput`]: sealed, erased or unreadable); outcomes and
@@ -125,6 +127,7 @@ mod recovery;
 pub mod seal;
 mod segment;
 mod store;
+mod tail;
 mod tile_path;
 mod tiles;
 mod time_index;
@@ -164,6 +167,7 @@ pub use segment::{
     TIME_INDEX_FILE, is_ledger_dir, segment_file_name,
 };
 pub use store::{MemoryStore, Side, Store, SyncHandle, SyncTicket};
+pub use tail::{LedgerTail, TailRead};
 pub use tile_path::{
     MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, TileErrorKind, TileKind, TilePath, parse_tile_path,
 };

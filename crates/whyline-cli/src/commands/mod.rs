@@ -14,6 +14,7 @@ mod recover;
 mod replay;
 mod sequence;
 mod serve;
+mod top;
 mod trace;
 mod verify;
 mod verify_proof;
@@ -85,6 +86,10 @@ pub(crate) enum Command {
     /// Check that every producer's decisions are in a sequenced log exactly once, in order.
     #[command(hide = true)]
     AuditSequenced(sequence::AuditArgs),
+    /// Watch decisions live in the terminal: a ledger directory another process writes, or a
+    /// server's stream (decisions/s, latency and confidence against budgets, the latest
+    /// decisions, open alerts; keys to pause, filter and open a decision's path).
+    Top(top::TopArgs),
 }
 
 /// Runs one subcommand.
@@ -109,5 +114,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Sequence(args) => sequence::run(&args),
         Command::Produce(args) => sequence::run_produce(&args),
         Command::AuditSequenced(args) => sequence::run_audit(&args),
+        Command::Top(args) => top::run(&args),
     }
 }

@@ -28,3 +28,28 @@ impl Db {
         self.cluster.client(&self.database).unwrap()
     }
 }
+
+/// Verifies `store`, which must be intact (signed by the conformance suite's key).
+pub(crate) fn intact(store: &PostgresStore) -> whyline_ledger::VerifyReport {
+    let verifier = whyline_ledger::store_conformance::signer().verifier();
+    match whyline_ledger::verify_store(store, Some(&verifier)).unwrap() {
+        whyline_ledger::VerifyOutcome::Intact(report) => report,
+        whyline_ledger::VerifyOutcome::Broken(damage) => {
+            panic!("expected an intact log, found {damage}")
+        }
+    }
+}
+
+/// Every entry's payload, in log order, read through a ledger reader (which must reach the
+/// end of the log without a damaged or torn frame).
+pub(crate) fn entries(store: &PostgresStore) -> Vec<Vec<u8>> {
+    let read = whyline_ledger::LedgerReader::new(store)
+        .unwrap()
+        .all_entries()
+        .unwrap();
+    assert!(read.stopped.is_none(), "{:?}", read.stopped);
+    read.entries
+        .into_iter()
+        .map(|entry| entry.payload)
+        .collect()
+}

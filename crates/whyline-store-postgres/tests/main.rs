@@ -7,3 +7,5 @@
 
 mod common;
 mod conformance;
+mod faults;
+mod lock;

@@ -72,12 +72,12 @@ impl PostgresLocation {
             || log.len() > 200
             || !log
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         {
             return Err(LedgerError::InvalidSetting {
                 setting: "log",
                 value: log,
-                expected: "1 to 200 characters of A-Z a-z 0-9 - _ . /",
+                expected: "1 to 200 characters of A-Z a-z 0-9 - _ .",
             });
         }
         let connection = if kept.is_empty() {
@@ -103,10 +103,17 @@ impl PostgresLocation {
         &self.log
     }
 
-    /// The location without password, as a path for [`whyline_ledger::Store::location`] and
-    /// error messages: `postgres://user@host:port/db?log=NAME`.
+    /// The location without password, as messages name the log:
+    /// `postgres://user@host:port/db?log=NAME`.
     pub fn display_path(&self) -> PathBuf {
         PathBuf::from(&self.display)
+    }
+
+    /// The entry log's name as [`whyline_ledger::Store::location`] gives it, parallel to a
+    /// directory's `DIR/entries.wls`: `postgres://user@host:port/db?log=NAME/entries`. The
+    /// ledger names the checkpoints side log beside it (`.../db?log=NAME/checkpoints.wlc`).
+    pub fn entry_log_path(&self) -> PathBuf {
+        PathBuf::from(format!("{}/entries", self.display))
     }
 }
 
@@ -151,6 +158,10 @@ mod tests {
         assert_eq!(
             location.display_path(),
             PathBuf::from("postgres://u@127.0.0.1:5433/db?log=fleet")
+        );
+        assert_eq!(
+            location.entry_log_path(),
+            PathBuf::from("postgres://u@127.0.0.1:5433/db?log=fleet/entries")
         );
     }
 

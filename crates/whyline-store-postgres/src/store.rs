@@ -67,7 +67,7 @@ impl PostgresStore {
 
     /// [`PostgresStore::open`] for a parsed location.
     pub fn open_at(location: &PostgresLocation) -> Result<Self> {
-        let path = location.display_path();
+        let path = location.entry_log_path();
         let mut client = connect(location, "whyline writer", &path)?;
         schema::migrate(&mut client, &path)?;
         client
@@ -87,7 +87,7 @@ impl PostgresStore {
     /// refused. It reads the log as committed when opened.
     pub fn open_existing(url: &str) -> Result<Self> {
         let location = PostgresLocation::parse(url)?;
-        let path = location.display_path();
+        let path = location.entry_log_path();
         let mut client = connect(&location, "whyline reader", &path)?;
         schema::check(&mut client, &path)?;
         let log_id =

@@ -22,9 +22,12 @@ fn ledger<S: Store>(store: S, batch: u32) -> Ledger<S> {
         max_delay: Duration::from_secs(3600),
     };
     // Checkpoints every 4096 entries, as the ledger's default.
-    Ledger::open(store, options().durability(durability).checkpoint_every(4096))
-        .unwrap()
-        .0
+    Ledger::open(
+        store,
+        options().durability(durability).checkpoint_every(4096),
+    )
+    .unwrap()
+    .0
 }
 
 /// Appends `iters` batches of `batch` decisions, each committed, and returns the time taken.

@@ -8,6 +8,7 @@
 //! to stderr as one `whyline: error: ...` line (a usage error adds its usage lines).
 
 mod commands;
+mod location;
 mod output;
 
 use std::process::ExitCode;

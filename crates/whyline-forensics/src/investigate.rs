@@ -20,7 +20,7 @@ use crate::completeness::Completeness;
 use crate::error::{ForensicsError, Result};
 use crate::inputs::{DecisionEvidence, DecisionInputs, DecisionOutcome};
 use crate::report::{IncidentQuery, IncidentReport, IncidentWindow, Integrity};
-use crate::sealed::read_decision_evidence;
+use crate::sealed::{read_decision_evidence, read_decision_evidence_from};
 use crate::time::format_time_ns;
 use crate::timeline::timeline_entry;
 
@@ -59,6 +59,8 @@ pub fn investigate(
 #[derive(Clone, Debug)]
 pub struct Investigation<'a> {
     dir: PathBuf,
+    /// Read this store instead of opening the directory ([`Investigation::store`]).
+    store: Option<StoreRef<'a>>,
     query: IncidentQuery,
     verifier: Option<&'a NoteVerifier>,
     names: Option<&'a Names>,
@@ -75,6 +77,7 @@ impl<'a> Investigation<'a> {
     pub fn new(dir: impl Into<PathBuf>, query: IncidentQuery) -> Self {
         Investigation {
             dir: dir.into(),
+            store: None,
             query,
             verifier: None,
             names: None,
@@ -83,6 +86,15 @@ impl<'a> Investigation<'a> {
             outcomes: None,
             model_file: None,
         }
+    }
+
+    /// Reads the ledger in `store` (opened by the caller: PostgreSQL, say) instead of the
+    /// directory given to [`Investigation::new`], which then only names the log. Such a log
+    /// has no subject key store beside it: its sealed inputs stay sealed unless given with
+    /// [`Investigation::inputs`].
+    pub fn store(&mut self, store: &'a dyn Store) -> &mut Self {
+        self.store = Some(StoreRef(store));
+        self
     }
 
     /// Checks checkpoint signatures (and the window proof) with this key.
@@ -128,10 +140,18 @@ impl<'a> Investigation<'a> {
     /// Reads the window ([`read_window`]) and attaches the inputs, outcomes and
     /// attributions.
     pub fn read(&self) -> Result<IncidentWindow> {
-        let mut window = read_window(&self.dir, self.query, self.verifier, self.names)?;
+        let mut window = match self.store {
+            Some(StoreRef(store)) => {
+                read_window_from(store, self.query, self.verifier, self.names)?
+            }
+            None => read_window(&self.dir, self.query, self.verifier, self.names)?,
+        };
         let from_log = if self.inputs.is_none() || self.outcomes.is_none() {
             let (from_ns, to_ns) = self.query.window();
-            Some(read_decision_evidence(&self.dir, from_ns, to_ns)?)
+            Some(match self.store {
+                Some(StoreRef(store)) => read_decision_evidence_from(store, None, from_ns, to_ns)?,
+                None => read_decision_evidence(&self.dir, from_ns, to_ns)?,
+            })
         } else {
             None
         };
@@ -159,6 +179,16 @@ impl<'a> Investigation<'a> {
     /// Builds the report.
     pub fn run(&self) -> Result<IncidentReport> {
         Ok(IncidentReport::from_window(self.read()?, &self.rules))
+    }
+}
+
+/// A store an investigation reads, named by its location in `Debug` output.
+#[derive(Clone, Copy)]
+struct StoreRef<'a>(&'a dyn Store);
+
+impl std::fmt::Debug for StoreRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Store").field(&self.0.location()).finish()
     }
 }
 
@@ -237,11 +267,23 @@ pub fn read_window(
     names: Option<&Names>,
 ) -> Result<IncidentWindow> {
     let store = SegmentStore::open_existing(dir)?;
+    read_window_from(&store, query, verifier, names)
+}
+
+/// [`read_window`] from a ledger in any store (PostgreSQL, say), opened by the caller
+/// read-only; the report names the log by [`Store::location`].
+pub fn read_window_from<S: Store + ?Sized>(
+    store: &S,
+    query: IncidentQuery,
+    verifier: Option<&NoteVerifier>,
+    names: Option<&Names>,
+) -> Result<IncidentWindow> {
+    let dir = store.location();
     // One walk verifies the log and, when it is intact, proves the window complete.
     let (outcome, proof) =
-        verify_and_prove_window(&store, verifier, query.window().0, query.window().1)?;
+        verify_and_prove_window(store, verifier, query.window().0, query.window().1)?;
     let (integrity, log_entries) = integrity(outcome, verifier);
-    let reader = LedgerReader::new(&store)?;
+    let reader = LedgerReader::new(store)?;
     let Some((first, last)) = reader.time_span()?.range else {
         return Err(ForensicsError::EmptyLog {
             path: dir.to_owned(),

@@ -87,7 +87,7 @@ pub use inputs::{
     AttributionShift, DecisionEvidence, DecisionInputs, DecisionOutcome, ExactAttribution,
     InputValue, WhyChanged, ZScoreBasis,
 };
-pub use investigate::{Investigation, investigate, read_window};
+pub use investigate::{Investigation, investigate, read_window, read_window_from};
 pub use kaizen::{
     BoundaryAnalysis, BoundaryPair, ClusterSummary, DriftKind, Evidence, FeatureDrift, KMeans,
     KS_EXACT_MAX_N, KaizenAnalysis, KaizenAnalyzer, KaizenData, KaizenDecision, KaizenSettings,
@@ -102,6 +102,6 @@ pub use replay::{
     replay_entries, replay_with_chunk,
 };
 pub use report::{IncidentQuery, IncidentReport, IncidentWindow, Integrity};
-pub use sealed::{decision_evidence, read_decision_evidence};
+pub use sealed::{decision_evidence, read_decision_evidence, read_decision_evidence_from};
 pub use time::{format_time_ns, parse_duration_ns, parse_time_ns};
 pub use timeline::TimelineEntry;

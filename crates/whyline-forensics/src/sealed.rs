@@ -7,7 +7,9 @@ use std::path::Path;
 
 use whyline_core::{EntryKind, OutcomeRecord};
 use whyline_ledger::seal::{KeyStore, open_sealed};
-use whyline_ledger::{LedgerReader, RecordedInput, SegmentStore, StoredEntry, payload_timestamp};
+use whyline_ledger::{
+    LedgerReader, RecordedInput, SegmentStore, Store, StoredEntry, payload_timestamp,
+};
 
 use crate::error::Result;
 use crate::inputs::{DecisionInputs, DecisionOutcome};
@@ -99,11 +101,22 @@ pub fn read_decision_evidence(
 ) -> Result<(BTreeMap<u64, DecisionInputs>, Vec<DecisionOutcome>)> {
     let keys = KeyStore::open(&KeyStore::default_path(dir)).ok();
     let store = SegmentStore::open_existing(dir)?;
+    read_decision_evidence_from(&store, keys.as_ref(), from_ns, to_ns)
+}
+
+/// [`decision_evidence`] for the ledger in any store (PostgreSQL, say), with the key store
+/// `keys` when there is one: without it, no inputs.
+pub fn read_decision_evidence_from<S: Store + ?Sized>(
+    store: &S,
+    keys: Option<&KeyStore>,
+    from_ns: u64,
+    to_ns: u64,
+) -> Result<(BTreeMap<u64, DecisionInputs>, Vec<DecisionOutcome>)> {
     // Sealed inputs are stamped with their decision's time; outcomes with the time they were
     // recorded, after the window. So: every entry from the window's start to the log's end
     // (the time index skips what comes before).
-    let entries = LedgerReader::new(&store)?
+    let entries = LedgerReader::new(store)?
         .entries_between(from_ns, u64::MAX)?
         .entries;
-    Ok(decision_evidence(&entries, keys.as_ref(), from_ns, to_ns))
+    Ok(decision_evidence(&entries, keys, from_ns, to_ns))
 }

@@ -19,6 +19,8 @@
 //! - [`Store`]: the storage seam (append, sync, read, truncate, two side logs), with
 //!   [`MemoryStore`] and [`SegmentStore`] (segment files rolled at
 //!   [`SegmentOptions::segment_bytes`]; [`SegmentFile`] lets tests inject faults).
+//! - `store_conformance` (with the `conformance` cargo feature): the checks every [`Store`]
+//!   passes, run against the memory store, segment files and PostgreSQL.
 //! - [`verify_store`]: re-hashes every stored byte (on all cores for large logs) and returns
 //!   a [`VerifyOutcome`]: intact, or broken at the first bad entry ([`Damage`], with its
 //!   [`CorruptionKind`]: a torn tail or a change in the middle). [`SegmentStore::open_existing`]
@@ -128,6 +130,8 @@ pub mod seal;
 mod segment;
 mod store;
 mod tail;
+#[cfg(feature = "conformance")]
+pub mod store_conformance;
 mod tile_path;
 mod tiles;
 mod time_index;

@@ -93,6 +93,62 @@ pub trait Store: Send {
     fn truncate_side(&mut self, side: Side, len: u64) -> Result<()>;
 }
 
+/// A boxed store is a store, so that a ledger or a reader can be opened over a store chosen
+/// at run time (`Ledger<Box<dyn Store>>`: segment files or PostgreSQL, from a command line).
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn location(&self) -> &Path {
+        (**self).location()
+    }
+
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+
+    fn is_empty(&self) -> bool {
+        (**self).is_empty()
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> Result<u64> {
+        (**self).append(bytes)
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        (**self).sync()
+    }
+
+    fn durable_len(&self) -> u64 {
+        (**self).durable_len()
+    }
+
+    fn begin_sync(&mut self) -> Result<SyncTicket> {
+        (**self).begin_sync()
+    }
+
+    fn finish_sync(&mut self, ticket: SyncTicket, synced: Result<()>) -> Result<()> {
+        (**self).finish_sync(ticket, synced)
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        (**self).read_at(offset, buf)
+    }
+
+    fn truncate(&mut self, len: u64) -> Result<()> {
+        (**self).truncate(len)
+    }
+
+    fn append_side(&mut self, side: Side, bytes: &[u8], durable: bool) -> Result<()> {
+        (**self).append_side(side, bytes, durable)
+    }
+
+    fn read_side(&self, side: Side) -> Result<Vec<u8>> {
+        (**self).read_side(side)
+    }
+
+    fn truncate_side(&mut self, side: Side, len: u64) -> Result<()> {
+        (**self).truncate_side(side, len)
+    }
+}
+
 /// Makes the bytes written to one file durable without the store that wrote them: a second
 /// handle on the file, so that a sync runs outside the writer's lock
 /// ([`SyncTicket::sync`]). Implemented for [`std::fs::File`] (`fdatasync`).

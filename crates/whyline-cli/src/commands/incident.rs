@@ -15,13 +15,15 @@ use whyline_forensics::{
 use whyline_ledger::keys;
 
 use crate::Outcome;
+use crate::location::{LogLocation, log_parser};
 use crate::output::{Format, note};
 
 /// Arguments of `whyline incident`.
 #[derive(Debug, Args)]
 pub(crate) struct IncidentArgs {
-    /// The ledger directory.
-    log: PathBuf,
+    /// The ledger: a directory, or a PostgreSQL log (`postgres://user@host:port/db?log=NAME`).
+    #[arg(value_parser = log_parser())]
+    log: LogLocation,
     /// The incident time: RFC 3339 (2026-11-23T14:32:47.123Z) or Unix nanoseconds.
     #[arg(long)]
     at: String,
@@ -64,7 +66,16 @@ pub(crate) fn run(args: &IncidentArgs) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(keys::read_verifier)
         .transpose()?;
-    let mut investigation = Investigation::new(&args.log, query);
+    let mut investigation = Investigation::new(args.log.path(), query);
+    // A PostgreSQL log is opened here, read-only; a directory by the investigation itself
+    // (which also finds the subject key store beside it).
+    let store = match &args.log {
+        LogLocation::Dir(_) => None,
+        LogLocation::Postgres { .. } => Some(args.log.open_read_only()?),
+    };
+    if let Some(store) = &store {
+        investigation.store(&**store);
+    }
     investigation.rules(AnomalyRules::default());
     if let Some(verifier) = &verifier {
         investigation.verifier(verifier);

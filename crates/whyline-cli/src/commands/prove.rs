@@ -4,22 +4,23 @@
 //! (exit 1), not proven from, and not modified.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 use whyline_forensics::parse_time_ns;
-use whyline_ledger::{Ledger, LedgerOptions, SegmentStore, VerifyOutcome, verify_store};
+use whyline_ledger::{Ledger, LedgerOptions, VerifyOutcome, verify_store};
 
 use crate::Outcome;
+use crate::location::{LogLocation, log_parser};
 use crate::output::problem;
 
 /// Arguments of `whyline prove`.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["index", "from", "window"])))]
 pub(crate) struct ProveArgs {
-    /// The ledger directory.
-    log: PathBuf,
+    /// The ledger: a directory, or a PostgreSQL log (`postgres://user@host:port/db?log=NAME`).
+    #[arg(value_parser = log_parser())]
+    log: LogLocation,
     /// Prove that the entry at this index (0-based position in the ledger) is in the latest
     /// checkpoint.
     // `--seq`, its old name, still works (hidden).
@@ -46,10 +47,10 @@ pub(crate) fn parse_window(text: &str) -> anyhow::Result<(u64, u64)> {
 }
 
 pub(crate) fn run(args: &ProveArgs) -> anyhow::Result<Outcome> {
-    let store = SegmentStore::open_existing(&args.log)?;
+    let store = args.log.open_read_only()?;
     // Never prove from a damaged log, and never repair it here (opening would cut a torn
     // tail): check it first, read-only.
-    if let VerifyOutcome::Broken(damage) = verify_store(&store, None)? {
+    if let VerifyOutcome::Broken(damage) = verify_store(&*store, None)? {
         problem(&format!("{damage}; run whyline verify for details"));
         return Ok(Outcome::Problem);
     }

@@ -7,20 +7,22 @@
 //! with the checkpoints that covered them: run `whyline verify` first and keep a copy.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use whyline_ledger::{Ledger, LedgerError, LedgerOptions, RecoveryReport};
+use whyline_ledger::{LedgerError, LedgerOptions, RecoveryReport};
 
 use crate::Outcome;
+use crate::location::{LogLocation, log_parser};
 use crate::output::{Format, TEXT_OR_JSON};
 
 /// Arguments of `whyline recover`.
 #[derive(Debug, Args)]
 pub(crate) struct RecoverArgs {
-    /// The ledger directory.
-    log: PathBuf,
+    /// The ledger: a directory, or a PostgreSQL log (`postgres://user@host:port/db?log=NAME`;
+    /// recovery takes its writer lock, so stop the writer first).
+    #[arg(value_parser = log_parser())]
+    log: LogLocation,
     /// Also cut damage in the middle of the log, with every entry after it (they can no
     /// longer be verified) and the checkpoints that covered them.
     #[arg(long)]
@@ -37,7 +39,7 @@ pub(crate) fn run(args: &RecoverArgs) -> anyhow::Result<Outcome> {
     if args.salvage {
         options = options.salvage();
     }
-    let (ledger, report) = match Ledger::open_existing(&args.log, options) {
+    let (ledger, report) = match args.log.open_ledger(options) {
         Ok(opened) => opened,
         Err(error @ LedgerError::Corrupt { .. }) => {
             return Err(anyhow::Error::new(error).context(format!(
@@ -58,7 +60,7 @@ pub(crate) fn run(args: &RecoverArgs) -> anyhow::Result<Outcome> {
     let mut out = stdout.lock();
     match args.format {
         Format::Json => writeln!(out, "{}", report_json(&report))?,
-        Format::Text => write_text(&mut out, &args.log, &report)?,
+        Format::Text => write_text(&mut out, args.log.path(), &report)?,
         Format::Html => return Err(Format::Html.unsupported("recover")),
     }
     Ok(Outcome::Clean)

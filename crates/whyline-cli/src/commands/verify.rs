@@ -1,4 +1,5 @@
-//! `whyline verify LOG`: re-hash a ledger and report the first bad entry.
+//! `whyline verify LOG`: re-hash a ledger (a directory or `postgres://...?log=NAME`) and report
+//! the first bad entry.
 //!
 //! Exit 0 when intact; exit 1 with the first bad entry, its byte offset and kind (content
 //! changed, link broken, entry missing, entries reordered, duplicated, inserted, signature
@@ -12,9 +13,10 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use whyline_ledger::{SegmentStore, Store, VerifyOutcome, keys, verify_store_with_progress};
+use whyline_ledger::{Store, VerifyOutcome, keys, verify_store_with_progress};
 
 use crate::Outcome;
+use crate::location::{LogLocation, log_parser};
 use crate::output::{Format, TEXT_OR_JSON, note};
 
 /// Logs from this size on get a progress line when stderr is a terminal.
@@ -23,8 +25,9 @@ const PROGRESS_FROM_BYTES: u64 = 64 << 20;
 /// Arguments of `whyline verify`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// The ledger directory.
-    log: PathBuf,
+    /// The ledger: a directory, or a PostgreSQL log (`postgres://user@host:port/db?log=NAME`).
+    #[arg(value_parser = log_parser())]
+    log: LogLocation,
     /// Verifier key file (`ledger.pub` from `whyline keygen`): checkpoint signatures are
     /// checked with it. Without it only hashes and roots are checked.
     #[arg(long)]
@@ -46,7 +49,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         .map(keys::read_verifier)
         .transpose()?;
     // Read-only: creates nothing, changes no byte.
-    let store = SegmentStore::open_existing(&args.log)?;
+    let store = args.log.open_read_only()?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // A progress line on stderr for long logs, only when a person is watching.
@@ -70,7 +73,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             }
         }
     };
-    let outcome = verify_store_with_progress(&store, verifier.as_ref(), &mut progress)?;
+    let outcome = verify_store_with_progress(&*store, verifier.as_ref(), &mut progress)?;
     match args.format {
         Format::Html => return Err(Format::Html.unsupported("verify")),
         Format::Json => writeln!(out, "{}", outcome.to_json())?,

@@ -13,15 +13,20 @@ fn detail() -> impl Strategy<Value = NodeDetail> {
         (".{0,10}", any::<u64>())
             .prop_map(|(source, input_hash)| NodeDetail::Input { source, input_hash }),
         ".{0,10}".prop_map(|operation| NodeDetail::Transform { operation }),
-        (".{0,10}", ".{0,4}", any::<u64>()).prop_map(
-            |(model_id, model_version, decision_index)| {
+        (
+            ".{0,10}",
+            ".{0,4}",
+            any::<u64>(),
+            prop::option::of("[0-9a-f]{64}")
+        )
+            .prop_map(|(model_id, model_version, decision_index, model_sha256)| {
                 NodeDetail::Inference {
                     model_id,
                     model_version,
                     decision_index,
+                    model_sha256,
                 }
-            }
-        ),
+            }),
         ".{0,10}".prop_map(|strategy| NodeDetail::Fusion { strategy }),
         (
             ".{0,10}",
@@ -219,6 +224,7 @@ fn an_inference_must_name_an_earlier_decision_and_an_action_a_valid_confidence()
                 model_id: "planner".into(),
                 model_version: "2".into(),
                 decision_index,
+                model_sha256: Some("ab".repeat(32)),
             },
         )
     };

@@ -102,6 +102,12 @@ impl GraphCheck {
         self.edges
     }
 
+    /// Adds node `id` of `kind` read back from the log, where it was checked when written
+    /// (a writer that continues a log learns its earlier nodes this way, in any order).
+    pub fn remember(&mut self, id: NodeId, kind: NodeKind) {
+        self.kinds.insert(id, kind);
+    }
+
     /// Checks `node` as the entry at `id` (its ledger index): entries in log order, an
     /// inference's decision before it, an action's scores in `[0, 1]`. Does not add it.
     pub fn check_node(&self, id: NodeId, node: &ProvenanceNode) -> Result<(), ProvenanceError> {

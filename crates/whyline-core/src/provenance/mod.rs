@@ -23,7 +23,7 @@
 //! let camera = ProvenanceNode::new(10, NodeDetail::Input { source: "camera".into(), input_hash: 7 });
 //! graph.add_node(NodeId(0), &camera)?;
 //! let perception = ProvenanceNode::new(11, NodeDetail::Inference {
-//!     model_id: "perception".into(), model_version: "1".into(), decision_index: 1 });
+//!     model_id: "perception".into(), model_version: "1".into(), decision_index: 1, model_sha256: None });
 //! graph.add_node(NodeId(2), &perception)?;
 //! let edge = graph.edge(NodeId(0), NodeId(2), EdgeKind::Triggered, 12)?;
 //! graph.add_edge(3, &edge)?;

@@ -124,6 +124,10 @@ pub enum NodeDetail {
         model_version: String,
         /// Ledger index of the decision's APRT entry (recorded before this node).
         decision_index: u64,
+        /// SHA-256 of the model file, lowercase hex, when known
+        /// ([`ModelIdentity`](crate::ModelIdentity)`::sha256`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model_sha256: Option<String>,
     },
     /// Several results combined.
     Fusion {
@@ -162,7 +166,8 @@ impl NodeDetail {
                 model_id,
                 model_version,
                 ..
-            } => format!("{model_id} v{model_version}"),
+            } if !model_version.is_empty() => format!("{model_id} v{model_version}"),
+            NodeDetail::Inference { model_id, .. } => model_id.clone(),
             NodeDetail::Fusion { strategy } => strategy.clone(),
             NodeDetail::Action { action_type, .. } => action_type.clone(),
         }

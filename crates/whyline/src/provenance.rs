@@ -52,7 +52,7 @@ use crate::error::{Result, WhylineError};
 pub struct ProvenanceRecorder<'a, S: Store + 'static = SegmentStore> {
     ledger: &'a LedgerCollector<S>,
     graph: GraphCheck,
-    clock: fn() -> u64,
+    time: Option<u64>,
 }
 
 impl<S: Store + 'static> std::fmt::Debug for ProvenanceRecorder<'_, S> {
@@ -81,15 +81,18 @@ impl<'a, S: Store + 'static> ProvenanceRecorder<'a, S> {
         ProvenanceRecorder {
             ledger,
             graph: GraphCheck::new(),
-            clock: now_ns,
+            time: None,
         }
     }
 
-    /// Stamps records with `clock` instead of the system clock (replays, simulations and
-    /// tests that need the same bytes on every run).
-    pub fn with_clock(mut self, clock: fn() -> u64) -> Self {
-        self.clock = clock;
-        self
+    /// Stamps the records that follow with `timestamp_ns` (a simulation's time, a sensor
+    /// frame's capture time); `None` goes back to the system clock.
+    pub fn set_time(&mut self, timestamp_ns: Option<u64>) {
+        self.time = timestamp_ns;
+    }
+
+    fn now(&self) -> u64 {
+        self.time.unwrap_or_else(now_ns)
     }
 
     /// The kind of node `id`, when this recorder has recorded or met it.
@@ -195,7 +198,7 @@ impl<'a, S: Store + 'static> ProvenanceRecorder<'a, S> {
     /// Records the edge `from → to` of `kind`: both must be nodes of the log, `from`
     /// recorded first. Returns the edge as recorded (with both ends' kinds).
     pub fn edge(&mut self, from: NodeId, to: NodeId, kind: EdgeKind) -> Result<ProvenanceEdge> {
-        let timestamp_ns = (self.clock)();
+        let timestamp_ns = self.now();
         let Self { ledger, graph, .. } = self;
         let mut recorded = None;
         let receipt = ledger.append_checked(|ledger, _| {
@@ -220,7 +223,7 @@ impl<'a, S: Store + 'static> ProvenanceRecorder<'a, S> {
             from.iter()
                 .try_for_each(|&id| learn(&mut self.graph, ledger, id).map_err(WhylineError::from))
         })??;
-        let id = self.node(&ProvenanceNode::new((self.clock)(), detail))?;
+        let id = self.node(&ProvenanceNode::new(self.now(), detail))?;
         for &source in from {
             self.edge(source, id, kind)?;
         }

@@ -50,7 +50,8 @@ fn a_pipeline_reads_back_as_recorded_in_causal_order() {
     let ledger = ledger();
     let perception_decision = decide(&ledger, 0, 0.95);
     let planner_decision = decide(&ledger, 1, 0.55);
-    let mut graph = ProvenanceRecorder::new(&ledger).with_clock(clock);
+    let mut graph = ProvenanceRecorder::new(&ledger);
+    graph.set_time(Some(clock()));
     let camera = graph.input("camera_front", 11).unwrap();
     let lidar = graph.input("lidar", 12).unwrap();
     let crop = graph.transform("crop", &[camera]).unwrap();
@@ -196,7 +197,8 @@ proptest! {
         let ledger = ledger();
         let mut nodes: Vec<u64> = Vec::new();
         let mut decisions: Vec<u64> = Vec::new();
-        let mut recorder = ProvenanceRecorder::new(&ledger).with_clock(clock);
+        let mut recorder = ProvenanceRecorder::new(&ledger);
+        recorder.set_time(Some(clock()));
         let mut sequence = 0;
         for op in ops {
             let size = ledger.with_ledger(|l| l.size()).unwrap();

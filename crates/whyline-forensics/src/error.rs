@@ -162,7 +162,7 @@ pub enum ForensicsError {
     /// `--decision INDEX` names a decision no inference node names.
     #[error(
         "no provenance node names decision {index}{}",
-        if *is_decision { "" } else { " (and entry is not a decision of this log)" }
+        if *is_decision { String::new() } else { format!("; entry {index} is not a decision of this log either") }
     )]
     NoNodeForDecision {
         /// The decision index asked for.

@@ -209,6 +209,7 @@ impl<'a, S: Store + 'static> ProvenanceRecorder<'a, S> {
             recorded = Some(edge);
             Ok::<_, WhylineError>(edge.to_bytes())
         })??;
+        // `recorded` is set whenever the append went through.
         let edge = recorded.ok_or(ProvenanceError::UnknownNode {
             id: from,
             role: "cause",

@@ -86,7 +86,9 @@ impl<'a, S: Store + 'static> ProvenanceRecorder<'a, S> {
     }
 
     /// Stamps the records that follow with `timestamp_ns` (a simulation's time, a sensor
-    /// frame's capture time); `None` goes back to the system clock.
+    /// frame's capture time); `None` goes back to the system clock. Keep the log in time
+    /// order (a time before an earlier entry's widens window proofs; `whyline verify` reports
+    /// it): record a decision's inputs before the decision, with earlier times.
     pub fn set_time(&mut self, timestamp_ns: Option<u64>) {
         self.time = timestamp_ns;
     }

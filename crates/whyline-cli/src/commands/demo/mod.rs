@@ -199,19 +199,29 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
             subject: Some(VEHICLE),
             context: context.fields(),
         };
+        let in_pipeline = frame.relative_ms >= pipeline::PIPELINE_FROM_MS && frame.relative_ms <= 0;
+        let fused = if in_pipeline {
+            Some(
+                pipeline::sense(monitor.collector(), &frame, at)
+                    .context("recording the pipeline's provenance")?,
+            )
+        } else {
+            None
+        };
         let decision = monitor.predict_one_recorded_at(&frame.features, &recording, at)?;
-        if frame.relative_ms >= pipeline::PIPELINE_FROM_MS && frame.relative_ms <= 0 {
+        if let Some(fused) = fused {
             let row: Vec<f64> = frame.features.iter().map(|&v| f64::from(v)).collect();
             let prediction = monitor.model().predict(&row)?;
             let step = pipeline::Step {
                 at_ns: at,
+                fused,
                 decision: &decision,
                 probabilities: prediction.probabilities.as_deref().unwrap_or(&[]),
             };
-            let recorded = pipeline::record(monitor.collector(), &identity, &info, &frame, &step)
+            let recorded = pipeline::decide(monitor.collector(), &identity, &info, &step)
                 .context("recording the pipeline's provenance")?;
             if frame.relative_ms == 0 {
-                impact_decision = recorded.map(|(index, _)| index);
+                impact_decision = recorded;
             }
         }
         let class = decision.output as usize;

@@ -22,36 +22,21 @@ const FUSION_NS: u64 = 10_000_000;
 /// How long after the decision the action is commanded.
 const ACTUATION_NS: u64 = 2_000_000;
 
-/// What the pipeline of one frame needs besides the frame.
-pub(super) struct Step<'a> {
-    /// The frame's time, Unix nanoseconds.
-    pub(super) at_ns: u64,
-    /// The planner's decision.
-    pub(super) decision: &'a Decision,
-    /// The class probabilities, by class index.
-    pub(super) probabilities: &'a [f64],
-}
-
-/// Records one frame's pipeline; returns the planner decision's ledger index and the
-/// inference node, or `None` when the decision was not appended to a ledger.
-pub(super) fn record<P>(
+/// Records the frame's sensing before the decision (so the log stays in time order): the
+/// four sensor inputs, perception and fusion. Returns the fusion node.
+pub(super) fn sense<P>(
     collector: &RecorderCollector<P>,
-    model: &ModelIdentity,
-    info: &ModelInfo,
     frame: &Frame,
-    step: &Step<'_>,
-) -> anyhow::Result<Option<(u64, NodeId)>> {
-    let Some(RecordOutcome::Appended { index, .. }) = step.decision.recorded else {
-        return Ok(None);
-    };
+    at_ns: u64,
+) -> anyhow::Result<NodeId> {
     let [distance, closing, size, detection, lateral, ego] = frame.features;
     let mut graph = ProvenanceRecorder::for_collector(collector)?;
-    graph.set_time(Some(step.at_ns.saturating_sub(CAPTURE_NS)));
+    graph.set_time(Some(at_ns.saturating_sub(CAPTURE_NS)));
     let camera = graph.input("camera_front", fnv1a_features(&[size, detection, lateral]))?;
     let lidar = graph.input("lidar", fnv1a_features(&[distance]))?;
     let radar = graph.input("radar", fnv1a_features(&[closing]))?;
     let bus = graph.input("vehicle_bus", fnv1a_features(&[ego]))?;
-    graph.set_time(Some(step.at_ns.saturating_sub(PERCEPTION_NS)));
+    graph.set_time(Some(at_ns.saturating_sub(PERCEPTION_NS)));
     let perception = graph.transform(
         &format!(
             "perception: {} at {:.0}% detection confidence",
@@ -60,10 +45,36 @@ pub(super) fn record<P>(
         ),
         &[camera],
     )?;
-    graph.set_time(Some(step.at_ns.saturating_sub(FUSION_NS)));
-    let fused = graph.fusion("sensor_fusion", &[perception, lidar, radar, bus])?;
+    graph.set_time(Some(at_ns.saturating_sub(FUSION_NS)));
+    Ok(graph.fusion("sensor_fusion", &[perception, lidar, radar, bus])?)
+}
+
+/// What the decision half of a frame's pipeline needs.
+pub(super) struct Step<'a> {
+    /// The frame's time, Unix nanoseconds.
+    pub(super) at_ns: u64,
+    /// The fusion node [`sense`] recorded.
+    pub(super) fused: NodeId,
+    /// The planner's decision.
+    pub(super) decision: &'a Decision,
+    /// The class probabilities, by class index.
+    pub(super) probabilities: &'a [f64],
+}
+
+/// Records the planner's inference (triggered by the fusion) and the action it caused;
+/// returns the decision's ledger index, or `None` when it was not appended to a ledger.
+pub(super) fn decide<P>(
+    collector: &RecorderCollector<P>,
+    model: &ModelIdentity,
+    info: &ModelInfo,
+    step: &Step<'_>,
+) -> anyhow::Result<Option<u64>> {
+    let Some(RecordOutcome::Appended { index, .. }) = step.decision.recorded else {
+        return Ok(None);
+    };
+    let mut graph = ProvenanceRecorder::for_collector(collector)?;
     graph.set_time(Some(step.at_ns));
-    let planner = graph.inference(model, index, &[fused])?;
+    let planner = graph.inference(model, index, &[step.fused])?;
     let class = step.decision.output as usize;
     let name = |c: usize| {
         info.names
@@ -87,5 +98,5 @@ pub(super) fn record<P>(
         .clamp(0.0, 1.0);
     graph.set_time(Some(step.at_ns + ACTUATION_NS));
     graph.action(&name(class), confidence, &alternatives, &[planner])?;
-    Ok(Some((index, planner)))
+    Ok(Some(index))
 }

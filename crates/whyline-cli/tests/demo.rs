@@ -122,6 +122,47 @@ fn the_demo_records_verifies_and_investigates_the_cat_scenario() {
         before,
         "investigating changed the log"
     );
+
+    // The impact decision's pipeline was recorded as a provenance graph: the report names
+    // the command, the HTML page shows the chain, and the command walks it back from the
+    // planner to the four sensor inputs.
+    let command = stdout
+        .lines()
+        .find(|l| l.contains("whyline provenance"))
+        .unwrap_or_else(|| panic!("no provenance command in {stdout}"));
+    let decision = command.split("--decision ").nth(1).unwrap().trim();
+    assert!(
+        html.contains("<section class=\"provenance\">"),
+        "no chain in the HTML"
+    );
+    assert!(html.contains("sensor_fusion") && html.contains("camera_front"));
+    let output = whyline()
+        .arg("provenance")
+        .arg(&ledger)
+        .args(["--decision", decision, "--format", "json"])
+        .output()
+        .unwrap();
+    let path: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let kinds: Vec<&str> = path["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["node"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "input",
+            "input",
+            "input",
+            "input",
+            "transform",
+            "fusion",
+            "inference"
+        ]
+    );
+    assert_eq!(path["duration_ns"], 30_000_000, "capture to decision");
+    assert_eq!(path["root_causes"].as_array().unwrap().len(), 4);
 }
 
 #[test]

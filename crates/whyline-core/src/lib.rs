@@ -71,6 +71,7 @@ mod identity;
 mod model_record;
 mod path;
 mod policy;
+pub mod provenance;
 mod tagged;
 mod trace;
 

@@ -11,4 +11,5 @@ mod golden;
 mod json_codec;
 mod json_fast;
 mod model_record;
+mod provenance;
 mod strategies;

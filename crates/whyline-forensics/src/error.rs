@@ -128,6 +128,51 @@ pub enum ForensicsError {
     /// A replay worker thread panicked.
     #[error("a replay worker thread panicked")]
     ReplayWorkerPanicked,
+    /// A provenance entry is malformed or breaks the graph's rules (an edge to an unknown
+    /// or later node, an inference naming no decision).
+    #[error("provenance entry {index}: {detail}")]
+    BadProvenance {
+        /// Index of the entry in the log.
+        index: u64,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The log holds no provenance nodes.
+    #[error(
+        "the log holds no provenance graph ({entries} entries, no provenance node among them): record one with whyline::ProvenanceRecorder"
+    )]
+    NoProvenance {
+        /// Entries read.
+        entries: u64,
+    },
+    /// `--node ID` names no provenance node.
+    #[error(
+        "no provenance node {id}: node ids are ledger indices of node entries; this log has {nodes} nodes, from {first} to {last}"
+    )]
+    UnknownNode {
+        /// The id asked for.
+        id: u64,
+        /// Nodes in the log.
+        nodes: usize,
+        /// The first node id.
+        first: u64,
+        /// The last node id.
+        last: u64,
+    },
+    /// `--decision INDEX` names a decision no inference node names.
+    #[error(
+        "no provenance node names decision {index}{}",
+        if *is_decision { String::new() } else { format!("; entry {index} is not a decision of this log either") }
+    )]
+    NoNodeForDecision {
+        /// The decision index asked for.
+        index: u64,
+        /// Whether the entry is a decision at all.
+        is_decision: bool,
+    },
+    /// A reconstruction depth of 0 would show nothing but the incident.
+    #[error("--depth must be at least 1 (edges to walk back from the incident)")]
+    ZeroDepth,
     /// The report could not be serialized.
     #[error("serializing the report")]
     Json(#[from] serde_json::Error),

@@ -72,6 +72,7 @@ mod error;
 mod inputs;
 mod investigate;
 mod kaizen;
+pub mod provenance;
 mod render;
 mod replay;
 mod report;

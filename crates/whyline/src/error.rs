@@ -69,6 +69,9 @@ pub enum WhylineError {
     /// A trace, path or collector call failed.
     #[error(transparent)]
     Core(#[from] whyline_core::CoreError),
+    /// A provenance node or edge was refused (an unknown node, an edge against log order).
+    #[error(transparent)]
+    Provenance(#[from] whyline_core::provenance::ProvenanceError),
 }
 
 impl WhylineError {

@@ -20,6 +20,9 @@
 //! - The log is followed by transparency-log tooling through C2SP tlog-tiles:
 //!   [`RecorderCollector::latest_checkpoint`] and [`RecorderCollector::read_tile`]
 //!   ([`parse_tile_path`], a [`TileCache`] kept between requests).
+//! - [`ProvenanceRecorder`] records how decisions chain (sensor inputs → perception →
+//!   fusion → planner → action) as a provenance graph in the same ledger;
+//!   [`forensics::provenance`] reconstructs the path back from an incident.
 //! - The log is read back with [`LedgerReader`], verified with [`verify_store`], and
 //!   investigated with [`investigate`]; explanations (TreeSHAP, KernelSHAP, LIME, ...) are in
 //!   [`explain`].
@@ -83,11 +86,13 @@ mod collector;
 mod error;
 mod evidence;
 mod keys;
+mod provenance;
 mod recorder;
 
 pub use collector::RecorderCollector;
 pub use error::{Result, WhylineError};
 pub use evidence::{Erasure, erase_subject, record_outcome};
+pub use provenance::ProvenanceRecorder;
 pub use recorder::{
     DEFAULT_ORIGIN, Recorder, RecorderBuilder, SharedRecorder, SharedSegmentOpener,
     training_statistics,

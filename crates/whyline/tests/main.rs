@@ -4,4 +4,5 @@
 
 mod behaviour;
 mod build;
+mod provenance;
 mod support;

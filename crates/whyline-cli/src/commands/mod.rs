@@ -10,6 +10,7 @@ mod kaizen;
 mod keygen;
 mod outcome;
 mod prove;
+mod provenance;
 mod recover;
 mod replay;
 mod sequence;
@@ -72,6 +73,12 @@ pub(crate) enum Command {
     Replay(replay::ReplayArgs),
     /// Record the outcome of decision N (ground truth, or a human override).
     Outcome(outcome::OutcomeArgs),
+    /// Walk back from an incident node (or a decision's inference node) to its root causes
+    /// in the log's provenance graph: causal order, time span, anomaly points.
+    ///
+    /// Exit status 1 when the path holds anomalies (low or falling confidence, alerts,
+    /// inputs of out-of-distribution decisions).
+    Provenance(provenance::ProvenanceArgs),
     /// Erase a subject's sealed inputs by destroying its key; the log still verifies.
     Erase(erase::EraseArgs),
     /// Serve models over the Open Inference Protocol with every decision recorded, and the
@@ -115,5 +122,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Produce(args) => sequence::run_produce(&args),
         Command::AuditSequenced(args) => sequence::run_audit(&args),
         Command::Top(args) => top::run(&args),
+        Command::Provenance(args) => provenance::run(&args),
     }
 }

@@ -7,7 +7,7 @@ mod erasure;
 mod input;
 mod outcome;
 mod sealed;
-mod stamped;
+pub(crate) mod stamped;
 
 pub use erasure::{ERASURE_RECORD_MAGIC, ErasureRecord, parse_subject_digest};
 pub use input::{
@@ -36,6 +36,10 @@ pub enum EntryKind {
     Outcome,
     /// An erasure (`WLER`).
     Erasure,
+    /// A provenance graph node (`WLPN`, [`crate::provenance`]).
+    ProvenanceNode,
+    /// A provenance graph edge (`WLPE`, [`crate::provenance`]).
+    ProvenanceEdge,
     /// None of the above (a newer kind, or damage).
     Unknown,
 }
@@ -60,6 +64,8 @@ impl EntryKind {
             SEALED_INPUT_MAGIC => EntryKind::SealedInput,
             OUTCOME_RECORD_MAGIC => EntryKind::Outcome,
             ERASURE_RECORD_MAGIC => EntryKind::Erasure,
+            crate::provenance::PROVENANCE_NODE_MAGIC => EntryKind::ProvenanceNode,
+            crate::provenance::PROVENANCE_EDGE_MAGIC => EntryKind::ProvenanceEdge,
             _ => EntryKind::Unknown,
         }
     }
@@ -74,14 +80,21 @@ impl EntryKind {
                 | EntryKind::SealedInput
                 | EntryKind::Outcome
                 | EntryKind::Erasure
+                | EntryKind::ProvenanceNode
+                | EntryKind::ProvenanceEdge
         )
     }
 
-    /// Whether this is one of the evidence kinds of this module.
+    /// Whether this is one of the evidence kinds: those of this module and the provenance
+    /// nodes and edges (entries that are neither decisions, model records nor alerts).
     pub fn is_evidence(self) -> bool {
         matches!(
             self,
-            EntryKind::SealedInput | EntryKind::Outcome | EntryKind::Erasure
+            EntryKind::SealedInput
+                | EntryKind::Outcome
+                | EntryKind::Erasure
+                | EntryKind::ProvenanceNode
+                | EntryKind::ProvenanceEdge
         )
     }
 }

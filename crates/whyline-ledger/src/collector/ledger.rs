@@ -320,6 +320,29 @@ impl<S: Store + 'static> LedgerCollector<S> {
     }
 
     /// Appends one entry of ready bytes.
+    /// Appends the payload `build` makes from the ledger as it stands, with a trace's
+    /// durability. `build` runs under the ledger lock and is handed the index the entry will
+    /// take, so whatever it checks (that the entries it names exist, say) still holds when the
+    /// entry lands. When `build` refuses (`Err(e)`), nothing is appended and `Ok(Err(e))` is
+    /// returned; the outer error is the ledger's own.
+    pub fn append_checked<E>(
+        &self,
+        build: impl FnOnce(&Ledger<S>, u64) -> std::result::Result<Vec<u8>, E>,
+    ) -> Result<std::result::Result<Receipt, E>> {
+        let (receipt, after) = {
+            let mut inner = self.shared.lock_inner()?;
+            let ledger = inner.ledger()?;
+            let payload = match build(ledger, ledger.size()) {
+                Ok(payload) => payload,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            let receipt = ledger.append_with(&payload, CommitMode::Deferred)?;
+            (receipt, self.shared.appended(ledger, 1, receipt.index))
+        };
+        self.after_append(after)?;
+        Ok(Ok(receipt))
+    }
+
     fn append_bytes(&self, payload: &[u8]) -> Result<Receipt> {
         let (receipt, after) = {
             let mut inner = self.shared.lock_inner()?;

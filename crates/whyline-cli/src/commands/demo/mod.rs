@@ -12,6 +12,7 @@
 //! the model is written to `DIR/model.json`, so `whyline replay DIR/ledger --model
 //! DIR/model.json` can make every decision again.
 
+mod pipeline;
 mod scenario;
 
 use std::io::Write;
@@ -20,6 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use whyline::forensics::provenance::{AnomalyThresholds, ProvenanceGraph, render_html_section};
 use whyline::forensics::{Investigation, render_html, render_text};
 use whyline::monitor::{CallbackSink, InputRecording};
 use whyline::{
@@ -167,6 +169,9 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         )?;
     }
     let mut drive = Drive::new();
+    let info = monitor.model().info().clone();
+    // The ledger index of the decision at the impact, when its pipeline was recorded.
+    let mut impact_decision: Option<u64> = None;
     let mut last_class: Option<usize> = None;
     let mut printed_alerts = 0;
     let mut streak = AlertStreak::default();
@@ -194,7 +199,31 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
             subject: Some(VEHICLE),
             context: context.fields(),
         };
+        let in_pipeline = frame.relative_ms >= pipeline::PIPELINE_FROM_MS && frame.relative_ms <= 0;
+        let fused = if in_pipeline {
+            Some(
+                pipeline::sense(monitor.collector(), &frame, at)
+                    .context("recording the pipeline's provenance")?,
+            )
+        } else {
+            None
+        };
         let decision = monitor.predict_one_recorded_at(&frame.features, &recording, at)?;
+        if let Some(fused) = fused {
+            let row: Vec<f64> = frame.features.iter().map(|&v| f64::from(v)).collect();
+            let prediction = monitor.model().predict(&row)?;
+            let step = pipeline::Step {
+                at_ns: at,
+                fused,
+                decision: &decision,
+                probabilities: prediction.probabilities.as_deref().unwrap_or(&[]),
+            };
+            let recorded = pipeline::decide(monitor.collector(), &identity, &info, &step)
+                .context("recording the pipeline's provenance")?;
+            if frame.relative_ms == 0 {
+                impact_decision = recorded;
+            }
+        }
         let class = decision.output as usize;
         let mut out = stdout.lock();
         if last_class != Some(class) {
@@ -266,8 +295,17 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         .model_file(&model_path)
         .run()?;
     let html_path = dir.join("incident.html");
-    std::fs::write(&html_path, render_html(&report))
-        .with_context(|| format!("writing {}", html_path.display()))?;
+    let mut html = render_html(&report);
+    if let Some(index) = impact_decision {
+        // The impact decision's chain, from the sensors to the planner, under the report.
+        let graph = ProvenanceGraph::read_dir(&ledger_dir)?;
+        let node = graph.resolve(None, Some(index))?;
+        let path = graph.reconstruct_attack_path(node, 32, &AnomalyThresholds::default())?;
+        if let Some(end) = html.rfind("</body>") {
+            html.insert_str(end, &render_html_section(&path));
+        }
+    }
+    std::fs::write(&html_path, html).with_context(|| format!("writing {}", html_path.display()))?;
     let mut out = stdout.lock();
     out.write_all(render_text(&report).as_bytes())?;
     writeln!(out, "\nHTML report: {}", html_path.display())?;
@@ -283,6 +321,13 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         ledger_dir.display(),
         model_path.display()
     )?;
+    if let Some(index) = impact_decision {
+        writeln!(
+            out,
+            "Provenance of the impact decision (sensors -> perception -> fusion -> planner):  whyline provenance {} --decision {index}",
+            ledger_dir.display()
+        )?;
+    }
     writeln!(
         out,
         "Investigate again:  whyline incident {} --at {} --before 30s --after 1s --public-key {}",

@@ -129,9 +129,9 @@ mod recovery;
 pub mod seal;
 mod segment;
 mod store;
-mod tail;
 #[cfg(feature = "conformance")]
 pub mod store_conformance;
+mod tail;
 mod tile_path;
 mod tiles;
 mod time_index;

@@ -74,3 +74,90 @@ fn a_second_sequencer_on_the_same_directory_is_refused_with_a_clear_error() {
         "stderr: {stderr}"
     );
 }
+
+#[path = "../../whyline-nats/tests/support.rs"]
+mod nats_support;
+
+#[test]
+fn a_sequencer_orders_producers_into_a_postgres_log_exactly_once() {
+    let nats = nats_support::NatsServer::start();
+    let cluster = whyline_store_postgres::testing::Cluster::start().unwrap();
+    let database = cluster.create_database().unwrap();
+    let log = cluster.url(&database, "sequenced");
+    let mut sequencer = StdCommand::new(env!("CARGO_BIN_EXE_whyline"));
+    sequencer
+        .args([
+            "sequence",
+            "--nats",
+            &nats.url(),
+            "--stream",
+            "PG",
+            "--store",
+            &log,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut sequencer = Child(sequencer.spawn().unwrap());
+    for producer in ["car-1", "car-2"] {
+        whyline()
+            .args(["produce", "--nats", &nats.url(), "--stream", "PG"])
+            .args(["--producer", producer, "--count", "3000"])
+            .timeout(Duration::from_secs(120))
+            .assert()
+            .success();
+    }
+    // Every decision of both producers, once each, in each producer's order.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let audit = whyline()
+            .args([
+                "audit-sequenced",
+                &log,
+                "--expect",
+                "3000",
+                "--producers",
+                "2",
+            ])
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        if audit.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not sequenced in time: {}",
+            String::from_utf8_lossy(&audit.stdout)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // A second sequencer on the same log is refused by the store's writer lock.
+    let second = whyline()
+        .args([
+            "sequence",
+            "--nats",
+            &nats.url(),
+            "--stream",
+            "PG",
+            "--store",
+            &log,
+        ])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("writer"), "stderr: {stderr}");
+    // SIGTERM: the sequencer signs off and exits cleanly; the log verifies.
+    let status = StdCommand::new("kill")
+        .args(["-TERM", &sequencer.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(sequencer.0.wait().unwrap().success());
+    whyline().args(["verify", &log]).assert().success();
+}
+
+fn whyline() -> Command {
+    Command::cargo_bin("whyline").unwrap()
+}

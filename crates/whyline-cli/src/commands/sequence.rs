@@ -1,5 +1,6 @@
-//! `whyline sequence --nats URL --stream NAME --dir DIR`: the one process that orders a log
-//! fed by producers through NATS JetStream (docs/distributed.md), and the hidden helpers of
+//! `whyline sequence --nats URL --stream NAME (--dir DIR | --store postgres://...)`: the one
+//! process that orders a log fed by producers through NATS JetStream (docs/distributed.md),
+//! into segment files or a PostgreSQL log (docs/postgres-store.md), and the hidden helpers of
 //! the end-to-end test: `whyline produce` (a synthetic producer) and `whyline
 //! audit-sequenced` (every producer's decisions exactly once, in order).
 
@@ -9,11 +10,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use whyline::Durability;
-use whyline::ledger::{LedgerCollector, LedgerOptions, SegmentStore};
+use whyline::ledger::{LedgerCollector, LedgerOptions, SegmentStore, Store};
 use whyline_ledger::collector::Backpressure;
 use whyline_nats::{
     DirectoryLock, ProducerId, Sequencer, SequencerOptions, Topology, audit_log, produce,
 };
+use whyline_store_postgres::{PostgresStore, is_postgres_url};
 
 use crate::Outcome;
 use crate::output::note;
@@ -28,8 +30,17 @@ pub(crate) struct SequenceArgs {
     #[arg(long, value_name = "NAME")]
     stream: String,
     /// The ledger directory (created if missing; one sequencer per directory).
-    #[arg(long, value_name = "DIR")]
-    dir: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "store",
+        conflicts_with = "store"
+    )]
+    dir: Option<PathBuf>,
+    /// A PostgreSQL log instead of a directory (`postgres://user@host:port/db?log=NAME`,
+    /// created if missing; its writer lock makes it one sequencer per log).
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
     /// Signing key file (`ledger.key` from `whyline keygen`): checkpoints every 100,000
     /// entries and at exit are signed with it.
     #[arg(long, value_name = "FILE")]
@@ -52,7 +63,25 @@ fn install_logging() {
 pub(crate) fn run(args: &SequenceArgs) -> anyhow::Result<Outcome> {
     install_logging();
     let topology = Topology::new(&args.stream)?;
-    let _lock = DirectoryLock::acquire(&args.dir)?;
+    // Files: the directory lock; PostgreSQL: the store's own writer lock (taken on open).
+    let (store, _lock, shown): (Box<dyn Store>, _, String) = match (&args.dir, &args.store) {
+        (Some(dir), _) => {
+            let lock = DirectoryLock::acquire(dir)?;
+            let store = SegmentStore::open(dir)?;
+            (Box::new(store), Some(lock), dir.display().to_string())
+        }
+        (None, Some(url)) => {
+            if !is_postgres_url(url) {
+                anyhow::bail!(
+                    "--store {url}: expected a postgres:// URL (use --dir for a directory)"
+                );
+            }
+            let store = PostgresStore::open(url)?;
+            let shown = store.location().display().to_string();
+            (Box::new(store), None, shown)
+        }
+        (None, None) => anyhow::bail!("give --dir DIR or --store postgres://..."),
+    };
     let options = match &args.signing_key {
         Some(path) => {
             let signer = whyline_ledger::keys::read_signing_key(path)?;
@@ -62,14 +91,11 @@ pub(crate) fn run(args: &SequenceArgs) -> anyhow::Result<Outcome> {
         None => LedgerOptions::without_checkpoints("whyline/ledger"),
     }
     .durability(Durability::Sync);
-    let store = SegmentStore::open(&args.dir)?;
     let (collector, report) = LedgerCollector::open(store, options)?;
     if report.torn_bytes > 0 {
         note(&format!(
-            "{}: recovered: cut a torn tail of {} bytes ({} partial entry)",
-            args.dir.display(),
-            report.torn_bytes,
-            report.torn_entries
+            "{shown}: recovered: cut a torn tail of {} bytes ({} partial entry)",
+            report.torn_bytes, report.torn_entries
         ));
     }
     let sequencer_options = SequencerOptions {
@@ -177,8 +203,8 @@ pub(crate) fn run_produce(args: &ProduceArgs) -> anyhow::Result<Outcome> {
 /// Arguments of the hidden `whyline audit-sequenced`.
 #[derive(Debug, Args)]
 pub(crate) struct AuditArgs {
-    /// The ledger directory.
-    dir: PathBuf,
+    /// The ledger: a directory or a `postgres://` URL.
+    log: std::ffi::OsString,
     /// Decisions each producer recorded (numbered 0..N).
     #[arg(long, value_name = "N")]
     expect: u64,
@@ -188,8 +214,8 @@ pub(crate) struct AuditArgs {
 }
 
 pub(crate) fn run_audit(args: &AuditArgs) -> anyhow::Result<Outcome> {
-    let store = SegmentStore::open_existing(&args.dir)?;
-    let (audits, unattributed) = audit_log(&store, args.expect)?;
+    let store = crate::location::LogLocation::parse(&args.log)?.open_read_only()?;
+    let (audits, unattributed) = audit_log(&*store, args.expect)?;
     let mut totals = whyline_nats::ProducerAudit::default();
     for audit in audits.values() {
         totals.decisions += audit.decisions;

@@ -75,7 +75,9 @@ fn a_second_sequencer_on_the_same_directory_is_refused_with_a_clear_error() {
     );
 }
 
+// The private nats-server of whyline-nats's own tests (this test does not restart it).
 #[path = "../../whyline-nats/tests/support.rs"]
+#[allow(dead_code)]
 mod nats_support;
 
 #[test]

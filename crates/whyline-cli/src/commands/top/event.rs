@@ -89,6 +89,29 @@ impl Default for Budget {
     }
 }
 
+/// The budgets a `stats` event carries: each `null` (or missing) when the server's profile
+/// sets none, in which case the view keeps its own (`--latency-budget-us`,
+/// `--min-confidence`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+pub(crate) struct StatsBudget {
+    /// The p99 latency budget, microseconds.
+    #[serde(default)]
+    pub(crate) latency_p99_us: Option<f64>,
+    /// The lowest acceptable confidence.
+    #[serde(default)]
+    pub(crate) min_confidence: Option<f64>,
+}
+
+impl StatsBudget {
+    /// `budget` with what the server set.
+    pub(crate) fn over(self, budget: Budget) -> Budget {
+        Budget {
+            latency_p99_us: self.latency_p99_us.unwrap_or(budget.latency_p99_us),
+            min_confidence: self.min_confidence.unwrap_or(budget.min_confidence),
+        }
+    }
+}
+
 /// A `stats` event: the server's aggregates of the last second.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub(crate) struct StatsEvent {
@@ -98,15 +121,15 @@ pub(crate) struct StatsEvent {
     /// Decisions appended per second.
     #[serde(default)]
     pub(crate) decisions_per_s: f64,
-    /// Median latency, microseconds.
+    /// Median latency, microseconds (`null` while the server has measured nothing).
     #[serde(default)]
-    pub(crate) latency_p50_us: f64,
-    /// 99th percentile latency, microseconds.
+    pub(crate) latency_p50_us: Option<f64>,
+    /// 99th percentile latency, microseconds (`null` likewise).
     #[serde(default)]
-    pub(crate) latency_p99_us: f64,
-    /// Mean confidence.
+    pub(crate) latency_p99_us: Option<f64>,
+    /// Mean confidence (`null` likewise).
     #[serde(default)]
-    pub(crate) mean_confidence: f64,
+    pub(crate) mean_confidence: Option<f64>,
     /// Decision events sent this second.
     #[serde(default)]
     pub(crate) sampled: u64,
@@ -115,7 +138,7 @@ pub(crate) struct StatsEvent {
     pub(crate) seen: u64,
     /// The profile's budgets.
     #[serde(default)]
-    pub(crate) budget: Option<Budget>,
+    pub(crate) budget: Option<StatsBudget>,
     /// Open alerts.
     #[serde(default)]
     pub(crate) alerts_open: u64,
@@ -233,7 +256,7 @@ mod tests {
             panic!("stats did not parse");
         };
         assert_eq!((s.sampled, s.seen, s.alerts_open), (250, 98000, 2));
-        assert_eq!(s.budget.map(|b| b.min_confidence), Some(0.6));
+        assert_eq!(s.budget.and_then(|b| b.min_confidence), Some(0.6));
         let alert = r#"{"id":"a1","index":1234,"time_ns":5,"level":"stop","rule":"low_confidence",
            "message":"m","acknowledged":false}"#;
         let Ok(Some(Event::Alert(a))) = Event::from_sse("alert", alert) else {
@@ -242,6 +265,25 @@ mod tests {
         assert_eq!((a.level, a.index), (AlertLevel::Stop, Some(1234)));
         assert!(matches!(Event::from_sse("heartbeat", "{}"), Ok(None)));
         assert!(Event::from_sse("decision", "{").is_err());
+    }
+
+    #[test]
+    fn a_server_that_has_measured_nothing_yet_sends_nulls_and_keeps_our_budgets() {
+        // What `whyline serve` sends before its first decision, with a profile that sets no
+        // latency budget.
+        let stats = r#"{"time_ns":1,"entries":0,"decisions_per_s":0.0,"latency_p50_us":null,
+           "latency_p99_us":null,"mean_confidence":null,"sampled":0,"seen":0,"measured":0,
+           "budget":{"latency_p99_us":null,"min_confidence":0.7},"alerts_open":0}"#;
+        let Ok(Some(Event::Stats(s))) = Event::from_sse("stats", stats) else {
+            panic!("stats with nulls did not parse");
+        };
+        assert_eq!(s.latency_p50_us, None);
+        let budget = s.budget.unwrap().over(Budget {
+            latency_p99_us: 250.0,
+            min_confidence: 0.6,
+        });
+        assert_eq!(budget.latency_p99_us, 250.0);
+        assert_eq!(budget.min_confidence, 0.7);
     }
 
     #[test]

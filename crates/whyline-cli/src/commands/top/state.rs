@@ -94,7 +94,7 @@ impl TopState {
             Event::Decision(decision) => self.on_decision(decision, now_ns),
             Event::Stats(stats) => {
                 if let Some(budget) = stats.budget {
-                    self.budget = budget;
+                    self.budget = budget.over(self.budget);
                 }
                 self.server_stats = Some((now_ns, stats));
             }
@@ -169,9 +169,9 @@ impl TopState {
         {
             return Figures {
                 decisions_per_s: stats.decisions_per_s,
-                latency_p50_us: Some(stats.latency_p50_us),
-                latency_p99_us: Some(stats.latency_p99_us),
-                mean_confidence: Some(stats.mean_confidence),
+                latency_p50_us: stats.latency_p50_us,
+                latency_p99_us: stats.latency_p99_us,
+                mean_confidence: stats.mean_confidence,
                 sampling: (stats.seen > stats.sampled).then_some((stats.sampled, stats.seen)),
             };
         }
@@ -357,6 +357,7 @@ fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::top::event::StatsBudget;
 
     const S: u64 = 1_000_000_000;
 
@@ -435,14 +436,14 @@ mod tests {
         state.apply(
             Event::Stats(StatsEvent {
                 decisions_per_s: 98_000.0,
-                latency_p50_us: 12.0,
-                latency_p99_us: 80.0,
-                mean_confidence: 0.91,
+                latency_p50_us: Some(12.0),
+                latency_p99_us: Some(80.0),
+                mean_confidence: Some(0.91),
                 sampled: 250,
                 seen: 98_000,
-                budget: Some(Budget {
-                    latency_p99_us: 500.0,
-                    min_confidence: 0.7,
+                budget: Some(StatsBudget {
+                    latency_p99_us: Some(500.0),
+                    min_confidence: Some(0.7),
                 }),
                 entries: 1235,
                 alerts_open: 0,

@@ -1,0 +1,190 @@
+//! `whyline top URL` against a real `whyline serve`: decisions made through the server's
+//! infer route while the view runs appear on its screen (the stream of `GET /v1/stream`,
+//! read with a `read`-scope token from `WHYLINE_TOKEN`), and `q` ends it with exit 0.
+//!
+//! tmux is a required test service: without it this test fails and names
+//! `bash scripts/services.sh`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_whyline"))
+}
+
+const READ_TOKEN: &str = "read-token-0123456789abcdef";
+const INFER_TOKEN: &str = "infer-token-0123456789abcdef";
+
+/// A running `whyline serve`, killed on drop.
+struct Serving {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Serving {
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, format!("read {READ_TOKEN}\ninfer {INFER_TOKEN}\n")).unwrap();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../whyline-models/tests/fixtures/sk_logreg_iris.whyline.json");
+    let mut child = Command::new(binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.join("ledger"))
+        .arg("--model")
+        .arg(format!("iris={}", model.display()))
+        .arg("--tokens")
+        .arg(&tokens)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    let base = loop {
+        let Some(line) = lines.next() else {
+            panic!("the server exited: {seen:#?}");
+        };
+        let line = line.unwrap();
+        if let Some(address) = line.strip_prefix("whyline: serving on ") {
+            break address.to_owned();
+        }
+        seen.push(line);
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Serving { child, base }
+}
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]);
+        command
+    }
+
+    fn screen(&self) -> String {
+        let output = self
+            .command()
+            .args(["capture-pane", "-p", "-t", "top"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").status();
+    }
+}
+
+/// Whether a decision row for ledger index `index` is on the screen.
+fn has_index(screen: &str, index: u64) -> bool {
+    let index = index.to_string();
+    screen.lines().any(|line| {
+        line.split(|c: char| c.is_whitespace() || c == '│')
+            .filter(|w| !w.is_empty())
+            .take(2)
+            .any(|w| w == index)
+    })
+}
+
+#[test]
+fn top_url_shows_decisions_a_real_server_records_while_it_runs() {
+    let found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "tmux is missing: install the test services with `bash scripts/services.sh`"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let exit_file = dir.path().join("exit");
+    let tmux = Tmux {
+        socket: format!("whyline-top-serve-{}", std::process::id()),
+    };
+    let command = format!(
+        "WHYLINE_TOKEN={READ_TOKEN} '{}' top {}; echo $? > '{}'; sleep 600",
+        binary().display(),
+        server.base,
+        exit_file.display()
+    );
+    assert!(
+        tmux.command()
+            .args(["new-session", "-d", "-x", "120", "-y", "40", "-s", "top"])
+            .arg(&command)
+            .status()
+            .unwrap()
+            .success()
+    );
+    tmux.wait_for("the connection", |s| s.contains("connected"));
+    let http = reqwest::blocking::Client::new();
+    let mut indices = Vec::new();
+    for row in 0..5u32 {
+        // Slower than the stream's sampling (one decision event per 20 ms, docs/dashboard.md),
+        // so every decision is sent.
+        std::thread::sleep(Duration::from_millis(100));
+        let x = f64::from(row);
+        let body = serde_json::json!({
+            "inputs": [{ "name": "x", "shape": [1, 4], "datatype": "FP64", "data": [5.0 + x, 3.0, 1.0 + x, x / 2.0] }]
+        });
+        let response = http
+            .post(format!("{}/v2/models/iris/infer", server.base))
+            .bearer_auth(INFER_TOKEN)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let json: serde_json::Value = response.json().unwrap();
+        indices.push(
+            json["parameters"]["decisions"][0]["index"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    tmux.wait_for("the decisions made while it runs", |s| {
+        indices.iter().all(|index| has_index(s, *index))
+    });
+    let status = tmux
+        .command()
+        .args(["send-keys", "-t", "top", "q"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&exit_file).is_ok_and(|t| t.ends_with('\n')) {
+        assert!(Instant::now() < deadline, "top did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(std::fs::read_to_string(&exit_file).unwrap().trim(), "0");
+}

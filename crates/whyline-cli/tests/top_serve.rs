@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::{Tmux, require_tmux};
+
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_whyline"))
 }
@@ -64,48 +68,6 @@ fn serve(dir: &Path) -> Serving {
     Serving { child, base }
 }
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn command(&self) -> Command {
-        let mut command = Command::new("tmux");
-        command.args(["-L", &self.socket]);
-        command
-    }
-
-    fn screen(&self) -> String {
-        let output = self
-            .command()
-            .args(["capture-pane", "-p", "-t", "top"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").status();
-    }
-}
-
 /// Whether a decision row for ledger index `index` is on the screen.
 fn has_index(screen: &str, index: u64) -> bool {
     let index = index.to_string();
@@ -119,34 +81,17 @@ fn has_index(screen: &str, index: u64) -> bool {
 
 #[test]
 fn top_url_shows_decisions_a_real_server_records_while_it_runs() {
-    let found = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "tmux is missing: install the test services with `bash scripts/services.sh`"
-    );
+    require_tmux();
     let dir = tempfile::tempdir().unwrap();
     let server = serve(dir.path());
     let exit_file = dir.path().join("exit");
-    let tmux = Tmux {
-        socket: format!("whyline-top-serve-{}", std::process::id()),
-    };
     let command = format!(
         "WHYLINE_TOKEN={READ_TOKEN} '{}' top {}; echo $? > '{}'; sleep 600",
         binary().display(),
         server.base,
         exit_file.display()
     );
-    assert!(
-        tmux.command()
-            .args(["new-session", "-d", "-x", "120", "-y", "40", "-s", "top"])
-            .arg(&command)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let tmux = Tmux::start("serve", &command);
     tmux.wait_for("the connection", |s| s.contains("connected"));
     let http = reqwest::blocking::Client::new();
     let mut indices = Vec::new();

@@ -12,12 +12,15 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use whyline_core::{AnyPath, DecisionTrace, LinearPath, to_json};
+
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::{Tmux, require_tmux};
 
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_whyline"))
@@ -178,89 +181,19 @@ impl Drop for StreamServer {
     }
 }
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn command(&self) -> Command {
-        let mut command = Command::new("tmux");
-        command.args(["-L", &self.socket]);
-        command
-    }
-
-    fn screen(&self) -> String {
-        let output = self
-            .command()
-            .args(["capture-pane", "-p", "-t", "top"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn key(&self, key: &str) {
-        assert!(
-            self.command()
-                .args(["send-keys", "-t", "top", key])
-                .status()
-                .unwrap()
-                .success()
-        );
-        std::thread::sleep(Duration::from_millis(150));
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").status();
-    }
-}
-
 #[test]
 fn top_url_shows_the_stream_and_resumes_after_the_last_decision_on_reconnect() {
-    let found = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "tmux is missing: install the test services with `bash scripts/services.sh`"
-    );
+    require_tmux();
     let server = StreamServer::start();
     let dir = tempfile::tempdir().unwrap();
     let exit_file = dir.path().join("exit");
-    let tmux = Tmux {
-        socket: format!("whyline-top-url-{}", std::process::id()),
-    };
     let command = format!(
         "WHYLINE_TOKEN=s3cret '{}' top {}; echo $? > '{}'; sleep 600",
         binary().display(),
         server.base,
         exit_file.display()
     );
-    assert!(
-        tmux.command()
-            .args(["new-session", "-d", "-x", "120", "-y", "40", "-s", "top"])
-            .arg(&command)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let tmux = Tmux::start("url", &command);
     let screen = tmux.wait_for("the first connection's events", |s| {
         s.contains("EMERGENCY_BRAKE") && s.contains("■ STOP")
     });

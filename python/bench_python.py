@@ -25,11 +25,17 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
 
 import numpy as np
+
+# Run as `python python/bench_python.py`, Python puts this folder first on the path, and its
+# `whyline/` (the sources, without the built native module) would shadow the installed package.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 warnings.filterwarnings("ignore")
 

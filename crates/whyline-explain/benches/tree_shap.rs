@@ -52,6 +52,23 @@ fn bench(c: &mut Criterion) {
                 black_box(&values);
             })
         });
+        // Every row at once (`shap_values_rows_into`: trees outside, rows inside, in blocks),
+        // per row: what `whyline.TreeExplainer(model).shap_values(X)` runs.
+        let flat: Vec<f32> = rows.concat();
+        c.bench_function(&format!("{id}_rows_at_once_per_row"), |b| {
+            b.iter_custom(|iterations| {
+                let start = std::time::Instant::now();
+                let mut done = 0u64;
+                while done < iterations {
+                    explainer
+                        .shap_values_rows_into(black_box(&flat), &mut values, &mut scratch)
+                        .unwrap();
+                    black_box(&values);
+                    done += rows.len() as u64;
+                }
+                start.elapsed() * iterations as u32 / done as u32
+            })
+        });
         // What a user of the explainer (and the CLI) pays per row: the values plus the
         // attribution (the model's own prediction as its sum-check).
         let settings = MethodSettings::TreeShap(TreeShapSettings::default());
@@ -64,8 +81,7 @@ fn bench(c: &mut Criterion) {
             })
         });
         // A batch of rows through `explain_rows` on one thread (as `whyline explain --jobs
-        // 1` runs them), per row: trees taken once per block of rows.
-        let flat: Vec<f32> = rows.concat();
+        // 1` runs them), per row.
         c.bench_function(&format!("{id}_explain_rows_per_row"), |b| {
             b.iter_custom(|iterations| {
                 let start = std::time::Instant::now();

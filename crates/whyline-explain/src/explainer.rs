@@ -290,11 +290,20 @@ impl<'a> Explainer<'a> {
         let width = self.model.n_features().max(1);
         let n_rows = rows.len().div_ceil(width);
         let jobs = jobs.clamp(1, n_rows.max(1));
+        // TreeSHAP takes a run's rows in blocks (trees outside, rows inside); every other
+        // method row by row.
+        let explain_run = |run: &[f32]| -> Vec<Result<Explanation>> {
+            match &self.method {
+                Prepared::TreeShap { shap, output } => shap
+                    .explain_rows(run, *output)
+                    .into_iter()
+                    .map(|result| result.map(Explanation::Attribution))
+                    .collect(),
+                _ => run.chunks(width).map(|row| self.explain_row(row)).collect(),
+            }
+        };
         if jobs == 1 {
-            return rows
-                .chunks(width)
-                .map(|row| self.explain_row(row))
-                .collect();
+            return explain_run(rows);
         }
         // Contiguous runs of whole rows, the first `n_rows % jobs` one row longer.
         let (per_job, longer) = (n_rows / jobs, n_rows % jobs);
@@ -307,15 +316,10 @@ impl<'a> Explainer<'a> {
             rest = tail;
         }
         std::thread::scope(|scope| {
+            let explain_run = &explain_run;
             let handles: Vec<_> = runs
                 .into_iter()
-                .map(|run| {
-                    scope.spawn(move || {
-                        run.chunks(width)
-                            .map(|row| self.explain_row(row))
-                            .collect::<Vec<_>>()
-                    })
-                })
+                .map(|run| scope.spawn(move || explain_run(run)))
                 .collect();
             let mut results = Vec::with_capacity(n_rows);
             for handle in handles {

@@ -106,4 +106,4 @@ pub use settings::{
     GradientSettings, KernelShapSettings, LimeSettings, LinearShapSettings, MethodSettings,
     TreeShapSettings,
 };
-pub use tree_shap::{CoverSource, TreeShap, TreeShapAlgorithm, TreeShapScratch};
+pub use tree_shap::{CoverSource, ROWS_PER_BLOCK, TreeShap, TreeShapAlgorithm, TreeShapScratch};

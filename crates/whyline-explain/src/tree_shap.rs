@@ -104,6 +104,11 @@ struct CompiledTree {
     offset: usize,
 }
 
+/// Rows [`TreeShap::shap_values_rows_into`] takes through each tree before the next tree:
+/// enough that a compiled tree's reads are shared, few enough that the block's values (and
+/// each row's sweep buffers) stay in the core's caches.
+pub const ROWS_PER_BLOCK: usize = 32;
+
 /// Exact path-dependent TreeSHAP for one tree model, compiled once and reused per row.
 ///
 /// Values of a classifier tree or forest explain class probabilities (the mean of the
@@ -294,6 +299,58 @@ impl<'a> TreeShap<'a> {
         Ok(())
     }
 
+    /// SHAP values of many rows at once (`rows` row-major, `n_features` values per row):
+    /// `values[row × n_outputs × n_features + output × n_features + feature]`, written into
+    /// `values` (resized). Every row is checked before any is computed; the first bad row's
+    /// error names its feature, and [`ExplainError::InputWidth`] a length that is not whole
+    /// rows.
+    ///
+    /// The values are bit for bit those of [`TreeShap::shap_values_into`] row by row (each
+    /// row still adds the trees in order), but the loops run trees outside and rows inside,
+    /// over blocks of [`ROWS_PER_BLOCK`] rows: a compiled tree (tens of KB for a depth-8
+    /// tree) is read from memory once per block instead of once per row, which is what a
+    /// forest of a hundred such trees is bound by.
+    pub fn shap_values_rows_into(
+        &self,
+        rows: &[f32],
+        values: &mut Vec<f64>,
+        scratch: &mut TreeShapScratch,
+    ) -> Result<()> {
+        let width = self.n_features;
+        let per_row = width * self.n_outputs;
+        if width == 0 || !rows.len().is_multiple_of(width) {
+            return Err(ExplainError::InputWidth {
+                expected: width,
+                found: rows.len() % width.max(1),
+            });
+        }
+        for row in rows.chunks_exact(width) {
+            self.check_row(row)?;
+        }
+        values.clear();
+        values.resize(rows.len() / width * per_row, 0.0);
+        scratch.hot.resize(self.max_entries, false);
+        for (block, phis) in rows
+            .chunks(width * ROWS_PER_BLOCK)
+            .zip(values.chunks_mut(per_row * ROWS_PER_BLOCK))
+        {
+            for tree in &self.trees {
+                for (row, phi) in block
+                    .chunks_exact(width)
+                    .zip(phis.chunks_exact_mut(per_row))
+                {
+                    let input = RowInput {
+                        values: row,
+                        has_nan: row.iter().any(|v| v.is_nan()),
+                        n_features: width,
+                    };
+                    tree.accumulate(input, phi, scratch, &self.table, self.algorithm);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// SHAP values of every output, `[output][feature]`.
     pub fn shap_values(&self, row: &[f32]) -> Result<Vec<Vec<f64>>> {
         let mut flat = Vec::new();
@@ -310,6 +367,38 @@ impl<'a> TreeShap<'a> {
         let mut flat = Vec::new();
         self.shap_values_into(row, &mut flat, &mut TreeShapScratch::default())?;
         self.attribution(row, output, &flat, &self.base_values, false)
+    }
+
+    /// Explains one output of every row of `rows` (row-major), one result per row in order,
+    /// as [`TreeShap::explain`] row by row gives them, bit for bit: blocks of rows go
+    /// through [`TreeShap::shap_values_rows_into`], and a block holding a bad row (or a
+    /// trailing partial row) row by row, so that only the bad row gets its error.
+    pub fn explain_rows(&self, rows: &[f32], output: Option<usize>) -> Vec<Result<Attribution>> {
+        let width = self.n_features.max(1);
+        let per_row = (self.n_features * self.n_outputs).max(1);
+        let mut results = Vec::with_capacity(rows.len().div_ceil(width));
+        let mut values = Vec::new();
+        let mut scratch = TreeShapScratch::default();
+        for block in rows.chunks(width * ROWS_PER_BLOCK) {
+            if self
+                .shap_values_rows_into(block, &mut values, &mut scratch)
+                .is_ok()
+            {
+                for (row, flat) in block.chunks(width).zip(values.chunks(per_row)) {
+                    results.push(self.attribution(row, output, flat, &self.base_values, false));
+                }
+                continue;
+            }
+            for row in block.chunks(width) {
+                results.push(
+                    self.shap_values_into(row, &mut values, &mut scratch)
+                        .and_then(|()| {
+                            self.attribution(row, output, &values, &self.base_values, false)
+                        }),
+                );
+            }
+        }
+        results
     }
 
     /// The attribution of one output from every output's values (`[output × n_features +

@@ -120,6 +120,46 @@ fn explain_rows_reports_a_trailing_partial_row_and_keeps_the_others() {
     );
 }
 
+/// TreeSHAP takes rows in blocks: across several blocks, with a bad row inside one, every
+/// good row still equals `explain_row` bit for bit and only the bad row gets its error.
+#[test]
+fn explain_rows_in_blocks_keep_each_row_and_name_only_the_bad_one() {
+    let forest = model("sk_rf_reg_diabetes.whyline.json");
+    let fixture_rows = rows(&explain_fixture("sk_rf_reg_diabetes.shap.json")["rows"]);
+    let mut many: Vec<Vec<f32>> = fixture_rows.iter().cycle().take(75).cloned().collect();
+    many[40][2] = f32::INFINITY;
+    let explainer = Explainer::new(
+        &forest,
+        &MethodSettings::TreeShap(TreeShapSettings::default()),
+        None,
+    )
+    .unwrap();
+    for jobs in [1, 2] {
+        let results = explainer.explain_rows(&many.concat(), jobs);
+        assert_eq!(results.len(), many.len());
+        for (r, (result, row)) in results.iter().zip(&many).enumerate() {
+            if r == 40 {
+                assert!(
+                    matches!(
+                        result,
+                        Err(whyline_explain::ExplainError::InvalidInput {
+                            feature_index: 2,
+                            ..
+                        })
+                    ),
+                    "{result:?}"
+                );
+                continue;
+            }
+            assert_eq!(
+                bits(result.as_ref().unwrap()),
+                bits(&explainer.explain_row(row).unwrap()),
+                "jobs {jobs} row {r}"
+            );
+        }
+    }
+}
+
 /// shap explains the one margin of a binary boosted classifier, and that margin is the
 /// log-odds of class 1: the attribution is labelled with class 1.
 #[test]

@@ -113,6 +113,82 @@ fn lightgbm_matches_its_own_tree_shap_within_1e_12_of_the_margin() {
     }
 }
 
+/// Many rows at once (trees outside, rows inside, in blocks) give every row's values bit
+/// for bit as one row at a time, for every importer (missing values and categorical splits
+/// included) and both algorithms, with more rows than one block.
+#[test]
+fn rows_at_once_equal_one_row_at_a_time_bit_for_bit() {
+    use whyline_explain::{ROWS_PER_BLOCK, TreeShapScratch};
+    for name in SKLEARN.iter().chain(XGBOOST).chain(LIGHTGBM) {
+        let fixture = explain_fixture(&format!("{name}.shap.json"));
+        let model = model(fixture["model"].as_str().unwrap());
+        let fixture_rows = rows(&fixture["rows"]);
+        // Repeat the fixture's rows past one block, so that a block boundary is crossed.
+        let many: Vec<&Vec<f32>> = fixture_rows
+            .iter()
+            .cycle()
+            .take(ROWS_PER_BLOCK * 2 + 3)
+            .collect();
+        let flat: Vec<f32> = many.iter().flat_map(|r| r.iter().copied()).collect();
+        for algorithm in ALGORITHMS {
+            let explainer = TreeShap::new(&model).unwrap().with_algorithm(algorithm);
+            let mut at_once = Vec::new();
+            let mut scratch = TreeShapScratch::default();
+            explainer
+                .shap_values_rows_into(&flat, &mut at_once, &mut scratch)
+                .unwrap();
+            let per_row = at_once.len() / many.len();
+            let mut one = Vec::new();
+            for (r, row) in many.iter().enumerate() {
+                explainer
+                    .shap_values_into(row, &mut one, &mut TreeShapScratch::default())
+                    .unwrap();
+                let theirs: Vec<u64> = one.iter().map(|v| v.to_bits()).collect();
+                let ours: Vec<u64> = at_once[r * per_row..(r + 1) * per_row]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                assert_eq!(ours, theirs, "{name} {algorithm:?} row {r}");
+            }
+        }
+    }
+}
+
+/// A batch with a bad row is refused whole, naming the feature; a length that is not whole
+/// rows names the short last row.
+#[test]
+fn rows_at_once_refuse_a_bad_row_and_a_partial_row() {
+    use whyline_explain::{ExplainError, TreeShapScratch};
+    let fixture = explain_fixture("sk_rf_reg_diabetes.shap.json");
+    let model = model(fixture["model"].as_str().unwrap());
+    let explainer = TreeShap::new(&model).unwrap();
+    let mut flat: Vec<f32> = rows(&fixture["rows"]).concat();
+    let width = model.n_features();
+    let mut values = Vec::new();
+    let mut scratch = TreeShapScratch::default();
+    flat[width + 2] = f32::INFINITY;
+    let error = explainer
+        .shap_values_rows_into(&flat, &mut values, &mut scratch)
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ExplainError::InvalidInput {
+                feature_index: 2,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let error = explainer
+        .shap_values_rows_into(&flat[..width + 3], &mut values, &mut scratch)
+        .unwrap_err();
+    assert!(
+        matches!(error, ExplainError::InputWidth { expected, found: 3 } if expected == width),
+        "{error:?}"
+    );
+}
+
 type LeafFn<'a> = Box<dyn Fn(usize) -> Vec<f64> + 'a>;
 
 /// The trees of a model with the scale, output offset and leaf values TreeSHAP explains.

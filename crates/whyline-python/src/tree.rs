@@ -89,10 +89,18 @@ fn compute(shap: &TreeShap<'_>, job: &Job) -> Result<TreeOutput, ExplainError> {
     };
     match &job.background {
         None => {
-            let values = run_rows(rows, job.threads, n_outputs, |row, out, scratch| {
+            // Each thread's run of rows at once: trees outside, rows inside (see
+            // `TreeShap::shap_values_rows_into`), then every row transposed.
+            let per_row = job.width * n_outputs;
+            let values = run_runs(rows, job.threads, n_outputs, |run, out, scratch| {
                 let (values, scratch) = scratch;
-                shap.shap_values_into(row, values, scratch)?;
-                transpose_into(values, job.width, n_outputs, out);
+                shap.shap_values_rows_into(run, values, scratch)?;
+                for (row, slot) in values
+                    .chunks_exact(per_row.max(1))
+                    .zip(out.chunks_exact_mut(per_row.max(1)))
+                {
+                    transpose_into(row, job.width, n_outputs, slot);
+                }
                 Ok(())
             })?;
             Ok((values, shap.base_values().to_vec(), n_outputs))
@@ -123,9 +131,11 @@ impl Rows<'_> {
         self.values.len().checked_div(self.width).unwrap_or(0)
     }
 
-    fn row(&self, index: usize) -> Option<&[f32]> {
-        self.values
-            .get(index * self.width..(index + 1) * self.width)
+    /// Rows `first..first + count`, row-major (fewer where the rows end).
+    fn run(&self, first: usize, count: usize) -> &[f32] {
+        let start = (first * self.width).min(self.values.len());
+        let end = ((first + count) * self.width).min(self.values.len());
+        self.values.get(start..end).unwrap_or(&[])
     }
 }
 
@@ -156,16 +166,37 @@ where
     F: Fn(&[f32], &mut [f64], &mut Scratch) -> Result<(), ExplainError> + Sync,
 {
     let per_row = rows.width * n_outputs;
+    run_runs(rows, threads, n_outputs, |run, out, scratch| {
+        for (row, slot) in run
+            .chunks_exact(rows.width.max(1))
+            .zip(out.chunks_mut(per_row.max(1)))
+        {
+            work(row, slot, scratch)?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs `work` once per thread on its contiguous run of rows (row-major values) and the
+/// matching `width × n_outputs` values per row of one output buffer; the first error in
+/// row order wins.
+fn run_runs<F>(
+    rows: Rows<'_>,
+    threads: usize,
+    n_outputs: usize,
+    work: F,
+) -> Result<Vec<f64>, ExplainError>
+where
+    F: Fn(&[f32], &mut [f64], &mut Scratch) -> Result<(), ExplainError> + Sync,
+{
+    let per_row = rows.width * n_outputs;
     let mut values = vec![0.0f64; rows.n_rows() * per_row];
     let runs = split_rows(rows.n_rows(), threads);
     let run = |first: usize, out: &mut [f64]| -> Result<(), ExplainError> {
         let mut scratch = (Vec::new(), TreeShapScratch::default());
-        for (i, slot) in out.chunks_mut(per_row.max(1)).enumerate() {
-            if let Some(row) = rows.row(first + i) {
-                work(row, slot, &mut scratch)?;
-            }
-        }
-        Ok(())
+        let count = out.len().checked_div(per_row).unwrap_or(0);
+        let run = rows.run(first, count);
+        work(run, out, &mut scratch)
     };
     if runs.len() <= 1 {
         run(0, &mut values)?;

@@ -43,6 +43,11 @@ use whyline_models::{MissingRule, Split, Tree};
 
 use super::{CoverSource, RowInput};
 
+mod one_output;
+mod several_outputs;
+
+use one_output::one_output_products;
+
 /// The root's number: also "no earlier split on this feature".
 const ROOT: u32 = 0;
 
@@ -106,6 +111,10 @@ pub(super) struct SweepTree {
     complement: bool,
     /// Points of the Gauss–Legendre rule.
     q: usize,
+    /// One output only: `6q` values per internal node (in `inner`'s order), the products
+    /// the top-down sweep multiplies the parent's `P` by, folded once here instead of per
+    /// row (see [`one_output_products`]).
+    products: Vec<f64>,
 }
 
 /// Buffers of the sweep, reused between rows.
@@ -150,6 +159,7 @@ impl SweepTree {
             width,
             complement: false,
             q,
+            products: Vec::new(),
         };
         let mut tests = Vec::new();
         // Per node: the cover product `z` of its edge's feature down to here (1 at the root).
@@ -262,6 +272,9 @@ impl SweepTree {
             inner.twig = inner.left_leaf && inner.right_leaf;
         }
         sweep.complement = width > 1 && leaves_share_a_total(&sweep.values, &inner_of, width);
+        if width == 1 {
+            sweep.products = one_output_products(&sweep.inner, &sweep.records, q);
+        }
         sweep.plain = tests
             .first()
             .copied()
@@ -468,97 +481,88 @@ impl Run<'_> {
         let (acc, _) = acc.as_chunks_mut::<Q>();
         let (computed, last) = tree.computed_outputs(n_features);
         // Top-down.
-        for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()) {
-            let Inner {
-                node,
-                left,
-                right,
-                previous,
-                feature,
-                twig,
-                ..
-            } = *inner;
-            let (hot, cold) = if go_left {
-                (left, right)
-            } else {
-                (right, left)
-            };
-            let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
-            let earlier = record(previous);
-            let (hot_record, cold_record) = (record(hot), record(cold));
-            let divisor = earlier[3 + usize::from(sat)];
-            let hot_factor = hot_record[usize::from(sat)];
-            let parent = load(x, node);
-            let mut ph = [0.0; Q];
-            let mut pc = [0.0; Q];
-            for k in 0..Q {
-                let base = parent[k] * divisor[k];
-                ph[k] = base * hot_factor[k];
-                pc[k] = base * cold_record[0][k];
-            }
-            if fuse && twig {
-                let mut sum = [0.0; Q];
-                let mut credit = 0.0;
-                for k in 0..Q {
-                    sum[k] = ph[k] + pc[k];
-                    credit += ph[k] * hot_record[2][k] - sum[k] * earlier[2][k];
-                }
-                if let Some(slot) = x.get_mut(node as usize) {
-                    *slot = sum;
-                }
-                if let Some(slot) = phi.get_mut(feature as usize) {
-                    *slot += flag(sat) * credit;
-                }
-                continue;
-            }
-            if twig {
-                let values = |node: u32| {
-                    let start = node as usize * width;
-                    tree.values.get(start..start + width).unwrap_or(&[])
+        if fuse {
+            self.one_output_down::<Q>(phi, went_left, satisfied, x);
+        }
+        // Top-down, several outputs.
+        if !fuse {
+            for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()) {
+                let Inner {
+                    node,
+                    left,
+                    right,
+                    previous,
+                    feature,
+                    twig,
+                    ..
+                } = *inner;
+                let (hot, cold) = if go_left {
+                    (left, right)
+                } else {
+                    (right, left)
                 };
-                let (v_hot, v_cold) = (values(hot), values(cold));
-                let (g_hot, g_earlier) = (&hot_record[2], &earlier[2]);
-                // The credit `Σ_k A_hot g_hot − A g_earlier` with `A_hot = v_hot P_hot` and
-                // `A = v_hot P_hot + v_cold P_cold` is `v_hot s_hot − v_cold s_cold`: two
-                // sums over the points for every output.
-                let (mut s_hot, mut s_cold) = (0.0, 0.0);
+                let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
+                let earlier = record(previous);
+                let (hot_record, cold_record) = (record(hot), record(cold));
+                let divisor = earlier[3 + usize::from(sat)];
+                let hot_factor = hot_record[usize::from(sat)];
+                let parent = load(x, node);
+                let mut ph = [0.0; Q];
+                let mut pc = [0.0; Q];
                 for k in 0..Q {
-                    s_hot += ph[k] * (g_hot[k] - g_earlier[k]);
-                    s_cold += pc[k] * g_earlier[k];
+                    let base = parent[k] * divisor[k];
+                    ph[k] = base * hot_factor[k];
+                    pc[k] = base * cold_record[0][k];
                 }
-                let mut credits = 0.0;
-                for out in 0..computed {
-                    let vh = v_hot.get(out).copied().unwrap_or(0.0);
-                    let vc = v_cold.get(out).copied().unwrap_or(0.0);
-                    let mut sum = [0.0; Q];
+                if twig {
+                    let values = |node: u32| {
+                        let start = node as usize * width;
+                        tree.values.get(start..start + width).unwrap_or(&[])
+                    };
+                    let (v_hot, v_cold) = (values(hot), values(cold));
+                    let (g_hot, g_earlier) = (&hot_record[2], &earlier[2]);
+                    // The credit `Σ_k A_hot g_hot − A g_earlier` with `A_hot = v_hot P_hot` and
+                    // `A = v_hot P_hot + v_cold P_cold` is `v_hot s_hot − v_cold s_cold`: two
+                    // sums over the points for every output.
+                    let (mut s_hot, mut s_cold) = (0.0, 0.0);
                     for k in 0..Q {
-                        sum[k] = vh * ph[k] + vc * pc[k];
+                        s_hot += ph[k] * (g_hot[k] - g_earlier[k]);
+                        s_cold += pc[k] * g_earlier[k];
                     }
-                    let credit = vh * s_hot - vc * s_cold;
-                    if let Some(slot) = acc.get_mut(node as usize * width + out) {
-                        *slot = sum;
+                    let mut credits = 0.0;
+                    for out in 0..computed {
+                        let vh = v_hot.get(out).copied().unwrap_or(0.0);
+                        let vc = v_cold.get(out).copied().unwrap_or(0.0);
+                        let mut sum = [0.0; Q];
+                        for k in 0..Q {
+                            sum[k] = vh * ph[k] + vc * pc[k];
+                        }
+                        let credit = vh * s_hot - vc * s_cold;
+                        if let Some(slot) = acc.get_mut(node as usize * width + out) {
+                            *slot = sum;
+                        }
+                        if let Some(slot) = phi.get_mut(out * n_features + feature as usize) {
+                            *slot += flag(sat) * credit;
+                        }
+                        credits += flag(sat) * credit;
                     }
-                    if let Some(slot) = phi.get_mut(out * n_features + feature as usize) {
-                        *slot += flag(sat) * credit;
+                    if let Some(slot) = last.and_then(|last| phi.get_mut(last + feature as usize)) {
+                        *slot -= credits;
                     }
-                    credits += flag(sat) * credit;
+                    continue;
                 }
-                if let Some(slot) = last.and_then(|last| phi.get_mut(last + feature as usize)) {
-                    *slot -= credits;
+                if let Some(slot) = x.get_mut(hot as usize) {
+                    *slot = ph;
                 }
-                continue;
-            }
-            if let Some(slot) = x.get_mut(hot as usize) {
-                *slot = ph;
-            }
-            if let Some(slot) = x.get_mut(cold as usize) {
-                *slot = pc;
-            }
-            if let Some(slot) = satisfied.get_mut(hot as usize) {
-                *slot = sat;
-            }
-            if let Some(slot) = satisfied.get_mut(cold as usize) {
-                *slot = false;
+                if let Some(slot) = x.get_mut(cold as usize) {
+                    *slot = pc;
+                }
+                if let Some(slot) = satisfied.get_mut(hot as usize) {
+                    *slot = sat;
+                }
+                if let Some(slot) = satisfied.get_mut(cold as usize) {
+                    *slot = false;
+                }
             }
         }
         // Bottom-up, one output at a time: with `A` of both children, their credit less
@@ -600,82 +604,6 @@ impl Run<'_> {
         }
         self.several_outputs::<Q>(phi, went_left, satisfied, x, acc);
     }
-
-    /// The bottom-up sweep for several outputs (a classifier's classes), in one pass over
-    /// the nodes: each node's record, direction and state are read once for every output,
-    /// and a node over two leaves is finished without reading its children back. `A` of
-    /// an internal node is kept per output in `acc`; a leaf's is its value times its `P`.
-    /// The sums are the same, in the same order, as one pass per output.
-    fn several_outputs<const Q: usize>(
-        &self,
-        phi: &mut [f64],
-        went_left: &[bool],
-        satisfied: &[bool],
-        x: &[[f64; Q]],
-        acc: &mut [[f64; Q]],
-    ) {
-        let tree = self.tree;
-        let width = tree.width;
-        let n_features = self.n_features;
-        let (computed, last) = tree.computed_outputs(n_features);
-        let (records, _) = tree.records.as_chunks::<Q>();
-        let flag = |b: bool| f64::from(u8::from(b));
-        let values = |node: u32| {
-            let start = node as usize * width;
-            tree.values.get(start..start + width).unwrap_or(&[])
-        };
-        for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()).rev() {
-            let Inner {
-                node,
-                left,
-                right,
-                previous,
-                feature,
-                left_leaf,
-                right_leaf,
-                twig,
-            } = *inner;
-            if twig {
-                continue; // finished in the top-down sweep
-            }
-            let hot = if go_left { left } else { right };
-            let sat = flag(satisfied.get(previous as usize).copied().unwrap_or(false));
-            let (g_hot, g_earlier) = (&record(records, hot)[2], &record(records, previous)[2]);
-            let (pl, pr) = (load(x, left), load(x, right));
-            let (vl, vr) = (values(left), values(right));
-            let mut credits = 0.0;
-            for out in 0..computed {
-                // A child's `A`: a leaf's value times its `P`, an internal node's from `acc`.
-                let child = |is_leaf: bool, node: u32, p: &[f64; Q], v: &[f64]| {
-                    if is_leaf {
-                        let v = v.get(out).copied().unwrap_or(0.0);
-                        p.map(|p| v * p)
-                    } else {
-                        load(acc, node * width as u32 + out as u32)
-                    }
-                };
-                let al = child(left_leaf, left, &pl, vl);
-                let ar = child(right_leaf, right, &pr, vr);
-                let ah = if go_left { al } else { ar };
-                let mut sum = [0.0; Q];
-                let mut credit = 0.0;
-                for k in 0..Q {
-                    sum[k] = al[k] + ar[k];
-                    credit += ah[k] * g_hot[k] - sum[k] * g_earlier[k];
-                }
-                if let Some(slot) = acc.get_mut(node as usize * width + out) {
-                    *slot = sum;
-                }
-                if let Some(slot) = phi.get_mut(out * n_features + feature as usize) {
-                    *slot += sat * credit;
-                }
-                credits += sat * credit;
-            }
-            if let Some(slot) = last.and_then(|last| phi.get_mut(last + feature as usize)) {
-                *slot -= credits;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -716,6 +644,13 @@ mod tests {
                 // is computed as minus the others (the shap comparisons check it).
                 let classifier_forest = file.starts_with("sk_rf_clf");
                 assert_eq!(sweep.complement, classifier_forest, "{file}: complement");
+                // One output: the top-down products are folded, six per point per node.
+                let folded = if sweep.width == 1 {
+                    sweep.inner.len() * 6 * sweep.q
+                } else {
+                    0
+                };
+                assert_eq!(sweep.products.len(), folded, "{file}: products");
             }
         }
     }

@@ -47,7 +47,8 @@ struct Common {
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     warmup: Duration,
     /// Pace the requests at this many per second over all connections (latency counted
-    /// from each request's scheduled time); default: closed loop, as fast as answered.
+    /// from each request's scheduled time, or from when the generator's millisecond timer
+    /// woke if it was early); default: closed loop, as fast as answered.
     #[arg(long)]
     rate: Option<f64>,
     /// Bearer token for the Authorization header.

@@ -358,8 +358,17 @@ async fn drive(plan: Arc<Plan>, index: usize, sender: SendRequest<Full<Bytes>>) 
                 if due >= plan.end {
                     break;
                 }
-                tokio::time::sleep_until(due.into()).await;
-                due
+                // Behind schedule (the server held this connection past `due`): the latency
+                // counts from `due`, so a stall is not hidden (no coordinated omission).
+                // Ahead of it: the generator sleeps, and tokio's timer wakes it at the next
+                // millisecond tick, up to 1 ms after `due`; that lateness is the
+                // generator's, so the latency counts from when it woke.
+                if Instant::now() < due {
+                    tokio::time::sleep_until(due.into()).await;
+                    Instant::now().max(due)
+                } else {
+                    due
+                }
             }
             None => Instant::now(),
         };

@@ -276,7 +276,7 @@ impl<S: Store> Ledger<S> {
                 limit: MAX_PAYLOAD,
             });
         }
-        let receipt = self.push_entry(payload, payload_timestamp(payload))?;
+        let receipt = self.push_entry(payload, &leaf_hash(payload), payload_timestamp(payload))?;
         match (self.options.durability, mode) {
             (Durability::Sync, CommitMode::Inline) => self.commit()?,
             (Durability::Interval { entries, max_delay }, CommitMode::Inline) => {
@@ -296,12 +296,16 @@ impl<S: Store> Ledger<S> {
         Ok(receipt)
     }
 
-    /// Appends every payload of a batch without committing (the collector commits): sizes
-    /// are checked first, so a payload the ledger refuses appends nothing; a checkpoint due
-    /// by count is signed once, after the batch. Receipts are pushed to `receipts`.
+    /// Appends every payload of a batch without committing (the collector commits), each
+    /// with its Merkle leaf hash (`leaf_hash(payload)`, computed by the caller before it
+    /// takes the ledger's lock: the one hash of an entry that depends on nothing before
+    /// it): sizes are checked first, so a payload the ledger refuses appends nothing; a
+    /// checkpoint due by count is signed once, after the batch. Receipts are pushed to
+    /// `receipts`.
     pub(crate) fn append_batch_deferred<'p>(
         &mut self,
         payloads: impl Iterator<Item = &'p [u8]> + Clone,
+        leaves: &[Hash],
         receipts: &mut Vec<Receipt>,
     ) -> Result<()> {
         for (n, payload) in (0u64..).zip(payloads.clone()) {
@@ -314,8 +318,8 @@ impl<S: Store> Ledger<S> {
             }
         }
         let before = receipts.len();
-        for payload in payloads {
-            receipts.push(self.push_entry(payload, payload_timestamp(payload))?);
+        for (payload, leaf) in payloads.zip(leaves) {
+            receipts.push(self.push_entry(payload, leaf, payload_timestamp(payload))?);
         }
         if receipts.len() > before {
             if let Durability::Interval { .. } = self.options.durability {
@@ -326,11 +330,17 @@ impl<S: Store> Ledger<S> {
         Ok(())
     }
 
-    /// Frames, chains and stores one entry whose time (if any) is `timestamp`, in order.
+    /// Frames, chains and stores one entry whose Merkle leaf hash is `leaf` and whose time
+    /// (if any) is `timestamp`, in order.
     #[inline]
-    fn push_entry(&mut self, payload: &[u8], timestamp: Option<u64>) -> Result<Receipt> {
+    fn push_entry(
+        &mut self,
+        payload: &[u8],
+        leaf: &Hash,
+        timestamp: Option<u64>,
+    ) -> Result<Receipt> {
         let index = self.next_index;
-        let leaf = leaf_hash(payload);
+        let leaf = *leaf;
         let chain = self
             .version
             .chain_hash(index, &self.last_chain, payload, &leaf);

@@ -278,11 +278,14 @@ impl<S: Store + 'static> LedgerCollector<S> {
         I::IntoIter: Clone,
     {
         let payloads = payloads.into_iter();
-        let mut receipts = Vec::with_capacity(payloads.size_hint().0);
+        // The leaf hashes depend on the payloads alone: computed before the lock, by every
+        // thread appending at once, so the locked part is the chain, the frame and the tree.
+        let leaves: Vec<crate::Hash> = payloads.clone().map(crate::leaf_hash).collect();
+        let mut receipts = Vec::with_capacity(leaves.len());
         let after = {
             let mut inner = self.shared.lock_inner()?;
             let ledger = inner.ledger()?;
-            ledger.append_batch_deferred(payloads, &mut receipts)?;
+            ledger.append_batch_deferred(payloads, &leaves, &mut receipts)?;
             match receipts.last() {
                 Some(last) => self
                     .shared

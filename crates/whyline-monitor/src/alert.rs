@@ -87,6 +87,19 @@ pub enum AlertKind {
         /// Edges of the graph seen when the alert was raised.
         edges: u64,
     },
+    /// The wall clock stepped (set by hand, an NTP step, a VM resumed) by more than 100 ms
+    /// between two of the monitor's re-anchors. Timestamps follow a step forward; after a
+    /// step back they hold at the last one given until the wall clock passes it, so the
+    /// log's timestamps never decrease.
+    ClockStep {
+        /// The wall clock minus where the monotonic clock put it, nanoseconds: negative for
+        /// a step back.
+        step_ns: i64,
+        /// The wall clock after the step, Unix nanoseconds.
+        wall_ns: u64,
+        /// The last timestamp given before the step, Unix nanoseconds.
+        last_timestamp_ns: u64,
+    },
 }
 
 impl fmt::Display for AlertKind {
@@ -138,6 +151,16 @@ impl fmt::Display for AlertKind {
             } => write!(
                 f,
                 "provenance graph {graph} after {edges} edges is {distance:.3} from baseline cluster {cluster} (threshold {threshold:.3})"
+            ),
+            AlertKind::ClockStep { step_ns, .. } if *step_ns < 0 => write!(
+                f,
+                "the wall clock stepped back {:.3} s: timestamps hold at the last one until it passes",
+                step_ns.unsigned_abs() as f64 / 1e9
+            ),
+            AlertKind::ClockStep { step_ns, .. } => write!(
+                f,
+                "the wall clock stepped forward {:.3} s: timestamps follow it",
+                *step_ns as f64 / 1e9
             ),
         }
     }

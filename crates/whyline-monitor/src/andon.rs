@@ -503,6 +503,22 @@ impl Andon {
         self.raise(facts.sequence, facts.timestamp_ns, level, kind)
     }
 
+    /// Raises `kind` at `level` about the decision the last [`check`](Self::check) was
+    /// about, keeping what that check raised: an alert the monitor finds itself (a step of
+    /// the wall clock). `None` when Andon is disabled.
+    pub(crate) fn raise_also(
+        &mut self,
+        sequence: u64,
+        timestamp_ns: u64,
+        level: AlertLevel,
+        kind: AlertKind,
+    ) -> Option<Alert> {
+        if !self.rules.enabled {
+            return None;
+        }
+        Some(self.raise(sequence, timestamp_ns, level, kind))
+    }
+
     /// Every alert the last [`check`](Self::check) or
     /// [`raise_external`](Self::raise_external) raised, in the order raised: `check` returns
     /// only the most severe, a log keeps them all.

@@ -176,3 +176,90 @@ fn a_latency_rule_times_the_model_without_a_collector() {
     );
     assert_eq!(monitor.last_trace().unwrap().input_hash, 0);
 }
+
+/// The wall clock of the clock-step test, moved by the test (one test uses it).
+static WALL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn scripted_wall() -> u64 {
+    WALL.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The wall clock steps back an hour, then forward two: the recorded timestamps never
+/// decrease, and each step is raised once as a `ClockStep` alert with the next decision,
+/// saying by how much.
+#[test]
+fn a_wall_clock_step_keeps_timestamps_in_order_and_is_raised_as_an_alert() {
+    use std::sync::atomic::Ordering::SeqCst;
+    use whyline_monitor::AlertKind;
+    const SECOND: u64 = 1_000_000_000;
+    WALL.store(1_780_000_000 * SECOND, SeqCst);
+    let (ticks, mock) = whyline_monitor::quanta::Clock::mock();
+    let advance = |ns: u64| {
+        mock.increment(ns);
+        WALL.fetch_add(ns, SeqCst);
+    };
+    let alerts = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&alerts);
+    let mut andon = Andon::new(AndonRules::default()).unwrap();
+    andon.add_sink(CallbackSink::new(move |alert| {
+        seen.lock().unwrap().push(alert.clone())
+    }));
+    let mut monitor = InferenceMonitor::new(Difference::new(), Keeper::default(), andon)
+        .with_wall_clock(ticks, scripted_wall);
+    let decide = |monitor: &mut InferenceMonitor<Difference, Keeper>| {
+        advance(400_000_000);
+        monitor.predict_one(&[3.0, 1.0]).unwrap()
+    };
+    for _ in 0..6 {
+        decide(&mut monitor);
+    }
+    assert!(
+        alerts.lock().unwrap().is_empty(),
+        "ordinary time raises nothing"
+    );
+
+    WALL.fetch_sub(3600 * SECOND, SeqCst);
+    for _ in 0..6 {
+        decide(&mut monitor);
+    }
+    WALL.fetch_add(7200 * SECOND, SeqCst);
+    for _ in 0..6 {
+        decide(&mut monitor);
+    }
+
+    let traces = monitor.collector().traces.lock().unwrap();
+    let stamps: Vec<u64> = traces.iter().map(|t| t.timestamp_ns).collect();
+    assert!(
+        stamps.windows(2).all(|w| w[0] <= w[1]),
+        "timestamps never decrease: {stamps:?}"
+    );
+    assert_eq!(
+        *stamps.last().unwrap(),
+        scripted_wall(),
+        "after the step forward they follow the wall clock"
+    );
+    let alerts = alerts.lock().unwrap();
+    let steps: Vec<i64> = alerts
+        .iter()
+        .filter_map(|alert| match alert.kind {
+            AlertKind::ClockStep { step_ns, .. } => Some(step_ns),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps.len(), 2, "each step raised once: {alerts:?}");
+    let tolerance = 500_000_000;
+    assert!(
+        (steps[0] + 3600 * SECOND as i64).abs() < tolerance,
+        "{steps:?}"
+    );
+    assert!(
+        (steps[1] - 7200 * SECOND as i64).abs() < tolerance,
+        "{steps:?}"
+    );
+    assert!(alerts.iter().all(|a| a.level == AlertLevel::Yellow));
+    assert!(
+        alerts[0].to_string().contains("stepped back 3600"),
+        "{}",
+        alerts[0]
+    );
+}

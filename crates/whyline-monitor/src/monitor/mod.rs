@@ -1,17 +1,19 @@
 //! `InferenceMonitor`: a model wrapped so every decision is traced, recorded and checked.
 
 mod batch;
+mod clock;
 
 use whyline_core::digest::{DigestAlgorithm, InputDigester};
 use whyline_core::{
     AlertRecord, ContextValue, DecisionPath, DecisionTrace, Explainable, InputEvidence,
-    ModelIdentity, RecordOutcome, TraceCollector, check_batch, now_ns,
+    ModelIdentity, RecordOutcome, TraceCollector, check_batch,
 };
 
 use crate::alert::{AlertKind, AlertLevel};
 use crate::andon::{Andon, DecisionFacts};
 use crate::audit::{AuditRecord, LatencyBreakdown, QualityChecks};
 use crate::error::{MonitorError, Result};
+use clock::WallClock;
 
 /// What the monitor reports about one decision.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,73 +31,6 @@ pub struct Decision {
     /// Time the model took, nanoseconds; 0 when the monitor read no clock (no collector
     /// and no latency rule).
     pub latency_ns: u64,
-}
-
-/// The monitor's clock: raw monotonic ticks (the TSC where the CPU has a stable one, through
-/// `quanta`, ~10 ns to read instead of 25–90 ns for `Instant::now` on virtual machines),
-/// converted to nanoseconds for latencies and anchored to the system clock for timestamps.
-/// It re-anchors every second (following NTP slews) and never goes backwards.
-#[derive(Debug)]
-struct WallClock {
-    clock: quanta::Clock,
-    anchor_raw: u64,
-    anchor_ns: u64,
-    last_ns: u64,
-    /// A simulation's clock: never re-anchored to the system clock.
-    simulated: bool,
-}
-
-const REANCHOR_AFTER_NS: u64 = 1_000_000_000;
-
-impl WallClock {
-    fn new() -> Self {
-        let clock = quanta::Clock::new();
-        let anchor_raw = clock.raw();
-        Self {
-            clock,
-            anchor_raw,
-            anchor_ns: now_ns(),
-            last_ns: 0,
-            simulated: false,
-        }
-    }
-
-    /// A simulation's clock: `clock`'s present is `start_ns`, and only `clock` moves it.
-    fn simulated(clock: quanta::Clock, start_ns: u64) -> Self {
-        let anchor_raw = clock.raw();
-        Self {
-            clock,
-            anchor_raw,
-            anchor_ns: start_ns,
-            last_ns: 0,
-            simulated: true,
-        }
-    }
-
-    /// Raw ticks now.
-    #[inline]
-    fn ticks(&self) -> u64 {
-        self.clock.raw()
-    }
-
-    /// Nanoseconds from `start` ticks to now.
-    #[inline]
-    fn elapsed_ns(&self, start: u64) -> u64 {
-        self.clock.delta_as_nanos(start, self.clock.raw())
-    }
-
-    /// Wall-clock nanoseconds at `raw` ticks.
-    fn at(&mut self, raw: u64) -> u64 {
-        let mut since = self.clock.delta_as_nanos(self.anchor_raw, raw);
-        if since > REANCHOR_AFTER_NS && !self.simulated {
-            self.anchor_raw = self.clock.raw();
-            self.anchor_ns = now_ns();
-            since = self.clock.delta_as_nanos(self.anchor_raw, raw);
-        }
-        let ns = self.anchor_ns.saturating_add(since).max(self.last_ns);
-        self.last_ns = ns;
-        ns
-    }
 }
 
 /// A model wrapped so that every decision is traced with its native path, handed to a
@@ -235,6 +170,16 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
     /// written (`whyline::Recorder::monitor_with_clock` does).
     pub fn with_clock(mut self, clock: quanta::Clock, start_ns: u64) -> Self {
         self.clock = WallClock::simulated(clock, start_ns);
+        self
+    }
+
+    /// Reads ticks from `clock` and wall time (Unix nanoseconds) from `wall` instead of the
+    /// machine's: for a host with its own time source (a GPS-disciplined clock on a vehicle)
+    /// and for tests of clock steps. Timestamps are re-anchored to `wall` every second,
+    /// never decrease, and a step of more than 100 ms is raised as a
+    /// [`ClockStep`](crate::AlertKind::ClockStep) alert with the next recorded decision.
+    pub fn with_wall_clock(mut self, clock: quanta::Clock, wall: fn() -> u64) -> Self {
+        self.clock = WallClock::with_wall(clock, wall);
         self
     }
 
@@ -446,7 +391,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         }
 
         let confidence = self.trace.path.confidence();
-        let alert = self.andon.check(&DecisionFacts {
+        let mut alert = self.andon.check(&DecisionFacts {
             sequence,
             timestamp_ns,
             row,
@@ -454,6 +399,19 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
             confidence,
             latency_ns,
         });
+        if let Some(step) = self.clock.take_step() {
+            let kind = AlertKind::ClockStep {
+                step_ns: step.step_ns,
+                wall_ns: step.wall_ns,
+                last_timestamp_ns: step.last_ns,
+            };
+            let raised = self
+                .andon
+                .raise_also(sequence, timestamp_ns, AlertLevel::Yellow, kind);
+            if alert.is_none() {
+                alert = raised;
+            }
+        }
         let level = alert.as_ref().map(|a| a.level);
         let keep_alerts = alert.is_some() && self.collector.keeps_alerts();
         let recorded = if with_input {

@@ -6,6 +6,7 @@
 
 mod common;
 mod crash;
+mod enospc;
 mod faults;
 mod golden_log;
 mod group_commit;

@@ -25,9 +25,8 @@ fn a_full_file_system_stops_the_writer_loses_nothing_acknowledged_and_the_log_co
     // Small segments, so the fill also meets a segment roll (a new file on a full disk).
     let segments = SegmentOptions {
         segment_bytes: 64 * 1024,
-        ..SegmentOptions::default()
     };
-    let store = SegmentStore::open_with_options(&dir, segments.clone()).unwrap();
+    let store = SegmentStore::open_with_options(&dir, segments).unwrap();
     let (mut ledger, _) = Ledger::open(store, options().durability(Durability::Sync)).unwrap();
     let mut acknowledged = Vec::new();
     let error = loop {

@@ -167,6 +167,86 @@ mod tests {
         assert!(!debug.contains("secret"), "{debug}");
     }
 
+    /// A server nobody listens on: reaching it would fail with a connection error, so an
+    /// error of another kind shows the recorder refused before connecting.
+    #[cfg(feature = "postgres")]
+    const UNREACHABLE: &str =
+        "postgres://whyline:secret@127.0.0.1:1/audit?log=fleet&connect_timeout=1";
+
+    #[cfg(feature = "postgres")]
+    fn build_at(profile: &str, key_dir: Option<&Path>) -> crate::Result<()> {
+        let settings =
+            whyline_monitor::MonitorSettings::from_toml(profile, Path::new("test.toml")).unwrap();
+        let location = LogLocation::parse(OsStr::new(UNREACHABLE)).unwrap();
+        crate::RecorderBuilder::new(&settings)
+            .build_at::<whyline_core::AnyPath>(&location, key_dir)
+            .map(drop)
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_database_log_whose_profile_needs_keys_is_refused_without_a_key_dir() {
+        for (profile, wanted) in [
+            (
+                "[inference_monitor]\ncollector = \"ledger\"\nsigning = \"ed25519\"\n",
+                "signing",
+            ),
+            (
+                "[inference_monitor]\ncollector = \"ledger\"\nrecord_inputs = true\n",
+                "record_inputs",
+            ),
+            (
+                "[inference_monitor]\ncollector = \"ledger\"\ndigest_key_file = \"digest.key\"\n",
+                "digest_key_file",
+            ),
+        ] {
+            let error = build_at(profile, None).unwrap_err();
+            assert!(
+                matches!(&error, WhylineError::NeedsKeyDir { setting, .. } if *setting == wanted),
+                "{wanted}: {error:?}"
+            );
+            let message = error.to_string();
+            assert!(
+                message.contains("log=fleet") && !message.contains("secret"),
+                "{message}"
+            );
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_database_log_refuses_a_storage_path_and_other_collectors() {
+        let error = build_at(
+            "[inference_monitor]\ncollector = \"ledger\"\nstorage_path = \"ledger\"\n",
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                WhylineError::NotADirectory {
+                    setting: "storage_path",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let error = build_at("[inference_monitor]\ncollector = \"ring\"\n", None).unwrap_err();
+        assert!(
+            matches!(error, WhylineError::NeedsLedger { .. }),
+            "{error:?}"
+        );
+        // With its keys given a home, the recorder goes on to connect (and fails to here).
+        let keys = tempfile::tempdir().unwrap();
+        let error = build_at(
+            "[inference_monitor]\ncollector = \"ledger\"\nsigning = \"ed25519\"\n",
+            Some(keys.path()),
+        )
+        .unwrap_err();
+        assert!(matches!(error, WhylineError::Ledger(_)), "{error:?}");
+        assert!(keys.path().join("ledger.key").is_file());
+    }
+
     #[cfg(feature = "postgres")]
     #[test]
     fn a_bad_log_name_is_refused_when_parsed() {

@@ -159,8 +159,31 @@ impl RecorderBuilder {
                         setting: "storage_path",
                     });
                 }
+                // Refused before connecting: a key the profile needs has no home.
+                if key_dir.is_none()
+                    && let Some(setting) = self.setting_needing_keys()
+                {
+                    return Err(WhylineError::NeedsKeyDir {
+                        log: location.path().to_owned(),
+                        setting,
+                    });
+                }
                 self.build_in(key_dir, Some(location))
             }
+        }
+    }
+
+    /// The first profile setting that reads or makes a key file, if any.
+    fn setting_needing_keys(&self) -> Option<&'static str> {
+        let settings = &self.settings;
+        if settings.signing != SigningChoice::None {
+            Some("signing")
+        } else if settings.record_inputs && self.key_store.is_none() {
+            Some("record_inputs")
+        } else if settings.digest_key_file.is_some() {
+            Some("digest_key_file")
+        } else {
+            None
         }
     }
 

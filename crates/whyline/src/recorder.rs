@@ -32,7 +32,7 @@ pub const DEFAULT_ORIGIN: &str = "whyline/ledger";
 /// |---|---|
 /// | `collector = "ring"`, `ring_size` | a [`DynamicRingCollector`] of `ring_size` slots; no file |
 /// | `collector = "stream"`, `stream_format`, `backpressure` | a [`StreamCollector`](whyline_ledger::collector::StreamCollector) writing `storage_path` (default `decisions.aprt` / `decisions.jsonl`); `fallback` overflows to the same name plus `.fallback` |
-/// | `collector = "ledger"` | a [`LedgerCollector`] over a [`SegmentStore`] in `storage_path` (default: the directory itself) |
+/// | `collector = "ledger"` | a [`LedgerCollector`] over a [`SegmentStore`] in `storage_path` (default: the directory itself), boxed as a `Box<dyn Store>`; or over a PostgreSQL log with [`RecorderBuilder::build_at`] |
 /// | `durability`, `group_commit_ms`, `group_commit_entries` | the ledger's [`Durability`](whyline_core::Durability); for a stream, when its file is synced |
 /// | `signing`, `key_file` | the checkpoint key read from `key_file` (default `ledger.key`), or made there (mode 0600) with its public key beside it (`ledger.pub`) |
 /// | `checkpoint_every` | a signed checkpoint every that many entries |
@@ -125,8 +125,9 @@ impl RecorderBuilder {
     ///
     /// Keys never live in a database: the checkpoint signing key (`key_file`, default
     /// `ledger.key`), the digest key (`digest_key_file`) and the subject key store
-    /// (`key_store`, default `keys/subjects.wks`) are read, or made, in `key_dir`, where the
-    /// profile's relative paths are taken from. A directory ledger keeps them beside its log
+    /// (`key_store`; by default `keys/subjects.wks` beside a directory ledger, in `key_dir`
+    /// for a database) are read, or made, in `key_dir`, where the profile's relative paths
+    /// are taken from. A directory ledger keeps them beside its log
     /// when `key_dir` is `None`; a PostgreSQL log whose profile signs, seals or keys its
     /// digests without a `key_dir` is refused ([`WhylineError::NeedsKeyDir`]). The profile's
     /// collector must be the ledger ([`WhylineError::NeedsLedger`]), and `storage_path`,
@@ -562,14 +563,11 @@ fn attach_key_store<P>(
     let keys = match given {
         Some(keys) => keys,
         None => {
-            // Beside a directory ledger (unless a key directory is given); a database's in
-            // the key directory.
-            let path = match (&settings.key_store, location.as_dir(), dir) {
-                (Some(file), _, _) => {
-                    key_dir(dir, Some(location.path()), "record_inputs")?.join(file)
-                }
-                (None, Some(ledger_dir), None) => KeyStore::default_path(ledger_dir),
-                (None, _, _) => {
+            // By default beside a directory ledger; a database's in the key directory.
+            let path = match (&settings.key_store, location.as_dir()) {
+                (Some(file), _) => key_dir(dir, Some(location.path()), "record_inputs")?.join(file),
+                (None, Some(ledger_dir)) => KeyStore::default_path(ledger_dir),
+                (None, None) => {
                     KeyStore::default_path(key_dir(dir, Some(location.path()), "record_inputs")?)
                 }
             };

@@ -136,11 +136,13 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Everything a server starts with. [`ServerConfig::new`] takes the ledger directory; the
+/// Everything a server starts with. [`ServerConfig::new`] takes the ledger directory,
+/// [`ServerConfig::at`] any [`LogLocation`](whyline::LogLocation) (a PostgreSQL log); the
 /// rest has defaults ([`DEFAULT_PROFILE`], [`DEFAULT_LISTEN`], no tokens, no TLS).
 #[derive(Clone)]
 pub struct ServerConfig {
-    pub(crate) dir: PathBuf,
+    pub(crate) log: whyline::LogLocation,
+    pub(crate) key_dir: Option<PathBuf>,
     pub(crate) profile: MonitorSettings,
     pub(crate) server: ServerSettings,
     pub(crate) listen: Option<SocketAddr>,
@@ -154,7 +156,8 @@ pub struct ServerConfig {
 impl std::fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerConfig")
-            .field("dir", &self.dir)
+            .field("log", &self.log)
+            .field("key_dir", &self.key_dir)
             .field("profile", &self.profile)
             .field("server", &self.server)
             .field("listen", &self.listen)
@@ -170,9 +173,17 @@ impl std::fmt::Debug for ServerConfig {
 impl ServerConfig {
     /// A server of the ledger in `dir` with the default profile.
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, ServerError> {
+        Self::at(whyline::LogLocation::Dir(dir.into()))
+    }
+
+    /// A server of the ledger at `log` (a directory, or a PostgreSQL log whose writer lock
+    /// the server then holds) with the default profile. A PostgreSQL log keeps no keys: a
+    /// profile that signs or seals needs [`key_dir`](Self::key_dir).
+    pub fn at(log: whyline::LogLocation) -> Result<Self, ServerError> {
         let path = Path::new("<default profile>");
         Ok(Self {
-            dir: dir.into(),
+            log,
+            key_dir: None,
             profile: MonitorSettings::from_toml(DEFAULT_PROFILE, path)
                 .map_err(whyline::WhylineError::from)?,
             server: ServerSettings::default(),
@@ -183,6 +194,15 @@ impl ServerConfig {
             segment_opener: None,
             load_options: whyline::LoadOptions::default(),
         })
+    }
+
+    /// Reads and makes the keys (the checkpoint signing key, the digest key, the subject key
+    /// store) in `dir` instead of beside the log, and takes the profile's relative paths
+    /// from it (see [`whyline::RecorderBuilder::build_at`]): needed for a PostgreSQL log
+    /// whose profile signs or seals, since private keys never go into the database.
+    pub fn key_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.key_dir = Some(dir.into());
+        self
     }
 
     /// Reads the profile (and its `[server]` table) from `path`.

@@ -6,7 +6,9 @@
 //!
 //! # Overview
 //!
-//! - [`ServerConfig`] holds what a server starts with: the ledger's directory, the profile
+//! - [`ServerConfig`] holds what a server starts with: where the ledger lives (a directory,
+//!   [`ServerConfig::new`], or a PostgreSQL log, [`ServerConfig::at`] with a key directory for
+//!   its keys), the profile
 //!   (the monitor's TOML, plus a [`ServerSettings`] `[server]` table), the models
 //!   ([`ModelSource`], `NAME=FILE`), the [`Tokens`], TLS files.
 //! - [`Server::bind`] opens the ledger through the facade (`whyline::RecorderBuilder`: the

@@ -1,8 +1,8 @@
 //! The read API: decisions by time or index, incident reports and proofs.
 //!
 //! Reads never hold the ledger's lock for more than a few reads: windows, incidents and
-//! proofs are read from a read-only view of the directory (the segment files as they are on
-//! disk, opened for this request and never repaired), so writers keep appending. Proofs are
+//! proofs are read from a read-only view of the ledger (a directory's segment files as they are
+//! on disk, or a PostgreSQL log as committed; opened for this request and never repaired), so writers keep appending. Proofs are
 //! made against a signed checkpoint, whose entries a checkpoint always commits to disk
 //! first; the hashes come from the same read-only view.
 
@@ -17,13 +17,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use whyline::core::EntryKind;
 use whyline::forensics::{
-    IncidentQuery, Investigation, parse_duration_ns, parse_time_ns, render_html, render_json,
+    IncidentQuery, parse_duration_ns, parse_time_ns, render_html, render_json,
 };
 use whyline::ledger::{
     ConsistencyEvidence, InclusionEvidence, MerkleTree, StoredCheckpoint, consistency_proof,
     inclusion_proof, leaf_hash,
 };
-use whyline::{AnyPath, LedgerReader, SegmentStore, TraceCollector, from_aprt};
+use whyline::{AnyPath, LedgerReader, TraceCollector, from_aprt};
 
 use crate::error::ApiError;
 use crate::state::{AppState, error_chain};
@@ -48,9 +48,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("read task: {e}")))?
 }
 
-/// A read-only view of the ledger's directory.
-fn read_view(state: &AppState) -> Result<SegmentStore, ApiError> {
-    SegmentStore::open_existing(&state.ledger_dir).map_err(|e| library_error(&e))
+/// A read-only view of the ledger (its directory's files, or its PostgreSQL log, as
+/// committed now).
+fn read_view(state: &AppState) -> Result<Box<dyn whyline::ledger::Store>, ApiError> {
+    state.read_view().map_err(|e| library_error(&e))
 }
 
 /// The JSON line of a decision entry: its index and leaf hash, then the JSON codec's view
@@ -409,11 +410,7 @@ pub(crate) async fn incident(
         }
     };
     blocking(move || {
-        let mut investigation = Investigation::new(&state.ledger_dir, query);
-        if let Some(verifier) = &state.verifier {
-            investigation.verifier(verifier);
-        }
-        let report = investigation.run().map_err(|e| library_error(&e))?;
+        let report = state.investigate(query)?;
         if html {
             Ok((
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

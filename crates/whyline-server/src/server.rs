@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -24,7 +24,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use whyline::{
-    AnyPath, CollectorChoice, Model, RecorderBuilder, SegmentStore, TraceCollector, VerifyOutcome,
+    AnyPath, CollectorChoice, Model, RecorderBuilder, TraceCollector, VerifyOutcome,
     training_statistics, verify_store,
 };
 
@@ -89,6 +89,14 @@ impl Server {
             Some(files) => Some(crate::tls::acceptor(files)?),
             None => None,
         };
+        // Bound first: a state built and then dropped here (on an async thread) would close
+        // a PostgreSQL store with a blocking call, which must not run on such a thread.
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(ServerError::io("listening on", address))?;
+        let address = listener
+            .local_addr()
+            .map_err(ServerError::io("listening on", address))?;
         let config = config.clone();
         let (state, models) = tokio::task::spawn_blocking(move || build_state(&config))
             .await
@@ -97,12 +105,6 @@ impl Server {
                 target: "the ledger".into(),
                 source: std::io::Error::other(e.to_string()),
             })??;
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(ServerError::io("listening on", address))?;
-        let address = listener
-            .local_addr()
-            .map_err(ServerError::io("listening on", address))?;
         start_verification(&state);
         Ok(Server {
             listener,
@@ -123,9 +125,14 @@ impl Server {
         &self.models
     }
 
-    /// The ledger's directory.
+    /// The ledger's directory, or for a PostgreSQL log its URL without password.
     pub fn ledger_dir(&self) -> &std::path::Path {
-        &self.state.ledger_dir
+        self.state.log.path()
+    }
+
+    /// Where the ledger lives.
+    pub fn log_location(&self) -> &whyline::LogLocation {
+        &self.state.log
     }
 
     /// Whether requests need tokens.
@@ -144,7 +151,13 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<ShutdownReport, ServerError> {
-        let state = Arc::clone(&self.state);
+        let Server {
+            listener,
+            address,
+            state,
+            tls,
+            models: _,
+        } = self;
         let router = router(Arc::clone(&state));
         start_ticks(&state);
         let shutdown_state = Arc::clone(&state);
@@ -154,27 +167,31 @@ impl Server {
             shutdown_state.hub.close(); // live streams end, so the requests in flight finish
             tracing::info!("shutting down: finishing the requests in flight");
         };
-        match self.tls {
-            None => axum::serve(self.listener, router)
+        match tls {
+            None => axum::serve(listener, router)
                 .with_graceful_shutdown(shutdown)
                 .await
-                .map_err(ServerError::io("serving on", self.address))?,
+                .map_err(ServerError::io("serving on", address))?,
             Some(acceptor) => axum::serve(
-                crate::tls::TlsListener::new(self.listener, acceptor)
-                    .map_err(ServerError::io("serving on", self.address))?,
+                crate::tls::TlsListener::new(listener, acceptor)
+                    .map_err(ServerError::io("serving on", address))?,
                 router,
             )
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(ServerError::io("serving on", self.address))?,
+            .map_err(ServerError::io("serving on", address))?,
         }
-        tokio::task::spawn_blocking(move || finish(&state))
-            .await
-            .map_err(|e| ServerError::Io {
-                operation: "closing",
-                target: "the ledger".into(),
-                source: std::io::Error::other(e.to_string()),
-            })?
+        tokio::task::spawn_blocking(move || {
+            let report = finish(&state);
+            close(state);
+            report
+        })
+        .await
+        .map_err(|e| ServerError::Io {
+            operation: "closing",
+            target: "the ledger".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?
     }
 }
 
@@ -194,6 +211,37 @@ fn finish(state: &AppState) -> Result<ShutdownReport, ServerError> {
         entries,
         checkpoint,
     })
+}
+
+/// How long [`close`] waits for the tasks that share the state (the stats ticker, a
+/// verification still running) to end.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
+
+/// Drops the state, and with it the ledger's store, here on a blocking thread once the tasks
+/// that shared it have ended: a PostgreSQL store closes its connection with a blocking call,
+/// which panics on a thread that drives async tasks.
+fn close(mut state: Arc<AppState>) {
+    let started = Instant::now();
+    loop {
+        match Arc::try_unwrap(state) {
+            Ok(state) => {
+                drop(state);
+                tracing::info!("ledger closed");
+                return;
+            }
+            Err(shared) if started.elapsed() >= CLOSE_WAIT => {
+                tracing::warn!(
+                    holders = Arc::strong_count(&shared) - 1,
+                    "closing: tasks still share the ledger; the last of them closes it"
+                );
+                return;
+            }
+            Err(shared) => {
+                state = shared;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
 }
 
 fn build_state(
@@ -221,13 +269,14 @@ fn build_state(
             metrics.fsync.clone(),
             std::sync::Arc::clone(&metrics.fsync_stats),
         ))
-        .build::<AnyPath>(&config.dir)?;
+        .build_at::<AnyPath>(&config.log, config.key_dir.as_deref())?;
     let verifier = recorder.verifier()?;
     let durability = recorder.collector().durability()?;
-    let ledger_dir = recorder
+    let log = recorder
         .collector()
-        .location()
-        .map_or_else(|| config.dir.clone(), std::path::Path::to_path_buf);
+        .log_location()
+        .cloned()
+        .unwrap_or_else(|| config.log.clone());
     let shared = recorder.into_shared();
     let mut models = BTreeMap::new();
     let mut infos = Vec::new();
@@ -269,7 +318,7 @@ fn build_state(
     let state = AppState::new(
         models,
         Arc::clone(shared.collector()),
-        ledger_dir,
+        log,
         durability,
         verifier,
         config.tokens.clone(),
@@ -339,7 +388,7 @@ fn catch_up_tiles(state: &AppState) {
         .with_ledger(|l| l.checkpoints().last().map(|c| c.checkpoint.size))
         .ok()
         .flatten();
-    let (Some(size), Ok(store)) = (size, SegmentStore::open_existing(&state.ledger_dir)) else {
+    let (Some(size), Ok(store)) = (size, state.read_view()) else {
         return;
     };
     if let Ok(mut tiles) = state.tiles.lock()
@@ -350,8 +399,9 @@ fn catch_up_tiles(state: &AppState) {
 }
 
 fn verify_at_start(state: &AppState) {
-    let outcome = SegmentStore::open_existing(&state.ledger_dir)
-        .and_then(|store| verify_store(&store, state.verifier.as_ref()));
+    let outcome = state
+        .read_view()
+        .and_then(|store| Ok(verify_store(&store, state.verifier.as_ref())?));
     match outcome {
         Ok(VerifyOutcome::Intact(_)) => {
             state.metrics.verify_status.set(1);

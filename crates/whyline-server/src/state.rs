@@ -2,7 +2,6 @@
 //! collector, the tokens, the limits, the health and the metrics.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -45,8 +44,8 @@ impl ServedModel {
 pub(crate) struct AppState {
     pub(crate) models: BTreeMap<String, Arc<ServedModel>>,
     pub(crate) collector: SharedCollector,
-    /// The ledger's directory (read-only views are opened there).
-    pub(crate) ledger_dir: PathBuf,
+    /// Where the ledger lives (read-only views are opened there).
+    pub(crate) log: whyline::LogLocation,
     pub(crate) durability: Durability,
     pub(crate) verifier: Option<NoteVerifier>,
     pub(crate) tokens: Option<Tokens>,
@@ -68,7 +67,7 @@ impl AppState {
     pub(crate) fn new(
         models: BTreeMap<String, Arc<ServedModel>>,
         collector: SharedCollector,
-        ledger_dir: PathBuf,
+        log: whyline::LogLocation,
         durability: Durability,
         verifier: Option<NoteVerifier>,
         tokens: Option<Tokens>,
@@ -93,7 +92,7 @@ impl AppState {
         Self {
             models,
             collector,
-            ledger_dir,
+            log,
             durability,
             verifier,
             tokens,
@@ -149,6 +148,33 @@ impl AppState {
             return Err(ApiError::unavailable("the server is shutting down"));
         }
         Ok(())
+    }
+
+    /// A read-only view of the ledger as committed now (no lock, nothing repaired).
+    pub(crate) fn read_view(&self) -> whyline::Result<Box<dyn whyline::ledger::Store>> {
+        self.log.open_read_only()
+    }
+
+    /// The incident report of `query`, read from a read-only view (checkpoint signatures
+    /// checked with the ledger's key). A directory's investigation opens its sealed inputs
+    /// with the subject key store beside it; a database's reads the store it is given.
+    pub(crate) fn investigate(
+        &self,
+        query: whyline::IncidentQuery,
+    ) -> Result<whyline::IncidentReport, ApiError> {
+        let failed = |e: &(dyn std::error::Error + 'static)| ApiError::internal(error_chain(e));
+        let store = match self.log.as_dir() {
+            Some(_) => None,
+            None => Some(self.read_view().map_err(|e| failed(&e))?),
+        };
+        let mut investigation = whyline::forensics::Investigation::new(self.log.path(), query);
+        if let Some(store) = &store {
+            investigation.store(&**store);
+        }
+        if let Some(verifier) = &self.verifier {
+            investigation.verifier(verifier);
+        }
+        investigation.run().map_err(|e| failed(&e))
     }
 
     /// Entries known durable.

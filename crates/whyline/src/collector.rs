@@ -11,14 +11,15 @@ use whyline_core::{
 };
 use whyline_ledger::collector::{DynamicRingCollector, RingSlot, StreamCollector};
 use whyline_ledger::{
-    IngestFormat, LedgerCollector, NoteVerifier, Receipt, SegmentStore, TileCache, TilePath,
+    IngestFormat, LedgerCollector, NoteVerifier, Receipt, Store, TileCache, TilePath,
 };
 use whyline_monitor::CollectorChoice;
 
 use crate::error::{Result, WhylineError};
+use crate::location::LogLocation;
 
-/// The collector a profile's `collector` names: a ring, a stream to a file, or a ledger in a
-/// directory.
+/// The collector a profile's `collector` names: a ring, a stream to a file, or a ledger (in a
+/// directory, or in PostgreSQL).
 ///
 /// # Why an enum
 ///
@@ -33,6 +34,9 @@ use crate::error::{Result, WhylineError};
 /// and skip the branch.
 #[derive(Debug)]
 #[non_exhaustive]
+// One per recorder, built once and then shared or owned in place, never moved per decision:
+// boxing the ledger would add a pointer chase to every record for no saving.
+#[allow(clippy::large_enum_variant)]
 pub enum RecorderCollector<P> {
     /// The last `ring_size` decisions in memory; writes no file.
     Ring(DynamicRingCollector<P>),
@@ -45,12 +49,13 @@ pub enum RecorderCollector<P> {
         /// When the file is synced (the stream's writer syncs through its sink).
         durability: Durability,
     },
-    /// The tamper-evident ledger in a directory of segment files.
+    /// The tamper-evident ledger: a directory of segment files or a log in PostgreSQL.
     Ledger {
-        /// The collector.
-        collector: LedgerCollector<SegmentStore>,
-        /// The ledger's directory.
-        dir: PathBuf,
+        /// The collector, over the store opened at `location` (boxed: which store it is
+        /// was chosen at run time).
+        collector: LedgerCollector<Box<dyn Store>>,
+        /// Where the ledger lives (read-only views are opened there).
+        location: LogLocation,
     },
 }
 
@@ -81,20 +86,29 @@ impl<P> RecorderCollector<P> {
     }
 
     /// The ledger collector, when this is one.
-    pub fn as_ledger(&self) -> Option<&LedgerCollector<SegmentStore>> {
+    pub fn as_ledger(&self) -> Option<&LedgerCollector<Box<dyn Store>>> {
         match self {
             RecorderCollector::Ledger { collector, .. } => Some(collector),
             RecorderCollector::Ring(_) | RecorderCollector::Stream { .. } => None,
         }
     }
 
-    /// Where the traces go on disk: the stream's file or the ledger's directory; `None` for
-    /// a ring.
+    /// Where the traces go: the stream's file, or the ledger's directory (or, for a ledger
+    /// in PostgreSQL, its URL without password); `None` for a ring.
     pub fn location(&self) -> Option<&Path> {
         match self {
             RecorderCollector::Ring(_) => None,
             RecorderCollector::Stream { file, .. } => Some(file),
-            RecorderCollector::Ledger { dir, .. } => Some(dir),
+            RecorderCollector::Ledger { location, .. } => Some(location.path()),
+        }
+    }
+
+    /// Where the ledger lives, when this is a ledger: to open read-only views of it
+    /// ([`LogLocation::open_read_only`]).
+    pub fn log_location(&self) -> Option<&LogLocation> {
+        match self {
+            RecorderCollector::Ledger { location, .. } => Some(location),
+            RecorderCollector::Ring(_) | RecorderCollector::Stream { .. } => None,
         }
     }
 
@@ -185,7 +199,7 @@ impl<P> RecorderCollector<P> {
         Ok(collector.with_ledger(|ledger| cache.read_ledger_tile(ledger, path))??)
     }
 
-    fn ledger_for(&self, operation: &'static str) -> Result<&LedgerCollector<SegmentStore>> {
+    fn ledger_for(&self, operation: &'static str) -> Result<&LedgerCollector<Box<dyn Store>>> {
         self.as_ledger().ok_or(WhylineError::NeedsLedger {
             operation,
             found: self.kind(),

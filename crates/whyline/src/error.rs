@@ -57,6 +57,32 @@ pub enum WhylineError {
         /// The collector the profile chose.
         found: whyline_monitor::CollectorChoice,
     },
+    /// A `postgres://` location was given to a build without the PostgreSQL store.
+    #[error(
+        "a postgres:// log needs whyline built with its PostgreSQL store (cargo feature `postgres`)"
+    )]
+    NoPostgres,
+    /// A ledger outside a directory (a PostgreSQL log) was asked to keep a key: private
+    /// keys never go into the database, so they need a local key directory.
+    #[error(
+        "the log {} keeps no keys: the profile's `{setting}` needs a key directory (private keys never go into the database)",
+        log.display()
+    )]
+    NeedsKeyDir {
+        /// The log, as messages name it (no password).
+        log: PathBuf,
+        /// The profile setting that needs a key (`signing`, `record_inputs`, `digest_key_file`).
+        setting: &'static str,
+    },
+    /// A profile setting that names a place inside a ledger directory was given with a
+    /// ledger elsewhere (a PostgreSQL log): refused rather than ignored.
+    #[error("the log {} is not a directory: the profile's {setting} cannot apply to it", log.display())]
+    NotADirectory {
+        /// The log, as messages name it.
+        log: PathBuf,
+        /// The setting (`storage_path`, or `collector` for a stream's file).
+        setting: &'static str,
+    },
     /// The monitor, a profile or a detector refused something.
     #[error(transparent)]
     Monitor(#[from] whyline_monitor::MonitorError),

@@ -79,6 +79,11 @@
 //! - Secret keys are written with mode 0600 and never logged; an existing key of the wrong kind
 //!   is an error ([`WhylineError::WrongKeyKind`]), never replaced.
 //! - Everything else is the parts' guarantees: see each crate.
+//!
+//! # Features
+//!
+//! - `postgres`: ledgers in PostgreSQL ([`LogLocation`]'s `Postgres`, opened through
+//!   `whyline-store-postgres`), for [`RecorderBuilder::build_at`] and read-only views.
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
@@ -86,12 +91,14 @@ mod collector;
 mod error;
 mod evidence;
 mod keys;
+mod location;
 mod provenance;
 mod recorder;
 
 pub use collector::RecorderCollector;
 pub use error::{Result, WhylineError};
 pub use evidence::{Erasure, erase_subject, record_outcome};
+pub use location::{LogLocation, is_postgres_url};
 pub use provenance::ProvenanceRecorder;
 pub use recorder::{
     DEFAULT_ORIGIN, Recorder, RecorderBuilder, SharedRecorder, SharedSegmentOpener,

@@ -63,7 +63,7 @@ impl<S: Store + 'static> std::fmt::Debug for ProvenanceRecorder<'_, S> {
     }
 }
 
-impl<'a> ProvenanceRecorder<'a, SegmentStore> {
+impl<'a> ProvenanceRecorder<'a, Box<dyn Store>> {
     /// A recorder over the ledger of a [`RecorderCollector`] (a profile's collector, or a
     /// monitor's: `monitor.collector()`); [`WhylineError::NeedsLedger`] for a ring or stream.
     pub fn for_collector<P>(collector: &'a RecorderCollector<P>) -> Result<Self> {

@@ -7,7 +7,7 @@ use whyline_ledger::collector::{
     Backpressure, DynamicRingCollector, RingSlot, StreamCollectorBuilder,
 };
 use whyline_ledger::seal::{KeyStore, Sealer};
-use whyline_ledger::{LedgerCollector, LedgerOptions, NoteVerifier, SegmentStore};
+use whyline_ledger::{LedgerCollector, LedgerOptions, NoteVerifier, SegmentStore, Store};
 use whyline_models::ModelInfo;
 use whyline_monitor::{
     Andon, CollectorChoice, FeatureStatistics, InferenceMonitor, MonitorSettings, SigningChoice,
@@ -17,6 +17,7 @@ use whyline_monitor::{
 use crate::collector::{DurableFile, RecorderCollector};
 use crate::error::{Result, WhylineError};
 use crate::keys::{SigningKey, load_or_create_digest_key, load_or_create_signer};
+use crate::location::LogLocation;
 
 /// The origin line of checkpoints, and the name of a key the recorder makes, unless
 /// [`RecorderBuilder::origin`] sets another.
@@ -31,7 +32,7 @@ pub const DEFAULT_ORIGIN: &str = "whyline/ledger";
 /// |---|---|
 /// | `collector = "ring"`, `ring_size` | a [`DynamicRingCollector`] of `ring_size` slots; no file |
 /// | `collector = "stream"`, `stream_format`, `backpressure` | a [`StreamCollector`](whyline_ledger::collector::StreamCollector) writing `storage_path` (default `decisions.aprt` / `decisions.jsonl`); `fallback` overflows to the same name plus `.fallback` |
-/// | `collector = "ledger"` | a [`LedgerCollector`] over a [`SegmentStore`] in `storage_path` (default: the directory itself) |
+/// | `collector = "ledger"` | a [`LedgerCollector`] over a [`SegmentStore`] in `storage_path` (default: the directory itself), boxed as a `Box<dyn Store>`; or over a PostgreSQL log with [`RecorderBuilder::build_at`] |
 /// | `durability`, `group_commit_ms`, `group_commit_entries` | the ledger's [`Durability`](whyline_core::Durability); for a stream, when its file is synced |
 /// | `signing`, `key_file` | the checkpoint key read from `key_file` (default `ledger.key`), or made there (mode 0600) with its public key beside it (`ledger.pub`) |
 /// | `checkpoint_every` | a signed checkpoint every that many entries |
@@ -115,6 +116,85 @@ impl RecorderBuilder {
 
     /// Builds the recorder in `dir` (created if missing); see [`Recorder`].
     pub fn build<P: RingSlot>(&self, dir: &Path) -> Result<Recorder<P>> {
+        self.build_in(Some(dir), None)
+    }
+
+    /// Builds the recorder with its ledger at `location`: a directory (as
+    /// [`build`](Self::build) when `key_dir` is `None`) or a PostgreSQL log (feature
+    /// `postgres`), whose writer lock the recorder then holds.
+    ///
+    /// Keys never live in a database: the checkpoint signing key (`key_file`, default
+    /// `ledger.key`), the digest key (`digest_key_file`) and the subject key store
+    /// (`key_store`; by default `keys/subjects.wks` beside a directory ledger, in `key_dir`
+    /// for a database) are read, or made, in `key_dir`, where the profile's relative paths
+    /// are taken from. A directory ledger keeps them beside its log
+    /// when `key_dir` is `None`; a PostgreSQL log whose profile signs, seals or keys its
+    /// digests without a `key_dir` is refused ([`WhylineError::NeedsKeyDir`]). The profile's
+    /// collector must be the ledger ([`WhylineError::NeedsLedger`]), and `storage_path`,
+    /// which names a directory, is refused for a database ([`WhylineError::NotADirectory`]).
+    pub fn build_at<P: RingSlot>(
+        &self,
+        location: &LogLocation,
+        key_dir: Option<&Path>,
+    ) -> Result<Recorder<P>> {
+        if self.settings.collector != CollectorChoice::Ledger {
+            return Err(WhylineError::NeedsLedger {
+                operation: "a ledger location",
+                found: self.settings.collector,
+            });
+        }
+        match (location.as_dir(), key_dir) {
+            (Some(dir), None) => self.build(dir),
+            (Some(dir), Some(_)) => {
+                let dir = self
+                    .settings
+                    .storage_path
+                    .as_deref()
+                    .map_or_else(|| dir.to_owned(), |path| dir.join(path));
+                self.build_in(key_dir, Some(&LogLocation::Dir(dir)))
+            }
+            (None, _) => {
+                if self.settings.storage_path.is_some() {
+                    return Err(WhylineError::NotADirectory {
+                        log: location.path().to_owned(),
+                        setting: "storage_path",
+                    });
+                }
+                // Refused before connecting: a key the profile needs has no home.
+                if key_dir.is_none()
+                    && let Some(setting) = self.setting_needing_keys()
+                {
+                    return Err(WhylineError::NeedsKeyDir {
+                        log: location.path().to_owned(),
+                        setting,
+                    });
+                }
+                self.build_in(key_dir, Some(location))
+            }
+        }
+    }
+
+    /// The first profile setting that reads or makes a key file, if any.
+    fn setting_needing_keys(&self) -> Option<&'static str> {
+        let settings = &self.settings;
+        if settings.signing != SigningChoice::None {
+            Some("signing")
+        } else if settings.record_inputs && self.key_store.is_none() {
+            Some("record_inputs")
+        } else if settings.digest_key_file.is_some() {
+            Some("digest_key_file")
+        } else {
+            None
+        }
+    }
+
+    /// Builds with keys and relative paths under `dir` (`None`: there is no local directory),
+    /// and the ledger at `log` (`None`: in `dir`, as the profile's `storage_path` says).
+    fn build_in<P: RingSlot>(
+        &self,
+        dir: Option<&Path>,
+        log: Option<&LogLocation>,
+    ) -> Result<Recorder<P>> {
         let settings = &self.settings;
         settings.validate()?;
         let mut created = Vec::new();
@@ -123,9 +203,16 @@ impl RecorderBuilder {
             CollectorChoice::Ring => {
                 RecorderCollector::Ring(DynamicRingCollector::with_capacity(settings.ring_size)?)
             }
-            CollectorChoice::Stream => build_stream(settings, dir)?,
+            CollectorChoice::Stream => build_stream(settings, local_dir(dir, log, "collector")?)?,
             CollectorChoice::Ledger => {
-                let key = signer_for(settings, dir, &self.origin)?;
+                let location = match log {
+                    Some(location) => location.clone(),
+                    None => LogLocation::Dir(settings.storage_path.as_deref().map_or_else(
+                        || local_dir(dir, log, "collector").map(Path::to_owned),
+                        |path| Ok(local_dir(dir, log, "storage_path")?.join(path)),
+                    )?),
+                };
+                let key = signer_for(settings, dir, &location, &self.origin)?;
                 if let Some(key) = &key {
                     if key.created {
                         created.extend([key.secret_path.clone(), key.public_path.clone()]);
@@ -133,7 +220,7 @@ impl RecorderBuilder {
                     signing_key = Some((key.secret_path.clone(), key.public_path.clone()));
                 }
                 let collector =
-                    build_ledger(settings, dir, &self.origin, key, self.opener.as_ref())?;
+                    build_ledger(settings, location, &self.origin, key, self.opener.as_ref())?;
                 if settings.record_inputs {
                     attach_key_store(
                         settings,
@@ -148,7 +235,7 @@ impl RecorderBuilder {
         };
         let digest_key = match &settings.digest_key_file {
             Some(file) => {
-                let path = dir.join(file);
+                let path = key_dir(dir, collector.location(), "digest_key_file")?.join(file);
                 let (key, made) = load_or_create_digest_key(&path)?;
                 if made {
                     created.push(path);
@@ -372,11 +459,42 @@ pub fn training_statistics(info: &ModelInfo) -> Result<Option<TrainingStatistics
     Ok(Some(TrainingStatistics::new(features)?))
 }
 
+/// The directory that relative paths and keys are taken from, or
+/// [`WhylineError::NeedsKeyDir`] naming `log` (a database) and the `setting` that needs one.
+fn key_dir<'a>(
+    dir: Option<&'a Path>,
+    log: Option<&Path>,
+    setting: &'static str,
+) -> Result<&'a Path> {
+    dir.ok_or_else(|| WhylineError::NeedsKeyDir {
+        log: log.map(Path::to_owned).unwrap_or_default(),
+        setting,
+    })
+}
+
+/// [`key_dir`] for settings that name files beside the log (a stream's file).
+fn local_dir<'a>(
+    dir: Option<&'a Path>,
+    log: Option<&LogLocation>,
+    setting: &'static str,
+) -> Result<&'a Path> {
+    dir.ok_or_else(|| WhylineError::NotADirectory {
+        log: log.map(|log| log.path().to_owned()).unwrap_or_default(),
+        setting,
+    })
+}
+
 /// The key the profile's `signing` asks for, read or made; `None` when it signs nothing.
-fn signer_for(settings: &MonitorSettings, dir: &Path, origin: &str) -> Result<Option<SigningKey>> {
+fn signer_for(
+    settings: &MonitorSettings,
+    dir: Option<&Path>,
+    location: &LogLocation,
+    origin: &str,
+) -> Result<Option<SigningKey>> {
     if settings.signing == SigningChoice::None {
         return Ok(None);
     }
+    let dir = key_dir(dir, Some(location.path()), "signing")?;
     let file = settings
         .key_file
         .as_deref()
@@ -390,15 +508,11 @@ fn signer_for(settings: &MonitorSettings, dir: &Path, origin: &str) -> Result<Op
 
 fn build_ledger<P>(
     settings: &MonitorSettings,
-    dir: &Path,
+    location: LogLocation,
     origin: &str,
     key: Option<SigningKey>,
     opener: Option<&SharedSegmentOpener>,
 ) -> Result<RecorderCollector<P>> {
-    let ledger_dir = settings
-        .storage_path
-        .as_deref()
-        .map_or_else(|| dir.to_owned(), |path| dir.join(path));
     let options = match key {
         Some(key) => {
             LedgerOptions::signed(origin, key.signer).checkpoint_every(settings.checkpoint_every)
@@ -406,42 +520,42 @@ fn build_ledger<P>(
         None => LedgerOptions::without_checkpoints(origin),
     }
     .durability(settings.durability);
-    let store = match opener {
-        None => SegmentStore::open(&ledger_dir)?,
-        Some(opener) => {
+    let store: Box<dyn Store> = match (location.as_dir(), opener) {
+        (Some(dir), Some(opener)) => {
             let opener = std::sync::Arc::clone(opener);
-            SegmentStore::open_with(
-                &ledger_dir,
+            Box::new(SegmentStore::open_with(
+                dir,
                 whyline_ledger::SegmentOptions::default(),
                 Box::new(move |path: &Path| opener(path)),
-            )?
+            )?)
         }
+        (Some(_), None) | (None, _) => location.open_writer()?,
     };
     let (collector, report) = LedgerCollector::open(store, options)?;
     if report.torn_bytes > 0 {
         tracing::warn!(
-            path = %ledger_dir.display(),
+            path = %location.path().display(),
             torn_bytes = report.torn_bytes,
             "recovered the ledger: cut a torn tail"
         );
     }
     Ok(RecorderCollector::Ledger {
         collector,
-        dir: ledger_dir,
+        location,
     })
 }
 
 /// Opens (or makes) the subject key store the profile names and lets the ledger seal with it.
 fn attach_key_store<P>(
     settings: &MonitorSettings,
-    dir: &Path,
+    dir: Option<&Path>,
     collector: &RecorderCollector<P>,
     given: Option<KeyStore>,
     created: &mut Vec<PathBuf>,
 ) -> Result<()> {
     let RecorderCollector::Ledger {
         collector,
-        dir: ledger_dir,
+        location,
     } = collector
     else {
         return Ok(()); // the profile's validation allows record_inputs only with a ledger
@@ -449,10 +563,14 @@ fn attach_key_store<P>(
     let keys = match given {
         Some(keys) => keys,
         None => {
-            let path = settings
-                .key_store
-                .as_deref()
-                .map_or_else(|| KeyStore::default_path(ledger_dir), |file| dir.join(file));
+            // By default beside a directory ledger; a database's in the key directory.
+            let path = match (&settings.key_store, location.as_dir()) {
+                (Some(file), _) => key_dir(dir, Some(location.path()), "record_inputs")?.join(file),
+                (None, Some(ledger_dir)) => KeyStore::default_path(ledger_dir),
+                (None, None) => {
+                    KeyStore::default_path(key_dir(dir, Some(location.path()), "record_inputs")?)
+                }
+            };
             let existed = path.exists();
             let keys = KeyStore::open_or_create(&path)?;
             if !existed {

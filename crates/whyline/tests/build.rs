@@ -284,3 +284,37 @@ fn a_json_stream_with_fallback_writes_where_the_profile_says() {
         ]
     );
 }
+
+/// Regression (issue 12, `RecorderBuilder::build_at`): with `storage_path` the subject key
+/// store is made beside the ledger it seals for, not in the profile's directory, and the
+/// signing key where `key_file` says, relative to the profile's directory.
+#[test]
+fn the_subject_key_store_is_made_beside_a_ledger_in_storage_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = MonitorSettings::from_toml(
+        "[inference_monitor]\ncollector = \"ledger\"\nstorage_path = \"log\"\nrecord_inputs = true\nsigning = \"ed25519\"\n",
+        Path::new("test.toml"),
+    )
+    .unwrap();
+    let recorder: Recorder = Recorder::from_settings(&settings, dir.path()).unwrap();
+    assert_eq!(
+        recorder.collector().location(),
+        Some(dir.path().join("log").as_path())
+    );
+    drop(recorder);
+    assert!(dir.path().join("log/keys/subjects.wks").is_file());
+    assert!(!dir.path().join("keys/subjects.wks").exists());
+    assert!(dir.path().join("ledger.key").is_file());
+    // The same through build_at with the directory as the location.
+    let other = tempfile::tempdir().unwrap();
+    let location = whyline::LogLocation::Dir(other.path().to_owned());
+    let recorder: Recorder = whyline::RecorderBuilder::new(&settings)
+        .build_at(&location, None)
+        .unwrap();
+    assert_eq!(
+        recorder.collector().location(),
+        Some(other.path().join("log").as_path())
+    );
+    drop(recorder);
+    assert!(other.path().join("log/keys/subjects.wks").is_file());
+}

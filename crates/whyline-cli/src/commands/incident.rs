@@ -69,9 +69,9 @@ pub(crate) fn run(args: &IncidentArgs) -> anyhow::Result<Outcome> {
     let mut investigation = Investigation::new(args.log.path(), query);
     // A PostgreSQL log is opened here, read-only; a directory by the investigation itself
     // (which also finds the subject key store beside it).
-    let store = match &args.log {
-        LogLocation::Dir(_) => None,
-        LogLocation::Postgres { .. } => Some(args.log.open_read_only()?),
+    let store = match args.log.as_dir() {
+        Some(_) => None,
+        None => Some(args.log.open_read_only()?),
     };
     if let Some(store) = &store {
         investigation.store(&**store);

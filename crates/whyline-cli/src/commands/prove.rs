@@ -55,7 +55,7 @@ pub(crate) fn run(args: &ProveArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Problem);
     }
     let (ledger, _) = Ledger::open(store, LedgerOptions::without_checkpoints("whyline/ledger"))?;
-    let at = || args.log.display().to_string();
+    let at = || args.log.path().display().to_string();
     let json = match (args.index, &args.window) {
         (Some(index), _) => {
             serde_json::to_string(&ledger.prove_inclusion(index).with_context(at)?)?

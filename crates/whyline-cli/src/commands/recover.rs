@@ -10,7 +10,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::Args;
-use whyline_ledger::{LedgerError, LedgerOptions, RecoveryReport};
+use whyline_ledger::{Ledger, LedgerError, LedgerOptions, RecoveryReport};
 
 use crate::Outcome;
 use crate::location::{LogLocation, log_parser};
@@ -39,14 +39,17 @@ pub(crate) fn run(args: &RecoverArgs) -> anyhow::Result<Outcome> {
     if args.salvage {
         options = options.salvage();
     }
-    let (ledger, report) = match args.log.open_ledger(options) {
+    // Opens the existing ledger for writing (a PostgreSQL log takes its writer lock), never
+    // creating one.
+    let store = args.log.open_existing_writer()?;
+    let (ledger, report) = match Ledger::open(store, options) {
         Ok(opened) => opened,
         Err(error @ LedgerError::Corrupt { .. }) => {
             return Err(anyhow::Error::new(error).context(format!(
                 "{} is damaged before its end, which is not what a crash leaves; \
                  `whyline verify` names the damage, `whyline recover --salvage` keeps the \
                  entries before it",
-                args.log.display()
+                args.log.path().display()
             )));
         }
         Err(error) => return Err(error.into()),
@@ -54,7 +57,7 @@ pub(crate) fn run(args: &RecoverArgs) -> anyhow::Result<Outcome> {
     drop(
         ledger
             .into_store()
-            .with_context(|| format!("closing {}", args.log.display()))?,
+            .with_context(|| format!("closing {}", args.log.path().display()))?,
     );
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

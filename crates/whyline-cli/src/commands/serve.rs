@@ -1,5 +1,6 @@
-//! `whyline serve --dir DIR [--listen ADDR] [--config FILE] [--model NAME=FILE]...
-//! [--tokens FILE] [--tls-cert FILE --tls-key FILE]`: the server of `whyline-server`, until
+//! `whyline serve (--dir DIR | --store postgres://USER@HOST:PORT/DB?log=NAME [--key-dir DIR])
+//! [--listen ADDR] [--config FILE] [--model NAME=FILE]... [--tokens FILE]
+//! [--tls-cert FILE --tls-key FILE]`: the server of `whyline-server`, until
 //! SIGTERM or SIGINT (then it finishes the requests in flight, commits, signs a final
 //! checkpoint and exits 0). Start-up lines go to stderr: the address, each model and its
 //! model record's index, the ledger, and whether tokens are required.
@@ -8,17 +9,32 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use whyline_server::{ModelSource, Server, ServerConfig, TlsFiles, Tokens};
+use whyline::WhylineError;
+use whyline_server::{ModelSource, Server, ServerConfig, ServerError, TlsFiles, Tokens};
 
 use crate::Outcome;
+use crate::location::{LogLocation, log_parser};
 use crate::output::note;
 
 /// Arguments of `whyline serve`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("ledger").required(true).args(["dir", "store"])))]
 pub(crate) struct ServeArgs {
-    /// The ledger's directory (created, with its signing key, if missing).
+    /// The ledger's directory (created, with its signing key, if missing). Give this or
+    /// --store.
     #[arg(long)]
-    dir: PathBuf,
+    dir: Option<PathBuf>,
+    /// The ledger elsewhere: a PostgreSQL log, `postgres://USER@HOST:PORT/DB?log=NAME`
+    /// (created if missing; the server holds its writer lock), or a directory. Give this or
+    /// --dir.
+    #[arg(long, value_name = "LOG", value_parser = log_parser())]
+    store: Option<LogLocation>,
+    /// Where the keys live when the ledger is in PostgreSQL (private keys never go into the
+    /// database): the checkpoint signing key, the digest key and the subject key store are
+    /// read or made here, and the profile's relative paths start here. Needed when the
+    /// profile signs (the default profile does) or records inputs.
+    #[arg(long, value_name = "DIR", conflicts_with = "dir")]
+    key_dir: Option<PathBuf>,
     /// The address to listen on [default: the profile's `[server] listen`, else
     /// 127.0.0.1:7878]; a non-loopback address needs --tokens.
     #[arg(long)]
@@ -48,7 +64,14 @@ pub(crate) struct ServeArgs {
 impl ServeArgs {
     /// The validated configuration.
     fn config(&self) -> anyhow::Result<ServerConfig> {
-        let mut config = ServerConfig::new(&self.dir)?;
+        let mut config = match (&self.dir, &self.store) {
+            (Some(dir), _) => ServerConfig::new(dir)?,
+            (None, Some(store)) => ServerConfig::at(store.clone())?,
+            (None, None) => anyhow::bail!("give the ledger's --dir DIR or --store LOG"),
+        };
+        if let Some(dir) = &self.key_dir {
+            config.key_dir(dir);
+        }
         if let Some(path) = &self.config {
             config.profile_file(path)?;
         }
@@ -91,7 +114,20 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Outcome> {
         .build()?;
     runtime.block_on(async move {
         let shutdown = shutdown_signal()?;
-        let server = Server::bind(&config).await?;
+        let server = Server::bind(&config).await.map_err(|error| {
+            let needs_key_dir = matches!(
+                &error,
+                ServerError::Whyline(WhylineError::NeedsKeyDir { .. })
+            );
+            let error = anyhow::Error::new(error);
+            if needs_key_dir {
+                error.context(
+                    "whyline serve --store postgres://...: give --key-dir DIR for the keys",
+                )
+            } else {
+                error
+            }
+        })?;
         let scheme = if server.uses_tls() { "https" } else { "http" };
         note(&format!("serving on {scheme}://{}", server.local_addr()));
         note(&format!("ledger: {}", server.ledger_dir().display()));

@@ -66,7 +66,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             let _ = write!(
                 err,
                 "\rwhyline: verifying {}: {percent:>3}%",
-                args.log.display()
+                args.log.path().display()
             );
             if done >= total {
                 let _ = writeln!(err);
@@ -81,7 +81,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             VerifyOutcome::Intact(report) => writeln!(
                 out,
                 "{}: intact: {} entries, {} checkpoints{}, root {}",
-                args.log.display(),
+                args.log.path().display(),
                 report.entries,
                 report.checkpoints,
                 if report.signatures_checked {
@@ -99,14 +99,14 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             writeln!(
                 out,
                 "warning: time index record {record} disagrees with the entry log: the index was changed (derived data: reads check it against the log; `whyline recover {}` rebuilds it)",
-                args.log.display()
+                args.log.path().display()
             )?;
         }
         for residue in &report.crash_residue {
             writeln!(
                 out,
                 "warning: crash residue: {residue}; `whyline recover {}` removes it",
-                args.log.display()
+                args.log.path().display()
             )?;
         }
     }
@@ -116,7 +116,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         writeln!(
             out,
             "{}: times not in order ({step}); the largest step back is {} ns, by which window proofs widen their range",
-            args.log.display(),
+            args.log.path().display(),
             report.time_disorder_ns
         )?;
     }

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use whyline::forensics::{
-    IncidentQuery, IncidentReport, Integrity, Investigation, parse_duration_ns, parse_time_ns,
+    IncidentQuery, IncidentReport, Integrity, parse_duration_ns, parse_time_ns,
 };
 
 use super::html::escape;
@@ -82,16 +82,9 @@ pub(crate) async fn incident_page(
                 .map_err(|e| ApiError::bad_request(format!("after: {}", error_chain(&e))))?,
         };
         let worker = Arc::clone(&state);
-        let report = tokio::task::spawn_blocking(move || {
-            let mut investigation = Investigation::new(&worker.ledger_dir, query);
-            if let Some(verifier) = &worker.verifier {
-                investigation.verifier(verifier);
-            }
-            investigation.run()
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("incident task: {e}")))?
-        .map_err(|e| ApiError::internal(error_chain(&e)))?;
+        let report = tokio::task::spawn_blocking(move || worker.investigate(query))
+            .await
+            .map_err(|e| ApiError::internal(format!("incident task: {e}")))??;
         format!("{form}{}", render(&report, &params))
     } else {
         format!(

@@ -106,6 +106,18 @@ start_sequencer() {
     seq_pid=$!
     pids+=("$seq_pid")
 }
+# PostgreSQL frees a killed writer's lock when the server notices the dropped connection, not
+# at the process's death (as the kernel frees a directory's file lock): a sequencer started at
+# once may be refused ("already has a writer") and exit. Start it again until it stays up.
+restart_while_refused() {
+    [ -n "${STORE:-}" ] || return 0
+    for _ in $(seq 1 50); do
+        sleep 0.3
+        kill -0 "$seq_pid" 2>/dev/null && return 0
+        echo "e2e: the restarted sequencer exited (the killed one's lock not yet freed); again"
+        start_sequencer
+    done
+}
 # Messages not yet acknowledged by the sequencer (the batches stream is a work queue), from
 # nats-server's monitoring endpoint; -1 when it cannot be read.
 waiting() {
@@ -154,6 +166,7 @@ for fault in "${faults[@]+"${faults[@]}"}"; do
             wait "$seq_pid" 2>/dev/null || true
             echo "e2e: SIGKILLed the sequencer ($(waiting) batches waiting)"
             start_sequencer
+            restart_while_refused
             ;;
         nats)
             kill -TERM "$nats_pid"

@@ -133,6 +133,15 @@ print(-1)
 PY
 }
 
+# Client connections to nats-server, from its monitoring endpoint; -1 when it cannot be read.
+connections() {
+    python3 - "$monitor" <<'PY' 2>/dev/null || echo -1
+import json, sys, urllib.request
+connz = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/connz", timeout=2))
+print(connz.get("num_connections", -1))
+PY
+}
+
 start_nats
 start_sequencer
 sleep 0.5
@@ -202,6 +211,13 @@ while :; do
     sleep 0.2
 done
 finished="$(date +%s.%N)"
+# A sequencer restarted by the last kill may still be recovering (reading the log back, before
+# it handles SIGTERM); it connects to nats-server once it has. The producers are gone by now,
+# so a client connection is the sequencer's.
+for _ in $(seq 1 600); do
+    [ "$(connections)" -ge 1 ] 2>/dev/null && break
+    sleep 0.1
+done
 kill -TERM "$seq_pid"
 wait "$seq_pid" || { echo "e2e: the sequencer failed:" >&2; tail -20 "$work/sequencer.log" >&2; exit 1; }
 

@@ -1,6 +1,6 @@
 //! Decisions per second appended through `Ledger` with group commit into PostgreSQL (a
 //! private cluster on loopback, default settings: `synchronous_commit = on`, `fsync = on`)
-//! and, in the same run, into segment files: batches of 1, 64 and 1024 decisions per commit
+//! and, in the same run, into segment files: batches of 1, 64, 1024 and 4096 decisions per commit
 //! (`Durability::Interval { entries: batch }`; every batch durable before the next starts).
 //!
 //! `cargo bench -p whyline-store-postgres --bench group_commit`
@@ -14,7 +14,7 @@ use whyline_ledger::{Durability, Ledger, SegmentStore, Store};
 use whyline_store_postgres::PostgresStore;
 use whyline_store_postgres::testing::Cluster;
 
-const BATCHES: [u32; 3] = [1, 64, 1024];
+const BATCHES: [u32; 4] = [1, 64, 1024, 4096];
 
 fn ledger<S: Store>(store: S, batch: u32) -> Ledger<S> {
     let durability = Durability::Interval {
@@ -43,7 +43,7 @@ fn run<S: Store>(ledger: &mut Ledger<S>, payloads: &[Vec<u8>], batch: u32, iters
 }
 
 fn group_commit(c: &mut Criterion) {
-    let payloads: Vec<Vec<u8>> = (0..1024).map(payload).collect();
+    let payloads: Vec<Vec<u8>> = (0..4096).map(payload).collect();
     let cluster = Cluster::start().unwrap();
     let database = cluster.create_database().unwrap();
     let files = tempfile::tempdir().unwrap();

@@ -6,8 +6,9 @@
 //!    pending [`Batch`] (memory only; readable at once).
 //! 2. `sync` or `begin_sync` hands the pending batch to the session's queue, in order.
 //! 3. A commit (the store's `sync`, a ticket's `sync` outside the writer's lock, or a durable
-//!    side record) inserts every queued batch in ONE transaction (`unnest` of arrays: one
-//!    round trip per statement, whatever the batch size) and commits it: this is the group
+//!    side record) writes every queued batch in ONE transaction (a binary `COPY ... FROM
+//!    STDIN` per table, prepared once per session: the rows stream in one go, whatever the
+//!    batch size, and the server inserts them in bulk) and commits it: this is the group
 //!    commit. The frame is durable once `COMMIT` returns, as durable as the server's
 //!    `synchronous_commit` makes a commit.
 //! 4. A failed commit rolls the whole transaction back (none of its rows exist) and marks the
@@ -18,7 +19,9 @@
 
 use std::path::PathBuf;
 
-use postgres::Client;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
+use postgres::{Client, Statement};
 use whyline_ledger::{Result, Side};
 
 use crate::error::{pg_error, store_error};
@@ -65,6 +68,15 @@ pub(crate) struct Connection {
     pub(crate) queue: Vec<Batch>,
     /// Whether a commit failed: nothing more is committed by this session.
     pub(crate) failed: bool,
+    /// The `COPY` statements of a commit, prepared once per session.
+    pub(crate) copy: Option<CopyStatements>,
+}
+
+/// The prepared `COPY ... FROM STDIN (FORMAT binary)` of each table a commit writes.
+#[derive(Clone)]
+pub(crate) struct CopyStatements {
+    frames: Statement,
+    sides: Statement,
 }
 
 impl Connection {
@@ -103,8 +115,8 @@ impl Connection {
     }
 
     fn commit_queue(&mut self) -> std::result::Result<(u64, [u64; 2]), postgres::Error> {
-        let mut offsets: Vec<i64> = Vec::new();
-        let mut frames: Vec<&[u8]> = Vec::new();
+        let statements = self.copy_statements()?;
+        let mut rows: Vec<(i64, Vec<u8>)> = Vec::new();
         let mut side_names: Vec<&str> = Vec::new();
         let mut side_offsets: Vec<i64> = Vec::new();
         let mut side_bytes: Vec<&[u8]> = Vec::new();
@@ -112,8 +124,7 @@ impl Connection {
         let mut side_end = self.side_committed;
         for batch in &self.queue {
             for (offset, frame) in batch.offsets.iter().zip(&batch.frames) {
-                offsets.push(*offset);
-                frames.push(frame);
+                pack(&mut rows, *offset, frame);
                 entry_end = entry_end.max(end_of(*offset, frame.len()));
             }
             for (side, offset, bytes) in &batch.sides {
@@ -126,22 +137,46 @@ impl Connection {
             }
         }
         let mut transaction = self.client.transaction()?;
-        if !offsets.is_empty() {
-            transaction.execute(
-                "INSERT INTO whyline_frames (log_id, start_offset, bytes) \
-                 SELECT $1, o, b FROM unnest($2::bigint[], $3::bytea[]) AS t (o, b)",
-                &[&self.log_id, &offsets, &frames],
-            )?;
+        if !rows.is_empty() {
+            let mut copy = BinaryCopyInWriter::new(
+                transaction.copy_in(&statements.frames)?,
+                &[Type::INT4, Type::INT8, Type::BYTEA],
+            );
+            for (offset, bytes) in &rows {
+                copy.write(&[&self.log_id, offset, bytes])?;
+            }
+            copy.finish()?;
         }
         if !side_offsets.is_empty() {
-            transaction.execute(
-                "INSERT INTO whyline_side_records (log_id, side, start_offset, bytes) \
-                 SELECT $1, s, o, b FROM unnest($2::text[], $3::bigint[], $4::bytea[]) AS t (s, o, b)",
-                &[&self.log_id, &side_names, &side_offsets, &side_bytes],
-            )?;
+            let mut copy = BinaryCopyInWriter::new(
+                transaction.copy_in(&statements.sides)?,
+                &[Type::INT4, Type::TEXT, Type::INT8, Type::BYTEA],
+            );
+            for ((name, offset), bytes) in side_names.iter().zip(&side_offsets).zip(&side_bytes) {
+                copy.write(&[&self.log_id, name, offset, bytes])?;
+            }
+            copy.finish()?;
         }
         transaction.commit()?;
         Ok((entry_end, side_end))
+    }
+
+    /// The session's prepared `COPY` statements, prepared on the first commit and reused.
+    fn copy_statements(&mut self) -> std::result::Result<CopyStatements, postgres::Error> {
+        if let Some(statements) = &self.copy {
+            return Ok(statements.clone());
+        }
+        let statements = CopyStatements {
+            frames: self.client.prepare(
+                "COPY whyline_frames (log_id, start_offset, bytes) FROM STDIN (FORMAT binary)",
+            )?,
+            sides: self.client.prepare(
+                "COPY whyline_side_records (log_id, side, start_offset, bytes) \
+                 FROM STDIN (FORMAT binary)",
+            )?,
+        };
+        self.copy = Some(statements.clone());
+        Ok(statements)
     }
 
     /// The committed rows of the entry log that overlap `[from, to)`, in order.
@@ -180,6 +215,28 @@ impl Connection {
     }
 }
 
+/// The most bytes a commit packs into one row of `whyline_frames`: consecutive frames share
+/// a row up to this size, so a commit of ~100-byte decisions writes a tenth of the heap
+/// tuples and primary-key entries it would with a row per frame. Kept under PostgreSQL's
+/// TOAST threshold (~2 KB a tuple), so a row is stored inline, uncompressed, in one tuple.
+/// A frame larger than this has a row of its own.
+pub(crate) const ROW_BYTES: usize = 1900;
+
+/// Adds the frame at `offset` to the last row when it continues it and fits in
+/// [`ROW_BYTES`], else starts a new row.
+fn pack(rows: &mut Vec<(i64, Vec<u8>)>, offset: i64, frame: &[u8]) {
+    if let Some((start, bytes)) = rows.last_mut() {
+        let continues = end_of(*start, bytes.len()) == from_i64(offset);
+        if continues && bytes.len() + frame.len() <= ROW_BYTES {
+            bytes.extend_from_slice(frame);
+            return;
+        }
+    }
+    let mut bytes = Vec::with_capacity(ROW_BYTES.max(frame.len()));
+    bytes.extend_from_slice(frame);
+    rows.push((offset, bytes));
+}
+
 /// Where a row starting at `offset` with `len` bytes ends.
 pub(crate) fn end_of(offset: i64, len: usize) -> u64 {
     from_i64(offset).saturating_add(len as u64)
@@ -193,4 +250,49 @@ pub(crate) fn to_i64(offset: u64) -> i64 {
 /// A stored `bigint` offset (never negative: a CHECK constraint) as a byte offset.
 pub(crate) fn from_i64(offset: i64) -> u64 {
     u64::try_from(offset).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_frames_share_rows_up_to_the_row_size() {
+        let mut rows = Vec::new();
+        let mut offset = 0i64;
+        // A 16-byte header, then 40 frames of 100 bytes, a large one and 3 more.
+        let frames: Vec<Vec<u8>> = std::iter::once(vec![1u8; 16])
+            .chain((0..40).map(|i| vec![i as u8; 100]))
+            .chain(std::iter::once(vec![9u8; 5000]))
+            .chain((0..3).map(|i| vec![i as u8; 100]))
+            .collect();
+        for frame in &frames {
+            pack(&mut rows, offset, frame);
+            offset += frame.len() as i64;
+        }
+        // 16 + 18 * 100 = 1816 fit in the first row; 19 per row after it.
+        let sizes: Vec<(i64, usize)> = rows.iter().map(|(o, b)| (*o, b.len())).collect();
+        assert_eq!(
+            sizes,
+            vec![
+                (0, 1816),
+                (1816, 1900),
+                (3716, 300),
+                (4016, 5000),
+                (9016, 300)
+            ]
+        );
+        // The rows hold exactly the frames' bytes, in order, each row where it starts.
+        let joined: Vec<u8> = rows.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+        assert_eq!(joined, frames.concat());
+    }
+
+    #[test]
+    fn a_frame_that_does_not_continue_the_last_row_starts_a_new_one() {
+        let mut rows = Vec::new();
+        pack(&mut rows, 100, &[1; 10]);
+        pack(&mut rows, 200, &[2; 10]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].0, 200);
+    }
 }

@@ -13,8 +13,9 @@
 //! - [`WRITER_LOCK_CLASS`]: the advisory lock that keeps one writer per log.
 //! - `testing` (feature `testing`): a throwaway PostgreSQL cluster for tests and benches.
 //!
-//! The ledger's bytes stay the record: each row holds the exact bytes one append wrote (a
-//! frame of `docs/ledger-format.md`) at its byte offset, and verification re-hashes them with
+//! The ledger's bytes stay the record: each row holds the exact bytes of one or more
+//! consecutive appends (frames of `docs/ledger-format.md`; a commit packs small frames into
+//! rows of up to ~1.9 KB) at its byte offset, and verification re-hashes them with
 //! the same code as for files. Views (`whyline_entries`, `whyline_checkpoints`,
 //! `whyline_time_index`) decode them for people; `docs/postgres-store.md` gives the schema,
 //! the migrations, durability (`synchronous_commit`) and what a DBA may and may not do.

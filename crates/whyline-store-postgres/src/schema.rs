@@ -31,10 +31,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "0002_views",
         sql: include_str!("../migrations/0002_views.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_packed_rows",
+        sql: include_str!("../migrations/0003_packed_rows.sql"),
+    },
 ];
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The advisory lock key (`pg_advisory_xact_lock(bigint)`) that serialises migrations:
 /// "whylinem" in ASCII.

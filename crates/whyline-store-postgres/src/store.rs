@@ -110,6 +110,7 @@ impl PostgresStore {
             side_committed: side_len,
             queue: Vec::new(),
             failed: false,
+            copy: None,
         };
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),

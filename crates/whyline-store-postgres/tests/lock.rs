@@ -114,7 +114,11 @@ fn migrations_are_recorded_once_in_schema_version() {
     let found: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(
         found,
-        vec![(1, "0001_tables".to_owned()), (2, "0002_views".to_owned())]
+        vec![
+            (1, "0001_tables".to_owned()),
+            (2, "0002_views".to_owned()),
+            (3, "0003_packed_rows".to_owned())
+        ]
     );
-    assert_eq!(whyline_store_postgres::SCHEMA_VERSION, 2);
+    assert_eq!(whyline_store_postgres::SCHEMA_VERSION, 3);
 }

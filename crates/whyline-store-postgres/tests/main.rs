@@ -9,3 +9,4 @@ mod common;
 mod conformance;
 mod faults;
 mod lock;
+mod packed_rows;

@@ -36,22 +36,16 @@ fn every_corpus_file_is_accepted_or_refused_without_a_panic() {
                 accepted += 1;
             }
         }
+        // Inputs that once found a bug: they only have to return.
+        for path in files(&fuzz_dir().join("regressions").join(target.name)) {
+            let _ = (target.run)(&std::fs::read(path).unwrap());
+        }
         assert!(
             accepted > 0,
             "{}: none of the {} corpus files is accepted",
             target.name,
             corpus.len()
         );
-    }
-}
-
-#[test]
-fn every_regression_input_returns_without_a_panic() {
-    for target in TARGETS {
-        for path in files(&fuzz_dir().join("regressions").join(target.name)) {
-            let data = std::fs::read(&path).unwrap();
-            let _ = (target.run)(&data);
-        }
     }
 }
 

@@ -71,5 +71,6 @@ pub use config::{
     DEFAULT_LISTEN, DEFAULT_PROFILE, ModelSource, ServerConfig, ServerSettings, TlsFiles,
 };
 pub use error::{ApiError, ServerError};
+pub use oip::read_infer_body;
 pub use server::{ServedModelInfo, Server, ShutdownReport};
 pub use tokens::{Caller, MIN_TOKEN_LEN, Refusal, Scope, Tokens};

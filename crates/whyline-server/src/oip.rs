@@ -220,14 +220,10 @@ struct Decided {
     path: Option<Box<serde_json::value::RawValue>>,
 }
 
-/// `POST /v2/models/{name}/infer`.
-pub(crate) async fn infer(
-    State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
-    body: axum::body::Bytes,
-) -> Result<Json<InferResponse>, ApiError> {
-    let served = Arc::clone(state.model(&name)?);
-    let request: InferRequest = serde_json::from_slice(&body)
+/// An inference request body read as `infer` reads it, before any model is involved: the
+/// request, its one input tensor's values (row-major), its rows and its width.
+fn read_request(body: &[u8]) -> Result<(InferRequest, Vec<f32>, usize, usize), ApiError> {
+    let request: InferRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("inference request: {e}")))?;
     let [input] = request.inputs.as_slice() else {
         return Err(ApiError::bad_request(format!(
@@ -236,6 +232,33 @@ pub(crate) async fn infer(
         )));
     };
     let (values, rows, width) = rows_of(input)?;
+    Ok((request, values, rows, width))
+}
+
+/// Reads an Open Inference Protocol inference request body (`POST /v2/models/{name}/infer`)
+/// exactly as the server does before it reaches a model: the request's one input tensor's
+/// values, row-major, its number of rows and its width. A body the server refuses is the
+/// same 400 [`ApiError`] here. The fuzz targets (`fuzz/`) call it.
+///
+/// ```
+/// let body = br#"{"inputs":[{"name":"input","shape":[2,2],"datatype":"FP32","data":[1,2,3,4]}]}"#;
+/// let (values, rows, width) = whyline_server::read_infer_body(body)?;
+/// assert_eq!((values.len(), rows, width), (4, 2, 2));
+/// assert!(whyline_server::read_infer_body(b"{}").is_err());
+/// # Ok::<(), whyline_server::ApiError>(())
+/// ```
+pub fn read_infer_body(body: &[u8]) -> Result<(Vec<f32>, usize, usize), ApiError> {
+    read_request(body).map(|(_, values, rows, width)| (values, rows, width))
+}
+
+/// `POST /v2/models/{name}/infer`.
+pub(crate) async fn infer(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<InferResponse>, ApiError> {
+    let served = Arc::clone(state.model(&name)?);
+    let (request, values, rows, width) = read_request(&body)?;
     let wanted = request.outputs.as_deref();
     check_outputs(&served, wanted)?;
     state.check_writable()?;

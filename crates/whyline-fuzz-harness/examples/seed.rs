@@ -1,0 +1,67 @@
+//! Writes the seeds `fuzz/seed.sh` cannot copy from a fixture: signed ledgers (with their
+//! checkpoint logs), checkpoint notes and proofs made with the harness's ledger key, and
+//! inference request bodies. `cargo run -p whyline-fuzz-harness --example seed -- DIR`
+//! writes `DIR/TARGET/NAME` files.
+
+use std::path::Path;
+
+use whyline_core::{AnyPath, AprtRecords};
+use whyline_fuzz_harness::{LEDGER_KEY, ledger_input};
+use whyline_ledger::{Durability, Ledger, LedgerOptions, MemoryStore, NoteSigner};
+
+const GOLDEN: &[u8] = include_bytes!("../../whyline-core/tests/fixtures/golden/all.aprt");
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args().nth(1).ok_or("usage: seed DIR")?;
+    let dir = Path::new(&dir);
+    let write = |target: &str, name: &str, bytes: &[u8]| -> std::io::Result<()> {
+        std::fs::create_dir_all(dir.join(target))?;
+        std::fs::write(dir.join(target).join(name), bytes)
+    };
+    let payloads: Vec<Vec<u8>> = AprtRecords::<AnyPath>::new(GOLDEN)
+        .map(|record| record.map(|(_, trace)| whyline_core::to_aprt(&trace)))
+        .collect::<Result<_, _>>()?;
+    for entries in [1_usize, 2, 5, 13] {
+        let signer = NoteSigner::hmac(LEDGER_KEY.0, LEDGER_KEY.1)?;
+        let options = LedgerOptions::signed(LEDGER_KEY.0, signer).durability(Durability::Sync);
+        let (mut ledger, _) = Ledger::open(MemoryStore::new(), options)?;
+        let mut notes = Vec::new();
+        for i in 0..entries {
+            ledger.append(&payloads[i % payloads.len()])?;
+            if i % 4 == 3 || i + 1 == entries {
+                notes.extend(ledger.checkpoint()?);
+            }
+        }
+        for (n, note) in notes.iter().enumerate() {
+            write(
+                "checkpoint_note",
+                &format!("signed-{entries}-{n}"),
+                note.as_bytes(),
+            )?;
+        }
+        let last = u64::try_from(entries)? - 1;
+        let inclusion = serde_json::to_vec_pretty(&ledger.prove_inclusion(last)?)?;
+        write("proof", &format!("inclusion-{entries}"), &inclusion)?;
+        let consistency = serde_json::to_vec_pretty(&ledger.prove_consistency(1)?)?;
+        write("proof", &format!("consistency-{entries}"), &consistency)?;
+        if let Ok(window) = ledger.prove_window(0, u64::MAX) {
+            write(
+                "proof",
+                &format!("window-{entries}"),
+                &serde_json::to_vec_pretty(&window)?,
+            )?;
+        }
+        let store = ledger.into_store()?;
+        let input = ledger_input(store.entry_bytes(), store.checkpoint_bytes());
+        write("ledger", &format!("signed-{entries}"), &input)?;
+    }
+    let bodies = [
+        r#"{"id":"1","inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}"#,
+        r#"{"inputs":[{"name":"input","shape":[2,4],"datatype":"FP64","data":[[6.7,3.0,5.2,2.3],[5.9,3.0,4.2,1.5]]}],"outputs":[{"name":"output"}]}"#,
+        r#"{"inputs":[{"name":"input","shape":[4],"datatype":"INT32","data":[1,2,3,null]}],"parameters":{"x":1}}"#,
+    ];
+    for (n, body) in bodies.iter().enumerate() {
+        write("oip_infer", &format!("request-{n}"), body.as_bytes())?;
+    }
+    Ok(())
+}

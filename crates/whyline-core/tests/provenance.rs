@@ -68,6 +68,15 @@ fn edge() -> impl Strategy<Value = ProvenanceEdge> {
         )
 }
 
+/// Whether a flip of `was` into `now` may leave a number's value as it was: both are digits
+/// (a score's decimal text written to its shortest round trip can have a neighbour with the
+/// same `f32`) or both are the exponent letter (`e`, `E`). Any other damage must be refused or
+/// decode differently; the ledger's hashes catch every changed byte in any case.
+fn same_number(was: u8, now: u8) -> bool {
+    (was.is_ascii_digit() && now.is_ascii_digit())
+        || (matches!(was, b'e' | b'E') && matches!(now, b'e' | b'E'))
+}
+
 proptest! {
     #[test]
     fn a_node_record_round_trips_and_refuses_damage(
@@ -89,7 +98,10 @@ proptest! {
         let at = at.index(bytes.len());
         flipped[at] ^= 1 << bit;
         if let Ok(back) = ProvenanceNode::from_bytes(&flipped) {
-            prop_assert_ne!(back, node);
+            prop_assert!(
+                back != node || same_number(bytes[at], flipped[at]),
+                "byte {} flipped, decoded as the same node", at
+            );
         }
     }
 
@@ -109,7 +121,10 @@ proptest! {
         let at = at.index(bytes.len());
         flipped[at] ^= 1 << bit;
         if let Ok(back) = ProvenanceEdge::from_bytes(&flipped) {
-            prop_assert_ne!(back, edge);
+            prop_assert!(
+                back != edge || same_number(bytes[at], flipped[at]),
+                "byte {} flipped, decoded as the same edge", at
+            );
         }
     }
 

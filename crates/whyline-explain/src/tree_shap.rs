@@ -334,14 +334,20 @@ impl<'a> TreeShap<'a> {
             .chunks(width * ROWS_PER_BLOCK)
             .zip(values.chunks_mut(per_row * ROWS_PER_BLOCK))
         {
+            // Whether each row of the block has a missing value: once, not once per tree.
+            let mut has_nan = [false; ROWS_PER_BLOCK];
+            for (flag, row) in has_nan.iter_mut().zip(block.chunks_exact(width)) {
+                *flag = row.iter().any(|v| v.is_nan());
+            }
             for tree in &self.trees {
-                for (row, phi) in block
+                for ((row, phi), &has_nan) in block
                     .chunks_exact(width)
                     .zip(phis.chunks_exact_mut(per_row))
+                    .zip(&has_nan)
                 {
                     let input = RowInput {
                         values: row,
-                        has_nan: row.iter().any(|v| v.is_nan()),
+                        has_nan,
                         n_features: width,
                     };
                     tree.accumulate(input, phi, scratch, &self.table, self.algorithm);

@@ -10,13 +10,15 @@
 //! --test dashboard`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
+
+#[path = "support/serving.rs"]
+mod serving;
 
 const READ: &str = "read-token-0123456789abcdef";
 const INFER: &str = "infer-token-0123456789abcdef";
@@ -67,27 +69,12 @@ fn serve(model: &str, env: &[(&str, &str)]) -> Serving {
         .arg("--tokens")
         .arg(&tokens)
         .arg("--model")
-        .arg(model)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .arg(model);
     for (key, value) in env {
         command.env(key, value);
     }
-    let mut child = Killed(command.spawn().unwrap());
-    let stderr = child.0.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let mut seen = Vec::new();
-    let base = loop {
-        let line = lines
-            .next()
-            .unwrap_or_else(|| panic!("the server exited: {seen:#?}"))
-            .unwrap();
-        if let Some(address) = line.strip_prefix("whyline: serving on ") {
-            break address.to_owned();
-        }
-        seen.push(line);
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let serving::Started { child, base, .. } = serving::start(command);
+    let child = Killed(child);
     Serving {
         _child: child,
         base,

@@ -5,14 +5,16 @@
 //! is `whyline incident`'s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use whyline_ledger::{LedgerReader, SegmentStore, leaf_hash};
+
+#[path = "support/serving.rs"]
+mod serving;
 
 const SEED: u64 = 0x5EED_2026_1206;
 
@@ -49,28 +51,11 @@ fn serve(dir: &Path, config: Option<&Path>) -> Serving {
         .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
         .arg(dir)
         .arg("--model")
-        .arg(format!("iris={}", model().display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .arg(format!("iris={}", model().display()));
     if let Some(config) = config {
         command.arg("--config").arg(config);
     }
-    let mut child = command.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let mut seen = Vec::new();
-    let base = loop {
-        let line = lines
-            .next()
-            .unwrap_or_else(|| panic!("the server exited: {seen:#?}"))
-            .unwrap();
-        if let Some(address) = line.strip_prefix("whyline: serving on ") {
-            break address.to_owned();
-        }
-        seen.push(line);
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let serving::Started { child, base, .. } = serving::start(command);
     Serving { child, base }
 }
 

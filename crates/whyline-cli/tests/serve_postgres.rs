@@ -6,14 +6,16 @@
 //! same log. A second server on the log is refused with the writer lock's error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 
 use whyline_core::EntryKind;
 use whyline_ledger::{LedgerReader, leaf_hash};
 use whyline_store_postgres::PostgresStore;
 use whyline_store_postgres::testing::Cluster;
+
+#[path = "support/serving.rs"]
+mod serving;
 
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_whyline"))
@@ -58,32 +60,7 @@ struct Serving {
 }
 
 fn serve(url: &str, key_dir: &Path) -> Serving {
-    let mut child = serve_command(url, key_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let mut said = Vec::new();
-    let base = loop {
-        let line = lines
-            .next()
-            .unwrap_or_else(|| panic!("the server exited: {said:#?}"))
-            .unwrap();
-        if let Some(address) = line.strip_prefix("whyline: serving on ") {
-            break address.to_owned();
-        }
-        said.push(line);
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    let later = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = std::sync::Arc::clone(&later);
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
+    let serving::Started { child, base, later } = serving::start(serve_command(url, key_dir));
     Serving { child, base, later }
 }
 

@@ -6,10 +6,12 @@
 //! `bash scripts/services.sh`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+
+#[path = "support/serving.rs"]
+mod serving;
 
 #[path = "support/tmux.rs"]
 mod tmux;
@@ -40,31 +42,15 @@ fn serve(dir: &Path) -> Serving {
     std::fs::write(&tokens, format!("read {READ_TOKEN}\ninfer {INFER_TOKEN}\n")).unwrap();
     let model = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../whyline-models/tests/fixtures/sk_logreg_iris.whyline.json");
-    let mut child = Command::new(binary())
+    let mut command = Command::new(binary());
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
         .arg(dir.join("ledger"))
         .arg("--model")
         .arg(format!("iris={}", model.display()))
         .arg("--tokens")
-        .arg(&tokens)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let mut seen = Vec::new();
-    let base = loop {
-        let Some(line) = lines.next() else {
-            panic!("the server exited: {seen:#?}");
-        };
-        let line = line.unwrap();
-        if let Some(address) = line.strip_prefix("whyline: serving on ") {
-            break address.to_owned();
-        }
-        seen.push(line);
-    };
-    std::thread::spawn(move || for _ in lines {});
+        .arg(&tokens);
+    let serving::Started { child, base, .. } = serving::start(command);
     Serving { child, base }
 }
 

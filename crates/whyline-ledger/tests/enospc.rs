@@ -40,11 +40,9 @@ fn a_full_file_system_stops_the_writer_loses_nothing_acknowledged_and_the_log_co
             "the file system never filled"
         );
     };
-    let full = |error: &LedgerError| {
-        format!("{error:?}").contains("StorageFull") || error.to_string().contains("No space")
-    };
     assert!(
-        matches!(error, LedgerError::Io { .. }) && full(&error),
+        matches!(&error, LedgerError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::StorageFull),
         "the append that cannot be written reports the full disk: {error:?}"
     );
     let again = ledger.append(&payload(0)).unwrap_err();

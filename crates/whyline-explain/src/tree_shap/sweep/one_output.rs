@@ -16,9 +16,6 @@ use super::{Inner, Run, load};
 /// - any other node, per child `c`: at `3c + s` its factor as the cold child, `d_s f_c[0]`,
 ///   and at `3c + 2` as the hot child of a satisfied edge, `d_1 f_c[1]` (a hot child of an
 ///   unsatisfied edge is unsatisfied too: `3c + 0`).
-///
-/// A row then multiplies the parent's `P` once per child (twice and a dot product for a
-/// twig) instead of three times and the credit's two products per point.
 pub(super) fn one_output_products(inner: &[Inner], records: &[f64], q: usize) -> Vec<f64> {
     let part = |node: u32, which: usize| -> &[f64] {
         let start = (node as usize * 5 + which) * q;

@@ -9,8 +9,8 @@
 use std::time::{Duration, Instant};
 
 use crate::chain::FormatVersion;
-use crate::checkpoint::{Checkpoint, NoteSigner};
-use crate::checkpoint_file::{StoredCheckpoint, encode_checkpoint_record};
+use crate::checkpoint::NoteSigner;
+use crate::checkpoint_file::StoredCheckpoint;
 use crate::error::{LedgerError, Result};
 use crate::frame::{Cursor, MAX_PAYLOAD, Next, encode_frame};
 use crate::merkle::{CompactRange, Hash, MerkleTree, leaf_hash};
@@ -18,8 +18,11 @@ use crate::recovery::{Recovered, RecoveryReport, recover};
 use crate::segment::SegmentStore;
 use crate::store::{Side, Store, SyncTicket};
 use crate::time_index::{INDEX_BLOCK, IndexBuilder, IndexRecord, payload_timestamp};
-use crate::time_order::{TIME_DISORDER_EXTENSION, TimeOrder};
+use crate::time_order::TimeOrder;
 use crate::walk::walk;
+
+mod checkpointing;
+use checkpointing::DueCheckpoint;
 
 /// When an appended entry becomes durable: the one definition lives in `whyline-core`, where
 /// the monitor's safety profiles read it too. `None` syncs only before a checkpoint and on
@@ -134,12 +137,14 @@ impl Receipt {
     /// assert_eq!(out, format!("{{\"index\":3,\"leaf\":\"{}\"}}", "ab".repeat(32)).into_bytes());
     /// ```
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        // An ingest answer is a thousand of these: written without `core::fmt`, which had
+        // cost the server as much CPU as the batch's CRCs.
         let mut hex = [0u8; 64];
         // 32 bytes always fit 64 hex digits.
         let _fits = hex::encode_to_slice(self.leaf_hash, &mut hex);
-        // Writing to a vector cannot fail.
-        let _infallible =
-            std::io::Write::write_fmt(out, format_args!("{{\"index\":{},\"leaf\":\"", self.index));
+        out.extend_from_slice(b"{\"index\":");
+        out.extend_from_slice(itoa::Buffer::new().format(self.index).as_bytes());
+        out.extend_from_slice(b",\"leaf\":\"");
         out.extend_from_slice(&hex);
         out.extend_from_slice(b"\"}");
     }
@@ -203,6 +208,9 @@ pub struct Ledger<S: Store> {
     index_builder: IndexBuilder,
     time_index: Vec<IndexRecord>,
     checkpoints: Vec<StoredCheckpoint>,
+    /// Checkpoints due while the collector commits, waiting for their entries to be
+    /// durable (see `checkpointing.rs`), oldest first.
+    due_checkpoints: Vec<DueCheckpoint>,
     /// Bytes in the checkpoints side log.
     checkpoints_len: u64,
 }
@@ -248,6 +256,7 @@ impl<S: Store> Ledger<S> {
             index_builder: walk.index_builder,
             time_index: walk.time_index,
             checkpoints,
+            due_checkpoints: Vec::new(),
             checkpoints_len,
             store,
             options,
@@ -292,7 +301,7 @@ impl<S: Store> Ledger<S> {
             (Durability::Sync | Durability::None, CommitMode::Deferred)
             | (Durability::None, CommitMode::Inline) => {}
         }
-        self.maybe_checkpoint()?;
+        self.maybe_checkpoint(mode)?;
         Ok(receipt)
     }
 
@@ -325,7 +334,7 @@ impl<S: Store> Ledger<S> {
             if let Durability::Interval { .. } = self.options.durability {
                 self.pending_since.get_or_insert_with(Instant::now);
             }
-            self.maybe_checkpoint()?;
+            self.maybe_checkpoint(CommitMode::Deferred)?;
         }
         Ok(())
     }
@@ -364,14 +373,13 @@ impl<S: Store> Ledger<S> {
 
     /// Makes every appended entry durable (a group commit).
     pub fn commit(&mut self) -> Result<()> {
-        if self.durable_entries == self.next_index {
-            return Ok(());
+        if self.durable_entries != self.next_index {
+            self.store.sync()?;
+            self.durable_entries = self.next_index;
+            self.commit_started = self.next_index;
+            self.pending_since = None;
         }
-        self.store.sync()?;
-        self.durable_entries = self.next_index;
-        self.commit_started = self.next_index;
-        self.pending_since = None;
-        Ok(())
+        self.publish_durable_checkpoints()
     }
 
     /// Begins a commit of every entry appended so far whose sync runs without the ledger
@@ -402,7 +410,7 @@ impl<S: Store> Ledger<S> {
             return Err(error);
         }
         self.durable_entries = self.durable_entries.max(entries);
-        Ok(())
+        self.publish_durable_checkpoints()
     }
 
     /// Entries appended and not yet covered by a commit begun.
@@ -432,12 +440,6 @@ impl<S: Store> Ledger<S> {
         }
     }
 
-    /// Signs a checkpoint when one is due (by count or by time); the collector's timer calls
-    /// this beside its commits.
-    pub(crate) fn checkpoint_if_due(&mut self) -> Result<()> {
-        self.maybe_checkpoint()
-    }
-
     /// Does what time alone makes due: the group commit of entries pending longer than the
     /// interval's `max_delay`, and a checkpoint when `checkpoint_interval` has passed. A
     /// [`LedgerCollector`](crate::LedgerCollector) calls this from a timer thread.
@@ -448,7 +450,7 @@ impl<S: Store> Ledger<S> {
         {
             self.commit()?;
         }
-        self.maybe_checkpoint()
+        self.maybe_checkpoint(CommitMode::Inline)
     }
 
     /// How often [`Ledger::tick`] has something to do: the smaller of the interval's
@@ -467,60 +469,6 @@ impl<S: Store> Ledger<S> {
             (a, b) => a.or(b),
         }
         .map(|period| period.max(Duration::from_millis(1)))
-    }
-
-    fn maybe_checkpoint(&mut self) -> Result<()> {
-        if self.options.signer.is_none() || self.next_index == self.last_checkpoint_size {
-            return Ok(());
-        }
-        let by_count = self.options.checkpoint_every > 0
-            && self.next_index - self.last_checkpoint_size >= self.options.checkpoint_every;
-        let by_time = self
-            .options
-            .checkpoint_interval
-            .is_some_and(|interval| self.last_checkpoint_at.elapsed() >= interval);
-        if by_count || by_time {
-            self.checkpoint()?;
-        }
-        Ok(())
-    }
-
-    /// Commits, then signs and stores a checkpoint of the whole log; returns the signed
-    /// note. `None` when the ledger has no signer.
-    pub fn checkpoint(&mut self) -> Result<Option<String>> {
-        if self.options.signer.is_none() {
-            return Ok(None);
-        }
-        let _span = tracing::debug_span!("checkpoint", size = self.next_index).entered();
-        self.commit()?;
-        let Some(signer) = self.options.signer.as_ref() else {
-            return Ok(None);
-        };
-        let checkpoint = Checkpoint {
-            origin: self.options.origin.clone(),
-            size: self.next_index,
-            root: self.range.root(),
-        };
-        // The checkpoint states the time disorder of the entries it covers (an extension
-        // line, see `time_order.rs`), so window proofs can be checked against it.
-        let body = format!(
-            "{}{TIME_DISORDER_EXTENSION} {}\n",
-            checkpoint.body(),
-            self.index_builder.order().disorder_ns()
-        );
-        let note = crate::checkpoint::sign_note(&body, signer);
-        let offset = self.checkpoints_len;
-        let record = encode_checkpoint_record(&note);
-        self.store.append_side(Side::Checkpoints, &record, true)?;
-        self.checkpoints_len += record.len() as u64;
-        self.checkpoints.push(StoredCheckpoint {
-            offset,
-            note: note.clone(),
-            checkpoint,
-        });
-        self.last_checkpoint_size = self.next_index;
-        self.last_checkpoint_at = Instant::now();
-        Ok(Some(note))
     }
 
     /// Entries appended.

@@ -274,6 +274,90 @@ fn a_crash_between_the_two_buffers_loses_only_what_was_not_acknowledged_durable(
     }
 }
 
+#[test]
+fn a_checkpoint_due_during_a_sync_waits_for_its_entries_and_holds_up_no_append() {
+    let tmp = tempfile::tempdir().unwrap();
+    let control = Arc::new(Control::default());
+    let store = gated_store(&tmp.path().join("log"), &control);
+    let (collector, _) = LedgerCollector::open(
+        store,
+        options().durability(interval_of_4()).checkpoint_every(4),
+    )
+    .unwrap();
+    let checkpoint_sizes = |collector: &LedgerCollector<SegmentStore>| {
+        collector
+            .with_ledger(|l| {
+                l.checkpoints()
+                    .iter()
+                    .map(|c| c.checkpoint.size)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+    };
+    let before = control.entered.load(Ordering::SeqCst);
+    control.close();
+    // Eight appends make two checkpoints due while the first batch's fsync is held at the
+    // gate. Were a checkpoint signed as it fell due, it would first sync the log under the
+    // ledger's lock: these appends would wait at the gate.
+    let collector = Arc::new(collector);
+    let appender = {
+        let collector = Arc::clone(&collector);
+        std::thread::spawn(move || {
+            for i in 0..8 {
+                collector.record(&trace(i)).unwrap();
+            }
+        })
+    };
+    control.wait_entered(before + 1);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !appender.is_finished() {
+        if Instant::now() > deadline {
+            control.open();
+            panic!("appends waited for a checkpoint's sync");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    appender.join().unwrap();
+    let Ok(collector) = Arc::try_unwrap(collector) else {
+        panic!("the appender thread still holds the collector");
+    };
+    assert_eq!(collector.durable_size(), 0);
+    assert_eq!(
+        checkpoint_sizes(&collector),
+        Vec::<u64>::new(),
+        "no checkpoint is signed over entries that are not durable"
+    );
+    control.open();
+    wait_for(
+        || collector.durable_size() == 8,
+        "both batches to be durable",
+    );
+    wait_for(
+        || checkpoint_sizes(&collector).len() == 2,
+        "the two due checkpoints to be signed",
+    );
+    assert_eq!(
+        checkpoint_sizes(&collector),
+        vec![4, 8],
+        "each checkpoint covers the log as it stood when it fell due"
+    );
+    let ledger = collector.into_ledger().unwrap();
+    // Each checkpoint's root is the log's root at its size, and its signature verifies.
+    let report = crate::common::intact(ledger.store(), Some(&signer().verifier()));
+    assert_eq!((report.entries, report.checkpoints), (8, 2));
+    for stored in ledger.checkpoints() {
+        let size = stored.checkpoint.size;
+        let leaves: Vec<_> = (0..size)
+            .map(|i| whyline_ledger::leaf_hash(&ledger.read_entry(i).unwrap().payload))
+            .collect();
+        assert_eq!(
+            stored.checkpoint.root,
+            whyline_ledger::root_from_leaf_hashes(&leaves),
+            "root at size {size}"
+        );
+    }
+}
+
 fn alert(sequence: u64, kind: &str) -> AlertRecord {
     AlertRecord {
         sequence,

@@ -421,3 +421,20 @@ fn a_receipt_prints_as_index_and_leaf() {
     );
     assert_eq!(String::from_utf8(out).unwrap(), expected);
 }
+
+#[test]
+fn a_receipt_is_json_that_serde_reads_back_at_every_index_width() {
+    for index in [0, 9, 10, 4_096, 1_000_000_007, u64::MAX] {
+        let receipt = whyline_ledger::Receipt {
+            index,
+            leaf_hash: [0x5a; 32],
+            chain_hash: [0; 32],
+        };
+        let mut out = Vec::new();
+        receipt.write_json(&mut out);
+        let read: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(read["index"].as_u64(), Some(index));
+        assert_eq!(read["leaf"].as_str(), Some("5a".repeat(32).as_str()));
+        assert_eq!(read.as_object().map(|o| o.len()), Some(2));
+    }
+}

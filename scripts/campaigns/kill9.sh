@@ -11,6 +11,17 @@ cd "$(dirname "$0")/../.."
 trials="${1:-1000}"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "kill -9 campaign: $trials trials per mode, started $started on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-WHYLINE_KILL9_TRIALS="$trials" cargo test -q -p whyline-ledger --test main crash:: \
-    -- --nocapture --test-threads=1 2>&1 | grep -E '^kill9 |test result|panicked|FAILED'
+# The trials' children re-run the test binary: run a copy of it, so that a build started
+# meanwhile (another `cargo test`) cannot replace it under the campaign.
+bin=$(cargo test -q -p whyline-ledger --test main --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "main" and m.get("executable"):
+        print(m["executable"])')
+copy=$(mktemp -d)
+trap 'rm -rf "$copy"' EXIT
+cp "$bin" "$copy/ledger-tests"
+WHYLINE_KILL9_TRIALS="$trials" "$copy/ledger-tests" crash:: --nocapture --test-threads=1 2>&1 |
+    grep -oE 'kill9 .*|test result.*|panicked.*|FAILED.*'
 echo "finished $(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -488,7 +488,11 @@ struct SplitTest {
     window_variance: f64,
     /// `(2/3) δ'`, rounded as river rounds it.
     linear_coefficient: f64,
-    /// `(2/3) δ' (1 - SLACK)` and `2 σ² δ' (1 - SLACK)` for the pre-test.
+    /// For the pre-test: `min_length - 1`; and, with `sides = a + b` (the same integer at
+    /// every point of a scan, `|W| - 2 min_length + 2`), `(2/3) δ' (1 - 2 SLACK) sides` and
+    /// `2 σ² δ' (1 - 3 SLACK) sides` (the `1 + SLACK` of the left side divided out:
+    /// `1 - 2s <= (1 - s) / (1 + s)` and `1 - 3s <= (1 - s) / (1 + s)²`).
+    below_min: f64,
     pretest_linear: f64,
     pretest_quadratic: f64,
 }
@@ -501,13 +505,16 @@ impl SplitTest {
         let delta_prime = (2.0 * adwin.width.ln() / adwin.delta).ln();
         let window_variance = adwin.variance / adwin.width;
         let linear_coefficient = 2.0 / 3.0 * delta_prime;
+        let min_length = adwin.min_window_length;
+        let sides = (adwin.width - min_length + 1.0) - min_length + 1.0;
         Self {
-            min_length: adwin.min_window_length,
+            min_length,
             delta_prime,
             window_variance,
             linear_coefficient,
-            pretest_linear: linear_coefficient * (1.0 - SLACK),
-            pretest_quadratic: 2.0 * window_variance * delta_prime * (1.0 - SLACK),
+            below_min: min_length - 1.0,
+            pretest_linear: linear_coefficient * (1.0 - 2.0 * SLACK) * sides,
+            pretest_quadratic: 2.0 * window_variance * delta_prime * (1.0 - 3.0 * SLACK) * sides,
         }
     }
 
@@ -539,22 +546,24 @@ impl SplitTest {
     /// (a few units of 2^-53), so a split within it of the threshold goes to `exact`, which
     /// decides it as river does. Overflow (inputs near `f64::MAX`) makes `e` infinite or NaN
     /// and the bound infinite, and both then fail to conclude; underflow only shrinks terms
-    /// that are negligible against `c (a + b) P >= 0.2`.
+    /// that are negligible against `c (a + b) P >= 0.2`. The form computed is `e / (1 + s)`
+    /// against the bound over `(1 + s)²` (both folded into the constants, a little lower), and
+    /// `a + b`, the same integer at every point of a scan, is folded into them too.
     #[inline]
     fn certainly_not(&self, n0: f64, n1: f64, u0: f64, u1: f64) -> bool {
-        let a = n0 - self.min_length + 1.0;
-        let b = n1 - self.min_length + 1.0;
+        let a = n0 - self.below_min;
+        let b = n1 - self.below_min;
         let k = a * b;
         let p = n0 * n1;
-        let sides = a + b;
         let cross = (u0 * n1 - u1 * n0).abs();
         let magnitude = u0.abs() * n1 + u1.abs() * n0;
-        let excess =
-            (cross + SLACK * magnitude) * k * (1.0 + SLACK) - self.pretest_linear * sides * p;
+        // `e / (1 + s)`, against constants a little lower than the bound's over `1 + s` and
+        // `(1 + s)²` (see `below_min`): it concludes only where `e` does.
+        let excess = (cross + SLACK * magnitude) * k - self.pretest_linear * p;
         if excess <= 0.0 {
             return true;
         }
-        let bound = self.pretest_quadratic * sides * k * p * p;
+        let bound = self.pretest_quadratic * k * p * p;
         bound.is_finite() && excess * excess < bound
     }
 }

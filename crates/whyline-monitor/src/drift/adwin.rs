@@ -493,6 +493,9 @@ struct SplitTest {
     /// `2 σ² δ' (1 - 3 SLACK) sides` (the `1 + SLACK` of the left side divided out:
     /// `1 - 2s <= (1 - s) / (1 + s)` and `1 - 3s <= (1 - s) / (1 + s)²`).
     below_min: f64,
+    /// `SLACK |W|`: the rounding allowance of the cancelling difference is taken against
+    /// `(|u0| + |u1|) |W| >= |u0| n1 + |u1| n0`, one product fewer per point.
+    slack_width: f64,
     pretest_linear: f64,
     pretest_quadratic: f64,
 }
@@ -513,6 +516,7 @@ impl SplitTest {
             window_variance,
             linear_coefficient,
             below_min: min_length - 1.0,
+            slack_width: SLACK * adwin.width,
             pretest_linear: linear_coefficient * (1.0 - 2.0 * SLACK) * sides,
             pretest_quadratic: 2.0 * window_variance * delta_prime * (1.0 - 3.0 * SLACK) * sides,
         }
@@ -547,8 +551,10 @@ impl SplitTest {
     /// decides it as river does. Overflow (inputs near `f64::MAX`) makes `e` infinite or NaN
     /// and the bound infinite, and both then fail to conclude; underflow only shrinks terms
     /// that are negligible against `c (a + b) P >= 0.2`. The form computed is `e / (1 + s)`
-    /// against the bound over `(1 + s)²` (both folded into the constants, a little lower), and
-    /// `a + b`, the same integer at every point of a scan, is folded into them too.
+    /// against the bound over `(1 + s)²` (both folded into the constants, a little lower),
+    /// `a + b`, the same integer at every point of a scan, is folded into them too, and the
+    /// cancelling difference's allowance is taken against `(|u0| + |u1|) (n0 + n1)`, which
+    /// is larger.
     #[inline]
     fn certainly_not(&self, n0: f64, n1: f64, u0: f64, u1: f64) -> bool {
         let a = n0 - self.below_min;
@@ -556,10 +562,10 @@ impl SplitTest {
         let k = a * b;
         let p = n0 * n1;
         let cross = (u0 * n1 - u1 * n0).abs();
-        let magnitude = u0.abs() * n1 + u1.abs() * n0;
+        let allowance = (u0.abs() + u1.abs()) * self.slack_width;
         // `e / (1 + s)`, against constants a little lower than the bound's over `1 + s` and
         // `(1 + s)²` (see `below_min`): it concludes only where `e` does.
-        let excess = (cross + SLACK * magnitude) * k - self.pretest_linear * p;
+        let excess = (cross + allowance) * k - self.pretest_linear * p;
         if excess <= 0.0 {
             return true;
         }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod aggregate;
+mod any_path;
 mod aprt_codec;
 mod decoder_errors;
 mod digests;

@@ -270,3 +270,68 @@ fn a_single_cluster_is_certain_and_a_degenerate_runner_up_gives_no_confidence() 
             .contains("runner-up cluster 5 (squared distance NaN), margin NaN")
     );
 }
+
+#[test]
+fn a_knn_regressor_lists_its_neighbours_without_votes() {
+    let path = KnnPath {
+        neighbor_indices: vec![12, 7],
+        distances: vec![0.5, 1.25],
+        neighbor_labels: vec![3.0],
+        votes: Vec::new(),
+        weighted_votes: None,
+    };
+    // A label missing for a neighbour prints NaN; no votes, no confidence line.
+    assert_eq!(
+        path.explain(),
+        "2 nearest neighbours:\n\
+         \x20 - training row 12: distance=0.5, label=3\n\
+         \x20 - training row 7: distance=1.25, label=NaN"
+    );
+    assert_eq!(path.confidence(), 1.0);
+    assert!(path.feature_contributions().is_empty());
+    let zero_weights = KnnPath {
+        weighted_votes: Some(vec![0.0, 0.0]),
+        ..path
+    };
+    assert_eq!(zero_weights.confidence(), 0.0);
+}
+
+#[test]
+fn tree_tests_of_every_kind_read_as_questions() {
+    let split = |test, categories: Vec<u32>, went_left, missing| TreeSplit {
+        node_index: 3,
+        feature_index: 2,
+        threshold: 1.5,
+        test,
+        categories,
+        went_left,
+        missing,
+        n_samples: 9,
+    };
+    let path = TreePath {
+        splits: vec![
+            split(SplitTest::Less, vec![], true, false),
+            split(SplitTest::NotInCategories, vec![1, 4], false, false),
+            split(SplitTest::InCategories, vec![0], false, true),
+        ],
+        leaf: LeafInfo {
+            node_index: 8,
+            prediction: 1.0,
+            n_samples: 0,
+            class_distribution: Some(vec![0.0, 0.0]),
+        },
+        impurity_path: Vec::new(),
+    };
+    assert_eq!(
+        path.explain_with(&names()),
+        "Decision Path (depth=3):\n\
+         \x20 Node 3: education < 1.5? YES (went left, n=9)\n\
+         \x20 Node 3: education not in [1, 4]? NO (went right, n=9)\n\
+         \x20 Node 3: education in [0]? MISSING (default: went right, n=9)\n\
+         \x20 Node 8: LEAF → class=1 (approve), confidence=0.00\n\
+         \x20         Training samples: n=0, class distribution [0, 0]"
+    );
+    // An empty class distribution gives no confidence; a regression leaf is certain.
+    assert_eq!(path.confidence(), 0.0);
+    assert_eq!(TreePath::default().confidence(), 1.0);
+}

@@ -335,3 +335,41 @@ fn tree_tests_of_every_kind_read_as_questions() {
     assert_eq!(path.confidence(), 0.0);
     assert_eq!(TreePath::default().confidence(), 1.0);
 }
+
+#[test]
+fn a_neural_explanation_gives_its_confidence_gradient_and_layer_sizes() {
+    let path = NeuralPath {
+        input_gradient: vec![0.0, -0.75, 0.25],
+        activations: Some(vec![vec![0.0; 4], vec![1.0; 2]]),
+        attention_weights: None,
+        integrated_gradients: None,
+        probability: Some(0.875),
+    };
+    assert_eq!(
+        path.explain(),
+        "Confidence: 0.88\n\
+         Most influential features (input gradient):\n\
+         \x20 - feature[1]: -0.75\n\
+         \x20 - feature[2]: +0.25\n\
+         \x20 - feature[0]: +0\n\
+         Layer activations recorded: sizes [4, 2]"
+    );
+}
+
+#[test]
+fn names_fall_back_to_indices_and_a_model_record_gives_its_names() {
+    let names = names();
+    assert_eq!(names.feature_short(1), "income");
+    assert_eq!(names.feature_short(9), "feature[9]");
+    assert_eq!(names.feature(9), "feature[9]");
+    assert_eq!(names.class(5), "class=5");
+    assert_eq!(Names::none(), Names::default());
+    let record = whyline_core::ModelRecord {
+        identity: whyline_core::ModelIdentity::from_bytes(b"m", "linear", "1"),
+        feature_names: names.features.clone(),
+        class_names: names.classes.clone(),
+        recorded_ns: 0,
+        input_digest: whyline_core::DigestAlgorithm::default(),
+    };
+    assert_eq!(record.names(), names);
+}

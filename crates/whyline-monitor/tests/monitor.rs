@@ -946,3 +946,181 @@ fn an_input_no_collector_keeps_is_an_error_not_a_silent_loss() {
         "{error}"
     );
 }
+
+/// Keeps traces and the alerts written after them.
+#[derive(Default)]
+struct AlertKeeping {
+    traces: MemoryCollector,
+    alerts: Mutex<Vec<whyline_core::AlertRecord>>,
+}
+
+impl TraceCollector<LinearPath> for AlertKeeping {
+    fn record(&self, trace: &DecisionTrace<LinearPath>) -> whyline_core::Result<RecordOutcome> {
+        self.traces.record(trace)
+    }
+    fn record_alert(
+        &self,
+        alert: &whyline_core::AlertRecord,
+    ) -> whyline_core::Result<Option<RecordOutcome>> {
+        self.alerts.lock().unwrap().push(alert.clone());
+        Ok(Some(RecordOutcome::Stored))
+    }
+    fn keeps_alerts(&self) -> bool {
+        true
+    }
+    fn flush(&self) -> whyline_core::Result<()> {
+        Ok(())
+    }
+    fn len(&self) -> u64 {
+        self.traces.len()
+    }
+    fn stats(&self) -> CollectorStats {
+        self.traces.stats()
+    }
+}
+
+#[test]
+fn an_outside_detector_raises_about_the_last_decision_and_the_log_keeps_it() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink_seen = Arc::clone(&seen);
+    let mut andon = Andon::new(rules()).unwrap();
+    andon.add_sink(CallbackSink::new(move |alert| {
+        sink_seen.lock().unwrap().push(alert.clone())
+    }));
+    let collector = Arc::new(AlertKeeping::default());
+    let mut monitor = InferenceMonitor::new(Logistic::new(), Arc::clone(&collector), andon);
+    let drift = AlertKind::Drift {
+        detector: "adwin".into(),
+        signal: "confidence".into(),
+    };
+    // Nothing decided yet: nothing to raise about.
+    assert_eq!(monitor.raise(AlertLevel::Yellow, drift.clone()), None);
+    monitor.predict_one(&[2.0, 0.0]).unwrap();
+    monitor.predict_one(&[3.0, 0.0]).unwrap();
+    let alert = monitor.raise(AlertLevel::Yellow, drift.clone()).unwrap();
+    let trace = collector.traces.traces.lock().unwrap()[1].clone();
+    assert_eq!(alert.sequence, 1);
+    assert_eq!(alert.timestamp_ns, trace.timestamp_ns);
+    assert_eq!(alert.kind, drift);
+    assert_eq!(*seen.lock().unwrap(), vec![alert.clone()]);
+    assert_eq!(*collector.alerts.lock().unwrap(), vec![alert.to_record()]);
+    assert_eq!(
+        alert.to_string(),
+        "[YELLOW] decision 1: adwin detected drift in confidence"
+    );
+}
+
+#[test]
+fn an_alert_raised_without_a_collector_is_stamped_when_raised() {
+    let before = whyline_core::now_ns();
+    let mut monitor =
+        InferenceMonitor::new(Logistic::new(), NoCollector, Andon::new(rules()).unwrap());
+    monitor.predict_one(&[2.0, 0.0]).unwrap();
+    let alert = monitor
+        .raise(
+            AlertLevel::Red,
+            AlertKind::RepetitiveDecision {
+                decision: 1.0,
+                count: 50,
+            },
+        )
+        .unwrap();
+    assert!(alert.timestamp_ns >= before, "{alert:?}");
+    assert_eq!(alert.level, AlertLevel::Red);
+}
+
+#[test]
+fn every_alert_kind_says_what_happened_and_keeps_its_fields_in_the_record() {
+    let cases = [
+        (
+            AlertKind::LatencyOverBudget {
+                latency_ns: 2_500_000,
+                budget_ns: 1_000_000,
+            },
+            "latency_over_budget",
+            "latency 2.500 ms over budget 1.000 ms",
+        ),
+        (
+            AlertKind::NonFiniteOutput { output: f32::NAN },
+            "non_finite_output",
+            "non-finite output NaN",
+        ),
+        (
+            AlertKind::OutOfDistribution {
+                feature_index: 3,
+                value: 9.5,
+                z_score: 4.25,
+                outside_range: true,
+            },
+            "out_of_distribution",
+            "feature[3] = 9.5 out of distribution (z = 4.25, outside the training range)",
+        ),
+        (
+            AlertKind::OutOfDistribution {
+                feature_index: 0,
+                value: -1.0,
+                z_score: 3.5,
+                outside_range: false,
+            },
+            "out_of_distribution",
+            "feature[0] = -1 out of distribution (z = 3.50)",
+        ),
+        (
+            AlertKind::RepetitiveDecision {
+                decision: 1.0,
+                count: 20,
+            },
+            "repetitive_decision",
+            "decision 1 repeated 20 times in a row",
+        ),
+        (
+            AlertKind::ProvenanceAnomaly {
+                graph: 7,
+                distance: 0.75,
+                threshold: 0.5,
+                cluster: 2,
+                edges: 12,
+            },
+            "provenance_anomaly",
+            "provenance graph 7 after 12 edges is 0.750 from baseline cluster 2 (threshold 0.500)",
+        ),
+        (
+            AlertKind::ClockStep {
+                step_ns: -1_500_000_000,
+                wall_ns: 10,
+                last_timestamp_ns: 20,
+            },
+            "clock_step",
+            "the wall clock stepped back 1.500 s: timestamps hold at the last one until it passes",
+        ),
+        (
+            AlertKind::ClockStep {
+                step_ns: 2_000_000_000,
+                wall_ns: 10,
+                last_timestamp_ns: 20,
+            },
+            "clock_step",
+            "the wall clock stepped forward 2.000 s: timestamps follow it",
+        ),
+    ];
+    for (kind, name, message) in cases {
+        assert_eq!(kind.to_string(), message);
+        let alert = whyline_monitor::Alert {
+            level: AlertLevel::Red,
+            kind,
+            sequence: 4,
+            timestamp_ns: 99,
+        };
+        let record = alert.to_record();
+        assert_eq!(record.kind, name);
+        assert_eq!(record.level, "red");
+        assert_eq!(record.message, message);
+        assert_eq!((record.sequence, record.timestamp_ns), (4, 99));
+        // The details are the kind's own fields, without the kind's name.
+        assert!(record.details.get("kind").is_none(), "{:?}", record.details);
+        assert!(
+            record.details.as_object().is_some_and(|f| !f.is_empty()),
+            "{name}"
+        );
+    }
+}

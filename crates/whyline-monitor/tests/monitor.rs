@@ -1124,3 +1124,43 @@ fn every_alert_kind_says_what_happened_and_keeps_its_fields_in_the_record() {
         );
     }
 }
+
+#[test]
+fn each_sink_reports_how_it_delivered() {
+    use whyline_monitor::{AlertSink, Delivery, TracingSink};
+    let alert = |level| whyline_monitor::Alert {
+        level,
+        kind: AlertKind::NonFiniteOutput {
+            output: f32::INFINITY,
+        },
+        sequence: 3,
+        timestamp_ns: 4,
+    };
+    let count = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&count);
+    let callback = CallbackSink::new(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    assert_eq!(
+        callback.deliver(&alert(AlertLevel::Red)),
+        Delivery::Delivered
+    );
+    assert_eq!(count.load(Ordering::Relaxed), 1);
+    assert_eq!(callback.dropped(), 0);
+    // The tracing sink logs at warn for yellow and error for red, and never drops.
+    for level in [AlertLevel::Yellow, AlertLevel::Red] {
+        assert_eq!(TracingSink.deliver(&alert(level)), Delivery::Delivered);
+    }
+    assert_eq!(TracingSink.dropped(), 0);
+    let (channel, receiver) = ChannelSink::bounded(1);
+    assert_eq!(
+        channel.deliver(&alert(AlertLevel::Yellow)),
+        Delivery::Queued
+    );
+    assert_eq!(
+        channel.deliver(&alert(AlertLevel::Yellow)),
+        Delivery::Dropped
+    );
+    assert_eq!(channel.dropped(), 1);
+    assert_eq!(receiver.recv().unwrap(), alert(AlertLevel::Yellow));
+}

@@ -1164,3 +1164,110 @@ fn each_sink_reports_how_it_delivered() {
     assert_eq!(channel.dropped(), 1);
     assert_eq!(receiver.recv().unwrap(), alert(AlertLevel::Yellow));
 }
+
+/// Records decisions, but its model records and flushes fail.
+struct FailingStorage;
+
+impl TraceCollector<LinearPath> for FailingStorage {
+    fn record(&self, _: &DecisionTrace<LinearPath>) -> whyline_core::Result<RecordOutcome> {
+        Ok(RecordOutcome::Stored)
+    }
+    fn record_model(
+        &self,
+        _: &whyline_core::ModelRecord,
+    ) -> whyline_core::Result<Option<RecordOutcome>> {
+        Err(CoreError::collector(
+            "failing",
+            None,
+            "read-only file system",
+        ))
+    }
+    fn flush(&self) -> whyline_core::Result<()> {
+        Err(CoreError::collector("failing", None, "fsync: EIO"))
+    }
+    fn len(&self) -> u64 {
+        0
+    }
+    fn stats(&self) -> CollectorStats {
+        CollectorStats::default()
+    }
+}
+
+/// The logistic model with an identity, so that it has a model record to write.
+struct Named(Logistic, whyline_core::ModelIdentity);
+
+impl Explainable for Named {
+    type Path = LinearPath;
+    fn n_features(&self) -> usize {
+        2
+    }
+    fn explain_into(&self, row: &[f32], path: &mut LinearPath) -> whyline_core::Result<f32> {
+        self.0.explain_into(row, path)
+    }
+    fn identity(&self) -> Option<&whyline_core::ModelIdentity> {
+        Some(&self.1)
+    }
+}
+
+#[test]
+fn a_failing_flush_or_model_record_is_a_collector_error_naming_the_decision() {
+    let identity = whyline_core::ModelIdentity::from_bytes(b"m", "logistic_regression", "2");
+    let mut monitor = InferenceMonitor::new(
+        Named(Logistic::new(), identity.clone()),
+        FailingStorage,
+        Andon::disabled(),
+    )
+    .with_first_sequence(100);
+    assert_eq!(monitor.next_sequence(), 100);
+    assert_eq!(monitor.identity(), Some(&identity));
+    let error = monitor.record_model().unwrap_err();
+    assert!(
+        matches!(&error, MonitorError::Collector { sequence: 100, .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.to_string(), "collector failed to record decision 100");
+    // The first decision writes the model record first: its failure stops that decision,
+    // named by its own sequence (not the next one), and the next decision tries again.
+    for sequence in [100, 101] {
+        let error = monitor.predict_one(&[1.0, 0.0]).unwrap_err();
+        assert!(
+            matches!(&error, MonitorError::Collector { sequence: s, .. } if *s == sequence),
+            "{error:?}"
+        );
+    }
+    // A flush names the last decision it could not make durable.
+    let error = monitor.flush().unwrap_err();
+    assert!(
+        matches!(&error, MonitorError::Collector { sequence: 101, source }
+            if source.to_string() == "failing collector failed"),
+        "{error:?}"
+    );
+    let (model, _collector, andon) = monitor.into_parts();
+    assert_eq!(model.1, identity);
+    assert!(!andon.rules().enabled);
+}
+
+#[test]
+fn the_model_record_is_written_once_and_names_the_input_digest() {
+    let identity = whyline_core::ModelIdentity::from_bytes(b"m", "logistic_regression", "2");
+    let mut monitor = InferenceMonitor::new(
+        Named(Logistic::new(), identity),
+        MemoryCollector::default(),
+        Andon::disabled(),
+    )
+    .with_digest(whyline_core::DigestAlgorithm::Fnv1a64);
+    assert!(!monitor.records_inputs());
+    assert_eq!(
+        monitor.digest_algorithm(),
+        whyline_core::DigestAlgorithm::Fnv1a64
+    );
+    // The memory collector keeps no model records: the default says so with None.
+    assert_eq!(monitor.record_model().unwrap(), None);
+    assert_eq!(monitor.record_model().unwrap(), None);
+    // A keyed algorithm cannot be chosen without its key: the digest stays as it was.
+    let monitor = monitor.with_digest(whyline_core::DigestAlgorithm::HmacSha256_64);
+    assert_eq!(
+        monitor.digest_algorithm(),
+        whyline_core::DigestAlgorithm::Fnv1a64
+    );
+}

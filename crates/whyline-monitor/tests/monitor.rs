@@ -1271,3 +1271,46 @@ fn the_model_record_is_written_once_and_names_the_input_digest() {
         whyline_core::DigestAlgorithm::Fnv1a64
     );
 }
+
+#[test]
+fn the_worst_feature_is_the_one_furthest_from_its_training_mean() {
+    let constant = FeatureStatistics {
+        mean: 1.0,
+        std: 0.0,
+        min: 1.0,
+        max: 1.0,
+    };
+    let spread = FeatureStatistics {
+        mean: 0.0,
+        std: 2.0,
+        min: -4.0,
+        max: 4.0,
+    };
+    let stats = TrainingStatistics::new(vec![spread, constant, spread]).unwrap();
+    assert_eq!(stats.len(), 3);
+    assert!(!stats.is_empty());
+    assert!(TrainingStatistics::new(vec![]).unwrap().is_empty());
+    // In distribution: the constant feature at its value has z = 0.
+    assert_eq!(stats.worst(&[1.0, 1.0, -1.0], Some(3.0), true), None);
+    // z = 3.5 on feature 0 (outside the range too) beats z = -2.5 on feature 2 (inside).
+    let worst = stats.worst(&[7.0, 1.0, -5.0], Some(2.0), false).unwrap();
+    assert_eq!(
+        (
+            worst.feature_index,
+            worst.value,
+            worst.z_score,
+            worst.outside_range
+        ),
+        (0, 7.0, 3.5, true)
+    );
+    // A constant feature off its value is infinitely far, on the side it left.
+    let worst = stats.worst(&[0.0, 0.5, 0.0], Some(3.0), false).unwrap();
+    assert_eq!((worst.feature_index, worst.z_score), (1, f32::NEG_INFINITY));
+    // Range checks alone find a value past the maximum that no z threshold would.
+    let worst = stats.worst(&[4.5, 1.0, 0.0], None, true).unwrap();
+    assert_eq!((worst.feature_index, worst.z_score), (0, 2.25));
+    assert_eq!(stats.worst(&[4.5, 1.0, 0.0], None, false), None);
+    // NaN is out of range with an infinite z-score.
+    let worst = stats.worst(&[0.0, 1.0, f32::NAN], None, true).unwrap();
+    assert_eq!((worst.feature_index, worst.z_score), (2, f32::INFINITY));
+}

@@ -418,3 +418,31 @@ fn every_out_of_range_setting_is_refused_by_name_with_what_it_accepts() {
         );
     }
 }
+
+#[test]
+fn a_baseline_is_shared_only_between_monitors_of_its_sketch_width() {
+    let fitted = fitted_monitor();
+    assert!(fitted.is_fitted());
+    let baseline = fitted.baseline().unwrap();
+    assert!(baseline.clusters() >= 1);
+    assert_eq!(baseline.sketch_width(), 512);
+    let fresh = StreamingProvenanceMonitor::new(ProvenanceAnomalySettings::default()).unwrap();
+    assert!(!fresh.is_fitted());
+    assert!(fresh.baseline().is_none());
+    assert!(format!("{fresh:?}").contains("fitted: false"));
+    let shared = fresh.with_baseline(&baseline).unwrap();
+    assert!(shared.is_fitted());
+    assert_eq!(shared.settings().sketch_width, 512);
+    let narrow = StreamingProvenanceMonitor::new(ProvenanceAnomalySettings {
+        sketch_width: 256,
+        ..ProvenanceAnomalySettings::default()
+    })
+    .unwrap();
+    let error = narrow.with_baseline(&baseline).err();
+    assert_eq!(
+        error.map(|e| e.to_string()).as_deref(),
+        Some(
+            "invalid setting provenance_anomaly.sketch_width = 256: expected 512 bits, the width of the baseline"
+        )
+    );
+}

@@ -123,3 +123,20 @@ fn debug_output_never_shows_the_key() {
     assert!(!text.contains("super"), "{text}");
     assert!(text.contains("keyed: true"), "{text}");
 }
+
+#[test]
+fn only_the_hmac_algorithm_needs_a_key_and_byte_digests_hash_the_same_bytes_as_rows() {
+    assert!(DigestAlgorithm::HmacSha256_64.is_keyed());
+    assert!(!DigestAlgorithm::Fnv1a64.is_keyed());
+    assert!(!DigestAlgorithm::Xxh3_64.is_keyed());
+    assert!(!InputDigester::xxh3().is_keyed());
+    let row = [0.25f32, -8.0, 3.5];
+    let bytes: Vec<u8> = row.iter().flat_map(|v| v.to_le_bytes()).collect();
+    for digester in [InputDigester::fnv1a(), InputDigester::xxh3()] {
+        assert_eq!(digester.digest_bytes(&bytes), digester.digest(&row));
+    }
+    assert_eq!(
+        InputDigester::fnv1a().digest_bytes(&bytes),
+        fnv1a_64(&bytes)
+    );
+}

@@ -315,3 +315,43 @@ proptest! {
         prop_assert_eq!(wide as f32, v);
     }
 }
+
+#[test]
+fn f32_values_are_sealed_as_their_exact_f64_widening() {
+    let context = vec![("k".to_owned(), ContextValue::I64(3))];
+    let (mut narrow, mut wide) = (Vec::new(), Vec::new());
+    whyline_core::encode_input(&[0.1, -2.5], &context, &mut narrow);
+    encode_input_f64(&[f64::from(0.1f32), -2.5], &context, &mut wide);
+    assert_eq!(narrow, wide);
+    let back = decode_input(&narrow).unwrap();
+    assert_eq!(back.values, vec![f64::from(0.1f32), -2.5]);
+    assert_eq!(back.context, context);
+}
+
+#[test]
+fn a_list_nested_past_the_limit_is_written_empty_and_a_long_name_is_cut_on_a_char() {
+    let mut deep = ContextValue::Str("bottom".into());
+    for _ in 0..whyline_core::MAX_CONTEXT_DEPTH + 2 {
+        deep = ContextValue::List(vec![deep]);
+    }
+    // 65,535 bytes allowed: 32,767 two-byte characters and one more that would straddle.
+    let name = "é".repeat(32_768);
+    let mut bytes = Vec::new();
+    encode_input_f64(&[], &[(name.clone(), deep)], &mut bytes);
+    let back = decode_input(&bytes).unwrap();
+    let (read_name, value) = &back.context[0];
+    assert_eq!(read_name.len(), 65_534);
+    assert!(name.starts_with(read_name.as_str()));
+    // The lists down to the limit are kept; the one at the limit is written empty.
+    let mut depth = 0;
+    let mut cursor = value;
+    while let ContextValue::List(items) = cursor {
+        depth += 1;
+        match items.first() {
+            Some(inner) => cursor = inner,
+            None => break,
+        }
+    }
+    assert_eq!(depth, whyline_core::MAX_CONTEXT_DEPTH);
+    assert!(matches!(cursor, ContextValue::List(items) if items.is_empty()));
+}

@@ -220,3 +220,44 @@ fn a_path_without_a_type_or_with_an_unknown_late_type_is_refused() {
         assert!(error.to_string().contains(expected), "{path}: {error}");
     }
 }
+
+fn document(input_hash: &str) -> String {
+    format!(
+        r#"{{"version":"1.0","trace":{{"timestamp_ns":1,"sequence":2,"input_hash":"{input_hash}","output":0.5,"latency_ns":3,"path":{{"type":"LinearPath","contributions":[0.5],"intercept":0,"logit":0.5,"prediction":0.5}}}}}}"#
+    )
+}
+
+#[test]
+fn the_input_hash_reads_with_or_without_its_prefix_and_refuses_what_is_not_hex() {
+    for text in ["0xff", "0XFF", "ff"] {
+        let trace: DecisionTrace<LinearPath> = from_json(&document(text)).unwrap();
+        assert_eq!(trace.input_hash, 255, "{text}");
+    }
+    let error = from_json::<LinearPath>(&document("0xnothex")).unwrap_err();
+    assert!(
+        matches!(&error, CoreError::Json { line: 1, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains(
+            "invalid value: string \"0xnothex\", expected a hex string like \"0xdeadbeef12345678\""
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn json_bytes_that_are_not_utf8_are_refused_at_their_place() {
+    let good = document("0x01");
+    let trace: DecisionTrace<LinearPath> = whyline_core::from_json_slice(good.as_bytes()).unwrap();
+    assert_eq!(trace.input_hash, 1);
+    let mut bad = good.into_bytes();
+    let at = bad.windows(5).position(|w| w == b"0x01\"").unwrap() + 2;
+    bad[at] = 0xff;
+    let error = whyline_core::from_json_slice::<LinearPath>(&bad).unwrap_err();
+    assert!(
+        matches!(&error, CoreError::Json { line: 1, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("invalid unicode"), "{error}");
+}

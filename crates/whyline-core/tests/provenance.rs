@@ -287,3 +287,129 @@ fn the_json_body_names_kinds_in_snake_case() {
     );
     assert_eq!(&bytes[8..16], &9u64.to_le_bytes());
 }
+
+#[test]
+fn kinds_print_their_json_names_and_nodes_their_labels() {
+    let node_names: Vec<String> = NodeKind::ALL.iter().map(|k| k.to_string()).collect();
+    assert_eq!(
+        node_names,
+        ["input", "transform", "inference", "fusion", "action"]
+    );
+    let edge_names: Vec<String> = EdgeKind::ALL.iter().map(|k| k.to_string()).collect();
+    assert_eq!(
+        edge_names,
+        ["data_flow", "triggered", "influenced", "caused"]
+    );
+    // The names are the serde names.
+    for kind in NodeKind::ALL {
+        assert_eq!(
+            serde_json::to_string(&kind).unwrap(),
+            format!("\"{}\"", kind.name())
+        );
+    }
+    for kind in EdgeKind::ALL {
+        assert_eq!(
+            serde_json::to_string(&kind).unwrap(),
+            format!("\"{}\"", kind.name())
+        );
+    }
+    let details = [
+        (
+            NodeDetail::Input {
+                source: "lidar".into(),
+                input_hash: 7,
+            },
+            NodeKind::Input,
+            "lidar",
+        ),
+        (
+            NodeDetail::Transform {
+                operation: "normalise".into(),
+            },
+            NodeKind::Transform,
+            "normalise",
+        ),
+        (
+            NodeDetail::Inference {
+                model_id: "detector".into(),
+                model_version: "3".into(),
+                decision_index: 1,
+                model_sha256: None,
+            },
+            NodeKind::Inference,
+            "detector v3",
+        ),
+        (
+            NodeDetail::Inference {
+                model_id: "detector".into(),
+                model_version: String::new(),
+                decision_index: 1,
+                model_sha256: None,
+            },
+            NodeKind::Inference,
+            "detector",
+        ),
+        (
+            NodeDetail::Fusion {
+                strategy: "kalman".into(),
+            },
+            NodeKind::Fusion,
+            "kalman",
+        ),
+        (
+            NodeDetail::Action {
+                action_type: "brake".into(),
+                confidence: 0.9,
+                alternatives: vec![("steer".into(), 0.1)],
+            },
+            NodeKind::Action,
+            "brake",
+        ),
+    ];
+    for (detail, kind, label) in details {
+        assert_eq!(detail.kind(), kind);
+        assert_eq!(detail.label(), label);
+        assert_eq!(ProvenanceNode::new(1, detail).kind(), kind);
+    }
+}
+
+#[test]
+fn a_record_reads_back_by_its_magic_and_keeps_its_time() {
+    let node = ProvenanceNode::new(
+        11,
+        NodeDetail::Transform {
+            operation: "crop".into(),
+        },
+    );
+    let edge = ProvenanceEdge {
+        from: NodeId(1),
+        to: NodeId(2),
+        kind: EdgeKind::DataFlow,
+        from_kind: NodeKind::Input,
+        to_kind: NodeKind::Transform,
+        timestamp_ns: 12,
+    };
+    for (record, time) in [
+        (ProvenanceRecord::Node(node.clone()), 11),
+        (ProvenanceRecord::Edge(edge), 12),
+    ] {
+        let bytes = record.to_bytes();
+        assert!(whyline_core::provenance::is_provenance_record(&bytes));
+        assert_eq!(record.timestamp_ns(), time);
+        assert_eq!(ProvenanceRecord::from_bytes(&bytes).unwrap(), record);
+    }
+    assert!(!whyline_core::provenance::is_provenance_record(b"WLAL...."));
+    assert!(!whyline_core::provenance::is_provenance_record(b"WL"));
+    // An edge record read as a node is refused by its magic.
+    assert!(ProvenanceNode::from_bytes(&edge.to_bytes()).is_err());
+}
+
+#[test]
+fn a_graph_counts_what_it_accepted_and_remembers_nodes_read_back() {
+    let mut graph = GraphCheck::new();
+    assert_eq!((graph.node_count(), graph.edge_count()), (0, 0));
+    assert_eq!(graph.kind_of(NodeId(4)), None);
+    graph.remember(NodeId(4), NodeKind::Fusion);
+    assert_eq!(graph.kind_of(NodeId(4)), Some(NodeKind::Fusion));
+    assert_eq!(graph.node_count(), 1);
+}

@@ -946,3 +946,371 @@ fn an_input_no_collector_keeps_is_an_error_not_a_silent_loss() {
         "{error}"
     );
 }
+
+/// Keeps traces and the alerts written after them.
+#[derive(Default)]
+struct AlertKeeping {
+    traces: MemoryCollector,
+    alerts: Mutex<Vec<whyline_core::AlertRecord>>,
+}
+
+impl TraceCollector<LinearPath> for AlertKeeping {
+    fn record(&self, trace: &DecisionTrace<LinearPath>) -> whyline_core::Result<RecordOutcome> {
+        self.traces.record(trace)
+    }
+    fn record_alert(
+        &self,
+        alert: &whyline_core::AlertRecord,
+    ) -> whyline_core::Result<Option<RecordOutcome>> {
+        self.alerts.lock().unwrap().push(alert.clone());
+        Ok(Some(RecordOutcome::Stored))
+    }
+    fn keeps_alerts(&self) -> bool {
+        true
+    }
+    fn flush(&self) -> whyline_core::Result<()> {
+        Ok(())
+    }
+    fn len(&self) -> u64 {
+        self.traces.len()
+    }
+    fn stats(&self) -> CollectorStats {
+        self.traces.stats()
+    }
+}
+
+#[test]
+fn an_outside_detector_raises_about_the_last_decision_and_the_log_keeps_it() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink_seen = Arc::clone(&seen);
+    let mut andon = Andon::new(rules()).unwrap();
+    andon.add_sink(CallbackSink::new(move |alert| {
+        sink_seen.lock().unwrap().push(alert.clone())
+    }));
+    let collector = Arc::new(AlertKeeping::default());
+    let mut monitor = InferenceMonitor::new(Logistic::new(), Arc::clone(&collector), andon);
+    let drift = AlertKind::Drift {
+        detector: "adwin".into(),
+        signal: "confidence".into(),
+    };
+    // Nothing decided yet: nothing to raise about.
+    assert_eq!(monitor.raise(AlertLevel::Yellow, drift.clone()), None);
+    monitor.predict_one(&[2.0, 0.0]).unwrap();
+    monitor.predict_one(&[3.0, 0.0]).unwrap();
+    let alert = monitor.raise(AlertLevel::Yellow, drift.clone()).unwrap();
+    let trace = collector.traces.traces.lock().unwrap()[1].clone();
+    assert_eq!(alert.sequence, 1);
+    assert_eq!(alert.timestamp_ns, trace.timestamp_ns);
+    assert_eq!(alert.kind, drift);
+    assert_eq!(*seen.lock().unwrap(), vec![alert.clone()]);
+    assert_eq!(*collector.alerts.lock().unwrap(), vec![alert.to_record()]);
+    assert_eq!(
+        alert.to_string(),
+        "[YELLOW] decision 1: adwin detected drift in confidence"
+    );
+}
+
+#[test]
+fn an_alert_raised_without_a_collector_is_stamped_when_raised() {
+    let before = whyline_core::now_ns();
+    let mut monitor =
+        InferenceMonitor::new(Logistic::new(), NoCollector, Andon::new(rules()).unwrap());
+    monitor.predict_one(&[2.0, 0.0]).unwrap();
+    let alert = monitor
+        .raise(
+            AlertLevel::Red,
+            AlertKind::RepetitiveDecision {
+                decision: 1.0,
+                count: 50,
+            },
+        )
+        .unwrap();
+    assert!(alert.timestamp_ns >= before, "{alert:?}");
+    assert_eq!(alert.level, AlertLevel::Red);
+}
+
+#[test]
+fn every_alert_kind_says_what_happened_and_keeps_its_fields_in_the_record() {
+    let cases = [
+        (
+            AlertKind::LatencyOverBudget {
+                latency_ns: 2_500_000,
+                budget_ns: 1_000_000,
+            },
+            "latency_over_budget",
+            "latency 2.500 ms over budget 1.000 ms",
+        ),
+        (
+            AlertKind::NonFiniteOutput { output: f32::NAN },
+            "non_finite_output",
+            "non-finite output NaN",
+        ),
+        (
+            AlertKind::OutOfDistribution {
+                feature_index: 3,
+                value: 9.5,
+                z_score: 4.25,
+                outside_range: true,
+            },
+            "out_of_distribution",
+            "feature[3] = 9.5 out of distribution (z = 4.25, outside the training range)",
+        ),
+        (
+            AlertKind::OutOfDistribution {
+                feature_index: 0,
+                value: -1.0,
+                z_score: 3.5,
+                outside_range: false,
+            },
+            "out_of_distribution",
+            "feature[0] = -1 out of distribution (z = 3.50)",
+        ),
+        (
+            AlertKind::RepetitiveDecision {
+                decision: 1.0,
+                count: 20,
+            },
+            "repetitive_decision",
+            "decision 1 repeated 20 times in a row",
+        ),
+        (
+            AlertKind::ProvenanceAnomaly {
+                graph: 7,
+                distance: 0.75,
+                threshold: 0.5,
+                cluster: 2,
+                edges: 12,
+            },
+            "provenance_anomaly",
+            "provenance graph 7 after 12 edges is 0.750 from baseline cluster 2 (threshold 0.500)",
+        ),
+        (
+            AlertKind::ClockStep {
+                step_ns: -1_500_000_000,
+                wall_ns: 10,
+                last_timestamp_ns: 20,
+            },
+            "clock_step",
+            "the wall clock stepped back 1.500 s: timestamps hold at the last one until it passes",
+        ),
+        (
+            AlertKind::ClockStep {
+                step_ns: 2_000_000_000,
+                wall_ns: 10,
+                last_timestamp_ns: 20,
+            },
+            "clock_step",
+            "the wall clock stepped forward 2.000 s: timestamps follow it",
+        ),
+    ];
+    for (kind, name, message) in cases {
+        assert_eq!(kind.to_string(), message);
+        let alert = whyline_monitor::Alert {
+            level: AlertLevel::Red,
+            kind,
+            sequence: 4,
+            timestamp_ns: 99,
+        };
+        let record = alert.to_record();
+        assert_eq!(record.kind, name);
+        assert_eq!(record.level, "red");
+        assert_eq!(record.message, message);
+        assert_eq!((record.sequence, record.timestamp_ns), (4, 99));
+        // The details are the kind's own fields, without the kind's name.
+        assert!(record.details.get("kind").is_none(), "{:?}", record.details);
+        assert!(
+            record.details.as_object().is_some_and(|f| !f.is_empty()),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn each_sink_reports_how_it_delivered() {
+    use whyline_monitor::{AlertSink, Delivery, TracingSink};
+    let alert = |level| whyline_monitor::Alert {
+        level,
+        kind: AlertKind::NonFiniteOutput {
+            output: f32::INFINITY,
+        },
+        sequence: 3,
+        timestamp_ns: 4,
+    };
+    let count = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&count);
+    let callback = CallbackSink::new(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    assert_eq!(
+        callback.deliver(&alert(AlertLevel::Red)),
+        Delivery::Delivered
+    );
+    assert_eq!(count.load(Ordering::Relaxed), 1);
+    assert_eq!(callback.dropped(), 0);
+    // The tracing sink logs at warn for yellow and error for red, and never drops.
+    for level in [AlertLevel::Yellow, AlertLevel::Red] {
+        assert_eq!(TracingSink.deliver(&alert(level)), Delivery::Delivered);
+    }
+    assert_eq!(TracingSink.dropped(), 0);
+    let (channel, receiver) = ChannelSink::bounded(1);
+    assert_eq!(
+        channel.deliver(&alert(AlertLevel::Yellow)),
+        Delivery::Queued
+    );
+    assert_eq!(
+        channel.deliver(&alert(AlertLevel::Yellow)),
+        Delivery::Dropped
+    );
+    assert_eq!(channel.dropped(), 1);
+    assert_eq!(receiver.recv().unwrap(), alert(AlertLevel::Yellow));
+}
+
+/// Records decisions, but its model records and flushes fail.
+struct FailingStorage;
+
+impl TraceCollector<LinearPath> for FailingStorage {
+    fn record(&self, _: &DecisionTrace<LinearPath>) -> whyline_core::Result<RecordOutcome> {
+        Ok(RecordOutcome::Stored)
+    }
+    fn record_model(
+        &self,
+        _: &whyline_core::ModelRecord,
+    ) -> whyline_core::Result<Option<RecordOutcome>> {
+        Err(CoreError::collector(
+            "failing",
+            None,
+            "read-only file system",
+        ))
+    }
+    fn flush(&self) -> whyline_core::Result<()> {
+        Err(CoreError::collector("failing", None, "fsync: EIO"))
+    }
+    fn len(&self) -> u64 {
+        0
+    }
+    fn stats(&self) -> CollectorStats {
+        CollectorStats::default()
+    }
+}
+
+/// The logistic model with an identity, so that it has a model record to write.
+struct Named(Logistic, whyline_core::ModelIdentity);
+
+impl Explainable for Named {
+    type Path = LinearPath;
+    fn n_features(&self) -> usize {
+        2
+    }
+    fn explain_into(&self, row: &[f32], path: &mut LinearPath) -> whyline_core::Result<f32> {
+        self.0.explain_into(row, path)
+    }
+    fn identity(&self) -> Option<&whyline_core::ModelIdentity> {
+        Some(&self.1)
+    }
+}
+
+#[test]
+fn a_failing_flush_or_model_record_is_a_collector_error_naming_the_decision() {
+    let identity = whyline_core::ModelIdentity::from_bytes(b"m", "logistic_regression", "2");
+    let mut monitor = InferenceMonitor::new(
+        Named(Logistic::new(), identity.clone()),
+        FailingStorage,
+        Andon::disabled(),
+    )
+    .with_first_sequence(100);
+    assert_eq!(monitor.next_sequence(), 100);
+    assert_eq!(monitor.identity(), Some(&identity));
+    let error = monitor.record_model().unwrap_err();
+    assert!(
+        matches!(&error, MonitorError::Collector { sequence: 100, .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.to_string(), "collector failed to record decision 100");
+    // The first decision writes the model record first: its failure stops that decision,
+    // named by its own sequence (not the next one), and the next decision tries again.
+    for sequence in [100, 101] {
+        let error = monitor.predict_one(&[1.0, 0.0]).unwrap_err();
+        assert!(
+            matches!(&error, MonitorError::Collector { sequence: s, .. } if *s == sequence),
+            "{error:?}"
+        );
+    }
+    // A flush names the last decision it could not make durable.
+    let error = monitor.flush().unwrap_err();
+    assert!(
+        matches!(&error, MonitorError::Collector { sequence: 101, source }
+            if source.to_string() == "failing collector failed"),
+        "{error:?}"
+    );
+    let (model, _collector, andon) = monitor.into_parts();
+    assert_eq!(model.1, identity);
+    assert!(!andon.rules().enabled);
+}
+
+#[test]
+fn the_model_record_is_written_once_and_names_the_input_digest() {
+    let identity = whyline_core::ModelIdentity::from_bytes(b"m", "logistic_regression", "2");
+    let mut monitor = InferenceMonitor::new(
+        Named(Logistic::new(), identity),
+        MemoryCollector::default(),
+        Andon::disabled(),
+    )
+    .with_digest(whyline_core::DigestAlgorithm::Fnv1a64);
+    assert!(!monitor.records_inputs());
+    assert_eq!(
+        monitor.digest_algorithm(),
+        whyline_core::DigestAlgorithm::Fnv1a64
+    );
+    // The memory collector keeps no model records: the default says so with None.
+    assert_eq!(monitor.record_model().unwrap(), None);
+    assert_eq!(monitor.record_model().unwrap(), None);
+    // A keyed algorithm cannot be chosen without its key: the digest stays as it was.
+    let monitor = monitor.with_digest(whyline_core::DigestAlgorithm::HmacSha256_64);
+    assert_eq!(
+        monitor.digest_algorithm(),
+        whyline_core::DigestAlgorithm::Fnv1a64
+    );
+}
+
+#[test]
+fn the_worst_feature_is_the_one_furthest_from_its_training_mean() {
+    let constant = FeatureStatistics {
+        mean: 1.0,
+        std: 0.0,
+        min: 1.0,
+        max: 1.0,
+    };
+    let spread = FeatureStatistics {
+        mean: 0.0,
+        std: 2.0,
+        min: -4.0,
+        max: 4.0,
+    };
+    let stats = TrainingStatistics::new(vec![spread, constant, spread]).unwrap();
+    assert_eq!(stats.len(), 3);
+    assert!(!stats.is_empty());
+    assert!(TrainingStatistics::new(vec![]).unwrap().is_empty());
+    // In distribution: the constant feature at its value has z = 0.
+    assert_eq!(stats.worst(&[1.0, 1.0, -1.0], Some(3.0), true), None);
+    // z = 3.5 on feature 0 (outside the range too) beats z = -2.5 on feature 2 (inside).
+    let worst = stats.worst(&[7.0, 1.0, -5.0], Some(2.0), false).unwrap();
+    assert_eq!(
+        (
+            worst.feature_index,
+            worst.value,
+            worst.z_score,
+            worst.outside_range
+        ),
+        (0, 7.0, 3.5, true)
+    );
+    // A constant feature off its value is infinitely far, on the side it left.
+    let worst = stats.worst(&[0.0, 0.5, 0.0], Some(3.0), false).unwrap();
+    assert_eq!((worst.feature_index, worst.z_score), (1, f32::NEG_INFINITY));
+    // Range checks alone find a value past the maximum that no z threshold would.
+    let worst = stats.worst(&[4.5, 1.0, 0.0], None, true).unwrap();
+    assert_eq!((worst.feature_index, worst.z_score), (0, 2.25));
+    assert_eq!(stats.worst(&[4.5, 1.0, 0.0], None, false), None);
+    // NaN is out of range with an infinite z-score.
+    let worst = stats.worst(&[0.0, 1.0, f32::NAN], None, true).unwrap();
+    assert_eq!((worst.feature_index, worst.z_score), (2, f32::INFINITY));
+}

@@ -311,3 +311,67 @@ fn record_inputs_and_the_key_store_are_read_from_the_file() {
             .record_inputs
     );
 }
+
+#[test]
+fn every_inconsistent_or_out_of_range_value_names_its_key() {
+    for (text, key, value) in [
+        (
+            "[inference_monitor]\ncollector = \"ledger\"\ndurability = \"interval\"\ngroup_commit_entries = 0\n",
+            "inference_monitor.group_commit_entries",
+            "0",
+        ),
+        (
+            "[inference_monitor]\ncollector = \"ledger\"\ndurability = \"interval\"\ngroup_commit_entries = 4294967296\n",
+            "inference_monitor.group_commit_entries",
+            "4294967296",
+        ),
+        (
+            "[inference_monitor]\ncollector = \"ring\"\nbackpressure = \"drop\"\n",
+            "inference_monitor.backpressure",
+            "Drop",
+        ),
+        (
+            "[inference_monitor]\ncollector = \"ring\"\nstorage_path = \"/tmp/x\"\n",
+            "inference_monitor.storage_path",
+            "/tmp/x",
+        ),
+        (
+            "[inference_monitor]\ncollector = \"ledger\"\ncheckpoint_every = 10\n",
+            "inference_monitor.checkpoint_every",
+            "10",
+        ),
+        (
+            "[inference_monitor]\ncollector = \"ring\"\nring_size = 0\n",
+            "inference_monitor.ring_size",
+            "0",
+        ),
+        (
+            "[inference_monitor]\ncollector = \"stream\"\ndurability = \"sync\"\n",
+            "inference_monitor.durability",
+            "sync",
+        ),
+        (
+            "[inference_monitor]\ncollector = \"stream\"\nsigning = \"ed25519\"\n",
+            "inference_monitor.signing",
+            "Ed25519",
+        ),
+        (
+            "[andon]\nalert_endpoint = \"ftp://alerts.example\"\n",
+            "andon.alert_endpoint",
+            "ftp://alerts.example",
+        ),
+    ] {
+        let error = MonitorSettings::from_toml(text, Path::new("v.toml")).unwrap_err();
+        assert!(
+            matches!(&error, MonitorError::InvalidSetting { file: Some(file), setting, value: shown, .. }
+                if file.as_path() == Path::new("v.toml") && setting == key && shown == value),
+            "{text}: {error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("invalid setting {key} = {value}: expected ")),
+            "{error}"
+        );
+    }
+}

@@ -300,3 +300,149 @@ fn an_edge_before_the_baseline_is_refused() {
         Err(MonitorError::EmptyBaseline)
     ));
 }
+
+#[test]
+fn every_out_of_range_setting_is_refused_by_name_with_what_it_accepts() {
+    let base = ProvenanceAnomalySettings::default;
+    let cases = [
+        (
+            ProvenanceAnomalySettings {
+                sketch_width: 16_384,
+                ..base()
+            },
+            "sketch_width",
+            "16384",
+            "a multiple of 64 in [64, 8192]",
+        ),
+        (
+            ProvenanceAnomalySettings {
+                chunk_length: 0,
+                ..base()
+            },
+            "chunk_length",
+            "0",
+            "at least 1",
+        ),
+        (
+            ProvenanceAnomalySettings {
+                max_graphs: 0,
+                ..base()
+            },
+            "max_graphs",
+            "0",
+            "at least 1",
+        ),
+        (
+            ProvenanceAnomalySettings {
+                node_slots: 3,
+                ..base()
+            },
+            "node_slots",
+            "3",
+            "a power of two, at least 2",
+        ),
+        (
+            ProvenanceAnomalySettings {
+                node_slots: 1,
+                ..base()
+            },
+            "node_slots",
+            "1",
+            "a power of two, at least 2",
+        ),
+        (
+            ProvenanceAnomalySettings {
+                clusters: 0,
+                ..base()
+            },
+            "clusters",
+            "0",
+            "at least 1",
+        ),
+        (
+            ProvenanceAnomalySettings {
+                threshold_z: f64::NAN,
+                ..base()
+            },
+            "threshold_z",
+            "NaN",
+            "a finite number >= 0",
+        ),
+        (
+            ProvenanceAnomalySettings {
+                threshold_z: -1.0,
+                ..base()
+            },
+            "threshold_z",
+            "-1",
+            "a finite number >= 0",
+        ),
+        (
+            ProvenanceAnomalySettings {
+                min_threshold: 2.5,
+                ..base()
+            },
+            "min_threshold",
+            "2.5",
+            "a distance in [0, 2]",
+        ),
+        (
+            ProvenanceAnomalySettings {
+                max_baseline_points: 0,
+                ..base()
+            },
+            "max_baseline_points",
+            "0",
+            "at least 1",
+        ),
+    ];
+    for (settings, field, shown, accepted) in cases {
+        let error = StreamingProvenanceMonitor::new(settings).err();
+        let described = error.as_ref().map(ToString::to_string);
+        assert!(
+            matches!(
+                &error,
+                Some(whyline_monitor::MonitorError::InvalidSetting { file: None, setting, value, expected })
+                    if *setting == format!("provenance_anomaly.{field}") && value == shown && expected == accepted
+            ),
+            "{field}: {error:?}"
+        );
+        assert_eq!(
+            described.as_deref(),
+            Some(
+                format!(
+                    "invalid setting provenance_anomaly.{field} = {shown}: expected {accepted}"
+                )
+                .as_str()
+            )
+        );
+    }
+}
+
+#[test]
+fn a_baseline_is_shared_only_between_monitors_of_its_sketch_width() {
+    let fitted = fitted_monitor();
+    assert!(fitted.is_fitted());
+    let baseline = fitted.baseline().unwrap();
+    assert!(baseline.clusters() >= 1);
+    assert_eq!(baseline.sketch_width(), 512);
+    let fresh = StreamingProvenanceMonitor::new(ProvenanceAnomalySettings::default()).unwrap();
+    assert!(!fresh.is_fitted());
+    assert!(fresh.baseline().is_none());
+    assert!(format!("{fresh:?}").contains("fitted: false"));
+    let shared = fresh.with_baseline(&baseline).unwrap();
+    assert!(shared.is_fitted());
+    assert_eq!(shared.settings().sketch_width, 512);
+    let narrow = StreamingProvenanceMonitor::new(ProvenanceAnomalySettings {
+        sketch_width: 256,
+        ..ProvenanceAnomalySettings::default()
+    })
+    .unwrap();
+    let error = narrow.with_baseline(&baseline).err();
+    assert_eq!(
+        error.map(|e| e.to_string()).as_deref(),
+        Some(
+            "invalid setting provenance_anomaly.sketch_width = 256: expected 512 bits, the width of the baseline"
+        )
+    );
+}

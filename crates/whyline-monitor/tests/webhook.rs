@@ -142,3 +142,36 @@ fn drop_and_wait(sink: WebhookSink, check: impl FnOnce(whyline_monitor::WebhookS
     }
     drop(sink);
 }
+
+#[test]
+fn dropping_a_sink_stuck_on_a_silent_endpoint_returns_after_the_shutdown_timeout() {
+    // A listener that accepts and never answers: the request waits for its 5 s timeout.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/alert?token=secret-token",
+        listener.local_addr().unwrap()
+    );
+    let options = WebhookOptions {
+        attempts: 1,
+        timeout: Duration::from_secs(5),
+        shutdown_timeout: Duration::from_millis(200),
+        ..quick()
+    };
+    let sink = WebhookSink::new(&url, options);
+    assert_eq!(sink.deliver(&alert(1)), Delivery::Queued);
+    // The Debug view shows the counters, never the URL (which may carry a token).
+    let shown = format!("{sink:?}");
+    assert!(shown.starts_with("WebhookSink"), "{shown}");
+    assert!(!shown.contains("secret-token"), "{shown}");
+    // What the Andon counts as not delivered: dropped plus given up on.
+    assert_eq!(AlertSink::dropped(&sink), 0);
+    std::thread::sleep(Duration::from_millis(100));
+    let started = std::time::Instant::now();
+    drop(sink);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200) && waited < Duration::from_secs(4),
+        "{waited:?}"
+    );
+    drop(listener);
+}

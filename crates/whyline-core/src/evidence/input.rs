@@ -259,7 +259,8 @@ fn encode_value(value: &ContextValue, out: &mut Vec<u8>, depth: usize) {
                 encode_value(item, out, depth + 1);
             }
         }
-        // Deeper lists are written empty rather than refused: the decision is not lost.
+        // A list at the eighth level is written empty rather than refused (its items could
+        // hold a ninth): the decision is not lost, and a reader accepts what is written.
         ContextValue::List(_) => {
             out.push(4);
             out.extend_from_slice(&0u32.to_le_bytes());
@@ -385,7 +386,10 @@ impl Reader<'_> {
                 ContextValue::Str(self.string(len, "string value")?)
             }
             4 => {
-                if depth + 1 >= MAX_CONTEXT_DEPTH {
+                // `depth` lists enclose this one: refuse a ninth level. (Refusing an eighth,
+                // as this once did, left unreadable the plaintexts whose context the writer
+                // had cut to eight levels.)
+                if depth >= MAX_CONTEXT_DEPTH {
                     return Err(
                         self.error(format!("lists nest deeper than {MAX_CONTEXT_DEPTH} levels"))
                     );

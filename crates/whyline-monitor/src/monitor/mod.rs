@@ -237,6 +237,12 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
     /// the collector keeps no model records or the model has no identity, or when the record
     /// was already written.
     pub fn record_model(&mut self) -> Result<Option<RecordOutcome>> {
+        self.record_model_before(self.next_sequence)
+    }
+
+    /// [`record_model`](Self::record_model) ahead of decision `sequence`, which a failure
+    /// names (the decision being concluded, whose number `next_sequence` has moved past).
+    fn record_model_before(&mut self, sequence: u64) -> Result<Option<RecordOutcome>> {
         if self.model_recorded {
             return Ok(None);
         }
@@ -246,10 +252,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
                 record.input_digest = self.digester.algorithm();
                 self.collector
                     .record_model(&record)
-                    .map_err(|source| MonitorError::Collector {
-                        sequence: self.next_sequence,
-                        source,
-                    })?
+                    .map_err(|source| MonitorError::Collector { sequence, source })?
             }
             None => None,
         };
@@ -369,7 +372,7 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         let latency_ns = self.trace.latency_ns;
         let timestamp_ns = self.trace.timestamp_ns;
         if !self.model_recorded {
-            self.record_model()?;
+            self.record_model_before(sequence)?;
         }
         let with_input = recording.is_some() || self.record_inputs;
         if !self.andon.is_enabled() {

@@ -23,5 +23,5 @@ copy=$(mktemp -d)
 trap 'rm -rf "$copy"' EXIT
 cp "$bin" "$copy/ledger-tests"
 WHYLINE_KILL9_TRIALS="$trials" "$copy/ledger-tests" crash:: --nocapture --test-threads=1 2>&1 |
-    grep -oE 'kill9 .*|test result.*|panicked.*|FAILED.*'
+    grep --line-buffered -oE 'kill9 .*|test result.*|panicked.*|FAILED.*'
 echo "finished $(date -u +%Y-%m-%dT%H:%M:%SZ)"

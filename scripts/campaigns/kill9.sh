@@ -13,7 +13,9 @@ started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "kill -9 campaign: $trials trials per mode, started $started on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 # The trials' children re-run the test binary: run a copy of it, so that a build started
 # meanwhile (another `cargo test`) cannot replace it under the campaign.
-bin=$(cargo test -q -p whyline-ledger --test main --no-run --message-format=json 2>/dev/null |
+# Release build: after each kill the parent verifies and reopens the log, which a debug build
+# makes the slow part of a trial.
+bin=$(cargo test -q --release -p whyline-ledger --test main --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)

@@ -6,13 +6,19 @@ use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use whyline_core::{DecisionPath, DecisionTrace, encode_aprt};
 
+use super::json_chunk::JsonChunk;
+
 /// Records in APRT encoding back to back, with each record's end offset and latency beside
-/// them (APRT keeps whole microseconds; the JSON view carries nanoseconds).
+/// them (APRT keeps whole microseconds; the JSON view carries nanoseconds), and, once a
+/// caller has rendered them ([`render_json`](Batch::render_json)), their JSON lines.
 #[derive(Debug, Default)]
 pub(super) struct Batch {
     bytes: Vec<u8>,
     /// `(end of the record in bytes, latency_ns)` for each record.
     records: Vec<(usize, u64)>,
+    /// The JSON line of every record, when `rendered`; its capacity is kept across reuse.
+    lines: JsonChunk,
+    rendered: bool,
 }
 
 /// When a batch is full: whichever limit is reached first.
@@ -30,6 +36,8 @@ impl Batch {
         Batch {
             bytes: Vec::with_capacity(limits.bytes.min(limits.records.saturating_mul(256))),
             records: Vec::with_capacity(limits.records),
+            lines: JsonChunk::default(),
+            rendered: false,
         }
     }
 
@@ -55,6 +63,8 @@ impl Batch {
     /// Appends the APRT record of `trace`.
     #[inline]
     pub(super) fn push<P: DecisionPath>(&mut self, trace: &DecisionTrace<P>) {
+        // Lines rendered before this record would leave it out.
+        self.rendered = false;
         encode_aprt(trace, &mut self.bytes);
         self.records.push((self.bytes.len(), trace.latency_ns));
     }
@@ -74,15 +84,46 @@ impl Batch {
         &self.bytes
     }
 
+    /// Renders every record's JSON line into the batch, so that the writer only has to
+    /// write them. On a record that does not render, the batch is left unrendered: the
+    /// writer renders it and reports the error with the record's place in the stream.
+    /// Returns whether this call rendered the batch.
+    pub(super) fn render_json<P: DecisionPath>(&mut self) -> bool {
+        if self.rendered {
+            return false;
+        }
+        self.lines.clear();
+        let mut start = 0;
+        for &(end, latency_ns) in &self.records {
+            let record = self.bytes.get(start..end).unwrap_or_default();
+            start = end;
+            if self.lines.render::<P>(0, record, latency_ns).is_err() {
+                self.lines.clear();
+                return false;
+            }
+        }
+        self.rendered = true;
+        true
+    }
+
+    /// The records' JSON lines, if a caller rendered them.
+    pub(super) fn rendered_lines(&self) -> Option<&JsonChunk> {
+        self.rendered.then_some(&self.lines)
+    }
+
     /// Empties the batch, keeping its capacity.
     pub(super) fn clear(&mut self) {
         self.bytes.clear();
         self.records.clear();
+        self.lines.clear();
+        self.rendered = false;
     }
 
     /// Drops the bytes of a record whose encoding was interrupted (a panic in a path's
     /// encoder while the lock was held), so the batch holds whole records only.
     fn repair(&mut self) {
+        self.rendered = false;
+        self.lines.clear();
         let end = self.records.last().map_or(0, |&(end, _)| end);
         self.bytes.truncate(end);
     }
@@ -109,6 +150,8 @@ pub(super) struct PendingLock {
     pub(super) queued: AtomicU64,
     /// Records dropped under `Backpressure::Drop`.
     pub(super) dropped: AtomicU64,
+    /// Records whose JSON lines callers rendered while waiting for room in the queue.
+    pub(super) rendered: AtomicU64,
 }
 
 /// Adds one to a count that is only written under the [`PendingLock`]: a plain load and

@@ -10,8 +10,9 @@ use whyline_core::DecisionPath;
 
 use super::batch::BatchLimits;
 use super::batch_sink::{BatchSink, Sink};
+use super::json_chunk::JsonChunk;
 use super::stream::{Backpressure, FallbackSink, StreamCollector, StreamFormat};
-use super::writer::{JsonChunk, Shared, Writer};
+use super::writer::{Shared, Writer};
 use crate::error::LedgerError;
 
 /// Settings of a [`StreamCollector`].

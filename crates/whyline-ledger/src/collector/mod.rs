@@ -27,6 +27,7 @@ mod builder;
 mod commit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod json_chunk;
 mod ledger;
 mod ring;
 mod slot;

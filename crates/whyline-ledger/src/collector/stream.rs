@@ -17,6 +17,14 @@
 //! byte for byte the caller's `encode_json` (APRT is lossless for everything else a trace
 //! holds), through a [`BufWriter`].
 //!
+//! **A waiting caller helps.** Rendering JSON lines is most of the writer's work, so a stream
+//! of JSON lines under [`Backpressure::Block`] is bound by the writer's one core. A caller
+//! whose full batch finds the queue full renders the batch's lines itself before it waits
+//! for room, and the writer then only writes them: time the caller would have spent blocked
+//! goes into the work that blocks it, and with several callers the rendering spreads over
+//! their cores. A caller that finds room pays nothing for this, so the caller's cost per
+//! record stays that of APRT encoding while the writer keeps up.
+//!
 //! **Latency.** A record must not wait in a partial batch forever when traffic is light:
 //! when no batch has reached the writer for a couple of milliseconds, the writer takes the
 //! partial batch itself (if no caller holds the lock at that moment) and flushes the sink.
@@ -95,6 +103,10 @@ pub struct StreamStats {
     pub lost: u64,
     /// Write, flush and fallback errors seen (the writer stops at the first of its own).
     pub write_errors: u64,
+    /// Records whose JSON lines a caller rendered itself, because it found the writer's
+    /// queue full under [`Backpressure::Block`] (the writer then only writes them): a
+    /// measure of how far the writer fell behind. Always 0 for APRT.
+    pub rendered_by_callers: u64,
 }
 
 use super::builder::StreamCollectorBuilder;
@@ -199,6 +211,7 @@ impl<P: DecisionPath> StreamCollector<P> {
             written: status.written.load(Ordering::Acquire),
             lost: status.lost.load(Ordering::Relaxed),
             write_errors: status.write_errors.load(Ordering::Relaxed),
+            rendered_by_callers: counts.rendered.load(Ordering::Relaxed),
         }
     }
 
@@ -331,7 +344,25 @@ impl<P: DecisionPath> StreamCollector<P> {
         let refused = match self.backpressure {
             // Waits for room, still holding the lock: other callers queue behind this one,
             // and batches stay in record order.
-            Backpressure::Block => self.sender.send(full).err().map(|e| (e.into_inner(), true)),
+            Backpressure::Block => match self.sender.try_send(full) {
+                Ok(()) => None,
+                Err(TrySendError::Disconnected(full)) => Some((full, true)),
+                Err(TrySendError::Full(mut full)) => {
+                    // The writer is behind: render the lines it would render, in the time
+                    // this caller would otherwise spend waiting for room.
+                    if let (StreamFormat::JsonLines, Message::Batch(batch)) =
+                        (self.format, &mut full)
+                        && batch.render_json::<P>()
+                    {
+                        let rendered = &self.shared.pending.rendered;
+                        rendered.store(
+                            rendered.load(Ordering::Relaxed) + batch.len() as u64,
+                            Ordering::Relaxed,
+                        );
+                    }
+                    self.sender.send(full).err().map(|e| (e.into_inner(), true))
+                }
+            },
             Backpressure::Drop | Backpressure::Fallback => match self.sender.try_send(full) {
                 Ok(()) => None,
                 Err(TrySendError::Full(full)) => Some((full, false)),

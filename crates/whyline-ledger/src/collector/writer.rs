@@ -3,8 +3,11 @@
 //! It drains the queue of batches in order. APRT records go through a buffer one write per
 //! record (so an unbuffered sink sees one write per record). JSON lines are rendered into a
 //! [`JsonChunk`] and written a chunk of about [`JSON_CHUNK_BYTES`] at a time, a few hundred
-//! lines per write; the chunk remembers where each line ends, so a failed write still names
-//! the first record that did not reach the sink. Either way errors name the record that failed. When no batch has arrived for
+//! lines per write; a batch whose lines a waiting caller already rendered is written as it
+//! is. The chunk remembers where each line ends, so a failed write still names the first
+//! record that did not reach the sink; either way errors name the record that failed.
+//!
+//! When no batch has arrived for
 //! [`IDLE`], it takes the callers' partial batch itself (if no caller holds its lock) and
 //! flushes the sink, so a trickle of records reaches the sink within a few milliseconds
 //! without waiting for a batch to fill. When it finds the partial batch empty it sleeps
@@ -25,10 +28,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use whyline_core::{DecisionPath, decode_aprt_prefix, encode_json};
+use whyline_core::DecisionPath;
 
 use super::batch::{Batch, PendingLock};
 use super::batch_sink::Sink;
+use super::json_chunk::JsonChunk;
 use super::stream::StreamFormat;
 use crate::error::LedgerError;
 
@@ -299,9 +303,19 @@ impl<P: DecisionPath> Writer<P> {
         self.skip(records.count());
     }
 
-    /// Renders the batch's JSON lines into the chunk and writes the chunk whenever it
+    /// Writes the batch's JSON lines: the ones a waiting caller already rendered into the
+    /// batch, or else renders them into the writer's chunk and writes the chunk whenever it
     /// reaches [`JSON_CHUNK_BYTES`], and at the end of the batch.
     fn write_json_batch(&mut self, batch: &Batch) {
+        if let Some(rendered) = batch.rendered_lines() {
+            if self.failed() {
+                self.skip(batch.len());
+            } else {
+                self.index += rendered.lines() as u64;
+                self.write_chunk(rendered);
+            }
+            return;
+        }
         let mut records = batch.iter();
         let mut healthy = !self.failed();
         if healthy {
@@ -328,21 +342,29 @@ impl<P: DecisionPath> Writer<P> {
         self.skip(records.count());
     }
 
-    /// Writes the rendered lines to the sink and empties the chunk. On an error, the lines
-    /// the sink took count as written, the rest as lost, and the error names the first line
-    /// it did not take; returns `false` then.
+    /// Writes the writer's own chunk and empties it (see [`write_chunk`](Self::write_chunk)).
     fn write_lines(&mut self) -> bool {
-        let lines = self.lines.ends.len();
+        let lines = std::mem::take(&mut self.lines);
+        let healthy = self.write_chunk(&lines);
+        self.lines = lines;
+        self.lines.clear();
+        healthy
+    }
+
+    /// Writes rendered lines, the last of which is the record before `self.index`, to the
+    /// sink. On an error, the lines the sink took count as written, the rest as lost, and
+    /// the error names the first line it did not take; returns `false` then.
+    fn write_chunk(&mut self, chunk: &JsonChunk) -> bool {
+        let lines = chunk.lines();
         if lines == 0 {
             return true;
         }
-        let result = write_counting(&mut self.sink, &self.lines.bytes);
+        let result = write_counting(&mut self.sink, &chunk.bytes);
         let taken = match &result {
             Ok(()) => lines,
-            Err((taken_bytes, _)) => self.lines.ends.partition_point(|&end| end <= *taken_bytes),
+            Err((taken_bytes, _)) => chunk.lines_within(*taken_bytes),
         };
         self.written += taken as u64;
-        self.lines.clear();
         match result {
             Ok(()) => true,
             Err((_, source)) => {
@@ -406,46 +428,6 @@ impl<P: DecisionPath> Writer<P> {
 /// cache. At [`DEFAULT_BUFFER_BYTES`](super::StreamCollectorBuilder::DEFAULT_BUFFER_BYTES)
 /// or more, `BufWriter` hands it to the sink without copying it.
 pub(super) const JSON_CHUNK_BYTES: usize = 64 * 1024;
-
-/// JSON lines rendered but not yet written, with the end of each line.
-#[derive(Debug, Default)]
-pub(super) struct JsonChunk {
-    bytes: Vec<u8>,
-    /// The end offset in `bytes` of each line (its newline included).
-    ends: Vec<usize>,
-}
-
-impl JsonChunk {
-    /// Appends the JSON line of an APRT record, rendered from the decoded record with the
-    /// latency at full precision, so the line says exactly what the APRT record and the
-    /// caller's trace say (byte for byte the caller's `encode_json`).
-    fn render<P: DecisionPath>(
-        &mut self,
-        index: u64,
-        record: &[u8],
-        latency_ns: u64,
-    ) -> Result<(), LedgerError> {
-        let encode = |source| LedgerError::Encode {
-            record: index,
-            source,
-        };
-        let (mut trace, _) = decode_aprt_prefix::<P>(record, 0).map_err(encode)?;
-        trace.latency_ns = latency_ns;
-        let start = self.bytes.len();
-        if let Err(source) = encode_json(&trace, &mut self.bytes) {
-            self.bytes.truncate(start);
-            return Err(encode(source));
-        }
-        self.bytes.push(b'\n');
-        self.ends.push(self.bytes.len());
-        Ok(())
-    }
-
-    fn clear(&mut self) {
-        self.bytes.clear();
-        self.ends.clear();
-    }
-}
 
 /// `write_all` that says how many bytes the sink took before an error.
 fn write_counting(sink: &mut impl Write, bytes: &[u8]) -> Result<(), (usize, std::io::Error)> {

@@ -1,12 +1,18 @@
 //! The stream's JSON lines: written a chunk of many lines per write, byte for byte the
 //! caller's `encode_json`, and a sink that fails inside a chunk still gets whole lines
-//! counted exactly.
+//! counted exactly; the same when a caller waiting for room rendered the lines.
 
+use std::io::{self, Write};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use whyline_core::TraceCollector;
+use whyline_core::{DecisionTrace, LinearPath};
 use whyline_ledger::LedgerError;
-use whyline_ledger::collector::{Backpressure, StreamCollectorBuilder, StreamFormat};
+use whyline_ledger::collector::{
+    Backpressure, StreamCollector, StreamCollectorBuilder, StreamFormat,
+};
 
 use crate::support::{
     ByteBudget, SharedBuffer, collector_error, json_lines, json_traces, linear_trace,
@@ -87,4 +93,118 @@ fn a_sink_failing_inside_a_chunk_names_the_first_line_it_did_not_take() {
         stream.close(),
         Err(LedgerError::WriterStopped { .. })
     ));
+}
+
+/// A sink whose first write waits until the test opens the gate, so that the writer falls
+/// behind and callers find its queue full.
+struct Gated<W> {
+    inner: W,
+    gate: Option<mpsc::Receiver<()>>,
+}
+
+impl<W: Write> Write for Gated<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if let Some(gate) = self.gate.take() {
+            gate.recv().map_err(io::Error::other)?;
+        }
+        self.inner.write(bytes)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A JSON-lines stream of batches of 10 and a queue of one batch, over `sink` behind a
+/// gate; records `records` traces from another thread and opens the gate only once a
+/// caller has rendered a batch itself. Returns the stream and what each `record` returned.
+fn record_behind_a_gate(
+    sink: impl Write + Send + 'static,
+    records: u64,
+) -> (
+    Arc<StreamCollector<LinearPath>>,
+    Vec<whyline_core::Result<whyline_core::RecordOutcome>>,
+) {
+    let (open, gate) = mpsc::channel();
+    let stream: Arc<StreamCollector<LinearPath>> = Arc::new(
+        StreamCollectorBuilder::new(StreamFormat::JsonLines)
+            .buffer_bytes(0)
+            .capacity(20)
+            .batch_records(10)
+            .backpressure(Backpressure::Block)
+            .build(Gated {
+                inner: sink,
+                gate: Some(gate),
+            })
+            .unwrap(),
+    );
+    let caller = {
+        let stream = Arc::clone(&stream);
+        std::thread::spawn(move || {
+            (0..records)
+                .map(|sequence| {
+                    let trace: DecisionTrace<LinearPath> = linear_trace(sequence);
+                    stream.record(&trace)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    // The writer holds the first batch at the gate and one batch fits the queue, so the
+    // caller that fills the third renders it before it waits.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stream.stream_stats().rendered_by_callers == 0 {
+        if Instant::now() >= deadline {
+            // Let the writer through first, or dropping the stream would wait for it.
+            drop(open);
+            panic!("no caller rendered a batch");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    open.send(()).unwrap();
+    let outcomes = caller.join().unwrap();
+    (stream, outcomes)
+}
+
+#[test]
+fn lines_a_waiting_caller_rendered_are_the_callers_encode_json_in_order() {
+    let output = SharedBuffer::default();
+    let (stream, outcomes) = record_behind_a_gate(output.clone(), 100);
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    stream.flush().unwrap();
+    assert_eq!(output.bytes(), json_lines(0..100));
+    let stats = stream.stream_stats();
+    assert_eq!((stats.recorded, stats.written, stats.lost), (100, 100, 0));
+    // Whole batches only, and never the batches the writer took before the queue filled.
+    assert_eq!(stats.rendered_by_callers % 10, 0, "{stats:?}");
+    assert!((10..=80).contains(&stats.rendered_by_callers), "{stats:?}");
+}
+
+#[test]
+fn a_sink_failing_inside_lines_a_caller_rendered_names_the_first_line_it_did_not_take() {
+    // The writer renders batch 0 (records 0..10) itself; it waits at the gate with it while
+    // batch 1 is queued, and the caller that brings record 30 finds the queue full and
+    // renders batch 2 (records 20..30). The sink takes records 0..25 and half of record 25.
+    let taken = json_lines(0..25).len() + json_lines(25..26).len() / 2;
+    let output = SharedBuffer::default();
+    let (stream, outcomes) = record_behind_a_gate(ByteBudget::new(output.clone(), taken), 31);
+    let accepted = outcomes.iter().filter(|outcome| outcome.is_ok()).count() as u64;
+    let mut errors: Vec<_> = outcomes.into_iter().filter_map(Result::err).collect();
+    if let Err(error) = stream.flush() {
+        errors.push(error);
+    }
+    let stats = stream.stream_stats();
+    assert!([10, 20].contains(&stats.rendered_by_callers), "{stats:?}");
+    assert_eq!(
+        (stats.written, stats.lost, stats.write_errors),
+        (25, accepted - 25, 1),
+        "{stats:?}"
+    );
+    assert_eq!(output.bytes(), json_lines(0..31)[..taken].to_vec());
+    assert!(
+        errors.iter().map(collector_error).any(|error| matches!(
+            error,
+            LedgerError::StreamWrite { record: 25, format: StreamFormat::JsonLines, source }
+                if source.to_string() == "disk full"
+        )),
+        "{errors:?}"
+    );
 }

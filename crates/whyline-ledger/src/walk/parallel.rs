@@ -2,7 +2,8 @@
 //!
 //! Hashing dominates verification (per entry: the chain hash, the leaf hash and about one
 //! interior node), and every entry can be checked on its own: its chain link needs only the
-//! previous frame's stored chain hash. So the log is cut into chunks of [`CHUNK`] entries,
+//! previous frame's stored chain hash. Within a chunk the hashes are computed a kind at a
+//! time by a multi-buffer SHA-256 (see `hash_chunk`). The log is cut into chunks of [`CHUNK`] entries,
 //! aligned on the Merkle tree (each full chunk is one perfect subtree), and hashed by one
 //! worker per core; the calling thread walks frame headers to cut the next chunks while the
 //! workers hash, and joins the subtree roots in order with [`CompactRange::concat`]. Any problem at all sends the caller back to the sequential walk,
@@ -16,7 +17,7 @@ use crate::chain::{FormatVersion, GENESIS_CHAIN_HASH};
 use crate::frame::{
     FILE_HEADER_LEN, FRAME_HEADER_LEN, FRAME_OVERHEAD, MAX_PAYLOAD, header_version,
 };
-use crate::merkle::{CompactRange, Hash, leaf_hash};
+use crate::merkle::{CompactRange, Hash};
 use crate::store::Store;
 use crate::time_index::{IndexBuilder, IndexRecord, payload_timestamp};
 use crate::time_order::TimeOrder;
@@ -68,22 +69,73 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
 }
 
+/// One frame of a chunk, read and CRC-checked, waiting for its hashes.
+struct Frame<'a> {
+    /// Offset of the frame in the chunk.
+    at: usize,
+    payload: &'a [u8],
+    /// The chain hash stored after the payload.
+    stored: Hash,
+}
+
 /// Checks every frame of a chunk; `None` at the first problem of any kind.
+///
+/// The chunk's hashes are independent of each other once the frames are read (a chain
+/// link needs only the previous frame's *stored* chain hash, and the Merkle nodes of one
+/// level only the level below), so they are computed a whole chunk at a time by a
+/// multi-buffer SHA-256 ([`tape_sha256`]), which keeps four messages in flight through the
+/// SHA-NI units where one message at a time leaves them waiting on each round's result:
+/// the leaves, then the chain links, then each level of the chunk's subtree.
 fn hash_chunk(chunk: &Chunk, sizes: &[u64], keep_leaves: bool) -> Option<Hashed> {
     let bytes = chunk.slab.get(chunk.range.clone())?;
-    let mut at = 0usize;
-    let mut index = chunk.first_index;
-    let mut previous = chunk.previous_chain;
-    let mut range = CompactRange::new();
+    let frames = read_frames(bytes, chunk.first_index)?;
+    let payloads: Vec<&[u8]> = frames.iter().map(|frame| frame.payload).collect();
+    let mut leaves = vec![[0u8; 32]; frames.len()];
+    tape_sha256::hash_many_prefixed(&[0], &payloads, &mut leaves);
+    check_chain(chunk, &frames, &leaves)?;
+    let levels = subtree_levels(leaves);
+
     let mut snapshots = Vec::new();
     let mut time_index = Vec::new();
     let mut index_builder = IndexBuilder::default();
-    let mut leaves = keep_leaves.then(|| Vec::with_capacity(CHUNK as usize));
     let mut wanted = sizes
         .iter()
         .copied()
         .filter(|&s| s > chunk.first_index)
         .peekable();
+    let mut index = chunk.first_index;
+    for frame in &frames {
+        let timestamp = payload_timestamp(frame.payload);
+        if let Some(record) = index_builder.push(index, chunk.offset + frame.at as u64, timestamp) {
+            time_index.push(record);
+        }
+        index += 1;
+        if wanted.peek() == Some(&index) {
+            let range = compact_range(&levels, index - chunk.first_index)?;
+            snapshots.push((index, range, index_builder.order()));
+            wanted.next();
+        }
+    }
+    let range = compact_range(&levels, frames.len() as u64)?;
+    let leaves = if keep_leaves {
+        levels.into_iter().next()
+    } else {
+        None
+    };
+    Some(Hashed {
+        range,
+        leaves,
+        snapshots,
+        time_index,
+        index_builder,
+    })
+}
+
+/// Reads the chunk's frames, checking each one's index and both CRCs.
+fn read_frames(bytes: &[u8], first_index: u64) -> Option<Vec<Frame<'_>>> {
+    let mut frames = Vec::with_capacity(CHUNK as usize);
+    let mut at = 0usize;
+    let mut index = first_index;
     while at < bytes.len() {
         let header = bytes.get(at..at + FRAME_HEADER_LEN)?;
         let length = u32_at(header, 0)? as usize;
@@ -97,34 +149,87 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64], keep_leaves: bool) -> Option<Hashed>
             return None;
         }
         let (payload, stored) = body.split_at(length);
-        let stored: Hash = stored.try_into().ok()?;
-        let leaf = leaf_hash(payload);
-        if chunk.version.chain_hash(index, &previous, payload, &leaf) != stored {
-            return None;
-        }
-        range.append(leaf);
-        if let Some(leaves) = leaves.as_mut() {
-            leaves.push(leaf);
-        }
-        let timestamp = payload_timestamp(payload);
-        if let Some(record) = index_builder.push(index, chunk.offset + at as u64, timestamp) {
-            time_index.push(record);
-        }
-        previous = stored;
+        frames.push(Frame {
+            at,
+            payload,
+            stored: stored.try_into().ok()?,
+        });
         index += 1;
         at = crc_at + 4;
-        if wanted.peek() == Some(&index) {
-            snapshots.push((index, range.clone(), index_builder.order()));
-            wanted.next();
-        }
     }
-    Some(Hashed {
-        range,
-        leaves,
-        snapshots,
-        time_index,
-        index_builder,
-    })
+    Some(frames)
+}
+
+/// Checks every frame's stored chain hash against its link to the previous stored one.
+fn check_chain(chunk: &Chunk, frames: &[Frame<'_>], leaves: &[Hash]) -> Option<()> {
+    let previous = std::iter::once(&chunk.previous_chain).chain(frames.iter().map(|f| &f.stored));
+    let indices = chunk.first_index..;
+    match chunk.version {
+        FormatVersion::V2 => {
+            // `index ‖ previous ‖ leaf`, as `chain::chain_hash` lays it out.
+            let messages: Vec<[u8; 72]> = indices
+                .zip(previous)
+                .zip(leaves)
+                .map(|((index, previous), leaf)| {
+                    let mut message = [0u8; 72];
+                    message[..8].copy_from_slice(&index.to_le_bytes());
+                    message[8..40].copy_from_slice(previous);
+                    message[40..].copy_from_slice(leaf);
+                    message
+                })
+                .collect();
+            let slices: Vec<&[u8]> = messages.iter().map(|m| m.as_slice()).collect();
+            let mut links = vec![[0u8; 32]; frames.len()];
+            tape_sha256::hash_many(&slices, &mut links);
+            frames
+                .iter()
+                .zip(&links)
+                .all(|(frame, link)| frame.stored == *link)
+                .then_some(())
+        }
+        FormatVersion::V1 => indices
+            .zip(previous)
+            .zip(frames.iter().zip(leaves))
+            .all(|((index, previous), (frame, leaf))| {
+                chunk
+                    .version
+                    .chain_hash(index, previous, frame.payload, leaf)
+                    == frame.stored
+            })
+            .then_some(()),
+    }
+}
+
+/// The chunk's perfect subtrees level by level: `levels[0]` the leaves, `levels[l][i]`
+/// the root of leaves `i·2^l .. (i+1)·2^l` (only the complete ones), each level hashed in
+/// one multi-buffer call.
+fn subtree_levels(leaves: Vec<Hash>) -> Vec<Vec<Hash>> {
+    let mut levels = vec![leaves];
+    while let Some(below) = levels.last().filter(|level| level.len() >= 2) {
+        let left: Vec<&[u8]> = below.iter().step_by(2).map(|h| h.as_slice()).collect();
+        let right: Vec<&[u8]> = below
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|h| h.as_slice())
+            .collect();
+        let mut nodes = vec![[0u8; 32]; right.len()];
+        tape_sha256::hash_pairs(&[1], &left[..right.len()], &right, &mut nodes);
+        levels.push(nodes);
+    }
+    levels
+}
+
+/// The compact range of the chunk's first `size` leaves, from the subtrees of `levels`: one
+/// perfect subtree per set bit of `size`, largest first (no hashing).
+fn compact_range(levels: &[Vec<Hash>], size: u64) -> Option<CompactRange> {
+    let mut range = CompactRange::new();
+    for level in (0..64u32).rev().filter(|&l| size >> l & 1 == 1) {
+        let position = usize::try_from(range.size() >> level).ok()?;
+        let root = *levels.get(level as usize)?.get(position)?;
+        range.append_subtree(level, root)?;
+    }
+    Some(range)
 }
 
 /// Makes the slab hold bytes up to `need_end` (when the log has them): a new slab that
@@ -309,4 +414,93 @@ pub(crate) fn rehash<S: Store + ?Sized>(
         index_builder,
         leaves,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::{MerkleTree, leaf_hash};
+    use crate::store::MemoryStore;
+    use crate::store_conformance::{options, payload};
+    use crate::{Ledger, chain};
+
+    /// A log large enough for the parallel walk: three full chunks and part of a fourth.
+    fn large_log() -> (MemoryStore, Vec<Vec<u8>>) {
+        let n = 3 * CHUNK + 1_234;
+        let (mut ledger, _) =
+            Ledger::open(MemoryStore::new(), options().checkpoint_every(0)).unwrap();
+        let payloads: Vec<Vec<u8>> = (0..n).map(payload).collect();
+        for payload in &payloads {
+            ledger.append(payload).unwrap();
+        }
+        let store = ledger.into_store().unwrap();
+        assert!(store.len() >= 4 * CHUNK * 64, "{} bytes", store.len());
+        (store, payloads)
+    }
+
+    #[test]
+    fn the_multi_buffer_walk_finds_the_hashes_one_at_a_time_hashing_finds() {
+        let (store, payloads) = large_log();
+        let n = payloads.len() as u64;
+        let sizes = [0, 1, 5, CHUNK, CHUNK + 1, 2 * CHUNK + 777, n];
+        let rehash = rehash(&store, &sizes, true, &mut |_, _| {}).unwrap();
+        // The oracle: leaf, chain and tree hashes one message at a time.
+        let leaves: Vec<Hash> = payloads.iter().map(|p| leaf_hash(p)).collect();
+        let mut previous = GENESIS_CHAIN_HASH;
+        for (index, leaf) in leaves.iter().enumerate() {
+            previous = chain::chain_hash(index as u64, &previous, leaf);
+        }
+        let tree = MerkleTree::from_leaf_hashes(leaves.iter().copied());
+        assert_eq!(rehash.entries, n);
+        assert_eq!(rehash.last_chain, previous);
+        assert_eq!(rehash.range.root(), tree.root());
+        assert_eq!(rehash.leaves.as_deref(), Some(leaves.as_slice()));
+        for size in sizes {
+            assert_eq!(
+                rehash.roots.get(&size),
+                Some(&tree.root_at(size).unwrap()),
+                "{size}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_payload_changed_under_a_valid_crc_sends_the_walk_back() {
+        let (mut store, payloads) = large_log();
+        // Entry 2·CHUNK + 9: change a payload byte and write the body's CRC again, so only
+        // the hashes can tell.
+        let mut at = FILE_HEADER_LEN;
+        for payload in payloads.iter().take(2 * CHUNK as usize + 9) {
+            at += FRAME_OVERHEAD + payload.len();
+        }
+        let length = payloads[2 * CHUNK as usize + 9].len();
+        let bytes = store.entry_bytes_mut();
+        bytes[at + FRAME_HEADER_LEN + 3] ^= 0x40;
+        let body = at + FRAME_HEADER_LEN..at + FRAME_HEADER_LEN + length + 32;
+        let crc = crc32c::crc32c(&bytes[body.clone()]);
+        bytes[body.end..body.end + 4].copy_from_slice(&crc.to_le_bytes());
+        // Every frame still reads with good CRCs: the hashes are what refuse it.
+        let frames = read_frames(&store.entry_bytes()[FILE_HEADER_LEN..], 0).unwrap();
+        assert_eq!(frames.len(), payloads.len());
+        assert!(rehash(&store, &[], false, &mut |_, _| {}).is_none());
+    }
+
+    #[test]
+    fn a_compact_range_from_the_levels_is_the_range_of_appending_the_leaves() {
+        for count in 0..70u8 {
+            let leaves: Vec<Hash> = (0..count).map(|i| leaf_hash(&[i, count])).collect();
+            let levels = subtree_levels(leaves.clone());
+            let mut appended = CompactRange::new();
+            for size in 0..=u64::from(count) {
+                assert_eq!(
+                    compact_range(&levels, size),
+                    Some(appended.clone()),
+                    "{size}"
+                );
+                if let Some(leaf) = leaves.get(size as usize) {
+                    appended.append(*leaf);
+                }
+            }
+        }
+    }
 }

@@ -156,7 +156,7 @@ pub use ingest::{
 };
 pub use ledger::{Durability, Ledger, LedgerOptions, Receipt, StoredEntry};
 pub use merkle::{
-    CompactRange, Hash, HashReader, MerkleTree, empty_root, leaf_hash, node_hash,
+    CompactRange, Hash, HashReader, MerkleTree, empty_root, leaf_hash, leaf_hashes, node_hash,
     root_from_leaf_hashes, subtree_hash,
 };
 pub use proof::{

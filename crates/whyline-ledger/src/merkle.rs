@@ -29,6 +29,22 @@ pub fn leaf_hash(bytes: &[u8]) -> Hash {
     sha256_parts(&[&[0u8], bytes])
 }
 
+/// [`leaf_hash`] of every payload, into `out` (cleared first): many payloads at once, by a
+/// multi-buffer SHA-256 ([`tape_sha256`]) that keeps several messages in flight through the
+/// CPU's SHA units (SHA-NI on x86-64, AVX2 lanes without it), about twice the rate of
+/// hashing them one at a time here. No crate of the RustCrypto family hashes independent
+/// messages side by side, and the workspace forbids the `unsafe` such a kernel needs.
+/// Fewer than four payloads (one group of lanes) are hashed one at a time, which is as fast.
+pub fn leaf_hashes(payloads: &[&[u8]], out: &mut Vec<Hash>) {
+    out.clear();
+    if payloads.len() < 4 {
+        out.extend(payloads.iter().map(|payload| leaf_hash(payload)));
+        return;
+    }
+    out.resize(payloads.len(), [0u8; 32]);
+    tape_sha256::hash_many_prefixed(&[0], payloads, out);
+}
+
 /// `SHA-256(0x01 ‖ left ‖ right)`: the hash of an interior node (RFC 9162 §2.1.1).
 #[inline]
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
@@ -376,6 +392,32 @@ impl HashReader for MerkleTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leaf_hashes_of_many_payloads_are_sha256_of_each_one_prefixed() {
+        // Every length across the block and padding edges, up to several blocks, and empty.
+        let payloads: Vec<Vec<u8>> = (0..300usize)
+            .map(|len| (0..len).map(|i| (i * 31 + len) as u8).collect())
+            .collect();
+        let slices: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+        let mut out = vec![[9u8; 32]; 3];
+        let expected: Vec<Hash> = payloads
+            .iter()
+            .map(|p| {
+                Sha256::new()
+                    .chain_update([0u8])
+                    .chain_update(p)
+                    .finalize()
+                    .into()
+            })
+            .collect();
+        for count in [300, 5, 4, 3, 1] {
+            leaf_hashes(&slices[..count], &mut out);
+            assert_eq!(out, expected[..count], "{count}");
+        }
+        leaf_hashes(&[], &mut out);
+        assert!(out.is_empty());
+    }
 
     fn leaves(n: u64) -> Vec<Hash> {
         (0..n).map(|i| leaf_hash(&i.to_le_bytes())).collect()

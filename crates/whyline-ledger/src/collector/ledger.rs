@@ -279,8 +279,11 @@ impl<S: Store + 'static> LedgerCollector<S> {
     {
         let payloads = payloads.into_iter();
         // The leaf hashes depend on the payloads alone: computed before the lock, by every
-        // thread appending at once, so the locked part is the chain, the frame and the tree.
-        let leaves: Vec<crate::Hash> = payloads.clone().map(crate::leaf_hash).collect();
+        // thread appending at once, many at a time, so the locked part is the chain, the
+        // frame and the tree.
+        let slices: Vec<&[u8]> = payloads.clone().collect();
+        let mut leaves = Vec::new();
+        crate::leaf_hashes(&slices, &mut leaves);
         let mut receipts = Vec::with_capacity(leaves.len());
         let after = {
             let mut inner = self.shared.lock_inner()?;

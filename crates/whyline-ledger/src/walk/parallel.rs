@@ -17,7 +17,7 @@ use crate::chain::{FormatVersion, GENESIS_CHAIN_HASH};
 use crate::frame::{
     FILE_HEADER_LEN, FRAME_HEADER_LEN, FRAME_OVERHEAD, MAX_PAYLOAD, header_version,
 };
-use crate::merkle::{CompactRange, Hash};
+use crate::merkle::{CompactRange, Hash, leaf_hashes};
 use crate::store::Store;
 use crate::time_index::{IndexBuilder, IndexRecord, payload_timestamp};
 use crate::time_order::TimeOrder;
@@ -90,8 +90,8 @@ fn hash_chunk(chunk: &Chunk, sizes: &[u64], keep_leaves: bool) -> Option<Hashed>
     let bytes = chunk.slab.get(chunk.range.clone())?;
     let frames = read_frames(bytes, chunk.first_index)?;
     let payloads: Vec<&[u8]> = frames.iter().map(|frame| frame.payload).collect();
-    let mut leaves = vec![[0u8; 32]; frames.len()];
-    tape_sha256::hash_many_prefixed(&[0], &payloads, &mut leaves);
+    let mut leaves = Vec::new();
+    leaf_hashes(&payloads, &mut leaves);
     check_chain(chunk, &frames, &leaves)?;
     let levels = subtree_levels(leaves);
 

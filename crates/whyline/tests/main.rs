@@ -4,5 +4,6 @@
 
 mod behaviour;
 mod build;
+mod evidence;
 mod provenance;
 mod support;

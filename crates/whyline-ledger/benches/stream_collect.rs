@@ -7,46 +7,19 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use whyline_core::{DecisionTrace, LinearPath, TraceCollector};
+use whyline_core::{LinearPath, TraceCollector};
 use whyline_ledger::collector::{Backpressure, StreamCollectorBuilder, StreamFormat};
 
-const WEIGHTS: [f32; 8] = [0.5, -0.25, 0.125, 1.0, -1.0, 0.75, 0.3, -0.6];
+#[path = "support/linear_trace.rs"]
+mod linear_trace;
+use linear_trace::{build_into, empty_trace};
+
 const ROW: [f32; 8] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
 /// Queue capacity used throughout; the caller-side bench records at most half of it between
 /// flushes, so it measures the caller's work, not waiting for the writer.
 const CAPACITY: usize = 8192;
 /// Records per iteration of the sustained benches.
 const SUSTAINED: u64 = 200_000;
-
-fn build_into(trace: &mut DecisionTrace<LinearPath>, sequence: u64, row: &[f32; 8]) {
-    trace.sequence = sequence;
-    trace.timestamp_ns = 1_700_000_000_000_000_000 + sequence;
-    trace.input_hash = sequence.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    trace.latency_ns = 1_234;
-    let path = &mut trace.path;
-    path.contributions.clear();
-    path.contributions
-        .extend(WEIGHTS.iter().zip(row).map(|(w, x)| w * x));
-    path.intercept = 0.1;
-    path.logit = path.intercept + path.contributions.iter().sum::<f32>();
-    path.prediction = path.logit;
-    path.probability = Some(0.9);
-    trace.output = path.prediction;
-}
-
-fn empty_trace() -> DecisionTrace<LinearPath> {
-    DecisionTrace {
-        timestamp_ns: 0,
-        sequence: 0,
-        input_hash: 0,
-        output: 0.0,
-        latency_ns: 0,
-        path: LinearPath {
-            contributions: Vec::with_capacity(8),
-            ..LinearPath::default()
-        },
-    }
-}
 
 fn caller_side(c: &mut Criterion) {
     let mut group = c.benchmark_group("stream_caller");

@@ -3,15 +3,19 @@
 //!
 //!     cargo run --release -p whyline-ledger --example stream_throughput -- [json|aprt] [RECORDS] [FILE]
 //!
-//! The same workload as the `stream_sustained_file` bench (8-feature linear traces, queue
+//! The same workload as the `stream_sustained_file` bench (its 8-feature linear trace, queue
 //! 8192, `Backpressure::Block`), timed from building the collector until every record is in
 //! the file and the writer is done. Prints the rate and the records callers rendered.
 
 use std::io::Write;
 use std::time::Instant;
 
-use whyline_core::{DecisionTrace, LinearPath, TraceCollector};
+use whyline_core::{LinearPath, TraceCollector};
 use whyline_ledger::collector::{Backpressure, StreamCollectorBuilder, StreamFormat};
+
+#[path = "../benches/support/linear_trace.rs"]
+mod linear_trace;
+use linear_trace::{build_into, empty_trace};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -25,16 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         || std::env::temp_dir().join("whyline-stream-throughput"),
         Into::into,
     );
-    let mut trace = DecisionTrace {
-        timestamp_ns: 0,
-        sequence: 0,
-        input_hash: 0,
-        output: 0.0,
-        latency_ns: 0,
-        path: LinearPath::default(),
-    };
-    let row = [1.0f32, 2.0, 0.5, -0.25, 0.125, 3.0, -1.0, 0.75];
-    let weights = [0.5f32, -0.25, 0.125, 1.0, -1.5, 0.75, 0.05, -0.3];
+    let mut trace = empty_trace();
+    let row = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
     let mut out = std::io::stdout().lock();
     for round in 0..3 {
         let file = std::fs::File::create(&path)?;
@@ -44,19 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .backpressure(Backpressure::Block)
             .build::<LinearPath>(file)?;
         for sequence in 0..records {
-            trace.sequence = sequence;
-            trace.timestamp_ns = 1_700_000_000_000_000_000 + sequence;
-            trace.input_hash = sequence.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            trace.latency_ns = 1_234;
-            let path = &mut trace.path;
-            path.contributions.clear();
-            path.contributions
-                .extend(weights.iter().zip(&row).map(|(w, x)| w * x));
-            path.intercept = 0.1;
-            path.logit = 0.1 + path.contributions.iter().sum::<f32>();
-            path.prediction = path.logit;
-            path.probability = Some(0.9);
-            trace.output = path.prediction;
+            build_into(&mut trace, sequence, &row);
             stream.record(&trace)?;
         }
         let stats = stream.close()?;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use whyline::core::{AprtRecords, EntryKind, ErasureRecord, OutcomeRecord};
+use whyline::ledger::SegmentFile;
 use whyline::ledger::seal::{InputOpener, KeyStore, RecordedInput};
 use whyline::monitor::InputRecording;
 use whyline::{
@@ -175,4 +176,108 @@ fn an_outcome_and_an_erasure_join_a_recorded_log_that_still_verifies() {
             context: Vec::new(),
         }
     );
+}
+
+/// A segment file that counts its syncs, for [`whyline::RecorderBuilder::segment_opener`].
+struct CountingFile {
+    file: std::fs::File,
+    syncs: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SegmentFile for CountingFile {
+    fn append_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.append_all(bytes)
+    }
+    fn sync_data(&mut self) -> std::io::Result<()> {
+        self.syncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        SegmentFile::sync_data(&mut self.file)
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        SegmentFile::read_exact_at(&self.file, buf, offset)
+    }
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        SegmentFile::set_len(&mut self.file, len)
+    }
+    fn file_len(&self) -> std::io::Result<u64> {
+        self.file.file_len()
+    }
+    fn sync_handle(&self) -> std::io::Result<std::sync::Arc<dyn whyline::ledger::SyncHandle>> {
+        self.file.sync_handle()
+    }
+}
+
+#[test]
+fn a_builder_signs_under_its_origin_opens_segments_through_its_opener_and_seals_with_its_keys() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings =
+        ledger_settings("record_inputs = true\ncheckpoint_every = 4\ndurability = \"sync\"\n");
+    let keys_path = dir.path().join("simulation.wks");
+    let keys = KeyStore::create_for_simulation(&keys_path, 42).unwrap();
+    let opened = Arc::new(AtomicU64::new(0));
+    let syncs = Arc::new(AtomicU64::new(0));
+    let opener: whyline::SharedSegmentOpener = {
+        let (opened, syncs) = (Arc::clone(&opened), Arc::clone(&syncs));
+        Arc::new(move |path: &Path| {
+            opened.fetch_add(1, Ordering::Relaxed);
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .read(true)
+                .append(true)
+                .open(path)?;
+            Ok(Box::new(CountingFile {
+                file,
+                syncs: Arc::clone(&syncs),
+            }) as Box<dyn SegmentFile>)
+        })
+    };
+    let recorder: Recorder = whyline::RecorderBuilder::new(&settings)
+        .origin("example.org/fleet/AV-1")
+        .segment_opener(opener)
+        .key_store(keys)
+        .build(dir.path())
+        .unwrap();
+    let mut monitor = recorder.monitor(iris_model()).unwrap();
+    for row in iris_rows().take(4) {
+        let recording = InputRecording {
+            subject: Some("AV-1"),
+            context: &[],
+        };
+        monitor.predict_one_recorded(&row, &recording).unwrap();
+    }
+    monitor.flush().unwrap();
+    let checkpoint = monitor.collector().latest_checkpoint().unwrap().unwrap();
+    drop(monitor);
+    assert!(
+        opened.load(Ordering::Relaxed) >= 1,
+        "segments opened through the opener"
+    );
+    assert!(
+        syncs.load(Ordering::Relaxed) >= 1,
+        "and synced through them"
+    );
+    assert_eq!(checkpoint.lines().next(), Some("example.org/fleet/AV-1"));
+    // The inputs open with the store given to the builder, not one made beside the ledger.
+    assert!(!KeyStore::default_path(dir.path()).exists());
+    let keys = KeyStore::open(&keys_path).unwrap();
+    let mut opener = InputOpener::new(&keys);
+    let sealed = entries(dir.path())
+        .into_iter()
+        .filter(|(kind, _)| *kind == EntryKind::SealedInput)
+        .map(|(_, payload)| opener.open(&payload).unwrap().1)
+        .filter(|input| matches!(input, RecordedInput::Sealed { .. }))
+        .count();
+    assert_eq!(sealed, 4);
+    assert_eq!(intact(dir.path()), 9);
+}
+
+#[test]
+fn training_statistics_come_from_the_model_file() {
+    let model = iris_model();
+    let statistics = whyline::training_statistics(model.info()).unwrap().unwrap();
+    // The fixture's scikit-learn statistics cover its four features.
+    assert_eq!(statistics.len(), 4);
 }

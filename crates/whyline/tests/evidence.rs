@@ -281,3 +281,54 @@ fn training_statistics_come_from_the_model_file() {
     // The fixture's scikit-learn statistics cover its four features.
     assert_eq!(statistics.len(), 4);
 }
+
+/// The recorder's collector passes each call to the collector the profile chose: what a
+/// ring and a stream keep (traces), and what they do not (alerts, inputs), as those say.
+#[test]
+fn a_ring_and_a_stream_recorder_keep_traces_but_no_alerts_or_inputs() {
+    let alert = whyline::core::AlertRecord {
+        sequence: 0,
+        timestamp_ns: 1,
+        level: "yellow".into(),
+        kind: "low_confidence".into(),
+        message: "confidence 0.4 under 0.5".into(),
+        details: Default::default(),
+    };
+    let input = whyline::core::InputEvidence {
+        decision_index: 0,
+        trace_hash: [0; 32],
+        timestamp_ns: 1,
+        subject: None,
+        values: &[1.0, 2.0],
+        context: &[],
+    };
+    for profile in ["QM", "SIL1"] {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder: Recorder =
+            Recorder::from_settings(&crate::support::level(profile), dir.path()).unwrap();
+        let collector = recorder.collector();
+        assert!(
+            !collector.keeps_alerts() && !collector.keeps_inputs(),
+            "{profile}"
+        );
+        assert!(collector.enabled());
+        for sequence in 0..3 {
+            let trace = whyline::core::DecisionTrace {
+                timestamp_ns: 1_700_000_000_000_000_000 + sequence,
+                sequence,
+                input_hash: sequence,
+                output: 0.5,
+                latency_ns: 1_000,
+                path: AnyPath::default(),
+            };
+            collector
+                .record_with_alerts(&trace, std::slice::from_ref(&alert))
+                .unwrap();
+        }
+        assert_eq!(collector.record_alert(&alert).unwrap(), None, "{profile}");
+        assert_eq!(collector.record_input(&input).unwrap(), None, "{profile}");
+        collector.flush().unwrap();
+        assert_eq!(collector.len(), 3, "{profile}");
+        assert_eq!(collector.stats().recorded, 3, "{profile}");
+    }
+}

@@ -332,3 +332,83 @@ fn a_ring_and_a_stream_recorder_keep_traces_but_no_alerts_or_inputs() {
         assert_eq!(collector.stats().recorded, 3, "{profile}");
     }
 }
+
+/// An existing digest key file is the key (the digests are HMAC-SHA256 under it, as
+/// `whyline_core::digest::hmac_features` computes them); one that is not hex, or too short,
+/// is refused with its path and the reason.
+#[test]
+fn a_digest_key_file_is_reused_and_a_bad_one_refused_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = [7u8; 24];
+    std::fs::write(
+        dir.path().join("digest.key"),
+        format!("{}\n", hex::encode(key)),
+    )
+    .unwrap();
+    let settings = MonitorSettings::from_toml(
+        "[inference_monitor]\ndigest_key_file = \"digest.key\"\n",
+        Path::new("d.toml"),
+    )
+    .unwrap();
+    let recorder: Recorder = Recorder::from_settings(&settings, dir.path()).unwrap();
+    assert!(
+        recorder.created_files().is_empty(),
+        "the key file was there"
+    );
+    let mut monitor = recorder.monitor(iris_model()).unwrap();
+    let row = [5.1, 3.5, 1.4, 0.2];
+    monitor.predict_one(&row).unwrap();
+    assert_eq!(
+        monitor.last_trace().unwrap().input_hash,
+        whyline::core::digest::hmac_features(&key, &row)
+    );
+
+    for (text, reason) in [
+        ("not hex at all", "Invalid character"),
+        ("00112233", "a digest key needs at least 16 bytes, found 4"),
+    ] {
+        let bad = tempfile::tempdir().unwrap();
+        std::fs::write(bad.path().join("digest.key"), text).unwrap();
+        let error = Recorder::<AnyPath>::from_settings(&settings, bad.path()).unwrap_err();
+        let whyline::WhylineError::BadKeyFile { path, source } = &error else {
+            panic!("{error}");
+        };
+        assert_eq!(path, &bad.path().join("digest.key"));
+        assert!(source.to_string().contains(reason), "{source}");
+    }
+}
+
+/// `build_at` puts the ledger at the location and the keys in the key directory; a profile
+/// whose collector is not the ledger cannot have a ledger location.
+#[test]
+fn build_at_keeps_the_keys_apart_from_the_log_and_needs_the_ledger() {
+    let keys = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let location = whyline::LogLocation::Dir(logs.path().join("log"));
+    let recorder: Recorder = whyline::RecorderBuilder::new(&ledger_settings(""))
+        .build_at(&location, Some(keys.path()))
+        .unwrap();
+    assert_eq!(
+        recorder.collector().location(),
+        Some(logs.path().join("log").as_path())
+    );
+    assert_eq!(
+        recorder.signing_key_files(),
+        Some((
+            keys.path().join("ledger.key").as_path(),
+            keys.path().join("ledger.pub").as_path()
+        ))
+    );
+    assert!(recorder.verifier().unwrap().is_some());
+    drop(recorder);
+    assert!(!logs.path().join("log/ledger.key").exists());
+
+    let error = whyline::RecorderBuilder::new(&crate::support::level("QM"))
+        .build_at(&location, None)
+        .map(|_: Recorder| ())
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "a ledger location needs the ledger collector; the profile chose the Ring collector"
+    );
+}

@@ -412,3 +412,80 @@ fn build_at_keeps_the_keys_apart_from_the_log_and_needs_the_ledger() {
         "a ledger location needs the ledger collector; the profile chose the Ring collector"
     );
 }
+
+/// A simulation: with the mock clock, the same signing key and a seeded key store, two runs
+/// of the same decisions write byte-identical ledgers stamped with simulated time.
+#[test]
+fn a_simulated_run_repeated_writes_the_same_ledger_bytes() {
+    const START_NS: u64 = 1_750_000_000_000_000_000;
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::tempdir().unwrap();
+    let settings = ledger_settings("record_inputs = true\ncheckpoint_every = 4\n");
+    let run = |dir: &Path| {
+        let keys = KeyStore::create_for_simulation(&dir.join("sim.wks"), 9).unwrap();
+        let recorder: Recorder = whyline::RecorderBuilder::new(&settings)
+            .key_store(keys)
+            .build(dir)
+            .unwrap();
+        let (clock, _mock) = whyline::monitor::quanta::Clock::mock();
+        let mut monitor = recorder
+            .monitor_with_clock(iris_model(), clock, START_NS)
+            .unwrap();
+        for (i, row) in iris_rows().take(6).enumerate() {
+            let at = START_NS + i as u64 * 50_000_000;
+            let recording = InputRecording {
+                subject: Some("drone-7"),
+                context: &[],
+            };
+            monitor
+                .predict_one_recorded_at(&row, &recording, at)
+                .unwrap();
+        }
+        monitor.flush().unwrap();
+    };
+    run(first.path());
+    // The same checkpoint key in the second run (Ed25519 signatures are deterministic).
+    for file in ["ledger.key", "ledger.pub"] {
+        std::fs::copy(first.path().join(file), second.path().join(file)).unwrap();
+    }
+    run(second.path());
+    let log = |dir: &Path| -> Vec<(EntryKind, Vec<u8>)> { entries(dir) };
+    let (a, b) = (log(first.path()), log(second.path()));
+    assert_eq!(
+        a.len(),
+        13,
+        "the model record, six decisions and their inputs"
+    );
+    assert_eq!(a, b);
+    // Simulated time: the decisions carry the times given, not the machine's.
+    let stamps: Vec<u64> = a
+        .iter()
+        .filter(|(kind, _)| *kind == EntryKind::Decision)
+        .map(|(_, payload)| {
+            AprtRecords::<AnyPath>::new(payload)
+                .next()
+                .unwrap()
+                .unwrap()
+                .1
+                .timestamp_ns
+        })
+        .collect();
+    let expected: Vec<u64> = (0..6).map(|i| START_NS + i * 50_000_000).collect();
+    assert_eq!(stamps, expected);
+    // Every file of the two directories, byte for byte: segments, checkpoints, time index,
+    // key store.
+    let files = crate::support::files_under(first.path());
+    assert!(
+        files.iter().any(|f| f.ends_with("checkpoints.wlc")),
+        "{files:?}"
+    );
+    assert_eq!(files, crate::support::files_under(second.path()));
+    for file in &files {
+        let read = |dir: &Path| std::fs::read(dir.join(file)).unwrap();
+        assert!(
+            read(first.path()) == read(second.path()),
+            "{}",
+            file.display()
+        );
+    }
+}

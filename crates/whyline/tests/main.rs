@@ -6,4 +6,5 @@ mod behaviour;
 mod build;
 mod evidence;
 mod provenance;
+mod recorder;
 mod support;

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use whyline::{Model, MonitorSettings, NoteVerifier};
+use whyline::core::EntryKind;
+use whyline::{LedgerReader, Model, MonitorSettings, NoteVerifier, SegmentStore, verify_store};
 
 /// A logistic regression on iris (4 features), exported from scikit-learn.
 pub(crate) fn iris_model() -> Model {
@@ -55,4 +56,37 @@ pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+/// A ledger profile that signs with Ed25519, plus `extra` TOML lines.
+pub(crate) fn ledger_settings(extra: &str) -> MonitorSettings {
+    MonitorSettings::from_toml(
+        &format!("[inference_monitor]\ncollector = \"ledger\"\nsigning = \"ed25519\"\n{extra}"),
+        Path::new("test.toml"),
+    )
+    .unwrap()
+}
+
+/// Every entry of the ledger in `dir`: its kind and payload.
+pub(crate) fn entries(dir: &Path) -> Vec<(EntryKind, Vec<u8>)> {
+    let store = SegmentStore::open(dir).unwrap();
+    let mut found = Vec::new();
+    LedgerReader::new(&store)
+        .unwrap()
+        .for_each_entry::<whyline::ledger::LedgerError>(|entry| {
+            found.push((EntryKind::of(entry.payload), entry.payload.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    found
+}
+
+pub(crate) fn intact(dir: &Path) -> u64 {
+    let public = read_public_key(&dir.join("ledger.pub"));
+    let store = SegmentStore::open(dir).unwrap();
+    verify_store(&store, Some(&public))
+        .unwrap()
+        .into_result()
+        .unwrap()
+        .entries
 }

@@ -316,3 +316,69 @@ fn drift_is_found_in_the_shifted_feature_only_with_scipy_statistics() {
     assert_eq!(drift[0].feature, "distance");
     assert!(drift[0].ks.p_value < 1e-30);
 }
+
+/// The three views of one analysis say the same things: the JSON is the analysis itself, the
+/// text and the HTML list each cluster with its size, share, decisions and alternatives, and
+/// the HTML is one self-contained page that escapes the names it shows.
+#[test]
+fn the_text_json_and_html_views_carry_the_analysis_and_the_html_escapes_names() {
+    let (decisions, _) = planted();
+    let mut names = names();
+    names.features[0] = "distance <m> & \"range\"".into();
+    let analyzer = KaizenAnalyzer::new(KaizenSettings::default());
+    let analysis = analyzer.analyze_decisions(&names, &decisions[..100], &decisions);
+    assert_eq!(analysis.clusters.len(), 3);
+
+    let json: serde_json::Value =
+        serde_json::from_str(&whyline_forensics::render_kaizen_json(&analysis).unwrap()).unwrap();
+    let clusters = json["clusters"].as_array().unwrap();
+    let sizes: Vec<u64> = clusters
+        .iter()
+        .map(|c| c["size"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = analysis.clusters.iter().map(|c| c.size as u64).collect();
+    assert_eq!(sizes, expected);
+    assert_eq!(
+        json["recommendations"].as_array().unwrap().len(),
+        analysis.recommendations.len()
+    );
+
+    let text = whyline_forensics::render_kaizen_text(&analysis);
+    let html = whyline_forensics::render_kaizen_html(&analysis);
+    for c in &analysis.clusters {
+        let line = format!(
+            "  #{}  {} decisions ({:.0}%), mean confidence {:.0}%",
+            c.id,
+            c.size,
+            c.share * 100.0,
+            c.mean_confidence * 100.0
+        );
+        assert!(text.contains(&line), "{line} not in\n{text}");
+        let (decided, count) = &c.decisions[0];
+        assert!(
+            text.contains(&format!("decided: {decided} ({count})")),
+            "{text}"
+        );
+        let (alternative, count) = &c.alternatives[0];
+        assert!(
+            text.contains(&format!("alternatives: {alternative} ({count})")),
+            "{text}"
+        );
+    }
+    for r in &analysis.recommendations {
+        assert!(text.contains(&r.action), "{} not in the text", r.action);
+    }
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert!(
+        !html.contains("src=\"http") && !html.contains("<link"),
+        "self-contained"
+    );
+    assert!(
+        !html.contains("distance <m>"),
+        "the raw name leaks into the HTML"
+    );
+    assert!(
+        html.contains("distance &lt;m&gt; &amp;"),
+        "the name, escaped"
+    );
+}

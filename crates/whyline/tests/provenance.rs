@@ -268,3 +268,82 @@ proptest! {
 fn ids(refs: &[u64]) -> Vec<NodeId> {
     refs.iter().copied().map(NodeId).collect()
 }
+
+/// What `whyline provenance` prints, from the same path: the text lists the causal order with
+/// the root causes and the incident marked and every anomaly; the JSON is the path; the DOT
+/// graph has one node per path node and one edge per path edge; the HTML page escapes names.
+#[test]
+fn an_attack_path_renders_as_text_json_dot_and_html() {
+    use whyline::forensics::provenance::{render_dot, render_html, render_json, render_text};
+
+    let ledger = ledger();
+    let decision = decide(&ledger, 0, 0.4);
+    let mut graph = ProvenanceRecorder::new(&ledger);
+    graph.set_time(Some(clock()));
+    let camera = graph.input("camera <front>", 11).unwrap();
+    let detector = graph
+        .inference_named("detector", "2", decision, &[camera])
+        .unwrap();
+    let brake = graph
+        .action("BRAKE", 0.4, &[("GO".into(), 0.35)], &[detector])
+        .unwrap();
+    let read = graph_of(ledger);
+    let path = read
+        .reconstruct_attack_path(brake, 10, &AnomalyThresholds::default())
+        .unwrap();
+    assert_eq!(path.nodes.len(), 3);
+    assert!(!path.anomalies.is_empty(), "a 0.4 decision is an anomaly");
+
+    let text = render_text(&path);
+    assert!(
+        text.starts_with(&format!(
+            "Provenance of node {brake} (3 nodes, 2 edges, depth <= 10)"
+        )),
+        "{text}"
+    );
+    let order: Vec<usize> = [camera, detector, brake]
+        .iter()
+        .map(|id| text.find(&format!("{id:>6}  +")).unwrap())
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "causal order\n{text}"
+    );
+    assert!(
+        text.contains("[root cause]") && text.contains("[incident]"),
+        "{text}"
+    );
+    for anomaly in &path.anomalies {
+        assert!(
+            text.contains(&format!("! node {}: {}", anomaly.node, anomaly.message)),
+            "{text}"
+        );
+    }
+    assert!(
+        text.ends_with(&format!("Root causes: {camera}\n")),
+        "{text}"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&render_json(&path).unwrap()).unwrap();
+    assert_eq!(json["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(json["truncated"], serde_json::Value::Bool(false));
+
+    let dot = render_dot(&path);
+    assert!(dot.starts_with("digraph provenance {") && dot.trim_end().ends_with('}'));
+    let edges = dot
+        .lines()
+        .filter(|line| line.starts_with("  n") && line.contains(" -> n"))
+        .count();
+    assert_eq!(edges, 2, "{dot}");
+    assert!(
+        dot.contains(&format!("  n{camera} -> n{detector} [label=")),
+        "{dot}"
+    );
+    for id in [camera, detector, brake] {
+        assert!(dot.contains(&format!("  n{id} [")), "{dot}");
+    }
+
+    let html = render_html(&path);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("camera &lt;front&gt;") && !html.contains("camera <front>"));
+}

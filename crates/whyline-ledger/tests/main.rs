@@ -7,6 +7,7 @@
 mod common;
 mod crash;
 mod enospc;
+mod error_messages;
 mod faults;
 mod golden_log;
 mod group_commit;

@@ -4,6 +4,7 @@
 // Helpers outside `#[test]` functions are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod collector_evidence;
 mod common;
 mod crash;
 mod enospc;

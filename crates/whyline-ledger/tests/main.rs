@@ -29,4 +29,5 @@ mod tamper_campaign;
 mod tamper_v1;
 mod tiles;
 mod torn_writes;
+mod unsealing;
 mod window;

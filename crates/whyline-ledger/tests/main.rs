@@ -14,6 +14,7 @@ mod golden_log;
 mod group_commit;
 mod ingest;
 mod ingest_crash;
+mod key_store;
 mod ledger_collector;
 mod merkle_vectors;
 mod reader;

@@ -25,6 +25,7 @@ mod store_conformance;
 // The core crate's proptest strategies for every path type, shared rather than copied.
 #[path = "../../whyline-core/tests/strategies.rs"]
 mod strategies;
+mod tail;
 mod tamper;
 mod tamper_campaign;
 mod tamper_v1;

@@ -9,6 +9,7 @@ mod common;
 mod crash;
 mod enospc;
 mod error_messages;
+mod evidence;
 mod faults;
 mod golden_log;
 mod group_commit;

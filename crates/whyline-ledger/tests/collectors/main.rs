@@ -11,5 +11,6 @@ mod conformance;
 mod ring;
 mod stream;
 mod stream_batches;
+mod stream_fallback;
 mod stream_json;
 mod support;

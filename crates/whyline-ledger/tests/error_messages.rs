@@ -212,6 +212,10 @@ fn proof_errors_name_the_index_the_sizes_and_what_to_do_without_a_checkpoint() {
         error.to_string(),
         "tree of size 3: cannot prove leaf 3 in size 3"
     );
+    assert_eq!(
+        ledger.prove_consistency(4).unwrap_err().to_string(),
+        "tree of size 3: cannot prove size 4 in size 3"
+    );
     let (bare, _) = Ledger::open(
         MemoryStore::new(),
         LedgerOptions::without_checkpoints(ORIGIN),

@@ -11,6 +11,7 @@ mod conformance;
 mod ring;
 mod stream;
 mod stream_batches;
+mod stream_builder;
 mod stream_fallback;
 mod stream_json;
 mod support;

@@ -14,4 +14,5 @@ mod stream_batches;
 mod stream_builder;
 mod stream_fallback;
 mod stream_json;
+mod stream_sink_errors;
 mod support;

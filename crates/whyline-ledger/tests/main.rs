@@ -25,6 +25,7 @@ mod reader;
 mod recovery;
 mod ring_slots;
 mod sealed_inputs;
+mod segment_files;
 mod signed_note;
 mod store_conformance;
 // The core crate's proptest strategies for every path type, shared rather than copied.

@@ -404,3 +404,23 @@ fn sealing_errors_say_where_the_key_store_is_and_what_became_of_the_subject() {
         "entry 5 is not a decision (the log has 1 entries); outcomes link to decisions"
     );
 }
+
+#[test]
+fn crash_residue_is_named_with_its_bytes_and_why_it_is_not_damage() {
+    let bytes = memory_ledger(4)
+        .into_store()
+        .unwrap()
+        .entry_bytes()
+        .to_vec();
+    let spans = frame_spans(&bytes);
+    let cut = bytes[..spans[3].start + 9].to_vec();
+    let residue = crate::common::residue(&MemoryStore::from_bytes(cut, Vec::new()), None);
+    assert_eq!(residue.len(), 1);
+    assert_eq!(
+        residue[0].to_string(),
+        format!(
+            "memory: 9 bytes at byte {} after the last whole record (3 before it): an append cut short by a crash, covered by no receipt or checkpoint",
+            spans[3].start
+        )
+    );
+}

@@ -35,6 +35,7 @@ mod tail;
 mod tamper;
 mod tamper_campaign;
 mod tamper_v1;
+mod tile_cache;
 mod tiles;
 mod torn_writes;
 mod unsealing;

@@ -14,5 +14,6 @@ mod stream_batches;
 mod stream_builder;
 mod stream_fallback;
 mod stream_json;
+mod stream_poison;
 mod stream_sink_errors;
 mod support;

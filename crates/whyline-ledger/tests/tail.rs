@@ -167,4 +167,13 @@ fn a_missing_short_or_lying_time_index_leaves_the_tail_at_the_start() {
     assert_eq!(tail.skip_to_last_indexed_block().unwrap(), None);
     let (seen, _) = read_new(&mut tail);
     assert_eq!(seen.len(), 1100);
+
+    // An index that cannot be read is an error naming it, not a silent start from 0.
+    std::fs::create_dir(&index_path).unwrap();
+    let mut tail = LedgerTail::open(tmp.path()).unwrap();
+    let error = tail.skip_to_last_indexed_block().unwrap_err();
+    assert!(
+        matches!(&error, LedgerError::Io { operation: "read", path, .. } if *path == index_path),
+        "{error:?}"
+    );
 }

@@ -22,6 +22,9 @@ fn refusal(path: &std::path::Path, file: &Value) -> String {
     error.to_string()
 }
 
+/// Puts a value into one key field of a key store's JSON.
+type SetField = fn(&mut Value, &str);
+
 /// The hex crate's own message for `text` read into 32 bytes.
 fn hex_error(text: &str) -> String {
     hex::decode_to_slice(text, &mut [0u8; 32])
@@ -80,7 +83,7 @@ fn each_key_field_must_be_64_hex_digits() {
     let short = "abcd";
     let not_hex = "zz".repeat(32);
     let erased_digest = "00".repeat(32);
-    let cases: [(&str, fn(&mut Value, &str)); 5] = [
+    let cases: [(&str, SetField); 5] = [
         ("digest_secret", |f, v| f["digest_secret"] = json!(v)),
         ("log_key", |f, v| f["log_key"] = json!(v)),
         ("a subject digest", |f, v| {

@@ -308,7 +308,7 @@ fn sequence_of(payload: &[u8]) -> u64 {
 fn last_before_finds_the_last_matching_entry_before_the_end_index() {
     let store = store();
     let reader = LedgerReader::new(&store).unwrap();
-    let every_hundredth = |p: &[u8]| sequence_of(p) % 100 == 0;
+    let every_hundredth = |p: &[u8]| sequence_of(p).is_multiple_of(100);
     let found = reader.last_before(1234, every_hundredth).unwrap().unwrap();
     assert_eq!(found.index, 1200);
     assert_eq!(found.payload, crate::common::payload(1200));
@@ -341,7 +341,7 @@ fn last_before_reads_no_further_than_a_damaged_frame() {
     let (damaged, _) = damaged_at(450);
     let reader = LedgerReader::new(&damaged).unwrap();
     let found = reader
-        .last_before(1234, |p| sequence_of(p) % 100 == 0)
+        .last_before(1234, |p| sequence_of(p).is_multiple_of(100))
         .unwrap();
     // Entry 1200 lies past the damage: the last one that can be read is 400.
     assert_eq!(found.map(|e| e.index), Some(400));

@@ -275,8 +275,12 @@ impl std::fmt::Display for NoteErrorKind {
             NoteErrorKind::BadText => f.write_str("not UTF-8 text without control characters"),
             NoteErrorKind::BadSignatureLine => f.write_str("malformed signature block"),
             NoteErrorKind::BadBody => f.write_str("malformed checkpoint body"),
-            NoteErrorKind::BadKey => f.write_str("malformed key"),
-            NoteErrorKind::NoSignature => f.write_str("no signature by the expected key"),
+            NoteErrorKind::BadKey => f.write_str(
+                "malformed key (expected one line name+hexid+base64, as whyline keygen writes it)",
+            ),
+            NoteErrorKind::NoSignature => {
+                f.write_str("no signature by the expected key (is this the log's verifier key?)")
+            }
             NoteErrorKind::SignatureInvalid => f.write_str("signature does not verify"),
         }
     }
@@ -510,7 +514,9 @@ pub enum LedgerError {
         digest: String,
     },
     /// A collector was asked to seal an input without a key store.
-    #[error("this ledger collector has no key store: inputs cannot be sealed")]
+    #[error(
+        "this ledger collector has no key store: inputs cannot be sealed (give it one with set_sealer)"
+    )]
     NoSealer,
     /// An outcome names an entry that is not a decision.
     #[error("entry {index} is not a decision ({found}); outcomes link to decisions")]

@@ -1,0 +1,270 @@
+//! The ledger collector through `TraceCollector` beyond decisions: model records, alerts,
+//! sealed inputs with and without a key store, and payloads built under the ledger lock.
+//! Every receipt is checked against the RFC 6962 leaf hash of the bytes the entry holds.
+
+use whyline_core::{
+    AlertRecord, DecisionTrace, InputEvidence, LinearPath, ModelIdentity, ModelRecord,
+    RecordOutcome, SealedInput, TraceCollector, to_aprt,
+};
+use whyline_ledger::seal::{KeyStore, Sealer, open_sealed};
+use whyline_ledger::{LedgerCollector, LedgerError, RecordedInput, leaf_hash};
+
+use crate::common::{options, payload, trace};
+
+fn model() -> ModelRecord {
+    ModelRecord {
+        identity: ModelIdentity::from_bytes(b"model bytes", "linear", "1"),
+        feature_names: vec!["a".into(), "b".into()],
+        class_names: Vec::new(),
+        recorded_ns: 5,
+        input_digest: Default::default(),
+    }
+}
+
+fn alert(sequence: u64) -> AlertRecord {
+    AlertRecord {
+        sequence,
+        timestamp_ns: 10 + sequence,
+        level: "critical".into(),
+        kind: "out_of_distribution".into(),
+        message: "feature a far outside training range".into(),
+        details: serde_json::json!({ "feature": 0 }),
+    }
+}
+
+fn input<'a>(values: &'a [f32], subject: Option<&'a str>) -> InputEvidence<'a> {
+    InputEvidence {
+        decision_index: 0,
+        trace_hash: [0; 32],
+        timestamp_ns: 77,
+        subject,
+        values,
+        context: &[],
+    }
+}
+
+/// The entry payload at `index`.
+fn entry(collector: &LedgerCollector, index: u64) -> Vec<u8> {
+    collector
+        .with_ledger(|ledger| ledger.read_entry(index).unwrap().payload)
+        .unwrap()
+}
+
+fn size(collector: &LedgerCollector) -> u64 {
+    collector.with_ledger(|ledger| ledger.size()).unwrap()
+}
+
+fn sealing_collector(dir: &std::path::Path) -> LedgerCollector {
+    let collector = LedgerCollector::in_memory(options()).unwrap();
+    let keys = KeyStore::create(&KeyStore::default_path(dir)).unwrap();
+    collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    collector
+}
+
+#[test]
+fn model_records_and_alerts_are_appended_as_ordinary_entries() {
+    let collector = LedgerCollector::in_memory(options()).unwrap();
+    let sink: &dyn TraceCollector<LinearPath> = &collector;
+    assert!(sink.keeps_alerts());
+    let model = model();
+    assert_eq!(
+        sink.record_model(&model).unwrap(),
+        Some(RecordOutcome::Appended {
+            index: 0,
+            leaf_hash: leaf_hash(&model.to_bytes()),
+        })
+    );
+    sink.record(&trace(0)).unwrap();
+    assert_eq!(
+        sink.record_alert(&alert(0)).unwrap(),
+        Some(RecordOutcome::Appended {
+            index: 2,
+            leaf_hash: leaf_hash(&alert(0).to_bytes()),
+        })
+    );
+    assert_eq!(entry(&collector, 0), model.to_bytes());
+    assert_eq!(entry(&collector, 2), alert(0).to_bytes());
+    assert_eq!(sink.stats().recorded, 3);
+    let debug = format!("{collector:?}");
+    assert!(
+        debug.starts_with("LedgerCollector { appended: 3, size: 3,"),
+        "{debug}"
+    );
+}
+
+#[test]
+fn without_a_key_store_inputs_are_not_kept_and_the_decision_alone_is_recorded() {
+    let mut collector = LedgerCollector::in_memory(options()).unwrap();
+    let values = [1.0f32, 2.0];
+    {
+        let sink: &mut dyn TraceCollector<LinearPath> = &mut collector;
+        assert!(!sink.keeps_inputs());
+        assert_eq!(sink.record_input(&input(&values, None)).unwrap(), None);
+        let (decision, sealed) = sink
+            .record_with_input(&trace(0), &input(&values, None))
+            .unwrap();
+        assert_eq!(
+            decision,
+            RecordOutcome::Appended {
+                index: 0,
+                leaf_hash: leaf_hash(&payload(0)),
+            }
+        );
+        assert_eq!(sealed, None);
+    }
+    assert_eq!(size(&collector), 1);
+    // The typed call says why, and appends nothing.
+    let error = collector
+        .append_with_input(&trace(1), &input(&values, None))
+        .unwrap_err();
+    assert!(matches!(error, LedgerError::NoSealer), "{error:?}");
+    assert_eq!(size(&collector), 1);
+}
+
+#[test]
+fn a_decision_and_its_input_are_sealed_together_and_open_with_the_key_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut collector = sealing_collector(dir.path());
+    let values = [0.5f32, -1.25, 3.0];
+    let (decision, sealed) = {
+        let sink: &mut dyn TraceCollector<LinearPath> = &mut collector;
+        assert!(sink.keeps_inputs());
+        sink.record_with_input(&trace(0), &input(&values, Some("alice")))
+            .unwrap()
+    };
+    let decision_bytes = to_aprt(&trace(0));
+    assert_eq!(
+        decision,
+        RecordOutcome::Appended {
+            index: 0,
+            leaf_hash: leaf_hash(&decision_bytes),
+        }
+    );
+    let sealed_bytes = entry(&collector, 1);
+    assert_eq!(
+        sealed,
+        Some(RecordOutcome::Appended {
+            index: 1,
+            leaf_hash: leaf_hash(&sealed_bytes),
+        })
+    );
+    // The record names its decision by index and leaf hash, whatever the input said.
+    let record = SealedInput::from_bytes(&sealed_bytes).unwrap();
+    assert_eq!(record.header.decision_index, 0);
+    assert_eq!(record.header.trace_hash, leaf_hash(&decision_bytes));
+    let keys = KeyStore::open(&KeyStore::default_path(dir.path())).unwrap();
+    let expected: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+    assert_eq!(
+        open_sealed(&keys, &sealed_bytes),
+        Some((
+            0,
+            RecordedInput::Sealed {
+                values: expected.clone(),
+                context: Vec::new(),
+            }
+        ))
+    );
+
+    // record_input seals an input on its own, as given.
+    let sink: &dyn TraceCollector<LinearPath> = &collector;
+    let alone = sink
+        .record_input(&InputEvidence {
+            decision_index: 0,
+            ..input(&values, None)
+        })
+        .unwrap();
+    let alone_bytes = entry(&collector, 2);
+    assert_eq!(
+        alone,
+        Some(RecordOutcome::Appended {
+            index: 2,
+            leaf_hash: leaf_hash(&alone_bytes),
+        })
+    );
+    assert_eq!(
+        open_sealed(&keys, &alone_bytes),
+        Some((
+            0,
+            RecordedInput::Sealed {
+                values: expected,
+                context: Vec::new(),
+            }
+        ))
+    );
+}
+
+#[test]
+fn an_erased_subject_appends_neither_the_decision_nor_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = LedgerCollector::in_memory(options()).unwrap();
+    let mut keys = KeyStore::create(&KeyStore::default_path(dir.path())).unwrap();
+    keys.erase("bob", 1).unwrap();
+    collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    let values = [1.0f32];
+    let error = collector
+        .append_with_input(&trace(0), &input(&values, Some("bob")))
+        .unwrap_err();
+    assert!(
+        matches!(error, LedgerError::SubjectErased { .. }),
+        "{error:?}"
+    );
+    assert_eq!(size(&collector), 0);
+    // Through the trait the error names the collector and the decision.
+    let mut collector = collector;
+    let sink: &mut dyn TraceCollector<LinearPath> = &mut collector;
+    let error = sink
+        .record_with_input(&trace(4), &input(&values, Some("bob")))
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            whyline_core::CoreError::Collector {
+                collector: "ledger",
+                sequence: Some(4),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_checked_append_builds_its_payload_under_the_lock_or_appends_nothing() {
+    let collector = LedgerCollector::in_memory(options()).unwrap();
+    collector.append(&trace(0)).unwrap();
+    // The builder sees the ledger as it stands and the index the entry will take.
+    let receipt = collector
+        .append_checked(|ledger, index| {
+            assert_eq!(ledger.size(), index);
+            Ok::<_, String>(format!("entry {index}").into_bytes())
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(receipt.index, 1);
+    assert_eq!(receipt.leaf_hash, leaf_hash(b"entry 1"));
+    assert_eq!(entry(&collector, 1), b"entry 1");
+    let refused = collector
+        .append_checked(|_, index| Err::<Vec<u8>, _>(format!("no entry {index}")))
+        .unwrap();
+    assert_eq!(refused, Err("no entry 2".to_owned()));
+    assert_eq!(size(&collector), 2);
+    // An empty batch appends nothing and returns no receipt.
+    assert!(
+        collector
+            .append_batch(std::iter::empty())
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(size(&collector), 2);
+}
+
+#[test]
+fn a_decision_and_its_alerts_are_appended_in_order_under_one_lock() {
+    let collector = LedgerCollector::in_memory(options()).unwrap();
+    let t: DecisionTrace<LinearPath> = trace(3);
+    collector
+        .append_with_alerts(&t, &[alert(3), alert(4)])
+        .unwrap();
+    assert_eq!(entry(&collector, 0), to_aprt(&t));
+    assert_eq!(entry(&collector, 2), alert(4).to_bytes());
+}

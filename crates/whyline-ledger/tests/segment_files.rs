@@ -1,0 +1,102 @@
+//! The segment store read as the bytes of its files: reads across and beyond segments,
+//! files in the directory that are not segments, repeated syncs, and a side log that cannot
+//! be read.
+
+use whyline_ledger::{
+    LedgerError, SegmentOptions, SegmentStore, Side, Store, TIME_INDEX_FILE, segment_file_name,
+};
+
+/// A store of small segments holding `chunks` appended chunks of 100 bytes each; returns
+/// the store and the bytes it holds, from its files, in order.
+fn store(dir: &std::path::Path, chunks: u8) -> (SegmentStore, Vec<u8>) {
+    let mut store =
+        SegmentStore::open_with_options(dir, SegmentOptions { segment_bytes: 256 }).unwrap();
+    for chunk in 0..chunks {
+        store.append(&[chunk; 100]).unwrap();
+    }
+    store.sync().unwrap();
+    let mut bytes = std::fs::read(dir.join("entries.wls")).unwrap();
+    let mut start = bytes.len() as u64;
+    while let Ok(more) = std::fs::read(dir.join(segment_file_name(start))) {
+        start += more.len() as u64;
+        bytes.extend(more);
+    }
+    (store, bytes)
+}
+
+#[test]
+fn reads_across_segments_match_the_files_and_reads_past_the_end_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, bytes) = store(dir.path(), 9);
+    assert_eq!(store.len(), bytes.len() as u64);
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().count() >= 3,
+        "several segments"
+    );
+    // Every window of 150 bytes, wherever it starts, is the files' bytes.
+    for offset in (0..bytes.len() - 150).step_by(37) {
+        let mut buf = [0u8; 150];
+        store.read_at(offset as u64, &mut buf).unwrap();
+        assert_eq!(&buf[..], &bytes[offset..offset + 150], "at {offset}");
+    }
+    let mut past = [0u8; 2];
+    let error = store.read_at(store.len() - 1, &mut past).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LedgerError::Io {
+                operation: "read",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_file_that_only_looks_like_a_segment_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, bytes) = store(dir.path(), 4);
+    drop(store);
+    for name in [
+        "entries-12.wls",
+        "entries-00000000000000000000.wls",
+        "notes.txt",
+    ] {
+        std::fs::write(dir.path().join(name), b"not a segment").unwrap();
+    }
+    let store = SegmentStore::open_existing(dir.path()).unwrap();
+    assert_eq!(store.len(), bytes.len() as u64);
+    let mut all = vec![0u8; bytes.len()];
+    store.read_at(0, &mut all).unwrap();
+    assert_eq!(all, bytes);
+}
+
+#[test]
+fn a_second_sync_with_nothing_new_is_a_no_op_and_a_ticket_for_it_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, bytes) = store(dir.path(), 2);
+    assert_eq!(store.durable_len(), bytes.len() as u64);
+    store.sync().unwrap();
+    let ticket = store.begin_sync().unwrap();
+    assert_eq!(ticket.len(), bytes.len() as u64);
+    assert!(!ticket.is_empty());
+    assert!(format!("{ticket:?}").contains(&format!("len: {}", bytes.len())));
+    ticket.sync().unwrap();
+    store.finish_sync(ticket, Ok(())).unwrap();
+    assert_eq!(store.durable_len(), bytes.len() as u64);
+}
+
+#[test]
+fn a_side_log_that_cannot_be_read_is_an_io_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store(dir.path(), 1);
+    let index = dir.path().join(TIME_INDEX_FILE);
+    let _ = std::fs::remove_file(&index);
+    std::fs::create_dir(&index).unwrap();
+    let error = store.read_side(Side::TimeIndex).unwrap_err();
+    assert!(
+        matches!(&error, LedgerError::Io { operation: "read", path, .. } if *path == index),
+        "{error:?}"
+    );
+}

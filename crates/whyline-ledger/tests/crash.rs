@@ -35,12 +35,14 @@ fn trials() -> u64 {
 }
 
 /// What a campaign found, printed for the campaign script to collect.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Tally {
     trials: u64,
     acknowledged: u64,
     trials_with_residue: u64,
     residue_bytes: u64,
+    /// The longest a child took from its start to its first acknowledgement.
+    slowest_first_ack: Duration,
 }
 
 impl Tally {
@@ -48,91 +50,231 @@ impl Tally {
         // The campaign script greps these lines (tests run with --nocapture). Nothing
         // acknowledged was lost, or the test would have failed at the first loss.
         let line = format!(
-            "kill9 {name}: trials {} acknowledged {} lost 0 trials_with_residue {} residue_bytes {}",
-            self.trials, self.acknowledged, self.trials_with_residue, self.residue_bytes
+            "kill9 {name}: trials {} acknowledged {} lost 0 trials_with_residue {} residue_bytes {} slowest_first_ack_ms {}",
+            self.trials,
+            self.acknowledged,
+            self.trials_with_residue,
+            self.residue_bytes,
+            self.slowest_first_ack.as_millis()
         );
         let _ = writeln!(std::io::stderr(), "{line}");
     }
 }
 
-/// Runs `trials()` kill trials of the child test `child`: each starts it, passes every
-/// line it prints to `on_line` (which says whether the line acknowledged something: the
-/// test harness prints its own lines too), kills it at a seeded random moment once it
-/// acknowledged something, verifies the log read-only (recording any crash residue in the tally), then
-/// reopens it and calls `check`.
+/// Trials on one log before the next starts fresh. Each child recovers and reads the whole
+/// log before it appends, and the parent checks the whole log after every kill, so one log
+/// for a whole campaign makes the trials ever slower (an `interval` child adds up to 1,000
+/// entries per thread). `WHYLINE_KILL9_TRIALS_PER_LOG` overrides it.
+const TRIALS_PER_LOG: u64 = 50;
+
+/// How long the parent waits for a child's first acknowledgement before it calls the trial
+/// failed (kills the child and keeps the log).
+const FIRST_ACK_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn trials_per_log() -> u64 {
+    std::env::var("WHYLINE_KILL9_TRIALS_PER_LOG")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(TRIALS_PER_LOG)
+}
+
+/// What one campaign checks: the acknowledgements a child prints, what the recovered log
+/// must hold, and when a log ends.
+trait Campaign {
+    /// Called on every line the child prints (the test harness prints lines of its own): says
+    /// whether the line acknowledged something. Runs on the thread reading the child.
+    fn on_line(&self, line: &str) -> bool;
+    /// Checks the recovered log after trial `trial`: everything acknowledged on this log is
+    /// there.
+    fn check(&self, trial: u64, ledger: &Ledger<SegmentStore>);
+    /// The log ends (a fresh one follows, or the campaign ends): returns how many entries
+    /// were acknowledged on it and forgets them.
+    fn end_log(&self) -> u64;
+}
+
+/// Runs `trials()` kill trials of the child test `child`, on a fresh log every
+/// [`trials_per_log`] trials: each starts the child, passes every line it prints to
+/// [`Campaign::on_line`], kills it at a seeded random moment once it acknowledged
+/// something, verifies the log read-only (recording any crash residue in the tally), then
+/// reopens it and calls [`Campaign::check`].
+///
+/// A failed trial keeps its log and the child's stderr, and its message says where.
 fn run_trials(
     name: &str,
     child: &str,
     seed: u64,
-    tally: &mut Tally,
-    on_line: impl FnMut(&str) -> bool + Send + 'static + Clone,
-    mut check: impl FnMut(u64, &Ledger<SegmentStore>),
-) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("log");
+    campaign: Arc<dyn Campaign + Send + Sync>,
+) -> Tally {
+    let root = tempfile::Builder::new()
+        .prefix("whyline-kill9-")
+        .tempdir()
+        .unwrap();
+    let stderr_path = root.path().join("child.stderr");
     let exe = std::env::current_exe().unwrap();
+    let per_log = trials_per_log();
+    let mut tally = Tally::default();
     let mut seed = seed ^ u64::from(std::process::id());
+    let mut dir = root.path().join("log-0");
+    let mut log_trials = 0;
+    let mut log_size = 0;
+    let end_log = |tally: &mut Tally, log_trials: u64, log_size: u64, log: u64| {
+        let acknowledged = campaign.end_log();
+        tally.acknowledged += acknowledged;
+        let _ = writeln!(
+            std::io::stderr(),
+            "kill9 {name}: log {log}: trials {log_trials} entries {log_size} acknowledged {acknowledged}"
+        );
+    };
     for trial in 0..trials() {
+        if log_trials == per_log {
+            end_log(&mut tally, log_trials, log_size, trial / per_log - 1);
+            std::fs::remove_dir_all(&dir).unwrap();
+            dir = root.path().join(format!("log-{}", trial / per_log));
+            log_trials = 0;
+        }
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let run_for = Duration::from_micros(seed % 40_000);
-        let mut process = Command::new(&exe)
-            .args([
+        // Everything a trial checks, its panics caught so that the log can be kept.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let recovered = kill_trial(
+                &exe,
                 child,
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("WHYLINE_CRASH_DIR", &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = process.stdout.take().unwrap();
-        let (started, started_rx) = std::sync::mpsc::channel();
-        let mut forward = on_line.clone();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if forward(&line) {
-                    let _ = started.send(());
-                }
-            }
-        });
-        // Kill at a random moment once the child acknowledged something.
-        started_rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("{name} trial {trial}: the child never acknowledged"));
-        let start = Instant::now();
-        while start.elapsed() < run_for {
-            std::thread::sleep(Duration::from_micros(500));
-        }
-        process.kill().unwrap(); // SIGKILL on Unix
-        process.wait().unwrap();
-        reader.join().unwrap();
-        // Read-only first: a crash leaves at most residue past the last whole entry.
-        let store = SegmentStore::open_existing(&dir).unwrap();
-        match verify_store(&store, Some(&signer().verifier())).unwrap() {
-            VerifyOutcome::Intact(report) => {
-                if !report.crash_residue.is_empty() {
+                &dir,
+                &stderr_path,
+                run_for,
+                Arc::clone(&campaign),
+            )?;
+            campaign.check(trial, &recovered.ledger);
+            Ok::<_, String>(recovered)
+        }));
+        let failure = match outcome {
+            Ok(Ok(recovered)) => {
+                if let Some(bytes) = recovered.residue_bytes {
                     tally.trials_with_residue += 1;
-                    tally.residue_bytes +=
-                        report.crash_residue.iter().map(|r| r.bytes).sum::<u64>();
+                    tally.residue_bytes += bytes;
                 }
+                tally.slowest_first_ack = tally.slowest_first_ack.max(recovered.first_ack);
+                log_size = recovered.ledger.size();
+                tally.trials += 1;
+                log_trials += 1;
+                continue;
             }
-            VerifyOutcome::Broken(damage) => {
-                panic!("{name} trial {trial}: a kill left damage, not residue: {damage}")
+            Ok(Err(failure)) => failure,
+            Err(cause) => cause
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| cause.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "a panic without a message".to_owned()),
+        };
+        let _kept = root.keep();
+        panic!(
+            "{name} trial {trial}: {failure}\n  kept: the log in {}, the child's stderr in {}",
+            dir.display(),
+            stderr_path.display()
+        );
+    }
+    end_log(
+        &mut tally,
+        log_trials,
+        log_size,
+        trials().saturating_sub(1) / per_log,
+    );
+    tally
+}
+
+/// The log after one trial, recovered.
+struct Recovered {
+    ledger: Ledger<SegmentStore>,
+    /// Crash residue the read-only verify found before recovery cut it, if any.
+    residue_bytes: Option<u64>,
+    /// From the child's start to its first acknowledgement.
+    first_ack: Duration,
+}
+
+/// One trial: runs the child on `dir` (its stderr to `stderr_path`), kills it `run_for` after
+/// its first acknowledgement, verifies the log read-only and reopens it. `Err` says why the
+/// trial failed.
+fn kill_trial(
+    exe: &std::path::Path,
+    child: &str,
+    dir: &std::path::Path,
+    stderr_path: &std::path::Path,
+    run_for: Duration,
+    campaign: Arc<dyn Campaign + Send + Sync>,
+) -> Result<Recovered, String> {
+    let started_at = Instant::now();
+    let mut process = Command::new(exe)
+        .args([
+            child,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("WHYLINE_CRASH_DIR", dir)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = process.stdout.take().unwrap();
+    let (started, started_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if campaign.on_line(&line) {
+                let _ = started.send(());
             }
         }
-        drop(store);
-        let (ledger, _report) = Ledger::open(SegmentStore::open(&dir).unwrap(), options()).unwrap();
-        let report = crate::common::intact(ledger.store(), Some(&signer().verifier()));
-        assert!(report.crash_residue.is_empty(), "recovery cut the residue");
-        check(trial, &ledger);
-        tally.trials += 1;
+    });
+    // Kill at a random moment once the child acknowledged something.
+    if let Err(waited) = started_rx.recv_timeout(FIRST_ACK_TIMEOUT) {
+        process.kill().unwrap();
+        let status = process.wait().unwrap();
+        reader.join().unwrap();
+        return Err(match waited {
+            std::sync::mpsc::RecvTimeoutError::Timeout => {
+                format!("the child acknowledged nothing within {FIRST_ACK_TIMEOUT:?} (killed)")
+            }
+            std::sync::mpsc::RecvTimeoutError::Disconnected => format!(
+                "the child exited ({status}) after {:?} without acknowledging anything",
+                started_at.elapsed()
+            ),
+        });
     }
+    let first_ack = started_at.elapsed();
+    let start = Instant::now();
+    while start.elapsed() < run_for {
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    process.kill().unwrap(); // SIGKILL on Unix
+    process.wait().unwrap();
+    reader.join().unwrap();
+    // Read-only first: a crash leaves at most residue past the last whole entry.
+    let store = SegmentStore::open_existing(dir).unwrap();
+    let residue_bytes = match verify_store(&store, Some(&signer().verifier())).unwrap() {
+        VerifyOutcome::Intact(report) => (!report.crash_residue.is_empty())
+            .then(|| report.crash_residue.iter().map(|r| r.bytes).sum::<u64>()),
+        VerifyOutcome::Broken(damage) => {
+            return Err(format!("a kill left damage, not residue: {damage}"));
+        }
+    };
+    drop(store);
+    let (ledger, _report) = Ledger::open(SegmentStore::open(dir).unwrap(), options()).unwrap();
+    let report = crate::common::intact(ledger.store(), Some(&signer().verifier()));
+    if !report.crash_residue.is_empty() {
+        return Err(format!(
+            "recovery left crash residue: {:?}",
+            report.crash_residue
+        ));
+    }
+    Ok(Recovered {
+        ledger,
+        residue_bytes,
+        first_ack,
+    })
 }
 
 #[test]
@@ -166,48 +308,59 @@ fn child_appender() {
     }
 }
 
+/// The `sync` campaign: every receipt the child printed (index and leaf hash) is in the log.
+#[derive(Default)]
+struct Receipts {
+    /// The receipts printed on the current log.
+    printed: std::sync::Mutex<Vec<(u64, String)>>,
+}
+
+impl Campaign for Receipts {
+    fn on_line(&self, line: &str) -> bool {
+        let Some(rest) = line.strip_prefix("receipt ") else {
+            return false;
+        };
+        let (index, leaf) = rest.split_once(' ').unwrap();
+        self.printed
+            .lock()
+            .unwrap()
+            .push((index.parse::<u64>().unwrap(), leaf.to_owned()));
+        true
+    }
+
+    fn check(&self, trial: u64, ledger: &Ledger<SegmentStore>) {
+        let tree = ledger.merkle_tree().unwrap();
+        for (index, leaf) in self.printed.lock().unwrap().iter() {
+            let stored = tree
+                .leaf(*index)
+                .unwrap_or_else(|e| panic!("trial {trial}: acknowledged entry {index} lost: {e}"));
+            assert_eq!(&hex::encode(stored), leaf, "trial {trial}, entry {index}");
+            assert_eq!(
+                stored,
+                leaf_hash(&payload(*index)),
+                "trial {trial}, entry {index}"
+            );
+        }
+    }
+
+    fn end_log(&self) -> u64 {
+        let mut printed = self.printed.lock().unwrap();
+        let count = printed.len() as u64;
+        printed.clear();
+        count
+    }
+}
+
 #[test]
 fn sigkill_at_random_moments_loses_no_acknowledged_entry() {
-    let receipts = Arc::new(std::sync::Mutex::new(Vec::<(u64, String)>::new()));
-    let collect = {
-        let receipts = Arc::clone(&receipts);
-        move |line: &str| {
-            if let Some(rest) = line.strip_prefix("receipt ") {
-                let (index, leaf) = rest.split_once(' ').unwrap();
-                receipts
-                    .lock()
-                    .unwrap()
-                    .push((index.parse::<u64>().unwrap(), leaf.to_owned()));
-                return true;
-            }
-            false
-        }
-    };
-    let mut tally = Tally::default();
-    let checked = Arc::clone(&receipts);
-    run_trials(
-        "sync, one thread",
+    let name = "sync, one thread";
+    let tally = run_trials(
+        name,
         "crash::child_appender",
         0x2545_f491_4f6c_dd1d,
-        &mut tally,
-        collect,
-        |trial, ledger| {
-            let tree = ledger.merkle_tree().unwrap();
-            for (index, leaf) in checked.lock().unwrap().iter() {
-                let stored = tree.leaf(*index).unwrap_or_else(|e| {
-                    panic!("trial {trial}: acknowledged entry {index} lost: {e}")
-                });
-                assert_eq!(&hex::encode(stored), leaf, "trial {trial}, entry {index}");
-                assert_eq!(
-                    stored,
-                    leaf_hash(&payload(*index)),
-                    "trial {trial}, entry {index}"
-                );
-            }
-        },
+        Arc::new(Receipts::default()),
     );
-    tally.acknowledged = receipts.lock().unwrap().len() as u64;
-    tally.print("sync, one thread");
+    tally.print(name);
     assert!(
         tally.acknowledged > 0,
         "the child never acknowledged an entry"
@@ -291,28 +444,29 @@ fn child_threads_appender() {
     collector_child(THREADS);
 }
 
-/// Kills the interval child (`threads` appenders) at random moments: the log recovered
-/// holds at least every entry acknowledged durable, and each thread's entries form a gapless
-/// run (nothing lost in the middle, nothing reordered within a thread).
-fn sigkill_interval(name: &str, child: &str, threads: u64, seed: u64) {
-    let acknowledged = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let collect = {
-        let acknowledged = Arc::clone(&acknowledged);
-        move |line: &str| {
-            if let Some(count) = line.strip_prefix("durable ") {
-                acknowledged.fetch_max(
-                    count.parse::<u64>().unwrap(),
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                return true;
-            }
-            false
-        }
-    };
-    let mut tally = Tally::default();
-    let seen = Arc::clone(&acknowledged);
-    run_trials(name, child, seed, &mut tally, collect, |trial, ledger| {
-        let acknowledged = seen.load(std::sync::atomic::Ordering::Relaxed);
+/// The `interval` campaign: the log recovered holds at least every entry acknowledged
+/// durable, and each of the `threads` threads' entries form a gapless run (nothing lost in
+/// the middle, nothing reordered within a thread).
+struct DurableRuns {
+    threads: u64,
+    /// The largest durable size the child printed on the current log.
+    acknowledged: std::sync::atomic::AtomicU64,
+}
+
+impl Campaign for DurableRuns {
+    fn on_line(&self, line: &str) -> bool {
+        let Some(count) = line.strip_prefix("durable ") else {
+            return false;
+        };
+        self.acknowledged.fetch_max(
+            count.parse::<u64>().unwrap(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        true
+    }
+
+    fn check(&self, trial: u64, ledger: &Ledger<SegmentStore>) {
+        let acknowledged = self.acknowledged.load(std::sync::atomic::Ordering::Relaxed);
         assert!(
             ledger.size() >= acknowledged,
             "trial {trial}: {acknowledged} acknowledged durable, {} recovered",
@@ -323,7 +477,7 @@ fn sigkill_interval(name: &str, child: &str, threads: u64, seed: u64) {
             .all_entries()
             .unwrap()
             .entries;
-        let mut next = vec![0u64; threads as usize];
+        let mut next = vec![0u64; self.threads as usize];
         for entry in &entries {
             let trace = from_aprt::<whyline_core::LinearPath>(&entry.payload).unwrap();
             let thread = (trace.sequence >> 40) as usize;
@@ -335,8 +489,21 @@ fn sigkill_interval(name: &str, child: &str, threads: u64, seed: u64) {
             );
             next[thread] += 1;
         }
-    });
-    tally.acknowledged = acknowledged.load(std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn end_log(&self) -> u64 {
+        self.acknowledged
+            .swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Kills the interval child (`threads` appenders) at random moments: see [`DurableRuns`].
+fn sigkill_interval(name: &str, child: &str, threads: u64, seed: u64) {
+    let campaign = DurableRuns {
+        threads,
+        acknowledged: std::sync::atomic::AtomicU64::new(0),
+    };
+    let tally = run_trials(name, child, seed, Arc::new(campaign));
     tally.print(name);
     assert!(
         tally.acknowledged > 0,
@@ -362,4 +529,45 @@ fn sigkill_while_threads_append_loses_no_entry_acknowledged_durable() {
         THREADS,
         0xd1b5_4a32_d192_ed03,
     );
+}
+
+#[test]
+#[ignore = "child process of a_failed_trial_keeps_its_log_and_the_childs_stderr"]
+fn child_silent() {
+    if std::env::var_os("WHYLINE_CRASH_DIR").is_none() {
+        return;
+    }
+    eprintln!("silent child: exits without acknowledging anything");
+    std::process::exit(3);
+}
+
+/// The harness itself: a child that exits without acknowledging fails the trial, and the
+/// failure message names the kept log directory and the child's stderr, which holds what
+/// the child printed.
+#[test]
+fn a_failed_trial_keeps_its_log_and_the_childs_stderr() {
+    let failed = std::panic::catch_unwind(|| {
+        run_trials(
+            "silent",
+            "crash::child_silent",
+            1,
+            Arc::new(Receipts::default()),
+        )
+    });
+    let cause = failed.expect_err("a child that acknowledges nothing fails the trial");
+    let message = cause.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.starts_with("silent trial 0: the child exited (exit status: 3)"),
+        "{message}"
+    );
+    let kept = message.split("kept: the log in ").nth(1).unwrap();
+    let (log, stderr) = kept.split_once(", the child's stderr in ").unwrap();
+    let stderr = std::fs::read_to_string(stderr).unwrap();
+    assert!(
+        stderr.contains("silent child: exits without acknowledging anything"),
+        "{stderr}"
+    );
+    let root = std::path::Path::new(log).parent().unwrap();
+    assert!(root.join("child.stderr").is_file());
+    std::fs::remove_dir_all(root).unwrap();
 }

@@ -2,10 +2,11 @@
 # The kill -9 campaign (issue 15): SIGKILL during `sync` appends from one thread and during
 # `interval` group commits from one and from four threads, TRIALS times each (default 1000).
 # After each kill: the log verifies read-only (crash residue allowed, damage not), reopens,
-# and holds every acknowledged entry. A fresh log starts every 50 trials
-# (WHYLINE_KILL9_TRIALS_PER_LOG overrides it). Prints one summary line per mode and one per
-# log; a failed trial names the kept log and the child's stderr. docs/reliability.md keeps
-# the dated results. Not run by CI (CI runs 10 trials of each in `cargo test`).
+# and holds every acknowledged entry. A fresh log starts once one holds 20,000 entries
+# (WHYLINE_KILL9_LOG_ENTRIES overrides it). Prints one summary line per mode and one per
+# log; a failed trial names its kept log and the child's stdout and stderr.
+# docs/reliability.md keeps the dated results. Not run by CI (CI runs 10 trials of each in
+# `cargo test`).
 #
 #   bash scripts/campaigns/kill9.sh [TRIALS] [MODE...]
 #

@@ -106,6 +106,9 @@ fn child_batch_ingester() {
     .unwrap();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // End the test harness's `test NAME ... ` line, so that the first receipt starts a line
+    // of its own and the parent sees (and checks) it.
+    writeln!(out).unwrap();
     let mut next = collector.with_ledger(|l| l.size()).unwrap();
     let mut line = Vec::new();
     for _ in 0..100 {

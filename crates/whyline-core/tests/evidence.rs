@@ -236,6 +236,36 @@ fn a_sealed_header_is_laid_out_as_documented() {
 }
 
 #[test]
+fn only_bytes_opening_with_the_sealed_input_magic_are_taken_for_one() {
+    let record = SealedInput {
+        header: SealedHeader {
+            timestamp_ns: 1,
+            decision_index: 1,
+            trace_hash: [0; 32],
+            subject_digest: None,
+            key_id: 0,
+            nonce: [0; 24],
+            algorithm: SealAlgorithm::XChaCha20Poly1305,
+        },
+        ciphertext: vec![0; 16],
+    };
+    assert!(SealedInput::is_sealed_input(&record.to_bytes()));
+    assert!(SealedInput::is_sealed_input(b"WLSI"));
+    let outcome = OutcomeRecord {
+        decision_index: 1,
+        label: "ok".into(),
+        by: None,
+        override_action: None,
+        note: None,
+        recorded_ns: 2,
+    };
+    assert!(!SealedInput::is_sealed_input(&outcome.to_bytes()));
+    assert!(!SealedInput::is_sealed_input(b"WLS"));
+    assert!(!SealedInput::is_sealed_input(b"WLSJ\x01"));
+    assert!(!SealedInput::is_sealed_input(&[]));
+}
+
+#[test]
 fn the_algorithm_byte_names_the_cipher_and_an_unknown_one_is_refused() {
     let record = SealedInput {
         header: SealedHeader {

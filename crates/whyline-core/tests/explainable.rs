@@ -364,6 +364,41 @@ fn an_arc_forwards_every_method_to_the_collector_it_shares() {
 }
 
 #[test]
+fn an_arc_over_a_collector_that_keeps_nothing_answers_as_that_collector() {
+    // The forwarding must return the shared collector's answers, not constants: over a
+    // collector that keeps nothing, every "keeps" and "enabled" answer is false.
+    let handle: Arc<NoCollector> = Arc::new(NoCollector);
+    let forwarded: &dyn TraceCollector<LinearPath> = &handle;
+    assert!(!forwarded.keeps_inputs());
+    assert!(!forwarded.keeps_alerts());
+    assert!(!forwarded.enabled());
+    assert!(forwarded.is_empty());
+    assert_eq!(forwarded.record(&trace(1)).unwrap(), RecordOutcome::Dropped);
+    assert_eq!(forwarded.record_input(&evidence(&[1.0])).unwrap(), None);
+    assert_eq!(forwarded.record_alert(&alert(2)).unwrap(), None);
+    assert_eq!(forwarded.stats(), CollectorStats::default());
+
+    // A flush that fails through the Arc fails for the caller too.
+    struct FailingFlush;
+    impl TraceCollector<LinearPath> for FailingFlush {
+        fn record(&self, _: &DecisionTrace<LinearPath>) -> whyline_core::Result<RecordOutcome> {
+            Ok(RecordOutcome::Stored)
+        }
+        fn flush(&self) -> whyline_core::Result<()> {
+            Err(CoreError::collector("disk", None, "fsync failed"))
+        }
+        fn len(&self) -> u64 {
+            0
+        }
+        fn stats(&self) -> CollectorStats {
+            CollectorStats::default()
+        }
+    }
+    let error = Arc::new(FailingFlush).flush().unwrap_err();
+    assert_eq!(error.to_string(), "disk collector failed");
+}
+
+#[test]
 fn the_default_record_with_alerts_stops_at_the_first_failing_alert() {
     struct Failing;
     impl TraceCollector<LinearPath> for Failing {

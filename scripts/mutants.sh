@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Mutation testing of one crate with cargo-mutants, against that crate's own tests.
+#
+#   bash scripts/mutants.sh                          # whyline-core, every mutant
+#   bash scripts/mutants.sh whyline-core 0/8         # shard 0 of 8 (0-based)
+#   bash scripts/mutants.sh whyline-monitor 3/8
+#
+# Install: `cargo install cargo-mutants --locked` (docs/reliability.md names the version used).
+#
+# cargo-mutants copies the workspace (without target/ and the git-ignored files) to a scratch
+# directory, applies one mutation at a time there, builds and runs `cargo test -p CRATE --lib
+# --tests` (doctests left out: each one is a separate compile, which would triple the time per
+# mutant), so the normal build in target/ is never touched. Everything runs under `nice -n 19`.
+# Shards are round-robin (mutant i goes to shard i % N), so every shard is a sample spread
+# over the whole crate and a partial run still says something about all of it.
+#
+# Output: target/mutants/CRATE[-sK-of-N]/mutants.out (caught.txt, missed.txt, unviable.txt,
+# timeout.txt, outcomes.json, one log per mutant); scratch copies live in target/mutants/tmp
+# and are deleted by cargo-mutants when the run ends. At the end the script prints the summary:
+# mutants, caught, missed, unviable, timeouts and score = caught / (caught + missed).
+#
+# Environment:
+#   MUTANTS_FILES    space-separated globs, only mutants in these files (cargo mutants -f)
+#   MUTANTS_RE       regex, only mutants whose name matches (cargo mutants -F), e.g. to re-run
+#                    the ones a previous run missed
+#   MUTANTS_ITERATE  1: skip mutants a previous run in the same output directory caught
+#   MUTANTS_JOBS     parallel build/test jobs (default 1; the machine has 2 cores)
+#   MUTANTS_TIMEOUT  seconds one test run of a mutant may take (default: per crate, below)
+#   MUTANTS_OUT      output directory (default target/mutants/CRATE[-sK-of-N])
+#
+# Not in CI: whyline-core alone has ~930 mutants at ~30-40 s each on this machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="$PWD"
+
+crate="${1:-whyline-core}"
+shard="${2:-}"
+
+if ! cargo mutants --version >/dev/null 2>&1; then
+    echo "scripts/mutants.sh: cargo-mutants is missing: cargo install cargo-mutants --locked" >&2
+    exit 1
+fi
+if [ ! -d "crates/$crate/src" ]; then
+    echo "scripts/mutants.sh: no crate crates/$crate" >&2
+    exit 1
+fi
+
+# A mutant whose tests run past this many seconds counts as a timeout (an infinite loop the
+# mutation made, usually). Roughly five times the crate's own test run on this machine.
+case "$crate" in
+    whyline-core) timeout_default=90 ;;       # tests: ~12 s
+    whyline-monitor) timeout_default=240 ;;
+    whyline-ledger) timeout_default=600 ;;    # crash and torn-write trials
+    *) timeout_default=300 ;;
+esac
+timeout="${MUTANTS_TIMEOUT:-$timeout_default}"
+
+args=(--package "$crate" --timeout "$timeout" --build-timeout 900 --jobs "${MUTANTS_JOBS:-1}")
+name="$crate"
+if [ -n "$shard" ]; then
+    if ! [[ "$shard" =~ ^[0-9]+/[0-9]+$ ]]; then
+        echo "scripts/mutants.sh: shard must be K/N (0-based K), got '$shard'" >&2
+        exit 1
+    fi
+    args+=(--shard "$shard" --sharding round-robin)
+    name="$crate-s${shard%/*}-of-${shard#*/}"
+fi
+for glob in ${MUTANTS_FILES:-}; do args+=(--file "$glob"); done
+if [ -n "${MUTANTS_RE:-}" ]; then args+=(--re "$MUTANTS_RE"); fi
+if [ "${MUTANTS_ITERATE:-0}" = 1 ]; then args+=(--iterate); fi
+
+out="${MUTANTS_OUT:-$repo/target/mutants/$name}"
+mkdir -p "$out" "$repo/target/mutants/tmp"
+echo "scripts/mutants.sh: $(cargo mutants --version), $crate ${shard:+shard $shard }-> $out/mutants.out"
+echo "  $(cargo mutants --list "${args[@]}" | wc -l) mutants; started $(date -u +%FT%TZ), $(uptime)"
+
+status=0
+# No debug info in the scratch builds: faster to build and link, and tests do not need it.
+CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0 TMPDIR="$repo/target/mutants/tmp" nice -n 19 cargo mutants "${args[@]}" --output "$out" \
+    --cargo-test-arg=--lib --cargo-test-arg=--tests || status=$?
+# cargo-mutants exits 2 when a mutant was missed, 3 on a timeout: the summary says which.
+
+dir="$out/mutants.out"
+count() { if [ -s "$dir/$1" ]; then wc -l <"$dir/$1"; else echo 0; fi; }
+caught=$(count caught.txt)
+missed=$(count missed.txt)
+unviable=$(count unviable.txt)
+timeouts=$(count timeout.txt)
+total=$((caught + missed + unviable + timeouts))
+if [ $((caught + missed)) -gt 0 ]; then
+    score=$(awk -v c="$caught" -v m="$missed" 'BEGIN { printf "%.1f", 100 * c / (c + m) }')
+else
+    score="n/a"
+fi
+echo
+echo "finished $(date -u +%FT%TZ), $(uptime)"
+echo "| crate | mutants | caught | missed | unviable | timeouts | score |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| $name | $total | $caught | $missed | $unviable | $timeouts | $score % |"
+if [ "$missed" -gt 0 ]; then
+    echo
+    echo "missed ($dir/missed.txt):"
+    cat "$dir/missed.txt"
+fi
+case "$status" in
+    0 | 2 | 3) exit 0 ;;
+    *) echo "scripts/mutants.sh: cargo mutants exited $status (baseline failed or usage error)" >&2
+       exit "$status" ;;
+esac

@@ -2,12 +2,14 @@
 //!
 //! Hashing dominates verification (per entry: the chain hash, the leaf hash and about one
 //! interior node), and every entry can be checked on its own: its chain link needs only the
-//! previous frame's stored chain hash. Within a chunk the hashes are computed a kind at a
-//! time by a multi-buffer SHA-256 (see `hash_chunk`). The log is cut into chunks of [`CHUNK`] entries,
+//! previous frame's stored chain hash. So the log is cut into chunks of [`CHUNK`] entries,
 //! aligned on the Merkle tree (each full chunk is one perfect subtree), and hashed by one
-//! worker per core; the calling thread walks frame headers to cut the next chunks while the
-//! workers hash, and joins the subtree roots in order with [`CompactRange::concat`]. Any problem at all sends the caller back to the sequential walk,
-//! which classifies it: the fast path only ever says "all intact".
+//! worker per core, a kind of hash at a time through a multi-buffer SHA-256 (see
+//! `hash_chunk`). The calling thread walks frame headers to cut the next chunks while the
+//! workers hash, and joins the subtree roots in order with [`CompactRange::concat`].
+//!
+//! Any problem at all sends the caller back to the sequential walk, which classifies it: the
+//! fast path only ever says "all intact".
 
 use std::collections::BTreeMap;
 use std::ops::Range;

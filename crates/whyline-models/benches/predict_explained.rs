@@ -115,6 +115,28 @@ fn families(c: &mut Criterion) {
             other => panic!("unexpected model kind {other:?}"),
         }
     }
+    // The demo's forest (20 trees of depth 9, 6 features, 4 classes): the trees `whyline
+    // demo` records and `whyline replay` re-runs.
+    let demo =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../whyline-cli/assets/demo_model.json");
+    let model = Model::load(demo).unwrap();
+    let rows: Vec<Vec<f32>> = (0..64)
+        .map(|i| {
+            let t = i as f32 * 0.37;
+            vec![
+                40.0 - (t % 30.0),
+                (t * 0.7).sin().abs() * 10.0,
+                0.3 + (t % 4.0),
+                0.2 + (t * 0.3).cos().abs() * 0.7,
+                (t * 1.3).sin() * 3.0,
+                35.0 - (t % 20.0),
+            ]
+        })
+        .collect();
+    match model.kind() {
+        ModelKind::RandomForest(m) => bench_model(c, "demo_forest_20x9", m, &rows),
+        other => panic!("unexpected model kind {other:?}"),
+    }
     // The same logistic regression through the `Model` enum and `AnyPath`.
     let (model, rows) = fixture("sk_logreg_classification");
     bench_model(c, "any_model_logistic_regression_20f", &model, &rows);

@@ -232,9 +232,11 @@ impl Explainable for GradientBoosting {
         path.feature_importance.resize(self.n_features, 0.0);
         let mut leaves = Vec::with_capacity(self.trees.len());
         for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
-            let leaf = tree.walk_into(row, tree_path, |leaf| tree.node_value(leaf) as f32, false);
-            path.tree_predictions.push(tree.node_value(leaf) as f32);
+            let leaf = tree.walk_splits_into(row, tree_path);
             tree.add_path_gains(tree_path, &mut path.feature_importance);
+            let margin = tree.node_value(leaf) as f32;
+            tree.leaf_into(leaf, margin, false, tree_path);
+            path.tree_predictions.push(margin);
             leaves.push(leaf);
         }
         let n = self.trees.len().max(1) as f32;

@@ -119,53 +119,75 @@ impl Explainable for RandomForest {
 
     fn explain_into(&self, row: &[f32], path: &mut ForestPath) -> whyline_core::Result<f32> {
         self.check(row)?;
-        let classifier = matches!(self.task, Task::Classification { .. });
-        path.tree_paths
-            .resize_with(self.trees.len(), TreePath::default);
+        let n_trees = self.trees.len();
+        path.tree_paths.resize_with(n_trees, TreePath::default);
         path.tree_predictions.clear();
         path.feature_importance.clear();
         path.feature_importance.resize(self.n_features, 0.0);
-        let mut leaves = Vec::with_capacity(self.trees.len());
+        // The prediction as `predict_from_leaves` makes it (the trees' values summed in tree
+        // order in f64, then divided), summed during the walk; classes on the stack unless
+        // there are many.
+        let n_classes = match self.task {
+            Task::Classification { n_classes } => Some(n_classes),
+            Task::Regression => None,
+        };
+        let mut small = [0.0f64; 16];
+        let mut large = Vec::new();
+        let proba: &mut [f64] = match n_classes {
+            Some(k) if k <= small.len() => small.get_mut(..k).unwrap_or_default(),
+            Some(k) => {
+                large.resize(k, 0.0);
+                &mut large
+            }
+            None => &mut [],
+        };
+        let mut sum = 0.0f64;
         for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
-            let leaf = tree.walk_into(
-                row,
-                tree_path,
-                |leaf| leaf_output(tree, leaf, self.task) as f32,
-                classifier,
-            );
-            path.tree_predictions
-                .push(leaf_output(tree, leaf, self.task) as f32);
+            let leaf = tree.walk_splits_into(row, tree_path);
             tree.add_path_gains(tree_path, &mut path.feature_importance);
-            leaves.push(leaf);
+            let output = leaf_output(tree, leaf, self.task) as f32;
+            tree.leaf_into(leaf, output, n_classes.is_some(), tree_path);
+            path.tree_predictions.push(output);
+            if n_classes.is_some() {
+                for (p, v) in proba.iter_mut().zip(tree.node_values(leaf)) {
+                    *p += v;
+                }
+            } else {
+                sum += tree.node_value(leaf);
+            }
         }
-        let n = self.trees.len().max(1) as f32;
+        let n = n_trees.max(1) as f64;
         for importance in &mut path.feature_importance {
-            *importance /= n;
+            *importance /= n as f32;
         }
-        let prediction = self.predict_from_leaves(|t, _| leaves.get(t).copied().unwrap_or(0));
-        let output = prediction.value as f32;
+        let (value, probability) = if n_classes.is_some() {
+            for p in proba.iter_mut() {
+                *p /= n;
+            }
+            let class = argmax(proba);
+            (class as f64, proba.get(class).map(|&p| p as f32))
+        } else {
+            (sum / n, None)
+        };
+        let output = value as f32;
         path.aggregation = Aggregation::Mean;
         path.base_score = 0.0;
         path.ensemble_prediction = output;
-        let agreeing = if classifier {
+        let agreeing = if n_classes.is_some() {
             path.tree_predictions
                 .iter()
                 .filter(|&&vote| vote == output)
                 .count()
         } else {
-            let mean: f64 = self.trees.iter().map(|t| t.node_value(0)).sum::<f64>() / f64::from(n);
-            let above = prediction.value >= mean;
+            let mean: f64 = self.trees.iter().map(|t| t.node_value(0)).sum::<f64>() / n;
+            let above = value >= mean;
             path.tree_predictions
                 .iter()
                 .filter(|&&value| (f64::from(value) >= mean) == above)
                 .count()
         };
-        path.tree_agreement = agreeing as f32 / n;
-        path.probability = prediction
-            .probabilities
-            .as_ref()
-            .and_then(|p| p.get(prediction.value as usize))
-            .map(|&p| p as f32);
+        path.tree_agreement = agreeing as f32 / n as f32;
+        path.probability = probability;
         Ok(output)
     }
 }

@@ -75,3 +75,76 @@ fn the_compact_walk_reaches_the_leaf_the_splits_reach() {
         "only {checked} probes: fixtures missing?"
     );
 }
+
+/// The explained `f32` walk as the nodes give it, split by split through `Split::decide`
+/// (the one place the libraries' split semantics live): the splits taken with their node
+/// ids, samples and tests, the impurity path (empty unless every node has one), and the leaf.
+fn path_by_splits(tree: &Tree, row: &[f32]) -> (whyline_core::TreePath, usize) {
+    let mut path = whyline_core::TreePath::default();
+    let mut index = 0usize;
+    let mut every_impurity = true;
+    while let Some(node) = tree.nodes.get(index) {
+        match node.impurity {
+            Some(impurity) => path.impurity_path.push(impurity as f32),
+            None => every_impurity = false,
+        }
+        let Some(split) = &node.split else { break };
+        let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
+        let (left, missing) = split.decide(value);
+        path.splits.push(whyline_core::TreeSplit {
+            node_index: node.id,
+            feature_index: split.feature,
+            threshold: split.threshold,
+            test: split.test,
+            categories: split.categories.clone(),
+            went_left: left,
+            missing,
+            n_samples: node.n_samples,
+        });
+        index = if left { split.left } else { split.right } as usize;
+    }
+    if !every_impurity {
+        path.impurity_path.clear();
+    }
+    let leaf = &tree.nodes[index];
+    let values = tree.node_values(index);
+    let total: f64 = values.iter().sum();
+    let total = if total == 0.0 { 1.0 } else { total };
+    path.leaf = whyline_core::LeafInfo {
+        node_index: leaf.id,
+        prediction: index as f32,
+        n_samples: leaf.n_samples,
+        class_distribution: Some(values.iter().map(|v| (v / total) as f32).collect()),
+    };
+    (path, index)
+}
+
+#[test]
+fn the_compact_explained_walk_takes_the_splits_the_nodes_take() {
+    let mut checked = 0usize;
+    // One path reused across every walk, as the monitor reuses it.
+    let mut path = whyline_core::TreePath::default();
+    for fixture in all().iter().chain(all_f64().iter()) {
+        for tree in trees(fixture) {
+            for base in fixture.inputs_f64.iter().take(3) {
+                for row in probes(tree, base) {
+                    let row: Vec<f32> = row.iter().map(|&v| v as f32).collect();
+                    let (expected, leaf) = path_by_splits(tree, &row);
+                    assert_eq!(
+                        tree.walk_into(&row, &mut path, |leaf| leaf as f32, true),
+                        leaf,
+                        "{}: row {row:?}",
+                        fixture.name
+                    );
+                    assert_eq!(path, expected, "{}: row {row:?}", fixture.name);
+                    assert_eq!(tree.leaf_index(&row), leaf, "{}", fixture.name);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 100_000,
+        "only {checked} probes: fixtures missing?"
+    );
+}

@@ -20,10 +20,13 @@
 //! thresholds, so its rows are compared in `f64`.
 
 mod routes;
+mod steps;
+mod walk;
 
-use whyline_core::{LeafInfo, SplitTest, TreePath, TreeSplit};
+use whyline_core::{LeafInfo, SplitTest, TreePath};
 
 use routes::Routes;
+use walk::SplitWalk;
 
 /// LightGBM treats `|x| <= 1e-35` as zero (`kZeroThreshold`).
 const LIGHTGBM_ZERO_THRESHOLD: f64 = 1e-35;
@@ -304,14 +307,19 @@ impl Tree {
     /// `row` must have the model's feature count (a missing feature reads as NaN).
     #[inline]
     pub fn leaf_index(&self, row: &[f32]) -> usize {
+        let steps = self.routes.steps(self);
         let mut index = 0usize;
-        while let Some(Node {
-            split: Some(split), ..
-        }) = self.nodes.get(index)
-        {
-            let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
-            let (left, _) = split.decide(value);
-            index = if left { split.left } else { split.right } as usize;
+        while let Some(step) = steps.get(index) {
+            let value = row.get(step.feature as usize).copied().unwrap_or(f32::NAN);
+            let left = match step.kind & steps::TEST {
+                steps::LEAF => return index,
+                steps::GENERIC => match self.nodes.get(index).and_then(|n| n.split.as_ref()) {
+                    Some(split) => split.decide(value).0,
+                    None => return index,
+                },
+                _ => step.decide_numeric(value).0,
+            };
+            index = if left { step.left } else { step.right } as usize;
         }
         index
     }
@@ -352,33 +360,50 @@ impl Tree {
         leaf_prediction: impl Fn(usize) -> f32,
         with_distribution: bool,
     ) -> usize {
-        path.splits.clear();
-        path.impurity_path.clear();
+        let leaf = self.walk_splits_into(row, path);
+        self.leaf_into(leaf, leaf_prediction(leaf), with_distribution, path);
+        leaf
+    }
+
+    /// Walks `row` to its leaf, writing the splits taken and the impurity path into `path`
+    /// (whose vectors are reused). Returns the leaf's index; the leaf itself is
+    /// [`leaf_into`](Tree::leaf_into)'s.
+    pub(crate) fn walk_splits_into(&self, row: &[f32], path: &mut TreePath) -> usize {
+        let mut walk = SplitWalk::start(self, path);
+        while walk.advance(row, path) {}
+        walk.finish(path)
+    }
+
+    /// Adds the gain of each split on `path` (a walk of this tree) into `importance` by
+    /// feature, root first: an ensemble's path importance.
+    pub(crate) fn add_path_gains(&self, path: &TreePath, importance: &mut [f32]) {
+        // The splits are in walk order; follow their directions from the root (a walk
+        // through the compact nodes that needs no comparison).
+        let steps = self.routes.steps(self);
         let mut index = 0usize;
-        let mut has_impurity = true;
-        while let Some(node) = self.nodes.get(index) {
-            match node.impurity {
-                Some(impurity) => path.impurity_path.push(impurity as f32),
-                None => has_impurity = false,
+        for split in &path.splits {
+            let Some(step) = steps.get(index) else { return };
+            if let Some(slot) = importance.get_mut(step.feature as usize) {
+                *slot += step.gain;
             }
-            let Some(split) = &node.split else { break };
-            let value = row.get(split.feature as usize).copied().unwrap_or(f32::NAN);
-            let (left, missing) = split.decide(value);
-            path.splits.push(TreeSplit {
-                node_index: node.id,
-                feature_index: split.feature,
-                threshold: split.threshold,
-                test: split.test,
-                categories: split.categories.clone(),
-                went_left: left,
-                missing,
-                n_samples: node.n_samples,
-            });
-            index = if left { split.left } else { split.right } as usize;
+            index = if split.went_left {
+                step.left
+            } else {
+                step.right
+            } as usize;
         }
-        if !has_impurity {
-            path.impurity_path.clear();
-        }
+    }
+
+    /// Writes the leaf `index` into `path`: its id and samples, `prediction` as its output,
+    /// and, `with_distribution`, its values as fractions of their sum (a classifier's class
+    /// distribution).
+    pub(crate) fn leaf_into(
+        &self,
+        index: usize,
+        prediction: f32,
+        with_distribution: bool,
+        path: &mut TreePath,
+    ) {
         let leaf = self.nodes.get(index);
         let class_distribution = if with_distribution {
             let values = self.node_values(index);
@@ -393,34 +418,10 @@ impl Tree {
         };
         path.leaf = LeafInfo {
             node_index: leaf.map_or(0, |n| n.id),
-            prediction: leaf_prediction(index),
+            prediction,
             n_samples: leaf.map_or(0, |n| n.n_samples),
             class_distribution,
         };
-        index
-    }
-
-    /// Adds each split's gain on the path into `importance` by feature.
-    pub(crate) fn add_path_gains(&self, path: &TreePath, importance: &mut [f32]) {
-        // The path's splits are in walk order; look the gains up by walking again from
-        // the root along the recorded directions.
-        let mut index = 0usize;
-        for split in &path.splits {
-            let Some(node) = self.nodes.get(index) else {
-                return;
-            };
-            let Some(node_split) = &node.split else {
-                return;
-            };
-            if let Some(slot) = importance.get_mut(node_split.feature as usize) {
-                *slot += node.gain as f32;
-            }
-            index = if split.went_left {
-                node_split.left
-            } else {
-                node_split.right
-            } as usize;
-        }
     }
 }
 

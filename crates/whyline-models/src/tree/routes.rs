@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 
 use whyline_core::SplitTest;
 
+use super::steps::{self, Step};
 use super::{InputPrecision, MissingRule, Split, Tree};
 
 /// A leaf: the walk ends.
@@ -39,10 +40,14 @@ struct Route {
     kind: u8,
 }
 
-/// The compact walk of one tree, built once on first use. Equal for every tree: a cache
+/// The compact walks of one tree, each built once on first use: for `f64` rows (here) and
+/// for explained `f32` walks ([`steps`](super::steps)). Equal for every tree: a cache
 /// derived from the nodes takes no part in comparisons.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Routes(OnceLock<Vec<Route>>);
+pub(crate) struct Routes {
+    f64_walk: OnceLock<Vec<Route>>,
+    steps: OnceLock<Vec<Step>>,
+}
 
 impl PartialEq for Routes {
     fn eq(&self, _: &Routes) -> bool {
@@ -55,7 +60,7 @@ impl Routes {
     /// [`Tree::leaf_index_f64`].
     #[inline]
     pub(crate) fn leaf_index_f64(&self, tree: &Tree, row: &[f64]) -> usize {
-        let routes = self.0.get_or_init(|| build(tree));
+        let routes = self.f64_walk.get_or_init(|| build(tree));
         let mut index = 0usize;
         while let Some(route) = routes.get(index) {
             let left = match route.kind & !NAN_LEFT {
@@ -82,6 +87,14 @@ impl Routes {
             index = if left { route.left } else { route.right } as usize;
         }
         index
+    }
+}
+
+impl Routes {
+    /// The compact `f32` walk of `tree`, built on first use.
+    #[inline]
+    pub(super) fn steps(&self, tree: &Tree) -> &[Step] {
+        self.steps.get_or_init(|| steps::build(tree))
     }
 }
 

@@ -578,3 +578,64 @@ fn inputs_appended_out_of_order_are_paired_and_reported_in_log_order_across_chun
         }
     }
 }
+
+#[test]
+fn a_trace_changed_after_recording_fails_its_inputs_link_in_any_group_of_hashed_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let indices = record(
+        dir.path(),
+        vec![(model("sk_logreg_iris.whyline.json"), rows(40))],
+    );
+    let store = SegmentStore::open_existing(dir.path()).unwrap();
+    let mut entries = whyline_ledger::LedgerReader::new(&store)
+        .unwrap()
+        .all_entries()
+        .unwrap()
+        .entries;
+    // The 21st decision's trace changed after recording (its last byte): its sealed input
+    // names the leaf hash of the trace as recorded. Decisions are replayed in groups whose
+    // traces are hashed together; this one is inside the second group.
+    let tampered = indices[20];
+    let entry = entries.iter_mut().find(|e| e.index == tampered).unwrap();
+    *entry.payload.last_mut().unwrap() ^= 0x01;
+    let models = [model("sk_logreg_iris.whyline.json")];
+    for threads in [1, 0] {
+        let options = ReplayOptions {
+            threads,
+            ..ReplayOptions::default()
+        };
+        let report =
+            whyline_forensics::replay_entries(&entries, &keys(dir.path()), &models, options)
+                .unwrap();
+        assert_eq!(
+            (report.decisions, report.replayed, report.identical),
+            (40, 39, 39),
+            "{report:?}"
+        );
+        assert_eq!(report.unreadable, 1);
+        let why = report.first_unreadable.unwrap();
+        assert!(
+            why.contains(&format!("entry {tampered}")) && why.contains("another trace hash"),
+            "{why}"
+        );
+
+        // Told the chain was verified, replay takes the input as the trace's and finds
+        // the trace different from the one the model makes.
+        let report = whyline_forensics::replay_entries(
+            &entries,
+            &keys(dir.path()),
+            &models,
+            ReplayOptions {
+                chain_verified: true,
+                ..options
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (report.replayed, report.identical, report.different),
+            (40, 39, 1),
+            "{report:?}"
+        );
+        assert_eq!(report.differences[0].index, tampered);
+    }
+}

@@ -6,8 +6,8 @@ use whyline_core::digest::InputDigester;
 use whyline_core::{
     AnyPath, AprtHeader, DecisionPath, DecisionTrace, Explainable, ModelRecord, encode_aprt,
 };
-use whyline_ledger::leaf_hash;
 use whyline_ledger::seal::{InputOpener, KeyStore, OpenedRow};
+use whyline_ledger::{Hash, leaf_hashes};
 use whyline_models::Model;
 
 use super::{ReplayDifference, ReplayReport, ReplayShift};
@@ -15,6 +15,11 @@ use crate::error::{ForensicsError, Result};
 
 /// How many attribution shifts a changed decision reports.
 const TOP_SHIFTS: usize = 3;
+
+/// Decisions whose leaf hashes are computed together, several messages in flight through
+/// the multi-buffer SHA-256 ([`leaf_hashes`]): a run's decisions are replayed in groups of
+/// this many.
+const HASH_GROUP: usize = 16;
 
 /// One decision of a chunk with its input.
 pub(super) struct Job {
@@ -41,6 +46,8 @@ pub(super) struct Worker<'k> {
     trace: DecisionTrace<AnyPath>,
     buffer: Vec<u8>,
     row: Vec<f32>,
+    /// The leaf hashes of the group of decisions being replayed.
+    leaves: Vec<Hash>,
 }
 
 impl<'k> Worker<'k> {
@@ -57,21 +64,39 @@ impl<'k> Worker<'k> {
             },
             buffer: Vec::with_capacity(8 << 10),
             row: Vec::with_capacity(64),
+            leaves: Vec::with_capacity(HASH_GROUP),
         }
     }
 
     /// Replays `jobs` (a contiguous run of the chunk's decisions) into a partial report.
     pub(super) fn run(&mut self, jobs: &[Job], shared: &Shared<'_>) -> Result<ReplayReport> {
         let mut report = ReplayReport::default();
-        for job in jobs {
-            self.replay_one(job, shared, &mut report)?;
+        for group in jobs.chunks(HASH_GROUP) {
+            // Each sealed input names the leaf hash of its decision's trace: hash the
+            // group's traces at once (unless the chain was verified, which covers them).
+            if shared.chain_verified {
+                self.leaves.clear();
+            } else {
+                let mut payloads = [&[][..]; HASH_GROUP];
+                for (slot, job) in payloads.iter_mut().zip(group) {
+                    *slot = shared.bytes.get(job.payload.clone()).unwrap_or(&[]);
+                }
+                leaf_hashes(payloads.get(..group.len()).unwrap_or(&[]), &mut self.leaves);
+            }
+            for (at, job) in group.iter().enumerate() {
+                let leaf = self.leaves.get(at).copied();
+                self.replay_one(job, leaf, shared, &mut report)?;
+            }
         }
         Ok(report)
     }
 
+    /// Replays one decision; `leaf` is its trace's leaf hash, `None` when the chain was
+    /// verified.
     fn replay_one(
         &mut self,
         job: &Job,
+        leaf: Option<Hash>,
         shared: &Shared<'_>,
         report: &mut ReplayReport,
     ) -> Result<()> {
@@ -84,7 +109,7 @@ impl<'k> Worker<'k> {
         match self.opener.open_row(sealed, &mut self.row) {
             OpenedRow::Row(header) => {
                 if header.decision_index != job.index
-                    || (!shared.chain_verified && header.trace_hash != leaf_hash(payload))
+                    || leaf.is_some_and(|leaf| header.trace_hash != leaf)
                 {
                     unreadable(format!(
                         "entry {}: the sealed input names another trace hash",

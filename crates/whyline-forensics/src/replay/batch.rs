@@ -2,15 +2,32 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 use whyline_core::digest::InputDigester;
 use whyline_core::{EntryKind, Explainable, ModelRecord};
 use whyline_ledger::seal::KeyStore;
 use whyline_models::Model;
 
+use super::pool::{Pool, Records};
 use super::worker::{Job, Shared, Worker};
 use super::{ReplayOptions, ReplayReport};
 use crate::error::{ForensicsError, Result};
+
+/// Where a chunk is replayed.
+pub(super) enum Execution<'a, 's> {
+    /// In the reading thread, one chunk after another.
+    Here(Worker<'a>),
+    /// On worker threads, while the reading thread fills the next chunk.
+    Pool(Pool<'s>),
+}
+
+impl<'a> Execution<'a, '_> {
+    /// Replays in the reading thread, with inputs opened by `keys`.
+    pub(super) fn here(keys: &'a KeyStore) -> Self {
+        Execution::Here(Worker::new(keys))
+    }
+}
 
 /// A decision read, waiting for its input.
 struct Pending {
@@ -23,35 +40,29 @@ struct Pending {
     carried: bool,
 }
 
-/// Streams entries into chunks and replays each chunk on the workers.
-pub(super) struct Replayer<'a> {
+/// Streams entries into chunks and replays each chunk.
+pub(super) struct Replayer<'a, 's> {
     models: &'a [Model],
     shas: Vec<Option<&'a str>>,
     options: ReplayOptions,
     chunk_bytes: usize,
-    /// Model records met so far: index 0 is "none yet"; an unreadable one is `None`.
-    records: Vec<Option<ModelRecord>>,
-    /// The unkeyed digester of each record (`None`: keyed, or no record).
-    digesters: Vec<Option<InputDigester>>,
+    /// Model records met so far and their digesters.
+    records: Arc<Records>,
     bytes: Vec<u8>,
     pending: Vec<Pending>,
     inputs: HashMap<u64, Range<usize>>,
     jobs: Vec<Job>,
-    workers: Vec<Worker<'a>>,
+    execution: Execution<'a, 's>,
     report: ReplayReport,
 }
 
-impl<'a> Replayer<'a> {
+impl<'a, 's> Replayer<'a, 's> {
     pub(super) fn new(
-        keys: &'a KeyStore,
         models: &'a [Model],
         options: ReplayOptions,
         chunk_bytes: usize,
+        execution: Execution<'a, 's>,
     ) -> Self {
-        let threads = match options.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
         Self {
             models,
             shas: models
@@ -60,13 +71,15 @@ impl<'a> Replayer<'a> {
                 .collect(),
             options,
             chunk_bytes: chunk_bytes.max(1),
-            records: vec![None],
-            digesters: vec![None],
+            records: Arc::new(Records {
+                records: vec![None],
+                digesters: vec![None],
+            }),
             bytes: Vec::new(),
             pending: Vec::new(),
             inputs: HashMap::new(),
             jobs: Vec::new(),
-            workers: (0..threads.max(1)).map(|_| Worker::new(keys)).collect(),
+            execution,
             report: ReplayReport::default(),
         }
     }
@@ -76,12 +89,13 @@ impl<'a> Replayer<'a> {
         match EntryKind::of(payload) {
             EntryKind::Model => {
                 let record = ModelRecord::from_bytes(payload).ok();
-                self.digesters.push(
+                let records = Arc::make_mut(&mut self.records);
+                records.digesters.push(
                     record
                         .as_ref()
                         .and_then(|r| InputDigester::unkeyed_with(r.input_digest)),
                 );
-                self.records.push(record);
+                records.records.push(record);
             }
             EntryKind::Decision => self.push_decision(index, payload)?,
             EntryKind::SealedInput => {
@@ -117,8 +131,9 @@ impl<'a> Replayer<'a> {
             return Ok(());
         }
         self.report.decisions += 1;
-        let record = self.records.len() - 1;
+        let record = self.records.records.len() - 1;
         let recorded_sha = self
+            .records
             .records
             .get(record)
             .and_then(Option::as_ref)
@@ -183,43 +198,11 @@ impl<'a> Replayer<'a> {
                 None => self.report.without_input += 1,
             }
         }
-        let shared = Shared {
-            bytes: &self.bytes,
-            models: self.models,
-            records: &self.records,
-            digesters: &self.digesters,
-            chain_verified: self.options.chain_verified,
-        };
-        let per_worker = self.jobs.len().div_ceil(self.workers.len()).max(1);
-        let parts: Vec<Result<ReplayReport>> = if self.workers.len() == 1 {
-            self.workers
-                .iter_mut()
-                .map(|worker| worker.run(&self.jobs, &shared))
-                .collect()
-        } else {
-            let jobs = &self.jobs;
-            let shared = &shared;
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = self
-                    .workers
-                    .iter_mut()
-                    .zip(jobs.chunks(per_worker))
-                    .map(|(worker, jobs)| scope.spawn(move || worker.run(jobs, shared)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err(ForensicsError::ReplayWorkerPanicked))
-                    })
-                    .collect()
-            })
-        };
-        for part in parts {
-            self.report.absorb(part?);
-        }
         // Keep the carried decisions' bytes (and the inputs that came) for the next chunk.
-        let mut kept = Vec::new();
+        let (mut kept, spare_jobs) = match &mut self.execution {
+            Execution::Pool(pool) => pool.buffers(),
+            Execution::Here(_) => Default::default(),
+        };
         let mut kept_inputs = HashMap::new();
         let mut carry = carry;
         for pending in &mut carry {
@@ -233,16 +216,49 @@ impl<'a> Replayer<'a> {
                 kept_inputs.insert(pending.index, start..kept.len());
             }
         }
-        self.bytes.clear();
-        self.bytes.extend_from_slice(&kept);
+        match &mut self.execution {
+            Execution::Here(worker) => {
+                let shared = Shared {
+                    bytes: &self.bytes,
+                    models: self.models,
+                    records: &self.records.records,
+                    digesters: &self.records.digesters,
+                    chain_verified: self.options.chain_verified,
+                };
+                let part = worker.run(&self.jobs, &shared)?;
+                self.report.absorb(part);
+                self.bytes.clear();
+                self.bytes.extend_from_slice(&kept);
+            }
+            Execution::Pool(pool) => {
+                let bytes = std::mem::replace(&mut self.bytes, kept);
+                let jobs = std::mem::replace(&mut self.jobs, spare_jobs);
+                pool.submit(bytes, jobs, Arc::clone(&self.records), &mut self.report)?;
+                if last {
+                    pool.drain(&mut self.report)?;
+                }
+            }
+        }
         self.inputs = kept_inputs;
         self.pending = carry;
         Ok(())
     }
 
-    /// Replays what is left and returns the report.
+    /// Replays what is left and returns the report, with the worker threads (if any)
+    /// stopped.
     pub(super) fn finish(mut self) -> Result<ReplayReport> {
-        self.flush(true)?;
+        let flushed = self.flush(true);
+        self.close()?;
+        flushed?;
         Ok(self.report)
+    }
+
+    /// Stops the worker threads, if any, and waits for them: after an error, before the
+    /// scope that started them ends.
+    pub(super) fn close(&mut self) -> Result<()> {
+        match &mut self.execution {
+            Execution::Pool(pool) => pool.close(),
+            Execution::Here(_) => Ok(()),
+        }
     }
 }

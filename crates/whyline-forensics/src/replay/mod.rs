@@ -21,27 +21,31 @@
 //! # Streaming and cost
 //!
 //! [`replay`] streams the log ([`LedgerReader::for_each_entry`]): decisions and their inputs
-//! are copied into a chunk of about [`CHUNK_BYTES`], the chunk is replayed on every core
-//! (`std::thread::available_parallelism`; each thread a contiguous run of decisions, merged
-//! back in log order, so the report does not depend on the thread count), and the chunk is
-//! reused. Memory is bounded by the chunk, whatever the log's size. A sealed input follows
+//! are copied into a chunk of about [`CHUNK_BYTES`], and each full chunk goes whole to one of
+//! a pool of worker threads (one per core, `std::thread::available_parallelism`, unless
+//! [`ReplayOptions::threads`] says otherwise) while the reading thread fills the next, so
+//! reading, checking and copying the log overlap the replay. Reports are merged in chunk
+//! order, so a report does not depend on the thread count. Memory is bounded by a few
+//! chunks (the queue holds one per worker), whatever the log's size; with one thread the
+//! chunks are replayed in the reading thread. A sealed input follows
 //! its decision (the recorder appends both in one commit); a decision whose input has not
 //! come by the end of its chunk waits, with the decisions after it, into the next chunk (so
 //! the report keeps log order), after which it counts as recorded without an input: an input
 //! appended more than a chunk after its decision is not paired.
 //!
 //! Per decision a worker opens the input into a reused row (the cipher of a recording run is
-//! derived once,
-//! [`InputOpener`](whyline_ledger::seal::InputOpener)), explains into a reused path, encodes into a reused buffer
-//! and compares it with the stored bytes: no allocation once the buffers have grown. It also
-//! checks that the input was sealed for this very record: its `trace_hash` must be the
-//! record's leaf hash. That is a SHA-256 over the whole trace (6 KB for the demo's forest),
+//! derived once, [`InputOpener`](whyline_ledger::seal::InputOpener)), explains into a reused
+//! path, encodes into a reused buffer and compares it with the stored bytes: no allocation
+//! once the buffers have grown. It also checks that the input was sealed for this very
+//! record: its `trace_hash` must be the record's leaf hash (computed for sixteen decisions
+//! at a time by a multi-buffer SHA-256). That is a SHA-256 over the whole trace (6 KB for the demo's forest),
 //! the same hash `whyline verify` computes for the chain; with
 //! [`ReplayOptions::chain_verified`] (the log was verified and nothing was appended since) it
 //! is skipped, and the link rests on the verified chain and the input's authenticated
 //! decision index.
 
 mod batch;
+mod pool;
 mod worker;
 
 use std::path::Path;
@@ -52,7 +56,8 @@ use whyline_ledger::{LedgerReader, SegmentStore, StoredEntry};
 use whyline_models::Model;
 
 use crate::error::Result;
-use batch::Replayer;
+use batch::{Execution, Replayer};
+use pool::Pool;
 
 /// Bytes of decisions and inputs replayed together: the bound on a replay's memory.
 pub const CHUNK_BYTES: usize = 8 << 20;
@@ -193,12 +198,11 @@ pub fn replay_with_chunk(
     chunk_bytes: usize,
 ) -> Result<ReplayReport> {
     let store = SegmentStore::open_existing(dir)?;
-    let mut replayer = Replayer::new(keys, models, options, chunk_bytes);
-    let stopped = LedgerReader::new(&store)?
-        .for_each_entry(|entry| replayer.push(entry.index, entry.payload))?;
-    let mut report = replayer.finish()?;
-    report.stopped_at = stopped.map(|stop| stop.offset);
-    Ok(report)
+    let reader = LedgerReader::new(&store)?;
+    with_replayer(keys, models, options, chunk_bytes, |replayer| {
+        let stopped = reader.for_each_entry(|entry| replayer.push(entry.index, entry.payload))?;
+        Ok(stopped.map(|stop| stop.offset))
+    })
 }
 
 /// [`replay`] over entries already read: the log from its first entry, in order (model
@@ -210,9 +214,53 @@ pub fn replay_entries(
     models: &[Model],
     options: ReplayOptions,
 ) -> Result<ReplayReport> {
-    let mut replayer = Replayer::new(keys, models, options, CHUNK_BYTES);
-    for entry in entries {
-        replayer.push(entry.index, &entry.payload)?;
-    }
-    replayer.finish()
+    with_replayer(keys, models, options, CHUNK_BYTES, |replayer| {
+        for entry in entries {
+            replayer.push(entry.index, &entry.payload)?;
+        }
+        Ok(None)
+    })
+}
+
+/// Runs `feed` (which pushes the log's entries, in order, and says where reading stopped)
+/// into a replayer: on this thread for one thread, else on a pool of worker threads that
+/// replay each chunk while `feed` reads the next. The workers are stopped and joined
+/// whatever `feed` returns.
+fn with_replayer(
+    keys: &KeyStore,
+    models: &[Model],
+    options: ReplayOptions,
+    chunk_bytes: usize,
+    feed: impl FnOnce(&mut Replayer<'_, '_>) -> Result<Option<u64>>,
+) -> Result<ReplayReport> {
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    std::thread::scope(|scope| {
+        let execution = if threads <= 1 {
+            Execution::here(keys)
+        } else {
+            Execution::Pool(Pool::start(
+                scope,
+                threads,
+                keys,
+                models,
+                options.chain_verified,
+            ))
+        };
+        let mut replayer = Replayer::new(models, options, chunk_bytes, execution);
+        match feed(&mut replayer) {
+            Ok(stopped_at) => {
+                let mut report = replayer.finish()?;
+                report.stopped_at = stopped_at;
+                Ok(report)
+            }
+            Err(error) => {
+                // The read's error is the one to report; the workers still stop.
+                let _ = replayer.close();
+                Err(error)
+            }
+        }
+    })
 }

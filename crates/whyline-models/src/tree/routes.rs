@@ -12,19 +12,11 @@
 
 use std::sync::OnceLock;
 
-use whyline_core::SplitTest;
+// The test kinds (a leaf, `x <= t`, `x < t`, or decided by the node's [`Split`]) are the
+// explained walk's.
+use super::steps::{self, GENERIC, LEAF, LESS, Step};
+use super::{InputPrecision, Split, Tree};
 
-use super::steps::{self, Step};
-use super::{InputPrecision, MissingRule, Split, Tree};
-
-/// A leaf: the walk ends.
-const LEAF: u8 = 0;
-/// Left when `x <= t`; NaN goes right.
-const LESS_OR_EQUAL: u8 = 1;
-/// Left when `x < t`; NaN goes right.
-const LESS: u8 = 2;
-/// Decided by the node's [`Split`] (categorical tests, other missing rules).
-const GENERIC: u8 = 3;
 /// Added to a numeric kind: NaN goes left.
 const NAN_LEFT: u8 = 4;
 
@@ -133,18 +125,14 @@ fn build(tree: &Tree) -> Vec<Route> {
         .collect()
 }
 
-/// The route kind that decides as `split` does.
+/// The route kind that decides as `split` does: the explained walk's kind
+/// ([`steps::kind`]), where a NaN that goes right by default needs no bit (NaN compares
+/// false and goes right anyway) and the missing flag is not reported.
 fn kind(split: &Split) -> u8 {
-    let test = match split.test {
-        SplitTest::LessOrEqual => LESS_OR_EQUAL,
-        SplitTest::Less => LESS,
-        SplitTest::InCategories | SplitTest::NotInCategories => return GENERIC,
-    };
-    match split.missing {
-        // NaN compares false: right.
-        MissingRule::Reject => test,
-        MissingRule::NanDefault if split.default_left => test | NAN_LEFT,
-        MissingRule::NanDefault => test,
-        MissingRule::NanAsZero | MissingRule::ZeroDefault | MissingRule::NanIsNoCategory => GENERIC,
+    let kind = steps::kind(split);
+    match kind & steps::TEST {
+        steps::GENERIC => GENERIC,
+        test if kind & steps::NAN_LEFT != 0 => test | NAN_LEFT,
+        test => test,
     }
 }

@@ -88,8 +88,9 @@ pub(super) fn build(tree: &Tree) -> Vec<Step> {
         .collect()
 }
 
-/// The step kind that decides as `split` does.
-fn kind(split: &Split) -> u8 {
+/// The step kind that decides as `split` does (the compact `f64` walk derives its own from
+/// it).
+pub(super) fn kind(split: &Split) -> u8 {
     if !split.categories.is_empty() {
         return GENERIC;
     }

@@ -68,13 +68,16 @@ fn edge() -> impl Strategy<Value = ProvenanceEdge> {
         )
 }
 
-/// Whether a flip of `was` into `now` may leave a number's value as it was: both are digits
-/// (a score's decimal text written to its shortest round trip can have a neighbour with the
-/// same `f32`) or both are the exponent letter (`e`, `E`). Any other damage must be refused or
+/// Whether a flip of `was` into `now` may leave the JSON body's value as it was: both are
+/// digits (a score's decimal text written to its shortest round trip can have a neighbour
+/// with the same `f32`), both are the exponent letter (`e`, `E`), or the same hexadecimal
+/// letter in the other case (the digits of a `\u001a` escape, which serde_json writes for
+/// control characters, read the same as `\u001A`). Any other damage must be refused or
 /// decode differently; the ledger's hashes catch every changed byte in any case.
 fn same_number(was: u8, now: u8) -> bool {
     (was.is_ascii_digit() && now.is_ascii_digit())
         || (matches!(was, b'e' | b'E') && matches!(now, b'e' | b'E'))
+        || (was.is_ascii_hexdigit() && was != now && was.eq_ignore_ascii_case(&now))
 }
 
 proptest! {

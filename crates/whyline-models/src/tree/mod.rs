@@ -241,6 +241,9 @@ impl Tree {
     ///
     /// Every child index is in range and larger than its parent's (so every walk ends),
     /// every feature index is below `n_features`, and there are `n_values` values per node.
+    ///
+    /// A valid tree also gets its compact walks built here (every importer validates what it
+    /// loads), so that no prediction or explanation allocates, the first one included.
     pub fn validate(&self, n_features: usize) -> Result<(), (String, String)> {
         if self.nodes.is_empty() {
             return Err(("nodes".into(), "the tree has no nodes".into()));
@@ -286,6 +289,7 @@ impl Tree {
                 return Err((format!("node {index} threshold"), "threshold is NaN".into()));
             }
         }
+        self.routes.prepare(self);
         Ok(())
     }
 

@@ -83,6 +83,12 @@ impl Routes {
 }
 
 impl Routes {
+    /// Builds both compact walks of `tree` now, not on first use.
+    pub(super) fn prepare(&self, tree: &Tree) {
+        self.f64_walk.get_or_init(|| build(tree));
+        self.steps(tree);
+    }
+
     /// The compact `f32` walk of `tree`, built on first use.
     #[inline]
     pub(super) fn steps(&self, tree: &Tree) -> &[Step] {

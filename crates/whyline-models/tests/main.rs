@@ -17,6 +17,8 @@ mod determinism;
 mod exactness;
 mod f64_rows;
 mod fixtures;
+mod model_api;
 mod paths;
 mod pipelines;
+mod refusals;
 mod robustness;

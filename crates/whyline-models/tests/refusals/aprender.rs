@@ -187,3 +187,79 @@ fn an_lz4_block_that_disagrees_with_the_header_is_refused() {
     let offset = file.refused("l.apr", "LZ4 payload:");
     assert_eq!(offset, payload_start + 4);
 }
+
+#[test]
+fn every_model_type_aprender_defines_but_whyline_does_not_read_is_named() {
+    let names = [
+        (0x0005u16, "GradientBoosting"),
+        (0x0007, "Pca"),
+        (0x0008, "NaiveBayes"),
+        (0x0009, "Knn"),
+        (0x000A, "Svm"),
+        (0x0010, "NgramLm"),
+        (0x0011, "Tfidf"),
+        (0x0012, "CountVectorizer"),
+        (0x0020, "NeuralSequential"),
+        (0x0021, "NeuralCustom"),
+        (0x0030, "ContentRecommender"),
+        (0x0040, "MixtureOfExperts"),
+        (0x00FF, "Custom"),
+    ];
+    for (id, name) in names {
+        let mut file = parts("linear_regression.apr");
+        file.header[6..8].copy_from_slice(&id.to_le_bytes());
+        let error = Model::from_bytes(&file.build(), "t.apr").unwrap_err();
+        assert!(
+            matches!(&error, ModelError::UnsupportedModelType { model_type, format: "aprender", .. } if model_type == name),
+            "{id:#06x}: {error:?}"
+        );
+        assert!(
+            error.to_string().contains("supported: LinearRegression"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn a_public_key_file_is_32_raw_bytes_or_64_hex_digits() {
+    use whyline_models::LoadOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let key: Vec<u8> = (0..32).collect();
+    let raw = write("raw.pub", &key);
+    assert_eq!(
+        LoadOptions::read_apr_public_key(&raw).unwrap().to_vec(),
+        key
+    );
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let text = write("hex.pub", format!("  {hex}\n").as_bytes());
+    assert_eq!(
+        LoadOptions::read_apr_public_key(&text).unwrap().to_vec(),
+        key
+    );
+
+    let short = write("short.pub", &key[..31]);
+    let error = LoadOptions::read_apr_public_key(&short).unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Malformed { field, detail, .. } if field == "public key" && detail.contains("found 31 bytes")),
+        "{error:?}"
+    );
+    let mut bad = hex.clone();
+    bad.replace_range(4..6, "zz");
+    let bad = write("bad.pub", bad.as_bytes());
+    let error = LoadOptions::read_apr_public_key(&bad).unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Malformed { detail, .. } if detail == "characters 4-5 are not hexadecimal"),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with(&bad.display().to_string()),
+        "{error}"
+    );
+    let error = LoadOptions::read_apr_public_key(dir.path().join("none.pub")).unwrap_err();
+    assert!(matches!(error, ModelError::Io { .. }), "{error:?}");
+}

@@ -6,6 +6,7 @@
 //! edit's and not the round trip's.
 
 mod aprender;
+mod lightgbm;
 mod preprocessing;
 mod whyline_json;
 mod whyline_tree;

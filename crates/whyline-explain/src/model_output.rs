@@ -17,6 +17,7 @@ pub(crate) fn kind_name(kind: &ModelKind) -> &'static str {
         ModelKind::GradientBoosting(_) => "gradient boosting",
         ModelKind::Knn(_) => "KNN",
         ModelKind::Mlp(_) => "MLP",
+        ModelKind::KMeans(_) => "k-means",
         _ => "unknown",
     }
 }
@@ -60,12 +61,16 @@ pub(crate) fn is_classifier(model: &Model) -> bool {
     }
 }
 
-/// The space a model-agnostic method explains by default.
-pub(crate) fn default_space(model: &Model) -> OutputSpace {
-    if is_classifier(model) {
-        OutputSpace::Probability
-    } else {
+/// The space a model-agnostic method explains by default: a classifier's probabilities,
+/// or its margins when it has none (a linear SVM, SGD with the hinge loss); a regressor's
+/// value.
+pub(crate) fn default_space(model: &Model, prediction: &Prediction) -> OutputSpace {
+    if !is_classifier(model) {
         OutputSpace::Value
+    } else if prediction.probabilities.is_none() && has_margin(model) {
+        OutputSpace::Margin
+    } else {
+        OutputSpace::Probability
     }
 }
 
@@ -117,7 +122,7 @@ pub(crate) fn resolve(
     output: Option<usize>,
 ) -> Result<(OutputSpace, usize, Prediction)> {
     let prediction = predict_f32(model, row)?;
-    let space = space.unwrap_or_else(|| default_space(model));
+    let space = space.unwrap_or_else(|| default_space(model, &prediction));
     if space == OutputSpace::Margin && !has_margin(model) {
         return Err(ExplainError::setting(
             "space",
@@ -132,8 +137,13 @@ pub(crate) fn resolve(
         return Err(ExplainError::setting(
             "space",
             format!(
-                "value or margin: a {} regressor has no probabilities",
-                kind_name(model.kind())
+                "value or margin: a {} {} has no probabilities",
+                kind_name(model.kind()),
+                if is_classifier(model) {
+                    "margin classifier"
+                } else {
+                    "regressor"
+                }
             ),
             "probability",
         ));

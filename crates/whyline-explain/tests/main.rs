@@ -3,9 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod corners;
 mod counterfactual;
+mod counterfactual_settings;
+mod deep_trees;
 mod errors;
 mod explainer;
+mod explanation;
 mod gradients;
 mod kernel_shap;
 mod lime;

@@ -317,7 +317,21 @@ impl Model {
 
     /// Replaces the feature and class names explanations use (for a file that carries
     /// none, such as aprender's, when the caller knows them).
+    ///
+    /// With a preprocessing stage the features are the input columns
+    /// ([`info`](Model::info)); the estimator keeps its own feature names and takes the
+    /// classes.
     pub fn set_names(&mut self, names: whyline_core::Names) {
+        if let Some(stage) = self.stage.as_mut() {
+            let stage = Arc::make_mut(stage);
+            let mut estimator_names = stage.estimator.info().names.clone();
+            estimator_names.classes.clone_from(&names.classes);
+            stage.estimator.set_names(estimator_names);
+            stage.info.names = names;
+            // The model and its estimator share one kind again.
+            self.kind = Arc::clone(&stage.estimator.kind);
+            return;
+        }
         let info = match Arc::make_mut(&mut self.kind) {
             ModelKind::Linear(m) => &mut m.info,
             ModelKind::DecisionTree(m) => &mut m.info,

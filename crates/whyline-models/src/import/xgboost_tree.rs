@@ -293,17 +293,34 @@ fn categories(
     )?;
     for (j, &node) in nodes.iter().enumerate() {
         let at = |name: &str| format!("{path}.{name}[{j}]");
+        let raw_node = node;
         let node = usize::try_from(node)
             .ok()
             .filter(|&n| n < n_nodes)
-            .ok_or_else(|| ModelError::malformed(file, at("categories_nodes"), "not a node"))?;
-        let start = segments.get(j).and_then(|&s| usize::try_from(s).ok());
-        let size = sizes.get(j).and_then(|&s| usize::try_from(s).ok());
-        let set = start
-            .zip(size)
+            .ok_or_else(|| {
+                ModelError::malformed(
+                    file,
+                    at("categories_nodes"),
+                    format!("node {raw_node} is not below the tree's {n_nodes} nodes"),
+                )
+            })?;
+        let (start, size) = (
+            segments.get(j).copied().unwrap_or(-1),
+            sizes.get(j).copied().unwrap_or(-1),
+        );
+        let set = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(size).ok())
             .and_then(|(start, size)| values.get(start..start.checked_add(size)?))
             .ok_or_else(|| {
-                ModelError::malformed(file, at("categories_segments"), "range outside categories")
+                ModelError::malformed(
+                    file,
+                    at("categories_segments"),
+                    format!(
+                        "{size} categories from {start} are outside the {} in `categories`",
+                        values.len()
+                    ),
+                )
             })?;
         let mut set = set
             .iter()

@@ -62,6 +62,13 @@ pub fn parse_duration_ns(input: &str) -> Result<u64> {
     Ok(ns.round() as u64)
 }
 
+/// Milliseconds from `incident_ns` to `ns` (negative before it), the difference taken in
+/// integers first: epoch nanoseconds (~1.8e18) are beyond an `f64`'s 53 bits, so converting
+/// each time first would be off by up to 256 ns.
+pub(crate) fn relative_ms(ns: u64, incident_ns: u64) -> f64 {
+    (i128::from(ns) - i128::from(incident_ns)) as f64 / 1e6
+}
+
 /// Formats Unix epoch nanoseconds as RFC 3339 in UTC with nanoseconds.
 pub fn format_time_ns(ns: u64) -> String {
     match jiff::Timestamp::from_nanosecond(i128::from(ns)) {

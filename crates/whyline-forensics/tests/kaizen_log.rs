@@ -51,14 +51,24 @@ fn oracle() -> Oracle {
             .collect()
     };
     Oracle {
-        rows: expected["inputs"].as_array().unwrap().iter().map(floats).collect(),
+        rows: expected["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(floats)
+            .collect(),
         predict: expected["predict"]
             .as_array()
             .unwrap()
             .iter()
             .map(|c| c.as_u64().unwrap() as usize)
             .collect(),
-        proba: expected["proba"].as_array().unwrap().iter().map(floats).collect(),
+        proba: expected["proba"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(floats)
+            .collect(),
     }
 }
 
@@ -127,7 +137,14 @@ fn decisions_carry_class_confidence_opened_inputs_and_their_last_outcome() {
     append_outcome(&mut ledger, &outcome(indices[6], "versicolor", None)).unwrap();
     append_outcome(&mut ledger, &outcome(indices[6], "virginica", Some("STOP"))).unwrap();
     let mut keys = KeyStore::open(&KeyStore::default_path(dir.path())).unwrap();
-    append_erasure(&mut ledger, &mut keys, "car-2", None, T0 + 7_200_000_000_000).unwrap();
+    append_erasure(
+        &mut ledger,
+        &mut keys,
+        "car-2",
+        None,
+        T0 + 7_200_000_000_000,
+    )
+    .unwrap();
     drop(ledger);
 
     // The current window: decisions 6..=9; the reference: the six before.
@@ -196,7 +213,8 @@ fn decisions_carry_class_confidence_opened_inputs_and_their_last_outcome() {
 fn a_model_file_adds_its_training_statistics_and_must_be_the_recorded_model() {
     let dir = tempfile::tempdir().unwrap();
     record(dir.path(), 4);
-    let data = read_kaizen_data(dir.path(), KaizenWindow::default(), Some(&fixture(MODEL))).unwrap();
+    let data =
+        read_kaizen_data(dir.path(), KaizenWindow::default(), Some(&fixture(MODEL))).unwrap();
     let stats = &json(MODEL)["feature_stats"];
     let floats = |v: &serde_json::Value| -> Vec<f64> {
         v.as_array()
@@ -318,8 +336,8 @@ fn a_model_record_without_names_takes_them_from_the_model_file() {
     }
     ledger.commit().unwrap();
     drop(ledger);
-    let data = read_kaizen_data(dir.path(), KaizenWindow::default(), Some(&fixture(MODEL)))
-        .unwrap();
+    let data =
+        read_kaizen_data(dir.path(), KaizenWindow::default(), Some(&fixture(MODEL))).unwrap();
     assert_eq!(data.names.features.len(), 4);
     assert_eq!(data.names.features[0], "sepal length (cm)");
     assert_eq!(data.names.classes, ["setosa", "versicolor", "virginica"]);
@@ -360,7 +378,10 @@ fn windows_that_hold_no_decision_or_run_backwards_are_refused_with_the_logs_span
         to_ns: Some(T0 + 7 * STEP),
     };
     let error = read_kaizen_data(dir.path(), gap, None).unwrap_err();
-    assert!(matches!(error, ForensicsError::EmptyWindow { .. }), "{error:?}");
+    assert!(
+        matches!(error, ForensicsError::EmptyWindow { .. }),
+        "{error:?}"
+    );
     assert_eq!(
         error.to_string(),
         "no decision between 2025-11-23T14:32:47.100000000Z and 2025-11-23T14:32:47.350000000Z; the log's decisions run from 2025-11-23T14:32:47.000000000Z to 2025-11-23T14:32:47.450000000Z"

@@ -4,7 +4,11 @@
 
 mod behaviour;
 mod build;
+mod collector;
 mod evidence;
+mod location;
+mod options;
 mod provenance;
 mod recorder;
+mod shared;
 mod support;

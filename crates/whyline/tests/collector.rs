@@ -180,6 +180,8 @@ fn a_ledger_recording_inputs_seals_them_and_a_ring_or_stream_keeps_none() {
         },
     ] {
         let kind = collector.kind();
+        let first = collector.record(&trace(0)).unwrap();
+        assert!(!matches!(first, RecordOutcome::Dropped { .. }), "{kind:?}");
         let (outcome, kept) = collector.record_with_input(&decision, &input).unwrap();
         assert_eq!(kept, None, "{kind:?}");
         assert!(
@@ -192,11 +194,38 @@ fn a_ledger_recording_inputs_seals_them_and_a_ring_or_stream_keeps_none() {
             "{kind:?}"
         );
         collector.flush().unwrap();
-        assert_eq!(collector.len(), 2, "{kind:?}");
+        assert_eq!(collector.len(), 3, "{kind:?}");
         let refused = collector.ingest(b"", whyline::ledger::IngestFormat::JsonLines);
         assert!(
             matches!(refused, Err(whyline::WhylineError::NeedsLedger { .. })),
             "{kind:?}"
         );
     }
+}
+
+/// A stream synced at an interval writes every record to its file, syncing as it goes.
+#[test]
+fn an_interval_stream_writes_every_record_to_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder: Recorder = Recorder::from_settings(
+        &settings("collector = \"stream\"\ndurability = \"interval\"\ngroup_commit_ms = 1"),
+        dir.path(),
+    )
+    .unwrap();
+    let collector = recorder.collector();
+    assert!(matches!(
+        collector.durability().unwrap(),
+        Durability::Interval { .. }
+    ));
+    for sequence in 0..3 {
+        collector.record(&trace(sequence)).unwrap();
+        collector.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+    drop(recorder);
+    let bytes = std::fs::read(dir.path().join("decisions.aprt")).unwrap();
+    let read: Vec<u64> = whyline::core::AprtRecords::<AnyPath>::new(&bytes)
+        .map(|record| record.unwrap().1.sequence)
+        .collect();
+    assert_eq!(read, [0, 1, 2]);
 }

@@ -179,3 +179,34 @@ fn an_outcome_or_an_erasure_given_the_ledgers_key_signs_a_checkpoint_over_it() {
     // Signed by the ledger's key: the public key written beside it verifies both.
     assert_eq!(intact(dir.path()), 5);
 }
+
+/// An HMAC checkpoint key made by one recorder is read back by the next, and checkpoints
+/// it signs verify with it.
+#[test]
+fn an_hmac_key_is_made_once_and_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = MonitorSettings::from_toml(
+        "[inference_monitor]\ncollector = \"ledger\"\nsigning = \"hmac\"\n",
+        Path::new("hmac.toml"),
+    )
+    .unwrap();
+    let first: Recorder = Recorder::from_settings(&settings, dir.path()).unwrap();
+    assert_eq!(
+        first.created_files().len(),
+        2,
+        "{:?}",
+        first.created_files()
+    );
+    let secret = std::fs::read(dir.path().join("ledger.key")).unwrap();
+    drop(first);
+    let again: Recorder = Recorder::from_settings(&settings, dir.path()).unwrap();
+    assert!(again.created_files().is_empty());
+    assert_eq!(
+        std::fs::read(dir.path().join("ledger.key")).unwrap(),
+        secret
+    );
+    let note = again.collector().checkpoint().unwrap().unwrap();
+    let verifier = again.verifier().unwrap().unwrap();
+    let body = whyline::ledger::verify_note(&note, &verifier).unwrap();
+    assert!(body.starts_with("whyline/ledger\n"), "{body}");
+}

@@ -11,7 +11,8 @@ use whyline_core::{
     RecordOutcome, to_aprt,
 };
 use whyline_forensics::{
-    ForensicsError, KaizenDecision, KaizenWindow, ReferenceRule, read_kaizen_data,
+    ForensicsError, KaizenAnalyzer, KaizenDecision, KaizenSettings, KaizenWindow, ReferenceRule,
+    read_kaizen_data, render_kaizen_json,
 };
 use whyline_ledger::seal::{KeyStore, Sealer, append_erasure, append_outcome};
 use whyline_ledger::{
@@ -474,4 +475,37 @@ fn what_the_reader_could_not_do_is_noted_not_hidden() {
             KeyStore::default_path(dir.path()).display()
         )
     );
+}
+
+#[test]
+fn analyzing_a_log_is_analyzing_what_it_reads_under_the_settings_given() {
+    let dir = tempfile::tempdir().unwrap();
+    record(dir.path(), 12);
+    let settings = KaizenSettings {
+        low_confidence: 0.95,
+        ..KaizenSettings::default()
+    };
+    let analyzer = KaizenAnalyzer::new(settings);
+    assert_eq!(analyzer.settings().low_confidence, 0.95);
+    let window = KaizenWindow {
+        from_ns: Some(T0 + 6 * STEP),
+        to_ns: None,
+    };
+    let analysis = analyzer
+        .analyze_log(dir.path(), window, Some(&fixture(MODEL)))
+        .unwrap();
+    let data = read_kaizen_data(dir.path(), window, Some(&fixture(MODEL))).unwrap();
+    assert_eq!(
+        render_kaizen_json(&analysis).unwrap(),
+        render_kaizen_json(&analyzer.analyze(&data)).unwrap()
+    );
+    assert_eq!(
+        (analysis.reference_decisions, analysis.current_decisions),
+        (6, 6)
+    );
+    assert_eq!(analysis.with_inputs, 6);
+    assert!(matches!(
+        analyzer.analyze_log(&dir.path().join("none"), window, None),
+        Err(ForensicsError::Ledger(LedgerError::NotALedger { .. }))
+    ));
 }

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use whyline_core::{Explainable, ModelIdentity, to_aprt};
-use whyline_forensics::{DecisionInputs, IncidentQuery, IncidentReport, Investigation};
+use whyline_forensics::{
+    DecisionInputs, IncidentQuery, IncidentReport, Investigation, render_html, render_text,
+};
 use whyline_ledger::{Durability, Ledger, LedgerOptions, MemoryStore};
 use whyline_models::Model;
 
@@ -207,6 +209,10 @@ fn a_family_without_an_exact_method_is_named_in_the_note() {
             "decision {first}: KNN models have no exact attribution method"
         ))
     );
+    // Both reports say so.
+    let note = format!("decision {first}: KNN models have no exact attribution method");
+    assert!(render_text(&report).contains(&format!("Attributions: {note}")));
+    assert!(render_html(&report).contains(&format!("<li>Attributions: {note}</li>")));
 }
 
 #[test]

@@ -8,6 +8,8 @@ mod collector;
 mod evidence;
 mod location;
 mod options;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod provenance;
 mod recorder;
 mod shared;

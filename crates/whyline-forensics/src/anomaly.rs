@@ -244,7 +244,7 @@ pub(crate) fn alert_anomalies(
             };
             Anomaly {
                 sequence: alert.sequence,
-                relative_ms: (alert.timestamp_ns as f64 - incident_ns as f64) / 1e6,
+                relative_ms: crate::time::relative_ms(alert.timestamp_ns, incident_ns),
                 kind,
             }
         })

@@ -73,7 +73,7 @@ pub(crate) fn timeline_entry(
     incident_ns: u64,
     names: &Names,
 ) -> TimelineEntry {
-    let relative_ms = (trace.timestamp_ns as f64 - incident_ns as f64) / 1e6;
+    let relative_ms = crate::time::relative_ms(trace.timestamp_ns, incident_ns);
     let (class, probabilities) = class_and_probabilities(&trace.path, trace.output);
     let decision = match class {
         Some(c) => names

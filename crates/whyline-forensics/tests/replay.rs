@@ -639,3 +639,41 @@ fn a_trace_changed_after_recording_fails_its_inputs_link_in_any_group_of_hashed_
         assert_eq!(report.differences[0].index, tampered);
     }
 }
+
+/// Entries already read (by a server from its store, say) replay to the report the log's
+/// directory gives, another model's changes included.
+#[test]
+fn entries_already_read_replay_as_the_log_does() {
+    let dir = tempfile::tempdir().unwrap();
+    record(
+        dir.path(),
+        vec![(model("sk_logreg_iris.whyline.json"), rows(40))],
+    );
+    let entries =
+        whyline_ledger::LedgerReader::new(&SegmentStore::open_existing(dir.path()).unwrap())
+            .unwrap()
+            .all_entries()
+            .unwrap()
+            .entries;
+    for models in [
+        vec![model("sk_logreg_iris.whyline.json")],
+        vec![model("sk_gb_clf_iris.whyline.json")],
+    ] {
+        let from_dir = replay(
+            dir.path(),
+            &keys(dir.path()),
+            &models,
+            ReplayOptions::default(),
+        )
+        .unwrap();
+        let from_entries = whyline_forensics::replay_entries(
+            &entries,
+            &keys(dir.path()),
+            &models,
+            ReplayOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(from_entries, from_dir);
+        assert_eq!(from_entries.decisions, 40);
+    }
+}

@@ -628,3 +628,43 @@ fn open_append(path: &Path, settings: &MonitorSettings) -> Result<DurableFile> {
         .map_err(WhylineError::io("opening", path))?;
     Ok(DurableFile::new(file, path.to_owned(), settings.durability))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder(profile: &str) -> RecorderBuilder {
+        let settings = MonitorSettings::from_toml(
+            &format!("[inference_monitor]\ncollector = \"ledger\"\n{profile}"),
+            Path::new("keys.toml"),
+        )
+        .unwrap();
+        RecorderBuilder::new(&settings)
+    }
+
+    /// What a database log without a key directory is refused for: the first setting that
+    /// reads or makes a key file, in the order signing, sealed inputs, digest key; a key store
+    /// handed to the builder needs no file.
+    #[test]
+    fn the_first_setting_that_needs_a_key_directory_is_named() {
+        assert_eq!(builder("").setting_needing_keys(), None);
+        assert_eq!(
+            builder("signing = \"ed25519\"\nrecord_inputs = true\ndigest_key_file = \"d.key\"\n")
+                .setting_needing_keys(),
+            Some("signing")
+        );
+        assert_eq!(
+            builder("record_inputs = true\ndigest_key_file = \"d.key\"\n").setting_needing_keys(),
+            Some("record_inputs")
+        );
+        assert_eq!(
+            builder("digest_key_file = \"d.key\"\n").setting_needing_keys(),
+            Some("digest_key_file")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let keys = KeyStore::create_for_simulation(&dir.path().join("k.wks"), 1).unwrap();
+        let mut given = builder("record_inputs = true\n");
+        given.key_store(keys);
+        assert_eq!(given.setting_needing_keys(), None);
+    }
+}

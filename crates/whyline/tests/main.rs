@@ -4,7 +4,13 @@
 
 mod behaviour;
 mod build;
+mod collector;
 mod evidence;
+mod location;
+mod options;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod provenance;
 mod recorder;
+mod shared;
 mod support;

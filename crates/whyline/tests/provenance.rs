@@ -347,3 +347,69 @@ fn an_attack_path_renders_as_text_json_dot_and_html() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("camera &lt;front&gt;") && !html.contains("camera <front>"));
 }
+
+/// A recorder over a profile's ledger records an inference named by the model's identity
+/// (type, version and SHA-256), knows the kinds of the nodes it met, and says so in `Debug`.
+#[test]
+fn an_inference_of_a_recorded_model_carries_its_identity() {
+    let settings = whyline::MonitorSettings::from_toml(
+        "[inference_monitor]\ncollector = \"ledger\"\n",
+        std::path::Path::new("ledger.toml"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let recorder: whyline::Recorder =
+        whyline::Recorder::from_settings(&settings, dir.path()).unwrap();
+    let collector = recorder.collector();
+    let trace = DecisionTrace {
+        timestamp_ns: clock(),
+        sequence: 0,
+        input_hash: 0,
+        output: 1.0,
+        latency_ns: 10,
+        path: whyline::AnyPath::Linear(LinearPath {
+            contributions: vec![0.5],
+            intercept: 0.0,
+            logit: 0.5,
+            prediction: 1.0,
+            probability: Some(0.7),
+        }),
+    };
+    let decision = match whyline::TraceCollector::record(collector, &trace).unwrap() {
+        whyline::RecordOutcome::Appended { index, .. } => index,
+        other => panic!("{other:?}"),
+    };
+    let model = whyline::core::ModelIdentity::from_bytes(b"model bytes", "gradient_boosting", "4");
+    let mut graph = ProvenanceRecorder::for_collector(collector).unwrap();
+    graph.set_time(Some(clock()));
+    let camera = graph.input("camera", 9).unwrap();
+    assert_eq!(graph.kind_of(camera), Some(NodeKind::Input));
+    assert_eq!(
+        graph.kind_of(NodeId(decision)),
+        None,
+        "a decision is no node"
+    );
+    let inference = graph.inference(&model, decision, &[camera]).unwrap();
+    assert_eq!(graph.kind_of(inference), Some(NodeKind::Inference));
+    let shown = format!("{graph:?}");
+    assert!(
+        shown.starts_with("ProvenanceRecorder { nodes_known: 2"),
+        "{shown}"
+    );
+    drop(graph);
+    whyline::TraceCollector::flush(collector).unwrap();
+    drop(recorder);
+
+    let read = ProvenanceGraph::read_dir(dir.path()).unwrap();
+    let node = &read.nodes()[&inference];
+    assert_eq!(
+        node.detail,
+        whyline::core::provenance::NodeDetail::Inference {
+            model_id: "gradient_boosting".into(),
+            model_version: "4".into(),
+            decision_index: decision,
+            model_sha256: Some(model.sha256.clone()),
+        }
+    );
+    assert_eq!(read.edges()[0].kind, EdgeKind::Triggered);
+}

@@ -101,9 +101,11 @@ pub struct PathNode {
 }
 
 impl ProvenanceGraph {
-    /// Reads the provenance graph of the ledger in `dir`.
+    /// Reads the provenance graph of the ledger in `dir`, changing nothing there: a
+    /// directory that holds no ledger (or none at all) is
+    /// [`LedgerError::NotALedger`](whyline_ledger::LedgerError::NotALedger).
     pub fn read_dir(dir: &Path) -> Result<ProvenanceGraph> {
-        let store = SegmentStore::open(dir)?;
+        let store = SegmentStore::open_existing(dir)?;
         ProvenanceGraph::read(&store)
     }
 

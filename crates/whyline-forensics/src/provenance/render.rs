@@ -90,10 +90,11 @@ pub fn render_text(path: &AttackPath) -> String {
         } else {
             ""
         };
+        // The id's number: `NodeId`'s `Display` ignores a width, and the column is aligned.
         let _ = writeln!(
             out,
             "{mark} {:>6}  +{}  {}{root}",
-            node.id,
+            node.id.0,
             seconds(node.node.timestamp_ns.saturating_sub(path.start_ns)),
             describe(node)
         );

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::{InputValue, relative};
 use crate::report::{IncidentReport, Integrity};
-use crate::time::format_time_ns;
+use crate::time::{format_time_ns, relative_ms};
 use crate::timeline::TimelineEntry;
 
 const HEAVY: &str =
@@ -89,8 +89,8 @@ pub fn render_text(report: &IncidentReport) -> String {
     let _ = writeln!(
         out,
         "WINDOW: {} .. {}: {} decisions, {} anomalies",
-        relative((from as f64 - report.query.time_ns as f64) / 1e6),
-        relative((to as f64 - report.query.time_ns as f64) / 1e6),
+        relative(relative_ms(from, report.query.time_ns)),
+        relative(relative_ms(to, report.query.time_ns)),
         report.timeline.len(),
         report.anomalies.len()
     );

@@ -7,13 +7,16 @@
 //! hashed a kind of hash at a time through a multi-buffer SHA-256 (`chunk::hash_chunk`).
 //!
 //! One thread per core, the calling thread among them, so there are never more busy
-//! threads than cores. The calling thread is the only one that reads the store (a
-//! [`Store`] need not be shared between threads): it walks frame headers and reads each
-//! chunk into a buffer of its own (`cut::Cutter`) while fewer than a few chunks wait, and
-//! otherwise hashes a waiting chunk itself; the other threads hash whatever waits. Hashed
-//! chunks hand their buffers back to be read into again, so after the first few chunks
-//! nothing is allocated, zero-filled or copied but the store's bytes. The calling thread
-//! joins the subtree roots in order with [`CompactRange::concat`] as results arrive.
+//! threads than cores; the others are helper threads started with the first large log and
+//! kept for the next (`pool`: threads spawned per call were placed afresh by the scheduler,
+//! often on the caller's own core, and lost milliseconds of a ~20 ms walk). The calling
+//! thread is the only one that reads the store (a [`Store`] need not be shared between
+//! threads): it walks frame headers and reads each chunk into a buffer of its own
+//! (`cut::Cutter`) while fewer than a few chunks wait, and otherwise hashes a waiting chunk
+//! itself; the helpers hash whatever waits. Hashed chunks hand their buffers back to be read
+//! into again, and a walk leaves them to the next one, so nothing is zero-filled or copied
+//! but the store's bytes. The calling thread joins the subtree roots in order with
+//! [`CompactRange::concat`] as results arrive.
 //!
 //! Any problem at all sends the caller back to the sequential walk, which classifies it: the
 //! fast path only ever says "all intact".
@@ -139,11 +142,12 @@ pub(crate) fn rehash<S: Store + ?Sized>(
             for chunk in jobs {
                 let hashed = hash_chunk(&chunk, &sizes, keep_leaves);
                 let failed = hashed.is_none();
-                let sent = report.send((chunk.number, chunk.end_offset(), hashed));
-                if failed || sent.is_err() {
+                let (number, end_offset) = (chunk.number, chunk.end_offset());
+                // Handed back first: a walk keeps the buffers back when it ends.
+                let _ = give_back.send(chunk.buffer);
+                if failed || report.send((number, end_offset, hashed)).is_err() {
                     break;
                 }
-                let _ = give_back.send(chunk.buffer);
             }
         }));
     }
@@ -155,7 +159,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
             merge.join(number, end_offset, hashed?)?;
         }
         if work.len() < ahead {
-            match cutter.cut(buffers.try_recv().unwrap_or_default()) {
+            match cutter.cut(buffers.try_recv().unwrap_or_else(|_| pool::spare_buffer())) {
                 Cut::Chunk(chunk) => work.send(chunk).ok()?,
                 Cut::End => break,
                 Cut::Refused => return None,
@@ -173,11 +177,13 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     while let Ok(chunk) = jobs.try_recv() {
         let hashed = hash_chunk(&chunk, sizes, keep_leaves)?;
         merge.join(chunk.number, chunk.end_offset(), hashed)?;
+        let _ = give_back.send(chunk.buffer);
     }
     while merge.next < cutter.chunks {
         let (number, end_offset, hashed) = results.recv().ok()?;
         merge.join(number, end_offset, hashed?)?;
     }
+    pool::keep_buffers(buffers.try_iter());
     if merge.next != cutter.chunks {
         return None;
     }
@@ -204,26 +210,43 @@ mod tests {
     use crate::store_conformance::{options, payload};
     use crate::{Ledger, chain};
 
-    /// A log large enough for the parallel walk: three full chunks and part of a fourth.
-    fn large_log() -> (MemoryStore, Vec<Vec<u8>>) {
-        let n = 3 * CHUNK + 1_234;
+    /// A log of `payloads`.
+    fn log_of(payloads: &[Vec<u8>]) -> MemoryStore {
         let (mut ledger, _) =
             Ledger::open(MemoryStore::new(), options().checkpoint_every(0)).unwrap();
-        let payloads: Vec<Vec<u8>> = (0..n).map(payload).collect();
-        for payload in &payloads {
+        for payload in payloads {
             ledger.append(payload).unwrap();
         }
         let store = ledger.into_store().unwrap();
         assert!(store.len() >= 4 * CHUNK * 64, "{} bytes", store.len());
-        (store, payloads)
+        store
     }
 
-    #[test]
-    fn the_multi_buffer_walk_finds_the_hashes_one_at_a_time_hashing_finds() {
-        let (store, payloads) = large_log();
+    /// A log large enough for the parallel walk: three full chunks and part of a fourth.
+    fn large_log() -> (MemoryStore, Vec<Vec<u8>>) {
+        let payloads: Vec<Vec<u8>> = (0..3 * CHUNK + 1_234).map(payload).collect();
+        (log_of(&payloads), payloads)
+    }
+
+    /// A log whose frames' lengths vary a hundredfold: every 97th payload is 20 kB, so a
+    /// chunk's reads, sized by the mean frame so far, fall short and overshoot.
+    fn uneven_log() -> (MemoryStore, Vec<Vec<u8>>) {
+        let payloads: Vec<Vec<u8>> = (0..2 * CHUNK + 55)
+            .map(|i| {
+                let mut payload = payload(i);
+                if i % 97 == 0 {
+                    payload.resize(20_000, i as u8);
+                }
+                payload
+            })
+            .collect();
+        (log_of(&payloads), payloads)
+    }
+
+    /// Checks the parallel walk of `store` against hashing `payloads` one message at a time.
+    fn assert_walk_matches_oracle(store: &MemoryStore, payloads: &[Vec<u8>], sizes: &[u64]) {
         let n = payloads.len() as u64;
-        let sizes = [0, 1, 5, CHUNK, CHUNK + 1, 2 * CHUNK + 777, n];
-        let rehash = rehash(&store, &sizes, true, &mut |_, _| {}).unwrap();
+        let rehash = rehash(store, sizes, true, &mut |_, _| {}).unwrap();
         // The oracle: leaf, chain and tree hashes one message at a time.
         let leaves: Vec<Hash> = payloads.iter().map(|p| leaf_hash(p)).collect();
         let mut previous = GENESIS_CHAIN_HASH;
@@ -232,16 +255,57 @@ mod tests {
         }
         let tree = MerkleTree::from_leaf_hashes(leaves.iter().copied());
         assert_eq!(rehash.entries, n);
+        assert_eq!(rehash.end_offset, store.len());
         assert_eq!(rehash.last_chain, previous);
         assert_eq!(rehash.range.root(), tree.root());
         assert_eq!(rehash.leaves.as_deref(), Some(leaves.as_slice()));
-        for size in sizes {
+        for &size in sizes {
             assert_eq!(
                 rehash.roots.get(&size),
                 Some(&tree.root_at(size).unwrap()),
                 "{size}"
             );
         }
+    }
+
+    #[test]
+    fn the_multi_buffer_walk_finds_the_hashes_one_at_a_time_hashing_finds() {
+        let (store, payloads) = large_log();
+        let n = payloads.len() as u64;
+        let sizes = [0, 1, 5, CHUNK, CHUNK + 1, 2 * CHUNK + 777, n];
+        assert_walk_matches_oracle(&store, &payloads, &sizes);
+    }
+
+    #[test]
+    fn frames_of_very_different_lengths_are_cut_on_their_boundaries() {
+        let (store, payloads) = uneven_log();
+        let n = payloads.len() as u64;
+        assert_walk_matches_oracle(&store, &payloads, &[97, CHUNK, CHUNK + 97, n]);
+    }
+
+    #[test]
+    fn buffers_kept_from_another_log_are_read_into_afresh() {
+        // Each walk leaves its buffers, full of its log's bytes, to the next one.
+        let (large, large_payloads) = large_log();
+        let (uneven, uneven_payloads) = uneven_log();
+        for _ in 0..2 {
+            assert_walk_matches_oracle(&large, &large_payloads, &[CHUNK]);
+            assert_walk_matches_oracle(&uneven, &uneven_payloads, &[CHUNK]);
+        }
+    }
+
+    #[test]
+    fn walks_at_the_same_time_share_the_helpers_and_each_finds_its_own_log() {
+        let logs = [large_log(), uneven_log(), large_log()];
+        std::thread::scope(|scope| {
+            for (store, payloads) in &logs {
+                scope.spawn(move || {
+                    for _ in 0..3 {
+                        assert_walk_matches_oracle(store, payloads, &[1, CHUNK + 1]);
+                    }
+                });
+            }
+        });
     }
 
     #[test]

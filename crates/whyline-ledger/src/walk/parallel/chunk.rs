@@ -1,6 +1,8 @@
 //! Hashing one chunk of the parallel walk: its frames read and CRC-checked, then its hashes
 //! a kind at a time through a multi-buffer SHA-256.
 
+use std::cell::RefCell;
+
 use crate::chain::FormatVersion;
 use crate::frame::FRAME_HEADER_LEN;
 use crate::merkle::{CompactRange, Hash, leaf_hashes};
@@ -146,6 +148,12 @@ pub(super) fn read_frames(bytes: &[u8], first_index: u64) -> Option<Vec<Frame<'_
     Some(frames)
 }
 
+thread_local! {
+    /// The chain links' messages and hashes, kept from one chunk to the next (the threads
+    /// that hash chunks live on: see `pool.rs`).
+    static LINKS: RefCell<(Vec<[u8; 72]>, Vec<Hash>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// Checks every frame's stored chain hash against its link to the previous stored one.
 fn check_chain(chunk: &Chunk, frames: &[Frame<'_>], leaves: &[Hash]) -> Option<()> {
     let previous = std::iter::once(&chunk.previous_chain).chain(frames.iter().map(|f| &f.stored));
@@ -153,24 +161,27 @@ fn check_chain(chunk: &Chunk, frames: &[Frame<'_>], leaves: &[Hash]) -> Option<(
     match chunk.version {
         FormatVersion::V2 => {
             // `index ‖ previous ‖ leaf`, as `chain::chain_hash` lays it out.
-            let messages: Vec<[u8; 72]> = indices
-                .zip(previous)
-                .zip(leaves)
-                .map(|((index, previous), leaf)| {
-                    let mut message = [0u8; 72];
-                    message[..8].copy_from_slice(&index.to_le_bytes());
-                    message[8..40].copy_from_slice(previous);
-                    message[40..].copy_from_slice(leaf);
-                    message
+            LINKS
+                .with_borrow_mut(|(messages, links)| {
+                    messages.clear();
+                    messages.extend(indices.zip(previous).zip(leaves).map(
+                        |((index, previous), leaf)| {
+                            let mut message = [0u8; 72];
+                            message[..8].copy_from_slice(&index.to_le_bytes());
+                            message[8..40].copy_from_slice(previous);
+                            message[40..].copy_from_slice(leaf);
+                            message
+                        },
+                    ));
+                    let slices: Vec<&[u8]> = messages.iter().map(|m| m.as_slice()).collect();
+                    links.clear();
+                    links.resize(frames.len(), [0u8; 32]);
+                    tape_sha256::hash_many(&slices, links);
+                    frames
+                        .iter()
+                        .zip(links.iter())
+                        .all(|(frame, link)| frame.stored == *link)
                 })
-                .collect();
-            let slices: Vec<&[u8]> = messages.iter().map(|m| m.as_slice()).collect();
-            let mut links = vec![[0u8; 32]; frames.len()];
-            tape_sha256::hash_many(&slices, &mut links);
-            frames
-                .iter()
-                .zip(&links)
-                .all(|(frame, link)| frame.stored == *link)
                 .then_some(())
         }
         FormatVersion::V1 => indices

@@ -4,9 +4,9 @@
 //! A verify call that spawned its own threads paid for it in every round: a new thread is
 //! placed by the scheduler afresh, often on the caller's core while the other one runs
 //! something else, and waited there for milliseconds of a ~20 ms walk. Threads that live on
-//! keep their place, and wake where they last ran.
+//! keep their place, and wake where they last ran. The chunk buffers are kept too (a few).
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use crossbeam_channel::Sender;
 
@@ -52,4 +52,33 @@ pub(super) fn helpers() -> usize {
 pub(super) fn run(job: Job) {
     // The receivers live as long as the helper threads, which never end.
     let _ = pool().jobs.send(job);
+}
+
+/// Chunk buffers kept from one walk for the next, at most this many ...
+const SPARE_BUFFERS: usize = 8;
+/// ... and none larger than this (a log of huge frames makes huge chunks).
+const SPARE_BYTES: usize = 2 << 20;
+
+/// Chunk buffers handed back by finished walks. A walk needs a few chunks' worth of bytes
+/// in flight; a buffer used before costs neither page faults nor zero-filling again.
+static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// A buffer left by an earlier walk, or a new empty one.
+pub(super) fn spare_buffer() -> Vec<u8> {
+    SPARE
+        .lock()
+        .ok()
+        .and_then(|mut spare| spare.pop())
+        .unwrap_or_default()
+}
+
+/// Keeps a walk's buffers for the next walk, as many as [`SPARE_BUFFERS`].
+pub(super) fn keep_buffers(buffers: impl IntoIterator<Item = Vec<u8>>) {
+    if let Ok(mut spare) = SPARE.lock() {
+        for buffer in buffers {
+            if spare.len() < SPARE_BUFFERS && buffer.capacity() <= SPARE_BYTES {
+                spare.push(buffer);
+            }
+        }
+    }
 }

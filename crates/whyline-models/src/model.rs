@@ -22,6 +22,7 @@ use crate::knn::KnnModel;
 use crate::linear::LinearModel;
 use crate::mlp::Mlp;
 use crate::preprocessing::{Preprocessing, remap_path};
+use crate::tree::Tree;
 
 /// One model of any family.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +116,22 @@ pub struct Model {
     stage: Option<Arc<Stage>>,
 }
 
+impl ModelKind {
+    /// Builds the compact walks of every tree of the model (none for other families), so
+    /// that its first decision allocates nothing.
+    fn prepare_trees(&self) {
+        let trees: &[Tree] = match self {
+            ModelKind::DecisionTree(model) => std::slice::from_ref(&model.tree),
+            ModelKind::RandomForest(model) => &model.trees,
+            ModelKind::GradientBoosting(model) => &model.trees,
+            _ => &[],
+        };
+        for tree in trees {
+            tree.prepare_walks();
+        }
+    }
+}
+
 impl Model {
     /// Reads and loads a model file, detecting its format from its content.
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
@@ -175,6 +192,9 @@ impl Model {
             }
         };
         let identity = ModelIdentity::from_bytes(bytes, &model_type, &loaded.format_version);
+        // The importers have finished every tree (some fill counts and categories after
+        // validating): copy them into their compact walks now.
+        loaded.kind.prepare_trees();
         let kind = Arc::new(loaded.kind);
         let stage = preprocessing.map(|(preprocessing, info): (Preprocessing, ModelInfo)| {
             Arc::new(Stage {

@@ -241,9 +241,6 @@ impl Tree {
     ///
     /// Every child index is in range and larger than its parent's (so every walk ends),
     /// every feature index is below `n_features`, and there are `n_values` values per node.
-    ///
-    /// A valid tree also gets its compact walks built here (every importer validates what it
-    /// loads), so that no prediction or explanation allocates, the first one included.
     pub fn validate(&self, n_features: usize) -> Result<(), (String, String)> {
         if self.nodes.is_empty() {
             return Err(("nodes".into(), "the tree has no nodes".into()));
@@ -289,7 +286,6 @@ impl Tree {
                 return Err((format!("node {index} threshold"), "threshold is NaN".into()));
             }
         }
-        self.routes.prepare(self);
         Ok(())
     }
 
@@ -350,6 +346,13 @@ impl Tree {
             index = if left { split.left } else { split.right } as usize;
         }
         index
+    }
+
+    /// Builds the compact walks now instead of on first use, so that no prediction or
+    /// explanation allocates, the first one included. Only once the tree is complete: the
+    /// walks are copies of the nodes as they are now.
+    pub(crate) fn prepare_walks(&self) {
+        self.routes.prepare(self);
     }
 
     /// Walks `row` to its leaf, writing every split taken and the leaf into `path` (whose

@@ -232,8 +232,7 @@ impl Explainable for GradientBoosting {
         path.feature_importance.resize(self.n_features, 0.0);
         let mut leaves = Vec::with_capacity(self.trees.len());
         for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
-            let leaf = tree.walk_splits_into(row, tree_path);
-            tree.add_path_gains(tree_path, &mut path.feature_importance);
+            let leaf = tree.walk_splits_into(row, tree_path, Some(&mut path.feature_importance));
             let margin = tree.node_value(leaf) as f32;
             tree.leaf_into(leaf, margin, false, tree_path);
             path.tree_predictions.push(margin);

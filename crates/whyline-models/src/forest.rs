@@ -143,8 +143,7 @@ impl Explainable for RandomForest {
         };
         let mut sum = 0.0f64;
         for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
-            let leaf = tree.walk_splits_into(row, tree_path);
-            tree.add_path_gains(tree_path, &mut path.feature_importance);
+            let leaf = tree.walk_splits_into(row, tree_path, Some(&mut path.feature_importance));
             let output = leaf_output(tree, leaf, self.task) as f32;
             tree.leaf_into(leaf, output, n_classes.is_some(), tree_path);
             path.tree_predictions.push(output);

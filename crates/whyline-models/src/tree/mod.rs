@@ -21,12 +21,10 @@
 
 mod routes;
 mod steps;
-mod walk;
 
-use whyline_core::{LeafInfo, SplitTest, TreePath};
+use whyline_core::{LeafInfo, SplitTest, TreePath, TreeSplit};
 
 use routes::Routes;
-use walk::SplitWalk;
 
 /// LightGBM treats `|x| <= 1e-35` as zero (`kZeroThreshold`).
 const LIGHTGBM_ZERO_THRESHOLD: f64 = 1e-35;
@@ -367,38 +365,69 @@ impl Tree {
         leaf_prediction: impl Fn(usize) -> f32,
         with_distribution: bool,
     ) -> usize {
-        let leaf = self.walk_splits_into(row, path);
+        let leaf = self.walk_splits_into(row, path, None);
         self.leaf_into(leaf, leaf_prediction(leaf), with_distribution, path);
         leaf
     }
 
-    /// Walks `row` to its leaf, writing the splits taken and the impurity path into `path`
-    /// (whose vectors are reused). Returns the leaf's index; the leaf itself is
-    /// [`leaf_into`](Tree::leaf_into)'s.
-    pub(crate) fn walk_splits_into(&self, row: &[f32], path: &mut TreePath) -> usize {
-        let mut walk = SplitWalk::start(self, path);
-        while walk.advance(row, path) {}
-        walk.finish(path)
-    }
-
-    /// Adds the gain of each split on `path` (a walk of this tree) into `importance` by
-    /// feature, root first: an ensemble's path importance.
-    pub(crate) fn add_path_gains(&self, path: &TreePath, importance: &mut [f32]) {
-        // The splits are in walk order; follow their directions from the root (a walk
-        // through the compact nodes that needs no comparison).
+    /// Walks `row` to its leaf through the compact nodes, writing the splits taken and the
+    /// impurity path into `path` (whose vectors are reused), and adding each split's gain
+    /// into `importance` by feature when given (an ensemble's path importance, root first).
+    /// Returns the leaf's index; the leaf itself is [`leaf_into`](Tree::leaf_into)'s.
+    pub(crate) fn walk_splits_into(
+        &self,
+        row: &[f32],
+        path: &mut TreePath,
+        mut importance: Option<&mut [f32]>,
+    ) -> usize {
+        path.splits.clear();
+        path.impurity_path.clear();
         let steps = self.routes.steps(self);
         let mut index = 0usize;
-        for split in &path.splits {
-            let Some(step) = steps.get(index) else { return };
-            if let Some(slot) = importance.get_mut(step.feature as usize) {
+        let mut every_impurity = true;
+        while let Some(step) = steps.get(index) {
+            if step.has_impurity {
+                path.impurity_path.push(step.impurity);
+            } else {
+                every_impurity = false;
+            }
+            let value = row.get(step.feature as usize).copied().unwrap_or(f32::NAN);
+            let (left, missing, categories) = match step.kind & steps::TEST {
+                steps::LEAF => break,
+                steps::GENERIC => match self.nodes.get(index).and_then(|n| n.split.as_ref()) {
+                    Some(split) => {
+                        let (left, missing) = split.decide(value);
+                        (left, missing, split.categories.clone())
+                    }
+                    None => break,
+                },
+                _ => {
+                    let (left, missing) = step.decide_numeric(value);
+                    (left, missing, Vec::new())
+                }
+            };
+            path.splits.push(TreeSplit {
+                node_index: step.id,
+                feature_index: step.feature,
+                threshold: step.threshold,
+                test: step.test,
+                categories,
+                went_left: left,
+                missing,
+                n_samples: step.n_samples,
+            });
+            if let Some(slot) = importance
+                .as_deref_mut()
+                .and_then(|importance| importance.get_mut(step.feature as usize))
+            {
                 *slot += step.gain;
             }
-            index = if split.went_left {
-                step.left
-            } else {
-                step.right
-            } as usize;
+            index = if left { step.left } else { step.right } as usize;
         }
+        if !every_impurity {
+            path.impurity_path.clear();
+        }
+        index
     }
 
     /// Writes the leaf `index` into `path`: its id and samples, `prediction` as its output,

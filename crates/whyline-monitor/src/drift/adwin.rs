@@ -37,8 +37,11 @@
 //! `2^-level` instead of divided by `2^level` (both round the same real number); and a split
 //! point is first put to a division-free, root-free pre-test with a 10^-9 relative margin
 //! (`SplitTest::certainly_not`) that can only say "certainly no split", leaving every split
-//! near the threshold to river's own arithmetic. A unit test checks on windows of every scale
-//! that the pre-test never changes a decision, and the river fixtures check the indices.
+//! near the threshold to river's own arithmetic. The pre-test runs on eight split points at a
+//! time, branch-free, so that the compiler vectorises it; the points it leaves open go to the
+//! exact test one by one, oldest first, so the first split found is river's. A unit test checks
+//! on windows of every scale that neither changes a decision of river's point-by-point scan,
+//! and the river fixtures check the indices.
 //!
 //! # Memory
 //!
@@ -57,7 +60,7 @@ use super::{DriftDetector, DriftStatus, check_finite, invalid_parameter};
 
 mod split_test;
 
-use split_test::SplitTest;
+use split_test::{SplitPoints, SplitTest};
 
 const NAME: &str = "ADWIN";
 
@@ -151,6 +154,7 @@ struct Bucket {
 /// # Ok::<(), whyline_monitor::MonitorError>(())
 /// ```
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct Adwin {
     config: AdwinConfig,
     // The configuration in the form the hot path uses.
@@ -166,13 +170,16 @@ pub struct Adwin {
     levels: Vec<Ring>,
     /// Items per bucket of the highest level: `2^(levels.len() - 1)`.
     top_size: f64,
-    /// Window length, sum and sum of squared deviations (f64, as river keeps them).
+    /// Window length and sum (f64, as river keeps them).
     width: f64,
     total: f64,
-    variance: f64,
     /// Updates left until the next check: river checks when its update counter is a multiple
     /// of `clock`; counting down gives the same updates without an integer division.
     until_check: u64,
+    /// The window's sum of squared deviations. Kept apart from `total` (`repr(C)` keeps the
+    /// order): stored side by side, the compiler updated both with one vector add, so the next
+    /// update's `total` waited for this one's two divisions.
+    variance: f64,
     drift: bool,
 }
 
@@ -409,11 +416,17 @@ impl Adwin {
 
     /// [`find_split`](Self::find_split), with or without [`SplitTest::certainly_not`] (the
     /// tests check that it changes no answer).
+    ///
+    /// The split points are gathered [`LANES`](split_test::LANES) at a time, oldest first,
+    /// and the pre-test runs on a whole group in one straight loop the compiler vectorises;
+    /// the points it leaves open then go to the exact test one by one, in the same order as
+    /// before, so the first split found is the same.
     #[inline]
     fn find_split_with(&self, pretest: bool) -> bool {
         let test = SplitTest::new(self);
         let stride = self.stride;
         let (mut n0, mut n1, mut u0, mut u1) = (0.0, self.width, 0.0, self.total);
+        let mut points = SplitPoints::new();
         let mut size = self.top_size;
         let levels = self
             .buckets
@@ -439,11 +452,36 @@ impl Adwin {
                 n1 -= size;
                 u0 += total;
                 u1 -= total;
-                if n1 >= test.min_length
-                    && n0 >= test.min_length
-                    && !(pretest && test.certainly_not(n0, n1, u0, u1))
-                    && test.exact(n0, n1, u0, u1)
-                {
+                if points.push(n0, n1, u0, u1) && test.any_split(&points, pretest) {
+                    return true;
+                }
+            }
+            size *= 0.5;
+        }
+        !points.group_tested() && test.any_split(&points, pretest)
+    }
+
+    /// The scan as river runs it, point by point with the exact test alone: what
+    /// [`find_split_with`](Self::find_split_with) must answer (tests only).
+    #[cfg(test)]
+    fn find_split_point_by_point(&self) -> bool {
+        let test = SplitTest::new(self);
+        let (mut n0, mut n1, mut u0, mut u1) = (0.0, self.width, 0.0, self.total);
+        let mut size = self.top_size;
+        for level in (0..self.levels.len()).rev() {
+            let ring = self.levels[level];
+            let candidates = if level == 0 {
+                ring.count.saturating_sub(1)
+            } else {
+                ring.count
+            };
+            for k in 0..candidates {
+                let total = self.buckets[self.slot(level, ring, k)].total;
+                n0 += size;
+                n1 -= size;
+                u0 += total;
+                u1 -= total;
+                if n1 >= test.min_length && n0 >= test.min_length && test.exact(n0, n1, u0, u1) {
                     return true;
                 }
             }

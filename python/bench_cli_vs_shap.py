@@ -11,6 +11,7 @@ written by ``bench_vs_shap.py --write-models``; this script writes them when
 bench_rf.whyline.json is missing):
 
     tree-shap    RandomForestRegressor 100 trees, max_depth 8, 20 features    shap TreeExplainer
+    tree-shap    RandomForestClassifier 100 trees, max_depth 8, 3 classes      shap TreeExplainer (every class)
     tree-shap    XGBoost regressor 100 trees, max_depth 6                      shap TreeExplainer
     kernel-shap  LogisticRegression, 100 background rows, 1,000 samples        shap KernelExplainer(l1_reg=False)
     lime         LogisticRegression, lime's defaults (1,000 training rows)     lime explain_instance(num_features=20)
@@ -121,7 +122,7 @@ def main():
     import xgboost as xgb
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.linear_model import LogisticRegression
-    from bench_vs_shap import data
+    from bench_vs_shap import data, data3, forest_classifier
 
     X, y, Xc, yc = data()
     rows, crows = X[: args.rows], Xc[: args.rows]
@@ -145,6 +146,7 @@ def main():
         classification = inputs("classification", crows)
         rf_path = os.path.join(MODELS, "bench_rf.whyline.json")
         xgb_path = os.path.join(MODELS, "bench_xgb.xgb.json")
+        clf_path = os.path.join(MODELS, "bench_rf_clf.whyline.json")
         lr_path = os.path.join(MODELS, "bench_logreg.whyline.json")
         peer = args.peer_rows
         if args.only in (None, "tree-shap"):
@@ -154,6 +156,16 @@ def main():
                             time_cli(args.whyline, ["--method", "tree-shap", "--model", rf_path], regression,
                                      args.repeat),
                             time_peer(lambda r: tree.shap_values(r[None, :]), rows[:peer], args.repeat),
+                            "shap TreeExplainer"))
+            X3, y3 = data3()
+            classifier_rows = X3[: args.rows]
+            clf = forest_classifier(X3, y3)
+            clf_tree = shap.TreeExplainer(clf)
+            results.append(("tree-shap, RandomForestClassifier 100 x 8, 3 classes",
+                            time_cli(args.whyline, ["--method", "tree-shap", "--model", clf_path],
+                                     inputs("classification3", classifier_rows), args.repeat),
+                            time_peer(lambda r: clf_tree.shap_values(r[None, :]), classifier_rows[:peer],
+                                      args.repeat),
                             "shap TreeExplainer"))
             booster = xgb.Booster(model_file=xgb_path)
             booster.set_param({"nthread": 1})

@@ -337,6 +337,64 @@ fn every_importer_matches_brute_force_enumeration_of_the_path_dependent_game() {
     }
 }
 
+/// Trees with several outputs (scikit-learn classifiers' class distributions) on rows made
+/// from the trees' own thresholds, so that the rows reach every part of every tree, nodes that
+/// split a feature again below an earlier split on it included (few fixture rows reach those):
+/// the sweep equals the per-leaf pass, which the shap comparisons above check independently.
+#[test]
+fn the_sweep_equals_the_leaf_table_on_rows_from_every_threshold_of_multi_output_trees() {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as usize % n.max(1)
+    };
+    for file in [
+        "sk_tree_clf_iris.whyline.json",
+        "sk_rf_clf_wine.whyline.json",
+        "sk_tree_clf_missing_breast_cancer.whyline.json",
+        "sk_tree_clf_classification.whyline.json",
+    ] {
+        let model = model(file);
+        let mut thresholds = vec![Vec::new(); model.n_features()];
+        for (tree, _, _) in ensemble(&model).0 {
+            for split in tree.nodes.iter().filter_map(|node| node.split.as_ref()) {
+                if let Some(values) = thresholds.get_mut(split.feature as usize) {
+                    values.push(split.threshold);
+                }
+            }
+        }
+        let sweep = TreeShap::new(&model).unwrap();
+        let leaf_table = TreeShap::new(&model)
+            .unwrap()
+            .with_algorithm(TreeShapAlgorithm::LeafTable);
+        for r in 0..400 {
+            // Each feature just below or just above one of its thresholds (or 0 if unused).
+            let row: Vec<f32> = thresholds
+                .iter()
+                .map(|values| {
+                    let Some(&t) = values.get(next(values.len())) else {
+                        return 0.0;
+                    };
+                    let step = 1e-3 * t.abs().max(1.0);
+                    if next(2) == 0 { t - step } else { t + step }
+                })
+                .collect();
+            let ours = sweep.shap_values(&row).unwrap();
+            let reference = leaf_table.shap_values(&row).unwrap();
+            for (k, (a, b)) in ours.iter().zip(&reference).enumerate() {
+                for (j, (x, y)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
+                        "{file} row {r} output {k} feature {j}: sweep {x}, leaf table {y}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn classifier_forests_explain_probabilities_and_boosting_explains_margins() {
     let forest = model("sk_rf_clf_wine.whyline.json");

@@ -47,6 +47,7 @@ mod one_output;
 mod several_outputs;
 
 use one_output::one_output_products;
+use several_outputs::several_outputs_products;
 
 /// The root's number: also "no earlier split on this feature".
 const ROOT: u32 = 0;
@@ -111,9 +112,9 @@ pub(super) struct SweepTree {
     complement: bool,
     /// Points of the Gauss–Legendre rule.
     q: usize,
-    /// One output only: `6q` values per internal node (in `inner`'s order), the products
-    /// the top-down sweep multiplies the parent's `P` by, folded once here instead of per
-    /// row (see [`one_output_products`]).
+    /// Per internal node (in `inner`'s order), the products the sweeps multiply by, folded
+    /// once here instead of per row: `6q` values with one output (see
+    /// [`one_output_products`]), `10q` with several (see [`several_outputs_products`]).
     products: Vec<f64>,
 }
 
@@ -272,9 +273,11 @@ impl SweepTree {
             inner.twig = inner.left_leaf && inner.right_leaf;
         }
         sweep.complement = width > 1 && leaves_share_a_total(&sweep.values, &inner_of, width);
-        if width == 1 {
-            sweep.products = one_output_products(&sweep.inner, &sweep.records, q);
-        }
+        sweep.products = if width == 1 {
+            one_output_products(&sweep.inner, &sweep.records, q)
+        } else {
+            several_outputs_products(&sweep.inner, &sweep.records, q)
+        };
         sweep.plain = tests
             .first()
             .copied()
@@ -473,136 +476,51 @@ impl Run<'_> {
         else {
             return;
         };
-        // With several outputs, nodes over two leaves are finished in the top-down sweep
-        // too (while their leaves' records are in cache), each output's `A` kept in `acc`.
-        if !fuse && acc.len() < n * width * Q {
-            acc.resize(n * width * Q, 0.0);
-        }
-        let (acc, _) = acc.as_chunks_mut::<Q>();
-        let (computed, last) = tree.computed_outputs(n_features);
-        // Top-down.
-        if fuse {
-            self.one_output_down::<Q>(phi, went_left, satisfied, x);
-        }
-        // Top-down, several outputs.
         if !fuse {
-            for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()) {
-                let Inner {
-                    node,
-                    left,
-                    right,
-                    previous,
-                    feature,
-                    twig,
-                    ..
-                } = *inner;
-                let (hot, cold) = if go_left {
-                    (left, right)
-                } else {
-                    (right, left)
-                };
-                let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
-                let earlier = record(previous);
-                let (hot_record, cold_record) = (record(hot), record(cold));
-                let divisor = earlier[3 + usize::from(sat)];
-                let hot_factor = hot_record[usize::from(sat)];
-                let parent = load(x, node);
-                let mut ph = [0.0; Q];
-                let mut pc = [0.0; Q];
-                for k in 0..Q {
-                    let base = parent[k] * divisor[k];
-                    ph[k] = base * hot_factor[k];
-                    pc[k] = base * cold_record[0][k];
-                }
-                if twig {
-                    let values = |node: u32| {
-                        let start = node as usize * width;
-                        tree.values.get(start..start + width).unwrap_or(&[])
-                    };
-                    let (v_hot, v_cold) = (values(hot), values(cold));
-                    let (g_hot, g_earlier) = (&hot_record[2], &earlier[2]);
-                    // The credit `Σ_k A_hot g_hot − A g_earlier` with `A_hot = v_hot P_hot` and
-                    // `A = v_hot P_hot + v_cold P_cold` is `v_hot s_hot − v_cold s_cold`: two
-                    // sums over the points for every output.
-                    let (mut s_hot, mut s_cold) = (0.0, 0.0);
-                    for k in 0..Q {
-                        s_hot += ph[k] * (g_hot[k] - g_earlier[k]);
-                        s_cold += pc[k] * g_earlier[k];
-                    }
-                    let mut credits = 0.0;
-                    for out in 0..computed {
-                        let vh = v_hot.get(out).copied().unwrap_or(0.0);
-                        let vc = v_cold.get(out).copied().unwrap_or(0.0);
-                        let mut sum = [0.0; Q];
-                        for k in 0..Q {
-                            sum[k] = vh * ph[k] + vc * pc[k];
-                        }
-                        let credit = vh * s_hot - vc * s_cold;
-                        if let Some(slot) = acc.get_mut(node as usize * width + out) {
-                            *slot = sum;
-                        }
-                        if let Some(slot) = phi.get_mut(out * n_features + feature as usize) {
-                            *slot += flag(sat) * credit;
-                        }
-                        credits += flag(sat) * credit;
-                    }
-                    if let Some(slot) = last.and_then(|last| phi.get_mut(last + feature as usize)) {
-                        *slot -= credits;
-                    }
-                    continue;
-                }
-                if let Some(slot) = x.get_mut(hot as usize) {
-                    *slot = ph;
-                }
-                if let Some(slot) = x.get_mut(cold as usize) {
-                    *slot = pc;
-                }
-                if let Some(slot) = satisfied.get_mut(hot as usize) {
-                    *slot = sat;
-                }
-                if let Some(slot) = satisfied.get_mut(cold as usize) {
-                    *slot = false;
-                }
+            // Nodes over two leaves are finished in the top-down sweep too (while their
+            // leaves' values are in cache), each output's `A` kept in `acc`.
+            if acc.len() < n * width * Q {
+                acc.resize(n * width * Q, 0.0);
             }
-        }
-        // Bottom-up, one output at a time: with `A` of both children, their credit less
-        // the earlier edge's share, `Σ_k A_hot g_hot − A g_earlier` if the earlier edge is
-        // satisfied, else nothing.
-        if fuse {
-            // The leaves' `P` are their `A`; nodes over two leaves are done.
-            for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()).rev() {
-                let Inner {
-                    node,
-                    left,
-                    right,
-                    previous,
-                    feature,
-                    twig,
-                    ..
-                } = *inner;
-                if twig {
-                    continue;
-                }
-                let hot = if go_left { left } else { right };
-                let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
-                let (xl, xr, xh) = (load(x, left), load(x, right), load(x, hot));
-                let (g_hot, g_earlier) = (&record(hot)[2], &record(previous)[2]);
-                let mut sum = [0.0; Q];
-                let mut credit = 0.0;
-                for k in 0..Q {
-                    sum[k] = xl[k] + xr[k];
-                    credit += xh[k] * g_hot[k] - sum[k] * g_earlier[k];
-                }
-                if let Some(slot) = x.get_mut(node as usize) {
-                    *slot = sum;
-                }
-                if let Some(slot) = phi.get_mut(feature as usize) {
-                    *slot += flag(sat) * credit;
-                }
-            }
+            let (acc, _) = acc.as_chunks_mut::<Q>();
+            self.several_outputs_down::<Q>(phi, went_left, satisfied, x, acc);
+            self.several_outputs::<Q>(phi, went_left, satisfied, x, acc);
             return;
         }
-        self.several_outputs::<Q>(phi, went_left, satisfied, x, acc);
+        self.one_output_down::<Q>(phi, went_left, satisfied, x);
+        // Bottom-up: with `A` of both children, their credit less the earlier edge's share,
+        // `Σ_k A_hot g_hot − A g_earlier` if the earlier edge is satisfied, else nothing.
+        // The leaves' `P` are their `A`; nodes over two leaves are done.
+        for (inner, &go_left) in tree.inner.iter().zip(went_left.iter()).rev() {
+            let Inner {
+                node,
+                left,
+                right,
+                previous,
+                feature,
+                twig,
+                ..
+            } = *inner;
+            if twig {
+                continue;
+            }
+            let hot = if go_left { left } else { right };
+            let sat = satisfied.get(previous as usize).copied().unwrap_or(false);
+            let (xl, xr, xh) = (load(x, left), load(x, right), load(x, hot));
+            let (g_hot, g_earlier) = (&record(hot)[2], &record(previous)[2]);
+            let mut sum = [0.0; Q];
+            let mut credit = 0.0;
+            for k in 0..Q {
+                sum[k] = xl[k] + xr[k];
+                credit += xh[k] * g_hot[k] - sum[k] * g_earlier[k];
+            }
+            if let Some(slot) = x.get_mut(node as usize) {
+                *slot = sum;
+            }
+            if let Some(slot) = phi.get_mut(feature as usize) {
+                *slot += flag(sat) * credit;
+            }
+        }
     }
 }
 
@@ -644,12 +562,10 @@ mod tests {
                 // is computed as minus the others (the shap comparisons check it).
                 let classifier_forest = file.starts_with("sk_rf_clf");
                 assert_eq!(sweep.complement, classifier_forest, "{file}: complement");
-                // One output: the top-down products are folded, six per point per node.
-                let folded = if sweep.width == 1 {
-                    sweep.inner.len() * 6 * sweep.q
-                } else {
-                    0
-                };
+                // The products are folded, six per point per node with one output, ten
+                // with several.
+                let per_node = if sweep.width == 1 { 6 } else { 10 };
+                let folded = sweep.inner.len() * per_node * sweep.q;
                 assert_eq!(sweep.products.len(), folded, "{file}: products");
             }
         }

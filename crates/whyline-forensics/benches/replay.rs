@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
     }
     monitor.flush().unwrap();
     drop(monitor);
-    let store = SegmentStore::open_existing(&log).unwrap();
+    let store = SegmentStore::open_read_only(&log).unwrap();
     let entries = LedgerReader::new(&store)
         .unwrap()
         .all_entries()

@@ -254,7 +254,7 @@ fn decision_order(window: &IncidentWindow) -> (Vec<u64>, Vec<(u64, u64, Option<u
 
 /// Reads the window of `query` from the ledger in `dir`.
 ///
-/// The ledger is opened read-only ([`SegmentStore::open_existing`]: a directory that holds no
+/// The ledger is opened read-only ([`SegmentStore::open_read_only`]: a directory that holds no
 /// ledger is [`LedgerError::NotALedger`](whyline_ledger::LedgerError::NotALedger)), verified
 /// from its first entry (every hash recomputed; checkpoint signatures checked when `verifier`
 /// is given) and the window read through the time index. Nothing is written: a torn tail or a
@@ -266,7 +266,7 @@ pub fn read_window(
     verifier: Option<&NoteVerifier>,
     names: Option<&Names>,
 ) -> Result<IncidentWindow> {
-    let store = SegmentStore::open_existing(dir)?;
+    let store = SegmentStore::open_read_only(dir)?;
     read_window_from(&store, query, verifier, names)
 }
 

@@ -100,7 +100,7 @@ pub fn read_decision_evidence(
     to_ns: u64,
 ) -> Result<(BTreeMap<u64, DecisionInputs>, Vec<DecisionOutcome>)> {
     let keys = KeyStore::open(&KeyStore::default_path(dir)).ok();
-    let store = SegmentStore::open_existing(dir)?;
+    let store = SegmentStore::open_read_only(dir)?;
     read_decision_evidence_from(&store, keys.as_ref(), from_ns, to_ns)
 }
 

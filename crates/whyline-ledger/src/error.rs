@@ -331,6 +331,13 @@ pub enum LedgerError {
         /// What is missing.
         reason: NotALedgerReason,
     },
+    /// The store was opened read-only ([`SegmentStore::open_read_only`](crate::SegmentStore::open_read_only))
+    /// and something tried to write to it.
+    #[error("{}: opened read-only; open the ledger for writing to append, truncate or sync", path.display())]
+    ReadOnly {
+        /// The ledger directory.
+        path: PathBuf,
+    },
     /// An earlier write or fsync failed; the writer refuses further appends because what is
     /// on disk is unknown until the ledger is reopened and recovered.
     #[error("{}: writer stopped after a failed {operation} at byte {offset}; reopen to recover", path.display())]

@@ -24,7 +24,9 @@
 //! - [`verify_store`]: re-hashes every stored byte (on all cores for large logs) and returns
 //!   a [`VerifyOutcome`]: intact, or broken at the first bad entry ([`Damage`], with its
 //!   [`CorruptionKind`]: a torn tail or a change in the middle). [`SegmentStore::open_existing`]
-//!   opens a ledger directory without creating anything ([`LedgerError::NotALedger`]), and
+//!   opens a ledger directory without creating anything ([`LedgerError::NotALedger`]),
+//!   [`SegmentStore::open_read_only`] with every file opened for reading only (a read-only
+//!   file system, a write-protected evidence copy), and
 //!   [`LedgerReader`] reads a stored log for investigators without ever modifying it;
 //!   [`LedgerTail`] follows a directory another process is writing, entry by entry as they
 //!   land, telling a frame still being written from damage.

@@ -146,6 +146,9 @@ pub struct SegmentStore {
     durable: u64,
     pending: Vec<u8>,
     failed: Option<(&'static str, u64)>,
+    /// Opened with [`SegmentStore::open_read_only`]: files opened for reading only, every
+    /// write refused with [`LedgerError::ReadOnly`].
+    read_only: bool,
 }
 
 impl std::fmt::Debug for SegmentStore {
@@ -157,6 +160,7 @@ impl std::fmt::Debug for SegmentStore {
             .field("durable", &self.durable)
             .field("pending", &self.pending.len())
             .field("failed", &self.failed)
+            .field("read_only", &self.read_only)
             .finish()
     }
 }
@@ -168,6 +172,15 @@ fn open_append(path: &Path) -> Result<File> {
         .append(true)
         .open(path)
         .map_err(|e| LedgerError::io(path, "open", e))
+}
+
+/// Opens segment files for reading only: what a read-only file system, a write-protected
+/// evidence copy or a file the reader may not write still allows.
+fn read_only_opener() -> SegmentOpener {
+    Box::new(|path: &Path| {
+        let file = OpenOptions::new().read(true).open(path)?;
+        Ok(Box::new(file) as Box<dyn SegmentFile>)
+    })
 }
 
 fn default_opener() -> SegmentOpener {
@@ -238,6 +251,31 @@ impl SegmentStore {
             });
         }
         Self::open(dir)
+    }
+
+    /// Opens the existing ledger in `dir` for reading only, as [`open_existing`](Self::open_existing)
+    /// does but with every file opened read-only: it works on a read-only file system (a
+    /// write-protected evidence copy, a file system the kernel remounted read-only after an
+    /// error) and on files the reader may not write. Every write (append, sync of new bytes,
+    /// truncation, side files) is refused with [`LedgerError::ReadOnly`]. What
+    /// [`verify_store`](crate::verify_store), a [`LedgerReader`](crate::LedgerReader) and the
+    /// investigation commands need.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        if !is_ledger_dir(dir) {
+            let reason = if dir.exists() {
+                NotALedgerReason::NoEntryLog
+            } else {
+                NotALedgerReason::Missing
+            };
+            return Err(LedgerError::NotALedger {
+                path: dir.to_path_buf(),
+                reason,
+            });
+        }
+        let mut store = Self::open_with(dir, SegmentOptions::default(), read_only_opener())?;
+        store.read_only = true;
+        Ok(store)
     }
 
     /// Opens (creating if needed) the ledger directory `dir` with these settings.
@@ -313,6 +351,7 @@ impl SegmentStore {
             durable: written,
             pending: Vec::with_capacity(WRITE_BUFFER),
             failed: None,
+            read_only: false,
         })
     }
 
@@ -327,6 +366,11 @@ impl SegmentStore {
     }
 
     fn check_writer(&self) -> Result<()> {
+        if self.read_only {
+            return Err(LedgerError::ReadOnly {
+                path: self.dir.clone(),
+            });
+        }
         match self.failed {
             Some((operation, offset)) => Err(LedgerError::WriterFailed {
                 path: self.entries_path.clone(),
@@ -337,6 +381,15 @@ impl SegmentStore {
         }
     }
 
+    fn refuse_if_read_only(&self) -> Result<()> {
+        match self.read_only {
+            true => Err(LedgerError::ReadOnly {
+                path: self.dir.clone(),
+            }),
+            false => Ok(()),
+        }
+    }
+
     fn fail(&mut self, operation: &'static str, path: &Path, error: std::io::Error) -> LedgerError {
         self.failed = Some((operation, self.durable));
         LedgerError::io(path, operation, error)
@@ -344,6 +397,10 @@ impl SegmentStore {
 
     /// Writes the buffer to the last segment (no fsync).
     fn write_out(&mut self) -> Result<()> {
+        if self.read_only {
+            // Appends are refused, so nothing is ever pending: a sync has nothing to do.
+            return Ok(());
+        }
         self.check_writer()?;
         if self.pending.is_empty() {
             return Ok(());
@@ -557,6 +614,7 @@ impl Store for SegmentStore {
     }
 
     fn append_side(&mut self, side: Side, bytes: &[u8], durable: bool) -> Result<()> {
+        self.refuse_if_read_only()?;
         let path = self.side_path(side);
         let mut file = open_append(&path)?;
         file.write_all(bytes)
@@ -578,6 +636,7 @@ impl Store for SegmentStore {
     }
 
     fn truncate_side(&mut self, side: Side, len: u64) -> Result<()> {
+        self.refuse_if_read_only()?;
         let path = self.side_path(side);
         let file = open_append(&path)?;
         file.set_len(len)
@@ -592,6 +651,7 @@ impl Drop for SegmentStore {
         // needs an explicit sync, and a failure here is only logged (callers wanting to
         // see it call `sync` before dropping).
         if self.failed.is_none()
+            && !self.read_only
             && let Err(error) = self.write_out()
         {
             tracing::warn!(path = %self.entries_path.display(), %error, "writing buffered frames on drop failed");

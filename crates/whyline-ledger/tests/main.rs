@@ -23,6 +23,7 @@ mod merkle_vectors;
 mod note_keys;
 mod reader;
 mod recovery;
+mod remount_ro;
 mod ring_slots;
 mod sealed_inputs;
 mod segment_files;

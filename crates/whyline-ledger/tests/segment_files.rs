@@ -100,3 +100,63 @@ fn a_side_log_that_cannot_be_read_is_an_io_error_naming_it() {
         "{error:?}"
     );
 }
+
+/// What the investigation commands open: every file read-only (so a write-protected copy or a
+/// file system the kernel remounted read-only can be verified; `scripts/campaigns/remount_ro.sh`
+/// runs it on one), reads that see every byte, and every write refused by name, the files left
+/// as they were.
+#[test]
+fn a_store_opened_read_only_reads_every_byte_and_refuses_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut writer, bytes) = store(dir.path(), 9);
+    writer
+        .append_side(Side::Checkpoints, b"side bytes", true)
+        .unwrap();
+    drop(writer);
+    let files = |dir: &std::path::Path| {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|item| {
+                let path = item.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&path).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = files(dir.path());
+
+    let mut reader = SegmentStore::open_read_only(dir.path()).unwrap();
+    assert_eq!(reader.len(), bytes.len() as u64);
+    let mut read = vec![0; bytes.len()];
+    reader.read_at(0, &mut read).unwrap();
+    assert_eq!(read, bytes);
+    assert_eq!(reader.read_side(Side::Checkpoints).unwrap(), b"side bytes");
+    reader.sync().unwrap(); // nothing to write
+    let refused = [
+        reader.append(b"more").map(|_| ()),
+        reader.truncate(10),
+        reader.append_side(Side::Checkpoints, b"more", true),
+        reader.truncate_side(Side::TimeIndex, 0),
+    ];
+    for result in refused {
+        let error = result.unwrap_err();
+        assert!(
+            matches!(&error, LedgerError::ReadOnly { path } if path == dir.path()),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("opened read-only"), "{error}");
+    }
+    assert_eq!(reader.len(), bytes.len() as u64);
+    drop(reader);
+    assert_eq!(files(dir.path()), before, "the files are as they were");
+
+    // Nothing is created for a directory that holds no ledger.
+    let missing = dir.path().join("absent");
+    assert!(matches!(
+        SegmentStore::open_read_only(&missing),
+        Err(LedgerError::NotALedger { .. })
+    ));
+    assert!(!missing.exists());
+}

@@ -34,7 +34,7 @@ pub(crate) fn verify(
 ) -> PyResult<String> {
     let verifier = verifier(public_key.as_deref())?;
     py.detach(|| {
-        let store = SegmentStore::open_existing(&path)?;
+        let store = SegmentStore::open_read_only(&path)?;
         verify_store(&store, verifier.as_ref())
     })
     .map(|outcome| outcome.to_json().to_string())
@@ -94,7 +94,7 @@ pub(crate) fn decisions(
 ) -> PyResult<Vec<(u64, String)>> {
     py.detach(
         || -> Result<Vec<(u64, String)>, Box<dyn std::error::Error + Send + Sync>> {
-            let store = SegmentStore::open_existing(&path)?;
+            let store = SegmentStore::open_read_only(&path)?;
             let read = LedgerReader::new(&store)?.entries_between(start_ns, end_ns)?;
             if let Some(stop) = read.stopped {
                 return Err(

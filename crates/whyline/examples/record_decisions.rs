@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     collector.checkpoint()?;
     drop(collector); // closes the ledger
 
-    let store = SegmentStore::open_existing(&dir)?;
+    let store = SegmentStore::open_read_only(&dir)?;
     match whyline::verify_store(&store, verifier.as_ref())? {
         VerifyOutcome::Intact(report) => println!(
             "ledger {}: intact, {} entries, {} checkpoints, signatures checked: {}",

@@ -126,7 +126,7 @@ impl LogLocation {
     /// ledger is [`LedgerError::NotALedger`](whyline_ledger::LedgerError::NotALedger).
     pub fn open_read_only(&self) -> Result<Box<dyn Store>> {
         Ok(match self {
-            Self::Dir(dir) => Box::new(SegmentStore::open_existing(dir)?),
+            Self::Dir(dir) => Box::new(SegmentStore::open_read_only(dir)?),
             #[cfg(feature = "postgres")]
             Self::Postgres { url, .. } => {
                 Box::new(whyline_store_postgres::PostgresStore::open_existing(url)?)

@@ -140,7 +140,7 @@ pub fn read_kaizen_data(
             to: format_time_ns(to),
         });
     }
-    let store = SegmentStore::open_existing(dir)?;
+    let store = SegmentStore::open_read_only(dir)?;
     let reader = LedgerReader::new(&store)?;
     // One pass: decisions are decoded as they stream by (their payloads are not kept);
     // model records, sealed inputs and outcomes are kept for the second step.

@@ -105,7 +105,7 @@ impl ProvenanceGraph {
     /// directory that holds no ledger (or none at all) is
     /// [`LedgerError::NotALedger`](whyline_ledger::LedgerError::NotALedger).
     pub fn read_dir(dir: &Path) -> Result<ProvenanceGraph> {
-        let store = SegmentStore::open_existing(dir)?;
+        let store = SegmentStore::open_read_only(dir)?;
         ProvenanceGraph::read(&store)
     }
 

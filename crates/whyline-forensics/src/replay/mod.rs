@@ -197,7 +197,7 @@ pub fn replay_with_chunk(
     options: ReplayOptions,
     chunk_bytes: usize,
 ) -> Result<ReplayReport> {
-    let store = SegmentStore::open_existing(dir)?;
+    let store = SegmentStore::open_read_only(dir)?;
     let reader = LedgerReader::new(&store)?;
     with_replayer(keys, models, options, chunk_bytes, |replayer| {
         let stopped = reader.for_each_entry(|entry| replayer.push(entry.index, entry.payload))?;

@@ -220,7 +220,7 @@ pub fn read_inputs(
     from_ns: u64,
     to_ns: u64,
 ) -> Result<impl Iterator<Item = (u64, RecordedInput)> + use<>> {
-    let store = SegmentStore::open_existing(dir)?;
+    let store = SegmentStore::open_read_only(dir)?;
     let read = LedgerReader::new(&store)?.entries_between(from_ns, to_ns)?;
     Ok(open_inputs(&read.entries, keys).into_iter())
 }

@@ -293,7 +293,7 @@ fn status_line(
 /// The names of the model record in force before entry `start` (read once at start, when
 /// the tail skips the older entries).
 fn model_before(dir: &Path, start: u64, reader: &mut EntryReader) -> anyhow::Result<()> {
-    let store = SegmentStore::open_existing(dir)?;
+    let store = SegmentStore::open_read_only(dir)?;
     let ledger_reader = LedgerReader::new(&store)?;
     if let Some(entry) = ledger_reader
         .last_before(start, ModelRecord::is_model_record)

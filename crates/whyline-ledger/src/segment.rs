@@ -226,6 +226,23 @@ pub fn is_ledger_dir(dir: &Path) -> bool {
     dir.join(ENTRIES_FILE).is_file()
 }
 
+/// [`LedgerError::NotALedger`] unless `dir` holds a whyline ledger, saying whether the
+/// directory is missing or holds no entry log. Creates nothing.
+pub(crate) fn check_ledger_dir(dir: &Path) -> Result<()> {
+    if is_ledger_dir(dir) {
+        return Ok(());
+    }
+    let reason = if dir.exists() {
+        NotALedgerReason::NoEntryLog
+    } else {
+        NotALedgerReason::Missing
+    };
+    Err(LedgerError::NotALedger {
+        path: dir.to_path_buf(),
+        reason,
+    })
+}
+
 impl SegmentStore {
     /// Opens (creating if needed) the ledger directory `dir` with default settings.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
@@ -239,17 +256,7 @@ impl SegmentStore {
     /// [`Ledger::open`](crate::Ledger::open) to recover and append.
     pub fn open_existing(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        if !is_ledger_dir(dir) {
-            let reason = if dir.exists() {
-                NotALedgerReason::NoEntryLog
-            } else {
-                NotALedgerReason::Missing
-            };
-            return Err(LedgerError::NotALedger {
-                path: dir.to_path_buf(),
-                reason,
-            });
-        }
+        check_ledger_dir(dir)?;
         Self::open(dir)
     }
 
@@ -262,17 +269,7 @@ impl SegmentStore {
     /// investigation commands need.
     pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        if !is_ledger_dir(dir) {
-            let reason = if dir.exists() {
-                NotALedgerReason::NoEntryLog
-            } else {
-                NotALedgerReason::Missing
-            };
-            return Err(LedgerError::NotALedger {
-                path: dir.to_path_buf(),
-                reason,
-            });
-        }
+        check_ledger_dir(dir)?;
         let mut store = Self::open_with(dir, SegmentOptions::default(), read_only_opener())?;
         store.read_only = true;
         Ok(store)

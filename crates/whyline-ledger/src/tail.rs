@@ -19,10 +19,10 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{LedgerError, NotALedgerReason, Result};
+use crate::error::{LedgerError, Result};
 use crate::frame::{Cursor, FILE_HEADER_LEN, FrameSource, Next};
 use crate::reader::{EntryRef, ReadStop};
-use crate::segment::{ENTRIES_FILE, TIME_INDEX_FILE, is_ledger_dir, segment_file_name};
+use crate::segment::{ENTRIES_FILE, TIME_INDEX_FILE, check_ledger_dir, segment_file_name};
 use crate::time_index::INDEX_RECORD_LEN;
 
 /// One segment file, opened read-only.
@@ -172,17 +172,7 @@ impl LedgerTail {
     /// an entry log, is [`LedgerError::NotALedger`]; nothing is created.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        if !is_ledger_dir(dir) {
-            let reason = if dir.exists() {
-                NotALedgerReason::NoEntryLog
-            } else {
-                NotALedgerReason::Missing
-            };
-            return Err(LedgerError::NotALedger {
-                path: dir.to_path_buf(),
-                reason,
-            });
-        }
+        check_ledger_dir(dir)?;
         Ok(Self {
             segments: TailSegments::open(dir)?,
             position: 0,

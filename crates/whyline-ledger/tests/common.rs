@@ -114,3 +114,35 @@ pub(crate) fn damage<S: whyline_ledger::Store + ?Sized>(
         }
     }
 }
+
+/// After a writer stopped on a failing file system: reopens the segment log in `dir` for
+/// writing with synced appends (recovery cuts any residue), checks that entries
+/// `0..acknowledged` hold their payloads, appends 100 more, checkpoints, and checks that the
+/// log verifies with exactly those entries. Returns the recovery report and the entry count.
+pub(crate) fn reopen_check_and_continue(
+    dir: &std::path::Path,
+    segments: whyline_ledger::SegmentOptions,
+    acknowledged: u64,
+) -> (whyline_ledger::RecoveryReport, u64) {
+    let store = whyline_ledger::SegmentStore::open_with_options(dir, segments).unwrap();
+    let (mut ledger, recovery) =
+        Ledger::open(store, options().durability(Durability::Sync)).unwrap();
+    for index in 0..acknowledged {
+        let entry = ledger.read_entry(index).unwrap();
+        assert_eq!(entry.payload, payload(index), "entry {index}");
+    }
+    let first_new = ledger.size();
+    assert!(first_new >= acknowledged);
+    for i in 0..100 {
+        let receipt = ledger.append(&payload(first_new + i)).unwrap();
+        assert_eq!(receipt.index, first_new + i);
+    }
+    ledger.checkpoint().unwrap();
+    drop(ledger);
+    let report = intact(
+        &whyline_ledger::SegmentStore::open_read_only(dir).unwrap(),
+        Some(&signer().verifier()),
+    );
+    assert_eq!(report.entries, first_new + 100);
+    (recovery, report.entries)
+}

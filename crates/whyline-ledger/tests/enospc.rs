@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use whyline_ledger::{Durability, Ledger, LedgerError, SegmentOptions, SegmentStore};
 
-use crate::common::{intact, options, payload, signer};
+use crate::common::{intact, options, payload, reopen_check_and_continue, signer};
 
 #[test]
 #[ignore = "needs a small file system: bash scripts/campaigns/enospc.sh mounts one and runs it"]
@@ -59,40 +59,15 @@ fn a_full_file_system_stops_the_writer_loses_nothing_acknowledged_and_the_log_co
     );
 
     // Read-only: the log verifies (crash residue allowed) and holds every acknowledged entry.
-    let reader = SegmentStore::open_existing(&dir).unwrap();
+    let reader = SegmentStore::open_read_only(&dir).unwrap();
     let report = intact(&reader, Some(&signer().verifier()));
     assert!(report.entries >= acknowledged.len() as u64, "{report:?}");
     drop(reader);
 
     // Space freed: the log reopens for writing (recovery cuts any residue) and continues.
     std::fs::remove_file(&filler).unwrap();
-    let store = SegmentStore::open_with_options(&dir, segments).unwrap();
-    let (mut ledger, recovery) =
-        Ledger::open(store, options().durability(Durability::Sync)).unwrap();
-    for receipt in &acknowledged {
-        let entry = ledger.read_entry(receipt.index).unwrap();
-        assert_eq!(
-            entry.payload,
-            payload(receipt.index),
-            "entry {}",
-            receipt.index
-        );
-    }
-    let first_new = ledger.size();
-    assert!(first_new >= acknowledged.len() as u64);
-    for i in 0..100 {
-        let receipt = ledger.append(&payload(first_new + i)).unwrap();
-        assert_eq!(receipt.index, first_new + i);
-    }
-    ledger.checkpoint().unwrap();
-    drop(ledger);
-    let report = intact(
-        &SegmentStore::open_existing(&dir).unwrap(),
-        Some(&signer().verifier()),
-    );
-    assert_eq!(report.entries, first_new + 100);
+    let (recovery, entries) = reopen_check_and_continue(&dir, segments, acknowledged.len() as u64);
     println!(
-        "enospc: after freeing space the log reopened ({recovery:?}) and took 100 more: {} entries, intact",
-        report.entries
+        "enospc: after freeing space the log reopened ({recovery:?}) and took 100 more: {entries} entries, intact"
     );
 }

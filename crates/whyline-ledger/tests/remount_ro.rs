@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use whyline_ledger::{Durability, Ledger, LedgerError, SegmentOptions, SegmentStore};
 
-use crate::common::{intact, options, payload, signer};
+use crate::common::{intact, options, payload, reopen_check_and_continue, signer};
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name}: set by scripts/campaigns/remount_ro.sh"))
@@ -93,29 +93,9 @@ fn after_the_file_system_is_mounted_again_the_log_reopens_and_continues() {
         .trim()
         .parse()
         .unwrap();
-    let store = SegmentStore::open_with_options(&dir, SEGMENTS).unwrap();
-    let (mut ledger, recovery) =
-        Ledger::open(store, options().durability(Durability::Sync)).unwrap();
-    for index in 0..acknowledged {
-        let entry = ledger.read_entry(index).unwrap();
-        assert_eq!(entry.payload, payload(index), "entry {index}");
-    }
-    let first_new = ledger.size();
-    assert!(first_new >= acknowledged);
-    for i in 0..100 {
-        let receipt = ledger.append(&payload(first_new + i)).unwrap();
-        assert_eq!(receipt.index, first_new + i);
-    }
-    ledger.checkpoint().unwrap();
-    drop(ledger);
-    let report = intact(
-        &SegmentStore::open_existing(&dir).unwrap(),
-        Some(&signer().verifier()),
-    );
-    assert_eq!(report.entries, first_new + 100);
+    let (recovery, entries) = reopen_check_and_continue(&dir, SEGMENTS, acknowledged);
     println!(
         "remount_ro: mounted again, the log reopened ({recovery:?}) with all {acknowledged} \
-         acknowledged entries and took 100 more: {} entries, intact",
-        report.entries
+         acknowledged entries and took 100 more: {entries} entries, intact"
     );
 }

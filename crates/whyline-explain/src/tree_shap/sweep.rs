@@ -288,6 +288,13 @@ impl SweepTree {
 }
 
 impl SweepTree {
+    /// A node's `width` values (a leaf's outputs; 1 for an internal node).
+    #[inline(always)]
+    fn node_values(&self, node: u32) -> &[f64] {
+        let start = node as usize * self.width;
+        self.values.get(start..start + self.width).unwrap_or(&[])
+    }
+
     /// The outputs the bottom-up sweep computes, and where the last output's values start
     /// in `phi` when it is minus the sum of the others ([`SweepTree::complement`]).
     fn computed_outputs(&self, n_features: usize) -> (usize, Option<usize>) {
@@ -433,6 +440,36 @@ fn record<const Q: usize>(records: &[[f64; Q]], node: u32) -> &Record<Q> {
         .get(start..start + 5)
         .and_then(|r| <&Record<Q>>::try_from(r).ok())
         .unwrap_or(const { &[[0.0; Q]; 5] })
+}
+
+/// The `at`-th `[f64; Q]` of a node's folded products, or zeros.
+#[inline(always)]
+fn product<const Q: usize>(table: &[[f64; Q]], at: usize) -> [f64; Q] {
+    table.get(at).copied().unwrap_or([0.0; Q])
+}
+
+/// Hands `P` down to an internal node's children: the hot child's edge is satisfied when
+/// the earlier edge on the feature is (`sat`), the cold child's never is.
+#[inline(always)]
+fn hand_down<const Q: usize>(
+    x: &mut [[f64; Q]],
+    satisfied: &mut [bool],
+    (hot, p_hot): (u32, [f64; Q]),
+    (cold, p_cold): (u32, [f64; Q]),
+    sat: bool,
+) {
+    if let Some(slot) = x.get_mut(hot as usize) {
+        *slot = p_hot;
+    }
+    if let Some(slot) = x.get_mut(cold as usize) {
+        *slot = p_cold;
+    }
+    if let Some(slot) = satisfied.get_mut(hot as usize) {
+        *slot = sat;
+    }
+    if let Some(slot) = satisfied.get_mut(cold as usize) {
+        *slot = false;
+    }
 }
 
 /// `[f64; Q]` at `index` of `chunks`, or zeros.

@@ -3,7 +3,7 @@
 //! row pays one product per child (a product and a dot product for a node over two leaves)
 //! instead of three products and the credit's two per point.
 
-use super::{Inner, Run, load};
+use super::{Inner, Run, hand_down, load, product};
 
 /// The top-down products of a one-output tree, `6q` values per internal node: with
 /// `d_s` the earlier edge's reciprocal factor in state `s` (0 unsatisfied, 1 satisfied)
@@ -65,7 +65,6 @@ impl Run<'_> {
         let tree = self.tree;
         let flag = |b: bool| f64::from(u8::from(b));
         let (products, _) = tree.products.as_chunks::<Q>();
-        let product = |table: &[[f64; Q]], at: usize| table.get(at).copied().unwrap_or([0.0; Q]);
         for ((inner, &go_left), table) in tree
             .inner
             .iter()
@@ -114,18 +113,7 @@ impl Run<'_> {
                 ph[k] = parent[k] * hot_factor[k];
                 pc[k] = parent[k] * cold_factor[k];
             }
-            if let Some(slot) = x.get_mut(hot as usize) {
-                *slot = ph;
-            }
-            if let Some(slot) = x.get_mut(cold as usize) {
-                *slot = pc;
-            }
-            if let Some(slot) = satisfied.get_mut(hot as usize) {
-                *slot = sat;
-            }
-            if let Some(slot) = satisfied.get_mut(cold as usize) {
-                *slot = false;
-            }
+            hand_down(x, satisfied, (hot, ph), (cold, pc), sat);
         }
     }
 }

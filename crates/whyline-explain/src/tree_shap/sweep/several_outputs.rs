@@ -3,7 +3,7 @@
 //! reads one contiguous block per internal node instead of the records of the node, its
 //! children and its earlier edge, and pays one product per child and point.
 
-use super::{Inner, Run, load};
+use super::{Inner, Run, hand_down, load, product};
 
 /// `Q`-point values per internal node in [`several_outputs_products`].
 pub(super) const PER_NODE: usize = 10;
@@ -80,11 +80,6 @@ impl Run<'_> {
         let (computed, last) = tree.computed_outputs(n_features);
         let flag = |b: bool| f64::from(u8::from(b));
         let (products, _) = tree.products.as_chunks::<Q>();
-        let product = |table: &[[f64; Q]], at: usize| table.get(at).copied().unwrap_or([0.0; Q]);
-        let values = |node: u32| {
-            let start = node as usize * width;
-            tree.values.get(start..start + width).unwrap_or(&[])
-        };
         for ((inner, &go_left), table) in tree
             .inner
             .iter()
@@ -117,7 +112,7 @@ impl Run<'_> {
                 pc[k] = parent[k] * cold_factor[k];
             }
             if twig {
-                let (v_hot, v_cold) = (values(hot), values(cold));
+                let (v_hot, v_cold) = (tree.node_values(hot), tree.node_values(cold));
                 let hot_credit = product(table, 6 + 2 * hot_side);
                 let cold_credit = product(table, 7 + 2 * hot_side);
                 // The credit `Σ_k A_hot g_hot − A g_earlier` with `A_hot = v_hot P_hot` and
@@ -150,18 +145,7 @@ impl Run<'_> {
                 }
                 continue;
             }
-            if let Some(slot) = x.get_mut(hot as usize) {
-                *slot = ph;
-            }
-            if let Some(slot) = x.get_mut(cold as usize) {
-                *slot = pc;
-            }
-            if let Some(slot) = satisfied.get_mut(hot as usize) {
-                *slot = sat;
-            }
-            if let Some(slot) = satisfied.get_mut(cold as usize) {
-                *slot = false;
-            }
+            hand_down(x, satisfied, (hot, ph), (cold, pc), sat);
         }
     }
 
@@ -183,12 +167,7 @@ impl Run<'_> {
         let n_features = self.n_features;
         let (computed, last) = tree.computed_outputs(n_features);
         let (products, _) = tree.products.as_chunks::<Q>();
-        let product = |table: &[[f64; Q]], at: usize| table.get(at).copied().unwrap_or([0.0; Q]);
         let flag = |b: bool| f64::from(u8::from(b));
-        let values = |node: u32| {
-            let start = node as usize * width;
-            tree.values.get(start..start + width).unwrap_or(&[])
-        };
         for ((inner, &go_left), table) in tree
             .inner
             .iter()
@@ -213,7 +192,7 @@ impl Run<'_> {
             let g_hot = product(table, if go_left { 6 } else { 7 });
             let g_earlier = product(table, 8);
             let (pl, pr) = (load(x, left), load(x, right));
-            let (vl, vr) = (values(left), values(right));
+            let (vl, vr) = (tree.node_values(left), tree.node_values(right));
             let mut credits = 0.0;
             for out in 0..computed {
                 // A child's `A`: a leaf's value times its `P`, an internal node's from `acc`.

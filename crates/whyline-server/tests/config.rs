@@ -38,7 +38,8 @@ async fn a_profile_files_body_limit_refuses_larger_bodies_with_413() {
         let file = dir.join("profile.toml");
         std::fs::write(
             &file,
-            "[inference_monitor]\nintegrity_level = \"SIL2\"\ncollector = \"ledger\"\n\n\
+            "[inference_monitor]\nintegrity_level = \"SIL2\"\ncollector = \"ledger\"\n\
+             durability = \"none\"\n\n\
              [server]\nbody_limit_bytes = 300\n",
         )
         .unwrap();
@@ -58,6 +59,10 @@ async fn a_profile_files_body_limit_refuses_larger_bodies_with_413() {
         error["error"],
         "the request body is larger than 300 bytes ([server] body_limit_bytes)"
     );
+    // The profile's other settings hold too.
+    let (status, health) = get_json(&server, "/v1/health").await;
+    assert_eq!(status, 200);
+    assert_eq!(health["durability"], "none", "{health}");
     server.stop();
 }
 
@@ -203,5 +208,42 @@ async fn a_configuration_that_cannot_serve_is_refused_saying_why() {
     assert_eq!(
         error.to_string(),
         format!("listening on {}", taken.local_addr().unwrap())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_apr_model_is_served_only_with_the_key_that_signed_it() {
+    let keys = crate::common::fixture("aprender/0.27.8");
+    let key = |file: &str| whyline::LoadOptions::read_apr_public_key(keys.join(file)).unwrap();
+    let signed = "aprender/0.27.8/decision_tree_classifier.signed.apr";
+    // The signer's key: served.
+    let signer = key("signing_key.pub.hex");
+    let server = crate::common::start_serving(&[("tree", signed)], move |config, _| {
+        config.load_options(whyline::LoadOptions::default().with_apr_public_key(signer));
+    });
+    let (status, metadata) = get_json(&server, "/v2/models/tree").await;
+    assert_eq!(status, 200, "{metadata}");
+    server.stop();
+    // Another key: refused, naming the model and the key.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path().join("ledger")).unwrap();
+    config.listen("127.0.0.1:0".parse().unwrap());
+    config
+        .model(ModelSource {
+            name: "tree".into(),
+            file: crate::common::fixture(signed),
+        })
+        .unwrap()
+        .load_options(
+            whyline::LoadOptions::default().with_apr_public_key(key("other_key.pub.hex")),
+        );
+    let error = refusal(&config).await;
+    assert!(
+        matches!(&error, ServerError::Model { name, .. } if name == "tree"),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("the given public key"),
+        "{error}"
     );
 }

@@ -310,3 +310,43 @@ async fn proofs_against_a_named_checkpoint_and_bad_incident_windows() {
     }
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_of_more_decisions_than_one_chunk_is_streamed_whole_and_in_order() {
+    let server = start(|_, _| {});
+    // More than the 1,024 lines of one chunk of the streamed body.
+    let rows = vec![vec![5.1, 3.5, 1.4, 0.2]; 1_100];
+    let (status, answer) = infer(&server, "iris", &infer_body(&rows)).await;
+    assert_eq!(status, 200);
+    let receipts: Vec<u64> = answer["parameters"]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["index"].as_u64().unwrap())
+        .collect();
+    let mut indices: Vec<u64> = Vec::new();
+    for _ in 0..100 {
+        let text = client()
+            .get(server.url("/v1/decisions?from=0&to=18446744073709551615"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        indices = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["index"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        if indices.len() == receipts.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(indices, receipts);
+    server.stop();
+}

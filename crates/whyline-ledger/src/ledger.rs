@@ -580,7 +580,9 @@ impl<S: Store> Ledger<S> {
         Ok(out)
     }
 
-    /// The entry with this index.
+    /// The entry with this index: [`LedgerError::OutOfRange`] past the end,
+    /// [`LedgerError::Corrupt`] (naming the first bad entry) when a frame on the way to it,
+    /// or its own, is damaged.
     pub fn read_entry(&self, index: u64) -> Result<StoredEntry> {
         let missing = || LedgerError::OutOfRange {
             what: "entry",
@@ -592,26 +594,39 @@ impl<S: Store> Ledger<S> {
             return Err(missing());
         }
         let block = usize::try_from(index / INDEX_BLOCK).unwrap_or(usize::MAX);
-        let start = match self.time_index.get(block) {
-            Some(record) => record.offset,
+        // Where the walk starts, and the index of the frame found there.
+        let (start, mut next) = match self.time_index.get(block) {
+            Some(record) => (record.offset, record.first_index),
             None => self
                 .index_builder
                 .open_block()
-                .map_or(crate::frame::FILE_HEADER_LEN as u64, |r| r.offset),
+                .map_or((crate::frame::FILE_HEADER_LEN as u64, 0), |r| {
+                    (r.offset, r.first_index)
+                }),
         };
         let mut cursor = Cursor::new(&self.store)?;
         cursor.seek(start);
         loop {
-            let Next::Frame(frame) = cursor.next()? else {
-                return Err(missing());
-            };
-            if frame.index == index {
-                return Ok(StoredEntry {
-                    index,
-                    offset: frame.offset,
-                    payload: cursor.payload(&frame).to_vec(),
-                    chain_hash: frame.chain,
-                });
+            match cursor.next()? {
+                Next::Frame(frame) if frame.index == index => {
+                    return Ok(StoredEntry {
+                        index,
+                        offset: frame.offset,
+                        payload: cursor.payload(&frame).to_vec(),
+                        chain_hash: frame.chain,
+                    });
+                }
+                Next::Frame(frame) => next = frame.index.saturating_add(1),
+                // An entry of the log that cannot be read is damage, not one out of range.
+                Next::Damaged { offset, kind } => {
+                    return Err(LedgerError::Corrupt {
+                        path: self.store.location().to_path_buf(),
+                        offset,
+                        index: next,
+                        kind,
+                    });
+                }
+                Next::End | Next::Torn { .. } => return Err(missing()),
             }
         }
     }

@@ -173,3 +173,25 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_api_error_reads_as_status_code_and_message_and_its_body_is_the_json_pair() {
+        let error = ApiError::unavailable("the disk is full");
+        assert_eq!(
+            error.to_string(),
+            "503 Service Unavailable (unavailable): the disk is full"
+        );
+        assert_eq!(
+            error.body(),
+            serde_json::json!({"error": "the disk is full", "code": "unavailable"})
+        );
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+}

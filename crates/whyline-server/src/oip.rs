@@ -366,7 +366,15 @@ fn decide_rows(
         let started = Instant::now();
         let decision = match slot.monitor.predict_one(row) {
             Ok(decision) => decision,
-            Err(error) => return Err(monitor_error(state, &error)),
+            Err(error) => {
+                if let MonitorError::LineStopped { alert } = &error {
+                    // The decision and the red alert that stopped the line are in the
+                    // ledger: the metrics, the Andon board and the stream show it too.
+                    count_alert(state, alert);
+                    state.hub.raise(alert, None, &served.name);
+                }
+                return Err(monitor_error(state, &error));
+            }
         };
         if matches!(state.durability, whyline::Durability::Sync) {
             state
@@ -423,16 +431,7 @@ fn decide_rows(
             .filter(|alert| alert.sequence == decision.sequence)
             .collect();
         for alert in &raised {
-            let record = alert.to_record();
-            alert_rules.push(record.kind.clone());
-            state
-                .metrics
-                .alerts
-                .get_or_create(&crate::metrics::AlertLabels {
-                    level: record.level,
-                    rule: record.kind,
-                })
-                .inc();
+            alert_rules.push(count_alert(state, alert));
         }
         if state.hub.watched()
             && let (Some(trace), Some((index, _))) = (trace, receipt)
@@ -458,6 +457,20 @@ fn decide_rows(
         });
     }
     Ok(decided)
+}
+
+/// Counts `alert` in `whyline_alerts_total`; returns its rule.
+fn count_alert(state: &AppState, alert: &whyline::monitor::Alert) -> String {
+    let record = alert.to_record();
+    state
+        .metrics
+        .alerts
+        .get_or_create(&crate::metrics::AlertLabels {
+            level: record.level,
+            rule: record.kind.clone(),
+        })
+        .inc();
+    record.kind
 }
 
 /// The response to a monitor's error: the input's fault (400), the storage's (503, and the

@@ -424,3 +424,55 @@ pub(crate) async fn incident(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use whyline::ledger::verify_inclusion;
+
+    /// The evidence that entry `index` is in a tree of `size` entries.
+    fn evidence(index: u64, size: u64) -> InclusionEvidence {
+        let leaves: Vec<_> = (0..size).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        let tree = MerkleTree::from_leaf_hashes(leaves.iter().copied());
+        InclusionEvidence {
+            index,
+            leaf: leaves[usize::try_from(index).unwrap()],
+            tree_size: size,
+            root: tree.root_at(size).unwrap(),
+            proof: inclusion_proof(&tree, index, size).unwrap(),
+            checkpoint: String::new(),
+        }
+    }
+
+    fn verifies(proof: &InclusionEvidence) -> bool {
+        verify_inclusion(
+            &proof.leaf,
+            proof.index,
+            proof.tree_size,
+            &proof.proof,
+            &proof.root,
+        )
+        .is_ok()
+    }
+
+    #[test]
+    fn a_spoiled_proof_no_longer_verifies_whether_or_not_it_has_an_audit_path() {
+        for (index, size) in [(2, 5), (0, 1)] {
+            let mut proof = evidence(index, size);
+            assert!(verifies(&proof), "{index} of {size}");
+            let before = proof.clone();
+            spoil(&mut proof);
+            assert!(!verifies(&proof), "{index} of {size}: spoiled");
+            // One bit of one hash: the audit path's first, or the leaf of a tree of one.
+            let changed = |a: &[u8], b: &[u8]| a.iter().zip(b).filter(|(x, y)| x != y).count();
+            match before.proof.first() {
+                Some(first) => {
+                    assert_eq!(changed(first, &proof.proof[0]), 1);
+                    assert_eq!(proof.leaf, before.leaf);
+                }
+                None => assert_eq!(changed(&before.leaf, &proof.leaf), 1),
+            }
+        }
+    }
+}

@@ -262,6 +262,14 @@ mod tests {
     }
 
     #[test]
+    fn a_token_given_twice_counts_once_and_a_parsed_file_is_never_empty() {
+        // Five lines, four tokens: `both-token` has two scopes.
+        let tokens = tokens();
+        assert_eq!(tokens.len(), 4);
+        assert!(!tokens.is_empty());
+    }
+
+    #[test]
     fn tokens_are_not_printed_in_debug() {
         assert!(!format!("{:?}", tokens()).contains("0123456789"));
     }

@@ -71,11 +71,10 @@ impl SyncHandle for FillingHandle {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_full_disk_makes_the_server_unready_and_refuse_writes_but_reads_go_on() {
-    let full = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&full);
-    let server = start(move |config, _| {
+/// A server (SIL3: every append synced) whose segment files fail once `full` is set.
+fn start_filling(full: &Arc<AtomicBool>) -> crate::common::Running {
+    let flag = Arc::clone(full);
+    start(move |config, _| {
         config
             .profile_text(
                 "[inference_monitor]\nintegrity_level = \"SIL3\"\ncollector = \"ledger\"\n",
@@ -93,7 +92,13 @@ async fn a_full_disk_makes_the_server_unready_and_refuse_writes_but_reads_go_on(
                 full: Arc::clone(&flag),
             }) as Box<dyn SegmentFile>)
         }));
-    });
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_makes_the_server_unready_and_refuse_writes_but_reads_go_on() {
+    let full = Arc::new(AtomicBool::new(false));
+    let server = start_filling(&full);
     let errors = schema("error_response.json");
     let row = infer_body(&[vec![5.1, 3.5, 1.4, 0.2]]);
     let (status, before) = infer(&server, "iris", &row).await;
@@ -150,4 +155,71 @@ async fn a_full_disk_makes_the_server_unready_and_refuse_writes_but_reads_go_on(
                 && l != "whyline_fsync_seconds_count 0"),
         "the syncs were timed"
     );
+}
+
+/// Posts one JSON line; the status, `Retry-After` and JSON body.
+async fn ingest(
+    server: &crate::common::Running,
+    line: &str,
+) -> (u16, Option<String>, Option<serde_json::Value>) {
+    let response = reqwest::Client::new()
+        .post(server.url("/v1/decisions"))
+        .header("content-type", "application/x-ndjson")
+        .body(format!("{line}\n"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, retry, response.json().await.ok())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ingest_that_meets_a_full_disk_is_refused_with_503_and_so_is_every_write_after() {
+    let full = Arc::new(AtomicBool::new(false));
+    let server = start_filling(&full);
+    let line = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../whyline-core/tests/fixtures/golden/all.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    .next()
+    .unwrap()
+    .to_owned();
+    let (status, _, _) = ingest(&server, &line).await;
+    assert_eq!(status, 200, "the disk has room");
+
+    full.store(true, Ordering::SeqCst);
+    let (status, retry, error) = ingest(&server, &line).await;
+    let error = error.unwrap();
+    assert_eq!(status, 503, "{error}");
+    assert_eq!(retry.as_deref(), Some("1"));
+    assert_schema(&schema("error_response.json"), &error);
+    assert_eq!(error["code"], "unavailable");
+    let message = error["error"].as_str().unwrap();
+    assert!(
+        message.contains("No space left on device (injected)"),
+        "{message}"
+    );
+    // From then on every write is refused before it reaches the ledger, naming the cause.
+    let (status, _, error) = ingest(&server, &line).await;
+    let error = error.unwrap();
+    assert_eq!(status, 503, "{error}");
+    let message = error["error"].as_str().unwrap();
+    assert!(
+        message.starts_with("the ledger cannot be written: "),
+        "{message}"
+    );
+    assert!(
+        message.contains("No space left on device (injected)"),
+        "{message}"
+    );
+    let (status, error) = infer(&server, "iris", &infer_body(&[vec![5.1, 3.5, 1.4, 0.2]])).await;
+    assert_eq!(status, 503, "{error}");
+    let (status, ready) = get_json(&server, "/v2/health/ready").await;
+    assert_eq!(status, 503, "{ready}");
 }

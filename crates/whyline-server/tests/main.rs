@@ -5,12 +5,15 @@
 
 mod auth;
 mod common;
+mod config;
 mod dashboard;
 mod faults;
+mod incident;
 mod ingest;
 mod metrics;
 mod oip;
 mod read;
 mod shutdown;
+mod startup;
 mod stream;
 mod tls;

@@ -271,3 +271,54 @@ async fn an_aprender_forest_is_served_with_aprenders_predictions() {
     assert_eq!(decisions[0]["path"]["type"], "ForestPath");
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_null_is_a_missing_value_predicted_as_scikit_learn_does_and_unknown_outputs_are_refused()
+{
+    let server = crate::common::start_serving(
+        &[("missing", "sk_rf_reg_missing_diabetes.whyline.json")],
+        |_, _| {},
+    );
+    let oracle = expected("sk_rf_reg_missing_diabetes.expected.json");
+    let inputs = oracle["inputs"].as_array().unwrap();
+    let width = inputs[0].as_array().unwrap().len();
+    let nulls = inputs
+        .iter()
+        .flat_map(|row| row.as_array().unwrap())
+        .filter(|v| v.is_null())
+        .count();
+    assert!(nulls > 0, "the fixture has missing values");
+    // Nested rows, as scikit-learn's inputs are written, nulls included.
+    let body = json!({
+        "inputs": [{
+            "name": "x", "shape": [inputs.len(), width], "datatype": "FP64", "data": inputs,
+        }],
+    });
+    let (status, response) = infer(&server, "missing", &body).await;
+    assert_eq!(status, 200, "{response}");
+    let got: Vec<f64> = serde_json::from_value(response["outputs"][0]["data"].clone()).unwrap();
+    let want: Vec<f64> = serde_json::from_value(oracle["predict"].clone()).unwrap();
+    assert_eq!(got.len(), want.len());
+    for (got, want) in got.iter().zip(&want) {
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{got} != scikit-learn's {want}"
+        );
+    }
+    // The same parse, as the fuzz targets call it: nulls are NaN, rows flattened.
+    let (values, rows, columns) =
+        whyline_server::read_infer_body(body.to_string().as_bytes()).unwrap();
+    assert_eq!((rows, columns), (inputs.len(), width));
+    assert_eq!(values.iter().filter(|v| v.is_nan()).count(), nulls);
+
+    // An output the model does not have.
+    let mut asking = body.clone();
+    asking["outputs"] = json!([{ "name": "predict_proba" }]);
+    let (status, error) = infer(&server, "missing", &asking).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(
+        error["error"],
+        "output \"predict_proba\": model \"missing\" has no such output (it has predict)"
+    );
+    server.stop();
+}

@@ -6,7 +6,7 @@ use whyline::core::from_json;
 use whyline::ledger::{keys, verify_consistency, verify_inclusion, verify_note};
 use whyline::{AnyPath, to_aprt};
 
-use crate::common::{client, expected, get_json, infer, infer_body, rows, start};
+use crate::common::{client, expected, get_json, infer, infer_body, rows, start, start_serving};
 
 fn hash(text: &Value) -> [u8; 32] {
     hex::decode(text.as_str().unwrap())
@@ -172,5 +172,181 @@ async fn decisions_proofs_and_incidents_are_read_back_from_the_ledger() {
             .starts_with("text/html")
     );
     assert!(html.text().await.unwrap().contains("<html"));
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ledger_that_signs_no_checkpoint_serves_entries_but_says_why_it_has_no_proof() {
+    // One model: the incident page names decisions after the last model record.
+    let server = start_serving(&[("iris", "sk_logreg_iris.whyline.json")], |config, _| {
+        config
+            .profile_text(
+                "[inference_monitor]\nintegrity_level = \"SIL2\"\ncollector = \"ledger\"\n\
+                 signing = \"none\"\n",
+                std::path::Path::new("unsigned.toml"),
+            )
+            .unwrap();
+    });
+    let (status, answer) = infer(&server, "iris", &infer_body(&[vec![5.1, 3.5, 1.4, 0.2]])).await;
+    assert_eq!(status, 200, "{answer}");
+    let index = answer["parameters"]["decisions"][0]["index"]
+        .as_u64()
+        .unwrap();
+    let none_yet = "the ledger has no signed checkpoint yet";
+    for path in [
+        format!("/v1/proof/inclusion?index={index}"),
+        "/v1/proof/consistency?from=0".to_owned(),
+        "/checkpoint".to_owned(),
+    ] {
+        let (status, error) = get_json(&server, &path).await;
+        assert_eq!(status, 404, "{path}: {error}");
+        assert_eq!(error["code"], "not_found", "{path}");
+        assert_eq!(error["error"], none_yet, "{path}");
+    }
+    // The decision is served without a proof, saying why.
+    let (status, entry) = get_json(&server, &format!("/v1/decisions/{index}")).await;
+    assert_eq!(status, 200, "{entry}");
+    assert_eq!(entry["leaf"], answer["parameters"]["decisions"][0]["leaf"]);
+    assert_eq!(entry["proof"], Value::Null);
+    assert_eq!(entry["proof_error"], none_yet);
+    // Entry 0 is the first model's record: its kind, its leaf (SHA-256 of 0x00 and its
+    // bytes), no decision view.
+    let (status, record) = get_json(&server, "/v1/decisions/0").await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["kind"], "model");
+    assert!(record.get("trace").is_none() && record.get("explained").is_none());
+    let bytes = hex::decode(record["entry_hex"].as_str().unwrap()).unwrap();
+    assert_eq!(&bytes[..4], b"WLMD");
+    let mut hasher = sha2::Sha256::new();
+    hasher.update([0u8]);
+    hasher.update(&bytes);
+    assert_eq!(
+        record["leaf"].as_str().unwrap(),
+        hex::encode(hasher.finalize())
+    );
+    // The incident page: the chain verified, no signature to check, nothing anomalous.
+    let time = entry["trace"]["timestamp_ns"].as_u64().unwrap();
+    let page = client()
+        .get(server.url(&format!("/incident?at={time}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("✓ Chain integrity verified: "), "{page}");
+    assert!(!page.contains("signatures checked"), "{page}");
+    assert!(
+        page.contains("<h2>Anomalies (0)</h2><p>None in the window.</p>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(
+            "<strong>setosa</strong> 98% <a href=\"/decisions/{index}\">#{index}</a>"
+        )),
+        "{page}"
+    );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proofs_against_a_named_checkpoint_and_bad_incident_windows() {
+    let server = start(|_, _| {});
+    let (status, answer) = infer(
+        &server,
+        "iris",
+        &infer_body(&[vec![5.1, 3.5, 1.4, 0.2], vec![5.0, 3.4, 1.5, 0.2]]),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let last = answer["parameters"]["decisions"][1]["index"]
+        .as_u64()
+        .unwrap();
+    // The inclusion proof of the last decision signs a checkpoint of every entry so far.
+    let (status, proof) = get_json(&server, &format!("/v1/proof/inclusion?index={last}")).await;
+    assert_eq!(status, 200, "{proof}");
+    let size = proof["tree_size"].as_u64().unwrap();
+    assert_eq!(size, last + 1);
+    // Consistency to that checkpoint by its size, and inclusion in it by its size.
+    let (status, consistency) =
+        get_json(&server, &format!("/v1/proof/consistency?from=1&to={size}")).await;
+    assert_eq!(status, 200, "{consistency}");
+    assert_eq!(consistency["tree_size"].as_u64(), Some(size));
+    verify_consistency(
+        1,
+        size,
+        &hash(&consistency["old_root"]),
+        &hash(&consistency["root"]),
+        &hashes(&consistency["proof"]),
+    )
+    .unwrap();
+    let (status, again) = get_json(
+        &server,
+        &format!("/v1/proof/inclusion?index={last}&size={size}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, proof);
+    for (path, message) in [
+        (
+            format!("/v1/proof/consistency?from=1&to={}", size + 7),
+            format!("no signed checkpoint of size {}", size + 7),
+        ),
+        (
+            "/v1/incident?at=0&after=later".to_owned(),
+            "after: ".to_owned(),
+        ),
+        (
+            "/v1/incident?at=noon".to_owned(),
+            "at: cannot read time \"noon\"".to_owned(),
+        ),
+    ] {
+        let (status, error) = get_json(&server, &path).await;
+        assert!(status == 400 || status == 404, "{path}: {status} {error}");
+        assert!(
+            error["error"].as_str().unwrap().starts_with(&message),
+            "{path}: {error}"
+        );
+    }
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_of_more_decisions_than_one_chunk_is_streamed_whole_and_in_order() {
+    let server = start(|_, _| {});
+    // More than the 1,024 lines of one chunk of the streamed body.
+    let rows = vec![vec![5.1, 3.5, 1.4, 0.2]; 1_100];
+    let (status, answer) = infer(&server, "iris", &infer_body(&rows)).await;
+    assert_eq!(status, 200);
+    let receipts: Vec<u64> = answer["parameters"]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["index"].as_u64().unwrap())
+        .collect();
+    let mut indices: Vec<u64> = Vec::new();
+    for _ in 0..100 {
+        let text = client()
+            .get(server.url("/v1/decisions?from=0&to=18446744073709551615"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        indices = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["index"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        if indices.len() == receipts.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(indices, receipts);
     server.stop();
 }

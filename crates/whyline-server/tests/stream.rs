@@ -333,3 +333,153 @@ async fn the_stream_needs_read_and_acknowledging_an_alert_needs_admin() {
     drop(events);
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ingested_decision_is_sampled_and_named_after_the_model_it_fits() {
+    let server = start(|_, _| {});
+    let http = client();
+    // A decision of iris, read back as the JSON line the ingest endpoint takes.
+    let (status, answer) = infer(&server, "iris", &infer_body(&[vec![5.1, 3.5, 1.4, 0.2]])).await;
+    assert_eq!(status, 200);
+    let served = receipt(&answer);
+    let mut line = String::new();
+    for _ in 0..100 {
+        let text = http
+            .get(server.url("/v1/decisions?from=0&to=18446744073709551615"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if let Some(found) = text
+            .lines()
+            .find(|l| serde_json::from_str::<Value>(l).unwrap()["index"] == served)
+        {
+            line = found.to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!line.is_empty(), "decision {served} read back");
+
+    let mut events = Events::of(http.get(server.url("/v1/stream")).send().await.unwrap());
+    events.next_named("stats", Duration::from_secs(2)).await;
+    let response = http
+        .post(server.url("/v1/decisions"))
+        .header("content-type", "application/x-ndjson")
+        .body(format!("{line}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let receipt: Value = serde_json::from_str(response.text().await.unwrap().trim()).unwrap();
+    let ingested = receipt["index"].as_u64().unwrap();
+    assert!(ingested > served);
+    // The batch's last entry is read back and sent: iris is the one served model with four
+    // features, so the decision is shown with its class names.
+    let event = events.decision(ingested, Duration::from_secs(2)).await;
+    assert_eq!(event.data["model"], "iris", "{}", event.data);
+    assert_eq!(event.data["decision"], "setosa", "{}", event.data);
+    // The next stats event counts it as seen and measured.
+    let mut seen = 0;
+    for _ in 0..3 {
+        let stats = events
+            .next_named("stats", Duration::from_millis(2500))
+            .await;
+        seen += stats.data["seen"].as_u64().unwrap();
+        if seen > 0 {
+            assert_eq!(stats.data["measured"], 1, "{}", stats.data);
+            break;
+        }
+    }
+    assert_eq!(seen, 1);
+    drop(events);
+    // Resuming from past the end replays nothing: the first event is the stats event.
+    let mut resumed = Events::of(
+        http.get(server.url("/v1/stream?from=1000000"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let first = tokio::time::timeout(Duration::from_secs(2), resumed.receiver.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.name, "stats", "{first:?}");
+    drop(resumed);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_red_alert_is_critical_and_one_that_stops_the_line_is_on_the_board_as_a_stop() {
+    for halt in [false, true] {
+        let server = start(move |config, _| {
+            config
+                .profile_text(
+                    &format!(
+                        "[inference_monitor]\nintegrity_level = \"SIL2\"\ncollector = \"ledger\"\n\n\
+                         [andon]\nyellow_confidence = 0.999\nred_confidence = 0.995\n\
+                         halt_on_red = {halt}\n"
+                    ),
+                    std::path::Path::new("red.toml"),
+                )
+                .unwrap();
+        });
+        // scikit-learn gives this setosa 0.98: under the red threshold.
+        let (status, answer) =
+            infer(&server, "iris", &infer_body(&[vec![5.1, 3.5, 1.4, 0.2]])).await;
+        let board: Value = client()
+            .get(server.url("/v1/alerts"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let alert = &board["alerts"][0];
+        assert_eq!(board["open"], 1, "{board}");
+        assert_eq!(alert["andon_level"], "red", "{board}");
+        assert_eq!(alert["rule"], "low_confidence", "{board}");
+        assert_eq!(alert["model"], "iris", "{board}");
+        if halt {
+            // The line stops: 409, and the alert that stopped it is on the board as a stop
+            // (the decision and the alert are in the ledger; no receipt was sent).
+            assert_eq!(status, 409, "{answer}");
+            assert_eq!(answer["code"], "line_stopped");
+            assert_eq!(
+                answer["error"],
+                "line stopped by a red alert on decision 0: low confidence 0.981 < 0.995"
+            );
+            assert_eq!(alert["level"], "stop", "{board}");
+            assert_eq!(alert["index"], Value::Null, "{board}");
+            assert_eq!(alert["sequence"], 0, "{board}");
+        } else {
+            assert_eq!(status, 200, "{answer}");
+            assert_eq!(alert["level"], "critical", "{board}");
+            assert_eq!(alert["index"], receipt(&answer), "{board}");
+        }
+        let metrics = client()
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("whyline_alerts_total{")
+                    && l.contains("level=\"red\"")
+                    && l.contains("rule=\"low_confidence\"")
+                    && l.ends_with(" 1")),
+            "halt_on_red = {halt}: the alert is counted\n{metrics}"
+        );
+        // An HMAC verifier's key is its secret: the health JSON publishes none.
+        let (status, health) = crate::common::get_json(&server, "/v1/health").await;
+        assert_eq!(status, 200);
+        assert_eq!(health["verifier_key"], Value::Null, "{health}");
+        server.stop();
+    }
+}

@@ -376,12 +376,13 @@ mod model {
 
             /// loom has no clock, so a timeout is modelled as one that may fire whenever the
             /// queue is empty: an item already there is returned, otherwise the wait times out
-            /// at once (after yielding, so that a caller polling in a loop lets the other
-            /// threads run). Every interleaving in which the real timer fires is explored
-            /// (loom schedules the timed-out thread at every point), and so is every
-            /// interleaving in which an item arrives first (loom also runs the waiting thread
-            /// only after the sender). What is given up is a bound on how often a poller
-            /// spins, which no model checks.
+            /// at once (after yielding, so that a thread polling in a loop lets the others
+            /// run). Since loom runs the waiting thread at every point it chooses, this covers
+            /// both real outcomes: the timer firing before an item arrives (the thread runs
+            /// while the queue is empty) and an item arriving first (the thread runs after the
+            /// sender). What it gives up is a bound on how often a poller spins, which no model
+            /// checks. A blocking wait instead would never run the stream writer's idle poll,
+            /// whose race with the callers is what the stream models are for.
             pub(crate) fn recv_timeout(&self, _timeout: Duration) -> Result<T, RecvTimeoutError> {
                 match self.try_recv() {
                     Ok(item) => Ok(item),

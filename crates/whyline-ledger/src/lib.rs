@@ -133,6 +133,7 @@ mod segment;
 mod store;
 #[cfg(feature = "conformance")]
 pub mod store_conformance;
+mod sync;
 mod tail;
 mod tile_path;
 mod tiles;

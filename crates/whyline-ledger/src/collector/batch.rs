@@ -1,12 +1,11 @@
 //! The stream collector's unit of work: a batch of APRT records, and the partial batch that
 //! callers append to under a lock.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
-
 use whyline_core::{DecisionPath, DecisionTrace, encode_aprt};
 
 use super::json_chunk::JsonChunk;
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 /// Records in APRT encoding back to back, with each record's end offset and latency beside
 /// them (APRT keeps whole microseconds; the JSON view carries nanoseconds), and, once a

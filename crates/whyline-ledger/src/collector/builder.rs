@@ -3,8 +3,6 @@
 use std::fmt;
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
 
 use whyline_core::DecisionPath;
 
@@ -14,6 +12,8 @@ use super::json_chunk::JsonChunk;
 use super::stream::{Backpressure, FallbackSink, StreamCollector, StreamFormat};
 use super::writer::{Shared, Writer};
 use crate::error::LedgerError;
+use crate::sync::atomic::AtomicU64;
+use crate::sync::{Arc, Mutex, channel, thread};
 
 /// Settings of a [`StreamCollector`].
 pub struct StreamCollectorBuilder {
@@ -187,9 +187,9 @@ impl StreamCollectorBuilder {
             },
             Backpressure::Drop | Backpressure::Block => None,
         };
-        let (sender, queue) = crossbeam_channel::bounded(slots);
+        let (sender, queue) = channel::bounded(slots);
         // Every batch in existence fits: the queue's, the partial one, the writer's two.
-        let (recycle, recycled) = crossbeam_channel::bounded(slots + 2);
+        let (recycle, recycled) = channel::bounded(slots + 2);
         let shared = Arc::new(Shared::default());
         let writer = Writer::<P> {
             queue,
@@ -203,7 +203,7 @@ impl StreamCollectorBuilder {
             written: 0,
             path: PhantomData,
         };
-        let handle = std::thread::Builder::new()
+        let handle = thread::Builder::new()
             .name(self.thread_name.clone())
             .spawn(move || writer.run())
             .map_err(LedgerError::Spawn)?;

@@ -32,12 +32,11 @@
 //!
 //! Lock order: the committer lock before the ledger lock, never the other way round.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
-
 use crate::error::{LedgerError, Result};
 use crate::ledger::Ledger;
 use crate::store::Store;
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{Mutex, MutexGuard};
 
 /// What a lock poisoned by a panic in another thread (or a ledger already taken) is.
 pub(crate) const POISONED: LedgerError = LedgerError::Poisoned {

@@ -20,10 +20,6 @@
 //! there is logged: call `flush` first to see it). A failed commit stops the writer, so the
 //! next `record` returns the error.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-
 use whyline_core::{
     AlertRecord, CollectorStats, DecisionPath, DecisionTrace, InputEvidence, ModelRecord,
     OutcomeRecord, RecordOutcome, TraceCollector, encode_aprt,
@@ -35,12 +31,16 @@ use crate::ledger::{CommitMode, Ledger, LedgerOptions, Receipt};
 use crate::recovery::RecoveryReport;
 use crate::seal::Sealer;
 use crate::store::{MemoryStore, Store};
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::channel::{self, RecvTimeoutError};
+use crate::sync::thread::{self, JoinHandle};
+use crate::sync::{Arc, Mutex};
 
 /// The hash-chain collector. See the module docs.
 pub struct LedgerCollector<S: Store + 'static = MemoryStore> {
     shared: Arc<Shared<S>>,
     /// The commit thread: the sender wakes it, dropping the sender stops it.
-    committer: Option<(crossbeam_channel::Sender<()>, JoinHandle<()>)>,
+    committer: Option<(channel::Sender<()>, JoinHandle<()>)>,
     /// Seals decisions' inputs, when given a key store; locked before the ledger.
     sealer: Mutex<Option<(Sealer, Vec<u8>)>>,
     /// Whether a sealer is set (read without a lock by `keeps_inputs`).
@@ -79,14 +79,14 @@ impl<S: Store + 'static> LedgerCollector<S> {
         };
         let shared = Arc::new(Shared::new(ledger, policy));
         let committer = period.map(|period| {
-            let (wake, woken) = crossbeam_channel::bounded::<()>(1);
+            let (wake, woken) = channel::bounded::<()>(1);
             let shared = Arc::clone(&shared);
-            let handle = std::thread::spawn(move || {
+            let handle = thread::spawn(move || {
                 loop {
                     let woken = match woken.recv_timeout(period) {
                         Ok(()) => true,
-                        Err(crossbeam_channel::RecvTimeoutError::Timeout) => false,
-                        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+                        Err(RecvTimeoutError::Timeout) => false,
+                        Err(RecvTimeoutError::Disconnected) => return,
                     };
                     if let Err(error) = shared.commit_if_due(woken) {
                         tracing::error!(%error, "ledger commit thread: commit or checkpoint failed");

@@ -26,7 +26,7 @@
 //! [`RingCollector::for_each_recent`], say) poisons it; every later call then returns
 //! [`LedgerError::Poisoned`] instead of panicking.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use crate::sync::{Mutex, MutexGuard, PoisonError};
 
 use whyline_core::{CollectorStats, DecisionTrace, RecordOutcome, TraceCollector};
 

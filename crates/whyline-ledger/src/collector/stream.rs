@@ -64,12 +64,8 @@
 use std::fmt;
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use whyline_core::{
     CollectorStats, DecisionPath, DecisionTrace, RecordOutcome, TraceCollector, encode_aprt,
     encode_json,
@@ -78,6 +74,10 @@ use whyline_core::{
 use super::batch::{Batch, BatchLimits, Pending, count_locked};
 use super::writer::{Message, Shared};
 use crate::error::LedgerError;
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::channel::{self, Receiver, RecvTimeoutError, Sender, TrySendError};
+use crate::sync::thread::JoinHandle;
+use crate::sync::{Arc, Mutex, MutexGuard};
 
 /// What a stream writes: the one definition lives in `whyline-core`, where the monitor's
 /// safety profiles read it too.
@@ -449,7 +449,7 @@ impl<P: DecisionPath> TraceCollector<P> for StreamCollector<P> {
 impl<P: DecisionPath> StreamCollector<P> {
     /// The body of [`TraceCollector::flush`], with the ledger crate's error.
     fn flush_all(&self) -> Result<(), LedgerError> {
-        let (answer, healthy) = crossbeam_channel::bounded(1);
+        let (answer, healthy) = channel::bounded(1);
         {
             let mut pending = self.shared.pending.lock();
             if !pending.batch.is_empty() {

@@ -23,11 +23,8 @@
 
 use std::io::Write;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use whyline_core::DecisionPath;
 
 use super::batch::{Batch, PendingLock};
@@ -35,6 +32,9 @@ use super::batch_sink::Sink;
 use super::json_chunk::JsonChunk;
 use super::stream::StreamFormat;
 use crate::error::LedgerError;
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::sync::channel::{Receiver, RecvTimeoutError, Sender};
+use crate::sync::{Arc, Mutex, PoisonError};
 
 /// How long the writer waits for a batch before taking the callers' partial batch.
 pub(super) const IDLE: Duration = Duration::from_millis(2);

@@ -29,6 +29,16 @@ impl NatsServer {
         server
     }
 
+    /// A server with its port and store chosen but not started yet ([`NatsServer::spawn`]
+    /// starts it): what a client started before its server meets.
+    pub(crate) fn not_started() -> NatsServer {
+        NatsServer {
+            child: None,
+            port: free_port(),
+            store: tempfile::tempdir().unwrap(),
+        }
+    }
+
     pub(crate) fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
@@ -37,7 +47,7 @@ impl NatsServer {
         self.store.path().to_path_buf()
     }
 
-    fn spawn(&mut self) {
+    pub(crate) fn spawn(&mut self) {
         let child = Command::new("nats-server")
             .args([
                 "-js",

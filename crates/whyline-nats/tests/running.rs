@@ -48,6 +48,37 @@ fn a_url_that_is_not_a_url_is_a_connect_error_naming_it() {
 }
 
 #[test]
+fn a_sequencer_on_a_server_without_jetstream_waits_appends_nothing_and_stops_when_told() {
+    let server = NatsServer::start_without_jetstream();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sequencer = open_sequencer(dir.path(), &Topology::new("NOJS").unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let stats = std::thread::scope(|scope| {
+        let shutdown = stopped(Arc::clone(&stop));
+        let url = server.url();
+        let running = scope.spawn(move || runtime().block_on(sequencer.run(&url, shutdown)));
+        std::thread::sleep(Duration::from_millis(1000));
+        assert!(
+            !running.is_finished(),
+            "a missing JetStream is waited for, not an error"
+        );
+        stop.store(true, Ordering::Release);
+        running.join().unwrap().unwrap()
+    });
+    assert_eq!((stats.messages, stats.rounds, stats.decisions), (0, 0, 0));
+    let store = SegmentStore::open_existing(dir.path()).unwrap();
+    assert_eq!(
+        whyline_ledger::LedgerReader::new(&store)
+            .unwrap()
+            .all_entries()
+            .unwrap()
+            .entries
+            .len(),
+        0
+    );
+}
+
+#[test]
 fn a_sequencer_started_before_its_server_waits_for_it_and_then_sequences() {
     let mut server = NatsServer::not_started();
     let url = server.url();

@@ -44,6 +44,11 @@ use futures_util::{FutureExt, StreamExt};
 
 /// How long the sequencer waits before asking again when no batch was waiting.
 const IDLE_POLL: Duration = Duration::from_millis(2);
+/// How long one fetch may take. A fetch asks for what is there now and is answered at once,
+/// but a pull request sent just before the connection dropped is never answered (the
+/// client has no timer for a request without expiry): after this the fetch is a failure
+/// and the sequencer makes its consumer again.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 use whyline_ledger::{IngestBatch, IngestFormat, LedgerCollector, Store, parse_batch_into};
 
 use crate::error::{NatsError, Result};
@@ -433,8 +438,24 @@ impl<S: Store + 'static> Sequencer<S> {
         }
     }
 
-    /// The messages available now, up to `most`.
+    /// The messages available now, up to `most`; a failure when no answer comes within
+    /// [`FETCH_TIMEOUT`].
     async fn fetch(
+        consumer: &jetstream::consumer::PullConsumer,
+        most: usize,
+    ) -> Result<Vec<jetstream::Message>> {
+        tokio::time::timeout(FETCH_TIMEOUT, Self::fetch_now(consumer, most))
+            .await
+            .unwrap_or_else(|_| {
+                Err(NatsError::JetStream {
+                    operation: "fetching batches",
+                    message: format!("no answer within {FETCH_TIMEOUT:?}"),
+                })
+            })
+    }
+
+    /// [`fetch`](Self::fetch) without its timeout.
+    async fn fetch_now(
         consumer: &jetstream::consumer::PullConsumer,
         most: usize,
     ) -> Result<Vec<jetstream::Message>> {

@@ -22,12 +22,14 @@ use crate::support::NatsServer;
 
 fn logs() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,whyline_nats=debug".into()),
+        )
         .with_test_writer()
         .try_init();
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     logs();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -36,7 +38,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn open_sequencer(dir: &Path, topology: &Topology) -> Sequencer<SegmentStore> {
+pub(crate) fn open_sequencer(dir: &Path, topology: &Topology) -> Sequencer<SegmentStore> {
     let options = LedgerOptions::without_checkpoints("test/nats").durability(Durability::Sync);
     let (collector, _) = LedgerCollector::open(SegmentStore::open(dir).unwrap(), options).unwrap();
     Sequencer::new(collector, topology.clone(), SequencerOptions::default()).unwrap()
@@ -44,7 +46,7 @@ fn open_sequencer(dir: &Path, topology: &Topology) -> Sequencer<SegmentStore> {
 
 /// Runs the sequencer until the log holds `target` decisions and then `settle` more, so
 /// that anything still to be delivered (a duplicate) is seen.
-fn sequence_until(
+pub(crate) fn sequence_until(
     sequencer: &mut Sequencer<SegmentStore>,
     url: &str,
     target: u64,
@@ -56,7 +58,7 @@ fn sequence_until(
         .unwrap()
 }
 
-async fn wait_for(durable: Arc<AtomicU64>, target: u64, settle: Duration) {
+pub(crate) async fn wait_for(durable: Arc<AtomicU64>, target: u64, settle: Duration) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while durable.load(Ordering::Acquire) < target {
         assert!(
@@ -71,7 +73,7 @@ async fn wait_for(durable: Arc<AtomicU64>, target: u64, settle: Duration) {
 
 /// Records `range` of `producer`'s decisions through a stream collector on a JetStream
 /// sink starting at batch `first_batch`; returns (published, duplicates, retries).
-fn publish(
+pub(crate) fn publish(
     url: &str,
     topology: &Topology,
     producer: &ProducerId,
@@ -102,7 +104,7 @@ fn publish(
     )
 }
 
-fn assert_exactly_once(dir: &Path, producers: &[(&ProducerId, u64)]) {
+pub(crate) fn assert_exactly_once(dir: &Path, producers: &[(&ProducerId, u64)]) {
     let store = SegmentStore::open_existing(dir).unwrap();
     let outcome = verify_store(&store, None).unwrap();
     assert!(matches!(outcome, VerifyOutcome::Intact(_)), "{outcome:?}");

@@ -10,6 +10,7 @@ pub(crate) struct NatsServer {
     child: Option<Child>,
     port: u16,
     store: tempfile::TempDir,
+    jetstream: bool,
 }
 
 fn free_port() -> u16 {
@@ -20,13 +21,28 @@ fn free_port() -> u16 {
 impl NatsServer {
     /// Starts a JetStream server; fails (never skips) when `nats-server` is missing.
     pub(crate) fn start() -> NatsServer {
-        let mut server = NatsServer {
+        let mut server = NatsServer::not_started();
+        server.spawn();
+        server
+    }
+
+    /// Starts a plain NATS server, without JetStream.
+    pub(crate) fn start_without_jetstream() -> NatsServer {
+        let mut server = NatsServer::not_started();
+        server.jetstream = false;
+        server.spawn();
+        server
+    }
+
+    /// A server with its port and store chosen but not started yet ([`NatsServer::spawn`]
+    /// starts it): what a client started before its server meets.
+    pub(crate) fn not_started() -> NatsServer {
+        NatsServer {
             child: None,
             port: free_port(),
             store: tempfile::tempdir().unwrap(),
-        };
-        server.spawn();
-        server
+            jetstream: true,
+        }
     }
 
     pub(crate) fn url(&self) -> String {
@@ -37,16 +53,13 @@ impl NatsServer {
         self.store.path().to_path_buf()
     }
 
-    fn spawn(&mut self) {
-        let child = Command::new("nats-server")
-            .args([
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-sd",
-            ])
+    pub(crate) fn spawn(&mut self) {
+        let mut command = Command::new("nats-server");
+        if self.jetstream {
+            command.arg("-js");
+        }
+        let child = command
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
             .arg(self.store_dir())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -39,6 +39,7 @@ const MIGRATIONS: &[Migration] = &[
 ];
 
 /// The schema version this build writes and reads.
+// `too_new`'s message names this number: change both together.
 pub const SCHEMA_VERSION: i32 = 3;
 
 /// The advisory lock key (`pg_advisory_xact_lock(bigint)`) that serialises migrations:
@@ -126,6 +127,6 @@ fn too_new(location: &Path, found: i32) -> LedgerError {
     LedgerError::InvalidSetting {
         setting: "schema version",
         value: found.to_string(),
-        expected: "at most the version this build knows (2): upgrade whyline",
+        expected: "at most the version this build knows (3): upgrade whyline",
     }
 }

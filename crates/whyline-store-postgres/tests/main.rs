@@ -9,4 +9,7 @@ mod common;
 mod conformance;
 mod faults;
 mod lock;
+mod missing_rows;
 mod packed_rows;
+mod schema;
+mod writer_stops;

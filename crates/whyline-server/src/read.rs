@@ -51,7 +51,7 @@ async fn blocking<T: Send + 'static>(
 /// A read-only view of the ledger (its directory's files, or its PostgreSQL log, as
 /// committed now).
 fn read_view(state: &AppState) -> Result<Box<dyn whyline::ledger::Store>, ApiError> {
-    state.read_view().map_err(|e| library_error(&e))
+    state.committed_view().map_err(|e| library_error(&e))
 }
 
 /// The JSON line of a decision entry: its index and leaf hash, then the JSON codec's view

@@ -155,6 +155,24 @@ impl AppState {
         self.log.open_read_only()
     }
 
+    /// [`read_view`](Self::read_view) after committing what the collector has acknowledged:
+    /// a reader (the read API, the incident page) sees every decision already answered, not
+    /// only those the group commit has written so far. A collector that cannot commit (its
+    /// writer stopped) does not keep anyone from reading what is on disk: the failure is
+    /// logged and the view opened anyway.
+    pub(crate) fn committed_view(&self) -> whyline::Result<Box<dyn whyline::ledger::Store>> {
+        self.commit_acknowledged();
+        self.read_view()
+    }
+
+    /// Commits what the collector has acknowledged, before a read (see
+    /// [`committed_view`](Self::committed_view)); a failure is only logged.
+    fn commit_acknowledged(&self) {
+        if let Err(error) = TraceCollector::<AnyPath>::flush(&*self.collector) {
+            tracing::warn!(%error, "committing before a read failed; reading what is on disk");
+        }
+    }
+
     /// The incident report of `query`, read from a read-only view (checkpoint signatures
     /// checked with the ledger's key). A directory's investigation opens its sealed inputs
     /// with the subject key store beside it; a database's reads the store it is given.
@@ -163,6 +181,7 @@ impl AppState {
         query: whyline::IncidentQuery,
     ) -> Result<whyline::IncidentReport, ApiError> {
         let failed = |e: &(dyn std::error::Error + 'static)| ApiError::internal(error_chain(e));
+        self.commit_acknowledged();
         let store = match self.log.as_dir() {
             Some(_) => None,
             None => Some(self.read_view().map_err(|e| failed(&e))?),

@@ -180,6 +180,18 @@ pub(crate) async fn get_json(server: &Running, path: &str) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
+/// GETs `url` and returns the body as text (the status is not checked).
+pub(crate) async fn get_text(url: String) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The rows of a fixture's expectations.
 pub(crate) fn rows(expected: &Value) -> Vec<Vec<f64>> {
     serde_json::from_value(expected["inputs"].clone()).unwrap()

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use whyline_server::Tokens;
 
-use crate::common::{client, infer, infer_body, start, start_serving};
+use crate::common::{client, get_text, infer, infer_body, start, start_serving};
 
 const READ: &str = "read-token-0123456789abcdef";
 
@@ -117,14 +117,7 @@ async fn the_incident_report_is_rendered_on_the_server_with_its_anomalies_first(
         .unwrap();
     let (_, entry) = crate::common::get_json(server, &format!("/v1/decisions/{last}")).await;
     let time = entry["trace"]["timestamp_ns"].as_u64().unwrap();
-    let text = client()
-        .get(server.url(&format!("/incident?at={time}&before=10s&after=1s")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(server.url(&format!("/incident?at={time}&before=10s&after=1s"))).await;
     // No script is needed: the report is in the HTML.
     assert!(text.contains("data-view=\"incident\""));
     assert!(text.contains("✓ Chain integrity verified"), "{text}");
@@ -147,14 +140,7 @@ async fn the_incident_report_is_rendered_on_the_server_with_its_anomalies_first(
     // The downloads are the read API's reports.
     assert!(text.contains("format=json\" download=\"incident.json\""));
     // Only the main part, for the script that fetched it with a token.
-    let part = client()
-        .get(server.url(&format!("/incident?at={time}&part=main")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let part = get_text(server.url(&format!("/incident?at={time}&part=main"))).await;
     assert!(part.starts_with("<h1>Incident explorer</h1>"), "{part}");
     let bad = client()
         .get(server.url("/incident?at=yesterday"))

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{client, expected, get_json, infer, infer_body, rows, start_serving};
+use crate::common::{expected, get_json, get_text, infer, infer_body, rows, start_serving};
 
 /// The legend's mark of each shape, drawn at (7, 7) in a 14 × 14 box: the geometry
 /// `dashboard/incident.rs` documents (a circle of radius 3.5, a 7 × 7 square, a triangle
@@ -78,14 +78,7 @@ async fn seven_classes_get_the_six_shapes_in_order_of_appearance_then_wrap() {
     let last = *indices(&answer).last().unwrap();
     let time = time_of(server, last).await;
 
-    let text = client()
-        .get(server.url(&format!("/incident?at={time}&before=1m&after=1s")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(server.url(&format!("/incident?at={time}&before=1m&after=1s"))).await;
     let legend = &text[text.find("<ul class=\"legend\">").expect("a legend")..];
     let mut at = 0;
     for (i, class) in order.iter().enumerate() {
@@ -126,14 +119,7 @@ async fn seven_classes_get_the_six_shapes_in_order_of_appearance_then_wrap() {
         assert_eq!(found, expected, "class {class}: one mark per decision");
     }
     // Without a time, the form alone, asking for one.
-    let text = client()
-        .get(server.url("/incident"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(server.url("/incident")).await;
     assert!(
         text.contains(
             "<p class=\"notice\">Choose the incident's time and the window around it.</p>"
@@ -171,14 +157,7 @@ async fn an_alert_of_another_rule_is_marked_on_the_chart_and_listed_first() {
     assert_eq!(status, 200, "{answer}");
     let index = indices(&answer)[0];
     let time = time_of(server, index).await;
-    let text = client()
-        .get(server.url(&format!("/incident?at={time}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(server.url(&format!("/incident?at={time}"))).await;
     // The form keeps the defaults of the window it was given none of.
     assert!(text.contains("name=\"before\" value=\"30s\""), "{text}");
     assert!(text.contains("name=\"after\" value=\"1s\""), "{text}");

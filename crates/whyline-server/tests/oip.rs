@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::common::{
-    assert_schema, client, expected, fixture, get_json, infer, infer_body, rows, schema, shared,
-    start,
+    assert_schema, client, expected, fixture, get_json, get_text, infer, infer_body, rows, schema,
+    shared, start,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -150,14 +150,7 @@ async fn bad_requests_are_refused_with_the_library_message_and_nothing_is_record
     let server = start(|_, _| {});
     let errors = schema("error_response.json");
     let entries = || async {
-        let text = client()
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = get_text(server.url("/metrics")).await;
         text.lines()
             .find_map(|l| l.strip_prefix("whyline_ledger_entries "))
             .unwrap()

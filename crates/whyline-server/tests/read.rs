@@ -6,7 +6,9 @@ use whyline::core::from_json;
 use whyline::ledger::{keys, verify_consistency, verify_inclusion, verify_note};
 use whyline::{AnyPath, to_aprt};
 
-use crate::common::{client, expected, get_json, infer, infer_body, rows, start, start_serving};
+use crate::common::{
+    client, expected, get_json, get_text, infer, infer_body, rows, start, start_serving,
+};
 
 fn hash(text: &Value) -> [u8; 32] {
     hex::decode(text.as_str().unwrap())
@@ -73,14 +75,7 @@ async fn decisions_proofs_and_incidents_are_read_back_from_the_ledger() {
     let time = lines[4]["trace"]["timestamp_ns"].as_u64().unwrap();
     let (status, _) = get_json(&server, &format!("/v1/decisions?from={time}&to={time}")).await;
     assert_eq!(status, 200);
-    let one = client()
-        .get(server.url(&format!("/v1/decisions?from={time}&to={time}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let one = get_text(server.url(&format!("/v1/decisions?from={time}&to={time}"))).await;
     assert_eq!(one.lines().count(), 1, "{one}");
 
     // The inclusion proof of the 6th decision reaches the signed checkpoint's root.
@@ -226,14 +221,7 @@ async fn a_ledger_that_signs_no_checkpoint_serves_entries_but_says_why_it_has_no
     );
     // The incident page: the chain verified, no signature to check, nothing anomalous.
     let time = entry["trace"]["timestamp_ns"].as_u64().unwrap();
-    let page = client()
-        .get(server.url(&format!("/incident?at={time}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(server.url(&format!("/incident?at={time}"))).await;
     assert!(page.contains("✓ Chain integrity verified: "), "{page}");
     assert!(!page.contains("signatures checked"), "{page}");
     assert!(
@@ -326,14 +314,7 @@ async fn a_window_of_more_decisions_than_one_chunk_is_streamed_whole_and_in_orde
         .collect();
     let mut indices: Vec<u64> = Vec::new();
     for _ in 0..100 {
-        let text = client()
-            .get(server.url("/v1/decisions?from=0&to=18446744073709551615"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = get_text(server.url("/v1/decisions?from=0&to=18446744073709551615")).await;
         indices = text
             .lines()
             .map(|l| {
@@ -348,5 +329,36 @@ async fn a_window_of_more_decisions_than_one_chunk_is_streamed_whole_and_in_orde
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(indices, receipts);
+    server.stop();
+}
+
+/// With a group commit that would wait ten minutes, a decision just answered is still on
+/// the incident page and in the read API's window: a read commits what was acknowledged
+/// before it opens the log (it used to read only what the group commit had written, so the
+/// page said "the log holds no decisions" for up to the commit interval).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_decision_just_answered_is_read_back_before_its_group_commit_is_due() {
+    let server = start_serving(&[("iris", "sk_logreg_iris.whyline.json")], |config, _| {
+        config
+            .profile_text(
+                "[inference_monitor]\nintegrity_level = \"SIL2\"\ncollector = \"ledger\"\n\
+                 signing = \"none\"\ndurability = \"interval\"\ngroup_commit_ms = 600000\n\
+                 group_commit_entries = 100000\n",
+                std::path::Path::new("slow_commit.toml"),
+            )
+            .unwrap();
+    });
+    let (status, answer) = infer(&server, "iris", &infer_body(&[vec![5.1, 3.5, 1.4, 0.2]])).await;
+    assert_eq!(status, 200, "{answer}");
+    let index = answer["parameters"]["decisions"][0]["index"]
+        .as_u64()
+        .unwrap();
+    let (status, entry) = get_json(&server, &format!("/v1/decisions/{index}")).await;
+    assert_eq!(status, 200, "{entry}");
+    let time = entry["trace"]["timestamp_ns"].as_u64().unwrap();
+    let window = get_text(server.url(&format!("/v1/decisions?from={time}&to={time}"))).await;
+    assert_eq!(window.lines().count(), 1, "{window}");
+    let page = get_text(server.url(&format!("/incident?at={time}"))).await;
+    assert!(page.contains("✓ Chain integrity verified: "), "{page}");
     server.stop();
 }

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use whyline_server::Tokens;
 
-use crate::common::{client, infer, infer_body, start};
+use crate::common::{client, get_text, infer, infer_body, start};
 
 /// One Server-Sent Event.
 #[derive(Debug, Clone)]
@@ -459,14 +459,7 @@ async fn a_red_alert_is_critical_and_one_that_stops_the_line_is_on_the_board_as_
             assert_eq!(alert["level"], "critical", "{board}");
             assert_eq!(alert["index"], receipt(&answer), "{board}");
         }
-        let metrics = client()
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = get_text(server.url("/metrics")).await;
         assert!(
             metrics
                 .lines()

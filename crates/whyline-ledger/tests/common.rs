@@ -146,3 +146,29 @@ pub(crate) fn reopen_check_and_continue(
     assert_eq!(report.entries, first_new + 100);
     (recovery, report.entries)
 }
+
+/// Appends `payload(i)` for `i` from `next` on until an append fails, then checks that the
+/// writer stopped (the next append is `WriterFailed`). Returns the entries acknowledged in
+/// all (`next` plus those appended here) and the error. Panics, saying `never`, when `limit`
+/// appends went in without one failing.
+pub(crate) fn append_until_the_writer_stops<S: whyline_ledger::Store>(
+    ledger: &mut Ledger<S>,
+    mut next: u64,
+    limit: u64,
+    never: &str,
+) -> (u64, whyline_ledger::LedgerError) {
+    let error = loop {
+        match ledger.append(&payload(next)) {
+            Ok(receipt) => assert_eq!(receipt.index, next),
+            Err(error) => break error,
+        }
+        next += 1;
+        assert!(next < limit, "{never}");
+    };
+    let again = ledger.append(&payload(0)).unwrap_err();
+    assert!(
+        matches!(again, whyline_ledger::LedgerError::WriterFailed { .. }),
+        "the writer stopped: {again:?}"
+    );
+    (next, error)
+}

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use whyline_ledger::{Durability, Ledger, LedgerError, SegmentOptions, SegmentStore};
 
-use crate::common::{intact, options, payload, reopen_check_and_continue, signer};
+use crate::common::{
+    append_until_the_writer_stops, intact, options, reopen_check_and_continue, signer,
+};
 
 #[test]
 #[ignore = "needs a small file system: bash scripts/campaigns/enospc.sh mounts one and runs it"]
@@ -28,45 +30,30 @@ fn a_full_file_system_stops_the_writer_loses_nothing_acknowledged_and_the_log_co
     };
     let store = SegmentStore::open_with_options(&dir, segments).unwrap();
     let (mut ledger, _) = Ledger::open(store, options().durability(Durability::Sync)).unwrap();
-    let mut acknowledged = Vec::new();
-    let error = loop {
-        let index = acknowledged.len() as u64;
-        match ledger.append(&payload(index)) {
-            Ok(receipt) => acknowledged.push(receipt),
-            Err(error) => break error,
-        }
-        assert!(
-            acknowledged.len() < 1_000_000,
-            "the file system never filled"
-        );
-    };
+    let (acknowledged, error) =
+        append_until_the_writer_stops(&mut ledger, 0, 1_000_000, "the file system never filled");
     assert!(
         matches!(&error, LedgerError::Io { source, .. }
             if source.kind() == std::io::ErrorKind::StorageFull),
         "the append that cannot be written reports the full disk: {error:?}"
     );
-    let again = ledger.append(&payload(0)).unwrap_err();
-    assert!(
-        matches!(again, LedgerError::WriterFailed { .. }),
-        "the writer stopped: {again:?}"
-    );
     drop(ledger);
     let cause = std::error::Error::source(&error).map(ToString::to_string);
     println!(
         "enospc: {} entries acknowledged before the disk filled ({error}: {})",
-        acknowledged.len(),
+        acknowledged,
         cause.unwrap_or_default()
     );
 
     // Read-only: the log verifies (crash residue allowed) and holds every acknowledged entry.
     let reader = SegmentStore::open_read_only(&dir).unwrap();
     let report = intact(&reader, Some(&signer().verifier()));
-    assert!(report.entries >= acknowledged.len() as u64, "{report:?}");
+    assert!(report.entries >= acknowledged, "{report:?}");
     drop(reader);
 
     // Space freed: the log reopens for writing (recovery cuts any residue) and continues.
     std::fs::remove_file(&filler).unwrap();
-    let (recovery, entries) = reopen_check_and_continue(&dir, segments, acknowledged.len() as u64);
+    let (recovery, entries) = reopen_check_and_continue(&dir, segments, acknowledged);
     println!(
         "enospc: after freeing space the log reopened ({recovery:?}) and took 100 more: {entries} entries, intact"
     );

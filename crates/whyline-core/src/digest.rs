@@ -97,31 +97,20 @@ pub fn fnv1a_features(features: &[f32]) -> u64 {
 /// assert_eq!(whyline_core::digest::xxh3_features(&[]), 0x2d06800538d394c2);
 /// ```
 pub fn xxh3_features(features: &[f32]) -> u64 {
-    // Rows of up to 16 features (the common case) go through a 64-byte stack buffer, up to
-    // 64 through a 256-byte one; wider ones through the streaming state, which yields the
-    // same digest.
-    if features.len() <= 16 {
-        xxh3_through::<64>(features)
-    } else if features.len() <= 64 {
-        xxh3_through::<256>(features)
-    } else {
+    // On a little-endian machine the features' memory already is their little-endian bytes:
+    // hash it in place (no copy, no buffer to clear; the monitor digests every decision).
+    #[cfg(target_endian = "little")]
+    {
+        xxhash_rust::xxh3::xxh3_64(bytemuck::cast_slice(features))
+    }
+    #[cfg(not(target_endian = "little"))]
+    {
         let mut state = xxhash_rust::xxh3::Xxh3Default::new();
         for value in features {
             state.update(&value.to_bits().to_le_bytes());
         }
         state.digest()
     }
-}
-
-/// XXH3-64 of `features` laid out little-endian in a stack buffer of `N` bytes
-/// (`features.len() * 4 <= N`).
-#[inline(always)]
-fn xxh3_through<const N: usize>(features: &[f32]) -> u64 {
-    let mut bytes = [0u8; N];
-    for (chunk, value) in bytes.chunks_exact_mut(4).zip(features) {
-        chunk.copy_from_slice(&value.to_bits().to_le_bytes());
-    }
-    xxhash_rust::xxh3::xxh3_64(bytes.get(..features.len() * 4).unwrap_or(&[]))
 }
 
 /// HMAC-SHA256 of the features' little-endian bytes under `key`, truncated to the first 8

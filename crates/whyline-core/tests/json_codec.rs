@@ -261,3 +261,84 @@ fn json_bytes_that_are_not_utf8_are_refused_at_their_place() {
     );
     assert!(error.to_string().contains("invalid unicode"), "{error}");
 }
+
+#[test]
+fn a_float_that_is_neither_a_number_nor_a_named_string_says_what_was_expected() {
+    for (bad, shown) in [(r#""Nope""#, "string \"Nope\""), ("true", "boolean `true`")] {
+        let text = document("0x01").replace(r#""output":0.5"#, &format!(r#""output":{bad}"#));
+        let error = from_json::<LinearPath>(&text).unwrap_err();
+        assert!(
+            error.to_string().contains(&format!(
+                r#"invalid {}: {shown}, expected a number, "NaN", "Infinity", "-Infinity" or "NaN:0x........""#,
+                if bad == "true" { "type" } else { "value" }
+            )),
+            "{bad}: {error}"
+        );
+    }
+}
+
+/// A path type of the caller's own (a model this crate does not know), which keeps the
+/// trait's default JSON view: its serde derive.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct CallersPath {
+    inner: LinearPath,
+    rule: String,
+}
+
+impl DecisionPath for CallersPath {
+    fn path_type(&self) -> whyline_core::PathType {
+        self.inner.path_type()
+    }
+
+    fn explain_with(&self, names: &whyline_core::Names) -> String {
+        format!("{} by {}", self.inner.explain_with(names), self.rule)
+    }
+
+    fn feature_contributions(&self) -> &[f32] {
+        self.inner.feature_contributions()
+    }
+
+    fn confidence(&self) -> f32 {
+        self.inner.confidence()
+    }
+
+    fn encode_path(&self, out: &mut Vec<u8>) {
+        self.inner.encode_path(out);
+    }
+
+    fn decode_path(
+        path_type: whyline_core::PathType,
+        bytes: &[u8],
+        base_offset: u64,
+    ) -> whyline_core::Result<Self> {
+        Ok(CallersPath {
+            inner: LinearPath::decode_path(path_type, bytes, base_offset)?,
+            rule: String::new(),
+        })
+    }
+}
+
+#[test]
+fn a_callers_path_type_is_written_through_its_serde_derive_and_reads_back() {
+    let linear: DecisionTrace<LinearPath> = from_json(&document("0x01")).unwrap();
+    let trace = DecisionTrace {
+        timestamp_ns: linear.timestamp_ns,
+        sequence: linear.sequence,
+        input_hash: linear.input_hash,
+        output: linear.output,
+        latency_ns: linear.latency_ns,
+        path: CallersPath {
+            inner: linear.path.clone(),
+            rule: "rule 7".into(),
+        },
+    };
+    let text = to_json(&trace).unwrap();
+    let inner = serde_json::to_string(&linear.path).unwrap();
+    assert!(
+        text.contains(&format!(r#""path":{{"inner":{inner},"rule":"rule 7"}}"#)),
+        "{text}"
+    );
+    let back: DecisionTrace<CallersPath> = from_json(&text).unwrap();
+    assert_eq!(back.path, trace.path);
+    assert_eq!(back.sequence, trace.sequence);
+}

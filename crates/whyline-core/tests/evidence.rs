@@ -434,3 +434,30 @@ fn an_outcome_record_whose_json_escape_is_respelled_in_upper_case_reads_the_same
         assert!(!OutcomeRecord::from_bytes(&other).is_ok_and(|back| back == record));
     }
 }
+
+#[test]
+fn outcome_and_erasure_records_are_told_by_their_magic_alone() {
+    let outcome = OutcomeRecord {
+        decision_index: 3,
+        label: "cat".into(),
+        by: Some("reviewer".into()),
+        override_action: None,
+        note: None,
+        recorded_ns: 4,
+    }
+    .to_bytes();
+    let erasure = ErasureRecord {
+        subject_digest: [7; 32],
+        by: Some("dpo".into()),
+        erased_ns: 5,
+    }
+    .to_bytes();
+    assert!(OutcomeRecord::is_outcome_record(&outcome));
+    assert!(OutcomeRecord::is_outcome_record(b"WLOC"));
+    assert!(!OutcomeRecord::is_outcome_record(&erasure));
+    assert!(!OutcomeRecord::is_outcome_record(b"WLO"));
+    assert!(!OutcomeRecord::is_outcome_record(&[]));
+    assert!(ErasureRecord::is_erasure_record(&erasure));
+    assert!(!ErasureRecord::is_erasure_record(&outcome));
+    assert!(!ErasureRecord::is_erasure_record(b"WLE"));
+}

@@ -354,6 +354,13 @@ fn a_neural_explanation_gives_its_confidence_gradient_and_layer_sizes() {
          \x20 - feature[0]: +0\n\
          Layer activations recorded: sizes [4, 2]"
     );
+    // The confidence is the probability of the class decided; a regression is certain.
+    assert_eq!(path.confidence(), 0.875);
+    let regression = NeuralPath {
+        probability: None,
+        ..path
+    };
+    assert_eq!(regression.confidence(), 1.0);
 }
 
 #[test]

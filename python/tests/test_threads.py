@@ -38,6 +38,12 @@ class Counter:
         while self.count == 0:
             time.sleep(0.001)
         sys.setswitchinterval(10.0)
+        # Let the counter step once more under the new interval. A wait for the GIL that it
+        # began under the old one (5 ms) ends by asking the holder to drop the GIL: the
+        # control below then saw one step on a loaded machine (CI, 2026-12-07).
+        seen = self.count
+        while self.count == seen:
+            time.sleep(0.001)
         return self
 
     def __exit__(self, *exc):

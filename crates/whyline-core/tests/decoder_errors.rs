@@ -229,3 +229,34 @@ proptest! {
         }
     }
 }
+
+/// One path type: its default path's bytes decode, and with one byte more they are refused
+/// with the bytes left over named.
+fn refuses_a_trailing_byte<P: whyline_core::DecisionPath + Default + PartialEq>(name: &str) {
+    let path = P::default();
+    let mut bytes = path.to_bytes();
+    let decoded = P::decode_path(path.path_type(), &bytes, 0).unwrap();
+    assert!(decoded == path, "{name} round trip");
+    bytes.push(0);
+    let error = P::decode_path(path.path_type(), &bytes, 100).unwrap_err();
+    assert!(
+        matches!(&error, CoreError::InconsistentLength { .. }),
+        "{name}: {error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("1 bytes left over after {name}")),
+        "{name}: {error}"
+    );
+}
+
+#[test]
+fn every_path_type_refuses_bytes_left_over_after_it() {
+    refuses_a_trailing_byte::<LinearPath>("LinearPath");
+    refuses_a_trailing_byte::<TreePath>("TreePath");
+    refuses_a_trailing_byte::<whyline_core::ForestPath>("ForestPath");
+    refuses_a_trailing_byte::<whyline_core::KnnPath>("KnnPath");
+    refuses_a_trailing_byte::<whyline_core::ClusterPath>("ClusterPath");
+    refuses_a_trailing_byte::<whyline_core::NeuralPath>("NeuralPath");
+}

@@ -29,14 +29,15 @@ echo "fuzz campaign: ${#targets[@]} targets, ${seconds} s or ${FUZZ_RUNS:-100000
 mkdir -p fuzz/logs
 printf '%-22s %14s %8s %8s %s\n' target executions seconds corpus findings
 runs_wanted="${FUZZ_RUNS:-10000000}"
+host=$(rustc +nightly -vV | sed -n 's/^host: //p')
+# Findings are crashes, timeouts, out-of-memory and leaks; libFuzzer's slow-unit-* files (an
+# input slower than any before it, the run goes on) are not counted.
+findings_in() {
+    find "fuzz/artifacts/$1" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'timeout-*' \
+        -o -name 'oom-*' -o -name 'leak-*' \) | wc -l
+}
 for target in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
-    # Findings are crashes, timeouts, out-of-memory and leaks; libFuzzer's slow-unit-* files
-    # (an input slower than any before it, the run goes on) are not counted.
-    findings_in() {
-        find "fuzz/artifacts/$1" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'timeout-*' \
-            -o -name 'oom-*' -o -name 'leak-*' \) | wc -l
-    }
     before=$(findings_in "$target")
     log="fuzz/logs/$target.log"
     : >"$log"
@@ -55,14 +56,13 @@ for target in "${targets[@]}"; do
         part=$(mktemp)
         (cd fuzz && nice -n 19 cargo +nightly fuzz run -O "$target" "corpus/$target" -- \
             -max_total_time="$left" -runs="$runs_left" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
-            -print_final_stats=1 >"$part" 2>&1) || true
-        cat "$part" >>"$log"
+            -print_final_stats=1 2>&1 | tee -a "logs/$target.log" >"$part") || true
         done_now=$(sed -n 's/^stat::number_of_executed_units: *//p' "$part" | tail -1)
         execs=$(( execs + ${done_now:-0} ))
         timeout_input=$(sed -n 's/.*Test unit written to \(.*timeout-[0-9a-f]*\)$/\1/p' "$part" | tail -1)
         rm -f "$part"
         [ -n "$timeout_input" ] && [ -f "$timeout_input" ] || break
-        if (cd fuzz && timeout 10 "target/x86_64-unknown-linux-gnu/release/$target" "$timeout_input" >/dev/null 2>&1); then
+        if (cd fuzz && timeout 10 "target/$host/release/$target" "$timeout_input" >/dev/null 2>&1); then
             mkdir -p "fuzz/artifacts/$target/not-reproduced"
             mv "$timeout_input" "fuzz/artifacts/$target/not-reproduced/"
             spurious=$(( spurious + 1 ))

@@ -31,7 +31,13 @@ fn every_corpus_file_is_accepted_or_refused_without_a_panic() {
         assert!(!corpus.is_empty(), "{}: no committed corpus", target.name);
         let mut accepted = 0;
         for path in &corpus {
-            let data = std::fs::read(path).unwrap();
+            let data = match std::fs::read(path) {
+                Ok(data) => data,
+                // A fuzzer running on this corpus replaces inputs with smaller ones as it
+                // goes: a file listed a moment ago may be gone.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => panic!("{}: {e}", path.display()),
+            };
             if (target.run)(&data).is_ok() {
                 accepted += 1;
             }

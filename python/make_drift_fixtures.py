@@ -40,17 +40,26 @@ FACTORIES = {
 }
 
 
-def run(detector: str, params: dict, inputs: list) -> tuple[list[int], list[int]]:
-    """Feed `inputs` to a fresh river detector; return (warning indices, drift indices)."""
+# ADWIN's window after every STATE_EVERY-th update and after each drift: [index, width,
+# total, variance, estimation], so that the window's bookkeeping (bucket merges, the
+# oldest bucket dropped) is checked, not only the detections it leads to.
+STATE_EVERY = 97
+
+
+def run(detector: str, params: dict, inputs: list) -> tuple[list[int], list[int], list]:
+    """Feed `inputs` to a fresh river detector; return (warning indices, drift indices,
+    ADWIN's window states)."""
     det = FACTORIES[detector](**params)
-    warnings, drifts = [], []
+    warnings, drifts, states = [], [], []
     for i, x in enumerate(inputs):
         det.update(x)
         if getattr(det, "warning_detected", False):
             warnings.append(i)
         if det.drift_detected:
             drifts.append(i)
-    return warnings, drifts
+        if detector == "ADWIN" and (i % STATE_EVERY == STATE_EVERY - 1 or det.drift_detected):
+            states.append([i, det.width, det.total, det.variance, det.estimation])
+    return warnings, drifts, states
 
 
 # --- streams -------------------------------------------------------------------------------
@@ -150,7 +159,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     for name, detector, params, inputs in CASES:
-        warnings, drifts = run(detector, params, inputs)
+        warnings, drifts, states = run(detector, params, inputs)
         doc = {
             "name": name,
             "detector": detector,
@@ -160,6 +169,8 @@ def main() -> None:
             "warnings": warnings,
             "drifts": drifts,
         }
+        if states:
+            doc["states"] = states
         path = args.out / f"{name}.json"
         path.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
         print(f"{path.relative_to(REPO)}: {len(inputs)} inputs, "

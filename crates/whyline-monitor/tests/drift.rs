@@ -29,6 +29,10 @@ struct Fixture {
     inputs: Vec<f64>,
     warnings: Vec<usize>,
     drifts: Vec<usize>,
+    /// ADWIN only: `[index, width, total, variance, estimation]` after every 97th update and
+    /// after each drift.
+    #[serde(default)]
+    states: Vec<[f64; 5]>,
 }
 
 fn fixture_dir() -> PathBuf {
@@ -658,5 +662,53 @@ fn update_error_matches_update_with_zero_and_one() {
             by_float.update(x).ok()
         );
         assert_eq!(Some(e_bool.update_error(x == 1.0)), e_float.update(x).ok());
+    }
+}
+
+/// `found` equals river's `expected` up to rounding: both sum the same items, in buckets
+/// merged in the same order, but not always in the same floating-point order.
+fn assert_close(what: &str, found: f64, expected: f64) {
+    let tolerance = 1e-9 * expected.abs().max(1.0);
+    assert!(
+        (found - expected).abs() <= tolerance,
+        "{what}: whyline {found}, river {expected}"
+    );
+}
+
+#[test]
+fn adwin_window_width_total_variance_and_mean_follow_river_through_every_stream() {
+    for name in [
+        "adwin_doc",
+        "adwin_doc_range4",
+        "adwin_gauss_a",
+        "adwin_gauss_b",
+        "adwin_gauss_c_params",
+        "adwin_gauss_b_clock7",
+        "adwin_gauss_d_edge",
+        "adwin_bernoulli_a",
+        "adwin_bernoulli_long",
+    ] {
+        let fixture = load(name);
+        assert!(
+            fixture.states.len() > 9,
+            "{name}: no window states (regenerate with python/make_drift_fixtures.py)"
+        );
+        let config: AdwinConfig =
+            serde_json::from_value(serde_json::Value::Object(fixture.params.clone())).unwrap();
+        let mut adwin = Adwin::new(config).unwrap();
+        let mut states = fixture.states.iter().peekable();
+        for (i, &x) in fixture.inputs.iter().enumerate() {
+            DriftDetector::update(&mut adwin, x).unwrap();
+            while let Some([_, width, total, variance, estimation]) =
+                states.next_if(|state| state[0] as usize == i)
+            {
+                let at = |what: &str| format!("{name}, after input {i}: {what}");
+                assert_eq!(adwin.width(), *width, "{}", at("width"));
+                assert_close(&at("total"), adwin.total(), *total);
+                assert_close(&at("variance"), adwin.variance(), *variance);
+                assert_close(&at("estimation"), adwin.estimation(), *estimation);
+            }
+        }
+        assert!(states.next().is_none(), "{name}: states past the stream");
     }
 }

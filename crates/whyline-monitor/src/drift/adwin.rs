@@ -252,6 +252,12 @@ impl Adwin {
         self.total
     }
 
+    /// Sum of the squared deviations of the window's items from its mean (river's
+    /// `variance`; divide by [`width`](Self::width) for the population variance).
+    pub fn variance(&self) -> f64 {
+        self.variance
+    }
+
     /// Mean of the current window (0 when it is empty).
     pub fn estimation(&self) -> f64 {
         if self.width == 0.0 {

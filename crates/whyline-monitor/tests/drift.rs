@@ -473,6 +473,14 @@ fn invalid_parameters_are_rejected_naming_detector_and_field() {
         ),
         (
             EddmConfig {
+                alpha: 0.0,
+                beta: 0.0,
+                ..eddm()
+            },
+            "alpha",
+        ),
+        (
+            EddmConfig {
                 beta: 0.0,
                 ..eddm()
             },
@@ -711,4 +719,26 @@ fn adwin_window_width_total_variance_and_mean_follow_river_through_every_stream(
         }
         assert!(states.next().is_none(), "{name}: states past the stream");
     }
+}
+
+#[test]
+fn a_boxed_detector_answers_as_the_detector_inside() {
+    let fixture = load("adwin_gauss_a");
+    let mut boxed: Box<dyn DriftDetector + Send + Sync> = Box::new(Adwin::default());
+    let mut plain = Adwin::default();
+    let mut drifts = Vec::new();
+    for (i, &x) in fixture.inputs.iter().enumerate() {
+        // Through `impl DriftDetector for Box<D>`, not through the `dyn` inside.
+        let status = DriftDetector::update(&mut boxed, x).unwrap();
+        assert_eq!(status, DriftDetector::update(&mut plain, x).unwrap());
+        assert_eq!(DriftDetector::status(&boxed), plain.status());
+        assert_eq!(
+            DriftDetector::warning_detected(&boxed),
+            plain.warning_detected()
+        );
+        if DriftDetector::drift_detected(&boxed) {
+            drifts.push(i);
+        }
+    }
+    assert_same_indices("drift", "boxed adwin_gauss_a", &fixture.drifts, &drifts);
 }

@@ -452,6 +452,19 @@ fn model_and_collector_errors_reach_the_caller() {
 }
 
 #[test]
+fn red_and_yellow_confidence_bars_may_be_the_same() {
+    // "At most yellow": equal bars are consistent (every low decision is red).
+    assert!(
+        Andon::new(AndonRules {
+            yellow_confidence: Some(0.6),
+            red_confidence: Some(0.6),
+            ..rules()
+        })
+        .is_ok()
+    );
+}
+
+#[test]
 fn inconsistent_rules_name_the_field() {
     let error = Andon::new(AndonRules {
         yellow_confidence: Some(0.5),

@@ -7,7 +7,8 @@
 #
 # Install: `cargo install cargo-mutants --locked` (docs/reliability.md names the version used).
 #
-# cargo-mutants copies the workspace (without target/ and the git-ignored files) to a scratch
+# cargo-mutants copies the workspace (without target/ and, with `--gitignore true`, without the
+# git-ignored files: cargo-mutants 27 copies them by default, fuzz/target's gigabytes too) to a scratch
 # directory, applies one mutation at a time there, builds and runs `cargo test -p CRATE --lib
 # --tests` (doctests left out: each one is a separate compile, which would triple the time per
 # mutant), so the normal build in target/ is never touched. Everything runs under `nice -n 19`.
@@ -55,7 +56,7 @@ case "$crate" in
 esac
 timeout="${MUTANTS_TIMEOUT:-$timeout_default}"
 
-args=(--package "$crate" --timeout "$timeout" --build-timeout 900 --jobs "${MUTANTS_JOBS:-1}")
+args=(--package "$crate" --gitignore true --timeout "$timeout" --build-timeout 900 --jobs "${MUTANTS_JOBS:-1}")
 name="$crate"
 if [ -n "$shard" ]; then
     if ! [[ "$shard" =~ ^[0-9]+/[0-9]+$ ]]; then

@@ -263,3 +263,26 @@ fn a_wall_clock_step_keeps_timestamps_in_order_and_is_raised_as_an_alert() {
         alerts[0]
     );
 }
+
+/// A simulation's clock is never re-anchored to the machine's: after more than a second of
+/// simulated time (when a real clock would re-anchor), every timestamp is the start plus
+/// exactly how far the simulation moved its clock.
+#[test]
+fn a_simulated_clock_stays_on_simulated_time_past_the_re_anchoring_second() {
+    const START: u64 = 1_600_000_000_000_000_000;
+    let (ticks, mock) = whyline_monitor::quanta::Clock::mock();
+    let mut monitor = InferenceMonitor::new(
+        Difference::new(),
+        Keeper::default(),
+        Andon::new(AndonRules::default()).unwrap(),
+    )
+    .with_clock(ticks, START);
+    for _ in 0..5 {
+        mock.increment(700_000_000);
+        monitor.predict_one(&[3.0, 1.0]).unwrap();
+    }
+    let traces = monitor.collector().traces.lock().unwrap();
+    let stamps: Vec<u64> = traces.iter().map(|t| t.timestamp_ns).collect();
+    let expected: Vec<u64> = (1..=5).map(|k| START + k * 700_000_000).collect();
+    assert_eq!(stamps, expected);
+}

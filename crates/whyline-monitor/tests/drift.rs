@@ -742,3 +742,19 @@ fn a_boxed_detector_answers_as_the_detector_inside() {
     }
     assert_same_indices("drift", "boxed adwin_gauss_a", &fixture.drifts, &drifts);
 }
+
+#[test]
+fn each_detector_keeps_the_configuration_it_was_built_with() {
+    let ph = PageHinkleyConfig {
+        threshold: 20.0,
+        min_instances: 50,
+        ..PageHinkleyConfig::default()
+    };
+    assert_eq!(PageHinkley::new(ph.clone()).unwrap().config(), &ph);
+    assert_ne!(ph, PageHinkleyConfig::default());
+    let adwin = AdwinConfig {
+        delta: 0.01,
+        ..AdwinConfig::default()
+    };
+    assert_eq!(Adwin::new(adwin.clone()).unwrap().config(), &adwin);
+}

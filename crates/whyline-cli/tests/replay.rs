@@ -100,8 +100,8 @@ fn the_demo_replays_identically_then_takes_outcomes_and_an_erasure() {
         changed
     );
 
-    // Outcomes: entry 1 is the first decision (entry 0 is the model record); entry 2 is its
-    // sealed input, not a decision.
+    // Outcomes: entry 1 is the first decision, its sealed input in the same entry; entry 0
+    // is the model record, not a decision.
     whyline()
         .arg("outcome")
         .arg(&ledger)
@@ -113,10 +113,10 @@ fn the_demo_replays_identically_then_takes_outcomes_and_an_erasure() {
     whyline()
         .arg("outcome")
         .arg(&ledger)
-        .args(["--index", "2", "--label", "cat"])
+        .args(["--index", "0", "--label", "cat"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("entry 2 is not a decision"));
+        .stderr(predicate::str::contains("entry 0 is not a decision"));
 
     // Erasure: the key goes, the log still verifies, replay counts the inputs as erased.
     let key_store = std::fs::read_to_string(ledger.join("keys/subjects.wks")).unwrap();

@@ -119,8 +119,9 @@ pub trait TraceCollector<P: DecisionPath>: Send + Sync {
     /// Records a trace and then its input, as [`record_exclusive`](TraceCollector::record_exclusive)
     /// followed by [`record_input`](TraceCollector::record_input) with the trace's entry index
     /// and leaf hash (`input.decision_index` and `input.trace_hash` are filled in here). A
-    /// ledger overrides it so both entries share one commit. The input's outcome is `None`
-    /// when the collector keeps no inputs or did not append the trace.
+    /// ledger overrides it to append both as one entry (the input sealed at the end of the
+    /// decision's entry), and the input's outcome then names that same entry. The input's
+    /// outcome is `None` when the collector keeps no inputs or did not append the trace.
     fn record_with_input(
         &mut self,
         trace: &DecisionTrace<P>,

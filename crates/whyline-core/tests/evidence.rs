@@ -1,11 +1,13 @@
-//! The evidence records (sealed input, outcome, erasure) and the sealed plaintext: round
+//! The evidence records (sealed input, alone or as the trailer of its decision's entry,
+//! outcome, erasure) and the sealed plaintext: round
 //! trips for any value, and every truncation or bit flip either refused or read as a
 //! different record, never as the original and never a panic.
 
 use proptest::prelude::*;
 use whyline_core::{
-    ContextValue, CoreError, DecisionInput, EntryKind, ErasureRecord, OutcomeRecord, SealAlgorithm,
-    SealedHeader, SealedInput, decode_input, encode_input_f64,
+    ContextValue, CoreError, DecisionInput, DecisionTrace, EntryKind, ErasureRecord, LinearPath,
+    OutcomeRecord, SealAlgorithm, SealedHeader, SealedInput, SealedLayout, decode_input,
+    encode_input_f64, from_aprt, split_decision_entry, to_aprt,
 };
 
 fn context_value() -> impl Strategy<Value = ContextValue> {
@@ -49,6 +51,7 @@ fn sealed_input() -> impl Strategy<Value = SealedInput> {
                         key_id,
                         nonce,
                         algorithm: SealAlgorithm::XChaCha20Poly1305,
+                        layout: SealedLayout::OwnEntry,
                     },
                     ciphertext: ct,
                 }
@@ -152,6 +155,56 @@ proptest! {
     }
 
     #[test]
+    fn a_decision_entry_with_its_sealed_input_splits_round_trips_and_refuses_damage(
+        record in sealed_input(), at in any::<prop::sample::Index>(), bit in 0u8..8,
+        contributions in prop::collection::vec(-10.0f32..10.0, 0..6),
+    ) {
+        let trace = DecisionTrace {
+            timestamp_ns: record.header.timestamp_ns,
+            sequence: 3,
+            input_hash: 9,
+            output: 0.25,
+            latency_ns: 2_000,
+            path: LinearPath { contributions, ..LinearPath::default() },
+        };
+        let header = SealedHeader {
+            layout: SealedLayout::Trailer,
+            trace_hash: [0; 32],
+            ..record.header
+        };
+        let aprt = to_aprt(&trace);
+        let mut entry = aprt.clone();
+        entry.extend_from_slice(&header.trailer_bytes(record.ciphertext.len()));
+        entry.extend_from_slice(&record.ciphertext);
+        prop_assert_eq!(EntryKind::of(&entry), EntryKind::Decision);
+        let (front, trailer) = split_decision_entry(&entry).unwrap();
+        prop_assert_eq!(front, &aprt[..]);
+        let trailer = trailer.unwrap();
+        let (back, ciphertext) = SealedInput::split_trailer(trailer, trace.timestamp_ns).unwrap();
+        prop_assert_eq!(back, header);
+        prop_assert_eq!(ciphertext, &record.ciphertext[..]);
+        prop_assert_eq!(from_aprt::<LinearPath>(&entry).unwrap(), trace.clone());
+        // Cut anywhere inside the trailer: neither the trailer nor the entry reads.
+        for len in aprt.len() + 1..entry.len() {
+            prop_assert!(split_decision_entry(&entry[..len]).is_err(), "cut at {len}");
+            prop_assert!(from_aprt::<LinearPath>(&entry[..len]).is_err(), "cut at {len}");
+        }
+        // A flip in the trailer is refused or reads as another header or ciphertext.
+        let mut flipped = entry.clone();
+        let at = aprt.len() + at.index(entry.len() - aprt.len());
+        flipped[at] ^= 1 << bit;
+        if let Ok((_, Some(trailer))) = split_decision_entry(&flipped) {
+            let (h, c) = SealedInput::split_trailer(trailer, trace.timestamp_ns).unwrap();
+            prop_assert!(h != header || c != &record.ciphertext[..], "a flip at {at} reads the same");
+        }
+        // The version-1 form is not a trailer, nor a trailer a version-1 record.
+        let mut own = aprt.clone();
+        own.extend_from_slice(&record.to_bytes());
+        prop_assert!(split_decision_entry(&own).is_err());
+        prop_assert!(SealedInput::from_bytes(trailer).is_err());
+    }
+
+    #[test]
     fn an_outcome_record_round_trips_and_refuses_damage(
         record in outcome(), at in any::<prop::sample::Index>(), bit in 0u8..8,
     ) {
@@ -225,6 +278,7 @@ fn a_sealed_header_is_laid_out_as_documented() {
         key_id: 0,
         nonce: [0x55; 24],
         algorithm: SealAlgorithm::XChaCha20Poly1305,
+        layout: SealedLayout::OwnEntry,
     };
     let bytes = header.to_bytes(20);
     assert_eq!(&bytes[..8], b"WLSI\x01\x00\x00\x00");
@@ -246,6 +300,7 @@ fn only_bytes_opening_with_the_sealed_input_magic_are_taken_for_one() {
             key_id: 0,
             nonce: [0; 24],
             algorithm: SealAlgorithm::XChaCha20Poly1305,
+            layout: SealedLayout::OwnEntry,
         },
         ciphertext: vec![0; 16],
     };
@@ -276,6 +331,7 @@ fn the_algorithm_byte_names_the_cipher_and_an_unknown_one_is_refused() {
             key_id: 0,
             nonce: [0; 24],
             algorithm: SealAlgorithm::XChaCha20Poly1305,
+            layout: SealedLayout::OwnEntry,
         },
         ciphertext: vec![0; 16],
     };
@@ -313,6 +369,7 @@ fn a_subject_digest_without_its_flag_is_refused() {
             key_id: 1,
             nonce: [0; 24],
             algorithm: SealAlgorithm::XChaCha20Poly1305,
+            layout: SealedLayout::OwnEntry,
         },
         ciphertext: vec![0; 16],
     };

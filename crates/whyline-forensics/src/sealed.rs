@@ -31,37 +31,18 @@ pub fn decision_evidence(
     let mut outcomes = Vec::new();
     for entry in entries {
         match EntryKind::of(&entry.payload) {
-            EntryKind::SealedInput if in_window(entry) => {
+            // A sealed input is its own entry (version 1) or the end of its decision's
+            // (version 2), which must be the entry it names.
+            kind @ (EntryKind::SealedInput | EntryKind::Decision) if in_window(entry) => {
                 let Some(keys) = keys else { continue };
-                match open_sealed(keys, &entry.payload) {
-                    Some((index, RecordedInput::Sealed { values, context })) => {
-                        let context = context
-                            .into_iter()
-                            .map(|(name, value)| {
-                                let json =
-                                    serde_json::to_value(&value).unwrap_or(serde_json::Value::Null);
-                                (name, json)
-                            })
-                            .collect();
-                        inputs.insert(
-                            index,
-                            DecisionInputs {
-                                values,
-                                context,
-                                erased: false,
-                            },
-                        );
-                    }
-                    Some((index, RecordedInput::Erased)) => {
-                        inputs.insert(
-                            index,
-                            DecisionInputs {
-                                erased: true,
-                                ..DecisionInputs::default()
-                            },
-                        );
-                    }
-                    Some((_, RecordedInput::Unreadable(_))) | None => {}
+                let Some((index, input)) = open_sealed(keys, &entry.payload) else {
+                    continue;
+                };
+                if kind == EntryKind::Decision && index != entry.index {
+                    continue;
+                }
+                if let Some(input) = decision_inputs(input) {
+                    inputs.insert(index, input);
                 }
             }
             EntryKind::Outcome => {
@@ -90,6 +71,31 @@ pub fn decision_evidence(
         })
         .collect();
     (inputs, outcomes)
+}
+
+/// An opened input as the report shows it: `None` when it could not be read.
+pub(crate) fn decision_inputs(input: RecordedInput) -> Option<DecisionInputs> {
+    match input {
+        RecordedInput::Sealed { values, context } => {
+            let context = context
+                .into_iter()
+                .map(|(name, value)| {
+                    let json = serde_json::to_value(&value).unwrap_or(serde_json::Value::Null);
+                    (name, json)
+                })
+                .collect();
+            Some(DecisionInputs {
+                values,
+                context,
+                erased: false,
+            })
+        }
+        RecordedInput::Erased => Some(DecisionInputs {
+            erased: true,
+            ..DecisionInputs::default()
+        }),
+        RecordedInput::Unreadable(_) => None,
+    }
 }
 
 /// [`decision_evidence`] for the ledger in `dir`, with its key store at the default place

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use whyline_core::{Context, Explainable, RecordOutcome};
+use whyline_core::{Context, EntryKind, Explainable, RecordOutcome};
 use whyline_forensics::{CHUNK_BYTES, ReplayOptions, replay, replay_with_chunk};
 use whyline_ledger::seal::{KeyStore, Sealer, append_erasure};
 use whyline_ledger::{
@@ -579,13 +579,153 @@ fn inputs_appended_out_of_order_are_paired_and_reported_in_log_order_across_chun
     }
 }
 
+/// Records `rows` as a log of the first layout (version 1, before inputs were sealed into
+/// their decision's entry): each decision, then its sealed input as an entry of its own
+/// naming the decision's leaf hash. Returns the decisions' entry indices.
+fn record_inputs_apart(dir: &Path, rows: &[[f32; 4]]) -> Vec<u64> {
+    use whyline_core::InputEvidence;
+    let store = SegmentStore::open(dir).unwrap();
+    let options = LedgerOptions::without_checkpoints("test/replay").durability(Durability::None);
+    let (collector, _) = LedgerCollector::open(store, options).unwrap();
+    let keys = KeyStore::open_or_create(&KeyStore::default_path(dir)).unwrap();
+    collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    let mut monitor = InferenceMonitor::new(
+        model("sk_logreg_iris.whyline.json"),
+        collector,
+        Andon::new(AndonRules::default()).unwrap(),
+    );
+    monitor.record_model().unwrap();
+    let mut indices = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let t = T0 + i as u64 * 50_000_000;
+        let decision = monitor.predict_one_at(row, t).unwrap();
+        let Some(RecordOutcome::Appended { index, leaf_hash }) = decision.recorded else {
+            panic!("{:?}", decision.recorded);
+        };
+        monitor
+            .collector()
+            .append_input(&InputEvidence {
+                decision_index: index,
+                trace_hash: leaf_hash,
+                timestamp_ns: t,
+                subject: Some(if i % 2 == 0 { "car-1" } else { "car-2" }),
+                values: row,
+                context: &[],
+            })
+            .unwrap();
+        indices.push(index);
+    }
+    monitor.flush().unwrap();
+    indices
+}
+
 #[test]
-fn a_trace_changed_after_recording_fails_its_inputs_link_in_any_group_of_hashed_traces() {
+fn a_log_of_the_first_layout_replays_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let indices = record_inputs_apart(dir.path(), &rows(50));
+    let store = SegmentStore::open_existing(dir.path()).unwrap();
+    let entries = whyline_ledger::LedgerReader::new(&store)
+        .unwrap()
+        .all_entries()
+        .unwrap()
+        .entries;
+    let kinds: Vec<EntryKind> = entries.iter().map(|e| EntryKind::of(&e.payload)).collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == EntryKind::SealedInput)
+            .count(),
+        indices.len()
+    );
+    let models = [model("sk_logreg_iris.whyline.json")];
+    for threads in [1, 0] {
+        let options = ReplayOptions {
+            threads,
+            ..ReplayOptions::default()
+        };
+        let report = replay(dir.path(), &keys(dir.path()), &models, options).unwrap();
+        assert_eq!(
+            (report.decisions, report.replayed, report.identical),
+            (50, 50, 50),
+            "{report:?}"
+        );
+    }
+}
+
+#[test]
+fn an_input_sealed_in_its_decisions_entry_fails_to_open_when_changed_and_a_changed_trace_differs() {
     let dir = tempfile::tempdir().unwrap();
     let indices = record(
         dir.path(),
         vec![(model("sk_logreg_iris.whyline.json"), rows(40))],
     );
+    let store = SegmentStore::open_existing(dir.path()).unwrap();
+    let mut entries = whyline_ledger::LedgerReader::new(&store)
+        .unwrap()
+        .all_entries()
+        .unwrap()
+        .entries;
+    // One entry per decision: no sealed input entries.
+    assert!(
+        entries
+            .iter()
+            .all(|e| EntryKind::of(&e.payload) != EntryKind::SealedInput)
+    );
+    // Decision 20's sealed input changed (the last byte of its tag); decision 30's trace
+    // changed (the last byte of its APRT record, in the path, which the input's associated
+    // data does not cover).
+    let (sealed_changed, trace_changed) = (indices[20], indices[30]);
+    let entry = entries
+        .iter_mut()
+        .find(|e| e.index == sealed_changed)
+        .unwrap();
+    *entry.payload.last_mut().unwrap() ^= 0x01;
+    let entry = entries
+        .iter_mut()
+        .find(|e| e.index == trace_changed)
+        .unwrap();
+    let last_of_trace = whyline_core::AprtHeader::read(&entry.payload, 0)
+        .unwrap()
+        .record_len()
+        - 1;
+    entry.payload[last_of_trace] ^= 0x01;
+    let models = [model("sk_logreg_iris.whyline.json")];
+    for threads in [1, 0] {
+        let options = ReplayOptions {
+            threads,
+            ..ReplayOptions::default()
+        };
+        let report =
+            whyline_forensics::replay_entries(&entries, &keys(dir.path()), &models, options)
+                .unwrap();
+        assert_eq!(
+            (
+                report.decisions,
+                report.replayed,
+                report.identical,
+                report.different
+            ),
+            (40, 39, 38, 1),
+            "{report:?}"
+        );
+        assert_eq!(report.unreadable, 1);
+        let why = report.first_unreadable.unwrap();
+        assert!(
+            why.contains(&format!("entry {sealed_changed}")) && why.contains("authentication"),
+            "{why}"
+        );
+        assert_eq!(report.differences[0].index, trace_changed);
+        assert_eq!(
+            report.differences[0].first_differing_byte,
+            Some(last_of_trace)
+        );
+    }
+}
+
+#[test]
+fn a_trace_changed_after_recording_fails_its_inputs_link_in_any_group_of_hashed_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let indices = record_inputs_apart(dir.path(), &rows(40));
     let store = SegmentStore::open_existing(dir.path()).unwrap();
     let mut entries = whyline_ledger::LedgerReader::new(&store)
         .unwrap()

@@ -4,7 +4,8 @@
 
 use whyline_core::{
     AlertRecord, DecisionTrace, InputEvidence, LinearPath, ModelIdentity, ModelRecord,
-    RecordOutcome, SealedInput, TraceCollector, to_aprt,
+    RecordOutcome, SealedInput, SealedLayout, TraceCollector, from_aprt, split_decision_entry,
+    to_aprt,
 };
 use whyline_ledger::seal::{KeyStore, Sealer, open_sealed};
 use whyline_ledger::{LedgerCollector, LedgerError, RecordedInput, leaf_hash};
@@ -132,30 +133,34 @@ fn a_decision_and_its_input_are_sealed_together_and_open_with_the_key_store() {
         sink.record_with_input(&trace(0), &input(&values, Some("alice")))
             .unwrap()
     };
+    // One entry: the APRT record, then the input sealed as its trailer.
+    assert_eq!(size(&collector), 1);
+    let entry_bytes = entry(&collector, 0);
     let decision_bytes = to_aprt(&trace(0));
+    let (record, trailer) = split_decision_entry(&entry_bytes).unwrap();
+    assert_eq!(record, &decision_bytes[..]);
+    let trailer = trailer.expect("the input follows the trace");
     assert_eq!(
         decision,
         RecordOutcome::Appended {
             index: 0,
-            leaf_hash: leaf_hash(&decision_bytes),
+            leaf_hash: leaf_hash(&entry_bytes),
         }
     );
-    let sealed_bytes = entry(&collector, 1);
-    assert_eq!(
-        sealed,
-        Some(RecordOutcome::Appended {
-            index: 1,
-            leaf_hash: leaf_hash(&sealed_bytes),
-        })
-    );
-    // The record names its decision by index and leaf hash, whatever the input said.
-    let record = SealedInput::from_bytes(&sealed_bytes).unwrap();
-    assert_eq!(record.header.decision_index, 0);
-    assert_eq!(record.header.trace_hash, leaf_hash(&decision_bytes));
+    assert_eq!(sealed, Some(decision));
+    // Readers of traces read it as any decision.
+    assert_eq!(from_aprt::<LinearPath>(&entry_bytes).unwrap(), trace(0));
+    // The trailer names its own entry and the decision's time; no trace hash.
+    let (header, _) = SealedInput::split_trailer(trailer, trace(0).timestamp_ns).unwrap();
+    assert_eq!(header.layout, SealedLayout::Trailer);
+    assert_eq!(header.decision_index, 0);
+    assert_eq!(header.trace_hash, [0; 32]);
+    assert_eq!(header.timestamp_ns, trace(0).timestamp_ns);
+    assert!(header.subject_digest.is_some());
     let keys = KeyStore::open(&KeyStore::default_path(dir.path())).unwrap();
     let expected: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
     assert_eq!(
-        open_sealed(&keys, &sealed_bytes),
+        open_sealed(&keys, &entry_bytes),
         Some((
             0,
             RecordedInput::Sealed {
@@ -164,6 +169,35 @@ fn a_decision_and_its_input_are_sealed_together_and_open_with_the_key_store() {
             }
         ))
     );
+    // The associated data covers the trailer's header and the trace's APRT header: a change
+    // to either (the output, the time, the entry index) fails authentication, as does one
+    // in the ciphertext. A change in the path data is the leaf hash's to catch.
+    let trailer_at = decision_bytes.len();
+    for at in [
+        32,                    // the APRT output
+        8,                     // the APRT time
+        trailer_at + 8,        // the trailer's entry index
+        trailer_at + 52,       // the nonce
+        entry_bytes.len() - 1, // the tag
+        trailer_at + 85,       // the ciphertext
+    ] {
+        let mut changed = entry_bytes.clone();
+        changed[at] ^= 1;
+        assert!(
+            matches!(
+                open_sealed(&keys, &changed),
+                Some((_, RecordedInput::Unreadable(_)))
+            ),
+            "byte {at} changed and the input still opened"
+        );
+    }
+    // Bytes after the record that are not a sealed input are refused by trace readers.
+    let mut junk = decision_bytes.clone();
+    junk.extend_from_slice(b"WLSX0000");
+    assert!(from_aprt::<LinearPath>(&junk).is_err());
+    assert!(split_decision_entry(&junk).is_err());
+    // A decision without an input holds no trailer and no input.
+    assert_eq!(open_sealed(&keys, &decision_bytes), None);
 
     // record_input seals an input on its own, as given.
     let sink: &dyn TraceCollector<LinearPath> = &collector;
@@ -173,11 +207,13 @@ fn a_decision_and_its_input_are_sealed_together_and_open_with_the_key_store() {
             ..input(&values, None)
         })
         .unwrap();
-    let alone_bytes = entry(&collector, 2);
+    let alone_bytes = entry(&collector, 1);
+    let record = SealedInput::from_bytes(&alone_bytes).unwrap();
+    assert_eq!(record.header.layout, SealedLayout::OwnEntry);
     assert_eq!(
         alone,
         Some(RecordOutcome::Appended {
-            index: 2,
+            index: 1,
             leaf_hash: leaf_hash(&alone_bytes),
         })
     );

@@ -376,6 +376,7 @@ fn a_record_sealed_by_rustcrypto_xchacha20poly1305_opens() {
         key_id: id,
         nonce: [0x9A; 24],
         algorithm: SealAlgorithm::XChaCha20Poly1305,
+        layout: whyline_core::SealedLayout::OwnEntry,
     };
     let aad = header.to_bytes(plaintext.len() + TAG_LEN);
     assert_eq!(&aad[6..8], &[0, 0], "the bytes old records hold there");

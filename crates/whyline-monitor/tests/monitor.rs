@@ -849,8 +849,8 @@ fn sealing_ledger(dir: &std::path::Path) -> whyline_ledger::LedgerCollector {
 }
 
 #[test]
-fn a_recorded_input_is_sealed_right_after_its_decision() {
-    use whyline_core::{Context, EntryKind, SealedInput};
+fn a_recorded_input_is_sealed_at_the_end_of_its_decisions_entry() {
+    use whyline_core::{Context, EntryKind, SealedInput, SealedLayout, split_decision_entry};
     use whyline_ledger::RecordedInput;
     use whyline_ledger::seal::{KeyStore, open_sealed};
     use whyline_monitor::InputRecording;
@@ -877,23 +877,26 @@ fn a_recorded_input_is_sealed_right_after_its_decision() {
     };
     let (_, collector, _) = monitor.into_parts();
     let ledger = collector.into_ledger().unwrap();
-    let sealed = ledger.read_entry(index + 1).unwrap().payload;
-    assert_eq!(EntryKind::of(&sealed), EntryKind::SealedInput);
-    let header = SealedInput::from_bytes(&sealed).unwrap().header;
     assert_eq!(
-        (
-            header.decision_index,
-            header.trace_hash,
-            header.timestamp_ns
-        ),
-        (index, leaf_hash, 77)
+        ledger.size(),
+        index + 1,
+        "one entry for the decision and its input"
+    );
+    let payload = ledger.read_entry(index).unwrap().payload;
+    assert_eq!(EntryKind::of(&payload), EntryKind::Decision);
+    assert_eq!(whyline_ledger::leaf_hash(&payload), leaf_hash);
+    let (_, trailer) = split_decision_entry(&payload).unwrap();
+    let header = SealedInput::split_trailer(trailer.unwrap(), 77).unwrap().0;
+    assert_eq!(
+        (header.decision_index, header.layout, header.timestamp_ns),
+        (index, SealedLayout::Trailer, 77)
     );
     let keys = KeyStore::open(&dir.path().join("subjects.wks")).unwrap();
     assert_eq!(
         header.subject_digest,
         Some(keys.subject_digest("AV-2847-XK"))
     );
-    let (decision_index, input) = open_sealed(&keys, &sealed).unwrap();
+    let (decision_index, input) = open_sealed(&keys, &payload).unwrap();
     assert_eq!(decision_index, index);
     assert_eq!(
         input,
@@ -907,6 +910,8 @@ fn a_recorded_input_is_sealed_right_after_its_decision() {
 #[test]
 fn record_inputs_seals_every_decision_under_the_log_key() {
     use whyline_core::EntryKind;
+    use whyline_ledger::RecordedInput;
+    use whyline_ledger::seal::KeyStore;
     let dir = tempfile::tempdir().unwrap();
     let mut monitor = InferenceMonitor::new(
         Logistic::new(),
@@ -922,9 +927,19 @@ fn record_inputs_seals_every_decision_under_the_log_key() {
         .collect();
     assert_eq!(
         kinds,
-        [EntryKind::Decision, EntryKind::SealedInput].repeat(3),
+        [EntryKind::Decision].repeat(3),
         "the test model has no identity, so no model record"
     );
+    let keys = KeyStore::open(&dir.path().join("subjects.wks")).unwrap();
+    for i in 0..3 {
+        let payload = ledger.read_entry(i).unwrap().payload;
+        let (index, input) = whyline_ledger::seal::open_sealed(&keys, &payload).unwrap();
+        assert_eq!(index, i);
+        let RecordedInput::Sealed { values, .. } = input else {
+            panic!("{input:?}");
+        };
+        assert_eq!(values, [2.0 * i as f64 + 1.0, 2.0 * i as f64 + 2.0]);
+    }
 }
 
 #[test]

@@ -83,8 +83,8 @@ fn an_outcome_and_an_erasure_join_a_recorded_log_that_still_verifies() {
     }
     monitor.flush().unwrap();
     drop(monitor);
-    // The model record, then each decision followed by its sealed input.
-    assert_eq!(intact(dir.path()), 9);
+    // The model record, then each decision with its sealed input in one entry.
+    assert_eq!(intact(dir.path()), 5);
 
     let outcome = OutcomeRecord {
         decision_index: 3,
@@ -95,21 +95,21 @@ fn an_outcome_and_an_erasure_join_a_recorded_log_that_still_verifies() {
         recorded_ns: 1_700_000_000_000_000_000,
     };
     let receipt = record_outcome(dir.path(), &outcome, None).unwrap();
-    assert_eq!(receipt.index, 9);
+    assert_eq!(receipt.index, 5);
     let erasure = erase_subject(dir.path(), None, "AV-1", Some("dpo"), None).unwrap();
-    assert_eq!(erasure.receipt.index, 10);
+    assert_eq!(erasure.receipt.index, 6);
     assert_eq!(erasure.record.by.as_deref(), Some("dpo"));
     assert_eq!(
         erasure.key_store,
         KeyStore::default_path(dir.path()),
         "the key store beside the ledger"
     );
-    assert_eq!(intact(dir.path()), 11);
+    assert_eq!(intact(dir.path()), 7);
 
     let found = entries(dir.path());
-    assert_eq!(OutcomeRecord::from_bytes(&found[9].1).unwrap(), outcome);
+    assert_eq!(OutcomeRecord::from_bytes(&found[5].1).unwrap(), outcome);
     assert_eq!(
-        ErasureRecord::from_bytes(&found[10].1).unwrap(),
+        ErasureRecord::from_bytes(&found[6].1).unwrap(),
         erasure.record
     );
     // AV-1's inputs can no longer be opened; AV-2's still can, exactly.
@@ -118,14 +118,13 @@ fn an_outcome_and_an_erasure_join_a_recorded_log_that_still_verifies() {
     let mut opener = InputOpener::new(&keys);
     let opened: Vec<(u64, RecordedInput)> = found
         .iter()
-        .filter(|(kind, _)| *kind == EntryKind::SealedInput)
-        .map(|(_, payload)| opener.open(payload).unwrap())
+        .filter_map(|(_, payload)| opener.open(payload))
         .collect();
     let indices: Vec<u64> = opened.iter().map(|(index, _)| *index).collect();
     assert_eq!(
         indices,
-        [1, 3, 5, 7],
-        "each input names its decision's entry"
+        [1, 2, 3, 4],
+        "each input names its decision's entry, which holds it"
     );
     for (_, input) in &opened[..3] {
         assert_eq!(input, &RecordedInput::Erased);

@@ -99,12 +99,12 @@ fn a_builder_signs_under_its_origin_opens_segments_through_its_opener_and_seals_
     let mut opener = InputOpener::new(&keys);
     let sealed = entries(dir.path())
         .into_iter()
-        .filter(|(kind, _)| *kind == EntryKind::SealedInput)
+        .filter(|(kind, _)| *kind == EntryKind::Decision)
         .map(|(_, payload)| opener.open(&payload).unwrap().1)
         .filter(|input| matches!(input, RecordedInput::Sealed { .. }))
         .count();
     assert_eq!(sealed, 4);
-    assert_eq!(intact(dir.path()), 9);
+    assert_eq!(intact(dir.path()), 5);
 }
 
 #[test]
@@ -286,8 +286,8 @@ fn a_simulated_run_repeated_writes_the_same_ledger_bytes() {
     let (a, b) = (log(first.path()), log(second.path()));
     assert_eq!(
         a.len(),
-        13,
-        "the model record, six decisions and their inputs"
+        7,
+        "the model record and six decisions, each with its input"
     );
     assert_eq!(a, b);
     // Simulated time: the decisions carry the times given, not the machine's.

@@ -175,18 +175,25 @@ pub fn decode_aprt_prefix<P: DecisionPath>(
     Ok((trace, header.record_len()))
 }
 
-/// Decodes exactly one APRT record; bytes after it are an inconsistent length.
+/// Decodes exactly one APRT record: bytes after it are an inconsistent length, unless they
+/// are the sealed input a ledger keeps at the end of its decision's entry (a WLSI version-2
+/// record, [`split_decision_entry`](crate::split_decision_entry)), so the trace of any
+/// decision entry reads the same way.
 pub fn from_aprt<P: DecisionPath>(bytes: &[u8]) -> Result<DecisionTrace<P>> {
     let (trace, len) = decode_aprt_prefix(bytes, 0)?;
     if len != bytes.len() {
-        return Err(CoreError::InconsistentLength {
-            offset: len as u64,
-            detail: format!(
-                "record declares {len} bytes but {} were given ({} trailing)",
-                bytes.len(),
-                bytes.len() - len
-            ),
-        });
+        let trailing = bytes.get(len..).unwrap_or_default();
+        if !crate::SealedInput::is_sealed_input(trailing) {
+            return Err(CoreError::InconsistentLength {
+                offset: len as u64,
+                detail: format!(
+                    "record declares {len} bytes but {} were given ({} trailing)",
+                    bytes.len(),
+                    bytes.len() - len
+                ),
+            });
+        }
+        crate::split_decision_entry(bytes)?;
     }
     Ok(trace)
 }

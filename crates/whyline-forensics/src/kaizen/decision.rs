@@ -8,16 +8,16 @@ use std::path::Path;
 
 use serde::Serialize;
 use whyline_core::{
-    AlertRecord, AnyPath, DecisionPath, DecisionTrace, EntryKind, ModelIdentity, ModelRecord,
-    Names, OutcomeRecord, from_aprt,
+    AlertRecord, AnyPath, AprtHeader, DecisionPath, DecisionTrace, EntryKind, ModelIdentity,
+    ModelRecord, Names, OutcomeRecord, from_aprt,
 };
-use whyline_ledger::seal::KeyStore;
+use whyline_ledger::seal::{InputOpener, KeyStore};
 use whyline_ledger::{EntryRef, LedgerReader, SegmentStore, StoredEntry};
 
 use crate::error::{ForensicsError, Result};
-use crate::inputs::DecisionOutcome;
+use crate::inputs::{DecisionInputs, DecisionOutcome};
 use crate::investigate::load_model;
-use crate::sealed::decision_evidence;
+use crate::sealed::{decision_evidence, decision_inputs};
 use crate::time::format_time_ns;
 use crate::timeline::class_and_probabilities;
 
@@ -142,13 +142,19 @@ pub fn read_kaizen_data(
     }
     let store = SegmentStore::open_read_only(dir)?;
     let reader = LedgerReader::new(&store)?;
-    // One pass: decisions are decoded as they stream by (their payloads are not kept);
-    // model records, sealed inputs and outcomes are kept for the second step.
+    // One pass: decisions are decoded as they stream by (their payloads are not kept; an
+    // input sealed at the end of a decision's entry is opened there); model records, sealed
+    // inputs of their own entries and outcomes are kept for the second step.
+    let keys = KeyStore::open(&KeyStore::default_path(dir)).ok();
+    let mut opener = keys.as_ref().map(InputOpener::new);
+    let mut trailer_inputs: BTreeMap<u64, DecisionInputs> = BTreeMap::new();
+    let mut has_sealed = false;
     let mut kept: Vec<StoredEntry> = Vec::new();
     let mut decisions: Vec<KaizenDecision> = Vec::new();
     let stopped = reader.for_each_entry(|entry: EntryRef<'_>| -> Result<()> {
         let kind = EntryKind::of(entry.payload);
         if ModelRecord::is_model_record(entry.payload) || kind.is_evidence() {
+            has_sealed |= kind == EntryKind::SealedInput;
             kept.push(StoredEntry {
                 index: entry.index,
                 offset: entry.offset,
@@ -162,6 +168,17 @@ pub fn read_kaizen_data(
                     source,
                 })?;
             decisions.push(KaizenDecision::from_trace(entry.index, &trace));
+            let has_trailer = AprtHeader::read(entry.payload, 0)
+                .is_ok_and(|header| header.record_len() < entry.payload.len());
+            has_sealed |= has_trailer;
+            if has_trailer
+                && let Some(opener) = opener.as_mut()
+                && let Some((index, input)) = opener.open(entry.payload)
+                && index == entry.index
+                && let Some(input) = decision_inputs(input)
+            {
+                trailer_inputs.insert(index, input);
+            }
         }
         Ok(())
     })?;
@@ -172,10 +189,6 @@ pub fn read_kaizen_data(
             stop.offset, stop.kind
         ));
     }
-    let keys = KeyStore::open(&KeyStore::default_path(dir)).ok();
-    let has_sealed = kept
-        .iter()
-        .any(|e| EntryKind::of(&e.payload) == EntryKind::SealedInput);
     if has_sealed && keys.is_none() {
         notes.push(format!(
             "the log holds sealed inputs but no key store at {}: inputs unreadable",
@@ -185,6 +198,7 @@ pub fn read_kaizen_data(
     // Inputs as the incident report opens them; outcomes read here (decision_evidence keeps
     // only those of decisions among the entries it is given, and decisions are not kept).
     let (mut inputs, _) = decision_evidence(&kept, keys.as_ref(), 0, u64::MAX);
+    inputs.append(&mut trailer_inputs);
     let mut outcome_of: BTreeMap<u64, DecisionOutcome> = BTreeMap::new();
     for entry in &kept {
         if EntryKind::of(&entry.payload) == EntryKind::Outcome

@@ -149,7 +149,13 @@ impl<'a, 's> Replayer<'a, 's> {
                     });
                 }
             };
+        // A decision recorded with its input holds it at the end of its own entry.
+        let has_trailer = whyline_core::AprtHeader::read(payload, 0)
+            .is_ok_and(|header| header.record_len() < payload.len());
         let payload = self.copy(payload);
+        if has_trailer {
+            self.inputs.insert(index, payload.clone());
+        }
         self.pending.push(Pending {
             index,
             payload,
@@ -208,13 +214,17 @@ impl<'a, 's> Replayer<'a, 's> {
         for pending in &mut carry {
             let start = kept.len();
             kept.extend_from_slice(self.bytes.get(pending.payload.clone()).unwrap_or(&[]));
-            pending.payload = start..kept.len();
-            pending.carried = true;
-            if let Some(input) = self.inputs.get(&pending.index) {
+            let input = self.inputs.get(&pending.index);
+            if input == Some(&pending.payload) {
+                // Sealed inside its own entry: the input goes where the entry goes.
+                kept_inputs.insert(pending.index, start..kept.len());
+            } else if let Some(input) = input {
                 let start = kept.len();
                 kept.extend_from_slice(self.bytes.get(input.clone()).unwrap_or(&[]));
                 kept_inputs.insert(pending.index, start..kept.len());
             }
+            pending.payload = start..start + pending.payload.len();
+            pending.carried = true;
         }
         match &mut self.execution {
             Execution::Here(worker) => {

@@ -4,7 +4,8 @@ use std::ops::Range;
 
 use whyline_core::digest::InputDigester;
 use whyline_core::{
-    AnyPath, AprtHeader, DecisionPath, DecisionTrace, Explainable, ModelRecord, encode_aprt,
+    AnyPath, AprtHeader, DecisionPath, DecisionTrace, Explainable, ModelRecord, SealedLayout,
+    encode_aprt,
 };
 use whyline_ledger::seal::{InputOpener, KeyStore, OpenedRow};
 use whyline_ledger::{Hash, leaf_hashes};
@@ -29,6 +30,13 @@ pub(super) struct Job {
     pub(super) model: usize,
     pub(super) same_model: bool,
     pub(super) record: usize,
+}
+
+impl Job {
+    /// Whether the input is the trailer of the decision's own entry (version 2).
+    fn is_trailer(&self) -> bool {
+        self.input == self.payload
+    }
 }
 
 /// What every worker of a chunk reads.
@@ -72,9 +80,10 @@ impl<'k> Worker<'k> {
     pub(super) fn run(&mut self, jobs: &[Job], shared: &Shared<'_>) -> Result<ReplayReport> {
         let mut report = ReplayReport::default();
         for group in jobs.chunks(HASH_GROUP) {
-            // Each sealed input names the leaf hash of its decision's trace: hash the
-            // group's traces at once (unless the chain was verified, which covers them).
-            if shared.chain_verified {
+            // Each sealed input of its own entry names the leaf hash of its decision's
+            // trace: hash the group's traces at once (unless the chain was verified, which
+            // covers them). An input sealed inside its decision's entry needs no such link.
+            if shared.chain_verified || group.iter().all(Job::is_trailer) {
                 self.leaves.clear();
             } else {
                 let mut payloads = [&[][..]; HASH_GROUP];
@@ -108,9 +117,9 @@ impl<'k> Worker<'k> {
         };
         match self.opener.open_row(sealed, &mut self.row) {
             OpenedRow::Row(header) => {
-                if header.decision_index != job.index
-                    || leaf.is_some_and(|leaf| header.trace_hash != leaf)
-                {
+                let names_other_trace = header.layout == SealedLayout::OwnEntry
+                    && leaf.is_some_and(|leaf| header.trace_hash != leaf);
+                if header.decision_index != job.index || names_other_trace {
                     unreadable(format!(
                         "entry {}: the sealed input names another trace hash",
                         job.index
@@ -133,6 +142,8 @@ impl<'k> Worker<'k> {
             source,
         };
         let header = AprtHeader::read(payload, 0).map_err(bad)?;
+        // The APRT record alone: a decision entry may end with its sealed input.
+        let payload = payload.get(..header.record_len()).unwrap_or(payload);
         let Some(model) = shared.models.get(job.model) else {
             return Ok(());
         };

@@ -21,8 +21,8 @@
 //! next `record` returns the error.
 
 use whyline_core::{
-    AlertRecord, CollectorStats, DecisionPath, DecisionTrace, InputEvidence, ModelRecord,
-    OutcomeRecord, RecordOutcome, TraceCollector, encode_aprt,
+    APRT_HEADER_LEN, AlertRecord, CollectorStats, DecisionPath, DecisionTrace, InputEvidence,
+    ModelRecord, OutcomeRecord, RecordOutcome, TraceCollector, encode_aprt,
 };
 
 use super::commit::{AfterAppend, Inner, POISONED, Policy, Shared};
@@ -207,44 +207,47 @@ impl<S: Store + 'static> LedgerCollector<S> {
         self.append_bytes(buffer)
     }
 
-    /// Appends a trace and its sealed input (`input.decision_index` and `input.trace_hash`
-    /// are the trace's) under one lock and with one commit: under
-    /// [`Durability::Sync`](crate::Durability::Sync) one sync makes both durable. The
+    /// Appends a trace with its sealed input as one entry: the APRT record followed by the
+    /// input sealed as its trailer (a WLSI version-2 record, see
+    /// [`whyline_core::split_decision_entry`]), so the decision and what it saw are hashed,
+    /// framed and made durable together (one leaf, one commit). `input.decision_index` and
+    /// `input.trace_hash` are not used: the trailer names the entry that holds it. The
     /// subject's key is resolved first, so an erased subject
     /// ([`LedgerError::SubjectErased`]) or a missing key store ([`LedgerError::NoSealer`])
-    /// appends nothing. Returns both receipts.
+    /// appends nothing. Returns the entry's receipt.
     pub fn append_with_input<P: DecisionPath>(
         &self,
         trace: &DecisionTrace<P>,
         input: &InputEvidence<'_>,
-    ) -> Result<(Receipt, Receipt)> {
+    ) -> Result<Receipt> {
         let mut sealer = self.sealer.lock().map_err(|_| POISONED)?;
         let (sealer, _) = sealer.as_mut().ok_or(LedgerError::NoSealer)?;
         sealer.prepare(input.subject)?;
-        let (receipts, after) = {
+        let (receipt, after) = {
             let mut inner = self.shared.lock_inner()?;
             let Inner { ledger, buffer } = &mut *inner;
             let ledger = ledger.as_mut().ok_or(POISONED)?;
             buffer.clear();
             encode_aprt(trace, buffer);
-            let decision = ledger.append_with(buffer, CommitMode::Deferred)?;
-            buffer.clear();
-            sealer.seal_into(
+            let aprt_header = buffer.first_chunk::<APRT_HEADER_LEN>().copied().ok_or(
+                LedgerError::SealFailed {
+                    decision_index: ledger.size(),
+                },
+            )?;
+            sealer.seal_trailer_into(
                 &InputEvidence {
-                    decision_index: decision.index,
-                    trace_hash: decision.leaf_hash,
+                    decision_index: ledger.size(),
+                    timestamp_ns: trace.timestamp_ns,
                     ..*input
                 },
+                &aprt_header,
                 buffer,
             )?;
-            let sealed = ledger.append_with(buffer, CommitMode::Deferred)?;
-            (
-                (decision, sealed),
-                self.shared.appended(ledger, 2, sealed.index),
-            )
+            let receipt = ledger.append_with(buffer, CommitMode::Deferred)?;
+            (receipt, self.shared.appended(ledger, 1, receipt.index))
         };
         self.after_append(after)?;
-        Ok(receipts)
+        Ok(receipt)
     }
 
     /// Appends an outcome (ground truth or a human override) of the decision at entry
@@ -451,19 +454,15 @@ impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for LedgerCollector<
         if !self.seals.load(Ordering::Acquire) {
             return Ok((self.record_exclusive(trace)?, None));
         }
-        let (decision, sealed) = self
+        let receipt = self
             .append_with_input(trace, input)
             .map_err(|e| e.in_collector("ledger", Some(trace.sequence)))?;
-        Ok((
-            RecordOutcome::Appended {
-                index: decision.index,
-                leaf_hash: decision.leaf_hash,
-            },
-            Some(RecordOutcome::Appended {
-                index: sealed.index,
-                leaf_hash: sealed.leaf_hash,
-            }),
-        ))
+        // One entry holds both: the input's outcome names the decision's own entry.
+        let appended = RecordOutcome::Appended {
+            index: receipt.index,
+            leaf_hash: receipt.leaf_hash,
+        };
+        Ok((appended, Some(appended)))
     }
 
     fn keeps_alerts(&self) -> bool {

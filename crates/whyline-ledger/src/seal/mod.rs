@@ -17,13 +17,21 @@
 //! then costs one ChaCha20-Poly1305 (`ring`'s assembly) over ~270 bytes. Erasing a subject
 //! through its sealer ([`Sealer::erase`]) drops that cached subkey with the key.
 //!
-//! The associated data is the record's header ([`SealedHeader::to_bytes`]): the decision's
-//! entry index and leaf hash, the subject digest, the key id, the nonce and the time. A
-//! ciphertext copied to another decision or subject fails to open.
+//! # Where a sealed input goes
+//!
+//! An input recorded with its decision ([`crate::LedgerCollector::append_with_input`]) is
+//! sealed as the trailer of the decision's own entry ([`Sealer::seal_trailer_into`], WLSI
+//! version 2): the associated data is the trailer's header and the decision's APRT header.
+//! An input recorded on its own ([`crate::LedgerCollector::append_input`]) is an entry of
+//! its own ([`Sealer::seal_into`], version 1) whose associated data is its header
+//! ([`SealedHeader::to_bytes`]): the decision's entry index and leaf hash, the subject
+//! digest, the key id, the nonce and the time. Either way a ciphertext copied to another
+//! decision or subject fails to open.
 //!
 //! # Reading
 //!
-//! [`open_sealed`] turns one sealed input entry into a [`RecordedInput`]: the plaintext, or
+//! [`open_sealed`] turns one sealed input (an entry of its own, or a decision entry that
+//! ends with one) into a [`RecordedInput`]: the plaintext, or
 //! [`RecordedInput::Erased`] when the subject's key was destroyed, or
 //! [`RecordedInput::Unreadable`] with the reason. [`open_inputs`] does it for entries already
 //! read, [`read_inputs`] for a time window of a ledger directory.
@@ -36,8 +44,8 @@ mod ops;
 use std::collections::HashMap;
 use std::path::Path;
 use whyline_core::{
-    ContextValue, InputEvidence, NONCE_LEN, SEALED_INPUT_HEADER_LEN, SealAlgorithm, SealedHeader,
-    TAG_LEN, encode_input,
+    APRT_HEADER_LEN, ContextValue, InputEvidence, NONCE_LEN, SEALED_INPUT_HEADER_LEN,
+    SealAlgorithm, SealedHeader, SealedLayout, TAG_LEN, encode_input, trailer_aad,
 };
 
 use cipher::PrefixCipher;
@@ -121,56 +129,86 @@ impl Sealer {
         self.subjects.contains_key(subject)
     }
 
-    /// Seals `input` and appends the record's bytes to `out`.
+    /// Seals `input` and appends the record's bytes to `out`: a record of its own entry
+    /// (version 1) naming `input.decision_index` and `input.trace_hash`.
     pub fn seal_into(&mut self, input: &InputEvidence<'_>, out: &mut Vec<u8>) -> Result<()> {
-        let (subject_digest, key_id, cipher) = match input.subject {
-            None => (None, 0, &self.log_cipher),
-            Some(subject) => {
-                self.prepare(Some(subject))?;
-                match self.subjects.get(subject) {
-                    Some((digest, id, cipher)) => (Some(*digest), *id, cipher),
-                    None => {
-                        return Err(LedgerError::SealFailed {
-                            decision_index: input.decision_index,
-                        });
-                    }
-                }
-            }
+        self.seal_with(input, SealedLayout::OwnEntry, None, out)
+    }
+
+    /// Seals `input` as the trailer of its decision's entry (version 2, see
+    /// [`whyline_core::SealedInput::split_trailer`]): `out` ends with that decision's APRT
+    /// record, whose 44-byte header is `aprt_header`; the trailer is appended after it.
+    /// `input.decision_index` is the index the entry will take; `input.trace_hash` is not
+    /// used (the entry's own leaf hash covers both).
+    pub fn seal_trailer_into(
+        &mut self,
+        input: &InputEvidence<'_>,
+        aprt_header: &[u8; APRT_HEADER_LEN],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        self.seal_with(input, SealedLayout::Trailer, Some(aprt_header), out)
+    }
+
+    fn seal_with(
+        &mut self,
+        input: &InputEvidence<'_>,
+        layout: SealedLayout,
+        aprt_header: Option<&[u8; APRT_HEADER_LEN]>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let failed = || LedgerError::SealFailed {
+            decision_index: input.decision_index,
         };
+        self.prepare(input.subject)?;
+        self.plaintext.clear();
+        encode_input(input.values, input.context, &mut self.plaintext);
         let mut nonce = [0u8; NONCE_LEN];
         nonce[..16].copy_from_slice(&self.nonce_prefix);
         nonce[16..].copy_from_slice(&self.counter.to_le_bytes());
         self.counter = self.counter.wrapping_add(1);
-        self.plaintext.clear();
-        encode_input(input.values, input.context, &mut self.plaintext);
+        let (subject_digest, key_id, cipher) = match input.subject {
+            None => (None, 0, &self.log_cipher),
+            Some(subject) => match self.subjects.get(subject) {
+                Some((digest, id, cipher)) => (Some(*digest), *id, cipher),
+                None => return Err(failed()),
+            },
+        };
         let header = SealedHeader {
             timestamp_ns: input.timestamp_ns,
             decision_index: input.decision_index,
-            trace_hash: input.trace_hash,
+            trace_hash: match layout {
+                SealedLayout::OwnEntry => input.trace_hash,
+                SealedLayout::Trailer => [0; 32],
+            },
             subject_digest,
             key_id,
             nonce,
             algorithm: SealAlgorithm::XChaCha20Poly1305,
+            layout,
         };
-        let aad = header.to_bytes(self.plaintext.len() + TAG_LEN);
+        let ciphertext_len = self.plaintext.len() + TAG_LEN;
         let start = out.len();
-        out.extend_from_slice(&aad);
-        out.extend_from_slice(&self.plaintext);
-        let body =
-            out.get_mut(start + SEALED_INPUT_HEADER_LEN..)
-                .ok_or(LedgerError::SealFailed {
-                    decision_index: input.decision_index,
-                })?;
-        let tag = cipher
-            .seal(&nonce, &aad, body)
-            .ok_or(LedgerError::SealFailed {
-                decision_index: input.decision_index,
-            })?;
-        out.extend_from_slice(&tag);
+        let tag = match aprt_header {
+            None => {
+                let aad = header.to_bytes(ciphertext_len);
+                out.extend_from_slice(&aad);
+                out.extend_from_slice(&self.plaintext);
+                let body = out.get_mut(start + aad.len()..).ok_or_else(failed)?;
+                cipher.seal(&nonce, &aad, body)
+            }
+            Some(aprt_header) => {
+                let head = header.trailer_bytes(ciphertext_len);
+                out.extend_from_slice(&head);
+                out.extend_from_slice(&self.plaintext);
+                let body = out.get_mut(start + head.len()..).ok_or_else(failed)?;
+                cipher.seal(&nonce, &trailer_aad(&head, aprt_header), body)
+            }
+        };
+        out.extend_from_slice(&tag.ok_or_else(failed)?);
         Ok(())
     }
 
-    /// Seals `input` into a new record.
+    /// Seals `input` into a new record of its own entry.
     pub fn seal(&mut self, input: &InputEvidence<'_>) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(SEALED_INPUT_HEADER_LEN + 128);
         self.seal_into(input, &mut out)?;

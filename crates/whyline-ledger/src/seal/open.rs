@@ -2,7 +2,10 @@
 //! a key per subject and a nonce prefix, so a log is opened with one HChaCha20 per run and
 //! subject rather than one per input.
 
-use whyline_core::{SealAlgorithm, SealedHeader, SealedInput, TAG_LEN, decode_input};
+use whyline_core::{
+    APRT_HEADER_LEN, AprtHeader, EntryKind, SEALED_INPUT_HEADER_LEN, SEALED_TRAILER_AAD_LEN,
+    SealAlgorithm, SealedHeader, SealedInput, TAG_LEN, decode_input, trailer_aad,
+};
 
 use super::cipher::{PrefixCipher, prefix_of};
 use super::{Key, KeyLookup, KeyStore, RecordedInput};
@@ -19,6 +22,25 @@ pub enum OpenedRow {
     Erased,
     /// Not readable, and why.
     Unreadable(String),
+}
+
+/// A sealed input found in an entry: its header, ciphertext and associated data; or the
+/// decision index (when readable) and why it is malformed.
+type Located<'p> = Result<(SealedHeader, &'p [u8], Aad), (u64, String)>;
+
+/// The associated data of a sealed input, by its layout.
+enum Aad {
+    OwnEntry([u8; SEALED_INPUT_HEADER_LEN]),
+    Trailer([u8; SEALED_TRAILER_AAD_LEN]),
+}
+
+impl Aad {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Aad::OwnEntry(bytes) => bytes,
+            Aad::Trailer(bytes) => bytes,
+        }
+    }
 }
 
 /// Why a record did not decrypt.
@@ -56,23 +78,16 @@ impl<'k> InputOpener<'k> {
         }
     }
 
-    /// Opens one sealed input record: its decision's entry index and what it holds. `None`
-    /// when `payload` is not a sealed input record.
+    /// Opens one sealed input: its decision's entry index and what it holds. `payload` is a
+    /// sealed input entry (version 1) or a decision entry that ends with its sealed input
+    /// (version 2, [`whyline_core::split_decision_entry`]); `None` for any other entry,
+    /// decisions recorded without an input included.
     pub fn open(&mut self, payload: &[u8]) -> Option<(u64, RecordedInput)> {
-        if !SealedInput::is_sealed_input(payload) {
-            return None;
-        }
-        let (header, ciphertext) = match SealedInput::split(payload) {
-            Ok(split) => split,
-            Err(error) => {
-                let index = payload
-                    .get(16..24)
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map_or(u64::MAX, u64::from_le_bytes);
-                return Some((index, RecordedInput::Unreadable(error.to_string())));
-            }
+        let (header, ciphertext, aad) = match Self::locate(payload)? {
+            Ok(found) => found,
+            Err((index, why)) => return Some((index, RecordedInput::Unreadable(why))),
         };
-        let input = match self.decrypt(&header, ciphertext) {
+        let input = match self.decrypt(&header, aad.as_bytes(), ciphertext) {
             Err(Closed::Erased) => RecordedInput::Erased,
             Err(Closed::Unreadable(why)) => RecordedInput::Unreadable(why),
             Ok(()) => match decode_input(&self.plaintext) {
@@ -86,17 +101,72 @@ impl<'k> InputOpener<'k> {
         Some((header.decision_index, input))
     }
 
+    /// The sealed input in `payload`, its ciphertext and associated data; `None` when the
+    /// entry holds none, an error (with the decision index when it can be read) when it is
+    /// malformed.
+    fn locate(payload: &[u8]) -> Option<Located<'_>> {
+        if SealedInput::is_sealed_input(payload) {
+            return Some(match SealedInput::split(payload) {
+                Ok((header, ciphertext)) => {
+                    let aad = Aad::OwnEntry(header.to_bytes(ciphertext.len()));
+                    Ok((header, ciphertext, aad))
+                }
+                Err(error) => {
+                    let index = payload
+                        .get(16..24)
+                        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                        .map_or(u64::MAX, u64::from_le_bytes);
+                    Err((index, error.to_string()))
+                }
+            });
+        }
+        if EntryKind::of(payload) != EntryKind::Decision {
+            return None;
+        }
+        let trailer_at = AprtHeader::read(payload, 0).ok()?.record_len();
+        let trailer = payload.get(trailer_at..).filter(|t| !t.is_empty())?;
+        let unreadable = |detail: String| {
+            let index = trailer
+                .get(8..16)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(u64::MAX, u64::from_le_bytes);
+            Some(Err((index, detail)))
+        };
+        if !SealedInput::is_sealed_input(trailer) {
+            return unreadable(format!(
+                "{} bytes after the decision's APRT record are not a sealed input",
+                trailer.len()
+            ));
+        }
+        let Some(aprt) = payload.first_chunk::<APRT_HEADER_LEN>() else {
+            return unreadable("the decision entry is shorter than its APRT header".into());
+        };
+        let timestamp_ns = AprtHeader::read(payload, 0).map_or(0, |h| h.timestamp_ns);
+        match SealedInput::split_trailer(trailer, timestamp_ns) {
+            Ok((header, ciphertext)) => {
+                let head = header.trailer_bytes(ciphertext.len());
+                Some(Ok((
+                    header,
+                    ciphertext,
+                    Aad::Trailer(trailer_aad(&head, aprt)),
+                )))
+            }
+            Err(error) => unreadable(error.to_string()),
+        }
+    }
+
     /// Opens a sealed input record for its row alone, written to `row` (cleared first; the
     /// f64 values narrowed to the f32 a model reads, exact for rows recorded from f32). The
     /// context is authenticated with the rest but not decoded. No allocation once the
     /// buffers have grown.
     pub fn open_row(&mut self, payload: &[u8], row: &mut Vec<f32>) -> OpenedRow {
         row.clear();
-        let (header, ciphertext) = match SealedInput::split(payload) {
-            Ok(split) => split,
-            Err(error) => return OpenedRow::Unreadable(error.to_string()),
+        let (header, ciphertext, aad) = match Self::locate(payload) {
+            Some(Ok(found)) => found,
+            Some(Err((_, why))) => return OpenedRow::Unreadable(why),
+            None => return OpenedRow::Unreadable("the entry holds no sealed input".into()),
         };
-        match self.decrypt(&header, ciphertext) {
+        match self.decrypt(&header, aad.as_bytes(), ciphertext) {
             Ok(()) => {}
             Err(Closed::Erased) => return OpenedRow::Erased,
             Err(Closed::Unreadable(why)) => return OpenedRow::Unreadable(why),
@@ -120,7 +190,12 @@ impl<'k> InputOpener<'k> {
     }
 
     /// Decrypts into `self.plaintext`, or says why not.
-    fn decrypt(&mut self, header: &SealedHeader, ciphertext: &[u8]) -> Result<(), Closed> {
+    fn decrypt(
+        &mut self,
+        header: &SealedHeader,
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<(), Closed> {
         if header.algorithm != SealAlgorithm::XChaCha20Poly1305 {
             return Err(Closed::Unreadable(format!(
                 "sealed with {:?}, which this reader cannot open",
@@ -128,7 +203,6 @@ impl<'k> InputOpener<'k> {
             )));
         }
         let cipher = self.cipher(header)?;
-        let aad = header.to_bytes(ciphertext.len());
         let split = ciphertext.len().saturating_sub(TAG_LEN);
         let (body, tag) = ciphertext.split_at(split);
         let Ok(tag) = <&[u8; TAG_LEN]>::try_from(tag) else {
@@ -139,7 +213,7 @@ impl<'k> InputOpener<'k> {
         let Some((_, _, cipher)) = self.ciphers.get(cipher) else {
             return Err(Closed::Unreadable("no cipher".into()));
         };
-        if !cipher.open(&header.nonce, &aad, &mut self.plaintext, tag) {
+        if !cipher.open(&header.nonce, aad, &mut self.plaintext, tag) {
             return Err(Closed::Unreadable(
                 "authentication failed: the ciphertext or its header was changed, or the key is not this input's".into(),
             ));

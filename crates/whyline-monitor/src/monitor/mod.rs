@@ -456,7 +456,8 @@ impl<M: Explainable, C: TraceCollector<M::Path>> InferenceMonitor<M, C> {
         })
     }
 
-    /// Records the trace and its input, sealed, in one go (a ledger shares one commit).
+    /// Records the trace and its input, sealed, in one go (a ledger writes both into one
+    /// entry).
     fn record_with_input(
         &mut self,
         row: &[f32],

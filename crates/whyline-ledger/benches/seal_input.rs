@@ -3,9 +3,16 @@
 //!
 //! - `seal_only`: plaintext encoding, nonce, AEAD into a reused buffer: the sealing itself.
 //! - `append_trace` vs `append_trace_and_input`: a ledger collector in memory (no fsync,
-//!   checkpoints every 4096 entries) appending the trace alone, or the trace and its sealed
-//!   input as a second entry (which also pays a leaf, chain and Merkle hash and a frame).
+//!   checkpoints every 4096 entries) appending the trace alone, or the trace with its input
+//!   sealed as the trailer of the same entry; `append_trace_then_input_entry`: the first
+//!   layout, the input as a second entry (which also pays a leaf, chain and Merkle hash
+//!   and a frame).
 //!
+//! - `discard_*`: the same three on a store that keeps only its length: the CPU cost of
+//!   sealing, hashing and framing alone, without the bytes landing anywhere (the goal's
+//!   measure: what sealing adds on the deciding thread); `discard_append_trace_and_small_input`
+//!   seals the size the issue names, an 8-feature row with a two-field context (109 bytes of
+//!   plaintext).
 //! - `segment_files_*`: the same two on segment files without fsync, as a deployment writes
 //!   them (the in-memory store's growth, page faults included, is not in these).
 //!
@@ -56,6 +63,13 @@ fn context() -> Vec<(String, ContextValue)> {
     ]
 }
 
+fn small_context() -> Vec<(String, ContextValue)> {
+    vec![
+        ("object".into(), ContextValue::Str("cat".into())),
+        ("distance_m".into(), ContextValue::F64(12.5)),
+    ]
+}
+
 fn options() -> LedgerOptions {
     let signer = NoteSigner::Ed25519 {
         name: "bench".into(),
@@ -64,6 +78,76 @@ fn options() -> LedgerOptions {
     LedgerOptions::signed("whyline.bench/ledger", signer)
         .durability(Durability::None)
         .checkpoint_every(4096)
+}
+
+/// A store that keeps nothing but its length: the ledger's CPU work (sealing, hashing,
+/// framing) without the bytes' cost of landing somewhere (an in-memory store growing, page
+/// faults, the page cache's writeback), which moves with every other process on the host.
+struct DiscardStore {
+    location: std::path::PathBuf,
+    len: u64,
+    /// The first bytes (the file header), which opening reads back.
+    head: Vec<u8>,
+}
+
+impl whyline_ledger::Store for DiscardStore {
+    fn location(&self) -> &std::path::Path {
+        &self.location
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn append(&mut self, bytes: &[u8]) -> whyline_ledger::Result<u64> {
+        let at = self.len;
+        if self.head.len() < 4096 {
+            self.head.extend_from_slice(bytes);
+        }
+        self.len += black_box(bytes).len() as u64;
+        Ok(at)
+    }
+    fn sync(&mut self) -> whyline_ledger::Result<()> {
+        Ok(())
+    }
+    fn durable_len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> whyline_ledger::Result<()> {
+        let from = offset as usize;
+        buf.copy_from_slice(&self.head[from..from + buf.len()]);
+        Ok(())
+    }
+    fn truncate(&mut self, len: u64) -> whyline_ledger::Result<()> {
+        self.len = len;
+        Ok(())
+    }
+    fn append_side(
+        &mut self,
+        _: whyline_ledger::Side,
+        bytes: &[u8],
+        _: bool,
+    ) -> whyline_ledger::Result<()> {
+        black_box(bytes);
+        Ok(())
+    }
+    fn read_side(&self, _: whyline_ledger::Side) -> whyline_ledger::Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
+    fn truncate_side(&mut self, _: whyline_ledger::Side, _: u64) -> whyline_ledger::Result<()> {
+        Ok(())
+    }
+}
+
+fn discarding(keys: Option<KeyStore>) -> LedgerCollector<DiscardStore> {
+    let store = DiscardStore {
+        location: "discard".into(),
+        len: 0,
+        head: Vec::new(),
+    };
+    let collector = LedgerCollector::open(store, options()).unwrap().0;
+    if let Some(keys) = keys {
+        collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    }
+    collector
 }
 
 fn aead_candidates(c: &mut Criterion) {
@@ -195,6 +279,103 @@ fn bench(c: &mut Criterion) {
             i += 1;
             sealing
                 .append_with_input(black_box(&trace(i)), &input(i))
+                .unwrap()
+        });
+    });
+
+    // The first layout, for comparison in the same run: the trace, then its input sealed
+    // as an entry of its own naming the trace's leaf hash (two appends).
+    let apart = LedgerCollector::in_memory(options()).unwrap();
+    let keys = KeyStore::create(&dir.path().join("apart.wks")).unwrap();
+    apart.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    let mut i = 0u64;
+    group.bench_function("append_trace_then_input_entry", |b| {
+        b.iter(|| {
+            i += 1;
+            let receipt = apart.append(black_box(&trace(i))).unwrap();
+            apart
+                .append_input(&InputEvidence {
+                    decision_index: receipt.index,
+                    trace_hash: receipt.leaf_hash,
+                    ..input(i)
+                })
+                .unwrap()
+        });
+    });
+
+    // The three on a store that discards the bytes: the CPU cost alone.
+    let plain = discarding(None);
+    let mut i = 0u64;
+    group.bench_function("discard_append_trace", |b| {
+        b.iter(|| {
+            i += 1;
+            plain.append(black_box(&trace(i))).unwrap()
+        });
+    });
+    let sealing = discarding(Some(KeyStore::create(&dir.path().join("d1.wks")).unwrap()));
+    let mut i = 0u64;
+    group.bench_function("discard_append_trace_and_input", |b| {
+        b.iter(|| {
+            i += 1;
+            sealing
+                .append_with_input(black_box(&trace(i)), &input(i))
+                .unwrap()
+        });
+    });
+    // The same with XChaCha20-Poly1305 (what a processor without AES instructions seals
+    // with, and every input sealed before AES-256-GCM was added).
+    let chacha = discarding(None);
+    chacha
+        .set_sealer(
+            Sealer::with_algorithm(
+                KeyStore::create(&dir.path().join("d4.wks")).unwrap(),
+                whyline_core::SealAlgorithm::XChaCha20Poly1305,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let mut i = 0u64;
+    group.bench_function("discard_append_trace_and_input_xchacha", |b| {
+        b.iter(|| {
+            i += 1;
+            chacha
+                .append_with_input(black_box(&trace(i)), &input(i))
+                .unwrap()
+        });
+    });
+
+    // The issue's own size: an 8-feature row with a short context (the object and its
+    // distance): a plaintext of 109 bytes.
+    let small_context = small_context();
+    let small = |i: u64| InputEvidence {
+        context: &small_context,
+        ..input(i)
+    };
+    let mut plaintext = Vec::new();
+    whyline_core::encode_input(&ROW, &small_context, &mut plaintext);
+    assert_eq!(plaintext.len(), 109);
+    let sealing = discarding(Some(KeyStore::create(&dir.path().join("d3.wks")).unwrap()));
+    let mut i = 0u64;
+    group.bench_function("discard_append_trace_and_small_input", |b| {
+        b.iter(|| {
+            i += 1;
+            sealing
+                .append_with_input(black_box(&trace(i)), &small(i))
+                .unwrap()
+        });
+    });
+    let apart = discarding(Some(KeyStore::create(&dir.path().join("d2.wks")).unwrap()));
+    let mut i = 0u64;
+    group.bench_function("discard_append_trace_then_input_entry", |b| {
+        b.iter(|| {
+            i += 1;
+            let receipt = apart.append(black_box(&trace(i))).unwrap();
+            apart
+                .append_input(&InputEvidence {
+                    decision_index: receipt.index,
+                    trace_hash: receipt.leaf_hash,
+                    ..input(i)
+                })
                 .unwrap()
         });
     });

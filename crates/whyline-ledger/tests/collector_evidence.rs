@@ -304,3 +304,58 @@ fn a_decision_and_its_alerts_are_appended_in_order_under_one_lock() {
     assert_eq!(entry(&collector, 0), to_aprt(&t));
     assert_eq!(entry(&collector, 2), alert(4).to_bytes());
 }
+
+/// A log sealed partly with each AEAD (recorded on two machines, say) opens whole with one
+/// opener; each record names its algorithm.
+#[test]
+fn inputs_sealed_with_either_aead_open_side_by_side() {
+    use whyline_core::SealAlgorithm;
+    use whyline_ledger::seal::InputOpener;
+    let dir = tempfile::tempdir().unwrap();
+    let path = KeyStore::default_path(dir.path());
+    KeyStore::create(&path).unwrap();
+    let collector = LedgerCollector::in_memory(options()).unwrap();
+    let algorithms = [SealAlgorithm::XChaCha20Poly1305, SealAlgorithm::Aes256Gcm];
+    let values = [[0.5f32, 1.0], [2.0, -3.5]];
+    for (i, algorithm) in algorithms.into_iter().enumerate() {
+        let sealer = Sealer::with_algorithm(KeyStore::open(&path).unwrap(), algorithm).unwrap();
+        assert_eq!(sealer.algorithm(), algorithm);
+        collector.set_sealer(sealer).unwrap();
+        for subject in [None, Some("alice")] {
+            collector
+                .append_with_input(&trace(i as u64), &input(&values[i], subject))
+                .unwrap();
+        }
+        // And the first layout.
+        collector
+            .append_input(&InputEvidence {
+                decision_index: 0,
+                ..input(&values[i], Some("bob"))
+            })
+            .unwrap();
+    }
+    let keys = KeyStore::open(&path).unwrap();
+    let mut opener = InputOpener::new(&keys);
+    for index in 0..size(&collector) {
+        let payload = entry(&collector, index);
+        let algorithm = algorithms[index as usize / 3];
+        let header = match split_decision_entry(&payload) {
+            Ok((_, Some(trailer))) => SealedInput::split_trailer(trailer, 0).unwrap().0,
+            _ => SealedInput::split(&payload).unwrap().0,
+        };
+        assert_eq!(header.algorithm, algorithm, "entry {index}");
+        let (_, opened) = opener.open(&payload).unwrap();
+        let expected: Vec<f64> = values[index as usize / 3]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        assert_eq!(
+            opened,
+            RecordedInput::Sealed {
+                values: expected,
+                context: Vec::new(),
+            },
+            "entry {index}"
+        );
+    }
+}

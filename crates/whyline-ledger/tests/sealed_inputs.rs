@@ -436,3 +436,51 @@ fn erasing_through_the_sealer_drops_its_cached_cipher() {
         Some((1, RecordedInput::Erased))
     );
 }
+
+/// The sealer keeps its subjects' ciphers in slots; erasing one moves another into its
+/// slot, and every other subject still seals under its own key afterwards, whichever subject
+/// was sealed last.
+#[test]
+fn erasing_one_subject_leaves_the_others_sealing_under_their_own_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("subjects.wks");
+    let mut sealer = Sealer::new(KeyStore::create(&path).unwrap()).unwrap();
+    let subjects = ["alice", "bob", "carol", "dave"];
+    let input = |subject: &'static str, index: u64| InputEvidence {
+        decision_index: index,
+        trace_hash: [1; 32],
+        timestamp_ns: 5,
+        subject: Some(subject),
+        values: &[1.0, 2.0],
+        context: &[],
+    };
+    for (i, subject) in subjects.iter().enumerate() {
+        sealer.seal(&input(subject, i as u64)).unwrap();
+    }
+    sealer.erase("bob", 9).unwrap();
+    assert!(!sealer.caches_subject("bob"));
+    let keys = |sealer: &Sealer| KeyStore::open(sealer.key_store().path()).unwrap();
+    for (round, order) in [["dave", "alice", "carol"], ["carol", "carol", "alice"]]
+        .iter()
+        .enumerate()
+    {
+        for (i, subject) in order.iter().enumerate() {
+            let index = 100 * (round as u64 + 1) + i as u64;
+            let sealed = sealer.seal(&input(subject, index)).unwrap();
+            let header = SealedInput::split(&sealed).unwrap().0;
+            assert_eq!(
+                header.subject_digest,
+                Some(sealer.key_store().subject_digest(subject)),
+                "{subject}"
+            );
+            assert!(matches!(
+                open_sealed(&keys(&sealer), &sealed),
+                Some((i2, RecordedInput::Sealed { .. })) if i2 == index
+            ));
+        }
+    }
+    assert!(matches!(
+        sealer.seal(&input("bob", 1)),
+        Err(LedgerError::SubjectErased { .. })
+    ));
+}

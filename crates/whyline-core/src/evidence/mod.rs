@@ -16,9 +16,9 @@ pub use input::{
 };
 pub use outcome::{OUTCOME_RECORD_MAGIC, OutcomeRecord};
 pub use sealed::{
-    NONCE_LEN, SEALED_INPUT_HEADER_LEN, SEALED_INPUT_MAGIC, SEALED_TRAILER_AAD_LEN,
-    SEALED_TRAILER_HEADER_LEN, SealAlgorithm, SealedHeader, SealedInput, SealedLayout, TAG_LEN,
-    split_decision_entry, trailer_aad,
+    AES_GCM_KEY_LABEL, NONCE_LEN, SEALED_INPUT_HEADER_LEN, SEALED_INPUT_MAGIC,
+    SEALED_TRAILER_AAD_LEN, SEALED_TRAILER_HEADER_LEN, SealAlgorithm, SealedHeader, SealedInput,
+    SealedLayout, TAG_LEN, split_decision_entry, trailer_aad,
 };
 
 /// Which kind of record a ledger entry's payload is, by its first four bytes.

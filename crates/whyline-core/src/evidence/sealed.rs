@@ -9,14 +9,14 @@
 //!   0     4   magic "WLSI"
 //!   4     1   version, 0x01
 //!   5     1   flags: bit 0 set when the input has a subject (bits 1..7 zero)
-//!   6     1   algorithm: 0 XChaCha20-Poly1305 (the only one so far; [`SealAlgorithm`])
+//!   6     1   algorithm: 0 XChaCha20-Poly1305, 1 AES-256-GCM ([`SealAlgorithm`])
 //!   7     1   reserved, zero
 //!   8     8   timestamp_ns of the decision (where APRT keeps it: time index, window reads)
 //!  16     8   decision_index: the ledger index of the decision's APRT entry
 //!  24    32   trace_hash: that entry's leaf hash, SHA-256(0x00 ‖ APRT bytes)
 //!  56    32   subject_digest: HMAC-SHA256(store secret, subject); zero without a subject
 //!  88     4   key_id: the key-store key that sealed it (0: the log-wide key)
-//!  92    24   nonce (24 bytes for XChaCha20-Poly1305)
+//!  92    24   nonce: a 16-byte per-run prefix, then a 64-bit counter
 //! 116     4   n, ciphertext length (plaintext + 16-byte tag)
 //! 120     n   ciphertext
 //! ```
@@ -68,7 +68,8 @@ pub const SEALED_INPUT_HEADER_LEN: usize = 120;
 pub const SEALED_TRAILER_HEADER_LEN: usize = 80;
 /// Bytes of a trailer's associated data: its header, then the entry's APRT header.
 pub const SEALED_TRAILER_AAD_LEN: usize = SEALED_TRAILER_HEADER_LEN + APRT_HEADER_LEN;
-/// Bytes of an XChaCha20-Poly1305 nonce.
+/// Bytes of the nonce field (an XChaCha20-Poly1305 nonce; for AES-256-GCM, the prefix that
+/// derives the key and the counter that is the nonce).
 pub const NONCE_LEN: usize = 24;
 /// Bytes of the Poly1305 tag at the end of every ciphertext.
 pub const TAG_LEN: usize = 16;
@@ -76,19 +77,33 @@ const RECORD: &str = "sealed input";
 
 /// The AEAD that sealed an input: byte 6 of the header. Records written before the byte
 /// was defined hold zero there, which is XChaCha20-Poly1305, the cipher they used.
+///
+/// Both take the same 24-byte nonce field: a 16-byte prefix a sealer draws at random once
+/// per run, then a 64-bit counter. The prefix selects a per-run key (XChaCha20's HChaCha20
+/// subkey; for AES-256-GCM, HMAC-SHA256 of the key over [`AES_GCM_KEY_LABEL`] and the
+/// prefix), and the counter is the 96-bit nonce `0⁴ ‖ counter` under it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SealAlgorithm {
-    /// XChaCha20-Poly1305: 256-bit key, 192-bit nonce, 128-bit tag (id 0).
+    /// XChaCha20-Poly1305: 256-bit key, 192-bit nonce, 128-bit tag (id 0). Constant time
+    /// without AES hardware.
     #[default]
     XChaCha20Poly1305,
+    /// AES-256-GCM under a key derived per nonce prefix (id 1): faster where the processor
+    /// has AES and carry-less multiply instructions.
+    Aes256Gcm,
 }
+
+/// The label of the AES-256-GCM key derivation:
+/// `key' = HMAC-SHA256(key, label ‖ nonce[0..16])`.
+pub const AES_GCM_KEY_LABEL: &[u8] = b"whyline sealed input AES-256-GCM key";
 
 impl SealAlgorithm {
     /// The id stored in the header.
     pub fn id(self) -> u8 {
         match self {
             SealAlgorithm::XChaCha20Poly1305 => 0,
+            SealAlgorithm::Aes256Gcm => 1,
         }
     }
 
@@ -96,9 +111,36 @@ impl SealAlgorithm {
     pub fn from_id(id: u8) -> Option<Self> {
         match id {
             0 => Some(SealAlgorithm::XChaCha20Poly1305),
+            1 => Some(SealAlgorithm::Aes256Gcm),
             _ => None,
         }
     }
+
+    /// The faster of the two on this processor: AES-256-GCM where it has AES and carry-less
+    /// multiply instructions (x86-64 AES-NI and PCLMULQDQ, AArch64 AES and PMULL), else
+    /// XChaCha20-Poly1305.
+    pub fn preferred() -> Self {
+        if aes_hardware() {
+            SealAlgorithm::Aes256Gcm
+        } else {
+            SealAlgorithm::XChaCha20Poly1305
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn aes_hardware() -> bool {
+    std::arch::is_x86_feature_detected!("aes") && std::arch::is_x86_feature_detected!("pclmulqdq")
+}
+
+#[cfg(target_arch = "aarch64")]
+fn aes_hardware() -> bool {
+    std::arch::is_aarch64_feature_detected!("aes")
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn aes_hardware() -> bool {
+    false
 }
 
 /// Where a sealed input record sits in the log.
@@ -397,7 +439,7 @@ fn split_record<'a>(
         return Err(bad(
             6,
             format!(
-                "sealing algorithm {} is not known (0: XChaCha20-Poly1305)",
+                "sealing algorithm {} is not known (0: XChaCha20-Poly1305, 1: AES-256-GCM)",
                 head[6]
             ),
         ));

@@ -4,7 +4,7 @@
 
 use whyline_core::{
     APRT_HEADER_LEN, AprtHeader, EntryKind, SEALED_INPUT_HEADER_LEN, SEALED_TRAILER_AAD_LEN,
-    SealAlgorithm, SealedHeader, SealedInput, TAG_LEN, decode_input, trailer_aad,
+    SealedHeader, SealedInput, TAG_LEN, decode_input, trailer_aad,
 };
 
 use super::cipher::{PrefixCipher, prefix_of};
@@ -196,12 +196,6 @@ impl<'k> InputOpener<'k> {
         aad: &[u8],
         ciphertext: &[u8],
     ) -> Result<(), Closed> {
-        if header.algorithm != SealAlgorithm::XChaCha20Poly1305 {
-            return Err(Closed::Unreadable(format!(
-                "sealed with {:?}, which this reader cannot open",
-                header.algorithm
-            )));
-        }
         let cipher = self.cipher(header)?;
         let split = ciphertext.len().saturating_sub(TAG_LEN);
         let (body, tag) = ciphertext.split_at(split);
@@ -225,7 +219,10 @@ impl<'k> InputOpener<'k> {
     fn cipher(&mut self, header: &SealedHeader) -> Result<usize, Closed> {
         let prefix = prefix_of(&header.nonce);
         if let Some(slot) = self.ciphers.iter().position(|(digest, id, cipher)| {
-            *id == header.key_id && *digest == header.subject_digest && *cipher.prefix() == prefix
+            *id == header.key_id
+                && *digest == header.subject_digest
+                && *cipher.prefix() == prefix
+                && cipher.algorithm() == header.algorithm
         }) {
             return Ok(slot);
         }
@@ -245,7 +242,7 @@ impl<'k> InputOpener<'k> {
                 )));
             }
         };
-        let cipher = PrefixCipher::new(&key, &prefix)
+        let cipher = PrefixCipher::new(&key, &prefix, header.algorithm)
             .map_err(|error| Closed::Unreadable(error.to_string()))?;
         let entry = (header.subject_digest, header.key_id, cipher);
         if self.ciphers.len() < CACHED_CIPHERS {

@@ -343,12 +343,27 @@ fn the_algorithm_byte_names_the_cipher_and_an_unknown_one_is_refused() {
         SealAlgorithm::XChaCha20Poly1305
     );
     bytes[6] = 1;
-    let error = SealedInput::from_bytes(&bytes).unwrap_err();
-    assert!(
-        matches!(error, CoreError::BadRecord { offset: 6, .. }),
-        "{error}"
+    assert_eq!(
+        SealedInput::from_bytes(&bytes).unwrap().header.algorithm,
+        SealAlgorithm::Aes256Gcm
     );
-    assert!(error.to_string().contains("sealing algorithm 1"), "{error}");
+    for unknown in [2u8, 0x80, 0xff] {
+        bytes[6] = unknown;
+        let error = SealedInput::from_bytes(&bytes).unwrap_err();
+        assert!(
+            matches!(error, CoreError::BadRecord { offset: 6, .. }),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("sealing algorithm {unknown} is not known")),
+            "{error}"
+        );
+    }
+    for algorithm in [SealAlgorithm::XChaCha20Poly1305, SealAlgorithm::Aes256Gcm] {
+        assert_eq!(SealAlgorithm::from_id(algorithm.id()), Some(algorithm));
+    }
     bytes[6] = 0;
     bytes[7] = 1;
     let error = SealedInput::from_bytes(&bytes).unwrap_err();

@@ -5,7 +5,9 @@
 //!
 //! - `entries_*`: from entries already in memory, on one thread and on every core;
 //! - `streamed_*`: from the directory, streamed in chunks (`whyline replay`'s path), on every
-//!   core, and with `chain_verified` (no leaf hash per decision);
+//!   core, and with `chain_verified` (which skips the leaf hash linking an input of its own
+//!   entry to its trace; the monitor now seals inputs inside their decisions' entries, which
+//!   need no such link, so the two should match);
 //! - `step/*`: one decision's steps alone (open the input, explain, encode, leaf hash), to
 //!   say where the time goes.
 //!
@@ -110,19 +112,21 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    // One decision's steps.
+    // One decision's steps. The recorder seals each input at the end of its decision's
+    // entry (one entry: the APRT record, then the sealed input).
     let decision = entries
         .iter()
         .find(|e| EntryKind::of(&e.payload) == EntryKind::Decision)
         .unwrap();
-    let sealed = entries
-        .iter()
-        .find(|e| EntryKind::of(&e.payload) == EntryKind::SealedInput)
-        .unwrap();
+    let (record, trailer) = whyline_core::split_decision_entry(&decision.payload).unwrap();
+    assert!(
+        trailer.is_some(),
+        "the input is sealed in the decision's entry"
+    );
     let mut opener = InputOpener::new(&keys);
     let mut row = Vec::new();
     assert!(matches!(
-        opener.open_row(&sealed.payload, &mut row),
+        opener.open_row(&decision.payload, &mut row),
         OpenedRow::Row(_)
     ));
     let mut trace: whyline_core::DecisionTrace<AnyPath> =
@@ -130,7 +134,7 @@ fn bench(c: &mut Criterion) {
     let mut buffer = Vec::with_capacity(8 << 10);
     let mut group = c.benchmark_group("step");
     group.bench_function("open_row", |b| {
-        b.iter(|| opener.open_row(black_box(&sealed.payload), &mut row));
+        b.iter(|| opener.open_row(black_box(&decision.payload), &mut row));
     });
     group.bench_function("explain_into", |b| {
         b.iter(|| models[0].explain_into(black_box(&row), &mut trace.path));
@@ -141,14 +145,18 @@ fn bench(c: &mut Criterion) {
             encode_aprt(black_box(&trace), &mut buffer)
         });
     });
-    assert_eq!(buffer.as_slice(), decision.payload.as_slice());
+    assert_eq!(buffer.as_slice(), record);
     group.bench_function("compare", |b| {
-        b.iter(|| black_box(buffer.as_slice()) == decision.payload.as_slice());
+        b.iter(|| black_box(buffer.as_slice()) == record);
     });
     group.bench_function("leaf_hash", |b| {
         b.iter(|| leaf_hash(black_box(&decision.payload)));
     });
-    eprintln!("a decision's trace: {} bytes", decision.payload.len());
+    eprintln!(
+        "a decision's entry: {} bytes, its trace {} bytes",
+        decision.payload.len(),
+        record.len()
+    );
     group.finish();
 }
 

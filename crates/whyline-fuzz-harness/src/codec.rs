@@ -1,6 +1,8 @@
 //! The APRT decoder and the decision-ingest body parser.
 
-use whyline_core::{AnyPath, AprtRecords, DecisionTrace, from_aprt, to_aprt};
+use whyline_core::{
+    AnyPath, AprtRecords, DecisionTrace, SealedInput, from_aprt, split_decision_entry, to_aprt,
+};
 use whyline_ledger::{
     Durability, IngestFormat, Ledger, LedgerOptions, MemoryStore, parse_batch, verify_store,
 };
@@ -8,14 +10,37 @@ use whyline_ledger::{
 use crate::{Outcome, message};
 
 /// Decodes the bytes as one APRT record and as a stream of records (`whyline trace`); a
-/// record that decodes re-encodes to bytes that decode to the same encoding.
+/// record that decodes re-encodes to bytes that decode to the same encoding. Bytes read as a
+/// decision entry whose input is sealed at its end (`APRT ‖ WLSI v2`): the trailer's header
+/// writes back to the same bytes.
 pub fn aprt(data: &[u8]) -> Outcome {
     // The stream stops at its first error.
     for (_, trace) in AprtRecords::<AnyPath>::new(data).flatten() {
         check_roundtrip(&trace);
     }
-    let trace = from_aprt::<AnyPath>(data).map_err(|e| message(&e))?;
+    let entry = split_decision_entry(data);
+    let trace = from_aprt::<AnyPath>(data);
+    // A trace that reads comes from an entry that splits (the converse need not hold: the
+    // split checks the framing, not the path data).
+    assert!(
+        trace.is_err() || entry.is_ok(),
+        "the trace reads but the entry does not split: {entry:?}"
+    );
+    let trace = trace.map_err(|e| message(&e))?;
     check_roundtrip(&trace);
+    if let Ok((record, Some(trailer))) = entry {
+        assert_eq!(record.len() + trailer.len(), data.len());
+        let split = SealedInput::split_trailer(trailer, trace.timestamp_ns);
+        assert!(
+            split.is_ok(),
+            "a trailer the entry took does not read: {split:?}"
+        );
+        if let Ok((header, ciphertext)) = split {
+            let mut again = header.trailer_bytes(ciphertext.len()).to_vec();
+            again.extend_from_slice(ciphertext);
+            assert_eq!(again, trailer, "the trailer does not write back the same");
+        }
+    }
     Ok(())
 }
 

@@ -10,9 +10,12 @@
 //!
 //! `--rate HZ` paces the decisions (a control loop's rate; default 1,000 per second), so
 //! the channel figure is the consumer's wake-up, not a backlog; `--busy N` adds N threads
-//! spinning on the cores meanwhile.
+//! spinning on the cores meanwhile. `--consumer-fifo P` runs the consumer thread under the
+//! real-time `SCHED_FIFO` policy at priority P (1–99; needs root or `CAP_SYS_NICE`), as a
+//! vehicle's or a drone's alert handler would run: woken, it preempts the busy threads
+//! instead of waiting for a time slice.
 //!
-//! `cargo run --release -p whyline --example andon_latency -- --alerts 20000 --rate 1000 --busy 2`
+//! `cargo run --release -p whyline --example andon_latency -- --alerts 20000 --rate 1000 --busy 2 [--consumer-fifo 50]`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -40,16 +43,40 @@ fn percentiles(name: &str, mut nanos: Vec<u64>) -> String {
     )
 }
 
+/// Puts the calling thread under `SCHED_FIFO` at `priority`.
+fn fifo(priority: u8) -> Result<(), String> {
+    use thread_priority::{
+        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let value = ThreadPriorityValue::try_from(priority)
+        .map_err(|e| format!("--consumer-fifo {priority}: {e}"))?;
+    set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Crossplatform(value),
+        ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+    )
+    .map_err(|e| {
+        format!(
+            "SCHED_FIFO at priority {priority} refused ({e:?}): run as root or grant CAP_SYS_NICE"
+        )
+    })
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut alerts = 100_000usize;
     let mut busy = 0usize;
     let mut rate = 1_000.0f64;
+    let mut consumer_fifo: Option<u8> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--alerts" => alerts = args.next().ok_or("--alerts N")?.parse()?,
             "--busy" => busy = args.next().ok_or("--busy N")?.parse()?,
             "--rate" => rate = args.next().ok_or("--rate HZ")?.parse()?,
+            "--consumer-fifo" => {
+                consumer_fifo = Some(args.next().ok_or("--consumer-fifo PRIORITY")?.parse()?)
+            }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -78,7 +105,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (channel, received) = ChannelSink::bounded(alerts);
     let consumer = {
         let started = Arc::clone(&started);
-        std::thread::spawn(move || {
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            let _ = ready_tx.send(consumer_fifo.map(fifo).transpose());
             let mut latencies = Vec::with_capacity(alerts);
             while let Ok(alert) = received.recv() {
                 let now = base.elapsed().as_nanos() as u64;
@@ -89,7 +118,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             latencies
-        })
+        });
+        // The consumer's scheduling is set before the first decision (or the run stops).
+        ready.recv().map_err(|_| "the consumer thread stopped")??;
+        handle
     };
     let rules = AndonRules {
         yellow_confidence: Some(0.999),
@@ -143,7 +175,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     use std::io::Write;
     writeln!(
         out,
-        "{raised} of {alerts} decisions raised an alert, {rate} per second; {busy} busy threads; load average {}",
+        "{raised} of {alerts} decisions raised an alert, {rate} per second; {busy} busy threads; consumer {}; load average {}",
+        consumer_fifo.map_or_else(|| "SCHED_OTHER".to_owned(), |p| format!("SCHED_FIFO {p}")),
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()

@@ -42,7 +42,8 @@ FACTORIES = {
 
 # ADWIN's window after every STATE_EVERY-th update and after each drift: [index, width,
 # total, variance, estimation], so that the window's bookkeeping (bucket merges, the
-# oldest bucket dropped) is checked, not only the detections it leads to.
+# oldest bucket dropped) is checked, not only the detections it leads to. EDDM: [index,
+# largest p2s] after each error.
 STATE_EVERY = 97
 
 
@@ -59,6 +60,10 @@ def run(detector: str, params: dict, inputs: list) -> tuple[list[int], list[int]
             drifts.append(i)
         if detector == "ADWIN" and (i % STATE_EVERY == STATE_EVERY - 1 or det.drift_detected):
             states.append([i, det.width, det.total, det.variance, det.estimation])
+        # EDDM's largest p2s after every error: the reference its levels are taken from,
+        # so the step at which it is first set (after the warm start) is checked too.
+        if detector == "EDDM" and x == 1:
+            states.append([i, det._p2s_prime_max])
     return warnings, drifts, states
 
 
@@ -127,6 +132,10 @@ CASES: list[tuple[str, str, dict, list]] = [
     ("eddm_bernoulli_b", "EDDM", {}, bernoulli(2, BERN_B)),
     ("eddm_bernoulli_c_params", "EDDM",
      {"warm_start": 50, "alpha": 0.9, "beta": 0.8}, bernoulli(3, BERN_C)),
+    # an error exactly at the warm start's last update (the 5th, warm_start = 5), where
+    # river does not yet take p2s into account, then errors at growing then shrinking gaps
+    ("eddm_warm_start_boundary", "EDDM", {"warm_start": 5, "alpha": 0.95, "beta": 0.9},
+     [0, 0, 0, 1, 1, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1] * 3),
     # ADWIN on real values and on binary streams
     ("adwin_gauss_a", "ADWIN", {}, gaussian(11, GAUSS_A)),
     ("adwin_gauss_b", "ADWIN", {}, gaussian(12, GAUSS_B)),

@@ -29,10 +29,10 @@ struct Fixture {
     inputs: Vec<f64>,
     warnings: Vec<usize>,
     drifts: Vec<usize>,
-    /// ADWIN only: `[index, width, total, variance, estimation]` after every 97th update and
-    /// after each drift.
+    /// ADWIN: `[index, width, total, variance, estimation]` after every 97th update and after
+    /// each drift; EDDM: `[index, largest p2s]` after each error.
     #[serde(default)]
-    states: Vec<[f64; 5]>,
+    states: Vec<Vec<f64>>,
 }
 
 fn fixture_dir() -> PathBuf {
@@ -162,6 +162,7 @@ mod river_streams {
         eddm_bernoulli_a,
         eddm_bernoulli_b,
         eddm_bernoulli_c_params,
+        eddm_warm_start_boundary,
         page_hinkley_doc,
         page_hinkley_gauss_a,
         page_hinkley_gauss_b,
@@ -707,14 +708,50 @@ fn adwin_window_width_total_variance_and_mean_follow_river_through_every_stream(
         let mut states = fixture.states.iter().peekable();
         for (i, &x) in fixture.inputs.iter().enumerate() {
             DriftDetector::update(&mut adwin, x).unwrap();
-            while let Some([_, width, total, variance, estimation]) =
-                states.next_if(|state| state[0] as usize == i)
+            while let Some([_, width, total, variance, estimation]) = states
+                .next_if(|state| state[0] as usize == i)
+                .map(|state| <[f64; 5]>::try_from(state.as_slice()).unwrap())
             {
                 let at = |what: &str| format!("{name}, after input {i}: {what}");
-                assert_eq!(adwin.width(), *width, "{}", at("width"));
-                assert_close(&at("total"), adwin.total(), *total);
-                assert_close(&at("variance"), adwin.variance(), *variance);
-                assert_close(&at("estimation"), adwin.estimation(), *estimation);
+                assert_eq!(adwin.width(), width, "{}", at("width"));
+                assert_close(&at("total"), adwin.total(), total);
+                assert_close(&at("variance"), adwin.variance(), variance);
+                assert_close(&at("estimation"), adwin.estimation(), estimation);
+            }
+        }
+        assert!(states.next().is_none(), "{name}: states past the stream");
+    }
+}
+
+/// EDDM's largest p2s (the reference of its warning and drift levels) after every error,
+/// river's `_p2s_prime_max`: when it is first set (not before the warm start is over) and
+/// how it grows.
+#[test]
+fn eddm_largest_p2s_follows_river_after_every_error() {
+    for name in [
+        "eddm_doc",
+        "eddm_bernoulli_a",
+        "eddm_bernoulli_b",
+        "eddm_bernoulli_c_params",
+        "eddm_warm_start_boundary",
+    ] {
+        let fixture = load(name);
+        assert!(
+            fixture.states.len() > 20,
+            "{name}: no p2s states (regenerate with python/make_drift_fixtures.py)"
+        );
+        let config: EddmConfig =
+            serde_json::from_value(serde_json::Value::Object(fixture.params.clone())).unwrap();
+        let mut eddm = Eddm::new(config).unwrap();
+        let mut states = fixture.states.iter().peekable();
+        for (i, &x) in fixture.inputs.iter().enumerate() {
+            DriftDetector::update(&mut eddm, x).unwrap();
+            if let Some(state) = states.next_if(|state| state[0] as usize == i) {
+                assert_close(
+                    &format!("{name}, after input {i}: largest p2s"),
+                    eddm.p2s_max(),
+                    state[1],
+                );
             }
         }
         assert!(states.next().is_none(), "{name}: states past the stream");

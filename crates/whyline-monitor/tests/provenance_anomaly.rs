@@ -446,3 +446,79 @@ fn a_baseline_is_shared_only_between_monitors_of_its_sketch_width() {
         )
     );
 }
+
+/// What the monitor reports about itself and about a graph while it streams: the baseline's
+/// clusters, the edges seen of a graph, its score against every cluster (never worse than the
+/// margin of the cluster its observation names), nothing for a graph never seen, and a
+/// memory figure of the size the settings fix.
+#[test]
+fn the_accessors_report_the_clusters_a_graphs_edges_and_its_score() {
+    let mut monitor = fitted_monitor();
+    let settings = ProvenanceAnomalySettings::default();
+    let clusters = monitor.baseline().unwrap().clusters();
+    assert!(
+        (2..=settings.clusters).contains(&clusters),
+        "{clusters} clusters of at most {}",
+        settings.clusters
+    );
+    let mut rng = Rng::new(23);
+    let spec = pipeline(&mut rng, 3_000_000, Some(Attack::ModelSwapped));
+    assert!(spec.edges.len() >= 3);
+    assert_eq!(monitor.graph_edges(spec.id), None);
+    assert_eq!(monitor.score(spec.id), None);
+    for (i, edge) in spec.edges.iter().enumerate() {
+        let observation = monitor.observe(edge).unwrap();
+        let seen = i as u64 + 1;
+        assert_eq!(observation.edges, seen);
+        assert_eq!(monitor.graph_edges(spec.id), Some(seen));
+        let score = monitor.score(spec.id).expect("a tracked graph has a score");
+        assert!(
+            score <= observation.distance - observation.threshold + 1e-12,
+            "edge {seen}: score {score} above the observed margin {}",
+            observation.distance - observation.threshold
+        );
+    }
+    assert_eq!(monitor.graph_edges(spec.id + 1), None);
+    // Graph slots, node table, clusters and reservoir: megabytes at the defaults, not the
+    // product of its parts.
+    let bytes = monitor.memory_bytes();
+    assert!(
+        (64 << 10..64 << 20).contains(&bytes),
+        "{bytes} bytes at the default settings"
+    );
+}
+
+/// The memory figure counts the fitted clusters: the same stream fitted into more clusters
+/// holds more medoid sketches.
+#[test]
+fn memory_counts_the_clusters_of_the_baseline() {
+    let fitted = |clusters: usize| {
+        let mut monitor = StreamingProvenanceMonitor::new(ProvenanceAnomalySettings {
+            clusters,
+            ..ProvenanceAnomalySettings::default()
+        })
+        .unwrap();
+        let mut warmup = Workload::new(1, 16, 0, 0.0, &[]);
+        let mut finished = 0;
+        while finished < 300 {
+            let item = warmup.next_edge();
+            monitor.learn(&item.edge).unwrap();
+            finished += u32::from(item.last);
+        }
+        monitor.fit_baseline().unwrap();
+        monitor
+    };
+    let (few, many) = (fitted(2), fitted(8));
+    let (k_few, k_many) = (
+        few.baseline().unwrap().clusters(),
+        many.baseline().unwrap().clusters(),
+    );
+    assert!(k_many > k_few, "{k_few} and {k_many} clusters");
+    let width_bytes = few.baseline().unwrap().sketch_width() / 8;
+    assert!(
+        many.memory_bytes() >= few.memory_bytes() + (k_many - k_few) * width_bytes,
+        "{} bytes with {k_many} clusters, {} with {k_few}",
+        many.memory_bytes(),
+        few.memory_bytes()
+    );
+}

@@ -121,6 +121,13 @@ impl Eddm {
         &self.config
     }
 
+    /// The largest `p2s` (mean distance between errors plus twice its deviation) seen since
+    /// the warm start, which the warning and drift levels divide by; −1 before it is first
+    /// set (river's `_p2s_prime_max`).
+    pub fn p2s_max(&self) -> f64 {
+        self.p2s_max
+    }
+
     /// Convenience for `update(1.0)` on an error and `update(0.0)` on a correct decision.
     pub fn update_error(&mut self, error: bool) -> DriftStatus {
         self.observe(error)

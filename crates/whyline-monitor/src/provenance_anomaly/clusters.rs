@@ -434,4 +434,46 @@ mod tests {
         assert_eq!(points.len(), 3);
         assert_eq!(points.offered(), 100);
     }
+
+    /// One cluster whose first point (where the farthest-first start puts the medoid) is an
+    /// outlier: the medoid moves to the point with the smallest total distance to the others,
+    /// found here by trying every point.
+    #[test]
+    fn the_medoid_moves_from_an_outlier_to_the_most_central_point() {
+        let sketches = [0xffu64, 0, 1, 2, 4, 8, 3];
+        let mut points = BaselinePoints::new(1, 16, 1);
+        for sketch in sketches {
+            points.offer(&[sketch]);
+        }
+        let total = |candidate: u64| -> f64 {
+            sketches
+                .iter()
+                .map(|&other| distance(&[candidate], &[other]))
+                .sum()
+        };
+        let central = sketches
+            .iter()
+            .copied()
+            .min_by(|&a, &b| total(a).total_cmp(&total(b)))
+            .unwrap();
+        assert_ne!(central, 0xff);
+        let (clusters, summaries) = Clusters::fit(&points, 1, 3.0, 0.0).unwrap();
+        assert_eq!(clusters.medoids, [central]);
+        assert_eq!(summaries.len(), 1);
+        // What it holds on the heap covers at least its medoids (eight words each here),
+        // thresholds and the medoid-to-medoid table.
+        let mut wide = BaselinePoints::new(8, 16, 1);
+        for i in 0..6u64 {
+            wide.offer(&[i.wrapping_mul(0x9e37_79b9_7f4a_7c15); 8]);
+        }
+        let (clusters, _) = Clusters::fit(&wide, 3, 3.0, 0.0).unwrap();
+        let k = clusters.len();
+        assert_eq!(k, 3);
+        assert!(
+            clusters.heap_bytes()
+                >= k * 8 * size_of::<u64>() + 2 * k * size_of::<f64>() + k * k * size_of::<u16>(),
+            "{} bytes for {k} clusters",
+            clusters.heap_bytes()
+        );
+    }
 }

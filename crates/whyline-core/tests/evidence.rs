@@ -533,3 +533,37 @@ fn outcome_and_erasure_records_are_told_by_their_magic_alone() {
     assert!(!ErasureRecord::is_erasure_record(&outcome));
     assert!(!ErasureRecord::is_erasure_record(b"WLE"));
 }
+
+/// The trailer's associated data is, as `docs/ledger-format.md` lays it out, its 80-byte
+/// header followed by the entry's 44-byte APRT header.
+#[test]
+fn the_trailer_associated_data_is_its_header_then_the_aprt_header() {
+    use whyline_core::{APRT_HEADER_LEN, SEALED_TRAILER_AAD_LEN, SEALED_TRAILER_HEADER_LEN};
+    assert_eq!(SEALED_TRAILER_HEADER_LEN, 80);
+    assert_eq!(APRT_HEADER_LEN, 44);
+    assert_eq!(SEALED_TRAILER_AAD_LEN, 124);
+    let head: [u8; 80] = std::array::from_fn(|i| i as u8);
+    let aprt: [u8; 44] = std::array::from_fn(|i| 200 + i as u8);
+    let aad = whyline_core::trailer_aad(&head, &aprt);
+    assert_eq!(&aad[..80], &head[..]);
+    assert_eq!(&aad[80..], &aprt[..]);
+}
+
+/// A sealer prefers AES-256-GCM exactly where the processor has the instructions that make
+/// it fast and constant-time.
+#[test]
+fn aes_is_preferred_exactly_where_the_processor_has_aes_instructions() {
+    #[cfg(target_arch = "x86_64")]
+    let hardware = std::arch::is_x86_feature_detected!("aes")
+        && std::arch::is_x86_feature_detected!("pclmulqdq");
+    #[cfg(target_arch = "aarch64")]
+    let hardware = std::arch::is_aarch64_feature_detected!("aes");
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let hardware = false;
+    let expected = if hardware {
+        SealAlgorithm::Aes256Gcm
+    } else {
+        SealAlgorithm::XChaCha20Poly1305
+    };
+    assert_eq!(SealAlgorithm::preferred(), expected);
+}

@@ -144,10 +144,10 @@ fn discarding(keys: Option<KeyStore>) -> LedgerCollector<DiscardStore> {
         head: Vec::new(),
     };
     let collector = LedgerCollector::open(store, options()).unwrap().0;
-    if let Some(keys) = keys {
-        collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    match keys {
+        Some(keys) => sealed(collector, keys),
+        None => collector,
     }
-    collector
 }
 
 fn aead_candidates(c: &mut Criterion) {
@@ -229,6 +229,59 @@ fn aead_candidates(c: &mut Criterion) {
     group.finish();
 }
 
+/// `collector`, sealing inputs with the keys of `keys`.
+fn sealed<S: whyline_ledger::Store + 'static>(
+    collector: LedgerCollector<S>,
+    keys: KeyStore,
+) -> LedgerCollector<S> {
+    collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    collector
+}
+
+/// What one iteration of an append bench appends.
+#[derive(Clone, Copy)]
+enum Append {
+    /// The trace alone.
+    Trace,
+    /// The trace with its input sealed as the trailer of the same entry.
+    WithInput,
+    /// The trace, then its input sealed as an entry of its own (the first layout).
+    InputApart,
+}
+
+/// Benches `append` into `collector`, decision `i`'s input made by `input(i)`.
+fn bench_append<'a, S: whyline_ledger::Store + 'static>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    collector: &LedgerCollector<S>,
+    append: Append,
+    input: &dyn Fn(u64) -> InputEvidence<'a>,
+) {
+    let mut i = 0u64;
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            i += 1;
+            let trace = trace(i);
+            match append {
+                Append::Trace => collector.append(black_box(&trace)).unwrap(),
+                Append::WithInput => collector
+                    .append_with_input(black_box(&trace), &input(i))
+                    .unwrap(),
+                Append::InputApart => {
+                    let receipt = collector.append(black_box(&trace)).unwrap();
+                    collector
+                        .append_input(&InputEvidence {
+                            decision_index: receipt.index,
+                            trace_hash: receipt.leaf_hash,
+                            ..input(i)
+                        })
+                        .unwrap()
+                }
+            }
+        });
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let context = context();
@@ -261,89 +314,40 @@ fn bench(c: &mut Criterion) {
         });
     });
 
-    let plain = LedgerCollector::in_memory(options()).unwrap();
-    let mut i = 0u64;
-    group.bench_function("append_trace", |b| {
-        b.iter(|| {
-            i += 1;
-            plain.append(black_box(&trace(i))).unwrap()
-        });
-    });
-
-    let sealing = LedgerCollector::in_memory(options()).unwrap();
-    let keys = KeyStore::create(&dir.path().join("ledger.wks")).unwrap();
-    sealing.set_sealer(Sealer::new(keys).unwrap()).unwrap();
-    let mut i = 0u64;
-    group.bench_function("append_trace_and_input", |b| {
-        b.iter(|| {
-            i += 1;
-            sealing
-                .append_with_input(black_box(&trace(i)), &input(i))
-                .unwrap()
-        });
-    });
-
+    let keys = |name: &str| KeyStore::create(&dir.path().join(name)).unwrap();
+    let in_memory = || LedgerCollector::in_memory(options()).unwrap();
+    let trace_only = in_memory();
+    bench_append(
+        &mut group,
+        "append_trace",
+        &trace_only,
+        Append::Trace,
+        &input,
+    );
+    let with_input = sealed(in_memory(), keys("ledger.wks"));
+    let name = "append_trace_and_input";
+    bench_append(&mut group, name, &with_input, Append::WithInput, &input);
     // The first layout, for comparison in the same run: the trace, then its input sealed
     // as an entry of its own naming the trace's leaf hash (two appends).
-    let apart = LedgerCollector::in_memory(options()).unwrap();
-    let keys = KeyStore::create(&dir.path().join("apart.wks")).unwrap();
-    apart.set_sealer(Sealer::new(keys).unwrap()).unwrap();
-    let mut i = 0u64;
-    group.bench_function("append_trace_then_input_entry", |b| {
-        b.iter(|| {
-            i += 1;
-            let receipt = apart.append(black_box(&trace(i))).unwrap();
-            apart
-                .append_input(&InputEvidence {
-                    decision_index: receipt.index,
-                    trace_hash: receipt.leaf_hash,
-                    ..input(i)
-                })
-                .unwrap()
-        });
-    });
+    let apart = sealed(in_memory(), keys("apart.wks"));
+    let name = "append_trace_then_input_entry";
+    bench_append(&mut group, name, &apart, Append::InputApart, &input);
 
     // The three on a store that discards the bytes: the CPU cost alone.
-    let plain = discarding(None);
-    let mut i = 0u64;
-    group.bench_function("discard_append_trace", |b| {
-        b.iter(|| {
-            i += 1;
-            plain.append(black_box(&trace(i))).unwrap()
-        });
-    });
-    let sealing = discarding(Some(KeyStore::create(&dir.path().join("d1.wks")).unwrap()));
-    let mut i = 0u64;
-    group.bench_function("discard_append_trace_and_input", |b| {
-        b.iter(|| {
-            i += 1;
-            sealing
-                .append_with_input(black_box(&trace(i)), &input(i))
-                .unwrap()
-        });
-    });
+    let trace_only = discarding(None);
+    let name = "discard_append_trace";
+    bench_append(&mut group, name, &trace_only, Append::Trace, &input);
+    let with_input = discarding(Some(keys("d1.wks")));
+    let name = "discard_append_trace_and_input";
+    bench_append(&mut group, name, &with_input, Append::WithInput, &input);
     // The same with XChaCha20-Poly1305 (what a processor without AES instructions seals
     // with, and every input sealed before AES-256-GCM was added).
     let chacha = discarding(None);
-    chacha
-        .set_sealer(
-            Sealer::with_algorithm(
-                KeyStore::create(&dir.path().join("d4.wks")).unwrap(),
-                whyline_core::SealAlgorithm::XChaCha20Poly1305,
-            )
-            .unwrap(),
-        )
-        .unwrap();
-    let mut i = 0u64;
-    group.bench_function("discard_append_trace_and_input_xchacha", |b| {
-        b.iter(|| {
-            i += 1;
-            chacha
-                .append_with_input(black_box(&trace(i)), &input(i))
-                .unwrap()
-        });
-    });
-
+    let xchacha = whyline_core::SealAlgorithm::XChaCha20Poly1305;
+    let sealer = Sealer::with_algorithm(keys("d4.wks"), xchacha).unwrap();
+    chacha.set_sealer(sealer).unwrap();
+    let name = "discard_append_trace_and_input_xchacha";
+    bench_append(&mut group, name, &chacha, Append::WithInput, &input);
     // The issue's own size: an 8-feature row with a short context (the object and its
     // distance): a plaintext of 109 bytes.
     let small_context = small_context();
@@ -354,31 +358,12 @@ fn bench(c: &mut Criterion) {
     let mut plaintext = Vec::new();
     whyline_core::encode_input(&ROW, &small_context, &mut plaintext);
     assert_eq!(plaintext.len(), 109);
-    let sealing = discarding(Some(KeyStore::create(&dir.path().join("d3.wks")).unwrap()));
-    let mut i = 0u64;
-    group.bench_function("discard_append_trace_and_small_input", |b| {
-        b.iter(|| {
-            i += 1;
-            sealing
-                .append_with_input(black_box(&trace(i)), &small(i))
-                .unwrap()
-        });
-    });
-    let apart = discarding(Some(KeyStore::create(&dir.path().join("d2.wks")).unwrap()));
-    let mut i = 0u64;
-    group.bench_function("discard_append_trace_then_input_entry", |b| {
-        b.iter(|| {
-            i += 1;
-            let receipt = apart.append(black_box(&trace(i))).unwrap();
-            apart
-                .append_input(&InputEvidence {
-                    decision_index: receipt.index,
-                    trace_hash: receipt.leaf_hash,
-                    ..input(i)
-                })
-                .unwrap()
-        });
-    });
+    let with_small = discarding(Some(keys("d3.wks")));
+    let name = "discard_append_trace_and_small_input";
+    bench_append(&mut group, name, &with_small, Append::WithInput, &small);
+    let apart = discarding(Some(keys("d2.wks")));
+    let name = "discard_append_trace_then_input_entry";
+    bench_append(&mut group, name, &apart, Append::InputApart, &input);
 
     // The same two on segment files (no fsync), as a deployment writes them: no memory
     // store growing, the bytes going to the page cache instead.
@@ -386,26 +371,12 @@ fn bench(c: &mut Criterion) {
         let store = SegmentStore::open(dir.path().join(name)).unwrap();
         LedgerCollector::open(store, options()).unwrap().0
     };
-    let plain = on_disk("plain");
-    let mut i = 0u64;
-    group.bench_function("segment_files_append_trace", |b| {
-        b.iter(|| {
-            i += 1;
-            plain.append(black_box(&trace(i))).unwrap()
-        });
-    });
-    let sealing = on_disk("sealing");
-    let keys = KeyStore::create(&dir.path().join("segment.wks")).unwrap();
-    sealing.set_sealer(Sealer::new(keys).unwrap()).unwrap();
-    let mut i = 0u64;
-    group.bench_function("segment_files_append_trace_and_input", |b| {
-        b.iter(|| {
-            i += 1;
-            sealing
-                .append_with_input(black_box(&trace(i)), &input(i))
-                .unwrap()
-        });
-    });
+    let trace_only = on_disk("plain");
+    let name = "segment_files_append_trace";
+    bench_append(&mut group, name, &trace_only, Append::Trace, &input);
+    let with_input = sealed(on_disk("sealing"), keys("segment.wks"));
+    let name = "segment_files_append_trace_and_input";
+    bench_append(&mut group, name, &with_input, Append::WithInput, &input);
     group.finish();
 }
 

@@ -567,3 +567,33 @@ fn aes_is_preferred_exactly_where_the_processor_has_aes_instructions() {
     };
     assert_eq!(SealAlgorithm::preferred(), expected);
 }
+
+/// A decision entry cut inside its path data says how many path bytes it needs and how
+/// many are there.
+#[test]
+fn a_decision_entry_cut_inside_its_path_says_what_is_missing() {
+    let trace = DecisionTrace {
+        timestamp_ns: 1,
+        sequence: 2,
+        input_hash: 3,
+        output: 0.5,
+        latency_ns: 0,
+        path: LinearPath {
+            contributions: vec![0.25; 8],
+            ..LinearPath::default()
+        },
+    };
+    let record = to_aprt(&trace);
+    let path_len = record.len() - 44;
+    for cut in [45, 50, record.len() - 1] {
+        let error = split_decision_entry(&record[..cut]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                CoreError::Truncated { offset: 44, needed, available, .. }
+                    if needed == path_len && available == cut - 44
+            ),
+            "cut at {cut}: {error:?}"
+        );
+    }
+}

@@ -597,3 +597,54 @@ fn a_decision_entry_cut_inside_its_path_says_what_is_missing() {
         );
     }
 }
+
+/// Bytes after a decision's APRT record: not a sealed input at all is an inconsistent
+/// length at the record's end; a damaged trailer is reported at its own field, counted from
+/// the start of the entry.
+#[test]
+fn bytes_after_a_decision_are_refused_where_they_go_wrong() {
+    let trace = DecisionTrace {
+        timestamp_ns: 1,
+        sequence: 2,
+        input_hash: 3,
+        output: 0.5,
+        latency_ns: 0,
+        path: LinearPath::default(),
+    };
+    let record = to_aprt(&trace);
+    let len = record.len() as u64;
+    let mut junk = record.clone();
+    junk.extend_from_slice(b"not a trailer");
+    assert!(matches!(
+        split_decision_entry(&junk),
+        Err(CoreError::InconsistentLength { offset, .. }) if offset == len
+    ));
+    let header = SealedHeader {
+        timestamp_ns: 1,
+        decision_index: 9,
+        trace_hash: [0; 32],
+        subject_digest: None,
+        key_id: 0,
+        nonce: [0; 24],
+        algorithm: SealAlgorithm::Aes256Gcm,
+        layout: SealedLayout::Trailer,
+    };
+    let mut entry = record.clone();
+    entry.extend_from_slice(&header.trailer_bytes(16));
+    entry.extend_from_slice(&[0; 16]);
+    assert!(split_decision_entry(&entry).is_ok());
+    let mut bad_flags = entry.clone();
+    bad_flags[record.len() + 5] = 0x80;
+    let error = split_decision_entry(&bad_flags).unwrap_err();
+    assert!(
+        matches!(error, CoreError::BadRecord { offset, .. } if offset == len + 5),
+        "{error:?}"
+    );
+    let mut bad_version = entry.clone();
+    bad_version[record.len() + 4] = 7;
+    let error = split_decision_entry(&bad_version).unwrap_err();
+    assert!(
+        matches!(error, CoreError::UnknownVersion { offset, found: 7 } if offset == len + 4),
+        "{error:?}"
+    );
+}

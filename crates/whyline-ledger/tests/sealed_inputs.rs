@@ -484,3 +484,53 @@ fn erasing_one_subject_leaves_the_others_sealing_under_their_own_keys() {
         Err(LedgerError::SubjectErased { .. })
     ));
 }
+
+/// Two simulated runs from one seed draw the same nonce prefix and subject key; sealed with
+/// different AEADs, their records share key and prefix. An opener that has cached the
+/// cipher of one must not open the other with it.
+#[test]
+fn one_key_and_prefix_under_both_aeads_open_with_their_own_cipher() {
+    use whyline_core::SealAlgorithm;
+    let dir = tempfile::tempdir().unwrap();
+    let input = InputEvidence {
+        decision_index: 3,
+        trace_hash: [3; 32],
+        timestamp_ns: 5,
+        subject: Some("alice"),
+        values: &[1.5, -2.0],
+        context: &[],
+    };
+    let sealed_with = |name: &str, algorithm| {
+        let keys = KeyStore::create_for_simulation(&dir.path().join(name), 7).unwrap();
+        Sealer::with_algorithm(keys, algorithm)
+            .unwrap()
+            .seal(&input)
+            .unwrap()
+    };
+    let aes = sealed_with("a.wks", SealAlgorithm::Aes256Gcm);
+    let chacha = sealed_with("b.wks", SealAlgorithm::XChaCha20Poly1305);
+    let (aes_header, chacha_header) = (
+        SealedInput::split(&aes).unwrap().0,
+        SealedInput::split(&chacha).unwrap().0,
+    );
+    assert_eq!(
+        aes_header.nonce[..16],
+        chacha_header.nonce[..16],
+        "one prefix"
+    );
+    assert_eq!(aes_header.subject_digest, chacha_header.subject_digest);
+    let keys = KeyStore::open(&dir.path().join("a.wks")).unwrap();
+    let mut opener = whyline_ledger::seal::InputOpener::new(&keys);
+    for record in [&aes, &chacha, &aes, &chacha] {
+        assert_eq!(
+            opener.open(record),
+            Some((
+                3,
+                RecordedInput::Sealed {
+                    values: vec![1.5, -2.0],
+                    context: Vec::new(),
+                }
+            ))
+        );
+    }
+}

@@ -534,3 +534,52 @@ fn one_key_and_prefix_under_both_aeads_open_with_their_own_cipher() {
         );
     }
 }
+
+/// A subject's inputs from two recording runs (two nonce prefixes, so two per-run keys)
+/// open with one opener, interleaved: each with its own run's cipher.
+#[test]
+fn one_subjects_inputs_from_two_runs_open_interleaved() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("subjects.wks");
+    KeyStore::create(&path).unwrap();
+    let input = |index: u64, values: &'static [f32]| InputEvidence {
+        decision_index: index,
+        trace_hash: [1; 32],
+        timestamp_ns: index,
+        subject: Some("alice"),
+        values,
+        context: &[],
+    };
+    let runs: Vec<Vec<u8>> = [&[1.0f32][..], &[2.0f32][..]]
+        .iter()
+        .enumerate()
+        .map(|(run, values)| {
+            let mut sealer = Sealer::new(KeyStore::open(&path).unwrap()).unwrap();
+            sealer.seal(&input(run as u64, values)).unwrap()
+        })
+        .collect();
+    let prefixes: Vec<[u8; 24]> = runs
+        .iter()
+        .map(|r| SealedInput::split(r).unwrap().0.nonce)
+        .collect();
+    assert_ne!(
+        prefixes[0][..16],
+        prefixes[1][..16],
+        "two runs, two prefixes"
+    );
+    let keys = KeyStore::open(&path).unwrap();
+    let mut opener = whyline_ledger::seal::InputOpener::new(&keys);
+    for (run, record) in [0, 1, 0, 1].map(|run| (run, &runs[run])) {
+        assert_eq!(
+            opener.open(record),
+            Some((
+                run as u64,
+                RecordedInput::Sealed {
+                    values: vec![f64::from(run as u8 + 1)],
+                    context: Vec::new(),
+                }
+            )),
+            "run {run}"
+        );
+    }
+}

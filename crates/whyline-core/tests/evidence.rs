@@ -568,22 +568,26 @@ fn aes_is_preferred_exactly_where_the_processor_has_aes_instructions() {
     assert_eq!(SealAlgorithm::preferred(), expected);
 }
 
-/// A decision entry cut inside its path data says how many path bytes it needs and how
-/// many are there.
-#[test]
-fn a_decision_entry_cut_inside_its_path_says_what_is_missing() {
-    let trace = DecisionTrace {
+/// A linear decision with these contributions.
+fn linear_trace(contributions: Vec<f32>) -> DecisionTrace<LinearPath> {
+    DecisionTrace {
         timestamp_ns: 1,
         sequence: 2,
         input_hash: 3,
         output: 0.5,
         latency_ns: 0,
         path: LinearPath {
-            contributions: vec![0.25; 8],
+            contributions,
             ..LinearPath::default()
         },
-    };
-    let record = to_aprt(&trace);
+    }
+}
+
+/// A decision entry cut inside its path data says how many path bytes it needs and how
+/// many are there.
+#[test]
+fn a_decision_entry_cut_inside_its_path_says_what_is_missing() {
+    let record = to_aprt(&linear_trace(vec![0.25; 8]));
     let path_len = record.len() - 44;
     for cut in [45, 50, record.len() - 1] {
         let error = split_decision_entry(&record[..cut]).unwrap_err();
@@ -603,15 +607,7 @@ fn a_decision_entry_cut_inside_its_path_says_what_is_missing() {
 /// the start of the entry.
 #[test]
 fn bytes_after_a_decision_are_refused_where_they_go_wrong() {
-    let trace = DecisionTrace {
-        timestamp_ns: 1,
-        sequence: 2,
-        input_hash: 3,
-        output: 0.5,
-        latency_ns: 0,
-        path: LinearPath::default(),
-    };
-    let record = to_aprt(&trace);
+    let record = to_aprt(&linear_trace(Vec::new()));
     let len = record.len() as u64;
     let mut junk = record.clone();
     junk.extend_from_slice(b"not a trailer");

@@ -8,12 +8,13 @@
 
 use std::time::{Duration, Instant};
 
+use crate::batched_range::BatchedRange;
 use crate::chain::FormatVersion;
 use crate::checkpoint::NoteSigner;
 use crate::checkpoint_file::StoredCheckpoint;
 use crate::error::{LedgerError, Result};
 use crate::frame::{Cursor, MAX_PAYLOAD, Next, encode_frame};
-use crate::merkle::{CompactRange, Hash, MerkleTree, leaf_hash};
+use crate::merkle::{Hash, MerkleTree, leaf_hash};
 use crate::recovery::{Recovered, RecoveryReport, recover};
 use crate::segment::SegmentStore;
 use crate::store::{Side, Store, SyncTicket};
@@ -196,7 +197,8 @@ pub struct Ledger<S: Store> {
     version: FormatVersion,
     next_index: u64,
     last_chain: Hash,
-    range: CompactRange,
+    /// The Merkle frontier, interior nodes hashed a block of leaves at a time.
+    range: BatchedRange,
     frame: Vec<u8>,
     durable_entries: u64,
     /// Entries covered by the last commit begun ([`Ledger::begin_commit`]): at least
@@ -246,7 +248,7 @@ impl<S: Store> Ledger<S> {
             version: walk.version,
             next_index: walk.entries,
             last_chain: walk.last_chain,
-            range: walk.range,
+            range: BatchedRange::new(walk.range),
             frame: Vec::with_capacity(256),
             durable_entries: walk.entries,
             commit_started: walk.entries,

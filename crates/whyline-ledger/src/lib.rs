@@ -113,6 +113,7 @@
 //! RFC 9162 §2.1; checkpoints follow c2sp.org/tlog-checkpoint and c2sp.org/signed-note.
 #![forbid(unsafe_code)]
 
+mod batched_range;
 mod chain;
 mod checkpoint;
 mod checkpoint_file;

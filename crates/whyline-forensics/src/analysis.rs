@@ -28,6 +28,9 @@ pub struct OutOfDistribution {
     pub worst_z: f64,
     /// Its value there.
     pub worst_value: f64,
+    /// The monitor found it outside the training range `[min, max]` (an Andon alert in the
+    /// log), whatever its |z|.
+    pub outside_range: bool,
 }
 
 /// The ANALYSIS and ROOT CAUSE of a report.
@@ -188,7 +191,7 @@ pub(crate) fn analyse(
     integrity: &Integrity,
 ) -> Analysis {
     let mut analysis = Analysis {
-        out_of_distribution: out_of_distribution(timeline),
+        out_of_distribution: out_of_distribution(timeline, anomalies),
         ..Analysis::default()
     };
     // The first anomaly: the earliest of the anomaly rules' findings and the first input
@@ -252,31 +255,82 @@ pub(crate) fn analyse(
     analysis
 }
 
-fn out_of_distribution(timeline: &[TimelineEntry]) -> Vec<OutOfDistribution> {
-    let mut found: Vec<OutOfDistribution> = Vec::new();
+/// The features out of distribution in the window, worst |z| first: an input whose |z| is
+/// at least [`OUT_OF_DISTRIBUTION_Z`], and every feature the monitor's Andon flagged (an
+/// out-of-distribution alert in the log, which also fires for a value outside the training
+/// range at a smaller |z|). A decision counts once per feature, however it was found.
+fn out_of_distribution(
+    timeline: &[TimelineEntry],
+    anomalies: &[Anomaly],
+) -> Vec<OutOfDistribution> {
+    let mut found: Vec<(OutOfDistribution, Vec<u64>)> = Vec::new();
+    let mut note = |feature: &str, sequence: u64, at: f64, z: f64, value: f64, outside: bool| {
+        let index = match found.iter().position(|(o, _)| o.feature == feature) {
+            Some(index) => index,
+            None => {
+                found.push((
+                    OutOfDistribution {
+                        feature: feature.to_owned(),
+                        first_relative_ms: at,
+                        decisions: 0,
+                        worst_z: z,
+                        worst_value: value,
+                        outside_range: false,
+                    },
+                    Vec::new(),
+                ));
+                found.len() - 1
+            }
+        };
+        if let Some((o, sequences)) = found.get_mut(index) {
+            if !sequences.contains(&sequence) {
+                sequences.push(sequence);
+                o.decisions += 1;
+            }
+            if at < o.first_relative_ms {
+                o.first_relative_ms = at;
+            }
+            if z.abs() > o.worst_z.abs() {
+                o.worst_z = z;
+                o.worst_value = value;
+            }
+            o.outside_range |= outside;
+        }
+    };
     for entry in timeline {
         for input in &entry.inputs {
-            let Some(z) = input.z_score.filter(|z| z.abs() >= OUT_OF_DISTRIBUTION_Z) else {
-                continue;
-            };
-            match found.iter_mut().find(|o| o.feature == input.feature) {
-                Some(o) => {
-                    o.decisions += 1;
-                    if z.abs() > o.worst_z.abs() {
-                        o.worst_z = z;
-                        o.worst_value = input.value;
-                    }
-                }
-                None => found.push(OutOfDistribution {
-                    feature: input.feature.clone(),
-                    first_relative_ms: entry.relative_ms,
-                    decisions: 1,
-                    worst_z: z,
-                    worst_value: input.value,
-                }),
+            if let Some(z) = input.z_score.filter(|z| z.abs() >= OUT_OF_DISTRIBUTION_Z) {
+                note(
+                    &input.feature,
+                    entry.sequence,
+                    entry.relative_ms,
+                    z,
+                    input.value,
+                    false,
+                );
             }
         }
     }
+    for anomaly in anomalies {
+        if let AnomalyKind::OutOfDistribution {
+            feature,
+            value,
+            z_score,
+            outside_range,
+            ..
+        } = &anomaly.kind
+        {
+            note(
+                feature,
+                anomaly.sequence,
+                anomaly.relative_ms,
+                z_score.unwrap_or(0.0),
+                value.unwrap_or(f64::NAN),
+                *outside_range,
+            );
+        }
+    }
+    let mut found: Vec<OutOfDistribution> = found.into_iter().map(|(o, _)| o).collect();
     found.sort_by(|a, b| b.worst_z.abs().total_cmp(&a.worst_z.abs()));
     found
 }
@@ -345,8 +399,13 @@ fn root_cause(
         );
     }
     for o in analysis.out_of_distribution.iter().take(3) {
+        let what = if o.outside_range {
+            "outside the training range"
+        } else {
+            "out of distribution"
+        };
         causes.push(format!(
-            "{} was out of distribution (z = {:+.1} at value {}, against {against}) from {}, in {} decision(s)",
+            "{} was {what} (z = {:+.1} at value {}, against {against}) from {}, in {} decision(s)",
             o.feature,
             o.worst_z,
             o.worst_value,
@@ -361,8 +420,18 @@ fn root_cause(
             .take(3)
             .map(|o| format!("{} near {}", o.feature, o.worst_value))
             .collect();
+        let beyond = if analysis
+            .out_of_distribution
+            .iter()
+            .take(3)
+            .any(|o| o.outside_range)
+        {
+            format!("outside the training range or beyond |z| {OUT_OF_DISTRIBUTION_Z} of {against}")
+        } else {
+            format!("beyond |z| {OUT_OF_DISTRIBUTION_Z} of {against}")
+        };
         advice.push(format!(
-            "RECOMMENDATION: add labelled training data covering {} (beyond |z| {OUT_OF_DISTRIBUTION_Z} of {against}), and make an input out of distribution on these features a red Andon condition",
+            "RECOMMENDATION: add labelled training data covering {} ({beyond}), and make an input out of distribution on these features a red Andon condition",
             features.join(", ")
         ));
     }

@@ -226,7 +226,7 @@ pub(crate) fn alert_anomalies(
                             || "a feature".to_owned(),
                             |i| names.feature_short(i as usize),
                         ),
-                    value: number("value"),
+                    value: number("value").map(as_the_model_saw),
                     z_score: number("z_score"),
                     outside_range: alert
                         .details
@@ -266,5 +266,17 @@ fn named_message(alert: &AlertRecord, names: &Names) -> String {
             }
         }
         _ => alert.message.clone(),
+    }
+}
+
+/// A value from the monitor's alert as the model saw it: the monitor reads rows in `f32`, and
+/// the alert stores that `f32` widened to `f64` (0.23 becomes 0.23000000417232513), so a
+/// value that is exactly an `f32` is given back by its shortest `f32` decimal.
+fn as_the_model_saw(value: f64) -> f64 {
+    let narrow = value as f32;
+    if f64::from(narrow) == value {
+        narrow.to_string().parse().unwrap_or(value)
+    } else {
+        value
     }
 }

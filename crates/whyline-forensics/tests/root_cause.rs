@@ -257,3 +257,142 @@ fn a_non_finite_output_is_an_anomaly_and_a_warning() {
     assert_eq!(non_finite[0].to_string(), "non-finite output");
     assert!(render_text(&report).contains("non-finite output"));
 }
+
+/// The monitor's out-of-distribution alert for a value outside the training range, at
+/// decision 2 (speed = 0 against a training mean of 1, z = -1.7).
+fn outside_range_alert(sequence: u64, ms_before: u64) -> AlertRecord {
+    alert(
+        sequence,
+        ms_before,
+        "out_of_distribution",
+        serde_json::json!({"feature_index": 1, "value": 0.0, "z_score": -1.7, "outside_range": true}),
+    )
+}
+
+#[test]
+fn a_value_the_monitor_found_outside_the_training_range_is_out_of_distribution_at_any_z() {
+    // Every input is within |z| 3 of the training statistics (mean 10 and 1, std 1 and 1),
+    // but the monitor flagged decision 2's speed as outside the training range.
+    let mut by_key = BTreeMap::new();
+    by_key.insert(100, inputs(vec![10.5, 1.0]));
+    by_key.insert(101, inputs(vec![10.2, 1.0]));
+    by_key.insert(102, inputs(vec![10.1, 0.0]));
+    let report = window(
+        vec![
+            decision(0, 300, 0.0, 0.95),
+            decision(1, 200, 0.0, 0.95),
+            decision(2, 100, 1.0, 0.95),
+        ],
+        vec![outside_range_alert(2, 100)],
+        DecisionEvidence {
+            positions: vec![100, 101, 102],
+            inputs: by_key,
+            training: Some((vec![10.0, 1.0], vec![1.0, 1.0])),
+            ..DecisionEvidence::default()
+        },
+    );
+    let ood = &report.analysis.out_of_distribution;
+    assert_eq!(ood.len(), 1, "{ood:?}");
+    assert_eq!(ood[0].feature, "speed");
+    assert_eq!(ood[0].decisions, 1);
+    assert_eq!(ood[0].worst_z, -1.7);
+    assert_eq!(ood[0].worst_value, 0.0);
+    assert_eq!(ood[0].first_relative_ms, -100.0);
+    assert!(ood[0].outside_range);
+    let text = render_text(&report);
+    assert!(
+        text.contains(
+            "Inputs out of distribution against training statistics: speed (z -1.7, outside the \
+             training range, from T-0.100s)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("No input out of distribution"), "{text}");
+    let causes = report.analysis.root_cause.join("\n");
+    assert!(
+        causes.contains(
+            "speed was outside the training range (z = -1.7 at value 0, against the training \
+             statistics) from T-0.100s, in 1 decision(s)"
+        ),
+        "{causes}"
+    );
+    let advice = report.analysis.recommendations.join("\n");
+    assert!(
+        advice.contains("covering speed near 0 (outside the training range or beyond |z| 3"),
+        "{advice}"
+    );
+    let html = render_html(&report);
+    assert!(
+        html.contains(
+            "<li>speed out of distribution from T-0.100s (z -1.7 at 0, 1 decisions, outside the \
+             training range)</li>"
+        ),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_decision_found_by_its_z_and_by_the_monitor_counts_once() {
+    // Decision 1's distance (z = -8) is also the subject of a monitor alert, which says it was
+    // outside the training range: still two decisions, the worst z the input's.
+    let flagged = alert(
+        1,
+        200,
+        "out_of_distribution",
+        serde_json::json!({"feature_index": 0, "value": 2.0, "z_score": -8.0, "outside_range": true}),
+    );
+    let report = out_of_distribution_then_change(vec![flagged]);
+    let ood = &report.analysis.out_of_distribution;
+    assert_eq!(ood.len(), 1, "{ood:?}");
+    assert_eq!(ood[0].feature, "distance");
+    assert_eq!(ood[0].decisions, 2);
+    assert_eq!(ood[0].worst_z, -8.0);
+    assert_eq!(ood[0].first_relative_ms, -300.0);
+    assert!(ood[0].outside_range);
+}
+
+#[test]
+fn with_no_input_and_no_alert_the_report_says_nothing_was_out_of_distribution() {
+    let mut by_key = BTreeMap::new();
+    by_key.insert(100, inputs(vec![10.5, 1.0]));
+    let report = window(
+        vec![decision(0, 100, 0.0, 0.95)],
+        Vec::new(),
+        DecisionEvidence {
+            positions: vec![100],
+            inputs: by_key,
+            training: Some((vec![10.0, 1.0], vec![1.0, 1.0])),
+            ..DecisionEvidence::default()
+        },
+    );
+    assert!(report.analysis.out_of_distribution.is_empty());
+    let text = render_text(&report);
+    assert!(
+        text.contains(
+            "No input out of distribution (|z| < 3 against training statistics, and no alert of \
+             the monitor)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_inputs_the_report_still_names_what_the_monitor_flagged() {
+    let report = window(
+        vec![decision(2, 100, 1.0, 0.95)],
+        vec![outside_range_alert(2, 100)],
+        DecisionEvidence::default(),
+    );
+    let text = render_text(&report);
+    assert!(
+        text.contains("Inputs not available: the report cannot say what the model saw"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "The monitor flagged inputs out of distribution: speed (z -1.7, outside the training \
+             range, from T-0.100s)"
+        ),
+        "{text}"
+    );
+}

@@ -249,12 +249,17 @@ fn summary(out: &mut String, report: &IncidentReport) {
     for o in &facts.out_of_distribution {
         let _ = write!(
             out,
-            "<li>{} out of distribution from {} (z {:+.1} at {}, {} decisions)</li>",
+            "<li>{} out of distribution from {} (z {:+.1} at {}, {} decisions{})</li>",
             esc(&o.feature),
             relative(o.first_relative_ms),
             o.worst_z,
             o.worst_value,
-            o.decisions
+            o.decisions,
+            if o.outside_range {
+                ", outside the training range"
+            } else {
+                ""
+            }
         );
     }
     for line in facts.outcomes.iter().chain(&facts.overrides) {

@@ -375,6 +375,23 @@ fn analysis(report: &IncidentReport) -> Vec<String> {
             "Time from the first anomaly to the change {from} → {to}: {delay:.0} ms"
         ));
     }
+    let flagged: Vec<String> = facts
+        .out_of_distribution
+        .iter()
+        .map(|o| {
+            let range = if o.outside_range {
+                ", outside the training range"
+            } else {
+                ""
+            };
+            format!(
+                "{} (z {:+.1}{range}, from {})",
+                o.feature,
+                o.worst_z,
+                relative(o.first_relative_ms)
+            )
+        })
+        .collect();
     match report.z_score_basis {
         Some(basis) => {
             let against = match basis {
@@ -383,32 +400,26 @@ fn analysis(report: &IncidentReport) -> Vec<String> {
                     "the window's own mean and spread (no training statistics)"
                 }
             };
-            if facts.out_of_distribution.is_empty() {
+            if flagged.is_empty() {
                 lines.push(format!(
-                    "No input out of distribution (|z| < {} against {against})",
+                    "No input out of distribution (|z| < {} against {against}, and no alert of the monitor)",
                     crate::OUT_OF_DISTRIBUTION_Z
                 ));
             } else {
-                let features: Vec<String> = facts
-                    .out_of_distribution
-                    .iter()
-                    .map(|o| {
-                        format!(
-                            "{} (z {:+.1}, from {})",
-                            o.feature,
-                            o.worst_z,
-                            relative(o.first_relative_ms)
-                        )
-                    })
-                    .collect();
                 lines.push(format!(
                     "Inputs out of distribution against {against}: {}",
-                    features.join(", ")
+                    flagged.join(", ")
                 ));
             }
         }
         None => {
-            lines.push("Inputs not available: the report cannot say what the model saw".to_owned())
+            lines.push("Inputs not available: the report cannot say what the model saw".to_owned());
+            if !flagged.is_empty() {
+                lines.push(format!(
+                    "The monitor flagged inputs out of distribution: {}",
+                    flagged.join(", ")
+                ));
+            }
         }
     }
     if let Some(note) = &report.attribution_note {

@@ -80,6 +80,30 @@ fn the_demo_records_verifies_and_investigates_the_cat_scenario() {
         stdout.contains("⚠ ANDON [RED]"),
         "alerts print as they fire: {stdout}"
     );
+    // With the model's names: the feature an input was out of distribution on, the class
+    // decided again and again.
+    assert!(
+        stdout.contains("⚠ ANDON [YELLOW] decision 99: MAINTAIN_SPEED decided 100 times in a row"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "closing_speed_mps = 0 out of distribution (z = -1.70, outside the training range)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("ANDON [YELLOW] decision 280: feature["),
+        "{stdout}"
+    );
+    // The analysis counts what the monitor flagged out of distribution, not only |z| >= 3.
+    assert!(
+        stdout.contains("Inputs out of distribution against training statistics: ")
+            && stdout
+                .contains("closing_speed_mps (z -1.7, outside the training range, from T-16.000s)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("No input out of distribution"), "{stdout}");
     assert!(stdout.contains("DECISION: EMERGENCY_BRAKE"), "{stdout}");
     assert!(stdout.contains("■ IMPACT"), "{stdout}");
     let html = std::fs::read_to_string(dir.path().join("incident.html")).unwrap();

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use whyline_core::AlertRecord;
+use whyline_core::{AlertRecord, Names};
 
 /// How serious an alert is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -191,7 +191,82 @@ impl fmt::Display for Alert {
     }
 }
 
+/// An [`Alert`] written with the model's feature and class names; see [`Alert::named`].
+#[derive(Clone, Copy, Debug)]
+pub struct NamedAlert<'a> {
+    alert: &'a Alert,
+    names: &'a Names,
+}
+
+impl fmt::Display for NamedAlert<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Alert {
+            level,
+            kind,
+            sequence,
+            ..
+        } = self.alert;
+        write!(f, "[{level}] decision {sequence}: ")?;
+        match kind {
+            AlertKind::OutOfDistribution {
+                feature_index,
+                value,
+                z_score,
+                outside_range,
+            } => {
+                let feature = self.names.feature_short(*feature_index);
+                write!(
+                    f,
+                    "{feature} = {value} out of distribution (z = {z_score:.2}"
+                )?;
+                if *outside_range {
+                    f.write_str(", outside the training range")?;
+                }
+                f.write_str(")")
+            }
+            AlertKind::RepetitiveDecision { decision, count }
+                if *decision >= 0.0 && decision.fract() == 0.0 =>
+            {
+                match self.names.classes.get(*decision as usize) {
+                    Some(class) => write!(f, "{class} decided {count} times in a row"),
+                    None => write!(f, "{kind}"),
+                }
+            }
+            _ => write!(f, "{kind}"),
+        }
+    }
+}
+
 impl Alert {
+    /// The alert as [`Display`](fmt::Display) writes it, with features and classes named
+    /// from `names` where the model has them: `distance_m = 0.3 out of distribution`
+    /// instead of `feature[0] = 0.3 out of distribution`.
+    ///
+    /// ```
+    /// use whyline_core::Names;
+    /// use whyline_monitor::{Alert, AlertKind, AlertLevel};
+    ///
+    /// let alert = Alert {
+    ///     level: AlertLevel::Yellow,
+    ///     kind: AlertKind::OutOfDistribution {
+    ///         feature_index: 0,
+    ///         value: 0.3,
+    ///         z_score: -1.74,
+    ///         outside_range: true,
+    ///     },
+    ///     sequence: 599,
+    ///     timestamp_ns: 0,
+    /// };
+    /// let names = Names { features: vec!["distance_m".into()], classes: Vec::new() };
+    /// assert_eq!(
+    ///     alert.named(&names).to_string(),
+    ///     "[YELLOW] decision 599: distance_m = 0.3 out of distribution (z = -1.74, outside the training range)"
+    /// );
+    /// ```
+    pub fn named<'a>(&'a self, names: &'a Names) -> NamedAlert<'a> {
+        NamedAlert { alert: self, names }
+    }
+
     /// The alert as the log keeps it: level and rule by name, the message, and the rule's own
     /// fields as details.
     pub fn to_record(&self) -> AlertRecord {
@@ -215,5 +290,65 @@ impl Alert {
             message: self.kind.to_string(),
             details,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(kind: AlertKind) -> Alert {
+        Alert {
+            level: AlertLevel::Red,
+            kind,
+            sequence: 7,
+            timestamp_ns: 0,
+        }
+    }
+
+    fn names() -> Names {
+        Names {
+            features: vec!["distance_m".into()],
+            classes: vec!["GO".into(), "BRAKE".into()],
+        }
+    }
+
+    #[test]
+    fn a_repeated_decision_is_named_by_its_class_when_the_model_has_one() {
+        let repeated = |decision| {
+            alert(AlertKind::RepetitiveDecision {
+                decision,
+                count: 12,
+            })
+        };
+        assert_eq!(
+            repeated(1.0).named(&names()).to_string(),
+            "[RED] decision 7: BRAKE decided 12 times in a row"
+        );
+        // No such class, or not a class index: as Display writes it.
+        for decision in [2.0, 0.5, -1.0] {
+            let a = repeated(decision);
+            assert_eq!(a.named(&names()).to_string(), a.to_string());
+        }
+    }
+
+    #[test]
+    fn a_feature_without_a_name_keeps_its_index_and_other_alerts_read_as_display_writes_them() {
+        let ood = alert(AlertKind::OutOfDistribution {
+            feature_index: 3,
+            value: 1.5,
+            z_score: 4.0,
+            outside_range: false,
+        });
+        assert_eq!(ood.named(&names()).to_string(), ood.to_string());
+        assert_eq!(
+            ood.to_string(),
+            "[RED] decision 7: feature[3] = 1.5 out of distribution (z = 4.00)"
+        );
+        let low = alert(AlertKind::LowConfidence {
+            confidence: 0.4,
+            threshold: 0.6,
+        });
+        assert_eq!(low.named(&names()).to_string(), low.to_string());
     }
 }

@@ -42,7 +42,7 @@ pub mod provenance_anomaly;
 mod sink;
 mod webhook;
 
-pub use alert::{Alert, AlertKind, AlertLevel};
+pub use alert::{Alert, AlertKind, AlertLevel, NamedAlert};
 pub use andon::{AlertLevelSetting, Andon, AndonRules, AndonStats, DecisionFacts, DriftSignal};
 pub use audit::{AuditRecord, LatencyBreakdown, QualityChecks};
 pub use error::{MonitorError, Result};

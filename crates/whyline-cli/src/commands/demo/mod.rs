@@ -241,7 +241,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         let fired = alerts.lock().map(|a| a.len()).unwrap_or(0);
         if let Ok(all) = alerts.lock() {
             for alert in all.get(printed_alerts..).unwrap_or(&[]) {
-                streak.show(&mut out, frame.relative_ms, alert)?;
+                streak.show(&mut out, frame.relative_ms, alert, &names)?;
             }
         }
         printed_alerts = fired;
@@ -357,6 +357,7 @@ impl AlertStreak {
         out: &mut impl Write,
         relative_ms: i64,
         alert: &Alert,
+        names: &whyline::core::Names,
     ) -> std::io::Result<()> {
         let key = (alert.level, std::mem::discriminant(&alert.kind));
         if let Some((level, kind, sequence)) = self.last
@@ -369,7 +370,12 @@ impl AlertStreak {
             return Ok(());
         }
         self.close(out)?;
-        writeln!(out, "{:>9}   ⚠ ANDON {alert}", relative(relative_ms))?;
+        writeln!(
+            out,
+            "{:>9}   ⚠ ANDON {}",
+            relative(relative_ms),
+            alert.named(names)
+        )?;
         self.last = Some((key.0, key.1, alert.sequence));
         self.last_ms = relative_ms;
         Ok(())

@@ -20,6 +20,10 @@ echo "== cargo test --workspace"
 cargo test --workspace --locked
 
 echo "== cargo test took ${SECONDS}s"
+# The loom models of the collectors' shared state, in their own target directory (a release
+# build with --cfg loom: ~3 minutes the first time on 2 cores, seconds to run).
+bash scripts/loom.sh
+echo "== loom models done at ${SECONDS}s"
 echo "== scripts/e2e-distributed.sh (4 producers x 250,000 decisions through NATS JetStream, sequencer SIGKILLed 3 times)"
 bash scripts/e2e-distributed.sh
 echo "== e2e-distributed done at ${SECONDS}s"

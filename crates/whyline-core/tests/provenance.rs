@@ -193,7 +193,19 @@ fn an_edge_to_an_unknown_or_earlier_node_is_refused_by_name() {
             to: NodeId(0)
         })
     );
-    assert!(back.unwrap_err().to_string().contains("free of cycles"));
+    let message = back.unwrap_err().to_string();
+    assert!(message.contains("free of cycles"), "{message}");
+    // The error names the nodes by their ledger indices, so the user can find them.
+    assert!(message.starts_with("edge 1 -> 0 refused"), "{message}");
+    let unknown = graph
+        .edge(NodeId(0), NodeId(9), EdgeKind::DataFlow, 3)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.starts_with("no provenance node 9 to use as the edge's effect"),
+        "{unknown}"
+    );
+    assert_eq!(NodeId(1_234).to_string(), "1234");
     assert!(matches!(
         graph.edge(NodeId(1), NodeId(1), EdgeKind::DataFlow, 3),
         Err(ProvenanceError::BackwardEdge { .. })

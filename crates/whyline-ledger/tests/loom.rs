@@ -1,5 +1,6 @@
 //! loom models of the collectors' shared state: the ring, the stream collector (callers, queue,
-//! writer thread) and the ledger collector's group commit, each run under every interleaving
+//! writer thread) and the ledger collector's group commit (under `Sync`, and under `Interval`
+//! with its commit thread), each run under every interleaving
 //! loom explores within its preemption bound.
 //!
 //! Built only with `RUSTFLAGS="--cfg loom"`, where the collectors take their locks, atomics,
@@ -19,7 +20,7 @@ use whyline_ledger::collector::{
     Backpressure, BatchSink, DynamicRingCollector, LedgerCollector, StreamCollector,
     StreamCollectorBuilder, StreamFormat,
 };
-use whyline_ledger::{Durability, LedgerOptions, MemoryStore};
+use whyline_ledger::{Durability, LedgerOptions, MemoryStore, Store};
 
 /// The preemption bound when `LOOM_MAX_PREEMPTIONS` is not set. Most concurrency bugs need
 /// two or three preemptions; a higher bound multiplies the time.
@@ -319,5 +320,65 @@ fn group_commit_returns_only_durable_gapless_receipts() {
         indices.sort_unstable();
         assert_eq!(indices, [0, 1, 2, 3]);
         assert_eq!(collector.durable_size(), 4);
+    });
+}
+
+/// Under `Durability::Interval` the commit thread syncs in the background (woken every two
+/// uncommitted entries; the delay is an hour, so only the count and `flush` commit here):
+/// one thread appends three entries while the main thread appends one and flushes. No
+/// interleaving deadlocks the appenders, the commit thread and `flush`; the collector never
+/// claims more entries durable than the ledger has synced; every receipt is durable once
+/// `flush` returns, the indices are 0..4 without a gap, and the store's durable length is
+/// its whole length.
+#[test]
+fn interval_commits_in_the_background_and_flush_leaves_nothing_behind() {
+    explore(|| {
+        let options = LedgerOptions::without_checkpoints("loom").durability(Durability::Interval {
+            entries: 2,
+            max_delay: std::time::Duration::from_secs(3600),
+        });
+        let collector = Arc::new(LedgerCollector::<MemoryStore>::in_memory(options).unwrap());
+        let index_of = |outcome: RecordOutcome| match outcome {
+            RecordOutcome::Appended { index, .. } => index,
+            other => panic!("unexpected outcome {other:?}"),
+        };
+        let appender = {
+            let collector = Arc::clone(&collector);
+            thread::spawn(move || {
+                (0..3)
+                    .map(|n| {
+                        let index = index_of(collector.record(&trace(1, n)).unwrap());
+                        // Never more claimed durable than the ledger has synced.
+                        let claimed = collector.durable_size();
+                        let synced = collector.with_ledger(|l| l.durable_size()).unwrap();
+                        assert!(claimed <= synced, "{claimed} claimed, {synced} synced");
+                        index
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        };
+        let mine = index_of(collector.record(&trace(0, 0)).unwrap());
+        let before = collector.durable_size();
+        TraceCollector::<LinearPath>::flush(&*collector).unwrap();
+        let after = collector.durable_size();
+        assert!(
+            after >= before && after > mine,
+            "{before} then {after}, mine {mine}"
+        );
+        let theirs = appender.join().unwrap();
+        assert!(theirs.windows(2).all(|w| w[0] < w[1]), "{theirs:?}");
+        TraceCollector::<LinearPath>::flush(&*collector).unwrap();
+        assert_eq!(collector.durable_size(), 4);
+        let mut indices = theirs;
+        indices.push(mine);
+        indices.sort_unstable();
+        assert_eq!(indices, [0, 1, 2, 3]);
+        let Ok(collector) = Arc::try_unwrap(collector) else {
+            panic!("the appender still holds the collector");
+        };
+        let ledger = collector.into_ledger().unwrap();
+        assert_eq!((ledger.size(), ledger.durable_size()), (4, 4));
+        let store = ledger.store();
+        assert_eq!(store.durable_len(), store.len());
     });
 }

@@ -76,8 +76,14 @@ for crate in "${crates[@]}"; do
         echo "scripts/coverage.sh: $crate: a test failed (exit $status), see $out/tarpaulin.log" >&2
     fi
     prefix="$repo/crates/$crate/src/"
-    jq -r --arg p "$prefix" '
-        [.files[] | select((.path | join("/") | sub("^//"; "/")) | startswith($p))]
+    # Left out of the count: sources compiled only with `--cfg loom` (whyline-ledger's
+    # src/sync.rs, whose normal build is re-exports with no coverable line). tarpaulin's
+    # source analysis counts their lines although this build never compiles them; the loom
+    # models (scripts/loom.sh, in the test command) run that code.
+    loom_only="$repo/crates/whyline-ledger/src/sync.rs"
+    jq -r --arg p "$prefix" --arg skip "$loom_only" '
+        [.files[] | select((.path | join("/") | sub("^//"; "/")) as $f
+            | ($f | startswith($p)) and $f != $skip)]
         | "\(map(.covered) | add // 0) \(map(.coverable) | add // 0)"' "$report" |
         {
             read -r covered total
@@ -86,8 +92,9 @@ for crate in "${crates[@]}"; do
             if [ "$status" -ne 0 ]; then mark=" (a test failed)"; fi
             echo "| $crate | $covered / $total | $pct$mark | $took |" >>"$table"
         }
-    jq -r --arg p "$prefix" '
-        .files[] | select((.path | join("/") | sub("^//"; "/")) | startswith($p))
+    jq -r --arg p "$prefix" --arg skip "$loom_only" '
+        .files[] | select((.path | join("/") | sub("^//"; "/")) as $f
+            | ($f | startswith($p)) and $f != $skip)
         | [(.path | join("/") | sub("^//"; "/") | ltrimstr($p)), .covered, .coverable,
            ([.traces[] | select(.stats.Line == 0) | .line] | map(tostring) | join(","))]
         | select(.[1] < .[2]) | @tsv' "$report" |

@@ -199,3 +199,80 @@ fn one_opener_opens_inputs_of_more_subjects_than_it_caches() {
     }
     assert!(format!("{opener:?}").contains("cached: 8"));
 }
+
+/// A decision entry ending with its sealed input (the trailer the recorders write), with
+/// the APRT record's length.
+fn decision_with_trailer(sealer: &mut Sealer, index: u64) -> (Vec<u8>, usize) {
+    let trace = whyline_core::DecisionTrace {
+        timestamp_ns: 1_000 + index,
+        sequence: index,
+        input_hash: 7,
+        output: 1.0,
+        latency_ns: 2_000,
+        path: whyline_core::LinearPath {
+            contributions: vec![0.25, -0.5],
+            intercept: 0.1,
+            ..whyline_core::LinearPath::default()
+        },
+    };
+    let mut entry = Vec::new();
+    whyline_core::encode_aprt(&trace, &mut entry);
+    let record_len = entry.len();
+    let aprt_header = *entry
+        .first_chunk::<{ whyline_core::APRT_HEADER_LEN }>()
+        .unwrap();
+    sealer
+        .seal_trailer_into(&input(index, &ROW, Some("dave")), &aprt_header, &mut entry)
+        .unwrap();
+    (entry, record_len)
+}
+
+#[test]
+fn a_decision_entry_whose_trailer_is_damaged_or_foreign_is_unreadable_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut sealer) = store_and_sealer(dir.path(), "keys.wks");
+    let (entry, record_len) = decision_with_trailer(&mut sealer, 9);
+    let keys = KeyStore::open(&path).unwrap();
+    let mut opener = InputOpener::new(&keys);
+    let mut row = Vec::new();
+    assert!(matches!(
+        open_sealed(&keys, &entry),
+        Some((9, RecordedInput::Sealed { .. }))
+    ));
+    assert!(matches!(
+        opener.open_row(&entry, &mut row),
+        OpenedRow::Row(_)
+    ));
+    assert_eq!(row, ROW);
+
+    // Bytes after the record that are not a sealed input: unreadable, naming no decision
+    // (bytes 8..16 of them are not an index).
+    let mut foreign = entry[..record_len].to_vec();
+    foreign.extend_from_slice(b"not a sealed input, only bytes");
+    let why = "30 bytes after the decision's APRT record are not a sealed input";
+    assert_eq!(
+        open_sealed(&keys, &foreign),
+        Some((u64::MAX, RecordedInput::Unreadable(why.into())))
+    );
+    assert_eq!(
+        opener.open_row(&foreign, &mut row),
+        OpenedRow::Unreadable(why.into())
+    );
+    assert!(row.is_empty());
+
+    // The trailer cut short: unreadable with the split's reason, still naming its entry.
+    let cut = &entry[..entry.len() - 5];
+    let Some((9, RecordedInput::Unreadable(why))) = open_sealed(&keys, cut) else {
+        panic!("{:?}", open_sealed(&keys, cut));
+    };
+    assert!(why.contains("ciphertext length says"), "{why}");
+    assert_eq!(opener.open_row(cut, &mut row), OpenedRow::Unreadable(why));
+
+    // A decision without an input: nothing to open.
+    let bare = &entry[..record_len];
+    assert_eq!(open_sealed(&keys, bare), None);
+    assert_eq!(
+        opener.open_row(bare, &mut row),
+        OpenedRow::Unreadable("the entry holds no sealed input".into())
+    );
+}

@@ -125,6 +125,17 @@ impl<'k> InputOpener<'k> {
         }
         let trailer_at = AprtHeader::read(payload, 0).ok()?.record_len();
         let trailer = payload.get(trailer_at..).filter(|t| !t.is_empty())?;
+        if !SealedInput::is_sealed_input(trailer) {
+            // Nothing names a decision in bytes that are not a sealed input.
+            return Some(Err((
+                u64::MAX,
+                format!(
+                    "{} bytes after the decision's APRT record are not a sealed input",
+                    trailer.len()
+                ),
+            )));
+        }
+        // A sealed input's header names its entry at bytes 8..16, as far as they are there.
         let unreadable = |detail: String| {
             let index = trailer
                 .get(8..16)
@@ -132,12 +143,6 @@ impl<'k> InputOpener<'k> {
                 .map_or(u64::MAX, u64::from_le_bytes);
             Some(Err((index, detail)))
         };
-        if !SealedInput::is_sealed_input(trailer) {
-            return unreadable(format!(
-                "{} bytes after the decision's APRT record are not a sealed input",
-                trailer.len()
-            ));
-        }
         let Some(aprt) = payload.first_chunk::<APRT_HEADER_LEN>() else {
             return unreadable("the decision entry is shorter than its APRT header".into());
         };

@@ -82,6 +82,9 @@ proptest! {
         let mean = all.iter().sum::<f64>() / all.len() as f64;
         let var = all.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / all.len() as f64;
         prop_assert!((stats.mean_contribution - mean).abs() <= 1e-12 * (1.0 + mean.abs()));
+        // The largest contribution of any feature in any trace.
+        let largest = rows.iter().flatten().copied().fold(f32::NEG_INFINITY, f32::max);
+        prop_assert_eq!(stats.max_contribution, largest);
         prop_assert!((stats.contribution_variance - var).abs() <= 1e-9 * (1.0 + var));
         prop_assert_eq!(stats.traces, rows.len() as u64);
     }
@@ -100,9 +103,25 @@ fn traces_without_contributions_are_skipped_and_mixed_widths_refused() {
         };
         3
     ];
-    let stats = aggregate_traces_with(AggregationBackend::Simd, &trees).unwrap();
-    assert_eq!((stats.traces, stats.skipped), (0, 3));
-    assert!(stats.mean.is_empty());
+    // With no contributions at all every statistic is empty or zero (never 0 / 0 = NaN),
+    // on both backends, and with no traces at all the same.
+    for backend in [AggregationBackend::Scalar, AggregationBackend::Simd] {
+        for traces in [&trees[..], &[]] {
+            let stats = aggregate_traces_with(backend, traces).unwrap();
+            assert_eq!((stats.traces, stats.skipped), (0, traces.len() as u64));
+            assert!(stats.mean.is_empty() && stats.max.is_empty() && stats.variance.is_empty());
+            assert_eq!(
+                (
+                    stats.mean_contribution,
+                    stats.max_contribution,
+                    stats.contribution_variance
+                ),
+                (0.0, 0.0, 0.0),
+                "{backend:?}, {} traces",
+                traces.len()
+            );
+        }
+    }
 
     let mixed = [linear(0, vec![1.0, 2.0]), linear(7, vec![1.0])];
     let error = aggregate_traces_with(AggregationBackend::Scalar, &mixed).unwrap_err();

@@ -175,8 +175,23 @@ fn map_path_keeps_everything_but_the_path() {
 
 #[test]
 fn entry_kinds_are_told_by_their_magic() {
-    assert_eq!(EntryKind::of(b"APRT\x01rest"), EntryKind::Decision);
-    assert_eq!(EntryKind::of(b"WLER"), EntryKind::Erasure);
+    // Every kind by the magic docs/ledger-format.md gives it.
+    for (magic, kind) in [
+        (b"APRT", EntryKind::Decision),
+        (b"WLMD", EntryKind::Model),
+        (b"WLAL", EntryKind::Alert),
+        (b"WLSI", EntryKind::SealedInput),
+        (b"WLOC", EntryKind::Outcome),
+        (b"WLER", EntryKind::Erasure),
+        (b"WLPN", EntryKind::ProvenanceNode),
+        (b"WLPE", EntryKind::ProvenanceEdge),
+    ] {
+        let mut payload = magic.to_vec();
+        assert_eq!(EntryKind::of(&payload), kind, "{magic:?}");
+        payload.extend_from_slice(b"\x01rest");
+        assert_eq!(EntryKind::of(&payload), kind, "{magic:?} with a body");
+    }
+    assert_eq!(EntryKind::of(&alert().to_bytes()), EntryKind::Alert);
     assert_eq!(EntryKind::of(b"XXXX"), EntryKind::Unknown);
     assert_eq!(EntryKind::of(b"APR"), EntryKind::Unknown);
     assert!(EntryKind::Decision.is_stamped() && !EntryKind::Decision.is_evidence());

@@ -126,16 +126,13 @@ impl fmt::Display for AlertKind {
                 value,
                 z_score,
                 outside_range,
-            } => {
-                write!(
-                    f,
-                    "feature[{feature_index}] = {value} out of distribution (z = {z_score:.2}"
-                )?;
-                if *outside_range {
-                    f.write_str(", outside the training range")?;
-                }
-                f.write_str(")")
-            }
+            } => out_of_distribution(
+                f,
+                format_args!("feature[{feature_index}]"),
+                *value,
+                *z_score,
+                *outside_range,
+            ),
             AlertKind::RepetitiveDecision { decision, count } => {
                 write!(f, "decision {decision} repeated {count} times in a row")
             }
@@ -164,6 +161,24 @@ impl fmt::Display for AlertKind {
             ),
         }
     }
+}
+
+/// `FEATURE = VALUE out of distribution (z = Z[, outside the training range])`.
+fn out_of_distribution(
+    f: &mut fmt::Formatter<'_>,
+    feature: impl fmt::Display,
+    value: impl fmt::Display,
+    z_score: f32,
+    outside_range: bool,
+) -> fmt::Result {
+    write!(
+        f,
+        "{feature} = {value} out of distribution (z = {z_score:.2}"
+    )?;
+    if outside_range {
+        f.write_str(", outside the training range")?;
+    }
+    f.write_str(")")
 }
 
 /// One alert about one decision.
@@ -213,17 +228,13 @@ impl fmt::Display for NamedAlert<'_> {
                 value,
                 z_score,
                 outside_range,
-            } => {
-                let feature = self.names.feature_short(*feature_index);
-                write!(
-                    f,
-                    "{feature} = {value} out of distribution (z = {z_score:.2}"
-                )?;
-                if *outside_range {
-                    f.write_str(", outside the training range")?;
-                }
-                f.write_str(")")
-            }
+            } => out_of_distribution(
+                f,
+                self.names.feature_short(*feature_index),
+                *value,
+                *z_score,
+                *outside_range,
+            ),
             AlertKind::RepetitiveDecision { decision, count }
                 if *decision >= 0.0 && decision.fract() == 0.0 =>
             {

@@ -209,3 +209,29 @@ fn concatenated_records_decode_one_after_another() {
         .collect();
     assert_eq!(walked, vec![0, first_len as u64]);
 }
+
+/// `encode_aprt` appends: after bytes already in the buffer, it writes the same record and
+/// returns that record's length, not the buffer's.
+#[test]
+fn encoding_after_other_bytes_appends_the_record_and_returns_its_length() {
+    let trace = DecisionTrace {
+        timestamp_ns: 7,
+        sequence: 3,
+        input_hash: 11,
+        output: 1.5,
+        latency_ns: 2_000,
+        path: LinearPath {
+            contributions: vec![0.5, -0.25],
+            ..LinearPath::default()
+        },
+    };
+    let alone = to_aprt(&trace);
+    let mut out = b"earlier entries".to_vec();
+    let written = whyline_core::encode_aprt(&trace, &mut out);
+    assert_eq!(written, alone.len());
+    assert_eq!(&out[..15], b"earlier entries");
+    assert_eq!(&out[15..], &alone[..]);
+    let written_again = whyline_core::encode_aprt(&trace, &mut out);
+    assert_eq!(written_again, alone.len());
+    assert_eq!(&out[15 + alone.len()..], &alone[..]);
+}

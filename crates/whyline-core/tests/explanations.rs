@@ -380,3 +380,33 @@ fn names_fall_back_to_indices_and_a_model_record_gives_its_names() {
     };
     assert_eq!(record.names(), names);
 }
+
+#[test]
+fn values_read_with_at_most_four_decimals_and_non_finite_ones_by_name() {
+    let path = LinearPath {
+        contributions: vec![0.123_456, -2.000_04, 0.0, 0.0],
+        intercept: -0.000_01,
+        logit: 1.234_567_8,
+        prediction: 1.0,
+        probability: Some(0.876_54),
+    };
+    let text = path.explain_with(&names());
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Prediction: class=1 (approve) (probability=0.8765, confidence=88%), logit=1.2346"
+    );
+    assert_eq!(lines[2], "  - feature[1] (income): -2");
+    assert_eq!(lines[3], "  - feature[0] (age): +0.1235");
+    // Rounded to zero: no "-0".
+    assert_eq!(lines.last(), Some(&"Intercept contribution: 0"));
+    let regression = LinearPath {
+        prediction: f32::INFINITY,
+        probability: None,
+        ..path
+    };
+    assert_eq!(
+        regression.explain_with(&names()).lines().next(),
+        Some("Prediction: inf")
+    );
+}

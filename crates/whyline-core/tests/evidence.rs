@@ -665,3 +665,28 @@ fn the_preferred_algorithm_is_aes_gcm_exactly_when_the_cpu_has_aes_and_clmul() {
     };
     assert_eq!(SealAlgorithm::preferred(), expected, "flags: {flags:?}");
 }
+
+/// A count the rest of the record cannot hold is refused before anything is allocated, with
+/// the bytes actually left after the count.
+#[test]
+fn a_count_longer_than_the_bytes_left_is_refused_naming_both() {
+    let mut bytes = Vec::new();
+    whyline_core::encode_input(&[1.0, 2.0], &[], &mut bytes);
+    assert_eq!(bytes.len(), 24);
+    // Three values where two are: 20 bytes follow the count, three need 24.
+    let mut values = bytes.clone();
+    values[..4].copy_from_slice(&3u32.to_le_bytes());
+    let error = decode_input(&values).unwrap_err().to_string();
+    assert!(
+        error.contains("3 values cannot fit in the 20 bytes left"),
+        "{error}"
+    );
+    // Two context fields after the values: nothing is left for them.
+    let mut fields = bytes;
+    fields[20..24].copy_from_slice(&2u32.to_le_bytes());
+    let error = decode_input(&fields).unwrap_err().to_string();
+    assert!(
+        error.contains("2 context fields cannot fit in the 0 bytes left"),
+        "{error}"
+    );
+}

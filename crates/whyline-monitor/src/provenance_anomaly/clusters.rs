@@ -118,6 +118,9 @@ pub(crate) struct Clusters {
     bit_thresholds: Vec<f64>,
     /// Hamming counts between medoids, `k × k`, row-major.
     medoid_distances: Vec<u16>,
+    /// [`distance`] of every hamming count `0..=width`: a placement per edge looks its
+    /// distance up instead of computing a cosine (the same expression, so the same bits).
+    distance_of_bits: Vec<f64>,
 }
 
 /// Where a sketch stands against the clusters.
@@ -222,6 +225,9 @@ impl Clusters {
                 thresholds,
                 bit_thresholds,
                 medoid_distances,
+                distance_of_bits: (0..=points.words * 64)
+                    .map(|bits| bits_distance(bits as u32, width))
+                    .collect(),
             },
             summaries,
         ))
@@ -296,10 +302,13 @@ impl Clusters {
     }
 
     fn placement(&self, cluster: usize, bits_apart: u32, fits: bool) -> Placement {
-        let width = (self.words * 64) as f64;
+        let distance = match self.distance_of_bits.get(bits_apart as usize) {
+            Some(&distance) => distance,
+            None => bits_distance(bits_apart, (self.words * 64) as f64),
+        };
         Placement {
             cluster,
-            distance: 1.0 - (std::f64::consts::PI * f64::from(bits_apart) / width).cos(),
+            distance,
             threshold: self.thresholds.get(cluster).copied().unwrap_or(0.0),
             fits,
         }
@@ -358,6 +367,12 @@ fn nearest_medoid(points: &BaselinePoints, medoids: &[usize], bits: &[u64]) -> (
         .map(|(cluster, medoid)| (cluster, distance(bits, points.point(*medoid))))
         .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
         .unwrap_or((0, f64::INFINITY))
+}
+
+/// `1 − cos(π × bits / width)`: the distance of two sketches `bits` apart (as
+/// [`distance`] computes it from the sketches).
+fn bits_distance(bits: u32, width: f64) -> f64 {
+    1.0 - (std::f64::consts::PI * f64::from(bits) / width).cos()
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ const BLOCK_LEVEL: u32 = 8;
 /// Leaves hashed together ([`BatchedRange`]): 256, wide enough that most of a block's
 /// nodes are hashed many at a time, small enough that a root asked for mid-block folds at
 /// most 255 leaves one by one.
-pub(crate) const BLOCK: u64 = 1 << BLOCK_LEVEL;
+const BLOCK: u64 = 1 << BLOCK_LEVEL;
 /// Levels with fewer nodes than this are hashed one node at a time.
 const WIDE: usize = 16;
 
@@ -34,8 +34,6 @@ pub(crate) struct BatchedRange {
     /// range's size is not one (a log reopened mid-block appends one leaf at a time until
     /// the next block starts).
     waiting: Vec<Hash>,
-    /// One level of the block's subtree while it is hashed (kept to reuse its allocation).
-    level: Vec<Hash>,
 }
 
 impl BatchedRange {
@@ -44,7 +42,6 @@ impl BatchedRange {
         Self {
             range,
             waiting: Vec::new(),
-            level: Vec::new(),
         }
     }
 
@@ -69,30 +66,26 @@ impl BatchedRange {
 
     /// Hashes the full block's subtree level by level and appends its root.
     fn fold_block(&mut self) {
-        self.level.clear();
-        self.level.extend_from_slice(&self.waiting);
-        while self.level.len() > 1 {
-            if self.level.len() / 2 >= WIDE {
+        let mut level = self.waiting.clone();
+        while level.len() > 1 {
+            if level.len() / 2 >= WIDE {
                 // Each pair of neighbours is one node's 64-byte message after the prefix.
-                let pairs: Vec<&[u8]> = self.level.as_flattened().chunks_exact(64).collect();
+                let pairs: Vec<&[u8]> = level.as_flattened().chunks_exact(64).collect();
                 let mut nodes = vec![[0u8; 32]; pairs.len()];
                 tape_sha256::hash_many_prefixed(&[1], &pairs, &mut nodes);
-                self.level = nodes;
+                level = nodes;
                 continue;
             }
             // Too few for the lanes: one at a time through SHA-NI is faster.
-            let nodes = self
-                .level
+            level = level
                 .chunks_exact(2)
                 .filter_map(|pair| match pair {
                     [left, right] => Some(node_hash(left, right)),
                     _ => None,
                 })
                 .collect();
-            self.level = nodes;
         }
-        let appended = self
-            .level
+        let appended = level
             .first()
             .and_then(|&root| self.range.append_subtree(BLOCK_LEVEL, root));
         if appended.is_none() {

@@ -3,6 +3,8 @@
 //! ANALYSIS and ROOT CAUSE of the seed specification's example report, built only from what
 //! the window holds, so every sentence names the facts it stands on.
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 use whyline_core::Names;
 
@@ -263,7 +265,8 @@ fn out_of_distribution(
     timeline: &[TimelineEntry],
     anomalies: &[Anomaly],
 ) -> Vec<OutOfDistribution> {
-    let mut found: Vec<(OutOfDistribution, Vec<u64>)> = Vec::new();
+    // Per feature, the decisions counted (a set: a window may hold millions of decisions).
+    let mut found: Vec<(OutOfDistribution, HashSet<u64>)> = Vec::new();
     let mut note = |feature: &str, sequence: u64, at: f64, z: f64, value: f64, outside: bool| {
         let index = match found.iter().position(|(o, _)| o.feature == feature) {
             Some(index) => index,
@@ -277,14 +280,13 @@ fn out_of_distribution(
                         worst_value: value,
                         outside_range: false,
                     },
-                    Vec::new(),
+                    HashSet::new(),
                 ));
                 found.len() - 1
             }
         };
         if let Some((o, sequences)) = found.get_mut(index) {
-            if !sequences.contains(&sequence) {
-                sequences.push(sequence);
+            if sequences.insert(sequence) {
                 o.decisions += 1;
             }
             if at < o.first_relative_ms {

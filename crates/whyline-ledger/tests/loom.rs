@@ -240,6 +240,49 @@ fn stream_blocking_writes_every_record_once_in_order() {
     });
 }
 
+/// JSON lines under `Backpressure::Block`, where a caller that finds the queue full renders
+/// its batch's lines itself while it waits: two callers, three records, a queue of one
+/// batch of one record. Once flushed the sink holds three whole lines, each exactly the
+/// JSON view of its trace, once, each caller's in order.
+#[test]
+fn json_lines_from_blocked_callers_are_whole_each_once_and_in_order() {
+    explore(|| {
+        let sink = Shared::default();
+        let stream = Arc::new(
+            StreamCollectorBuilder::new(StreamFormat::JsonLines)
+                .capacity(1)
+                .batch_records(1)
+                .backpressure(Backpressure::Block)
+                .build::<LinearPath>(sink.clone())
+                .unwrap(),
+        );
+        for caller in record_from_callers(&stream, &[2, 1]) {
+            let outcomes = caller.join().unwrap();
+            assert!(
+                outcomes.iter().all(|o| *o == RecordOutcome::Queued),
+                "{outcomes:?}"
+            );
+        }
+        stream.flush().unwrap();
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert!(text.ends_with('\n'), "{text:?}");
+        let mut written = Vec::new();
+        for line in text.lines() {
+            let trace: DecisionTrace<LinearPath> = whyline_core::from_json(line).unwrap();
+            assert_whole(&trace);
+            let mut expected = Vec::new();
+            whyline_core::encode_json(&trace, &mut expected).unwrap();
+            assert_eq!(line.as_bytes(), &expected[..]);
+            written.push(trace.sequence);
+        }
+        assert_runs(&written, 2, false);
+        written.sort_unstable();
+        assert_eq!(written, [0, 1, 10], "each record exactly once");
+        let stats = stream.stream_stats();
+        assert_eq!((stats.recorded, stats.written, stats.lost), (3, 3, 0));
+    });
+}
+
 /// The same two callers under `Backpressure::Drop`, into a batch sink: whatever the
 /// interleaving, every record is either written (once, in its caller's order) or dropped and
 /// counted, the outcomes the callers saw say which, and written + dropped == recorded.

@@ -283,6 +283,44 @@ fn json_lines_from_blocked_callers_are_whole_each_once_and_in_order() {
     });
 }
 
+/// A `flush` racing two callers under `Backpressure::Block` (one record each, a queue of one
+/// batch of one record): the flush returns having written at least what was queued before
+/// it began, nothing is lost or repeated, and after a last flush both records are in the
+/// sink once.
+#[test]
+fn a_flush_racing_the_callers_loses_and_repeats_nothing() {
+    explore(|| {
+        let sink = Shared::default();
+        let stream = Arc::new(
+            StreamCollectorBuilder::new(StreamFormat::Aprt)
+                .capacity(1)
+                .batch_records(1)
+                .backpressure(Backpressure::Block)
+                .build::<LinearPath>(sink.clone())
+                .unwrap(),
+        );
+        let callers = record_from_callers(&stream, &[1, 1]);
+        stream.flush().unwrap();
+        let mut seen = sink.sequences();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), sink.sequences().len(), "a record written twice");
+        for caller in callers {
+            let outcomes = caller.join().unwrap();
+            assert!(
+                outcomes.iter().all(|o| *o == RecordOutcome::Queued),
+                "{outcomes:?}"
+            );
+        }
+        stream.flush().unwrap();
+        let mut written = sink.sequences();
+        written.sort_unstable();
+        assert_eq!(written, [0, 10], "each record exactly once");
+        let stats = stream.stream_stats();
+        assert_eq!((stats.recorded, stats.written, stats.lost), (2, 2, 0));
+    });
+}
+
 /// The same two callers under `Backpressure::Drop`, into a batch sink: whatever the
 /// interleaving, every record is either written (once, in its caller's order) or dropped and
 /// counted, the outcomes the callers saw say which, and written + dropped == recorded.

@@ -645,27 +645,6 @@ fn bytes_after_a_decision_are_refused_where_they_go_wrong() {
     );
 }
 
-/// The sealer's choice follows the processor, read here from the kernel's own list of CPU
-/// flags (not through the library's detection): AES-256-GCM with AES and carry-less
-/// multiply, XChaCha20-Poly1305 without.
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-#[test]
-fn the_preferred_algorithm_is_aes_gcm_exactly_when_the_cpu_has_aes_and_clmul() {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap();
-    let flags: Vec<&str> = cpuinfo
-        .lines()
-        .find(|line| line.starts_with("flags"))
-        .and_then(|line| line.split_once(':'))
-        .map(|(_, flags)| flags.split_whitespace().collect())
-        .unwrap();
-    let expected = if flags.contains(&"aes") && flags.contains(&"pclmulqdq") {
-        SealAlgorithm::Aes256Gcm
-    } else {
-        SealAlgorithm::XChaCha20Poly1305
-    };
-    assert_eq!(SealAlgorithm::preferred(), expected, "flags: {flags:?}");
-}
-
 /// A count the rest of the record cannot hold is refused before anything is allocated, with
 /// the bytes actually left after the count.
 #[test]

@@ -407,6 +407,56 @@ fn latency_over_budget_is_reported_with_both_figures() {
     );
 }
 
+/// An alert carries the time its decision began, not the time the model finished: with no
+/// collector a slow decision's latency alert is stamped at its start.
+#[test]
+fn an_alert_is_stamped_with_the_time_its_decision_began() {
+    let mut model = Logistic::new();
+    model.sleep = Some(std::time::Duration::from_millis(40));
+    let (sink, receiver) = ChannelSink::bounded(4);
+    let mut andon = Andon::new(AndonRules {
+        max_latency_ms: Some(1.0),
+        ..rules()
+    })
+    .unwrap();
+    andon.add_sink(sink);
+    let mut monitor = InferenceMonitor::new(model, NoCollector, andon);
+    let before = whyline_core::now_ns();
+    monitor.predict_one(&[1.0, 0.0]).unwrap();
+    let after = whyline_core::now_ns();
+    assert!(after - before >= 40_000_000);
+    let alert = receiver.try_recv().unwrap();
+    assert!(
+        alert.timestamp_ns >= before.saturating_sub(5_000_000)
+            && alert.timestamp_ns < before + 20_000_000,
+        "stamped {} ns after the call began, the call took {} ns",
+        alert.timestamp_ns as i128 - before as i128,
+        after - before
+    );
+}
+
+#[test]
+fn alternating_decisions_never_raise_a_repetition_alert() {
+    let (sink, receiver) = ChannelSink::bounded(16);
+    let mut andon = Andon::new(AndonRules {
+        repetitive_decisions: Some(3),
+        ..rules()
+    })
+    .unwrap();
+    andon.add_sink(sink);
+    let mut monitor = InferenceMonitor::new(Logistic::new(), NoCollector, andon);
+    // Class 1 and class 0 in turn, ten times: no run reaches three.
+    for i in 0..10 {
+        let row = if i % 2 == 0 { [1.0, 0.0] } else { [-1.0, 0.0] };
+        monitor.predict_one(&row).unwrap();
+    }
+    let repeated: Vec<_> = receiver
+        .try_iter()
+        .filter(|a| matches!(a.kind, AlertKind::RepetitiveDecision { .. }))
+        .collect();
+    assert!(repeated.is_empty(), "{repeated:?}");
+}
+
 #[test]
 fn model_and_collector_errors_reach_the_caller() {
     let mut monitor = InferenceMonitor::new(
@@ -484,6 +534,25 @@ fn inconsistent_rules_name_the_field() {
     assert!(
         error.to_string().contains("andon.max_latency_ms"),
         "{error}"
+    );
+    // An out-of-distribution bar must be a positive, finite z.
+    for z in [-1.0, 0.0, f32::NAN, f32::INFINITY] {
+        let error = Andon::new(AndonRules {
+            ood_z_score: Some(z),
+            ..rules()
+        })
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("andon.ood_z_score"),
+            "z {z}: {error}"
+        );
+    }
+    assert!(
+        Andon::new(AndonRules {
+            ood_z_score: Some(2.5),
+            ..rules()
+        })
+        .is_ok()
     );
     let error = TrainingStatistics::new(vec![FeatureStatistics {
         mean: 0.0,

@@ -104,6 +104,17 @@ fn a_value_of_the_wrong_type_names_the_key() {
     assert!(message.contains("red_confidence"), "{message}");
 }
 
+/// A table header with something after it on its line (a newline forgotten) is not a key:
+/// the message names no key `[andon] enabled`.
+#[test]
+fn a_header_line_with_more_after_it_names_no_key() {
+    let text = "[andon] enabled = true\n";
+    let error = MonitorSettings::from_toml(text, Path::new("x.toml")).unwrap_err();
+    let message = error.to_string();
+    assert!(message.starts_with("x.toml:1:"), "{message}");
+    assert!(!message.contains("key `["), "{message}");
+}
+
 #[test]
 fn an_unknown_level_is_an_error() {
     let text = "[inference_monitor]\nintegrity_level = \"SIL5\"\n";

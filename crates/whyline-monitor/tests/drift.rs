@@ -795,3 +795,26 @@ fn each_detector_keeps_the_configuration_it_was_built_with() {
     };
     assert_eq!(Adwin::new(adwin.clone()).unwrap().config(), &adwin);
 }
+
+/// A test statistic exactly at the threshold is not a drift, as river compares (`>`): with
+/// `min_instances` 1, no delta, no forgetting and threshold 1, the stream 0, 2 puts the
+/// increase at exactly 1 (river 0.26.1: no drift), and 5 then puts it at 11/3 (drift).
+#[test]
+fn page_hinkley_at_exactly_its_threshold_is_stable_as_in_river() {
+    let mut detector = PageHinkley::new(PageHinkleyConfig {
+        min_instances: 1,
+        delta: 0.0,
+        threshold: 1.0,
+        alpha: 1.0,
+        mode: PageHinkleyMode::Up,
+    })
+    .unwrap();
+    let statuses: Vec<DriftStatus> = [0.0, 2.0, 5.0]
+        .into_iter()
+        .map(|x| detector.update(x).unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [DriftStatus::Stable, DriftStatus::Stable, DriftStatus::Drift]
+    );
+}

@@ -178,9 +178,10 @@ fn memory_does_not_grow_with_the_stream_length() {
     let long = monitor.memory_bytes();
     assert_eq!(fitted, short);
     assert_eq!(short, long);
-    // 500 000 edges are about 38 000 graphs: the 1024 slots were reused.
+    // 500 000 edges are about 38 000 graphs: the 1024 slots were reused, and the node table
+    // pushed its oldest nodes out.
     assert!(
-        monitor.stats().graphs_evicted > 30_000,
+        monitor.stats().graphs_evicted > 30_000 && monitor.stats().nodes_evicted > 0,
         "{:?}",
         monitor.stats()
     );

@@ -329,6 +329,7 @@ impl Clusters {
         self.medoids.capacity() * size_of::<u64>()
             + (self.thresholds.capacity() + self.bit_thresholds.capacity()) * size_of::<f64>()
             + self.medoid_distances.capacity() * size_of::<u16>()
+            + self.distance_of_bits.capacity() * size_of::<f64>()
     }
 }
 
@@ -393,6 +394,28 @@ mod tests {
         assert!(clusters.place(&[0]).fits);
         assert!(clusters.place(&[!0]).fits);
         assert!(!clusters.place(&[0xffff_ffff]).fits);
+    }
+
+    /// The memory figure counts each part once: the medoid sketches, two thresholds and a
+    /// row of medoid distances per cluster, and the distance table, within what the vectors
+    /// hold beyond their lengths (at most twice).
+    #[test]
+    fn heap_bytes_count_each_part_once() {
+        let mut rng = 0x9e37_u64;
+        let mut points = BaselinePoints::new(1, 400, 1);
+        for _ in 0..300 {
+            rng = mix64(rng);
+            points.offer(&[rng]);
+        }
+        let (clusters, _) = Clusters::fit(&points, 48, 3.0, 0.0).unwrap();
+        let k = clusters.len();
+        assert!(k >= 40, "{k} clusters");
+        let parts = k * 8 + 2 * k * 8 + k * k * 2 + 65 * 8;
+        let bytes = clusters.heap_bytes();
+        assert!(
+            (parts..=2 * parts).contains(&bytes),
+            "{bytes} bytes for {k} clusters, the parts {parts}"
+        );
     }
 
     #[test]

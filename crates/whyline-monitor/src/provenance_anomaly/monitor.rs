@@ -469,3 +469,46 @@ fn new_baseline(settings: &ProvenanceAnomalySettings) -> BaselinePoints {
         settings.seed,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provenance_anomaly::{EdgeLabel, NodeLabel, NodeRef};
+
+    fn edge(graph: u64, source: u64, destination: u64) -> ObservedEdge {
+        let label = NodeLabel::new("sensor", "camera");
+        ObservedEdge::new(
+            graph,
+            NodeRef::new(source, label),
+            EdgeLabel::new("feeds"),
+            NodeRef::new(destination, label),
+            0,
+        )
+    }
+
+    /// A graph past 2^23 edges keeps its sketch as it was and counts each further edge as
+    /// frozen (reaching that many edges takes seconds in a release build; the count is set).
+    #[test]
+    fn edges_past_the_sketch_limit_are_counted_frozen_and_leave_the_sketch_alone() {
+        let mut monitor =
+            StreamingProvenanceMonitor::new(ProvenanceAnomalySettings::default()).unwrap();
+        monitor.learn(&edge(7, 1, 2)).unwrap();
+        let slot = monitor.slot_of(7);
+        let graph = monitor.graphs.get_mut(slot).unwrap();
+        graph.edges = MAX_SKETCH_EDGES - 1;
+        let before = graph.sketch.projection().to_vec();
+        // The last edge the sketch takes, then two it does not.
+        monitor.learn(&edge(7, 2, 3)).unwrap();
+        let last_counted = monitor.graphs[slot].sketch.projection().to_vec();
+        assert_ne!(
+            last_counted, before,
+            "the 2^23-th edge still changes the sketch"
+        );
+        assert_eq!(monitor.stats().frozen_edges, 0);
+        monitor.learn(&edge(7, 3, 4)).unwrap();
+        monitor.learn(&edge(7, 4, 5)).unwrap();
+        assert_eq!(monitor.stats().frozen_edges, 2);
+        assert_eq!(monitor.graphs[slot].sketch.projection(), &last_counted[..]);
+        assert_eq!(monitor.graphs[slot].edges, MAX_SKETCH_EDGES + 2);
+    }
+}

@@ -55,6 +55,12 @@ impl GraphSketch {
         }
     }
 
+    /// The projection's components (what every edge changes, where the sign bits may not).
+    #[cfg(test)]
+    pub(crate) fn projection(&self) -> &[i32] {
+        &self.projection
+    }
+
     /// Back to the empty graph.
     pub(crate) fn clear(&mut self) {
         self.projection.fill(0);

@@ -486,6 +486,26 @@ mod tests {
         )
     }
 
+    /// The graph slots are used as the sets say: 400 graphs at once in 1024 slots (256 sets
+    /// of four) evict only where more than four land in one set, not one graph in three.
+    #[test]
+    fn graphs_spread_over_every_set_of_slots() {
+        let mut monitor = StreamingProvenanceMonitor::new(ProvenanceAnomalySettings {
+            max_graphs: 1024,
+            ..ProvenanceAnomalySettings::default()
+        })
+        .unwrap();
+        for graph in 0..400 {
+            monitor.learn(&edge(graph, 1, 2)).unwrap();
+        }
+        let evicted = monitor.stats().graphs_evicted;
+        assert!(evicted < 40, "{evicted} of 400 graphs evicted");
+        let tracked = (0..400)
+            .filter(|g| monitor.graph_edges(*g).is_some())
+            .count();
+        assert_eq!(tracked as u64, 400 - evicted);
+    }
+
     /// A graph past 2^23 edges keeps its sketch as it was and counts each further edge as
     /// frozen (reaching that many edges takes seconds in a release build; the count is set).
     #[test]

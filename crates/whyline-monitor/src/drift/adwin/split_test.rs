@@ -205,6 +205,90 @@ mod tests {
 
     use super::Adwin;
 
+    /// The pre-test is sound point by point: wherever it says "certainly not", river's exact
+    /// test finds no split, over every split point of a window and mean gaps from far below
+    /// the threshold to far above it (so both answers of the exact test occur).
+    #[test]
+    fn certainly_not_is_never_said_of_a_split() -> Result<(), MonitorError> {
+        let mut adwin = Adwin::new(AdwinConfig {
+            clock: 1,
+            ..AdwinConfig::default()
+        })?;
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..3000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            adwin.insert((state >> 11) as f64 / (1u64 << 53) as f64);
+        }
+        let test = super::SplitTest::new(&adwin);
+        let width = adwin.width;
+        let (mut splits, mut concluded) = (0, 0);
+        let mut n0 = test.min_length;
+        while n0 <= width - test.min_length {
+            let n1 = width - n0;
+            for step in 0..60 {
+                let gap = 1e-4 * 1.25f64.powi(step);
+                for sign in [1.0, -1.0] {
+                    let (u0, u1) = (n0 * 0.5, n1 * (0.5 - sign * gap));
+                    let exact = test.exact(n0, n1, u0, u1);
+                    let pretest = test.certainly_not(n0, n1, u0, u1);
+                    assert!(
+                        !(pretest && exact),
+                        "n0 {n0} n1 {n1} gap {gap}: the pre-test ruled out a split"
+                    );
+                    splits += usize::from(exact);
+                    concluded += usize::from(pretest);
+                }
+            }
+            n0 += 7.0;
+        }
+        assert!(
+            splits > 1000 && concluded > 1000,
+            "{splits} splits, {concluded} ruled out"
+        );
+        // It rules out most points that are not splits: that is what it is for.
+        let points = 2 * 60 * ((width - 2.0 * test.min_length) / 7.0 + 1.0).floor() as usize;
+        assert!(
+            concluded * 10 >= (points - splits) * 9,
+            "{concluded} of {} non-splits ruled out",
+            points - splits
+        );
+        // At the threshold itself (the smallest gap the exact test splits at, found by
+        // bisection to the last bit), where only the slack keeps the two forms apart.
+        for n0 in [
+            test.min_length,
+            width / 3.0,
+            width / 2.0,
+            width - test.min_length,
+        ] {
+            let n1 = width - n0;
+            let splits_at = |gap: f64| test.exact(n0, n1, n0 * 0.5, n1 * (0.5 - gap));
+            let (mut below, mut above) = (0.0, 1.0);
+            while !splits_at(above) {
+                below = above;
+                above *= 2.0;
+            }
+            assert!(!splits_at(below));
+            for _ in 0..200 {
+                let middle = 0.5 * (below + above);
+                if middle <= below || middle >= above {
+                    break;
+                }
+                if splits_at(middle) {
+                    above = middle;
+                } else {
+                    below = middle;
+                }
+            }
+            assert!(
+                !test.certainly_not(n0, n1, n0 * 0.5, n1 * (0.5 - above)),
+                "n0 {n0}: ruled out at the threshold gap {above}"
+            );
+        }
+        Ok(())
+    }
+
     /// Windows of every scale, from a deterministic generator: neither the pre-test nor the
     /// grouping of split points changes the answer of river's point-by-point scan.
     #[test]

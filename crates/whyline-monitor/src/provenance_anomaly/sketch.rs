@@ -144,6 +144,15 @@ pub(crate) fn distance(a: &[u64], b: &[u64]) -> f64 {
 mod tests {
     use super::*;
 
+    /// A sketch of `width` components holds a 32-bit projection and one sign bit per
+    /// component: 4.125 bytes each.
+    #[test]
+    fn a_sketch_holds_four_bytes_and_a_bit_per_component() {
+        for width in [64, 512, 4096] {
+            assert_eq!(GraphSketch::new(width).heap_bytes(), width * 4 + width / 8);
+        }
+    }
+
     #[test]
     fn adding_then_removing_a_shingle_restores_the_empty_sketch() {
         let mut sketch = GraphSketch::new(128);

@@ -194,6 +194,30 @@ fn record_from_callers(
         .collect()
 }
 
+/// A stream collector into `sink` under `Backpressure::Block` with a queue of one batch of
+/// one record: the smallest that makes a record find the batch and the queue full.
+fn blocking_stream(format: StreamFormat, sink: &Shared) -> Arc<StreamCollector<LinearPath>> {
+    Arc::new(
+        StreamCollectorBuilder::new(format)
+            .capacity(1)
+            .batch_records(1)
+            .backpressure(Backpressure::Block)
+            .build::<LinearPath>(sink.clone())
+            .unwrap(),
+    )
+}
+
+/// Joins the callers; under `Block` every record of theirs was queued.
+fn join_all_queued(callers: Vec<thread::JoinHandle<Vec<RecordOutcome>>>) {
+    for caller in callers {
+        let outcomes = caller.join().unwrap();
+        assert!(
+            outcomes.iter().all(|o| *o == RecordOutcome::Queued),
+            "{outcomes:?}"
+        );
+    }
+}
+
 /// Two callers record two traces and one under `Backpressure::Block` through a queue of one
 /// batch of one record (so the third record finds the batch full and, unless the writer took
 /// the queued one already, the queue full, and waits): once they are joined and the stream
@@ -204,22 +228,9 @@ fn record_from_callers(
 fn stream_blocking_writes_every_record_once_in_order() {
     explore(|| {
         let sink = Shared::default();
-        let stream = Arc::new(
-            StreamCollectorBuilder::new(StreamFormat::Aprt)
-                .capacity(1)
-                .batch_records(1)
-                .backpressure(Backpressure::Block)
-                .build::<LinearPath>(sink.clone())
-                .unwrap(),
-        );
+        let stream = blocking_stream(StreamFormat::Aprt, &sink);
         let callers = record_from_callers(&stream, &[2, 1]);
-        for caller in callers {
-            let outcomes = caller.join().unwrap();
-            assert!(
-                outcomes.iter().all(|o| *o == RecordOutcome::Queued),
-                "{outcomes:?}"
-            );
-        }
+        join_all_queued(callers);
         stream.flush().unwrap();
 
         let mut written = sink.sequences();
@@ -248,21 +259,8 @@ fn stream_blocking_writes_every_record_once_in_order() {
 fn json_lines_from_blocked_callers_are_whole_each_once_and_in_order() {
     explore(|| {
         let sink = Shared::default();
-        let stream = Arc::new(
-            StreamCollectorBuilder::new(StreamFormat::JsonLines)
-                .capacity(1)
-                .batch_records(1)
-                .backpressure(Backpressure::Block)
-                .build::<LinearPath>(sink.clone())
-                .unwrap(),
-        );
-        for caller in record_from_callers(&stream, &[2, 1]) {
-            let outcomes = caller.join().unwrap();
-            assert!(
-                outcomes.iter().all(|o| *o == RecordOutcome::Queued),
-                "{outcomes:?}"
-            );
-        }
+        let stream = blocking_stream(StreamFormat::JsonLines, &sink);
+        join_all_queued(record_from_callers(&stream, &[2, 1]));
         stream.flush().unwrap();
         let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
         assert!(text.ends_with('\n'), "{text:?}");
@@ -284,34 +282,21 @@ fn json_lines_from_blocked_callers_are_whole_each_once_and_in_order() {
 }
 
 /// A `flush` racing two callers under `Backpressure::Block` (one record each, a queue of one
-/// batch of one record): the flush returns having written at least what was queued before
-/// it began, nothing is lost or repeated, and after a last flush both records are in the
-/// sink once.
+/// batch of one record): no record is ever written twice, `flush` and the blocked callers
+/// never wait on each other for good, and after a last flush both records are in the sink
+/// once.
 #[test]
 fn a_flush_racing_the_callers_loses_and_repeats_nothing() {
     explore(|| {
         let sink = Shared::default();
-        let stream = Arc::new(
-            StreamCollectorBuilder::new(StreamFormat::Aprt)
-                .capacity(1)
-                .batch_records(1)
-                .backpressure(Backpressure::Block)
-                .build::<LinearPath>(sink.clone())
-                .unwrap(),
-        );
+        let stream = blocking_stream(StreamFormat::Aprt, &sink);
         let callers = record_from_callers(&stream, &[1, 1]);
         stream.flush().unwrap();
         let mut seen = sink.sequences();
         seen.sort_unstable();
         seen.dedup();
         assert_eq!(seen.len(), sink.sequences().len(), "a record written twice");
-        for caller in callers {
-            let outcomes = caller.join().unwrap();
-            assert!(
-                outcomes.iter().all(|o| *o == RecordOutcome::Queued),
-                "{outcomes:?}"
-            );
-        }
+        join_all_queued(callers);
         stream.flush().unwrap();
         let mut written = sink.sequences();
         written.sort_unstable();

@@ -387,10 +387,16 @@ fn a_repeated_decision_alerts_once_per_run() {
     ));
 }
 
-#[test]
-fn latency_over_budget_is_reported_with_both_figures() {
+/// A monitor with no collector over a model that takes `ms` milliseconds a decision, with a
+/// 1 ms latency budget, and the receiver of its alerts.
+fn slow_monitor(
+    ms: u64,
+) -> (
+    InferenceMonitor<Logistic, NoCollector>,
+    crossbeam_channel::Receiver<whyline_monitor::Alert>,
+) {
     let mut model = Logistic::new();
-    model.sleep = Some(std::time::Duration::from_millis(3));
+    model.sleep = Some(std::time::Duration::from_millis(ms));
     let (sink, receiver) = ChannelSink::bounded(4);
     let mut andon = Andon::new(AndonRules {
         max_latency_ms: Some(1.0),
@@ -398,7 +404,12 @@ fn latency_over_budget_is_reported_with_both_figures() {
     })
     .unwrap();
     andon.add_sink(sink);
-    let mut monitor = InferenceMonitor::new(model, NoCollector, andon);
+    (InferenceMonitor::new(model, NoCollector, andon), receiver)
+}
+
+#[test]
+fn latency_over_budget_is_reported_with_both_figures() {
+    let (mut monitor, receiver) = slow_monitor(3);
     let decision = monitor.predict_one(&[1.0, 0.0]).unwrap();
     assert!(decision.latency_ns >= 3_000_000);
     let alert = receiver.try_recv().unwrap();
@@ -411,16 +422,7 @@ fn latency_over_budget_is_reported_with_both_figures() {
 /// collector a slow decision's latency alert is stamped at its start.
 #[test]
 fn an_alert_is_stamped_with_the_time_its_decision_began() {
-    let mut model = Logistic::new();
-    model.sleep = Some(std::time::Duration::from_millis(40));
-    let (sink, receiver) = ChannelSink::bounded(4);
-    let mut andon = Andon::new(AndonRules {
-        max_latency_ms: Some(1.0),
-        ..rules()
-    })
-    .unwrap();
-    andon.add_sink(sink);
-    let mut monitor = InferenceMonitor::new(model, NoCollector, andon);
+    let (mut monitor, receiver) = slow_monitor(40);
     let before = whyline_core::now_ns();
     monitor.predict_one(&[1.0, 0.0]).unwrap();
     let after = whyline_core::now_ns();

@@ -467,8 +467,10 @@ fn the_accessors_report_the_clusters_a_graphs_edges_and_its_score() {
     assert!(spec.edges.len() >= 3);
     assert_eq!(monitor.graph_edges(spec.id), None);
     assert_eq!(monitor.score(spec.id), None);
+    let mut alerts = 0;
     for (i, edge) in spec.edges.iter().enumerate() {
         let observation = monitor.observe(edge).unwrap();
+        alerts += u64::from(observation.alert.is_some());
         let seen = i as u64 + 1;
         assert_eq!(observation.edges, seen);
         assert_eq!(monitor.graph_edges(spec.id), Some(seen));
@@ -480,6 +482,11 @@ fn the_accessors_report_the_clusters_a_graphs_edges_and_its_score() {
         );
     }
     assert_eq!(monitor.graph_edges(spec.id + 1), None);
+    // Every edge observed is counted, and every alert raised.
+    let stats = monitor.stats();
+    assert_eq!(stats.edges_observed, spec.edges.len() as u64);
+    assert_eq!(stats.alerts, alerts);
+    assert_eq!(alerts, 1, "the swapped model is found, once");
     // Graph slots, node table, clusters and reservoir: megabytes at the defaults, not the
     // product of its parts.
     let bytes = monitor.memory_bytes();

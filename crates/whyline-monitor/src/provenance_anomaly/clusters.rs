@@ -416,6 +416,13 @@ mod tests {
             (parts..=2 * parts).contains(&bytes),
             "{bytes} bytes for {k} clusters, the parts {parts}"
         );
+        // And exactly what the vectors hold.
+        let held = clusters.medoids.capacity() * 8
+            + clusters.thresholds.capacity() * 8
+            + clusters.bit_thresholds.capacity() * 8
+            + clusters.medoid_distances.capacity() * 2
+            + clusters.distance_of_bits.capacity() * 8;
+        assert_eq!(bytes, held);
     }
 
     #[test]

@@ -486,6 +486,44 @@ mod tests {
         )
     }
 
+    /// Edges of the same nodes under different relations are different edges: their graphs'
+    /// sketches differ. The counters count what was learned.
+    #[test]
+    fn relations_tell_edges_apart_and_learning_is_counted() {
+        let mut monitor =
+            StreamingProvenanceMonitor::new(ProvenanceAnomalySettings::default()).unwrap();
+        let label = NodeLabel::new("sensor", "camera");
+        let related = |graph, relation: &str| {
+            ObservedEdge::new(
+                graph,
+                NodeRef::new(1, label),
+                EdgeLabel::new(relation),
+                NodeRef::new(2, label),
+                0,
+            )
+        };
+        monitor.learn(&related(1, "feeds")).unwrap();
+        monitor.learn(&related(2, "controls")).unwrap();
+        monitor.learn(&related(3, "feeds")).unwrap();
+        let projection = |monitor: &StreamingProvenanceMonitor, graph| {
+            let slot = monitor.find(graph).unwrap();
+            monitor.graphs[slot].sketch.projection().to_vec()
+        };
+        assert_ne!(projection(&monitor, 1), projection(&monitor, 2));
+        assert_eq!(projection(&monitor, 1), projection(&monitor, 3));
+        assert_eq!(monitor.stats().edges_learned, 3);
+        assert_eq!(monitor.stats().edges_observed, 0);
+        // The memory figure holds at least every part it names.
+        let parts = monitor.shingles.heap_bytes()
+            + monitor.baseline.heap_bytes()
+            + monitor.graphs.len() * size_of::<GraphState>();
+        assert!(
+            monitor.memory_bytes() > parts,
+            "{} <= {parts}",
+            monitor.memory_bytes()
+        );
+    }
+
     /// The graph slots are used as the sets say: 400 graphs at once in 1024 slots (256 sets
     /// of four) evict only where more than four land in one set, not one graph in three.
     #[test]

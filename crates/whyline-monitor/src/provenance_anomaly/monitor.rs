@@ -524,6 +524,23 @@ mod tests {
         );
     }
 
+    /// A fit starts the stream afresh: the graphs learned before it are forgotten, so the
+    /// first edge observed after it starts its graph at one edge.
+    #[test]
+    fn fitting_forgets_the_graphs_in_flight() {
+        let mut monitor =
+            StreamingProvenanceMonitor::new(ProvenanceAnomalySettings::default()).unwrap();
+        for graph in 0..20 {
+            monitor.learn(&edge(graph, 1, 2)).unwrap();
+            monitor.learn(&edge(graph, 2, graph + 3)).unwrap();
+        }
+        assert_eq!(monitor.graph_edges(7), Some(2));
+        monitor.fit_baseline().unwrap();
+        assert_eq!(monitor.graph_edges(7), None);
+        let observation = monitor.observe(&edge(7, 1, 2)).unwrap();
+        assert_eq!(observation.edges, 1);
+    }
+
     /// The graph slots are used as the sets say: 400 graphs at once in 1024 slots (256 sets
     /// of four) evict only where more than four land in one set, not one graph in three.
     #[test]

@@ -161,6 +161,33 @@ mod tests {
         assert!(from_a.removed.is_some());
     }
 
+    /// A table of two slots holds one pair, so every node competes for it: a third node
+    /// evicts the least recently used of the two, and the other keeps its open chunk.
+    #[test]
+    fn a_new_node_evicts_the_least_recently_used_of_its_pair() {
+        let flow = EdgeLabel::new("data_flow");
+        let mut table = ShingleTable::new(2, 8);
+        table.extend(1, node(10, "a"), flow, node(2, "x"));
+        table.extend(1, node(11, "b"), flow, node(2, "x"));
+        // Node 10 again: now node 11 is the least recently used.
+        let again = table.extend(1, node(10, "a"), flow, node(3, "x"));
+        assert!(again.removed.is_some(), "node 10 keeps its chunk");
+        table.extend(1, node(12, "c"), flow, node(2, "x"));
+        assert_eq!(table.evictions(), 1);
+        // Node 10 was kept (its chunk goes on), node 11 was pushed out (a new chunk).
+        assert!(
+            table
+                .extend(1, node(10, "a"), flow, node(4, "x"))
+                .removed
+                .is_some()
+        );
+        assert_eq!(
+            table.extend(1, node(11, "b"), flow, node(4, "x")).removed,
+            None
+        );
+        assert_eq!(table.heap_bytes(), 2 * size_of::<NodeSlot>());
+    }
+
     #[test]
     fn a_full_chunk_opens_a_new_shingle() {
         let flow = EdgeLabel::new("data_flow");

@@ -244,14 +244,14 @@ fn halt_on_red_stops_the_line_after_recording_the_trace() {
 
 #[test]
 fn channel_sink_counts_what_a_full_channel_drops() {
-    let (sink, receiver) = ChannelSink::bounded(1);
-    let mut andon = Andon::new(AndonRules {
-        yellow_confidence: Some(0.99),
-        ..rules()
-    })
-    .unwrap();
-    andon.add_sink(sink);
-    let mut monitor = InferenceMonitor::new(Logistic::new(), NoCollector, andon);
+    let (mut monitor, receiver) = alerting(
+        Logistic::new(),
+        AndonRules {
+            yellow_confidence: Some(0.99),
+            ..rules()
+        },
+        1,
+    );
     for _ in 0..3 {
         monitor.predict_one(&[0.5, 0.0]).unwrap();
     }
@@ -358,14 +358,14 @@ fn out_of_distribution_inputs_name_the_worst_feature() {
 
 #[test]
 fn a_repeated_decision_alerts_once_per_run() {
-    let (sink, receiver) = ChannelSink::bounded(8);
-    let mut andon = Andon::new(AndonRules {
-        repetitive_decisions: Some(3),
-        ..rules()
-    })
-    .unwrap();
-    andon.add_sink(sink);
-    let mut monitor = InferenceMonitor::new(Logistic::new(), NoCollector, andon);
+    let (mut monitor, receiver) = alerting(
+        Logistic::new(),
+        AndonRules {
+            repetitive_decisions: Some(3),
+            ..rules()
+        },
+        8,
+    );
     let levels: Vec<_> = [
         [1.0, 0.0],
         [1.0, 0.0],
@@ -387,8 +387,23 @@ fn a_repeated_decision_alerts_once_per_run() {
     ));
 }
 
-/// A monitor with no collector over a model that takes `ms` milliseconds a decision, with a
-/// 1 ms latency budget, and the receiver of its alerts.
+/// A monitor with no collector over `model` under `rules`, its alerts sent to a channel of
+/// `capacity`, and that channel's receiver.
+fn alerting(
+    model: Logistic,
+    rules: AndonRules,
+    capacity: usize,
+) -> (
+    InferenceMonitor<Logistic, NoCollector>,
+    crossbeam_channel::Receiver<whyline_monitor::Alert>,
+) {
+    let (sink, receiver) = ChannelSink::bounded(capacity);
+    let mut andon = Andon::new(rules).unwrap();
+    andon.add_sink(sink);
+    (InferenceMonitor::new(model, NoCollector, andon), receiver)
+}
+
+/// [`alerting`] over a model that takes `ms` milliseconds a decision, with a 1 ms budget.
 fn slow_monitor(
     ms: u64,
 ) -> (
@@ -397,14 +412,11 @@ fn slow_monitor(
 ) {
     let mut model = Logistic::new();
     model.sleep = Some(std::time::Duration::from_millis(ms));
-    let (sink, receiver) = ChannelSink::bounded(4);
-    let mut andon = Andon::new(AndonRules {
+    let rules = AndonRules {
         max_latency_ms: Some(1.0),
         ..rules()
-    })
-    .unwrap();
-    andon.add_sink(sink);
-    (InferenceMonitor::new(model, NoCollector, andon), receiver)
+    };
+    alerting(model, rules, 4)
 }
 
 #[test]
@@ -439,14 +451,14 @@ fn an_alert_is_stamped_with_the_time_its_decision_began() {
 
 #[test]
 fn alternating_decisions_never_raise_a_repetition_alert() {
-    let (sink, receiver) = ChannelSink::bounded(16);
-    let mut andon = Andon::new(AndonRules {
-        repetitive_decisions: Some(3),
-        ..rules()
-    })
-    .unwrap();
-    andon.add_sink(sink);
-    let mut monitor = InferenceMonitor::new(Logistic::new(), NoCollector, andon);
+    let (mut monitor, receiver) = alerting(
+        Logistic::new(),
+        AndonRules {
+            repetitive_decisions: Some(3),
+            ..rules()
+        },
+        16,
+    );
     // Class 1 and class 0 in turn, ten times: no run reaches three.
     for i in 0..10 {
         let row = if i % 2 == 0 { [1.0, 0.0] } else { [-1.0, 0.0] };

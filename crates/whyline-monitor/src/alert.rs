@@ -344,6 +344,20 @@ mod tests {
     }
 
     #[test]
+    fn an_out_of_distribution_feature_is_named_when_the_model_names_it() {
+        let ood = alert(AlertKind::OutOfDistribution {
+            feature_index: 0,
+            value: 0.3,
+            z_score: -1.74,
+            outside_range: true,
+        });
+        assert_eq!(
+            ood.named(&names()).to_string(),
+            "[RED] decision 7: distance_m = 0.3 out of distribution (z = -1.74, outside the training range)"
+        );
+    }
+
+    #[test]
     fn a_feature_without_a_name_keeps_its_index_and_other_alerts_read_as_display_writes_them() {
         let ood = alert(AlertKind::OutOfDistribution {
             feature_index: 3,

@@ -213,5 +213,27 @@ mod tests {
             "{step:?}"
         );
         assert_eq!(clock.take_step(), None);
+
+        // The bound itself: a move of exactly `STEP_NS` is a slew, one nanosecond more a
+        // step, in either direction (the ticks are the mock's, so the move is exact).
+        for (moved, reported) in [
+            (STEP_NS as i64, false),
+            (STEP_NS as i64 + 1, true),
+            (-(STEP_NS as i64), false),
+            (-(STEP_NS as i64) - 1, true),
+        ] {
+            if moved >= 0 {
+                WALL.fetch_add(moved.unsigned_abs(), Ordering::SeqCst);
+            } else {
+                WALL.fetch_sub(moved.unsigned_abs(), Ordering::SeqCst);
+            }
+            advance(&mock, 1_100_000_000);
+            clock.at(clock.ticks());
+            assert_eq!(
+                clock.take_step().map(|step| step.step_ns),
+                reported.then_some(moved),
+                "a move of {moved} ns"
+            );
+        }
     }
 }

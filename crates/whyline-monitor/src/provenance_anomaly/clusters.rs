@@ -425,6 +425,56 @@ mod tests {
         assert_eq!(bytes, held);
     }
 
+    /// k-medoids runs until nothing moves: every fitted medoid has the least total distance
+    /// to the members of its cluster (each point taken to its nearest medoid, the first on
+    /// ties, as the fit assigns), so no member would be a better medoid. A fit stopped after
+    /// its first round that moved a medoid leaves clusters whose medoid is not their centre.
+    #[test]
+    fn k_medoids_stops_where_every_medoid_is_its_clusters_centre() {
+        for (seed, k) in [(0x5eed_u64, 5), (7, 8), (11, 12), (13, 3)] {
+            let mut rng = seed;
+            let mut next = || {
+                rng = mix64(rng);
+                rng
+            };
+            let mut points = BaselinePoints::new(1, 400, 1);
+            for _ in 0..300 {
+                // Loose clumps around five patterns: farthest-first seeds on their edges.
+                let base = (next() % 5).wrapping_mul(0x0f0f_3333_5555_00ff);
+                points.offer(&[base ^ (next() & next())]);
+            }
+            let (clusters, summaries) = Clusters::fit(&points, k, 3.0, 0.0).unwrap();
+            let k = clusters.len();
+            let medoid = |c: usize| &clusters.medoids[c..c + 1];
+            let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
+            for i in 0..points.len() {
+                let nearest = (0..k)
+                    .map(|c| (c, distance(points.point(i), medoid(c))))
+                    .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+                    .unwrap()
+                    .0;
+                members[nearest].push(i);
+            }
+            let total = |bits: &[u64], cluster: &[usize]| -> f64 {
+                cluster
+                    .iter()
+                    .map(|other| distance(bits, points.point(*other)))
+                    .sum()
+            };
+            for (c, cluster) in members.iter().enumerate() {
+                assert_eq!(summaries[c].size, cluster.len(), "seed {seed}, cluster {c}");
+                let own = total(medoid(c), cluster);
+                for candidate in cluster {
+                    let theirs = total(points.point(*candidate), cluster);
+                    assert!(
+                        own <= theirs + 1e-9,
+                        "seed {seed}, cluster {c}: medoid total {own}, member {candidate} total {theirs}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn pruned_placement_agrees_with_the_full_scan() {
         let mut rng = 0x1234_u64;

@@ -85,3 +85,64 @@ pub(crate) fn read_checkpoints(
     }
     Ok((out, at))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::NoteSigner;
+
+    fn record(size: u64) -> Vec<u8> {
+        let signer = NoteSigner::hmac("whyline.test", b"secret").unwrap();
+        let note = Checkpoint {
+            origin: "whyline.test/log".into(),
+            size,
+            root: [size as u8; 32],
+        }
+        .sign(&signer);
+        encode_checkpoint_record(&note)
+    }
+
+    /// Three records, read back; the last cut at every length (a torn tail: the good prefix
+    /// is the first two), and a damaged note in any record but the last (an error naming the
+    /// record's offset and index), a damaged last one being a torn tail.
+    #[test]
+    fn a_cut_or_damaged_last_record_is_a_torn_tail_and_one_before_it_an_error() {
+        let records = [record(1), record(2), record(3)];
+        let bytes = records.concat();
+        let path = Path::new("checkpoints");
+        let (read, good) = read_checkpoints(&bytes, path).unwrap();
+        assert_eq!(good, bytes.len());
+        let sizes: Vec<u64> = read.iter().map(|c| c.checkpoint.size).collect();
+        assert_eq!(sizes, [1, 2, 3]);
+        let third = records[0].len() + records[1].len();
+        assert_eq!(read[2].offset, third as u64);
+
+        for cut in third..bytes.len() {
+            let (read, good) = read_checkpoints(&bytes[..cut], path).unwrap();
+            assert_eq!((read.len(), good), (2, third), "cut at {cut}");
+        }
+        // The first record alone, cut anywhere inside it: nothing good.
+        for cut in 0..records[0].len() {
+            let (read, good) = read_checkpoints(&records[0][..cut], path).unwrap();
+            assert_eq!((read.len(), good), (0, 0), "cut at {cut}");
+        }
+
+        for (index, start) in [(0usize, 0usize), (1, records[0].len())] {
+            let mut damaged = bytes.clone();
+            damaged[start + 20] ^= 1;
+            match read_checkpoints(&damaged, path) {
+                Err(LedgerError::Corrupt {
+                    offset,
+                    index: at,
+                    kind: CorruptionKind::BadFrame,
+                    ..
+                }) => assert_eq!((offset, at), (start as u64, index as u64)),
+                other => panic!("record {index} damaged: {other:?}"),
+            }
+        }
+        let mut damaged = bytes.clone();
+        damaged[third + 20] ^= 1;
+        let (read, good) = read_checkpoints(&damaged, path).unwrap();
+        assert_eq!((read.len(), good), (2, third));
+    }
+}

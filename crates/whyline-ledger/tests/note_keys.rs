@@ -122,6 +122,30 @@ fn key_strings_of_an_unknown_type_or_the_wrong_id_are_refused() {
     );
 }
 
+/// A key whose name a signature line cannot carry (empty, with a space or a control
+/// character) is refused even when its id is the right one for that name and key.
+#[test]
+fn key_strings_with_a_name_no_note_can_carry_are_refused() {
+    for name in ["", "bad name", "tab\tname"] {
+        let signer = NoteSigner::Ed25519 {
+            name: name.into(),
+            key: ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+        };
+        assert_eq!(
+            kind(NoteSigner::from_key_string(&signer.to_key_string())),
+            NoteErrorKind::BadKey,
+            "signer named {name:?}"
+        );
+        assert_eq!(
+            kind(NoteVerifier::from_key_string(
+                &signer.verifier().to_key_string()
+            )),
+            NoteErrorKind::BadKey,
+            "verifier named {name:?}"
+        );
+    }
+}
+
 #[test]
 fn debug_shows_the_name_and_key_id_and_never_the_secret() {
     let seed = [7u8; 32];

@@ -158,3 +158,24 @@ fn malformed_notes_are_rejected_without_panicking() {
         );
     }
 }
+
+/// A note is its text, a blank line and signature lines, each ending in a newline (as Go's
+/// `note.Open` requires): the reference note without its last newline is refused, not
+/// verified.
+#[test]
+fn a_note_whose_last_signature_line_lacks_its_newline_is_refused() {
+    let ex = example();
+    let verifier = NoteVerifier::from_key_string(&ex.verifier_key).unwrap();
+    let cut = ex.note.strip_suffix('\n').unwrap();
+    let error = verify_note(cut, &verifier).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LedgerError::Note {
+                kind: NoteErrorKind::BadSignatureLine,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}

@@ -384,3 +384,163 @@ impl<'s, S: FrameSource + ?Sized> Cursor<'s, S> {
         self.position = offset;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    /// A log of frames with these payloads; returns its bytes and each frame's offset.
+    fn log_of(payloads: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
+        let mut bytes = file_header(FormatVersion::V2).to_vec();
+        let mut offsets = Vec::new();
+        for (index, payload) in payloads.iter().enumerate() {
+            offsets.push(bytes.len());
+            encode_frame(&mut bytes, index as u64, payload, &[index as u8; 32]);
+        }
+        (bytes, offsets)
+    }
+
+    /// What the cursor finds after reading every frame it can.
+    fn walk(bytes: Vec<u8>) -> (usize, Next) {
+        let store = MemoryStore::from_bytes(bytes, Vec::new());
+        let mut cursor = Cursor::new(&store).unwrap();
+        let mut frames = 0;
+        loop {
+            match cursor.next().unwrap() {
+                Next::Frame(_) => frames += 1,
+                other => return (frames, other),
+            }
+        }
+    }
+
+    fn damaged_at(found: (usize, Next)) -> (usize, u64, CorruptionKind) {
+        match found {
+            (frames, Next::Damaged { offset, kind }) => (frames, offset, kind),
+            other => panic!("not damage: {other:?}"),
+        }
+    }
+
+    fn torn_at(found: (usize, Next)) -> (usize, u64, u64, bool) {
+        match found {
+            (
+                frames,
+                Next::Torn {
+                    offset,
+                    bytes,
+                    whole_frame,
+                },
+            ) => (frames, offset, bytes, whole_frame),
+            other => panic!("not a torn tail: {other:?}"),
+        }
+    }
+
+    /// A bit flipped in the header of a frame in the middle is damage, even when the page
+    /// after the header is zeros (the frame's own payload) and the header's first byte is
+    /// zero: only pages the header overlaps are taken for lost ones.
+    #[test]
+    fn a_flipped_header_bit_before_a_page_of_zeros_is_damage() {
+        // The second frame's header ends exactly at the 4 KiB boundary; its payload of
+        // 8,192 zero bytes (length 0x2000: first header byte 0) fills the pages after.
+        let (mut bytes, offsets) = log_of(&[vec![0x55; 4012], vec![0; 8192], vec![0x55; 100]]);
+        assert_eq!(offsets[1], 4080);
+        bytes[4084] ^= 1;
+        assert_eq!(damaged_at(walk(bytes)), (1, 4080, CorruptionKind::BadFrame));
+    }
+
+    /// A crash that lost the page holding the second half of a frame header (it reads as
+    /// zeros) left crash residue: a torn tail at that frame, though frames follow.
+    #[test]
+    fn a_header_cut_by_a_lost_page_is_a_torn_tail() {
+        let (mut bytes, offsets) = log_of(&[vec![0x55; 4022], vec![0x55; 8192], vec![0x55; 100]]);
+        assert_eq!(offsets[1], 4090);
+        bytes[4096..8192].fill(0);
+        let (frames, offset, _, whole_frame) = torn_at(walk(bytes));
+        assert_eq!((frames, offset, whole_frame), (1, 4090, false));
+    }
+
+    /// A lost page anywhere inside a long frame's body, not only its first page, is crash
+    /// residue; a bit flipped in a frame's body is damage even when a later frame holds a
+    /// page of zeros.
+    #[test]
+    fn a_lost_page_deep_in_a_frame_is_residue_and_a_flipped_bit_is_damage() {
+        let (mut bytes, offsets) = log_of(&[vec![0x55; 4012], vec![0x55; 16384], vec![0x55; 100]]);
+        assert_eq!(offsets[1], 4080);
+        bytes[8192..12288].fill(0);
+        let (frames, offset, _, whole_frame) = torn_at(walk(bytes));
+        assert_eq!((frames, offset, whole_frame), (1, 4080, false));
+
+        let (mut bytes, offsets) = log_of(&[vec![0x55; 1000], vec![0; 12000], vec![0x55; 100]]);
+        bytes[offsets[0] + 500] ^= 1;
+        assert_eq!(
+            damaged_at(walk(bytes)),
+            (0, 16, CorruptionKind::ContentChanged)
+        );
+    }
+
+    /// A header whose checksum holds but whose length is 0 or past [`MAX_PAYLOAD`] is a bad
+    /// frame; a payload of exactly `MAX_PAYLOAD` bytes is a frame.
+    #[test]
+    fn lengths_outside_one_to_max_payload_are_bad_frames() {
+        for length in [0u32, MAX_PAYLOAD as u32 + 1] {
+            let (mut bytes, offsets) = log_of(&[vec![0x55; 100], vec![0x55; 100]]);
+            let at = offsets[1];
+            bytes[at..at + 4].copy_from_slice(&length.to_le_bytes());
+            let crc = crc32c::crc32c(&bytes[at..at + 12]);
+            bytes[at + 12..at + 16].copy_from_slice(&crc.to_le_bytes());
+            assert_eq!(
+                damaged_at(walk(bytes)),
+                (1, at as u64, CorruptionKind::BadFrame),
+                "length {length}"
+            );
+        }
+        let (bytes, _) = log_of(&[vec![0x55; MAX_PAYLOAD], vec![0x55; 100]]);
+        assert!(matches!(walk(bytes), (2, Next::End)));
+    }
+
+    /// The last frame whole but for its body checksum is a torn tail of exactly its bytes.
+    #[test]
+    fn a_last_frame_failing_only_its_body_checksum_is_a_whole_torn_frame() {
+        let (mut bytes, offsets) = log_of(&[vec![0x55; 100], vec![0x55; 300]]);
+        let end = bytes.len();
+        bytes[offsets[1] + 40] ^= 1;
+        assert_eq!(
+            torn_at(walk(bytes)),
+            (1, offsets[1] as u64, (end - offsets[1]) as u64, true)
+        );
+    }
+
+    /// A cursor sent back to a frame it read before (as the readers' `seek` does) reads it
+    /// again from the log, not from whatever its buffer holds now: with a read-ahead of one
+    /// frame, every frame of a walk, then each one again after a seek back, in reverse.
+    #[test]
+    fn a_cursor_sent_back_reads_the_frame_there_again() {
+        let mut bytes = file_header(FormatVersion::V2).to_vec();
+        for index in 0..6u64 {
+            let payload = vec![index as u8 + 1; 40 + index as usize];
+            encode_frame(&mut bytes, index, &payload, &[index as u8; 32]);
+        }
+        let store = MemoryStore::from_bytes(bytes, Vec::new());
+        let mut cursor = Cursor::new(&store)
+            .unwrap()
+            .with_read_ahead(FRAME_OVERHEAD + 48);
+        let mut offsets = Vec::new();
+        while let Next::Frame(frame) = cursor.next().unwrap() {
+            assert_eq!(cursor.payload(&frame)[0], frame.index as u8 + 1);
+            offsets.push((frame.offset, frame.index));
+        }
+        assert_eq!(offsets.len(), 6);
+        for &(offset, index) in offsets.iter().rev() {
+            cursor.seek(offset);
+            let Next::Frame(frame) = cursor.next().unwrap() else {
+                panic!("no frame at {offset}");
+            };
+            assert_eq!((frame.offset, frame.index), (offset, index));
+            assert_eq!(
+                cursor.payload(&frame),
+                vec![index as u8 + 1; 40 + index as usize]
+            );
+            assert_eq!(frame.chain, [index as u8; 32]);
+        }
+    }
+}

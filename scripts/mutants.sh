@@ -28,6 +28,10 @@
 #   MUTANTS_JOBS     parallel build/test jobs (default 1; the machine has 2 cores)
 #   MUTANTS_TIMEOUT  seconds one test run of a mutant may take (default: per crate, below)
 #   MUTANTS_OUT      output directory (default target/mutants/CRATE[-sK-of-N])
+#   MUTANTS_MEMORY_KB  address space of every process of the run (default 8 GiB): a mutant
+#                    that grows a vector without end then fails its tests at once (an
+#                    allocation failure, counted as caught) instead of swapping the machine
+#                    until its timeout (12-07: one took 567 s and stalled the other job's build)
 #
 # Not in CI: whyline-ledger alone has ~2,300 mutants at ~5 s each on this machine.
 set -euo pipefail
@@ -78,6 +82,7 @@ echo "scripts/mutants.sh: $(cargo mutants --version), $crate ${shard:+shard $sha
 echo "  $(cargo mutants --list "${args[@]}" | wc -l) mutants; started $(date -u +%FT%TZ), $(uptime)"
 
 status=0
+ulimit -v "${MUTANTS_MEMORY_KB:-8388608}"
 # The `mutation` profile (Cargo.toml): built as for `cargo test` (overflow checks, debug
 # assertions) but optimised and without debug info, so each mutant's tests run 7-14x faster.
 TMPDIR="$repo/target/mutants/tmp" nice -n 19 cargo mutants "${args[@]}" --output "$out" \

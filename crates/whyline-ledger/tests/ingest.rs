@@ -5,7 +5,8 @@
 
 use proptest::prelude::*;
 use whyline_core::{
-    AnyPath, CoreError, DecisionTrace, KnnPath, LinearPath, encode_json, to_aprt, to_json,
+    AnyPath, CoreError, DecisionTrace, ForestPath, KnnPath, LinearPath, TreePath, TreeSplit,
+    encode_json, to_aprt, to_json,
 };
 use whyline_ledger::{
     Durability, IngestErrorKind, IngestFormat, LedgerCollector, LedgerError, MAX_PAYLOAD,
@@ -179,6 +180,58 @@ fn a_record_larger_than_a_ledger_entry_is_refused() {
             if found == MAX_PAYLOAD + 4 + 44 + 4 * 3 + 1 && limit == MAX_PAYLOAD),
         "{kind:?}"
     );
+}
+
+/// A record of exactly [`MAX_PAYLOAD`] bytes, the largest entry, is taken; the batch
+/// reports its records through `len`, `is_empty`, the payload iterator's exact length, and
+/// `clear` empties it.
+#[test]
+fn a_record_of_exactly_the_largest_entry_is_taken() {
+    // A forest of `trees` trees, the first with `splits` splits and `values` impurities: the
+    // size is linear in both counts, so solve for MAX_PAYLOAD. (Records of one tree are of
+    // odd size; an empty second tree, 25 bytes, makes it even.)
+    let shape = |trees: usize, splits: usize, values: usize| {
+        let tree = TreePath {
+            splits: vec![TreeSplit::default(); splits],
+            impurity_path: vec![0.25; values],
+            ..TreePath::default()
+        };
+        let mut tree_paths = vec![TreePath::default(); trees];
+        tree_paths[0] = tree;
+        DecisionTrace {
+            path: AnyPath::Forest(ForestPath {
+                tree_paths,
+                ..ForestPath::default()
+            }),
+            ..any_trace(0)
+        }
+    };
+    let largest = [1, 2]
+        .into_iter()
+        .find_map(|trees| {
+            let size = |splits, values| to_aprt(&shape(trees, splits, values)).len();
+            let base = size(0, 0);
+            let (per_split, per_value) = (size(1, 0) - base, size(0, 1) - base);
+            let splits =
+                (0..per_value).find(|s| (MAX_PAYLOAD - base - s * per_split) % per_value == 0)?;
+            Some(shape(
+                trees,
+                splits,
+                (MAX_PAYLOAD - base - splits * per_split) / per_value,
+            ))
+        })
+        .unwrap();
+    assert_eq!(to_aprt(&largest).len(), MAX_PAYLOAD);
+
+    let (body, _) = aprt_body(&[any_trace(1), largest.clone()]);
+    let mut batch = parse_batch(&body, IngestFormat::Aprt).unwrap();
+    assert_eq!((batch.len(), batch.is_empty()), (2, false));
+    assert_eq!(batch.payloads().len(), 2);
+    assert_eq!(batch.get(1).unwrap(), to_aprt(&largest).as_slice());
+    batch.clear();
+    assert_eq!((batch.len(), batch.is_empty()), (0, true));
+    assert!(batch.as_bytes().is_empty());
+    assert_eq!(batch.payloads().len(), 0);
 }
 
 #[test]

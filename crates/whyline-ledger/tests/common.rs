@@ -172,3 +172,19 @@ pub(crate) fn append_until_the_writer_stops<S: whyline_ledger::Store>(
     );
     (next, error)
 }
+
+/// Ends a kill-trial child process once the test that runs the trials is gone. A parent
+/// killed from outside (a mutation run's timeout, a Ctrl-C) never kills its child, which
+/// would append, or wait for its kill, for ever as an orphan: cargo-mutants left a dozen
+/// such children spinning on 12-07 before this guard.
+pub(crate) fn exit_with_parent() {
+    let parent = std::os::unix::process::parent_id();
+    std::thread::spawn(move || {
+        loop {
+            if std::os::unix::process::parent_id() != parent {
+                std::process::exit(0);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    });
+}

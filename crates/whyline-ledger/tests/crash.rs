@@ -30,6 +30,7 @@ fn child_appender() {
     let Some(dir) = std::env::var_os("WHYLINE_CRASH_DIR") else {
         return;
     };
+    crate::common::exit_with_parent();
     // Small segments, so kills also land while a segment rolls over.
     let segments = whyline_ledger::SegmentOptions {
         segment_bytes: 4096,
@@ -120,6 +121,7 @@ fn collector_child(threads: u64) {
     let Some(dir) = std::env::var_os("WHYLINE_CRASH_DIR") else {
         return;
     };
+    crate::common::exit_with_parent();
     let segments = whyline_ledger::SegmentOptions {
         segment_bytes: 8192,
     };

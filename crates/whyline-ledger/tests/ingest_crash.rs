@@ -95,6 +95,7 @@ fn child_batch_ingester() {
     let Some(dir) = std::env::var_os("WHYLINE_CRASH_DIR") else {
         return;
     };
+    crate::common::exit_with_parent();
     let segments = whyline_ledger::SegmentOptions {
         segment_bytes: 16 << 10,
     };

@@ -311,6 +311,7 @@ fn child_acknowledging_once() {
     let Some(dir) = std::env::var_os("WHYLINE_CRASH_DIR") else {
         return;
     };
+    crate::common::exit_with_parent();
     let (mut ledger, _) = Ledger::open(
         SegmentStore::open(dir).unwrap(),
         options().durability(Durability::Sync),

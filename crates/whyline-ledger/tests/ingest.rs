@@ -355,6 +355,17 @@ fn a_batch_gets_contiguous_indices_and_the_leaves_of_its_payloads() {
         .with_ledger(|ledger| ledger.read_entry(7).unwrap().payload)
         .unwrap();
     assert_eq!(stored, to_aprt(&traces[6]));
+    // A checkpoint due by count (every 8 entries) is signed once, after the batch.
+    let checkpoints = collector
+        .with_ledger(|ledger| {
+            ledger
+                .checkpoints()
+                .iter()
+                .map(|c| c.checkpoint.size)
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+    assert_eq!(checkpoints, [21]);
 }
 
 #[test]
@@ -415,6 +426,22 @@ fn a_payload_the_ledger_refuses_appends_nothing_of_its_batch() {
         "{error:?}"
     );
     assert_eq!(collector.with_ledger(|l| l.size()).unwrap(), 1);
+    // One byte past the largest entry is refused too; the largest itself is taken.
+    let largest = vec![0x5a; MAX_PAYLOAD];
+    let too_large = vec![0x5a; MAX_PAYLOAD + 1];
+    let error = collector
+        .append_batch([good.as_slice(), too_large.as_slice()])
+        .unwrap_err();
+    assert!(
+        matches!(error, LedgerError::PayloadSize { index: 2, found, .. } if found == MAX_PAYLOAD + 1),
+        "{error:?}"
+    );
+    assert_eq!(collector.with_ledger(|l| l.size()).unwrap(), 1);
+    let receipts = collector
+        .append_batch([good.as_slice(), largest.as_slice()])
+        .unwrap();
+    assert_eq!(receipts.len(), 2);
+    assert_eq!(collector.with_ledger(|l| l.size()).unwrap(), 3);
     // And a refused body appends nothing either.
     let mut nan = any_trace(2);
     nan.output = f32::NAN;
@@ -423,7 +450,7 @@ fn a_payload_the_ledger_refuses_appends_nothing_of_its_batch() {
         collector.ingest(&body, IngestFormat::Aprt),
         Err(LedgerError::Ingest { record: 2, .. })
     ));
-    assert_eq!(collector.with_ledger(|l| l.size()).unwrap(), 1);
+    assert_eq!(collector.with_ledger(|l| l.size()).unwrap(), 3);
 }
 
 #[test]

@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use whyline_ledger::{Durability, Ledger, LedgerCollector, LedgerOptions, SegmentStore, Store};
+use whyline_ledger::{
+    Durability, Ledger, LedgerCollector, LedgerError, LedgerOptions, MAX_PAYLOAD, MemoryStore,
+    SegmentStore, Store,
+};
 
 use crate::common::{ORIGIN, payload, signer, trace};
 
@@ -24,6 +27,45 @@ fn interval(max_delay: Duration) -> LedgerOptions {
         entries: 1_000,
         max_delay,
     })
+}
+
+/// `Interval { entries, .. }` commits when `entries` are pending, counted from the last
+/// commit, and not before: with an hour's delay, the durable size steps by ten.
+#[test]
+fn an_interval_commits_each_time_its_count_of_entries_is_pending() {
+    let options = LedgerOptions::without_checkpoints(ORIGIN).durability(Durability::Interval {
+        entries: 10,
+        max_delay: Duration::from_secs(3600),
+    });
+    let (mut ledger, _) = Ledger::open(MemoryStore::new(), options).unwrap();
+    for i in 0..35 {
+        ledger.append(&payload(i)).unwrap();
+        assert_eq!(ledger.durable_size(), (i + 1) / 10 * 10, "after entry {i}");
+    }
+}
+
+/// An entry's payload is 1 to [`MAX_PAYLOAD`] bytes: the largest is taken and read back,
+/// one byte more refused at the index it would have had, and nothing appended.
+#[test]
+fn the_largest_payload_is_taken_and_one_byte_more_refused() {
+    let (mut ledger, _) = Ledger::open(
+        MemoryStore::new(),
+        LedgerOptions::without_checkpoints(ORIGIN),
+    )
+    .unwrap();
+    let largest = vec![0x5a; MAX_PAYLOAD];
+    assert_eq!(ledger.append(&largest).unwrap().index, 0);
+    assert_eq!(ledger.read_entry(0).unwrap().payload, largest);
+    let error = ledger.append(&vec![0x5a; MAX_PAYLOAD + 1]).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LedgerError::PayloadSize { index: 1, found, limit }
+                if found == MAX_PAYLOAD + 1 && limit == MAX_PAYLOAD
+        ),
+        "{error:?}"
+    );
+    assert_eq!(ledger.size(), 1);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use whyline_core::{DecisionTrace, LinearPath, to_aprt};
 use whyline_ledger::seal::{KeyStore, Sealer};
-use whyline_ledger::{Ledger, LedgerOptions, MemoryStore, keys};
+use whyline_ledger::{Ledger, LedgerError, LedgerOptions, MemoryStore, keys};
 
 #[test]
 fn a_signing_key_is_made_once_and_read_back_on_every_later_run() {
@@ -20,6 +20,31 @@ fn a_signing_key_is_made_once_and_read_back_on_every_later_run() {
     );
     let verifier = keys::read_verifier(&paths.verifier_key).unwrap();
     assert_eq!(verifier.key_id(), first.key_id());
+}
+
+/// A name that is taken but does not resolve (a dangling link: what a file created between
+/// the existence check and the link looks like to the link) is a key that exists: the
+/// secret is not written, the link is left as it was, and no temporary file remains.
+#[test]
+fn a_secret_is_never_written_over_a_name_already_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("digest.key");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &path).unwrap();
+    assert!(!path.exists(), "the link dangles");
+    let error = keys::write_secret_file(&path, "00ff").unwrap_err();
+    assert!(
+        matches!(&error, LedgerError::KeyExists { path: named } if *named == path),
+        "{error:?}"
+    );
+    assert_eq!(
+        std::fs::read_link(&path).unwrap(),
+        dir.path().join("nowhere")
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["digest.key"]);
 }
 
 #[test]

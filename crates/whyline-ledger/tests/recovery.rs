@@ -90,6 +90,7 @@ fn reopening_a_large_log_restores_the_writer_state_exactly() {
     }
     let root = ledger.root();
     let chain = ledger.last_chain_hash();
+    assert_eq!(chain, ledger.read_entry(8_999).unwrap().chain_hash);
     let blocks = ledger.index_blocks(0, u64::MAX);
     let store = ledger.into_store().unwrap();
     assert!(store.len() > 1 << 20, "large enough for the parallel path");

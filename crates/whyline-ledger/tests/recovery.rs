@@ -91,6 +91,10 @@ fn reopening_a_large_log_restores_the_writer_state_exactly() {
     let root = ledger.root();
     let chain = ledger.last_chain_hash();
     assert_eq!(chain, ledger.read_entry(8_999).unwrap().chain_hash);
+    // Entries of closed time-index blocks and of the open one read back by index.
+    for index in [0, 5, 1_030, 4_500, 8_191, 8_192, 8_999] {
+        assert_eq!(ledger.read_entry(index).unwrap().payload, payload(index));
+    }
     let blocks = ledger.index_blocks(0, u64::MAX);
     let store = ledger.into_store().unwrap();
     assert!(store.len() > 1 << 20, "large enough for the parallel path");

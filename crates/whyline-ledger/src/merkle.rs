@@ -467,11 +467,35 @@ mod tests {
     #[test]
     fn subtree_hash_outside_the_tree_is_out_of_range() {
         let tree = MerkleTree::from_leaf_hashes(leaves(5));
-        let error = subtree_hash(&tree, 0, 6).unwrap_err();
-        assert!(
-            matches!(error, LedgerError::OutOfRange { available: 5, .. }),
-            "{error:?}"
-        );
+        // Past the end, backwards, and empty past the end.
+        for (start, end) in [(0, 6), (4, 2), (6, 6)] {
+            let error = subtree_hash(&tree, start, end).unwrap_err();
+            assert!(
+                matches!(error, LedgerError::OutOfRange { available: 5, .. }),
+                "[{start}, {end}): {error:?}"
+            );
+        }
+        // An empty range inside the tree or at its end is the empty tree's root.
+        for at in [0, 3, 5] {
+            assert_eq!(subtree_hash(&tree, at, at).unwrap(), empty_root());
+        }
+    }
+
+    /// Every range of a 20-leaf tree, aligned or not, whatever its length (powers of two
+    /// starting off their alignment too): `MTH` of the leaves in it.
+    #[test]
+    fn subtree_hash_of_every_range_is_the_root_of_its_leaves() {
+        let all = leaves(20);
+        let tree = MerkleTree::from_leaf_hashes(all.clone());
+        for start in 0..20 {
+            for end in start + 1..=20 {
+                assert_eq!(
+                    subtree_hash(&tree, start as u64, end as u64).unwrap(),
+                    root_from_leaf_hashes(&all[start..end]),
+                    "[{start}, {end})"
+                );
+            }
+        }
     }
 
     #[test]

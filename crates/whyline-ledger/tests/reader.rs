@@ -64,10 +64,15 @@ fn a_stale_or_missing_index_falls_back_to_a_scan_with_the_same_answer() {
     assert!(!read.used_index, "no index: scanned");
     assert_eq!(sequences(&read.entries), expected);
 
-    // An index whose second record points at the wrong frame.
+    let span = LedgerReader::new(&bare).unwrap().time_span().unwrap();
+    assert_eq!(span.range, Some((stamp(0), stamp(N - 1))));
+
+    // An index whose second record points at the wrong frame, and whose first claims an
+    // earlier time than any entry holds.
     let mut lying = MemoryStore::from_bytes(entries, Vec::new());
     let mut index = good.read_side(Side::TimeIndex).unwrap();
     index[32 + 8] ^= 0x40;
+    index[16..24].copy_from_slice(&0u64.to_le_bytes());
     lying.append_side(Side::TimeIndex, &index, false).unwrap();
     let read = LedgerReader::new(&lying)
         .unwrap()
@@ -75,6 +80,13 @@ fn a_stale_or_missing_index_falls_back_to_a_scan_with_the_same_answer() {
         .unwrap();
     assert!(!read.used_index, "a lying index is not trusted");
     assert_eq!(sequences(&read.entries), expected);
+    let span = LedgerReader::new(&lying).unwrap().time_span().unwrap();
+    assert_eq!(
+        span.range,
+        Some((stamp(0), stamp(N - 1))),
+        "the span is scanned"
+    );
+    assert!(span.stopped.is_none());
 }
 
 #[test]

@@ -87,6 +87,20 @@ fn a_stale_or_missing_index_falls_back_to_a_scan_with_the_same_answer() {
         "the span is scanned"
     );
     assert!(span.stopped.is_none());
+
+    // An index whose first record points at the end of the log (past the last frame), the
+    // last one being right: not trusted either.
+    let mut lying = MemoryStore::from_bytes(good.entry_bytes().to_vec(), Vec::new());
+    let mut index = good.read_side(Side::TimeIndex).unwrap();
+    index[8..16].copy_from_slice(&lying.len().to_le_bytes());
+    index[16..24].copy_from_slice(&0u64.to_le_bytes());
+    lying.append_side(Side::TimeIndex, &index, false).unwrap();
+    let span = LedgerReader::new(&lying).unwrap().time_span().unwrap();
+    assert_eq!(
+        span.range,
+        Some((stamp(0), stamp(N - 1))),
+        "an index past the end"
+    );
 }
 
 #[test]

@@ -312,6 +312,10 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
         Ok(matches!(cursor.next()?, Next::Frame(frame) if frame.index == record.first_index))
     }
 
+    /// The entries after the last closed block, `last_block` being where that block starts
+    /// (its frames are skipped), or of the whole log when no block is closed. Only the
+    /// entries and where the read stopped are used: [`entries_between`](Self::entries_between)
+    /// says whether the index was used.
     fn scan_after_last_block(
         &self,
         last_block: Option<u64>,
@@ -327,15 +331,9 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                 for _ in 0..INDEX_BLOCK {
                     match cursor.next()? {
                         Next::Frame(_) => {}
-                        Next::End => {
-                            return Ok(WindowRead {
-                                used_index: true,
-                                ..WindowRead::default()
-                            });
-                        }
+                        Next::End => return Ok(WindowRead::default()),
                         Next::Torn { offset, bytes, .. } => {
                             return Ok(WindowRead {
-                                used_index: true,
                                 stopped: Some(ReadStop {
                                     offset,
                                     kind: CorruptionKind::TornTail { bytes },
@@ -345,7 +343,6 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                         }
                         Next::Damaged { offset, kind } => {
                             return Ok(WindowRead {
-                                used_index: true,
                                 stopped: Some(ReadStop { offset, kind }),
                                 ..WindowRead::default()
                             });

@@ -94,7 +94,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
     /// The entries stamped in `[from_ns, to_ns]`.
     pub fn entries_between(&self, from_ns: u64, to_ns: u64) -> Result<WindowRead> {
         if self.time_index.is_empty() || !self.index_is_plausible()? {
-            return self.scan(None, from_ns, to_ns, false);
+            return self.scan(None, from_ns, to_ns);
         }
         let mut read = WindowRead {
             used_index: true,
@@ -108,9 +108,9 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
             // Each block read is checked where it starts; a lying record means a stale
             // index, and the whole log is scanned instead.
             if !self.block_starts_where_indexed(record)? {
-                return self.scan(None, from_ns, to_ns, false);
+                return self.scan(None, from_ns, to_ns);
             }
-            let block = self.scan(Some((record.offset, INDEX_BLOCK)), from_ns, to_ns, true)?;
+            let block = self.scan(Some((record.offset, INDEX_BLOCK)), from_ns, to_ns)?;
             read.entries.extend(block.entries);
             if block.stopped.is_some() {
                 read.stopped = block.stopped;
@@ -323,7 +323,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
         to_ns: u64,
     ) -> Result<WindowRead> {
         match last_block {
-            None => self.scan(None, from_ns, to_ns, true),
+            None => self.scan(None, from_ns, to_ns),
             Some(offset) => {
                 // Skip the last closed block's frames, then read to the end.
                 let mut cursor = Cursor::new(self.store)?;
@@ -349,19 +349,14 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
                         }
                     }
                 }
-                self.scan(Some((cursor.position(), u64::MAX)), from_ns, to_ns, true)
+                self.scan(Some((cursor.position(), u64::MAX)), from_ns, to_ns)
             }
         }
     }
 
-    /// Reads up to `limit` frames from `start` (or the whole log), keeping those in the window.
-    fn scan(
-        &self,
-        start: Option<(u64, u64)>,
-        from_ns: u64,
-        to_ns: u64,
-        used_index: bool,
-    ) -> Result<WindowRead> {
+    /// Reads up to `limit` frames from `start` (or the whole log), keeping those in the window
+    /// (`used_index` left false: [`entries_between`](Self::entries_between) sets it).
+    fn scan(&self, start: Option<(u64, u64)>, from_ns: u64, to_ns: u64) -> Result<WindowRead> {
         let mut cursor = Cursor::new(self.store)?;
         let limit = match start {
             Some((offset, limit)) => {
@@ -370,10 +365,7 @@ impl<'s, S: Store + ?Sized> LedgerReader<'s, S> {
             }
             None => u64::MAX,
         };
-        let mut read = WindowRead {
-            used_index,
-            ..WindowRead::default()
-        };
+        let mut read = WindowRead::default();
         for _ in 0..limit {
             match cursor.next()? {
                 Next::End => break,

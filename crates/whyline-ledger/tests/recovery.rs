@@ -199,6 +199,8 @@ fn a_torn_checkpoint_record_is_cut_on_open_and_reported() {
         (1, len - 20)
     );
     let (ledger, report) = Ledger::open(store, options()).unwrap();
+    // The cut record's bytes that were left: from its start to the cut end of the file.
+    assert_eq!(report.torn_checkpoint_bytes, residue[0].bytes);
     assert!(report.torn_checkpoint_bytes > 0);
     assert_eq!(ledger.checkpoints().len(), 1);
     crate::common::intact(ledger.store(), Some(&crate::common::signer().verifier()));

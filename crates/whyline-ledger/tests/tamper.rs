@@ -226,11 +226,17 @@ fn opening_a_log_damaged_in_the_middle_fails_with_its_position() {
 
 #[test]
 fn salvage_keeps_the_good_prefix_and_reports_the_cut() {
-    let store = edit(|bytes, spans| bytes[spans[12].start + 16 + 5] ^= 1);
+    let mut cut_at = 0;
+    let store = edit(|bytes, spans| {
+        bytes[spans[12].start + 16 + 5] ^= 1;
+        cut_at = spans[12].start as u64;
+    });
+    let length = store.len();
     let (mut ledger, report) = Ledger::open(store, options().salvage()).unwrap();
     let salvaged = report.salvaged.unwrap();
     assert_eq!(salvaged.index, 12);
     assert_eq!(salvaged.kind, CorruptionKind::ContentChanged);
+    assert_eq!((salvaged.offset, salvaged.bytes), (cut_at, length - cut_at));
     // The checkpoints at 16 and 20 covered dropped entries: cut and reported.
     assert_eq!(report.dropped_checkpoints, vec![16, 20]);
     assert_eq!(ledger.size(), 12);
@@ -238,6 +244,22 @@ fn salvage_keeps_the_good_prefix_and_reports_the_cut() {
     // The rescued log takes new entries and checkpoints again.
     ledger.append(&crate::common::payload(12)).unwrap();
     ledger.checkpoint().unwrap();
+    crate::common::intact(ledger.store(), Some(&signer().verifier()));
+}
+
+/// A salvage cut right after a checkpoint's last entry keeps that checkpoint: only those
+/// covering dropped entries go.
+#[test]
+fn salvage_keeps_a_checkpoint_of_exactly_the_entries_kept() {
+    let store = edit(|bytes, spans| bytes[spans[16].start + 16 + 5] ^= 1);
+    let (ledger, report) = Ledger::open(store, options().salvage()).unwrap();
+    assert_eq!(report.salvaged.unwrap().index, 16);
+    assert_eq!(report.dropped_checkpoints, vec![20]);
+    assert_eq!(ledger.size(), 16);
+    assert_eq!(
+        ledger.checkpoints().last().map(|c| c.checkpoint.size),
+        Some(16)
+    );
     crate::common::intact(ledger.store(), Some(&signer().verifier()));
 }
 

@@ -204,6 +204,9 @@ pub fn segment_file_name(start: u64) -> String {
     }
 }
 
+/// The start offset a segment file's name gives (0 for [`ENTRIES_FILE`]); `None` for a name
+/// no segment has. The caller keeps only starts above 0: the first segment is always
+/// [`ENTRIES_FILE`], so a stray `entries-000…0.wls` is not a second one.
 fn segment_start(name: &str) -> Option<u64> {
     if name == ENTRIES_FILE {
         return Some(0);
@@ -212,7 +215,7 @@ fn segment_start(name: &str) -> Option<u64> {
     if digits.len() != 20 {
         return None;
     }
-    digits.parse().ok().filter(|&start| start > 0)
+    digits.parse().ok()
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

@@ -212,8 +212,8 @@ fn a_record_of_exactly_the_largest_entry_is_taken() {
             let size = |splits, values| to_aprt(&shape(trees, splits, values)).len();
             let base = size(0, 0);
             let (per_split, per_value) = (size(1, 0) - base, size(0, 1) - base);
-            let splits =
-                (0..per_value).find(|s| (MAX_PAYLOAD - base - s * per_split) % per_value == 0)?;
+            let splits = (0..per_value)
+                .find(|s| (MAX_PAYLOAD - base - s * per_split).is_multiple_of(per_value))?;
             Some(shape(
                 trees,
                 splits,

@@ -515,11 +515,8 @@ mod tests {
     /// frame, every frame of a walk, then each one again after a seek back, in reverse.
     #[test]
     fn a_cursor_sent_back_reads_the_frame_there_again() {
-        let mut bytes = file_header(FormatVersion::V2).to_vec();
-        for index in 0..6u64 {
-            let payload = vec![index as u8 + 1; 40 + index as usize];
-            encode_frame(&mut bytes, index, &payload, &[index as u8; 32]);
-        }
+        let payloads: Vec<Vec<u8>> = (0..6u8).map(|i| vec![i + 1; 40 + i as usize]).collect();
+        let (bytes, _) = log_of(&payloads);
         let store = MemoryStore::from_bytes(bytes, Vec::new());
         let mut cursor = Cursor::new(&store)
             .unwrap()

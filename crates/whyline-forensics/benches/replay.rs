@@ -8,8 +8,9 @@
 //!   core, and with `chain_verified` (which skips the leaf hash linking an input of its own
 //!   entry to its trace; the monitor now seals inputs inside their decisions' entries, which
 //!   need no such link, so the two should match);
-//! - `step/*`: one decision's steps alone (open the input, explain, encode, leaf hash), to
-//!   say where the time goes.
+//! - `step/*`: one decision's steps alone (open the input, explain, encode, compare, leaf
+//!   hash, and `check_recorded_path`, which replaces explain, encode and compare for a
+//!   random forest), to say where the time goes.
 //!
 //! Goal (issue 10): ≥ 1M decisions/s on both cores for trees of the demo's size.
 
@@ -25,7 +26,7 @@ use whyline_ledger::seal::{InputOpener, KeyStore, OpenedRow, Sealer};
 use whyline_ledger::{
     Durability, LedgerCollector, LedgerOptions, LedgerReader, SegmentStore, leaf_hash,
 };
-use whyline_models::Model;
+use whyline_models::{Model, RecordedPathScratch};
 use whyline_monitor::{Andon, AndonRules, InferenceMonitor, InputRecording};
 
 const DECISIONS: u64 = 20_000;
@@ -148,6 +149,15 @@ fn bench(c: &mut Criterion) {
     assert_eq!(buffer.as_slice(), record);
     group.bench_function("compare", |b| {
         b.iter(|| black_box(buffer.as_slice()) == record);
+    });
+    // What replay does instead of explain, encode and compare for a random forest: walk
+    // each tree to its leaf and compare the recorded bytes with the leaf's encoding.
+    let check = models[0].recorded_path_check().unwrap();
+    let mut scratch = RecordedPathScratch::default();
+    let path_data = &record[whyline_core::APRT_HEADER_LEN..];
+    assert!(check.matches(&row, path_data, &mut scratch).is_some());
+    group.bench_function("check_recorded_path", |b| {
+        b.iter(|| check.matches(black_box(&row), black_box(path_data), &mut scratch));
     });
     group.bench_function("leaf_hash", |b| {
         b.iter(|| leaf_hash(black_box(&decision.payload)));

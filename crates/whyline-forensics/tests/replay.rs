@@ -52,7 +52,7 @@ fn rows(n: usize) -> Vec<[f32; 4]> {
 /// Records each `(model, rows)` segment into the ledger in `dir` through the monitor (a new
 /// monitor per segment writes its model record), every input sealed, subjects alternating
 /// between `car-1` and `car-2`. Returns the decisions' entry indices.
-fn record(dir: &Path, segments: Vec<(Model, Vec<[f32; 4]>)>) -> Vec<u64> {
+fn record<R: AsRef<[f32]>>(dir: &Path, segments: Vec<(Model, Vec<R>)>) -> Vec<u64> {
     let mut indices = Vec::new();
     let mut t = T0;
     for (model, rows) in segments {
@@ -70,7 +70,7 @@ fn record(dir: &Path, segments: Vec<(Model, Vec<[f32; 4]>)>) -> Vec<u64> {
             let context = Context::new().with("frame", i as i64);
             let decision = monitor
                 .predict_one_recorded_at(
-                    row,
+                    row.as_ref(),
                     &InputRecording {
                         subject: Some(subject),
                         context: context.fields(),
@@ -815,5 +815,106 @@ fn entries_already_read_replay_as_the_log_does() {
         .unwrap();
         assert_eq!(from_entries, from_dir);
         assert_eq!(from_entries.decisions, 40);
+    }
+}
+
+/// The demo's random forest (20 trees of depth 9): replay checks its traces against
+/// per-leaf encodings instead of rebuilding them. Every trace is identical; a byte changed
+/// in the first or last tree's path or in the ensemble's tail is a difference located at
+/// that byte, and one changed in the header fails the input's seal (whose associated data
+/// covers it).
+#[test]
+fn a_random_forests_traces_are_checked_byte_for_byte() {
+    let demo = || {
+        Model::load(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../whyline-cli/assets/demo_model.json"),
+        )
+        .unwrap()
+    };
+    let rows: Vec<Vec<f32>> = (0..300)
+        .map(|i| {
+            let t = i as f32 * 0.37;
+            vec![
+                40.0 - (t % 30.0),
+                t % 13.0 - 2.0,
+                (t * 1.7) % 9.0,
+                1.5 + (t % 4.0),
+                (t * 0.3).sin() * 12.0,
+                0.25 * (i % 7) as f32,
+            ]
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let indices = record(dir.path(), vec![(demo(), rows)]);
+    let store = SegmentStore::open_existing(dir.path()).unwrap();
+    let mut entries = whyline_ledger::LedgerReader::new(&store)
+        .unwrap()
+        .all_entries()
+        .unwrap()
+        .entries;
+    let models = [demo()];
+    let replay = |entries: &[whyline_ledger::StoredEntry], threads| {
+        let options = ReplayOptions {
+            threads,
+            ..ReplayOptions::default()
+        };
+        whyline_forensics::replay_entries(entries, &keys(dir.path()), &models, options).unwrap()
+    };
+    for threads in [1, 0] {
+        let report = replay(&entries, threads);
+        assert_eq!(
+            (report.replayed, report.identical, report.different),
+            (300, 300, 0),
+            "{report:?}"
+        );
+    }
+    // The path data start after the 44-byte header with the aggregation (1 byte), base
+    // score and tree count (4 each); the first tree's path follows.
+    let record_len = |payload: &[u8]| {
+        whyline_core::AprtHeader::read(payload, 0)
+            .unwrap()
+            .record_len()
+    };
+    let changes: Vec<(u64, usize)> = [
+        (10usize, 32usize),
+        (20, 44 + 9 + 5),
+        (30, usize::MAX - 1),
+        (40, usize::MAX),
+    ]
+    .into_iter()
+    .map(|(k, at)| {
+        let index = indices[k];
+        let entry = entries.iter_mut().find(|e| e.index == index).unwrap();
+        let len = record_len(&entry.payload);
+        // usize::MAX: the last byte of the record (the tail); MAX - 1: a byte of the
+        // last tree's path, 300 bytes before the tail's ~60.
+        let at = match at {
+            usize::MAX => len - 1,
+            n if n == usize::MAX - 1 => len - 360,
+            n => n,
+        };
+        entry.payload[at] ^= 0x04;
+        (index, at)
+    })
+    .collect();
+    for threads in [1, 0] {
+        let report = replay(&entries, threads);
+        assert_eq!(
+            (report.replayed, report.identical, report.different),
+            (299, 296, 3),
+            "{report:?}"
+        );
+        assert_eq!(report.unreadable, 1);
+        let why = report.first_unreadable.unwrap();
+        assert!(
+            why.starts_with(&format!("entry {}: authentication", changes[0].0)),
+            "{why}"
+        );
+        let found: Vec<(u64, usize)> = report
+            .differences
+            .iter()
+            .map(|d| (d.index, d.first_differing_byte.unwrap()))
+            .collect();
+        assert_eq!(found, changes[1..]);
     }
 }

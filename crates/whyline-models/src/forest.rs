@@ -37,7 +37,7 @@ pub struct RandomForest {
 
 impl RandomForest {
     /// Checks a row's length and values (NaN only with a missing rule).
-    fn check<T: RowValue>(&self, row: &[T]) -> whyline_core::Result<()> {
+    pub(crate) fn check<T: RowValue>(&self, row: &[T]) -> whyline_core::Result<()> {
         if self.allows_missing {
             self.info.check_no_infinity(row, self.n_features)
         } else {
@@ -155,6 +155,23 @@ impl Explainable for RandomForest {
                 sum += tree.node_value(leaf);
             }
         }
+        Ok(self.finish_path(path, proba, sum))
+    }
+}
+
+impl RandomForest {
+    /// Finishes a path whose `tree_paths`, `tree_predictions` and summed (not yet
+    /// averaged) `feature_importance` are in place, from the trees' class sums `proba` (a
+    /// classifier) or value sum `sum` (a regressor), summed in tree order: the averages,
+    /// the prediction, agreement and probability. Returns the output. Shared by
+    /// [`Explainable::explain_into`] and [`RecordedPathCheck`](crate::RecordedPathCheck),
+    /// so that both make the same bytes.
+    pub(crate) fn finish_path(&self, path: &mut ForestPath, proba: &mut [f64], sum: f64) -> f32 {
+        let n_trees = self.trees.len();
+        let n_classes = match self.task {
+            Task::Classification { n_classes } => Some(n_classes),
+            Task::Regression => None,
+        };
         let n = n_trees.max(1) as f64;
         for importance in &mut path.feature_importance {
             *importance /= n as f32;
@@ -187,6 +204,6 @@ impl Explainable for RandomForest {
         };
         path.tree_agreement = agreeing as f32 / n as f32;
         path.probability = probability;
-        Ok(output)
+        output
     }
 }

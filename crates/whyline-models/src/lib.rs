@@ -83,6 +83,7 @@ mod linear;
 mod mlp;
 mod model;
 pub mod preprocessing;
+mod recorded_path;
 pub mod rows;
 mod tree;
 
@@ -101,5 +102,6 @@ pub use model::{LoadOptions, Model, ModelKind};
 pub use preprocessing::{
     Category, DerivedFeature, InputColumn, InputKind, Preprocessing, Transform,
 };
+pub use recorded_path::{RecordedPathCheck, RecordedPathScratch};
 pub use rows::{ColumnMapping, RowFormat, RowOptions, Rows, RowsError};
 pub use tree::{InputPrecision, MissingRule, Node, Split, Tree, f32_at_or_below};

@@ -21,6 +21,7 @@ mod model_api;
 mod paths;
 mod pipeline_paths;
 mod pipelines;
+mod recorded_path;
 mod refusals;
 mod robustness;
 mod rows_json;

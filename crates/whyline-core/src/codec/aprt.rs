@@ -53,6 +53,21 @@ impl AprtHeader {
         APRT_HEADER_LEN + self.path_length as usize
     }
 
+    /// The 44 bytes of this header as [`encode_aprt`] writes them (reserved bytes 0).
+    pub fn to_bytes(&self) -> [u8; APRT_HEADER_LEN] {
+        let mut header = [0u8; APRT_HEADER_LEN];
+        header[0..4].copy_from_slice(&APRT_MAGIC);
+        header[4] = APRT_VERSION;
+        header[5] = self.path_type.to_byte();
+        header[8..16].copy_from_slice(&self.timestamp_ns.to_le_bytes());
+        header[16..24].copy_from_slice(&self.sequence.to_le_bytes());
+        header[24..32].copy_from_slice(&self.input_hash.to_le_bytes());
+        header[32..36].copy_from_slice(&self.output.to_le_bytes());
+        header[36..40].copy_from_slice(&self.latency_us.to_le_bytes());
+        header[40..44].copy_from_slice(&self.path_length.to_le_bytes());
+        header
+    }
+
     /// Reads and checks the header at the start of `bytes` (which sit at `offset` in the
     /// caller's stream). Checks magic, version and path type; not the path data.
     pub fn read(bytes: &[u8], offset: u64) -> Result<AprtHeader> {
@@ -115,18 +130,16 @@ pub fn encode_aprt<P: DecisionPath>(trace: &DecisionTrace<P>, out: &mut Vec<u8>)
     // The header is written last, once the path length is known.
     out.resize(start + APRT_HEADER_LEN, 0);
     trace.path.encode_path(out);
-    let path_len = u32::try_from(out.len() - start - APRT_HEADER_LEN).unwrap_or(u32::MAX);
-    let mut header = [0u8; APRT_HEADER_LEN];
-    header[0..4].copy_from_slice(&APRT_MAGIC);
-    header[4] = APRT_VERSION;
-    header[5] = trace.path.path_type().to_byte();
-    header[8..16].copy_from_slice(&trace.timestamp_ns.to_le_bytes());
-    header[16..24].copy_from_slice(&trace.sequence.to_le_bytes());
-    header[24..32].copy_from_slice(&trace.input_hash.to_le_bytes());
-    header[32..36].copy_from_slice(&trace.output.to_bits().to_le_bytes());
-    header[36..40].copy_from_slice(&latency_ns_to_us(trace.latency_ns).to_le_bytes());
-    header[40..44].copy_from_slice(&path_len.to_le_bytes());
-    out[start..start + APRT_HEADER_LEN].copy_from_slice(&header);
+    let header = AprtHeader {
+        path_type: trace.path.path_type(),
+        timestamp_ns: trace.timestamp_ns,
+        sequence: trace.sequence,
+        input_hash: trace.input_hash,
+        output: trace.output.to_bits(),
+        latency_us: latency_ns_to_us(trace.latency_ns),
+        path_length: u32::try_from(out.len() - start - APRT_HEADER_LEN).unwrap_or(u32::MAX),
+    };
+    out[start..start + APRT_HEADER_LEN].copy_from_slice(&header.to_bytes());
     out.len() - start
 }
 

@@ -64,6 +64,41 @@ pub struct ForestPath {
     pub probability: Option<f32>,
 }
 
+/// The APRT path data of a forest in its three parts, for a reader that checks recorded
+/// bytes piece by piece (replay compares each tree's path with a per-leaf encoding made
+/// once): [`encode_head`](ForestPath::encode_head), then each tree's
+/// [`DecisionPath::encode_path`], then [`encode_tail`](ForestPath::encode_tail) are, end to
+/// end, the bytes [`DecisionPath::encode_path`] writes for the whole forest.
+impl ForestPath {
+    /// Appends what precedes the tree paths: the aggregation, the base score and the count
+    /// of tree paths.
+    pub fn encode_head(
+        aggregation: Aggregation,
+        base_score: f32,
+        n_trees: usize,
+        out: &mut Vec<u8>,
+    ) {
+        let mut w = Writer::new(out);
+        w.u8(match aggregation {
+            Aggregation::Mean => 0,
+            Aggregation::Sum => 1,
+        });
+        w.f32(base_score);
+        w.count(n_trees);
+    }
+
+    /// Appends what follows the tree paths: the trees' outputs, the ensemble's prediction,
+    /// agreement, feature importance and probability (`tree_paths` is not read).
+    pub fn encode_tail(&self, out: &mut Vec<u8>) {
+        let mut w = Writer::new(out);
+        w.f32s(&self.tree_predictions);
+        w.f32(self.ensemble_prediction);
+        w.f32(self.tree_agreement);
+        w.f32s(&self.feature_importance);
+        w.opt_f32(self.probability);
+    }
+}
+
 impl DecisionPath for ForestPath {
     fn encode_json_path(&self, out: &mut Vec<u8>) -> Result<()> {
         crate::codec::json_write::forest(self, out);
@@ -126,21 +161,17 @@ impl DecisionPath for ForestPath {
     }
 
     fn encode_path(&self, out: &mut Vec<u8>) {
+        ForestPath::encode_head(
+            self.aggregation,
+            self.base_score,
+            self.tree_paths.len(),
+            out,
+        );
         let mut w = Writer::new(out);
-        w.u8(match self.aggregation {
-            Aggregation::Mean => 0,
-            Aggregation::Sum => 1,
-        });
-        w.f32(self.base_score);
-        w.count(self.tree_paths.len());
         for tree in &self.tree_paths {
             tree.encode_into(&mut w);
         }
-        w.f32s(&self.tree_predictions);
-        w.f32(self.ensemble_prediction);
-        w.f32(self.tree_agreement);
-        w.f32s(&self.feature_importance);
-        w.opt_f32(self.probability);
+        self.encode_tail(out);
     }
 
     fn decode_path(path_type: PathType, bytes: &[u8], base_offset: u64) -> Result<Self> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use whyline_core::digest::InputDigester;
 use whyline_core::{EntryKind, Explainable, ModelRecord};
 use whyline_ledger::seal::KeyStore;
-use whyline_models::Model;
+use whyline_models::{Model, RecordedPathCheck};
 
 use super::pool::{Pool, Records};
 use super::worker::{Job, Shared, Worker};
@@ -17,7 +17,7 @@ use crate::error::{ForensicsError, Result};
 /// Where a chunk is replayed.
 pub(super) enum Execution<'a, 's> {
     /// In the reading thread, one chunk after another.
-    Here(Worker<'a>),
+    Here(Box<Worker<'a>>),
     /// On worker threads, while the reading thread fills the next chunk.
     Pool(Pool<'s>),
 }
@@ -25,7 +25,7 @@ pub(super) enum Execution<'a, 's> {
 impl<'a> Execution<'a, '_> {
     /// Replays in the reading thread, with inputs opened by `keys`.
     pub(super) fn here(keys: &'a KeyStore) -> Self {
-        Execution::Here(Worker::new(keys))
+        Execution::Here(Box::new(Worker::new(keys)))
     }
 }
 
@@ -43,6 +43,7 @@ struct Pending {
 /// Streams entries into chunks and replays each chunk.
 pub(super) struct Replayer<'a, 's> {
     models: &'a [Model],
+    checks: &'a [Option<RecordedPathCheck<'a>>],
     shas: Vec<Option<&'a str>>,
     options: ReplayOptions,
     chunk_bytes: usize,
@@ -59,12 +60,14 @@ pub(super) struct Replayer<'a, 's> {
 impl<'a, 's> Replayer<'a, 's> {
     pub(super) fn new(
         models: &'a [Model],
+        checks: &'a [Option<RecordedPathCheck<'a>>],
         options: ReplayOptions,
         chunk_bytes: usize,
         execution: Execution<'a, 's>,
     ) -> Self {
         Self {
             models,
+            checks,
             shas: models
                 .iter()
                 .map(|m| m.identity().map(|id| id.sha256.as_str()))
@@ -231,6 +234,7 @@ impl<'a, 's> Replayer<'a, 's> {
                 let shared = Shared {
                     bytes: &self.bytes,
                     models: self.models,
+                    checks: self.checks,
                     records: &self.records.records,
                     digesters: &self.records.digesters,
                     chain_verified: self.options.chain_verified,

@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, Sender};
 use whyline_core::ModelRecord;
 use whyline_core::digest::InputDigester;
 use whyline_ledger::seal::KeyStore;
-use whyline_models::Model;
+use whyline_models::{Model, RecordedPathCheck};
 
 use super::ReplayReport;
 use super::worker::{Job, Shared, Worker};
@@ -66,6 +66,7 @@ impl<'scope> Pool<'scope> {
         threads: usize,
         keys: &'env KeyStore,
         models: &'env [Model],
+        checks: &'env [Option<RecordedPathCheck<'env>>],
         chain_verified: bool,
     ) -> Pool<'scope> {
         let threads = threads.max(1);
@@ -80,6 +81,7 @@ impl<'scope> Pool<'scope> {
                         let shared = Shared {
                             bytes: &chunk.bytes,
                             models,
+                            checks,
                             records: &chunk.records.records,
                             digesters: &chunk.records.digesters,
                             chain_verified,

@@ -19,10 +19,11 @@
 //! first and take the `f32` walk; LightGBM reads doubles and compares them with its double
 //! thresholds, so its rows are compared in `f64`.
 
+mod leaf_paths;
 mod routes;
 mod steps;
 
-use whyline_core::{LeafInfo, SplitTest, TreePath, TreeSplit};
+use whyline_core::{LeafInfo, SplitTest, TreePath};
 
 use routes::Routes;
 
@@ -406,16 +407,7 @@ impl Tree {
                     (left, missing, Vec::new())
                 }
             };
-            path.splits.push(TreeSplit {
-                node_index: step.id,
-                feature_index: step.feature,
-                threshold: step.threshold,
-                test: step.test,
-                categories,
-                went_left: left,
-                missing,
-                n_samples: step.n_samples,
-            });
+            path.splits.push(step.path_split(left, missing, categories));
             if let Some(slot) = importance
                 .as_deref_mut()
                 .and_then(|importance| importance.get_mut(step.feature as usize))

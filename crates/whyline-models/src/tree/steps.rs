@@ -8,7 +8,7 @@
 //! categories whose missing rule is "none" or "NaN takes the default way"; any other split
 //! is marked and decided by its [`Split`](super::Split) itself.
 
-use whyline_core::SplitTest;
+use whyline_core::{SplitTest, TreeSplit};
 
 use super::{MissingRule, Split, Tree};
 
@@ -108,6 +108,25 @@ pub(super) fn kind(split: &Split) -> u8 {
 }
 
 impl Step {
+    /// This node's split as a path reports it, with the way the row went.
+    pub(super) fn path_split(
+        &self,
+        went_left: bool,
+        missing: bool,
+        categories: Vec<u32>,
+    ) -> TreeSplit {
+        TreeSplit {
+            node_index: self.id,
+            feature_index: self.feature,
+            threshold: self.threshold,
+            test: self.test,
+            categories,
+            went_left,
+            missing,
+            n_samples: self.n_samples,
+        }
+    }
+
     /// Which way a numeric step sends `value`: `(went_left, missing)`, as
     /// [`Split::decide`](super::Split::decide) decides. Only for [`LESS_OR_EQUAL`] and
     /// [`LESS`] kinds.

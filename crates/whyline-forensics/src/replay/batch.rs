@@ -78,7 +78,7 @@ impl<'a, 's> Replayer<'a, 's> {
                 records: vec![None],
                 digesters: vec![None],
             }),
-            bytes: Vec::new(),
+            bytes: Vec::with_capacity(chunk_capacity(chunk_bytes)),
             pending: Vec::new(),
             inputs: HashMap::new(),
             jobs: Vec::new(),
@@ -209,7 +209,7 @@ impl<'a, 's> Replayer<'a, 's> {
         }
         // Keep the carried decisions' bytes (and the inputs that came) for the next chunk.
         let (mut kept, spare_jobs) = match &mut self.execution {
-            Execution::Pool(pool) => pool.buffers(),
+            Execution::Pool(pool) => pool.buffers(chunk_capacity(self.chunk_bytes)),
             Execution::Here(_) => Default::default(),
         };
         let mut kept_inputs = HashMap::new();
@@ -275,4 +275,11 @@ impl<'a, 's> Replayer<'a, 's> {
             Execution::Here(_) => Ok(()),
         }
     }
+}
+
+/// The capacity a chunk's buffer starts with: the chunk's size and one more entry of a
+/// demo-sized forest's, so that filling it never reallocates (a doubling `Vec` would copy
+/// the chunk again and fault in fresh pages for it each time).
+fn chunk_capacity(chunk_bytes: usize) -> usize {
+    chunk_bytes.max(1).saturating_add(64 << 10)
 }

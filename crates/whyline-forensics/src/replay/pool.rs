@@ -116,8 +116,10 @@ impl<'scope> Pool<'scope> {
     }
 
     /// Empty buffers for the next chunk: a returned chunk's, or new ones.
-    pub(super) fn buffers(&mut self) -> (Vec<u8>, Vec<Job>) {
-        self.spare.pop().unwrap_or_default()
+    pub(super) fn buffers(&mut self, capacity: usize) -> (Vec<u8>, Vec<Job>) {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| (Vec::with_capacity(capacity), Vec::new()))
     }
 
     /// Queues a chunk (waiting while every worker is busy and the queue is full), then

@@ -105,6 +105,8 @@ fn a_reused_batch_keeps_its_buffers_and_gives_the_same_rows() {
     let (mut monitor, _) = monitor();
     let mut out = BatchTrace::new();
     monitor.predict_batch_traced(&rows(64), &mut out).unwrap();
+    // Paths are made only for the rows a batch holds (each a model path, kept for reuse).
+    assert_eq!(out.paths.len(), 64);
     let first: Vec<_> = out.paths[..64].to_vec();
     let capacity = out.paths[0].contributions.capacity();
     monitor.predict_batch_traced(&rows(64), &mut out).unwrap();

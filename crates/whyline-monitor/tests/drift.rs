@@ -322,6 +322,26 @@ fn defaults_are_rivers() {
     assert_eq!(names, ["DDM", "EDDM", "ADWIN", "PageHinkley"]);
 }
 
+/// EDDM's drift test is strict: `level < beta`. Errors at a constant spacing keep the
+/// distance statistics constant (the first error three inputs in, as the rest), so after
+/// the first maximum every level is exactly 1; with `alpha = beta = 1` (the largest the
+/// configuration allows) that is neither a warning nor a drift.
+#[test]
+fn eddm_at_a_level_equal_to_beta_does_not_drift() {
+    let mut eddm = Eddm::new(EddmConfig {
+        warm_start: 3,
+        alpha: 1.0,
+        beta: 1.0,
+    })
+    .unwrap();
+    for i in 0..300 {
+        let status = eddm.update(if i % 3 == 2 { 1.0 } else { 0.0 }).unwrap();
+        assert_eq!(status, DriftStatus::Stable, "input {i}");
+    }
+    // Every distance was 3, with no spread: the level was 3 / 3 at each error.
+    assert_eq!(eddm.p2s_max(), 3.0);
+}
+
 #[test]
 fn config_reads_missing_fields_as_defaults_and_rejects_unknown_ones() {
     let config: DriftDetectorConfig =
@@ -794,6 +814,18 @@ fn each_detector_keeps_the_configuration_it_was_built_with() {
         ..AdwinConfig::default()
     };
     assert_eq!(Adwin::new(adwin.clone()).unwrap().config(), &adwin);
+    let ddm = DdmConfig {
+        warm_start: 7,
+        warning_threshold: 1.5,
+        drift_threshold: 2.5,
+    };
+    assert_eq!(Ddm::new(ddm.clone()).unwrap().config(), &ddm);
+    let eddm = EddmConfig {
+        warm_start: 7,
+        alpha: 0.8,
+        beta: 0.7,
+    };
+    assert_eq!(Eddm::new(eddm.clone()).unwrap().config(), &eddm);
 }
 
 /// A test statistic exactly at the threshold is not a drift, as river compares (`>`): with

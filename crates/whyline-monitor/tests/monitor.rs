@@ -11,7 +11,7 @@ use whyline_core::{
 };
 use whyline_monitor::{
     AlertKind, AlertLevel, AlertLevelSetting, Andon, AndonRules, CallbackSink, ChannelSink,
-    FeatureStatistics, InferenceMonitor, MonitorError, TrainingStatistics,
+    DecisionFacts, FeatureStatistics, InferenceMonitor, MonitorError, TrainingStatistics,
 };
 
 /// Logistic regression over two features: p = σ(w·x + b); output is the class.
@@ -428,6 +428,37 @@ fn latency_over_budget_is_reported_with_both_figures() {
     assert!(
         matches!(alert.kind, AlertKind::LatencyOverBudget { budget_ns: 1_000_000, latency_ns } if latency_ns == decision.latency_ns)
     );
+}
+
+/// Each latency budget is exceeded only above it: a latency at the red budget is yellow
+/// (over the yellow budget), one nanosecond more is red, with the budget it passed.
+#[test]
+fn a_latency_at_the_red_budget_is_yellow_and_above_it_red() {
+    let levels = |latency_ns: u64| {
+        let mut andon = Andon::new(AndonRules {
+            max_latency_ms: Some(1.0),
+            red_latency_ms: Some(2.0),
+            ..rules()
+        })
+        .unwrap();
+        andon
+            .check(&DecisionFacts {
+                sequence: 1,
+                timestamp_ns: 1,
+                row: &[1.0, 0.0],
+                output: 1.0,
+                confidence: 1.0,
+                latency_ns,
+            })
+            .map(|alert| match alert.kind {
+                AlertKind::LatencyOverBudget { budget_ns, .. } => (alert.level, budget_ns),
+                other => panic!("{other:?}"),
+            })
+    };
+    assert_eq!(levels(1_000_000), None);
+    assert_eq!(levels(1_000_001), Some((AlertLevel::Yellow, 1_000_000)));
+    assert_eq!(levels(2_000_000), Some((AlertLevel::Yellow, 1_000_000)));
+    assert_eq!(levels(2_000_001), Some((AlertLevel::Red, 2_000_000)));
 }
 
 /// An alert carries the time its decision began, not the time the model finished: with no

@@ -207,6 +207,10 @@ fn each_attack_kind_is_detected_on_a_fixed_seed() {
                 if let Some(alert) = observation.alert {
                     alerted = true;
                     assert!(
+                        observation.anomalous && observation.distance > observation.threshold,
+                        "an alert on an edge whose graph fits: {alert:?}"
+                    );
+                    assert!(
                         matches!(alert.kind, AlertKind::ProvenanceAnomaly { graph, distance, threshold, .. }
                             if graph == spec.id && distance > threshold),
                         "{alert:?}"

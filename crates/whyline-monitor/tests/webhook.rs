@@ -75,7 +75,7 @@ fn an_alert_is_posted_as_json_and_retried_after_a_server_error() {
     let (url, bodies, server) = serve(vec![500, 200]);
     let sink = WebhookSink::new(&url, quick());
     assert_eq!(sink.deliver(&alert(7)), Delivery::Queued);
-    drop_and_wait(sink, |stats| {
+    drop_and_wait(sink, |_, stats| {
         assert_eq!(stats.delivered, 1);
         assert_eq!(stats.failed_attempts, 1);
         assert_eq!(stats.failed, 0);
@@ -100,10 +100,13 @@ fn an_unreachable_endpoint_is_given_up_on_and_counted() {
         .port();
     let sink = WebhookSink::new(&format!("http://127.0.0.1:{port}/alert"), quick());
     sink.deliver(&alert(1));
-    drop_and_wait(sink, |stats| {
+    drop_and_wait(sink, |sink, stats| {
         assert_eq!(stats.delivered, 0);
         assert_eq!(stats.failed, 1);
         assert_eq!(stats.failed_attempts, 3);
+        // What the Andon counts as not delivered: the one given up on, none dropped.
+        assert_eq!(stats.dropped, 0);
+        assert_eq!(AlertSink::dropped(sink), 1);
     });
 }
 
@@ -133,12 +136,15 @@ fn a_full_queue_drops_and_counts() {
 }
 
 /// Drops the sink (which waits for the sender to finish) after reading its final counters.
-fn drop_and_wait(sink: WebhookSink, check: impl FnOnce(whyline_monitor::WebhookStats)) {
+fn drop_and_wait(
+    sink: WebhookSink,
+    check: impl FnOnce(&WebhookSink, whyline_monitor::WebhookStats),
+) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let stats = sink.stats();
         if stats.delivered + stats.failed >= 1 || std::time::Instant::now() > deadline {
-            check(stats);
+            check(&sink, stats);
             break;
         }
         std::thread::sleep(Duration::from_millis(5));

@@ -235,5 +235,30 @@ mod tests {
                 "a move of {moved} ns"
             );
         }
+
+        // The wall clock is read again once more than `REANCHOR_AFTER_NS` have passed since
+        // the last anchor, not at exactly that: a step made in between is found one
+        // nanosecond later.
+        WALL.fetch_add(2 * STEP_NS, Ordering::SeqCst);
+        advance(&mock, REANCHOR_AFTER_NS);
+        clock.at(clock.ticks());
+        assert_eq!(clock.take_step(), None, "re-anchored at exactly the period");
+        advance(&mock, 1);
+        clock.at(clock.ticks());
+        assert_eq!(
+            clock.take_step().map(|step| step.step_ns),
+            Some(2 * STEP_NS as i64)
+        );
+
+        // A step beyond what an `i64` of nanoseconds holds (292 years) is reported as the
+        // largest one of its sign: forward to the end of `u64` time, then back.
+        WALL.store(u64::MAX - 10 * SECOND, Ordering::SeqCst);
+        advance(&mock, 1_100_000_000);
+        clock.at(clock.ticks());
+        assert_eq!(clock.take_step().map(|step| step.step_ns), Some(i64::MAX));
+        WALL.store(START, Ordering::SeqCst);
+        advance(&mock, 1_100_000_000);
+        clock.at(clock.ticks());
+        assert_eq!(clock.take_step().map(|step| step.step_ns), Some(i64::MIN));
     }
 }

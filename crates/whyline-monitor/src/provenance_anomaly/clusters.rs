@@ -396,6 +396,43 @@ mod tests {
         assert!(!clusters.place(&[0xffff_ffff]).fits);
     }
 
+    /// The baseline's memory figure holds the points it keeps.
+    #[test]
+    fn baseline_heap_bytes_hold_the_points() {
+        let mut points = BaselinePoints::new(2, 100, 1);
+        for i in 0..50u64 {
+            points.offer(&[i, !i]);
+        }
+        assert!(points.heap_bytes() >= 50 * 2 * size_of::<u64>());
+    }
+
+    /// A sketch as far from two medoids with the same threshold is placed
+    /// deterministically: a scan keeps the first cluster, a placement near a hint keeps the
+    /// hint.
+    #[test]
+    fn a_tie_keeps_the_first_cluster_or_the_hint() {
+        let mut points = BaselinePoints::new(1, 100, 1);
+        for _ in 0..4 {
+            points.offer(&[0]);
+            points.offer(&[0xff]);
+        }
+        let (clusters, _) = Clusters::fit(&points, 2, 3.0, 0.0).unwrap();
+        assert_eq!(clusters.len(), 2);
+        assert_eq!(clusters.bit_thresholds[0], clusters.bit_thresholds[1]);
+        // 8 bits from 0 and 8 from 0xff; the medoids are 8 apart, so the triangle bound
+        // does not skip the other cluster.
+        let bits = [0xf0f_u64];
+        assert!(!clusters.place(&bits).fits);
+        assert_eq!(clusters.place(&bits).cluster, 0);
+        for hint in [0, 1] {
+            assert_eq!(
+                clusters.place_near(&bits, hint).cluster,
+                hint,
+                "hint {hint}"
+            );
+        }
+    }
+
     /// The memory figure counts each part once: the medoid sketches, two thresholds and a
     /// row of medoid distances per cluster, and the distance table, within what the vectors
     /// hold beyond their lengths (at most twice).

@@ -522,6 +522,13 @@ mod tests {
             "{} <= {parts}",
             monitor.memory_bytes()
         );
+        // ...and adds them up: with the monitor itself and its graphs' sketches, well
+        // under twice the parts and a megabyte.
+        assert!(
+            monitor.memory_bytes() < 2 * parts + (1 << 20),
+            "{} for parts of {parts}",
+            monitor.memory_bytes()
+        );
     }
 
     /// A fit starts the stream afresh: the graphs learned before it are forgotten, so the

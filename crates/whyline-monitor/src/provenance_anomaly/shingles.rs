@@ -188,6 +188,38 @@ mod tests {
         assert_eq!(table.heap_bytes(), 2 * size_of::<NodeSlot>());
     }
 
+    /// The least recently used of the pair is evicted from either slot: here it is the
+    /// node in the first slot, the second having been used since.
+    #[test]
+    fn the_least_recently_used_is_evicted_from_the_first_slot_too() {
+        let flow = EdgeLabel::new("data_flow");
+        let mut table = ShingleTable::new(2, 8);
+        table.extend(1, node(10, "a"), flow, node(2, "x")); // the first slot, free
+        table.extend(1, node(11, "b"), flow, node(2, "x")); // the second slot, free
+        table.extend(1, node(11, "b"), flow, node(3, "x")); // node 10 is now the older
+        table.extend(1, node(12, "c"), flow, node(2, "x"));
+        assert_eq!(table.evictions(), 1);
+        let kept = table.extend(1, node(11, "b"), flow, node(4, "x"));
+        assert!(kept.removed.is_some(), "node 11 keeps its chunk");
+        let evicted = table.extend(1, node(10, "a"), flow, node(4, "x"));
+        assert_eq!(evicted.removed, None, "node 10 was evicted");
+    }
+
+    /// The relation and the destination both shape an out-edge's shingle, whatever their
+    /// values: with a relation whose label hashes to 0, the destination still tells two
+    /// edges apart.
+    #[test]
+    fn the_destination_changes_the_shingle_whatever_the_relation() {
+        let relation = EdgeLabel::from_raw(0);
+        let added = |destination: &str| {
+            let mut table = ShingleTable::new(64, 8);
+            table
+                .extend(1, node(1, "u"), relation, node(2, destination))
+                .added
+        };
+        assert_ne!(added("x"), added("y"));
+    }
+
     #[test]
     fn a_full_chunk_opens_a_new_shingle() {
         let flow = EdgeLabel::new("data_flow");

@@ -461,6 +461,28 @@ fn a_latency_at_the_red_budget_is_yellow_and_above_it_red() {
     assert_eq!(levels(2_000_001), Some((AlertLevel::Red, 2_000_000)));
 }
 
+/// Andon counts every decision it checks, alert or not.
+#[test]
+fn andon_counts_the_decisions_it_checks() {
+    let mut andon = Andon::new(AndonRules {
+        max_latency_ms: Some(1.0),
+        ..rules()
+    })
+    .unwrap();
+    for latency_ns in [10, 2_000_000, 20] {
+        andon.check(&DecisionFacts {
+            sequence: 1,
+            timestamp_ns: 1,
+            row: &[1.0, 0.0],
+            output: 1.0,
+            confidence: 1.0,
+            latency_ns,
+        });
+    }
+    let stats = andon.stats();
+    assert_eq!((stats.checked, stats.yellow, stats.red), (3, 1, 0));
+}
+
 /// An alert carries the time its decision began, not the time the model finished: with no
 /// collector a slow decision's latency alert is stamped at its start.
 #[test]
@@ -1399,6 +1421,15 @@ fn the_model_record_is_written_once_and_names_the_input_digest() {
     )
     .with_digest(whyline_core::DigestAlgorithm::Fnv1a64);
     assert!(!monitor.records_inputs());
+    assert!(
+        InferenceMonitor::new(
+            Logistic::new(),
+            MemoryCollector::default(),
+            Andon::disabled()
+        )
+        .with_input_recording(true)
+        .records_inputs()
+    );
     assert_eq!(
         monitor.digest_algorithm(),
         whyline_core::DigestAlgorithm::Fnv1a64
@@ -1452,6 +1483,18 @@ fn the_worst_feature_is_the_one_furthest_from_its_training_mean() {
     let worst = stats.worst(&[4.5, 1.0, 0.0], None, true).unwrap();
     assert_eq!((worst.feature_index, worst.z_score), (0, 2.25));
     assert_eq!(stats.worst(&[4.5, 1.0, 0.0], None, false), None);
+    // A constant feature at its value has z = 0, not 0/0, even where the statistics put
+    // the mean outside the range (they are not checked for that: a mean summed in floating
+    // point can fall just outside the range of equal values).
+    let off = TrainingStatistics::new(vec![FeatureStatistics {
+        mean: 5.0,
+        std: 0.0,
+        min: 0.0,
+        max: 1.0,
+    }])
+    .unwrap();
+    let worst = off.worst(&[5.0], None, true).unwrap();
+    assert_eq!((worst.z_score, worst.outside_range), (0.0, true));
     // NaN is out of range with an infinite z-score.
     let worst = stats.worst(&[0.0, 1.0, f32::NAN], None, true).unwrap();
     assert_eq!((worst.feature_index, worst.z_score), (2, f32::INFINITY));

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use whyline_core::{Context, EntryKind, Explainable, RecordOutcome};
-use whyline_forensics::{CHUNK_BYTES, ReplayOptions, replay, replay_with_chunk};
+use whyline_forensics::{CHUNK_BYTES, ReplayOptions, ReplayReport, replay, replay_with_chunk};
 use whyline_ledger::seal::{KeyStore, Sealer, append_erasure};
 use whyline_ledger::{
     Durability, Ledger, LedgerCollector, LedgerOptions, SegmentStore, VerifyOutcome, verify_store,
@@ -91,6 +91,40 @@ fn record<R: AsRef<[f32]>>(dir: &Path, segments: Vec<(Model, Vec<R>)>) -> Vec<u6
 
 fn keys(dir: &Path) -> KeyStore {
     KeyStore::open(&KeyStore::default_path(dir)).unwrap()
+}
+
+/// Every entry of the ledger in `dir`, read back.
+fn stored_entries(dir: &Path) -> Vec<whyline_ledger::StoredEntry> {
+    let store = SegmentStore::open_existing(dir).unwrap();
+    whyline_ledger::LedgerReader::new(&store)
+        .unwrap()
+        .all_entries()
+        .unwrap()
+        .entries
+}
+
+/// One input was unreadable: entry `index`'s, for a reason that says `why`.
+fn assert_one_unreadable(report: &ReplayReport, index: u64, why: &str) {
+    assert_eq!(report.unreadable, 1, "{report:?}");
+    let first = report.first_unreadable.as_deref().unwrap_or("");
+    assert!(
+        first.starts_with(&format!("entry {index}: ")) && first.contains(why),
+        "{first}"
+    );
+}
+
+/// Replays `entries` with the keys in `dir` on `threads` threads (0: every core).
+fn replay_entries_on(
+    entries: &[whyline_ledger::StoredEntry],
+    dir: &Path,
+    models: &[Model],
+    threads: usize,
+) -> ReplayReport {
+    let options = ReplayOptions {
+        threads,
+        ..ReplayOptions::default()
+    };
+    whyline_forensics::replay_entries(entries, &keys(dir), models, options).unwrap()
 }
 
 #[test]
@@ -623,12 +657,7 @@ fn record_inputs_apart(dir: &Path, rows: &[[f32; 4]]) -> Vec<u64> {
 fn a_log_of_the_first_layout_replays_identically() {
     let dir = tempfile::tempdir().unwrap();
     let indices = record_inputs_apart(dir.path(), &rows(50));
-    let store = SegmentStore::open_existing(dir.path()).unwrap();
-    let entries = whyline_ledger::LedgerReader::new(&store)
-        .unwrap()
-        .all_entries()
-        .unwrap()
-        .entries;
+    let entries = stored_entries(dir.path());
     let kinds: Vec<EntryKind> = entries.iter().map(|e| EntryKind::of(&e.payload)).collect();
     assert_eq!(
         kinds
@@ -659,12 +688,7 @@ fn an_input_sealed_in_its_decisions_entry_fails_to_open_when_changed_and_a_chang
         dir.path(),
         vec![(model("sk_logreg_iris.whyline.json"), rows(40))],
     );
-    let store = SegmentStore::open_existing(dir.path()).unwrap();
-    let mut entries = whyline_ledger::LedgerReader::new(&store)
-        .unwrap()
-        .all_entries()
-        .unwrap()
-        .entries;
+    let mut entries = stored_entries(dir.path());
     // One entry per decision: no sealed input entries.
     assert!(
         entries
@@ -691,13 +715,7 @@ fn an_input_sealed_in_its_decisions_entry_fails_to_open_when_changed_and_a_chang
     entry.payload[last_of_trace] ^= 0x01;
     let models = [model("sk_logreg_iris.whyline.json")];
     for threads in [1, 0] {
-        let options = ReplayOptions {
-            threads,
-            ..ReplayOptions::default()
-        };
-        let report =
-            whyline_forensics::replay_entries(&entries, &keys(dir.path()), &models, options)
-                .unwrap();
+        let report = replay_entries_on(&entries, dir.path(), &models, threads);
         assert_eq!(
             (
                 report.decisions,
@@ -708,12 +726,7 @@ fn an_input_sealed_in_its_decisions_entry_fails_to_open_when_changed_and_a_chang
             (40, 39, 38, 1),
             "{report:?}"
         );
-        assert_eq!(report.unreadable, 1);
-        let why = report.first_unreadable.unwrap();
-        assert!(
-            why.contains(&format!("entry {sealed_changed}")) && why.contains("authentication"),
-            "{why}"
-        );
+        assert_one_unreadable(&report, sealed_changed, "authentication");
         assert_eq!(report.differences[0].index, trace_changed);
         assert_eq!(
             report.differences[0].first_differing_byte,
@@ -726,12 +739,7 @@ fn an_input_sealed_in_its_decisions_entry_fails_to_open_when_changed_and_a_chang
 fn a_trace_changed_after_recording_fails_its_inputs_link_in_any_group_of_hashed_traces() {
     let dir = tempfile::tempdir().unwrap();
     let indices = record_inputs_apart(dir.path(), &rows(40));
-    let store = SegmentStore::open_existing(dir.path()).unwrap();
-    let mut entries = whyline_ledger::LedgerReader::new(&store)
-        .unwrap()
-        .all_entries()
-        .unwrap()
-        .entries;
+    let mut entries = stored_entries(dir.path());
     // The 21st decision's trace changed after recording (its last byte): its sealed input
     // names the leaf hash of the trace as recorded. Decisions are replayed in groups whose
     // traces are hashed together; this one is inside the second group.
@@ -740,24 +748,13 @@ fn a_trace_changed_after_recording_fails_its_inputs_link_in_any_group_of_hashed_
     *entry.payload.last_mut().unwrap() ^= 0x01;
     let models = [model("sk_logreg_iris.whyline.json")];
     for threads in [1, 0] {
-        let options = ReplayOptions {
-            threads,
-            ..ReplayOptions::default()
-        };
-        let report =
-            whyline_forensics::replay_entries(&entries, &keys(dir.path()), &models, options)
-                .unwrap();
+        let report = replay_entries_on(&entries, dir.path(), &models, threads);
         assert_eq!(
             (report.decisions, report.replayed, report.identical),
             (40, 39, 39),
             "{report:?}"
         );
-        assert_eq!(report.unreadable, 1);
-        let why = report.first_unreadable.unwrap();
-        assert!(
-            why.contains(&format!("entry {tampered}")) && why.contains("another trace hash"),
-            "{why}"
-        );
+        assert_one_unreadable(&report, tampered, "another trace hash");
 
         // Told the chain was verified, replay takes the input as the trace's and finds
         // the trace different from the one the model makes.
@@ -766,8 +763,9 @@ fn a_trace_changed_after_recording_fails_its_inputs_link_in_any_group_of_hashed_
             &keys(dir.path()),
             &models,
             ReplayOptions {
+                threads,
                 chain_verified: true,
-                ..options
+                ..ReplayOptions::default()
             },
         )
         .unwrap();
@@ -846,19 +844,10 @@ fn a_random_forests_traces_are_checked_byte_for_byte() {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let indices = record(dir.path(), vec![(demo(), rows)]);
-    let store = SegmentStore::open_existing(dir.path()).unwrap();
-    let mut entries = whyline_ledger::LedgerReader::new(&store)
-        .unwrap()
-        .all_entries()
-        .unwrap()
-        .entries;
+    let mut entries = stored_entries(dir.path());
     let models = [demo()];
     let replay = |entries: &[whyline_ledger::StoredEntry], threads| {
-        let options = ReplayOptions {
-            threads,
-            ..ReplayOptions::default()
-        };
-        whyline_forensics::replay_entries(entries, &keys(dir.path()), &models, options).unwrap()
+        replay_entries_on(entries, dir.path(), &models, threads)
     };
     for threads in [1, 0] {
         let report = replay(&entries, threads);
@@ -904,12 +893,7 @@ fn a_random_forests_traces_are_checked_byte_for_byte() {
             (299, 296, 3),
             "{report:?}"
         );
-        assert_eq!(report.unreadable, 1);
-        let why = report.first_unreadable.unwrap();
-        assert!(
-            why.starts_with(&format!("entry {}: authentication", changes[0].0)),
-            "{why}"
-        );
+        assert_one_unreadable(&report, changes[0].0, "authentication");
         let found: Vec<(u64, usize)> = report
             .differences
             .iter()

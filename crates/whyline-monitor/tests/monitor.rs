@@ -430,6 +430,18 @@ fn latency_over_budget_is_reported_with_both_figures() {
     );
 }
 
+/// A confident, finite decision that took `latency_ns`.
+fn confident_facts(latency_ns: u64) -> DecisionFacts<'static> {
+    DecisionFacts {
+        sequence: 1,
+        timestamp_ns: 1,
+        row: &[1.0, 0.0],
+        output: 1.0,
+        confidence: 1.0,
+        latency_ns,
+    }
+}
+
 /// Each latency budget is exceeded only above it: a latency at the red budget is yellow
 /// (over the yellow budget), one nanosecond more is red, with the budget it passed.
 #[test]
@@ -442,14 +454,7 @@ fn a_latency_at_the_red_budget_is_yellow_and_above_it_red() {
         })
         .unwrap();
         andon
-            .check(&DecisionFacts {
-                sequence: 1,
-                timestamp_ns: 1,
-                row: &[1.0, 0.0],
-                output: 1.0,
-                confidence: 1.0,
-                latency_ns,
-            })
+            .check(&confident_facts(latency_ns))
             .map(|alert| match alert.kind {
                 AlertKind::LatencyOverBudget { budget_ns, .. } => (alert.level, budget_ns),
                 other => panic!("{other:?}"),
@@ -470,14 +475,7 @@ fn andon_counts_the_decisions_it_checks() {
     })
     .unwrap();
     for latency_ns in [10, 2_000_000, 20] {
-        andon.check(&DecisionFacts {
-            sequence: 1,
-            timestamp_ns: 1,
-            row: &[1.0, 0.0],
-            output: 1.0,
-            confidence: 1.0,
-            latency_ns,
-        });
+        andon.check(&confident_facts(latency_ns));
     }
     let stats = andon.stats();
     assert_eq!((stats.checked, stats.yellow, stats.red), (3, 1, 0));

@@ -220,6 +220,49 @@ mod tests {
         assert_ne!(added("x"), added("y"));
     }
 
+    /// Nodes spread over the table whatever the graph's id: even a graph id with every bit
+    /// set (ids are the caller's, hashed ones included) does not crowd its nodes into one
+    /// pair of slots.
+    #[test]
+    fn a_graphs_nodes_spread_over_the_table_whatever_its_id() {
+        let flow = EdgeLabel::new("data_flow");
+        for graph in [0, 1, u64::MAX, 0xffff_0000_ffff_0000] {
+            let mut table = ShingleTable::new(64, 8);
+            for id in 0..16 {
+                table.extend(graph, node(id, "n"), flow, node(100, "x"));
+            }
+            assert!(
+                table.evictions() <= 2,
+                "graph {graph:#x}: {}",
+                table.evictions()
+            );
+        }
+    }
+
+    /// Every bit of a label counts: two destinations whose labels differ only in bits the
+    /// hash's seed has set still make different shingles, and so do two sources.
+    #[test]
+    fn labels_differing_only_in_the_seeds_bits_make_different_shingles() {
+        let flow = EdgeLabel::new("data_flow");
+        let labelled = |raw: u64| NodeRef::new(2, NodeLabel::from_raw(raw));
+        let added = |source: NodeRef, destination: NodeRef| {
+            let mut table = ShingleTable::new(64, 8);
+            table.extend(1, source, flow, destination).added
+        };
+        let u = node(1, "u");
+        assert_ne!(
+            added(u, labelled(0)),
+            added(u, labelled(LABEL_SEED)),
+            "destinations"
+        );
+        let x = node(3, "x");
+        assert_ne!(
+            added(labelled(0), x),
+            added(labelled(LABEL_SEED), x),
+            "sources"
+        );
+    }
+
     #[test]
     fn a_full_chunk_opens_a_new_shingle() {
         let flow = EdgeLabel::new("data_flow");

@@ -800,6 +800,22 @@ fn a_boxed_detector_answers_as_the_detector_inside() {
     assert_same_indices("drift", "boxed adwin_gauss_a", &fixture.drifts, &drifts);
 }
 
+/// A boxed detector's warnings are the detector's: DDM through `Box<Ddm>` prints river's
+/// documented warnings and drift.
+#[test]
+fn a_boxed_ddm_warns_as_the_ddm_inside() {
+    let fixture = load("ddm_doc");
+    let mut boxed = Box::new(Ddm::default());
+    assert_eq!(
+        doc_printout(&mut boxed, &fixture.inputs),
+        [
+            "Warning detected at index 1084",
+            "Change detected at index 1334",
+            "Warning detected at index 1492",
+        ]
+    );
+}
+
 #[test]
 fn each_detector_keeps_the_configuration_it_was_built_with() {
     let ph = PageHinkleyConfig {

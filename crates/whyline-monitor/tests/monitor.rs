@@ -579,6 +579,49 @@ fn red_and_yellow_confidence_bars_may_be_the_same() {
     );
 }
 
+/// A run of repeated decisions needs two at least: 1 is refused, 2 taken.
+#[test]
+fn a_repetition_rule_needs_a_run_of_two_at_least() {
+    let with_run = |run| {
+        Andon::new(AndonRules {
+            repetitive_decisions: Some(run),
+            ..rules()
+        })
+    };
+    for run in [0, 1] {
+        let error = with_run(run).unwrap_err();
+        assert!(
+            error.to_string().contains("andon.repetitive_decisions"),
+            "{run}: {error}"
+        );
+    }
+    assert!(with_run(2).is_ok());
+    assert!(with_run(3).is_ok());
+}
+
+/// A confidence at the red bar is below the yellow one only: yellow; just below it, red.
+#[test]
+fn a_confidence_at_the_red_bar_is_yellow_and_below_it_red() {
+    let level = |confidence: f32| {
+        let mut andon = Andon::new(AndonRules {
+            yellow_confidence: Some(0.6),
+            red_confidence: Some(0.3),
+            ..rules()
+        })
+        .unwrap();
+        andon
+            .check(&DecisionFacts {
+                confidence,
+                ..confident_facts(10)
+            })
+            .map(|alert| alert.level)
+    };
+    assert_eq!(level(0.6), None);
+    assert_eq!(level(0.599), Some(AlertLevel::Yellow));
+    assert_eq!(level(0.3), Some(AlertLevel::Yellow));
+    assert_eq!(level(0.299), Some(AlertLevel::Red));
+}
+
 #[test]
 fn inconsistent_rules_name_the_field() {
     let error = Andon::new(AndonRules {

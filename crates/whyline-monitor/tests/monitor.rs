@@ -736,6 +736,45 @@ fn an_audited_request_carries_identity_digests_timings_and_warnings() {
     assert_eq!(json["input_hash"], format!("{:#018x}", record.input_hash));
 }
 
+/// Without a collector the monitor keeps an unfinished trace (no digest, no time): an audit
+/// record digests the row and reads the clock itself rather than take them from it.
+#[test]
+fn an_audit_record_without_a_collector_digests_the_row_itself() {
+    let mut monitor =
+        InferenceMonitor::new(Logistic::new(), NoCollector, Andon::new(rules()).unwrap())
+            .with_digest_key(b"k");
+    let before = whyline_core::now_ns();
+    let (decision, record) = monitor.predict_audited(&[0.5, 0.0], "req-1", None).unwrap();
+    assert_eq!(record.sequence, decision.sequence);
+    assert_eq!(
+        record.input_hash,
+        InputDigester::keyed(b"k").digest(&[0.5, 0.0])
+    );
+    assert!(
+        record.timestamp_ns >= before,
+        "{} < {before}",
+        record.timestamp_ns
+    );
+}
+
+/// With Andon off the monitor takes its fastest path, and sequences still advance.
+#[test]
+fn sequences_advance_with_andon_off() {
+    let mut monitor = InferenceMonitor::new(Logistic::new(), NoCollector, Andon::disabled())
+        .with_first_sequence(100);
+    let sequences: Vec<u64> = (0..3)
+        .map(|_| monitor.predict_one(&[0.5, 0.0]).unwrap().sequence)
+        .collect();
+    assert_eq!(sequences, [100, 101, 102]);
+    assert_eq!(monitor.next_sequence(), 103);
+    // And Andon says what it is, in its Debug form.
+    let debug = format!("{:?}", Andon::new(rules()).unwrap());
+    assert!(
+        debug.starts_with("Andon") && debug.contains("rules"),
+        "{debug}"
+    );
+}
+
 #[test]
 fn a_drift_detector_on_confidence_raises_a_named_red_alert_after_the_shift() {
     use whyline_monitor::DriftSignal;
@@ -1536,6 +1575,9 @@ fn the_worst_feature_is_the_one_furthest_from_its_training_mean() {
     .unwrap();
     let worst = off.worst(&[5.0], None, true).unwrap();
     assert_eq!((worst.z_score, worst.outside_range), (0.0, true));
+    // Of two features as far out, the first is the worst.
+    let worst = stats.worst(&[6.0, 1.0, -6.0], Some(2.0), false).unwrap();
+    assert_eq!((worst.feature_index, worst.z_score), (0, 3.0));
     // NaN is out of range with an infinite z-score.
     let worst = stats.worst(&[0.0, 1.0, f32::NAN], None, true).unwrap();
     assert_eq!((worst.feature_index, worst.z_score), (2, f32::INFINITY));

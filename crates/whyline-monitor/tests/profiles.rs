@@ -83,11 +83,12 @@ fn an_unknown_key_names_file_line_and_key() {
         MonitorError::ConfigParse {
             path,
             line,
+            column,
             message,
-            ..
         } => {
             assert_eq!(path, Path::new("av.toml"));
-            assert_eq!(*line, 3);
+            // The key opens its line: line 3, column 1 (both counted from 1).
+            assert_eq!((*line, *column), (3, 1));
             // Named once: the parser's message names it already, so no `key` prefix.
             assert_eq!(message.matches("hsm_device").count(), 1, "{message}");
         }

@@ -90,6 +90,21 @@ fn an_alert_is_posted_as_json_and_retried_after_a_server_error() {
     assert_eq!(json["threshold"].to_string(), "0.6");
 }
 
+/// A failed try is retried after the backoff, not at once: the server's second request
+/// comes at least the backoff after the alert was queued.
+#[test]
+fn a_retry_waits_for_the_backoff() {
+    let (url, bodies, server) = serve(vec![500, 200]);
+    let backoff = Duration::from_millis(200);
+    let sink = WebhookSink::new(&url, WebhookOptions { backoff, ..quick() });
+    let queued = std::time::Instant::now();
+    assert_eq!(sink.deliver(&alert(8)), Delivery::Queued);
+    server.join().unwrap();
+    assert!(queued.elapsed() >= backoff, "{:?}", queued.elapsed());
+    assert_eq!(bodies.lock().unwrap().len(), 2);
+    drop(sink);
+}
+
 #[test]
 fn an_unreachable_endpoint_is_given_up_on_and_counted() {
     // Bind and drop a listener: nothing listens on that port any more.

@@ -800,6 +800,23 @@ fn a_boxed_detector_answers_as_the_detector_inside() {
     assert_same_indices("drift", "boxed adwin_gauss_a", &fixture.drifts, &drifts);
 }
 
+/// A model that is always right, or always wrong, has an error rate that does not move:
+/// DDM never warns nor drifts on it (its bars are strict: `p + s > p_min + k s_min`, and
+/// here `s` is 0 throughout).
+#[test]
+fn ddm_on_a_constant_error_rate_never_warns_or_drifts() {
+    for error in [0.0, 1.0] {
+        let mut ddm = Ddm::default();
+        for i in 0..500 {
+            assert_eq!(
+                ddm.update(error).unwrap(),
+                DriftStatus::Stable,
+                "error {error}, input {i}"
+            );
+        }
+    }
+}
+
 /// A boxed detector's warnings are the detector's: DDM through `Box<Ddm>` prints river's
 /// documented warnings and drift.
 #[test]

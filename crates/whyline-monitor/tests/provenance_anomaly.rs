@@ -211,6 +211,11 @@ fn each_attack_kind_is_detected_on_a_fixed_seed() {
                         "an alert on an edge whose graph fits: {alert:?}"
                     );
                     assert!(
+                        observation.edges >= monitor.settings().min_edges,
+                        "an alert after {} edges",
+                        observation.edges
+                    );
+                    assert!(
                         matches!(alert.kind, AlertKind::ProvenanceAnomaly { graph, distance, threshold, .. }
                             if graph == spec.id && distance > threshold),
                         "{alert:?}"

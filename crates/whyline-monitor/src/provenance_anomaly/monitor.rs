@@ -522,8 +522,20 @@ mod tests {
             "{} <= {parts}",
             monitor.memory_bytes()
         );
-        // ...and adds them up: with the monitor itself and its graphs' sketches, well
-        // under twice the parts and a megabyte.
+        // ...exactly: the monitor itself, its graph slots (by capacity) and their
+        // sketches, the node table, the baseline and the clusters (none before a fit)...
+        let sketches: usize = monitor.graphs.iter().map(|g| g.sketch.heap_bytes()).sum();
+        assert_eq!(
+            monitor.memory_bytes(),
+            size_of::<StreamingProvenanceMonitor>()
+                + monitor.graphs.capacity() * size_of::<GraphState>()
+                + sketches
+                + monitor.shingles.heap_bytes()
+                + monitor.baseline.heap_bytes()
+        );
+        assert!(monitor.clusters.is_none());
+        // ...and so, with the monitor itself and its graphs' sketches, well under twice the
+        // parts and a megabyte.
         assert!(
             monitor.memory_bytes() < 2 * parts + (1 << 20),
             "{} for parts of {parts}",
@@ -546,6 +558,52 @@ mod tests {
         assert_eq!(monitor.graph_edges(7), None);
         let observation = monitor.observe(&edge(7, 1, 2)).unwrap();
         assert_eq!(observation.edges, 1);
+    }
+
+    /// A graph that fits no cluster alerts once it has `min_edges` edges, not before: its
+    /// first edges are reported anomalous without an alert, and the alert comes once.
+    #[test]
+    fn an_anomalous_graph_alerts_at_min_edges_once() {
+        let mut monitor = StreamingProvenanceMonitor::new(ProvenanceAnomalySettings {
+            min_edges: 3,
+            ..ProvenanceAnomalySettings::default()
+        })
+        .unwrap();
+        for graph in 0..20 {
+            monitor.learn(&edge(graph, 1, 2)).unwrap();
+            monitor.learn(&edge(graph, 2, graph + 3)).unwrap();
+        }
+        monitor.fit_baseline().unwrap();
+        let label = NodeLabel::new("actuator", "brake");
+        let strange = |source, destination| {
+            ObservedEdge::new(
+                99,
+                NodeRef::new(source, label),
+                EdgeLabel::new("overrides"),
+                NodeRef::new(destination, label),
+                0,
+            )
+        };
+        let observed: Vec<(u64, bool, bool)> = (0..5)
+            .map(|i| {
+                let observation = monitor.observe(&strange(10 + i, 20 + i)).unwrap();
+                (
+                    observation.edges,
+                    observation.anomalous,
+                    observation.alert.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            observed,
+            [
+                (1, true, false),
+                (2, true, false),
+                (3, true, true),
+                (4, true, false),
+                (5, true, false)
+            ]
+        );
     }
 
     /// The graph slots are used as the sets say: 400 graphs at once in 1024 slots (256 sets

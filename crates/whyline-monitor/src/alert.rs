@@ -324,6 +324,31 @@ mod tests {
         }
     }
 
+    /// A step back holds the timestamps, anything else (zero included: the clock did not
+    /// go back) follows the wall clock.
+    #[test]
+    fn a_clock_step_says_which_way_it_went() {
+        let step = |step_ns| {
+            alert(AlertKind::ClockStep {
+                step_ns,
+                wall_ns: 0,
+                last_timestamp_ns: 0,
+            })
+            .to_string()
+        };
+        assert!(
+            step(-2_500_000_000).contains("stepped back 2.500 s"),
+            "{}",
+            step(-2_500_000_000)
+        );
+        assert!(step(0).contains("stepped forward 0.000 s"), "{}", step(0));
+        assert!(
+            step(1_000_000).contains("stepped forward 0.001 s"),
+            "{}",
+            step(1_000_000)
+        );
+    }
+
     #[test]
     fn a_repeated_decision_is_named_by_its_class_when_the_model_has_one() {
         let repeated = |decision| {

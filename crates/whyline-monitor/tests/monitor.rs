@@ -579,6 +579,23 @@ fn red_and_yellow_confidence_bars_may_be_the_same() {
     );
 }
 
+/// Latency budgets are positive: 0 ms is refused.
+#[test]
+fn a_latency_budget_of_zero_is_refused() {
+    for rules in [
+        AndonRules {
+            max_latency_ms: Some(0.0),
+            ..rules()
+        },
+        AndonRules {
+            red_latency_ms: Some(0.0),
+            ..rules()
+        },
+    ] {
+        assert!(Andon::new(rules).is_err());
+    }
+}
+
 /// A run of repeated decisions needs two at least: 1 is refused, 2 taken.
 #[test]
 fn a_repetition_rule_needs_a_run_of_two_at_least() {

@@ -579,6 +579,30 @@ fn red_and_yellow_confidence_bars_may_be_the_same() {
     );
 }
 
+/// Of two alerts of the same level, the first raised is the one returned (the rules run in
+/// a fixed order: confidence before latency).
+#[test]
+fn of_two_yellow_alerts_the_first_raised_is_returned() {
+    let mut andon = Andon::new(AndonRules {
+        yellow_confidence: Some(0.9),
+        max_latency_ms: Some(1.0),
+        ..rules()
+    })
+    .unwrap();
+    let alert = andon
+        .check(&DecisionFacts {
+            confidence: 0.5,
+            ..confident_facts(2_000_000)
+        })
+        .unwrap();
+    assert_eq!(alert.level, AlertLevel::Yellow);
+    assert!(
+        matches!(alert.kind, AlertKind::LowConfidence { .. }),
+        "{alert:?}"
+    );
+    assert_eq!(andon.stats().yellow, 2);
+}
+
 /// Latency budgets are positive: 0 ms is refused.
 #[test]
 fn a_latency_budget_of_zero_is_refused() {

@@ -105,6 +105,30 @@ fn a_retry_waits_for_the_backoff() {
     drop(sink);
 }
 
+/// After its last try the sender gives up at once: no backoff is slept after it (here a
+/// 30 s backoff, against a failure counted well within 10 s).
+#[test]
+fn the_last_failed_try_is_not_followed_by_a_backoff() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sink = WebhookSink::new(
+        &format!("http://127.0.0.1:{port}/alert"),
+        WebhookOptions {
+            attempts: 1,
+            backoff: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(1),
+            ..quick()
+        },
+    );
+    sink.deliver(&alert(2));
+    drop_and_wait(sink, |_, stats| {
+        assert_eq!((stats.failed_attempts, stats.failed), (1, 1));
+    });
+}
+
 #[test]
 fn an_unreachable_endpoint_is_given_up_on_and_counted() {
     // Bind and drop a listener: nothing listens on that port any more.

@@ -579,6 +579,30 @@ fn red_and_yellow_confidence_bars_may_be_the_same() {
     );
 }
 
+/// Without a latency rule the model is not timed, and an alert is stamped with the clock
+/// read when it is raised: not the clock's anchor (the monitor's start, or the last
+/// re-anchoring), which would put it in the past.
+#[test]
+fn an_untimed_decisions_alert_is_stamped_now() {
+    let (mut monitor, receiver) = alerting(
+        Logistic::new(),
+        AndonRules {
+            yellow_confidence: Some(0.99),
+            ..rules()
+        },
+        4,
+    );
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let before = whyline_core::now_ns();
+    monitor.predict_one(&[0.5, 0.0]).unwrap();
+    let alert = receiver.try_recv().unwrap();
+    assert!(
+        alert.timestamp_ns >= before,
+        "stamped {} ns before the decision",
+        before - alert.timestamp_ns
+    );
+}
+
 /// Of two alerts of the same level, the first raised is the one returned (the rules run in
 /// a fixed order: confidence before latency).
 #[test]
@@ -1619,6 +1643,8 @@ fn the_worst_feature_is_the_one_furthest_from_its_training_mean() {
     .unwrap();
     let worst = off.worst(&[5.0], None, true).unwrap();
     assert_eq!((worst.z_score, worst.outside_range), (0.0, true));
+    // A z-score exactly at the threshold is not over it.
+    assert_eq!(stats.worst(&[6.0, 1.0, 0.0], Some(3.0), false), None);
     // Of two features as far out, the first is the worst.
     let worst = stats.worst(&[6.0, 1.0, -6.0], Some(2.0), false).unwrap();
     assert_eq!((worst.feature_index, worst.z_score), (0, 3.0));

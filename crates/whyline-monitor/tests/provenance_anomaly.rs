@@ -406,6 +406,18 @@ fn every_out_of_range_setting_is_refused_by_name_with_what_it_accepts() {
             "at least 1",
         ),
     ];
+    // The bounds themselves are taken: two node slots, one cluster, one baseline point.
+    assert!(
+        StreamingProvenanceMonitor::new(ProvenanceAnomalySettings {
+            node_slots: 2,
+            clusters: 1,
+            max_baseline_points: 1,
+            chunk_length: 1,
+            max_graphs: 1,
+            ..base()
+        })
+        .is_ok()
+    );
     for (settings, field, shown, accepted) in cases {
         let error = StreamingProvenanceMonitor::new(settings).err();
         let described = error.as_ref().map(ToString::to_string);

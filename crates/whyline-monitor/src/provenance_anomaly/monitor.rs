@@ -560,6 +560,32 @@ mod tests {
         assert_eq!(observation.edges, 1);
     }
 
+    /// A fit forgets the node table too: a graph observed after it is scored as by a
+    /// monitor that only ever saw the baseline, even where its nodes were learned before
+    /// (their open shingles do not carry over).
+    #[test]
+    fn fitting_forgets_the_nodes_open_shingles() {
+        let mut learned =
+            StreamingProvenanceMonitor::new(ProvenanceAnomalySettings::default()).unwrap();
+        for graph in 0..20 {
+            learned.learn(&edge(graph, 1, 2)).unwrap();
+            learned.learn(&edge(graph, 2, graph + 3)).unwrap();
+        }
+        learned.fit_baseline().unwrap();
+        let mut fresh = StreamingProvenanceMonitor::new(ProvenanceAnomalySettings::default())
+            .unwrap()
+            .with_baseline(&learned.baseline().unwrap())
+            .unwrap();
+        for (source, destination) in [(1, 2), (2, 9), (9, 4)] {
+            let a = learned.observe(&edge(7, source, destination)).unwrap();
+            let b = fresh.observe(&edge(7, source, destination)).unwrap();
+            assert_eq!(
+                (a.edges, a.distance.to_bits(), a.cluster),
+                (b.edges, b.distance.to_bits(), b.cluster)
+            );
+        }
+    }
+
     /// A graph that fits no cluster alerts once it has `min_edges` edges, not before: its
     /// first edges are reported anomalous without an alert, and the alert comes once.
     #[test]

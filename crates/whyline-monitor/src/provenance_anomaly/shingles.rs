@@ -196,6 +196,7 @@ mod tests {
         let mut table = ShingleTable::new(2, 8);
         table.extend(1, node(10, "a"), flow, node(2, "x")); // the first slot, free
         table.extend(1, node(11, "b"), flow, node(2, "x")); // the second slot, free
+        assert_eq!(table.evictions(), 0);
         table.extend(1, node(11, "b"), flow, node(3, "x")); // node 10 is now the older
         table.extend(1, node(12, "c"), flow, node(2, "x"));
         assert_eq!(table.evictions(), 1);
@@ -203,6 +204,8 @@ mod tests {
         assert!(kept.removed.is_some(), "node 11 keeps its chunk");
         let evicted = table.extend(1, node(10, "a"), flow, node(4, "x"));
         assert_eq!(evicted.removed, None, "node 10 was evicted");
+        // Back in, node 10 pushed out node 12, the older of the pair now.
+        assert_eq!(table.evictions(), 2);
     }
 
     /// The relation and the destination both shape an out-edge's shingle, whatever their

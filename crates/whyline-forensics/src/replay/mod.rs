@@ -39,12 +39,13 @@
 //! once the buffers have grown. For a random forest replayed with its own model it first
 //! tries the model's [`RecordedPathCheck`](whyline_models::RecordedPathCheck): each tree
 //! walked to its leaf and the recorded bytes compared with that leaf's path encoded once
-//! per replay, the forest's tail made by `explain_into`'s own code (the demo's forest: 0.6
-//! µs instead of 2 µs). Only a decision it does not show identical (a difference, or a
-//! split that found its value missing) is rebuilt, which locates the first differing byte. It also checks that the input was sealed for this very
+//! per replay, the forest's tail made by `explain_into`'s own code (the demo's forest: 0.7
+//! µs instead of 2.1 µs). Only a decision it does not show identical (a difference, or a
+//! split that found its value missing) is rebuilt, which locates the first differing byte.
+//! It also checks that an input recorded as an entry of its own was sealed for this very
 //! record: its `trace_hash` must be the record's leaf hash (computed for sixteen decisions
-//! at a time by a multi-buffer SHA-256). That is a SHA-256 over the whole trace (6 KB for the demo's forest),
-//! the same hash `whyline verify` computes for the chain; with
+//! at a time by a multi-buffer SHA-256). That is a SHA-256 over the whole trace (6 KB for
+//! the demo's forest), the same hash `whyline verify` computes for the chain; with
 //! [`ReplayOptions::chain_verified`] (the log was verified and nothing was appended since) it
 //! is skipped, and the link rests on the verified chain and the input's authenticated
 //! decision index.

@@ -58,7 +58,8 @@ pub(super) struct Worker<'k> {
     row: Vec<f32>,
     /// The leaf hashes of the group of decisions being replayed.
     leaves: Vec<Hash>,
-    check: RecordedPathScratch,
+    /// The buffers of the recorded-path checks.
+    check_scratch: RecordedPathScratch,
 }
 
 impl<'k> Worker<'k> {
@@ -76,7 +77,7 @@ impl<'k> Worker<'k> {
             buffer: Vec::with_capacity(8 << 10),
             row: Vec::with_capacity(64),
             leaves: Vec::with_capacity(HASH_GROUP),
-            check: RecordedPathScratch::default(),
+            check_scratch: RecordedPathScratch::default(),
         }
     }
 
@@ -161,7 +162,7 @@ impl<'k> Worker<'k> {
         if job.same_model
             && let Some(check) = shared.checks.get(job.model).and_then(Option::as_ref)
             && let Some(path) = payload.get(APRT_HEADER_LEN..)
-            && let Some(output) = check.matches(&self.row, path, &mut self.check)
+            && let Some(output) = check.matches(&self.row, path, &mut self.check_scratch)
         {
             let expected = AprtHeader {
                 input_hash,

@@ -486,6 +486,14 @@ mod tests {
         )
     }
 
+    /// Learns twenty two-edge graphs (1 → 2 → a node of their own), as a baseline to fit.
+    fn learn_twenty_graphs(monitor: &mut StreamingProvenanceMonitor) {
+        for graph in 0..20 {
+            monitor.learn(&edge(graph, 1, 2)).unwrap();
+            monitor.learn(&edge(graph, 2, graph + 3)).unwrap();
+        }
+    }
+
     /// Edges of the same nodes under different relations are different edges: their graphs'
     /// sketches differ. The counters count what was learned.
     #[test]
@@ -549,10 +557,7 @@ mod tests {
     fn fitting_forgets_the_graphs_in_flight() {
         let mut monitor =
             StreamingProvenanceMonitor::new(ProvenanceAnomalySettings::default()).unwrap();
-        for graph in 0..20 {
-            monitor.learn(&edge(graph, 1, 2)).unwrap();
-            monitor.learn(&edge(graph, 2, graph + 3)).unwrap();
-        }
+        learn_twenty_graphs(&mut monitor);
         assert_eq!(monitor.graph_edges(7), Some(2));
         monitor.fit_baseline().unwrap();
         assert_eq!(monitor.graph_edges(7), None);
@@ -567,10 +572,7 @@ mod tests {
     fn fitting_forgets_the_nodes_open_shingles() {
         let mut learned =
             StreamingProvenanceMonitor::new(ProvenanceAnomalySettings::default()).unwrap();
-        for graph in 0..20 {
-            learned.learn(&edge(graph, 1, 2)).unwrap();
-            learned.learn(&edge(graph, 2, graph + 3)).unwrap();
-        }
+        learn_twenty_graphs(&mut learned);
         learned.fit_baseline().unwrap();
         let mut fresh = StreamingProvenanceMonitor::new(ProvenanceAnomalySettings::default())
             .unwrap()
@@ -595,10 +597,7 @@ mod tests {
             ..ProvenanceAnomalySettings::default()
         })
         .unwrap();
-        for graph in 0..20 {
-            monitor.learn(&edge(graph, 1, 2)).unwrap();
-            monitor.learn(&edge(graph, 2, graph + 3)).unwrap();
-        }
+        learn_twenty_graphs(&mut monitor);
         monitor.fit_baseline().unwrap();
         let label = NodeLabel::new("actuator", "brake");
         let strange = |source, destination| {

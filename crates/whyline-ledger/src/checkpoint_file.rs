@@ -31,7 +31,7 @@ pub(crate) fn encode_checkpoint_record(note: &str) -> Vec<u8> {
     let bytes = note.as_bytes();
     let mut out = Vec::with_capacity(8 + bytes.len());
     out.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes());
-    out.extend_from_slice(&crc32c::crc32c(bytes).to_le_bytes());
+    out.extend_from_slice(&crate::crc::crc32c(bytes).to_le_bytes());
     out.extend_from_slice(bytes);
     out
 }
@@ -53,7 +53,7 @@ pub(crate) fn read_checkpoints(
         });
         let record = header.and_then(|(len, crc)| {
             let note = bytes.get(at + 8..at + 8 + len)?;
-            (crc32c::crc32c(note) == crc).then_some((len, note))
+            (crate::crc::crc32c(note) == crc).then_some((len, note))
         });
         let Some((len, note)) = record else {
             let torn = header.is_none_or(|(len, _)| at + 8 + len >= bytes.len());

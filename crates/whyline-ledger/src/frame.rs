@@ -84,12 +84,12 @@ pub(crate) fn encode_frame(out: &mut Vec<u8>, index: u64, payload: &[u8], chain:
     let start = out.len();
     out.extend_from_slice(&length.to_le_bytes());
     out.extend_from_slice(&index.to_le_bytes());
-    let header_crc = crc32c::crc32c(&out[start..start + 12]);
+    let header_crc = crate::crc::crc32c(&out[start..start + 12]);
     out.extend_from_slice(&header_crc.to_le_bytes());
     let body_start = out.len();
     out.extend_from_slice(payload);
     out.extend_from_slice(chain);
-    let body_crc = crc32c::crc32c(&out[body_start..]);
+    let body_crc = crate::crc::crc32c(&out[body_start..]);
     out.extend_from_slice(&body_crc.to_le_bytes());
 }
 
@@ -321,7 +321,7 @@ impl<'s, S: FrameSource + ?Sized> Cursor<'s, S> {
         };
         let header_ok = header
             .get(..12)
-            .is_some_and(|bytes| crc32c::crc32c(bytes) == crc);
+            .is_some_and(|bytes| crate::crc::crc32c(bytes) == crc);
         let length = length as usize;
         if !header_ok || length == 0 || length > MAX_PAYLOAD {
             if self.zeros_to_end(offset)?
@@ -346,7 +346,7 @@ impl<'s, S: FrameSource + ?Sized> Cursor<'s, S> {
         let chain_at = body + length;
         let crc_at = chain_at + 32;
         let body_ok = match (self.buffer.get(body..crc_at), u32_at(&self.buffer, crc_at)) {
-            (Some(bytes), Some(stored)) => crc32c::crc32c(bytes) == stored,
+            (Some(bytes), Some(stored)) => crate::crc::crc32c(bytes) == stored,
             _ => false,
         };
         let chain: Option<Hash> = self
@@ -486,7 +486,7 @@ mod tests {
             let (mut bytes, offsets) = log_of(&[vec![0x55; 100], vec![0x55; 100]]);
             let at = offsets[1];
             bytes[at..at + 4].copy_from_slice(&length.to_le_bytes());
-            let crc = crc32c::crc32c(&bytes[at..at + 12]);
+            let crc = crate::crc::crc32c(&bytes[at..at + 12]);
             bytes[at + 12..at + 16].copy_from_slice(&crc.to_le_bytes());
             assert_eq!(
                 damaged_at(walk(bytes)),

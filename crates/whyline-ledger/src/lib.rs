@@ -118,6 +118,7 @@ mod chain;
 mod checkpoint;
 mod checkpoint_file;
 pub mod collector;
+mod crc;
 mod error;
 mod evidence;
 mod frame;

@@ -388,7 +388,7 @@ fn checkpoint_tail_is_cut_short(tail: &[u8]) -> bool {
     };
     let note = tail.get(8..).unwrap_or_default();
     let whole = note.len() >= length as usize;
-    !whole && crc32c::crc32c(note) != crc && !holds_a_whole_record(tail)
+    !whole && crate::crc::crc32c(note) != crc && !holds_a_whole_record(tail)
 }
 
 /// Whether a whole, checksum-correct checkpoint record starts anywhere after the first byte
@@ -415,7 +415,7 @@ fn holds_a_whole_record(tail: &[u8]) -> bool {
         length > 0
             && tail
                 .get(at + 8..at + 8 + length as usize)
-                .is_some_and(|note| crc32c::crc32c(note) == crc)
+                .is_some_and(|note| crate::crc::crc32c(note) == crc)
     })
 }
 

@@ -321,7 +321,7 @@ mod tests {
         let bytes = store.entry_bytes_mut();
         bytes[at + FRAME_HEADER_LEN + 3] ^= 0x40;
         let body = at + FRAME_HEADER_LEN..at + FRAME_HEADER_LEN + length + 32;
-        let crc = crc32c::crc32c(&bytes[body.clone()]);
+        let crc = crate::crc::crc32c(&bytes[body.clone()]);
         bytes[body.end..body.end + 4].copy_from_slice(&crc.to_le_bytes());
         // Every frame still reads with good CRCs: the hashes are what refuse it.
         let frames = chunk::read_frames(&store.entry_bytes()[FILE_HEADER_LEN..], 0).unwrap();

@@ -127,13 +127,15 @@ pub(super) fn read_frames(bytes: &[u8], first_index: u64) -> Option<Vec<Frame<'_
     while at < bytes.len() {
         let header = bytes.get(at..at + FRAME_HEADER_LEN)?;
         let length = u32_at(header, 0)? as usize;
-        if u64_at(header, 4)? != index || crc32c::crc32c(header.get(..12)?) != u32_at(header, 12)? {
+        if u64_at(header, 4)? != index
+            || crate::crc::crc32c(header.get(..12)?) != u32_at(header, 12)?
+        {
             return None;
         }
         let body_start = at + FRAME_HEADER_LEN;
         let crc_at = body_start + length + 32;
         let body = bytes.get(body_start..crc_at)?;
-        if crc32c::crc32c(body) != u32_at(bytes, crc_at)? {
+        if crate::crc::crc32c(body) != u32_at(bytes, crc_at)? {
             return None;
         }
         let (payload, stored) = body.split_at(length);

@@ -89,11 +89,12 @@ pub use collector::{CollectorStats, InputEvidence, NoCollector, RecordOutcome, T
 pub use digest::DigestAlgorithm;
 pub use error::{CoreError, Result};
 pub use evidence::{
-    AES_GCM_KEY_LABEL, Context, ContextValue, DecisionInput, ERASURE_RECORD_MAGIC, EntryKind,
-    ErasureRecord, MAX_CONTEXT_DEPTH, NONCE_LEN, OUTCOME_RECORD_MAGIC, OutcomeRecord,
-    SEALED_INPUT_HEADER_LEN, SEALED_INPUT_MAGIC, SEALED_TRAILER_AAD_LEN, SEALED_TRAILER_HEADER_LEN,
-    SealAlgorithm, SealedHeader, SealedInput, SealedLayout, TAG_LEN, decode_input, encode_input,
-    encode_input_f64, parse_subject_digest, split_decision_entry, trailer_aad,
+    AEGIS_256_KEY_LABEL, AES_GCM_KEY_LABEL, Context, ContextValue, DecisionInput,
+    ERASURE_RECORD_MAGIC, EntryKind, ErasureRecord, MAX_CONTEXT_DEPTH, NONCE_LEN,
+    OUTCOME_RECORD_MAGIC, OutcomeRecord, SEALED_INPUT_HEADER_LEN, SEALED_INPUT_MAGIC,
+    SEALED_TRAILER_AAD_LEN, SEALED_TRAILER_HEADER_LEN, SealAlgorithm, SealedHeader, SealedInput,
+    SealedLayout, TAG_LEN, decode_input, encode_input, encode_input_f64, parse_subject_digest,
+    split_decision_entry, trailer_aad,
 };
 pub use explainable::{Explainable, check_batch, check_finite_row};
 pub use identity::ModelIdentity;

@@ -347,7 +347,12 @@ fn the_algorithm_byte_names_the_cipher_and_an_unknown_one_is_refused() {
         SealedInput::from_bytes(&bytes).unwrap().header.algorithm,
         SealAlgorithm::Aes256Gcm
     );
-    for unknown in [2u8, 0x80, 0xff] {
+    bytes[6] = 2;
+    assert_eq!(
+        SealedInput::from_bytes(&bytes).unwrap().header.algorithm,
+        SealAlgorithm::Aegis256
+    );
+    for unknown in [3u8, 0x80, 0xff] {
         bytes[6] = unknown;
         let error = SealedInput::from_bytes(&bytes).unwrap_err();
         assert!(
@@ -361,7 +366,13 @@ fn the_algorithm_byte_names_the_cipher_and_an_unknown_one_is_refused() {
             "{error}"
         );
     }
-    for algorithm in [SealAlgorithm::XChaCha20Poly1305, SealAlgorithm::Aes256Gcm] {
+    let algorithms = [
+        SealAlgorithm::XChaCha20Poly1305,
+        SealAlgorithm::Aes256Gcm,
+        SealAlgorithm::Aegis256,
+    ];
+    for (id, algorithm) in algorithms.into_iter().enumerate() {
+        assert_eq!(algorithm.id() as usize, id);
         assert_eq!(SealAlgorithm::from_id(algorithm.id()), Some(algorithm));
     }
     bytes[6] = 0;
@@ -549,19 +560,18 @@ fn the_trailer_associated_data_is_its_header_then_the_aprt_header() {
     assert_eq!(&aad[80..], &aprt[..]);
 }
 
-/// A sealer prefers AES-256-GCM exactly where the processor has the instructions that make
-/// it fast and constant-time.
+/// A sealer prefers AEGIS-256 exactly where the processor has the AES instructions that
+/// make it fast and constant-time.
 #[test]
-fn aes_is_preferred_exactly_where_the_processor_has_aes_instructions() {
+fn aegis_is_preferred_exactly_where_the_processor_has_aes_instructions() {
     #[cfg(target_arch = "x86_64")]
-    let hardware = std::arch::is_x86_feature_detected!("aes")
-        && std::arch::is_x86_feature_detected!("pclmulqdq");
+    let hardware = std::arch::is_x86_feature_detected!("aes");
     #[cfg(target_arch = "aarch64")]
     let hardware = std::arch::is_aarch64_feature_detected!("aes");
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     let hardware = false;
     let expected = if hardware {
-        SealAlgorithm::Aes256Gcm
+        SealAlgorithm::Aegis256
     } else {
         SealAlgorithm::XChaCha20Poly1305
     };

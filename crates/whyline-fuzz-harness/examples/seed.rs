@@ -69,7 +69,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with("object", "cat")
         .with("distance_m", 12.5);
     let mut n = 0;
-    for algorithm in [SealAlgorithm::XChaCha20Poly1305, SealAlgorithm::Aes256Gcm] {
+    let algorithms = [
+        SealAlgorithm::XChaCha20Poly1305,
+        SealAlgorithm::Aes256Gcm,
+        SealAlgorithm::Aegis256,
+    ];
+    for algorithm in algorithms {
         collector.set_sealer(Sealer::with_algorithm(
             KeyStore::open(&key_path)?,
             algorithm,

@@ -12,7 +12,8 @@
 //!   sealing, hashing and framing alone, without the bytes landing anywhere (the goal's
 //!   measure: what sealing adds on the deciding thread); `discard_append_trace_and_small_input`
 //!   seals the size the issue names, an 8-feature row with a two-field context (109 bytes of
-//!   plaintext).
+//!   plaintext); the `_aes_gcm` and `_xchacha` variants seal with the other two AEADs (the
+//!   preferred one is AEGIS-256 on a processor with AES instructions).
 //! - `segment_files_*`: the same two on segment files without fsync, as a deployment writes
 //!   them (the in-memory store's growth, page faults included, is not in these).
 //!
@@ -20,7 +21,8 @@
 //!   associated data, a 150-byte plaintext), each with its cipher instance kept: RustCrypto's
 //!   `XChaCha20Poly1305` (what sealed until now), the same XChaCha20-Poly1305 as `ring`'s
 //!   ChaCha20-Poly1305 under a cached HChaCha20 subkey (what `Sealer` does now),
-//!   RustCrypto's `Aes256GcmSiv` and `ring`'s AES-256-GCM.
+//!   RustCrypto's `Aes256GcmSiv`, `ring`'s AES-256-GCM and `libaegis`'s AEGIS-256 (what
+//!   `Sealer` seals with where the processor has AES instructions).
 //!
 //! Goal (issue 10): sealing adds ≤ 300 ns per decision over not sealing.
 
@@ -226,6 +228,18 @@ fn aead_candidates(c: &mut Criterion) {
             .unwrap()
         });
     });
+
+    let mut i = 0u64;
+    group.bench_function("libaegis_aegis256", |b| {
+        b.iter(|| {
+            i += 1;
+            let mut nonce = [0u8; 32];
+            nonce[..16].copy_from_slice(&prefix);
+            nonce[16..24].copy_from_slice(&i.to_le_bytes());
+            aegis::aegis256::Aegis256::<16>::new(&key, &nonce)
+                .encrypt_in_place(&mut body, black_box(&aad))
+        });
+    });
     group.finish();
 }
 
@@ -361,6 +375,13 @@ fn bench(c: &mut Criterion) {
     let with_small = discarding(Some(keys("d3.wks")));
     let name = "discard_append_trace_and_small_input";
     bench_append(&mut group, name, &with_small, Append::WithInput, &small);
+    // The same with AES-256-GCM, the preferred AEAD before AEGIS-256.
+    let gcm = discarding(None);
+    let aes_gcm = whyline_core::SealAlgorithm::Aes256Gcm;
+    gcm.set_sealer(Sealer::with_algorithm(keys("d5.wks"), aes_gcm).unwrap())
+        .unwrap();
+    let name = "discard_append_trace_and_small_input_aes_gcm";
+    bench_append(&mut group, name, &gcm, Append::WithInput, &small);
     let apart = discarding(Some(keys("d2.wks")));
     let name = "discard_append_trace_then_input_entry";
     bench_append(&mut group, name, &apart, Append::InputApart, &input);

@@ -308,15 +308,19 @@ fn a_decision_and_its_alerts_are_appended_in_order_under_one_lock() {
 /// A log sealed partly with each AEAD (recorded on two machines, say) opens whole with one
 /// opener; each record names its algorithm.
 #[test]
-fn inputs_sealed_with_either_aead_open_side_by_side() {
+fn inputs_sealed_with_each_aead_open_side_by_side() {
     use whyline_core::SealAlgorithm;
     use whyline_ledger::seal::InputOpener;
     let dir = tempfile::tempdir().unwrap();
     let path = KeyStore::default_path(dir.path());
     KeyStore::create(&path).unwrap();
     let collector = LedgerCollector::in_memory(options()).unwrap();
-    let algorithms = [SealAlgorithm::XChaCha20Poly1305, SealAlgorithm::Aes256Gcm];
-    let values = [[0.5f32, 1.0], [2.0, -3.5]];
+    let algorithms = [
+        SealAlgorithm::XChaCha20Poly1305,
+        SealAlgorithm::Aes256Gcm,
+        SealAlgorithm::Aegis256,
+    ];
+    let values = [[0.5f32, 1.0], [2.0, -3.5], [7.25, 0.0]];
     for (i, algorithm) in algorithms.into_iter().enumerate() {
         let sealer = Sealer::with_algorithm(KeyStore::open(&path).unwrap(), algorithm).unwrap();
         assert_eq!(sealer.algorithm(), algorithm);

@@ -489,7 +489,7 @@ fn erasing_one_subject_leaves_the_others_sealing_under_their_own_keys() {
 /// different AEADs, their records share key and prefix. An opener that has cached the
 /// cipher of one must not open the other with it.
 #[test]
-fn one_key_and_prefix_under_both_aeads_open_with_their_own_cipher() {
+fn one_key_and_prefix_under_each_aead_open_with_their_own_cipher() {
     use whyline_core::SealAlgorithm;
     let dir = tempfile::tempdir().unwrap();
     let input = InputEvidence {
@@ -509,6 +509,7 @@ fn one_key_and_prefix_under_both_aeads_open_with_their_own_cipher() {
     };
     let aes = sealed_with("a.wks", SealAlgorithm::Aes256Gcm);
     let chacha = sealed_with("b.wks", SealAlgorithm::XChaCha20Poly1305);
+    let aegis = sealed_with("c.wks", SealAlgorithm::Aegis256);
     let (aes_header, chacha_header) = (
         SealedInput::split(&aes).unwrap().0,
         SealedInput::split(&chacha).unwrap().0,
@@ -521,7 +522,11 @@ fn one_key_and_prefix_under_both_aeads_open_with_their_own_cipher() {
     assert_eq!(aes_header.subject_digest, chacha_header.subject_digest);
     let keys = KeyStore::open(&dir.path().join("a.wks")).unwrap();
     let mut opener = whyline_ledger::seal::InputOpener::new(&keys);
-    for record in [&aes, &chacha, &aes, &chacha] {
+    assert_eq!(
+        SealedInput::split(&aegis).unwrap().0.nonce[..16],
+        aes_header.nonce[..16]
+    );
+    for record in [&aes, &chacha, &aegis, &aes, &aegis, &chacha] {
         assert_eq!(
             opener.open(record),
             Some((

@@ -16,7 +16,7 @@ pub use input::{
 };
 pub use outcome::{OUTCOME_RECORD_MAGIC, OutcomeRecord};
 pub use sealed::{
-    AES_GCM_KEY_LABEL, NONCE_LEN, SEALED_INPUT_HEADER_LEN, SEALED_INPUT_MAGIC,
+    AEGIS_256_KEY_LABEL, AES_GCM_KEY_LABEL, NONCE_LEN, SEALED_INPUT_HEADER_LEN, SEALED_INPUT_MAGIC,
     SEALED_TRAILER_AAD_LEN, SEALED_TRAILER_HEADER_LEN, SealAlgorithm, SealedHeader, SealedInput,
     SealedLayout, TAG_LEN, split_decision_entry, trailer_aad,
 };

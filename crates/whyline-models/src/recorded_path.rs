@@ -5,10 +5,20 @@
 //! ([`DecisionPath::encode_path`]) costs about 2 µs for the demo's 20 trees of depth 9,
 //! most of it pushing each split into the path and writing it out again. Yet a tree's path
 //! is the same for every row that reaches the same leaf without meeting a missing value. So
-//! [`RecordedPathCheck`] encodes every leaf's path once, when it is made; a check walks
-//! each tree to its leaf and compares the recorded bytes with that leaf's encoding, then
-//! builds and compares the forest's tail (its outputs, agreement and importance) with the
-//! same code as `explain_into` ([`RandomForest::finish_path`]).
+//! [`RecordedPathCheck`] encodes every leaf's path once, when it is made, with the tests a
+//! row meets on its way there. A check reads, in each tree's recorded path, the leaf it
+//! names (at a fixed place when no split on the tree's paths has categories), compares the
+//! recorded bytes with that leaf's encoding and checks that the row passes the leaf's
+//! tests; then it builds and compares the forest's tail (its outputs, agreement and
+//! importance) with the same code as `explain_into` ([`RandomForest::finish_path`]).
+//!
+//! Reading the leaf from the record instead of walking the tree to it turns each tree's
+//! chain of dependent loads (a node, its feature's value, the comparison, the child, ...)
+//! into a handful of independent comparisons the processor runs side by side: a replay's
+//! forest does not fit in the first-level cache, and the walk waited for every node. A tree
+//! with categorical splits is still walked. The row passes a leaf's tests exactly when the
+//! walk reaches that leaf (the tests are the walk's decisions on the way), so both answer
+//! the same.
 //!
 //! The check answers only "these are exactly the bytes `explain_into` then `encode_path`
 //! would write" or "not shown": a difference, a row meeting a missing value on its way
@@ -21,6 +31,7 @@ use whyline_core::{DecisionPath, ForestPath};
 use crate::decision_tree::{Task, leaf_output};
 use crate::forest::RandomForest;
 use crate::model::{Model, ModelKind};
+use crate::tree::RouteTest;
 
 /// Where one leaf's encoding and gains are.
 #[derive(Clone, Copy, Debug)]
@@ -31,7 +42,13 @@ struct LeafEncoding {
     gains: (u32, u32),
     /// The tree's output at this leaf (its class vote or value).
     output: f32,
+    /// Its tests in [`TreeEncodings::tests`].
+    tests: (u32, u32),
 }
+
+/// Bytes of a split without categories in a tree path's encoding (node, feature,
+/// threshold, test, flags, samples, then an empty category list's count).
+const SPLIT_BYTES: usize = 26;
 
 /// One tree's leaves, indexed by node.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +56,12 @@ struct TreeEncodings {
     leaves: Vec<Option<LeafEncoding>>,
     bytes: Vec<u8>,
     gains: Vec<(u32, f32)>,
+    /// Every leaf's tests, root first.
+    tests: Vec<RouteTest>,
+    /// The leaf (index into `leaves`) of each node id a recorded path can name, `u32::MAX`
+    /// for none; empty when the tree is walked instead (a split with categories, whose
+    /// encoded length varies, or ids too sparse for a table).
+    by_id: Vec<u32>,
 }
 
 /// A model's paths made ready for [`RecordedPathCheck::matches`]: for a random forest
@@ -86,6 +109,8 @@ impl<'m> RecordedPathCheck<'m> {
                     leaves: vec![None; tree.nodes.len()],
                     ..TreeEncodings::default()
                 };
+                let mut ids = Vec::new();
+                let mut every_route = true;
                 for mut leaf in tree.leaf_paths() {
                     let output = leaf_output(tree, leaf.leaf, forest.task) as f32;
                     tree.leaf_into(leaf.leaf, output, classifier, &mut leaf.path);
@@ -93,12 +118,28 @@ impl<'m> RecordedPathCheck<'m> {
                     leaf.path.encode_path(&mut encodings.bytes);
                     let gains_start = encodings.gains.len() as u32;
                     encodings.gains.extend_from_slice(&leaf.gains);
+                    let tests_start = encodings.tests.len() as u32;
+                    match &leaf.route {
+                        Some(route) => encodings.tests.extend_from_slice(route),
+                        None => every_route = false,
+                    }
+                    ids.push((leaf.path.leaf.node_index, leaf.leaf));
                     if let Some(slot) = encodings.leaves.get_mut(leaf.leaf) {
                         *slot = Some(LeafEncoding {
                             bytes: (start, encodings.bytes.len() as u32),
                             gains: (gains_start, encodings.gains.len() as u32),
                             output,
+                            tests: (tests_start, encodings.tests.len() as u32),
                         });
+                    }
+                }
+                let largest = ids.iter().map(|&(id, _)| id as usize).max().unwrap_or(0);
+                if every_route && largest < 4 * tree.nodes.len() + 64 {
+                    encodings.by_id = vec![u32::MAX; largest + 1];
+                    for (id, leaf) in ids {
+                        if let Some(slot) = encodings.by_id.get_mut(id as usize) {
+                            *slot = leaf as u32;
+                        }
                     }
                 }
                 encodings
@@ -140,11 +181,23 @@ impl<'m> RecordedPathCheck<'m> {
         let mut rest = recorded.strip_prefix(tail.as_slice())?;
         let mut sum = 0.0f64;
         for (tree, encodings) in forest.trees.iter().zip(&self.trees) {
-            let leaf = tree.leaf_without_missing(row)?;
+            let leaf = match encodings.leaf_named_in(rest) {
+                Some(leaf) => leaf,
+                None if encodings.by_id.is_empty() => tree.leaf_without_missing(row)?,
+                None => return None,
+            };
             let encoding = (*encodings.leaves.get(leaf)?)?;
             let (start, end) = encoding.bytes;
             let expected = encodings.bytes.get(start as usize..end as usize)?;
             rest = rest.strip_prefix(expected)?;
+            if !encodings.by_id.is_empty() {
+                let (start, end) = encoding.tests;
+                for test in encodings.tests.get(start as usize..end as usize)? {
+                    if !test.sends_row_on(row)? {
+                        return None;
+                    }
+                }
+            }
             let (start, end) = encoding.gains;
             for &(feature, gain) in encodings.gains.get(start as usize..end as usize)? {
                 if let Some(slot) = path.feature_importance.get_mut(feature as usize) {
@@ -164,5 +217,86 @@ impl<'m> RecordedPathCheck<'m> {
         tail.clear();
         path.encode_tail(tail);
         (rest == tail.as_slice()).then_some(output)
+    }
+}
+
+impl TreeEncodings {
+    /// The leaf whose node id a tree path at the start of `recorded` names, found by where
+    /// the id lies in a path without categories (split count, splits, impurities, leaf);
+    /// `None` when the tree is walked instead or the bytes name no leaf of it. Whether the
+    /// bytes are that leaf's path is for the caller to compare.
+    #[inline]
+    fn leaf_named_in(&self, recorded: &[u8]) -> Option<usize> {
+        if self.by_id.is_empty() {
+            return None;
+        }
+        let u32_at = |at: usize| -> Option<usize> {
+            let bytes = recorded.get(at..at.checked_add(4)?)?;
+            Some(u32::from_le_bytes(bytes.try_into().ok()?) as usize)
+        };
+        let impurities_at = u32_at(0)?.checked_mul(SPLIT_BYTES)?.checked_add(4)?;
+        let id_at = u32_at(impurities_at)?
+            .checked_mul(4)?
+            .checked_add(impurities_at + 4)?;
+        let leaf = *self.by_id.get(u32_at(id_at)?)?;
+        (leaf != u32::MAX).then_some(leaf as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whyline_core::Explainable;
+
+    /// A tree the check cannot read a leaf from (categorical splits, sparse ids) is walked
+    /// instead: with every tree so, the demo's rebuilt records are accepted with their
+    /// outputs and a neighbouring row's different record is refused, as with the leaf read
+    /// from the record.
+    #[test]
+    fn a_tree_without_an_id_table_is_walked_with_the_same_answers() {
+        let model = Model::load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../whyline-cli/assets/demo_model.json"
+        ))
+        .unwrap();
+        let read = model.recorded_path_check().unwrap();
+        let mut walked = read.clone();
+        for tree in &mut walked.trees {
+            assert!(!tree.by_id.is_empty());
+            tree.by_id.clear();
+        }
+        let n = model.n_features();
+        let rows: Vec<Vec<f32>> = (0..300)
+            .map(|i| {
+                (0..n)
+                    .map(|j| ((i * 7 + j * 13) % 97) as f32 * 0.75 - 10.0)
+                    .collect()
+            })
+            .collect();
+        let mut path = model.empty_path();
+        let mut records = Vec::new();
+        for row in &rows {
+            let output = model.explain_into(row, &mut path).unwrap();
+            let mut bytes = Vec::new();
+            path.encode_path(&mut bytes);
+            records.push((bytes, output));
+        }
+        let mut scratch = RecordedPathScratch::default();
+        let mut refused = 0;
+        for (i, row) in rows.iter().enumerate() {
+            let (own, output) = &records[i];
+            let (other, _) = &records[(i + 1) % rows.len()];
+            for check in [&read, &walked] {
+                assert_eq!(
+                    check.matches(row, own, &mut scratch).map(f32::to_bits),
+                    Some(output.to_bits())
+                );
+                if other != own {
+                    assert_eq!(check.matches(row, other, &mut scratch), None);
+                }
+            }
+            refused += usize::from(other != own);
+        }
+        assert!(refused > 200, "refused {refused}");
     }
 }

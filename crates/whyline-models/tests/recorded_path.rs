@@ -135,6 +135,57 @@ fn the_check_accepts_exactly_the_rebuilt_bytes() {
     assert!(not_shown > 0, "no probe met a missing value");
 }
 
+/// A recorded path is accepted only for a row the model sends down it: another row's
+/// record, self-consistent as it is (each tree's bytes are some leaf's encoding, and the
+/// tail matches them), is refused unless the row's own rebuilt record is the same bytes.
+/// The probe rows lie just below, on and just above thresholds, so neighbours often differ
+/// in one split's direction only (sibling leaves, whose gains and votes can be equal).
+#[test]
+fn another_rows_record_is_refused_unless_it_is_the_rows_own() {
+    let (mut refused, mut shared) = (0usize, 0usize);
+    for (name, model, rows) in forests() {
+        let check = model.recorded_path_check().unwrap();
+        let mut scratch = RecordedPathScratch::default();
+        let mut path = model.empty_path();
+        let mut record = |row: &[f32]| {
+            model.explain_into(row, &mut path).ok().and_then(|output| {
+                let AnyPath::Forest(forest) = &path else {
+                    return None;
+                };
+                let missing = forest
+                    .tree_paths
+                    .iter()
+                    .any(|t| t.splits.iter().any(|s| s.missing));
+                let mut bytes = Vec::new();
+                path.encode_path(&mut bytes);
+                (!missing).then_some((bytes, output))
+            })
+        };
+        let records: Vec<_> = rows.iter().map(|row| record(row)).collect();
+        for (pair, records) in rows.windows(2).zip(records.windows(2)) {
+            let (Some((first, _)), Some((second, output))) = (&records[0], &records[1]) else {
+                continue;
+            };
+            let checked = check.matches(&pair[1], first, &mut scratch);
+            if first == second {
+                assert_eq!(checked.map(f32::to_bits), Some(output.to_bits()), "{name}");
+                shared += 1;
+            } else {
+                assert_eq!(
+                    checked, None,
+                    "{name}: {:?} passed as {:?}",
+                    pair[1], pair[0]
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused > 500 && shared > 100,
+        "refused {refused}, shared {shared}"
+    );
+}
+
 #[test]
 fn only_bare_random_forests_have_a_check() {
     for fixture in all() {

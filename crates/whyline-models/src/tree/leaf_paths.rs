@@ -16,6 +16,35 @@ pub(crate) struct LeafPath {
     /// Each split's `(feature, gain)`, root first: what the walk adds to an ensemble's
     /// importance, in the walk's order.
     pub(crate) gains: Vec<(u32, f32)>,
+    /// The tests a row meets on its way to the leaf, root first; `None` when one of them
+    /// is decided by its [`Split`](super::Split) (categories, other missing rules) rather
+    /// than by one comparison.
+    pub(crate) route: Option<Vec<RouteTest>>,
+}
+
+/// One split on the way to a leaf, and the way the leaf lies: what
+/// [`RouteTest::sends_row_on`] checks, in 16 bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RouteTest {
+    threshold: f32,
+    feature: u32,
+    /// The step's kind ([`steps::LESS_OR_EQUAL`] or [`steps::LESS`], with the NaN bits).
+    kind: u8,
+    /// Whether the leaf lies left of the split.
+    left: bool,
+}
+
+impl RouteTest {
+    /// Whether the split sends `row` the leaf's way, as the walk decides it: `Some(true)`
+    /// when it does, `Some(false)` when the row goes the other way, `None` when the split
+    /// finds the value missing (the walk would report it, which the leaf's encoding does
+    /// not).
+    #[inline]
+    pub(crate) fn sends_row_on(&self, row: &[f32]) -> Option<bool> {
+        let value = row.get(self.feature as usize).copied().unwrap_or(f32::NAN);
+        let (left, missing) = steps::decide_numeric(self.kind, self.threshold, value);
+        (!missing).then_some(left == self.left)
+    }
 }
 
 impl Tree {
@@ -55,6 +84,7 @@ impl Tree {
             above.reverse();
             let mut path = TreePath::default();
             let mut gains = Vec::with_capacity(above.len());
+            let mut route = Some(Vec::with_capacity(above.len()));
             let mut every_impurity = true;
             for &(index, left) in &above {
                 let Some(step) = steps.get(index) else {
@@ -76,6 +106,15 @@ impl Tree {
                 };
                 path.splits.push(step.path_split(left, false, categories));
                 gains.push((step.feature, step.gain));
+                route = route.filter(|_| step.kind & steps::TEST != steps::GENERIC);
+                if let Some(route) = route.as_mut() {
+                    route.push(RouteTest {
+                        threshold: step.threshold,
+                        feature: step.feature,
+                        kind: step.kind,
+                        left,
+                    });
+                }
             }
             if step.has_impurity {
                 path.impurity_path.push(step.impurity);
@@ -85,7 +124,12 @@ impl Tree {
             if !every_impurity {
                 path.impurity_path.clear();
             }
-            leaves.push(LeafPath { leaf, path, gains });
+            leaves.push(LeafPath {
+                leaf,
+                path,
+                gains,
+                route,
+            });
         }
         leaves
     }

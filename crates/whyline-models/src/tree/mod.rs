@@ -20,6 +20,7 @@
 //! thresholds, so its rows are compared in `f64`.
 
 mod leaf_paths;
+pub(crate) use leaf_paths::RouteTest;
 mod routes;
 mod steps;
 

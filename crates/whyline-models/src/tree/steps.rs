@@ -132,16 +132,23 @@ impl Step {
     /// [`LESS`] kinds.
     #[inline]
     pub(super) fn decide_numeric(&self, value: f32) -> (bool, bool) {
-        if value.is_nan() {
-            if self.kind & NAN_DEFAULT != 0 {
-                (self.kind & NAN_LEFT != 0, true)
-            } else {
-                (false, false)
-            }
-        } else if self.kind & TEST == LESS {
-            (value < self.threshold, false)
+        decide_numeric(self.kind, self.threshold, value)
+    }
+}
+
+/// Which way a numeric split of `kind` ([`LESS_OR_EQUAL`] or [`LESS`], with the NaN bits) at
+/// `threshold` sends `value`: `(went_left, missing)`, as [`Split::decide`] decides.
+#[inline]
+pub(super) fn decide_numeric(kind: u8, threshold: f32, value: f32) -> (bool, bool) {
+    if value.is_nan() {
+        if kind & NAN_DEFAULT != 0 {
+            (kind & NAN_LEFT != 0, true)
         } else {
-            (value <= self.threshold, false)
+            (false, false)
         }
+    } else if kind & TEST == LESS {
+        (value < threshold, false)
+    } else {
+        (value <= threshold, false)
     }
 }

@@ -902,3 +902,55 @@ fn a_random_forests_traces_are_checked_byte_for_byte() {
         assert_eq!(found, changes[1..]);
     }
 }
+
+/// A decision's trace changed on disk after recording (a byte of its path data, so that its
+/// sealed input still opens): read as usual, the frame's CRC stops the replay there; told
+/// the log was verified (`--chain-verified`, which skips the body CRCs), replay reads on and
+/// reports that decision as the difference it is.
+#[test]
+fn a_trace_changed_on_disk_stops_a_replay_unless_the_log_was_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let indices = record(
+        dir.path(),
+        vec![(model("sk_logreg_iris.whyline.json"), rows(40))],
+    );
+    let store = SegmentStore::open_existing(dir.path()).unwrap();
+    let entries = whyline_ledger::LedgerReader::new(&store)
+        .unwrap()
+        .all_entries()
+        .unwrap()
+        .entries;
+    drop(store);
+    let changed = entries.iter().find(|e| e.index == indices[20]).unwrap();
+    let file = dir.path().join("entries.wls");
+    let mut bytes = std::fs::read(&file).unwrap();
+    // The frame header is 16 bytes, then the APRT header, then the path data.
+    let at = changed.offset as usize + 16 + whyline_core::APRT_HEADER_LEN + 5;
+    assert_eq!(
+        bytes[at],
+        changed.payload[whyline_core::APRT_HEADER_LEN + 5]
+    );
+    bytes[at] ^= 0x01;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let keys = KeyStore::open(&KeyStore::default_path(dir.path())).unwrap();
+    let models = [model("sk_logreg_iris.whyline.json")];
+    let read = replay(dir.path(), &keys, &models, ReplayOptions::default()).unwrap();
+    assert_eq!(read.stopped_at, Some(changed.offset), "{read:?}");
+    assert_eq!(
+        (read.decisions, read.identical, read.different),
+        (20, 20, 0)
+    );
+
+    let verified = ReplayOptions {
+        chain_verified: true,
+        ..ReplayOptions::default()
+    };
+    let report = replay(dir.path(), &keys, &models, verified).unwrap();
+    assert_eq!(report.stopped_at, None, "{report:?}");
+    assert_eq!(
+        (report.decisions, report.identical, report.different),
+        (40, 39, 1)
+    );
+    assert_eq!(report.differences[0].index, changed.index);
+}

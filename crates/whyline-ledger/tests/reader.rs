@@ -310,6 +310,50 @@ fn for_each_entry_stops_at_a_torn_tail_or_a_damaged_frame_and_says_where() {
     );
 }
 
+/// A verified log is read without its body CRCs: a body changed since (byte 20 of a frame,
+/// inside its payload) comes through as it now is instead of stopping the read, while the
+/// frames' headers still find every frame and a torn tail still ends the read where it is.
+#[test]
+fn a_verified_logs_reader_skips_the_body_crcs_and_nothing_else() {
+    let (damaged, span) = damaged_at(300);
+    let mut payloads = Vec::new();
+    let stop = LedgerReader::new(&damaged)
+        .unwrap()
+        .for_each_entry_of_verified_log(|entry| {
+            payloads.push((entry.index, entry.offset, entry.payload.to_vec()));
+            Ok::<(), VisitStop>(())
+        })
+        .unwrap();
+    assert_eq!(stop, None);
+    assert_eq!(payloads.len() as u64, N);
+    for (index, offset, payload) in &payloads {
+        let mut expected = crate::common::payload(*index);
+        if *index == 300 {
+            assert_eq!(*offset, span.start as u64);
+            expected[20 - 16] ^= 0x01; // the frame header is 16 bytes
+        }
+        assert_eq!(payload, &expected, "entry {index}");
+    }
+
+    let (torn, span) = torn_at(700, 10);
+    let mut seen = 0u64;
+    let stop = LedgerReader::new(&torn)
+        .unwrap()
+        .for_each_entry_of_verified_log(|_| {
+            seen += 1;
+            Ok::<(), VisitStop>(())
+        })
+        .unwrap();
+    assert_eq!(seen, 700);
+    assert_eq!(
+        stop,
+        Some(whyline_ledger::ReadStop {
+            offset: span.start as u64,
+            kind: CorruptionKind::TornTail { bytes: 10 },
+        })
+    );
+}
+
 #[test]
 fn an_error_from_the_visitor_stops_for_each_entry_and_is_returned() {
     let store = store();

@@ -38,8 +38,10 @@ pub(crate) struct ReplayArgs {
     to: Option<String>,
     /// The log was checked with `whyline verify` and nothing was appended since: skip
     /// re-hashing each decision to check that its sealed input names it (the link then rests
-    /// on the verified chain). Only inputs recorded as entries of their own need that link;
-    /// an input sealed inside its decision's entry is bound to it by the entry itself.
+    /// on the verified chain; only inputs recorded as entries of their own need that link,
+    /// an input sealed inside its decision's entry is bound to it by the entry itself), and
+    /// the frames' body CRCs, which verify checked (a trace changed since then shows as a
+    /// difference instead of a damaged frame).
     #[arg(long)]
     chain_verified: bool,
     /// The subject key store (default: LOG/keys/subjects.wks).

@@ -37,10 +37,10 @@
 //! derived once, [`InputOpener`](whyline_ledger::seal::InputOpener)), explains into a reused
 //! path, encodes into a reused buffer and compares it with the stored bytes: no allocation
 //! once the buffers have grown. For a random forest replayed with its own model it first
-//! tries the model's [`RecordedPathCheck`](whyline_models::RecordedPathCheck): each tree
-//! walked to its leaf and the recorded bytes compared with that leaf's path encoded once
-//! per replay, the forest's tail made by `explain_into`'s own code (the demo's forest: 0.7
-//! µs instead of 2.1 µs). Only a decision it does not show identical (a difference, or a
+//! tries the model's [`RecordedPathCheck`](whyline_models::RecordedPathCheck): the leaf
+//! each tree's recorded path names, its path encoded once per replay compared with the
+//! recorded bytes and its tests with the row, the forest's tail made by `explain_into`'s
+//! own code (the demo's forest: ~0.5 µs instead of 2.1 µs). Only a decision it does not show identical (a difference, or a
 //! split that found its value missing) is rebuilt, which locates the first differing byte.
 //! It also checks that an input recorded as an entry of its own was sealed for this very
 //! record: its `trace_hash` must be the record's leaf hash (computed for sixteen decisions
@@ -48,7 +48,10 @@
 //! the demo's forest), the same hash `whyline verify` computes for the chain; with
 //! [`ReplayOptions::chain_verified`] (the log was verified and nothing was appended since) it
 //! is skipped, and the link rests on the verified chain and the input's authenticated
-//! decision index.
+//! decision index. So are the frames' body CRCs, which verification checked too
+//! ([`LedgerReader::for_each_entry_of_verified_log`](whyline_ledger::LedgerReader::for_each_entry_of_verified_log)):
+//! a trace changed since is then a difference rather than a damaged frame that stops the
+//! replay.
 
 mod batch;
 mod pool;
@@ -82,7 +85,8 @@ pub struct ReplayOptions {
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     /// The log was verified (`whyline verify`) and nothing was appended since: skip
-    /// re-hashing each decision to check that its input names it (see the module docs).
+    /// re-hashing each decision to check that its input names it, and the frames' body CRCs
+    /// (see the module docs).
     pub chain_verified: bool,
 }
 
@@ -210,7 +214,12 @@ pub fn replay_with_chunk(
     let store = SegmentStore::open_read_only(dir)?;
     let reader = LedgerReader::new(&store)?;
     with_replayer(keys, models, options, chunk_bytes, |replayer| {
-        let stopped = reader.for_each_entry(|entry| replayer.push(entry.index, entry.payload))?;
+        let push = |entry: whyline_ledger::EntryRef<'_>| replayer.push(entry.index, entry.payload);
+        let stopped = if options.chain_verified {
+            reader.for_each_entry_of_verified_log(push)?
+        } else {
+            reader.for_each_entry(push)?
+        };
         Ok(stopped.map(|stop| stop.offset))
     })
 }

@@ -1,7 +1,7 @@
 """shap's TreeExplainer per row in CPU time (process_time) and wall time on the bench forests
 (RandomForestRegressor and the 3-class RandomForestClassifier of bench_vs_shap.py, the same
 first 20 rows): the peer side of `cargo run --release -p whyline-explain --example
-tree_shap_cpu`. Single-threaded.
+tree_shap_cpu`. Single-threaded; each forest one row per call, then the 20 rows in one call.
 
 Usage (from the repository root)::
 
@@ -41,6 +41,12 @@ def main():
         n = repeats * len(rows)
         print(f"shap {name}: cpu {(time.process_time() - cpu) * 1e3 / n:.3f} ms/row, "
               f"wall {(time.perf_counter() - wall) * 1e3 / n:.3f} ms/row")
+        # The same rows in one call, as the Rust side's `shap_values_rows_into`.
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(repeats):
+            explainer.shap_values(rows)
+        print(f"shap {name} (rows in one call): cpu {(time.process_time() - cpu) * 1e3 / n:.3f} "
+              f"ms/row, wall {(time.perf_counter() - wall) * 1e3 / n:.3f} ms/row")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! TreeSHAP per row in CPU time (user + sys of this thread, from `/proc/thread-self/stat`)
 //! and wall time, on the bench forests: a figure that other processes on a loaded machine
-//! disturb less than wall time. Run beside `python/bench_tree_shap_cpu.py` (shap, the same
+//! disturb less than wall time. Each forest twice: one row per call (`shap_values_into`),
+//! then the same rows in one call (`shap_values_rows_into`). Run beside `python/bench_tree_shap_cpu.py` (shap, the same
 //! models and rows):
 //!
 //! ```text
@@ -78,6 +79,23 @@ fn main() {
         let n = (repeats * rows.len()) as f64;
         println!(
             "whyline {name}: cpu {:.3} ms/row, wall {:.3} ms/row",
+            (cpu_seconds() - cpu) * 1e3 / n,
+            wall.elapsed().as_secs_f64() * 1e3 / n
+        );
+        // The same rows in one call (`shap_values_rows_into`: trees outside, rows inside), as
+        // the Python side's `shap_values(rows)`.
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        explainer
+            .shap_values_rows_into(&flat, &mut values, &mut scratch)
+            .unwrap();
+        let (cpu, wall) = (cpu_seconds(), std::time::Instant::now());
+        for _ in 0..repeats {
+            explainer
+                .shap_values_rows_into(&flat, &mut values, &mut scratch)
+                .unwrap();
+        }
+        println!(
+            "whyline {name} (rows in one call): cpu {:.3} ms/row, wall {:.3} ms/row",
             (cpu_seconds() - cpu) * 1e3 / n,
             wall.elapsed().as_secs_f64() * 1e3 / n
         );

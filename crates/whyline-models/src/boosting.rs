@@ -83,7 +83,7 @@ impl GradientBoosting {
         self.base_score.len()
     }
 
-    fn check<T: RowValue>(&self, row: &[T]) -> whyline_core::Result<()> {
+    pub(crate) fn check<T: RowValue>(&self, row: &[T]) -> whyline_core::Result<()> {
         if self.allows_missing {
             self.info.check_no_infinity(row, self.n_features)
         } else {
@@ -238,6 +238,17 @@ impl Explainable for GradientBoosting {
             path.tree_predictions.push(margin);
             leaves.push(leaf);
         }
+        Ok(self.finish_path(path, &leaves))
+    }
+}
+
+impl GradientBoosting {
+    /// What follows the tree paths in `path`, as [`Explainable::explain_into`] makes it once
+    /// every tree's leaf is in `leaves` and its margin in `path.tree_predictions`, its gains
+    /// summed into `path.feature_importance`: the importance averaged, the aggregation, base
+    /// score, prediction, agreement and probability. Returns the prediction. Shared with
+    /// [`crate::RecordedPathCheck`], so that a checked path and a rebuilt one agree.
+    pub(crate) fn finish_path(&self, path: &mut ForestPath, leaves: &[usize]) -> f32 {
         let n = self.trees.len().max(1) as f32;
         for importance in &mut path.feature_importance {
             *importance /= n;
@@ -276,6 +287,6 @@ impl Explainable for GradientBoosting {
                 .map(|&p| p as f32),
             Task::Regression => None,
         };
-        Ok(output)
+        output
     }
 }

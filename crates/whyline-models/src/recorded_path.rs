@@ -9,8 +9,11 @@
 //! row meets on its way there. A check reads, in each tree's recorded path, the leaf it
 //! names (at a fixed place when no split on the tree's paths has categories), compares the
 //! recorded bytes with that leaf's encoding and checks that the row passes the leaf's
-//! tests; then it builds and compares the forest's tail (its outputs, agreement and
-//! importance) with the same code as `explain_into` ([`RandomForest::finish_path`]).
+//! tests; then it builds and compares the ensemble's head and tail (aggregation, base
+//! score, outputs, agreement, importance, probability) with the same code as
+//! `explain_into`: [`RandomForest::finish_path`] for a random forest,
+//! [`GradientBoosting::finish_path`] for a gradient-boosted ensemble (XGBoost, LightGBM,
+//! scikit-learn), whose leaves' outputs are margins summed per group through the link.
 //!
 //! Reading the leaf from the record instead of walking the tree to it turns each tree's
 //! chain of dependent loads (a node, its feature's value, the comparison, the child, ...)
@@ -28,10 +31,11 @@
 
 use whyline_core::{DecisionPath, ForestPath};
 
+use crate::boosting::GradientBoosting;
 use crate::decision_tree::{Task, leaf_output};
 use crate::forest::RandomForest;
 use crate::model::{Model, ModelKind};
-use crate::tree::RouteTest;
+use crate::tree::{RouteTest, Tree};
 
 /// Where one leaf's encoding and gains are.
 #[derive(Clone, Copy, Debug)]
@@ -64,13 +68,57 @@ struct TreeEncodings {
     by_id: Vec<u32>,
 }
 
-/// A model's paths made ready for [`RecordedPathCheck::matches`]: for a random forest
-/// (the only family it takes for now; [`Model::recorded_path_check`] says `None` for the
-/// others), every leaf's encoded path.
+/// A model's paths made ready for [`RecordedPathCheck::matches`]: for a random forest or
+/// a gradient-boosted ensemble (the families it takes for now; [`Model::recorded_path_check`]
+/// says `None` for the others), every leaf's encoded path.
 #[derive(Clone, Debug)]
 pub struct RecordedPathCheck<'m> {
-    forest: &'m RandomForest,
+    ensemble: Ensemble<'m>,
     trees: Vec<TreeEncodings>,
+}
+
+/// The tree ensemble a check is for: how its leaves read and how its tail is made.
+#[derive(Clone, Copy, Debug)]
+enum Ensemble<'m> {
+    /// Each leaf's output is its vote or value; the tail averages them.
+    Forest(&'m RandomForest),
+    /// Each leaf's output is its margin; the tail sums them per group through the link.
+    Boosting(&'m GradientBoosting),
+}
+
+impl Ensemble<'_> {
+    fn trees(&self) -> &[Tree] {
+        match self {
+            Ensemble::Forest(forest) => &forest.trees,
+            Ensemble::Boosting(boosting) => &boosting.trees,
+        }
+    }
+
+    fn n_features(&self) -> usize {
+        match self {
+            Ensemble::Forest(forest) => forest.n_features,
+            Ensemble::Boosting(boosting) => boosting.n_features,
+        }
+    }
+
+    fn check(&self, row: &[f32]) -> Option<()> {
+        match self {
+            Ensemble::Forest(forest) => forest.check(row).ok(),
+            Ensemble::Boosting(boosting) => boosting.check(row).ok(),
+        }
+    }
+
+    /// A leaf's output as its path reports it, and whether the path holds its class
+    /// distribution.
+    fn leaf_output(&self, tree: &Tree, leaf: usize) -> (f32, bool) {
+        match self {
+            Ensemble::Forest(forest) => (
+                leaf_output(tree, leaf, forest.task) as f32,
+                matches!(forest.task, Task::Classification { .. }),
+            ),
+            Ensemble::Boosting(_) => (tree.node_value(leaf) as f32, false),
+        }
+    }
 }
 
 /// Buffers a [`RecordedPathCheck`] reuses from one check to the next.
@@ -79,19 +127,25 @@ pub struct RecordedPathScratch {
     /// The forest's tail fields (its `tree_paths` stay empty).
     path: ForestPath,
     proba: Vec<f64>,
+    /// The leaf each tree reached (a boosted ensemble's tail is made from them).
+    leaves: Vec<usize>,
     tail: Vec<u8>,
 }
 
 impl Model {
     /// A check of recorded paths against this model without rebuilding them, when the
-    /// model is a random forest without a preprocessing stage; `None` otherwise (then
-    /// rebuild each path with [`Explainable::explain_into`](whyline_core::Explainable)).
+    /// model is a random forest or a gradient-boosted ensemble without a preprocessing
+    /// stage; `None` otherwise (then rebuild each path with
+    /// [`Explainable::explain_into`](whyline_core::Explainable)).
     pub fn recorded_path_check(&self) -> Option<RecordedPathCheck<'_>> {
         if self.preprocessing().is_some() {
             return None;
         }
         match self.kind() {
             ModelKind::RandomForest(forest) => Some(RecordedPathCheck::new(forest)),
+            ModelKind::GradientBoosting(boosting) => {
+                Some(RecordedPathCheck::for_boosting(boosting))
+            }
             _ => None,
         }
     }
@@ -100,9 +154,17 @@ impl Model {
 impl<'m> RecordedPathCheck<'m> {
     /// Encodes every leaf's path of every tree of `forest`.
     pub fn new(forest: &'m RandomForest) -> Self {
-        let classifier = matches!(forest.task, Task::Classification { .. });
-        let trees = forest
-            .trees
+        Self::build(Ensemble::Forest(forest))
+    }
+
+    /// Encodes every leaf's path of every tree of a gradient-boosted `model`.
+    pub fn for_boosting(model: &'m GradientBoosting) -> Self {
+        Self::build(Ensemble::Boosting(model))
+    }
+
+    fn build(ensemble: Ensemble<'m>) -> Self {
+        let trees = ensemble
+            .trees()
             .iter()
             .map(|tree| {
                 let mut encodings = TreeEncodings {
@@ -112,8 +174,8 @@ impl<'m> RecordedPathCheck<'m> {
                 let mut ids = Vec::new();
                 let mut every_route = true;
                 for mut leaf in tree.leaf_paths() {
-                    let output = leaf_output(tree, leaf.leaf, forest.task) as f32;
-                    tree.leaf_into(leaf.leaf, output, classifier, &mut leaf.path);
+                    let (output, distribution) = ensemble.leaf_output(tree, leaf.leaf);
+                    tree.leaf_into(leaf.leaf, output, distribution, &mut leaf.path);
                     let start = encodings.bytes.len() as u32;
                     leaf.path.encode_path(&mut encodings.bytes);
                     let gains_start = encodings.gains.len() as u32;
@@ -145,7 +207,7 @@ impl<'m> RecordedPathCheck<'m> {
                 encodings
             })
             .collect();
-        Self { forest, trees }
+        Self { ensemble, trees }
     }
 
     /// `Some(output)` when `recorded` (the APRT path data of a decision) are exactly the
@@ -158,29 +220,36 @@ impl<'m> RecordedPathCheck<'m> {
         recorded: &[u8],
         scratch: &mut RecordedPathScratch,
     ) -> Option<f32> {
-        let forest = self.forest;
-        forest.check(row).ok()?;
-        let n_classes = match forest.task {
-            Task::Classification { n_classes } => n_classes,
-            Task::Regression => 0,
+        let ensemble = self.ensemble;
+        ensemble.check(row)?;
+        let trees = ensemble.trees();
+        let n_classes = match ensemble {
+            Ensemble::Forest(RandomForest {
+                task: Task::Classification { n_classes },
+                ..
+            }) => *n_classes,
+            _ => 0,
         };
-        let RecordedPathScratch { path, proba, tail } = scratch;
+        let RecordedPathScratch {
+            path,
+            proba,
+            leaves,
+            tail,
+        } = scratch;
         path.tree_paths.clear();
         path.tree_predictions.clear();
         path.feature_importance.clear();
-        path.feature_importance.resize(forest.n_features, 0.0);
+        path.feature_importance.resize(ensemble.n_features(), 0.0);
         proba.clear();
         proba.resize(n_classes, 0.0);
+        leaves.clear();
+        // The head (aggregation, base score, tree count) has one length; its values come
+        // with the prediction, so it is compared last.
         tail.clear();
-        ForestPath::encode_head(
-            whyline_core::Aggregation::Mean,
-            0.0,
-            forest.trees.len(),
-            tail,
-        );
-        let mut rest = recorded.strip_prefix(tail.as_slice())?;
+        ForestPath::encode_head(whyline_core::Aggregation::Mean, 0.0, trees.len(), tail);
+        let (head, mut rest) = recorded.split_at_checked(tail.len())?;
         let mut sum = 0.0f64;
-        for (tree, encodings) in forest.trees.iter().zip(&self.trees) {
+        for (tree, encodings) in trees.iter().zip(&self.trees) {
             let leaf = match encodings.leaf_named_in(rest) {
                 Some(leaf) => leaf,
                 None if encodings.by_id.is_empty() => tree.leaf_without_missing(row)?,
@@ -205,6 +274,7 @@ impl<'m> RecordedPathCheck<'m> {
                 }
             }
             path.tree_predictions.push(encoding.output);
+            leaves.push(leaf);
             if n_classes > 0 {
                 for (p, v) in proba.iter_mut().zip(tree.node_values(leaf)) {
                     *p += v;
@@ -213,7 +283,15 @@ impl<'m> RecordedPathCheck<'m> {
                 sum += tree.node_value(leaf);
             }
         }
-        let output = forest.finish_path(path, proba, sum);
+        let output = match ensemble {
+            Ensemble::Forest(forest) => forest.finish_path(path, proba, sum),
+            Ensemble::Boosting(boosting) => boosting.finish_path(path, leaves),
+        };
+        tail.clear();
+        ForestPath::encode_head(path.aggregation, path.base_score, trees.len(), tail);
+        if head != tail.as_slice() {
+            return None;
+        }
         tail.clear();
         path.encode_tail(tail);
         (rest == tail.as_slice()).then_some(output)

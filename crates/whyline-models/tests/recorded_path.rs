@@ -1,5 +1,6 @@
 //! `RecordedPathCheck` (what replay compares recorded forest paths with) agrees with
-//! rebuilding the path: on every random forest fixture, for the fixture rows and for rows
+//! rebuilding the path: on every random forest and gradient-boosted fixture (scikit-learn,
+//! XGBoost, LightGBM), for the fixture rows and for rows
 //! probing every split (on, below and above its threshold, NaN), it accepts exactly the
 //! bytes `explain_into` then `encode_path` write, with the same output, and no byte changed
 //! anywhere in them.
@@ -13,13 +14,15 @@ use crate::fixtures::{Fixture, all};
 /// every threshold of the first tree, and set to NaN.
 fn rows(fixture: &Fixture) -> Vec<Vec<f32>> {
     let mut rows: Vec<Vec<f32>> = fixture.inputs.clone();
-    let ModelKind::RandomForest(forest) = fixture.model.kind() else {
-        return rows;
+    let trees = match fixture.model.kind() {
+        ModelKind::RandomForest(forest) => &forest.trees,
+        ModelKind::GradientBoosting(boosting) => &boosting.trees,
+        _ => return rows,
     };
     let Some(base) = fixture.inputs.first() else {
         return rows;
     };
-    for node in forest.trees.iter().flat_map(|tree| &tree.nodes).take(400) {
+    for node in trees.iter().flat_map(|tree| &tree.nodes).take(400) {
         let Some(split) = &node.split else { continue };
         for value in [
             split.threshold,
@@ -38,7 +41,13 @@ fn rows(fixture: &Fixture) -> Vec<Vec<f32>> {
 fn forests() -> Vec<(String, Model, Vec<Vec<f32>>)> {
     let mut forests: Vec<(String, Model, Vec<Vec<f32>>)> = all()
         .into_iter()
-        .filter(|f| matches!(f.model.kind(), ModelKind::RandomForest(_)))
+        .filter(|f| f.model.preprocessing().is_none())
+        .filter(|f| {
+            matches!(
+                f.model.kind(),
+                ModelKind::RandomForest(_) | ModelKind::GradientBoosting(_)
+            )
+        })
         .map(|f| {
             let rows = rows(&f);
             (f.name, f.model, rows)
@@ -59,9 +68,13 @@ fn forests() -> Vec<(String, Model, Vec<Vec<f32>>)> {
         })
         .collect();
     forests.push(("demo_model".into(), demo, demo_rows));
+    let boosted = forests
+        .iter()
+        .filter(|(_, model, _)| matches!(model.kind(), ModelKind::GradientBoosting(_)))
+        .count();
     assert!(
-        forests.len() >= 4,
-        "random forest fixtures: {}",
+        forests.len() >= 8 && boosted >= 4,
+        "tree ensemble fixtures: {} ({boosted} boosted)",
         forests.len()
     );
     forests
@@ -72,9 +85,10 @@ fn the_check_accepts_exactly_the_rebuilt_bytes() {
     let mut accepted = 0usize;
     let mut not_shown = 0usize;
     for (name, model, rows) in forests() {
+        let accepted_before = accepted;
         let check = model
             .recorded_path_check()
-            .unwrap_or_else(|| panic!("{name}: no check for a random forest"));
+            .unwrap_or_else(|| panic!("{name}: no check for a tree ensemble"));
         let mut scratch = RecordedPathScratch::default();
         let mut path = model.empty_path();
         for row in &rows {
@@ -130,6 +144,10 @@ fn the_check_accepts_exactly_the_rebuilt_bytes() {
             longer.push(0);
             assert_eq!(check.matches(row, &longer, &mut scratch), None);
         }
+        assert!(
+            accepted > accepted_before,
+            "{name}: no row's bytes were accepted"
+        );
     }
     assert!(accepted > 1_000, "accepted {accepted}");
     assert!(not_shown > 0, "no probe met a missing value");
@@ -187,10 +205,12 @@ fn another_rows_record_is_refused_unless_it_is_the_rows_own() {
 }
 
 #[test]
-fn only_bare_random_forests_have_a_check() {
+fn only_bare_random_forests_and_boosted_ensembles_have_a_check() {
     for fixture in all() {
-        let is_forest = matches!(fixture.model.kind(), ModelKind::RandomForest(_))
-            && fixture.model.preprocessing().is_none();
+        let is_forest = matches!(
+            fixture.model.kind(),
+            ModelKind::RandomForest(_) | ModelKind::GradientBoosting(_)
+        ) && fixture.model.preprocessing().is_none();
         assert_eq!(
             fixture.model.recorded_path_check().is_some(),
             is_forest,

@@ -36,12 +36,14 @@
 //! Per decision a worker opens the input into a reused row (the cipher of a recording run is
 //! derived once, [`InputOpener`](whyline_ledger::seal::InputOpener)), explains into a reused
 //! path, encodes into a reused buffer and compares it with the stored bytes: no allocation
-//! once the buffers have grown. For a random forest replayed with its own model it first
-//! tries the model's [`RecordedPathCheck`](whyline_models::RecordedPathCheck): the leaf
-//! each tree's recorded path names, its path encoded once per replay compared with the
-//! recorded bytes and its tests with the row, the forest's tail made by `explain_into`'s
-//! own code (the demo's forest: ~0.5 µs instead of 2.1 µs). Only a decision it does not show identical (a difference, or a
-//! split that found its value missing) is rebuilt, which locates the first differing byte.
+//! once the buffers have grown. For a random forest or a gradient-boosted ensemble
+//! replayed with its own model it first tries the model's
+//! [`RecordedPathCheck`](whyline_models::RecordedPathCheck): the leaf each tree's recorded
+//! path names, its path encoded once per replay compared with the recorded bytes and its
+//! tests with the row, the ensemble's head and tail made by `explain_into`'s own code (the
+//! demo's forest: ~0.5 µs instead of 2.1 µs). Only a decision it does not show identical (a
+//! difference, or a split that found its value missing) is rebuilt, which locates the first
+//! differing byte.
 //! It also checks that an input recorded as an entry of its own was sealed for this very
 //! record: its `trace_hash` must be the record's leaf hash (computed for sixteen decisions
 //! at a time by a multi-buffer SHA-256). That is a SHA-256 over the whole trace (6 KB for

@@ -2,7 +2,9 @@
 //! `cargo run --example record_demo_log -p whyline-forensics -- DIR N` writes N decisions of
 //! the demo's model (a 20-tree random forest, 6 features) with sealed inputs into the
 //! ledger DIR (keys in DIR/keys/subjects.wks), as the benchmark does. Then:
-//! `whyline replay DIR --model crates/whyline-cli/assets/demo_model.json`.
+//! `whyline replay DIR --model crates/whyline-cli/assets/demo_model.json`. A third argument
+//! names another model reading the scenario's six features (any format `Model::load`
+//! reads: an XGBoost or LightGBM model, say), to replay with that file instead.
 
 use std::path::{Path, PathBuf};
 
@@ -16,12 +18,14 @@ use whyline_monitor::{Andon, AndonRules, InferenceMonitor, InputRecording};
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(dir), Some(n)) = (args.next(), args.next()) else {
-        anyhow::bail!("usage: record_demo_log DIR N");
+        anyhow::bail!("usage: record_demo_log DIR N [MODEL]");
     };
     let dir = PathBuf::from(dir);
     let n: u64 = n.parse().context("N is a count of decisions")?;
-    let model_file =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../whyline-cli/assets/demo_model.json");
+    let model_file = args.next().map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../whyline-cli/assets/demo_model.json"),
+        PathBuf::from,
+    );
     let (collector, _) = LedgerCollector::open(
         SegmentStore::open(&dir)?,
         LedgerOptions::without_checkpoints("whyline.demo/replay").durability(Durability::None),

@@ -250,16 +250,17 @@ impl<'m> RecordedPathCheck<'m> {
         let (head, mut rest) = recorded.split_at_checked(tail.len())?;
         let mut sum = 0.0f64;
         for (tree, encodings) in trees.iter().zip(&self.trees) {
-            let leaf = match encodings.leaf_named_in(rest) {
-                Some(leaf) => leaf,
-                None if encodings.by_id.is_empty() => tree.leaf_without_missing(row)?,
-                None => return None,
+            let walked = encodings.by_id.is_empty();
+            let leaf = if walked {
+                tree.leaf_without_missing(row)?
+            } else {
+                encodings.leaf_named_in(rest)?
             };
             let encoding = (*encodings.leaves.get(leaf)?)?;
             let (start, end) = encoding.bytes;
             let expected = encodings.bytes.get(start as usize..end as usize)?;
             rest = rest.strip_prefix(expected)?;
-            if !encodings.by_id.is_empty() {
+            if !walked {
                 let (start, end) = encoding.tests;
                 for test in encodings.tests.get(start as usize..end as usize)? {
                     if !test.sends_row_on(row)? {
@@ -301,13 +302,10 @@ impl<'m> RecordedPathCheck<'m> {
 impl TreeEncodings {
     /// The leaf whose node id a tree path at the start of `recorded` names, found by where
     /// the id lies in a path without categories (split count, splits, impurities, leaf);
-    /// `None` when the tree is walked instead or the bytes name no leaf of it. Whether the
-    /// bytes are that leaf's path is for the caller to compare.
+    /// `None` when the bytes name no leaf of the tree. Whether they are that leaf's path is
+    /// for the caller to compare.
     #[inline]
     fn leaf_named_in(&self, recorded: &[u8]) -> Option<usize> {
-        if self.by_id.is_empty() {
-            return None;
-        }
         let u32_at = |at: usize| -> Option<usize> {
             let bytes = recorded.get(at..at.checked_add(4)?)?;
             Some(u32::from_le_bytes(bytes.try_into().ok()?) as usize)

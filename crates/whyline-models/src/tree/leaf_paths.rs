@@ -23,7 +23,7 @@ pub(crate) struct LeafPath {
 }
 
 /// One split on the way to a leaf, and the way the leaf lies: what
-/// [`RouteTest::sends_row_on`] checks, in 16 bytes.
+/// [`RouteTest::sends_row_on`] checks, in 12 bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RouteTest {
     threshold: f32,

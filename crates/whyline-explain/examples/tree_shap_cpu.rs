@@ -9,7 +9,8 @@
 //! python/.venv-explain/bin/python python/bench_tree_shap_cpu.py
 //! ```
 //!
-//! The models come from `python/bench_vs_shap.py --write-models`.
+//! The models come from `python/bench_vs_shap.py --write-models`. A second argument keeps
+//! only the forests whose name contains it (`-- 30 Classifier`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use whyline_explain::{TreeShap, TreeShapScratch};
@@ -45,6 +46,9 @@ fn rows(field: &str) -> Vec<Vec<f32>> {
 
 fn main() {
     let repeats: usize = std::env::args().nth(1).map_or(20, |a| a.parse().unwrap());
+    // An optional second argument keeps only the forests whose name contains it
+    // ("Classifier"), e.g. to count one forest's instructions under cachegrind.
+    let only = std::env::args().nth(2).unwrap_or_default();
     for (name, file, field) in [
         (
             "RandomForestRegressor",
@@ -57,6 +61,9 @@ fn main() {
             "classification3_rows",
         ),
     ] {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
         let model = Model::load(format!("{DIR}/{file}")).unwrap();
         let explainer = TreeShap::new(&model).unwrap();
         let rows = rows(field);

@@ -128,6 +128,9 @@ pub(super) struct SweepScratch {
     x: Vec<f64>,
     /// With several outputs: `q` values per internal node and output, its `A`.
     acc: Vec<f64>,
+    /// With several outputs: the bottom-up sweep's credits of one tree, `q` per output
+    /// and feature, summed over the points once per tree instead of once per node.
+    credits: Vec<f64>,
 }
 
 impl SweepTree {
@@ -488,6 +491,7 @@ impl Run<'_> {
             satisfied,
             x,
             acc,
+            credits,
         } = scratch;
         // Every slot read is written first in this tree (the root's explicitly), so the
         // buffers only grow.
@@ -520,8 +524,33 @@ impl Run<'_> {
                 acc.resize(n * width * Q, 0.0);
             }
             let (acc, _) = acc.as_chunks_mut::<Q>();
+            let (computed, last) = tree.computed_outputs(n_features);
+            let slots = computed * n_features;
+            if credits.len() < slots * Q {
+                credits.resize(slots * Q, 0.0);
+            }
+            let (credits, _) = credits.as_chunks_mut::<Q>();
+            let Some(credits) = credits.get_mut(..slots) else {
+                return;
+            };
+            credits.fill([0.0; Q]);
             self.several_outputs_down::<Q>(phi, went_left, satisfied, x, acc);
-            self.several_outputs::<Q>(phi, went_left, satisfied, x, acc);
+            self.several_outputs::<Q>(went_left, satisfied, x, acc, credits);
+            for feature in 0..n_features {
+                let mut total = 0.0;
+                for out in 0..computed {
+                    let credit: f64 = credits
+                        .get(out * n_features + feature)
+                        .map_or(0.0, |c| c.iter().sum());
+                    if let Some(slot) = phi.get_mut(out * n_features + feature) {
+                        *slot += credit;
+                    }
+                    total += credit;
+                }
+                if let Some(slot) = last.and_then(|last| phi.get_mut(last + feature)) {
+                    *slot -= total;
+                }
+            }
             return;
         }
         self.one_output_down::<Q>(phi, went_left, satisfied, x);

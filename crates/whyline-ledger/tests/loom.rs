@@ -306,6 +306,42 @@ fn a_flush_racing_the_callers_loses_and_repeats_nothing() {
     });
 }
 
+/// A `flush` racing a caller's records under `Backpressure::Block` (a queue of one batch of
+/// one record; a full batch leaves when the next record comes): the main thread records the
+/// first trace, then a caller thread the next two while the main thread flushes, so the
+/// flush can take the pending batch while the caller goes on to send the next one. The
+/// three are ordered by happens-before, so what the flush leaves in the sink is a prefix
+/// of them, none twice or out of order, and after the caller is joined and a last flush all
+/// three are there once, in order. (The two-caller model above has one record a caller, so
+/// it cannot see records reordered around a flush.)
+#[test]
+fn a_flush_racing_a_callers_records_keeps_their_order() {
+    explore(|| {
+        let sink = Shared::default();
+        let stream = blocking_stream(StreamFormat::Aprt, &sink);
+        assert_eq!(stream.record(&trace(0, 0)).unwrap(), RecordOutcome::Queued);
+        let caller = {
+            let stream = Arc::clone(&stream);
+            thread::spawn(move || {
+                (1..3)
+                    .map(|n| stream.record(&trace(0, n)).unwrap())
+                    .collect()
+            })
+        };
+        stream.flush().unwrap();
+        let seen = sink.sequences();
+        assert!(
+            [&[0][..], &[0, 1], &[0, 1, 2]].contains(&&seen[..]),
+            "{seen:?}"
+        );
+        join_all_queued(vec![caller]);
+        stream.flush().unwrap();
+        assert_eq!(sink.sequences(), [0, 1, 2], "each record once, in order");
+        let stats = stream.stream_stats();
+        assert_eq!((stats.recorded, stats.written, stats.lost), (3, 3, 0));
+    });
+}
+
 /// The same two callers under `Backpressure::Drop`, into a batch sink: whatever the
 /// interleaving, every record is either written (once, in its caller's order) or dropped and
 /// counted, the outcomes the callers saw say which, and written + dropped == recorded.

@@ -21,9 +21,45 @@ const BLOCK_LEVEL: u32 = 8;
 /// Leaves hashed together ([`BatchedRange`]): 256, wide enough that most of a block's
 /// nodes are hashed many at a time, small enough that a root asked for mid-block folds at
 /// most 255 leaves one by one.
-const BLOCK: u64 = 1 << BLOCK_LEVEL;
+pub(crate) const BLOCK: u64 = 1 << BLOCK_LEVEL;
 /// Levels with fewer nodes than this are hashed one node at a time.
 const WIDE: usize = 16;
+
+/// The root of the perfect subtree over `leaves` (a power of two of them, [`BLOCK`] in
+/// practice), level by level, the wide levels through the multi-buffer SHA-256.
+pub(crate) fn block_root(leaves: &[Hash]) -> Hash {
+    let mut level = leaves.to_vec();
+    while level.len() > 1 {
+        if level.len() / 2 >= WIDE {
+            // Each pair of neighbours is one node's 64-byte message after the prefix.
+            let pairs: Vec<&[u8]> = level.as_flattened().chunks_exact(64).collect();
+            let mut nodes = vec![[0u8; 32]; pairs.len()];
+            tape_sha256::hash_many_prefixed(&[1], &pairs, &mut nodes);
+            level = nodes;
+            continue;
+        }
+        // Too few for the lanes: one at a time through SHA-NI is faster.
+        level = level
+            .chunks_exact(2)
+            .filter_map(|pair| match pair {
+                [left, right] => Some(node_hash(left, right)),
+                _ => None,
+            })
+            .collect();
+    }
+    level.first().copied().unwrap_or_default()
+}
+
+/// The Merkle block roots a batch's maker computed: `roots` holds `(offset, root)` for each
+/// whole block of the batch, the offset counted from the batch's first entry, which its
+/// maker expected at index `first_index` (see `Ledger::append_batch_deferred`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BlockRoots {
+    /// Where the maker expected the batch's first entry.
+    pub(crate) first_index: u64,
+    /// `(offset in the batch, subtree root)` of each whole block, in order.
+    pub(crate) roots: Vec<(usize, Hash)>,
+}
 
 /// A Merkle frontier whose interior nodes are hashed a block at a time. See the module docs.
 #[derive(Clone, Debug, Default)]
@@ -66,28 +102,9 @@ impl BatchedRange {
 
     /// Hashes the full block's subtree level by level and appends its root.
     fn fold_block(&mut self) {
-        let mut level = self.waiting.clone();
-        while level.len() > 1 {
-            if level.len() / 2 >= WIDE {
-                // Each pair of neighbours is one node's 64-byte message after the prefix.
-                let pairs: Vec<&[u8]> = level.as_flattened().chunks_exact(64).collect();
-                let mut nodes = vec![[0u8; 32]; pairs.len()];
-                tape_sha256::hash_many_prefixed(&[1], &pairs, &mut nodes);
-                level = nodes;
-                continue;
-            }
-            // Too few for the lanes: one at a time through SHA-NI is faster.
-            level = level
-                .chunks_exact(2)
-                .filter_map(|pair| match pair {
-                    [left, right] => Some(node_hash(left, right)),
-                    _ => None,
-                })
-                .collect();
-        }
-        let appended = level
-            .first()
-            .and_then(|&root| self.range.append_subtree(BLOCK_LEVEL, root));
+        let appended = self
+            .range
+            .append_subtree(BLOCK_LEVEL, block_root(&self.waiting));
         if appended.is_none() {
             // A block starts at a multiple of its size, so its subtree always fits; were it
             // not to, the leaves go in one at a time, which is exact anyway.
@@ -96,6 +113,23 @@ impl BatchedRange {
             }
         }
         self.waiting.clear();
+    }
+
+    /// Whether a whole block may be appended by its root now: the size is a multiple of
+    /// [`BLOCK`] and no leaf is waiting.
+    pub(crate) fn at_block_boundary(&self) -> bool {
+        self.waiting.is_empty() && self.range.size().is_multiple_of(BLOCK)
+    }
+
+    /// Appends a whole block of [`BLOCK`] leaves by the root of their subtree, which the
+    /// caller computed with [`block_root`] (the pipelined collector's callers do, off the
+    /// sequencer's thread). `None`, and nothing changed, unless the range's size is a
+    /// multiple of [`BLOCK`] with no leaf waiting.
+    pub(crate) fn append_block(&mut self, root: Hash) -> Option<()> {
+        if !self.waiting.is_empty() {
+            return None;
+        }
+        self.range.append_subtree(BLOCK_LEVEL, root)
     }
 
     /// `MTH` of everything appended.
@@ -156,5 +190,36 @@ mod tests {
         assert_eq!(batched.range.size(), BLOCK);
         batched.append([7; 32]);
         assert_eq!(batched.waiting.len(), 1);
+    }
+
+    /// A block appended by its root (computed by `block_root`) gives the tree the same
+    /// root as its leaves one by one, at every boundary; off a boundary, or with a leaf
+    /// waiting, it is refused and nothing changes.
+    #[test]
+    fn a_block_appended_by_its_root_is_its_leaves() {
+        let all = leaves(3 * BLOCK);
+        let mut by_root = BatchedRange::default();
+        let mut reference = CompactRange::new();
+        for block in all.chunks_exact(BLOCK as usize) {
+            assert!(by_root.at_block_boundary());
+            assert_eq!(by_root.append_block(block_root(block)), Some(()));
+            block.iter().for_each(|&leaf| reference.append(leaf));
+            assert_eq!(by_root.root(), reference.root());
+            assert_eq!(
+                by_root.root(),
+                crate::merkle::root_from_leaf_hashes(&all[..reference.size() as usize])
+            );
+        }
+        by_root.append([7; 32]);
+        assert!(!by_root.at_block_boundary());
+        let before = by_root.root();
+        assert_eq!(
+            by_root.append_block(block_root(&all[..BLOCK as usize])),
+            None
+        );
+        assert_eq!(by_root.root(), before);
+        let mut reopened = BatchedRange::new(reference.clone());
+        reopened.range.append([8; 32]);
+        assert_eq!(reopened.append_block([9; 32]), None);
     }
 }

@@ -619,6 +619,18 @@ pub enum LedgerError {
     /// The stream's writer thread could not be started.
     #[error("stream writer: starting the writer thread failed")]
     Spawn(#[source] std::io::Error),
+    /// The pipelined ledger collector's sequencer failed to append earlier (its error was
+    /// returned then) and has stopped: nothing more is appended.
+    #[error(
+        "pipelined ledger: the sequencer stopped after an earlier error; {lost} entries were not appended"
+    )]
+    SequencerStopped {
+        /// Entries accepted but not appended so far.
+        lost: u64,
+    },
+    /// The pipelined ledger collector's sequencer thread is no longer running (it panicked).
+    #[error("pipelined ledger: the sequencer thread ended unexpectedly")]
+    SequencerGone,
 }
 
 impl LedgerError {

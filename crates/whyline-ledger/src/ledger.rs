@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::batched_range::BatchedRange;
+use crate::batched_range::{BLOCK, BatchedRange, BlockRoots};
 use crate::chain::FormatVersion;
 use crate::checkpoint::NoteSigner;
 use crate::checkpoint_file::StoredCheckpoint;
@@ -287,7 +287,12 @@ impl<S: Store> Ledger<S> {
                 limit: MAX_PAYLOAD,
             });
         }
-        let receipt = self.push_entry(payload, &leaf_hash(payload), payload_timestamp(payload))?;
+        let receipt = self.push_entry(
+            payload,
+            &leaf_hash(payload),
+            payload_timestamp(payload),
+            true,
+        )?;
         match (self.options.durability, mode) {
             (Durability::Sync, CommitMode::Inline) => self.commit()?,
             (Durability::Interval { entries, max_delay }, CommitMode::Inline) => {
@@ -313,10 +318,16 @@ impl<S: Store> Ledger<S> {
     /// it): sizes are checked first, so a payload the ledger refuses appends nothing; a
     /// checkpoint due by count is signed once, after the batch. Receipts are pushed to
     /// `receipts`.
+    ///
+    /// `blocks` are the roots of whole Merkle blocks of the batch, if its maker computed
+    /// them: a block whose first entry lands on a block boundary of the tree goes into the
+    /// Merkle frontier by its root, once all its entries are stored; any other (the batch
+    /// not starting where its maker expected it) is hashed here as usual.
     pub(crate) fn append_batch_deferred<'p>(
         &mut self,
         payloads: impl Iterator<Item = &'p [u8]> + Clone,
         leaves: &[Hash],
+        blocks: &BlockRoots,
         receipts: &mut Vec<Receipt>,
     ) -> Result<()> {
         for (n, payload) in (0u64..).zip(payloads.clone()) {
@@ -329,8 +340,44 @@ impl<S: Store> Ledger<S> {
             }
         }
         let before = receipts.len();
-        for (payload, leaf) in payloads.zip(leaves) {
-            receipts.push(self.push_entry(payload, leaf, payload_timestamp(payload))?);
+        let start = self.next_index;
+        let usable = start == blocks.first_index;
+        let mut roots = blocks.roots.iter().peekable();
+        // The block being stored without its leaves in the frontier: its end and root.
+        let mut block: Option<(usize, Hash)> = None;
+        for (n, (payload, leaf)) in payloads.zip(leaves).enumerate() {
+            if block.is_none()
+                && let Some(&&(offset, root)) = roots.peek()
+                && offset <= n
+            {
+                roots.next();
+                if usable && offset == n && self.range.at_block_boundary() {
+                    block = Some((n + BLOCK as usize, root));
+                }
+            }
+            let merkle = block.is_none();
+            receipts.push(self.push_entry(payload, leaf, payload_timestamp(payload), merkle)?);
+            if let Some((end, root)) = block
+                && n + 1 == end
+            {
+                // Every entry of the block is stored: its root joins the frontier.
+                if self.range.append_block(root).is_none() {
+                    let first = receipts.len() - BLOCK as usize;
+                    for receipt in receipts.get(first..).unwrap_or(&[]) {
+                        self.range.append(receipt.leaf_hash);
+                    }
+                }
+                block = None;
+            }
+        }
+        if let Some((end, _)) = block {
+            // The batch ended inside the block (its maker's roots did not match the
+            // batch): its stored entries' leaves join the frontier one by one.
+            let stored = BLOCK as usize - (end - (receipts.len() - before));
+            let first = receipts.len() - stored;
+            for receipt in receipts.get(first..).unwrap_or(&[]) {
+                self.range.append(receipt.leaf_hash);
+            }
         }
         if receipts.len() > before {
             if let Durability::Interval { .. } = self.options.durability {
@@ -349,6 +396,7 @@ impl<S: Store> Ledger<S> {
         payload: &[u8],
         leaf: &Hash,
         timestamp: Option<u64>,
+        merkle: bool,
     ) -> Result<Receipt> {
         let index = self.next_index;
         let leaf = *leaf;
@@ -358,7 +406,9 @@ impl<S: Store> Ledger<S> {
         self.frame.clear();
         encode_frame(&mut self.frame, index, payload, &chain);
         let offset = self.store.append(&self.frame)?;
-        self.range.append(leaf);
+        if merkle {
+            self.range.append(leaf);
+        }
         self.last_chain = chain;
         self.next_index += 1;
         if let Some(record) = self.index_builder.push(index, offset, timestamp) {

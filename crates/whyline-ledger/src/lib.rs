@@ -148,7 +148,7 @@ mod window;
 pub use chain::{FormatVersion, GENESIS_CHAIN_HASH, chain_hash, chain_hash_v1};
 pub use checkpoint::{Checkpoint, NoteSigner, NoteVerifier, sign_note, verify_note};
 pub use checkpoint_file::StoredCheckpoint;
-pub use collector::LedgerCollector;
+pub use collector::{LedgerCollector, PipelinedLedgerCollector};
 pub use error::{
     CorruptionKind, LedgerError, NotALedgerReason, NoteErrorKind, ProofErrorKind, Result,
     WindowErrorKind,

@@ -21,6 +21,7 @@ mod ledger_collector;
 mod ledger_options;
 mod merkle_vectors;
 mod note_keys;
+mod pipelined;
 mod reader;
 mod recovery;
 mod remount_ro;

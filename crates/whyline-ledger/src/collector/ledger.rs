@@ -26,6 +26,7 @@ use whyline_core::{
 };
 
 use super::commit::{AfterAppend, Inner, POISONED, Policy, Shared};
+use crate::batched_range::BlockRoots;
 use crate::error::{LedgerError, Result};
 use crate::ledger::{CommitMode, Ledger, LedgerOptions, Receipt};
 use crate::recovery::RecoveryReport;
@@ -288,19 +289,42 @@ impl<S: Store + 'static> LedgerCollector<S> {
         let mut leaves = Vec::new();
         crate::leaf_hashes(&slices, &mut leaves);
         let mut receipts = Vec::with_capacity(leaves.len());
+        self.append_hashed(payloads, &leaves, &BlockRoots::default(), &mut receipts)?;
+        Ok(receipts)
+    }
+
+    /// Commits everything appended so far under the ledger's policy (what
+    /// [`TraceCollector::flush`] does), with the ledger crate's error.
+    pub(crate) fn commit_all(&self) -> Result<()> {
+        self.shared.commit_all()
+    }
+
+    /// [`append_batch`](Self::append_batch) with the payloads' leaf hashes computed by the
+    /// caller (`leaves[i]` is `leaf_hash` of the `i`-th payload), and the roots of whole
+    /// Merkle blocks when it computed them (see `Ledger::append_batch_deferred`): the
+    /// pipelined collector's sequencer appends the batches its callers hashed. Receipts are
+    /// pushed to `receipts`.
+    pub(crate) fn append_hashed<'p>(
+        &self,
+        payloads: impl Iterator<Item = &'p [u8]> + Clone,
+        leaves: &[crate::Hash],
+        blocks: &BlockRoots,
+        receipts: &mut Vec<Receipt>,
+    ) -> Result<()> {
+        let before = receipts.len();
         let after = {
             let mut inner = self.shared.lock_inner()?;
             let ledger = inner.ledger()?;
-            ledger.append_batch_deferred(payloads, &leaves, &mut receipts)?;
+            ledger.append_batch_deferred(payloads, leaves, blocks, receipts)?;
             match receipts.last() {
-                Some(last) => self
-                    .shared
-                    .appended(ledger, receipts.len() as u64, last.index),
-                None => AfterAppend::Return,
+                Some(last) if receipts.len() > before => {
+                    self.shared
+                        .appended(ledger, (receipts.len() - before) as u64, last.index)
+                }
+                _ => AfterAppend::Return,
             }
         };
-        self.after_append(after)?;
-        Ok(receipts)
+        self.after_append(after)
     }
 
     /// Returns once entry `index` is durable under the ledger's policy: at once under

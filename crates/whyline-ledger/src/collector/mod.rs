@@ -12,7 +12,9 @@
 //!   [`StreamStats`] counting everything. A [`BatchSink`] (a message broker) takes its
 //!   batches whole instead of a `Write` taking bytes.
 //! - [`LedgerCollector`] appends each trace to a [`Ledger`](crate::Ledger): hash chain,
-//!   Merkle tree, signed checkpoints.
+//!   Merkle tree, signed checkpoints. [`PipelinedLedgerCollector`] writes the same log with
+//!   the chain, the tree, the frames and the commits on a sequencer thread, the callers
+//!   only encoding their records and hashing the leaves of the batches they fill.
 //! - `conformance` (with the `conformance` cargo feature) holds the checks every
 //!   [`TraceCollector`](whyline_core::TraceCollector) implementation must pass, written once
 //!   and run against each collector.
@@ -29,6 +31,7 @@ mod commit;
 pub mod conformance;
 mod json_chunk;
 mod ledger;
+mod pipelined;
 mod ring;
 mod slot;
 mod stream;
@@ -37,6 +40,7 @@ mod writer;
 pub use batch_sink::BatchSink;
 pub use builder::StreamCollectorBuilder;
 pub use ledger::LedgerCollector;
+pub use pipelined::PipelinedLedgerCollector;
 pub use ring::{DynamicRingCollector, RingCollector};
 pub use slot::RingSlot;
 pub use stream::{Backpressure, StreamCollector, StreamFormat, StreamStats};

@@ -21,9 +21,11 @@
 //! caller that fills it hashes its leaves and sends it, still under the lock (so batches
 //! enter the queue in record order), on a bounded queue, waiting for room when the
 //! sequencer is behind (evidence is never dropped: the queue's bound is the memory a slow
-//! disk may take). When no batch arrives for [`IDLE`], the sequencer takes the partial batch
+//! disk may take). When no batch arrives for 2 ms, the sequencer takes the partial batch
 //! itself if the queue is empty and no caller holds the lock, so an entry waits milliseconds,
-//! not for the next record.
+//! not for the next record; when there is no partial batch either it sleeps without a
+//! timeout, and the next record to start a batch wakes it, so an idle collector costs
+//! nothing.
 //!
 //! # What a caller is told
 //!
@@ -130,6 +132,8 @@ impl Batch {
 enum Message {
     Batch(Batch),
     Flush(Sender<Result<(), LedgerError>>),
+    /// A record started a batch while the sequencer slept: take it when idle.
+    Wake,
 }
 
 /// What the callers and the sequencer share.
@@ -141,6 +145,9 @@ struct Shared<S: Store + 'static> {
     /// Entries the sequencer appended.
     appended: AtomicU64,
     failed: AtomicBool,
+    /// The sequencer found nothing to do and sleeps until a message (set and cleared
+    /// under `pending`'s lock).
+    asleep: AtomicBool,
     /// The sequencer's error, until a caller takes it.
     error: Mutex<Option<LedgerError>>,
 }
@@ -185,16 +192,33 @@ impl<S: Store + 'static> Shared<S> {
         }
     }
 
-    /// Takes the partial batch when the queue is empty and no caller holds the lock (a
-    /// caller sends under the lock, so an empty queue seen under it means no batch recorded
-    /// earlier is still on its way).
-    fn take_partial(&self, queue: &Receiver<Message>) -> Option<Batch> {
-        let mut pending = self.pending.try_lock().ok()?;
-        if pending.len() == 0 || !queue.is_empty() {
-            return None;
+    /// What the sequencer does when no batch came for [`IDLE`]: takes the partial batch
+    /// when the queue is empty and no caller holds the lock (a caller sends under the lock,
+    /// so an empty queue seen under it means no batch recorded earlier is still on its
+    /// way), or, when there is none, goes to sleep until the next record wakes it.
+    fn idle(&self, queue: &Receiver<Message>) -> Idle {
+        let Ok(mut pending) = self.pending.try_lock() else {
+            return Idle::Busy;
+        };
+        if pending.len() == 0 {
+            self.asleep.store(true, Ordering::Relaxed);
+            return Idle::Sleep;
         }
-        Some(std::mem::take(&mut *pending))
+        if !queue.is_empty() {
+            return Idle::Busy;
+        }
+        Idle::Took(std::mem::take(&mut *pending))
     }
+}
+
+/// What an idle sequencer found.
+enum Idle {
+    /// The partial batch, to append.
+    Took(Batch),
+    /// Nothing pending: sleep until a message.
+    Sleep,
+    /// A caller holds the lock, or a batch is on its way: look again later.
+    Busy,
 }
 
 /// A ledger collector whose chain, Merkle tree, frames and commits run on a sequencer
@@ -284,6 +308,7 @@ impl<S: Store + 'static> PipelinedLedgerCollector<S> {
             accepted: AtomicU64::new(appended),
             appended: AtomicU64::new(appended),
             failed: AtomicBool::new(false),
+            asleep: AtomicBool::new(false),
             error: Mutex::new(None),
         });
         let sequencer = Arc::clone(&shared);
@@ -398,6 +423,10 @@ impl<S: Store + 'static> PipelinedLedgerCollector<S> {
             }
             if pending.ends.is_empty() {
                 pending.blocks.first_index = self.shared.accepted.load(Ordering::Relaxed);
+                if self.shared.asleep.swap(false, Ordering::Relaxed) {
+                    // A full queue needs no wake-up: the sequencer is busy with it.
+                    let _busy = sender.try_send(Message::Wake);
+                }
             }
             pending.ends.push(end);
             let accepted = self.shared.accepted.fetch_add(1, Ordering::AcqRel) + 1;
@@ -430,8 +459,15 @@ fn sequence<S: Store + 'static>(
         let _full = recycle.try_send(batch);
     };
     let mut receipts = Vec::new();
+    let mut asleep = false;
     loop {
-        match queue.recv_timeout(IDLE) {
+        let message = if asleep {
+            queue.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            queue.recv_timeout(IDLE)
+        };
+        asleep = false;
+        match message {
             Ok(Message::Batch(mut batch)) => {
                 shared.append(&mut batch, &mut receipts);
                 reuse(batch);
@@ -444,12 +480,15 @@ fn sequence<S: Store + 'static>(
                 };
                 let _caller_gone = answer.send(result);
             }
-            Err(RecvTimeoutError::Timeout) => {
-                if let Some(mut batch) = shared.take_partial(queue) {
+            Ok(Message::Wake) => {}
+            Err(RecvTimeoutError::Timeout) => match shared.idle(queue) {
+                Idle::Took(mut batch) => {
                     shared.append(&mut batch, &mut receipts);
                     reuse(batch);
                 }
-            }
+                Idle::Sleep => asleep = true,
+                Idle::Busy => {}
+            },
             Err(RecvTimeoutError::Disconnected) => return,
         }
     }

@@ -151,6 +151,18 @@ fn every_callers_records_are_appended_once_and_in_order() {
     intact(ledger.store(), Some(&signer().verifier()));
 }
 
+/// Waits (up to 10 s, for a loaded machine) until `collector` has appended `n` entries.
+fn wait_for_appended(collector: &PipelinedLedgerCollector<MemoryStore>, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TraceCollector::<LinearPath>::len(collector) < n {
+        assert!(
+            Instant::now() < deadline,
+            "the partial batch never arrived ({n})"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[test]
 fn an_idle_partial_batch_reaches_the_ledger_without_a_flush() {
     let collector =
@@ -158,16 +170,17 @@ fn an_idle_partial_batch_reaches_the_ledger_without_a_flush() {
     for i in 0..3 {
         collector.record(&trace(i)).unwrap();
     }
-    // The sequencer takes the partial batch after 2 ms without one; allow a loaded machine
-    // far longer.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TraceCollector::<LinearPath>::len(&collector) < 3 {
-        assert!(Instant::now() < deadline, "the partial batch never arrived");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    // The sequencer takes the partial batch after 2 ms without one.
+    wait_for_appended(&collector, 3);
     assert_eq!(collector.backlog(), 0);
+    // With nothing left it sleeps; the next record to start a batch wakes it.
+    std::thread::sleep(Duration::from_millis(50));
+    for i in 3..5 {
+        collector.record(&trace(i)).unwrap();
+    }
+    wait_for_appended(&collector, 5);
     let ledger = collector.close().unwrap().into_ledger().unwrap();
-    assert_eq!(ledger.read_entry(2).unwrap().payload, payload(2));
+    assert_eq!(ledger.read_entry(4).unwrap().payload, payload(4));
 }
 
 #[test]

@@ -534,8 +534,22 @@ impl Run<'_> {
                 return;
             };
             credits.fill([0.0; Q]);
-            self.several_outputs_down::<Q>(phi, went_left, satisfied, x, acc);
-            self.several_outputs::<Q>(went_left, satisfied, x, acc, credits);
+            // Two computed outputs (a three-class forest, its third the complement) and one
+            // (two classes) get sweeps with the count fixed; any other count the general.
+            match computed {
+                1 => {
+                    self.several_outputs_down::<Q, 1>(phi, went_left, satisfied, x, acc);
+                    self.several_outputs::<Q, 1>(went_left, satisfied, x, acc, credits);
+                }
+                2 => {
+                    self.several_outputs_down::<Q, 2>(phi, went_left, satisfied, x, acc);
+                    self.several_outputs::<Q, 2>(went_left, satisfied, x, acc, credits);
+                }
+                _ => {
+                    self.several_outputs_down::<Q, 0>(phi, went_left, satisfied, x, acc);
+                    self.several_outputs::<Q, 0>(went_left, satisfied, x, acc, credits);
+                }
+            }
             for feature in 0..n_features {
                 let mut total = 0.0;
                 for out in 0..computed {

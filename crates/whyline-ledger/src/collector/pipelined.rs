@@ -1,48 +1,5 @@
-//! The pipelined ledger collector: callers encode and hash, a sequencer thread chains.
-//!
-//! # Why
-//!
-//! An entry of the ledger costs three SHA-256 messages that depend on each other: its Merkle
-//! leaf (the record), its chain link (index, previous link, leaf: 72 bytes, two blocks) and,
-//! on average, one Merkle node. SHA-256 is throughput-bound on the CPU's SHA unit, so on the
-//! appending thread these blocks are the floor of an append (`LedgerCollector::record`,
-//! ~330 ns on the Zen 5 host, of which ~270 ns of hashing). A decision loop that must not
-//! wait for them can hand them to another core: this collector does what does not depend
-//! on the log's history on the caller's thread (the APRT record, and the leaf hashes of a
-//! full batch, several at a time through the multi-buffer SHA-256 of [`crate::leaf_hashes`])
-//! and leaves what does (the chain, the Merkle frontier, the frame, checkpoints, commits)
-//! to one sequencer thread, which appends whole batches to a [`LedgerCollector`] through the
-//! same code as [`LedgerCollector::append_batch`]. The log is byte for byte the one the
-//! synchronous collector writes for the same records in the same order.
-//!
-//! # Shape
-//!
-//! As the stream collector: callers append records to a partial batch under a lock; the
-//! caller that fills it hashes its leaves and sends it, still under the lock (so batches
-//! enter the queue in record order), on a bounded queue, waiting for room when the
-//! sequencer is behind (evidence is never dropped: the queue's bound is the memory a slow
-//! disk may take). When no batch arrives for 2 ms, the sequencer takes the partial batch
-//! itself if the queue is empty and no caller holds the lock, so an entry waits milliseconds,
-//! not for the next record; when there is no partial batch either it sleeps without a
-//! timeout, and the next record to start a batch wakes it, so an idle collector costs
-//! nothing.
-//!
-//! # What a caller is told
-//!
-//! [`record`](TraceCollector::record) returns [`RecordOutcome::Queued`]: the entry's index
-//! and chain link are decided by the sequencer. [`flush`](TraceCollector::flush) returns once
-//! every entry recorded before it is appended and committed under the ledger's durability
-//! policy; [`close`](PipelinedLedgerCollector::close) then gives the [`LedgerCollector`] back.
-//! Models and alerts go through the same queue, in order with the traces. Sealed inputs
-//! need the entry's index when they are sealed, so this collector keeps none
-//! ([`keeps_inputs`](TraceCollector::keeps_inputs) is `false`): use the synchronous
-//! collector for them.
-//!
-//! # Errors
-//!
-//! The sequencer's first append error stops it: the next `record` or `flush` returns it,
-//! later ones [`LedgerError::SequencerStopped`] with the count of entries accepted and not
-//! appended, so nothing is lost silently.
+//! The pipelined ledger collector: callers encode and hash, a sequencer thread chains (see
+//! [`PipelinedLedgerCollector`]).
 
 use std::fmt;
 use std::time::Duration;
@@ -223,7 +180,54 @@ enum Idle {
 
 /// A ledger collector whose chain, Merkle tree, frames and commits run on a sequencer
 /// thread, while callers only encode their records and hash the leaves of the batches they
-/// fill (see the [module documentation](self)).
+/// fill.
+///
+/// # Why
+///
+/// An entry of the ledger costs three SHA-256 messages that depend on each other: its Merkle
+/// leaf (the record), its chain link (index, previous link, leaf: 72 bytes, two blocks) and,
+/// on average, one Merkle node. SHA-256 is throughput-bound on the CPU's SHA unit, so on the
+/// appending thread these blocks are the floor of an append (`LedgerCollector::record`,
+/// ~330 ns on the Zen 5 host, of which ~270 ns of hashing). A decision loop that must not
+/// wait for them can hand them to another core: this collector does what does not depend
+/// on the log's history on the caller's thread (the APRT record, and the leaf hashes of a
+/// full batch, several at a time through the multi-buffer SHA-256 of [`crate::leaf_hashes`],
+/// and the roots of its whole 256-leaf Merkle blocks where the log's block boundaries fall
+/// in it) and leaves what does (the chain, the Merkle frontier, the frame, checkpoints, commits)
+/// to one sequencer thread, which appends whole batches to a [`LedgerCollector`] through the
+/// same code as [`LedgerCollector::append_batch`]. The log is byte for byte the one the
+/// synchronous collector writes for the same records in the same order.
+///
+/// # Shape
+///
+/// As the stream collector: callers append records to a partial batch under a lock; the
+/// caller that fills it hashes its leaves and sends it, still under the lock (so batches
+/// enter the queue in record order), on a bounded queue, waiting for room when the
+/// sequencer is behind (evidence is never dropped: the queue's bound is the memory a slow
+/// disk may take). When no batch arrives for 2 ms, the sequencer takes the partial batch
+/// itself if the queue is empty and no caller holds the lock, so an entry waits milliseconds,
+/// not for the next record; when there is no partial batch either it sleeps without a
+/// timeout, and the next record to start a batch wakes it, so an idle collector costs
+/// nothing.
+///
+/// # What a caller is told
+///
+/// [`record`](TraceCollector::record) returns [`RecordOutcome::Queued`]: the entry's index
+/// and chain link are decided by the sequencer. [`flush`](TraceCollector::flush) returns once
+/// every entry recorded before it is appended and committed under the ledger's durability
+/// policy; [`close`](PipelinedLedgerCollector::close) then gives the [`LedgerCollector`] back.
+/// Models and alerts go through the same queue, in order with the traces. Sealed inputs
+/// need the entry's index when they are sealed, so this collector keeps none
+/// ([`keeps_inputs`](TraceCollector::keeps_inputs) is `false`): use the synchronous
+/// collector for them.
+///
+/// # Errors
+///
+/// The sequencer's first append error stops it: the next `record` or `flush` returns it,
+/// later ones [`LedgerError::SequencerStopped`] with the count of entries accepted and not
+/// appended, so nothing is lost silently.
+///
+/// # Example
 ///
 /// ```
 /// use whyline_core::{DecisionTrace, LinearPath, RecordOutcome, TraceCollector};

@@ -19,7 +19,7 @@ use crate::store::Store;
 use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::sync::channel::{self, Receiver, RecvTimeoutError, Sender};
 use crate::sync::thread::{self, JoinHandle};
-use crate::sync::{Arc, Mutex};
+use crate::sync::{Arc, Mutex, MutexGuard};
 
 /// How long the sequencer waits for a batch before it takes the partial one itself.
 pub(crate) const IDLE: Duration = Duration::from_millis(2);
@@ -355,20 +355,9 @@ impl<S: Store + 'static> PipelinedLedgerCollector<S> {
         let sender = self.sender.as_ref().ok_or(LedgerError::SequencerGone)?;
         let (answer, answered) = channel::bounded(1);
         {
-            let mut pending = self
-                .shared
-                .pending
-                .lock()
-                .map_err(|_| LedgerError::Poisoned {
-                    collector: "pipelined ledger",
-                })?;
+            let mut pending = self.lock_pending()?;
             if pending.len() > 0 {
-                let fresh = self.fresh_batch();
-                let mut partial = std::mem::replace(&mut *pending, fresh);
-                partial.hash_leaves();
-                sender
-                    .send(Message::Batch(partial))
-                    .map_err(|_| LedgerError::SequencerGone)?;
+                self.send_batch(sender, &mut pending)?;
             }
             sender
                 .send(Message::Flush(answer))
@@ -390,6 +379,27 @@ impl<S: Store + 'static> PipelinedLedgerCollector<S> {
         self.recycled.try_recv().unwrap_or_default()
     }
 
+    fn lock_pending(&self) -> Result<MutexGuard<'_, Batch>, LedgerError> {
+        self.shared
+            .pending
+            .lock()
+            .map_err(|_| LedgerError::Poisoned {
+                collector: "pipelined ledger",
+            })
+    }
+
+    /// Hashes the pending batch's leaves and blocks and sends it, leaving a fresh batch in
+    /// its place. Called under the lock, so batches enter the queue in record order; waits
+    /// for room when the sequencer is behind.
+    fn send_batch(&self, sender: &Sender<Message>, pending: &mut Batch) -> Result<(), LedgerError> {
+        let fresh = self.fresh_batch();
+        let mut batch = std::mem::replace(pending, fresh);
+        batch.hash_leaves();
+        sender
+            .send(Message::Batch(batch))
+            .map_err(|_| LedgerError::SequencerGone)
+    }
+
     /// Appends one record, written by `encode` at the end of the partial batch, then each
     /// of `more` as its own record, under one lock (so no other caller's record comes
     /// between them), sending the batch whenever it is full.
@@ -398,13 +408,7 @@ impl<S: Store + 'static> PipelinedLedgerCollector<S> {
             return Err(self.shared.take_error());
         }
         let sender = self.sender.as_ref().ok_or(LedgerError::SequencerGone)?;
-        let mut pending = self
-            .shared
-            .pending
-            .lock()
-            .map_err(|_| LedgerError::Poisoned {
-                collector: "pipelined ledger",
-            })?;
+        let mut pending = self.lock_pending()?;
         let mut encode = Some(encode);
         let mut more = more.iter();
         loop {
@@ -439,13 +443,7 @@ impl<S: Store + 'static> PipelinedLedgerCollector<S> {
             if pending.len() >= self.batch_entries
                 || accepted.is_multiple_of(self.batch_entries as u64)
             {
-                let fresh = self.fresh_batch();
-                let mut full = std::mem::replace(&mut *pending, fresh);
-                full.hash_leaves();
-                // Waits for room, still holding the lock: batches stay in record order.
-                sender
-                    .send(Message::Batch(full))
-                    .map_err(|_| LedgerError::SequencerGone)?;
+                self.send_batch(sender, &mut pending)?;
             }
         }
     }

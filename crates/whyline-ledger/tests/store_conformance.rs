@@ -263,3 +263,18 @@ mod small_segments {
         );
     }
 }
+
+/// A sync ticket says whether it covers any byte: a ticket of nothing is empty, whether it
+/// was made done or with a file to sync.
+#[test]
+fn a_sync_ticket_is_empty_only_when_it_covers_no_byte() {
+    use whyline_ledger::SyncTicket;
+    assert!(SyncTicket::done(0).is_empty());
+    assert!(!SyncTicket::done(5).is_empty());
+    assert_eq!(SyncTicket::done(5).len(), 5);
+    let dir = tempfile::tempdir().unwrap();
+    let file = std::fs::File::create(dir.path().join("f")).unwrap();
+    let ticket = SyncTicket::new(7, std::sync::Arc::new(file), dir.path().join("f"));
+    assert!(!ticket.is_empty());
+    ticket.sync().unwrap();
+}

@@ -351,8 +351,9 @@ impl<S: Store> Ledger<S> {
                 && offset <= n
             {
                 roots.next();
-                if usable && offset == n && self.range.at_block_boundary() {
-                    block = Some((n + BLOCK as usize, root));
+                let end = n + BLOCK as usize;
+                if usable && offset == n && end <= leaves.len() && self.range.at_block_boundary() {
+                    block = Some((end, root));
                 }
             }
             let merkle = block.is_none();
@@ -368,15 +369,6 @@ impl<S: Store> Ledger<S> {
                     }
                 }
                 block = None;
-            }
-        }
-        if let Some((end, _)) = block {
-            // The batch ended inside the block (its maker's roots did not match the
-            // batch): its stored entries' leaves join the frontier one by one.
-            let stored = BLOCK as usize - (end - (receipts.len() - before));
-            let first = receipts.len() - stored;
-            for receipt in receipts.get(first..).unwrap_or(&[]) {
-                self.range.append(receipt.leaf_hash);
             }
         }
         if receipts.len() > before {

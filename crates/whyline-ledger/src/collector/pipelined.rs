@@ -111,7 +111,9 @@ struct Shared<S: Store + 'static> {
 
 impl<S: Store + 'static> Shared<S> {
     fn lost(&self) -> u64 {
-        self.accepted.load(Ordering::Acquire) - self.appended.load(Ordering::Acquire)
+        self.accepted
+            .load(Ordering::Acquire)
+            .saturating_sub(self.appended.load(Ordering::Acquire))
     }
 
     /// The error to return once the sequencer has failed: its own the first time, then

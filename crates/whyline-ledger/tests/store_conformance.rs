@@ -278,3 +278,151 @@ fn a_sync_ticket_is_empty_only_when_it_covers_no_byte() {
     assert!(!ticket.is_empty());
     ticket.sync().unwrap();
 }
+
+/// Each check of the suite rejects a store broken in the way it checks: a suite whose
+/// checks cannot fail would pass any store.
+mod broken {
+    use std::path::Path;
+
+    use super::conformance;
+    use whyline_ledger::{MemoryStore, Result, Side, Store};
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Fault {
+        /// `append` reports the offset one byte late.
+        OffsetLate,
+        /// `sync` forgets to move the durable length.
+        SyncNotDurable,
+        /// `truncate` cuts nothing.
+        TruncateIgnored,
+        /// Side-log records are dropped.
+        SideLost,
+        /// `read_at` returns one byte flipped (every frame's CRC then fails).
+        ReadFlipped,
+    }
+
+    /// A memory store with one fault.
+    #[derive(Default)]
+    struct Broken {
+        inner: MemoryStore,
+        fault: Option<Fault>,
+    }
+
+    impl Broken {
+        fn with(fault: Fault) -> Self {
+            Self {
+                inner: MemoryStore::new(),
+                fault: Some(fault),
+            }
+        }
+
+        fn has(&self, fault: Fault) -> bool {
+            self.fault == Some(fault)
+        }
+    }
+
+    impl Store for Broken {
+        fn location(&self) -> &Path {
+            self.inner.location()
+        }
+        fn len(&self) -> u64 {
+            self.inner.len()
+        }
+        fn append(&mut self, bytes: &[u8]) -> Result<u64> {
+            let offset = self.inner.append(bytes)?;
+            Ok(offset + u64::from(self.has(Fault::OffsetLate)))
+        }
+        fn sync(&mut self) -> Result<()> {
+            if self.has(Fault::SyncNotDurable) {
+                return Ok(());
+            }
+            self.inner.sync()
+        }
+        fn durable_len(&self) -> u64 {
+            self.inner.durable_len()
+        }
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+            self.inner.read_at(offset, buf)?;
+            if self.has(Fault::ReadFlipped)
+                && let Some(byte) = buf.last_mut()
+            {
+                *byte ^= 1;
+            }
+            Ok(())
+        }
+        fn truncate(&mut self, len: u64) -> Result<()> {
+            if self.has(Fault::TruncateIgnored) {
+                return Ok(());
+            }
+            self.inner.truncate(len)
+        }
+        fn append_side(&mut self, side: Side, bytes: &[u8], durable: bool) -> Result<()> {
+            if self.has(Fault::SideLost) {
+                return Ok(());
+            }
+            self.inner.append_side(side, bytes, durable)
+        }
+        fn read_side(&self, side: Side) -> Result<Vec<u8>> {
+            self.inner.read_side(side)
+        }
+        fn truncate_side(&mut self, side: Side, len: u64) -> Result<()> {
+            self.inner.truncate_side(side, len)
+        }
+    }
+
+    #[test]
+    fn every_check_rejects_the_store_it_is_about() {
+        let rejected =
+            |name: &str, result: std::result::Result<(), conformance::ConformanceError>| {
+                assert!(result.is_err(), "{name} passed a broken store");
+            };
+        rejected(
+            "append_returns_consecutive_offsets_and_reads_back",
+            conformance::append_returns_consecutive_offsets_and_reads_back(&mut Broken::with(
+                Fault::OffsetLate,
+            )),
+        );
+        rejected(
+            "sync_makes_everything_durable",
+            conformance::sync_makes_everything_durable(&mut Broken::with(Fault::SyncNotDurable)),
+        );
+        rejected(
+            "truncate_cuts_the_log",
+            conformance::truncate_cuts_the_log(&mut Broken::with(Fault::TruncateIgnored)),
+        );
+        rejected(
+            "side_logs_append_read_and_truncate",
+            conformance::side_logs_append_read_and_truncate(&mut Broken::with(Fault::SideLost)),
+        );
+        let reopen = |fault: Fault| {
+            move |old: Option<Broken>| -> Result<Broken> { Ok(old.unwrap_or(Broken::with(fault))) }
+        };
+        rejected(
+            "ledger_round_trip",
+            conformance::ledger_round_trip(reopen(Fault::ReadFlipped)),
+        );
+        rejected(
+            "torn_tail_is_truncated_and_reported",
+            conformance::torn_tail_is_truncated_and_reported(
+                reopen(Fault::TruncateIgnored),
+                |mut store: Broken, len| {
+                    store.inner.truncate(len)?;
+                    Ok(store)
+                },
+            ),
+        );
+        // And the same store without a fault passes every one of them.
+        let healthy = |old: Option<Broken>| -> Result<Broken> { Ok(old.unwrap_or_default()) };
+        conformance::append_returns_consecutive_offsets_and_reads_back(&mut Broken::default())
+            .unwrap();
+        conformance::sync_makes_everything_durable(&mut Broken::default()).unwrap();
+        conformance::truncate_cuts_the_log(&mut Broken::default()).unwrap();
+        conformance::side_logs_append_read_and_truncate(&mut Broken::default()).unwrap();
+        conformance::ledger_round_trip(healthy).unwrap();
+        conformance::torn_tail_is_truncated_and_reported(healthy, |mut store: Broken, len| {
+            store.inner.truncate(len)?;
+            Ok(store)
+        })
+        .unwrap();
+    }
+}

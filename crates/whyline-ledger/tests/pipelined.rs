@@ -34,9 +34,9 @@ fn bytes_of(store: &MemoryStore) -> Vec<u8> {
     bytes
 }
 
-/// Records traces 0..n, with two alerts after every fifth, through `collector`.
-fn record_workload(collector: &dyn TraceCollector<LinearPath>, n: u64) {
-    for i in 0..n {
+/// Records the traces of `range`, with two alerts after every fifth, through `collector`.
+fn record_workload(collector: &dyn TraceCollector<LinearPath>, range: std::ops::Range<u64>) {
+    for i in range {
         if i % 5 == 4 {
             collector
                 .record_with_alerts(&trace(i), &[alert(i), alert(i + 1000)])
@@ -59,23 +59,14 @@ fn same_log(batch: usize, queue: usize, preload: u64, n: u64, flush_every: u64) 
         ledger
     };
     let synchronous = LedgerCollector::new(ledger());
-    record_workload(&synchronous, n);
+    record_workload(&synchronous, 0..n);
     TraceCollector::<LinearPath>::flush(&synchronous).unwrap();
     let expected = synchronous.into_ledger().unwrap();
 
     let pipelined =
         PipelinedLedgerCollector::with_batch(LedgerCollector::new(ledger()), batch, queue).unwrap();
     for start in (0..n).step_by(flush_every as usize) {
-        let end = (start + flush_every).min(n);
-        for i in start..end {
-            if i % 5 == 4 {
-                pipelined
-                    .record_with_alerts(&trace(i), &[alert(i), alert(i + 1000)])
-                    .unwrap();
-            } else {
-                pipelined.record(&trace(i)).unwrap();
-            }
-        }
+        record_workload(&pipelined, start..(start + flush_every).min(n));
         pipelined.flush().unwrap();
     }
     assert_eq!(

@@ -307,3 +307,91 @@ fn a_failed_record_names_the_ledger_collector_and_the_decision() {
         "{flushed:?}"
     );
 }
+
+/// A store that runs its syncs outside itself ([`Store::begin_sync`] hands out a ticket over
+/// a handle that fails) but keeps the trait's own [`Store::finish_sync`]: the failure it is
+/// handed must still reach the writer.
+#[derive(Debug)]
+struct TicketOnlyStore {
+    inner: whyline_ledger::MemoryStore,
+}
+
+/// A sync handle whose every sync fails.
+struct FailingSync;
+
+impl whyline_ledger::SyncHandle for FailingSync {
+    fn sync_data(&self) -> std::io::Result<()> {
+        Err(injected())
+    }
+}
+
+impl whyline_ledger::Store for TicketOnlyStore {
+    fn location(&self) -> &Path {
+        self.inner.location()
+    }
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn append(&mut self, bytes: &[u8]) -> whyline_ledger::Result<u64> {
+        self.inner.append(bytes)
+    }
+    fn sync(&mut self) -> whyline_ledger::Result<()> {
+        self.inner.sync()
+    }
+    fn durable_len(&self) -> u64 {
+        self.inner.durable_len()
+    }
+    fn begin_sync(&mut self) -> whyline_ledger::Result<whyline_ledger::SyncTicket> {
+        Ok(whyline_ledger::SyncTicket::new(
+            self.inner.len(),
+            Arc::new(FailingSync),
+            "ticket-only".into(),
+        ))
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> whyline_ledger::Result<()> {
+        self.inner.read_at(offset, buf)
+    }
+    fn truncate(&mut self, len: u64) -> whyline_ledger::Result<()> {
+        self.inner.truncate(len)
+    }
+    fn append_side(
+        &mut self,
+        side: whyline_ledger::Side,
+        bytes: &[u8],
+        durable: bool,
+    ) -> whyline_ledger::Result<()> {
+        self.inner.append_side(side, bytes, durable)
+    }
+    fn read_side(&self, side: whyline_ledger::Side) -> whyline_ledger::Result<Vec<u8>> {
+        self.inner.read_side(side)
+    }
+    fn truncate_side(
+        &mut self,
+        side: whyline_ledger::Side,
+        len: u64,
+    ) -> whyline_ledger::Result<()> {
+        self.inner.truncate_side(side, len)
+    }
+}
+
+#[test]
+fn a_failed_sync_reaches_the_writer_through_the_default_finish_sync() {
+    use whyline_core::TraceCollector;
+    let store = TicketOnlyStore {
+        inner: whyline_ledger::MemoryStore::new(),
+    };
+    let (collector, _) =
+        whyline_ledger::LedgerCollector::open(store, options().durability(Durability::Sync))
+            .unwrap();
+    let error = collector.record(&crate::common::trace(0)).unwrap_err();
+    assert!(error.to_string().contains("decision 0"), "{error}");
+    assert_eq!(
+        collector.durable_size(),
+        0,
+        "a failed sync made nothing durable"
+    );
+    assert!(
+        TraceCollector::<whyline_core::LinearPath>::flush(&collector).is_err(),
+        "the writer stopped"
+    );
+}

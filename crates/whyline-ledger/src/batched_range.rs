@@ -50,16 +50,10 @@ pub(crate) fn block_root(leaves: &[Hash]) -> Hash {
     level.first().copied().unwrap_or_default()
 }
 
-/// The Merkle block roots a batch's maker computed: `roots` holds `(offset, root)` for each
-/// whole block of the batch, the offset counted from the batch's first entry, which its
-/// maker expected at index `first_index` (see `Ledger::append_batch_deferred`).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct BlockRoots {
-    /// Where the maker expected the batch's first entry.
-    pub(crate) first_index: u64,
-    /// `(offset in the batch, subtree root)` of each whole block, in order.
-    pub(crate) roots: Vec<(usize, Hash)>,
-}
+/// The root of one whole Merkle block of a batch, computed by the batch's maker with
+/// [`block_root`]: `(offset, root)`, the offset of the block's first entry counted from the
+/// batch's first entry (see `Ledger::append_batch_deferred`).
+pub(crate) type BlockRoot = (usize, Hash);
 
 /// A Merkle frontier whose interior nodes are hashed a block at a time. See the module docs.
 #[derive(Clone, Debug, Default)]

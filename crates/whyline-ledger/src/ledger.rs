@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::batched_range::{BLOCK, BatchedRange, BlockRoots};
+use crate::batched_range::{BLOCK, BatchedRange, BlockRoot};
 use crate::chain::FormatVersion;
 use crate::checkpoint::NoteSigner;
 use crate::checkpoint_file::StoredCheckpoint;
@@ -24,6 +24,8 @@ use crate::walk::walk;
 
 mod checkpointing;
 use checkpointing::DueCheckpoint;
+#[cfg(test)]
+mod tests;
 
 /// When an appended entry becomes durable: the one definition lives in `whyline-core`, where
 /// the monitor's safety profiles read it too. `None` syncs only before a checkpoint and on
@@ -319,15 +321,18 @@ impl<S: Store> Ledger<S> {
     /// checkpoint due by count is signed once, after the batch. Receipts are pushed to
     /// `receipts`.
     ///
-    /// `blocks` are the roots of whole Merkle blocks of the batch, if its maker computed
-    /// them: a block whose first entry lands on a block boundary of the tree goes into the
-    /// Merkle frontier by its root, once all its entries are stored; any other (the batch
-    /// not starting where its maker expected it) is hashed here as usual.
+    /// `blocks` are the roots of whole Merkle blocks of the batch, in order, if its maker
+    /// computed them. A block goes into the Merkle frontier by its root, once all its entries
+    /// are stored, when it starts on a block boundary of the tree, lies whole in the batch and
+    /// does not overlap the block before it; its leaves are hashed here as usual otherwise
+    /// (the batch did not start where its maker expected). The root of a block depends only on
+    /// its leaves, so where the maker expected the batch does not matter, only where the block
+    /// lands.
     pub(crate) fn append_batch_deferred<'p>(
         &mut self,
         payloads: impl Iterator<Item = &'p [u8]> + Clone,
         leaves: &[Hash],
-        blocks: &BlockRoots,
+        blocks: &[BlockRoot],
         receipts: &mut Vec<Receipt>,
     ) -> Result<()> {
         for (n, payload) in (0u64..).zip(payloads.clone()) {
@@ -340,19 +345,16 @@ impl<S: Store> Ledger<S> {
             }
         }
         let before = receipts.len();
-        let start = self.next_index;
-        let usable = start == blocks.first_index;
-        let mut roots = blocks.roots.iter().peekable();
+        let mut roots = blocks.iter().peekable();
         // The block being stored without its leaves in the frontier: its end and root.
         let mut block: Option<(usize, Hash)> = None;
         for (n, (payload, leaf)) in payloads.zip(leaves).enumerate() {
-            if block.is_none()
-                && let Some(&&(offset, root)) = roots.peek()
-                && offset <= n
+            if let Some(&&(offset, root)) = roots.peek()
+                && offset == n
             {
                 roots.next();
                 let end = n + BLOCK as usize;
-                if usable && offset == n && end <= leaves.len() && self.range.at_block_boundary() {
+                if block.is_none() && end <= leaves.len() && self.range.at_block_boundary() {
                     block = Some((end, root));
                 }
             }

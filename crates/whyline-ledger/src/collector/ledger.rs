@@ -26,7 +26,7 @@ use whyline_core::{
 };
 
 use super::commit::{AfterAppend, Inner, POISONED, Policy, Shared};
-use crate::batched_range::BlockRoots;
+use crate::batched_range::BlockRoot;
 use crate::error::{LedgerError, Result};
 use crate::ledger::{CommitMode, Ledger, LedgerOptions, Receipt};
 use crate::recovery::RecoveryReport;
@@ -289,7 +289,7 @@ impl<S: Store + 'static> LedgerCollector<S> {
         let mut leaves = Vec::new();
         crate::leaf_hashes(&slices, &mut leaves);
         let mut receipts = Vec::with_capacity(leaves.len());
-        self.append_hashed(payloads, &leaves, &BlockRoots::default(), &mut receipts)?;
+        self.append_hashed(payloads, &leaves, &[], &mut receipts)?;
         Ok(receipts)
     }
 
@@ -308,7 +308,7 @@ impl<S: Store + 'static> LedgerCollector<S> {
         &self,
         payloads: impl Iterator<Item = &'p [u8]> + Clone,
         leaves: &[crate::Hash],
-        blocks: &BlockRoots,
+        blocks: &[BlockRoot],
         receipts: &mut Vec<Receipt>,
     ) -> Result<()> {
         let before = receipts.len();

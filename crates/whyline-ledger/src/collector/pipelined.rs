@@ -10,7 +10,7 @@ use whyline_core::{
 };
 
 use super::LedgerCollector;
-use crate::batched_range::{BLOCK, BlockRoots, block_root};
+use crate::batched_range::{BLOCK, BlockRoot, block_root};
 use crate::error::LedgerError;
 use crate::frame::MAX_PAYLOAD;
 use crate::ledger::Receipt;
@@ -31,8 +31,10 @@ struct Batch {
     bytes: Vec<u8>,
     ends: Vec<usize>,
     leaves: Vec<Hash>,
-    /// The index its first record is expected at, and the roots of its whole Merkle blocks.
-    blocks: BlockRoots,
+    /// The log index its first record is expected at (where its Merkle blocks start).
+    expected_index: u64,
+    /// The roots of its whole Merkle blocks, once hashed.
+    blocks: Vec<BlockRoot>,
 }
 
 /// The records of `bytes` that end at `ends`.
@@ -62,9 +64,9 @@ impl Batch {
         let records: Vec<&[u8]> = records(&self.bytes, &self.ends).collect();
         crate::leaf_hashes(&records, &mut self.leaves);
         let block = BLOCK as usize;
-        let into_block = (self.blocks.first_index % BLOCK) as usize;
+        let into_block = (self.expected_index % BLOCK) as usize;
         let first = (block - into_block) % block;
-        self.blocks.roots.clear();
+        self.blocks.clear();
         for (n, leaves) in self
             .leaves
             .get(first..)
@@ -72,9 +74,7 @@ impl Batch {
             .chunks_exact(block)
             .enumerate()
         {
-            self.blocks
-                .roots
-                .push((first + n * block, block_root(leaves)));
+            self.blocks.push((first + n * block, block_root(leaves)));
         }
     }
 
@@ -82,7 +82,7 @@ impl Batch {
         self.bytes.clear();
         self.ends.clear();
         self.leaves.clear();
-        self.blocks.roots.clear();
+        self.blocks.clear();
     }
 }
 
@@ -432,7 +432,7 @@ impl<S: Store + 'static> PipelinedLedgerCollector<S> {
                 });
             }
             if pending.ends.is_empty() {
-                pending.blocks.first_index = self.shared.accepted.load(Ordering::Relaxed);
+                pending.expected_index = self.shared.accepted.load(Ordering::Relaxed);
                 if self.shared.asleep.swap(false, Ordering::Relaxed) {
                     // A full queue needs no wake-up: the sequencer is busy with it.
                     let _busy = sender.try_send(Message::Wake);
@@ -573,6 +573,55 @@ impl<P: DecisionPath, S: Store + 'static> TraceCollector<P> for PipelinedLedgerC
             recorded: self.shared.accepted.load(Ordering::Acquire),
             dropped: 0,
             fallback: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::leaf_hash;
+
+    fn batch_of(expected_index: u64, count: u64) -> Batch {
+        let mut batch = Batch {
+            expected_index,
+            ..Batch::default()
+        };
+        for i in 0..count {
+            batch
+                .bytes
+                .extend_from_slice(format!("record {i}").as_bytes());
+            batch.ends.push(batch.bytes.len());
+        }
+        batch
+    }
+
+    /// The blocks a batch's maker hashes are exactly the whole blocks of the tree inside the
+    /// batch, at the offsets where its expected index puts them, each with its leaves' root.
+    #[test]
+    fn a_batch_hashes_the_whole_tree_blocks_it_will_cover() {
+        let block = BLOCK as usize;
+        for (expected_index, count, offsets) in [
+            (0, 600, vec![0, block]),
+            (10, 700, vec![246]),
+            (10, 800, vec![246, 246 + block]),
+            (3 * BLOCK, 256, vec![0]),
+            (BLOCK + 1, 600, vec![255]),
+            (5, 300, vec![]),
+            (0, 255, vec![]),
+        ] {
+            let mut batch = batch_of(expected_index, count);
+            batch.hash_leaves();
+            let leaves: Vec<Hash> = batch.records().map(leaf_hash).collect();
+            assert_eq!(batch.leaves, leaves);
+            let expected: Vec<BlockRoot> = offsets
+                .iter()
+                .map(|&offset| (offset, block_root(&leaves[offset..offset + block])))
+                .collect();
+            assert_eq!(
+                batch.blocks, expected,
+                "expected at {expected_index}, {count} records"
+            );
         }
     }
 }

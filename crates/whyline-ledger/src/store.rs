@@ -249,7 +249,8 @@ impl MemoryStore {
         }
     }
 
-    /// A store holding these entry-log bytes (for tests that damage a log on purpose).
+    /// A store holding these entry-log bytes, all of them durable, and these checkpoint
+    /// bytes (for tests that damage a log on purpose).
     pub fn from_bytes(entries: Vec<u8>, checkpoints: Vec<u8>) -> Self {
         let durable = entries.len() as u64;
         Self {

@@ -344,7 +344,12 @@ fn inputs_sealed_with_each_aead_open_side_by_side() {
         let payload = entry(&collector, index);
         let algorithm = algorithms[index as usize / 3];
         let header = match split_decision_entry(&payload) {
-            Ok((_, Some(trailer))) => SealedInput::split_trailer(trailer, 0).unwrap().0,
+            Ok((_, Some(trailer))) => {
+                let header = SealedInput::split_trailer(trailer, 0).unwrap().0;
+                // Its own entry, whatever index the caller's evidence carried (0 here).
+                assert_eq!(header.decision_index, index, "entry {index}");
+                header
+            }
             _ => SealedInput::split(&payload).unwrap().0,
         };
         assert_eq!(header.algorithm, algorithm, "entry {index}");

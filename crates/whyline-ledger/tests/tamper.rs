@@ -498,3 +498,32 @@ fn a_changed_length_in_front_of_whole_checkpoint_records_is_damage_not_residue()
         assert_eq!(damage.offset, at as u64, "record {position}");
     }
 }
+
+#[test]
+fn an_empty_ledger_verifies_as_its_file_header_alone() {
+    let (ledger, _) = Ledger::open(MemoryStore::new(), options()).unwrap();
+    let store = ledger.into_store().unwrap();
+    assert!(
+        store.len() > 0,
+        "a ledger writes its file header when created"
+    );
+    let mut calls = Vec::new();
+    let report = whyline_ledger::verify_store_with_progress(
+        &store,
+        Some(&signer().verifier()),
+        &mut |done, total| calls.push((done, total)),
+    )
+    .unwrap()
+    .into_result()
+    .unwrap();
+    assert_eq!((report.entries, report.bytes), (0, store.len()));
+    assert_eq!(calls.last(), Some(&(store.len(), store.len())));
+}
+
+#[test]
+fn a_store_made_from_bytes_holds_all_of_them_durably() {
+    let store = memory_ledger(5).into_store().unwrap();
+    let copy = MemoryStore::from_bytes(store.entry_bytes().to_vec(), Vec::new());
+    assert_eq!((copy.len(), copy.durable_len()), (store.len(), store.len()));
+    assert_eq!(copy.entry_bytes(), store.entry_bytes());
+}

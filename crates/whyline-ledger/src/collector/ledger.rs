@@ -236,9 +236,10 @@ impl<S: Store + 'static> LedgerCollector<S> {
                 },
             )?;
             sealer.seal_trailer_into(
+                // A trailer names its own entry; its time is the decision's, in the APRT
+                // header its associated data covers.
                 &InputEvidence {
                     decision_index: ledger.size(),
-                    timestamp_ns: trace.timestamp_ns,
                     ..*input
                 },
                 &aprt_header,

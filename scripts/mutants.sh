@@ -25,6 +25,10 @@
 #   MUTANTS_RE       regex, only mutants whose name matches (cargo mutants -F), e.g. to re-run
 #                    the ones a previous run missed
 #   MUTANTS_ITERATE  1: skip mutants a previous run in the same output directory caught
+#   MUTANTS_SKIP_FROM  space-separated mutants.out directories of earlier runs: skip every
+#                    mutant they examined (any outcome), matched by file and description where
+#                    its line moved (scripts/mutants-skip.py); implies MUTANTS_ITERATE=1 and
+#                    replaces the output directory's previously_caught.txt
 #   MUTANTS_JOBS     parallel build/test jobs (default 1; the machine has 2 cores)
 #   MUTANTS_TIMEOUT  seconds one test run of a mutant may take (default: per crate, below)
 #   MUTANTS_OUT      output directory (default target/mutants/CRATE[-sK-of-N])
@@ -78,6 +82,14 @@ if [ "${MUTANTS_ITERATE:-0}" = 1 ]; then args+=(--iterate); fi
 
 out="${MUTANTS_OUT:-$repo/target/mutants/$name}"
 mkdir -p "$out" "$repo/target/mutants/tmp"
+if [ -n "${MUTANTS_SKIP_FROM:-}" ]; then
+    mkdir -p "$out/mutants.out"
+    # shellcheck disable=SC2086 # a list of directories
+    cargo mutants --list "${args[@]}" >"$out/today.txt"
+    # shellcheck disable=SC2086
+    python3 scripts/mutants-skip.py "$out/today.txt" $MUTANTS_SKIP_FROM >"$out/mutants.out/previously_caught.txt"
+    if [ "${MUTANTS_ITERATE:-0}" != 1 ]; then args+=(--iterate); fi
+fi
 echo "scripts/mutants.sh: $(cargo mutants --version), $crate ${shard:+shard $shard }-> $out/mutants.out"
 echo "  $(cargo mutants --list "${args[@]}" | wc -l) mutants; started $(date -u +%FT%TZ), $(uptime)"
 

@@ -276,15 +276,7 @@ fn a_large_log_verifies_in_parallel_and_still_names_a_changed_entry() {
     let root = ledger.root();
     let store = ledger.into_store().unwrap();
     assert!(store.len() > 1 << 20, "large enough for the parallel path");
-    let mut calls = Vec::new();
-    let report = whyline_ledger::verify_store_with_progress(
-        &store,
-        Some(&signer().verifier()),
-        &mut |done, total| calls.push((done, total)),
-    )
-    .unwrap()
-    .into_result()
-    .unwrap();
+    let (report, calls) = verify_reporting_progress(&store);
     assert_eq!(
         (report.entries, report.root, report.checkpoints),
         (n, root, 3)
@@ -507,15 +499,7 @@ fn an_empty_ledger_verifies_as_its_file_header_alone() {
         store.len() > 0,
         "a ledger writes its file header when created"
     );
-    let mut calls = Vec::new();
-    let report = whyline_ledger::verify_store_with_progress(
-        &store,
-        Some(&signer().verifier()),
-        &mut |done, total| calls.push((done, total)),
-    )
-    .unwrap()
-    .into_result()
-    .unwrap();
+    let (report, calls) = verify_reporting_progress(&store);
     assert_eq!((report.entries, report.bytes), (0, store.len()));
     assert_eq!(calls.last(), Some(&(store.len(), store.len())));
 }
@@ -526,4 +510,20 @@ fn a_store_made_from_bytes_holds_all_of_them_durably() {
     let copy = MemoryStore::from_bytes(store.entry_bytes().to_vec(), Vec::new());
     assert_eq!((copy.len(), copy.durable_len()), (store.len(), store.len()));
     assert_eq!(copy.entry_bytes(), store.entry_bytes());
+}
+
+/// Verifies an intact `store`: its report and every progress call `(done, total)`.
+fn verify_reporting_progress(
+    store: &MemoryStore,
+) -> (whyline_ledger::VerifyReport, Vec<(u64, u64)>) {
+    let mut calls = Vec::new();
+    let report = whyline_ledger::verify_store_with_progress(
+        store,
+        Some(&signer().verifier()),
+        &mut |done, total| calls.push((done, total)),
+    )
+    .unwrap()
+    .into_result()
+    .unwrap();
+    (report, calls)
 }

@@ -177,3 +177,24 @@ fn a_missing_short_or_lying_time_index_leaves_the_tail_at_the_start() {
         "{error:?}"
     );
 }
+
+#[test]
+fn a_next_segment_that_cannot_be_opened_is_an_error_not_the_end_of_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), 3);
+    let len = std::fs::metadata(tmp.path().join(ENTRIES_FILE))
+        .unwrap()
+        .len();
+    let mut tail = LedgerTail::open(tmp.path()).unwrap();
+    assert_eq!(read_new(&mut tail).0, [0, 1, 2]);
+    // The segment that would follow the first one is there but cannot be opened (a link to
+    // itself: ELOOP, which root meets too, unlike a permission): a follower must not take
+    // it for the end of the log and wait for ever.
+    let next = tmp.path().join(format!("entries-{len:020}.wls"));
+    std::os::unix::fs::symlink(&next, &next).unwrap();
+    let error = tail.read_new(|_| Ok::<(), LedgerError>(())).unwrap_err();
+    assert!(
+        matches!(&error, LedgerError::Io { operation: "open", path, .. } if *path == next),
+        "{error:?}"
+    );
+}

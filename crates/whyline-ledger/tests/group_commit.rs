@@ -415,3 +415,57 @@ fn a_decision_and_its_alerts_are_durable_with_one_fsync_under_sync() {
         assert_eq!(entry, &alert.to_bytes(), "then its alerts, in order");
     }
 }
+
+/// Under `sync`, a caller whose sealed decision waits for its fsync must not hold up another
+/// caller's sealed decision: the second is appended while the first one's fsync waits, and
+/// the next commit covers it (the sealer's lock is not held across the wait for durability).
+#[test]
+fn a_sealed_decision_waiting_for_its_fsync_holds_up_no_other_sealed_decision() {
+    use whyline_core::InputEvidence;
+    use whyline_ledger::seal::{KeyStore, Sealer};
+    let tmp = tempfile::tempdir().unwrap();
+    let control = Arc::new(Control::default());
+    let store = gated_store(&tmp.path().join("log"), &control);
+    let (collector, _) = LedgerCollector::open(
+        store,
+        options().durability(Durability::Sync).checkpoint_every(0),
+    )
+    .unwrap();
+    let keys = KeyStore::create(&KeyStore::default_path(tmp.path())).unwrap();
+    collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
+    let collector = Arc::new(collector);
+    let values = [0.5f32, -1.0];
+    let seal_from_a_thread = |i: u64, input_of: &'static str| {
+        let collector = Arc::clone(&collector);
+        std::thread::spawn(move || {
+            let input = InputEvidence {
+                decision_index: 0,
+                trace_hash: [0; 32],
+                timestamp_ns: 0,
+                subject: Some(input_of),
+                values: &values,
+                context: &[],
+            };
+            collector.append_with_input(&trace(i), &input).unwrap()
+        })
+    };
+    let before = control.entered.load(Ordering::SeqCst);
+    control.close();
+    let first = seal_from_a_thread(0, "alice");
+    control.wait_entered(before + 1);
+    // The first decision's fsync waits at the gate; the second is appended meanwhile.
+    let second = seal_from_a_thread(1, "bob");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TraceCollector::<whyline_core::LinearPath>::len(&*collector) < 2 {
+        if Instant::now() > deadline {
+            control.open();
+            panic!("the second sealed decision waited for the first one's fsync");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(collector.durable_size(), 0);
+    control.open();
+    let receipts = [first.join().unwrap(), second.join().unwrap()];
+    assert_eq!(receipts.map(|r| r.index), [0, 1]);
+    assert_eq!(collector.durable_size(), 2, "both durable on return");
+}

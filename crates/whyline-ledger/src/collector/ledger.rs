@@ -201,11 +201,16 @@ impl<S: Store + 'static> LedgerCollector<S> {
     /// [`LedgerError::NoSealer`] without a key store; [`LedgerError::SubjectErased`] for a
     /// subject whose key was destroyed.
     pub fn append_input(&self, input: &InputEvidence<'_>) -> Result<Receipt> {
-        let mut sealer = self.sealer.lock().map_err(|_| POISONED)?;
-        let (sealer, buffer) = sealer.as_mut().ok_or(LedgerError::NoSealer)?;
-        buffer.clear();
-        sealer.seal_into(input, buffer)?;
-        self.append_bytes(buffer)
+        let (receipt, after) = {
+            let mut sealer = self.sealer.lock().map_err(|_| POISONED)?;
+            let (sealer, buffer) = sealer.as_mut().ok_or(LedgerError::NoSealer)?;
+            buffer.clear();
+            sealer.seal_into(input, buffer)?;
+            self.append_deferred(buffer)?
+        };
+        // The sealer is free again: another caller seals while this one waits for its commit.
+        self.after_append(after)?;
+        Ok(receipt)
     }
 
     /// Appends a trace with its sealed input as one entry: the APRT record followed by the
@@ -221,10 +226,10 @@ impl<S: Store + 'static> LedgerCollector<S> {
         trace: &DecisionTrace<P>,
         input: &InputEvidence<'_>,
     ) -> Result<Receipt> {
-        let mut sealer = self.sealer.lock().map_err(|_| POISONED)?;
-        let (sealer, _) = sealer.as_mut().ok_or(LedgerError::NoSealer)?;
-        sealer.prepare(input.subject)?;
         let (receipt, after) = {
+            let mut sealer = self.sealer.lock().map_err(|_| POISONED)?;
+            let (sealer, _) = sealer.as_mut().ok_or(LedgerError::NoSealer)?;
+            sealer.prepare(input.subject)?;
             let mut inner = self.shared.lock_inner()?;
             let Inner { ledger, buffer } = &mut *inner;
             let ledger = ledger.as_mut().ok_or(POISONED)?;
@@ -248,6 +253,8 @@ impl<S: Store + 'static> LedgerCollector<S> {
             let receipt = ledger.append_with(buffer, CommitMode::Deferred)?;
             (receipt, self.shared.appended(ledger, 1, receipt.index))
         };
+        // Both locks are released: another caller seals and appends while this one waits
+        // for its commit (under `sync`, the next commit covers both).
         self.after_append(after)?;
         Ok(receipt)
     }
@@ -378,14 +385,18 @@ impl<S: Store + 'static> LedgerCollector<S> {
     }
 
     fn append_bytes(&self, payload: &[u8]) -> Result<Receipt> {
-        let (receipt, after) = {
-            let mut inner = self.shared.lock_inner()?;
-            let ledger = inner.ledger()?;
-            let receipt = ledger.append_with(payload, CommitMode::Deferred)?;
-            (receipt, self.shared.appended(ledger, 1, receipt.index))
-        };
+        let (receipt, after) = self.append_deferred(payload)?;
         self.after_append(after)?;
         Ok(receipt)
+    }
+
+    /// Appends one payload under the ledger lock and says what the policy asks once the
+    /// caller has released its own locks ([`after_append`](Self::after_append)).
+    fn append_deferred(&self, payload: &[u8]) -> Result<(Receipt, AfterAppend)> {
+        let mut inner = self.shared.lock_inner()?;
+        let ledger = inner.ledger()?;
+        let receipt = ledger.append_with(payload, CommitMode::Deferred)?;
+        Ok((receipt, self.shared.appended(ledger, 1, receipt.index)))
     }
 
     /// What the policy asks once the ledger lock is released.

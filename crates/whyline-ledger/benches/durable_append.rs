@@ -144,6 +144,50 @@ fn bench(c: &mut Criterion) {
             start.elapsed()
         });
     });
+    // The same with each decision's input sealed in its entry (8 features, a subject per
+    // thread): the sealer must not be held while a caller waits for its commit, or the
+    // threads take turns at the fsync instead of sharing it.
+    group.bench_function("sync_4_threads_collector_sealed", |b| {
+        b.iter_custom(|iters| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SegmentStore::open(dir.path().join("log")).unwrap();
+            let options = LedgerOptions::without_checkpoints("whyline.bench/ledger")
+                .durability(Durability::Sync);
+            let (collector, _) = whyline_ledger::LedgerCollector::open(store, options).unwrap();
+            let keys =
+                whyline_ledger::seal::KeyStore::create(&dir.path().join("keys.wks")).unwrap();
+            collector
+                .set_sealer(whyline_ledger::seal::Sealer::new(keys).unwrap())
+                .unwrap();
+            let trace = whyline_core::from_aprt::<whyline_core::LinearPath>(&payload).unwrap();
+            let values = [0.42f32, 0.28, -0.1, 0.05, 0.3, -0.2, 0.11, 0.07];
+            let per_thread = iters.div_ceil(4);
+            let start = Instant::now();
+            std::thread::scope(|scope| {
+                for subject in ["a", "b", "c", "d"] {
+                    let (collector, trace, values) = (&collector, &trace, &values);
+                    scope.spawn(move || {
+                        let input = whyline_core::InputEvidence {
+                            decision_index: 0,
+                            trace_hash: [0; 32],
+                            timestamp_ns: 0,
+                            subject: Some(subject),
+                            values,
+                            context: &[],
+                        };
+                        for _ in 0..per_thread {
+                            black_box(
+                                collector
+                                    .append_with_input(black_box(trace), &input)
+                                    .is_ok(),
+                            );
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        });
+    });
     group.finish();
 }
 

@@ -198,3 +198,22 @@ fn a_next_segment_that_cannot_be_opened_is_an_error_not_the_end_of_the_log() {
         "{error:?}"
     );
 }
+
+#[test]
+fn a_time_index_that_cannot_be_read_is_an_error_not_a_missing_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), 3);
+    let index = tmp.path().join(TIME_INDEX_FILE);
+    let _ = std::fs::remove_file(&index);
+    std::os::unix::fs::symlink(&index, &index).unwrap();
+    let mut tail = LedgerTail::open(tmp.path()).unwrap();
+    let error = tail.skip_to_last_indexed_block().unwrap_err();
+    assert!(
+        matches!(&error, LedgerError::Io { operation: "read", path, .. } if *path == index),
+        "{error:?}"
+    );
+    // Without an index at all, the tail simply starts at the beginning.
+    std::fs::remove_file(&index).unwrap();
+    assert_eq!(tail.skip_to_last_indexed_block().unwrap(), None);
+    assert_eq!(read_new(&mut tail).0, [0, 1, 2]);
+}

@@ -416,11 +416,19 @@ fn a_decision_and_its_alerts_are_durable_with_one_fsync_under_sync() {
     }
 }
 
-/// Under `sync`, a caller whose sealed decision waits for its fsync must not hold up another
+/// Under `sync`, a caller whose sealed input waits for its fsync must not hold up another
 /// caller's sealed decision: the second is appended while the first one's fsync waits, and
 /// the next commit covers it (the sealer's lock is not held across the wait for durability).
+/// The first caller seals its input in its decision's entry, or (the first layout) in an
+/// entry of its own.
 #[test]
-fn a_sealed_decision_waiting_for_its_fsync_holds_up_no_other_sealed_decision() {
+fn a_sealed_input_waiting_for_its_fsync_holds_up_no_other_sealed_decision() {
+    for own_entry in [false, true] {
+        a_second_sealed_decision_goes_on_while_the_first_waits(own_entry);
+    }
+}
+
+fn a_second_sealed_decision_goes_on_while_the_first_waits(own_entry: bool) {
     use whyline_core::InputEvidence;
     use whyline_ledger::seal::{KeyStore, Sealer};
     let tmp = tempfile::tempdir().unwrap();
@@ -435,31 +443,35 @@ fn a_sealed_decision_waiting_for_its_fsync_holds_up_no_other_sealed_decision() {
     collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
     let collector = Arc::new(collector);
     let values = [0.5f32, -1.0];
-    let seal_from_a_thread = |i: u64, input_of: &'static str| {
+    let seal_from_a_thread = |i: u64, subject: &'static str, own_entry: bool| {
         let collector = Arc::clone(&collector);
         std::thread::spawn(move || {
             let input = InputEvidence {
                 decision_index: 0,
                 trace_hash: [0; 32],
                 timestamp_ns: 0,
-                subject: Some(input_of),
+                subject: Some(subject),
                 values: &values,
                 context: &[],
             };
-            collector.append_with_input(&trace(i), &input).unwrap()
+            if own_entry {
+                collector.append_input(&input).unwrap()
+            } else {
+                collector.append_with_input(&trace(i), &input).unwrap()
+            }
         })
     };
     let before = control.entered.load(Ordering::SeqCst);
     control.close();
-    let first = seal_from_a_thread(0, "alice");
+    let first = seal_from_a_thread(0, "alice", own_entry);
     control.wait_entered(before + 1);
-    // The first decision's fsync waits at the gate; the second is appended meanwhile.
-    let second = seal_from_a_thread(1, "bob");
+    // The first one's fsync waits at the gate; the second is appended meanwhile.
+    let second = seal_from_a_thread(1, "bob", false);
     let deadline = Instant::now() + Duration::from_secs(20);
     while TraceCollector::<whyline_core::LinearPath>::len(&*collector) < 2 {
         if Instant::now() > deadline {
             control.open();
-            panic!("the second sealed decision waited for the first one's fsync");
+            panic!("the second sealed decision waited for the first one's fsync ({own_entry})");
         }
         std::thread::sleep(Duration::from_millis(1));
     }

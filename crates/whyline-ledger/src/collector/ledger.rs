@@ -360,7 +360,6 @@ impl<S: Store + 'static> LedgerCollector<S> {
         Ok(receipts)
     }
 
-    /// Appends one entry of ready bytes.
     /// Appends the payload `build` makes from the ledger as it stands, with a trace's
     /// durability. `build` runs under the ledger lock and is handed the index the entry will
     /// take, so whatever it checks (that the entries it names exist, say) still holds when the
@@ -384,6 +383,7 @@ impl<S: Store + 'static> LedgerCollector<S> {
         Ok(Ok(receipt))
     }
 
+    /// Appends one entry of ready bytes with a trace's durability.
     fn append_bytes(&self, payload: &[u8]) -> Result<Receipt> {
         let (receipt, after) = self.append_deferred(payload)?;
         self.after_append(after)?;

@@ -214,7 +214,7 @@ pub fn parse_tile_path(path: &str) -> Result<TilePath> {
         None => return Err(bad(path, "the level is missing")),
     };
     let mut index: u64 = 0;
-    let mut groups = 0;
+    let mut first = true;
     let mut partial = false;
     loop {
         let Some(part) = parts.next() else {
@@ -233,7 +233,7 @@ pub fn parse_tile_path(path: &str) -> Result<TilePath> {
         if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad(path, "index elements are 3 decimal digits"));
         }
-        if groups == 0 && !last && digits == "000" {
+        if first && !last && digits == "000" {
             return Err(bad(path, "the index has a leading x000 element"));
         }
         let group: u64 = digits.parse().unwrap_or(0);
@@ -241,7 +241,7 @@ pub fn parse_tile_path(path: &str) -> Result<TilePath> {
             .checked_mul(1000)
             .and_then(|i| i.checked_add(group))
             .ok_or_else(|| bad(path, "the index is larger than 2^64 - 1"))?;
-        groups += 1;
+        first = false;
         if last {
             break;
         }

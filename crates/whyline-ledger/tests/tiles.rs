@@ -98,6 +98,13 @@ fn tile_paths_are_spelled_as_the_spec_and_tessera_spell_them() {
             8,
         ),
         ("tile/entries/x001/000", TileKind::Entries, 1_000, 256),
+        // A zero group after the first is no leading zero.
+        (
+            "tile/0/x001/x000/005",
+            TileKind::Hashes { level: 0 },
+            1_000_005,
+            256,
+        ),
         (
             "tile/0/x018/x446/x744/x073/x709/x551/615",
             TileKind::Hashes { level: 0 },
@@ -114,6 +121,33 @@ fn tile_paths_are_spelled_as_the_spec_and_tessera_spell_them() {
         assert_eq!(parsed.to_string(), path);
         assert_eq!(parse_tile_path(&format!("/{path}")).unwrap(), parsed);
     }
+}
+
+#[test]
+fn tile_paths_are_built_only_within_the_levels_and_widths_a_tile_can_have() {
+    for (level, width) in [(0, 1), (0, 256), (63, 256), (63, 7)] {
+        let path = TilePath::hashes(level, 3, width).unwrap();
+        assert_eq!(
+            (path.kind(), path.index(), path.width()),
+            (TileKind::Hashes { level }, 3, width)
+        );
+    }
+    for (level, width) in [(64, 256), (255, 1), (0, 0), (0, 257), (63, u16::MAX)] {
+        let error = TilePath::hashes(level, 3, width).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LedgerError::Tile {
+                    kind: TileErrorKind::BadPath { .. },
+                    ..
+                }
+            ),
+            "level {level}, width {width}: {error:?}"
+        );
+    }
+    assert_eq!(TilePath::entries(9, 256).unwrap().width(), 256);
+    assert!(TilePath::entries(9, 0).is_err());
+    assert!(TilePath::entries(9, 257).is_err());
 }
 
 #[test]

@@ -35,6 +35,11 @@ fn read_new(tail: &mut LedgerTail) -> (Vec<u64>, whyline_ledger::TailRead) {
             Ok::<(), LedgerError>(())
         })
         .unwrap();
+    assert_eq!(
+        read.entries,
+        seen.len() as u64,
+        "the read counts what it lent"
+    );
     (seen, read)
 }
 
@@ -79,6 +84,11 @@ fn a_file_header_not_yet_written_is_pending_and_the_position_starts_after_it() {
     assert!(seen.is_empty());
     assert_eq!(read.pending_bytes, 5);
     assert_eq!(read.damaged, None);
+    // The whole header, no entry yet: nothing pending, nothing read.
+    std::fs::write(tmp.path().join(ENTRIES_FILE), &full[..HEADER as usize]).unwrap();
+    let (seen, read) = read_new(&mut tail);
+    assert!(seen.is_empty());
+    assert_eq!((read.entries, read.pending_bytes), (0, 0));
     // The rest arrives: both entries, and the position is the end of the file.
     std::fs::write(tmp.path().join(ENTRIES_FILE), &full).unwrap();
     let (seen, read) = read_new(&mut tail);

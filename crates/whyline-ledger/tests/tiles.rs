@@ -421,6 +421,24 @@ fn only_the_latest_checkpoints_tree_is_served_and_narrower_partial_tiles_stay_se
         cache.read_ledger_tile(&ledger, &level1).unwrap(),
         read_tile(ledger.store(), 600, &level1).unwrap()
     );
+    // A level-1 hash stands for 256 entries: 600 hold two, not three.
+    let error = cache
+        .read_ledger_tile(&ledger, &TilePath::hashes(1, 0, 3).unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LedgerError::Tile {
+                kind: TileErrorKind::Unavailable {
+                    size: 600,
+                    held: 2,
+                    width: 3
+                },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }
 
 #[test]

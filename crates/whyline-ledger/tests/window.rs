@@ -455,3 +455,18 @@ fn verifying_and_proving_in_one_walk_gives_the_writers_proof_on_a_large_log() {
     assert_eq!(proof.unwrap().unwrap(), written);
     verify(&written).unwrap();
 }
+
+#[test]
+fn a_time_index_block_says_whether_it_holds_a_stamped_entry() {
+    let (mut ledger, _) = Ledger::open(MemoryStore::new(), options().checkpoint_every(0)).unwrap();
+    for _ in 0..10 {
+        ledger.append(&unstamped()).unwrap();
+    }
+    let blocks = ledger.index_blocks(0, u64::MAX);
+    assert_eq!(blocks.len(), 1, "{blocks:?}");
+    assert!(!blocks[0].is_stamped(), "{blocks:?}");
+    ledger.append(&decision(10)).unwrap();
+    let blocks = ledger.index_blocks(0, u64::MAX);
+    assert!(blocks[0].is_stamped(), "{blocks:?}");
+    assert_eq!(blocks[0].min_timestamp_ns, blocks[0].max_timestamp_ns);
+}

@@ -51,12 +51,17 @@ pub(crate) fn read_checkpoints(
             let crc = u32::from_le_bytes(h.get(4..8)?.try_into().ok()?);
             Some((len, crc))
         });
-        let record = header.and_then(|(len, crc)| {
+        // The writer never writes an empty note, so a length of 0 is no record (eight zero
+        // bytes would otherwise pass: the CRC of nothing is 0).
+        let record = header.filter(|&(len, _)| len > 0).and_then(|(len, crc)| {
             let note = bytes.get(at + 8..at + 8 + len)?;
             (crate::crc::crc32c(note) == crc).then_some((len, note))
         });
         let Some((len, note)) = record else {
-            let torn = header.is_none_or(|(len, _)| at + 8 + len >= bytes.len());
+            // Cut short, or zeros to the end (pages a crash lost after the file grew).
+            let rest = bytes.get(at..).unwrap_or_default();
+            let torn = header.is_none_or(|(len, _)| at + 8 + len >= bytes.len())
+                || rest.iter().all(|&b| b == 0);
             if torn {
                 return Ok((out, at));
             }

@@ -371,11 +371,14 @@ pub(crate) fn verify_walk<S: Store + ?Sized>(
     Ok((VerifyOutcome::Intact(report), Some((walk, checkpoints))))
 }
 
-/// Whether the bytes after the last whole checkpoint record are a record cut short (what a
-/// crash mid-write leaves) rather than a whole record that fails its checksum: records are
+/// Whether the bytes after the last whole checkpoint record are a record cut short or zeros
+/// (what a crash mid-write leaves) rather than a whole record that fails its checksum: records are
 /// `length u32, CRC32C u32, note`. A tail holding the whole note its CRC names, under a
 /// length that says otherwise, is a changed length, not a cut.
 fn checkpoint_tail_is_cut_short(tail: &[u8]) -> bool {
+    if tail.iter().all(|&b| b == 0) {
+        return true; // pages a crash lost after the file grew: zeros to the end
+    }
     let (Some(length), Some(crc)) = (
         tail.get(..4)
             .and_then(|b| b.try_into().ok())

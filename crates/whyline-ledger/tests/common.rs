@@ -188,3 +188,15 @@ pub(crate) fn exit_with_parent() {
         }
     });
 }
+
+/// The length of the last record of a checkpoints file (records: length u32, CRC32C u32,
+/// note; docs/ledger-format.md), walking the records from the start.
+pub(crate) fn last_checkpoint_record_len(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    let mut last = 0;
+    while at + 8 <= bytes.len() {
+        last = 8 + u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        at += last;
+    }
+    last
+}

@@ -527,3 +527,49 @@ fn verify_reporting_progress(
     .unwrap();
     (report, calls)
 }
+
+/// Zeros after the last checkpoint record (a page the crash lost) are crash residue, even
+/// eight of them, which read as a record of length 0 with the CRC of nothing; a whole last
+/// record whose CRC fails is damage, reported with its offset and length.
+#[test]
+fn zeros_after_the_last_checkpoint_are_residue_and_a_changed_last_checkpoint_is_damage() {
+    let good = memory_ledger(20).into_store().unwrap();
+    let checkpoints = good.checkpoint_bytes().to_vec();
+    for zeros in [8usize, 20] {
+        let mut padded = checkpoints.clone();
+        padded.extend(std::iter::repeat_n(0u8, zeros));
+        let store = MemoryStore::from_bytes(good.entry_bytes().to_vec(), padded);
+        let residue = crate::common::residue(&store, Some(&signer().verifier()));
+        assert_eq!(residue.len(), 1, "{residue:?}");
+        assert_eq!(
+            (residue[0].offset, residue[0].bytes),
+            (checkpoints.len() as u64, zeros as u64)
+        );
+        // Reopened for writing, recovery cuts them and the log goes on.
+        let (mut ledger, report) = Ledger::open(store, options()).unwrap();
+        assert_eq!(report.torn_checkpoint_bytes, zeros as u64);
+        assert_eq!(ledger.store().checkpoint_bytes(), &checkpoints[..]);
+        ledger.append(&crate::common::payload(20)).unwrap();
+        ledger.checkpoint().unwrap();
+        crate::common::intact(ledger.store(), Some(&signer().verifier()));
+    }
+    // The last record cut short and followed by zeros: still residue (a run of zeros is
+    // no record, though eight of them pass as a length-0 one with the CRC of nothing).
+    let last_start = (good.checkpoint_bytes().len()
+        - crate::common::last_checkpoint_record_len(&checkpoints)) as u64;
+    let mut cut = checkpoints[..last_start as usize + 18].to_vec();
+    cut.extend([0u8; 12]);
+    let store = MemoryStore::from_bytes(good.entry_bytes().to_vec(), cut);
+    let residue = crate::common::residue(&store, Some(&signer().verifier()));
+    assert_eq!((residue[0].offset, residue[0].bytes), (last_start, 30));
+    let mut changed = checkpoints.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 0x01;
+    let store = MemoryStore::from_bytes(good.entry_bytes().to_vec(), changed);
+    let damage = crate::common::damage(&store, Some(&signer().verifier()));
+    let CorruptionKind::TornTail { bytes } = damage.kind else {
+        panic!("{damage}");
+    };
+    assert_eq!(damage.offset + bytes, checkpoints.len() as u64, "{damage}");
+    assert!(bytes > 8, "the whole last record: {damage}");
+}

@@ -83,6 +83,8 @@ fn honest_windows_are_accepted_and_hold_every_entry_stamped_in_them() {
             panic!("not read back as a window proof: {json}");
         };
         assert_eq!(read, proof);
+        // The log it names, read from its checkpoint (verify-proof picks the key by it).
+        assert_eq!(proof.origin().unwrap(), ORIGIN);
     }
     let start = ledger.prove_window(0, at(0)).unwrap();
     assert!(start.before.is_none() && start.first_index == 0);

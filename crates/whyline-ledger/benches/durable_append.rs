@@ -32,6 +32,16 @@ fn payload() -> Vec<u8> {
     whyline_core::to_aprt(&trace)
 }
 
+/// A ledger collector over segment files in `dir`, every record durable on return.
+fn sync_collector(dir: &std::path::Path) -> whyline_ledger::LedgerCollector<SegmentStore> {
+    let store = SegmentStore::open(dir.join("log")).unwrap();
+    let options =
+        LedgerOptions::without_checkpoints("whyline.bench/ledger").durability(Durability::Sync);
+    whyline_ledger::LedgerCollector::open(store, options)
+        .unwrap()
+        .0
+}
+
 fn bench(c: &mut Criterion) {
     let payload = payload();
     let mut group = c.benchmark_group("durable_append");
@@ -125,10 +135,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("sync_4_threads_collector", |b| {
         b.iter_custom(|iters| {
             let dir = tempfile::tempdir().unwrap();
-            let store = SegmentStore::open(dir.path().join("log")).unwrap();
-            let options = LedgerOptions::without_checkpoints("whyline.bench/ledger")
-                .durability(Durability::Sync);
-            let (collector, _) = whyline_ledger::LedgerCollector::open(store, options).unwrap();
+            let collector = sync_collector(dir.path());
             let trace = whyline_core::from_aprt::<whyline_core::LinearPath>(&payload).unwrap();
             let per_thread = iters.div_ceil(4);
             let start = Instant::now();
@@ -150,10 +157,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("sync_4_threads_collector_sealed", |b| {
         b.iter_custom(|iters| {
             let dir = tempfile::tempdir().unwrap();
-            let store = SegmentStore::open(dir.path().join("log")).unwrap();
-            let options = LedgerOptions::without_checkpoints("whyline.bench/ledger")
-                .durability(Durability::Sync);
-            let (collector, _) = whyline_ledger::LedgerCollector::open(store, options).unwrap();
+            let collector = sync_collector(dir.path());
             let keys =
                 whyline_ledger::seal::KeyStore::create(&dir.path().join("keys.wks")).unwrap();
             collector

@@ -139,6 +139,17 @@ fn gated_store(dir: &Path, control: &Arc<Control>) -> SegmentStore {
     SegmentStore::open_with(dir, SegmentOptions::default(), opener).unwrap()
 }
 
+/// A collector over a gated store in `dir`, every record durable on return, no checkpoints.
+fn gated_sync_collector(dir: &Path, control: &Arc<Control>) -> LedgerCollector<SegmentStore> {
+    let store = gated_store(dir, control);
+    LedgerCollector::open(
+        store,
+        options().durability(Durability::Sync).checkpoint_every(0),
+    )
+    .unwrap()
+    .0
+}
+
 fn interval_of_4() -> Durability {
     Durability::Interval {
         entries: 4,
@@ -373,12 +384,7 @@ fn alert(sequence: u64, kind: &str) -> AlertRecord {
 fn a_decision_and_its_alerts_are_durable_with_one_fsync_under_sync() {
     let tmp = tempfile::tempdir().unwrap();
     let control = Arc::new(Control::default());
-    let store = gated_store(&tmp.path().join("log"), &control);
-    let (collector, _) = LedgerCollector::open(
-        store,
-        options().durability(Durability::Sync).checkpoint_every(0),
-    )
-    .unwrap();
+    let collector = gated_sync_collector(&tmp.path().join("log"), &control);
     let storm: Vec<AlertRecord> = ["low_confidence", "latency", "out_of_distribution", "drift"]
         .iter()
         .map(|kind| alert(0, kind))
@@ -433,12 +439,7 @@ fn a_second_sealed_decision_goes_on_while_the_first_waits(own_entry: bool) {
     use whyline_ledger::seal::{KeyStore, Sealer};
     let tmp = tempfile::tempdir().unwrap();
     let control = Arc::new(Control::default());
-    let store = gated_store(&tmp.path().join("log"), &control);
-    let (collector, _) = LedgerCollector::open(
-        store,
-        options().durability(Durability::Sync).checkpoint_every(0),
-    )
-    .unwrap();
+    let collector = gated_sync_collector(&tmp.path().join("log"), &control);
     let keys = KeyStore::create(&KeyStore::default_path(tmp.path())).unwrap();
     collector.set_sealer(Sealer::new(keys).unwrap()).unwrap();
     let collector = Arc::new(collector);

@@ -68,6 +68,10 @@ fn honest_windows_are_accepted_and_hold_every_entry_stamped_in_them() {
         (at(866), u64::MAX),        // to the checkpoint's end
         (at(5), at(866)),           // everything but the first entries
         (at(340), at(342)),         // around the block boundary at index 1024
+        // Exactly the time that spans the boundary at index 1024 (entries 1023 to 1025): the
+        // second block's smallest time is `from` and the first block's largest is `to`, so
+        // the entries before and after are in the neighbouring blocks, not these.
+        (at(341), at(341)),
     ];
     for (from, to) in windows {
         let proof = ledger.prove_window(from, to).unwrap();
@@ -494,4 +498,32 @@ fn equal_times_across_the_parallel_walks_chunks_are_no_step_back() {
     let report = intact(&store, Some(&signer().verifier()));
     assert_eq!(report.entries, 9_000);
     assert_eq!((report.time_order, report.time_disorder_ns), (None, 0));
+}
+
+/// Entries appended after the latest checkpoint are outside its tree: a window is proved
+/// against the checkpoint's entries only, even when the entries after it fill a time-index
+/// block of their own that starts exactly at the checkpoint's size.
+#[test]
+fn entries_after_the_checkpoint_are_not_searched_for_a_windows_boundaries() {
+    let (mut ledger, _) = Ledger::open(MemoryStore::new(), options().checkpoint_every(0)).unwrap();
+    for i in 0..2048 {
+        ledger.append(&decision(i)).unwrap();
+    }
+    ledger.checkpoint().unwrap();
+    for i in 2048..2100 {
+        ledger.append(&decision(i)).unwrap();
+    }
+    let blocks = ledger.index_blocks(0, u64::MAX);
+    assert_eq!(
+        blocks.last().map(|b| b.first_index),
+        Some(2048),
+        "a block starts at the checkpoint's size: {blocks:?}"
+    );
+    // After everything the checkpoint holds, before what came after it.
+    let from = START + 1_000 * 683;
+    let proof = ledger.prove_window(from, u64::MAX).unwrap();
+    verify(&proof).unwrap();
+    assert_eq!(proof.tree_size, 2048);
+    assert_eq!((proof.first_index, proof.end_index), (2048, 2048));
+    assert_eq!(proof.before.as_ref().map(|b| b.index), Some(2047));
 }

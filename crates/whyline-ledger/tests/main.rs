@@ -41,4 +41,5 @@ mod tile_cache;
 mod tiles;
 mod torn_writes;
 mod unsealing;
+mod verify_progress;
 mod window;

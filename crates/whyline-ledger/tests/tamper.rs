@@ -32,8 +32,10 @@ fn edit(f: impl FnOnce(&mut Vec<u8>, &[std::ops::Range<usize>])) -> MemoryStore 
 
 #[test]
 fn the_untouched_log_verifies() {
-    let report = crate::common::intact(&pristine(), Some(&signer().verifier()));
+    let store = pristine();
+    let report = crate::common::intact(&store, Some(&signer().verifier()));
     assert_eq!(report.entries, N);
+    assert_eq!(report.bytes, store.len(), "every byte is the log's");
     assert_eq!(report.checkpoints, 3);
     assert_eq!(report.latest_checkpoint.unwrap().size, N);
 }
@@ -87,6 +89,25 @@ fn a_duplicated_entry_is_named() {
         bytes.splice(spans[5].start..spans[5].start, copy);
     });
     assert_eq!(first_problem(&store), (5, CorruptionKind::Duplicated));
+}
+
+/// A frame claiming the previous entry's index with another chain hash (a forged or
+/// forked entry, not a copy) is out of order, not a duplicate: only a frame equal to the
+/// one before it in index and chain is called duplicated.
+#[test]
+fn an_earlier_index_with_another_chain_is_no_duplicate() {
+    let store = edit(|bytes, spans| {
+        let mut forged = bytes[spans[4].clone()].to_vec();
+        let chain_at = forged.len() - 36;
+        forged[chain_at] ^= 1;
+        let len = forged.len();
+        reseal(&mut forged, 0..len);
+        bytes.splice(spans[5].start..spans[5].start, forged);
+    });
+    assert_eq!(
+        first_problem(&store),
+        (5, CorruptionKind::EntriesReordered { found: 4 })
+    );
 }
 
 #[test]

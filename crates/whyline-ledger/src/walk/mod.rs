@@ -65,7 +65,8 @@ pub(crate) struct Walk {
     pub(crate) leaves: Option<Vec<Hash>>,
 }
 
-/// Walks the entry log; `sizes` are tree sizes whose roots to record.
+/// Walks the entry log; `sizes` are tree sizes whose roots to record, in ascending order
+/// (as [`crate::verify::checkpoint_sizes`] gives them).
 pub(crate) fn walk<S: Store + ?Sized>(
     store: &S,
     sizes: &[u64],
@@ -84,6 +85,7 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
     keep_leaves: bool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(Walk, Stop)> {
+    debug_assert!(sizes.is_sorted(), "tree sizes out of order: {sizes:?}");
     let total = store.len();
     let mut cursor = Cursor::new(store)?;
     let version = cursor.version();
@@ -175,9 +177,6 @@ pub(crate) fn walk_reporting<S: Store + ?Sized>(
             state
                 .disorders
                 .insert(state.entries, state.index_builder.order().disorder_ns());
-            wanted.next();
-        }
-        while wanted.peek().is_some_and(|&s| s < state.entries) {
             wanted.next();
         }
     }

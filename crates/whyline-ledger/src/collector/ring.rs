@@ -233,8 +233,8 @@ impl<P: RingSlot> DynamicRingCollector<P> {
     pub fn fill_with(&self, template: &DecisionTrace<P>) {
         // A panic cannot leave the slots torn; `into_inner` on the poison error is correct.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let missing = state.capacity - state.slots.len();
-        state.slots.extend((0..missing).map(|_| template.clone()));
+        let capacity = state.capacity;
+        state.slots.resize_with(capacity, || template.clone());
     }
 
     /// The number of slots.
@@ -501,6 +501,7 @@ mod tests {
             let _ = ring.for_each_recent(1, |_| panic!("visitor fails"));
         }));
         assert!(caught.is_err());
+        assert!(TraceCollector::flush(&ring).is_err(), "flush says so too");
         let error = ring.record(&trace(1, 1)).unwrap_err();
         assert!(
             matches!(&error, whyline_core::CoreError::Collector { collector: "ring", sequence: Some(1), source }
@@ -508,5 +509,37 @@ mod tests {
             "got {error:?}"
         );
         assert_eq!(ring.stats().recorded, 1, "counters stay readable");
+    }
+
+    #[test]
+    fn a_dynamic_ring_poisoned_by_a_visitor_fails_its_calls_and_keeps_its_counts() {
+        let ring = DynamicRingCollector::<LinearPath>::with_capacity(3).unwrap();
+        assert_eq!(ring.capacity(), 3);
+        ring.record(&trace(0, 1)).unwrap();
+        TraceCollector::flush(&ring).unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = ring.for_each_recent(1, |_| panic!("visitor fails"));
+        }));
+        assert!(caught.is_err());
+        assert!(TraceCollector::flush(&ring).is_err());
+        assert!(ring.record(&trace(1, 1)).is_err());
+        assert_eq!((ring.capacity(), ring.stats().recorded), (3, 1));
+    }
+
+    #[test]
+    fn a_dynamic_ring_filled_after_some_records_holds_exactly_its_capacity() {
+        let ring = DynamicRingCollector::<LinearPath>::with_capacity(5).unwrap();
+        for sequence in 0..2 {
+            ring.record(&trace(sequence, 2)).unwrap();
+        }
+        ring.fill_with(&trace(99, 8));
+        assert_eq!(ring.capacity(), 5);
+        assert_eq!(TraceCollector::len(&ring), 2, "the template is no trace");
+        for sequence in 2..12 {
+            ring.record(&trace(sequence, 2)).unwrap();
+        }
+        let recent = ring.recent(10).unwrap();
+        let sequences: Vec<u64> = recent.iter().map(|t| t.sequence).collect();
+        assert_eq!(sequences, [7, 8, 9, 10, 11]);
     }
 }

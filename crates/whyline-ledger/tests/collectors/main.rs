@@ -16,4 +16,5 @@ mod stream_fallback;
 mod stream_json;
 mod stream_poison;
 mod stream_sink_errors;
+mod stream_writer_death;
 mod support;

@@ -305,38 +305,6 @@ fn close_returns_the_writer_error_when_no_call_has_seen_it_yet() {
     );
 }
 
-struct PanickingWriter;
-
-impl Write for PanickingWriter {
-    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-        panic!("sink bug")
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-#[test]
-fn a_panicking_sink_is_an_error_not_a_hang() {
-    let stream = StreamCollectorBuilder::new(StreamFormat::Aprt)
-        .buffer_bytes(0)
-        .build::<LinearPath>(PanickingWriter)
-        .unwrap();
-    let _ = stream.record(&linear_trace(0));
-    let flushed = stream.flush().unwrap_err();
-    assert!(
-        matches!(collector_error(&flushed), LedgerError::WriterGone),
-        "{flushed:?}"
-    );
-    let error = stream.record(&linear_trace(1)).unwrap_err();
-    assert!(
-        matches!(collector_error(&error), LedgerError::WriterGone),
-        "{error:?}"
-    );
-    assert!(matches!(stream.close(), Err(LedgerError::WriterPanicked)));
-}
-
 #[test]
 fn builder_rejects_a_fallback_policy_without_a_sink_and_a_zero_capacity() {
     let missing = StreamCollectorBuilder::new(StreamFormat::Aprt)

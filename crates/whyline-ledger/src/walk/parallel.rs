@@ -40,6 +40,10 @@ use cut::{Cut, Cutter};
 /// Entries per chunk: a perfect subtree of 2^12 leaves.
 pub(crate) const CHUNK: u64 = 4096;
 
+/// Logs this large or larger are re-hashed in parallel; below it (four chunks of 64-byte
+/// frames: 1 MiB), starting the helpers costs more than they save.
+pub(crate) const PARALLEL_FROM_BYTES: u64 = 4 * CHUNK * 64;
+
 /// What an intact log hashes to.
 pub(crate) struct Rehash {
     pub(crate) version: FormatVersion,
@@ -104,7 +108,7 @@ pub(crate) fn rehash<S: Store + ?Sized>(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Option<Rehash> {
     let end = store.len();
-    if end < 4 * CHUNK * 64 {
+    if end < PARALLEL_FROM_BYTES {
         return None;
     }
     let mut header = [0u8; FILE_HEADER_LEN];
@@ -218,7 +222,7 @@ mod tests {
             ledger.append(payload).unwrap();
         }
         let store = ledger.into_store().unwrap();
-        assert!(store.len() >= 4 * CHUNK * 64, "{} bytes", store.len());
+        assert!(store.len() >= PARALLEL_FROM_BYTES, "{} bytes", store.len());
         store
     }
 
@@ -266,6 +270,33 @@ mod tests {
                 "{size}"
             );
         }
+    }
+
+    /// A log of exactly `bytes` bytes: 1,000-byte payloads, the last one sized to fit.
+    fn log_of_exactly(bytes: u64) -> MemoryStore {
+        let frame = |payload: u64| payload + FRAME_OVERHEAD as u64;
+        let room = bytes - FILE_HEADER_LEN as u64;
+        let full = (room - frame(1)) / frame(1_000);
+        let last = room - full * frame(1_000) - FRAME_OVERHEAD as u64;
+        let (mut ledger, _) =
+            Ledger::open(MemoryStore::new(), options().checkpoint_every(0)).unwrap();
+        for i in 0..full {
+            ledger.append(&vec![i as u8; 1_000]).unwrap();
+        }
+        ledger.append(&vec![7; last as usize]).unwrap();
+        let store = ledger.into_store().unwrap();
+        assert_eq!(store.len(), bytes);
+        store
+    }
+
+    #[test]
+    fn logs_below_a_mebibyte_are_left_to_the_sequential_walk() {
+        assert_eq!(PARALLEL_FROM_BYTES, 1 << 20);
+        let below = log_of_exactly(PARALLEL_FROM_BYTES - 1);
+        assert!(rehash(&below, &[], false, &mut |_, _| {}).is_none());
+        let at = log_of_exactly(PARALLEL_FROM_BYTES);
+        let walked = rehash(&at, &[], false, &mut |_, _| {}).unwrap();
+        assert_eq!(walked.end_offset, PARALLEL_FROM_BYTES);
     }
 
     #[test]

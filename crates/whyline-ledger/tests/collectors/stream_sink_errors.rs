@@ -9,7 +9,7 @@ use whyline_core::{LinearPath, TraceCollector};
 use whyline_ledger::LedgerError;
 use whyline_ledger::collector::{Backpressure, StreamCollectorBuilder, StreamFormat};
 
-use crate::support::{SharedBuffer, aprt_sequences, collector_error, linear_trace};
+use crate::support::{SharedBuffer, aprt_sequences, collector_error, json_lines, linear_trace};
 
 /// Takes every write, fails every flush.
 #[derive(Clone, Default)]
@@ -115,4 +115,46 @@ fn records_queued_behind_a_failed_write_are_counted_lost() {
     assert_eq!(stats.written, 0);
     assert_eq!(stats.lost, 4, "every record accepted was lost: {stats:?}");
     assert_eq!(stats.write_errors, 1);
+}
+
+/// Interrupted on every other write, and takes at most 100 bytes of each of the others.
+#[derive(Clone, Default)]
+struct Interrupting {
+    inner: SharedBuffer,
+    interrupted: Arc<Mutex<u64>>,
+    calls: u64,
+}
+
+impl Write for Interrupting {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.calls += 1;
+        if self.calls % 2 == 1 {
+            *self.interrupted.lock().unwrap() += 1;
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        self.inner.write(&bytes[..bytes.len().min(100)])
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A write interrupted by a signal (`EINTR`) is no failure: it is tried again, and every
+/// line arrives whole and once, however few bytes each write takes.
+#[test]
+fn an_interrupted_write_is_retried_not_a_failure() {
+    let sink = Interrupting::default();
+    let stream = StreamCollectorBuilder::new(StreamFormat::JsonLines)
+        .buffer_bytes(0)
+        .build::<LinearPath>(sink.clone())
+        .unwrap();
+    for sequence in 0..20 {
+        stream.record(&linear_trace(sequence)).unwrap();
+    }
+    stream.flush().unwrap();
+    assert_eq!(sink.inner.bytes(), json_lines(0..20));
+    assert!(*sink.interrupted.lock().unwrap() > 0);
+    let stats = stream.close().unwrap();
+    assert_eq!((stats.written, stats.lost, stats.write_errors), (20, 0, 0));
 }

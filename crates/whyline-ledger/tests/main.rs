@@ -36,6 +36,7 @@ mod strategies;
 mod tail;
 mod tamper;
 mod tamper_campaign;
+mod tamper_large;
 mod tamper_v1;
 mod tile_cache;
 mod tiles;

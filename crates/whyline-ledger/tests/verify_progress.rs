@@ -39,3 +39,39 @@ fn the_sequential_walk_reports_every_64_ki_entries() {
         "the last report: every whole entry"
     );
 }
+
+/// On a log large enough for the parallel walk, the reports grow with the chunks joined,
+/// each the end of a whole entry, up to the end of the log.
+#[test]
+fn the_parallel_walk_reports_growing_offsets_of_whole_entries() {
+    let (mut ledger, _) = Ledger::open(MemoryStore::new(), options().checkpoint_every(0)).unwrap();
+    for i in 0..30_000u64 {
+        ledger
+            .append(&[i.to_le_bytes(), [7; 8], [9; 8]].concat())
+            .unwrap();
+    }
+    let store = ledger.into_store().unwrap();
+    assert!(store.len() > 1 << 20, "large enough for the parallel walk");
+    let ends: std::collections::BTreeSet<u64> = frame_spans(store.entry_bytes())
+        .iter()
+        .map(|span| span.end as u64)
+        .collect();
+    let mut calls = Vec::new();
+    whyline_ledger::verify_store_with_progress(&store, None, &mut |done, total| {
+        calls.push((done, total))
+    })
+    .unwrap()
+    .into_result()
+    .unwrap();
+    assert!(calls.len() >= 3, "{calls:?}");
+    assert!(calls.iter().all(|&(_, total)| total == store.len()));
+    assert!(
+        calls.windows(2).all(|pair| pair[0].0 <= pair[1].0),
+        "growing: {calls:?}"
+    );
+    assert!(
+        calls.iter().all(|(done, _)| ends.contains(done)),
+        "each at the end of an entry: {calls:?}"
+    );
+    assert_eq!(calls.last(), Some(&(store.len(), store.len())));
+}

@@ -59,3 +59,27 @@ fn swapped_entries_are_reordered() {
         (7_000, CorruptionKind::EntriesReordered { found: 7_001 })
     );
 }
+
+/// A frame one byte longer than the format allows, appended with every checksum and its
+/// chain hash right (what a forger who knows the format writes): the length alone makes
+/// it a bad frame, which the parallel walk must not take either.
+#[test]
+fn a_well_formed_frame_longer_than_the_format_allows_is_a_bad_frame() {
+    let mut store = large();
+    let spans = frame_spans(store.entry_bytes());
+    let last = spans[N - 1].clone();
+    let bytes = store.entry_bytes_mut();
+    let previous: [u8; 32] = bytes[last.end - 36..last.end - 4].try_into().unwrap();
+    let payload = vec![0x5a; whyline_ledger::MAX_PAYLOAD + 1];
+    let chain =
+        whyline_ledger::chain_hash(N as u64, &previous, &whyline_ledger::leaf_hash(&payload));
+    let mut frame = Vec::with_capacity(payload.len() + whyline_ledger::FRAME_OVERHEAD);
+    frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&(N as u64).to_le_bytes());
+    frame.extend_from_slice(&crc32c::crc32c(&frame[..12]).to_le_bytes());
+    frame.extend_from_slice(&payload);
+    frame.extend_from_slice(&chain);
+    frame.extend_from_slice(&crc32c::crc32c(&frame[16..]).to_le_bytes());
+    bytes.extend_from_slice(&frame);
+    assert_eq!(first_problem(&store), (N as u64, CorruptionKind::BadFrame));
+}

@@ -164,3 +164,96 @@ impl<'s, S: Store + ?Sized> Cutter<'s, S> {
         Some(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::path::Path;
+
+    use super::*;
+    use crate::Ledger;
+    use crate::chain::GENESIS_CHAIN_HASH;
+    use crate::error::Result;
+    use crate::frame::FILE_HEADER_LEN;
+    use crate::store::{MemoryStore, Side};
+    use crate::store_conformance::{options, payload};
+
+    /// A memory store that counts the reads of its entry log.
+    struct CountingReads {
+        inner: MemoryStore,
+        reads: Cell<u64>,
+    }
+
+    impl Store for CountingReads {
+        fn location(&self) -> &Path {
+            self.inner.location()
+        }
+        fn len(&self) -> u64 {
+            self.inner.len()
+        }
+        fn append(&mut self, bytes: &[u8]) -> Result<u64> {
+            self.inner.append(bytes)
+        }
+        fn sync(&mut self) -> Result<()> {
+            self.inner.sync()
+        }
+        fn durable_len(&self) -> u64 {
+            self.inner.durable_len()
+        }
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+            self.reads.set(self.reads.get() + 1);
+            self.inner.read_at(offset, buf)
+        }
+        fn truncate(&mut self, len: u64) -> Result<()> {
+            self.inner.truncate(len)
+        }
+        fn append_side(&mut self, side: Side, bytes: &[u8], durable: bool) -> Result<()> {
+            self.inner.append_side(side, bytes, durable)
+        }
+        fn read_side(&self, side: Side) -> Result<Vec<u8>> {
+            self.inner.read_side(side)
+        }
+        fn truncate_side(&mut self, side: Side, len: u64) -> Result<()> {
+            self.inner.truncate_side(side, len)
+        }
+    }
+
+    /// Frames of near-equal length: each chunk is read in one read, sized by the mean frame
+    /// so far plus a margin for frames a little longer (the first chunk's first read is a
+    /// fixed 64 KiB, then sized by its first frames). Without the margin, or with a first
+    /// read too small, one chunk here takes a second read.
+    #[test]
+    fn a_log_of_even_frames_is_cut_in_one_read_a_chunk() {
+        let (mut ledger, _) =
+            Ledger::open(MemoryStore::new(), options().checkpoint_every(0)).unwrap();
+        let entries = 5 * CHUNK + 100;
+        for i in 0..entries {
+            ledger.append(&payload(i)).unwrap();
+        }
+        let store = CountingReads {
+            inner: ledger.into_store().unwrap(),
+            reads: Cell::new(0),
+        };
+        let mut cutter = Cutter::new(
+            &store,
+            FormatVersion::V2,
+            FILE_HEADER_LEN as u64,
+            GENESIS_CHAIN_HASH,
+        );
+        let mut frames = 0;
+        loop {
+            match cutter.cut(Vec::new()) {
+                Cut::Chunk(chunk) => {
+                    assert_eq!(chunk.first_index, frames);
+                    frames += CHUNK.min(entries - frames);
+                }
+                Cut::End => break,
+                Cut::Refused => panic!("an intact log refused"),
+            }
+        }
+        assert_eq!((frames, cutter.index, cutter.chunks), (entries, entries, 6));
+        assert_eq!(cutter.position, store.len());
+        let reads = store.reads.get();
+        assert_eq!(reads, 6, "one read a chunk");
+    }
+}

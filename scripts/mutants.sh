@@ -18,17 +18,20 @@
 # Output: target/mutants/CRATE[-sK-of-N]/mutants.out (caught.txt, missed.txt, unviable.txt,
 # timeout.txt, outcomes.json, one log per mutant); scratch copies live in target/mutants/tmp
 # and are deleted by cargo-mutants when the run ends. At the end the script prints the summary:
-# mutants, caught, missed, unviable, timeouts and score = caught / (caught + missed).
+# mutants, caught, missed, unviable, timeouts and score = caught / (caught + missed), and
+# writes the run's record, every mutant with its outcome, to docs/mutants/CRATE/ (commit it:
+# target/ does not outlive the machine; scripts/mutants-record.py).
 #
 # Environment:
 #   MUTANTS_FILES    space-separated globs, only mutants in these files (cargo mutants -f)
 #   MUTANTS_RE       regex, only mutants whose name matches (cargo mutants -F), e.g. to re-run
 #                    the ones a previous run missed
 #   MUTANTS_ITERATE  1: skip mutants a previous run in the same output directory caught
-#   MUTANTS_SKIP_FROM  space-separated mutants.out directories of earlier runs: skip every
-#                    mutant they examined (any outcome), matched by file and description where
-#                    its line moved (scripts/mutants-skip.py); implies MUTANTS_ITERATE=1 and
-#                    replaces the output directory's previously_caught.txt
+#   MUTANTS_SKIP_FROM  space-separated records of earlier runs (docs/mutants/CRATE/*.txt) or
+#                    their mutants.out directories: skip every mutant they examined (any
+#                    outcome), matched by file and description where its line moved
+#                    (scripts/mutants-skip.py); implies MUTANTS_ITERATE=1 and replaces the
+#                    output directory's previously_caught.txt
 #   MUTANTS_JOBS     parallel build/test jobs (default 1; the machine has 2 cores)
 #   MUTANTS_TIMEOUT  seconds one test run of a mutant may take (default: per crate, below)
 #   MUTANTS_OUT      output directory (default target/mutants/CRATE[-sK-of-N])
@@ -90,6 +93,8 @@ if [ -n "${MUTANTS_SKIP_FROM:-}" ]; then
     python3 scripts/mutants-skip.py "$out/today.txt" $MUTANTS_SKIP_FROM >"$out/mutants.out/previously_caught.txt"
     if [ "${MUTANTS_ITERATE:-0}" != 1 ]; then args+=(--iterate); fi
 fi
+commit=$(git rev-parse --short HEAD)
+started=$(date -u +%Y-%m-%dT%H%MZ)
 echo "scripts/mutants.sh: $(cargo mutants --version), $crate ${shard:+shard $shard }-> $out/mutants.out"
 echo "  $(cargo mutants --list "${args[@]}" | wc -l) mutants; started $(date -u +%FT%TZ), $(uptime)"
 
@@ -123,6 +128,15 @@ if [ "$missed" -gt 0 ]; then
     echo "missed ($dir/missed.txt):"
     cat "$dir/missed.txt"
 fi
+# The record to commit: a later run (a later session, on a new machine) goes on from it with
+# MUTANTS_SKIP_FROM=docs/mutants/CRATE/FILE.
+record="$repo/docs/mutants/$crate/$started-$(basename "$out").txt"
+mkdir -p "$(dirname "$record")"
+settings=$(env | grep -E '^MUTANTS_(FILES|RE|ITERATE|SKIP_FROM|JOBS|TIMEOUT)=' | sort | tr '\n' ' ')
+python3 scripts/mutants-record.py "$dir" "$commit$(git diff --quiet HEAD || echo ' (with uncommitted changes)')" \
+    "${settings}bash scripts/mutants.sh $crate $shard" >"$record"
+echo
+echo "record: ${record#"$repo"/} (commit it)"
 case "$status" in
     0 | 2 | 3) exit 0 ;;
     *) echo "scripts/mutants.sh: cargo mutants exited $status (baseline failed or usage error)" >&2

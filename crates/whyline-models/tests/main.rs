@@ -17,6 +17,7 @@ mod determinism;
 mod exactness;
 mod f64_rows;
 mod fixtures;
+mod import_details;
 mod model_api;
 mod paths;
 mod pipeline_paths;

@@ -241,3 +241,22 @@ pub enum RowsError {
         first: &'static str,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::name_list;
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn a_name_list_shows_eight_names_and_counts_the_rest() {
+        assert_eq!(name_list(&names(1)), "c0");
+        assert_eq!(name_list(&names(8)), "c0, c1, c2, c3, c4, c5, c6, c7");
+        assert_eq!(
+            name_list(&names(10)),
+            "c0, c1, c2, c3, c4, c5, c6, c7 and 2 more"
+        );
+    }
+}

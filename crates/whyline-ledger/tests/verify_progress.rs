@@ -5,6 +5,19 @@ use whyline_ledger::{Ledger, MemoryStore, Store};
 
 use crate::common::{frame_spans, options, residue};
 
+/// Verifies `store`, which must be intact (crash residue allowed), and returns every
+/// progress report `(bytes done, bytes total)`.
+fn progress_of(store: &MemoryStore) -> Vec<(u64, u64)> {
+    let mut calls = Vec::new();
+    whyline_ledger::verify_store_with_progress(store, None, &mut |done, total| {
+        calls.push((done, total))
+    })
+    .unwrap()
+    .into_result()
+    .unwrap();
+    calls
+}
+
 #[test]
 fn the_sequential_walk_reports_every_64_ki_entries() {
     const ENTRIES: usize = (1 << 16) + 100;
@@ -21,13 +34,7 @@ fn the_sequential_walk_reports_every_64_ki_entries() {
     store.entry_bytes_mut().truncate(cut);
     assert_eq!(residue(&store, None).len(), 1);
 
-    let mut calls = Vec::new();
-    whyline_ledger::verify_store_with_progress(&store, None, &mut |done, total| {
-        calls.push((done, total))
-    })
-    .unwrap()
-    .into_result()
-    .unwrap();
+    let calls = progress_of(&store);
     let after_64_ki = spans[(1 << 16) - 1].end as u64;
     assert!(
         calls.contains(&(after_64_ki, store.len())),
@@ -56,13 +63,7 @@ fn the_parallel_walk_reports_growing_offsets_of_whole_entries() {
         .iter()
         .map(|span| span.end as u64)
         .collect();
-    let mut calls = Vec::new();
-    whyline_ledger::verify_store_with_progress(&store, None, &mut |done, total| {
-        calls.push((done, total))
-    })
-    .unwrap()
-    .into_result()
-    .unwrap();
+    let calls = progress_of(&store);
     assert!(calls.len() >= 3, "{calls:?}");
     assert!(calls.iter().all(|&(_, total)| total == store.len()));
     assert!(

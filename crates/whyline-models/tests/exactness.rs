@@ -126,6 +126,35 @@ fn predictions_equal_the_libraries_outputs_for_every_fixture() {
 }
 
 #[test]
+fn trees_written_by_scikit_learn_1_3_predict_its_probabilities() {
+    // scikit-learn 1.3 stored weighted class counts in a classifier's nodes (1.4 and later
+    // store fractions) and divided each tree's counts by their sum in predict_proba; read
+    // as fractions, a balanced forest's probabilities would be weighted by each tree's
+    // total. Every probability of all three sets is compared, and the leaves.
+    for fixture in fixtures::all_sklearn13() {
+        assert_eq!(
+            fixture.doc["library"]["version"], "1.3.2",
+            "{}",
+            fixture.name
+        );
+        let (output, _) = check_fixture(&fixture);
+        assert!(output <= 1e-12, "{}: output error {output:e}", fixture.name);
+        let leaves = fixture.rows("leaves").unwrap();
+        for (r, row) in fixture.inputs_f64.iter().enumerate() {
+            let ours: Vec<f64> = fixture
+                .model
+                .apply(row)
+                .unwrap()
+                .unwrap()
+                .into_iter()
+                .map(f64::from)
+                .collect();
+            assert_eq!(ours, leaves[r], "{}: row {r} leaves", fixture.name);
+        }
+    }
+}
+
+#[test]
 fn leaves_equal_apply_and_pred_leaf_for_every_row() {
     let mut checked = 0;
     for fixture in fixtures::all() {

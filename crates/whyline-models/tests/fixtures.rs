@@ -68,6 +68,18 @@ pub(crate) fn all_f64() -> Vec<Fixture> {
     sets
 }
 
+/// The sets scikit-learn 1.3 wrote (`python/make_legacy_sklearn_fixtures.py`): classifier
+/// trees whose node values are weighted class counts, not fractions.
+pub(crate) fn all_sklearn13() -> Vec<Fixture> {
+    let sets = all_in(&dir().join("sklearn13"));
+    assert_eq!(
+        sets.len(),
+        3,
+        "expected the committed scikit-learn 1.3 sets"
+    );
+    sets
+}
+
 /// Every fixture set of `dir`, sorted by name.
 fn all_in(dir: &Path) -> Vec<Fixture> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -8,7 +8,9 @@ use serde_json::Value;
 use whyline_core::Names;
 
 use super::whyline_preprocessing;
-use super::whyline_tree::{TreeSettings, check_values, has_missing_rule, hist_trees, tree, trees};
+use super::whyline_tree::{
+    TreeSettings, check_values, class_fractions, has_missing_rule, hist_trees, tree, trees,
+};
 use super::{array_field, check_len, f64_array, field, product, str_field, usize_field};
 use crate::boosting::{Accumulation, GradientBoosting, Link};
 use crate::decision_tree::{DecisionTree, Task};
@@ -158,8 +160,11 @@ fn decision_tree(
         read_missing: true,
         input: InputPrecision::F32,
     };
-    let tree = tree(doc, "model.tree", settings, file)?;
+    let mut tree = tree(doc, "model.tree", settings, file)?;
     check_values(&tree, task, "model.tree", file)?;
+    if matches!(task, Task::Classification { .. }) {
+        class_fractions(&mut tree);
+    }
     Ok(DecisionTree {
         tree,
         n_features,
@@ -183,9 +188,12 @@ fn random_forest(
         read_missing: true,
         input: InputPrecision::F32,
     };
-    let trees = trees(body, settings, file)?;
-    for (t, tree) in trees.iter().enumerate() {
+    let mut trees = trees(body, settings, file)?;
+    for (t, tree) in trees.iter_mut().enumerate() {
         check_values(tree, task, &format!("model.trees[{t}]"), file)?;
+        if matches!(task, Task::Classification { .. }) {
+            class_fractions(tree);
+        }
     }
     let allows_missing = array_field(body, "trees", "model", file)?
         .iter()

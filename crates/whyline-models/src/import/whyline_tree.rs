@@ -439,6 +439,25 @@ fn gain(arrays: &NodeArrays, i: usize, split: &Split) -> f64 {
     (weighted(i) * impurity(i) - child(split.left) - child(split.right)) / total_weight
 }
 
+/// Divides each node's class values by their sum where they do not already add up to 1.
+///
+/// scikit-learn before 1.4 stored a classifier node's `value` as weighted class counts and
+/// divided them by their sum in `predict_proba`; from 1.4 on it stores the fractions and
+/// divides nothing. Read this way, a tree or forest predicts what the version that wrote it
+/// predicts, bit for bit: a node already within 1e-6 of 1 keeps its bits (a fraction's sum
+/// is 1 up to rounding), an empty node (sum 0) stays as it is, as in scikit-learn.
+pub(super) fn class_fractions(tree: &mut Tree) {
+    let n_values = tree.n_values.max(1);
+    for node in tree.values.chunks_exact_mut(n_values) {
+        let sum: f64 = node.iter().sum();
+        if sum > 0.0 && (sum - 1.0).abs() > 1e-6 {
+            for v in node {
+                *v /= sum;
+            }
+        }
+    }
+}
+
 /// A classifier tree has one value per class, a regressor tree one value.
 pub(super) fn check_values(tree: &Tree, task: Task, path: &str, file: &Path) -> Result<()> {
     let expected = match task {

@@ -51,6 +51,22 @@ fn bounds_and_immutable_features_must_name_features_of_the_row() {
         let (setting, _, _) = setting_of(&refused(&iris, &row, &settings));
         assert_eq!(setting, format!("bounds[{}]", bounds.0));
     }
+    // A bound with a NaN end, and an upside-down one around a missing value (which no
+    // comparison with the row's value would catch).
+    let missing = [5.9f32, 3.0, f32::NAN, 1.8];
+    let cases = [
+        (&row[..], (0, 0.0, f32::NAN)),
+        (&row[..], (0, f32::NAN, 9.0)),
+        (&missing[..], (2, 9.0, 1.0)),
+    ];
+    for (row, bounds) in cases {
+        let settings = CounterfactualSettings {
+            bounds: vec![bounds],
+            ..CounterfactualSettings::default()
+        };
+        let (setting, _, _) = setting_of(&refused(&iris, row, &settings));
+        assert_eq!(setting, format!("bounds[{}]", bounds.0), "{bounds:?}");
+    }
     // An immutable feature past the row.
     let settings = CounterfactualSettings {
         immutable: vec![1, 7],

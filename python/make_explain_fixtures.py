@@ -173,6 +173,41 @@ def linear_fixtures(out, rows, fitted, n_background):
         })
 
 
+def multiclass_linear_fixtures(out, rows, n_background):
+    """One-vs-rest logistic and hinge (margin) SGDClassifiers on standardised wine: models
+    no other fixture has, written here with whyline_export beside their NAME.linear.shap.json
+    (which then names `model_dir: "explain"`). Besides shap's values, `proba` holds
+    predict_proba of the rows and `proba_at_mean` predict_proba at the background mean: the
+    model's own probability where every feature sits at its expectation (LinearSHAP's base
+    value in probability space)."""
+    from sklearn.linear_model import SGDClassifier
+    from whyline_export import export_model
+
+    X, y, names = mmf.load("wine")
+    X_tr, X_te, y_tr, _ = mmf.split(X, y, 30)
+    Xs_tr, Xs_te = mmf.standardize(X_tr, X_te)
+    sk_lib = {"name": "scikit-learn", "version": sklearn.__version__}
+    for name, loss in [("sk_sgd_log_wine", "log_loss"), ("sk_sgd_hinge_wine", "hinge")]:
+        model = SGDClassifier(loss=loss, alpha=0.1, random_state=mmf.SEED).fit(Xs_tr, y_tr)
+        export_model(model, os.path.join(out, f"{name}.whyline.json"), feature_names=names,
+                     class_names=[str(c) for c in model.classes_])
+        background = Xs_tr[:n_background]
+        X = Xs_te[:rows]
+        explainer = shap.LinearExplainer(model, background)
+        values = explainer.shap_values(X)
+        doc = {
+            "model": f"{name}.whyline.json", "model_dir": "explain", "method": "linear",
+            "output": "margin", "rows": rows_json(X), "background": rows_json(background),
+            "values": as_row_output_feature(values, len(X), X.shape[1]),
+            "expected_value": expected_list(explainer.expected_value),
+            "predict": [int(v) for v in model.predict(X)], "library": dict(sk_lib),
+        }
+        if loss == "log_loss":
+            doc["proba"] = model.predict_proba(X).tolist()
+            doc["proba_at_mean"] = model.predict_proba(background.mean(axis=0)[None, :])[0].tolist()
+        write(out, f"{name}.linear", doc)
+
+
 def kernel_fixtures(out, rows, fitted, n_background):
     """KernelExplainer with every coalition enumerated (nsamples >= 2^M) and l1_reg=False."""
     sk_lib = {"name": "scikit-learn", "version": sklearn.__version__}
@@ -290,15 +325,19 @@ def main():
     parser.add_argument("--out", default=default_out)
     parser.add_argument("--rows", type=int, default=8)
     parser.add_argument("--background", type=int, default=20)
-    parser.add_argument("--only", choices=["lime"], help="write only these fixtures")
+    parser.add_argument("--only", choices=["lime", "linear"], help="write only these fixtures")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.only == "linear":
+        multiclass_linear_fixtures(args.out, args.rows, args.background)
+        return
     fitted = refit_sklearn()
     lime_fixtures(args.out, fitted)
     if args.only == "lime":
         return
     tree_fixtures(args.out, args.rows, fitted)
     linear_fixtures(args.out, args.rows, fitted, args.background)
+    multiclass_linear_fixtures(args.out, args.rows, args.background)
     kernel_fixtures(args.out, 3, fitted, 5)
     interventional_fixtures(args.out, fitted)
 

@@ -27,6 +27,21 @@ pub(crate) fn model(file: &str) -> Model {
     Model::load(&path).unwrap()
 }
 
+/// The model an explain fixture names: in whyline-models' fixtures, or beside it when the
+/// fixture says `"model_dir": "explain"` (models only the explanation oracles use).
+pub(crate) fn fixture_model(fixture: &Value) -> Model {
+    let file = fixture["model"].as_str().unwrap();
+    match fixture["model_dir"].as_str() {
+        Some("explain") => {
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(file);
+            Model::load(&path).unwrap()
+        }
+        _ => model(file),
+    }
+}
+
 pub(crate) fn rows(value: &Value) -> Vec<Vec<f32>> {
     value
         .as_array()
@@ -90,6 +105,11 @@ pub(crate) fn assert_attribution_matches(
         "{what}: residual {}",
         a.residual
     );
+}
+
+/// values[row][column]
+pub(crate) fn values2(value: &Value) -> Vec<Vec<f64>> {
+    value.as_array().unwrap().iter().map(floats).collect()
 }
 
 pub(crate) fn floats(value: &Value) -> Vec<f64> {

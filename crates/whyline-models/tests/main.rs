@@ -19,6 +19,7 @@ mod f64_rows;
 mod fixtures;
 mod import_details;
 mod model_api;
+mod node_means;
 mod paths;
 mod pipeline_paths;
 mod pipelines;

@@ -117,9 +117,17 @@ def standardize(X_tr, X_te):
 
 SK = None
 CLASS_NAMES = {}
+# --only: write just the sets whose name contains this (None: every set).
+ONLY = None
+
+
+def wanted(name):
+    return ONLY is None or ONLY in name
 
 
 def sk(out_dir, name, model, X_tr, y_tr, X_te, names, dataset=None):
+    if not wanted(name):
+        return
     model.fit(X_tr, y_tr)
     model_file = f"{name}.whyline.json"
     class_names = None
@@ -224,6 +232,8 @@ def xgboost_models(out_dir, rows):
     lib = {"name": "xgboost", "version": xgb.__version__}
 
     def run(name, objective, X_tr, y_tr, X_te, extra=None, rounds=10):
+        if not wanted(name):
+            return
         params = {"objective": objective, "max_depth": 3, "eta": 0.3, "seed": SEED, "nthread": 1}
         params.update(extra or {})
         dtrain = xgb.DMatrix(np.asarray(X_tr, dtype=np.float32), label=y_tr)
@@ -257,6 +267,8 @@ def xgboost_models(out_dir, rows):
 
     # A categorical feature (column 0, codes 0..7, declared with feature_types "c"), with a
     # NaN, an unseen category and a negative value in the test rows.
+    if not wanted("xgb_binary_categorical"):
+        return
     Xc, yc = categorical_data()
     Xc_tr, Xc_te, yc_tr, _ = split(Xc, yc, rows)
     Xc_te = Xc_te.copy()
@@ -281,6 +293,8 @@ def lightgbm_models(out_dir, rows):
     lib = {"name": "lightgbm", "version": lgb.__version__}
 
     def run(name, params, X_tr, y_tr, X_te, rounds=10, categorical=None):
+        if not wanted(name):
+            return
         base = {"num_leaves": 8, "learning_rate": 0.2, "seed": SEED, "num_threads": 1,
                 "verbose": -1, "deterministic": True, "min_data_in_leaf": 5}
         base.update(params)
@@ -328,6 +342,23 @@ def lightgbm_models(out_dir, rows):
     run("lgb_binary_categorical", {"objective": "binary", "min_data_per_group": 5, "cat_smooth": 1.0},
         Xc_tr, yc_tr, Xc_te, categorical=[0])
 
+    # A categorical feature with 100 codes: LightGBM's split bitsets then span several 32-bit
+    # words (codes 32 and up live past the first). Codes in FLIP flip the target; the test
+    # rows add a NaN, an unseen code (150) and codes of every word.
+    Xm, ym = datasets.make_classification(n_samples=1500, n_features=4, n_informative=3,
+                                          n_redundant=0, random_state=SEED)
+    rng = np.random.RandomState(SEED)
+    codes = rng.randint(0, 100, size=len(ym))
+    flip = [3, 17, 33, 40, 41, 58, 64, 77, 90, 96, 99]
+    ym = np.where(np.isin(codes, flip), 1 - ym, ym)
+    Xm = f32(np.column_stack([codes.astype(np.float64), Xm[:, 1:]]))
+    Xm_tr, Xm_te, ym_tr, _ = split(Xm, ym, rows)
+    Xm_te = Xm_te.copy()
+    Xm_te[0, 0], Xm_te[1, 0], Xm_te[2, 0], Xm_te[3, 0], Xm_te[4, 0] = np.nan, 150.0, 33.0, 64.0, 99.0
+    run("lgb_binary_many_categories",
+        {"objective": "binary", "min_data_per_group": 5, "cat_smooth": 1.0, "max_cat_threshold": 64},
+        Xm_tr, ym_tr, Xm_te, rounds=20, categorical=[0])
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -335,9 +366,11 @@ def main():
     default_out = os.path.join(here, "..", "crates", "whyline-models", "tests", "fixtures")
     parser.add_argument("--out", default=default_out)
     parser.add_argument("--rows", type=int, default=30)
+    parser.add_argument("--only", help="write only the sets whose name contains this")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    global SK
+    global SK, ONLY
+    ONLY = args.only
     SK = {"name": "scikit-learn", "version": sklearn.__version__}
     sklearn_models(args.out, args.rows)
     xgboost_models(args.out, args.rows)

@@ -364,6 +364,35 @@ fn aprender_header_errors_name_the_byte() {
 }
 
 #[test]
+fn aprender_a_coefficient_count_past_the_payload_is_refused_at_the_count() {
+    // The payload starts with `Option<Vector<f32>>`: tag 1, then the u64 length. A length
+    // the bytes left cannot hold is named as such, at the length, before anything is read.
+    let fixture = bytes("linear_regression.apr");
+    let metadata_size = u32::from_le_bytes(fixture[8..12].try_into().unwrap()) as usize;
+    let payload = &fixture[32 + metadata_size..fixture.len() - 4];
+    assert_eq!(payload[0], 1, "the coefficients are Some");
+    let stored = u64::from_le_bytes(payload[1..9].try_into().unwrap());
+    let left = payload.len() as u64 - 9;
+    for len in [stored + 2, left / 4 + 1, 1 << 40, u64::MAX] {
+        let mut edited = payload.to_vec();
+        edited[1..9].copy_from_slice(&len.to_le_bytes());
+        let file = container(1, 0, &edited, edited.len() as u32);
+        let error = Model::from_bytes(&file, "long.apr").unwrap_err();
+        let text = error.to_string();
+        assert!(
+            matches!(&error, ModelError::Malformed { field, .. } if field.starts_with("payload.coefficients.len (byte 1")),
+            "{len}: {error:?}"
+        );
+        assert!(
+            text.contains(&format!(
+                "{len} coefficients do not fit in the {left} bytes left"
+            )),
+            "{len}: {text}"
+        );
+    }
+}
+
+#[test]
 fn aprender_rows_are_checked() {
     let model = Model::load(dir().join("logistic_regression.lz4.apr")).unwrap();
     assert_eq!(model.n_features(), 2);

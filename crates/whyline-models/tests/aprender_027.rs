@@ -531,6 +531,103 @@ fn aprender_027_safetensors_linear_models_are_refused_as_ambiguous() {
     assert!(error.to_string().contains("LogisticRegression"), "{error}");
 }
 
+/// A SafeTensors file of F32 tensors `(name, values)`, laid out as the format says: the
+/// header's length (u64 LE), the JSON header, the data.
+fn safetensors(tensors: &[(&str, &[f32])]) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    let mut data = Vec::new();
+    for (name, values) in tensors {
+        let start = data.len();
+        for v in *values {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        header.insert(
+            (*name).to_owned(),
+            serde_json::json!({"dtype": "F32", "shape": [values.len()], "data_offsets": [start, data.len()]}),
+        );
+    }
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&data);
+    out
+}
+
+#[test]
+fn aprender_027_safetensors_with_half_a_linear_model_are_named_by_their_tensors() {
+    // Coefficients with an intercept are a linear model of an unknown kind; either alone
+    // is no model aprender writes, and the error lists what the file holds instead.
+    let both = safetensors(&[("coefficients", &[1.0, 2.0]), ("intercept", &[0.5])]);
+    let error = Model::from_bytes(&both, "both.safetensors").unwrap_err();
+    assert!(error.to_string().contains("LogisticRegression"), "{error}");
+    for (name, file) in [
+        (
+            "coefficients",
+            safetensors(&[("coefficients", &[1.0, 2.0])]),
+        ),
+        ("intercept", safetensors(&[("intercept", &[0.5])])),
+    ] {
+        let error = Model::from_bytes(&file, "half.safetensors").unwrap_err();
+        let text = error.to_string();
+        assert!(
+            matches!(&error, ModelError::UnsupportedModelType { .. }),
+            "{error:?}"
+        );
+        assert!(
+            text.contains(&format!("a file with tensors {name}"))
+                && !text.contains("LogisticRegression"),
+            "{text}"
+        );
+    }
+}
+
+/// The trees of an aprender tree model.
+fn trees_of(model: &Model) -> Vec<whyline_models::Tree> {
+    match model.kind() {
+        ModelKind::DecisionTree(m) => vec![m.tree.clone()],
+        ModelKind::RandomForest(m) => m.trees.clone(),
+        other => panic!("not a tree model: {other:?}"),
+    }
+}
+
+#[test]
+fn aprender_027_safetensors_and_apr_trees_hold_the_same_node_values() {
+    // Both formats store a class per leaf; each reader fills the internal nodes with the
+    // sample-weighted class mix of the children. The two readers are separate code, so the
+    // same model read from both files checks one against the other, node by node; and at
+    // each root the mix must be that of the leaves below it, weighted by their samples.
+    for stem in ["decision_tree_classifier", "random_forest_classifier"] {
+        let from_tensors = trees_of(&load(&format!("{stem}.safetensors")));
+        let from_apr = trees_of(&load(&format!("{stem}.apr")));
+        assert_eq!(from_tensors.len(), from_apr.len(), "{stem}");
+        for (t, (a, b)) in from_tensors.iter().zip(&from_apr).enumerate() {
+            assert_eq!(a.values.len(), b.values.len(), "{stem} tree {t}");
+            for (i, (x, y)) in a.values.iter().zip(&b.values).enumerate() {
+                assert!(
+                    (x - y).abs() <= 1e-12,
+                    "{stem} tree {t} value {i}: {x} vs {y}"
+                );
+            }
+            let k = a.n_values;
+            let leaves: Vec<usize> = (0..a.nodes.len())
+                .filter(|&i| a.nodes[i].split.is_none())
+                .collect();
+            let total: f64 = leaves.iter().map(|&i| a.nodes[i].n_samples as f64).sum();
+            for c in 0..k {
+                let mix: f64 = leaves
+                    .iter()
+                    .map(|&i| a.nodes[i].n_samples as f64 * a.values[i * k + c])
+                    .sum::<f64>()
+                    / total;
+                assert!(
+                    (a.values[c] - mix).abs() <= 1e-12,
+                    "{stem} tree {t} class {c}"
+                );
+            }
+        }
+    }
+}
+
 fn load_err(name: &str) -> ModelError {
     Model::load(dir().join(name)).unwrap_err()
 }

@@ -14,6 +14,7 @@ use whyline_core::{Aggregation, Explainable, ForestPath, TreePath};
 
 use crate::decision_tree::Task;
 use crate::info::{ModelInfo, Prediction, RowValue, argmax, sigmoid, softmax_in_place};
+use crate::scratch;
 use crate::tree::Tree;
 
 /// The link from summed margins to the output.
@@ -92,28 +93,51 @@ impl GradientBoosting {
     }
 
     /// The raw margins, one per group, from the leaf `leaf_of(t, tree)` each tree reaches.
-    fn margins(&self, mut leaf_of: impl FnMut(usize, &Tree) -> usize) -> Vec<f64> {
-        match self.accumulation {
-            Accumulation::F32 => {
-                let mut sums: Vec<f32> = self.base_score.iter().map(|&b| b as f32).collect();
-                for (t, (tree, &group)) in self.trees.iter().zip(&self.tree_groups).enumerate() {
-                    let leaf = leaf_of(t, tree);
-                    if let Some(sum) = sums.get_mut(group as usize) {
-                        *sum += tree.node_value(leaf) as f32;
-                    }
-                }
-                sums.into_iter().map(f64::from).collect()
+    fn margins(&self, leaf_of: impl FnMut(usize, &Tree) -> usize) -> Vec<f64> {
+        let mut sums = vec![0.0; self.n_groups()];
+        self.margins_into(leaf_of, &mut sums);
+        sums
+    }
+
+    /// [`margins`](GradientBoosting::margins) written into `sums` (one per group), in the
+    /// library's precision: an f32 sum is kept in f64 slots, which hold every f32 exactly,
+    /// and rounded back to f32 at each addition, so it adds up bit for bit as in f32.
+    fn margins_into(&self, mut leaf_of: impl FnMut(usize, &Tree) -> usize, sums: &mut [f64]) {
+        for (sum, &base) in sums.iter_mut().zip(&self.base_score) {
+            *sum = match self.accumulation {
+                Accumulation::F32 => f64::from(base as f32),
+                Accumulation::F64 => base,
+            };
+        }
+        for (t, (tree, &group)) in self.trees.iter().zip(&self.tree_groups).enumerate() {
+            let leaf = leaf_of(t, tree);
+            if let Some(sum) = sums.get_mut(group as usize) {
+                *sum = match self.accumulation {
+                    Accumulation::F32 => f64::from(*sum as f32 + tree.node_value(leaf) as f32),
+                    Accumulation::F64 => *sum + tree.node_value(leaf),
+                };
             }
-            Accumulation::F64 => {
-                let mut sums = self.base_score.clone();
-                for (t, (tree, &group)) in self.trees.iter().zip(&self.tree_groups).enumerate() {
-                    let leaf = leaf_of(t, tree);
-                    if let Some(sum) = sums.get_mut(group as usize) {
-                        *sum += tree.node_value(leaf);
-                    }
+        }
+    }
+
+    /// The decision [`finish`](GradientBoosting::finish) takes from `raw`, without the
+    /// probabilities: what [`Explainable::predict_one`] returns.
+    fn decision(&self, raw: &[f64]) -> f64 {
+        let first = raw.first().copied().unwrap_or(0.0);
+        match (self.link, self.task) {
+            (Link::Identity, _) => first,
+            (Link::Logistic { scale }, Task::Regression) => self.sigmoid(scale * first),
+            // scikit-learn's rule: class 1 when the margin is not negative.
+            (Link::Logistic { .. }, Task::Classification { .. }) => {
+                if first >= 0.0 {
+                    1.0
+                } else {
+                    0.0
                 }
-                sums
             }
+            // The largest margin, as scikit-learn and XGBoost's multi:softmax pick it
+            // (probabilities can tie after rounding where margins do not).
+            (Link::Softmax, _) => argmax(raw) as f64,
         }
     }
 
@@ -129,27 +153,15 @@ impl GradientBoosting {
         }
     }
 
+    /// The prediction of the margins `raw`: [`decision`](GradientBoosting::decision) with
+    /// the probabilities of a classifier.
     fn finish(&self, raw: Vec<f64>) -> Prediction {
-        let first = raw.first().copied().unwrap_or(0.0);
-        match (self.link, self.task) {
-            (Link::Identity, _) => Prediction {
-                value: first,
-                probabilities: None,
-                raw,
-            },
-            (Link::Logistic { scale }, Task::Regression) => Prediction {
-                value: self.sigmoid(scale * first),
-                probabilities: None,
-                raw,
-            },
+        let value = self.decision(&raw);
+        let probabilities = match (self.link, self.task) {
+            (Link::Identity, _) | (Link::Logistic { .. }, Task::Regression) => None,
             (Link::Logistic { scale }, Task::Classification { .. }) => {
-                let p = self.sigmoid(scale * first);
-                Prediction {
-                    // scikit-learn's rule: class 1 when the margin is not negative.
-                    value: if first >= 0.0 { 1.0 } else { 0.0 },
-                    probabilities: Some(vec![1.0 - p, p]),
-                    raw,
-                }
+                let p = self.sigmoid(scale * raw.first().copied().unwrap_or(0.0));
+                Some(vec![1.0 - p, p])
             }
             (Link::Softmax, _) => {
                 let mut probabilities = raw.clone();
@@ -157,14 +169,13 @@ impl GradientBoosting {
                     Accumulation::F32 => softmax_f32_in_place(&mut probabilities),
                     Accumulation::F64 => softmax_in_place(&mut probabilities),
                 }
-                Prediction {
-                    // The largest margin, as scikit-learn and XGBoost's multi:softmax pick
-                    // it (probabilities can tie after rounding where margins do not).
-                    value: argmax(&raw) as f64,
-                    probabilities: Some(probabilities),
-                    raw,
-                }
+                Some(probabilities)
             }
+        };
+        Prediction {
+            value,
+            probabilities,
+            raw,
         }
     }
 
@@ -218,9 +229,13 @@ impl Explainable for GradientBoosting {
 
     fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
         self.check(row)?;
-        Ok(self
-            .finish(self.margins(|_, tree| tree.leaf_index(row)))
-            .value as f32)
+        // The margins on the stack (`scratch`) and only the decision taken from them: a
+        // decision allocates nothing.
+        let value = scratch::with_sums(self.n_groups(), 0.0, |margins| {
+            self.margins_into(|_, tree| tree.leaf_index(row), margins);
+            self.decision(margins)
+        });
+        Ok(value as f32)
     }
 
     fn explain_into(&self, row: &[f32], path: &mut ForestPath) -> whyline_core::Result<f32> {

@@ -5,6 +5,7 @@ use whyline_core::{Aggregation, Explainable, ForestPath, TreePath};
 
 use crate::decision_tree::{Task, leaf_output};
 use crate::info::{ModelInfo, Prediction, RowValue, argmax};
+use crate::scratch;
 use crate::tree::Tree;
 
 /// A random forest whose path is each tree's path, vote and the ensemble's agreement.
@@ -112,9 +113,32 @@ impl Explainable for RandomForest {
 
     fn predict_one(&self, row: &[f32]) -> whyline_core::Result<f32> {
         self.check(row)?;
-        Ok(self
-            .predict_from_leaves(|_, tree| tree.leaf_index(row))
-            .value as f32)
+        // The value `predict_from_leaves` gives, summed in the same order, without building
+        // a `Prediction`: classes on the stack, so a decision allocates nothing.
+        let n = self.trees.len().max(1) as f64;
+        let value = match self.task {
+            Task::Classification { n_classes } => scratch::with_sums(n_classes, 0.0, |proba| {
+                for tree in &self.trees {
+                    let leaf = tree.leaf_index(row);
+                    for (p, v) in proba.iter_mut().zip(tree.node_values(leaf)) {
+                        *p += v;
+                    }
+                }
+                for p in proba.iter_mut() {
+                    *p /= n;
+                }
+                argmax(proba) as f64
+            }),
+            Task::Regression => {
+                let sum: f64 = self
+                    .trees
+                    .iter()
+                    .map(|tree| tree.node_value(tree.leaf_index(row)))
+                    .fold(0.0, |sum, v| sum + v);
+                sum / n
+            }
+        };
+        Ok(value as f32)
     }
 
     fn explain_into(&self, row: &[f32], path: &mut ForestPath) -> whyline_core::Result<f32> {
@@ -126,36 +150,29 @@ impl Explainable for RandomForest {
         path.feature_importance.resize(self.n_features, 0.0);
         // The prediction as `predict_from_leaves` makes it (the trees' values summed in tree
         // order in f64, then divided), summed during the walk; classes on the stack unless
-        // there are many.
+        // there are many (`scratch`).
         let n_classes = match self.task {
             Task::Classification { n_classes } => Some(n_classes),
             Task::Regression => None,
         };
-        let mut small = [0.0f64; 16];
-        let mut large = Vec::new();
-        let proba: &mut [f64] = match n_classes {
-            Some(k) if k <= small.len() => small.get_mut(..k).unwrap_or_default(),
-            Some(k) => {
-                large.resize(k, 0.0);
-                &mut large
-            }
-            None => &mut [],
-        };
-        let mut sum = 0.0f64;
-        for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
-            let leaf = tree.walk_splits_into(row, tree_path, Some(&mut path.feature_importance));
-            let output = leaf_output(tree, leaf, self.task) as f32;
-            tree.leaf_into(leaf, output, n_classes.is_some(), tree_path);
-            path.tree_predictions.push(output);
-            if n_classes.is_some() {
-                for (p, v) in proba.iter_mut().zip(tree.node_values(leaf)) {
-                    *p += v;
+        Ok(scratch::with_sums(n_classes.unwrap_or(0), 0.0, |proba| {
+            let mut sum = 0.0f64;
+            for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
+                let leaf =
+                    tree.walk_splits_into(row, tree_path, Some(&mut path.feature_importance));
+                let output = leaf_output(tree, leaf, self.task) as f32;
+                tree.leaf_into(leaf, output, n_classes.is_some(), tree_path);
+                path.tree_predictions.push(output);
+                if n_classes.is_some() {
+                    for (p, v) in proba.iter_mut().zip(tree.node_values(leaf)) {
+                        *p += v;
+                    }
+                } else {
+                    sum += tree.node_value(leaf);
                 }
-            } else {
-                sum += tree.node_value(leaf);
             }
-        }
-        Ok(self.finish_path(path, proba, sum))
+            self.finish_path(path, proba, sum)
+        }))
     }
 }
 

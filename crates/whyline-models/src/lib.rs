@@ -85,6 +85,7 @@ mod model;
 pub mod preprocessing;
 mod recorded_path;
 pub mod rows;
+mod scratch;
 mod tree;
 
 pub use boosting::{Accumulation, GradientBoosting, Link};

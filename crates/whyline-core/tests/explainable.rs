@@ -396,6 +396,41 @@ fn an_arc_over_a_collector_that_keeps_nothing_answers_as_that_collector() {
     }
     let error = Arc::new(FailingFlush).flush().unwrap_err();
     assert_eq!(error.to_string(), "disk collector failed");
+
+    // A model record stored by the shared collector is stored through the Arc.
+    struct KeepsModels;
+    impl TraceCollector<LinearPath> for KeepsModels {
+        fn record(&self, _: &DecisionTrace<LinearPath>) -> whyline_core::Result<RecordOutcome> {
+            Ok(RecordOutcome::Stored)
+        }
+        fn record_model(
+            &self,
+            _: &whyline_core::ModelRecord,
+        ) -> whyline_core::Result<Option<RecordOutcome>> {
+            Ok(Some(RecordOutcome::Stored))
+        }
+        fn flush(&self) -> whyline_core::Result<()> {
+            Ok(())
+        }
+        fn len(&self) -> u64 {
+            0
+        }
+        fn stats(&self) -> CollectorStats {
+            CollectorStats::default()
+        }
+    }
+    let model = whyline_core::ModelRecord {
+        identity: ModelIdentity::from_bytes(b"m", "linear", "1"),
+        feature_names: Vec::new(),
+        class_names: Vec::new(),
+        recorded_ns: 0,
+        input_digest: whyline_core::DigestAlgorithm::default(),
+    };
+    assert_eq!(
+        Arc::new(KeepsModels).record_model(&model).unwrap(),
+        Some(RecordOutcome::Stored)
+    );
+    assert_eq!(forwarded.record_model(&model).unwrap(), None);
 }
 
 #[test]

@@ -91,6 +91,29 @@ fn a_malformed_alert_record_is_refused_with_where_and_why() {
             ..
         })
     ));
+    // Cut one byte into the header: a short header. Cut right after it: a whole header
+    // and an empty body, which is a JSON error at its first byte, not a truncated header.
+    assert!(matches!(
+        AlertRecord::from_bytes(&bytes[..15]),
+        Err(CoreError::Truncated {
+            offset: 5,
+            needed: 11,
+            available: 10,
+            ..
+        })
+    ));
+    let error = AlertRecord::from_bytes(&bytes[..16]).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            CoreError::Json {
+                line: 1,
+                column: 0,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     let mut bad_json = bytes[..16].to_vec();
     bad_json.extend_from_slice(b"{\"sequence\":");
     let error = AlertRecord::from_bytes(&bad_json).unwrap_err();

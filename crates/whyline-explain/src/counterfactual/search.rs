@@ -20,6 +20,9 @@
 //!    of its scale, while cheaper than the best candidate so far, bisected back to the
 //!    boundary (the L1 optimum of a linear model moves one feature; tree ensembles often
 //!    flip on one threshold).
+//! 5. **Threshold steps** (tree models, [`thresholds`]): greedy crossings of the nearest
+//!    split thresholds, the one that lowers the lead most per unit of cost first, then
+//!    polished as the others.
 //!
 //! The cheapest candidate wins. Every point accepted was predicted by the model and flips
 //! the decision; when none was found within `max_evaluations` model calls the error is
@@ -31,6 +34,8 @@ use rand_core::{Rng, SeedableRng};
 use whyline_models::{Model, ModelKind};
 
 use super::{Cost, Problem, linear};
+
+mod thresholds;
 use crate::error::{ExplainError, Impossible, Result};
 use crate::model_output::predict_f32;
 
@@ -123,6 +128,14 @@ pub(super) fn solve(problem: Problem<'_>, seed: u64, max_evaluations: usize) -> 
     let bound = best.as_ref().map_or(f64::INFINITY, |(b, _)| *b);
     if let Some((c, point)) = search.axes(bound)? {
         best = Some((c, point));
+    }
+    let bound = best.as_ref().map_or(f64::INFINITY, |(b, _)| *b);
+    if let Some((_, point)) = search.threshold_steps(thresholds::trees_of(model), bound)? {
+        let point = search.polish(point)?;
+        let c = search.cost(&point);
+        if c < bound {
+            best = Some((c, point));
+        }
     }
     match best {
         Some((cost, point)) => Ok(Found {

@@ -7,7 +7,8 @@
 //!  8  m  the signed note, UTF-8 (a C2SP tlog-checkpoint, see `checkpoint.rs`)
 //! ```
 //!
-//! A record cut short at the end of the file is a torn tail (recovery cuts it); a damaged
+//! A record cut short at the end of the file is a torn tail (recovery cuts it), and so is a
+//! last record with a page the operating system never wrote back ([`lost_page`]); a damaged
 //! record in the middle is an error.
 
 use std::path::Path;
@@ -61,7 +62,8 @@ pub(crate) fn read_checkpoints(
             // Cut short, or zeros to the end (pages a crash lost after the file grew).
             let rest = bytes.get(at..).unwrap_or_default();
             let torn = header.is_none_or(|(len, _)| at + 8 + len >= bytes.len())
-                || rest.iter().all(|&b| b == 0);
+                || rest.iter().all(|&b| b == 0)
+                || (lost_page(rest, at as u64) && !holds_a_whole_record(rest));
             if torn {
                 return Ok((out, at));
             }
@@ -89,6 +91,66 @@ pub(crate) fn read_checkpoints(
         at += 8 + len;
     }
     Ok((out, at))
+}
+
+/// Whether `tail`, at byte `offset` of its file, shows a page the operating system never
+/// wrote back before a crash, by the rule of the entry log's frame walker
+/// (`FrameReader::lost_page_within`): zeros from its start to the next 4 KiB boundary (the
+/// page that held the old end of the file), or a whole 4 KiB-aligned page of zeros inside
+/// it (the last one may be cut short by the end of the file). A record's length and its
+/// note (UTF-8 text) hold no such run, so a change made by hand to a whole last record
+/// leaves none and stays damage.
+pub(crate) fn lost_page(tail: &[u8], offset: u64) -> bool {
+    const PAGE: u64 = 4096;
+    let end = offset + tail.len() as u64;
+    let zeros = |from: u64, to: u64| {
+        let (Ok(from), Ok(to)) = (usize::try_from(from - offset), usize::try_from(to - offset))
+        else {
+            return false;
+        };
+        tail.get(from..to)
+            .is_some_and(|bytes| bytes.iter().all(|&b| b == 0))
+    };
+    let boundary = (offset / PAGE + 1) * PAGE;
+    if boundary <= end && zeros(offset, boundary) {
+        return true;
+    }
+    let mut page = boundary;
+    while page < end {
+        if zeros(page, (page + PAGE).min(end)) {
+            return true;
+        }
+        page += PAGE;
+    }
+    false
+}
+
+/// Whether a whole, checksum-correct checkpoint record starts anywhere after the first byte
+/// of `tail`: a crash cuts one record short and leaves nothing after it, so a tail that
+/// holds another record had a length changed in front of it (which would hide the records
+/// after it as one long "cut" record).
+pub(crate) fn holds_a_whole_record(tail: &[u8]) -> bool {
+    (1..tail.len()).any(|at| {
+        let Some(header) = tail.get(at..at + 8) else {
+            return false;
+        };
+        let (Some(length), Some(crc)) = (
+            header
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes),
+            header
+                .get(4..)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes),
+        ) else {
+            return false;
+        };
+        length > 0
+            && tail
+                .get(at + 8..at + 8 + length as usize)
+                .is_some_and(|note| crate::crc::crc32c(note) == crc)
+    })
 }
 
 #[cfg(test)]

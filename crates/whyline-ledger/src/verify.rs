@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 
 use crate::chain::FormatVersion;
 use crate::checkpoint::{Checkpoint, NoteVerifier};
-use crate::checkpoint_file::{StoredCheckpoint, read_checkpoints};
+use crate::checkpoint_file::{StoredCheckpoint, holds_a_whole_record, lost_page, read_checkpoints};
 use crate::error::{CorruptionKind, LedgerError, Result};
 use crate::merkle::Hash;
 use crate::store::{Side, Store};
@@ -327,7 +327,9 @@ pub(crate) fn verify_walk<S: Store + ?Sized>(
             kind,
         } => return broken(path, offset, index, kind),
     }
-    if good != side.len() && !checkpoint_tail_is_cut_short(side.get(good..).unwrap_or_default()) {
+    if good != side.len()
+        && !checkpoint_tail_is_cut_short(side.get(good..).unwrap_or_default(), good as u64)
+    {
         // A whole last record whose checksum fails (or whose length was changed) may be a
         // change, as a whole last frame: damage.
         return broken(
@@ -375,9 +377,13 @@ pub(crate) fn verify_walk<S: Store + ?Sized>(
 /// (what a crash mid-write leaves) rather than a whole record that fails its checksum: records are
 /// `length u32, CRC32C u32, note`. A tail holding the whole note its CRC names, under a
 /// length that says otherwise, is a changed length, not a cut.
-fn checkpoint_tail_is_cut_short(tail: &[u8]) -> bool {
+fn checkpoint_tail_is_cut_short(tail: &[u8], offset: u64) -> bool {
     if tail.iter().all(|&b| b == 0) {
         return true; // pages a crash lost after the file grew: zeros to the end
+    }
+    if lost_page(tail, offset) && !holds_a_whole_record(tail) {
+        // A whole last record the crash left with one of its pages never written back.
+        return true;
     }
     let (Some(length), Some(crc)) = (
         tail.get(..4)
@@ -392,34 +398,6 @@ fn checkpoint_tail_is_cut_short(tail: &[u8]) -> bool {
     let note = tail.get(8..).unwrap_or_default();
     let whole = note.len() >= length as usize;
     !whole && crate::crc::crc32c(note) != crc && !holds_a_whole_record(tail)
-}
-
-/// Whether a whole, checksum-correct checkpoint record starts anywhere after the first byte
-/// of `tail`: a crash cuts one record short and leaves nothing after it, so a tail that
-/// holds another record had a length changed in front of it (which would hide the records
-/// after it as one long "cut" record).
-fn holds_a_whole_record(tail: &[u8]) -> bool {
-    (1..tail.len()).any(|at| {
-        let Some(header) = tail.get(at..at + 8) else {
-            return false;
-        };
-        let (Some(length), Some(crc)) = (
-            header
-                .get(..4)
-                .and_then(|b| b.try_into().ok())
-                .map(u32::from_le_bytes),
-            header
-                .get(4..)
-                .and_then(|b| b.try_into().ok())
-                .map(u32::from_le_bytes),
-        ) else {
-            return false;
-        };
-        length > 0
-            && tail
-                .get(at + 8..at + 8 + length as usize)
-                .is_some_and(|note| crate::crc::crc32c(note) == crc)
-    })
 }
 
 /// The first stored time-index record that differs from the rebuilt one, comparing the

@@ -24,6 +24,7 @@ use aprender::tree::DecisionTreeClassifier;
 use serde_json::{Value, json};
 
 mod v027;
+mod v072;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -42,6 +43,7 @@ fn main() -> Result<()> {
     logistic_regression(&out)?;
     unsupported(&out)?;
     v027::write_all(&out)?;
+    v072::write_all(&out)?;
     println!("wrote fixtures to {}", out.display());
     Ok(())
 }

@@ -11,6 +11,7 @@
 
 mod aprender;
 mod aprender_027;
+mod aprender_072;
 mod bad_input;
 mod compact_walk;
 mod determinism;

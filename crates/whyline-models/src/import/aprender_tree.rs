@@ -7,12 +7,19 @@
 //! right }` sends `x[feature_idx] <= threshold` left; a classifier `Leaf { class_label,
 //! n_samples }` predicts its label, a regressor `Leaf { value: f32, n_samples }` its value.
 //! Nodes are numbered in pre-order (node, left subtree, right subtree), the order of
-//! aprender's own `save_safetensors` arrays. Only leaves store sample counts; a split's count
-//! is the sum of its leaves', and its value the sample-weighted mean of its children's (for a
-//! classifier, of their one-hot votes). Up to 0.27 aprender stores no impurity, so split
-//! gains are 0; aprender-core 0.72 adds `impurity` to every node and `n_node_samples` to
-//! splits (the [`Layout::WithImpurity`] layout), from which the gains are computed as
-//! scikit-learn's weighted impurity decrease. Each layout is read only to its exact end.
+//! aprender's own `save_safetensors` arrays. A split's sample count is the sum of its
+//! leaves', and its value the sample-weighted mean of its children's (for a classifier, of
+//! their one-hot votes). Up to 0.27 aprender stores no impurity, so split gains are 0;
+//! aprender-core 0.72 adds `impurity` to every node and `n_node_samples` to splits (the
+//! [`Layout::WithImpurity`] layout): the Gini impurity (classifiers) or the population
+//! variance of the targets (regressors) of the training rows reaching the node, in f32. A
+//! split's gain is then the weighted impurity decrease `(n·impurity − n_left·impurity_left −
+//! n_right·impurity_right) / n_root`, the term aprender-core's own `feature_importances`
+//! (mean decrease in impurity) sums per feature before it averages over the trees and
+//! normalises. Each layout is read only to its exact end. Both layouts are checked against
+//! files aprender wrote (`tests/fixtures/aprender/0.27.8/` and `0.72.3/`, the latter with
+//! aprender-core's node lists and `feature_importances`); in the decision trees there a
+//! split's `n_node_samples` equals the sum of its leaves' counts, which is what is used.
 
 use std::path::Path;
 
@@ -54,8 +61,9 @@ enum Layout {
     /// 0.10 to 0.27: `Node { feature_idx, threshold, left, right }`, leaves `{ output,
     /// n_samples }`.
     Plain,
-    /// aprender-core 0.72: `Node { feature_idx, threshold, impurity: f32, n_node_samples:
-    /// usize, left, right }`, leaves `{ output, n_samples, impurity: f32 }`.
+    /// aprender-core 0.72 (checked with files 0.72.3 wrote): `Node { feature_idx, threshold,
+    /// impurity: f32, n_node_samples: usize, left, right }`, leaves `{ output, n_samples,
+    /// impurity: f32 }`.
     WithImpurity,
 }
 

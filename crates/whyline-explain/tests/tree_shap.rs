@@ -32,6 +32,7 @@ const LIGHTGBM: &[&str] = &[
     "lgb_binary_missing_breast_cancer",
     "lgb_regression_zero_as_missing",
     "lgb_binary_categorical",
+    "lgb_binary_many_categories",
 ];
 
 /// Compares with shap; `tolerance(scale)` bounds |ours − shap| where scale is max(1, |f(x)|)

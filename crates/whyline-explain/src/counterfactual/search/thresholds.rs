@@ -3,8 +3,10 @@
 //!    features of small scale, which the sampled spheres rarely hit together. From the row,
 //!    each step tries every crossing that moves the point to the other side of a split on
 //!    its current path in some tree (a mutable feature, within the bounds) and takes the one
-//!    that lowers the row's class's lead most per unit of cost added, until a crossing flips
-//!    the decision (the cheapest flip of that step is kept) or none lowers the lead.
+//!    that lowers the row's class's lead most per unit of cost added; every crossing that
+//!    flips the decision is a candidate, and the steps go on while the point they reach costs
+//!    less than the cheapest flip found (a cheap step now can make a cheaper flip later),
+//!    until no crossing lowers the lead.
 
 use whyline_models::{Model, ModelKind, Tree};
 
@@ -64,11 +66,13 @@ impl Search<'_> {
             return Ok(None);
         };
         let mut cost = 0.0;
+        // The cheapest flip found so far; the steps go on past a flip while the point they
+        // reach is still cheaper, since a cheap step now can make a cheaper flip later.
+        let mut best: Option<(f64, Vec<f32>)> = None;
         // Each step crosses one more split; a flip rarely needs more than a few per feature.
         for _ in 0..4 * self.mutable.len() {
-            // (cost, point) of the cheapest flip, and (lead drop per cost, lead, point) of
-            // the best step that does not flip yet.
-            let mut flip: Option<(f64, Vec<f32>)> = None;
+            let limit = best.as_ref().map_or(bound, |(b, _)| *b);
+            // (lead drop per cost, lead, point) of the best step that does not flip.
             let mut step: Option<(f64, f64, Vec<f32>)> = None;
             for (j, target) in crossings(trees, &point, &self.mutable) {
                 let value = self.clamp(j, f64::from(target));
@@ -80,14 +84,14 @@ impl Search<'_> {
                     *slot = value;
                 }
                 let c = self.cost(&y);
-                if c >= bound || flip.as_ref().is_some_and(|(f, _)| c >= *f) {
+                if c >= limit || best.as_ref().is_some_and(|(b, _)| c >= *b) {
                     continue;
                 }
                 let Some((flipped, s)) = self.score(&y)? else {
-                    return Ok(flip);
+                    return Ok(best);
                 };
                 if flipped {
-                    flip = Some((c, y));
+                    best = Some((c, y));
                 } else if s < lead {
                     let rate = (lead - s) / (c - cost).max(f64::MIN_POSITIVE);
                     if step.as_ref().is_none_or(|(r, _, _)| rate > *r) {
@@ -95,16 +99,16 @@ impl Search<'_> {
                     }
                 }
             }
-            if flip.is_some() {
-                return Ok(flip);
-            }
             let Some((_, s, y)) = step else {
-                return Ok(None);
+                break;
             };
             cost = self.cost(&y);
+            if best.as_ref().is_some_and(|(b, _)| cost >= *b) {
+                break;
+            }
             lead = s;
             point = y;
         }
-        Ok(None)
+        Ok(best)
     }
 }

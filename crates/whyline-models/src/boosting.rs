@@ -245,15 +245,29 @@ impl Explainable for GradientBoosting {
         path.tree_predictions.clear();
         path.feature_importance.clear();
         path.feature_importance.resize(self.n_features, 0.0);
-        let mut leaves = Vec::with_capacity(self.trees.len());
-        for (tree, tree_path) in self.trees.iter().zip(path.tree_paths.iter_mut()) {
-            let leaf = tree.walk_splits_into(row, tree_path, Some(&mut path.feature_importance));
-            let margin = tree.node_value(leaf) as f32;
-            tree.leaf_into(leaf, margin, false, tree_path);
-            path.tree_predictions.push(margin);
-            leaves.push(leaf);
-        }
-        Ok(self.finish_path(path, &leaves))
+        // The margins summed during the walk, on the stack (`scratch`): a decision with its
+        // path allocates nothing once the path's buffers have grown.
+        Ok(scratch::with_sums(self.n_groups(), 0.0, |margins| {
+            let (tree_paths, margins_of_trees, importance) = (
+                &mut path.tree_paths,
+                &mut path.tree_predictions,
+                &mut path.feature_importance,
+            );
+            self.margins_into(
+                |t, tree| {
+                    let Some(tree_path) = tree_paths.get_mut(t) else {
+                        return 0;
+                    };
+                    let leaf = tree.walk_splits_into(row, tree_path, Some(&mut *importance));
+                    let margin = tree.node_value(leaf) as f32;
+                    tree.leaf_into(leaf, margin, false, tree_path);
+                    margins_of_trees.push(margin);
+                    leaf
+                },
+                margins,
+            );
+            self.finish_path_with_margins(path, margins)
+        }))
     }
 }
 
@@ -264,19 +278,27 @@ impl GradientBoosting {
     /// score, prediction, agreement and probability. Returns the prediction. Shared with
     /// [`crate::RecordedPathCheck`], so that a checked path and a rebuilt one agree.
     pub(crate) fn finish_path(&self, path: &mut ForestPath, leaves: &[usize]) -> f32 {
+        scratch::with_sums(self.n_groups(), 0.0, |margins| {
+            self.margins_into(|t, _| leaves.get(t).copied().unwrap_or(0), margins);
+            self.finish_path_with_margins(path, margins)
+        })
+    }
+
+    /// [`finish_path`](GradientBoosting::finish_path) from the groups' margins `raw`.
+    fn finish_path_with_margins(&self, path: &mut ForestPath, raw: &[f64]) -> f32 {
         let n = self.trees.len().max(1) as f32;
         for importance in &mut path.feature_importance {
             *importance /= n;
         }
-        let prediction = self.finish(self.margins(|t, _| leaves.get(t).copied().unwrap_or(0)));
-        let output = prediction.value as f32;
+        let value = self.decision(raw);
+        let output = value as f32;
         let group = if self.n_groups() > 1 {
-            prediction.value as usize
+            value as usize
         } else {
             0
         };
         let base = self.base_score.get(group).copied().unwrap_or(0.0);
-        let push = prediction.raw.get(group).copied().unwrap_or(0.0) - base;
+        let push = raw.get(group).copied().unwrap_or(0.0) - base;
         let (mut members, mut agreeing) = (0usize, 0usize);
         for (&tree_group, &margin) in self.tree_groups.iter().zip(&path.tree_predictions) {
             if tree_group as usize == group {
@@ -294,14 +316,45 @@ impl GradientBoosting {
         } else {
             agreeing as f32 / members as f32
         };
-        path.probability = match self.task {
-            Task::Classification { .. } => prediction
-                .probabilities
-                .as_ref()
-                .and_then(|p| p.get(prediction.value as usize))
-                .map(|&p| p as f32),
-            Task::Regression => None,
-        };
+        path.probability = self.probability_of(raw, value as usize).map(|p| p as f32);
         output
+    }
+
+    /// The probability [`finish`](GradientBoosting::finish) gives class `class` from the
+    /// margins `raw`, computed with the same operations in the same order (so the same
+    /// bits) without building the vector; `None` for a regressor.
+    fn probability_of(&self, raw: &[f64], class: usize) -> Option<f64> {
+        let first = raw.first().copied().unwrap_or(0.0);
+        match (self.link, self.task) {
+            (Link::Identity, _) | (Link::Logistic { .. }, Task::Regression) => None,
+            (Link::Logistic { scale }, Task::Classification { .. }) => {
+                let p = self.sigmoid(scale * first);
+                Some(if class == 1 { p } else { 1.0 - p })
+            }
+            (Link::Softmax, _) => {
+                let at = raw.get(class).copied()?;
+                Some(match self.accumulation {
+                    Accumulation::F32 => {
+                        let max = raw
+                            .iter()
+                            .map(|&v| v as f32)
+                            .fold(f32::NEG_INFINITY, f32::max);
+                        let sum: f64 = raw
+                            .iter()
+                            .map(|&v| f64::from((v as f32 - max).exp()))
+                            .fold(0.0, |sum, e| sum + e);
+                        f64::from((at as f32 - max).exp() / sum as f32)
+                    }
+                    Accumulation::F64 => {
+                        let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        let sum: f64 = raw
+                            .iter()
+                            .map(|&v| (v - max).exp())
+                            .fold(0.0, |sum, e| sum + e);
+                        (at - max).exp() / sum
+                    }
+                })
+            }
+        }
     }
 }

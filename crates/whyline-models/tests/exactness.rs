@@ -201,11 +201,20 @@ fn model_identity_is_the_sha256_of_the_file_bytes() {
             "{}: producer {producer}",
             fixture.name
         );
-        // The path-free prediction is the explained one.
+        // The path-free prediction is the explained one, and an ensemble's path carries the
+        // probability `predict` gives its class.
         for row in &fixture.inputs {
-            let (explained, _) = fixture.model.explain_one(row).unwrap();
+            let (explained, path) = fixture.model.explain_one(row).unwrap();
             let fast = fixture.model.predict_one(row).unwrap();
             assert_eq!(fast.to_bits(), explained.to_bits(), "{}", fixture.name);
+            if let whyline_core::AnyPath::Forest(path) = path {
+                let full = fixture.model.predict(&crate::fixtures::widen(row)).unwrap();
+                let want = full
+                    .probabilities
+                    .as_ref()
+                    .map(|p| p[full.value as usize] as f32);
+                assert_eq!(path.probability, want, "{}", fixture.name);
+            }
         }
     }
 }

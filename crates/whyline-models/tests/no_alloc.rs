@@ -60,6 +60,21 @@ fn main() {
         );
         println!("test the_first_decision_of_{file}_allocates_no_more_than_the_next ... ok");
     }
+    // A decision with its path, the path's buffers reused (as the monitor reuses them):
+    // nothing allocated either, boosters included (margins and probabilities on the stack).
+    for (file, _) in TREE_MODELS {
+        let model = Model::load(dir.join(file)).unwrap();
+        let row = vec![0.5f32; model.n_features()];
+        let (output, mut path) = model.explain_one(&row).unwrap();
+        let (allocations, again) =
+            allocations_during(|| model.explain_into(&row, &mut path).unwrap());
+        assert_eq!(again.to_bits(), output.to_bits(), "{file}");
+        assert_eq!(
+            allocations, 0,
+            "{file}: allocations of a decision with its path"
+        );
+        println!("test a_decision_of_{file}_with_its_path_allocates_nothing ... ok");
+    }
     // The counter counts: a fresh vector is one allocation.
     let (allocations, _) = allocations_during(|| std::hint::black_box(vec![1u8; 3]));
     assert_eq!(allocations, 1);

@@ -5,6 +5,7 @@
 use whyline_core::{Explainable, LinearPath};
 
 use crate::info::{ModelInfo, Prediction, RowValue, argmax, sigmoid, softmax_in_place};
+use crate::scratch;
 
 /// The link of a linear model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -144,14 +145,22 @@ impl LinearModel {
 
 /// scikit-learn's one-vs-rest probabilities: each class's logistic, divided by their sum.
 fn ovr_probabilities(raw: &[f64]) -> Vec<f64> {
-    let mut p: Vec<f64> = raw.iter().map(|&d| sigmoid(d)).collect();
-    let total: f64 = p.iter().sum();
+    let mut p = raw.to_vec();
+    ovr_in_place(&mut p);
+    p
+}
+
+/// [`ovr_probabilities`] in place: each class's sigmoid, divided by their sum.
+fn ovr_in_place(values: &mut [f64]) {
+    for v in values.iter_mut() {
+        *v = sigmoid(*v);
+    }
+    let total: f64 = values.iter().sum();
     if total > 0.0 {
-        for v in &mut p {
+        for v in values.iter_mut() {
             *v /= total;
         }
     }
-    p
 }
 
 impl Explainable for LinearModel {
@@ -166,17 +175,17 @@ impl Explainable for LinearModel {
         Ok(match self.link {
             LinearLink::Identity => self.decision(0, row) as f32,
             LinearLink::Logistic => f32::from(u8::from(self.decision(0, row) > 0.0)),
-            LinearLink::Softmax | LinearLink::OvrLogistic => {
-                let scores: Vec<f64> = (0..self.n_outputs())
-                    .map(|k| self.decision(k, row))
-                    .collect();
-                argmax(&scores) as f32
-            }
-            LinearLink::Margin => {
-                let scores: Vec<f64> = (0..self.n_outputs())
-                    .map(|k| self.decision(k, row))
-                    .collect();
-                self.margin_class(&scores) as f32
+            // The scores on the stack (`scratch`): a decision allocates nothing.
+            LinearLink::Softmax | LinearLink::OvrLogistic | LinearLink::Margin => {
+                scratch::with_sums(self.n_outputs(), 0.0, |scores| {
+                    for (k, score) in scores.iter_mut().enumerate() {
+                        *score = self.decision(k, row);
+                    }
+                    match self.link {
+                        LinearLink::Margin => self.margin_class(scores) as f32,
+                        _ => argmax(scores) as f32,
+                    }
+                })
             }
         })
     }
@@ -194,33 +203,38 @@ impl Explainable for LinearModel {
                     (0, logit, Some((0, 1.0 - p)))
                 }
             }
-            LinearLink::Softmax => {
-                let mut scores: Vec<f64> = (0..self.n_outputs())
-                    .map(|k| self.decision(k, row))
-                    .collect();
-                let class = argmax(&scores);
+            // The classes' scores on the stack (`scratch`): a decision allocates nothing.
+            LinearLink::Softmax => scratch::with_sums(self.n_outputs(), 0.0, |scores| {
+                for (k, score) in scores.iter_mut().enumerate() {
+                    *score = self.decision(k, row);
+                }
+                let class = argmax(scores);
                 let logit = scores.get(class).copied().unwrap_or(0.0);
-                softmax_in_place(&mut scores);
+                softmax_in_place(scores);
                 let p = scores.get(class).copied().unwrap_or(0.0);
                 self.decision_into(class, row, path);
                 (class, logit, Some((class, p)))
-            }
+            }),
             LinearLink::OvrLogistic | LinearLink::Margin => {
-                let scores: Vec<f64> = (0..self.n_outputs())
-                    .map(|k| self.decision(k, row))
-                    .collect();
-                let predicted = self.margin_class(&scores);
+                let (predicted, probability) =
+                    scratch::with_sums(self.n_outputs(), 0.0, |scores| {
+                        for (k, score) in scores.iter_mut().enumerate() {
+                            *score = self.decision(k, row);
+                        }
+                        let predicted = self.margin_class(scores);
+                        let probability = match self.link {
+                            LinearLink::OvrLogistic => {
+                                ovr_in_place(scores);
+                                scores.get(predicted).copied().map(|p| (predicted, p))
+                            }
+                            _ => None,
+                        };
+                        (predicted, probability)
+                    });
                 // The explained decision value: the predicted class's, or the one value
                 // of a binary margin classifier.
-                let explained = if scores.len() == 1 { 0 } else { predicted };
+                let explained = if self.n_outputs() == 1 { 0 } else { predicted };
                 let logit = self.decision_into(explained, row, path);
-                let probability = match self.link {
-                    LinearLink::OvrLogistic => ovr_probabilities(&scores)
-                        .get(predicted)
-                        .copied()
-                        .map(|p| (predicted, p)),
-                    _ => None,
-                };
                 path.intercept = self.intercepts.get(explained).copied().unwrap_or(0.0) as f32;
                 path.logit = logit as f32;
                 path.prediction = predicted as f32;

@@ -26,12 +26,15 @@ fn allocations_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
     (change.allocations + change.reallocations, out)
 }
 
-/// Tree models and the allocations each decision of `predict_one` makes once loaded: none,
-/// for a single tree, a forest (classes summed on the stack), and the boosters (margins on
+/// Linear and tree models and the allocations each decision of `predict_one` makes once
+/// loaded: none, for linear, logistic and softmax models (scores on the stack), a single tree, a forest (classes summed on the stack), and the boosters (margins on
 /// the stack), binary, multiclass and regression, in f32 and f64 sums. This also pins that
 /// the first decision makes no more than any other: no tree walk is built on first use.
 /// (A model with more than 16 classes or groups sums them in one vector per decision.)
-const TREE_MODELS: [(&str, usize); 11] = [
+const TREE_MODELS: [(&str, usize); 14] = [
+    ("sk_linreg_diabetes.whyline.json", 0),
+    ("sk_logreg_breast_cancer.whyline.json", 0),
+    ("sk_logreg_iris.whyline.json", 0),
     ("sk_tree_clf_iris.whyline.json", 0),
     ("sk_rf_clf_wine.whyline.json", 0),
     ("sk_rf_reg_diabetes.whyline.json", 0),

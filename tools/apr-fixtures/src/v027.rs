@@ -265,11 +265,11 @@ fn forests(out: &Path) -> Result<()> {
     )
 }
 
-fn kmeans(out: &Path) -> Result<()> {
-    // Three blobs in 3-D.
+/// The k-means training rows: three blobs in 3-D, 60 rows.
+pub(crate) fn blobs() -> Vec<Vec<f32>> {
     let mut mix = Mix(7);
     let centres = [[-3.0f32, 1.0, 0.5], [2.0, 8.0, -0.5], [3.0, 2.0, 0.0]];
-    let x: Vec<Vec<f32>> = (0..60)
+    (0..60)
         .map(|i| {
             let c = centres[i % 3];
             vec![
@@ -278,7 +278,11 @@ fn kmeans(out: &Path) -> Result<()> {
                 c[2] + mix.uniform(-0.5, 0.5),
             ]
         })
-        .collect();
+        .collect()
+}
+
+fn kmeans(out: &Path) -> Result<()> {
+    let x = blobs();
     let mut model = KMeans::new(3).with_max_iter(100).with_random_state(2026);
     model.fit(&matrix(&x)?)?;
     save_all(

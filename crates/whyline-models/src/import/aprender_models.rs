@@ -16,11 +16,65 @@ use crate::model::ModelKind;
 /// learning_rate: f32, max_iter: usize, tol: f32 }`, to which aprender 0.27 adds
 /// `class_weight: ClassWeight, l2_penalty: f32` and 0.72 `fit_mode: FitMode` (each layout
 /// is read only to its exact end).
+///
+/// `coefficients` is `None` in an unfitted model, which is said only when the rest of the
+/// payload is that model's layout: a 0 first byte is also how other structs saved under
+/// these ids may begin (aprender's `Ridge`, `Lasso` and `ElasticNet`, which have no type id
+/// of their own, start with `alpha: f32`; `Ridge(1.0)`'s first byte is 0).
 pub(super) fn linear(payload: &[u8], logistic: bool, file: &Path) -> Result<ModelKind> {
     let mut reader = Payload::new(payload, file);
     let coefficients = reader.coefficients()?;
+    let rest = linear_fields(&mut reader, logistic);
+    let name = if logistic {
+        "LogisticRegression"
+    } else {
+        "LinearRegression"
+    };
+    let (coefficients, intercept) = match (coefficients, rest) {
+        (Some(coefficients), Ok(intercept)) => (coefficients, intercept),
+        (Some(_), Err(error)) => return Err(error),
+        (None, Ok(_)) => {
+            return Err(ModelError::malformed(
+                file,
+                "payload.coefficients (byte 0 of the uncompressed payload)",
+                format!("None: the {name} was saved before it was fitted"),
+            ));
+        }
+        (None, Err(_)) => {
+            return Err(ModelError::malformed(
+                file,
+                "payload.coefficients (byte 0 of the uncompressed payload)",
+                format!(
+                    "0x00 (None) is followed by {} bytes that are not an unfitted {name}'s \
+                     fields: the payload is not a {name} (another model saved under its type \
+                     id? aprender's Ridge, Lasso and ElasticNet have none of their own)",
+                    payload.len() - 1
+                ),
+            ));
+        }
+    };
+    let link = if logistic {
+        LinearLink::Logistic
+    } else {
+        LinearLink::Identity
+    };
+    check_finite(intercept, "payload.intercept", file)?;
+    for (i, &c) in coefficients.iter().enumerate() {
+        check_finite(c, &format!("payload.coefficients[{i}]"), file)?;
+    }
+    Ok(ModelKind::Linear(LinearModel {
+        n_features: coefficients.len(),
+        coefficients: coefficients.into_iter().map(f64::from).collect(),
+        intercepts: vec![f64::from(intercept)],
+        link,
+        info: ModelInfo::default(),
+    }))
+}
+
+/// The fields after `coefficients`, read to the payload's exact end: the intercept.
+fn linear_fields(reader: &mut Payload<'_>, logistic: bool) -> Result<f32> {
     let intercept = reader.f32("intercept")?;
-    let (link, name) = if logistic {
+    if logistic {
         reader.f32("learning_rate")?;
         reader.u64("max_iter")?;
         reader.f32("tol")?;
@@ -37,23 +91,12 @@ pub(super) fn linear(payload: &[u8], logistic: bool, file: &Path) -> Result<Mode
                 reader.u64("fit_mode.MiniBatch")?;
             }
         }
-        (LinearLink::Logistic, "LogisticRegression")
+        reader.finish("LogisticRegression")?;
     } else {
         reader.bool("fit_intercept")?;
-        (LinearLink::Identity, "LinearRegression")
-    };
-    reader.finish(name)?;
-    check_finite(intercept, "payload.intercept", file)?;
-    for (i, &c) in coefficients.iter().enumerate() {
-        check_finite(c, &format!("payload.coefficients[{i}]"), file)?;
+        reader.finish("LinearRegression")?;
     }
-    Ok(ModelKind::Linear(LinearModel {
-        n_features: coefficients.len(),
-        coefficients: coefficients.into_iter().map(f64::from).collect(),
-        intercepts: vec![f64::from(intercept)],
-        link,
-        info: ModelInfo::default(),
-    }))
+    Ok(intercept)
 }
 
 /// `KMeans { n_clusters: usize, max_iter: usize, tol: f32, random_state: Option<u64>,

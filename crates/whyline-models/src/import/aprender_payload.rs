@@ -164,18 +164,14 @@ impl<'a> Payload<'a> {
         self.take::<4>(field).map(f32::from_le_bytes)
     }
 
-    /// `coefficients: Option<Vector<f32>>`, where `Vector` is `{ data: Vec<f32> }`.
-    pub(super) fn coefficients(&mut self) -> Result<Vec<f32>> {
+    /// `coefficients: Option<Vector<f32>>`, where `Vector` is `{ data: Vec<f32> }`: `None`
+    /// for an unfitted model (the caller reads the rest of the layout before it says so, as
+    /// a 0 byte here may also be the first byte of another struct).
+    pub(super) fn coefficients(&mut self) -> Result<Option<Vec<f32>>> {
         let at = self.at;
         match self.u8("coefficients")? {
             1 => {}
-            0 => {
-                return Err(self.error(
-                    "coefficients",
-                    at,
-                    "None: the model was saved before it was fitted",
-                ));
-            }
+            0 => return Ok(None),
             other => {
                 return Err(self.error(
                     "coefficients",
@@ -196,7 +192,8 @@ impl<'a> Payload<'a> {
         }
         (0..len)
             .map(|i| self.f32(&format!("coefficients[{i}]")))
-            .collect()
+            .collect::<Result<_>>()
+            .map(Some)
     }
 
     /// Fails unless the payload was read to its end: a payload of another layout (a ridge

@@ -5,6 +5,7 @@
 mod common;
 mod corners;
 mod counterfactual;
+mod counterfactual_seeded;
 mod counterfactual_settings;
 mod deep_trees;
 mod errors;

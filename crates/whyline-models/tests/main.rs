@@ -12,6 +12,7 @@
 mod aprender;
 mod aprender_027;
 mod aprender_072;
+mod aprender_072_linear;
 mod bad_input;
 mod compact_walk;
 mod determinism;

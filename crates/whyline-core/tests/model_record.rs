@@ -33,6 +33,7 @@ fn a_new_record_is_version_2_and_names_its_digest() {
     ] {
         let bytes = record(algorithm).to_bytes();
         assert_eq!(&bytes[..5], b"WLMD\x02");
+        assert!(ModelRecord::is_model_record(&bytes));
         let body = std::str::from_utf8(&bytes[5..]).unwrap();
         assert!(
             body.contains(&format!("\"input_digest\":\"{algorithm}\"")),
@@ -66,4 +67,12 @@ fn unknown_versions_and_digests_are_typed_errors() {
         ModelRecord::from_bytes(unknown.as_bytes()),
         Err(CoreError::Json { .. })
     ));
+}
+
+#[test]
+fn only_bytes_opening_with_the_model_record_magic_are_model_records() {
+    assert!(ModelRecord::is_model_record(VERSION_1));
+    for other in [&b"APRT\x01"[..], b"WLAL\x01", b"WLM", b"", b"wlmd\x02"] {
+        assert!(!ModelRecord::is_model_record(other), "{other:?}");
+    }
 }

@@ -110,3 +110,17 @@ fn json_without_a_usable_type_is_refused_with_the_reason() {
         "{error}"
     );
 }
+
+#[test]
+fn a_path_from_a_map_whose_keys_are_not_names_says_what_it_expected() {
+    // JSON keys are always strings; a format whose map keys can be numbers (here serde's own
+    // map deserializer) gets told what a path object's keys must be.
+    use serde::Deserialize;
+    use serde::de::value::{Error, MapDeserializer};
+    let keys = MapDeserializer::<_, Error>::new(vec![(1u32, "LinearPath")].into_iter());
+    let error = AnyPath::deserialize(keys).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid type: integer `1`, expected a field name"
+    );
+}

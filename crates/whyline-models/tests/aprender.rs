@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use whyline_core::{AnyPath, Explainable};
 use whyline_models::{LinearLink, Model, ModelError, ModelFormat, ModelKind};
 
+use crate::fixtures::reseal_apr;
 use crate::fixtures::{f32_rows, f64s, widen};
 
 fn dir() -> PathBuf {
@@ -50,13 +51,6 @@ const LOADABLE: [&str; 6] = [
 /// `|a − e| / |e|` (no fixture output is zero).
 fn error(actual: f64, expected: f64) -> f64 {
     crate::fixtures::relative_error(actual, expected, 1e-12)
-}
-
-/// Writes a new CRC32 trailer, so an edit reaches the checks behind the checksum.
-fn reseal(bytes: &mut [u8]) {
-    let n = bytes.len() - 4;
-    let crc = crc32fast::hash(&bytes[..n]);
-    bytes[n..].copy_from_slice(&crc.to_le_bytes());
 }
 
 #[test]
@@ -251,7 +245,7 @@ fn aprender_unsupported_model_type_is_named() {
     // A type aprender defines but whose payload whyline does not read (Pca).
     let mut file = bytes("linear_regression.apr");
     file[6..8].copy_from_slice(&0x0007u16.to_le_bytes());
-    reseal(&mut file);
+    reseal_apr(&mut file);
     let error = Model::from_bytes(&file, "pca.apr").unwrap_err();
     assert!(
         matches!(&error, ModelError::UnsupportedModelType { model_type, .. } if model_type == "Pca"),
@@ -267,7 +261,7 @@ fn aprender_unsupported_model_type_is_named() {
     // An id aprender does not define, in an otherwise valid file.
     let mut file = bytes("linear_regression.apr");
     file[6..8].copy_from_slice(&0x0777u16.to_le_bytes());
-    reseal(&mut file);
+    reseal_apr(&mut file);
     let error = Model::from_bytes(&file, "x.apr").unwrap_err();
     assert!(error.to_string().contains("0x0777"), "{error}");
 }
@@ -293,7 +287,7 @@ fn aprender_flags_this_reader_cannot_honour_are_refused() {
     ] {
         let mut file = bytes("logistic_regression.apr");
         file[21] |= bit;
-        reseal(&mut file);
+        reseal_apr(&mut file);
         let error = Model::from_bytes(&file, "flags.apr").unwrap_err();
         assert!(
             matches!(&error, ModelError::Unsupported { field, .. } if field.contains("byte 21")),
@@ -304,12 +298,12 @@ fn aprender_flags_this_reader_cannot_honour_are_refused() {
     // ENCRYPTED: its own error; SIGNED on a file without a signature block: truncated.
     let mut file = bytes("logistic_regression.apr");
     file[21] |= 0x01;
-    reseal(&mut file);
+    reseal_apr(&mut file);
     let error = Model::from_bytes(&file, "flags.apr").unwrap_err();
     assert!(matches!(&error, ModelError::Encrypted { .. }), "{error:?}");
     let mut file = bytes("logistic_regression.apr");
     file[21] |= 0x02;
-    reseal(&mut file);
+    reseal_apr(&mut file);
     let error = Model::from_bytes(&file, "flags.apr").unwrap_err();
     assert!(
         matches!(&error, ModelError::Truncated { what, needed, found, .. }
@@ -320,7 +314,7 @@ fn aprender_flags_this_reader_cannot_honour_are_refused() {
     for bit in [0x08u8, 0x40] {
         let mut file = bytes("logistic_regression.apr");
         file[21] |= bit;
-        reseal(&mut file);
+        reseal_apr(&mut file);
         Model::from_bytes(&file, "flags.apr").unwrap();
     }
 }
@@ -331,7 +325,7 @@ fn aprender_header_errors_name_the_byte() {
 
     let mut version = file.clone();
     version[4] = 2;
-    reseal(&mut version);
+    reseal_apr(&mut version);
     let error = Model::from_bytes(&version, "v2.apr").unwrap_err();
     assert!(
         matches!(&error, ModelError::UnsupportedVersion { found, .. } if found.starts_with("2.0")),
@@ -340,7 +334,7 @@ fn aprender_header_errors_name_the_byte() {
 
     let mut compression = file.clone();
     compression[20] = 9;
-    reseal(&mut compression);
+    reseal_apr(&mut compression);
     assert!(matches!(
         Model::from_bytes(&compression, "c.apr").unwrap_err(),
         ModelError::Binary { offset: 20, .. }
@@ -356,7 +350,7 @@ fn aprender_header_errors_name_the_byte() {
     // The wrong uncompressed size for an uncompressed payload.
     let mut size = file.clone();
     size[16] ^= 0x01;
-    reseal(&mut size);
+    reseal_apr(&mut size);
     assert!(matches!(
         Model::from_bytes(&size, "size.apr").unwrap_err(),
         ModelError::Binary { offset: 16, .. }
@@ -426,7 +420,7 @@ fn container(model_type: u16, compression: u8, payload: &[u8], uncompressed: u32
     out.extend_from_slice(metadata);
     out.extend_from_slice(payload);
     out.extend_from_slice(&[0; 4]);
-    reseal(&mut out);
+    reseal_apr(&mut out);
     out
 }
 
@@ -480,7 +474,7 @@ proptest! {
         for (position, byte) in edits {
             bytes[position % n] = byte;
         }
-        reseal(&mut bytes);
+        reseal_apr(&mut bytes);
         if let Ok(model) = Model::from_bytes(&bytes, name) {
             let row = vec![0.5f32; model.n_features()];
             let _ = model.explain_one(&row);

@@ -9,6 +9,7 @@ use serde_json::Value;
 use whyline_core::{AnyPath, DecisionPath, Explainable};
 use whyline_models::{LoadOptions, Model, ModelError, ModelKind};
 
+use crate::fixtures::reseal_apr;
 use crate::fixtures::{f32_rows, f64s};
 
 fn dir() -> PathBuf {
@@ -55,13 +56,6 @@ fn load(name: &str) -> Model {
 
 fn widen(row: &[f32]) -> Vec<f64> {
     row.iter().map(|&v| f64::from(v)).collect()
-}
-
-/// Writes a new CRC32 trailer, so an edit reaches the checks behind the checksum.
-fn reseal(bytes: &mut [u8]) {
-    let n = bytes.len() - 4;
-    let crc = crc32fast::hash(&bytes[..n]);
-    bytes[n..].copy_from_slice(&crc.to_le_bytes());
 }
 
 #[test]
@@ -370,7 +364,7 @@ fn aprender_027_any_signed_byte_changed_and_resealed_fails_the_signature() {
     for i in 32..n - 4 {
         let mut damaged = file.clone();
         damaged[i] ^= 0x10;
-        reseal(&mut damaged);
+        reseal_apr(&mut damaged);
         match Model::from_bytes(&damaged, "signed.apr") {
             Err(ModelError::SignatureInvalid { .. }) => {}
             other => panic!("byte {i} of {n} flipped: {other:?}"),
@@ -380,7 +374,7 @@ fn aprender_027_any_signed_byte_changed_and_resealed_fails_the_signature() {
     for i in [22usize, 23, 31] {
         let mut damaged = file.clone();
         damaged[i] ^= 0x01;
-        reseal(&mut damaged);
+        reseal_apr(&mut damaged);
         assert!(matches!(
             Model::from_bytes(&damaged, "signed.apr"),
             Err(ModelError::SignatureInvalid { .. })
@@ -438,7 +432,7 @@ fn aprender_027_every_resealed_payload_flip_loads_or_is_a_typed_error() {
             for bit in [0x01u8, 0x80] {
                 let mut damaged = file.clone();
                 damaged[i] ^= bit;
-                reseal(&mut damaged);
+                reseal_apr(&mut damaged);
                 match Model::from_bytes(&damaged, &name) {
                     Ok(model) => {
                         // A flipped threshold or value still makes a model: it predicts (a

@@ -9,6 +9,7 @@ use whyline_core::{AnyPath, Explainable};
 use whyline_models::{LinearLink, Model, ModelError, ModelFormat, ModelKind};
 
 use crate::aprender_072::{STEMS, dir, expected, load, variants, widen};
+use crate::fixtures::reseal_apr;
 use crate::fixtures::{f32_rows, f64s};
 
 /// The logistic regressions, one per payload layout aprender-core 0.72.3 writes, with the
@@ -354,13 +355,6 @@ fn aprender_072_unfitted_linear_models_are_named_as_unfitted() {
     }
 }
 
-/// Writes a new CRC32 trailer, so an edit reaches the checks behind the checksum.
-fn reseal(bytes: &mut [u8]) {
-    let n = bytes.len() - 4;
-    let crc = crc32fast::hash(&bytes[..n]);
-    bytes[n..].copy_from_slice(&crc.to_le_bytes());
-}
-
 #[test]
 fn aprender_072_every_resealed_payload_flip_of_the_small_models_loads_or_is_typed() {
     // Behind the checksum: the payload readers see every flipped bit of the k-means, linear
@@ -377,7 +371,7 @@ fn aprender_072_every_resealed_payload_flip_of_the_small_models_loads_or_is_type
             for bit in [0x01u8, 0x80] {
                 let mut damaged = file.clone();
                 damaged[i] ^= bit;
-                reseal(&mut damaged);
+                reseal_apr(&mut damaged);
                 match Model::from_bytes(&damaged, &name) {
                     Ok(model) => {
                         if model.n_features() <= 64 {

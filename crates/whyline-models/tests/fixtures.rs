@@ -166,3 +166,11 @@ pub(crate) fn f64s(doc: &Value, field: &str) -> Vec<f64> {
         .map(|v| v.as_f64().unwrap())
         .collect()
 }
+
+/// Writes a new CRC32 trailer on an aprender `.apr` file's bytes, so that an edit reaches the
+/// checks behind the checksum.
+pub(crate) fn reseal_apr(bytes: &mut [u8]) {
+    let n = bytes.len() - 4;
+    let crc = crc32fast::hash(&bytes[..n]);
+    bytes[n..].copy_from_slice(&crc.to_le_bytes());
+}

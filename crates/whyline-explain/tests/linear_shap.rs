@@ -1,8 +1,18 @@
 //! LinearSHAP against shap.LinearExplainer with the same background.
 
 use whyline_explain::{Background, LinearShap, LinearShapSettings, OutputSpace};
+use whyline_models::Model;
 
 use crate::common::*;
+
+/// The fixture `NAME.linear.shap.json`, its model and the background set shap used.
+fn linear_fixture(name: &str) -> (serde_json::Value, Model, Background) {
+    let fixture = explain_fixture(&format!("{name}.linear.shap.json"));
+    let model = fixture_model(&fixture);
+    let rows = rows(&fixture["background"]);
+    let background = Background::from_rows(&rows, rows[0].len()).unwrap();
+    (fixture, model, background)
+}
 
 #[test]
 fn linear_and_logistic_models_match_shap_linear_explainer_within_1e_12() {
@@ -14,10 +24,7 @@ fn linear_and_logistic_models_match_shap_linear_explainer_within_1e_12() {
         "sk_sgd_log_wine",
         "sk_sgd_hinge_wine",
     ] {
-        let fixture = explain_fixture(&format!("{name}.linear.shap.json"));
-        let model = fixture_model(&fixture);
-        let background_rows = rows(&fixture["background"]);
-        let background = Background::from_rows(&background_rows, background_rows[0].len()).unwrap();
+        let (fixture, model, background) = linear_fixture(name);
         let explainer = LinearShap::new(&model, Some(&background)).unwrap();
         let expected = values3(&fixture["values"]);
         let expected_base = floats(&fixture["expected_value"]);
@@ -37,9 +44,7 @@ fn linear_and_logistic_models_match_shap_linear_explainer_within_1e_12() {
 
 #[test]
 fn probability_space_adds_up_to_the_model_probability() {
-    let fixture = explain_fixture("sk_logreg_breast_cancer.linear.shap.json");
-    let model = model(fixture["model"].as_str().unwrap());
-    let background = Background::from_rows(&rows(&fixture["background"]), 30).unwrap();
+    let (fixture, model, background) = linear_fixture("sk_logreg_breast_cancer");
     let explainer = LinearShap::new(&model, Some(&background)).unwrap();
     let settings = LinearShapSettings {
         output: None,
@@ -59,10 +64,7 @@ fn a_multiclass_model_explains_its_predicted_class_unless_told_otherwise() {
     // Softmax, one-vs-rest logistic and hinge margins (three outputs each): without an
     // output the explained one is scikit-learn's predicted class, named as that class.
     for name in ["sk_logreg_iris", "sk_sgd_log_wine", "sk_sgd_hinge_wine"] {
-        let fixture = explain_fixture(&format!("{name}.linear.shap.json"));
-        let model = fixture_model(&fixture);
-        let background_rows = rows(&fixture["background"]);
-        let background = Background::from_rows(&background_rows, background_rows[0].len()).unwrap();
+        let (fixture, model, background) = linear_fixture(name);
         let explainer = LinearShap::new(&model, Some(&background)).unwrap();
         let expected = values3(&fixture["values"]);
         let expected_base = floats(&fixture["expected_value"]);
@@ -107,10 +109,7 @@ fn one_vs_rest_probabilities_start_from_the_models_probability_at_the_mean() {
     // scikit-learn's predict_proba of a one-vs-rest model normalises the classes' sigmoids;
     // at the background mean it is the base value of probability space, at the row the
     // prediction the values add up to.
-    let fixture = explain_fixture("sk_sgd_log_wine.linear.shap.json");
-    let model = fixture_model(&fixture);
-    let background_rows = rows(&fixture["background"]);
-    let background = Background::from_rows(&background_rows, 13).unwrap();
+    let (fixture, model, background) = linear_fixture("sk_sgd_log_wine");
     let explainer = LinearShap::new(&model, Some(&background)).unwrap();
     let at_mean = floats(&fixture["proba_at_mean"]);
     let proba = values2(&fixture["proba"]);

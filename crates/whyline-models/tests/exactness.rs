@@ -141,14 +141,7 @@ fn trees_written_by_scikit_learn_1_3_predict_its_probabilities() {
         assert!(output <= 1e-12, "{}: output error {output:e}", fixture.name);
         let leaves = fixture.rows("leaves").unwrap();
         for (r, row) in fixture.inputs_f64.iter().enumerate() {
-            let ours: Vec<f64> = fixture
-                .model
-                .apply(row)
-                .unwrap()
-                .unwrap()
-                .into_iter()
-                .map(f64::from)
-                .collect();
+            let ours = fixtures::leaves_of(&fixture, row);
             assert_eq!(ours, leaves[r], "{}: row {r} leaves", fixture.name);
         }
     }
@@ -162,14 +155,7 @@ fn leaves_equal_apply_and_pred_leaf_for_every_row() {
             continue;
         };
         for (r, row) in fixture.inputs_f64.iter().enumerate() {
-            let ours: Vec<f64> = fixture
-                .model
-                .apply(row)
-                .unwrap()
-                .unwrap_or_else(|| panic!("{}: model has no trees", fixture.name))
-                .into_iter()
-                .map(f64::from)
-                .collect();
+            let ours = fixtures::leaves_of(&fixture, row);
             assert_eq!(ours, expected[r], "{}: row {r} leaves", fixture.name);
             checked += 1;
         }

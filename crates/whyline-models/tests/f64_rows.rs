@@ -116,14 +116,7 @@ fn trees_forests_and_boosters_are_bit_identical_on_f64_rows() {
                     fixture.name
                 );
             }
-            let ours: Vec<f64> = fixture
-                .model
-                .apply(row)
-                .unwrap()
-                .unwrap()
-                .into_iter()
-                .map(f64::from)
-                .collect();
+            let ours = fixtures::leaves_of(fixture, row);
             assert_eq!(ours, leaves[r], "{} row {r} leaves", fixture.name);
             checked += 1;
         }

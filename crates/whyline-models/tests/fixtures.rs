@@ -174,3 +174,16 @@ pub(crate) fn reseal_apr(bytes: &mut [u8]) {
     let crc = crc32fast::hash(&bytes[..n]);
     bytes[n..].copy_from_slice(&crc.to_le_bytes());
 }
+
+/// The leaf each tree of the fixture's model reaches from `row`, as the library numbers them
+/// (`apply()`, `pred_leaf`), as f64 to compare with the fixture's `leaves`.
+pub(crate) fn leaves_of(fixture: &Fixture, row: &[f64]) -> Vec<f64> {
+    fixture
+        .model
+        .apply(row)
+        .unwrap()
+        .unwrap_or_else(|| panic!("{}: model has no trees", fixture.name))
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
